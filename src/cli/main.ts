@@ -1,0 +1,54 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { CONFIG_OPTIONS, loadConfig, parsePort } from '../config.ts';
+import { startServer } from '../server/serve.ts';
+
+const program = new Command('sluice').description('Sluice: data ingestion and real-time analytics over HTTP');
+
+program
+  .command('serve')
+  .description('start the HTTP server')
+  .option(`${CONFIG_OPTIONS.host.flag} <host>`, `${CONFIG_OPTIONS.host.description} (env ${CONFIG_OPTIONS.host.env}, default ${CONFIG_OPTIONS.host.default})`)
+  .option(`${CONFIG_OPTIONS.port.flag} <port>`, `${CONFIG_OPTIONS.port.description} (env ${CONFIG_OPTIONS.port.env}, default ${CONFIG_OPTIONS.port.default})`, (raw) => {
+    try {
+      return parsePort(raw);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  })
+  .option(`${CONFIG_OPTIONS.dataDir.flag} <dir>`, `${CONFIG_OPTIONS.dataDir.description} (env ${CONFIG_OPTIONS.dataDir.env}, default ${CONFIG_OPTIONS.dataDir.default})`)
+  .option(`${CONFIG_OPTIONS.logLevel.flag} <level>`, `${CONFIG_OPTIONS.logLevel.description} (env ${CONFIG_OPTIONS.logLevel.env})`)
+  .action(async (options: { host?: string; port?: number; data?: string; logLevel?: string }) => {
+    const config = loadConfig({
+      ...(options.host !== undefined && { host: options.host }),
+      ...(options.port !== undefined && { port: options.port }),
+      ...(options.data !== undefined && { dataDir: options.data }),
+      ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
+    });
+    const server = await startServer(config);
+    const log = server.app.log;
+    if (server.core.generatedAdminToken) {
+      // Shown once, on the terminal only; it is kept in the data directory for later starts.
+      process.stdout.write(`\nGenerated admin token (stored in ${config.dataDir}/admin-token):\n\n  ${server.core.generatedAdminToken}\n\n`);
+    }
+    log.info({ url: server.url, dataDir: config.dataDir }, 'sluice is serving');
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down: finishing queued writes');
+      server.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`sluice: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,74 @@
+import { resolve } from 'node:path';
+
+/**
+ * Every setting of the server: its type, default, description, command-line flag and environment
+ * variable, in one place. `loadConfig` validates them once at start.
+ */
+interface OptionSpec<T> {
+  description: string;
+  env: string;
+  flag?: string;
+  default: T;
+  parse: (raw: string) => T;
+}
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${raw}"`);
+  return port;
+}
+
+function parseBytes(raw: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|tb|t)?$/i.exec(raw.trim());
+  if (!match) throw new Error(`invalid size "${raw}" (use a number of bytes or 10MB, 8GB …)`);
+  const units: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
+  return Math.floor(Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? 1));
+}
+
+function parsePositiveInt(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`invalid positive integer "${raw}"`);
+  return value;
+}
+
+const optional = (raw: string): string | undefined => (raw === '' ? undefined : raw);
+
+export const CONFIG_OPTIONS = {
+  host: { description: 'Address to listen on', env: 'SLUICE_HOST', flag: '--host', default: '127.0.0.1', parse: String },
+  port: { description: 'Port to listen on', env: 'SLUICE_PORT', flag: '--port', default: 8080, parse: parsePort },
+  dataDir: { description: 'Directory holding the database, spool files and the generated admin token', env: 'SLUICE_DATA_DIR', flag: '--data', default: './data', parse: String },
+  adminToken: { description: 'Admin token; generated at first start and stored in the data directory when unset', env: 'SLUICE_ADMIN_TOKEN', default: undefined as string | undefined, parse: optional },
+  logLevel: { description: 'Log level (fatal, error, warn, info, debug, trace, silent)', env: 'SLUICE_LOG_LEVEL', flag: '--log-level', default: 'info', parse: String },
+  maxRequestBodyBytes: { description: 'Largest streamed request body or multipart file (413 above)', env: 'SLUICE_MAX_BODY_BYTES', default: 10 * 1024 ** 3, parse: parseBytes },
+  memoryLimit: { description: "DuckDB's memory limit (e.g. 2GB); DuckDB's default when unset", env: 'SLUICE_MEMORY_LIMIT', default: undefined as string | undefined, parse: optional },
+  threads: { description: 'DuckDB worker threads; the number of cores when unset', env: 'SLUICE_THREADS', default: undefined as number | undefined, parse: parsePositiveInt },
+  idempotencyRetentionHours: { description: 'How long idempotency keys and their responses are kept', env: 'SLUICE_IDEMPOTENCY_RETENTION_HOURS', default: 48, parse: parsePositiveInt },
+} satisfies Record<string, OptionSpec<unknown>>;
+
+type Options = typeof CONFIG_OPTIONS;
+export type Config = { [K in keyof Options]: Options[K]['default'] };
+
+/**
+ * Builds the config from defaults, then the environment, then explicit overrides (command-line
+ * flags or a test's options), and resolves the data directory to an absolute path.
+ */
+export function loadConfig(overrides: Partial<Config> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONFIG_OPTIONS) as [keyof Config, OptionSpec<unknown>][]) {
+    const override = overrides[key];
+    const raw = env[spec.env];
+    if (override !== undefined) config[key] = override;
+    else if (raw !== undefined && raw !== '') {
+      try {
+        config[key] = spec.parse(raw);
+      } catch (error) {
+        throw new Error(`${spec.env}: ${(error as Error).message}`);
+      }
+    } else config[key] = spec.default;
+  }
+  const result = config as Config;
+  result.dataDir = resolve(result.dataDir);
+  return result;
+}
+
+export { parseBytes, parsePort };

@@ -1,0 +1,50 @@
+import { SluiceError } from '../errors.ts';
+
+/**
+ * What a token may do. `admin` may do everything; `create` may create tables in a namespace (or
+ * in any namespace, without one) and may read, append to and drop the tables there; `read`,
+ * `append` and `drop` apply to one table, or to every table of a namespace when no table is named.
+ */
+export type Action = 'read' | 'append' | 'drop' | 'create';
+
+export type Scope = { action: 'admin' } | { action: Action; namespace?: string; table?: string };
+
+export interface Principal {
+  tokenId: string;
+  name: string;
+  scopes: Scope[];
+}
+
+export interface Target {
+  namespace: string;
+  /** The table acted on; for a quarantine table, name its parent too: a scope on a table covers its quarantine. */
+  table?: string;
+  parentTable?: string;
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return principal.scopes.some((scope) => scope.action === 'admin');
+}
+
+export function allows(principal: Principal, action: Action, target: Target): boolean {
+  return principal.scopes.some((scope) => {
+    if (scope.action === 'admin') return true;
+    if (scope.namespace !== undefined && scope.namespace !== target.namespace) return false;
+    if (scope.action === 'create') return true;
+    if (scope.action !== action) return false;
+    if (scope.table === undefined) return true;
+    return scope.table === target.table || (target.parentTable !== undefined && scope.table === target.parentTable);
+  });
+}
+
+/** Throws FORBIDDEN naming the missing scope unless the principal may act on the target. */
+export function requireScope(principal: Principal, action: Action, target: Target): void {
+  if (!allows(principal, action, target)) {
+    const what = target.table ? `table "${target.table}"` : `namespace "${target.namespace}"`;
+    throw new SluiceError('FORBIDDEN', `The token may not ${action} ${what}`, { action, ...target });
+  }
+}
+
+export function requireAdmin(principal: Principal): void {
+  if (!isAdmin(principal)) throw new SluiceError('FORBIDDEN', 'The token needs the admin scope', { action: 'admin' });
+}

@@ -1,0 +1,372 @@
+import type { DuckDBStorage, Row, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
+import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { SluiceError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { Mutex } from '../mutex.ts';
+import { toDuckDBType } from '../types/duckdb-types.ts';
+import { CATALOG_SCHEMA, DATA_SCHEMA, migrateCatalog } from './migrations.ts';
+import { QUARANTINE_COLUMNS, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
+
+const MAX_NAME_LENGTH = 255;
+
+/**
+ * Namespaces and tables: persisted in the database file, served from memory. Every change is made
+ * in a transaction and reaches the in-memory view only when that transaction commits. Changes to
+ * the catalog are serialized so that name checks and creation cannot interleave.
+ */
+export class Catalog {
+  private readonly namespaces = new Map<string, Namespace>();
+  private readonly tables = new Map<string, Table>();
+  private readonly ddl = new Mutex();
+
+  private constructor(private readonly storage: DuckDBStorage) {}
+
+  static async open(storage: DuckDBStorage): Promise<Catalog> {
+    await migrateCatalog(storage);
+    const catalog = new Catalog(storage);
+    for (const row of await storage.query(`SELECT * FROM ${CATALOG_SCHEMA}.namespaces`)) {
+      const namespace = namespaceFromRow(row);
+      catalog.namespaces.set(namespace.id, namespace);
+    }
+    for (const row of await storage.query(`SELECT * FROM ${CATALOG_SCHEMA}.tables`)) {
+      const table = tableFromRow(row);
+      catalog.tables.set(table.id, table);
+    }
+    return catalog;
+  }
+
+  // ── namespaces ────────────────────────────────────────────────────────────
+
+  listNamespaces(): Namespace[] {
+    return [...this.namespaces.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  findNamespace(name: string): Namespace | undefined {
+    for (const namespace of this.namespaces.values()) if (namespace.name === name) return namespace;
+    return undefined;
+  }
+
+  getNamespace(name: string): Namespace {
+    const namespace = this.findNamespace(name);
+    if (!namespace) throw new SluiceError('NAMESPACE_NOT_FOUND', `Namespace "${name}" does not exist`, { namespace: name });
+    return namespace;
+  }
+
+  getNamespaceById(id: string): Namespace {
+    const namespace = this.namespaces.get(id);
+    if (!namespace) throw new SluiceError('NAMESPACE_NOT_FOUND', `Namespace "${id}" does not exist`, { namespace: id });
+    return namespace;
+  }
+
+  async createNamespace(name: string, properties: Record<string, unknown> = {}): Promise<Namespace> {
+    checkName(name, 'namespace');
+    return this.ddl.run(async () => {
+      if (this.findNamespace(name)) throw new SluiceError('NAMESPACE_EXISTS', `Namespace "${name}" already exists`, { namespace: name });
+      const now = new Date();
+      const namespace: Namespace = { id: newId(), name, properties, createdAt: now, updatedAt: now };
+      await this.storage.transaction(async (tx) => {
+        await tx.run(`INSERT INTO ${CATALOG_SCHEMA}.namespaces VALUES (?, ?, ?, ?, ?)`, [
+          namespace.id, name, JSON.stringify(properties), now.toISOString(), now.toISOString(),
+        ]);
+        tx.afterCommit(() => this.namespaces.set(namespace.id, namespace));
+      });
+      return namespace;
+    });
+  }
+
+  /** The namespace with this name, created empty when it does not exist yet. */
+  async ensureNamespace(name: string): Promise<Namespace> {
+    return this.findNamespace(name) ?? this.createNamespace(name).catch((error: unknown) => {
+      const existing = this.findNamespace(name);
+      if (existing) return existing;
+      throw error;
+    });
+  }
+
+  async updateNamespace(id: string, change: { name?: string; properties?: Record<string, unknown> }): Promise<Namespace> {
+    if (change.name !== undefined) checkName(change.name, 'namespace');
+    return this.ddl.run(async () => {
+      const current = this.getNamespaceById(id);
+      if (change.name !== undefined && change.name !== current.name && this.findNamespace(change.name)) {
+        throw new SluiceError('NAMESPACE_EXISTS', `Namespace "${change.name}" already exists`, { namespace: change.name });
+      }
+      const updated: Namespace = { ...current, ...change, updatedAt: new Date() };
+      await this.storage.transaction(async (tx) => {
+        await tx.run(`UPDATE ${CATALOG_SCHEMA}.namespaces SET name = ?, properties = ?, updated_at = ? WHERE id = ?`, [
+          updated.name, JSON.stringify(updated.properties), updated.updatedAt.toISOString(), id,
+        ]);
+        tx.afterCommit(() => this.namespaces.set(id, updated));
+      });
+      return updated;
+    });
+  }
+
+  /** Drops a namespace with all its tables. */
+  async dropNamespace(id: string): Promise<void> {
+    await this.ddl.run(async () => {
+      this.getNamespaceById(id);
+      const tables = this.listTables(id, { includeQuarantine: true, includeViews: true });
+      await this.storage.transaction(async (tx) => {
+        for (const table of tables) await this.dropTableIn(tx, table);
+        await tx.run(`DELETE FROM ${CATALOG_SCHEMA}.namespaces WHERE id = ?`, [id]);
+        tx.afterCommit(() => this.namespaces.delete(id));
+      });
+    });
+  }
+
+  // ── tables ────────────────────────────────────────────────────────────────
+
+  listTables(namespaceId: string, options: { includeQuarantine?: boolean; includeViews?: boolean } = {}): Table[] {
+    return [...this.tables.values()]
+      .filter((table) => table.namespaceId === namespaceId)
+      .filter((table) => options.includeQuarantine || table.kind !== 'quarantine')
+      .filter((table) => options.includeViews || table.kind !== 'view')
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.name.localeCompare(b.name));
+  }
+
+  findTable(namespaceId: string, name: string): Table | undefined {
+    for (const table of this.tables.values()) if (table.namespaceId === namespaceId && table.name === name) return table;
+    return undefined;
+  }
+
+  getTable(namespaceId: string, name: string): Table {
+    const table = this.findTable(namespaceId, name);
+    if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${name}" does not exist`, { table: name });
+    return table;
+  }
+
+  findTableById(id: string): Table | undefined {
+    return this.tables.get(id);
+  }
+
+  getTableById(id: string): Table {
+    const table = this.tables.get(id);
+    if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${id}" does not exist`, { table: id });
+    return table;
+  }
+
+  quarantineOf(table: Table): Table | undefined {
+    for (const candidate of this.tables.values()) if (candidate.kind === 'quarantine' && candidate.parentId === table.id) return candidate;
+    return undefined;
+  }
+
+  /** Creates a table and its quarantine companion `<name>_quarantine`, in one transaction. */
+  async createTable(namespaceId: string, spec: TableSpec): Promise<Table> {
+    checkName(spec.name, 'table');
+    checkColumns(spec);
+    return this.ddl.run(async () => {
+      this.getNamespaceById(namespaceId);
+      const quarantineName = spec.name + QUARANTINE_SUFFIX;
+      for (const name of [spec.name, quarantineName]) {
+        if (this.findTable(namespaceId, name)) throw new SluiceError('TABLE_EXISTS', `Table "${name}" already exists`, { table: name });
+      }
+      const now = new Date();
+      const table: Table = {
+        id: newId(), namespaceId, name: spec.name, kind: 'table', parentId: null, columns: spec.columns,
+        primaryKey: spec.primaryKey ?? [], sortingKey: spec.sortingKey ?? [], partitionKey: spec.partitionKey ?? [],
+        properties: spec.properties ?? {}, version: 0, rowCount: 0, createdAt: now, updatedAt: now,
+      };
+      const quarantine: Table = {
+        ...table, id: newId(), name: quarantineName, kind: 'quarantine', parentId: table.id,
+        columns: quarantineColumns(spec.columns), primaryKey: [], sortingKey: [], partitionKey: [], properties: {},
+      };
+      await this.storage.transaction(async (tx) => {
+        for (const created of [table, quarantine]) {
+          await tx.run(createTableSql(created));
+          await insertTableRow(tx, created);
+        }
+        tx.afterCommit(() => {
+          this.tables.set(table.id, table);
+          this.tables.set(quarantine.id, quarantine);
+        });
+      });
+      return table;
+    });
+  }
+
+  async renameTable(id: string, name: string): Promise<Table> {
+    checkName(name, 'table');
+    return this.ddl.run(async () => {
+      const table = this.getTableById(id);
+      if (name === table.name) return table;
+      const quarantine = this.quarantineOf(table);
+      const renames: Array<[Table, string]> = [[table, name]];
+      if (quarantine) renames.push([quarantine, name + QUARANTINE_SUFFIX]);
+      for (const [, newName] of renames) {
+        if (this.findTable(table.namespaceId, newName)) throw new SluiceError('TABLE_EXISTS', `Table "${newName}" already exists`, { table: newName });
+      }
+      await this.storage.transaction(async (tx) => {
+        for (const [renamed, newName] of renames) {
+          const updated = { ...renamed, name: newName, updatedAt: new Date() };
+          await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET name = ?, updated_at = ? WHERE id = ?`, [newName, updated.updatedAt.toISOString(), renamed.id]);
+          tx.afterCommit(() => this.tables.set(renamed.id, updated));
+        }
+      });
+      return this.getTableById(id);
+    });
+  }
+
+  async updateTableProperties(id: string, properties: Record<string, unknown>): Promise<Table> {
+    return this.ddl.run(async () => {
+      const updated = { ...this.getTableById(id), properties, updatedAt: new Date() };
+      await this.storage.transaction(async (tx) => {
+        await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET properties = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(properties), updated.updatedAt.toISOString(), id]);
+        tx.afterCommit(() => this.tables.set(id, updated));
+      });
+      return updated;
+    });
+  }
+
+  /** Adds nullable-or-defaulted columns at the end of a table (and its quarantine companion). */
+  async addColumns(id: string, columns: Column[]): Promise<Table> {
+    return this.ddl.run(async () => {
+      const table = this.getTableById(id);
+      const quarantine = this.quarantineOf(table);
+      checkColumns({ name: table.name, columns: [...table.columns, ...columns] });
+      for (const column of columns) {
+        if (!column.nullable && column.defaultExpression === undefined && table.rowCount > 0) {
+          throw new SluiceError('INVALID_SCHEMA', `Column "${column.name}" must be nullable or have a default: the table already has rows`, { column: column.name });
+        }
+      }
+      const now = new Date();
+      const updated: Table = { ...table, columns: [...table.columns, ...columns], updatedAt: now };
+      await this.storage.transaction(async (tx) => {
+        for (const column of columns) {
+          const definition = `${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}${column.defaultExpression !== undefined ? ` DEFAULT (${column.defaultExpression})` : ''}`;
+          await tx.run(`ALTER TABLE ${physicalName(table)} ADD COLUMN ${definition}`);
+          if (quarantine) await tx.run(`ALTER TABLE ${physicalName(quarantine)} ADD COLUMN ${quoteIdentifier(column.name)} VARCHAR`);
+        }
+        await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET columns = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(updated.columns), now.toISOString(), id]);
+        tx.afterCommit(() => this.tables.set(id, updated));
+        if (quarantine) {
+          const updatedQuarantine = { ...quarantine, columns: quarantineColumns(updated.columns), updatedAt: now };
+          await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET columns = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(updatedQuarantine.columns), now.toISOString(), quarantine.id]);
+          tx.afterCommit(() => this.tables.set(quarantine.id, updatedQuarantine));
+        }
+      });
+      return updated;
+    });
+  }
+
+  /** Drops a table together with its quarantine companion. */
+  async dropTable(id: string): Promise<void> {
+    await this.ddl.run(async () => {
+      const table = this.getTableById(id);
+      const quarantine = this.quarantineOf(table);
+      await this.storage.transaction(async (tx) => {
+        await this.dropTableIn(tx, table);
+        if (quarantine) await this.dropTableIn(tx, quarantine);
+      });
+    });
+  }
+
+  private async dropTableIn(tx: Transaction, table: Table): Promise<void> {
+    await tx.run(`DROP ${table.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${physicalName(table)}`);
+    await tx.run(`DELETE FROM ${CATALOG_SCHEMA}.tables WHERE id = ?`, [table.id]);
+    tx.afterCommit(() => this.tables.delete(table.id));
+  }
+
+  /**
+   * Records a committed write's effect on a table inside the writing transaction: the new version
+   * and row count are persisted with the rows and become visible here only after the commit.
+   */
+  async recordWrite(tx: Transaction, table: Table, change: { versions: number; rowDelta: number; replaceRowCount?: number }): Promise<Table> {
+    const current = this.getTableById(table.id);
+    const now = new Date();
+    const updated: Table = {
+      ...current,
+      version: current.version + change.versions,
+      rowCount: change.replaceRowCount ?? Math.max(0, current.rowCount + change.rowDelta),
+      updatedAt: now,
+    };
+    await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET version = ?, row_count = ?, updated_at = ? WHERE id = ?`, [
+      updated.version, updated.rowCount, now.toISOString(), table.id,
+    ]);
+    tx.afterCommit(() => {
+      // A concurrent DDL change (rename, properties) must not be undone by a stale copy.
+      const latest = this.tables.get(table.id);
+      if (latest) this.tables.set(table.id, { ...latest, version: updated.version, rowCount: updated.rowCount, updatedAt: now });
+    });
+    return updated;
+  }
+}
+
+/** The storage engine's name for a table's rows. User names never reach SQL; ids do. */
+export function physicalName(table: Pick<Table, 'id'>): string {
+  return qualifiedName(DATA_SCHEMA, table.id);
+}
+
+function createTableSql(table: Table): string {
+  const definitions = table.columns.map((column) => {
+    const notNull = column.nullable ? '' : ' NOT NULL';
+    return `${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}${notNull}`;
+  });
+  if (table.primaryKey.length > 0) definitions.push(`PRIMARY KEY (${table.primaryKey.map(quoteIdentifier).join(', ')})`);
+  return `CREATE TABLE ${physicalName(table)} (${definitions.join(', ')})`;
+}
+
+function quarantineColumns(columns: Column[]): Column[] {
+  const text = { kind: 'string' } as const;
+  const textList = { kind: 'list', element: text, elementNullable: false } as const;
+  return [
+    ...columns.map((column) => ({ name: column.name, type: text, nullable: true })),
+    { name: QUARANTINE_COLUMNS.errorColumns, type: textList, nullable: false },
+    { name: QUARANTINE_COLUMNS.errors, type: textList, nullable: false },
+    { name: QUARANTINE_COLUMNS.importId, type: text, nullable: true },
+    { name: QUARANTINE_COLUMNS.insertedAt, type: { kind: 'timestamp', unit: 's' }, nullable: false },
+  ];
+}
+
+async function insertTableRow(tx: Transaction, table: Table): Promise<void> {
+  await tx.run(`INSERT INTO ${CATALOG_SCHEMA}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    table.id, table.namespaceId, table.name, table.kind, table.parentId, JSON.stringify(table.columns),
+    JSON.stringify(table.primaryKey), JSON.stringify(table.sortingKey), JSON.stringify(table.partitionKey),
+    JSON.stringify(table.properties), table.version, table.rowCount, table.createdAt.toISOString(), table.updatedAt.toISOString(),
+  ]);
+}
+
+function checkName(name: string, what: string): void {
+  // Names are stored and compared, never pasted into SQL, so only emptiness, length and control characters matter here.
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f]/.test(name)) {
+    throw new SluiceError('INVALID_NAME', `Invalid ${what} name "${name}": use 1 to ${MAX_NAME_LENGTH} printable characters`, { name });
+  }
+}
+
+function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey'>): void {
+  if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
+  const seen = new Set<string>();
+  for (const column of spec.columns) {
+    checkName(column.name, 'column');
+    // The storage engine compares column names without regard to case.
+    const key = column.name.toLowerCase();
+    if (seen.has(key)) throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}"`, { column: column.name });
+    seen.add(key);
+  }
+  for (const key of spec.primaryKey ?? []) {
+    const column = spec.columns.find((candidate) => candidate.name === key);
+    if (!column) throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" is not a column of the table`, { column: key });
+    column.nullable = false;
+  }
+}
+
+function namespaceFromRow(row: Row): Namespace {
+  return {
+    id: String(row['id']), name: String(row['name']), properties: parseJson(row['properties']) as Record<string, unknown>,
+    createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
+  };
+}
+
+function tableFromRow(row: Row): Table {
+  return {
+    id: String(row['id']), namespaceId: String(row['namespace_id']), name: String(row['name']),
+    kind: row['kind'] as Table['kind'], parentId: (row['parent_id'] as string | null) ?? null,
+    columns: parseJson(row['columns']) as Column[], primaryKey: parseJson(row['primary_key']) as string[],
+    sortingKey: parseJson(row['sorting_key']) as string[], partitionKey: parseJson(row['partition_key']) as string[],
+    properties: parseJson(row['properties']) as Record<string, unknown>, version: Number(row['version']),
+    rowCount: Number(row['row_count']), createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
+  };
+}
+
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}

@@ -1,0 +1,61 @@
+import type { DataType } from '../types/data-type.ts';
+
+export interface Column {
+  name: string;
+  type: DataType;
+  nullable: boolean;
+  /** A SQL expression (validated at creation) used when a row has no value for the column. */
+  defaultExpression?: string | undefined;
+  /** Where to find the value in a JSON record (`$.a.b`, `$.arr[:]`, `$`). */
+  jsonPath?: string | undefined;
+}
+
+export type TableKind = 'table' | 'quarantine' | 'view';
+
+export interface Namespace {
+  id: string;
+  name: string;
+  /** What a dialect keeps about its namespace (a description, a pipeline's program …); opaque to the core. */
+  properties: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Table {
+  id: string;
+  namespaceId: string;
+  name: string;
+  kind: TableKind;
+  /** For a quarantine table: the table whose rejected rows it holds. */
+  parentId: string | null;
+  columns: Column[];
+  primaryKey: string[];
+  sortingKey: string[];
+  partitionKey: string[];
+  /** Table metadata a dialect keeps (engine settings, a description …); opaque to the core. */
+  properties: Record<string, unknown>;
+  /** Bumped by every committed write. */
+  version: number;
+  rowCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TableSpec {
+  name: string;
+  columns: Column[];
+  primaryKey?: string[];
+  sortingKey?: string[];
+  partitionKey?: string[];
+  properties?: Record<string, unknown>;
+}
+
+/** Columns every quarantine table has after the original columns (stored as text). */
+export const QUARANTINE_COLUMNS = {
+  errorColumns: 'c__error_column',
+  errors: 'c__error',
+  importId: 'c__import_id',
+  insertedAt: 'insertion_date',
+} as const;
+
+export const QUARANTINE_SUFFIX = '_quarantine';

@@ -1,0 +1,65 @@
+/**
+ * Sluice's one internal type system. Every dialect's type names are parsed into a DataType and
+ * printed back from one; the storage engine maps a DataType to its own column type. Nullability is
+ * a property of a column, not of a type, except inside containers (list elements, map values,
+ * struct fields), where `nullable` says whether an element may be null.
+ */
+export type DataType =
+  | { kind: 'boolean' }
+  | { kind: 'int'; bits: 8 | 16 | 32 | 64 | 128 | 256; signed: boolean }
+  | { kind: 'float'; bits: 16 | 32 | 64 }
+  | { kind: 'decimal'; precision: number; scale: number }
+  // `large`: Arrow's large_utf8 (64-bit offsets) must list back as `largeutf8` in the Catalyzed dialect.
+  | { kind: 'string'; length?: number; fixed?: boolean; lowCardinality?: boolean; large?: boolean }
+  | { kind: 'binary'; length?: number; fixed?: boolean; large?: boolean }
+  | { kind: 'uuid' }
+  // `extended`: ClickHouse tells `Date` (1970–2149) from `Date32` (1900–2299); only `Date32` sets it.
+  | { kind: 'date'; unit?: 'day' | 'ms'; extended?: boolean }
+  | { kind: 'time' }
+  | { kind: 'timestamp'; unit: TimeUnit; timezone?: string }
+  | { kind: 'list'; element: DataType; elementNullable: boolean; size?: number }
+  | { kind: 'map'; key: DataType; value: DataType; valueNullable: boolean }
+  | { kind: 'struct'; fields: StructField[] }
+  | { kind: 'json' }
+  | { kind: 'null' };
+
+export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
+
+/** Fractional-second digits of each unit, as in `DateTime64(3)` or `TIMESTAMP(3)`. */
+export const TIME_UNIT_DIGITS: Record<TimeUnit, number> = { s: 0, ms: 3, us: 6, ns: 9 };
+
+/**
+ * The unit for a precision in fractional-second digits (0–9). Precisions between units round up to
+ * the next unit, so no written digit is lost; DuckDB treats `TIMESTAMP(p)` the same way.
+ */
+export function getTimeUnitForDigits(digits: number): TimeUnit | undefined {
+  if (!Number.isInteger(digits) || digits < 0 || digits > 9) return undefined;
+  return digits === 0 ? 's' : digits <= 3 ? 'ms' : digits <= 6 ? 'us' : 'ns';
+}
+
+export interface StructField {
+  name: string;
+  type: DataType;
+  nullable: boolean;
+}
+
+export type DataTypeKind = DataType['kind'];
+
+export type DataTypeOf<K extends DataTypeKind> = Extract<DataType, { kind: K }>;
+
+/**
+ * One entry per kind, each given its own narrowed type. Dialect printers are written as these
+ * tables so that adding a kind fails to compile until every dialect says how to name it.
+ */
+export type KindTable<R> = { [K in DataTypeKind]: (type: DataTypeOf<K>) => R };
+
+export function applyKindTable<R>(table: KindTable<R>, type: DataType): R {
+  // TypeScript cannot correlate `table[type.kind]` with `type`; the mapped type above guarantees it.
+  return (table[type.kind] as (type: DataType) => R)(type);
+}
+
+/** A DataType together with the nullability of the value that holds it (a column, a result field). */
+export interface FieldType {
+  type: DataType;
+  nullable: boolean;
+}

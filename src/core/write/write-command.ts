@@ -1,0 +1,81 @@
+import type { Table } from '../catalog/model.ts';
+import type { FieldType } from '../types/data-type.ts';
+
+/** The kinds of write a request can make to one table. */
+export type WriteKind = 'append' | 'upsert' | 'delete' | 'delete_where' | 'overwrite' | 'replace_where' | 'changes';
+
+/** What happens to rows that fail validation, chosen by the dialect. */
+export type InvalidRowPolicy =
+  /** stored in the table's quarantine companion; the valid rows are committed */
+  | 'quarantine'
+  /** nothing is committed; the request fails listing the first errors */
+  | 'reject'
+  /** the valid rows are committed; the errors are listed in the result */
+  | 'report';
+
+/**
+ * Rows as decoded from a request, before coercion: each value is text (numbers as their digits,
+ * nested values as JSON text) or null. `columns` names the target columns the values are for.
+ */
+export interface RecordBatch {
+  columns: string[];
+  rows: Array<Array<string | null>>;
+  /** For change batches: the weight of each row (+n inserts n copies, −n deletes n copies). */
+  weights?: number[];
+  /** Line or record numbers of the rows in the request (for error messages); 1-based row index otherwise. */
+  lineNumbers?: number[];
+}
+
+export interface IdempotencyKey {
+  key: string;
+  /** A hash of everything that defines the request; the same key with another hash is a conflict. */
+  requestHash: string;
+}
+
+export interface WriteRequest {
+  table: Table;
+  kind: WriteKind;
+  batch?: RecordBatch;
+  /** A validated SQL predicate over the table's columns (delete_where, replace_where). */
+  predicate?: string;
+  onInvalid: InvalidRowPolicy;
+  idempotency?: IdempotencyKey;
+  /** Upsert: what two rows with the same key in one request mean. */
+  duplicateKeys?: 'reject' | 'last_wins';
+  /** An id naming this import in quarantine rows and results. */
+  importId?: string;
+  /** Names a type in the caller's vocabulary, for error messages. */
+  describeType?: (field: FieldType) => string;
+}
+
+export interface RowError {
+  /** 1-based row (or line) number in the request. */
+  row: number;
+  columns: string[];
+  values: Array<string | null>;
+  messages: string[];
+}
+
+export interface WriteResult {
+  writeId: string;
+  kind: WriteKind;
+  tableId: string;
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsDeleted: number;
+  rowsQuarantined: number;
+  /** Rows that failed validation (quarantined or reported), whatever was done with them. */
+  rowsInvalid: number;
+  /** The first errors, for the caller to show. */
+  errors: RowError[];
+  /** The table's data version after this write. */
+  version: number;
+  /** Position of this write in the server's commit order; completion tokens are built on it. */
+  sequence: number;
+  importId: string | null;
+  durationMs: number;
+  /** True when this result was answered from the idempotency record of an earlier request. */
+  replayed: boolean;
+}
+
+export const MAX_REPORTED_ERRORS = 1000;

@@ -1,0 +1,348 @@
+import type { Transaction } from '../../storage/duckdb/duckdb-storage.ts';
+import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import { physicalName } from '../catalog/catalog.ts';
+import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts';
+import { SluiceError } from '../errors.ts';
+import { coerceColumn, type TypeDescriber } from '../ingest/coercion.ts';
+import { MAX_REPORTED_ERRORS, type RecordBatch, type RowError, type WriteKind, type WriteRequest } from './write-command.ts';
+
+/** The effect of one request, before the version and write-log entry are added. */
+export interface WriteEffect {
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsDeleted: number;
+  rowsQuarantined: number;
+  rowsInvalid: number;
+  errors: RowError[];
+  /** Set when this request alone fails (its rows rejected); the others of its group go on. */
+  failure?: SluiceError;
+  /** The table's exact row count after the write, when the write replaced all rows. */
+  replacedRowCount?: number;
+}
+
+const describeNeutral: TypeDescriber = ({ type }) => type.kind;
+
+let stageCounter = 0;
+
+/**
+ * Runs a run of requests against one table inside `tx`. Requests in one run share a staging
+ * table: their rows are appended together, coerced and validated by one SQL statement, and
+ * written with one statement per kind, so that a group of small writes costs a few statements,
+ * not a few per request. Only appends are ever grouped into one run.
+ */
+export async function executeRun(tx: Transaction, catalog: Catalog, requests: WriteRequest[]): Promise<WriteEffect[]> {
+  const first = requests[0]!;
+  const table = catalog.getTableById(first.table.id);
+  if (first.kind === 'delete_where') return [await deleteWhere(tx, table, first)];
+
+  const batchColumns = first.batch?.columns ?? [];
+  const checkedColumns = first.kind === 'delete' ? keyColumns(table) : table.columns;
+  const stage = new Stage(tx, table, batchColumns, checkedColumns, first.describeType ?? describeNeutral);
+  try {
+    await stage.load(requests.map((request) => request.batch ?? { columns: batchColumns, rows: [] }));
+    const validation = await stage.validate(requests.length);
+    const effects: WriteEffect[] = requests.map((request, index) => {
+      const stats = validation.get(index) ?? { valid: 0, invalid: 0, errors: [] };
+      const effect: WriteEffect = { rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: stats.invalid, errors: stats.errors };
+      if (stats.invalid > 0 && request.onInvalid === 'reject') {
+        effect.failure = new SluiceError('INVALID_ROWS', invalidRowsMessage(stats.invalid, stats.errors), { errors: stats.errors, invalidRows: stats.invalid });
+      }
+      return effect;
+    });
+    const accepted = effects.flatMap((effect, index) => (effect.failure ? [] : [index]));
+    if (accepted.length === 0) return effects;
+
+    const quarantined = accepted.filter((index) => requests[index]!.onInvalid === 'quarantine' && effects[index]!.rowsInvalid > 0);
+    if (quarantined.length > 0) {
+      const counts = await stage.quarantine(catalog, quarantined, requests.map((request) => request.importId ?? null));
+      for (const index of quarantined) effects[index]!.rowsQuarantined = counts.get(index) ?? 0;
+    }
+    if (first.kind === 'append') {
+      const inserted = await stage.appendValid(accepted);
+      for (const index of accepted) effects[index]!.rowsInserted = inserted.get(index) ?? 0;
+      return effects;
+    }
+    Object.assign(effects[0]!, await KIND_WRITERS[first.kind](stage, first));
+    return effects;
+  } finally {
+    // After a failure the transaction is rolled back and takes the temporary tables with it.
+    await stage.drop().catch(() => undefined);
+  }
+}
+
+type KindWriter = (stage: Stage, request: WriteRequest) => Promise<Partial<WriteEffect>>;
+
+const KIND_WRITERS: Record<Exclude<WriteKind, 'append' | 'delete_where'>, KindWriter> = {
+  upsert: async (stage, request) => stage.upsert(request.duplicateKeys ?? 'reject'),
+  delete: async (stage) => ({ rowsDeleted: await stage.deleteByKey() }),
+  overwrite: async (stage) => {
+    const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)}`);
+    const rowsInserted = (await stage.appendValid([0])).get(0) ?? 0;
+    return { rowsDeleted, rowsInserted, replacedRowCount: rowsInserted };
+  },
+  replace_where: async (stage, request) => {
+    const predicate = requirePredicate(request);
+    const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)} WHERE ${predicate}`);
+    const rowsInserted = (await stage.appendValid([0], predicate)).get(0) ?? 0;
+    return { rowsDeleted, rowsInserted };
+  },
+  changes: async (stage) => stage.applyChanges(),
+};
+
+async function deleteWhere(tx: Transaction, table: Table, request: WriteRequest): Promise<WriteEffect> {
+  const rowsDeleted = await tx.run(`DELETE FROM ${physicalName(table)} WHERE ${requirePredicate(request)}`);
+  return { rowsInserted: 0, rowsUpdated: 0, rowsDeleted, rowsQuarantined: 0, rowsInvalid: 0, errors: [] };
+}
+
+function requirePredicate(request: WriteRequest): string {
+  if (!request.predicate) throw new SluiceError('INVALID_PREDICATE', `A ${request.kind} write needs a condition`);
+  return request.predicate;
+}
+
+function keyColumns(table: Table): Column[] {
+  if (table.primaryKey.length === 0) {
+    throw new SluiceError('PRIMARY_KEY_REQUIRED', `Table "${table.name}" has no primary key`, { table: table.name });
+  }
+  return table.primaryKey.map((name) => table.columns.find((column) => column.name === name)!);
+}
+
+function invalidRowsMessage(count: number, errors: RowError[]): string {
+  const firstError = errors[0];
+  const detail = firstError ? ` (row ${firstError.row}: ${firstError.messages.join('; ')})` : '';
+  return `${count} row${count === 1 ? '' : 's'} failed validation${detail}`;
+}
+
+interface RequestValidation {
+  valid: number;
+  invalid: number;
+  errors: RowError[];
+}
+
+/**
+ * The rows of a run, first as text in a temporary table (`raw`), then coerced to the table's types
+ * with each row's failures (`typed`). Both live only inside the write's transaction.
+ */
+class Stage {
+  private readonly raw: string;
+  private readonly typed: string;
+  private readonly id = (stageCounter += 1);
+
+  constructor(
+    readonly tx: Transaction,
+    readonly table: Table,
+    private readonly batchColumns: string[],
+    private readonly checkedColumns: Column[],
+    private readonly describeType: TypeDescriber,
+  ) {
+    this.raw = `sluice_raw_${this.id}`;
+    this.typed = `sluice_typed_${this.id}`;
+    for (const name of batchColumns) {
+      if (!table.columns.some((column) => column.name === name)) {
+        throw new SluiceError('INVALID_ARGUMENT', `Table "${table.name}" has no column "${name}"`, { column: name });
+      }
+    }
+  }
+
+  /** SQL for the text given for a column, NULL when the batch has no such column. */
+  private textOf(column: string): string {
+    const index = this.batchColumns.indexOf(column);
+    return index < 0 ? 'CAST(NULL AS VARCHAR)' : `r.v${index}`;
+  }
+
+  async load(batches: RecordBatch[]): Promise<void> {
+    const valueColumns = this.batchColumns.map((_, index) => `v${index} VARCHAR`);
+    await this.tx.run(`CREATE TEMP TABLE ${this.raw} (_req INTEGER, _row BIGINT, _weight BIGINT${valueColumns.map((c) => `, ${c}`).join('')})`);
+    const appender = await this.tx.appender(this.raw, 'main', 'temp');
+    batches.forEach((batch, request) => {
+      if (batch.columns.join('\u0000') !== this.batchColumns.join('\u0000')) throw new Error('a run must share its columns');
+      batch.rows.forEach((row, index) => {
+        appender.appendInteger(request);
+        appender.appendBigInt(BigInt(batch.lineNumbers?.[index] ?? index + 1));
+        appender.appendBigInt(BigInt(batch.weights?.[index] ?? 1));
+        for (const value of row) {
+          if (value === null || value === undefined) appender.appendNull();
+          else appender.appendVarchar(value);
+        }
+        appender.endRow();
+      });
+    });
+    appender.flushSync();
+  }
+
+  /** Coerces every row and returns, per request, how many rows are valid and the first errors. */
+  async validate(requestCount: number): Promise<Map<number, RequestValidation>> {
+    const coerced = this.checkedColumns.map((column) => ({ column, ...coerceColumn(column, this.textOf(column.name), this.describeType) }));
+    const values = coerced.map(({ column, value }) => `${value} AS ${quoteIdentifier(column.name)}`);
+    const failures = coerced.map(({ column, error }) => `{'c': ${quoteLiteral(column.name)}, 'e': ${error}}`);
+    await this.tx.run(
+      `CREATE TEMP TABLE ${this.typed} AS SELECT r._req, r._row, r._weight, ${values.join(', ')},
+         list_filter([${failures.join(', ')}], f -> f.e IS NOT NULL) AS _failures
+       FROM ${this.raw} r`,
+    );
+    const result = new Map<number, RequestValidation>();
+    for (let request = 0; request < requestCount; request += 1) result.set(request, { valid: 0, invalid: 0, errors: [] });
+    const counts = await this.tx.rows(
+      `SELECT _req, count(*) FILTER (WHERE len(_failures) = 0) AS valid, count(*) FILTER (WHERE len(_failures) > 0) AS invalid
+       FROM ${this.typed} GROUP BY _req`,
+    );
+    for (const row of counts) {
+      const entry = result.get(Number(row['_req']))!;
+      entry.valid = Number(row['valid']);
+      entry.invalid = Number(row['invalid']);
+    }
+    if ([...result.values()].some((entry) => entry.invalid > 0)) {
+      const rawValues = this.batchColumns.map((name, index) => `${quoteLiteral(name)}: r.v${index}`);
+      const rows = await this.tx.rows(
+        `SELECT t._req, t._row, t._failures, ${rawValues.length > 0 ? `map {${rawValues.join(', ')}}` : 'map {}'} AS raw
+         FROM ${this.typed} t JOIN ${this.raw} r USING (_req, _row)
+         WHERE len(t._failures) > 0
+         QUALIFY row_number() OVER (PARTITION BY t._req ORDER BY t._row) <= ${MAX_REPORTED_ERRORS}
+         ORDER BY t._req, t._row`,
+      );
+      for (const row of rows) {
+        const failuresOfRow = row['_failures'] as Array<{ c: string; e: string }>;
+        const raw = mapEntries(row['raw']);
+        result.get(Number(row['_req']))!.errors.push({
+          row: Number(row['_row']),
+          columns: failuresOfRow.map((failure) => failure.c),
+          values: failuresOfRow.map((failure) => raw.get(failure.c) ?? null),
+          messages: failuresOfRow.map((failure) => failure.e),
+        });
+      }
+    }
+    return result;
+  }
+
+  private validRows(requests: number[], predicate?: string): string {
+    const filter = predicate ? ` AND (${predicate})` : '';
+    return `(SELECT * FROM ${this.typed} WHERE len(_failures) = 0 AND _req IN (${requests.join(', ')})${filter})`;
+  }
+
+  private columnList(): string {
+    return this.table.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+  }
+
+  /** Inserts the valid rows of the given requests; returns the count inserted per request. */
+  async appendValid(requests: number[], predicate?: string): Promise<Map<number, number>> {
+    const columns = this.columnList();
+    const source = this.validRows(requests, predicate);
+    const counted = await this.tx.rows(`SELECT _req, count(*) AS n FROM ${source} GROUP BY _req`);
+    await this.tx.run(`INSERT INTO ${physicalName(this.table)} (${columns}) SELECT ${columns} FROM ${source}`);
+    return new Map(counted.map((row) => [Number(row['_req']), Number(row['n'])]));
+  }
+
+  async quarantine(catalog: Catalog, requests: number[], importIds: Array<string | null>): Promise<Map<number, number>> {
+    const target = catalog.quarantineOf(this.table);
+    if (!target) throw new SluiceError('INTERNAL', `Table "${this.table.name}" has no quarantine table`);
+    const originals = this.table.columns.map((column) => quoteIdentifier(column.name));
+    const texts = this.table.columns.map((column) => this.textOf(column.name));
+    const names = [...originals, ...[QUARANTINE_COLUMNS.errorColumns, QUARANTINE_COLUMNS.errors, QUARANTINE_COLUMNS.importId, QUARANTINE_COLUMNS.insertedAt].map(quoteIdentifier)];
+    const source = `${this.typed} t JOIN ${this.raw} r USING (_req, _row) WHERE len(t._failures) > 0 AND t._req IN (${requests.join(', ')})`;
+    const counted = await this.tx.rows(`SELECT t._req, count(*) AS n FROM ${source} GROUP BY t._req`);
+    await this.tx.run(
+      `INSERT INTO ${physicalName(target)} (${names.join(', ')})
+       SELECT ${texts.join(', ')}, list_transform(t._failures, f -> f.c), list_transform(t._failures, f -> f.e),
+         CAST(? AS VARCHAR[])[t._req + 1], now()::TIMESTAMP
+       FROM ${source} ORDER BY t._req, t._row`,
+      [JSON.stringify(importIds)],
+    );
+    const rows = counted.map((row) => [Number(row['_req']), Number(row['n'])] as const);
+    await catalog.recordWrite(this.tx, target, { versions: 1, rowDelta: rows.reduce((sum, [, n]) => sum + n, 0) });
+    return new Map(rows);
+  }
+
+  private keyMatch(left: string, right: string): string {
+    return keyColumns(this.table).map((column) => `${left}.${quoteIdentifier(column.name)} = ${right}.${quoteIdentifier(column.name)}`).join(' AND ');
+  }
+
+  private keyList(prefix = ''): string {
+    return keyColumns(this.table).map((column) => `${prefix}${quoteIdentifier(column.name)}`).join(', ');
+  }
+
+  async upsert(duplicateKeys: 'reject' | 'last_wins', source = this.validRows([0])): Promise<Partial<WriteEffect>> {
+    const keys = this.keyList();
+    let rows = source;
+    if (duplicateKeys === 'reject') {
+      const duplicates = await this.tx.rows(`SELECT ${keys}, count(*) AS n FROM ${source} GROUP BY ALL HAVING count(*) > 1 LIMIT 10`);
+      if (duplicates.length > 0) {
+        const shown = duplicates.map((row) => keyColumns(this.table).map((column) => String(row[column.name])).join(', '));
+        throw new SluiceError('DUPLICATE_KEY_IN_BATCH', `The request has more than one row for the key ${shown.map((key) => `(${key})`).join(', ')}`, { keys: shown });
+      }
+    } else {
+      rows = `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY _row DESC) = 1)`;
+    }
+    const target = physicalName(this.table);
+    const [counts] = await this.tx.rows(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${this.keyMatch('t', 's')})) AS existing FROM ${rows} s`,
+    );
+    const columns = this.columnList();
+    const updates = this.table.columns
+      .filter((column) => !this.table.primaryKey.includes(column.name))
+      .map((column) => `${quoteIdentifier(column.name)} = excluded.${quoteIdentifier(column.name)}`);
+    const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
+    await this.tx.run(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${rows} ON CONFLICT (${keys}) ${conflict}`);
+    const total = Number(counts?.['total'] ?? 0);
+    const existing = Number(counts?.['existing'] ?? 0);
+    return { rowsInserted: total - existing, rowsUpdated: existing };
+  }
+
+  async deleteByKey(source = this.validRows([0])): Promise<number> {
+    const target = physicalName(this.table);
+    return this.tx.run(`DELETE FROM ${target} t USING (SELECT DISTINCT ${this.keyList()} FROM ${source}) k WHERE ${this.keyMatch('t', 'k')}`);
+  }
+
+  /**
+   * Applies weighted changes. On a keyed table a positive weight upserts and a negative one deletes
+   * by key, in the order of the records (the n-th change to a key is applied in the n-th round).
+   * Without a key the batch is a multiset: net weights per distinct row, then inserts of copies
+   * and deletes of as many matching rows.
+   */
+  async applyChanges(): Promise<Partial<WriteEffect>> {
+    return this.table.primaryKey.length > 0 ? this.applyKeyedChanges() : this.applyMultisetChanges();
+  }
+
+  private async applyKeyedChanges(): Promise<Partial<WriteEffect>> {
+    const keys = this.keyList();
+    const rounds = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _row) AS _round FROM ${this.validRows([0])})`;
+    const [maxRound] = await this.tx.rows(`SELECT coalesce(max(_round), 0) AS n FROM ${rounds}`);
+    const effect = { rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0 };
+    for (let round = 1; round <= Number(maxRound?.['n'] ?? 0); round += 1) {
+      const inRound = (sign: string) => `(SELECT * FROM ${rounds} WHERE _round = ${round} AND _weight ${sign} 0)`;
+      effect.rowsDeleted += await this.deleteByKey(inRound('<'));
+      const upserted = await this.upsert('reject', inRound('>'));
+      effect.rowsInserted += upserted.rowsInserted ?? 0;
+      effect.rowsUpdated += upserted.rowsUpdated ?? 0;
+    }
+    return effect;
+  }
+
+  private async applyMultisetChanges(): Promise<Partial<WriteEffect>> {
+    const columns = this.columnList();
+    const target = physicalName(this.table);
+    const net = `(SELECT ${columns}, sum(_weight) AS _net FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(_weight) <> 0)`;
+    const matches = this.table.columns.map((column) => `t.${quoteIdentifier(column.name)} IS NOT DISTINCT FROM n.${quoteIdentifier(column.name)}`).join(' AND ');
+    const partition = this.table.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+    const rowsDeleted = await this.tx.run(
+      `DELETE FROM ${target} WHERE rowid IN (
+         SELECT t.rowid FROM (SELECT rowid, *, row_number() OVER (PARTITION BY ${partition}) AS _copy FROM ${target}) t
+         JOIN ${net} n ON ${matches} WHERE n._net < 0 AND t._copy <= -n._net)`,
+    );
+    const rowsInserted = await this.tx.run(
+      `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM (SELECT ${columns}, unnest(range(_net)) FROM ${net} WHERE _net > 0)`,
+    );
+    return { rowsInserted, rowsDeleted };
+  }
+
+  async drop(): Promise<void> {
+    await this.tx.run(`DROP TABLE IF EXISTS temp.${this.typed}`);
+    await this.tx.run(`DROP TABLE IF EXISTS temp.${this.raw}`);
+  }
+}
+
+function mapEntries(value: unknown): Map<string, string | null> {
+  // DuckDB maps come back from the driver as a list of {key, value} entries.
+  const entries = (value as { entries?: Array<{ key: string; value: string | null }> } | Array<{ key: string; value: string | null }>) ?? [];
+  const list = Array.isArray(entries) ? entries : entries.entries ?? [];
+  return new Map(list.map((entry) => [entry.key, entry.value]));
+}

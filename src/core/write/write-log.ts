@@ -1,0 +1,106 @@
+import type { DuckDBStorage, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
+import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
+import type { WriteResult } from './write-command.ts';
+
+interface IdempotencyRecord {
+  requestHash: string;
+  result: WriteResult;
+  createdAt: Date;
+}
+
+/**
+ * One row per committed write. It is where idempotency keys (with the request's hash and the
+ * first response) and completion sequences live; both are read back at start, so they survive
+ * restarts. Recent idempotency keys are also held in memory for the hot path.
+ */
+export class WriteLog {
+  private readonly keys = new Map<string, IdempotencyRecord>();
+  private lastAllocated: number;
+  private committedThrough: number;
+  private readonly committedAhead = new Set<number>();
+
+  private constructor(
+    private readonly storage: DuckDBStorage,
+    private readonly retentionMs: number,
+    lastSequence: number,
+  ) {
+    this.lastAllocated = lastSequence;
+    this.committedThrough = lastSequence;
+  }
+
+  static async open(storage: DuckDBStorage, retentionHours: number): Promise<WriteLog> {
+    const [last] = await storage.query(`SELECT coalesce(max(sequence), 0) AS last FROM ${CATALOG_SCHEMA}.write_log`);
+    const log = new WriteLog(storage, retentionHours * 3_600_000, Number(last?.['last'] ?? 0));
+    const since = new Date(Date.now() - log.retentionMs).toISOString();
+    const rows = await storage.query(
+      `SELECT table_id, idempotency_key, request_hash, response, created_at FROM ${CATALOG_SCHEMA}.write_log
+       WHERE idempotency_key IS NOT NULL AND created_at >= ?`,
+      [since],
+    );
+    for (const row of rows) {
+      log.keys.set(keyOf(String(row['table_id']), String(row['idempotency_key'])), {
+        requestHash: String(row['request_hash']),
+        result: JSON.parse(String(row['response'])) as WriteResult,
+        createdAt: row['created_at'] as Date,
+      });
+    }
+    return log;
+  }
+
+  findIdempotent(tableId: string, key: string): IdempotencyRecord | undefined {
+    const record = this.keys.get(keyOf(tableId, key));
+    if (record && Date.now() - record.createdAt.getTime() > this.retentionMs) {
+      this.keys.delete(keyOf(tableId, key));
+      return undefined;
+    }
+    return record;
+  }
+
+  allocateSequence(): number {
+    this.lastAllocated += 1;
+    return this.lastAllocated;
+  }
+
+  /** The highest sequence such that it and every sequence below it have committed. */
+  get completedThrough(): number {
+    return this.committedThrough;
+  }
+
+  get lastSequence(): number {
+    return this.lastAllocated;
+  }
+
+  async record(tx: Transaction, result: WriteResult, idempotency?: { key: string; requestHash: string }): Promise<void> {
+    const createdAt = new Date();
+    await tx.run(`INSERT INTO ${CATALOG_SCHEMA}.write_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      result.writeId, result.tableId, result.kind, result.rowsInserted, result.rowsUpdated, result.rowsDeleted,
+      result.rowsQuarantined, result.version, result.sequence, idempotency?.key ?? null, idempotency?.requestHash ?? null,
+      idempotency ? JSON.stringify(result) : null, createdAt.toISOString(),
+    ]);
+    tx.afterCommit(() => {
+      if (idempotency) this.keys.set(keyOf(result.tableId, idempotency.key), { requestHash: idempotency.requestHash, result, createdAt });
+    });
+  }
+
+  /** Marks sequences as settled (committed, or abandoned by a rolled-back write), advancing the watermark. */
+  settle(sequences: number[]): void {
+    for (const sequence of sequences) this.committedAhead.add(sequence);
+    while (this.committedAhead.has(this.committedThrough + 1)) {
+      this.committedThrough += 1;
+      this.committedAhead.delete(this.committedThrough);
+    }
+  }
+
+  /** Forgets stored responses older than the retention period. */
+  async prune(): Promise<void> {
+    const before = new Date(Date.now() - this.retentionMs);
+    await this.storage.transaction((tx) =>
+      tx.run(`UPDATE ${CATALOG_SCHEMA}.write_log SET response = NULL, idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND created_at < ?`, [before.toISOString()]),
+    );
+    for (const [key, record] of this.keys) if (record.createdAt < before) this.keys.delete(key);
+  }
+}
+
+function keyOf(tableId: string, key: string): string {
+  return `${tableId}\u0000${key}`;
+}

@@ -1,0 +1,159 @@
+import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import { newId } from '../ids.ts';
+import { SluiceError, toSluiceError } from '../errors.ts';
+import type { WriteLog } from './write-log.ts';
+import { executeRun, type WriteEffect } from './write-executor.ts';
+import type { WriteRequest, WriteResult } from './write-command.ts';
+
+interface Pending {
+  request: WriteRequest;
+  startedAt: number;
+  resolve: (result: WriteResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The most requests one commit takes; more wait for the next commit. */
+const MAX_GROUP = 1024;
+
+/**
+ * The write queue of one table. Writes to a table are applied one commit at a time; requests that
+ * arrive while a commit is under way wait and are then committed together (group commit), each
+ * answered when the commit that holds its rows is durable.
+ */
+export class WriteQueue {
+  private pending: Pending[] = [];
+  private draining: Promise<void> | null = null;
+  /** Requests under way per idempotency key, so that a concurrent replay waits for the first. */
+  private readonly inFlightKeys = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly tableId: string,
+    private readonly storage: DuckDBStorage,
+    private readonly catalog: Catalog,
+    private readonly writeLog: WriteLog,
+  ) {}
+
+  get idle(): boolean {
+    return this.pending.length === 0 && this.draining === null;
+  }
+
+  async submit(request: WriteRequest): Promise<WriteResult> {
+    const key = request.idempotency?.key;
+    if (key === undefined) return this.enqueue(request);
+    while (this.inFlightKeys.has(key)) await this.inFlightKeys.get(key)!.catch(() => undefined);
+    const replay = this.replayOf(request);
+    if (replay) return replay;
+    const result = this.enqueue(request);
+    this.inFlightKeys.set(key, result);
+    try {
+      return await result;
+    } finally {
+      this.inFlightKeys.delete(key);
+    }
+  }
+
+  /** The stored answer for a repeated idempotency key; a conflict if the request differs. */
+  private replayOf(request: WriteRequest): WriteResult | undefined {
+    const idempotency = request.idempotency!;
+    const record = this.writeLog.findIdempotent(this.tableId, idempotency.key);
+    if (!record) return undefined;
+    if (record.requestHash !== idempotency.requestHash) {
+      throw new SluiceError('IDEMPOTENCY_CONFLICT', `Idempotency key "${idempotency.key}" was already used for a different request`, { idempotencyKey: idempotency.key });
+    }
+    return { ...record.result, replayed: true };
+  }
+
+  private enqueue(request: WriteRequest): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ request, startedAt: performance.now(), resolve, reject });
+      this.draining ??= this.drain().finally(() => {
+        this.draining = null;
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // Yield once so that requests arriving in the same tick join the first commit.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      try {
+        await this.commit(group);
+      } catch (error) {
+        if (group.length === 1) group[0]!.reject(toSluiceError(error));
+        // One request's failure must not fail the others: commit them one by one.
+        else for (const pending of group) await this.commit([pending]).catch((failure: unknown) => pending.reject(toSluiceError(failure)));
+      }
+    }
+  }
+
+  private async commit(group: Pending[]): Promise<void> {
+    const sequences: number[] = [];
+    try {
+      const outcomes = await this.storage.transaction(async (tx) => {
+        const effects: WriteEffect[] = [];
+        for (const run of runsOf(group.map((pending) => pending.request))) effects.push(...(await executeRun(tx, this.catalog, run)));
+        const applied = effects.filter((effect) => !effect.failure);
+        let version = this.catalog.getTableById(this.tableId).version;
+        const table = this.catalog.getTableById(this.tableId);
+        const replaced = [...applied].reverse().find((effect) => effect.replacedRowCount !== undefined);
+        const rowDelta = applied.reduce((sum, effect) => sum + effect.rowsInserted - effect.rowsDeleted, 0);
+        if (applied.length > 0) {
+          await this.catalog.recordWrite(tx, table, {
+            versions: applied.length,
+            rowDelta,
+            ...(replaced && applied.indexOf(replaced) === applied.length - 1 ? { replaceRowCount: replaced.replacedRowCount! } : {}),
+          });
+        }
+        const outcomes: Array<WriteResult | SluiceError> = [];
+        for (const [index, effect] of effects.entries()) {
+          if (effect.failure) {
+            outcomes.push(effect.failure);
+            continue;
+          }
+          const { request, startedAt } = group[index]!;
+          version += 1;
+          const sequence = this.writeLog.allocateSequence();
+          sequences.push(sequence);
+          const result: WriteResult = {
+            writeId: newId(), kind: request.kind, tableId: this.tableId,
+            rowsInserted: effect.rowsInserted, rowsUpdated: effect.rowsUpdated, rowsDeleted: effect.rowsDeleted,
+            rowsQuarantined: effect.rowsQuarantined, rowsInvalid: effect.rowsInvalid, errors: effect.errors,
+            version, sequence, importId: request.importId ?? null,
+            durationMs: Math.round(performance.now() - startedAt), replayed: false,
+          };
+          await this.writeLog.record(tx, result, request.idempotency);
+          outcomes.push(result);
+        }
+        return outcomes;
+      });
+      for (const [index, outcome] of outcomes.entries()) {
+        if (outcome instanceof SluiceError) group[index]!.reject(outcome);
+        else group[index]!.resolve(outcome);
+      }
+    } finally {
+      this.writeLog.settle(sequences);
+    }
+  }
+}
+
+/** Consecutive appends with the same columns and policy share one run; every other write runs alone. */
+function runsOf(requests: WriteRequest[]): WriteRequest[][] {
+  const runs: WriteRequest[][] = [];
+  for (const request of requests) {
+    const last = runs.at(-1);
+    const previous = last?.[0];
+    if (last && previous && request.kind === 'append' && previous.kind === 'append' && sameShape(previous, request)) last.push(request);
+    else runs.push([request]);
+  }
+  return runs;
+}
+
+function sameShape(a: WriteRequest, b: WriteRequest): boolean {
+  return (
+    a.onInvalid === b.onInvalid &&
+    a.describeType === b.describeType &&
+    (a.batch?.columns ?? []).join('\u0000') === (b.batch?.columns ?? []).join('\u0000')
+  );
+}

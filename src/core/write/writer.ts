@@ -1,0 +1,34 @@
+import { SluiceError } from '../errors.ts';
+import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { WriteRequest, WriteResult } from './write-command.ts';
+import type { WriteLog } from './write-log.ts';
+import { WriteQueue } from './write-queue.ts';
+
+/** Routes each write to its table's queue; writes to different tables proceed concurrently. */
+export class Writer {
+  private readonly queues = new Map<string, WriteQueue>();
+  private accepting = true;
+
+  constructor(
+    private readonly storage: DuckDBStorage,
+    private readonly catalog: Catalog,
+    readonly log: WriteLog,
+  ) {}
+
+  write(request: WriteRequest): Promise<WriteResult> {
+    if (!this.accepting) return Promise.reject(new SluiceError('UNAVAILABLE', 'The server is shutting down'));
+    let queue = this.queues.get(request.table.id);
+    if (!queue) {
+      queue = new WriteQueue(request.table.id, this.storage, this.catalog, this.log);
+      this.queues.set(request.table.id, queue);
+    }
+    return queue.submit(request);
+  }
+
+  /** Stops taking writes and waits until every queued write has been committed or failed. */
+  async drain(): Promise<void> {
+    this.accepting = false;
+    while ([...this.queues.values()].some((queue) => !queue.idle)) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { Config } from '../config.ts';
+import type { Principal } from '../core/auth/scopes.ts';
+import { SluiceError, toSluiceError } from '../core/errors.ts';
+import type { Sluice } from '../core/sluice.ts';
+import { DIALECTS } from '../dialects/index.ts';
+import type { Dialect } from './dialect.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Authenticates the request's token (once) and returns who it stands for. */
+    principal(): Promise<Principal>;
+  }
+}
+
+export interface AppOptions {
+  core: Sluice;
+  config: Config;
+  dialects?: Dialect[];
+}
+
+/** Builds the HTTP app without listening, so that tests can start it on any port. */
+export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    genReqId: (request) => String(request.headers['x-request-id'] ?? randomUUID()),
+    requestIdHeader: false,
+    bodyLimit: config.maxRequestBodyBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  // Bodies are handed to handlers as streams; nothing buffers them whole on the way in.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  await app.register(multipart, { limits: { fileSize: config.maxRequestBodyBytes, fields: 100, fieldSize: 16 * 1024 * 1024 } });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('X-Request-ID', request.id);
+  });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  for (const dialect of dialects) {
+    dialect.configure?.(core);
+    await app.register(async (scope) => {
+      scope.decorateRequest('principal', function principal(this: FastifyRequest) {
+        return authenticate(core, this, dialect.allowQueryToken);
+      });
+      scope.setErrorHandler(async (error: FastifyError, request, reply) => {
+        const sluiceError = fromHttpError(error);
+        if (sluiceError.status >= 500) request.log.error({ err: error }, 'request failed');
+        const rendered = dialect.renderError(sluiceError, request);
+        reply.status(rendered.status).headers(rendered.headers ?? {});
+        if (rendered.contentType) reply.type(rendered.contentType);
+        return rendered.body;
+      });
+      await dialect.routes(scope, core);
+    });
+  }
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const dialect = dialects.find((candidate) => candidate.prefixes.some((prefix) => request.url.startsWith(prefix)));
+    const error = new SluiceError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`);
+    if (!dialect) return reply.status(404).send({ error: error.message, code: error.code });
+    const rendered = dialect.renderError(error, request);
+    reply.status(rendered.status).headers(rendered.headers ?? {});
+    if (rendered.contentType) reply.type(rendered.contentType);
+    return rendered.body;
+  });
+
+  return app;
+}
+
+async function authenticate(core: Sluice, request: FastifyRequest, allowQueryToken: boolean): Promise<Principal> {
+  const cached = (request as FastifyRequest & { cachedPrincipal?: Principal }).cachedPrincipal;
+  if (cached) return cached;
+  const principal = await core.authenticate(tokenOf(request, allowQueryToken));
+  (request as FastifyRequest & { cachedPrincipal?: Principal }).cachedPrincipal = principal;
+  return principal;
+}
+
+function tokenOf(request: FastifyRequest, allowQueryToken: boolean): string | undefined {
+  if (allowQueryToken) {
+    const queryToken = (request.query as Record<string, unknown> | undefined)?.['token'];
+    if (typeof queryToken === 'string' && queryToken !== '') return queryToken;
+  }
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
+  return match?.[1]?.trim();
+}
+
+/** Errors raised by Fastify itself (body too large, malformed multipart …) as coded errors. */
+function fromHttpError(error: FastifyError | SluiceError): SluiceError {
+  if (error instanceof SluiceError) return error;
+  if (error.statusCode === 413 || error.code === 'FST_REQ_FILE_TOO_LARGE') {
+    return new SluiceError('PAYLOAD_TOO_LARGE', 'The request body is too large', null, { cause: error });
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new SluiceError('INVALID_ARGUMENT', error.message, null, { cause: error });
+  }
+  return toSluiceError(error);
+}

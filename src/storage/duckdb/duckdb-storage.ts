@@ -1,0 +1,206 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { ConnectionPool } from './connection-pool.ts';
+import { translateDuckDBError } from './duckdb-errors.ts';
+import { quoteLiteral } from './sql.ts';
+
+export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
+export type Row = Record<string, unknown>;
+
+export interface StorageOptions {
+  dataDir: string;
+  memoryLimit?: string | undefined;
+  threads?: number | undefined;
+  readConnections?: number;
+  writeConnections?: number;
+}
+
+/**
+ * The embedded DuckDB engine: the one owner of the database file. All connections share one
+ * sandboxed instance: external access is off except for the server's own spool folder, and the
+ * configuration is locked, so SQL can read no other file, attach nothing and change no setting.
+ * Writes run on a small pool of writer connections, reads on a separate pool.
+ */
+export class DuckDBStorage {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly readers: ConnectionPool,
+    private readonly writers: ConnectionPool,
+    readonly databasePath: string,
+    readonly spoolDir: string,
+  ) {}
+
+  static async open(options: StorageOptions): Promise<DuckDBStorage> {
+    const databasePath = join(options.dataDir, 'sluice.duckdb');
+    const spoolDir = join(options.dataDir, 'spool');
+    const tempDir = join(options.dataDir, 'tmp');
+    await mkdir(options.dataDir, { recursive: true });
+    await clearDirectory(spoolDir);
+    await clearDirectory(tempDir);
+
+    const settings: Record<string, string> = {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      temp_directory: tempDir,
+    };
+    if (options.memoryLimit) settings['memory_limit'] = options.memoryLimit;
+    if (options.threads) settings['threads'] = String(options.threads);
+
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(databasePath, settings);
+    } catch (error) {
+      throw translateDuckDBError(error);
+    }
+    const setup = await instance.connect();
+    try {
+      // Timestamps with offsets are normalized to UTC, whatever the machine's zone.
+      await setup.run('LOAD icu');
+      await setup.run("SET TimeZone = 'UTC'");
+      // Order matters: once external access is off and the configuration locked, neither can be undone.
+      await setup.run(`SET allowed_directories = [${[spoolDir, tempDir].map((dir) => quoteLiteral(`${dir}/`)).join(', ')}]`);
+      await setup.run('SET enable_external_access = false');
+      await setup.run('SET lock_configuration = true');
+    } finally {
+      setup.closeSync();
+    }
+    return new DuckDBStorage(
+      instance,
+      new ConnectionPool(instance, options.readConnections ?? 4),
+      new ConnectionPool(instance, options.writeConnections ?? 4),
+      databasePath,
+      spoolDir,
+    );
+  }
+
+  /** Runs a statement outside any explicit transaction and returns its rows as plain JS values. */
+  async query(sql: string, params?: SqlParams): Promise<Row[]> {
+    return this.readers.use((connection) => readRows(connection, sql, params));
+  }
+
+  /** Lends a read connection for work that needs the driver itself (streaming a result, its types). */
+  async withReader<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.readers.use(async (connection) => {
+      try {
+        return await work(connection);
+      } catch (error) {
+        throw translateDuckDBError(error);
+      }
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction on a writer connection: committed when it resolves, rolled back
+   * when it throws. DuckDB syncs its write-ahead log at commit, so a resolved transaction is durable.
+   */
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.writers.use(async (connection) => {
+      await run(connection, 'BEGIN TRANSACTION');
+      const tx = new Transaction(connection);
+      try {
+        const result = await work(tx);
+        tx.closeAppenders();
+        await run(connection, 'COMMIT');
+        tx.runAfterCommit();
+        return result;
+      } catch (error) {
+        tx.abandonAppenders();
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw translateDuckDBError(error);
+      }
+    });
+  }
+
+  async checkpoint(): Promise<void> {
+    await this.writers.use((connection) => run(connection, 'CHECKPOINT'));
+  }
+
+  async close(): Promise<void> {
+    this.readers.close();
+    this.writers.close();
+    this.instance.closeSync();
+  }
+}
+
+/** One open transaction on a writer connection. */
+export class Transaction {
+  private readonly appenders: DuckDBAppender[] = [];
+  private readonly commitHooks: Array<() => void> = [];
+
+  constructor(readonly connection: DuckDBConnection) {}
+
+  async run(sql: string, params?: SqlParams): Promise<number> {
+    try {
+      const result = await this.connection.run(sql, params);
+      return Number(result.rowsChanged);
+    } catch (error) {
+      throw translateDuckDBError(error);
+    }
+  }
+
+  async rows(sql: string, params?: SqlParams): Promise<Row[]> {
+    return readRows(this.connection, sql, params);
+  }
+
+  /** An appender whose rows become part of this transaction when flushed. */
+  async appender(table: string, schema: string, catalog?: string): Promise<DuckDBAppender> {
+    try {
+      const appender = await this.connection.createAppender(table, schema, catalog ?? null);
+      this.appenders.push(appender);
+      return appender;
+    } catch (error) {
+      throw translateDuckDBError(error);
+    }
+  }
+
+  /** Registers in-memory state changes (caches, counters) to apply only once the commit succeeded. */
+  afterCommit(hook: () => void): void {
+    this.commitHooks.push(hook);
+  }
+
+  runAfterCommit(): void {
+    for (const hook of this.commitHooks.splice(0)) hook();
+  }
+
+  /** Flushes and closes this transaction's appenders; their rows stay part of the transaction. */
+  closeAppenders(): void {
+    for (const appender of this.appenders.splice(0)) {
+      appender.closeSync();
+    }
+  }
+
+  /** After a failure: close the appenders without caring whether their last rows could be flushed. */
+  abandonAppenders(): void {
+    for (const appender of this.appenders.splice(0)) {
+      try {
+        appender.closeSync();
+      } catch {
+        // The transaction is being rolled back; the rows are discarded either way.
+      }
+    }
+  }
+}
+
+async function run(connection: DuckDBConnection, sql: string, params?: SqlParams): Promise<void> {
+  try {
+    await connection.run(sql, params);
+  } catch (error) {
+    throw translateDuckDBError(error);
+  }
+}
+
+async function readRows(connection: DuckDBConnection, sql: string, params?: SqlParams): Promise<Row[]> {
+  try {
+    const reader = await connection.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS() as Row[];
+  } catch (error) {
+    throw translateDuckDBError(error);
+  }
+}
+
+/** Spool and temp files belong to requests of a previous run; none of them can still be wanted. */
+async function clearDirectory(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
+}
