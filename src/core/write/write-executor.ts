@@ -320,7 +320,7 @@ class Stage {
   private async applyMultisetChanges(): Promise<Partial<WriteEffect>> {
     const columns = this.columnList();
     const target = physicalName(this.table);
-    const net = `(SELECT ${columns}, sum(_weight) AS _net FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(_weight) <> 0)`;
+    const net = `(SELECT ${columns}, CAST(sum(_weight) AS BIGINT) AS _net FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(_weight) <> 0)`;
     const matches = this.table.columns.map((column) => `t.${quoteIdentifier(column.name)} IS NOT DISTINCT FROM n.${quoteIdentifier(column.name)}`).join(' AND ');
     const partition = this.table.columns.map((column) => quoteIdentifier(column.name)).join(', ');
     const rowsDeleted = await this.tx.run(

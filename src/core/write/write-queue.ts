@@ -13,6 +13,11 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** Counters over every queue, for tests, benchmarks and monitoring. */
+export interface WriteStats {
+  commits: number;
+}
+
 /** The most requests one commit takes; more wait for the next commit. */
 const MAX_GROUP = 1024;
 
@@ -32,6 +37,7 @@ export class WriteQueue {
     private readonly storage: DuckDBStorage,
     private readonly catalog: Catalog,
     private readonly writeLog: WriteLog,
+    private readonly stats: WriteStats,
   ) {}
 
   get idle(): boolean {
@@ -128,6 +134,7 @@ export class WriteQueue {
         }
         return outcomes;
       });
+      this.stats.commits += 1;
       for (const [index, outcome] of outcomes.entries()) {
         if (outcome instanceof SluiceError) group[index]!.reject(outcome);
         else group[index]!.resolve(outcome);

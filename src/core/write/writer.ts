@@ -3,12 +3,13 @@ import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { WriteRequest, WriteResult } from './write-command.ts';
 import type { WriteLog } from './write-log.ts';
-import { WriteQueue } from './write-queue.ts';
+import { WriteQueue, type WriteStats } from './write-queue.ts';
 
 /** Routes each write to its table's queue; writes to different tables proceed concurrently. */
 export class Writer {
   private readonly queues = new Map<string, WriteQueue>();
   private accepting = true;
+  readonly stats: WriteStats = { commits: 0 };
 
   constructor(
     private readonly storage: DuckDBStorage,
@@ -20,7 +21,7 @@ export class Writer {
     if (!this.accepting) return Promise.reject(new SluiceError('UNAVAILABLE', 'The server is shutting down'));
     let queue = this.queues.get(request.table.id);
     if (!queue) {
-      queue = new WriteQueue(request.table.id, this.storage, this.catalog, this.log);
+      queue = new WriteQueue(request.table.id, this.storage, this.catalog, this.log, this.stats);
       this.queues.set(request.table.id, queue);
     }
     return queue.submit(request);
