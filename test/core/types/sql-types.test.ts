@@ -189,8 +189,11 @@ test('readSqlType reads a column type with its NOT NULL and stops before PRIMARY
   const definition = 'id BIGINT UNSIGNED NOT NULL PRIMARY KEY, tags VARCHAR ARRAY)';
   const first = readSqlType(definition, 'id '.length);
   assert.deepEqual(first.field, { type: int(64, false), nullable: false });
-  assert.equal(definition.slice(first.end), 'PRIMARY KEY, tags VARCHAR ARRAY)');
+  assert.equal(definition.slice(first.end), ' PRIMARY KEY, tags VARCHAR ARRAY)');
   const second = readSqlType(definition, definition.indexOf('VARCHAR'));
   assert.deepEqual(second.field, nullable({ kind: 'list', element: string, elementNullable: true }));
   assert.equal(definition.slice(second.end), ')');
+  // A failed look-ahead for NOT NULL must not count the spaces it skipped as part of the type.
+  const third = readSqlType('INT  DEFAULT 1');
+  assert.equal(third.end, 'INT'.length);
 });

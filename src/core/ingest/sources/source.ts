@@ -1,0 +1,25 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where the bytes of an ingest come from. Every kind is consumed as a stream: a request body, one
+ * file part of a multipart request, or a remote http(s) URL downloaded by the server.
+ */
+export type IngestSource =
+  | { kind: 'stream'; stream: Readable; /** Content-Type / Content-Encoding / file name, to recognise gzip. */ hints?: SourceHints }
+  | { kind: 'url'; url: string; hints?: SourceHints };
+
+export interface SourceHints {
+  contentType?: string;
+  contentEncoding?: string;
+  fileName?: string;
+}
+
+export interface SourceLimits {
+  /** Largest number of (decompressed) bytes accepted; PAYLOAD_TOO_LARGE above. */
+  maxBytes: number;
+  /** For URL downloads: the longest the download may take, in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** Progress of a long ingest, reported to the job that runs it. */
+export type ProgressListener = (progress: { bytesRead: number; totalBytes?: number }) => void;
