@@ -1,4 +1,5 @@
 import type { Table } from '../catalog/model.ts';
+import type { StagedInput } from '../ingest/staged-input.ts';
 import type { FieldType } from '../types/data-type.ts';
 
 /** The kinds of write a request can make to one table. */
@@ -35,7 +36,8 @@ export interface IdempotencyKey {
 export interface WriteRequest {
   table: Table;
   kind: WriteKind;
-  batch?: RecordBatch;
+  /** The request's rows (none for delete_where). */
+  input?: StagedInput;
   /** A validated SQL predicate over the table's columns (delete_where, replace_where). */
   predicate?: string;
   onInvalid: InvalidRowPolicy;
@@ -51,6 +53,8 @@ export interface WriteRequest {
 export interface RowError {
   /** 1-based row (or line) number in the request. */
   row: number;
+  /** For a record that could not be decoded: its text. */
+  source?: string;
   columns: string[];
   values: Array<string | null>;
   messages: string[];
@@ -66,6 +70,8 @@ export interface WriteResult {
   rowsQuarantined: number;
   /** Rows that failed validation (quarantined or reported), whatever was done with them. */
   rowsInvalid: number;
+  /** Of those, records that could not be decoded at all (a broken CSV line, invalid JSON). */
+  linesInvalid: number;
   /** The first errors, for the caller to show. */
   errors: RowError[];
   /** The table's data version after this write. */

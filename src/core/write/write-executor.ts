@@ -5,7 +5,8 @@ import { physicalName } from '../catalog/catalog.ts';
 import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts';
 import { SluiceError } from '../errors.ts';
 import { coerceColumn, type TypeDescriber } from '../ingest/coercion.ts';
-import { MAX_REPORTED_ERRORS, type RecordBatch, type RowError, type WriteKind, type WriteRequest } from './write-command.ts';
+import { RAW_STAGE_COLUMNS, type StagedInput } from '../ingest/staged-input.ts';
+import { MAX_REPORTED_ERRORS, type RowError, type WriteKind, type WriteRequest } from './write-command.ts';
 
 /** The effect of one request, before the version and write-log entry are added. */
 export interface WriteEffect {
@@ -14,6 +15,7 @@ export interface WriteEffect {
   rowsDeleted: number;
   rowsQuarantined: number;
   rowsInvalid: number;
+  linesInvalid: number;
   errors: RowError[];
   /** Set when this request alone fails (its rows rejected); the others of its group go on. */
   failure?: SluiceError;
@@ -36,15 +38,18 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
   const table = catalog.getTableById(first.table.id);
   if (first.kind === 'delete_where') return [await deleteWhere(tx, table, first)];
 
-  const batchColumns = first.batch?.columns ?? [];
+  const inputColumns = first.input?.columns ?? [];
   const checkedColumns = first.kind === 'delete' ? keyColumns(table) : table.columns;
-  const stage = new Stage(tx, table, batchColumns, checkedColumns, first.describeType ?? describeNeutral);
+  const stage = new Stage(tx, table, inputColumns, checkedColumns, first.describeType ?? describeNeutral);
   try {
-    await stage.load(requests.map((request) => request.batch ?? { columns: batchColumns, rows: [] }));
+    await stage.load(requests.map((request) => request.input));
     const validation = await stage.validate(requests.length);
     const effects: WriteEffect[] = requests.map((request, index) => {
-      const stats = validation.get(index) ?? { valid: 0, invalid: 0, errors: [] };
-      const effect: WriteEffect = { rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: stats.invalid, errors: stats.errors };
+      const stats = validation.get(index) ?? { valid: 0, invalid: 0, undecodable: 0, errors: [] };
+      const effect: WriteEffect = {
+        rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, rowsQuarantined: 0,
+        rowsInvalid: stats.invalid, linesInvalid: stats.undecodable, errors: stats.errors,
+      };
       if (stats.invalid > 0 && request.onInvalid === 'reject') {
         effect.failure = new SluiceError('INVALID_ROWS', invalidRowsMessage(stats.invalid, stats.errors), { errors: stats.errors, invalidRows: stats.invalid });
       }
@@ -92,7 +97,7 @@ const KIND_WRITERS: Record<Exclude<WriteKind, 'append' | 'delete_where'>, KindWr
 
 async function deleteWhere(tx: Transaction, table: Table, request: WriteRequest): Promise<WriteEffect> {
   const rowsDeleted = await tx.run(`DELETE FROM ${physicalName(table)} WHERE ${requirePredicate(request)}`);
-  return { rowsInserted: 0, rowsUpdated: 0, rowsDeleted, rowsQuarantined: 0, rowsInvalid: 0, errors: [] };
+  return { rowsInserted: 0, rowsUpdated: 0, rowsDeleted, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [] };
 }
 
 function requirePredicate(request: WriteRequest): string {
@@ -116,6 +121,8 @@ function invalidRowsMessage(count: number, errors: RowError[]): string {
 interface RequestValidation {
   valid: number;
   invalid: number;
+  /** Rows that could not be decoded at all. */
+  undecodable: number;
   errors: RowError[];
 }
 
@@ -131,43 +138,33 @@ class Stage {
   constructor(
     readonly tx: Transaction,
     readonly table: Table,
-    private readonly batchColumns: string[],
+    private readonly inputColumns: string[],
     private readonly checkedColumns: Column[],
     private readonly describeType: TypeDescriber,
   ) {
     this.raw = `sluice_raw_${this.id}`;
     this.typed = `sluice_typed_${this.id}`;
-    for (const name of batchColumns) {
+    for (const name of inputColumns) {
       if (!table.columns.some((column) => column.name === name)) {
         throw new SluiceError('INVALID_ARGUMENT', `Table "${table.name}" has no column "${name}"`, { column: name });
       }
     }
   }
 
-  /** SQL for the text given for a column, NULL when the batch has no such column. */
+  /** SQL for the text given for a column, NULL when the input has no such column. */
   private textOf(column: string): string {
-    const index = this.batchColumns.indexOf(column);
+    const index = this.inputColumns.indexOf(column);
     return index < 0 ? 'CAST(NULL AS VARCHAR)' : `r.v${index}`;
   }
 
-  async load(batches: RecordBatch[]): Promise<void> {
-    const valueColumns = this.batchColumns.map((_, index) => `v${index} VARCHAR`);
-    await this.tx.run(`CREATE TEMP TABLE ${this.raw} (_req INTEGER, _row BIGINT, _weight BIGINT${valueColumns.map((c) => `, ${c}`).join('')})`);
-    const appender = await this.tx.appender(this.raw, 'main', 'temp');
-    batches.forEach((batch, request) => {
-      if (batch.columns.join('\u0000') !== this.batchColumns.join('\u0000')) throw new Error('a run must share its columns');
-      batch.rows.forEach((row, index) => {
-        appender.appendInteger(request);
-        appender.appendBigInt(BigInt(batch.lineNumbers?.[index] ?? index + 1));
-        appender.appendBigInt(BigInt(batch.weights?.[index] ?? 1));
-        for (const value of row) {
-          if (value === null || value === undefined) appender.appendNull();
-          else appender.appendVarchar(value);
-        }
-        appender.endRow();
-      });
-    });
-    appender.flushSync();
+  async load(inputs: Array<StagedInput | undefined>): Promise<void> {
+    const valueColumns = this.inputColumns.map((_, index) => `, v${index} VARCHAR`).join('');
+    await this.tx.run(`CREATE TEMP TABLE ${this.raw} (${RAW_STAGE_COLUMNS}${valueColumns})`);
+    for (const [request, input] of inputs.entries()) {
+      if (!input) continue;
+      if (input.columns.join('\u0000') !== this.inputColumns.join('\u0000')) throw new Error('the requests of a run must share their columns');
+      await input.load(this.tx, this.raw, request);
+    }
   }
 
   /** Coerces every row and returns, per request, how many rows are valid and the first errors. */
@@ -175,39 +172,47 @@ class Stage {
     const coerced = this.checkedColumns.map((column) => ({ column, ...coerceColumn(column, this.textOf(column.name), this.describeType) }));
     const values = coerced.map(({ column, value }) => `${value} AS ${quoteIdentifier(column.name)}`);
     const failures = coerced.map(({ column, error }) => `{'c': ${quoteLiteral(column.name)}, 'e': ${error}}`);
+    // A record that could not be decoded has no values to check: its one failure is why.
+    const failureList = `CASE WHEN r._error IS NOT NULL THEN [{'c': NULL::VARCHAR, 'e': r._error}]
+      ELSE list_filter([${failures.join(', ')}]::STRUCT(c VARCHAR, e VARCHAR)[], f -> f.e IS NOT NULL) END`;
+    // The input text is kept only for failed rows, for the quarantine and the error report.
+    const rawTexts = this.inputColumns.map((_, index) => `v${index}`);
     await this.tx.run(
-      `CREATE TEMP TABLE ${this.typed} AS SELECT r._req, r._row, r._weight, ${values.join(', ')},
-         list_filter([${failures.join(', ')}], f -> f.e IS NOT NULL) AS _failures
-       FROM ${this.raw} r`,
+      `CREATE TEMP TABLE ${this.typed} AS SELECT * EXCLUDE (${rawTexts.length > 0 ? this.inputColumns.map((_, index) => `v${index}`).join(', ') : '_none'}),
+         CASE WHEN len(_failures) > 0 THEN [${rawTexts.join(', ')}]::VARCHAR[] END AS _texts
+       FROM (SELECT r._req, r._row, r._weight, r._error IS NOT NULL AS _undecodable, r._source, ${[...values, `${failureList} AS _failures`].join(', ')}, ${rawTexts.length > 0 ? rawTexts.map((text) => `r.${text}`).join(', ') : 'NULL AS _none'}
+             FROM ${this.raw} r) r`,
     );
     const result = new Map<number, RequestValidation>();
-    for (let request = 0; request < requestCount; request += 1) result.set(request, { valid: 0, invalid: 0, errors: [] });
+    for (let request = 0; request < requestCount; request += 1) result.set(request, { valid: 0, invalid: 0, undecodable: 0, errors: [] });
     const counts = await this.tx.rows(
-      `SELECT _req, count(*) FILTER (WHERE len(_failures) = 0) AS valid, count(*) FILTER (WHERE len(_failures) > 0) AS invalid
+      `SELECT _req, count(*) FILTER (WHERE len(_failures) = 0) AS valid, count(*) FILTER (WHERE len(_failures) > 0) AS invalid,
+         count(*) FILTER (WHERE _undecodable) AS undecodable
        FROM ${this.typed} GROUP BY _req`,
     );
     for (const row of counts) {
       const entry = result.get(Number(row['_req']))!;
       entry.valid = Number(row['valid']);
       entry.invalid = Number(row['invalid']);
+      entry.undecodable = Number(row['undecodable']);
     }
     if ([...result.values()].some((entry) => entry.invalid > 0)) {
-      const rawValues = this.batchColumns.map((name, index) => `${quoteLiteral(name)}: r.v${index}`);
       const rows = await this.tx.rows(
-        `SELECT t._req, t._row, t._failures, ${rawValues.length > 0 ? `map {${rawValues.join(', ')}}` : 'map {}'} AS raw
-         FROM ${this.typed} t JOIN ${this.raw} r USING (_req, _row)
-         WHERE len(t._failures) > 0
-         QUALIFY row_number() OVER (PARTITION BY t._req ORDER BY t._row) <= ${MAX_REPORTED_ERRORS}
-         ORDER BY t._req, t._row`,
+        `SELECT _req, _row, _failures, _texts, _source FROM ${this.typed}
+         WHERE len(_failures) > 0
+         QUALIFY row_number() OVER (PARTITION BY _req ORDER BY _row) <= ${MAX_REPORTED_ERRORS}
+         ORDER BY _req, _row`,
       );
       for (const row of rows) {
-        const failuresOfRow = row['_failures'] as Array<{ c: string; e: string }>;
-        const raw = mapEntries(row['raw']);
+        const failuresOfRow = row['_failures'] as Array<{ c: string | null; e: string }>;
+        const texts = row['_texts'] as Array<string | null>;
+        const source = row['_source'] as string | null;
         result.get(Number(row['_req']))!.errors.push({
           row: Number(row['_row']),
-          columns: failuresOfRow.map((failure) => failure.c),
-          values: failuresOfRow.map((failure) => raw.get(failure.c) ?? null),
+          columns: failuresOfRow.flatMap((failure) => (failure.c === null ? [] : [failure.c])),
+          values: failuresOfRow.flatMap((failure) => (failure.c === null ? [] : [texts[this.inputColumns.indexOf(failure.c)] ?? null])),
           messages: failuresOfRow.map((failure) => failure.e),
+          ...(source !== null && { source }),
         });
       }
     }
@@ -236,13 +241,17 @@ class Stage {
     const target = catalog.quarantineOf(this.table);
     if (!target) throw new SluiceError('INTERNAL', `Table "${this.table.name}" has no quarantine table`);
     const originals = this.table.columns.map((column) => quoteIdentifier(column.name));
-    const texts = this.table.columns.map((column) => this.textOf(column.name));
+    const texts = this.table.columns.map((column) => {
+      const index = this.inputColumns.indexOf(column.name);
+      return index < 0 ? 'NULL' : `t._texts[${index + 1}]`;
+    });
     const names = [...originals, ...[QUARANTINE_COLUMNS.errorColumns, QUARANTINE_COLUMNS.errors, QUARANTINE_COLUMNS.importId, QUARANTINE_COLUMNS.insertedAt].map(quoteIdentifier)];
-    const source = `${this.typed} t JOIN ${this.raw} r USING (_req, _row) WHERE len(t._failures) > 0 AND t._req IN (${requests.join(', ')})`;
+    const source = `${this.typed} t WHERE len(t._failures) > 0 AND t._req IN (${requests.join(', ')})`;
     const counted = await this.tx.rows(`SELECT t._req, count(*) AS n FROM ${source} GROUP BY t._req`);
     await this.tx.run(
       `INSERT INTO ${physicalName(target)} (${names.join(', ')})
-       SELECT ${texts.join(', ')}, list_transform(t._failures, f -> f.c), list_transform(t._failures, f -> f.e),
+       SELECT ${texts.join(', ')}, list_filter(list_transform(t._failures, f -> f.c), c -> c IS NOT NULL),
+         list_transform(t._failures, f -> CASE WHEN t._source IS NULL THEN f.e ELSE f.e || ': ' || left(t._source, 1000) END),
          CAST(? AS VARCHAR[])[t._req + 1], now()::TIMESTAMP
        FROM ${source} ORDER BY t._req, t._row`,
       [JSON.stringify(importIds)],
@@ -338,11 +347,4 @@ class Stage {
     await this.tx.run(`DROP TABLE IF EXISTS temp.${this.typed}`);
     await this.tx.run(`DROP TABLE IF EXISTS temp.${this.raw}`);
   }
-}
-
-function mapEntries(value: unknown): Map<string, string | null> {
-  // DuckDB maps come back from the driver as a list of {key, value} entries.
-  const entries = (value as { entries?: Array<{ key: string; value: string | null }> } | Array<{ key: string; value: string | null }>) ?? [];
-  const list = Array.isArray(entries) ? entries : entries.entries ?? [];
-  return new Map(list.map((entry) => [entry.key, entry.value]));
 }

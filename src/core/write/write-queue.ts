@@ -125,7 +125,7 @@ export class WriteQueue {
           const result: WriteResult = {
             writeId: newId(), kind: request.kind, tableId: this.tableId,
             rowsInserted: effect.rowsInserted, rowsUpdated: effect.rowsUpdated, rowsDeleted: effect.rowsDeleted,
-            rowsQuarantined: effect.rowsQuarantined, rowsInvalid: effect.rowsInvalid, errors: effect.errors,
+            rowsQuarantined: effect.rowsQuarantined, rowsInvalid: effect.rowsInvalid, linesInvalid: effect.linesInvalid, errors: effect.errors,
             version, sequence, importId: request.importId ?? null,
             durationMs: Math.round(performance.now() - startedAt), replayed: false,
           };
@@ -161,6 +161,6 @@ function sameShape(a: WriteRequest, b: WriteRequest): boolean {
   return (
     a.onInvalid === b.onInvalid &&
     a.describeType === b.describeType &&
-    (a.batch?.columns ?? []).join('\u0000') === (b.batch?.columns ?? []).join('\u0000')
+    (a.input?.columns ?? []).join('\u0000') === (b.input?.columns ?? []).join('\u0000')
   );
 }

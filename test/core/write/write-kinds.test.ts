@@ -4,7 +4,8 @@ import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { Column, Table } from '../../../src/core/catalog/model.ts';
 import type { Principal } from '../../../src/core/auth/scopes.ts';
 import { SluiceError } from '../../../src/core/errors.ts';
-import type { RecordBatch, WriteRequest } from '../../../src/core/write/write-command.ts';
+import { recordsInput, type StagedInput } from '../../../src/core/ingest/staged-input.ts';
+import type { WriteRequest } from '../../../src/core/write/write-command.ts';
 import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
 
 const int32 = { kind: 'int', bits: 32, signed: true } as const;
@@ -17,8 +18,8 @@ const COLUMNS: Column[] = [
   { name: 'at', type: timestamp, nullable: true },
 ];
 
-function batch(rows: Array<Array<string | null>>, columns = ['id', 'name', 'at']): RecordBatch {
-  return { columns, rows };
+function batch(rows: Array<Array<string | null>>, columns = ['id', 'name', 'at']): StagedInput {
+  return recordsInput({ columns, rows });
 }
 
 describe('core write kinds over a real DuckDB file', () => {
@@ -49,7 +50,7 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('append coerces text into the column types and bumps the version', async () => {
     const table = await createTable();
-    const result = await write(table, { kind: 'append', batch: batch([['1', 'ann', '2024-01-02T03:04:05Z'], ['2', null, '1704164645']]) });
+    const result = await write(table, { kind: 'append', input: batch([['1', 'ann', '2024-01-02T03:04:05Z'], ['2', null, '1704164645']]) });
     assert.equal(result.rowsInserted, 2);
     assert.equal(result.version, 1);
     const rows = await rowsOf(table);
@@ -64,7 +65,7 @@ describe('core write kinds over a real DuckDB file', () => {
     const table = await createTable();
     const result = await write(table, {
       kind: 'append', onInvalid: 'quarantine', importId: 'imp-1',
-      batch: batch([['1', 'ok', null], ['x', 'bad id', null], [null, 'missing id', 'not a time']]),
+      input: batch([['1', 'ok', null], ['x', 'bad id', null], [null, 'missing id', 'not a time']]),
     });
     assert.equal(result.rowsInserted, 1);
     assert.equal(result.rowsQuarantined, 2);
@@ -85,8 +86,8 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('reject policy commits nothing and lists the failing row, column, value and reason', async () => {
     const table = await createTable();
-    await write(table, { kind: 'append', batch: batch([['1', 'kept', null]]) });
-    await assert.rejects(write(table, { kind: 'append', batch: batch([['2', 'fine', null], ['99999999999', 'too big', null]]) }), (error: unknown) => {
+    await write(table, { kind: 'append', input: batch([['1', 'kept', null]]) });
+    await assert.rejects(write(table, { kind: 'append', input: batch([['2', 'fine', null], ['99999999999', 'too big', null]]) }), (error: unknown) => {
       assert.ok(error instanceof SluiceError);
       assert.equal(error.code, 'INVALID_ROWS');
       assert.equal(error.status, 400);
@@ -101,7 +102,7 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('report policy commits the valid rows and returns the errors', async () => {
     const table = await createTable();
-    const result = await write(table, { kind: 'append', onInvalid: 'report', batch: batch([['1', 'a', null], ['nope', 'b', null], ['3', 'c', null]]) });
+    const result = await write(table, { kind: 'append', onInvalid: 'report', input: batch([['1', 'a', null], ['nope', 'b', null], ['3', 'c', null]]) });
     assert.equal(result.rowsInserted, 2);
     assert.equal(result.rowsInvalid, 1);
     assert.equal(result.errors[0]!.row, 2);
@@ -110,30 +111,30 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('upsert updates rows whose key exists and inserts the rest', async () => {
     const table = await createTable({ primaryKey: ['id'] });
-    await write(table, { kind: 'append', batch: batch([['1', 'one', null], ['2', 'two', null]]) });
-    const result = await write(table, { kind: 'upsert', batch: batch([['2', 'TWO', null], ['3', 'three', null]]) });
+    await write(table, { kind: 'append', input: batch([['1', 'one', null], ['2', 'two', null]]) });
+    const result = await write(table, { kind: 'upsert', input: batch([['2', 'TWO', null], ['3', 'three', null]]) });
     assert.deepEqual([result.rowsInserted, result.rowsUpdated, result.version], [1, 1, 2]);
     assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['one', 'TWO', 'three']);
   });
 
   test('upsert with two rows for one key is rejected whole unless the last may win', async () => {
     const table = await createTable({ primaryKey: ['id'] });
-    await assert.rejects(write(table, { kind: 'upsert', batch: batch([['1', 'a', null], ['1', 'b', null]]) }), { code: 'DUPLICATE_KEY_IN_BATCH' });
+    await assert.rejects(write(table, { kind: 'upsert', input: batch([['1', 'a', null], ['1', 'b', null]]) }), { code: 'DUPLICATE_KEY_IN_BATCH' });
     assert.equal((await rowsOf(table)).length, 0);
-    await write(table, { kind: 'upsert', duplicateKeys: 'last_wins', batch: batch([['1', 'a', null], ['1', 'b', null]]) });
+    await write(table, { kind: 'upsert', duplicateKeys: 'last_wins', input: batch([['1', 'a', null], ['1', 'b', null]]) });
     assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['b']);
   });
 
   test('upsert and delete by key need a primary key', async () => {
     const table = await createTable();
-    await assert.rejects(write(table, { kind: 'upsert', batch: batch([['1', 'a', null]]) }), { code: 'PRIMARY_KEY_REQUIRED' });
-    await assert.rejects(write(table, { kind: 'delete', batch: batch([['1']], ['id']) }), { code: 'PRIMARY_KEY_REQUIRED' });
+    await assert.rejects(write(table, { kind: 'upsert', input: batch([['1', 'a', null]]) }), { code: 'PRIMARY_KEY_REQUIRED' });
+    await assert.rejects(write(table, { kind: 'delete', input: batch([['1']], ['id']) }), { code: 'PRIMARY_KEY_REQUIRED' });
   });
 
   test('delete by key removes matching rows and ignores missing keys', async () => {
     const table = await createTable({ primaryKey: ['id'] });
-    await write(table, { kind: 'append', batch: batch([['1', 'a', null], ['2', 'b', null], ['3', 'c', null]]) });
-    const result = await write(table, { kind: 'delete', batch: batch([['1'], ['3'], ['42']], ['id']) });
+    await write(table, { kind: 'append', input: batch([['1', 'a', null], ['2', 'b', null], ['3', 'c', null]]) });
+    const result = await write(table, { kind: 'delete', input: batch([['1'], ['3'], ['42']], ['id']) });
     assert.equal(result.rowsDeleted, 2);
     assert.deepEqual((await rowsOf(table)).map((row) => row['id']), [2]);
     assert.equal(harness.core.catalog.getTableById(table.id).rowCount, 1);
@@ -141,7 +142,7 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('delete by predicate removes the rows where it holds', async () => {
     const table = await createTable();
-    await write(table, { kind: 'append', batch: batch([['1', 'a', null], ['2', 'b', null], ['3', 'c', null]]) });
+    await write(table, { kind: 'append', input: batch([['1', 'a', null], ['2', 'b', null], ['3', 'c', null]]) });
     const result = await write(table, { kind: 'delete_where', predicate: 'id >= 2' });
     assert.equal(result.rowsDeleted, 2);
     assert.deepEqual((await rowsOf(table)).map((row) => row['id']), [1]);
@@ -149,8 +150,8 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('overwrite replaces every row in one write', async () => {
     const table = await createTable({ primaryKey: ['id'] });
-    await write(table, { kind: 'append', batch: batch([['1', 'old', null], ['2', 'old', null]]) });
-    const result = await write(table, { kind: 'overwrite', batch: batch([['2', 'new', null], ['5', 'new', null]]) });
+    await write(table, { kind: 'append', input: batch([['1', 'old', null], ['2', 'old', null]]) });
+    const result = await write(table, { kind: 'overwrite', input: batch([['2', 'new', null], ['5', 'new', null]]) });
     assert.deepEqual([result.rowsDeleted, result.rowsInserted], [2, 2]);
     assert.deepEqual((await rowsOf(table)).map((row) => [row['id'], row['name']]), [[2, 'new'], [5, 'new']]);
     assert.equal(harness.core.catalog.getTableById(table.id).rowCount, 2);
@@ -158,25 +159,25 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('a failing overwrite leaves the old rows in place', async () => {
     const table = await createTable();
-    await write(table, { kind: 'append', batch: batch([['1', 'old', null]]) });
-    await assert.rejects(write(table, { kind: 'overwrite', batch: batch([['2', 'new', null], ['bad', 'new', null]]) }), { code: 'INVALID_ROWS' });
+    await write(table, { kind: 'append', input: batch([['1', 'old', null]]) });
+    await assert.rejects(write(table, { kind: 'overwrite', input: batch([['2', 'new', null], ['bad', 'new', null]]) }), { code: 'INVALID_ROWS' });
     assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['old']);
   });
 
   test('replace where a predicate holds swaps only the matching rows and ignores new rows outside it', async () => {
     const table = await createTable();
-    await write(table, { kind: 'append', batch: batch([['1', 'old', null], ['2', 'old', null], ['3', 'old', null]]) });
-    const result = await write(table, { kind: 'replace_where', predicate: 'id > 1', batch: batch([['0', 'outside', null], ['2', 'new', null]]) });
+    await write(table, { kind: 'append', input: batch([['1', 'old', null], ['2', 'old', null], ['3', 'old', null]]) });
+    const result = await write(table, { kind: 'replace_where', predicate: 'id > 1', input: batch([['0', 'outside', null], ['2', 'new', null]]) });
     assert.deepEqual([result.rowsDeleted, result.rowsInserted], [2, 1]);
     assert.deepEqual((await rowsOf(table)).map((row) => [row['id'], row['name']]), [[1, 'old'], [2, 'new']]);
   });
 
   test('weighted changes insert and delete copies on a table without a key', async () => {
     const table = await createTable();
-    const changes = (rows: Array<[number, string]>): RecordBatch => ({ columns: ['id', 'name'], rows: rows.map(([, id]) => [id, 'x']), weights: rows.map(([weight]) => weight) });
-    await write(table, { kind: 'changes', batch: changes([[3, '1'], [1, '2']]) });
+    const changes = (rows: Array<[number, string]>) => recordsInput({ columns: ['id', 'name'], rows: rows.map(([, id]) => [id, 'x']), weights: rows.map(([weight]) => weight) });
+    await write(table, { kind: 'changes', input: changes([[3, '1'], [1, '2']]) });
     assert.equal((await rowsOf(table)).length, 4);
-    const result = await write(table, { kind: 'changes', batch: changes([[-2, '1'], [-1, '2'], [1, '2']]) });
+    const result = await write(table, { kind: 'changes', input: changes([[-2, '1'], [-1, '2'], [1, '2']]) });
     assert.equal(result.rowsDeleted, 2);
     assert.deepEqual((await rowsOf(table)).map((row) => row['id']), [1, 2]);
   });
@@ -185,7 +186,7 @@ describe('core write kinds over a real DuckDB file', () => {
     const table = await createTable({ primaryKey: ['id'] });
     const result = await write(table, {
       kind: 'changes',
-      batch: { columns: ['id', 'name'], rows: [['1', 'first'], ['1', null], ['1', 'third'], ['2', 'other']], weights: [1, -1, 1, 1] },
+      input: recordsInput({ columns: ['id', 'name'], rows: [['1', 'first'], ['1', null], ['1', 'third'], ['2', 'other']], weights: [1, -1, 1, 1] }),
     });
     assert.ok(result.rowsInserted >= 2);
     assert.deepEqual((await rowsOf(table)).map((row) => [row['id'], row['name']]), [[1, 'third'], [2, 'other']]);
@@ -195,7 +196,7 @@ describe('core write kinds over a real DuckDB file', () => {
     const table = await createTable();
     const commitsBefore = harness.core.writer.stats.commits;
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, index) => write(table, { kind: 'append', batch: batch([[String(index), `row ${index}`, null]]) })),
+      Array.from({ length: 50 }, (_, index) => write(table, { kind: 'append', input: batch([[String(index), `row ${index}`, null]]) })),
     );
     const commits = harness.core.writer.stats.commits - commitsBefore;
     assert.ok(commits < 10, `expected few commits for 50 requests, got ${commits}`);
@@ -206,9 +207,9 @@ describe('core write kinds over a real DuckDB file', () => {
   test('one invalid request in a group fails alone', async () => {
     const table = await createTable();
     const outcomes = await Promise.allSettled([
-      write(table, { kind: 'append', batch: batch([['1', 'a', null]]) }),
-      write(table, { kind: 'append', batch: batch([['not a number', 'b', null]]) }),
-      write(table, { kind: 'append', batch: batch([['3', 'c', null]]) }),
+      write(table, { kind: 'append', input: batch([['1', 'a', null]]) }),
+      write(table, { kind: 'append', input: batch([['not a number', 'b', null]]) }),
+      write(table, { kind: 'append', input: batch([['3', 'c', null]]) }),
     ]);
     assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
     assert.deepEqual((await rowsOf(table)).map((row) => row['id']), [1, 3]);
@@ -216,7 +217,7 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('a repeated idempotency key returns the first result and writes nothing', async () => {
     const table = await createTable();
-    const request = { kind: 'append' as const, batch: batch([['1', 'once', null]]), idempotency: { key: 'k1', requestHash: 'h1' } };
+    const request = { kind: 'append' as const, input: batch([['1', 'once', null]]), idempotency: { key: 'k1', requestHash: 'h1' } };
     const [first, second] = await Promise.all([write(table, request), write(table, request)]);
     const third = await write(table, request);
     assert.equal(first.replayed, false);
@@ -234,7 +235,7 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('rows, versions, idempotency keys and sequences survive a restart', async () => {
     const table = await createTable();
-    const request = { kind: 'append' as const, batch: batch([['7', 'durable', null]]), idempotency: { key: 'restart-key', requestHash: 'h' } };
+    const request = { kind: 'append' as const, input: batch([['7', 'durable', null]]), idempotency: { key: 'restart-key', requestHash: 'h' } };
     const first = await write(table, request);
     await harness.reopen();
     admin = await harness.core.authenticate(ADMIN_TOKEN);
@@ -244,7 +245,7 @@ describe('core write kinds over a real DuckDB file', () => {
     const replay = await write(table, request);
     assert.equal(replay.replayed, true);
     assert.equal(replay.writeId, first.writeId);
-    const next = await write(table, { kind: 'append', batch: batch([['8', 'next', null]]) });
+    const next = await write(table, { kind: 'append', input: batch([['8', 'next', null]]) });
     assert.ok(next.sequence > first.sequence);
     assert.equal(next.version, first.version + 1);
   });
