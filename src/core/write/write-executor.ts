@@ -313,7 +313,7 @@ class Stage {
 
   private async applyKeyedChanges(): Promise<Partial<WriteEffect>> {
     const keys = this.keyList();
-    const rounds = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _row) AS _round FROM ${this.validRows([0])})`;
+    const rounds = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _row, _weight) AS _round FROM ${this.validRows([0])})`;
     const [maxRound] = await this.tx.rows(`SELECT coalesce(max(_round), 0) AS n FROM ${rounds}`);
     const effect = { rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0 };
     for (let round = 1; round <= Number(maxRound?.['n'] ?? 0); round += 1) {

@@ -1,0 +1,50 @@
+import { SluiceError } from '../errors.ts';
+
+/**
+ * JSONPaths as schemas write them: `$`, `$.a.b`, `$.['a.b']`, `$.arr[:]`, `$.arr[:].f`. A path is
+ * a list of keys with at most one `[:]` (every element of an array) among them.
+ */
+export interface JsonPath {
+  text: string;
+  steps: Array<{ key: string } | { every: true }>;
+}
+
+export function parseJsonPath(text: string): JsonPath {
+  const fail = (why: string): never => {
+    throw new SluiceError('INVALID_SCHEMA', `Invalid JSONPath "${text}": ${why}`, { jsonPath: text });
+  };
+  if (!text.startsWith('$')) fail('it must start with $');
+  const steps: JsonPath['steps'] = [];
+  let rest = text.slice(1);
+  while (rest.length > 0) {
+    let match: RegExpExecArray | null;
+    if ((match = /^\.?\[\s*'((?:[^'\\]|\\.)*)'\s*\]/.exec(rest)) || (match = /^\.?\[\s*"((?:[^"\\]|\\.)*)"\s*\]/.exec(rest))) {
+      steps.push({ key: match[1]!.replace(/\\(.)/g, '$1') });
+    } else if ((match = /^\.([^.[\]]+)/.exec(rest))) {
+      steps.push({ key: match[1]! });
+    } else if ((match = /^\[:\]/.exec(rest)) || (match = /^\[\*\]/.exec(rest))) {
+      steps.push({ every: true });
+    } else {
+      fail(`unexpected "${rest}"`);
+    }
+    rest = rest.slice(match![0].length);
+  }
+  if (steps.filter((step) => 'every' in step).length > 1) {
+    throw new SluiceError('INVALID_SCHEMA', `Invalid JSONPath "${text}": Nested arrays are not supported`, { jsonPath: text });
+  }
+  return { text, steps };
+}
+
+/** The path in DuckDB's JSON path syntax (`$."a"[*]."b"`), safe to embed in a SQL string literal. */
+export function toDuckDBJsonPath(path: JsonPath): string {
+  return '$' + path.steps.map((step) => ('every' in step ? '[*]' : `."${step.key.replaceAll('"', '\\"')}"`)).join('');
+}
+
+export function hasWildcard(path: JsonPath): boolean {
+  return path.steps.some((step) => 'every' in step);
+}
+
+/** The path of a top-level key. */
+export function keyPath(key: string): JsonPath {
+  return { text: `$.['${key}']`, steps: [{ key }] };
+}
