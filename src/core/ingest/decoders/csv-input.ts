@@ -1,0 +1,152 @@
+import { open } from 'node:fs/promises';
+import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
+import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import type { Column } from '../../catalog/model.ts';
+import { SluiceError } from '../../errors.ts';
+import type { StagedInput } from '../staged-input.ts';
+import { asMalformed } from './malformed.ts';
+
+export interface CsvDialect {
+  delimiter: string;
+  quote: string;
+  escape: string;
+  newline: '\n' | '\r\n';
+}
+
+export interface CsvOptions {
+  delimiter?: string;
+  quote?: string;
+  escape?: string;
+  /** Whether the first record names the columns; 'detect' decides from that record. */
+  header: boolean | 'detect';
+  /** With a header, fields are matched to columns by name; without one, by position. */
+  caseInsensitive: boolean;
+  /** Missing trailing fields are NULL and extra fields ignored; otherwise such records are invalid. */
+  lenient: boolean;
+}
+
+let scanCounter = 0;
+
+/**
+ * A spooled CSV file, read by DuckDB's own CSV reader (parallel, typed later by the write path).
+ * Records with the wrong number of fields or broken quoting land in DuckDB's rejects table and are
+ * staged as undecodable records with DuckDB's reason and the line's text.
+ */
+export async function csvInput(path: string, columns: Column[], options: CsvOptions): Promise<StagedInput> {
+  const dialect = await detectDialect(path, options);
+  const firstRecord = await readFirstRecord(path, dialect);
+  const header = options.header === 'detect' ? looksLikeHeader(firstRecord, columns) : options.header;
+  const fieldCount = header ? firstRecord.length : Math.max(firstRecord.length, columns.length);
+  const sources = mapFields(columns, header ? firstRecord : null, options.caseInsensitive);
+  const mapped = columns.flatMap((column, index) => (sources[index] === undefined ? [] : [{ column, field: sources[index]! }]));
+  return {
+    columns: mapped.map(({ column }) => column.name),
+    async load(tx: Transaction, rawTable: string, request: number) {
+      const scan = (scanCounter += 1);
+      const rejects = `sluice_csv_rejects_${scan}`;
+      const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
+      const reader = `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
+        delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
+        new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, max_line_size = 134217728,
+        store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}
+        ${options.lenient ? ', strict_mode = false, null_padding = true, parallel = false' : ''})`;
+      const values = mapped.map(({ field }) => quoteIdentifier(`f${field}`));
+      try {
+        await tx.run(
+          `INSERT INTO ${rawTable} SELECT ${request}, row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader}`,
+        );
+      } catch (error) {
+        throw asMalformed(error, 'CSV');
+      }
+      const nulls = mapped.map(() => ', NULL').join('');
+      await tx.run(
+        `INSERT INTO ${rawTable} SELECT ${request}, line, 1, 'line ' || line || ': ' || error_message, csv_line${nulls} FROM ${rejects}
+         WHERE line IS NOT NULL QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1`,
+      );
+      await tx.run(`DROP TABLE IF EXISTS ${rejects}`);
+      await tx.run(`DROP TABLE IF EXISTS ${rejects}_scan`);
+    },
+  };
+}
+
+/** Which field feeds each column: by header name when there is a header, else by position. */
+function mapFields(columns: Column[], header: string[] | null, caseInsensitive: boolean): Array<number | undefined> {
+  if (!header) return columns.map((_, index) => index);
+  const normalize = (name: string) => (caseInsensitive ? name.trim().toLowerCase() : name.trim());
+  const positions = new Map<string, number>();
+  header.forEach((name, index) => {
+    if (!positions.has(normalize(name))) positions.set(normalize(name), index);
+  });
+  return columns.map((column) => positions.get(normalize(column.name)));
+}
+
+/** A first record is a header when every field names a column, or (when some do) none looks like data. */
+function looksLikeHeader(record: string[], columns: Column[]): boolean {
+  const names = new Set(columns.map((column) => column.name.toLowerCase()));
+  const matching = record.filter((field) => names.has(field.trim().toLowerCase())).length;
+  if (matching === record.length) return true;
+  return matching > 0 && record.every((field) => field.trim() !== '' && Number.isNaN(Number(field)));
+}
+
+function checkSingleCharacter(name: string, value: string | undefined): void {
+  if (value !== undefined && [...value].length !== 1) {
+    throw new SluiceError('INVALID_ARGUMENT', `${name} must be a single character, got "${value}"`, { parameter: name, value });
+  }
+}
+
+/** Given options win; the rest is RFC 4180, with the delimiter guessed from the first line when not given. */
+async function detectDialect(path: string, options: CsvOptions): Promise<CsvDialect> {
+  checkSingleCharacter('delimiter', options.delimiter);
+  checkSingleCharacter('quote', options.quote);
+  checkSingleCharacter('escape', options.escape);
+  const head = await readHead(path, 64 * 1024);
+  const firstLineEnd = head.indexOf('\n');
+  const firstLine = firstLineEnd < 0 ? head : head.slice(0, firstLineEnd);
+  const newline = firstLine.endsWith('\r') ? '\r\n' : '\n';
+  const quote = options.quote ?? '"';
+  const delimiter = options.delimiter ?? guessDelimiter(firstLine, quote);
+  return { delimiter, quote, escape: options.escape ?? quote, newline };
+}
+
+function guessDelimiter(line: string, quote: string): string {
+  const unquoted = line.split(quote).filter((_, index) => index % 2 === 0).join('');
+  const candidates = [',', ';', '\t', '|'];
+  const counts = candidates.map((candidate) => unquoted.split(candidate).length - 1);
+  const best = counts.indexOf(Math.max(...counts));
+  return counts[best]! > 0 ? candidates[best]! : ',';
+}
+
+async function readHead(path: string, bytes: number): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await file.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await file.close();
+  }
+}
+
+/** The fields of the file's first record (RFC 4180 quoting), read from its first megabyte. */
+async function readFirstRecord(path: string, dialect: CsvDialect): Promise<string[]> {
+  const text = await readHead(path, 1024 * 1024);
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index]!;
+    if (quoted) {
+      if (char === dialect.escape && text[index + 1] === dialect.quote && dialect.escape !== dialect.quote) field += text[(index += 1)];
+      else if (char === dialect.quote && text[index + 1] === dialect.quote) field += text[(index += 1)];
+      else if (char === dialect.quote) quoted = false;
+      else field += char;
+    } else if (char === dialect.quote) quoted = true;
+    else if (char === dialect.delimiter) {
+      fields.push(field);
+      field = '';
+    } else if (char === '\n' || char === '\r') break;
+    else field += char;
+  }
+  if (text.length > 0) fields.push(field);
+  return fields;
+}

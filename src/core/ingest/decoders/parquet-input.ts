@@ -1,0 +1,58 @@
+import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
+import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import type { Column } from '../../catalog/model.ts';
+import { SluiceError } from '../../errors.ts';
+import { parseJsonPath } from '../json-path.ts';
+import type { StagedInput } from '../staged-input.ts';
+import { asMalformed } from './malformed.ts';
+
+export interface ParquetOptions {
+  caseInsensitive: boolean;
+}
+
+const NESTED = /^(STRUCT|MAP)\(|\[\d*\]$/;
+
+/**
+ * A spooled Parquet file, read by DuckDB. Columns are found by JSONPath (`$.a`, `$.a.b` into
+ * structs) when the target column has one, else by name. Values are staged as text (nested values
+ * as JSON) and typed by the write path like any other input.
+ */
+export async function parquetInput(storage: DuckDBStorage, path: string, columns: Column[], options: ParquetOptions): Promise<StagedInput> {
+  const reader = `read_parquet(${quoteLiteral(path)})`;
+  let described: Array<Record<string, unknown>>;
+  try {
+    described = await storage.query(`DESCRIBE SELECT * FROM ${reader}`);
+  } catch (error) {
+    throw asMalformed(error, 'Parquet');
+  }
+  const fileColumns = new Map(described.map((row) => [String(row['column_name']), String(row['column_type'])]));
+  const findField = (name: string) => {
+    if (fileColumns.has(name)) return name;
+    return options.caseInsensitive ? [...fileColumns.keys()].find((candidate) => candidate.toLowerCase() === name.toLowerCase()) : undefined;
+  };
+  const mapped = columns.flatMap((column) => {
+    const steps = column.jsonPath ? parseJsonPath(column.jsonPath).steps : [{ key: column.name }];
+    const [first, ...rest] = steps;
+    if (!first || !('key' in first)) return [];
+    const field = findField(first.key);
+    if (field === undefined) return [];
+    if (rest.some((step) => !('key' in step))) {
+      throw new SluiceError('INVALID_SCHEMA', `JSONPath "${column.jsonPath}" reaches into an array; Parquet columns are read by field path only`, { column: column.name });
+    }
+    const expression = [quoteIdentifier(field), ...rest.map((step) => quoteIdentifier((step as { key: string }).key))].join('.');
+    const nested = rest.length === 0 && NESTED.test(fileColumns.get(field)!);
+    return [{ column, text: nested ? `to_json(${expression})::VARCHAR` : `CAST(${expression} AS VARCHAR)` }];
+  });
+  return {
+    columns: mapped.map(({ column }) => column.name),
+    async load(tx, rawTable, request) {
+      try {
+        await tx.run(
+          `INSERT INTO ${rawTable} SELECT ${request}, row_number() OVER (), 1, NULL, NULL${mapped.map(({ text }) => `, ${text}`).join('')} FROM ${reader}`,
+        );
+      } catch (error) {
+        throw asMalformed(error, 'Parquet');
+      }
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { physicalName } from '../../../src/core/catalog/catalog.ts';
+import type { Column, Table } from '../../../src/core/catalog/model.ts';
+import type { Principal } from '../../../src/core/auth/scopes.ts';
+import { csvInput, type CsvOptions } from '../../../src/core/ingest/decoders/csv-input.ts';
+import { parquetInput } from '../../../src/core/ingest/decoders/parquet-input.ts';
+import type { StagedInput } from '../../../src/core/ingest/staged-input.ts';
+import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
+
+const int32 = { kind: 'int', bits: 32, signed: true } as const;
+const text = { kind: 'string' } as const;
+const date = { kind: 'date', unit: 'day' } as const;
+const COLUMNS: Column[] = [
+  { name: 'id', type: int32, nullable: false },
+  { name: 'name', type: text, nullable: true },
+  { name: 'day', type: date, nullable: true },
+];
+
+describe('CSV and Parquet files read by DuckDB into the write path', () => {
+  let harness: TestCore;
+  let admin: Principal;
+  let count = 0;
+
+  before(async () => {
+    harness = await TestCore.open();
+    admin = await harness.core.authenticate(ADMIN_TOKEN);
+    await harness.core.catalog.createNamespace('default');
+  });
+  after(() => harness.close());
+
+  async function createTable(): Promise<Table> {
+    count += 1;
+    return harness.core.catalog.createTable(harness.core.catalog.getNamespace('default').id, { name: `f${count}`, columns: structuredClone(COLUMNS) });
+  }
+
+  async function spool(name: string, content: string): Promise<string> {
+    const path = join(harness.core.storage.spoolDir, name);
+    await writeFile(path, content);
+    return path;
+  }
+
+  const csvOptions = (options: Partial<CsvOptions> = {}): CsvOptions => ({ header: 'detect', caseInsensitive: true, lenient: false, ...options });
+  const write = (table: Table, input: StagedInput) =>
+    harness.core.write(admin, { table: harness.core.catalog.getTableById(table.id), kind: 'append', input, onInvalid: 'quarantine' });
+  const rowsOf = (table: Table) => harness.core.storage.query(`SELECT * FROM ${physicalName(table)} ORDER BY id`);
+
+  test('a CSV header maps fields to columns by name in any order and case', async () => {
+    const table = await createTable();
+    const path = await spool('a.csv', 'Day,NAME,id\n2024-01-02,"Smith, Al",1\n2024-02-03,"multi\nline",2\n');
+    const result = await write(table, await csvInput(path, table.columns, csvOptions()));
+    assert.equal(result.rowsInserted, 2);
+    const rows = await rowsOf(table);
+    assert.deepEqual(rows.map((row) => [row['id'], row['name']]), [[1, 'Smith, Al'], [2, 'multi\nline']]);
+  });
+
+  test('a CSV without a header maps fields by position, with the delimiter guessed', async () => {
+    const table = await createTable();
+    const path = await spool('b.csv', '1;x;2024-01-01\r\n2;y;2024-01-02\r\n');
+    const result = await write(table, await csvInput(path, table.columns, csvOptions()));
+    assert.equal(result.rowsInserted, 2);
+    assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['x', 'y']);
+  });
+
+  test('broken CSV lines are quarantined with the line, the reason and the text; good lines are kept', async () => {
+    const table = await createTable();
+    const path = await spool('c.csv', 'id,name,day\n1,a,2024-01-01\n2,b,2024-01-01,extra\n3\nnot-a-number,c,2024-01-01\n5,"unterminated,2024-01-01\n');
+    const result = await write(table, await csvInput(path, table.columns, csvOptions()));
+    assert.deepEqual([result.rowsInserted, result.rowsQuarantined, result.linesInvalid], [1, 4, 3]);
+    const quarantine = await harness.core.storage.query(`SELECT id, c__error FROM ${physicalName(harness.core.catalog.quarantineOf(table)!)}`);
+    const messages = quarantine.map((row) => (row['c__error'] as string[]).join(';')).join('\n');
+    assert.match(messages, /line 3: .*Expected Number of Columns: 3 Found: 4.*: 2,b,2024-01-01,extra/);
+    assert.match(messages, /line 4: .*Found: 1/);
+    assert.match(messages, /value "not-a-number" is not a valid/);
+  });
+
+  test('lenient CSV pads missing fields with NULL and ignores extra ones', async () => {
+    const table = await createTable();
+    const path = await spool('d.csv', '1,a,2024-01-01,extra\n2\n');
+    const result = await write(table, await csvInput(path, table.columns, csvOptions({ header: false, lenient: true })));
+    assert.equal(result.rowsInserted, 2);
+    assert.deepEqual((await rowsOf(table)).map((row) => [row['id'], row['name']]), [[1, 'a'], [2, null]]);
+  });
+
+  test('a delimiter of more than one character is refused', async () => {
+    const path = await spool('e.csv', '1,a\n');
+    await assert.rejects(csvInput(path, COLUMNS, csvOptions({ delimiter: ';;' })), { code: 'INVALID_ARGUMENT' });
+  });
+
+  test('Parquet columns are read by name or by JSONPath into structs', async () => {
+    const table = await createTable();
+    const path = join(harness.core.storage.spoolDir, 'p.parquet');
+    await harness.core.storage.query(
+      `COPY (SELECT 1 AS ID, {'name': 'nested'} AS info, DATE '2024-03-04' AS day UNION ALL SELECT 2, {'name': NULL}, NULL) TO '${path}' (FORMAT parquet)`,
+    );
+    const columns = table.columns.map((column) => (column.name === 'name' ? { ...column, jsonPath: '$.info.name' } : column));
+    const result = await write(table, await parquetInput(harness.core.storage, path, columns, { caseInsensitive: true }));
+    assert.equal(result.rowsInserted, 2);
+    const rows = await rowsOf(table);
+    assert.deepEqual(rows.map((row) => [row['id'], row['name']]), [[1, 'nested'], [2, null]]);
+  });
+
+  test('a corrupt Parquet file is refused as malformed', async () => {
+    const path = await spool('bad.parquet', 'PAR1 this is not parquet');
+    await assert.rejects(parquetInput(harness.core.storage, path, COLUMNS, { caseInsensitive: true }), { code: 'MALFORMED_BODY' });
+  });
+});
