@@ -7,6 +7,7 @@ import { TokenStore } from './auth/token-store.ts';
 import { Catalog } from './catalog/catalog.ts';
 import type { Namespace, Table } from './catalog/model.ts';
 import { SluiceError } from './errors.ts';
+import { Jobs } from './jobs/jobs.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
@@ -33,6 +34,7 @@ export class Sluice {
     readonly catalog: Catalog,
     readonly writer: Writer,
     readonly tokens: TokenStore,
+    readonly jobs: Jobs,
     /** Set when this start generated the admin token, so that the caller can show it once. */
     readonly generatedAdminToken: string | undefined,
   ) {}
@@ -45,7 +47,8 @@ export class Sluice {
       const catalog = await Catalog.open(storage);
       const writeLog = await WriteLog.open(storage, config.idempotencyRetentionHours);
       const tokens = await TokenStore.open(storage, admin.token);
-      return new Sluice(config, storage, catalog, new Writer(storage, catalog, writeLog), tokens, admin.generated ? admin.token : undefined);
+      const jobs = await Jobs.open(storage);
+      return new Sluice(config, storage, catalog, new Writer(storage, catalog, writeLog), tokens, jobs, admin.generated ? admin.token : undefined);
     } catch (error) {
       await storage.close();
       throw error;
@@ -68,14 +71,21 @@ export class Sluice {
     requireScope(principal, action, { namespace: this.namespaceOf(table).name, table: table.name, ...(parent ? { parentTable: parent.name } : {}) });
   }
 
+  /** Checks that the principal may make this kind of write to the table, and that the table takes writes. */
+  authorizeWrite(principal: Principal, kind: WriteKind, table: Table): void {
+    this.authorize(principal, WRITE_ACTIONS[kind], table);
+    if (table.kind === 'view') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a view; views cannot be written to`);
+  }
+
   async write(principal: Principal, request: WriteRequest): Promise<WriteResult> {
-    this.authorize(principal, WRITE_ACTIONS[request.kind], request.table);
-    if (request.table.kind === 'view') throw new SluiceError('INVALID_ARGUMENT', `"${request.table.name}" is a view; views cannot be written to`);
+    this.authorizeWrite(principal, request.kind, request.table);
     return this.writer.write(request);
   }
 
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */
   async close(): Promise<void> {
+    for (const job of this.jobs.list()) if (job.status === 'waiting' || job.status === 'working') await this.jobs.cancel(job.id).catch(() => undefined);
+    await this.jobs.settle();
     await this.writer.drain();
     await this.storage.checkpoint();
     await this.storage.close();

@@ -23,6 +23,8 @@ export interface CsvOptions {
   caseInsensitive: boolean;
   /** Missing trailing fields are NULL and extra fields ignored; otherwise such records are invalid. */
   lenient: boolean;
+  /** Whether a quoted empty field ("") is NULL like an unquoted empty one (the default), or an empty string. */
+  quotedEmptyIsNull?: boolean;
 }
 
 let scanCounter = 0;
@@ -48,7 +50,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
       const reader = `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
         new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, max_line_size = 134217728,
-        store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}
+        allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}
         ${options.lenient ? ', strict_mode = false, null_padding = true, parallel = false' : ''})`;
       const values = mapped.map(({ field }) => quoteIdentifier(`f${field}`));
       try {

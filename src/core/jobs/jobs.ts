@@ -1,0 +1,158 @@
+import type { DuckDBStorage, Row } from '../../storage/duckdb/duckdb-storage.ts';
+import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
+import { SluiceError, toSluiceError } from '../errors.ts';
+import { newId } from '../ids.ts';
+
+export type JobStatus = 'waiting' | 'working' | 'cancelling' | 'done' | 'error' | 'cancelled';
+
+export interface Job {
+  id: string;
+  kind: string;
+  status: JobStatus;
+  namespaceId: string | null;
+  tableId: string | null;
+  progress: Record<string, number>;
+  result: unknown;
+  error: string | null;
+  /** What the caller wants to show about the job (its URL, mode …); opaque to the core. */
+  properties: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface JobContext {
+  signal: AbortSignal;
+  reportProgress(progress: Record<string, number>): void;
+}
+
+const FINISHED: ReadonlySet<JobStatus> = new Set(['done', 'error', 'cancelled']);
+
+/**
+ * Background tasks (URL imports, deletes by condition …): persisted with their status, progress
+ * and result, run one after another in arrival order per table, cancellable while they wait or work.
+ */
+export class Jobs {
+  private readonly jobs = new Map<string, Job>();
+  private readonly controllers = new Map<string, AbortController>();
+  private readonly running = new Set<Promise<void>>();
+
+  private constructor(private readonly storage: DuckDBStorage) {}
+
+  static async open(storage: DuckDBStorage): Promise<Jobs> {
+    const jobs = new Jobs(storage);
+    // A job that was waiting or working when the server stopped will not resume: say so.
+    await storage.transaction((tx) =>
+      tx.run(`UPDATE ${CATALOG_SCHEMA}.jobs SET status = 'error', error = 'interrupted by a server restart', finished_at = now(), updated_at = now()
+              WHERE status IN ('waiting', 'working', 'cancelling')`),
+    );
+    const since = new Date(Date.now() - 7 * 24 * 3_600_000).toISOString();
+    for (const row of await storage.query(`SELECT * FROM ${CATALOG_SCHEMA}.jobs WHERE created_at >= ? ORDER BY created_at`, [since])) {
+      const job = jobFromRow(row);
+      jobs.jobs.set(job.id, job);
+    }
+    return jobs;
+  }
+
+  list(): Job[] {
+    return [...this.jobs.values()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  }
+
+  get(id: string): Job {
+    const job = this.jobs.get(id);
+    if (!job) throw new SluiceError('JOB_NOT_FOUND', `Job "${id}" does not exist`, { job: id });
+    return job;
+  }
+
+  /** Records a job as waiting and starts it; the returned job is its state at creation. */
+  async start(
+    spec: { kind: string; namespaceId?: string; tableId?: string; properties?: Record<string, unknown> },
+    work: (context: JobContext) => Promise<unknown>,
+  ): Promise<Job> {
+    const now = new Date();
+    const job: Job = {
+      id: newId(), kind: spec.kind, status: 'waiting', namespaceId: spec.namespaceId ?? null, tableId: spec.tableId ?? null,
+      progress: {}, result: null, error: null, properties: spec.properties ?? {}, createdAt: now, updatedAt: now, startedAt: null, finishedAt: null,
+    };
+    await this.storage.transaction(async (tx) => {
+      await tx.run(`INSERT INTO ${CATALOG_SCHEMA}.jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+        job.id, job.kind, job.status, job.namespaceId, job.tableId, '{}', null, null, JSON.stringify(job.properties),
+        now.toISOString(), now.toISOString(), null, null,
+      ]);
+    });
+    this.jobs.set(job.id, job);
+    const controller = new AbortController();
+    this.controllers.set(job.id, controller);
+    const snapshot = { ...job };
+    const run = this.run(job.id, controller, work).finally(() => {
+      this.running.delete(run);
+      this.controllers.delete(job.id);
+    });
+    this.running.add(run);
+    return snapshot;
+  }
+
+  async cancel(id: string): Promise<Job> {
+    const job = this.get(id);
+    if (FINISHED.has(job.status)) {
+      throw new SluiceError('INVALID_ARGUMENT', `Job "${id}" has already finished (${job.status}) and cannot be cancelled`, { job: id, status: job.status });
+    }
+    await this.update(id, { status: 'cancelling' });
+    this.controllers.get(id)?.abort();
+    return this.get(id);
+  }
+
+  /** Waits for every started job to finish (for shutdown and tests). */
+  async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  private async run(id: string, controller: AbortController, work: (context: JobContext) => Promise<unknown>): Promise<void> {
+    // Let the caller answer with the waiting job before it starts working.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (controller.signal.aborted) {
+      await this.update(id, { status: 'cancelled', finishedAt: new Date() });
+      return;
+    }
+    await this.update(id, { status: 'working', startedAt: new Date() });
+    try {
+      const result = await work({
+        signal: controller.signal,
+        reportProgress: (progress) => {
+          const job = this.jobs.get(id);
+          if (job) this.jobs.set(id, { ...job, progress: { ...job.progress, ...progress }, updatedAt: new Date() });
+        },
+      });
+      await this.update(id, { status: controller.signal.aborted ? 'cancelled' : 'done', result: result ?? null, finishedAt: new Date() });
+    } catch (error) {
+      const status = controller.signal.aborted ? 'cancelled' : 'error';
+      await this.update(id, { status, error: toSluiceError(error).message, result: (error as { result?: unknown }).result ?? null, finishedAt: new Date() });
+    }
+  }
+
+  private async update(id: string, change: Partial<Job>): Promise<void> {
+    const updated: Job = { ...this.get(id), ...change, updatedAt: new Date() };
+    await this.storage.transaction((tx) =>
+      tx.run(
+        `UPDATE ${CATALOG_SCHEMA}.jobs SET status = ?, progress = ?, result = ?, error = ?, updated_at = ?, started_at = ?, finished_at = ? WHERE id = ?`,
+        [
+          updated.status, JSON.stringify(updated.progress), updated.result === null ? null : JSON.stringify(updated.result), updated.error,
+          updated.updatedAt.toISOString(), updated.startedAt?.toISOString() ?? null, updated.finishedAt?.toISOString() ?? null, id,
+        ],
+      ),
+    );
+    this.jobs.set(id, updated);
+  }
+}
+
+function jobFromRow(row: Row): Job {
+  const parse = (value: unknown) => (typeof value === 'string' ? JSON.parse(value) : value ?? null);
+  return {
+    id: String(row['id']), kind: String(row['kind']), status: row['status'] as JobStatus,
+    namespaceId: (row['namespace_id'] as string | null) ?? null, tableId: (row['table_id'] as string | null) ?? null,
+    progress: parse(row['progress']) ?? {}, result: parse(row['result']), error: (row['error'] as string | null) ?? null,
+    properties: parse(row['properties']) ?? {}, createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
+    startedAt: (row['started_at'] as Date | null) ?? null, finishedAt: (row['finished_at'] as Date | null) ?? null,
+  };
+}

@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { loadConfig } from '../src/config.ts';
+
+test('config defaults match the documented contract', () => {
+  const config = loadConfig({}, {});
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.port, 8080);
+  assert.equal(config.dataDir, resolve('./data'));
+  assert.equal(config.adminToken, undefined);
+});
+
+test('environment variables set the options and explicit overrides win over them', () => {
+  const env = { SLUICE_HOST: '0.0.0.0', SLUICE_PORT: '9000', SLUICE_DATA_DIR: '/tmp/x', SLUICE_ADMIN_TOKEN: 'secret', SLUICE_MAX_BODY_BYTES: '8MB' };
+  const config = loadConfig({}, env);
+  assert.deepEqual([config.host, config.port, config.dataDir, config.adminToken, config.maxRequestBodyBytes], ['0.0.0.0', 9000, '/tmp/x', 'secret', 8 * 1024 * 1024]);
+  assert.equal(loadConfig({ port: 1234 }, env).port, 1234);
+});
+
+test('an invalid environment value is refused naming the variable', () => {
+  assert.throws(() => loadConfig({}, { SLUICE_PORT: 'eighty' }), /SLUICE_PORT: invalid port "eighty"/);
+  assert.throws(() => loadConfig({}, { SLUICE_MAX_BODY_BYTES: 'lots' }), /SLUICE_MAX_BODY_BYTES/);
+});
