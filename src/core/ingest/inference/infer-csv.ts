@@ -1,0 +1,263 @@
+import { SluiceError } from '../../errors.ts';
+import { getTimeUnitForDigits } from '../../types/data-type.ts';
+import type { DataType, FieldType } from '../../types/data-type.ts';
+import type { DuckDBStorage, Row } from '../../../storage/duckdb/duckdb-storage.ts';
+import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { assignColumnNames } from './assign-column-names.ts';
+import { readOrMalformed, resolveInferenceInput } from './inference-input.ts';
+
+export interface CsvInferenceOptions {
+  /** One character; sniffed when absent. */
+  delimiter?: string;
+  /** `\n` or `\r`; sniffed when absent. `\n` also covers CRLF files. */
+  newline?: string;
+  /** One character escaping a quote inside a quoted field; sniffed when absent. */
+  escape?: string;
+  /** Forces whether the first row names the columns; detected when absent. */
+  header?: boolean;
+  /** `false`: every column is a (non-nullable) String. */
+  typeGuessing?: boolean;
+  /** Rows read to guess the dialect, the types and the nullability. */
+  sampleRows?: number;
+}
+
+export interface CsvDialect {
+  delimiter: string;
+  hasHeader: boolean;
+  /** `\n`, `\r\n` or `\r`. */
+  newline: string;
+  /** null: no escape character; a quote inside a quoted field is doubled (RFC 4180). */
+  escape: string | null;
+  /** `"` unless the file quotes with another character. */
+  quote: string;
+  encoding: 'utf-8';
+}
+
+export interface CsvColumn {
+  name: string;
+  /** The header cell the name was made from, as written; null without a header. */
+  sourceName: string | null;
+  field: FieldType;
+}
+
+export interface CsvInference {
+  dialect: CsvDialect;
+  columns: CsvColumn[];
+}
+
+const STRING: DataType = { kind: 'string' };
+const INT32: DataType = { kind: 'int', bits: 32, signed: true };
+const INT64: DataType = { kind: 'int', bits: 64, signed: true };
+const FLOAT64: DataType = { kind: 'float', bits: 64 };
+const DATE: DataType = { kind: 'date' };
+
+// Tinybird guesses only numbers, dates, datetimes and text: booleans (`true`) and times of day
+// (`12:30:00`) are left out of the sniffer's candidates, so such columns are String.
+const SNIFF_TYPE_CANDIDATES = ['BIGINT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMPTZ', 'VARCHAR'];
+
+/** DuckDB spells the newline it found as escaped text. */
+const NEWLINES: Record<string, string> = { '\\n': '\n', '\\r\\n': '\r\n', '\\r': '\r' };
+
+/**
+ * How a column type the sniffer chose becomes a model type. The sniffer's choice is checked against
+ * the sample with aggregates over each value's trimmed text (`measures`, NULL when empty), so that the
+ * guess is one the ingest casts can read back and the narrowest that holds the sample.
+ */
+interface GuessRule {
+  measures: Record<string, (value: string) => string>;
+  decide: (measured: Record<string, unknown>) => DataType;
+}
+
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
+const fitsInt32 = (value: unknown): boolean => typeof value !== 'bigint' || (value >= INT32_MIN && value <= INT32_MAX);
+
+const TIMESTAMP_RULE: GuessRule = {
+  measures: {
+    unparsed: (value) => `count(${value}) - count(COALESCE(TRY_CAST(${value} AS TIMESTAMP), TRY_CAST(${value} AS TIMESTAMPTZ)))`,
+    digits: (value) => `max(length(regexp_extract(${value}, ':[0-9]{2}[.,]([0-9]+)', 1)))`,
+  },
+  // Whole seconds are a DateTime; written fractions keep their precision (DateTime64(3) for ms).
+  decide: ({ unparsed, digits }) =>
+    Number(unparsed) > 0 ? STRING : { kind: 'timestamp', unit: getTimeUnitForDigits(Math.min(Number(digits ?? 0), 9)) ?? 'ns' },
+};
+
+const INTEGER_MEASURES: GuessRule['measures'] = {
+  min: (value) => `min(TRY_CAST(${value} AS BIGINT))`,
+  max: (value) => `max(TRY_CAST(${value} AS BIGINT))`,
+};
+// Int32 when the sample fits, else Int64: wider than the sample, but not so wide as to surprise.
+const decideInteger = ({ min, max }: Record<string, unknown>): DataType => (fitsInt32(min) && fitsInt32(max) ? INT32 : INT64);
+
+const GUESS_RULES: Record<string, GuessRule> = {
+  BIGINT: { measures: INTEGER_MEASURES, decide: decideInteger },
+  DOUBLE: {
+    measures: {
+      ...INTEGER_MEASURES,
+      fractional: (value) => `count(*) FILTER (WHERE NOT regexp_full_match(${value}, '[-+]?[0-9]+'))`,
+      beyondInt64: (value) => `count(${value}) - count(TRY_CAST(${value} AS BIGINT))`,
+    },
+    decide: (measured) => {
+      if (Number(measured['fractional']) > 0) return FLOAT64;
+      // Integers beyond Int64 sniff as DOUBLE; as floats they would lose digits (ids, hashes), so they stay text.
+      if (Number(measured['beyondInt64']) > 0) return STRING;
+      // The sniffer reads whole vectors, more rows than a small sample: the floats it saw may lie beyond
+      // the sample, which then holds only integers, or no value at all.
+      return measured['min'] === null ? FLOAT64 : decideInteger(measured);
+    },
+  },
+  // The sniffer also takes dates like 02/01/2024, guessing the day/month order; those stay text.
+  DATE: {
+    measures: { unparsed: (value) => `count(${value}) - count(TRY_CAST(${value} AS DATE))` },
+    decide: ({ unparsed }) => (Number(unparsed) > 0 ? STRING : DATE),
+  },
+  TIMESTAMP: TIMESTAMP_RULE,
+  'TIMESTAMP WITH TIME ZONE': TIMESTAMP_RULE,
+  VARCHAR: { measures: {}, decide: () => STRING },
+};
+
+interface SniffedCsv {
+  delimiter: string;
+  quote: string | null;
+  escape: string | null;
+  /** DuckDB's spelling (`\n` as two characters), for reading the file again. */
+  newlineText: string;
+  hasHeader: boolean;
+  columnTypes: string[];
+}
+
+/**
+ * Guesses how to read a CSV file and the table it holds, from a sample: the dialect and header
+ * come from DuckDB's sniffer, the column types from the sniffer checked against the sample.
+ * Columns are Nullable where the sample has an empty or missing value; unnamed ones are
+ * `column_00`, `column_01`, ….
+ */
+export async function inferCsv(storage: DuckDBStorage, filePath: string, options: CsvInferenceOptions = {}): Promise<CsvInference> {
+  validateDialectOptions(options);
+  const { path, sampleRows } = resolveInferenceInput(storage, filePath, options.sampleRows);
+  const guessTypes = options.typeGuessing ?? true;
+
+  const sniffed = await readOrMalformed(
+    () => sniffCsv(storage, path, options, sampleRows),
+    'The CSV dialect could not be detected: set the delimiter, newline or escape character',
+  );
+  const columnCount = sniffed.columnTypes.length;
+  const rules = sniffed.columnTypes.map((type) => (guessTypes && Object.hasOwn(GUESS_RULES, type) ? GUESS_RULES[type]! : GUESS_RULES['VARCHAR']!));
+
+  const readFile = (header: boolean): string => readCsvAsText(path, sniffed, columnCount, header);
+  const [headerRow, stats] = await readOrMalformed(
+    () =>
+      Promise.all([
+        sniffed.hasHeader ? storage.query(`SELECT * FROM ${readFile(false)} LIMIT 1`).then((rows) => rows[0]) : undefined,
+        storage.query(measureSample(readFile(sniffed.hasHeader), rules, sampleRows)).then((rows) => rows[0]!),
+      ]),
+    'The CSV file could not be read with the detected dialect',
+  );
+  if (sniffed.hasHeader ? headerRow === undefined : Number(stats['row_count']) === 0) {
+    throw new SluiceError('MALFORMED_BODY', 'The CSV file is empty');
+  }
+
+  const sourceNames = Array.from({ length: columnCount }, (_, index) =>
+    headerRow === undefined ? null : ((headerRow[`c${index}`] as string | null) ?? ''),
+  );
+  const names = assignColumnNames(sourceNames);
+  const columns = rules.map((rule, index): CsvColumn => {
+    const measured = Object.fromEntries(Object.keys(rule.measures).map((name) => [name, stats[`m${index}_${name}`]]));
+    // Without type guessing an empty field is simply an empty string, as in ClickHouse.
+    const nullable = guessTypes && Number(stats[`empty${index}`]) > 0;
+    return { name: names[index]!, sourceName: sourceNames[index]!, field: { type: rule.decide(measured), nullable } };
+  });
+
+  const quote = sniffed.quote ?? '"';
+  return {
+    dialect: {
+      delimiter: sniffed.delimiter,
+      hasHeader: sniffed.hasHeader,
+      newline: NEWLINES[sniffed.newlineText] ?? '\n',
+      escape: sniffed.escape === quote ? null : sniffed.escape,
+      quote,
+      encoding: 'utf-8',
+    },
+    columns,
+  };
+}
+
+function validateDialectOptions(options: CsvInferenceOptions): void {
+  for (const parameter of ['delimiter', 'newline', 'escape'] as const) {
+    const value = options[parameter];
+    if (value !== undefined && [...value].length !== 1) {
+      throw new SluiceError('INVALID_ARGUMENT', `Invalid ${parameter} ${JSON.stringify(value)}: it must be one character`, { parameter });
+    }
+  }
+  if (options.newline !== undefined && options.newline !== '\n' && options.newline !== '\r') {
+    throw new SluiceError('INVALID_ARGUMENT', `Invalid newline ${JSON.stringify(options.newline)}: it must be \\n or \\r`, {
+      parameter: 'newline',
+    });
+  }
+}
+
+async function sniffCsv(storage: DuckDBStorage, path: string, options: CsvInferenceOptions, sampleRows: number): Promise<SniffedCsv> {
+  // No leading lines are skipped and no comment lines recognised: the dialect returned must describe the whole file.
+  const args = [
+    quoteLiteral(path),
+    'skip=0',
+    "comment=''",
+    'null_padding=true',
+    `sample_size=${sampleRows}`,
+    `auto_type_candidates=[${SNIFF_TYPE_CANDIDATES.map(quoteLiteral).join(', ')}]`,
+  ];
+  if (options.delimiter !== undefined) args.push(`delim=${quoteLiteral(options.delimiter)}`);
+  if (options.escape !== undefined) args.push(`escape=${quoteLiteral(options.escape)}`);
+  // A CRLF file has `\n`-terminated lines too, so only a bare `\r` is forced on the sniffer.
+  if (options.newline === '\r') args.push(`new_line=${quoteLiteral('\\r')}`);
+  if (options.header !== undefined) args.push(`header=${options.header}`);
+
+  const [row] = await storage.query(
+    `SELECT Delimiter, Quote, Escape, NewLineDelimiter, HasHeader, Columns FROM sniff_csv(${args.join(', ')})`,
+  );
+  const orNull = (text: unknown): string | null => (text === '(empty)' || text === null || text === '' ? null : String(text));
+  return {
+    delimiter: String(row!['Delimiter']),
+    quote: orNull(row!['Quote']),
+    escape: orNull(row!['Escape']),
+    newlineText: String(row!['NewLineDelimiter']),
+    hasHeader: row!['HasHeader'] === true,
+    columnTypes: (row!['Columns'] as Array<{ type: string }>).map(({ type }) => type),
+  };
+}
+
+/**
+ * The file in the sniffed dialect with every column as text (`c0`, `c1`, …), so that the checks
+ * see each value as written. Short rows are padded with NULLs (missing values); rows DuckDB cannot
+ * parse at all are skipped rather than failing the guess.
+ */
+function readCsvAsText(path: string, sniffed: SniffedCsv, columnCount: number, header: boolean): string {
+  const columns = Array.from({ length: columnCount }, (_, index) => `${quoteLiteral(`c${index}`)}: 'VARCHAR'`);
+  const args = [
+    quoteLiteral(path),
+    'auto_detect=false',
+    `delim=${quoteLiteral(sniffed.delimiter)}`,
+    `new_line=${quoteLiteral(sniffed.newlineText)}`,
+    `header=${header}`,
+    'skip=0',
+    'null_padding=true',
+    'ignore_errors=true',
+    `columns={${columns.join(', ')}}`,
+  ];
+  // Left unset, quote and escape are DuckDB's defaults: `"`, doubled inside quoted fields.
+  if (sniffed.quote !== null) args.push(`quote=${quoteLiteral(sniffed.quote)}`);
+  if (sniffed.escape !== null) args.push(`escape=${quoteLiteral(sniffed.escape)}`);
+  return `read_csv(${args.join(', ')})`;
+}
+
+/** One row of aggregates over the sample: `row_count`, `empty<i>` and each rule's `m<i>_<measure>`. */
+function measureSample(source: string, rules: GuessRule[], sampleRows: number): string {
+  const aggregates = rules.flatMap((rule, index) => {
+    const value = `NULLIF(trim(c${index}), '')`;
+    return [
+      `count(*) - count(${value}) AS empty${index}`,
+      ...Object.entries(rule.measures).map(([name, measure]) => `${measure(value)} AS m${index}_${name}`),
+    ];
+  });
+  return `SELECT ${['count(*) AS row_count', ...aggregates].join(', ')} FROM (SELECT * FROM ${source} LIMIT ${sampleRows})`;
+}
