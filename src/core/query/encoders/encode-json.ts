@@ -1,0 +1,38 @@
+import type { FieldType } from '../../types/data-type.ts';
+import { renderJsonRow, type RenderOptions } from '../render-value.ts';
+import { encodeUtf8, type EncodedOutput, type EncoderInput } from './encoder-input.ts';
+
+export interface JsonEncodeOptions extends RenderOptions {
+  /** Each dialect names types its own way (ClickHouse, SQL, Arrow names). */
+  printType: (type: FieldType) => string;
+}
+
+/**
+ * `{"meta":[{name,type}],"data":[{…}],"rows":N,"rows_before_limit_at_least":N,"statistics":{…}}`,
+ * written as the rows arrive. Without a summary from the runner, rows_before_limit_at_least is
+ * the row count and the statistics count only the encoding time.
+ */
+export function encodeJson(input: EncoderInput, options: JsonEncodeOptions): EncodedOutput {
+  return encodeUtf8(writeJson(input, options));
+}
+
+async function* writeJson(input: EncoderInput, options: JsonEncodeOptions): AsyncGenerator<string> {
+  const started = performance.now();
+  const names = input.columns.map((column) => column.name);
+  const meta = input.columns.map((column) => ({ name: column.name, type: options.printType({ type: column.type, nullable: column.nullable }) }));
+  yield `{"meta":${JSON.stringify(meta)},"data":[`;
+  let rows = 0;
+  for await (const batch of input.batches) {
+    for (const row of batch) {
+      yield `${rows === 0 ? '' : ','}${renderJsonRow(names, row, options)}`;
+      rows += 1;
+    }
+  }
+  const summary = input.summary?.() ?? {
+    rowsBeforeLimit: rows,
+    statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
+  };
+  const { elapsedSeconds, rowsRead, bytesRead } = summary.statistics;
+  const statistics = { elapsed: elapsedSeconds, rows_read: rowsRead, bytes_read: bytesRead };
+  yield `],"rows":${rows},"rows_before_limit_at_least":${Math.max(rows, summary.rowsBeforeLimit)},"statistics":${JSON.stringify(statistics)}}\n`;
+}

@@ -1,0 +1,181 @@
+import { isSqlStruct, SqlDate, SqlDecimal, SqlJson, SqlMap, SqlTime, SqlTimestamp, type SqlValue } from './sql-values.ts';
+
+/**
+ * How result values are written as text, shared by every encoder:
+ * - 64/128-bit integers and decimals are JSON numbers only when a double reads them back exactly,
+ *   otherwise JSON strings — never a rounded number;
+ * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers);
+ * - timestamps `YYYY-MM-DD HH:MM:SS[.fffffffff]` in UTC with trailing fractional zeros trimmed
+ *   (or ISO-8601 `…T…Z`), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
+ *   `infinity` / `-infinity`; years outside 0–9999 are written with a sign or extra digits;
+ * - lists, structs and maps as JSON arrays and objects (map keys as their text);
+ * - BLOBs in JSON as arrays of byte values or base64, in text formats as DuckDB prints them
+ *   (printable ASCII as is, other bytes as `\xNN`).
+ */
+export interface RenderOptions {
+  timestamps?: 'sql' | 'iso';
+  binary?: 'bytes' | 'base64';
+}
+
+type ValueKind =
+  | 'null' | 'boolean' | 'number' | 'bigint' | 'string' | 'binary' | 'decimal' | 'date' | 'time' | 'timestamp'
+  | 'json' | 'map' | 'list' | 'struct';
+
+type Renderers = { [K in ValueKind]: (value: never, options: RenderOptions) => string };
+
+function kindOf(value: SqlValue): ValueKind {
+  if (value === null) return 'null';
+  if (typeof value === 'boolean' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string') return typeof value as ValueKind;
+  if (value instanceof Uint8Array) return 'binary';
+  if (value instanceof SqlDecimal) return 'decimal';
+  if (value instanceof SqlDate) return 'date';
+  if (value instanceof SqlTime) return 'time';
+  if (value instanceof SqlTimestamp) return 'timestamp';
+  if (value instanceof SqlJson) return 'json';
+  if (value instanceof SqlMap) return 'map';
+  if (Array.isArray(value)) return 'list';
+  if (isSqlStruct(value)) return 'struct';
+  throw new TypeError(`Not a result value: ${String(value)}`);
+}
+
+const MAX_EXACT_INTEGER = BigInt(Number.MAX_SAFE_INTEGER);
+
+const TEXT_RENDERERS: Renderers = {
+  null: () => '',
+  boolean: (value: boolean) => String(value),
+  number: (value: number) => (Number.isFinite(value) ? String(value) : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf'),
+  bigint: (value: bigint) => String(value),
+  string: (value: string) => value,
+  binary: (value: Uint8Array) => renderBlobText(value),
+  decimal: (value: SqlDecimal) => value.toString(),
+  date: (value: SqlDate) => renderDate(value),
+  time: (value: SqlTime) => renderTime(value),
+  timestamp: (value: SqlTimestamp, options) => renderTimestamp(value, options.timestamps ?? 'sql'),
+  json: (value: SqlJson) => value.text,
+  map: (value: SqlMap, options) => renderJsonValue(value, options),
+  list: (value: SqlValue[], options) => renderJsonValue(value, options),
+  struct: (value: SqlValue, options) => renderJsonValue(value, options),
+};
+
+const JSON_RENDERERS: Renderers = {
+  null: () => 'null',
+  boolean: (value: boolean) => String(value),
+  number: (value: number) => (Number.isFinite(value) ? String(value) : JSON.stringify(TEXT_RENDERERS.number(value as never, {}))),
+  bigint: (value: bigint) => (value <= MAX_EXACT_INTEGER && value >= -MAX_EXACT_INTEGER ? String(value) : `"${value}"`),
+  string: (value: string) => JSON.stringify(value),
+  binary: (value: Uint8Array, options) =>
+    options.binary === 'base64' ? `"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"` : `[${value.join(',')}]`,
+  decimal: (value: SqlDecimal) => {
+    const text = value.toString();
+    return isExactAsDouble(text) ? text : `"${text}"`;
+  },
+  date: (value: SqlDate, options) => JSON.stringify(TEXT_RENDERERS.date(value as never, options)),
+  time: (value: SqlTime, options) => JSON.stringify(TEXT_RENDERERS.time(value as never, options)),
+  timestamp: (value: SqlTimestamp, options) => JSON.stringify(TEXT_RENDERERS.timestamp(value as never, options)),
+  json: (value: SqlJson) => value.text,
+  map: (value: SqlMap, options) =>
+    `{${value.entries.map(([key, item]) => `${JSON.stringify(renderTextValue(key, options))}:${renderJsonValue(item, options)}`).join(',')}}`,
+  list: (value: SqlValue[], options) => `[${value.map((item) => renderJsonValue(item, options)).join(',')}]`,
+  struct: (value: { [field: string]: SqlValue }, options) =>
+    `{${Object.entries(value).map(([field, item]) => `${JSON.stringify(field)}:${renderJsonValue(item, options)}`).join(',')}}`,
+};
+
+/** The value as a JSON value's text. */
+export function renderJsonValue(value: SqlValue, options: RenderOptions = {}): string {
+  return (JSON_RENDERERS[kindOf(value)] as (value: SqlValue, options: RenderOptions) => string)(value, options);
+}
+
+/** A row as a JSON object keyed by column name. */
+export function renderJsonRow(names: readonly string[], row: readonly SqlValue[], options: RenderOptions = {}): string {
+  return `{${names.map((name, index) => `${JSON.stringify(name)}:${renderJsonValue(row[index] ?? null, options)}`).join(',')}}`;
+}
+
+/** The value as a cell of a text format (CSV, TSV, a text table); NULL renders empty, callers mark it. */
+export function renderTextValue(value: SqlValue, options: RenderOptions = {}): string {
+  return (TEXT_RENDERERS[kindOf(value)] as (value: SqlValue, options: RenderOptions) => string)(value, options);
+}
+
+/** Whether a value renders as a number in text formats (CSV leaves them unquoted, tables right-align them). */
+export function isNumericValue(value: SqlValue): boolean {
+  const kind = kindOf(value);
+  return kind === 'number' || kind === 'bigint' || kind === 'decimal';
+}
+
+/** A decimal's text is a safe JSON number when the double nearest to it prints back as the same decimal. */
+function isExactAsDouble(text: string): boolean {
+  return expandExponent(String(Number(text))) === text;
+}
+
+/** `1e-7` → `0.0000001`, `1.5e+21` → `1500000000000000000000`; other text unchanged. */
+function expandExponent(text: string): string {
+  const match = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (!match) return text;
+  const [, sign, whole, fraction = '', exponentText] = match;
+  const digits = `${whole}${fraction}`;
+  const point = whole!.length + Number(exponentText);
+  const expanded = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return `${sign}${expanded.replace(/^0+(?=\d)/, '')}`;
+}
+
+const NANOS_PER_SECOND = 1_000_000_000n;
+const NANOS_PER_DAY = 86_400n * NANOS_PER_SECOND;
+
+function renderDate(date: SqlDate): string {
+  if (!date.finite) return date.days > 0 ? 'infinity' : '-infinity';
+  return formatDays(date.days);
+}
+
+function renderTime(time: SqlTime): string {
+  const offset = time.offsetSeconds;
+  if (offset === null) return formatTimeOfDay(time.nanos);
+  const magnitude = Math.abs(offset);
+  const parts = [Math.floor(magnitude / 3600), Math.floor(magnitude / 60) % 60, magnitude % 60];
+  while (parts.length > 1 && parts.at(-1) === 0) parts.pop();
+  return `${formatTimeOfDay(time.nanos)}${offset < 0 ? '-' : '+'}${parts.map((part) => pad(part, 2)).join(':')}`;
+}
+
+function renderTimestamp(timestamp: SqlTimestamp, style: 'sql' | 'iso'): string {
+  if (!timestamp.finite) return timestamp.epochNanos > 0n ? 'infinity' : '-infinity';
+  let days = timestamp.epochNanos / NANOS_PER_DAY;
+  let nanos = timestamp.epochNanos % NANOS_PER_DAY;
+  if (nanos < 0n) {
+    days -= 1n;
+    nanos += NANOS_PER_DAY;
+  }
+  const date = formatDays(Number(days));
+  return style === 'iso' ? `${date}T${formatTimeOfDay(nanos)}Z` : `${date} ${formatTimeOfDay(nanos)}`;
+}
+
+function formatTimeOfDay(nanos: bigint): string {
+  const seconds = Number(nanos / NANOS_PER_SECOND);
+  const fraction = String(nanos % NANOS_PER_SECOND).padStart(9, '0').replace(/0+$/, '');
+  const clock = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60].map((part) => pad(part, 2)).join(':');
+  return fraction ? `${clock}.${fraction}` : clock;
+}
+
+/** Proleptic Gregorian date of a day number (H. Hinnant's civil_from_days). */
+function formatDays(daysSinceEpoch: number): string {
+  const z = daysSinceEpoch + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
+  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const yearText = year < 0 ? `-${pad(-year, 4)}` : pad(year, 4);
+  return `${yearText}-${pad(month, 2)}-${pad(day, 2)}`;
+}
+
+function pad(value: number, width: number): string {
+  return String(value).padStart(width, '0');
+}
+
+function renderBlobText(bytes: Uint8Array): string {
+  let text = '';
+  for (const byte of bytes) {
+    text += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return text;
+}

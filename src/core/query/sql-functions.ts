@@ -1,0 +1,104 @@
+import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
+
+export interface SqlMacro {
+  name: string;
+  params: string[];
+  /** The macro's body, an expression over `params`. */
+  body: string;
+  /** The body aggregates: the macro may not appear in a row predicate. */
+  aggregate?: boolean;
+}
+
+const cast = (name: string, type: string): SqlMacro => ({ name, params: ['x'], body: `CAST(x AS ${type})` });
+const tryCast = (name: string, type: string): SqlMacro => ({ name, params: ['x'], body: `TRY_CAST(x AS ${type})` });
+const onTime = (name: string, body: string): SqlMacro => ({ name, params: ['t'], body });
+const aggregate = (name: string, params: string[], body: string): SqlMacro => ({ name, params, body, aggregate: true });
+
+/**
+ * ClickHouse names Tinybird users write, as DuckDB macros over DuckDB's own functions. Function
+ * names are case-insensitive in DuckDB, so `toStartOfHour` and `tostartofhour` both work.
+ *
+ * Already native in DuckDB and so not here: `count()`, `countIf`, `argMax`, `argMin`, `today()`,
+ * `ifNull`, `if`, `round`, `lower`, `upper`, `length`. Aggregates work as macros (their bodies
+ * are expanded at bind time), including `FILTER (WHERE …)`. Not provided: parametric aggregates
+ * (`quantile(0.9)(x)` is not DuckDB syntax), `formatDateTime` (ClickHouse's format letters differ
+ * from strftime's), variadic `multiIf`, and epoch-number arguments to `toDateTime`.
+ */
+export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
+  onTime('toStartOfMinute', "date_trunc('minute', t)"),
+  onTime('toStartOfFiveMinutes', 'time_bucket(INTERVAL 5 MINUTE, t)'),
+  onTime('toStartOfFifteenMinutes', 'time_bucket(INTERVAL 15 MINUTE, t)'),
+  onTime('toStartOfHour', "date_trunc('hour', t)"),
+  onTime('toStartOfDay', "date_trunc('day', t)"),
+  onTime('toMonday', "CAST(date_trunc('week', t) AS DATE)"),
+  onTime('toStartOfMonth', "CAST(date_trunc('month', t) AS DATE)"),
+  onTime('toStartOfQuarter', "CAST(date_trunc('quarter', t) AS DATE)"),
+  onTime('toStartOfYear', "CAST(date_trunc('year', t) AS DATE)"),
+  onTime('toYear', 'year(t)'),
+  onTime('toMonth', 'month(t)'),
+  onTime('toDayOfMonth', 'dayofmonth(t)'),
+  onTime('toDayOfWeek', 'isodow(t)'),
+  onTime('toHour', 'hour(t)'),
+  onTime('toMinute', 'minute(t)'),
+  onTime('toSecond', 'second(t)'),
+  onTime('toYYYYMM', 'year(t) * 100 + month(t)'),
+  onTime('toYYYYMMDD', 'year(t) * 10000 + month(t) * 100 + dayofmonth(t)'),
+  onTime('toUnixTimestamp', 'CAST(epoch(t) AS BIGINT)'),
+  { name: 'now64', params: [], body: 'now()' },
+  { name: 'yesterday', params: [], body: 'current_date - 1' },
+  cast('toDate', 'DATE'),
+  cast('toDateTime', 'TIMESTAMP'),
+  cast('toString', 'VARCHAR'),
+  cast('toInt8', 'TINYINT'),
+  cast('toInt16', 'SMALLINT'),
+  cast('toInt32', 'INTEGER'),
+  cast('toInt64', 'BIGINT'),
+  cast('toInt128', 'HUGEINT'),
+  cast('toUInt8', 'UTINYINT'),
+  cast('toUInt16', 'USMALLINT'),
+  cast('toUInt32', 'UINTEGER'),
+  cast('toUInt64', 'UBIGINT'),
+  cast('toFloat32', 'FLOAT'),
+  cast('toFloat64', 'DOUBLE'),
+  tryCast('toInt32OrNull', 'INTEGER'),
+  tryCast('toInt64OrNull', 'BIGINT'),
+  tryCast('toFloat64OrNull', 'DOUBLE'),
+  tryCast('toDateOrNull', 'DATE'),
+  tryCast('toDateTimeOrNull', 'TIMESTAMP'),
+  { name: 'toInt64OrZero', params: ['x'], body: 'COALESCE(TRY_CAST(x AS BIGINT), 0)' },
+  { name: 'toFloat64OrZero', params: ['x'], body: 'COALESCE(TRY_CAST(x AS DOUBLE), 0)' },
+  { name: 'intDiv', params: ['a', 'b'], body: 'a // b' },
+  { name: 'empty', params: ['x'], body: 'length(x) = 0' },
+  { name: 'notEmpty', params: ['x'], body: 'length(x) > 0' },
+  { name: 'has', params: ['items', 'x'], body: 'list_contains(items, x)' },
+  { name: 'splitByChar', params: ['separator', 's'], body: 'string_split(s, separator)' },
+  { name: 'replaceAll', params: ['s', 'search', 'replacement'], body: 'replace(s, search, replacement)' },
+  { name: 'lowerUTF8', params: ['s'], body: 'lower(s)' },
+  { name: 'upperUTF8', params: ['s'], body: 'upper(s)' },
+  // ClickHouse's uniq is approximate, but exact for small sets; count(DISTINCT) is exact always.
+  aggregate('uniq', ['x'], 'count(DISTINCT x)'),
+  aggregate('uniqExact', ['x'], 'count(DISTINCT x)'),
+  aggregate('uniqCombined', ['x'], 'approx_count_distinct(x)'),
+  aggregate('uniqHLL12', ['x'], 'approx_count_distinct(x)'),
+  aggregate('uniqIf', ['x', 'c'], 'count(DISTINCT x) FILTER (WHERE c)'),
+  aggregate('sumIf', ['x', 'c'], 'sum(x) FILTER (WHERE c)'),
+  aggregate('avgIf', ['x', 'c'], 'avg(x) FILTER (WHERE c)'),
+  aggregate('minIf', ['x', 'c'], 'min(x) FILTER (WHERE c)'),
+  aggregate('maxIf', ['x', 'c'], 'max(x) FILTER (WHERE c)'),
+  // ClickHouse's array aggregates skip NULLs; DuckDB's list keeps them.
+  aggregate('groupArray', ['x'], 'list(x) FILTER (WHERE x IS NOT NULL)'),
+  aggregate('groupUniqArray', ['x'], 'list(DISTINCT x) FILTER (WHERE x IS NOT NULL)'),
+];
+
+/**
+ * Creates (or refreshes) the macros in the database's `main` schema, where user queries resolve
+ * unqualified function names. Persistent and idempotent: call once at startup.
+ */
+export async function installSqlFunctions(storage: DuckDBStorage): Promise<void> {
+  await storage.transaction(async (tx) => {
+    for (const macro of CLICKHOUSE_MACROS) {
+      await tx.run(`CREATE OR REPLACE MACRO main.${quoteIdentifier(macro.name)}(${macro.params.join(', ')}) AS ${macro.body}`);
+    }
+  });
+}

@@ -1,0 +1,362 @@
+import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import { DATA_SCHEMA } from '../catalog/migrations.ts';
+import type { Table } from '../catalog/model.ts';
+import { SluiceError, type ErrorCode } from '../errors.ts';
+import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
+import { CLICKHOUSE_MACROS } from './sql-functions.ts';
+
+/**
+ * User SQL never runs as typed. DuckDB parses it into a tree (json_serialize_sql), the tree is
+ * checked and every table reference is replaced by the physical table the caller's resolver
+ * allows, and the checked tree is printed back into SQL (json_deserialize_sql). Whatever the user
+ * wrote — comments, semicolons, quoting tricks — only the printed tree is executed.
+ */
+
+/** Finds a table the caller may read; throws SluiceError (TABLE_NOT_FOUND, FORBIDDEN …) otherwise. */
+export type ResolveTable = (name: string, namespace: string | null) => Table;
+
+export interface GuardedQuery {
+  /** The query as it will run: every table reference replaced by its physical name. */
+  sql: string;
+  /** The tables it reads, once each. */
+  tables: Table[];
+}
+
+/**
+ * Table functions a query may read from: they compute rows from their arguments and touch no
+ * file, setting or catalog.
+ */
+const ALLOWED_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest', 'repeat', 'repeat_row', 'json_each', 'json_tree']);
+
+/**
+ * Functions that read files, run SQL text, reveal the catalog, settings or other tenants' objects,
+ * change session state or stall a connection. Matched on the lower-cased name; prefixes cover
+ * families (`read_*`, `duckdb_*`, `pg_*` catalog macros such as pg_get_viewdef, `pragma_*` …).
+ * The file readers are also stopped by the sandbox, but the spool folder is readable, so they are
+ * refused here before DuckDB sees them.
+ */
+const DENIED_FUNCTIONS = new Set([
+  'query', 'query_table', 'json_execute_serialized_sql', 'json_serialize_sql', 'json_deserialize_sql',
+  'json_serialize_plan', 'sql_auto_complete', 'check_peg_parser', 'enable_peg_parser', 'disable_peg_parser',
+  'glob', 'sniff_csv', 'arrow_scan', 'arrow_scan_dumb', 'seq_scan', 'summary', 'test_all_types', 'test_vector_types',
+  'which_secret', 'getenv', 'current_setting', 'getvariable', 'setseed', 'nextval', 'currval', 'current_query',
+  'current_query_id', 'current_database', 'current_catalog', 'current_schema', 'current_schemas', 'in_search_path',
+  'get_block_size', 'write_log', 'parse_duckdb_log_message', 'checkpoint', 'force_checkpoint', 'enable_logging',
+  'disable_logging', 'truncate_duckdb_logs', 'enable_profiling', 'disable_profiling', 'sleep_ms',
+  'col_description', 'obj_description', 'shobj_description', 'format_type', 'format_pg_type', 'map_to_pg_oid',
+]);
+const DENIED_FUNCTION_PREFIXES = ['read_', 'parquet_', 'duckdb_', 'pg_', 'pragma_', 'has_', 'icu_'];
+
+function isDeniedFunction(name: string): boolean {
+  return DENIED_FUNCTIONS.has(name) || DENIED_FUNCTION_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+// ── queries ─────────────────────────────────────────────────────────────────
+
+/** Checks a user query and rewrites its table references. Throws a 4xx SluiceError when refused. */
+export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTable: ResolveTable): Promise<GuardedQuery> {
+  const statement = await parseStatement(storage, sql, 'SQL_SYNTAX', 'SQL_NOT_ALLOWED');
+  const walk: QueryWalk = { resolveTable, tables: new Map() };
+  visit(statement, new Set(), walk);
+  return { sql: await printStatement(storage, statement), tables: [...walk.tables.values()] };
+}
+
+interface QueryWalk {
+  resolveTable: ResolveTable;
+  tables: Map<string, Table>;
+}
+
+/** Lower-cased names of the CTEs visible at a point of the tree. */
+type CteScope = ReadonlySet<string>;
+
+function visit(value: JsonValue | undefined, scope: CteScope, walk: QueryWalk): void {
+  if (Array.isArray(value)) {
+    for (const item of value) visit(item, scope, walk);
+    return;
+  }
+  if (!isJsonObject(value)) return;
+  if (typeof value['class'] === 'string') return visitExpression(value, scope, walk);
+  const type = value['type'];
+  if (typeof type === 'string' && type.endsWith('_NODE')) return visitQueryNode(value, scope, walk);
+  // Table references are the objects with a type, an alias and a sample clause.
+  if (typeof type === 'string' && 'alias' in value && 'sample' in value) {
+    const visitTableRef = entryOf(TABLE_REFS, type) ?? refuse(`${type.toLowerCase()} table references are not allowed`);
+    return visitTableRef(value, scope, walk);
+  }
+  visitFields(value, scope, walk);
+}
+
+function visitFields(node: JsonObject, scope: CteScope, walk: QueryWalk, skip: readonly string[] = []): void {
+  for (const [key, child] of Object.entries(node)) if (!skip.includes(key)) visit(child, scope, walk);
+}
+
+/**
+ * A WITH clause's names are visible in the query body and to the CTEs after them, not to earlier
+ * ones nor to their own body — except a recursive CTE's self-reference. A name wrongly taken for a
+ * CTE would let DuckDB bind it to a system view, so the scope follows DuckDB's binder exactly.
+ */
+function visitQueryNode(node: JsonObject, scope: CteScope, walk: QueryWalk): void {
+  const ctes = cteEntries(node);
+  ctes.forEach((cte, index) => visit(cte.query, withNames(scope, ctes.slice(0, index).map((earlier) => earlier.name)), walk));
+  const inner = withNames(scope, ctes.map((cte) => cte.name));
+  if (node['type'] === 'RECURSIVE_CTE_NODE') {
+    visit(node['left'], inner, walk);
+    visit(node['right'], withNames(inner, [String(node['cte_name'])]), walk);
+    return visitFields(node, inner, walk, ['cte_map', 'left', 'right']);
+  }
+  visitFields(node, inner, walk, ['cte_map']);
+}
+
+function cteEntries(node: JsonObject): Array<{ name: string; query: JsonValue | undefined }> {
+  const cteMap = node['cte_map'];
+  const entries = isJsonObject(cteMap) && Array.isArray(cteMap['map']) ? cteMap['map'] : [];
+  return entries.filter(isJsonObject).map((entry) => ({ name: String(entry['key']), query: entry['value'] }));
+}
+
+function withNames(scope: CteScope, names: string[]): CteScope {
+  return names.length === 0 ? scope : new Set([...scope, ...names.map((name) => name.toLowerCase())]);
+}
+
+type VisitTableRef = (node: JsonObject, scope: CteScope, walk: QueryWalk) => void;
+
+const TABLE_REFS: Record<string, VisitTableRef> = {
+  BASE_TABLE: rewriteBaseTable,
+  TABLE_FUNCTION: (node, scope, walk) => {
+    const call = node['function'];
+    if (!isJsonObject(call) || call['class'] !== 'FUNCTION') refuse('This table function is not allowed');
+    const name = functionName(call, 'SQL_NOT_ALLOWED');
+    if (!ALLOWED_TABLE_FUNCTIONS.has(name)) {
+      refuse(`Table function "${name}" is not allowed; allowed: ${[...ALLOWED_TABLE_FUNCTIONS].join(', ')}`);
+    }
+    visitFields(node, scope, walk);
+  },
+  // DESCRIBE / SUMMARIZE of a query; SHOW of catalog objects names no query and is refused.
+  SHOW_REF: (node, scope, walk) => {
+    const describesQuery = node['table_name'] === '' && isJsonObject(node['query']);
+    if (!describesQuery || !['DESCRIBE', 'SUMMARY'].includes(String(node['show_type']))) refuse('SHOW statements are not allowed');
+    visitFields(node, scope, walk);
+  },
+  JOIN: visitFields,
+  SUBQUERY: visitFields,
+  EMPTY: visitFields,
+  EXPRESSION_LIST: visitFields,
+  PIVOT: visitFields,
+};
+
+function rewriteBaseTable(node: JsonObject, scope: CteScope, walk: QueryWalk): void {
+  const name = String(node['table_name'] ?? '');
+  const namespace = String(node['schema_name'] ?? '');
+  if (node['catalog_name']) refuse(`Table "${node['catalog_name']}.${namespace}.${name}" is not allowed: database names cannot be used`);
+  if (node['at_clause'] !== null && node['at_clause'] !== undefined) refuse('AT clauses (time travel) are not supported');
+  if (namespace === '' && scope.has(name.toLowerCase())) return;
+  const table = walk.resolveTable(name, namespace === '' ? null : namespace);
+  walk.tables.set(table.id, table);
+  node['schema_name'] = DATA_SCHEMA;
+  node['table_name'] = table.id;
+  // The user's name stays the alias, so that `events.col` still binds.
+  if (!node['alias']) node['alias'] = name;
+  visitFields(node, scope, walk, ['schema_name', 'table_name', 'alias']);
+}
+
+function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): void {
+  const kind = node['class'];
+  // A constant's value is data, not SQL; nothing in it can name a table or a function.
+  if (kind === 'CONSTANT') return;
+  if (kind === 'PARAMETER') refuse('Query parameters ($1, ?) are not supported');
+  if (kind === 'FUNCTION' || kind === 'WINDOW') functionName(node, 'SQL_NOT_ALLOWED');
+  visitFields(node, scope, walk);
+}
+
+/** The lower-cased name of a function call; refuses qualified names and denied functions. */
+function functionName(call: JsonObject, code: ErrorCode): string {
+  const name = String(call['function_name'] ?? '').toLowerCase();
+  const schema = String(call['schema'] ?? '').toLowerCase();
+  // DuckDB itself qualifies some calls it generates (`[1, 2]` → main.list_value).
+  if (call['catalog'] || (schema !== '' && schema !== 'main')) {
+    throw new SluiceError(code, `Function "${call['catalog'] ? `${call['catalog']}.` : ''}${schema}.${name}" is not allowed: use unqualified function names`, { function: name });
+  }
+  if (isDeniedFunction(name)) throw new SluiceError(code, `Function "${name}" is not allowed`, { function: name });
+  return name;
+}
+
+/** A table's own entry only: a tree's "constructor" must not find Object's. */
+function entryOf<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+function refuse(message: string): never {
+  throw new SluiceError('SQL_NOT_ALLOWED', message);
+}
+
+// ── predicates and defaults ─────────────────────────────────────────────────
+
+/**
+ * Checks a user-supplied row expression (a delete/replace predicate, a column default) and
+ * returns it normalized, safe to embed in SQL. It may use the given columns (case-insensitive),
+ * constants, operators, casts, CASE, IN lists, lambdas and scalar functions that are not denied;
+ * no subqueries, tables, stars, window or aggregate functions, or parameters.
+ */
+export async function guardExpression(storage: DuckDBStorage, expressionSql: string, columns: readonly string[]): Promise<string> {
+  // The newlines keep a trailing `--` comment from swallowing the closing parenthesis.
+  const statement = await parseStatement(storage, `SELECT 1 WHERE (\n${expressionSql}\n)`, 'INVALID_PREDICATE', 'INVALID_PREDICATE');
+  const node = statement['node'];
+  const expression = isJsonObject(node) && isBareWhere(node) ? node['where_clause'] : undefined;
+  if (!isJsonObject(expression) || !isJsonObject(node)) {
+    throw new SluiceError('INVALID_PREDICATE', 'Expected a single expression, not a query', { expression: expressionSql });
+  }
+  const check: ExpressionCheck = {
+    columns: new Set(columns.map((column) => column.toLowerCase())),
+    knownColumns: columns,
+    aggregates: await aggregateNames(storage),
+  };
+  checkExpression(expression, check, new Set());
+  node['select_list'] = [expression];
+  node['where_clause'] = null;
+  const printed = await printStatement(storage, statement);
+  if (!printed.startsWith('SELECT ')) throw new SluiceError('INTERNAL', 'Unexpected form of a printed expression');
+  return printed.slice('SELECT '.length);
+}
+
+/**
+ * `SELECT 1 WHERE (<expr>)` and nothing else: an expression that closes the parenthesis to add
+ * GROUP BY, UNION, ORDER BY … leaves a mark in one of these fields.
+ */
+function isBareWhere(node: JsonObject): boolean {
+  const empty = (value: JsonValue | undefined): boolean =>
+    value === null || value === undefined || (Array.isArray(value) && value.length === 0);
+  const from = node['from_table'];
+  const selected = node['select_list'];
+  const cteMap = node['cte_map'];
+  return node['type'] === 'SELECT_NODE'
+    && isJsonObject(from) && from['type'] === 'EMPTY'
+    && Array.isArray(selected) && selected.length === 1 && isJsonObject(selected[0]) && selected[0]['class'] === 'CONSTANT'
+    && isJsonObject(cteMap) && empty(cteMap['map'])
+    && node['aggregate_handling'] === 'STANDARD_HANDLING'
+    && Object.entries(node).every(([key, value]) => ['type', 'select_list', 'from_table', 'where_clause', 'cte_map', 'aggregate_handling'].includes(key) || empty(value));
+}
+
+interface ExpressionCheck {
+  columns: ReadonlySet<string>;
+  knownColumns: readonly string[];
+  aggregates: ReadonlySet<string>;
+}
+
+type CheckExpression = (node: JsonObject, check: ExpressionCheck, lambdaParams: ReadonlySet<string>) => void;
+
+const checkChildren: CheckExpression = (node, check, params) => {
+  for (const child of Object.values(node)) checkNested(child, check, params);
+};
+
+const refuseExpression = (what: string): CheckExpression => () => {
+  throw new SluiceError('INVALID_PREDICATE', `${what} are not allowed in this expression`);
+};
+
+const EXPRESSION_CHECKS: Record<string, CheckExpression> = {
+  CONSTANT: () => {},
+  COLUMN_REF: (node, check, params) => {
+    const names = Array.isArray(node['column_names']) ? node['column_names'].map(String) : [];
+    const first = (names[0] ?? '').toLowerCase();
+    // `s.field` reads a struct column's field; the first part must still be a column.
+    if (!check.columns.has(first) && !params.has(first)) {
+      const known = check.knownColumns.length > 0 ? `; columns: ${check.knownColumns.join(', ')}` : '';
+      throw new SluiceError('INVALID_PREDICATE', `Unknown column "${names.join('.')}"${known}`, { column: names.join('.') });
+    }
+  },
+  COMPARISON: checkChildren,
+  CONJUNCTION: checkChildren,
+  OPERATOR: checkChildren,
+  BETWEEN: checkChildren,
+  CASE: checkChildren,
+  CAST: checkChildren,
+  COLLATE: checkChildren,
+  FUNCTION: (node, check, params) => {
+    const name = functionName(node, 'INVALID_PREDICATE');
+    const hasOrder = isJsonObject(node['order_bys']) && Array.isArray(node['order_bys']['orders']) && node['order_bys']['orders'].length > 0;
+    if (check.aggregates.has(name) || node['filter'] || node['distinct'] === true || hasOrder || node['export_state'] === true) {
+      throw new SluiceError('INVALID_PREDICATE', `Aggregate function "${name}" is not allowed in this expression`, { function: name });
+    }
+    checkChildren(node, check, params);
+  },
+  // `x -> x + 1`: the parameters are names the body may use besides the columns.
+  LAMBDA: (node, check, params) => {
+    const names = new Set(params);
+    const lhs = node['lhs'];
+    const declared = isJsonObject(lhs) && lhs['class'] === 'FUNCTION' ? lhs['children'] : [lhs];
+    for (const param of Array.isArray(declared) ? declared : []) {
+      const parts = isJsonObject(param) && param['class'] === 'COLUMN_REF' && Array.isArray(param['column_names']) ? param['column_names'] : [];
+      if (parts.length !== 1) throw new SluiceError('INVALID_PREDICATE', 'Invalid lambda parameters');
+      names.add(String(parts[0]).toLowerCase());
+    }
+    checkNested(node['expr'], check, names);
+  },
+  SUBQUERY: refuseExpression('Subqueries'),
+  STAR: refuseExpression('Stars (*)'),
+  WINDOW: refuseExpression('Window functions'),
+  PARAMETER: refuseExpression('Parameters'),
+  DEFAULT: refuseExpression('DEFAULT markers'),
+  POSITIONAL_REFERENCE: refuseExpression('Positional references'),
+};
+
+function checkExpression(node: JsonObject, check: ExpressionCheck, params: ReadonlySet<string>): void {
+  const kind = String(node['class']);
+  const checkKind = entryOf(EXPRESSION_CHECKS, kind) ?? refuseExpression(`${kind.toLowerCase()} expressions`);
+  checkKind(node, check, params);
+}
+
+/** Descends through plain objects (CASE branches, types, order lists) to the expressions in them. */
+function checkNested(value: JsonValue | undefined, check: ExpressionCheck, params: ReadonlySet<string>): void {
+  if (Array.isArray(value)) {
+    for (const item of value) checkNested(item, check, params);
+  } else if (isJsonObject(value)) {
+    if (typeof value['class'] === 'string') checkExpression(value, check, params);
+    else for (const child of Object.values(value)) checkNested(child, check, params);
+  }
+}
+
+const aggregateNamesByStorage = new WeakMap<DuckDBStorage, Promise<ReadonlySet<string>>>();
+
+function aggregateNames(storage: DuckDBStorage): Promise<ReadonlySet<string>> {
+  let names = aggregateNamesByStorage.get(storage);
+  if (!names) {
+    names = storage
+      .query("SELECT DISTINCT lower(function_name) AS name FROM duckdb_functions() WHERE function_type = 'aggregate'")
+      .then((rows) => new Set([
+        ...rows.map((row) => String(row['name'])),
+        ...CLICKHOUSE_MACROS.filter((macro) => macro.aggregate).map((macro) => macro.name.toLowerCase()),
+      ]));
+    aggregateNamesByStorage.set(storage, names);
+  }
+  return names;
+}
+
+// ── parsing and printing ────────────────────────────────────────────────────
+
+/** Parses exactly one SELECT statement into DuckDB's tree. */
+async function parseStatement(storage: DuckDBStorage, sql: string, syntaxCode: ErrorCode, notAllowedCode: ErrorCode): Promise<JsonObject> {
+  const [row] = await storage.query('SELECT json_serialize_sql(?::VARCHAR) AS tree', [sql]);
+  let tree: JsonValue;
+  try {
+    tree = parseJsonLosslessly(String(row?.['tree']));
+  } catch (error) {
+    // DuckDB writes an out-of-range float literal (1e400) as Infinity, which is not JSON.
+    throw new SluiceError(syntaxCode, 'The query holds a literal that cannot be represented (a number out of range?)', null, { cause: error });
+  }
+  if (!isJsonObject(tree)) throw new SluiceError('INTERNAL', 'Unexpected parse tree');
+  if (tree['error'] === true) {
+    const message = String(tree['error_message'] ?? 'Invalid query');
+    if (tree['error_type'] === 'parser') throw new SluiceError(syntaxCode, message, { position: Number(tree['position'] ?? 0) });
+    throw new SluiceError(notAllowedCode, 'Only SELECT queries are allowed (WITH, DESCRIBE and SUMMARIZE of a SELECT too; a PIVOT needs an IN list)', { reason: message });
+  }
+  const statements = Array.isArray(tree['statements']) ? tree['statements'] : [];
+  if (statements.length === 0) throw new SluiceError(syntaxCode, 'The query is empty');
+  if (statements.length > 1) throw new SluiceError(notAllowedCode, 'Only one statement is allowed per query');
+  const [statement] = statements;
+  if (!isJsonObject(statement)) throw new SluiceError('INTERNAL', 'Unexpected parse tree');
+  return statement;
+}
+
+async function printStatement(storage: DuckDBStorage, statement: JsonObject): Promise<string> {
+  const tree = stringifyJsonLosslessly({ error: false, statements: [statement] });
+  const [row] = await storage.query('SELECT json_deserialize_sql(?::JSON) AS sql', [tree]);
+  return String(row?.['sql']);
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { runQuery } from '../../../src/core/query/query-runner.ts';
+import { CLICKHOUSE_MACROS, installSqlFunctions } from '../../../src/core/query/sql-functions.ts';
+import { SqlDate, SqlTimestamp } from '../../../src/core/query/sql-values.ts';
+import { renderTextValue } from '../../../src/core/query/render-value.ts';
+import { INT32, openQueryFixture, STRING, type QueryFixture } from './query-fixture.ts';
+
+let fixture: QueryFixture;
+
+before(async () => {
+  fixture = await openQueryFixture();
+  await installSqlFunctions(fixture.storage);
+  await fixture.createTable(
+    'events',
+    [['ts', { kind: 'timestamp', unit: 'us' }], ['user_id', INT32], ['amount', INT32], ['tags', { kind: 'list', element: STRING, elementNullable: true }]],
+    `VALUES (TIMESTAMP '2024-03-15 10:17:42.5', 1, 10, ['a']), (TIMESTAMP '2024-03-15 11:59:00', 1, 5, []), (TIMESTAMP '2024-03-16 00:00:01', 2, 7, NULL), (TIMESTAMP '2024-03-16 00:00:02', NULL, NULL, ['b', 'c'])`,
+  );
+});
+
+after(async () => {
+  await fixture.close();
+});
+
+async function firstRow(sql: string): Promise<string[]> {
+  const result = await runQuery(fixture.storage, await fixture.guard(sql));
+  return result.rows[0]!.map((value) => renderTextValue(value));
+}
+
+test('the macros do not shadow functions DuckDB already has', async () => {
+  const names = CLICKHOUSE_MACROS.map((macro) => macro.name.toLowerCase());
+  const clashes = await fixture.storage.query(
+    `SELECT DISTINCT function_name FROM duckdb_functions() WHERE database_name = 'system' AND lower(function_name) IN (${names.map((name) => `'${name}'`).join(', ')})`,
+  );
+  assert.deepEqual(clashes, []);
+});
+
+test('installing twice is harmless', async () => {
+  await installSqlFunctions(fixture.storage);
+  assert.deepEqual(await firstRow('SELECT toInt32(\'7\')'), ['7']);
+});
+
+test('date and time functions truncate and extract like ClickHouse', async () => {
+  const row = await firstRow(`
+    SELECT toStartOfMinute(ts), toStartOfFiveMinutes(ts), toStartOfFifteenMinutes(ts), toStartOfHour(ts), toStartOfDay(ts),
+           toMonday(ts), toStartOfMonth(ts), toStartOfQuarter(ts), toStartOfYear(ts),
+           toYear(ts), toMonth(ts), toDayOfMonth(ts), toDayOfWeek(ts), toHour(ts), toMinute(ts), toSecond(ts),
+           toYYYYMM(ts), toYYYYMMDD(ts), toUnixTimestamp(TIMESTAMP '2024-01-01 00:00:00')
+    FROM events ORDER BY ts LIMIT 1`);
+  assert.deepEqual(row, [
+    '2024-03-15 10:17:00', '2024-03-15 10:15:00', '2024-03-15 10:15:00', '2024-03-15 10:00:00', '2024-03-15 00:00:00',
+    '2024-03-11', '2024-03-01', '2024-01-01', '2024-01-01',
+    '2024', '3', '15', '5', '10', '17', '42',
+    '202403', '20240315', '1704067200',
+  ]);
+});
+
+test('now64, today and yesterday give the current time and dates', async () => {
+  const result = await runQuery(fixture.storage, await fixture.guard('SELECT now64(), today(), yesterday()'));
+  const [now, today, yesterday] = result.rows[0]!;
+  assert.ok(now instanceof SqlTimestamp);
+  assert.ok(Math.abs(Number(now.epochNanos / 1_000_000n) - Date.now()) < 60_000);
+  assert.ok(today instanceof SqlDate && yesterday instanceof SqlDate);
+  assert.equal(today.days - yesterday.days, 1);
+});
+
+test('conversion functions cast, and the OrNull/OrZero forms absorb bad input', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT toDate('2024-05-06'), toDateTime('2024-05-06 07:08:09'), toString(12), toInt8('-8'), toInt16('16'), toInt64('9007199254740993'),
+      toInt128('170141183460469231731687303715884105727'), toUInt8('255'), toUInt16('1'), toUInt32('2'), toUInt64('18446744073709551615'),
+      toFloat32('0.5'), toFloat64('1.25'), toInt32OrNull('x'), toInt64OrNull('5'), toFloat64OrNull('x'), toDateOrNull('nope'),
+      toDateTimeOrNull('2024-01-01 00:00:00'), toInt64OrZero('x'), toFloat64OrZero('2.5'), intDiv(7, 2)`),
+    ['2024-05-06', '2024-05-06 07:08:09', '12', '-8', '16', '9007199254740993', '170141183460469231731687303715884105727', '255', '1', '2',
+      '18446744073709551615', '0.5', '1.25', '', '5', '', '', '2024-01-01 00:00:00', '0', '2.5', '3'],
+  );
+});
+
+test('string and array helpers', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT empty(''), notEmpty('x'), empty([]), has(['a', 'b'], 'b'), splitByChar(',', 'a,b'), replaceAll('a-b-c', '-', '+'), lowerUTF8('ÀB'), upperUTF8('àb')`),
+    ['true', 'true', 'true', 'true', '["a","b"]', 'a+b+c', 'àb', 'ÀB'],
+  );
+});
+
+test('aggregate aliases: uniq, uniqExact, *If, groupArray', async () => {
+  assert.deepEqual(
+    await firstRow(`
+      SELECT count(), countIf(amount > 6), uniq(user_id), uniqExact(user_id), uniqCombined(user_id), uniqHLL12(user_id), uniqIf(user_id, amount > 6),
+             sumIf(amount, user_id = 1), avgIf(amount, user_id = 1), minIf(amount, user_id = 1), maxIf(amount, user_id = 1),
+             groupArray(user_id), list_sort(groupUniqArray(user_id)), argMax(user_id, amount)
+      FROM events`),
+    ['4', '2', '2', '2', '2', '2', '2', '15', '7.5', '5', '10', '[1,1,2]', '[1,2]', '1'],
+  );
+});
+
+test('aggregate aliases work per group', async () => {
+  const result = await runQuery(fixture.storage, await fixture.guard('SELECT toDate(ts) AS day, sumIf(amount, amount > 5) AS s FROM events GROUP BY day ORDER BY day'));
+  assert.deepEqual(result.rows.map((row) => row.map((value) => renderTextValue(value))), [['2024-03-15', '10'], ['2024-03-16', '7']]);
+});
+
+test('every macro is exercised by a query in this file', async () => {
+  const source = await readFile(fileURLToPath(import.meta.url), 'utf8');
+  const untested = CLICKHOUSE_MACROS.map((macro) => macro.name).filter((name) => !new RegExp(`\\b${name}\\(`).test(source));
+  assert.deepEqual(untested, []);
+});
