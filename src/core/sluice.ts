@@ -5,9 +5,12 @@ import { resolveAdminToken } from './admin-token.ts';
 import { requireScope, type Action, type Principal } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog } from './catalog/catalog.ts';
-import type { Namespace, Table } from './catalog/model.ts';
+import type { Namespace, Table, TableSpec } from './catalog/model.ts';
 import { SluiceError } from './errors.ts';
 import { Jobs } from './jobs/jobs.ts';
+import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
+import { installSqlFunctions } from './query/sql-functions.ts';
+import { guardExpression, guardQuery, type GuardedQuery } from './query/sql-guard.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
@@ -45,6 +48,7 @@ export class Sluice {
     const storage = await DuckDBStorage.open({ dataDir: config.dataDir, memoryLimit: config.memoryLimit, threads: config.threads });
     try {
       const catalog = await Catalog.open(storage);
+      await installSqlFunctions(storage);
       const writeLog = await WriteLog.open(storage, config.idempotencyRetentionHours);
       const tokens = await TokenStore.open(storage, admin.token);
       const jobs = await Jobs.open(storage);
@@ -77,9 +81,44 @@ export class Sluice {
     if (table.kind === 'view') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a view; views cannot be written to`);
   }
 
+  /** Writes rows; a predicate from a user is checked to be an expression over the table's columns first. */
   async write(principal: Principal, request: WriteRequest): Promise<WriteResult> {
     this.authorizeWrite(principal, request.kind, request.table);
-    return this.writer.write(request);
+    const predicate = request.predicate === undefined ? undefined : await this.checkPredicate(request.table, request.predicate);
+    return this.writer.write({ ...request, ...(predicate !== undefined && { predicate }) });
+  }
+
+  /** A user's condition over a table, validated and normalized so that it is safe to embed in SQL. */
+  checkPredicate(table: Table, predicate: string): Promise<string> {
+    return guardExpression(this.storage, predicate, table.columns.map((column) => column.name));
+  }
+
+  /** Creates a table (and its quarantine companion); DEFAULT expressions must be constant expressions. */
+  async createTable(principal: Principal, namespace: Namespace, spec: TableSpec): Promise<Table> {
+    requireScope(principal, 'create', { namespace: namespace.name });
+    const columns = [];
+    for (const column of spec.columns) {
+      const defaultExpression = column.defaultExpression === undefined ? undefined : await guardExpression(this.storage, column.defaultExpression, []);
+      columns.push({ ...column, ...(defaultExpression !== undefined && { defaultExpression }) });
+    }
+    return this.catalog.createTable(namespace.id, { ...spec, columns });
+  }
+
+  /**
+   * Checks a user's SELECT and binds its table names within `namespace` (or the namespace a name is
+   * qualified with), each table readable by the principal, into SQL safe to run in the sandbox.
+   */
+  async guardQuery(principal: Principal, namespace: Namespace, sql: string): Promise<GuardedQuery> {
+    return guardQuery(this.storage, sql, (name, qualifier) => {
+      const home = qualifier === null ? namespace : this.catalog.getNamespace(qualifier);
+      const table = this.catalog.getTable(home.id, name);
+      this.authorize(principal, 'read', table);
+      return table;
+    });
+  }
+
+  async query(principal: Principal, namespace: Namespace, sql: string, format: ResultFormat, options: EncodeQueryOptions = {}): Promise<EncodedQuery> {
+    return encodeQuery(this.storage, await this.guardQuery(principal, namespace, sql), format, options);
   }
 
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */

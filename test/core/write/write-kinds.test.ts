@@ -148,6 +148,15 @@ describe('core write kinds over a real DuckDB file', () => {
     assert.deepEqual((await rowsOf(table)).map((row) => row['id']), [1]);
   });
 
+  test('a predicate that is not an expression over the columns is refused and deletes nothing', async () => {
+    const table = await createTable();
+    await write(table, { kind: 'append', input: batch([['1', 'a', null]]) });
+    for (const predicate of ['1 = 1; DROP TABLE x', 'id IN (SELECT 1)', 'nosuchcolumn = 1', "id = 1) OR (1 = 1"]) {
+      await assert.rejects(write(table, { kind: 'delete_where', predicate }), { code: 'INVALID_PREDICATE' }, predicate);
+    }
+    assert.equal((await rowsOf(table)).length, 1);
+  });
+
   test('overwrite replaces every row in one write', async () => {
     const table = await createTable({ primaryKey: ['id'] });
     await write(table, { kind: 'append', input: batch([['1', 'old', null], ['2', 'old', null]]) });
