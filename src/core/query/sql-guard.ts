@@ -197,6 +197,10 @@ function refuse(message: string): never {
  * no subqueries, tables, stars, window or aggregate functions, or parameters.
  */
 export async function guardExpression(storage: DuckDBStorage, expressionSql: string, columns: readonly string[]): Promise<string> {
+  // The expression is parsed inside parentheses; one that closes them early would be read as more than it says.
+  if (!hasBalancedParentheses(expressionSql)) {
+    throw new SluiceError('INVALID_PREDICATE', `Unbalanced parentheses in "${expressionSql}"`, { expression: expressionSql });
+  }
   // The newlines keep a trailing `--` comment from swallowing the closing parenthesis.
   const statement = await parseStatement(storage, `SELECT 1 WHERE (\n${expressionSql}\n)`, 'INVALID_PREDICATE', 'INVALID_PREDICATE');
   const node = statement['node'];
@@ -359,4 +363,25 @@ async function printStatement(storage: DuckDBStorage, statement: JsonObject): Pr
   const tree = stringifyJsonLosslessly({ error: false, statements: [statement] });
   const [row] = await storage.query('SELECT json_deserialize_sql(?::JSON) AS sql', [tree]);
   return String(row?.['sql']);
+}
+
+/** Whether parentheses outside string literals, quoted names and comments balance without closing early. */
+function hasBalancedParentheses(sql: string): boolean {
+  let depth = 0;
+  for (let index = 0; index < sql.length; index += 1) {
+    const char = sql[index]!;
+    if (char === "'" || char === '"') {
+      const end = sql.indexOf(char, index + 1);
+      if (end < 0) return true; // an unterminated literal is the parser's to report
+      index = end;
+    } else if (char === '-' && sql[index + 1] === '-') {
+      const end = sql.indexOf('\n', index);
+      index = end < 0 ? sql.length : end;
+    } else if (char === '/' && sql[index + 1] === '*') {
+      const end = sql.indexOf('*/', index + 2);
+      index = end < 0 ? sql.length : end + 1;
+    } else if (char === '(') depth += 1;
+    else if (char === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
 }
