@@ -1,4 +1,5 @@
 import type { Dialect } from '../server/dialect.ts';
+import { tinybird } from './tinybird/index.ts';
 
 /** Every HTTP dialect the server speaks. */
-export const DIALECTS: Dialect[] = [];
+export const DIALECTS: Dialect[] = [tinybird];

@@ -1,0 +1,68 @@
+import type { Column, Table } from '../../core/catalog/model.ts';
+import { printClickHouseType } from '../../core/types/index.ts';
+import { printSchema } from './schema.ts';
+
+/** What the Tinybird dialect keeps in a table's properties. */
+export interface TinybirdTableProperties {
+  format?: string;
+  engine?: Record<string, string>;
+  description?: string;
+}
+
+export function tinybirdProperties(table: Table): TinybirdTableProperties {
+  return table.properties as TinybirdTableProperties;
+}
+
+/** Tinybird prints times as `YYYY-MM-DD HH:MM:SS` (UTC). */
+export function tinybirdTime(date: Date | null | undefined): string | null {
+  return date ? date.toISOString().replace('T', ' ').slice(0, 19) : null;
+}
+
+export function tinybirdColumn(column: Column) {
+  return {
+    name: column.name,
+    type: printClickHouseType({ type: column.type, nullable: column.nullable }),
+    codec: null,
+    default_value: column.defaultExpression ?? null,
+    jsonpath: column.jsonPath ?? null,
+    nullable: column.nullable,
+    normalized_name: column.name,
+  };
+}
+
+export interface DatasourceFacts {
+  bytes: number;
+  quarantineRows: number;
+  usedBy: string[];
+}
+
+/** The datasource object of Tinybird's responses. */
+export function renderDatasource(table: Table, facts: DatasourceFacts, options: { withSchema?: boolean } = {}) {
+  const properties = tinybirdProperties(table);
+  const engine = properties.engine ?? {};
+  return {
+    id: `t_${table.id}`,
+    name: table.name,
+    type: properties.format ?? 'csv',
+    description: properties.description ?? '',
+    created_at: tinybirdTime(table.createdAt),
+    updated_at: tinybirdTime(table.updatedAt),
+    replicated: false,
+    version: 0,
+    project: null,
+    tags: {},
+    headers: {},
+    shared_with: [],
+    engine: {
+      engine: engine['engine'] ?? 'MergeTree',
+      engine_sorting_key: engine['engine_sorting_key'] ?? table.sortingKey.join(', '),
+      engine_partition_key: engine['engine_partition_key'] ?? table.partitionKey.join(', '),
+      ...Object.fromEntries(Object.entries(engine).filter(([key]) => !['engine', 'engine_sorting_key', 'engine_partition_key'].includes(key))),
+    },
+    columns: table.columns.map(tinybirdColumn),
+    statistics: { bytes: facts.bytes, row_count: table.rowCount },
+    used_by: facts.usedBy.map((name) => ({ name })),
+    quarantine_rows: facts.quarantineRows,
+    ...(options.withSchema && { schema: { columns: table.columns.map(tinybirdColumn), sql_schema: printSchema(table.columns) } }),
+  };
+}

@@ -1,0 +1,21 @@
+import type { Dialect } from '../../server/dialect.ts';
+import { renderTinybirdError } from './errors.ts';
+import { sqlRoutes } from './routes/sql.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { parseJwtScopes, WORKSPACE } from './scopes.ts';
+
+/** Tinybird's Data Sources, Events, SQL and Tokens APIs over the core. */
+export const tinybird: Dialect = {
+  name: 'tinybird',
+  allowQueryToken: true,
+  prefixes: ['/v0/datasources', '/v0/events', '/v0/analyze', '/v0/jobs', '/v0/sql', '/v0/tokens'],
+  renderError: renderTinybirdError,
+  configure(core) {
+    core.tokens.addJwtScopeParser(parseJwtScopes);
+  },
+  async routes(app, core) {
+    await core.catalog.ensureNamespace(WORKSPACE);
+    sqlRoutes(app, core);
+    tokenRoutes(app, core);
+  },
+};

@@ -1,0 +1,37 @@
+import type { FastifyRequest } from 'fastify';
+import { readFormBody } from '../../server/body.ts';
+
+/**
+ * Tinybird takes parameters from the query string or an `application/x-www-form-urlencoded` body
+ * (curl -d). Unknown parameters are ignored. `all` keeps repeated ones (`scope=…&scope=…`).
+ */
+export class Params {
+  private constructor(private readonly values: URLSearchParams) {}
+
+  static async of(request: FastifyRequest): Promise<Params> {
+    const url = new URL(request.url, 'http://localhost');
+    const values = new URLSearchParams(url.search);
+    for (const [key, value] of await readFormBody(request)) values.append(key, value);
+    return new Params(values);
+  }
+
+  /** The query string only, for requests whose body is data (it must stay unread). */
+  static ofQuery(request: FastifyRequest): Params {
+    return new Params(new URL(request.url, 'http://localhost').searchParams);
+  }
+
+  get(name: string): string | undefined {
+    const value = this.values.get(name);
+    return value === null || value === '' ? undefined : value;
+  }
+
+  all(name: string): string[] {
+    return this.values.getAll(name).filter((value) => value !== '');
+  }
+
+  flag(name: string, fallback: boolean): boolean {
+    const value = this.get(name);
+    if (value === undefined) return fallback;
+    return ['true', '1', 'yes'].includes(value.toLowerCase());
+  }
+}

@@ -1,0 +1,66 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { SluiceError } from '../../../core/errors.ts';
+import type { ResultFormat } from '../../../core/query/encode-query.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { printClickHouseType } from '../../../core/types/index.ts';
+import { readBody } from '../../../server/body.ts';
+import { Params } from '../params.ts';
+import { WORKSPACE } from '../scopes.ts';
+
+/** ClickHouse's FORMAT names and the result encoding each stands for. */
+const FORMATS: Record<string, ResultFormat> = {
+  JSON: 'json',
+  JSONEachRow: 'ndjson',
+  CSV: 'csv',
+  CSVWithNames: 'csv-with-names',
+  TSV: 'tsv',
+  TabSeparated: 'tsv',
+  TSVWithNames: 'tsv-with-names',
+  TabSeparatedWithNames: 'tsv-with-names',
+  Parquet: 'parquet',
+  PrettyCompact: 'pretty-compact',
+};
+
+const FORMAT_CLAUSE = /\s+FORMAT\s+([A-Za-z]+)\s*;?\s*$/i;
+
+/** Splits a trailing `FORMAT X` off the query (JSON when absent). */
+export function splitFormat(sql: string): { sql: string; format: ResultFormat } {
+  const match = FORMAT_CLAUSE.exec(sql);
+  if (!match) return { sql: sql.trim().replace(/;\s*$/, ''), format: 'json' };
+  const name = Object.keys(FORMATS).find((candidate) => candidate.toLowerCase() === match[1]!.toLowerCase());
+  if (!name) throw new SluiceError('INVALID_ARGUMENT', `Unknown format "${match[1]}": supported formats are ${Object.keys(FORMATS).join(', ')}`);
+  return { sql: sql.slice(0, match.index), format: FORMATS[name]! };
+}
+
+async function queryText(request: FastifyRequest): Promise<string | undefined> {
+  const params = Params.ofQuery(request);
+  const inQuery = params.get('q');
+  if (inQuery !== undefined || request.method === 'GET') return inQuery;
+  const body = (await readBody(request, 8 * 1024 * 1024)).toString('utf8');
+  const contentType = String(request.headers['content-type'] ?? '');
+  if (contentType.startsWith('application/json')) {
+    try {
+      return (JSON.parse(body) as { q?: string }).q;
+    } catch {
+      throw new SluiceError('MALFORMED_BODY', 'The request body is not valid JSON');
+    }
+  }
+  if (contentType.startsWith('application/x-www-form-urlencoded')) return new URLSearchParams(body).get('q') ?? undefined;
+  return body.trim() === '' ? undefined : body;
+}
+
+export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
+  const handler = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const principal = await request.principal();
+    const text = await queryText(request);
+    if (!text) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
+    const { sql, format } = splitFormat(text);
+    const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+    const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType });
+    reply.type(encoded.contentType);
+    return reply.send(Readable.from(encoded.body));
+  };
+  app.get('/v0/sql', handler);
+  app.post('/v0/sql', handler);
+}

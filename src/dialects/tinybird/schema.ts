@@ -1,0 +1,103 @@
+import type { Column } from '../../core/catalog/model.ts';
+import { SluiceError } from '../../core/errors.ts';
+import { printClickHouseType, readClickHouseType, TypeNameError } from '../../core/types/index.ts';
+
+/**
+ * Tinybird's schema syntax: `` `name` Type `json:$.path` DEFAULT expr CODEC(…), … ``, comma
+ * separated, backticks optional. Types are ClickHouse names; DEFAULT takes an expression up to the
+ * next comma outside parentheses and quotes.
+ */
+export function parseSchema(text: string): Column[] {
+  const columns: Column[] = [];
+  let position = 0;
+  const fail = (why: string): never => {
+    throw new SluiceError('INVALID_SCHEMA', `Invalid schema: ${why}`, { schema: text });
+  };
+  const skipSpace = () => {
+    while (position < text.length && /\s/.test(text[position]!)) position += 1;
+  };
+  while (true) {
+    skipSpace();
+    if (position >= text.length) break;
+    let name: string;
+    if (text[position] === '`') {
+      const end = text.indexOf('`', position + 1);
+      if (end < 0) fail('unclosed ` in a column name');
+      name = text.slice(position + 1, end);
+      position = end + 1;
+    } else {
+      const match = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(position));
+      if (!match) fail(`expected a column name at "${text.slice(position, position + 20)}"`);
+      name = match![0];
+      position += name.length;
+    }
+    skipSpace();
+    let field;
+    try {
+      const read = readClickHouseType(text, position);
+      field = read.field;
+      position = read.end;
+    } catch (error) {
+      if (error instanceof TypeNameError) fail(`column "${name}": ${error.message}`);
+      throw error;
+    }
+    const column: Column = { name, type: field!.type, nullable: field!.nullable };
+    skipSpace();
+    const jsonMatch = /^`json:([^`]*)`/.exec(text.slice(position));
+    if (jsonMatch) {
+      column.jsonPath = jsonMatch[1]!.trim();
+      position += jsonMatch[0].length;
+      skipSpace();
+    }
+    if (/^DEFAULT\b/i.test(text.slice(position))) {
+      position += 'DEFAULT'.length;
+      const start = position;
+      position = endOfExpression(text, position);
+      column.defaultExpression = text.slice(start, position).trim();
+      if (column.defaultExpression === '') fail(`column "${name}": DEFAULT needs a value`);
+      skipSpace();
+    }
+    const codec = /^CODEC\s*\(/i.exec(text.slice(position));
+    if (codec) position = endOfExpression(text, position);
+    skipSpace();
+    columns.push(column);
+    if (position >= text.length) break;
+    if (text[position] !== ',') fail(`expected "," after column "${name}", found "${text.slice(position, position + 20)}"`);
+    position += 1;
+  }
+  if (columns.length === 0) fail('no columns');
+  return columns;
+}
+
+/** The position of the first comma outside parentheses and quotes (or the end). */
+function endOfExpression(text: string, start: number): number {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let position = start; position < text.length; position += 1) {
+    const char = text[position]!;
+    if (quote) {
+      if (char === '\\') position += 1;
+      else if (char === quote) quote = null;
+    } else if (char === "'" || char === '"') quote = char;
+    else if (char === '(') depth += 1;
+    else if (char === ')') depth -= 1;
+    else if (char === ',' && depth === 0) return position;
+  }
+  return text.length;
+}
+
+/** A column in the schema syntax (what `sql_schema` and analyze show). */
+export function printSchemaColumn(column: Column): string {
+  const parts = [quoteName(column.name), printClickHouseType({ type: column.type, nullable: column.nullable })];
+  if (column.jsonPath) parts.push(`\`json:${column.jsonPath}\``);
+  if (column.defaultExpression !== undefined) parts.push(`DEFAULT ${column.defaultExpression}`);
+  return parts.join(' ');
+}
+
+export function printSchema(columns: Column[]): string {
+  return columns.map(printSchemaColumn).join(', ');
+}
+
+function quoteName(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : `\`${name}\``;
+}

@@ -1,0 +1,86 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
+import { seedTable } from '../../helpers/seed-table.ts';
+import { ADMIN_TOKEN, TestServer } from '../../helpers/test-server.ts';
+
+const int32 = { kind: 'int', bits: 32, signed: true } as const;
+
+describe('Tinybird tokens and scope checks', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start();
+    await seedTable(server.core, 'default', 'events', [{ name: 'id', type: int32, nullable: false }], [['1']]);
+    await seedTable(server.core, 'default', 'secrets', [{ name: 'id', type: int32, nullable: false }], [['42']]);
+  });
+  after(() => server.stop());
+
+  async function createToken(query: string): Promise<{ token: string; name: string; scopes: unknown[] }> {
+    const response = await server.fetch(`/v0/tokens?${query}`, { method: 'POST' });
+    assert.equal(response.status, 200);
+    return response.json();
+  }
+
+  const sql = (sqlText: string, token: string | null) => server.fetch(`/v0/sql?q=${encodeURIComponent(sqlText)}`, { token });
+
+  test('a token created with a READ scope reads that data source and nothing else', async () => {
+    const created = await createToken('name=reader&scope=DATASOURCES:READ:events');
+    assert.deepEqual(created.scopes, [{ type: 'DATASOURCES:READ', resource: 'events' }]);
+    assert.equal((await sql('SELECT count() AS n FROM events', created.token)).status, 200);
+    const denied = await sql('SELECT * FROM secrets', created.token);
+    assert.equal(denied.status, 403);
+    assert.match((await denied.json()).error, /may not read table "secrets"/);
+    const joined = await sql('SELECT * FROM events JOIN secrets USING (id)', created.token);
+    assert.equal(joined.status, 403);
+  });
+
+  test('a missing or unknown token gets 403 invalid authentication token', async () => {
+    for (const token of [null, 'not-a-token']) {
+      const response = await sql('SELECT 1', token);
+      assert.equal(response.status, 403);
+      assert.deepEqual(await response.json(), { error: 'invalid authentication token' });
+    }
+  });
+
+  test('the token may come in ?token= as well as in the Authorization header', async () => {
+    const response = await fetch(`${server.url}/v0/sql?q=SELECT%201%20AS%20x&token=${ADMIN_TOKEN}`);
+    assert.equal(response.status, 200);
+  });
+
+  test('managing tokens needs the admin scope', async () => {
+    const reader = await createToken('name=reader2&scope=DATASOURCES:READ:events');
+    const response = await server.fetch('/v0/tokens?name=x&scope=ADMIN', { method: 'POST', token: reader.token });
+    assert.equal(response.status, 403);
+  });
+
+  test('tokens are listed without their secrets and can be deleted', async () => {
+    const created = await createToken('name=temporary&scope=DATASOURCES:CREATE');
+    const listed = await (await server.fetch('/v0/tokens')).json();
+    const entry = listed.tokens.find((token: { name: string }) => token.name === 'temporary');
+    assert.deepEqual(entry.scopes, [{ type: 'DATASOURCES:CREATE' }]);
+    assert.equal(JSON.stringify(listed).includes(created.token), false);
+    assert.equal((await server.fetch('/v0/tokens/temporary', { method: 'DELETE' })).status, 204);
+    assert.equal((await sql('SELECT 1', created.token)).status, 403);
+  });
+
+  test('tokens are created from a JSON body too, and an unknown scope is refused', async () => {
+    const response = await server.fetch('/v0/tokens', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'json-token', scopes: [{ type: 'DATASOURCES:APPEND', resource: 'events' }] }),
+    });
+    assert.equal(response.status, 200);
+    assert.deepEqual((await response.json()).scopes, [{ type: 'DATASOURCES:APPEND', resource: 'events' }]);
+    const bad = await server.fetch('/v0/tokens?name=bad&scope=PIPES:EVERYTHING', { method: 'POST' });
+    assert.equal(bad.status, 400);
+  });
+
+  test('a JWT signed with the admin token carries its scopes', async () => {
+    const key = new TextEncoder().encode(ADMIN_TOKEN);
+    const jwt = await new SignJWT({ name: 'jwt-reader', scopes: [{ type: 'DATASOURCES:READ', resource: 'events' }] })
+      .setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);
+    assert.equal((await sql('SELECT count() FROM events', jwt)).status, 200);
+    assert.equal((await sql('SELECT * FROM secrets', jwt)).status, 403);
+    const forged = await new SignJWT({ scopes: [{ type: 'ADMIN' }] }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('wrong-key'));
+    assert.equal((await sql('SELECT 1', forged)).status, 403);
+  });
+});
