@@ -12,6 +12,7 @@ export function peekBytes(source: Readable, count: number): Promise<{ head: Buff
       source.off('readable', onReadable);
       source.off('end', onEnd);
       source.off('error', onError);
+      source.off('close', onClose);
     };
     const onReadable = () => {
       let chunk: Buffer | null;
@@ -35,8 +36,14 @@ export function peekBytes(source: Readable, count: number): Promise<{ head: Buff
       cleanup();
       reject(error);
     };
+    const onClose = () => onError(source.errored ?? new Error('The stream was closed before its end'));
+    if (source.destroyed) {
+      onClose();
+      return;
+    }
     source.on('readable', onReadable);
     source.once('end', onEnd);
     source.once('error', onError);
+    source.once('close', onClose);
   });
 }

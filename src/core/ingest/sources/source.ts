@@ -12,6 +12,8 @@ export interface SourceHints {
   contentType?: string;
   contentEncoding?: string;
   fileName?: string;
+  /** Bytes the source will send (a request's Content-Length): reported as progress total, checked against the limit up front. */
+  contentLength?: number;
 }
 
 export interface SourceLimits {

@@ -1,0 +1,86 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
+import { SluiceError, isSluiceError } from '../../errors.ts';
+import { mapStreamErrors } from './map-stream-errors.ts';
+
+/** Imports may be large and remote servers slow; an hour stops only downloads that are truly stuck. */
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60 * 60 * 1000;
+
+export interface Download {
+  /** The response body, streamed; it fails with UNAVAILABLE if the download breaks or times out. */
+  body: Readable;
+  /** Content-Length, only when it counts the bytes of `body`: fetch undoes a Content-Encoding. */
+  totalBytes?: number;
+  contentType?: string;
+}
+
+/**
+ * Starts downloading an http(s) URL with Node's fetch. The timeout covers the whole download, body
+ * included; destroying `body` aborts it.
+ */
+export async function downloadUrl(url: string, timeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS): Promise<Download> {
+  const target = parseHttpUrl(url);
+  const { href: shown, authorization } = withoutCredentials(target);
+  const translate = (error: Error) => downloadError(error, shown, timeoutMs);
+  let response: Response;
+  try {
+    // fetch refuses URLs with credentials; user:password@ is the usual way to pass Basic auth.
+    response = await fetch(shown, { signal: AbortSignal.timeout(timeoutMs), headers: authorization ? { authorization } : {} });
+  } catch (error) {
+    throw translate(error as Error);
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => {});
+    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+    throw new SluiceError('UNAVAILABLE', `Download of ${shown} failed with HTTP status ${status}`, { url: shown, status: response.status });
+  }
+  const body = response.body === null ? Readable.from([], { objectMode: false }) : Readable.fromWeb(response.body as ReadableStream<Uint8Array>);
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  return {
+    body: mapStreamErrors(body, translate),
+    totalBytes: Number.isSafeInteger(length) && !response.headers.has('content-encoding') ? length : undefined,
+    contentType: response.headers.get('content-type') ?? undefined,
+  };
+}
+
+export function parseHttpUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SluiceError('INVALID_ARGUMENT', `Invalid URL: ${url}`, { url });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    const shown = withoutCredentials(parsed).href;
+    throw new SluiceError('INVALID_ARGUMENT', `Only http and https URLs can be imported, not ${parsed.protocol} (${shown})`, { url: shown });
+  }
+  return parsed;
+}
+
+/** The URL as it may be fetched and appear in messages, and its credentials as a Basic authorization. */
+function withoutCredentials(url: URL): { href: string; authorization?: string } {
+  if (url.username === '' && url.password === '') return { href: url.href };
+  const bare = new URL(url.href);
+  bare.username = '';
+  bare.password = '';
+  const credentials = `${decodeComponent(url.username)}:${decodeComponent(url.password)}`;
+  return { href: bare.href, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
+function decodeComponent(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function downloadError(error: Error, shown: string, timeoutMs: number): SluiceError {
+  if (isSluiceError(error)) return error;
+  if (error.name === 'TimeoutError') {
+    return new SluiceError('UNAVAILABLE', `Download of ${shown} timed out after ${timeoutMs} ms`, { url: shown }, { cause: error });
+  }
+  // fetch reports network failures as "fetch failed" with the real reason in `cause`.
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return new SluiceError('UNAVAILABLE', `Download of ${shown} failed: ${error.message}${cause}`, { url: shown }, { cause: error });
+}

@@ -1,0 +1,66 @@
+import { pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { SluiceError } from '../../errors.ts';
+import { ByteLimit, payloadTooLarge } from './byte-limit.ts';
+import { downloadUrl } from './download-url.ts';
+import { mapStreamErrors } from './map-stream-errors.ts';
+import { peekBytes } from './peek-bytes.ts';
+import type { IngestSource, ProgressListener, SourceHints, SourceLimits } from './source.ts';
+
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+/**
+ * The content of a source as a byte stream, gunzipped when it is gzip. Fails (the promise, or later
+ * the stream) with PAYLOAD_TOO_LARGE past `limits.maxBytes` — counted before and after
+ * decompression — MALFORMED_BODY for corrupt gzip, INVALID_ARGUMENT for a URL that is not http(s)
+ * and UNAVAILABLE for a failed download. Destroying the stream cancels the source.
+ */
+export async function openSource(source: IngestSource, limits: SourceLimits, onProgress?: ProgressListener): Promise<Readable> {
+  let raw: Readable;
+  let totalBytes: number | undefined;
+  let gzipDeclared: boolean;
+  if (source.kind === 'url') {
+    const download = await downloadUrl(source.url, limits.timeoutMs);
+    raw = download.body;
+    totalBytes = download.totalBytes;
+    // fetch has already undone any Content-Encoding, after which servers' labels (a .gz name, an
+    // application/gzip type) no longer describe the bytes; the bytes themselves still do.
+    gzipDeclared = false;
+  } else {
+    raw = source.stream;
+    totalBytes = source.hints?.contentLength;
+    gzipDeclared = isGzipDeclared(source.hints);
+  }
+  if (totalBytes !== undefined && totalBytes > limits.maxBytes) {
+    raw.destroy();
+    throw payloadTooLarge(limits.maxBytes);
+  }
+
+  const { head, stream } = await peekBytes(raw, GZIP_MAGIC.length);
+  const report = onProgress && ((bytesRead: number) => onProgress({ bytesRead, totalBytes }));
+  const received = pipeline(stream, new ByteLimit(limits.maxBytes, { onBytes: report }), () => {});
+  if (!gzipDeclared && !hasGzipMagic(head)) return received;
+
+  // The limit applies again after decompression, so that a small gzip bomb cannot expand unchecked.
+  const content = pipeline(received, createGunzip(), new ByteLimit(limits.maxBytes, { subject: 'Decompressed payload' }), () => {});
+  return mapStreamErrors(content, (error) => (isZlibError(error) ? malformedGzip(error) : error));
+}
+
+function isGzipDeclared(hints: SourceHints | undefined): boolean {
+  if (hints === undefined) return false;
+  const declaresGzip = (value: string | undefined) => value !== undefined && value.toLowerCase().includes('gzip');
+  return declaresGzip(hints.contentEncoding) || declaresGzip(hints.contentType) || (hints.fileName?.toLowerCase().endsWith('.gz') ?? false);
+}
+
+function hasGzipMagic(head: Buffer): boolean {
+  return head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+}
+
+function isZlibError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+function malformedGzip(error: Error): SluiceError {
+  return new SluiceError('MALFORMED_BODY', `The body is not valid gzip: ${error.message}`, null, { cause: error });
+}

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ByteLimit } from './byte-limit.ts';
+
+/** A stream's bytes on disk, for readers that need a file (Parquet seeks; DuckDB's CSV/JSON readers load files fastest). */
+export interface SpooledFile {
+  path: string;
+  bytes: number;
+  /** Deletes the file; safe to call more than once. */
+  remove(): Promise<void>;
+}
+
+export interface SpoolOptions {
+  /** File name extension, with or without the dot: DuckDB picks readers and compression by it. */
+  extension: string;
+  /** Fails with PAYLOAD_TOO_LARGE (and removes the file) past this many bytes. */
+  maxBytes?: number;
+}
+
+/** Writes a stream to a new, uniquely named file in `spoolDir`; on any failure no partial file is left behind. */
+export async function spoolToFile(stream: Readable, spoolDir: string, options: SpoolOptions): Promise<SpooledFile> {
+  const extension = options.extension.replace(/^\./, '');
+  if (!/^[A-Za-z0-9.]*$/.test(extension)) throw new TypeError(`Invalid spool file extension: ${options.extension}`);
+  await mkdir(spoolDir, { recursive: true });
+  const path = join(spoolDir, extension === '' ? randomUUID() : `${randomUUID()}.${extension}`);
+  const remove = () => rm(path, { force: true });
+  // 'wx': a name clash must fail rather than overwrite another request's file.
+  const file = createWriteStream(path, { flags: 'wx' });
+  try {
+    if (options.maxBytes === undefined) await pipeline(stream, file);
+    else await pipeline(stream, new ByteLimit(options.maxBytes), file);
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+  return { path, bytes: file.bytesWritten, remove };
+}
