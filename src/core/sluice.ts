@@ -121,6 +121,19 @@ export class Sluice {
     return encodeQuery(this.storage, await this.guardQuery(principal, namespace, sql), format, options);
   }
 
+  /**
+   * Bytes of storage a table's rows occupy: the database blocks that hold its checkpointed data.
+   * Rows still only in the write-ahead log are not counted until the next checkpoint.
+   */
+  async tableBytes(table: Table): Promise<number> {
+    const [row] = await this.storage.query(
+      `SELECT count(DISTINCT block_id) * (SELECT any_value(block_size) FROM pragma_database_size()) AS bytes
+       FROM pragma_storage_info(?) WHERE persistent AND block_id >= 0`,
+      [`data.${table.id}`],
+    );
+    return Number(row?.['bytes'] ?? 0);
+  }
+
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */
   async close(): Promise<void> {
     for (const job of this.jobs.list()) if (job.status === 'waiting' || job.status === 'working') await this.jobs.cancel(job.id).catch(() => undefined);

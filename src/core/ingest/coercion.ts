@@ -41,7 +41,8 @@ const CASTS: Record<DataTypeKind, CastBuilder> = {
   float: tryCastTrimmed,
   decimal: tryCastTrimmed,
   string: (text) => text,
-  binary: (text) => `encode(${text})`,
+  // DuckDB's BLOB text (`\xHH` escapes) when it reads as one, else the UTF-8 bytes of the text.
+  binary: (text) => `COALESCE(TRY_CAST(${text} AS BLOB), encode(${text}))`,
   uuid: tryCastTrimmed,
   date: castDate,
   time: tryCastTrimmed,

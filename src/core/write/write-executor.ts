@@ -81,13 +81,15 @@ type KindWriter = (stage: Stage, request: WriteRequest) => Promise<Partial<Write
 const KIND_WRITERS: Record<Exclude<WriteKind, 'append' | 'delete_where'>, KindWriter> = {
   upsert: async (stage, request) => stage.upsert(request.duplicateKeys ?? 'reject'),
   delete: async (stage) => ({ rowsDeleted: await stage.deleteByKey() }),
-  overwrite: async (stage) => {
+  overwrite: async (stage, request) => {
+    if (request.emptyInput === 'keep' && (await stage.isEmpty())) return {};
     const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)}`);
     const rowsInserted = (await stage.appendValid([0])).get(0) ?? 0;
     return { rowsDeleted, rowsInserted, replacedRowCount: rowsInserted };
   },
   replace_where: async (stage, request) => {
     const predicate = requirePredicate(request);
+    if (request.emptyInput === 'keep' && (await stage.isEmpty())) return {};
     const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)} WHERE ${predicate}`);
     const rowsInserted = (await stage.appendValid([0], predicate)).get(0) ?? 0;
     return { rowsDeleted, rowsInserted };
@@ -217,6 +219,11 @@ class Stage {
       }
     }
     return result;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const [row] = await this.tx.rows(`SELECT count(*) AS n FROM ${this.typed}`);
+    return Number(row?.['n'] ?? 0) === 0;
   }
 
   private validRows(requests: number[], predicate?: string): string {

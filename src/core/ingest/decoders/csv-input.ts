@@ -19,8 +19,12 @@ export interface CsvOptions {
   escape?: string;
   /** Whether the first record names the columns; 'detect' decides from that record. */
   header: boolean | 'detect';
-  /** With a header, fields are matched to columns by name; without one, by position. */
+  /** With a header, fields are matched to columns by name (unless `byPosition`); without one, by position. */
   caseInsensitive: boolean;
+  /** Map fields to columns by position even when there is a header (the file the table was inferred from). */
+  byPosition?: boolean;
+  /** An empty field of a non-nullable text column is the empty string rather than a missing value. */
+  emptyTextIsEmptyString?: boolean;
   /** Missing trailing fields are NULL and extra fields ignored; otherwise such records are invalid. */
   lenient: boolean;
   /** Whether a quoted empty field ("") is NULL like an unquoted empty one (the default), or an empty string. */
@@ -39,7 +43,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const firstRecord = await readFirstRecord(path, dialect);
   const header = options.header === 'detect' ? looksLikeHeader(firstRecord, columns) : options.header;
   const fieldCount = header ? firstRecord.length : Math.max(firstRecord.length, columns.length);
-  const sources = mapFields(columns, header ? firstRecord : null, options.caseInsensitive);
+  const sources = mapFields(columns, header && !options.byPosition ? firstRecord : null, options.caseInsensitive);
   const mapped = columns.flatMap((column, index) => (sources[index] === undefined ? [] : [{ column, field: sources[index]! }]));
   return {
     columns: mapped.map(({ column }) => column.name),
@@ -52,7 +56,10 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
         new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, max_line_size = 134217728,
         allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}
         ${options.lenient ? ', strict_mode = false, null_padding = true, parallel = false' : ''})`;
-      const values = mapped.map(({ field }) => quoteIdentifier(`f${field}`));
+      const values = mapped.map(({ column, field }) => {
+        const value = quoteIdentifier(`f${field}`);
+        return options.emptyTextIsEmptyString && column.type.kind === 'string' && !column.nullable ? `coalesce(${value}, '')` : value;
+      });
       try {
         await tx.run(
           `INSERT INTO ${rawTable} SELECT ${request}, row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader}`,

@@ -47,15 +47,28 @@ export function jsonTextsInMemory(values: JsonText[]): JsonTextSource {
 }
 
 /**
- * A spooled file holding one JSON value per line, read by DuckDB's CSV reader as single-column
- * lines: \x01 cannot occur in valid JSON text (control characters must be escaped), so it serves
- * as a delimiter that never splits a valid value; invalid lines are reported, not lost.
+ * A spooled file of JSON values, one per line as `record number \x01 error \x01 value text`, read
+ * by DuckDB's CSV reader. \x01 cannot occur in a value the splitter passed as well-formed (control
+ * characters must be escaped in JSON), and error texts are written with it replaced, so it serves as
+ * a delimiter that never splits a record.
  */
 export function jsonLinesFile(path: string): JsonTextSource {
   return async () =>
-    `SELECT row_number() OVER () AS _row, NULL::VARCHAR AS _error, j
-     FROM read_csv(${quoteLiteral(path)}, columns = {'j': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
-                   header = false, auto_detect = false, max_line_size = 134217728, strict_mode = false, null_padding = true)`;
+    `SELECT i AS _row, nullif(e, '') AS _error, j
+     FROM read_csv(${quoteLiteral(path)}, columns = {'i': 'BIGINT', 'e': 'VARCHAR', 'j': 'VARCHAR'}, delim = '\x01', quote = '',
+                   escape = '', header = false, auto_detect = false, max_line_size = 134217728, allow_quoted_nulls = false)`;
+}
+
+/** One line of a `jsonLinesFile`. */
+export function jsonLine(value: JsonText): string {
+  // A JSON value spans lines only where JSON allows whitespace, so joining its lines keeps its meaning.
+  const text = value.error === undefined ? value.text.replace(/[\r\n]+/g, ' ') : displayable(value.text);
+  return `${value.index}\x01${value.error === undefined ? '' : displayable(value.error)}\x01${text}\n`;
+}
+
+/** Text of a record that failed, made safe for one line of the spool file (it is only shown). */
+function displayable(text: string): string {
+  return text.replace(/[\x00-\x1f]/g, (char) => (char === '\t' ? char : ' '));
 }
 
 /**

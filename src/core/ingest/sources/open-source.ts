@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { SluiceError } from '../../errors.ts';
@@ -16,6 +17,7 @@ const GZIP_MAGIC = [0x1f, 0x8b] as const;
  * and UNAVAILABLE for a failed download. Destroying the stream cancels the source.
  */
 export async function openSource(source: IngestSource, limits: SourceLimits, onProgress?: ProgressListener): Promise<Readable> {
+  if (source.kind === 'file') return createReadStream(source.path);
   let raw: Readable;
   let totalBytes: number | undefined;
   let gzipDeclared: boolean;

@@ -6,7 +6,9 @@ import type { Readable } from 'node:stream';
  */
 export type IngestSource =
   | { kind: 'stream'; stream: Readable; /** Content-Type / Content-Encoding / file name, to recognise gzip. */ hints?: SourceHints }
-  | { kind: 'url'; url: string; hints?: SourceHints };
+  | { kind: 'url'; url: string; hints?: SourceHints }
+  /** A file the server already holds in its spool folder, decompressed (say, spooled to infer its schema first). */
+  | { kind: 'file'; path: string };
 
 export interface SourceHints {
   contentType?: string;

@@ -1,0 +1,131 @@
+import type { Readable } from 'node:stream';
+import { RecordBatchReader } from 'apache-arrow';
+import type { RecordBatch as ArrowBatch, Field, Schema } from 'apache-arrow';
+import type { Column } from '../../catalog/model.ts';
+import { SluiceError, isSluiceError } from '../../errors.ts';
+import type { RecordBatch } from '../../write/write-command.ts';
+import { followArrowFraming } from './arrow-framing.ts';
+import { bindReader } from './arrow-values.ts';
+import type { BindReader, ValueReader } from './arrow-values.ts';
+import { asMalformed } from './malformed.ts';
+
+export interface ArrowIpcOptions {
+  /** Match field names to columns regardless of case; an exact match still wins. */
+  caseInsensitive: boolean;
+  /** Rows per emitted batch (the last may have fewer); Arrow's own batches are split or joined to this size. */
+  batchRows?: number;
+}
+
+const DEFAULT_BATCH_ROWS = 8192;
+
+type Row = Array<string | null>;
+
+/** The field that feeds a target column, with a reader for its type (built once per schema). */
+interface FieldSource {
+  field: string;
+  index: number;
+  bind: BindReader;
+}
+
+function findField(fields: readonly Field[], column: string, caseInsensitive: boolean): number | undefined {
+  const indicesWhere = (test: (name: string) => boolean): number[] =>
+    fields.flatMap((field, index) => (test(field.name) ? [index] : []));
+  const exact = indicesWhere((name) => name === column);
+  const lower = column.toLowerCase();
+  const matches = exact.length > 0 || !caseInsensitive ? exact : indicesWhere((name) => name.toLowerCase() === lower);
+  if (matches.length > 1) {
+    const names = matches.map((index) => fields[index]!.name);
+    throw new SluiceError('INVALID_ARGUMENT', `Column "${column}" matches ${matches.length} fields of the Arrow stream (${names.map((name) => `"${name}"`).join(', ')})`, {
+      column,
+      fields: names,
+    });
+  }
+  return matches[0];
+}
+
+/**
+ * Which field feeds each target column. Fields that match no column are ignored (a client may send
+ * whole rows where only some columns exist, as for deletes by key), but a stream none of whose
+ * fields match is taken for a mistake rather than loaded as rows of nulls.
+ */
+function planColumns(schema: Schema, columns: Column[], caseInsensitive: boolean): Array<FieldSource | undefined> {
+  const sources = columns.map((column) => {
+    const index = findField(schema.fields, column.name, caseInsensitive);
+    if (index === undefined) return undefined;
+    const field = schema.fields[index]!;
+    return { field: field.name, index, bind: bindReader(field.type) };
+  });
+  if (schema.fields.length > 0 && sources.every((source) => source === undefined)) {
+    const fields = schema.fields.map((field) => field.name);
+    throw new SluiceError('INVALID_ARGUMENT', `None of the Arrow stream's fields (${fields.map((name) => `"${name}"`).join(', ')}) matches a column of the table`, {
+      fields,
+      columns: columns.map((column) => column.name),
+    });
+  }
+  return sources;
+}
+
+/** apache-arrow's batches, read as the bytes arrive; failures of the bytes become MALFORMED_BODY, failures of the stream itself pass through. */
+async function* readArrowBatches(stream: Readable): AsyncGenerator<ArrowBatch> {
+  let streamFailure: unknown;
+  // The stream's owner decides what becomes of bytes left unread, so stopping early must not destroy it.
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    } catch (error) {
+      streamFailure = error;
+      throw error;
+    }
+  }
+  try {
+    const reader = await RecordBatchReader.from(followArrowFraming(chunks()));
+    for await (const batch of reader) if (batch.numRows > 0) yield batch;
+  } catch (error) {
+    throw error === streamFailure || isSluiceError(error) ? error : asMalformed(error, 'Arrow IPC');
+  }
+}
+
+function appendRows(rows: Row[], readers: Array<{ field: string; reader: ValueReader } | undefined>, start: number, end: number): void {
+  const first = rows.length;
+  for (let index = start; index < end; index += 1) rows.push(new Array<string | null>(readers.length).fill(null));
+  // Column by column, so each loop calls one reader.
+  readers.forEach((entry, position) => {
+    if (entry === undefined) return;
+    try {
+      for (let index = start; index < end; index += 1) rows[first + index - start]![position] = entry.reader.text(index);
+    } catch (error) {
+      throw new SluiceError('MALFORMED_BODY', `The Arrow IPC stream is malformed: field "${entry.field}" has unreadable values: ${(error as Error).message}`, { field: entry.field }, { cause: error });
+    }
+  });
+}
+
+/**
+ * Decodes an Arrow IPC stream (an Arrow IPC file is read too) into batches of text rows as its
+ * bytes arrive, holding about one Arrow batch and one emitted batch in memory. Every batch has
+ * all of `columns`, in order; a column no field matches is null in every row. Values are text as
+ * `arrow-values.ts` writes them.
+ */
+export async function* decodeArrowIpc(stream: Readable, columns: Column[], options: ArrowIpcOptions): AsyncGenerator<RecordBatch> {
+  const names = columns.map((column) => column.name);
+  const batchRows = Math.max(1, Math.floor(options.batchRows ?? DEFAULT_BATCH_ROWS));
+  let plan: { schema: Schema; sources: Array<FieldSource | undefined> } | undefined;
+  let rows: Row[] = [];
+  let nextRow = 1;
+  const take = (): RecordBatch => {
+    const batch = { columns: names, rows, lineNumbers: Array.from(rows, (_, index) => nextRow + index) };
+    nextRow += rows.length;
+    rows = [];
+    return batch;
+  };
+  for await (const batch of readArrowBatches(stream)) {
+    if (plan?.schema !== batch.schema) plan = { schema: batch.schema, sources: planColumns(batch.schema, columns, options.caseInsensitive) };
+    const readers = plan.sources.map((source) => source && { field: source.field, reader: source.bind(batch.data.children[source.index]!) });
+    for (let start = 0; start < batch.numRows; ) {
+      const end = Math.min(batch.numRows, start + batchRows - rows.length);
+      appendRows(rows, readers, start, end);
+      start = end;
+      if (rows.length === batchRows) yield take();
+    }
+  }
+  if (rows.length > 0) yield take();
+}
