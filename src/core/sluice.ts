@@ -4,8 +4,8 @@ import { DuckDBStorage } from '../storage/duckdb/duckdb-storage.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { requireScope, type Action, type Principal } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
-import { Catalog } from './catalog/catalog.ts';
-import type { Namespace, Table, TableSpec } from './catalog/model.ts';
+import { Catalog, physicalName } from './catalog/catalog.ts';
+import type { Column, Namespace, Table, TableSpec } from './catalog/model.ts';
 import { SluiceError } from './errors.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
@@ -93,15 +93,33 @@ export class Sluice {
     return guardExpression(this.storage, predicate, table.columns.map((column) => column.name));
   }
 
+  /** How many rows of a table a user's condition holds for (a dry run of a delete). */
+  async countWhere(principal: Principal, table: Table, predicate: string): Promise<number> {
+    this.authorize(principal, 'read', table);
+    const condition = await this.checkPredicate(table, predicate);
+    const [row] = await this.storage.query(`SELECT count(*) AS n FROM ${physicalName(table)} WHERE ${condition}`);
+    return Number(row?.['n'] ?? 0);
+  }
+
   /** Creates a table (and its quarantine companion); DEFAULT expressions must be constant expressions. */
   async createTable(principal: Principal, namespace: Namespace, spec: TableSpec): Promise<Table> {
     requireScope(principal, 'create', { namespace: namespace.name });
-    const columns = [];
-    for (const column of spec.columns) {
+    return this.catalog.createTable(namespace.id, { ...spec, columns: await this.checkDefaults(spec.columns) });
+  }
+
+  /** Adds columns at the end of a table. */
+  async addColumns(principal: Principal, table: Table, columns: Column[]): Promise<Table> {
+    requireScope(principal, 'create', { namespace: this.namespaceOf(table).name });
+    return this.catalog.addColumns(table.id, await this.checkDefaults(columns));
+  }
+
+  private async checkDefaults(columns: Column[]): Promise<Column[]> {
+    const checked: Column[] = [];
+    for (const column of columns) {
       const defaultExpression = column.defaultExpression === undefined ? undefined : await guardExpression(this.storage, column.defaultExpression, []);
-      columns.push({ ...column, ...(defaultExpression !== undefined && { defaultExpression }) });
+      checked.push({ ...column, ...(defaultExpression !== undefined && { defaultExpression }) });
     }
-    return this.catalog.createTable(namespace.id, { ...spec, columns });
+    return checked;
   }
 
   /**

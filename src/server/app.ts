@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Config } from '../config.ts';
@@ -31,9 +32,11 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     routerOptions: { ignoreTrailingSlash: true },
   });
 
-  // Bodies are handed to handlers as streams; nothing buffers them whole on the way in.
+  // Bodies are handed to handlers as streams; nothing buffers them whole on the way in. Handlers
+  // get a stream of their own: when one stops reading early (a refused or failed import), the
+  // socket stays open and the rest of the body is drained, so the client can read the answer.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload.pipe(new PassThrough())));
   await app.register(multipart, { limits: { fileSize: config.maxRequestBodyBytes, fields: 100, fieldSize: 16 * 1024 * 1024 } });
 
   app.addHook('onSend', async (request, reply) => {
@@ -49,6 +52,7 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
         return authenticate(core, this, dialect.allowQueryToken);
       });
       scope.setErrorHandler(async (error: FastifyError, request, reply) => {
+        discardUnreadBody(request);
         const sluiceError = fromHttpError(error);
         if (sluiceError.status >= 500) request.log.error({ err: error }, 'request failed');
         const rendered = dialect.renderError(sluiceError, request);
@@ -71,6 +75,17 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
   });
 
   return app;
+}
+
+/**
+ * A request refused before its body was read (too large, bad token …) still has bytes on the way;
+ * reading and dropping them lets the client finish sending and read the answer instead of seeing
+ * its connection reset.
+ */
+function discardUnreadBody(request: FastifyRequest): void {
+  if (request.raw.readableEnded) return;
+  request.raw.unpipe();
+  request.raw.resume();
 }
 
 async function authenticate(core: Sluice, request: FastifyRequest, allowQueryToken: boolean): Promise<Principal> {

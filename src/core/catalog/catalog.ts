@@ -3,6 +3,7 @@ import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
+import { parseJsonPath } from '../ingest/json-path.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA, migrateCatalog } from './migrations.ts';
 import { QUARANTINE_COLUMNS, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
@@ -341,6 +342,7 @@ function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey'>):
     const key = column.name.toLowerCase();
     if (seen.has(key)) throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}"`, { column: column.name });
     seen.add(key);
+    if (column.jsonPath !== undefined) parseJsonPath(column.jsonPath);
   }
   for (const key of spec.primaryKey ?? []) {
     const column = spec.columns.find((candidate) => candidate.name === key);

@@ -54,6 +54,36 @@ const CASTS: Record<DataTypeKind, CastBuilder> = {
   null: () => 'NULL',
 };
 
+/**
+ * Choices a dialect makes about text that DuckDB's casts read differently from its clients.
+ * Without them, the engine's own casts decide.
+ */
+export interface CoercionOptions {
+  /** Text with a fraction (`123.45`, `1.5e1`) for an integer column: DuckDB's cast rounds it; `truncate` drops the fraction. */
+  integerFractions?: 'round' | 'truncate';
+  /** Texts meaning NULL in columns that do not hold text (matched trimmed, regardless of case), e.g. `null` and the empty text. */
+  nullTexts?: readonly string[];
+}
+
+/** Where a value has no exponent, the digits before the point are the truncated integer, exactly. */
+const PLAIN_FRACTION = "'[+-]?[0-9]*\\.[0-9]*'";
+
+/**
+ * An integer from text, dropping any fraction. Plain decimals are cut as text (exact at any size);
+ * values with an exponent go through a 38-digit decimal with 18 fractional digits.
+ */
+function castTruncatedInteger(text: string, type: DataType): string {
+  const trimmed = `trim(${text})`;
+  const integerPart = `regexp_replace(${trimmed}, '\\.[0-9]*$', '')`;
+  return `CASE WHEN regexp_full_match(${trimmed}, ${PLAIN_FRACTION}) AND regexp_matches(${trimmed}, '[0-9]')
+      THEN ${tryCast(`CASE WHEN ${integerPart} IN ('', '+', '-') THEN '0' ELSE ${integerPart} END`, type)}
+    WHEN regexp_matches(${trimmed}, '[eE]') THEN TRY_CAST(trunc(TRY_CAST(${trimmed} AS DECIMAL(38, 18))) AS ${toDuckDBType(type)})
+    ELSE ${tryCast(trimmed, type)} END`;
+}
+
+/** Kinds whose columns hold text, where a text such as `null` is a value like any other. */
+const TEXT_KINDS = new Set<DataTypeKind>(['string', 'binary', 'json']);
+
 export interface CoercedColumn {
   /** SQL for the typed value (NULL when missing or invalid). */
   value: string;
@@ -63,17 +93,20 @@ export interface CoercedColumn {
 
 export type TypeDescriber = (field: FieldType) => string;
 
-/** `text` is SQL for the column's input text (NULL when the row has no value for it). */
-export function coerceColumn(column: Column, text: string, describeType: TypeDescriber): CoercedColumn {
-  const cast = CASTS[column.type.kind](text, column.type);
+/** `input` is SQL for the column's input text (NULL when the row has no value for it). */
+export function coerceColumn(column: Column, input: string, describeType: TypeDescriber, options: CoercionOptions = {}): CoercedColumn {
+  const nullTexts = TEXT_KINDS.has(column.type.kind) ? [] : (options.nullTexts ?? []);
+  const text = nullTexts.length === 0 ? input : `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
+  const truncate = options.integerFractions === 'truncate' && column.type.kind === 'int';
+  const cast = truncate ? castTruncatedInteger(text, column.type) : CASTS[column.type.kind](text, column.type);
   const fallback = column.defaultExpression !== undefined ? `TRY_CAST((${column.defaultExpression}) AS ${toDuckDBType(column.type)})` : null;
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
-  const name = quoteLiteral(column.name);
-  const typeName = quoteLiteral(describeType({ type: column.type, nullable: column.nullable }));
-  const invalid = `'column ' || ${name} || ': value "' || left(${text}, 200) || '" is not a valid ' || ${typeName}`;
+  const label = `column "${column.name}"`;
+  const typeName = describeType({ type: column.type, nullable: column.nullable });
+  const invalid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
   const branches = [`WHEN ${text} IS NOT NULL AND ${cast} IS NULL THEN ${invalid}`];
   if (!column.nullable && fallback === null) {
-    branches.push(`WHEN ${text} IS NULL THEN 'column ' || ${name} || ': value is missing and the column is not nullable'`);
+    branches.push(`WHEN ${text} IS NULL THEN ${quoteLiteral(`${label}: value is missing and the column is not nullable`)}`);
   }
   return { value, error: `CASE ${branches.join(' ')} END` };
 }

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Principal } from '../auth/scopes.ts';
+import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Sluice } from '../sluice.ts';
 import type { WriteRequest, WriteResult } from '../write/write-command.ts';
@@ -15,12 +16,15 @@ import { openSource } from './sources/open-source.ts';
 import type { IngestSource, ProgressListener, SourceLimits } from './sources/source.ts';
 import { spoolToFile } from './sources/spool-file.ts';
 import { splitJsonValues } from './sources/json-values.ts';
+import { splitLines } from './sources/lines.ts';
 import type { StagedInput } from './staged-input.ts';
 
 export type IngestFormat = 'csv' | 'json' | 'parquet' | 'arrow';
 
 export interface JsonIngestOptions {
   updateFormat: UpdateFormat;
+  /** Each line is one record (NDJSON: blank lines are skipped); otherwise any sequence of JSON values. */
+  lineDelimited?: boolean;
   /** Each top-level value is an array of records. */
   arrays: boolean;
   caseInsensitive: boolean;
@@ -37,6 +41,8 @@ export interface IngestCommand extends Omit<WriteRequest, 'input'> {
   /** Parquet and Arrow: match field names to columns regardless of case. */
   caseInsensitive?: boolean;
   onProgress?: ProgressListener;
+  /** Cancels the ingest (a job's cancellation): the source is closed and nothing is written. */
+  signal?: AbortSignal;
 }
 
 /** JSON bodies up to this size are decoded in memory; larger ones are spooled to a file first. */
@@ -52,13 +58,18 @@ const DEFAULT_CSV: CsvOptions = { header: 'detect', caseInsensitive: false, leni
  */
 export async function ingest(core: Sluice, principal: Principal, command: IngestCommand): Promise<WriteResult> {
   core.authorizeWrite(principal, command.kind, command.table);
+  command.signal?.throwIfAborted();
   const stream = await openSource(command.source, command.limits, command.onProgress);
+  const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));
+  command.signal?.addEventListener('abort', cancel);
   const cleanups: Array<() => Promise<void>> = [];
   try {
     const input = await DECODERS[command.format](core, stream, command, cleanups);
-    const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, ...request } = command;
+    command.signal?.throwIfAborted();
+    const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal: _signal, ...request } = command;
     return await core.write(principal, { ...request, input });
   } finally {
+    command.signal?.removeEventListener('abort', cancel);
     stream.destroy();
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
@@ -85,7 +96,7 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     const values: JsonText[] = [];
     let bytes = 0;
     let spool: SpoolWriter | undefined;
-    for await (const chunk of splitJsonValues(stream, { unwrapArrays: options.arrays })) {
+    for await (const chunk of options.lineDelimited ? numberedLines(stream) : splitJsonValues(stream, { unwrapArrays: options.arrays })) {
       for (const value of chunk) {
         if (spool) {
           await spool.write(jsonLine(value));
@@ -117,6 +128,19 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     return csvInput(spool.path, mapped, { header: false, caseInsensitive: false, lenient: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false });
   },
 };
+
+/** NDJSON records: one per non-blank line, numbered by line. */
+async function* numberedLines(stream: Readable): AsyncIterable<JsonText[]> {
+  let line = 0;
+  for await (const lines of splitLines(stream)) {
+    const values: JsonText[] = [];
+    for (const text of lines) {
+      line += 1;
+      if (text.trim() !== '') values.push({ text, index: line });
+    }
+    yield values;
+  }
+}
 
 function csvField(value: string | null): string {
   return value === null ? '' : `"${value.replaceAll('"', '""')}"`;

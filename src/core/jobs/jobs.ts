@@ -124,7 +124,8 @@ export class Jobs {
           if (job) this.jobs.set(id, { ...job, progress: { ...job.progress, ...progress }, updatedAt: new Date() });
         },
       });
-      await this.update(id, { status: controller.signal.aborted ? 'cancelled' : 'done', result: result ?? null, finishedAt: new Date() });
+      // Work that completed has committed; a cancellation that came too late does not undo it.
+      await this.update(id, { status: 'done', result: result ?? null, finishedAt: new Date() });
     } catch (error) {
       const status = controller.signal.aborted ? 'cancelled' : 'error';
       await this.update(id, { status, error: toSluiceError(error).message, result: (error as { result?: unknown }).result ?? null, finishedAt: new Date() });

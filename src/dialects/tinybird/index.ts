@@ -1,5 +1,7 @@
 import type { Dialect } from '../../server/dialect.ts';
 import { renderTinybirdError } from './errors.ts';
+import { datasourceRoutes } from './routes/datasources.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { sqlRoutes } from './routes/sql.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { parseJwtScopes, WORKSPACE } from './scopes.ts';
@@ -15,6 +17,8 @@ export const tinybird: Dialect = {
   },
   async routes(app, core) {
     await core.catalog.ensureNamespace(WORKSPACE);
+    datasourceRoutes(app, core);
+    jobRoutes(app, core);
     sqlRoutes(app, core);
     tokenRoutes(app, core);
   },

@@ -20,6 +20,11 @@ export class Params {
     return new Params(new URL(request.url, 'http://localhost').searchParams);
   }
 
+  /** Adds a parameter (a multipart form field). */
+  add(name: string, value: string): void {
+    this.values.append(name, value);
+  }
+
   get(name: string): string | undefined {
     const value = this.values.get(name);
     return value === null || value === '' ? undefined : value;

@@ -78,7 +78,7 @@ describe('core write kinds over a real DuckDB file', () => {
       [null, 'missing id', ['id', 'at'], 'imp-1'],
     ]);
     const messages = (stored[1]!['c__error'] as string[]).join(' | ');
-    assert.match(messages, /column 'id'|column id/);
+    assert.match(messages, /column "id": value is missing/);
     assert.match(messages, /not nullable/);
     assert.match(messages, /"not a time" is not a valid timestamp/);
     assert.equal(harness.core.catalog.getTableById(quarantine.id).rowCount, 2);

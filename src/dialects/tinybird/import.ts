@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import type { Principal } from '../../core/auth/scopes.ts';
+import { allows } from '../../core/auth/scopes.ts';
+import type { Column, Namespace, Table } from '../../core/catalog/model.ts';
+import { SluiceError } from '../../core/errors.ts';
+import { inferCsv } from '../../core/ingest/inference/index.ts';
+import { ingest, type IngestFormat } from '../../core/ingest/ingest.ts';
+import { openSource } from '../../core/ingest/sources/open-source.ts';
+import type { IngestSource } from '../../core/ingest/sources/source.ts';
+import { spoolToFile } from '../../core/ingest/sources/spool-file.ts';
+import type { Sluice } from '../../core/sluice.ts';
+import { printClickHouseType } from '../../core/types/index.ts';
+import type { WriteKind, WriteResult } from '../../core/write/write-command.ts';
+import { renderDatasource, type TinybirdTableProperties } from './datasource.ts';
+import type { Params } from './params.ts';
+import { parseSchema } from './schema.ts';
+import { WORKSPACE } from './scopes.ts';
+
+export const MODES = ['create', 'append', 'replace'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** Tinybird's format names and the core format each reads. */
+export const FORMATS = { csv: 'csv', ndjson: 'json', parquet: 'parquet' } as const satisfies Record<string, IngestFormat>;
+export type TinybirdFormat = keyof typeof FORMATS;
+
+export interface ImportRequest {
+  mode: Mode;
+  format: TinybirdFormat;
+  name: string | undefined;
+  params: Params;
+  /** The data, when the request carries or names some. */
+  source?: IngestSource;
+  maxBytes: number;
+  importId: string;
+  onProgress?: (progress: { bytesRead: number; totalBytes?: number }) => void;
+  signal?: AbortSignal;
+}
+
+export function parseMode(params: Params): Mode {
+  const mode = params.get('mode') ?? 'create';
+  if (!(MODES as readonly string[]).includes(mode)) throw new SluiceError('INVALID_ARGUMENT', `Invalid mode "${mode}", valid modes are ${MODES.join(', ')}`);
+  return mode as Mode;
+}
+
+export function parseFormat(params: Params): TinybirdFormat {
+  const format = params.get('format') ?? 'csv';
+  if (!(format in FORMATS)) throw new SluiceError('INVALID_ARGUMENT', `Invalid format "${format}", valid formats are ${Object.keys(FORMATS).join(', ')}`);
+  return format as TinybirdFormat;
+}
+
+/** A data source name from a file name or URL (`trips_2018.csv.gz` → `trips_2018`). */
+export function nameFromFile(fileName: string | undefined): string | undefined {
+  if (!fileName) return undefined;
+  const base = decodeURIComponent(fileName.split(/[/\\]/).pop() ?? '').replace(/(\.(csv|ndjson|json|parquet|gz))+$/i, '');
+  const name = base.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  return name === '' ? undefined : /^[0-9]/.test(name) ? `_${name}` : name;
+}
+
+/** `dialect_*` parameters: one character each. */
+function csvDialect(params: Params): { delimiter?: string; escape?: string } {
+  const single = (name: string): string | undefined => {
+    const value = params.get(name);
+    if (value !== undefined && [...value].length !== 1) throw new SluiceError('INVALID_ARGUMENT', `${name} must be a single character, got "${value}"`);
+    return value;
+  };
+  const delimiter = single('dialect_delimiter');
+  const escape = single('dialect_escapechar');
+  const newline = params.get('dialect_new_line');
+  if (newline !== undefined && !['\n', '\r\n', '\\n', '\\r\\n'].includes(newline)) throw new SluiceError('INVALID_ARGUMENT', `dialect_new_line must be \\n or \\r\\n, got "${newline}"`);
+  return { ...(delimiter !== undefined && { delimiter }), ...(escape !== undefined && { escape }) };
+}
+
+/** Engine settings kept as table metadata; `ReplacingMergeTree` keys the table by its sorting key. */
+function engineOf(params: Params): { properties: TinybirdTableProperties; sortingKey: string[]; partitionKey: string[]; replacing: boolean } {
+  const engine: Record<string, string> = {};
+  for (const key of ['engine', 'engine_sorting_key', 'engine_partition_key', 'engine_ttl', 'engine_ver', 'engine_settings', 'engine_primary_key']) {
+    const value = params.get(key);
+    if (value !== undefined) engine[key] = value;
+  }
+  const keyList = (text: string | undefined) => (text ? text.replace(/^\(|\)$/g, '').split(',').map((part) => part.trim()).filter((part) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) : []);
+  return {
+    properties: Object.keys(engine).length > 0 ? { engine } : {},
+    sortingKey: keyList(engine['engine_sorting_key']),
+    partitionKey: keyList(engine['engine_partition_key']),
+    replacing: engine['engine'] === 'ReplacingMergeTree',
+  };
+}
+
+/**
+ * Tinybird's columns on the core: a non-nullable array without DEFAULT defaults to `[]`, as
+ * ClickHouse fills missing arrays.
+ */
+function tinybirdColumns(columns: Column[]): Column[] {
+  return columns.map((column) => (column.type.kind === 'list' && !column.nullable && column.defaultExpression === undefined ? { ...column, defaultExpression: '[]' } : column));
+}
+
+async function createTable(core: Sluice, principal: Principal, namespace: Namespace, name: string, columns: Column[], format: TinybirdFormat, params: Params): Promise<Table> {
+  const engine = engineOf(params);
+  const known = new Set(columns.map((column) => column.name));
+  const unknown = [...engine.sortingKey, ...engine.partitionKey].find((key) => !known.has(key));
+  if (unknown) throw new SluiceError('INVALID_SCHEMA', `Engine key column "${unknown}" is not a column of the schema`);
+  return core.createTable(principal, namespace, {
+    name,
+    columns: tinybirdColumns(columns),
+    sortingKey: engine.sortingKey,
+    partitionKey: engine.partitionKey,
+    ...(engine.replacing && engine.sortingKey.length > 0 && { primaryKey: engine.sortingKey }),
+    properties: { ...engine.properties, format },
+  });
+}
+
+/** The data source as Tinybird shows it, with its statistics. */
+export async function datasourceOf(core: Sluice, table: Table, options: { withSchema?: boolean } = {}) {
+  const current = core.catalog.getTableById(table.id);
+  const quarantine = core.catalog.quarantineOf(current);
+  return renderDatasource(current, { bytes: await core.tableBytes(current), quarantineRows: quarantine?.rowCount ?? 0, usedBy: [] }, options);
+}
+
+/**
+ * create / append / replace of a data source, from a request's data or a URL's (this runs inside
+ * the import job for URLs). Returns Tinybird's response body.
+ */
+export async function runImport(core: Sluice, principal: Principal, request: ImportRequest): Promise<Record<string, unknown>> {
+  const { mode, format, params } = request;
+  const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+  const name = request.name;
+  if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
+  const existing = core.catalog.findTable(namespace.id, name);
+  const schemaText = params.get('schema');
+  if (schemaText !== undefined && mode !== 'create') throw new SluiceError('INVALID_ARGUMENT', `The schema parameter is only valid with mode=create`);
+
+  let table = existing;
+  let inferredFrom: string | undefined;
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    if (mode === 'create' && existing) throw new SluiceError('TABLE_EXISTS', `Data Source "${name}" already exists, use mode=append`, { table: name });
+    if (mode === 'replace' && !existing) throw new SluiceError('INVALID_ARGUMENT', `Data Source "${name}" does not exist`);
+    if (!table && schemaText !== undefined) {
+      const columns = parseSchema(schemaText);
+      if (format === 'csv' && columns.some((column) => column.jsonPath)) throw new SluiceError('INVALID_SCHEMA', 'JSONPaths are only supported with format=ndjson or format=parquet');
+      table = await createTable(core, principal, namespace, name, columns, format, params);
+    }
+    if (!table) {
+      if (format !== 'csv') {
+        if (mode === 'create') throw new SluiceError('INVALID_ARGUMENT', "mode=create with format=ndjson or format=parquet requires to set parameter 'schema'.");
+        throw new SluiceError('INVALID_ARGUMENT', `Data Source "${name}" does not exist`);
+      }
+      if (!request.source) throw new SluiceError('INVALID_ARGUMENT', 'To create a data source send a schema, a file or a url');
+      if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
+      // A CSV file names and types its own table: spool it, infer, create, then load the same file.
+      const stream = await openSource(request.source, { maxBytes: request.maxBytes }, request.onProgress);
+      const file = await spoolToFile(stream, core.storage.spoolDir, { extension: 'csv' });
+      cleanups.push(() => file.remove());
+      const inference = await inferCsv(core.storage, file.path, {
+        ...csvDialect(params), typeGuessing: params.flag('type_guessing', true),
+      });
+      table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params);
+      inferredFrom = file.path;
+    }
+    if (!request.source) return { datasource: await datasourceOf(core, table) };
+    const source: IngestSource = inferredFrom ? { kind: 'file', path: inferredFrom } : request.source;
+    const result = await ingest(core, principal, {
+      table, format: FORMATS[format], source, limits: { maxBytes: request.maxBytes },
+      kind: writeKind(mode, table, params), onInvalid: 'quarantine', importId: request.importId,
+      describeType: printClickHouseType, duplicateKeys: 'last_wins',
+      emptyInput: mode === 'replace' && !params.flag('replace_truncate_when_empty', false) ? 'keep' : 'apply',
+      ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: params.get('replace_condition')! }),
+      csv: {
+        header: inferredFrom ? (await inferCsv(core.storage, inferredFrom, csvDialect(params))).dialect.hasHeader : 'detect',
+        byPosition: inferredFrom !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true, ...csvDialect(params),
+      },
+      json: { updateFormat: 'raw', lineDelimited: true, arrays: false, caseInsensitive: false, positional: false },
+      ...(request.onProgress && { onProgress: request.onProgress }),
+      ...(request.signal && { signal: request.signal }),
+    });
+    return importResponse(request.importId, await datasourceOf(core, table), result);
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+}
+
+function writeKind(mode: Mode, table: Table, params: Params): WriteKind {
+  if (mode === 'replace') return params.get('replace_condition') !== undefined ? 'replace_where' : 'overwrite';
+  return table.primaryKey.length > 0 ? 'upsert' : 'append';
+}
+
+export function importResponse(importId: string, datasource: unknown, result: WriteResult): Record<string, unknown> {
+  const invalidLines = result.linesInvalid;
+  const quarantineRows = result.rowsQuarantined - invalidLines;
+  const failed = quarantineRows > 0 || invalidLines > 0;
+  return {
+    import_id: importId,
+    datasource,
+    quarantine_rows: quarantineRows,
+    invalid_lines: invalidLines,
+    error: failed ? `There was an error with file contents: ${quarantineRows} rows in quarantine and ${invalidLines} invalid lines.` : false,
+    successful_rows: result.rowsInserted + result.rowsUpdated,
+    quarantined_rows: result.rowsQuarantined,
+    blocks: [],
+  };
+}
+
+export function newImportId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,52 @@
+import type { Job } from '../../core/jobs/jobs.ts';
+import type { Sluice } from '../../core/sluice.ts';
+import { tinybirdTime } from './datasource.ts';
+
+/** What the Tinybird dialect keeps in a job's properties. */
+export interface TinybirdJobProperties {
+  mode?: string;
+  datasource?: { id: string; name: string };
+  url?: string;
+  importId?: string;
+  deleteCondition?: string;
+}
+
+const CANCELLABLE = new Set(['waiting', 'working']);
+
+/** A job as Tinybird's Jobs API shows it. */
+export function renderJob(job: Job, baseUrl: string) {
+  const properties = job.properties as TinybirdJobProperties;
+  const result = (job.result ?? {}) as Record<string, unknown>;
+  return {
+    kind: job.kind,
+    id: job.id,
+    job_id: job.id,
+    job_url: `${baseUrl}/v0/jobs/${job.id}`,
+    status: job.status,
+    created_at: tinybirdTime(job.createdAt),
+    updated_at: tinybirdTime(job.updatedAt),
+    started_at: tinybirdTime(job.startedAt),
+    is_cancellable: CANCELLABLE.has(job.status),
+    mode: properties.mode ?? null,
+    datasource: properties.datasource ?? null,
+    ...(properties.importId !== undefined && { import_id: properties.importId }),
+    ...(properties.url !== undefined && { url: properties.url }),
+    ...(properties.deleteCondition !== undefined && { delete_condition: properties.deleteCondition, delete_id: job.id }),
+    statistics: { bytes: job.progress['bytesRead'] ?? 0, row_count: Number(result['successful_rows'] ?? result['rows_deleted'] ?? 0) },
+    quarantine_rows: Number(result['quarantine_rows'] ?? 0),
+    invalid_lines: Number(result['invalid_lines'] ?? 0),
+    ...(job.error !== null && { error: job.error }),
+    ...(job.result !== null && { result: job.result }),
+  };
+}
+
+/** The answer to a request that started a job. */
+export function jobEnvelope(job: Job, baseUrl: string, extra: Record<string, unknown> = {}) {
+  return { id: job.id, job_id: job.id, job_url: `${baseUrl}/v0/jobs/${job.id}`, job: renderJob(job, baseUrl), status: job.status, ...extra };
+}
+
+export function baseUrlOf(request: { protocol: string; headers: Record<string, string | string[] | undefined> }): string {
+  return `${request.protocol}://${String(request.headers['host'] ?? 'localhost')}`;
+}
+
+export type { Sluice };

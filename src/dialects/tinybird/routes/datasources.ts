@@ -1,0 +1,197 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireScope, type Principal } from '../../../core/auth/scopes.ts';
+import type { Table } from '../../../core/catalog/model.ts';
+import { SluiceError } from '../../../core/errors.ts';
+import type { IngestSource } from '../../../core/ingest/sources/source.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { bodyStream } from '../../../server/body.ts';
+import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
+import { datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, type ImportRequest } from '../import.ts';
+import { Params } from '../params.ts';
+import { parseSchema, printSchemaColumn } from '../schema.ts';
+import { WORKSPACE } from '../scopes.ts';
+
+/** Raw (non-multipart) bodies are capped lower than multipart files, as Tinybird does. */
+const RAW_BODY_BYTES = 8 * 1024 * 1024;
+const FILE_PARTS = new Set(['csv', 'ndjson', 'parquet', 'file']);
+
+/** The data source a path names, readable (or else actionable) by the principal. */
+function tableOf(core: Sluice, name: string): Table {
+  const namespace = core.catalog.getNamespace(WORKSPACE);
+  const table = core.catalog.findTable(namespace.id, name);
+  if (!table || table.kind === 'view') throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
+  return table;
+}
+
+function requireCreate(principal: Principal): void {
+  try {
+    requireScope(principal, 'create', { namespace: WORKSPACE });
+  } catch {
+    throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
+  }
+}
+
+/**
+ * Runs an import from the request: multipart file parts and raw bodies are imported while the
+ * request streams; a `url` starts an import job and answers at once with its envelope.
+ */
+async function handleImport(core: Sluice, request: FastifyRequest, reply: FastifyReply, params: Params, source: IngestSource | undefined, maxBytes: number) {
+  const principal = await request.principal();
+  const mode = parseMode(params);
+  const format = parseFormat(params);
+  const url = params.get('url');
+  const fileName = source?.kind === 'stream' ? source.hints?.fileName : undefined;
+  const name = params.get('name') ?? nameFromFile(url ?? fileName);
+  const importRequest: ImportRequest = { mode, format, name, params, maxBytes, importId: newImportId(), ...(source && { source }) };
+  if (mode !== 'append') requireCreate(principal);
+  if (url === undefined) return runImport(core, principal, importRequest);
+
+  if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
+  const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+  const existing = core.catalog.findTable(namespace.id, name);
+  const properties: TinybirdJobProperties = {
+    mode, url, importId: importRequest.importId, datasource: { id: existing ? `t_${existing.id}` : '', name },
+  };
+  const job = await core.jobs.start({ kind: 'import', namespaceId: namespace.id, properties: properties as Record<string, unknown> }, ({ signal, reportProgress }) =>
+    runImport(core, principal, { ...importRequest, source: { kind: 'url', url }, signal, onProgress: ({ bytesRead }) => reportProgress({ bytesRead }) }),
+  );
+  return reply.send(jobEnvelope(job, baseUrlOf(request), { import_id: importRequest.importId }));
+}
+
+export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
+  app.post('/v0/datasources', async (request, reply) => {
+    if (request.isMultipart()) {
+      const params = Params.ofQuery(request);
+      let result: unknown;
+      let imported = false;
+      for await (const part of request.parts()) {
+        if (part.type === 'field') {
+          params.add(part.fieldname, String(part.value));
+        } else if (!imported && (FILE_PARTS.has(part.fieldname) || part.filename)) {
+          imported = true;
+          const hints = { fileName: part.filename, contentType: part.mimetype };
+          result = await handleImport(core, request, reply, params, { kind: 'stream', stream: part.file, hints }, core.config.maxRequestBodyBytes);
+        } else {
+          part.file.resume();
+        }
+      }
+      return imported ? result : handleImport(core, request, reply, params, undefined, core.config.maxRequestBodyBytes);
+    }
+    const contentType = String(request.headers['content-type'] ?? '');
+    if (contentType.startsWith('application/x-www-form-urlencoded') || !hasBody(request)) {
+      return handleImport(core, request, reply, await Params.of(request), undefined, RAW_BODY_BYTES);
+    }
+    const stream = bodyStream(request)!;
+    const hints = {
+      contentType,
+      contentEncoding: String(request.headers['content-encoding'] ?? ''),
+      ...(request.headers['content-length'] !== undefined && { contentLength: Number(request.headers['content-length']) }),
+    };
+    return handleImport(core, request, reply, Params.ofQuery(request), { kind: 'stream', stream, hints }, RAW_BODY_BYTES);
+  });
+
+  app.get('/v0/datasources', async (request) => {
+    const principal = await request.principal();
+    const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+    const readable = core.catalog.listTables(namespace.id, { includeQuarantine: true }).filter((table) => {
+      try {
+        core.authorize(principal, 'read', table);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return { datasources: await Promise.all(readable.map((table) => datasourceOf(core, table))) };
+  });
+
+  app.get<{ Params: { name: string } }>('/v0/datasources/:name', async (request) => {
+    const principal = await request.principal();
+    const table = tableOf(core, request.params.name);
+    core.authorize(principal, 'read', table);
+    return datasourceOf(core, table, { withSchema: true });
+  });
+
+  app.put<{ Params: { name: string } }>('/v0/datasources/:name', async (request) => {
+    const principal = await request.principal();
+    requireCreate(principal);
+    const params = await Params.of(request);
+    const table = tableOf(core, request.params.name);
+    const newName = params.get('name');
+    if (newName !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(newName)) throw new SluiceError('INVALID_NAME', `Invalid Data Source name "${newName}"`);
+    if (newName !== undefined) await core.catalog.renameTable(table.id, newName);
+    const description = params.get('description');
+    if (description !== undefined) await core.catalog.updateTableProperties(table.id, { ...core.catalog.getTableById(table.id).properties, description });
+    return datasourceOf(core, table, { withSchema: true });
+  });
+
+  app.delete<{ Params: { name: string } }>('/v0/datasources/:name', async (request, reply) => {
+    const principal = await request.principal();
+    const table = tableOf(core, request.params.name);
+    core.authorize(principal, 'drop', table);
+    if (table.kind === 'quarantine') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a quarantine data source; drop "${table.name.replace(/_quarantine$/, '')}" instead`);
+    await core.catalog.dropTable(table.id);
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: { name: string } }>('/v0/datasources/:name/truncate', async (request, reply) => {
+    const principal = await request.principal();
+    requireCreate(principal);
+    const table = tableOf(core, request.params.name);
+    await core.write(principal, { table, kind: 'delete_where', predicate: 'true', onInvalid: 'reject' });
+    return reply.status(205).send();
+  });
+
+  app.post<{ Params: { name: string } }>('/v0/datasources/:name/delete', async (request, reply) => {
+    const principal = await request.principal();
+    requireCreate(principal);
+    const params = await Params.of(request);
+    const table = tableOf(core, request.params.name);
+    const condition = params.get('delete_condition');
+    if (condition === undefined) throw new SluiceError('INVALID_ARGUMENT', 'The delete_condition parameter is required');
+    const predicate = await core.checkPredicate(table, condition);
+    if (params.flag('dry_run', false)) return { rows_to_be_deleted: await core.countWhere(principal, table, predicate) };
+    const properties: TinybirdJobProperties = { datasource: { id: `t_${table.id}`, name: table.name }, deleteCondition: condition };
+    const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async () => {
+      const result = await core.write(principal, { table: core.catalog.getTableById(table.id), kind: 'delete_where', predicate, onInvalid: 'reject' });
+      return { rows_deleted: result.rowsDeleted };
+    });
+    return reply.status(201).send(jobEnvelope(job, baseUrlOf(request), { delete_id: job.id }));
+  });
+
+  app.post<{ Params: { name: string } }>('/v0/datasources/:name/alter', async (request) => {
+    const principal = await request.principal();
+    requireCreate(principal);
+    const params = await Params.of(request);
+    const table = tableOf(core, request.params.name);
+    const operations: string[] = [];
+    const schema = params.get('schema');
+    if (schema !== undefined) {
+      const columns = parseSchema(schema);
+      const existing = new Map(table.columns.map((column) => [column.name, column]));
+      for (const column of columns) {
+        const current = existing.get(column.name);
+        if (current && printSchemaColumn(current) !== printSchemaColumn(column)) {
+          throw new SluiceError('INVALID_SCHEMA', `Column "${column.name}" cannot be changed (only new columns can be added): it is ${printSchemaColumn(current)}`);
+        }
+      }
+      const missing = table.columns.filter((column) => !columns.some((candidate) => candidate.name === column.name));
+      if (missing.length > 0) throw new SluiceError('INVALID_SCHEMA', `Columns cannot be dropped: the schema lacks ${missing.map((column) => column.name).join(', ')}`);
+      const added = columns.filter((column) => !existing.has(column.name));
+      if (added.length > 0) {
+        await core.addColumns(principal, table, added);
+        operations.push(...added.map((column) => `ADD COLUMN ${printSchemaColumn(column)}`));
+      }
+    }
+    const description = params.get('description');
+    if (description !== undefined) {
+      await core.catalog.updateTableProperties(table.id, { ...core.catalog.getTableById(table.id).properties, description });
+      operations.push('MODIFY COMMENT');
+    }
+    return { operations, datasource: await datasourceOf(core, table, { withSchema: true }) };
+  });
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && Number(length) > 0) || request.headers['transfer-encoding'] !== undefined;
+}
