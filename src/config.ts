@@ -40,8 +40,10 @@ export const CONFIG_OPTIONS = {
   adminToken: { description: 'Admin token; generated at first start and stored in the data directory when unset', env: 'SLUICE_ADMIN_TOKEN', default: undefined as string | undefined, parse: optional },
   logLevel: { description: 'Log level (fatal, error, warn, info, debug, trace, silent)', env: 'SLUICE_LOG_LEVEL', flag: '--log-level', default: 'info', parse: String },
   maxRequestBodyBytes: { description: 'Largest streamed request body or multipart file (413 above)', env: 'SLUICE_MAX_BODY_BYTES', default: 10 * 1024 ** 3, parse: parseBytes },
+  maxRowWriteBytes: { description: 'Largest body of a Catalyzed row write (413 above); streamed Arrow IPC bodies are bounded by SLUICE_MAX_BODY_BYTES only', env: 'SLUICE_MAX_ROW_WRITE_BYTES', default: 100 * 1024 ** 2, parse: parseBytes },
   memoryLimit: { description: "DuckDB's memory limit (e.g. 2GB); DuckDB's default when unset", env: 'SLUICE_MEMORY_LIMIT', default: undefined as string | undefined, parse: optional },
   threads: { description: 'DuckDB worker threads; the number of cores when unset', env: 'SLUICE_THREADS', default: undefined as number | undefined, parse: parsePositiveInt },
+  pausedIngressTimeoutMs: { description: 'How long a push to a paused Feldera pipeline waits for it to resume before answering 503', env: 'SLUICE_PAUSED_INGRESS_TIMEOUT_MS', default: 30_000, parse: parsePositiveInt },
   idempotencyRetentionHours: { description: 'How long idempotency keys and their responses are kept', env: 'SLUICE_IDEMPOTENCY_RETENTION_HOURS', default: 48, parse: parsePositiveInt },
 } satisfies Record<string, OptionSpec<unknown>>;
 

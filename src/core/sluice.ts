@@ -6,11 +6,12 @@ import { requireScope, type Action, type Principal } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
 import type { Column, Namespace, Table, TableSpec } from './catalog/model.ts';
+import type { SchemaChange } from './catalog/schema-change.ts';
 import { SluiceError } from './errors.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
-import { guardExpression, guardQuery, type GuardedQuery } from './query/sql-guard.ts';
+import { guardExpression, guardQuery, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
@@ -107,6 +108,15 @@ export class Sluice {
     return this.catalog.createTable(namespace.id, { ...spec, columns: await this.checkDefaults(spec.columns) });
   }
 
+  /**
+   * Changes the tables and views of a namespace in one transaction: all of it commits or none of it
+   * does. The principal needs the create scope on the namespace.
+   */
+  async changeSchema<T>(principal: Principal, namespace: Namespace, work: (change: SchemaChange) => Promise<T>): Promise<T> {
+    requireScope(principal, 'create', { namespace: namespace.name });
+    return this.catalog.changeSchema(namespace.id, work);
+  }
+
   /** Adds columns at the end of a table. */
   async addColumns(principal: Principal, table: Table, columns: Column[]): Promise<Table> {
     requireScope(principal, 'create', { namespace: this.namespaceOf(table).name });
@@ -132,6 +142,18 @@ export class Sluice {
       const table = this.catalog.getTable(home.id, name);
       this.authorize(principal, 'read', table);
       return table;
+    });
+  }
+
+  /**
+   * Checks a user's SELECT whose table names the caller binds itself (to tables of any namespace,
+   * each optionally read through a condition over its columns); each table must be readable by the principal.
+   */
+  async guardBoundQuery(principal: Principal, sql: string, bind: ResolveTable): Promise<GuardedQuery> {
+    return guardQuery(this.storage, sql, (name, qualifier) => {
+      const bound = bind(name, qualifier);
+      this.authorize(principal, 'read', 'where' in bound ? bound.table : bound);
+      return bound;
     });
   }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
 import { SluiceError } from '../errors.ts';
@@ -80,6 +80,14 @@ export class TokenStore {
       if (scopes) return { tokenId: `jwt:${String(payload['name'] ?? payload['sub'] ?? 'anonymous')}`, name: String(payload['name'] ?? payload['sub'] ?? 'jwt'), scopes };
     }
     return undefined;
+  }
+
+  /**
+   * A JWT signed with the admin token, carrying `payload` (whose scopes a registered parser reads
+   * back) and expiring at `expiresAt`. Nothing is stored: the signature is the token's authority.
+   */
+  async signJwt(payload: Record<string, unknown>, expiresAt: Date): Promise<string> {
+    return new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(Math.floor(expiresAt.getTime() / 1000)).sign(this.jwtKey);
   }
 
   list(): StoredToken[] {

@@ -1,14 +1,15 @@
 import type { DuckDBStorage, Row, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
-import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
-import { parseJsonPath } from '../ingest/json-path.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
-import { CATALOG_SCHEMA, DATA_SCHEMA, migrateCatalog } from './migrations.ts';
-import { QUARANTINE_COLUMNS, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
+import { CATALOG_SCHEMA, migrateCatalog } from './migrations.ts';
+import { QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
+import { SchemaChange } from './schema-change.ts';
+import { checkColumns, checkName, parseJson, physicalName, quarantineColumns, tableFromRow } from './table-ddl.ts';
 
-const MAX_NAME_LENGTH = 255;
+export { physicalName } from './table-ddl.ts';
 
 /**
  * Namespaces and tables: persisted in the database file, served from memory. Every change is made
@@ -153,35 +154,24 @@ export class Catalog {
 
   /** Creates a table and its quarantine companion `<name>_quarantine`, in one transaction. */
   async createTable(namespaceId: string, spec: TableSpec): Promise<Table> {
-    checkName(spec.name, 'table');
-    checkColumns(spec);
+    return this.changeSchema(namespaceId, (change) => change.createTable(spec));
+  }
+
+  /**
+   * Changes the tables and views of a namespace in one transaction: everything done through
+   * `change` commits, or nothing does and the catalog stays as it was. `work` runs under the
+   * catalog's DDL lock, so it must not call other catalog changes.
+   */
+  async changeSchema<T>(namespaceId: string, work: (change: SchemaChange) => Promise<T>): Promise<T> {
     return this.ddl.run(async () => {
       this.getNamespaceById(namespaceId);
-      const quarantineName = spec.name + QUARANTINE_SUFFIX;
-      for (const name of [spec.name, quarantineName]) {
-        if (this.findTable(namespaceId, name)) throw new SluiceError('TABLE_EXISTS', `Table "${name}" already exists`, { table: name });
-      }
-      const now = new Date();
-      const table: Table = {
-        id: newId(), namespaceId, name: spec.name, kind: 'table', parentId: null, columns: spec.columns,
-        primaryKey: spec.primaryKey ?? [], sortingKey: spec.sortingKey ?? [], partitionKey: spec.partitionKey ?? [],
-        properties: spec.properties ?? {}, version: 0, rowCount: 0, createdAt: now, updatedAt: now,
-      };
-      const quarantine: Table = {
-        ...table, id: newId(), name: quarantineName, kind: 'quarantine', parentId: table.id,
-        columns: quarantineColumns(spec.columns), primaryKey: [], sortingKey: [], partitionKey: [], properties: {},
-      };
-      await this.storage.transaction(async (tx) => {
-        for (const created of [table, quarantine]) {
-          await tx.run(createTableSql(created));
-          await insertTableRow(tx, created);
-        }
-        tx.afterCommit(() => {
-          this.tables.set(table.id, table);
-          this.tables.set(quarantine.id, quarantine);
-        });
+      const current = this.listTables(namespaceId, { includeQuarantine: true, includeViews: true });
+      return this.storage.transaction(async (tx) => {
+        const change = new SchemaChange(tx, this.storage, namespaceId, current);
+        const result = await work(change);
+        tx.afterCommit(() => change.applyTo(this.tables));
+        return result;
       });
-      return table;
     });
   }
 
@@ -249,16 +239,9 @@ export class Catalog {
     });
   }
 
-  /** Drops a table together with its quarantine companion. */
+  /** Drops a table together with its quarantine companion, or a view; refused while a view reads it. */
   async dropTable(id: string): Promise<void> {
-    await this.ddl.run(async () => {
-      const table = this.getTableById(id);
-      const quarantine = this.quarantineOf(table);
-      await this.storage.transaction(async (tx) => {
-        await this.dropTableIn(tx, table);
-        if (quarantine) await this.dropTableIn(tx, quarantine);
-      });
-    });
+    await this.changeSchema(this.getTableById(id).namespaceId, (change) => change.drop(change.get(id)));
   }
 
   private async dropTableIn(tx: Transaction, table: Table): Promise<void> {
@@ -292,83 +275,9 @@ export class Catalog {
   }
 }
 
-/** The storage engine's name for a table's rows. User names never reach SQL; ids do. */
-export function physicalName(table: Pick<Table, 'id'>): string {
-  return qualifiedName(DATA_SCHEMA, table.id);
-}
-
-function createTableSql(table: Table): string {
-  const definitions = table.columns.map((column) => {
-    const notNull = column.nullable ? '' : ' NOT NULL';
-    return `${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}${notNull}`;
-  });
-  if (table.primaryKey.length > 0) definitions.push(`PRIMARY KEY (${table.primaryKey.map(quoteIdentifier).join(', ')})`);
-  return `CREATE TABLE ${physicalName(table)} (${definitions.join(', ')})`;
-}
-
-function quarantineColumns(columns: Column[]): Column[] {
-  const text = { kind: 'string' } as const;
-  const textList = { kind: 'list', element: text, elementNullable: false } as const;
-  return [
-    ...columns.map((column) => ({ name: column.name, type: text, nullable: true })),
-    { name: QUARANTINE_COLUMNS.errorColumns, type: textList, nullable: false },
-    { name: QUARANTINE_COLUMNS.errors, type: textList, nullable: false },
-    { name: QUARANTINE_COLUMNS.importId, type: text, nullable: true },
-    { name: QUARANTINE_COLUMNS.insertedAt, type: { kind: 'timestamp', unit: 's' }, nullable: false },
-  ];
-}
-
-async function insertTableRow(tx: Transaction, table: Table): Promise<void> {
-  await tx.run(`INSERT INTO ${CATALOG_SCHEMA}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-    table.id, table.namespaceId, table.name, table.kind, table.parentId, JSON.stringify(table.columns),
-    JSON.stringify(table.primaryKey), JSON.stringify(table.sortingKey), JSON.stringify(table.partitionKey),
-    JSON.stringify(table.properties), table.version, table.rowCount, table.createdAt.toISOString(), table.updatedAt.toISOString(),
-  ]);
-}
-
-function checkName(name: string, what: string): void {
-  // Names are stored and compared, never pasted into SQL, so only emptiness, length and control characters matter here.
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f]/.test(name)) {
-    throw new SluiceError('INVALID_NAME', `Invalid ${what} name "${name}": use 1 to ${MAX_NAME_LENGTH} printable characters`, { name });
-  }
-}
-
-function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey'>): void {
-  if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
-  const seen = new Set<string>();
-  for (const column of spec.columns) {
-    checkName(column.name, 'column');
-    // The storage engine compares column names without regard to case.
-    const key = column.name.toLowerCase();
-    if (seen.has(key)) throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}"`, { column: column.name });
-    seen.add(key);
-    if (column.jsonPath !== undefined) parseJsonPath(column.jsonPath);
-  }
-  for (const key of spec.primaryKey ?? []) {
-    const column = spec.columns.find((candidate) => candidate.name === key);
-    if (!column) throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" is not a column of the table`, { column: key });
-    column.nullable = false;
-  }
-}
-
 function namespaceFromRow(row: Row): Namespace {
   return {
     id: String(row['id']), name: String(row['name']), properties: parseJson(row['properties']) as Record<string, unknown>,
     createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
   };
-}
-
-function tableFromRow(row: Row): Table {
-  return {
-    id: String(row['id']), namespaceId: String(row['namespace_id']), name: String(row['name']),
-    kind: row['kind'] as Table['kind'], parentId: (row['parent_id'] as string | null) ?? null,
-    columns: parseJson(row['columns']) as Column[], primaryKey: parseJson(row['primary_key']) as string[],
-    sortingKey: parseJson(row['sorting_key']) as string[], partitionKey: parseJson(row['partition_key']) as string[],
-    properties: parseJson(row['properties']) as Record<string, unknown>, version: Number(row['version']),
-    rowCount: Number(row['row_count']), createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
-  };
-}
-
-function parseJson(value: unknown): unknown {
-  return typeof value === 'string' ? JSON.parse(value) : value;
 }

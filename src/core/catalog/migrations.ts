@@ -42,6 +42,11 @@ const MIGRATIONS: Migration[] = [
         idempotency_key VARCHAR, request_hash VARCHAR, response JSON, created_at TIMESTAMP NOT NULL)`,
     ],
   },
+  {
+    version: 2,
+    name: 'view definitions',
+    statements: [`ALTER TABLE ${CATALOG_SCHEMA}.tables ADD COLUMN definition JSON`],
+  },
 ];
 
 export async function migrateCatalog(storage: DuckDBStorage): Promise<void> {

@@ -39,6 +39,21 @@ export interface Table {
   rowCount: number;
   createdAt: Date;
   updatedAt: Date;
+  /** For a view: the query it stands for. */
+  definition?: ViewDefinition;
+}
+
+/** A view's query as it was given, and the tables and views of its namespace it reads (their ids). */
+export interface ViewDefinition {
+  sql: string;
+  reads: string[];
+}
+
+export interface ViewSpec {
+  name: string;
+  /** A SELECT over tables and views of the view's namespace. */
+  sql: string;
+  properties?: Record<string, unknown>;
 }
 
 export interface TableSpec {

@@ -22,13 +22,20 @@ const epochToTimestamp = (text: string): string =>
   `CASE WHEN abs(TRY_CAST(${text} AS DOUBLE)) >= 1e11 THEN epoch_ms(CAST(TRY_CAST(${text} AS DOUBLE) AS BIGINT))` +
   ` ELSE make_timestamp(CAST(TRY_CAST(${text} AS DOUBLE) * 1000000 AS BIGINT)) END`;
 
-/** ISO-8601 / RFC 3339 (offsets converted to UTC), `YYYY-MM-DD HH:MM:SS[.f]`, or epoch seconds/milliseconds. */
+/**
+ * ISO-8601 / RFC 3339 (offsets converted to UTC), `YYYY-MM-DD HH:MM:SS[.f]`, or epoch seconds /
+ * milliseconds. Text is parsed at the column's precision class: nanoseconds only for
+ * nanosecond columns, since DuckDB casts TIMESTAMP_NS to coarser units as NULL.
+ */
 function castTimestamp(text: string, type: DataType): string {
   const trimmed = `trim(${text})`;
-  const parsed =
-    `CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epochToTimestamp(trimmed)}` +
-    ` ELSE COALESCE(TRY_CAST(${trimmed} AS TIMESTAMP_NS), TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP)) END`;
-  return `TRY_CAST(${parsed} AS ${toDuckDBType(type)})`;
+  const nanos = type.kind === 'timestamp' && type.unit === 'ns';
+  const parsed = nanos
+    ? `COALESCE(TRY_CAST(${trimmed} AS TIMESTAMP_NS), TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP_NS))`
+    // Through TIMESTAMPTZ first: a cast of text straight to TIMESTAMP drops a UTC offset instead of applying it.
+    : `COALESCE(TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP), TRY_CAST(${trimmed} AS TIMESTAMP))`;
+  const epoch = nanos ? `CAST(${epochToTimestamp(trimmed)} AS TIMESTAMP_NS)` : epochToTimestamp(trimmed);
+  return `TRY_CAST(CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epoch} ELSE ${parsed} END AS ${toDuckDBType(type)})`;
 }
 
 function castDate(text: string, type: DataType): string {

@@ -1,20 +1,19 @@
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { createHash, type Hash } from 'node:crypto';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Principal } from '../auth/scopes.ts';
 import { SluiceError } from '../errors.ts';
-import { newId } from '../ids.ts';
 import type { Sluice } from '../sluice.ts';
 import type { WriteRequest, WriteResult } from '../write/write-command.ts';
 import { decodeArrowIpc } from './decoders/arrow-ipc.ts';
 import { csvInput, type CsvOptions } from './decoders/csv-input.ts';
-import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, type JsonText, type UpdateFormat } from './decoders/json-input.ts';
+import type { JsonText, UpdateFormat } from './decoders/json-input.ts';
+import { ingestInChunks, type ChunkPolicy } from './chunked-ingest.ts';
+import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
 import { parquetInput } from './decoders/parquet-input.ts';
 import { openSource } from './sources/open-source.ts';
 import type { IngestSource, ProgressListener, SourceLimits } from './sources/source.ts';
 import { spoolToFile } from './sources/spool-file.ts';
+import { openSpool } from './sources/spool-writer.ts';
 import { splitJsonValues } from './sources/json-values.ts';
 import { splitLines } from './sources/lines.ts';
 import type { StagedInput } from './staged-input.ts';
@@ -29,10 +28,24 @@ export interface JsonIngestOptions {
   arrays: boolean;
   caseInsensitive: boolean;
   positional: boolean;
+  /** A record may be a bare value (not an object): the value of this column (deletes by a one-column key). */
+  scalarColumn?: string;
+  /** The records of one top-level array are applied together or not at all. */
+  atomicArrays?: boolean;
+}
+
+/**
+ * An idempotency key for an ingest. The write's request hash is computed here, as the bytes flow:
+ * SHA-256 over `request` (what else defines the request: the caller's mode, options, format …)
+ * and the whole content of the source.
+ */
+export interface IngestIdempotency {
+  key: string;
+  request: string;
 }
 
 /** One request's rows, from bytes to a committed write. */
-export interface IngestCommand extends Omit<WriteRequest, 'input'> {
+export interface IngestCommand extends Omit<WriteRequest, 'input' | 'idempotency'> {
   format: IngestFormat;
   source: IngestSource;
   limits: SourceLimits;
@@ -43,10 +56,13 @@ export interface IngestCommand extends Omit<WriteRequest, 'input'> {
   onProgress?: ProgressListener;
   /** Cancels the ingest (a job's cancellation): the source is closed and nothing is written. */
   signal?: AbortSignal;
+  idempotency?: IngestIdempotency;
+  /**
+   * CSV and JSON of append and change writes: commit the input in chunks as it arrives (see
+   * `ingestInChunks`) rather than in one write at the end.
+   */
+  chunks?: ChunkPolicy;
 }
-
-/** JSON bodies up to this size are decoded in memory; larger ones are spooled to a file first. */
-const IN_MEMORY_JSON_BYTES = 8 * 1024 * 1024;
 
 const DEFAULT_JSON: JsonIngestOptions = { updateFormat: 'raw', arrays: false, caseInsensitive: false, positional: false };
 const DEFAULT_CSV: CsvOptions = { header: 'detect', caseInsensitive: false, lenient: false };
@@ -59,18 +75,25 @@ const DEFAULT_CSV: CsvOptions = { header: 'detect', caseInsensitive: false, leni
 export async function ingest(core: Sluice, principal: Principal, command: IngestCommand): Promise<WriteResult> {
   core.authorizeWrite(principal, command.kind, command.table);
   command.signal?.throwIfAborted();
-  const stream = await openSource(command.source, command.limits, command.onProgress);
+  if (command.chunks) return ingestInChunks(core, principal, { ...command, chunks: command.chunks, json: command.json ?? DEFAULT_JSON, csv: command.csv ?? DEFAULT_CSV });
+  const opened = await openSource(command.source, command.limits, command.onProgress);
+  const hash = command.idempotency && createHash('sha256').update(`${command.idempotency.request}\u0000`);
+  const stream = hash ? hashed(opened, hash) : opened;
   const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));
   command.signal?.addEventListener('abort', cancel);
   const cleanups: Array<() => Promise<void>> = [];
   try {
     const input = await DECODERS[command.format](core, stream, command, cleanups);
     command.signal?.throwIfAborted();
-    const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal: _signal, ...request } = command;
-    return await core.write(principal, { ...request, input });
+    const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal: _signal, idempotency, ...request } = command;
+    if (!hash || !idempotency) return await core.write(principal, { ...request, input });
+    // A decoder may stop at the end of its format (an Arrow end-of-stream mark); the hash covers every byte.
+    for await (const _chunk of stream) command.signal?.throwIfAborted();
+    return await core.write(principal, { ...request, input, idempotency: { key: idempotency.key, requestHash: hash.digest('hex') } });
   } finally {
     command.signal?.removeEventListener('abort', cancel);
     stream.destroy();
+    opened.destroy();
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
 }
@@ -92,27 +115,11 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     parquetInput(core.storage, await spooled(core, stream, command, 'parquet', cleanups), command.table.columns, { caseInsensitive: command.caseInsensitive ?? false }),
   json: async (core, stream, command, cleanups) => {
     const options = command.json ?? DEFAULT_JSON;
-    const decodeOptions = { format: options.updateFormat, caseInsensitive: options.caseInsensitive, positional: options.positional };
-    const values: JsonText[] = [];
-    let bytes = 0;
-    let spool: SpoolWriter | undefined;
+    const batch = new JsonBatch(core.storage.spoolDir, cleanups);
     for await (const chunk of options.lineDelimited ? numberedLines(stream) : splitJsonValues(stream, { unwrapArrays: options.arrays })) {
-      for (const value of chunk) {
-        if (spool) {
-          await spool.write(jsonLine(value));
-          continue;
-        }
-        values.push(value);
-        bytes += value.text.length;
-        if (bytes > IN_MEMORY_JSON_BYTES) {
-          spool = await openSpool(core.storage.spoolDir, 'jsonl', cleanups);
-          for (const held of values.splice(0)) await spool.write(jsonLine(held));
-        }
-      }
+      for (const value of chunk) await batch.add(value);
     }
-    if (!spool) return jsonInput(jsonTextsInMemory(values), command.table.columns, decodeOptions);
-    await spool.close();
-    return jsonInput(jsonLinesFile(spool.path), command.table.columns, decodeOptions);
+    return batch.input(command.table.columns, jsonDecodeOptions(options));
   },
   arrow: async (core, stream, command, cleanups) => {
     // Arrow batches are decoded as they arrive and spooled as CSV (strings quoted, NULL unquoted
@@ -129,6 +136,17 @@ const DECODERS: Record<IngestFormat, Decoder> = {
   },
 };
 
+/** The stream, its bytes added to `hash` as they pass; failures of the stream pass through. */
+function hashed(stream: Readable, hash: Hash): Readable {
+  const passing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  return pipeline(stream, passing, () => {});
+}
+
 /** NDJSON records: one per non-blank line, numbered by line. */
 async function* numberedLines(stream: Readable): AsyncIterable<JsonText[]> {
   let line = 0;
@@ -144,30 +162,4 @@ async function* numberedLines(stream: Readable): AsyncIterable<JsonText[]> {
 
 function csvField(value: string | null): string {
   return value === null ? '' : `"${value.replaceAll('"', '""')}"`;
-}
-
-interface SpoolWriter {
-  path: string;
-  write(text: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** A spool file written piece by piece with backpressure, removed by the ingest's cleanup. */
-async function openSpool(spoolDir: string, extension: string, cleanups: Array<() => Promise<void>>): Promise<SpoolWriter> {
-  const path = join(spoolDir, `${newId()}.${extension}`);
-  const out = createWriteStream(path);
-  cleanups.push(async () => {
-    out.destroy();
-    await rm(path, { force: true });
-  });
-  return {
-    path,
-    async write(text) {
-      if (!out.write(text)) await once(out, 'drain');
-    },
-    async close() {
-      out.end();
-      await once(out, 'finish');
-    },
-  };
 }

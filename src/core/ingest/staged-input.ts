@@ -13,6 +13,15 @@ import type { RecordBatch } from '../write/write-command.ts';
 export const RAW_STAGE_COLUMNS = '_req INTEGER, _row BIGINT, _weight BIGINT, _error VARCHAR, _source VARCHAR';
 
 /**
+ * Columns an input that sets `StagedInput.controls` gives after its values:
+ * - `_group`: rows of one request with the same group are applied together or not at all: when
+ *   one fails validation, the others are refused with it (NULL: the row stands alone)
+ * - `_sets`: for a partial row (a change setting some columns of the row with its key), the
+ *   columns it sets; NULL for a whole row
+ */
+export const STAGE_CONTROL_COLUMNS = '_group BIGINT, _sets VARCHAR[]';
+
+/**
  * Decoded rows of one request, ready to be loaded into the raw stage table inside the write's
  * transaction. Inputs load either through DuckDB's appender (rows decoded in JS) or with one
  * INSERT … SELECT over a DuckDB reader (files spooled to disk), never row by row in SQL.
@@ -22,6 +31,8 @@ export interface StagedInput {
   columns: string[];
   /** Inserts the rows into `rawTable` (temporary, created by the caller) tagged with `request`. */
   load(tx: Transaction, rawTable: string, request: number): Promise<void>;
+  /** Whether each row ends with the STAGE_CONTROL_COLUMNS, after the values. */
+  controls?: boolean;
   /** Releases what the input holds (temporary tables are dropped with the stage; files are removed here). */
   dispose?(): Promise<void>;
 }
@@ -50,17 +61,24 @@ export function recordsInput(batch: RecordBatch): StagedInput {
   };
 }
 
+/** A query the stage reads rows from, and what to drop once they are loaded (temporary tables it made). */
+export interface QuerySource {
+  sql: string;
+  release?: (tx: Transaction) => Promise<void>;
+}
+
 /**
  * Rows read by a SQL query that yields `_row, _weight, _error, _source, v0…vn` (a DuckDB reader
  * over a spooled file, JSON extraction over a table of values …). `prepare` may create what the
  * query reads (in the same transaction); `dispose` removes files once the write is over.
  */
-export function queryInput(columns: string[], build: (tx: Transaction) => Promise<string>, dispose?: () => Promise<void>): StagedInput {
+export function queryInput(columns: string[], build: (tx: Transaction) => Promise<QuerySource>, dispose?: () => Promise<void>): StagedInput {
   return {
     columns,
     async load(tx, rawTable, request) {
-      const select = await build(tx);
-      await tx.run(`INSERT INTO ${rawTable} SELECT ${request}, * FROM (${select})`);
+      const { sql, release } = await build(tx);
+      await tx.run(`INSERT INTO ${rawTable} SELECT ${request}, * FROM (${sql})`);
+      await release?.(tx);
     },
     ...(dispose && { dispose }),
   };

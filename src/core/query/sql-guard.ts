@@ -1,4 +1,5 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
@@ -12,8 +13,17 @@ import { CLICKHOUSE_MACROS } from './sql-functions.ts';
  * wrote — comments, semicolons, quoting tricks — only the printed tree is executed.
  */
 
+/**
+ * A table the query reads, with an optional condition over its columns that applies before the
+ * query sees it: the reference reads only the rows the condition holds for.
+ */
+export interface FilteredTable {
+  table: Table;
+  where: string;
+}
+
 /** Finds a table the caller may read; throws SluiceError (TABLE_NOT_FOUND, FORBIDDEN …) otherwise. */
-export type ResolveTable = (name: string, namespace: string | null) => Table;
+export type ResolveTable = (name: string, namespace: string | null) => Table | FilteredTable;
 
 export interface GuardedQuery {
   /** The query as it will run: every table reference replaced by its physical name. */
@@ -56,14 +66,30 @@ function isDeniedFunction(name: string): boolean {
 /** Checks a user query and rewrites its table references. Throws a 4xx SluiceError when refused. */
 export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTable: ResolveTable): Promise<GuardedQuery> {
   const statement = await parseStatement(storage, sql, 'SQL_SYNTAX', 'SQL_NOT_ALLOWED');
-  const walk: QueryWalk = { resolveTable, tables: new Map() };
+  const walk: QueryWalk = { resolveTable, tables: new Map(), filtered: [] };
   visit(statement, new Set(), walk);
+  for (const { node, table, where } of walk.filtered) await filterTableRef(storage, node, table, where);
   return { sql: await printStatement(storage, statement), tables: [...walk.tables.values()] };
 }
 
 interface QueryWalk {
   resolveTable: ResolveTable;
   tables: Map<string, Table>;
+  /** Rewritten references whose table is read through a condition. */
+  filtered: Array<{ node: JsonObject; table: Table; where: string }>;
+}
+
+/**
+ * Turns a rewritten table reference into a subquery over the table with the condition, under the
+ * same alias. The condition is checked here like any user expression (columns of the table only),
+ * and the subquery is added after the walk, so its own table reference is not resolved again.
+ */
+async function filterTableRef(storage: DuckDBStorage, node: JsonObject, table: Table, where: string): Promise<void> {
+  const condition = await guardExpression(storage, where, table.columns.map((column) => column.name));
+  const subquery = await parseStatement(storage, `SELECT * FROM ${quoteIdentifier(DATA_SCHEMA)}.${quoteIdentifier(table.id)} WHERE (${condition})`, 'INTERNAL', 'INTERNAL');
+  const { alias, sample, query_location: location, column_name_alias: columnAliases } = node;
+  for (const key of Object.keys(node)) delete node[key];
+  Object.assign(node, { type: 'SUBQUERY', alias: alias ?? null, sample: sample ?? null, query_location: location ?? null, subquery, column_name_alias: columnAliases ?? [] });
 }
 
 /** Lower-cased names of the CTEs visible at a point of the tree. */
@@ -149,8 +175,10 @@ function rewriteBaseTable(node: JsonObject, scope: CteScope, walk: QueryWalk): v
   if (node['catalog_name']) refuse(`Table "${node['catalog_name']}.${namespace}.${name}" is not allowed: database names cannot be used`);
   if (node['at_clause'] !== null && node['at_clause'] !== undefined) refuse('AT clauses (time travel) are not supported');
   if (namespace === '' && scope.has(name.toLowerCase())) return;
-  const table = walk.resolveTable(name, namespace === '' ? null : namespace);
+  const resolved = walk.resolveTable(name, namespace === '' ? null : namespace);
+  const table = 'where' in resolved ? resolved.table : resolved;
   walk.tables.set(table.id, table);
+  if ('where' in resolved) walk.filtered.push({ node, table, where: resolved.where });
   node['schema_name'] = DATA_SCHEMA;
   node['table_name'] = table.id;
   // The user's name stays the alias, so that `events.col` still binds.

@@ -1,4 +1,5 @@
 import type { Table } from '../catalog/model.ts';
+import type { CoercionOptions } from '../ingest/coercion.ts';
 import type { StagedInput } from '../ingest/staged-input.ts';
 import type { FieldType } from '../types/data-type.ts';
 
@@ -50,6 +51,8 @@ export interface WriteRequest {
   importId?: string;
   /** Names a type in the caller's vocabulary, for error messages. */
   describeType?: (field: FieldType) => string;
+  /** How text becomes typed values where the caller's clients read it differently from the engine. */
+  coercion?: CoercionOptions;
 }
 
 export interface RowError {

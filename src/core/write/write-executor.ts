@@ -4,8 +4,8 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { physicalName } from '../catalog/catalog.ts';
 import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts';
 import { SluiceError } from '../errors.ts';
-import { coerceColumn, type TypeDescriber } from '../ingest/coercion.ts';
-import { RAW_STAGE_COLUMNS, type StagedInput } from '../ingest/staged-input.ts';
+import { coerceColumn, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
+import { RAW_STAGE_COLUMNS, STAGE_CONTROL_COLUMNS, type StagedInput } from '../ingest/staged-input.ts';
 import { MAX_REPORTED_ERRORS, type RowError, type WriteKind, type WriteRequest } from './write-command.ts';
 
 /** The effect of one request, before the version and write-log entry are added. */
@@ -40,7 +40,7 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
 
   const inputColumns = first.input?.columns ?? [];
   const checkedColumns = first.kind === 'delete' ? keyColumns(table) : table.columns;
-  const stage = new Stage(tx, table, inputColumns, checkedColumns, first.describeType ?? describeNeutral);
+  const stage = new Stage(tx, table, inputColumns, checkedColumns, first.describeType ?? describeNeutral, first.coercion, first.kind, first.input?.controls ?? false);
   try {
     await stage.load(requests.map((request) => request.input));
     const validation = await stage.validate(requests.length);
@@ -143,6 +143,10 @@ class Stage {
     private readonly inputColumns: string[],
     private readonly checkedColumns: Column[],
     private readonly describeType: TypeDescriber,
+    private readonly coercion: CoercionOptions = {},
+    private readonly kind: WriteKind = 'append',
+    /** Whether the inputs give the STAGE_CONTROL_COLUMNS (groups and partial rows). */
+    private readonly controls = false,
   ) {
     this.raw = `sluice_raw_${this.id}`;
     this.typed = `sluice_typed_${this.id}`;
@@ -161,29 +165,42 @@ class Stage {
 
   async load(inputs: Array<StagedInput | undefined>): Promise<void> {
     const valueColumns = this.inputColumns.map((_, index) => `, v${index} VARCHAR`).join('');
-    await this.tx.run(`CREATE TEMP TABLE ${this.raw} (${RAW_STAGE_COLUMNS}${valueColumns})`);
+    await this.tx.run(`CREATE TEMP TABLE ${this.raw} (${RAW_STAGE_COLUMNS}${valueColumns}${this.controls ? `, ${STAGE_CONTROL_COLUMNS}` : ''})`);
     for (const [request, input] of inputs.entries()) {
       if (!input) continue;
       if (input.columns.join('\u0000') !== this.inputColumns.join('\u0000')) throw new Error('the requests of a run must share their columns');
+      if ((input.controls ?? false) !== this.controls) throw new Error('the requests of a run must all give control columns or none');
       await input.load(this.tx, this.raw, request);
     }
   }
 
   /** Coerces every row and returns, per request, how many rows are valid and the first errors. */
   async validate(requestCount: number): Promise<Map<number, RequestValidation>> {
-    const coerced = this.checkedColumns.map((column) => ({ column, ...coerceColumn(column, this.textOf(column.name), this.describeType) }));
+    const coerced = this.checkedColumns.map((column) => ({ column, ...coerceColumn(column, this.textOf(column.name), this.describeType, this.coercion) }));
     const values = coerced.map(({ column, value }) => `${value} AS ${quoteIdentifier(column.name)}`);
-    const failures = coerced.map(({ column, error }) => `{'c': ${quoteLiteral(column.name)}, 'e': ${error}}`);
+    const failures = coerced.map(({ column, error }) => `{'c': ${quoteLiteral(column.name)}, 'e': ${this.checkedOnly(column, error)}}`);
+    if (this.controls && (this.kind !== 'changes' || this.table.primaryKey.length === 0)) {
+      failures.push(`{'c': NULL, 'e': CASE WHEN r._sets IS NOT NULL THEN 'setting some columns of a row needs a table with a primary key' END}`);
+    }
     // A record that could not be decoded has no values to check: its one failure is why.
     const failureList = `CASE WHEN r._error IS NOT NULL THEN [{'c': NULL::VARCHAR, 'e': r._error}]
       ELSE list_filter([${failures.join(', ')}]::STRUCT(c VARCHAR, e VARCHAR)[], f -> f.e IS NOT NULL) END`;
     // The input text is kept only for failed rows, for the quarantine and the error report.
     const rawTexts = this.inputColumns.map((_, index) => `v${index}`);
+    const controls = this.controls ? 'r._group, r._sets' : 'NULL::BIGINT AS _group, NULL::VARCHAR[] AS _sets';
+    let checked = `SELECT r._req, r._row, r._weight, r._error IS NOT NULL AS _undecodable, r._source, ${controls}, ${[...values, `${failureList} AS _failures`].join(', ')}, ${rawTexts.length > 0 ? rawTexts.map((text) => `r.${text}`).join(', ') : 'NULL AS _none'}
+             FROM ${this.raw} r`;
+    if (this.controls) {
+      // The rows of a group stand or fall together: a failed row fails the rest of its group.
+      checked = `SELECT * REPLACE (CASE WHEN len(_failures) = 0 AND _group IS NOT NULL AND count(*) FILTER (WHERE len(_failures) > 0) OVER g > 0
+          THEN [{'c': NULL::VARCHAR, 'e': 'not applied: record ' || min(_row) FILTER (WHERE len(_failures) > 0) OVER g || ' of the same group failed'}]
+          ELSE _failures END AS _failures)
+        FROM (${checked}) WINDOW g AS (PARTITION BY _req, _group)`;
+    }
     await this.tx.run(
       `CREATE TEMP TABLE ${this.typed} AS SELECT * EXCLUDE (${rawTexts.length > 0 ? this.inputColumns.map((_, index) => `v${index}`).join(', ') : '_none'}),
          CASE WHEN len(_failures) > 0 THEN [${rawTexts.join(', ')}]::VARCHAR[] END AS _texts
-       FROM (SELECT r._req, r._row, r._weight, r._error IS NOT NULL AS _undecodable, r._source, ${[...values, `${failureList} AS _failures`].join(', ')}, ${rawTexts.length > 0 ? rawTexts.map((text) => `r.${text}`).join(', ') : 'NULL AS _none'}
-             FROM ${this.raw} r) r`,
+       FROM (${checked}) r`,
     );
     const result = new Map<number, RequestValidation>();
     for (let request = 0; request < requestCount; request += 1) result.set(request, { valid: 0, invalid: 0, undecodable: 0, errors: [] });
@@ -219,6 +236,17 @@ class Stage {
       }
     }
     return result;
+  }
+
+  /**
+   * A column's error, for the rows that must give it. In changes to a keyed table a delete names
+   * its row by key only, and a partial row gives only the columns it sets: their other columns
+   * are not checked.
+   */
+  private checkedOnly(column: Column, error: string): string {
+    if (this.kind !== 'changes' || this.table.primaryKey.length === 0 || this.table.primaryKey.includes(column.name)) return error;
+    const given = this.controls ? ` AND (r._sets IS NULL OR list_contains(r._sets, ${quoteLiteral(column.name)}))` : '';
+    return `CASE WHEN r._weight > 0${given} THEN ${error} END`;
   }
 
   async isEmpty(): Promise<boolean> {
@@ -324,13 +352,25 @@ class Stage {
     const [maxRound] = await this.tx.rows(`SELECT coalesce(max(_round), 0) AS n FROM ${rounds}`);
     const effect = { rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0 };
     for (let round = 1; round <= Number(maxRound?.['n'] ?? 0); round += 1) {
-      const inRound = (sign: string) => `(SELECT * FROM ${rounds} WHERE _round = ${round} AND _weight ${sign} 0)`;
-      effect.rowsDeleted += await this.deleteByKey(inRound('<'));
-      const upserted = await this.upsert('reject', inRound('>'));
+      const inRound = (condition: string) => `(SELECT * FROM ${rounds} WHERE _round = ${round} AND ${condition})`;
+      effect.rowsDeleted += await this.deleteByKey(inRound('_weight < 0'));
+      const upserted = await this.upsert('reject', inRound('_weight > 0 AND _sets IS NULL'));
       effect.rowsInserted += upserted.rowsInserted ?? 0;
       effect.rowsUpdated += upserted.rowsUpdated ?? 0;
+      effect.rowsUpdated += await this.setColumns(inRound('_weight > 0 AND _sets IS NOT NULL'));
     }
     return effect;
+  }
+
+  /** Partial rows: each sets the columns it names in the row with its key; a key without a row is left alone. */
+  private async setColumns(source: string): Promise<number> {
+    const settable = this.table.columns.filter((column) => !this.table.primaryKey.includes(column.name));
+    if (settable.length === 0) return 0;
+    const assignments = settable.map((column) => {
+      const name = quoteIdentifier(column.name);
+      return `${name} = CASE WHEN list_contains(s._sets, ${quoteLiteral(column.name)}) THEN s.${name} ELSE t.${name} END`;
+    });
+    return this.tx.run(`UPDATE ${physicalName(this.table)} AS t SET ${assignments.join(', ')} FROM ${source} s WHERE ${this.keyMatch('t', 's')}`);
   }
 
   private async applyMultisetChanges(): Promise<Partial<WriteEffect>> {

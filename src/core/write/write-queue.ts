@@ -161,6 +161,8 @@ function sameShape(a: WriteRequest, b: WriteRequest): boolean {
   return (
     a.onInvalid === b.onInvalid &&
     a.describeType === b.describeType &&
+    a.coercion === b.coercion &&
+    (a.input?.controls ?? false) === (b.input?.controls ?? false) &&
     (a.input?.columns ?? []).join('\u0000') === (b.input?.columns ?? []).join('\u0000')
   );
 }

@@ -62,7 +62,7 @@ describe('JSON', () => {
     ].map(([name, type]) => ({ name, type }));
     assert.equal(
       await text(encodeJson(input, { printType: printClickHouseType })),
-      `{"meta":${JSON.stringify(meta)},"data":[${ROW_JSON},${NULL_ROW_JSON}],"rows":2,"rows_before_limit_at_least":2,` +
+      `{"data":[${ROW_JSON},${NULL_ROW_JSON}],"meta":${JSON.stringify(meta)},"rows":2,"rows_before_limit_at_least":2,` +
         '"statistics":{"elapsed":0.25,"rows_read":0,"bytes_read":0}}\n',
     );
   });

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Table } from '../../../src/core/catalog/model.ts';
 import { SluiceError } from '../../../src/core/errors.ts';
 import { runQuery } from '../../../src/core/query/query-runner.ts';
-import { guardExpression } from '../../../src/core/query/sql-guard.ts';
+import { guardExpression, guardQuery } from '../../../src/core/query/sql-guard.ts';
 import { INT32, INT64, openQueryFixture, STRING, type QueryFixture } from './query-fixture.ts';
 
 let fixture: QueryFixture;
@@ -282,4 +283,25 @@ test('INT64 columns read back as bigint', async () => {
   const table = await fixture.createTable('wide', [['v', INT64]], 'VALUES (9007199254740993)');
   assert.equal(table.name, 'wide');
   assert.deepEqual(await rowsOf('SELECT v FROM wide'), [[9007199254740993n]]);
+});
+
+describe('guardQuery reads a table through a condition when the resolver gives one', () => {
+  const filtered = (where: string) => async (sql: string) =>
+    runQuery(fixture.storage, await guardQuery(fixture.storage, sql, (name, namespace) => {
+      const table = fixture.resolve(name, namespace) as Table;
+      return name === 'events' ? { table, where } : table;
+    }));
+
+  test('the condition applies before the query: every reference, alias and aggregate sees only the matching rows', async () => {
+    const run = filtered(`country = 'ES'`);
+    assert.deepEqual((await run('SELECT sum(amount) FROM events')).rows, [[17n]]);
+    assert.deepEqual((await run('SELECT e.user_id, u.name FROM events AS e JOIN users u ON u.id = e.user_id ORDER BY 1')).rows, [[1, 'ana'], [2, 'bo']]);
+    assert.deepEqual((await run('SELECT count(*) FROM events WHERE user_id IN (SELECT user_id FROM events)')).rows, [[2n]]);
+  });
+
+  test('a condition is checked like any user expression: columns of the table only, no queries', async () => {
+    for (const where of [`nope = 1`, `amount > 0) UNION SELECT x FROM secret --`, `amount IN (SELECT x FROM secret)`]) {
+      await assert.rejects(filtered(where)('SELECT * FROM events'), (error: unknown) => error instanceof SluiceError && error.code === 'INVALID_PREDICATE', where);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
 import type { StagedInput } from '../staged-input.ts';
@@ -29,6 +30,8 @@ export interface CsvOptions {
   lenient: boolean;
   /** Whether a quoted empty field ("") is NULL like an unquoted empty one (the default), or an empty string. */
   quotedEmptyIsNull?: boolean;
+  /** Records of this file are numbered after this many (a file that continues an earlier one). */
+  recordOffset?: number;
 }
 
 let scanCounter = 0;
@@ -53,7 +56,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
       const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
       const reader = `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
-        new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, max_line_size = 134217728,
+        new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
         allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}
         ${options.lenient ? ', strict_mode = false, null_padding = true, parallel = false' : ''})`;
       const values = mapped.map(({ column, field }) => {
@@ -62,14 +65,14 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
       });
       try {
         await tx.run(
-          `INSERT INTO ${rawTable} SELECT ${request}, row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader}`,
+          `INSERT INTO ${rawTable} SELECT ${request}, ${options.recordOffset ?? 0} + row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader}`,
         );
       } catch (error) {
         throw asMalformed(error, 'CSV');
       }
       const nulls = mapped.map(() => ', NULL').join('');
       await tx.run(
-        `INSERT INTO ${rawTable} SELECT ${request}, line, 1, 'line ' || line || ': ' || error_message, csv_line${nulls} FROM ${rejects}
+        `INSERT INTO ${rawTable} SELECT ${request}, ${options.recordOffset ?? 0} + line, 1, 'line ' || (${options.recordOffset ?? 0} + line) || ': ' || error_message, csv_line${nulls} FROM ${rejects}
          WHERE line IS NOT NULL QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1`,
       );
       await tx.run(`DROP TABLE IF EXISTS ${rejects}`);

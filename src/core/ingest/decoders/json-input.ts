@@ -1,9 +1,10 @@
 import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import type { DataTypeKind } from '../../types/data-type.ts';
 import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
-import { queryInput, type StagedInput } from '../staged-input.ts';
+import { queryInput, type QuerySource, type StagedInput } from '../staged-input.ts';
 
 /** How each JSON value of a request turns into weighted rows. */
 export type UpdateFormat = 'raw' | 'insert_delete' | 'weighted' | 'debezium';
@@ -14,17 +15,26 @@ export interface JsonDecodeOptions {
   caseInsensitive: boolean;
   /** A row may be a JSON array of values in column order. */
   positional: boolean;
+  /** A row may be a bare value (a string, number, boolean or null): the value of this column (a one-column key, say). */
+  scalarColumn?: string;
+  /**
+   * The values of one top-level array are applied together or not at all (one failing value
+   * refuses the others); otherwise each value stands alone.
+   */
+  atomicArrays?: boolean;
 }
 
 /** One JSON value of a request as text, with its record number; `error` when it could not even be split out. */
 export interface JsonText {
   text: string;
   index: number;
+  /** Values of one top-level array share it (see `JsonDecodeOptions.atomicArrays`); without it, the value's own index. */
+  topLevelIndex?: number;
   error?: string;
 }
 
-/** SQL reading the JSON texts of a request: `_row BIGINT, _error VARCHAR, j VARCHAR`. */
-export type JsonTextSource = (tx: Transaction) => Promise<string>;
+/** SQL reading the JSON texts of a request: `_row BIGINT, _group BIGINT, _error VARCHAR, j VARCHAR`. */
+export type JsonTextSource = (tx: Transaction) => Promise<QuerySource>;
 
 let textTableCounter = 0;
 
@@ -32,38 +42,44 @@ let textTableCounter = 0;
 export function jsonTextsInMemory(values: JsonText[]): JsonTextSource {
   return async (tx) => {
     const table = `sluice_json_${(textTableCounter += 1)}`;
-    await tx.run(`CREATE TEMP TABLE ${table} (_row BIGINT, _error VARCHAR, j VARCHAR)`);
+    await tx.run(`CREATE TEMP TABLE ${table} (_row BIGINT, _group BIGINT, _error VARCHAR, j VARCHAR)`);
     const appender = await tx.appender(table, 'main', 'temp');
     for (const value of values) {
       appender.appendBigInt(BigInt(value.index));
+      appender.appendBigInt(BigInt(groupOf(value)));
       if (value.error === undefined) appender.appendNull();
       else appender.appendVarchar(value.error);
       appender.appendVarchar(value.text);
       appender.endRow();
     }
     appender.flushSync();
-    return `SELECT * FROM temp.${table}`;
+    return { sql: `SELECT * FROM temp.${table}`, release: (release) => release.run(`DROP TABLE temp.${table}`).then(() => undefined) };
   };
 }
 
 /**
- * A spooled file of JSON values, one per line as `record number \x01 error \x01 value text`, read
+ * A spooled file of JSON values, one per line as `record number \x01 group \x01 error \x01 value text`, read
  * by DuckDB's CSV reader. \x01 cannot occur in a value the splitter passed as well-formed (control
  * characters must be escaped in JSON), and error texts are written with it replaced, so it serves as
  * a delimiter that never splits a record.
  */
 export function jsonLinesFile(path: string): JsonTextSource {
-  return async () =>
-    `SELECT i AS _row, nullif(e, '') AS _error, j
-     FROM read_csv(${quoteLiteral(path)}, columns = {'i': 'BIGINT', 'e': 'VARCHAR', 'j': 'VARCHAR'}, delim = '\x01', quote = '',
-                   escape = '', header = false, auto_detect = false, max_line_size = 134217728, allow_quoted_nulls = false)`;
+  return async () => ({
+    sql: `SELECT i AS _row, g AS _group, nullif(e, '') AS _error, j
+     FROM read_csv(${quoteLiteral(path)}, columns = {'i': 'BIGINT', 'g': 'BIGINT', 'e': 'VARCHAR', 'j': 'VARCHAR'}, delim = '\x01', quote = '',
+                   escape = '', header = false, auto_detect = false, ${DUCKDB_LINE_LIMITS}, allow_quoted_nulls = false)`,
+  });
 }
 
 /** One line of a `jsonLinesFile`. */
 export function jsonLine(value: JsonText): string {
   // A JSON value spans lines only where JSON allows whitespace, so joining its lines keeps its meaning.
   const text = value.error === undefined ? value.text.replace(/[\r\n]+/g, ' ') : displayable(value.text);
-  return `${value.index}\x01${value.error === undefined ? '' : displayable(value.error)}\x01${text}\n`;
+  return `${value.index}\x01${groupOf(value)}\x01${value.error === undefined ? '' : displayable(value.error)}\x01${text}\n`;
+}
+
+function groupOf(value: JsonText): number {
+  return value.topLevelIndex ?? value.index;
 }
 
 /** Text of a record that failed, made safe for one line of the spool file (it is only shown). */
@@ -73,57 +89,70 @@ function displayable(text: string): string {
 
 /**
  * Rows from JSON values, extracted in SQL: each update format yields `(weight, row)` pairs, then
- * each target column's text is read from the row by its JSONPath (or its name).
+ * each target column's text is read from the row by its JSONPath (or its name). The rows of one
+ * value (and with `atomicArrays`, of one top-level array) are applied whole or not at all; an
+ * `{"update": row}` is a partial row that sets the columns it has.
  */
 export function jsonInput(texts: JsonTextSource, columns: Column[], options: JsonDecodeOptions): StagedInput {
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
-  return queryInput(
+  const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
+  const input = queryInput(
     columns.map((column) => column.name),
     async (tx) => {
+      const source = await texts(tx);
       const values = columns.map((column, index) => `${extractColumn(column, paths[index]!, index, options)} AS v${index}`);
-      const rowCheck = options.positional ? `json_type(row) IN ('OBJECT', 'ARRAY')` : `json_type(row) = 'OBJECT'`;
-      return `SELECT _row, _weight,
+      const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
+      const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
+      const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
+      const sql = `SELECT _row, _weight,
                 CASE WHEN _error IS NOT NULL THEN _error
-                     WHEN NOT (${rowCheck}) THEN 'expected a JSON ${options.positional ? 'object or array' : 'object'}, got ' || coalesce(lower(json_type(row)), 'nothing') END AS _error,
+                     WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || coalesce(lower(json_type(row)), 'nothing') END AS _error,
                 CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
-                ${values.join(', ')}
-              FROM (${UPDATE_FORMATS[options.format](`(SELECT _row, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${await texts(tx)}))`)})`;
+                ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
+              FROM (${UPDATE_FORMATS[options.format](`(SELECT _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${source.sql}))`)})`;
+      return { sql, ...(source.release && { release: source.release }) };
     },
   );
+  return { ...input, controls: true };
 }
 
 /**
- * Each update format as SQL over `(_row, _error, j)` giving `(_row, _weight, _error, j, row)`;
- * `row` is the JSON of the row the change is about, NULL when the value has the wrong shape.
+ * Each update format as SQL over `(_row, _group, _error, j)` giving `(_row, _group, _weight, _error,
+ * j, row, _partial)`; `row` is the JSON of the row the change is about, NULL when the value has
+ * the wrong shape, and `_partial` marks a row that sets only the columns it has.
  */
 const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
-  raw: (source) => `SELECT _row, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN j::JSON END AS row FROM ${source}`,
+  raw: (source) => `SELECT _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN j::JSON END AS row, false AS _partial FROM ${source}`,
   insert_delete: (source) => `
-    SELECT _row,
-      CASE WHEN json_exists(j, '$.insert') THEN 1 WHEN json_exists(j, '$.delete') THEN -1 ELSE 0 END AS _weight,
+    SELECT _row, _group,
+      CASE WHEN json_exists(j, '$.insert') OR json_exists(j, '$.update') THEN 1 WHEN json_exists(j, '$.delete') THEN -1 ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
-           WHEN json_exists(j, '$.update') THEN 'updates of part of a row are not supported yet'
-           WHEN NOT (json_exists(j, '$.insert') OR json_exists(j, '$.delete')) THEN 'expected {"insert": row} or {"delete": row}' END AS _error,
-      j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete')) AS row
-    FROM (SELECT _row, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
+           WHEN NOT (json_exists(j, '$.insert') OR json_exists(j, '$.delete') OR json_exists(j, '$.update'))
+           THEN 'expected {"insert": row} or {"delete": row} (or {"update": row} on a keyed table)' END AS _error,
+      j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
+      coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
+    FROM (SELECT _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
   weighted: (source) => `
-    SELECT _row, coalesce(TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT), 0) AS _weight,
+    SELECT _row, _group, coalesce(TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT), 0) AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
            WHEN NOT json_exists(j, '$.data') THEN 'expected {"weight": n, "data": row}' END AS _error,
-      j, json_extract(j, '$.data') AS row
-    FROM (SELECT _row, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
+      j, json_extract(j, '$.data') AS row, false AS _partial
+    FROM (SELECT _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
   // An update is a delete of `before` and an insert of `after`: two changes of one record,
   // ordered delete first (the write path orders a record's changes by weight).
   debezium: (source) => `
-    WITH records AS (SELECT _row, _error, j, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _row, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source}))
-    SELECT _row, -1 AS _weight, _error, j, json_extract(j, '$.payload.before') AS row FROM records WHERE _error IS NULL AND op IN ('u', 'd')
+    WITH records AS (SELECT _row, _group, _error, j, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source}))
+    SELECT _row, _group, -1 AS _weight, _error, j, json_extract(j, '$.payload.before') AS row, false AS _partial FROM records WHERE _error IS NULL AND op IN ('u', 'd')
     UNION ALL
-    SELECT _row, 1 AS _weight, _error, j, json_extract(j, '$.payload.after') AS row FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
+    SELECT _row, _group, 1 AS _weight, _error, j, json_extract(j, '$.payload.after') AS row, false FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
     UNION ALL
-    SELECT _row, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), j, NULL
+    SELECT _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), j, NULL, false
     FROM records WHERE _error IS NOT NULL OR op IS NULL OR op NOT IN ('c', 'r', 'u', 'd')`,
 };
+
+/** The row is a bare JSON value: neither an object nor an array. */
+const IS_SCALAR = `json_type(row) NOT IN ('OBJECT', 'ARRAY')`;
 
 /** Kinds whose values are kept as JSON text rather than as the scalar's own text. */
 const NESTED_KINDS = new Set<DataTypeKind>(['list', 'map', 'struct', 'json']);
@@ -146,7 +175,24 @@ function extractColumn(column: Column, path: JsonPath, position: number, options
     const loose = nested ? `nullif(json_extract(row, '$."' || replace(${key}, '"', '\\"') || '"')::VARCHAR, 'null')` : `json_extract_string(row, '$."' || replace(${key}, '"', '\\"') || '"')`;
     byName = `coalesce(${byName}, CASE WHEN json_type(row) = 'OBJECT' THEN ${loose} END)`;
   }
+  if (options.scalarColumn === column.name) byName = `CASE WHEN ${IS_SCALAR} THEN json_extract_string(row, '$') ELSE ${byName} END`;
   if (!options.positional) return byName;
   const atPosition = nested ? `nullif(json_extract(row, '$[${position}]')::VARCHAR, 'null')` : `json_extract_string(row, '$[${position}]')`;
   return `CASE WHEN json_type(row) = 'ARRAY' THEN ${atPosition} ELSE ${byName} END`;
+}
+
+/** SQL: whether the row gives a value (possibly null) for the column, found the way `extractColumn` finds it. */
+function columnPresent(column: Column, path: JsonPath, position: number, options: JsonDecodeOptions): string {
+  let byName: string;
+  if (path.steps.length === 0) byName = 'true';
+  else if (hasWildcard(path)) {
+    const container = toDuckDBJsonPath({ text: path.text, steps: path.steps.slice(0, path.steps.findIndex((step) => 'every' in step)) });
+    byName = `coalesce(json_type(row, ${quoteLiteral(container)}) = 'ARRAY', false)`;
+  } else byName = `json_extract(row, ${quoteLiteral(toDuckDBJsonPath(path))}) IS NOT NULL`;
+  if (options.caseInsensitive && !column.jsonPath) {
+    byName = `(${byName} OR (json_type(row) = 'OBJECT' AND len(list_filter(json_keys(row), k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})) > 0))`;
+  }
+  if (options.scalarColumn === column.name) byName = `(${IS_SCALAR} OR ${byName})`;
+  if (!options.positional) return byName;
+  return `CASE WHEN json_type(row) = 'ARRAY' THEN json_array_length(row) > ${position} ELSE ${byName} END`;
 }

@@ -182,6 +182,21 @@ export class JsonValueSplitter {
     return batches;
   }
 
+  /** Every value split out so far, whether or not its batch is full, in order. */
+  takeValues(): JsonValueText[] {
+    if (this.entries.length > 0) this.flushBatch();
+    return this.takeBatches().flat();
+  }
+
+  /**
+   * The top-level index that more entries may still come for: a top-level value or unwrapped array
+   * being read, or a bad line being skipped (its error entry is yet to come). Undefined between values.
+   */
+  get openTopLevelIndex(): number | undefined {
+    if (this.mode === SKIPPING_LINE) return this.skipTopLevelIndex;
+    return this.inValue || this.stack.length > 0 ? this.topLevelCount : undefined;
+  }
+
   /**
    * The hot loop. Whole strings and literals are skipped in place, and the state it changes per
    * token lives in locals, written back only when it returns.

@@ -8,9 +8,11 @@ export interface JsonEncodeOptions extends RenderOptions {
 }
 
 /**
- * `{"meta":[{name,type}],"data":[{…}],"rows":N,"rows_before_limit_at_least":N,"statistics":{…}}`,
- * written as the rows arrive. Without a summary from the runner, rows_before_limit_at_least is
- * the row count and the statistics count only the encoding time.
+ * `{"data":[{…}],"meta":[{name,type}],"rows":N,"rows_before_limit_at_least":N,"statistics":{…}}`,
+ * written as the rows arrive. `meta` comes after the rows so that a type is printed nullable only
+ * when the result holds a NULL in that column (DuckDB results do not say whether a column may be
+ * NULL). Without a summary from the runner, rows_before_limit_at_least is the row count and the
+ * statistics count only the encoding time.
  */
 export function encodeJson(input: EncoderInput, options: JsonEncodeOptions): EncodedOutput {
   return encodeUtf8(writeJson(input, options));
@@ -19,20 +21,24 @@ export function encodeJson(input: EncoderInput, options: JsonEncodeOptions): Enc
 async function* writeJson(input: EncoderInput, options: JsonEncodeOptions): AsyncGenerator<string> {
   const started = performance.now();
   const names = input.columns.map((column) => column.name);
-  const meta = input.columns.map((column) => ({ name: column.name, type: options.printType({ type: column.type, nullable: column.nullable }) }));
-  yield `{"meta":${JSON.stringify(meta)},"data":[`;
+  const sawNull = input.columns.map(() => false);
+  yield `{"data":[`;
   let rows = 0;
   for await (const batch of input.batches) {
     for (const row of batch) {
+      row.forEach((value, index) => {
+        if (value === null) sawNull[index] = true;
+      });
       yield `${rows === 0 ? '' : ','}${renderJsonRow(names, row, options)}`;
       rows += 1;
     }
   }
+  const meta = input.columns.map((column, index) => ({ name: column.name, type: options.printType({ type: column.type, nullable: sawNull[index]! }) }));
   const summary = input.summary?.() ?? {
     rowsBeforeLimit: rows,
     statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
   };
   const { elapsedSeconds, rowsRead, bytesRead } = summary.statistics;
   const statistics = { elapsed: elapsedSeconds, rows_read: rowsRead, bytes_read: bytesRead };
-  yield `],"rows":${rows},"rows_before_limit_at_least":${Math.max(rows, summary.rowsBeforeLimit)},"statistics":${JSON.stringify(statistics)}}\n`;
+  yield `],"meta":${JSON.stringify(meta)},"rows":${rows},"rows_before_limit_at_least":${Math.max(rows, summary.rowsBeforeLimit)},"statistics":${JSON.stringify(statistics)}}\n`;
 }

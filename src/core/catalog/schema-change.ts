@@ -1,0 +1,183 @@
+import type { DuckDBStorage, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
+import { SluiceError } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { guardExpression, guardQuery } from '../query/sql-guard.ts';
+import type { DataType } from '../types/data-type.ts';
+import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
+import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
+import { QUARANTINE_SUFFIX, type Column, type Table, type TableSpec, type ViewSpec } from './model.ts';
+import { checkColumns, checkName, createTableSql, insertTableRow, physicalName, quarantineColumns } from './table-ddl.ts';
+
+export interface ViewOptions {
+  /**
+   * A name the view's query reads that matches no table exactly is looked up in lower case, as SQL
+   * dialects that fold unquoted names expect.
+   */
+  lowerCaseFallback?: boolean;
+}
+
+/**
+ * Changes to the tables and views of one namespace, made inside one transaction by
+ * `Catalog.changeSchema`: all of them commit, or none does. Lookups here see the changes made so
+ * far; the catalog sees them once the transaction has committed.
+ */
+export class SchemaChange {
+  private readonly entries: Map<string, Table>;
+  private readonly changed = new Map<string, Table>();
+  private readonly dropped = new Set<string>();
+
+  constructor(
+    private readonly tx: Transaction,
+    private readonly storage: DuckDBStorage,
+    readonly namespaceId: string,
+    current: Table[],
+  ) {
+    this.entries = new Map(current.map((table) => [table.id, table]));
+  }
+
+  /** Tables, quarantine tables and views of the namespace as they stand in this change, oldest first. */
+  list(): Table[] {
+    return [...this.entries.values()];
+  }
+
+  find(name: string): Table | undefined {
+    return this.list().find((table) => table.name === name);
+  }
+
+  get(id: string): Table {
+    const table = this.entries.get(id);
+    if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${id}" does not exist`, { table: id });
+    return table;
+  }
+
+  /** Creates a table and its quarantine companion `<name>_quarantine`. */
+  async createTable(spec: TableSpec): Promise<Table> {
+    checkName(spec.name, 'table');
+    checkColumns(spec);
+    const quarantineName = spec.name + QUARANTINE_SUFFIX;
+    for (const name of [spec.name, quarantineName]) this.checkFree(name);
+    const columns: Column[] = [];
+    for (const column of spec.columns) {
+      const defaultExpression = column.defaultExpression === undefined ? undefined : await guardExpression(this.storage, column.defaultExpression, []);
+      columns.push({ ...column, ...(defaultExpression !== undefined && { defaultExpression }) });
+    }
+    const now = new Date();
+    const table: Table = {
+      id: newId(), namespaceId: this.namespaceId, name: spec.name, kind: 'table', parentId: null, columns,
+      primaryKey: spec.primaryKey ?? [], sortingKey: spec.sortingKey ?? [], partitionKey: spec.partitionKey ?? [],
+      properties: spec.properties ?? {}, version: 0, rowCount: 0, createdAt: now, updatedAt: now,
+    };
+    const quarantine: Table = {
+      ...table, id: newId(), name: quarantineName, kind: 'quarantine', parentId: table.id,
+      columns: quarantineColumns(columns), primaryKey: [], sortingKey: [], partitionKey: [], properties: {},
+    };
+    for (const created of [table, quarantine]) {
+      await this.tx.run(createTableSql(created));
+      await this.add(created);
+    }
+    return table;
+  }
+
+  /**
+   * Creates a view: a SELECT over tables and views of this namespace only, checked by the query
+   * guard and bound to their physical names, so that it reads nothing else. Its columns are the
+   * query's. Views are evaluated when read, so they always agree with the tables under them.
+   */
+  async createView(spec: ViewSpec, options: ViewOptions = {}): Promise<Table> {
+    checkName(spec.name, 'view');
+    this.checkFree(spec.name);
+    const guarded = await guardQuery(this.storage, spec.sql, (name, qualifier) => {
+      if (qualifier !== null) throw new SluiceError('SQL_NOT_ALLOWED', `A view reads only tables of its own namespace, not "${qualifier}.${name}"`, { table: `${qualifier}.${name}` });
+      const table = this.find(name) ?? (options.lowerCaseFallback ? this.find(name.toLowerCase()) : undefined);
+      if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${name}" does not exist`, { table: name });
+      return table;
+    });
+    const id = newId();
+    await this.tx.run(`CREATE VIEW ${physicalName({ id })} AS ${guarded.sql}`);
+    const described = await this.tx.rows(
+      `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index`,
+      [DATA_SCHEMA, id],
+    );
+    const columns = described.map((row) => ({ name: String(row['column_name']), type: describedType(String(row['data_type'])), nullable: true }));
+    checkColumns({ name: spec.name, columns });
+    const now = new Date();
+    const view: Table = {
+      id, namespaceId: this.namespaceId, name: spec.name, kind: 'view', parentId: null, columns,
+      primaryKey: [], sortingKey: [], partitionKey: [], properties: spec.properties ?? {},
+      version: 0, rowCount: 0, createdAt: now, updatedAt: now,
+      definition: { sql: spec.sql, reads: guarded.tables.map((table) => table.id) },
+    };
+    await this.add(view);
+    return view;
+  }
+
+  async updateProperties(table: Table, properties: Record<string, unknown>): Promise<Table> {
+    const updated = { ...this.get(table.id), properties, updatedAt: new Date() };
+    await this.tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET properties = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(properties), updated.updatedAt.toISOString(), table.id]);
+    this.entries.set(table.id, updated);
+    this.changed.set(table.id, updated);
+    return updated;
+  }
+
+  /** Drops a table with its quarantine companion, or a view. Refused while a view reads it. */
+  async drop(table: Table): Promise<void> {
+    if (table.kind === 'quarantine') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is dropped with the table it belongs to`, { table: table.name });
+    const quarantine = this.list().find((candidate) => candidate.kind === 'quarantine' && candidate.parentId === table.id);
+    const ids = new Set([table.id, ...(quarantine ? [quarantine.id] : [])]);
+    const dependents = this.list().filter((view) => !ids.has(view.id) && view.definition?.reads.some((id) => ids.has(id)));
+    if (dependents.length > 0) {
+      const names = dependents.map((view) => view.name);
+      throw new SluiceError('HAS_DEPENDENTS', `"${table.name}" is read by ${names.map((name) => `"${name}"`).join(', ')}; drop those views first`, { table: table.name, dependents: names });
+    }
+    for (const dropped of [table, ...(quarantine ? [quarantine] : [])]) {
+      await this.tx.run(`DROP ${dropped.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${physicalName(dropped)}`);
+      await this.tx.run(`DELETE FROM ${CATALOG_SCHEMA}.tables WHERE id = ?`, [dropped.id]);
+      this.entries.delete(dropped.id);
+      this.changed.delete(dropped.id);
+      this.dropped.add(dropped.id);
+    }
+  }
+
+  /** Drops every view of the namespace, each after the views that read it. */
+  async dropViews(): Promise<void> {
+    let views = this.list().filter((table) => table.kind === 'view');
+    while (views.length > 0) {
+      const unread = views.find((view) => !views.some((other) => other.definition?.reads.includes(view.id)));
+      if (!unread) throw new SluiceError('INTERNAL', 'Views read each other in a cycle');
+      await this.drop(unread);
+      views = views.filter((view) => view !== unread);
+    }
+  }
+
+  /** Brings the catalog's tables up to date once the transaction has committed. */
+  applyTo(tables: Map<string, Table>): void {
+    for (const id of this.dropped) tables.delete(id);
+    for (const [id, table] of this.changed) {
+      const latest = tables.get(id);
+      // A write committed meanwhile moved the version and row count on; only what this change set is taken.
+      tables.set(id, latest ? { ...latest, properties: table.properties, updatedAt: table.updatedAt } : table);
+    }
+  }
+
+  private async add(table: Table): Promise<void> {
+    await insertTableRow(this.tx, table);
+    this.entries.set(table.id, table);
+    this.changed.set(table.id, table);
+  }
+
+  private checkFree(name: string): void {
+    if (this.find(name)) throw new SluiceError('TABLE_EXISTS', `Table "${name}" already exists`, { table: name });
+  }
+}
+
+/**
+ * A view column's type as DuckDB names it. The catalog's view columns describe the query's
+ * result; a type no dialect has a name for is described as text, which is how it is rendered.
+ */
+function describedType(duckdbType: string): DataType {
+  try {
+    return fromDuckDBTypeName(duckdbType);
+  } catch {
+    return { kind: 'string' };
+  }
+}

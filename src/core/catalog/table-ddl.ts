@@ -1,0 +1,92 @@
+import type { Row, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
+import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { SluiceError } from '../errors.ts';
+import { parseJsonPath } from '../ingest/json-path.ts';
+import { toDuckDBType } from '../types/duckdb-types.ts';
+import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
+import { QUARANTINE_COLUMNS, type Column, type Table, type TableSpec, type ViewDefinition } from './model.ts';
+
+// How catalog entries become storage objects and catalog rows, shared by the catalog and by schema changes.
+
+const MAX_NAME_LENGTH = 255;
+
+/** The storage engine's name for a table's rows. User names never reach SQL; ids do. */
+export function physicalName(table: Pick<Table, 'id'>): string {
+  return qualifiedName(DATA_SCHEMA, table.id);
+}
+
+export function createTableSql(table: Table): string {
+  const definitions = table.columns.map((column) => {
+    const notNull = column.nullable ? '' : ' NOT NULL';
+    return `${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}${notNull}`;
+  });
+  if (table.primaryKey.length > 0) definitions.push(`PRIMARY KEY (${table.primaryKey.map(quoteIdentifier).join(', ')})`);
+  return `CREATE TABLE ${physicalName(table)} (${definitions.join(', ')})`;
+}
+
+export function quarantineColumns(columns: Column[]): Column[] {
+  const text = { kind: 'string' } as const;
+  const textList = { kind: 'list', element: text, elementNullable: false } as const;
+  return [
+    ...columns.map((column) => ({ name: column.name, type: text, nullable: true })),
+    { name: QUARANTINE_COLUMNS.errorColumns, type: textList, nullable: false },
+    { name: QUARANTINE_COLUMNS.errors, type: textList, nullable: false },
+    { name: QUARANTINE_COLUMNS.importId, type: text, nullable: true },
+    { name: QUARANTINE_COLUMNS.insertedAt, type: { kind: 'timestamp', unit: 's' }, nullable: false },
+  ];
+}
+
+export async function insertTableRow(tx: Transaction, table: Table): Promise<void> {
+  await tx.run(
+    `INSERT INTO ${CATALOG_SCHEMA}.tables (id, namespace_id, name, kind, parent_id, columns, primary_key, sorting_key, partition_key,
+       properties, version, row_count, created_at, updated_at, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      table.id, table.namespaceId, table.name, table.kind, table.parentId, JSON.stringify(table.columns),
+      JSON.stringify(table.primaryKey), JSON.stringify(table.sortingKey), JSON.stringify(table.partitionKey),
+      JSON.stringify(table.properties), table.version, table.rowCount, table.createdAt.toISOString(), table.updatedAt.toISOString(),
+      table.definition ? JSON.stringify(table.definition) : null,
+    ],
+  );
+}
+
+export function tableFromRow(row: Row): Table {
+  const definition = parseJson(row['definition']) as ViewDefinition | null | undefined;
+  return {
+    id: String(row['id']), namespaceId: String(row['namespace_id']), name: String(row['name']),
+    kind: row['kind'] as Table['kind'], parentId: (row['parent_id'] as string | null) ?? null,
+    columns: parseJson(row['columns']) as Column[], primaryKey: parseJson(row['primary_key']) as string[],
+    sortingKey: parseJson(row['sorting_key']) as string[], partitionKey: parseJson(row['partition_key']) as string[],
+    properties: parseJson(row['properties']) as Record<string, unknown>, version: Number(row['version']),
+    rowCount: Number(row['row_count']), createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
+    ...(definition ? { definition } : {}),
+  };
+}
+
+export function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+export function checkName(name: string, what: string): void {
+  // Names are stored and compared, never pasted into SQL, so only emptiness, length and control characters matter here.
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f]/.test(name)) {
+    throw new SluiceError('INVALID_NAME', `Invalid ${what} name "${name}": use 1 to ${MAX_NAME_LENGTH} printable characters`, { name });
+  }
+}
+
+export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey'>): void {
+  if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
+  const seen = new Set<string>();
+  for (const column of spec.columns) {
+    checkName(column.name, 'column');
+    // The storage engine compares column names without regard to case.
+    const key = column.name.toLowerCase();
+    if (seen.has(key)) throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}"`, { column: column.name });
+    seen.add(key);
+    if (column.jsonPath !== undefined) parseJsonPath(column.jsonPath);
+  }
+  for (const key of spec.primaryKey ?? []) {
+    const column = spec.columns.find((candidate) => candidate.name === key);
+    if (!column) throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" is not a column of the table`, { column: key });
+    column.nullable = false;
+  }
+}

@@ -1,0 +1,31 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { newId } from '../../ids.ts';
+
+export interface SpoolWriter {
+  path: string;
+  write(text: string | Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A spool file written piece by piece with backpressure; `cleanups` gets its removal. */
+export async function openSpool(spoolDir: string, extension: string, cleanups: Array<() => Promise<void>>): Promise<SpoolWriter> {
+  const path = join(spoolDir, `${newId()}.${extension}`);
+  const out = createWriteStream(path);
+  cleanups.push(async () => {
+    out.destroy();
+    await rm(path, { force: true });
+  });
+  return {
+    path,
+    async write(text) {
+      if (!out.write(text)) await once(out, 'drain');
+    },
+    async close() {
+      out.end();
+      await once(out, 'finish');
+    },
+  };
+}
