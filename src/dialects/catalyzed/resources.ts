@@ -1,0 +1,71 @@
+import type { Column, Namespace, Table } from '../../core/catalog/model.ts';
+import { SluiceError } from '../../core/errors.ts';
+import type { Sluice } from '../../core/sluice.ts';
+import { printArrowType } from '../../core/types/index.ts';
+
+/**
+ * Datasets are the core's namespaces and dataset tables its tables; their ids are the core's ids.
+ * What Catalyzed keeps besides (descriptions, tags, metadata) lives in their `properties`.
+ */
+export interface DatasetProperties {
+  description?: string | null;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+}
+
+export function findDataset(core: Sluice, datasetId: string): Namespace {
+  try {
+    return core.catalog.getNamespaceById(datasetId);
+  } catch {
+    throw new SluiceError('NOT_FOUND', `Dataset ${datasetId} not found`, { datasetId });
+  }
+}
+
+/** A dataset table by id; quarantine companions and views are not dataset tables. */
+export function findDatasetTable(core: Sluice, tableId: string): Table {
+  const table = core.catalog.findTableById(tableId);
+  if (!table || table.kind !== 'table') throw new SluiceError('NOT_FOUND', `Table ${tableId} not found`, { tableId });
+  return table;
+}
+
+export function renderDataset(namespace: Namespace) {
+  const properties = namespace.properties as DatasetProperties;
+  return {
+    datasetId: namespace.id,
+    name: namespace.name,
+    description: properties.description ?? null,
+    tags: properties.tags ?? [],
+    metadata: properties.metadata ?? {},
+    createdAt: namespace.createdAt.toISOString(),
+    updatedAt: namespace.updatedAt.toISOString(),
+  };
+}
+
+export function renderField(column: Column) {
+  return { name: column.name, arrowType: printArrowType(column.type), nullable: column.nullable };
+}
+
+export function renderTable(table: Table) {
+  return {
+    tableId: table.id,
+    datasetId: table.namespaceId,
+    tableName: table.name,
+    description: (table.properties['description'] as string | undefined) ?? null,
+    fields: table.columns.map(renderField),
+    primaryKeyColumns: table.primaryKey,
+    rowCount: table.rowCount,
+    version: table.version,
+    createdAt: table.createdAt.toISOString(),
+    updatedAt: table.updatedAt.toISOString(),
+  };
+}
+
+export function renderSchema(table: Table) {
+  return {
+    tableId: table.id,
+    tableName: table.name,
+    fields: table.columns.map((column) => ({ name: column.name, dataType: printArrowType(column.type), nullable: column.nullable })),
+    primaryKeyColumns: table.primaryKey,
+    version: table.version,
+  };
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { allows, requireScope } from '../../../core/auth/scopes.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { findDataset, renderDataset, type DatasetProperties } from '../resources.ts';
+import { member, pageOf, paginate, readObject, type JsonObject } from '../request.ts';
+
+/** The Catalyzed-owned properties a create or update body sets; absent members stay as they are. */
+function datasetProperties(body: JsonObject): DatasetProperties {
+  const description = member.string(body, 'description');
+  const tags = member.strings(body, 'tags');
+  const metadata = member.object(body, 'metadata');
+  return { ...(description !== undefined && { description }), ...(tags && { tags }), ...(metadata && { metadata }) };
+}
+
+export function datasetRoutes(app: FastifyInstance, core: Sluice): void {
+  app.post('/datasets', async (request, reply) => {
+    const principal = await request.principal();
+    const body = await readObject(request);
+    const name = member.requiredString(body, 'name');
+    requireScope(principal, 'create', { namespace: name });
+    const namespace = await core.catalog.createNamespace(name, { ...datasetProperties(body) });
+    return reply.status(201).send(renderDataset(namespace));
+  });
+
+  app.get('/datasets', async (request) => {
+    const principal = await request.principal();
+    const readable = core.catalog.listNamespaces().filter((namespace) => allows(principal, 'read', { namespace: namespace.name }));
+    const { items, ...page } = paginate(readable, pageOf(request));
+    return { datasets: items.map(renderDataset), ...page };
+  });
+
+  app.get<{ Params: { datasetId: string } }>('/datasets/:datasetId', async (request) => {
+    const principal = await request.principal();
+    const namespace = findDataset(core, request.params.datasetId);
+    requireScope(principal, 'read', { namespace: namespace.name });
+    return renderDataset(namespace);
+  });
+
+  app.put<{ Params: { datasetId: string } }>('/datasets/:datasetId', async (request) => {
+    const principal = await request.principal();
+    const namespace = findDataset(core, request.params.datasetId);
+    requireScope(principal, 'create', { namespace: namespace.name });
+    const body = await readObject(request);
+    const name = member.string(body, 'name');
+    // Scopes name datasets by name: a new name must be one the token may create.
+    if (name !== undefined) requireScope(principal, 'create', { namespace: name });
+    const updated = await core.catalog.updateNamespace(namespace.id, {
+      ...(name !== undefined && { name }),
+      properties: { ...namespace.properties, ...datasetProperties(body) },
+    });
+    return renderDataset(updated);
+  });
+
+  app.delete<{ Params: { datasetId: string } }>('/datasets/:datasetId', async (request, reply) => {
+    const principal = await request.principal();
+    const namespace = findDataset(core, request.params.datasetId);
+    requireScope(principal, 'drop', { namespace: namespace.name });
+    await core.catalog.dropNamespace(namespace.id);
+    return reply.status(204).send();
+  });
+}

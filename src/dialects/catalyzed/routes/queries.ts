@@ -1,0 +1,131 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Table } from '../../../core/catalog/model.ts';
+import { newId } from '../../../core/ids.ts';
+import { encodeQuery } from '../../../core/query/encode-query.ts';
+import { runQuery } from '../../../core/query/query-runner.ts';
+import { renderJsonRow } from '../../../core/query/render-value.ts';
+import type { FilteredTable } from '../../../core/query/sql-guard.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { printArrowType } from '../../../core/types/index.ts';
+import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { SluiceError } from '../../../core/errors.ts';
+import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
+
+const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+
+interface Filter {
+  field: string;
+  op: string;
+  value: unknown;
+}
+
+interface Binding {
+  tableId: string;
+  filters: Filter[];
+}
+
+/** A JSON value as a SQL literal; anything else than a scalar is refused. */
+function literal(value: unknown, field: string): string {
+  if (typeof value === 'string') return quoteLiteral(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  throw invalid(`Filter on "${field}": the value must be a string, a number or a boolean`, { field });
+}
+
+function list(value: unknown, field: string): string {
+  if (!Array.isArray(value) || value.length === 0) throw invalid(`Filter on "${field}": the value must be a non-empty array`, { field });
+  return value.map((item) => literal(item, field)).join(', ');
+}
+
+/** The filter operators, each a SQL condition over a quoted column and the filter's value. */
+const OPERATORS: Record<string, (column: string, value: unknown, field: string) => string> = {
+  eq: (column, value, field) => (value === null ? `${column} IS NULL` : `${column} = ${literal(value, field)}`),
+  neq: (column, value, field) => (value === null ? `${column} IS NOT NULL` : `${column} <> ${literal(value, field)}`),
+  gt: (column, value, field) => `${column} > ${literal(value, field)}`,
+  gte: (column, value, field) => `${column} >= ${literal(value, field)}`,
+  lt: (column, value, field) => `${column} < ${literal(value, field)}`,
+  lte: (column, value, field) => `${column} <= ${literal(value, field)}`,
+  in: (column, value, field) => `${column} IN (${list(value, field)})`,
+  not_in: (column, value, field) => `${column} NOT IN (${list(value, field)})`,
+  like: (column, value, field) => {
+    if (typeof value !== 'string') throw invalid(`Filter on "${field}": like needs a string pattern`, { field });
+    return `${column} LIKE ${quoteLiteral(value)}`;
+  },
+  is_null: (column) => `${column} IS NULL`,
+  is_not_null: (column) => `${column} IS NOT NULL`,
+};
+
+function parseFilter(value: unknown, index: number): Filter {
+  if (!isObject(value)) throw invalid(`filters[${index}] must be an object {field, op, value}`);
+  const op = member.requiredString(value, 'op');
+  if (!Object.hasOwn(OPERATORS, op)) throw invalid(`Unknown filter op "${op}": use ${Object.keys(OPERATORS).join(', ')}`, { op });
+  return { field: member.requiredString(value, 'field'), op, value: value['value'] };
+}
+
+/** `tables`: SQL name → table id, or → `{tableId, filters}`. */
+function parseBindings(value: unknown): Map<string, Binding> {
+  if (value !== undefined && !isObject(value)) throw invalid('"tables" must be an object mapping names to table ids', { field: 'tables' });
+  const bindings = new Map<string, Binding>();
+  for (const [name, bound] of Object.entries(value ?? {})) {
+    if (typeof bound === 'string') bindings.set(name, { tableId: bound, filters: [] });
+    else if (isObject(bound)) {
+      const filters = bound['filters'] ?? [];
+      if (!Array.isArray(filters)) throw invalid(`tables.${name}.filters must be an array`, { field: 'tables' });
+      bindings.set(name, { tableId: member.requiredString(bound, 'tableId'), filters: filters.map(parseFilter) });
+    } else throw invalid(`tables.${name} must be a table id or {tableId, filters}`, { field: 'tables' });
+  }
+  return bindings;
+}
+
+/** The filters as one condition; fields name columns of the table (regardless of case). */
+function condition(table: Table, filters: Filter[]): string {
+  return filters
+    .map(({ field, op, value }) => {
+      const column = table.columns.find((candidate) => candidate.name === field) ?? table.columns.find((candidate) => candidate.name.toLowerCase() === field.toLowerCase());
+      if (!column) throw invalid(`Filter field "${field}" is not a column of table "${table.name}"`, { field, tableId: table.id });
+      return `(${OPERATORS[op]!(quoteIdentifier(column.name), value, field)})`;
+    })
+    .join(' AND ');
+}
+
+function bindTable(core: Sluice, bindings: Map<string, Binding>, name: string, qualifier: string | null): Table | FilteredTable {
+  if (qualifier !== null) throw invalid(`Table "${qualifier}.${name}": name tables by the names bound in "tables"`, { table: `${qualifier}.${name}` });
+  const binding = bindings.get(name) ?? [...bindings].find(([bound]) => bound.toLowerCase() === name.toLowerCase())?.[1];
+  if (!binding) throw invalid(`Table "${name}" is not bound: map it to a table id in "tables"`, { table: name });
+  const table = core.catalog.findTableById(binding.tableId);
+  if (!table) throw new SluiceError('NOT_FOUND', `Table ${binding.tableId} not found`, { tableId: binding.tableId });
+  return binding.filters.length === 0 ? table : { table, where: condition(table, binding.filters) };
+}
+
+export function queryRoutes(app: FastifyInstance, core: Sluice): void {
+  app.post('/queries', async (request, reply) => {
+    const principal = await request.principal();
+    const body: JsonObject = await readObject(request);
+    const sql = member.requiredString(body, 'sql');
+    const bindings = parseBindings(body['tables']);
+    const maxRows = member.integer(body, 'maxRows', { min: 1, max: 10_000, fallback: 1000 });
+    const includeStats = member.boolean(body, 'includeStats') ?? true;
+    const guarded = await core.guardBoundQuery(principal, sql, (name, qualifier) => bindTable(core, bindings, name, qualifier));
+    const queryId = newId();
+
+    if (String(request.headers.accept ?? '').toLowerCase().includes(ARROW_STREAM)) {
+      const encoded = await encodeQuery(core.storage, guarded, 'arrow', { maxRows });
+      reply.headers({ 'x-query-id': queryId, 'x-row-count': String(encoded.result?.rowCount ?? 0), 'x-truncated': String(encoded.result?.truncated ?? false) });
+      return reply.type(encoded.contentType).send(Readable.from(encoded.body));
+    }
+
+    const result = await runQuery(core.storage, guarded, { maxRows });
+    const names = result.columns.map((column) => column.name);
+    // Rows are rendered by the core so that 64-bit integers and decimals keep every digit.
+    const rows = result.rows.map((row) => renderJsonRow(names, row, { timestamps: 'iso', binary: 'base64' }));
+    const head = JSON.stringify({ queryId, columns: result.columns.map((column) => ({ name: column.name, type: printArrowType(column.type) })) });
+    const tail = JSON.stringify({
+      rowCount: result.rowCount,
+      truncated: result.truncated,
+      // DuckDB reports neither rows nor bytes scanned, so those optional statistics are left out.
+      ...(includeStats && { stats: { executionTimeMs: Math.round(result.statistics.elapsedSeconds * 1000) } }),
+    });
+    return reply.type('application/json; charset=utf-8').send(`${head.slice(0, -1)},"rows":[${rows.join(',')}],${tail.slice(1)}`);
+  });
+}

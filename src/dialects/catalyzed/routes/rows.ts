@@ -1,0 +1,122 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { SluiceError } from '../../../core/errors.ts';
+import type { CoercionOptions } from '../../../core/ingest/coercion.ts';
+import { ingest, type IngestFormat } from '../../../core/ingest/ingest.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { printArrowType } from '../../../core/types/index.ts';
+import type { WriteKind, WriteResult } from '../../../core/write/write-command.ts';
+import { bodyStream } from '../../../server/body.ts';
+import { findDatasetTable } from '../resources.ts';
+import { invalid, queryParams } from '../request.ts';
+
+const MODES = { append: 'append', upsert: 'upsert', overwrite: 'overwrite', delete: 'delete' } as const satisfies Record<string, WriteKind>;
+type Mode = keyof typeof MODES;
+const KEYED_MODES: ReadonlySet<Mode> = new Set(['upsert', 'delete']);
+
+const CONTENT_TYPES: Record<string, IngestFormat> = {
+  'application/json': 'json',
+  'text/csv': 'csv',
+  'application/csv': 'csv',
+  'application/parquet': 'parquet',
+  'application/vnd.apache.parquet': 'parquet',
+  'application/vnd.apache.arrow.stream': 'arrow',
+};
+
+/** Catalyzed's coercion table: fractions of integers are truncated; `null` and the empty text are NULL outside text columns. */
+const CATALYZED_COERCION: CoercionOptions = { integerFractions: 'truncate', nullTexts: ['null', ''] };
+
+/**
+ * Sluice reads and writes a local DuckDB file, not an object store: none of these counters
+ * applies to an operation, so each is 0 rather than an invented number.
+ */
+const USAGE = {
+  getOptsCold: 0, getOptsWarm: 0, getRangeCold: 0, getRangeWarm: 0, getRangesCold: 0, getRangesWarm: 0,
+  headCold: 0, headWarm: 0, listCold: 0, listWarm: 0, putOperations: 0, deleteOperations: 0,
+  cacheHitRatePercent: 0, readBytesCold: 0, readBytesWarm: 0, writeBytes: 0,
+} as const;
+
+interface RowWriteParams {
+  mode: Mode;
+  idempotencyKey: string | undefined;
+  skipValidation: boolean;
+}
+
+function rowWriteParams(params: URLSearchParams): RowWriteParams {
+  const mode = params.get('mode');
+  if (!mode) throw invalid('The mode parameter is required: append, upsert, overwrite or delete', { parameter: 'mode' });
+  if (!Object.hasOwn(MODES, mode)) throw invalid(`Invalid mode "${mode}": use append, upsert, overwrite or delete`, { parameter: 'mode', value: mode });
+  const skip = params.get('skip_validation')?.toLowerCase();
+  if (skip !== undefined && !['true', 'false', '1', '0', ''].includes(skip)) throw invalid('skip_validation must be true or false', { parameter: 'skip_validation' });
+  const idempotencyKey = params.get('idempotency_key') ?? undefined;
+  if (idempotencyKey !== undefined && (idempotencyKey === '' || idempotencyKey.length > 255)) throw invalid('idempotency_key must be 1 to 255 characters', { parameter: 'idempotency_key' });
+  return { mode: mode as Mode, idempotencyKey, skipValidation: skip === 'true' || skip === '1' };
+}
+
+function formatOf(contentType: string | undefined): IngestFormat {
+  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const format = Object.hasOwn(CONTENT_TYPES, mediaType) ? CONTENT_TYPES[mediaType] : undefined;
+  if (!format) {
+    throw new SluiceError('UNSUPPORTED_FORMAT', `Unsupported Content-Type "${mediaType}": use ${Object.keys(CONTENT_TYPES).join(', ')}`, { contentType: mediaType });
+  }
+  return format;
+}
+
+/** The response of a row write; a replay renders the same response from the stored result of the first. */
+export function renderWriteResult(result: WriteResult) {
+  return {
+    rows_affected: result.rowsInserted + result.rowsUpdated + result.rowsDeleted,
+    rows_inserted: result.rowsInserted,
+    rows_updated: result.rowsUpdated,
+    rows_deleted: result.rowsDeleted,
+    dataset_version: result.version,
+    duration_ms: result.durationMs,
+    warnings: [],
+    usage: USAGE,
+  };
+}
+
+export function rowRoutes(app: FastifyInstance, core: Sluice): void {
+  app.post<{ Params: { tableId: string } }>('/dataset-tables/:tableId/rows', async (request, reply) => {
+    const principal = await request.principal();
+    const table = findDatasetTable(core, request.params.tableId);
+    const { mode, idempotencyKey, skipValidation } = rowWriteParams(queryParams(request));
+    const format = formatOf(request.headers['content-type']);
+    if (KEYED_MODES.has(mode) && table.primaryKey.length === 0) {
+      throw new SluiceError('PRIMARY_KEY_REQUIRED', `mode=${mode} needs a primary key, and table "${table.name}" has none`, { mode, tableId: table.id });
+    }
+    const contentLength = Number(request.headers['content-length']);
+    const [onlyKey, ...otherKeys] = table.primaryKey;
+    const result = await ingest(core, principal, {
+      table,
+      kind: MODES[mode],
+      format,
+      source: {
+        kind: 'stream',
+        stream: bodyStream(request) ?? Readable.from([]),
+        hints: {
+          ...(request.headers['content-type'] && { contentType: request.headers['content-type'] }),
+          ...(request.headers['content-encoding'] && { contentEncoding: request.headers['content-encoding'] }),
+          ...(Number.isSafeInteger(contentLength) && { contentLength }),
+        },
+      },
+      // An Arrow stream is decoded batch by batch as it arrives; only the server's own cap bounds it.
+      limits: { maxBytes: format === 'arrow' ? core.config.maxRequestBodyBytes : core.config.maxRowWriteBytes },
+      onInvalid: 'reject',
+      duplicateKeys: 'reject',
+      describeType: ({ type }) => printArrowType(type),
+      caseInsensitive: true,
+      csv: { header: true, caseInsensitive: true, lenient: false, emptyTextIsEmptyString: true },
+      json: {
+        updateFormat: 'raw', arrays: true, caseInsensitive: true, positional: false,
+        // Deletes by a one-column key may list bare key values.
+        ...(mode === 'delete' && onlyKey !== undefined && otherKeys.length === 0 && { scalarColumn: onlyKey }),
+      },
+      // Skipping validation leaves the casts to the engine (DuckDB rounds fractions); invalid values are still refused.
+      ...(!skipValidation && { coercion: CATALYZED_COERCION }),
+      ...(idempotencyKey !== undefined && { idempotency: { key: idempotencyKey, request: JSON.stringify({ mode, format, skipValidation }) } }),
+    });
+    if (result.replayed) reply.header('x-idempotent-replay', 'true');
+    return renderWriteResult(result);
+  });
+}

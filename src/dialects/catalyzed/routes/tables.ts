@@ -1,0 +1,109 @@
+import type { FastifyInstance } from 'fastify';
+import { allows, requireScope } from '../../../core/auth/scopes.ts';
+import type { Column, Table } from '../../../core/catalog/model.ts';
+import { SluiceError } from '../../../core/errors.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { parseArrowType, printArrowType, TypeNameError } from '../../../core/types/index.ts';
+import { findDataset, findDatasetTable, renderSchema, renderTable } from '../resources.ts';
+import { invalid, isObject, member, pageOf, paginate, queryParams, readObject, type JsonObject } from '../request.ts';
+
+/** `fields: [{name, arrowType, nullable?}]`; fields are nullable unless they say otherwise. */
+function parseFields(value: unknown): Column[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalid('"fields" must be a non-empty array of {name, arrowType, nullable?}', { field: 'fields' });
+  return value.map((field: unknown, index) => {
+    if (!isObject(field)) throw invalid(`fields[${index}] must be an object`, { field: 'fields', index });
+    const name = member.requiredString(field, 'name');
+    const arrowType = member.string(field, 'arrowType') ?? member.requiredString(field, 'dataType');
+    return { name, type: parseType(name, arrowType), nullable: member.boolean(field, 'nullable') ?? true };
+  });
+}
+
+function parseType(field: string, arrowType: string): Column['type'] {
+  try {
+    return parseArrowType(arrowType);
+  } catch (error) {
+    if (error instanceof TypeNameError) throw new SluiceError('INVALID_TYPE', `Field "${field}": ${error.message}`, { field, arrowType });
+    throw error;
+  }
+}
+
+function sameField(a: Column, b: Column): boolean {
+  return a.name === b.name && a.nullable === b.nullable && printArrowType(a.type) === printArrowType(b.type);
+}
+
+/**
+ * Fields of an update: the table's fields unchanged and in order, then any new ones, which are
+ * added. Changing, reordering or removing a field is refused.
+ */
+function addedFields(table: Table, body: JsonObject): Column[] {
+  if (body['fields'] === undefined) return [];
+  const fields = parseFields(body['fields']);
+  const kept = table.columns.every((column, index) => fields[index] !== undefined && sameField(column, fields[index]!));
+  if (!kept) throw invalid('Fields can only be added at the end; existing fields cannot be changed, reordered or removed', { field: 'fields' });
+  return fields.slice(table.columns.length);
+}
+
+export function tableRoutes(app: FastifyInstance, core: Sluice): void {
+  app.post('/dataset-tables', async (request, reply) => {
+    const principal = await request.principal();
+    const body = await readObject(request);
+    const namespace = findDataset(core, member.requiredString(body, 'datasetId'));
+    const description = member.string(body, 'description');
+    const table = await core.createTable(principal, namespace, {
+      name: member.requiredString(body, 'tableName'),
+      columns: parseFields(body['fields']),
+      primaryKey: member.strings(body, 'primaryKeyColumns') ?? [],
+      properties: description === undefined ? {} : { description },
+    });
+    return reply.status(201).send(renderTable(table));
+  });
+
+  app.get('/dataset-tables', async (request) => {
+    const principal = await request.principal();
+    const datasetId = queryParams(request).get('datasetId');
+    const namespaces = datasetId ? [findDataset(core, datasetId)] : core.catalog.listNamespaces();
+    const readable = namespaces.flatMap((namespace) =>
+      core.catalog.listTables(namespace.id).filter((table) => allows(principal, 'read', { namespace: namespace.name, table: table.name })),
+    );
+    const { items, ...page } = paginate(readable, pageOf(request));
+    return { tables: items.map(renderTable), ...page };
+  });
+
+  app.get<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request) => {
+    const principal = await request.principal();
+    const table = findDatasetTable(core, request.params.tableId);
+    core.authorize(principal, 'read', table);
+    return renderTable(table);
+  });
+
+  app.get<{ Params: { tableId: string } }>('/dataset-tables/:tableId/schema', async (request) => {
+    const principal = await request.principal();
+    const table = findDatasetTable(core, request.params.tableId);
+    core.authorize(principal, 'read', table);
+    return renderSchema(table);
+  });
+
+  app.put<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request) => {
+    const principal = await request.principal();
+    let table = findDatasetTable(core, request.params.tableId);
+    requireScope(principal, 'create', { namespace: core.namespaceOf(table).name });
+    const body = await readObject(request);
+    const primaryKey = member.strings(body, 'primaryKeyColumns');
+    if (primaryKey && primaryKey.join('\u0000') !== table.primaryKey.join('\u0000')) throw invalid('The primary key of a table cannot be changed', { field: 'primaryKeyColumns' });
+    const added = addedFields(table, body);
+    const name = member.string(body, 'tableName');
+    const description = member.string(body, 'description');
+    if (added.length > 0) table = await core.addColumns(principal, table, added);
+    if (name !== undefined) table = await core.catalog.renameTable(table.id, name);
+    if (description !== undefined) table = await core.catalog.updateTableProperties(table.id, { ...table.properties, description });
+    return renderTable(table);
+  });
+
+  app.delete<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request, reply) => {
+    const principal = await request.principal();
+    const table = findDatasetTable(core, request.params.tableId);
+    core.authorize(principal, 'drop', table);
+    await core.catalog.dropTable(table.id);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,380 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CatalyzedClient, CONTENT_TYPES, encodeRows, type BodyFormat, type Row } from '../../helpers/catalyzed-client.ts';
+import { TestServer } from '../../helpers/test-server.ts';
+
+const FORMATS: BodyFormat[] = ['json', 'csv', 'parquet', 'arrow'];
+
+const ORDER_FIELDS = [
+  { name: 'id', arrowType: 'int64' },
+  { name: 'name', arrowType: 'utf8' },
+  { name: 'amount', arrowType: 'float64' },
+];
+const SEED: Row[] = [
+  { id: 1, name: 'a', amount: 1.5 },
+  { id: 2, name: 'b', amount: 2.5 },
+];
+
+interface ModeCase {
+  mode: string;
+  body: Row[];
+  counts: { rows_affected: number; rows_inserted: number; rows_updated: number; rows_deleted: number };
+  after: Row[];
+}
+
+/** Each mode applied to the seeded table, with the response counts and the rows it leaves. */
+const MODE_CASES: ModeCase[] = [
+  {
+    mode: 'append',
+    body: [{ id: 3, name: 'c', amount: 3.5 }],
+    counts: { rows_affected: 1, rows_inserted: 1, rows_updated: 0, rows_deleted: 0 },
+    after: [...SEED, { id: 3, name: 'c', amount: 3.5 }],
+  },
+  {
+    mode: 'upsert',
+    body: [{ id: 2, name: 'B', amount: 20 }, { id: 4, name: 'd', amount: 4 }],
+    counts: { rows_affected: 2, rows_inserted: 1, rows_updated: 1, rows_deleted: 0 },
+    after: [SEED[0]!, { id: 2, name: 'B', amount: 20 }, { id: 4, name: 'd', amount: 4 }],
+  },
+  {
+    mode: 'overwrite',
+    body: [{ id: 7, name: 'x', amount: 7 }],
+    counts: { rows_affected: 2 + 1, rows_inserted: 1, rows_updated: 0, rows_deleted: 2 },
+    after: [{ id: 7, name: 'x', amount: 7 }],
+  },
+  {
+    // Full rows: the key columns are taken from them.
+    mode: 'delete',
+    body: [{ id: 1, name: 'ignored', amount: 0 }],
+    counts: { rows_affected: 1, rows_inserted: 0, rows_updated: 0, rows_deleted: 1 },
+    after: [SEED[1]!],
+  },
+];
+
+describe('Catalyzed row writes: every mode from every body format', () => {
+  let server: TestServer;
+  let client: CatalyzedClient;
+  let datasetId: string;
+  let tableCounter = 0;
+  before(async () => {
+    server = await TestServer.start();
+    client = new CatalyzedClient(server);
+    datasetId = await client.createDataset('rows');
+  });
+  after(() => server.stop());
+
+  async function seededTable(primaryKey: string[] | undefined = ['id']): Promise<string> {
+    const tableId = await client.createTable(datasetId, `orders_${(tableCounter += 1)}`, ORDER_FIELDS, primaryKey);
+    await client.writeRows(tableId, 'mode=append', 'json', SEED);
+    return tableId;
+  }
+
+  for (const format of FORMATS) {
+    for (const { mode, body, counts, after: expected } of MODE_CASES) {
+      test(`mode=${mode} from ${format} changes the rows, reports the counts and bumps dataset_version`, async () => {
+        const tableId = await seededTable();
+        const response = await client.writeRows(tableId, `mode=${mode}`, format, body);
+        assert.deepEqual({ ...response, duration_ms: 0 }, { ...counts, dataset_version: 2, duration_ms: 0, warnings: [], usage: response.usage });
+        assert.equal(typeof response.duration_ms, 'number');
+        assert.deepEqual(await client.rows(tableId), expected);
+      });
+    }
+  }
+
+  test('usage reports every storage counter of the seed as 0: a local database file has no object-store operations', async () => {
+    const tableId = await seededTable();
+    const response = await client.writeRows(tableId, 'mode=append', 'json', [{ id: 5 }]);
+    const names = ['getOptsCold', 'getOptsWarm', 'getRangeCold', 'getRangeWarm', 'getRangesCold', 'getRangesWarm', 'headCold', 'headWarm', 'listCold', 'listWarm',
+      'putOperations', 'deleteOperations', 'cacheHitRatePercent', 'readBytesCold', 'readBytesWarm', 'writeBytes'];
+    assert.deepEqual(response.usage, Object.fromEntries(names.map((name) => [name, 0])));
+  });
+
+  test('dataset_version counts every committed write of the table', async () => {
+    const tableId = await seededTable();
+    const versions = [];
+    for (const mode of ['append', 'upsert', 'delete', 'overwrite']) versions.push((await client.writeRows(tableId, `mode=${mode}`, 'json', [{ id: 9, name: 'n', amount: 1 }])).dataset_version);
+    assert.deepEqual(versions, [2, 3, 4, 5]);
+    assert.equal((await client.call('GET', `/dataset-tables/${tableId}`)).body.version, 5);
+  });
+
+  test('application/csv is CSV too, and column names match the header regardless of case', async () => {
+    const tableId = await seededTable();
+    const response = await client.write(tableId, 'mode=append', 'ID,Name,AMOUNT\n3,c,3.5\n', 'application/csv');
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.deepEqual((await client.rows(tableId)).at(-1), { id: 3, name: 'c', amount: 3.5 });
+  });
+
+  test('JSON keys, Parquet columns and Arrow fields match columns regardless of case', async () => {
+    for (const format of ['json', 'parquet', 'arrow'] as const) {
+      const tableId = await seededTable();
+      await client.writeRows(tableId, 'mode=append', format, [{ ID: 3, NaMe: 'c', Amount: 3.5 }]);
+      assert.deepEqual((await client.rows(tableId)).at(-1), { id: 3, name: 'c', amount: 3.5 }, format);
+    }
+  });
+
+  test('a delete may list key objects, full rows or bare key values for a one-column key', async () => {
+    const tableId = await client.createTable(datasetId, 'bare_keys', ORDER_FIELDS, ['id']);
+    await client.writeRows(tableId, 'mode=append', 'json', [1, 2, 3, 4, 5].map((id) => ({ id, name: `n${id}`, amount: id })));
+    const byObjects = await client.writeRows(tableId, 'mode=delete', 'json', [{ id: 1 }]);
+    const byRows = await client.writeRows(tableId, 'mode=delete', 'json', [{ id: 2, name: 'n2', amount: 2 }]);
+    const bare = await client.write(tableId, 'mode=delete', '[3, "4"]', 'application/json');
+    assert.deepEqual([byObjects.rows_deleted, byRows.rows_deleted, bare.body.rows_deleted], [1, 1, 2]);
+    assert.deepEqual((await client.rows(tableId)).map((row) => row['id']), [5]);
+  });
+
+  test('a delete by a two-column key takes key objects; bare values are refused', async () => {
+    const tableId = await client.createTable(datasetId, 'two_keys', [{ name: 'a', arrowType: 'int32' }, { name: 'b', arrowType: 'utf8' }, { name: 'v', arrowType: 'int32' }], ['a', 'b']);
+    await client.writeRows(tableId, 'mode=append', 'json', [{ a: 1, b: 'x', v: 1 }, { a: 1, b: 'y', v: 2 }]);
+    assert.equal((await client.writeRows(tableId, 'mode=delete', 'csv', [{ a: 1, b: 'y' }])).rows_deleted, 1);
+    const bare = await client.write(tableId, 'mode=delete', '[1]', 'application/json');
+    assert.equal(bare.status, 400);
+    assert.deepEqual(await client.rows(tableId, 'a, b'), [{ a: 1, b: 'x', v: 1 }]);
+  });
+
+  test('an upsert replaces whole rows: columns missing from the body become NULL', async () => {
+    const tableId = await seededTable();
+    await client.writeRows(tableId, 'mode=upsert', 'json', [{ id: 1, name: 'only name' }]);
+    assert.deepEqual((await client.rows(tableId))[0], { id: 1, name: 'only name', amount: null });
+  });
+
+  test('an overwrite with an empty array empties the table', async () => {
+    const tableId = await seededTable();
+    const response = await client.writeRows(tableId, 'mode=overwrite', 'json', []);
+    assert.deepEqual([response.rows_deleted, response.rows_inserted], [2, 0]);
+    assert.deepEqual(await client.rows(tableId), []);
+  });
+
+  test('a gzip-compressed body is read like the plain one', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const tableId = await seededTable();
+    const response = await server.fetch(`/dataset-tables/${tableId}/rows?mode=append`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify([{ id: 3, name: 'z', amount: 1 }])),
+    });
+    assert.equal(response.status, 200);
+    assert.equal((await client.rows(tableId)).length, 3);
+  });
+});
+
+describe('Catalyzed coercion of values to column types', () => {
+  let server: TestServer;
+  let client: CatalyzedClient;
+  let tableId: string;
+  before(async () => {
+    server = await TestServer.start();
+    client = new CatalyzedClient(server);
+    const datasetId = await client.createDataset('coercion');
+    tableId = await client.createTable(datasetId, 'values', [
+      { name: 'id', arrowType: 'int32' },
+      { name: 'i', arrowType: 'int64' },
+      { name: 'u', arrowType: 'uint32' },
+      { name: 'f', arrowType: 'float64' },
+      { name: 'b', arrowType: 'bool' },
+      { name: 's', arrowType: 'utf8' },
+      { name: 'ts', arrowType: 'timestamp[ms]' },
+    ], ['id']);
+  });
+  after(() => server.stop());
+
+  /** Writes one value into one column and reads back what was stored. */
+  async function stored(column: string, value: unknown, query = 'mode=upsert'): Promise<{ status: number; value?: unknown; body: any }> {
+    const response = await client.write(tableId, query, JSON.stringify([{ id: 1, [column]: value }]), 'application/json');
+    if (response.status !== 200) return { status: response.status, body: response.body };
+    const [row] = await client.rows(tableId);
+    return { status: 200, value: row?.[column], body: response.body };
+  }
+
+  const NUMERIC_TABLE: Array<[input: string, int: unknown, uint: unknown, float: unknown]> = [
+    ['12345', 12345, 12345, 12345],
+    ['-9999', -9999, 'error', -9999],
+    ['123.45', 123, 123, 123.45],
+    ['1e2', 100, 100, 100],
+    ['null', null, null, null],
+  ];
+  for (const [input, int, uint, float] of NUMERIC_TABLE) {
+    test(`"${input}" becomes ${String(int)} in an int column, ${String(uint)} in a uint column and ${String(float)} in a float column`, async () => {
+      for (const [column, expected] of [['i', int], ['u', uint], ['f', float]] as const) {
+        const result = await stored(column, input);
+        if (expected === 'error') assert.equal(result.status, 400, `${column}: ${JSON.stringify(result.body)}`);
+        else assert.deepEqual([result.status, result.value], [200, expected], `${column}: ${JSON.stringify(result.body)}`);
+      }
+    });
+  }
+
+  test('fractions are truncated toward zero, not rounded', async () => {
+    for (const [input, expected] of [['123.99', 123], ['-5.99', -5], ['-0.5', 0], ['1.55e1', 15], ['9007199254740993.9', '9007199254740993']] as const) {
+      assert.deepEqual((await stored('i', input)).value, expected, input);
+    }
+  });
+
+  test('booleans read true/1/yes/y and false/0/no/n in any case; null and the empty text are NULL', async () => {
+    const cases: Array<[unknown, boolean | null]> = [
+      ['true', true], ['1', true], ['YES', true], ['y', true], [true, true],
+      ['False', false], ['0', false], ['no', false], ['N', false], [false, false],
+      ['null', null], ['', null], [null, null],
+    ];
+    for (const [input, expected] of cases) assert.deepEqual((await stored('b', input)).value, expected, String(input));
+  });
+
+  test('the text "null" stays text in a utf8 column', async () => {
+    assert.equal((await stored('s', 'null')).value, 'null');
+  });
+
+  test('timestamps are read from ISO-8601', async () => {
+    assert.equal((await stored('ts', '2024-03-04T05:06:07.123Z')).value, '2024-03-04T05:06:07.123Z');
+    assert.equal((await stored('ts', '2024-03-04T07:06:07+02:00')).value, '2024-03-04T05:06:07Z');
+  });
+
+  test('"null" in a column that is not nullable is a missing value', async () => {
+    const result = await client.write(tableId, 'mode=upsert', JSON.stringify([{ id: 'null' }]), 'application/json');
+    assert.equal(result.status, 400);
+    assert.match(result.body.details.errors[0].messages[0], /missing/);
+  });
+
+  test('a value that cannot be coerced rejects the whole request with the row and column, and nothing is written', async () => {
+    const before = await client.call('GET', `/dataset-tables/${tableId}`);
+    const body = [{ id: 10, i: '1' }, { id: 11, i: 'twelve' }, { id: 12, u: '-1', b: 'maybe' }];
+    const response = await client.write(tableId, 'mode=append', JSON.stringify(body), 'application/json');
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'VALIDATION_ERROR');
+    assert.equal(response.body.retryable, false);
+    assert.equal(response.body.details.invalidRows, 2);
+    assert.deepEqual(response.body.details.errors.map(({ row, columns, values }: any) => ({ row, columns, values })), [
+      { row: 2, columns: ['i'], values: ['twelve'] },
+      { row: 3, columns: ['u', 'b'], values: ['-1', 'maybe'] },
+    ]);
+    assert.match(response.body.details.errors[0].messages[0], /"twelve" is not a valid int64/);
+    const afterward = await client.call('GET', `/dataset-tables/${tableId}`);
+    assert.deepEqual([afterward.body.version, afterward.body.rowCount], [before.body.version, before.body.rowCount]);
+  });
+
+  test('CSV rows that fail are reported by line', async () => {
+    const response = await client.write(tableId, 'mode=upsert', 'id,f\n20,1.5\n21,abc\n', 'text/csv');
+    assert.equal(response.status, 400);
+    assert.deepEqual(response.body.details.errors.map(({ row, columns }: any) => ({ row, columns })), [{ row: 2, columns: ['f'] }]);
+  });
+
+  test('skip_validation=true leaves the casts to the engine (fractions round) and still refuses values it cannot cast', async () => {
+    assert.equal((await stored('i', '123.5', 'mode=upsert&skip_validation=true')).value, 124);
+    assert.equal((await stored('i', '123.5', 'mode=upsert&skip_validation=false')).value, 123);
+    const refused = await stored('i', 'abc', 'mode=upsert&skip_validation=true');
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.code, 'VALIDATION_ERROR');
+  });
+});
+
+describe('Catalyzed row write errors', () => {
+  let server: TestServer;
+  let client: CatalyzedClient;
+  let keyed: string;
+  let keyless: string;
+  before(async () => {
+    server = await TestServer.start({ maxRowWriteBytes: 64 * 1024 });
+    client = new CatalyzedClient(server);
+    const datasetId = await client.createDataset('errors');
+    keyed = await client.createTable(datasetId, 'keyed', ORDER_FIELDS, ['id']);
+    keyless = await client.createTable(datasetId, 'keyless', ORDER_FIELDS);
+  });
+  after(() => server.stop());
+
+  const json = (rows: unknown) => JSON.stringify(rows);
+
+  test('mode is required, and must be one of the four', async () => {
+    for (const query of ['', 'mode=', 'mode=merge']) {
+      const response = await client.write(keyed, query, json([{ id: 1 }]), 'application/json');
+      assert.equal(response.status, 400, query);
+      assert.equal(response.body.code, 'VALIDATION_ERROR');
+      assert.match(response.body.error, /mode/);
+    }
+  });
+
+  test('upsert and delete on a table without a primary key are refused with 400', async () => {
+    for (const mode of ['upsert', 'delete']) {
+      const response = await client.write(keyless, `mode=${mode}`, json([{ id: 1 }]), 'application/json');
+      assert.equal(response.status, 400);
+      assert.equal(response.body.code, 'VALIDATION_ERROR');
+      assert.match(response.body.error, /primary key/);
+    }
+  });
+
+  test('two rows with the same key in one upsert are refused as ambiguous, in every format', async () => {
+    for (const format of FORMATS) {
+      const body = await encodeRows(format, [{ id: 1, name: 'first', amount: 1 }, { id: 1, name: 'second', amount: 2 }]);
+      const response = await client.write(keyed, 'mode=upsert', body, CONTENT_TYPES[format]);
+      assert.equal(response.status, 400, format);
+      assert.equal(response.body.code, 'VALIDATION_ERROR');
+      assert.deepEqual(response.body.details.keys, ['1']);
+    }
+    assert.deepEqual(await client.rows(keyed), []);
+  });
+
+  test('an append of a key that exists is a 409 conflict with the table state and writes nothing', async () => {
+    await client.writeRows(keyed, 'mode=append', 'json', [{ id: 100, name: 'x', amount: 1 }]);
+    const response = await client.write(keyed, 'mode=append', json([{ id: 101 }, { id: 100 }]), 'application/json');
+    assert.equal(response.status, 409);
+    assert.equal(response.body.code, 'CONFLICT');
+    assert.deepEqual((await client.rows(keyed)).map((row) => row['id']), [100]);
+    await client.writeRows(keyed, 'mode=overwrite', 'json', []);
+  });
+
+  test('an unsupported Content-Type is refused with 400', async () => {
+    const response = await client.write(keyed, 'mode=append', 'id=1', 'application/x-www-form-urlencoded');
+    assert.equal(response.status, 400);
+    assert.equal(response.body.code, 'VALIDATION_ERROR');
+    assert.match(response.body.error, /Content-Type/);
+  });
+
+  test('malformed JSON and bodies that are not Parquet or Arrow IPC are refused with 400', async () => {
+    const cases: Array<[string, string]> = [['{"id": ', 'application/json'], ['not parquet at all', 'application/parquet'], ['not arrow', 'application/vnd.apache.arrow.stream']];
+    for (const [body, contentType] of cases) {
+      const response = await client.write(keyed, 'mode=append', body, contentType);
+      assert.equal(response.status, 400, `${contentType}: ${JSON.stringify(response.body)}`);
+      assert.deepEqual(Object.keys(response.body).sort(), ['code', 'details', 'error', 'message', 'retryable']);
+    }
+  });
+
+  test('a body over the row-write cap is refused with 413, whether its length is declared or not', async () => {
+    const big = json(Array.from({ length: 5000 }, (_, id) => ({ id, name: 'x'.repeat(20) })));
+    const declared = await client.write(keyed, 'mode=append', big, 'application/json');
+    assert.equal(declared.status, 413);
+    assert.equal(declared.body.code, 'PAYLOAD_TOO_LARGE');
+    const chunks = [Buffer.from(big)];
+    const streamed = await server.fetch(`/dataset-tables/${keyed}/rows?mode=append`, {
+      method: 'POST', headers: { 'content-type': 'text/csv' }, duplex: 'half',
+      body: new ReadableStream({ pull(controller) { const chunk = chunks.shift(); if (chunk) controller.enqueue(chunk); else controller.close(); } }),
+    } as RequestInit);
+    assert.equal(streamed.status, 413);
+    assert.deepEqual(await client.rows(keyed), []);
+  });
+
+  test('a streamed Arrow IPC body is not held to the row-write cap', async () => {
+    const rows = Array.from({ length: 5000 }, (_, id) => ({ id, name: 'x'.repeat(20), amount: id }));
+    const body = await encodeRows('arrow', rows);
+    assert.ok(body.length > 64 * 1024);
+    const response = await client.write(keyed, 'mode=overwrite', body, CONTENT_TYPES.arrow);
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.equal(response.body.rows_inserted, 5000);
+    await client.writeRows(keyed, 'mode=overwrite', 'json', []);
+  });
+
+  test('an unknown table is 404 NOT_FOUND', async () => {
+    const response = await client.write('x'.repeat(21), 'mode=append', json([{ id: 1 }]), 'application/json');
+    assert.equal(response.status, 404);
+    assert.deepEqual({ ...response.body, message: undefined, error: undefined }, { code: 'NOT_FOUND', details: { tableId: 'x'.repeat(21) }, retryable: false, message: undefined, error: undefined });
+  });
+
+  test('a missing or wrong token is 401 and a token without the write scope is 403', async () => {
+    for (const token of [null, 'not-a-token']) {
+      const response = await client.write(keyed, 'mode=append', json([{ id: 1 }]), 'application/json', token);
+      assert.equal(response.status, 401);
+      assert.deepEqual(response.body, { error: 'UNAUTHORIZED', message: 'Invalid or expired token' });
+    }
+    const { secret } = await server.core.tokens.create('errors-reader', [{ action: 'read', namespace: 'errors' }]);
+    const denied = await client.write(keyed, 'mode=append', json([{ id: 1 }]), 'application/json', secret);
+    assert.equal(denied.status, 403);
+    assert.deepEqual(denied.body, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' });
+    const appender = (await server.core.tokens.create('errors-appender', [{ action: 'append', namespace: 'errors' }])).secret;
+    assert.equal((await client.write(keyed, 'mode=delete', json([1]), 'application/json', appender)).status, 403);
+    assert.equal((await client.write(keyed, 'mode=upsert', json([{ id: 1 }]), 'application/json', appender)).status, 200);
+    assert.equal((await server.fetch(`/datasets?token=${secret}`, { token: null })).status, 401);
+  });
+});
