@@ -1,0 +1,20 @@
+import type { Dialect } from '../../server/dialect.ts';
+import { renderFelderaError } from './errors.ts';
+import { Pipelines } from './pipelines.ts';
+import { ingressRoutes } from './routes/ingress.ts';
+import { pipelineRoutes } from './routes/pipelines.ts';
+import { queryRoutes } from './routes/query.ts';
+
+/** Feldera's pipelines, ingress, completion tokens and ad-hoc queries over the core. */
+export const feldera: Dialect = {
+  name: 'feldera',
+  allowQueryToken: false,
+  prefixes: ['/v0/pipelines'],
+  renderError: renderFelderaError,
+  routes(app, core) {
+    const pipelines = new Pipelines(core);
+    pipelineRoutes(app, pipelines);
+    ingressRoutes(app, core, pipelines);
+    queryRoutes(app, core, pipelines);
+  },
+};

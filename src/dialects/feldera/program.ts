@@ -1,0 +1,315 @@
+import type { Column } from '../../core/catalog/model.ts';
+import { readSqlType, TypeNameError } from '../../core/types/index.ts';
+
+/**
+ * Feldera's SQL programs: `;`-separated statements with `--` and `/* *\/` comments. Tables become
+ * core tables, views core views. Unquoted names are folded to lower case, as Feldera does; quoted
+ * names are kept exactly. A view's query is kept as written (DuckDB SQL) for the core to check.
+ */
+
+export interface ProgramTable {
+  name: string;
+  columns: Column[];
+  primaryKey: string[];
+  /** `WITH ('k' = 'v', …)` */
+  properties: Record<string, string>;
+  /** Where the statement starts in the program. */
+  offset: number;
+}
+
+export type ViewKind = 'materialized' | 'local' | 'view';
+
+export interface ProgramView {
+  name: string;
+  kind: ViewKind;
+  /** The view's query as written, and where it starts in the program. */
+  sql: string;
+  sqlOffset: number;
+  offset: number;
+}
+
+export interface Program {
+  tables: ProgramTable[];
+  views: ProgramView[];
+}
+
+/** A problem at a place in the program text. */
+export class ProgramError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly length = 1,
+  ) {
+    super(message);
+    this.name = 'ProgramError';
+  }
+}
+
+/** 1-based line and column of an offset in a text. */
+export function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, Math.max(0, Math.min(offset, text.length)));
+  const lines = before.split('\n');
+  return { line: lines.length, column: lines.at(-1)!.length + 1 };
+}
+
+/** An unquoted name folds to lower case; a quoted one (`"Name"`, with `""` for a quote) is exact. */
+export function normalizeName(text: string): string {
+  return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text.toLowerCase();
+}
+
+type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'symbol';
+
+interface Token {
+  kind: TokenKind;
+  /** Words as written; quoted names and strings unescaped; symbols as one character. */
+  text: string;
+  start: number;
+  end: number;
+}
+
+const WORD = /[A-Za-z_][A-Za-z0-9_$]*/y;
+const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
+
+function tokenize(program: string): Token[] {
+  const tokens: Token[] = [];
+  let at = 0;
+  const match = (pattern: RegExp) => {
+    pattern.lastIndex = at;
+    return pattern.exec(program)?.[0];
+  };
+  while (at < program.length) {
+    const char = program[at]!;
+    if (/\s/.test(char)) {
+      at += 1;
+    } else if (program.startsWith('--', at)) {
+      const end = program.indexOf('\n', at);
+      at = end < 0 ? program.length : end + 1;
+    } else if (program.startsWith('/*', at)) {
+      const end = program.indexOf('*/', at + 2);
+      if (end < 0) throw new ProgramError('Unterminated comment', at, 2);
+      at = end + 2;
+    } else if (char === "'" || char === '"') {
+      let end = at + 1;
+      for (;;) {
+        end = program.indexOf(char, end);
+        if (end < 0) throw new ProgramError(char === '"' ? 'Unterminated quoted name' : 'Unterminated string', at);
+        if (program[end + 1] !== char) break;
+        end += 2;
+      }
+      const text = program.slice(at + 1, end).replaceAll(char + char, char);
+      tokens.push({ kind: char === '"' ? 'quoted' : 'string', text, start: at, end: end + 1 });
+      at = end + 1;
+    } else {
+      const word = match(WORD);
+      const number = word === undefined ? match(NUMBER) : undefined;
+      const text = word ?? number ?? char;
+      tokens.push({ kind: word !== undefined ? 'word' : number !== undefined ? 'number' : 'symbol', text, start: at, end: at + text.length });
+      at += text.length;
+    }
+  }
+  return tokens;
+}
+
+/** Parses a program; throws ProgramError at the first problem. */
+export function parseProgram(program: string): Program {
+  const tokens = tokenize(program);
+  const result: Program = { tables: [], views: [] };
+  let start = 0;
+  for (let index = 0; index <= tokens.length; index += 1) {
+    const token = tokens[index];
+    if (token && !(token.kind === 'symbol' && token.text === ';')) continue;
+    const statement = tokens.slice(start, index);
+    start = index + 1;
+    if (statement.length === 0) continue;
+    const parser = new StatementParser(program, statement, token?.start ?? program.length);
+    parser.expectWord('CREATE');
+    if (parser.acceptWord('TABLE')) result.tables.push(parser.table());
+    else result.views.push(parser.view());
+  }
+  checkNames(result);
+  return result;
+}
+
+/** Names are unique among a program's tables and views; column names unique regardless of case. */
+function checkNames(program: Program): void {
+  const seen = new Set<string>();
+  for (const { name, offset } of [...program.tables, ...program.views].sort((a, b) => a.offset - b.offset)) {
+    if (seen.has(name)) throw new ProgramError(`"${name}" is declared twice`, offset);
+    seen.add(name);
+  }
+}
+
+const UNSUPPORTED_COLUMN_CLAUSES = ['DEFAULT', 'LATENESS', 'WATERMARK', 'FOREIGN', 'REFERENCES', 'CHECK', 'UNIQUE', 'INTERNED'];
+
+class StatementParser {
+  private position = 0;
+
+  constructor(
+    private readonly program: string,
+    private readonly tokens: Token[],
+    /** Where the statement ends (its `;` or the end of the program). */
+    private readonly end: number,
+  ) {}
+
+  private peek(): Token | undefined {
+    return this.tokens[this.position];
+  }
+
+  private isWord(token: Token | undefined, word: string): boolean {
+    return token?.kind === 'word' && token.text.toUpperCase() === word;
+  }
+
+  acceptWord(...words: string[]): boolean {
+    if (!words.every((word, index) => this.isWord(this.tokens[this.position + index], word))) return false;
+    this.position += words.length;
+    return true;
+  }
+
+  expectWord(word: string): void {
+    if (!this.acceptWord(word)) this.fail(`Expected ${word}`);
+  }
+
+  private acceptSymbol(symbol: string): boolean {
+    const token = this.peek();
+    if (token?.kind !== 'symbol' || token.text !== symbol) return false;
+    this.position += 1;
+    return true;
+  }
+
+  private expectSymbol(symbol: string): void {
+    if (!this.acceptSymbol(symbol)) this.fail(`Expected "${symbol}"`);
+  }
+
+  private fail(message: string, token = this.peek()): never {
+    if (!token) throw new ProgramError(`${message} before the end of the statement`, this.end);
+    const found = token.kind === 'quoted' ? `"${token.text}"` : token.kind === 'string' ? `'${token.text}'` : token.text;
+    throw new ProgramError(`${message}, found ${found}`, token.start, token.end - token.start);
+  }
+
+  private name(what: string): { name: string; token: Token } {
+    const token = this.peek();
+    if (token?.kind === 'word') {
+      this.position += 1;
+      return { name: token.text.toLowerCase(), token };
+    }
+    if (token?.kind === 'quoted') {
+      this.position += 1;
+      if (token.text === '') this.fail(`A ${what} name cannot be empty`, token);
+      return { name: token.text, token };
+    }
+    return this.fail(`Expected a ${what} name`);
+  }
+
+  private nameList(what: string): Array<{ name: string; token: Token }> {
+    this.expectSymbol('(');
+    const names = [this.name(what)];
+    while (this.acceptSymbol(',')) names.push(this.name(what));
+    this.expectSymbol(')');
+    return names;
+  }
+
+  private expectEnd(): void {
+    if (this.peek()) this.fail('Unexpected text');
+  }
+
+  /** `CREATE TABLE name (column TYPE [NOT NULL] [PRIMARY KEY], …, [PRIMARY KEY (a, b)]) [WITH ('k' = 'v', …)]` */
+  table(): ProgramTable {
+    const offset = this.tokens[0]!.start;
+    const { name } = this.name('table');
+    const table: ProgramTable = { name, columns: [], primaryKey: [], properties: {}, offset };
+    const columnTokens = new Map<string, Token>();
+    let keyToken: Token | undefined;
+    const setKey = (names: Array<{ name: string; token: Token }>, at: Token) => {
+      if (keyToken) this.fail('The primary key is declared twice', at);
+      keyToken = at;
+      table.primaryKey = names.map((key) => key.name);
+    };
+    this.expectSymbol('(');
+    do {
+      const first = this.peek();
+      if (this.acceptWord('CONSTRAINT')) this.name('constraint');
+      if (this.acceptWord('PRIMARY', 'KEY')) {
+        setKey(this.nameList('column'), first!);
+      } else if (this.isWord(this.peek(), 'FOREIGN')) {
+        this.fail('FOREIGN KEY constraints are not supported');
+      } else {
+        const column = this.column(setKey);
+        const other = table.columns.find((existing) => existing.name.toLowerCase() === column.column.name.toLowerCase());
+        if (other) {
+          const why = other.name === column.column.name ? 'is declared twice' : `differs from column "${other.name}" only in case, which the storage engine cannot tell apart`;
+          this.fail(`Column "${column.column.name}" ${why}`, column.token);
+        }
+        table.columns.push(column.column);
+        columnTokens.set(column.column.name, column.token);
+      }
+    } while (this.acceptSymbol(','));
+    this.expectSymbol(')');
+    for (const key of table.primaryKey) {
+      const column = table.columns.find((candidate) => candidate.name === key);
+      if (!column) this.fail(`Primary key column "${key}" is not a column of table "${name}"`, keyToken);
+      column.nullable = false;
+    }
+    if (this.acceptWord('WITH')) table.properties = this.properties();
+    this.expectEnd();
+    return table;
+  }
+
+  private column(setKey: (names: Array<{ name: string; token: Token }>, at: Token) => void): { column: Column; token: Token } {
+    const { name, token } = this.name('column');
+    const typeToken = this.peek() ?? this.fail('Expected a type');
+    let read;
+    try {
+      read = readSqlType(this.program, typeToken.start);
+    } catch (error) {
+      if (error instanceof TypeNameError) throw new ProgramError(error.message, typeToken.start, typeToken.end - typeToken.start);
+      throw error;
+    }
+    while ((this.peek()?.start ?? Number.POSITIVE_INFINITY) < read.end) this.position += 1;
+    const column: Column = { name, type: read.field.type, nullable: read.field.nullable };
+    // A quoted name matches JSON keys exactly; unquoted ones match regardless of case.
+    if (token.kind === 'quoted') column.jsonPath = `$.['${name.replace(/[\\']/g, '\\$&')}']`;
+    for (;;) {
+      const clause = this.peek();
+      if (this.acceptWord('PRIMARY', 'KEY')) setKey([{ name, token }], clause!);
+      else if (this.acceptWord('NOT', 'NULL')) column.nullable = false;
+      else if (this.acceptWord('NULL')) column.nullable = true;
+      else if (UNSUPPORTED_COLUMN_CLAUSES.some((word) => this.isWord(clause, word))) this.fail(`${clause!.text.toUpperCase()} is not supported`, clause);
+      else break;
+    }
+    return { column, token };
+  }
+
+  private properties(): Record<string, string> {
+    const properties: Record<string, string> = {};
+    this.expectSymbol('(');
+    do {
+      const key = this.peek();
+      if (key?.kind !== 'string') this.fail("Expected a property name in quotes ('name')");
+      this.position += 1;
+      this.expectSymbol('=');
+      const value = this.peek();
+      if (value?.kind !== 'string') this.fail("Expected a property value in quotes ('value')");
+      this.position += 1;
+      properties[key.text] = value.text;
+    } while (this.acceptSymbol(','));
+    this.expectSymbol(')');
+    return properties;
+  }
+
+  /** `CREATE [MATERIALIZED | LOCAL] VIEW name AS <query>` */
+  view(): ProgramView {
+    const offset = this.tokens[0]!.start;
+    const kind: ViewKind = this.acceptWord('MATERIALIZED') ? 'materialized' : this.acceptWord('LOCAL') ? 'local' : 'view';
+    if (!this.acceptWord('VIEW')) {
+      const next = this.peek();
+      if (next?.kind === 'word' && ['FUNCTION', 'TYPE', 'INDEX', 'AGGREGATE'].includes(next.text.toUpperCase())) this.fail(`CREATE ${next.text.toUpperCase()} is not supported`);
+      this.fail(kind === 'view' ? 'Expected TABLE or VIEW' : 'Expected VIEW');
+    }
+    const { name } = this.name('view');
+    if (this.peek()?.text === '(') this.fail('Column lists on views are not supported; name the columns in the query with AS');
+    this.expectWord('AS');
+    const first = this.peek() ?? this.fail('Expected the view\'s query');
+    const last = this.tokens.at(-1)!;
+    return { name, kind, sql: this.program.slice(first.start, last.end), sqlOffset: first.start, offset };
+  }
+}

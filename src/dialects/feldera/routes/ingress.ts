@@ -1,0 +1,92 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Table } from '../../../core/catalog/model.ts';
+import type { ChunkPolicy } from '../../../core/ingest/chunked-ingest.ts';
+import type { UpdateFormat } from '../../../core/ingest/decoders/json-input.ts';
+import { ingest } from '../../../core/ingest/ingest.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { printSqlType } from '../../../core/types/index.ts';
+import type { WriteKind, WriteResult } from '../../../core/write/write-command.ts';
+import { bodyStream } from '../../../server/body.ts';
+import { decodeToken, encodeToken } from '../completion-token.ts';
+import { FelderaError } from '../errors.ts';
+import { QueryParams } from '../params.ts';
+import type { Pipelines } from '../pipelines.ts';
+
+const FORMATS = ['csv', 'json'] as const;
+const UPDATE_FORMATS = ['insert_delete', 'raw', 'weighted', 'debezium'] as const satisfies readonly UpdateFormat[];
+
+/** A push is committed as it arrives: every 4 MiB, or when its oldest record has waited 200 ms. */
+const INGRESS_CHUNKS: ChunkPolicy = { bytes: 4 * 1024 * 1024, maxDelayMs: 200 };
+
+const describeType = ({ type }: Parameters<typeof printSqlType>[0]) => printSqlType({ type, nullable: true });
+
+/**
+ * Inserts and deletes only ever add rows to a table without a key, so those pushes are appends;
+ * everything else is a batch of weighted changes (upserts and deletes by key on keyed tables).
+ */
+function writeKind(table: Table, format: (typeof FORMATS)[number], updateFormat: UpdateFormat): WriteKind {
+  const insertsOnly = format === 'csv' || updateFormat === 'raw';
+  return insertsOnly && table.primaryKey.length === 0 ? 'append' : 'changes';
+}
+
+type PipelineRequest = FastifyRequest<{ Params: { pipeline: string; table: string } }>;
+
+/** Pushes to a table, and whether what a completion token stands for has been processed. */
+export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipelines): void {
+  app.post('/v0/pipelines/:pipeline/ingress/:table', async (request: PipelineRequest) => {
+    const principal = await request.principal();
+    const params = new QueryParams(request);
+    const format = params.choice('format', FORMATS, 'csv', 'UnknownInputFormat');
+    const arrays = params.flag('array', false);
+    const updateFormat = params.choice('update_format', UPDATE_FORMATS, 'insert_delete');
+    const force = params.flag('force', false);
+    const pipeline = pipelines.get(request.params.pipeline, principal, null);
+    const table = pipelines.inputTable(pipeline, request.params.table);
+    const kind = writeKind(table, format, updateFormat);
+    core.authorizeWrite(principal, kind, table);
+    await pipelines.awaitInput(pipeline, force);
+    const result = await ingest(core, principal, {
+      table, kind, format, onInvalid: 'report', describeType, chunks: INGRESS_CHUNKS,
+      source: {
+        kind: 'stream', stream: bodyStream(request) ?? Readable.from([]),
+        hints: {
+          contentType: String(request.headers['content-type'] ?? ''), contentEncoding: String(request.headers['content-encoding'] ?? ''),
+          ...(request.headers['content-length'] !== undefined && { contentLength: Number(request.headers['content-length']) }),
+        },
+      },
+      limits: { maxBytes: core.config.maxRequestBodyBytes },
+      csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, emptyTextIsEmptyString: true },
+      json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true },
+    });
+    if (result.rowsInvalid > 0) throw parseErrors(result);
+    return { token: encodeToken({ pipelineId: pipeline.state.id, sequence: result.sequence }) };
+  });
+
+  app.get('/v0/pipelines/:pipeline/completion_status', async (request: PipelineRequest) => {
+    const pipeline = pipelines.get(request.params.pipeline, await request.principal(), 'read');
+    const token = decodeToken(new QueryParams(request).get('token'));
+    if (token.pipelineId !== pipeline.state.id) throw new FelderaError('InvalidParam', `The completion token was issued by another pipeline`, { pipeline_name: pipeline.namespace.name });
+    // Writes commit in sequence order per table and views are evaluated when read, so once every
+    // write up to the token's is committed, the token's records are in every table and view.
+    return { status: core.writer.log.completedThrough >= token.sequence ? 'complete' : 'inprogress', step: null };
+  });
+}
+
+/** The records that failed, in Feldera's terms; the good records of the push are kept. */
+function parseErrors(result: WriteResult): FelderaError {
+  const errors = result.errors.map((error) => ({
+    description: error.messages.join('; '),
+    event_number: error.row,
+    field: error.columns[0] ?? null,
+    invalid_text: error.source ?? error.values[0] ?? null,
+    suggestion: null,
+  }));
+  const lines = errors.slice(0, 10).map((error) => `    Parse error (event #${error.event_number}): ${error.description}`);
+  const more = result.rowsInvalid > lines.length ? `\n    … and ${result.rowsInvalid - lines.length} more` : '';
+  return new FelderaError(
+    'ParseErrors',
+    `Errors parsing input data (${result.rowsInvalid} error${result.rowsInvalid === 1 ? '' : 's'}):\n${lines.join('\n')}${more}`,
+    { num_errors: result.rowsInvalid, errors },
+  );
+}

@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SluiceError } from '../../../core/errors.ts';
+import { readJsonBody } from '../../../server/body.ts';
+import { FelderaError } from '../errors.ts';
+import { QueryParams } from '../params.ts';
+import type { DeploymentStatus, PipelineDescriptor, Pipelines, PipelineState } from '../pipelines.ts';
+
+type PipelineRequest = FastifyRequest<{ Params: { pipeline: string } }>;
+
+const STRING_FIELDS = ['name', 'description', 'program_code', 'udf_rust', 'udf_toml'] as const;
+const OBJECT_FIELDS = ['runtime_config', 'program_config'] as const;
+
+/** The pipeline fields of a JSON body; other fields are ignored, a field of the wrong type refused. */
+async function descriptorOf(request: FastifyRequest): Promise<PipelineDescriptor> {
+  let body: unknown;
+  try {
+    body = await readJsonBody(request);
+  } catch (error) {
+    if (error instanceof SluiceError && error.status === 400) throw new FelderaError('InvalidParam', error.message);
+    throw error;
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new FelderaError('InvalidParam', 'The request body must be a JSON object');
+  const fields = body as Record<string, unknown>;
+  const descriptor: Record<string, unknown> = {};
+  for (const field of STRING_FIELDS) {
+    const value = fields[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') throw new FelderaError('InvalidParam', `Field '${field}' must be a string`, { field });
+    descriptor[field] = value;
+  }
+  for (const field of OBJECT_FIELDS) {
+    const value = fields[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'object' || Array.isArray(value)) throw new FelderaError('InvalidParam', `Field '${field}' must be an object`, { field });
+    descriptor[field] = value;
+  }
+  return descriptor as PipelineDescriptor;
+}
+
+/** Each lifecycle action: the deployment status it leads to from the current state. */
+const ACTIONS: Record<string, (state: PipelineState, params: QueryParams) => DeploymentStatus> = {
+  start: (state, params) => {
+    const initial = params.choice('initial', ['running', 'paused'], 'running');
+    if (state.program_status !== 'Success') throw new FelderaError('IllegalPipelineAction', `The program ${state.program_status === 'SqlError' ? 'does not compile' : 'is not compiled yet'}: the pipeline cannot start`);
+    if (state.deployment_status !== 'Stopped') return state.deployment_status;
+    return initial === 'paused' ? 'Paused' : 'Running';
+  },
+  pause: (state) => deployed(state, 'Paused'),
+  resume: (state) => deployed(state, 'Running'),
+  stop: (_state, params) => {
+    params.flag('force', false);
+    return 'Stopped';
+  },
+};
+
+function deployed(state: PipelineState, to: DeploymentStatus): DeploymentStatus {
+  if (state.deployment_status === 'Stopped') throw new FelderaError('IllegalPipelineAction', 'The pipeline is stopped: start it first');
+  return to;
+}
+
+/** Pipelines: create, replace, change, read, list and delete; and their lifecycle. */
+export function pipelineRoutes(app: FastifyInstance, pipelines: Pipelines): void {
+  app.get('/v0/pipelines', async (request) => pipelines.list(await request.principal()).map((pipeline) => pipelines.render(pipeline)));
+
+  app.post('/v0/pipelines', async (request, reply) => {
+    const principal = await request.principal();
+    const pipeline = await pipelines.create(principal, await descriptorOf(request));
+    return reply.status(201).send(pipelines.render(pipeline));
+  });
+
+  app.get('/v0/pipelines/:pipeline', async (request: PipelineRequest) =>
+    pipelines.render(pipelines.get(request.params.pipeline, await request.principal(), 'read')));
+
+  // PUT sets every field (absent ones to their defaults), creating the pipeline when there is none.
+  app.put('/v0/pipelines/:pipeline', async (request: PipelineRequest, reply: FastifyReply) => {
+    const principal = await request.principal();
+    const name = request.params.pipeline;
+    const descriptor = await descriptorOf(request);
+    const full: PipelineDescriptor = {
+      description: '', program_code: '', runtime_config: {}, program_config: {}, udf_rust: '', udf_toml: '', ...descriptor,
+    };
+    if (!pipelines.exists(name)) {
+      if (descriptor.name !== undefined && descriptor.name !== name) throw new FelderaError('InvalidParam', `The body names pipeline '${descriptor.name}', the path '${name}'`);
+      return reply.status(201).send(pipelines.render(await pipelines.create(principal, { ...full, name })));
+    }
+    return pipelines.render(await pipelines.update(principal, name, full));
+  });
+
+  app.patch('/v0/pipelines/:pipeline', async (request: PipelineRequest) => {
+    const principal = await request.principal();
+    return pipelines.render(await pipelines.update(principal, request.params.pipeline, await descriptorOf(request)));
+  });
+
+  app.delete('/v0/pipelines/:pipeline', async (request: PipelineRequest, reply: FastifyReply) => {
+    await pipelines.delete(await request.principal(), request.params.pipeline);
+    return reply.status(200).send();
+  });
+
+  for (const [action, target] of Object.entries(ACTIONS)) {
+    app.post(`/v0/pipelines/:pipeline/${action}`, async (request: PipelineRequest, reply: FastifyReply) => {
+      const params = new QueryParams(request);
+      await pipelines.transition(await request.principal(), request.params.pipeline, (state) => target(state, params));
+      return reply.status(202).send();
+    });
+  }
+
+  app.post('/v0/pipelines/:pipeline/clear', async (request: PipelineRequest, reply: FastifyReply) => {
+    await pipelines.clear(await request.principal(), request.params.pipeline);
+    return reply.status(202).send();
+  });
+}

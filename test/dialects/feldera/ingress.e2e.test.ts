@@ -1,0 +1,259 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from '../../helpers/test-server.ts';
+import { FelderaClient, felderaError } from './feldera-fixture.ts';
+
+const ITEMS = `
+  CREATE TABLE items (
+    id BIGINT NOT NULL PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    price DECIMAL(10, 2)
+  );
+  CREATE MATERIALIZED VIEW expensive AS SELECT id, name FROM items WHERE price > 10;`;
+
+const itemsOf = (client: FelderaClient, pipeline: string) => client.rows(pipeline, 'SELECT id, name, price FROM items ORDER BY id');
+const expensiveOf = (client: FelderaClient, pipeline: string) => client.rows(pipeline, 'SELECT id, name FROM expensive ORDER BY id');
+
+/** The same changes in each update format: 1, 2 and 3 inserted, 3 deleted, 1 replaced. */
+const CHANGES: Record<string, string[]> = {
+  insert_delete: [
+    '{"insert": {"id": 1, "name": "a", "price": 5}}',
+    '{"insert": {"id": 2, "name": "b", "price": 20}}',
+    '{"insert": {"id": 3, "name": "c", "price": 30}}',
+    '{"delete": {"id": 3}}',
+    '{"insert": {"id": 1, "name": "a2", "price": 15}}',
+  ],
+  raw: [
+    '{"id": 1, "name": "a", "price": 5}',
+    '{"id": 2, "name": "b", "price": 20}',
+    '{"id": 1, "name": "a2", "price": 15}',
+  ],
+  weighted: [
+    '{"weight": 1, "data": {"id": 1, "name": "a", "price": 5}}',
+    '{"weight": 1, "data": {"id": 2, "name": "b", "price": 20}}',
+    '{"weight": 1, "data": {"id": 3, "name": "c", "price": 30}}',
+    '{"weight": -1, "data": {"id": 3, "name": "c", "price": 30}}',
+    '{"weight": 1, "data": {"id": 1, "name": "a2", "price": 15}}',
+  ],
+  debezium: [
+    '{"payload": {"op": "c", "before": null, "after": {"id": 1, "name": "a", "price": 5}}}',
+    '{"payload": {"op": "c", "before": null, "after": {"id": 2, "name": "b", "price": 20}}}',
+    '{"payload": {"op": "r", "before": null, "after": {"id": 3, "name": "c", "price": 30}}}',
+    '{"payload": {"op": "d", "before": {"id": 3, "name": "c", "price": 30}, "after": null}}',
+    '{"payload": {"op": "u", "before": {"id": 1, "name": "a", "price": 5}, "after": {"id": 1, "name": "a2", "price": 15}}}',
+  ],
+};
+
+describe('Feldera ingress', () => {
+  let server: TestServer;
+  let client: FelderaClient;
+  let count = 0;
+  const fresh = async (program = ITEMS) => {
+    count += 1;
+    await client.pipeline(`p${count}`, program);
+    return `p${count}`;
+  };
+
+  before(async () => {
+    server = await TestServer.start();
+    client = new FelderaClient(server);
+  });
+  after(() => server.stop());
+
+  for (const [updateFormat, records] of Object.entries(CHANGES)) {
+    for (const array of [false, true]) {
+      test(`${updateFormat} changes${array ? ' in arrays' : ''} apply in order to the table and its view`, async () => {
+        const pipeline = await fresh();
+        const body = array ? `[${records.slice(0, 2).join(', ')}]\n[${records.slice(2).join(',\n ')}]` : records.join('\n');
+        await client.pushOk(pipeline, 'items', body, `force=false&format=json&array=${array}&update_format=${updateFormat}`);
+        assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'a2', price: 15 }, { id: 2, name: 'b', price: 20 }]);
+        assert.deepEqual(await expensiveOf(client, pipeline), [{ id: 1, name: 'a2' }, { id: 2, name: 'b' }]);
+      });
+    }
+  }
+
+  test('pretty-printed JSON values and positional rows are read like NDJSON objects', async () => {
+    const pipeline = await fresh();
+    await client.pushOk(pipeline, 'items', '{\n  "insert": {\n    "id": 1,\n    "name": "a"\n  }\n}\n{"insert": [2, "b", "12.50"]}');
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'a', price: null }, { id: 2, name: 'b', price: 12.5 }]);
+  });
+
+  test('CSV fields fill columns in order, with RFC 4180 quoting, booleans, JSON arrays, and missing or extra fields', async () => {
+    const pipeline = await fresh(`CREATE TABLE t (id INT NOT NULL, label VARCHAR, ok BOOLEAN, tags VARCHAR ARRAY, at TIMESTAMP);`);
+    const csv = '1,"a, ""quoted"" label",true,"[""x"", ""y""]",2024-01-02 03:04:05\n2,plain,false,,2024-01-02T03:04:05.5Z,extra\n3,short\n';
+    await client.pushOk(pipeline, 't', csv, 'format=csv');
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM t ORDER BY id'), [
+      { id: 1, label: 'a, "quoted" label', ok: true, tags: ['x', 'y'], at: '2024-01-02 03:04:05' },
+      { id: 2, label: 'plain', ok: false, tags: null, at: '2024-01-02 03:04:05.5' },
+      { id: 3, label: 'short', ok: null, tags: null, at: null },
+    ]);
+  });
+
+  test('a keyed table upserts on insert, ignores deletes and updates of missing keys, and merges updates into the row', async () => {
+    const pipeline = await fresh();
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}\n{"insert": {"id": 2, "name": "b", "price": 6}}');
+    await client.pushOk(pipeline, 'items', [
+      '{"insert": {"id": 1, "name": "A", "price": 50}}',
+      '{"delete": {"id": 99}}',
+      '{"update": {"id": 98, "name": "nobody"}}',
+      '{"update": {"id": 2, "price": 60}}',
+      '{"update": {"id": 2, "name": "B"}}',
+    ].join('\n'));
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'A', price: 50 }, { id: 2, name: 'B', price: 60 }]);
+    assert.deepEqual(await expensiveOf(client, pipeline), [{ id: 1, name: 'A' }, { id: 2, name: 'B' }]);
+  });
+
+  test('an update sets a column to null when it gives null, and is refused on a table without a key', async () => {
+    const pipeline = await fresh(`${ITEMS}\nCREATE TABLE log (msg VARCHAR);`);
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');
+    await client.pushOk(pipeline, 'items', '{"update": {"id": 1, "price": null}}');
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'a', price: null }]);
+    const refused = await felderaError(await client.push(pipeline, 'log', '{"update": {"msg": "x"}}'), 400, 'ParseErrors');
+    assert.match(JSON.stringify(refused.details), /primary key/);
+  });
+
+  test('a table without a key is a multiset: inserts add copies, a delete removes one matching row', async () => {
+    const pipeline = await fresh('CREATE TABLE log (msg VARCHAR, n INT); CREATE VIEW counts AS SELECT msg, count(*) AS c FROM log GROUP BY msg;');
+    await client.pushOk(pipeline, 'log', 'x,1\nx,1\ny,2\n', 'format=csv');
+    await client.pushOk(pipeline, 'log', '{"delete": {"msg": "x", "n": 1}}\n{"delete": {"msg": "absent", "n": 0}}', 'format=json&update_format=insert_delete');
+    await felderaError(await client.push(pipeline, 'log', '{"weight": 2, "data": {"msg": "z", "n": 3}}', 'format=json&update_format=insert_delete'), 400, 'ParseErrors');
+    await client.pushOk(pipeline, 'log', '{"weight": 2, "data": {"msg": "z", "n": 3}}', 'format=json&update_format=weighted');
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM counts ORDER BY msg'), [{ msg: 'x', c: 1 }, { msg: 'y', c: 1 }, { msg: 'z', c: 2 }]);
+  });
+
+  test('unquoted table and column names are case-insensitive; quoted ones are exact', async () => {
+    const pipeline = await fresh('CREATE TABLE T1 (ID INT, "Name" VARCHAR); CREATE TABLE "TaBle1" (x INT);');
+    await client.pushOk(pipeline, 'T1', '{"insert": {"id": 1, "Name": "exact"}}');
+    await client.pushOk(pipeline, 't1', '{"insert": {"Id": 2, "name": "wrong case"}}');
+    await client.pushOk(pipeline, '%22TaBle1%22', '{"insert": {"X": 7}}');
+    await felderaError(await client.push(pipeline, 'TaBle1', '{"insert": {"x": 1}}'), 404, 'UnknownInputStream');
+    await felderaError(await client.push(pipeline, '%22t1%22x', '{}'), 404, 'UnknownInputStream');
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM t1 ORDER BY id'), [{ id: 1, Name: 'exact' }, { id: 2, Name: null }]);
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM "TaBle1"'), [{ x: 7 }]);
+  });
+
+  test('a body mixing good and bad records keeps the good ones and answers 400 ParseErrors naming each bad one', async () => {
+    const pipeline = await fresh();
+    const body = [
+      '{"insert": {"id": 1, "name": "good"}}',
+      '{"insert": {"id": "one", "name": "bad id"}}',
+      '{"insert": {"id": 3, "name": "unclosed"',
+      '{"insert": {"id": 4}}',
+      '{"insert": {"id": 5, "name": "good too", "price": 7}}',
+    ].join('\n');
+    const error = await felderaError(await client.push(pipeline, 'items', body), 400, 'ParseErrors');
+    const details = error.details as { num_errors: number; errors: Array<{ description: string; event_number: number; field: string | null; invalid_text: string | null }> };
+    assert.equal(details.num_errors, 3);
+    assert.deepEqual(details.errors.map((entry) => [entry.event_number, entry.field]), [[2, 'id'], [3, null], [4, 'name']]);
+    assert.equal(details.errors[0]!.invalid_text, 'one');
+    assert.match(details.errors[0]!.description, /"one" is not a valid BIGINT/);
+    assert.match(details.errors[2]!.description, /missing/);
+    assert.match(error.message, /3 errors/);
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'good', price: null }, { id: 5, name: 'good too', price: 7 }]);
+  });
+
+  test('a bad CSV record is reported and the records around it are kept', async () => {
+    const pipeline = await fresh();
+    const error = await felderaError(await client.push(pipeline, 'items', '1,a,1.5\nx,b,2\n3,c,not a number\n4,d,4\n', 'format=csv'), 400, 'ParseErrors');
+    assert.deepEqual((error.details!['errors'] as Array<{ event_number: number; field: string }>).map((entry) => [entry.event_number, entry.field]), [[2, 'id'], [3, 'price']]);
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['id']), [1, 4]);
+  });
+
+  test('with array=true a bad element drops its whole array and the other arrays are kept', async () => {
+    const pipeline = await fresh();
+    const body = '[{"insert": {"id": 1, "name": "a"}}, {"insert": {"id": 2, "name": "b"}}]\n[{"insert": {"id": 3, "name": "c"}}, {"insert": {"id": "bad", "name": "d"}}]\n[{"insert": {"id": 5, "name": "e"}}]';
+    const error = await felderaError(await client.push(pipeline, 'items', body, 'format=json&array=true'), 400, 'ParseErrors');
+    const errors = error.details!['errors'] as Array<{ description: string; event_number: number }>;
+    assert.deepEqual(errors.map((entry) => entry.event_number), [3, 4]);
+    assert.match(errors[0]!.description, /not applied: record 4/);
+    assert.match(errors[1]!.description, /"bad" is not a valid BIGINT/);
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['id']), [1, 2, 5]);
+  });
+
+  test('an unknown pipeline, table, format or update format is refused with its code', async () => {
+    const pipeline = await fresh();
+    await felderaError(await client.push('nope', 'items', '{}'), 404, 'UnknownPipelineName');
+    await felderaError(await client.push(pipeline, 'nope', '{}'), 404, 'UnknownInputStream');
+    await felderaError(await client.push(pipeline, 'expensive', '{}'), 404, 'UnknownInputStream');
+    await felderaError(await client.push(pipeline, 'items', '{}', 'format=xml'), 400, 'UnknownInputFormat');
+    await felderaError(await client.push(pipeline, 'items', '{}', 'format=json&update_format=upsert'), 400, 'InvalidParam');
+    await felderaError(await client.push(pipeline, 'items', '{}', 'format=json&array=maybe'), 400, 'InvalidParam');
+  });
+
+  test('a stopped pipeline refuses pushes with 503 PipelineInteractionNotDeployed', async () => {
+    const pipeline = await fresh();
+    assert.equal((await client.action(pipeline, 'stop')).status, 202);
+    await felderaError(await client.push(pipeline, 'items', '{"insert": {"id": 1, "name": "a"}}'), 503, 'PipelineInteractionNotDeployed');
+  });
+
+  test('a paused pipeline takes a push with force=true at once', async () => {
+    const pipeline = await fresh();
+    assert.equal((await client.action(pipeline, 'pause')).status, 202);
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "forced"}}', 'format=json&force=true');
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'forced', price: null }]);
+  });
+
+  test('a push to a paused pipeline waits until it is resumed, then is ingested', async () => {
+    const pipeline = await fresh();
+    assert.equal((await client.action(pipeline, 'pause')).status, 202);
+    let answered = false;
+    const push = client.push(pipeline, 'items', '{"insert": {"id": 1, "name": "waited"}}').then((response) => {
+      answered = true;
+      return response;
+    });
+    assert.equal((await client.get(pipeline)).status, 200);
+    assert.equal(answered, false);
+    assert.deepEqual(await itemsOf(client, pipeline), []);
+    assert.equal((await client.action(pipeline, 'resume')).status, 202);
+    assert.equal((await push).status, 200);
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'waited', price: null }]);
+  });
+
+  test('a streamed body is committed as it arrives: its first records are visible before it ends', async () => {
+    const pipeline = await fresh();
+    let send!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => { send = controller; } });
+    const push = server.fetch(`/v0/pipelines/${pipeline}/ingress/items?format=json`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    send.enqueue(new TextEncoder().encode('{"insert": {"id": 1, "name": "early"}}\n{"insert": {"id": 2, "name": "early"}}\n'));
+    let seen: unknown[] = [];
+    for (let attempt = 0; attempt < 500 && seen.length < 2; attempt += 1) {
+      seen = await itemsOf(client, pipeline);
+      if (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(seen.length, 2, 'the first records were not committed while the body was still open');
+    send.enqueue(new TextEncoder().encode('{"insert": {"id": 3, "name": "late"}}\n'));
+    send.close();
+    const response = await push;
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(typeof ((await response.json()) as { token: string }).token, 'string');
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['early', 'early', 'late']);
+  });
+
+  test('a large CSV body is committed in several chunks that together hold every record', async () => {
+    const pipeline = await fresh();
+    const rows = Array.from({ length: 200_000 }, (_, index) => `${index},"name ${index}, with a comma and a ""quote""",${index % 100}.25\n`).join('');
+    assert.ok(rows.length > 2 * 4 * 1024 * 1024);
+    const versionBefore = server.core.catalog.findTable(server.core.catalog.getNamespace(pipeline).id, 'items')!.version;
+    await client.pushOk(pipeline, 'items', rows, 'format=csv');
+    const table = server.core.catalog.findTable(server.core.catalog.getNamespace(pipeline).id, 'items')!;
+    assert.ok(table.version - versionBefore >= 3, `expected several chunk writes, got ${table.version - versionBefore}`);
+    assert.deepEqual(await client.rows(pipeline, 'SELECT count(*) AS n, count(DISTINCT id) AS ids, max(id) AS last FROM items'), [{ n: 200_000, ids: 200_000, last: 199_999 }]);
+    assert.deepEqual(await client.rows(pipeline, 'SELECT name FROM items WHERE id = 70000'), [{ name: 'name 70000, with a comma and a "quote"' }]);
+  });
+});
+
+describe('Feldera ingress to a paused pipeline that is not resumed', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start({ pausedIngressTimeoutMs: 200 });
+  });
+  after(() => server.stop());
+
+  test('gives up after the configured wait with 503 PipelineInteractionUnreachable and ingests nothing', async () => {
+    const client = new FelderaClient(server);
+    await client.pipeline('paused', ITEMS);
+    assert.equal((await client.action('paused', 'pause')).status, 202);
+    await felderaError(await client.push('paused', 'items', '{"insert": {"id": 1, "name": "a"}}'), 503, 'PipelineInteractionUnreachable');
+    assert.deepEqual(await itemsOf(client, 'paused'), []);
+  });
+});

@@ -1,0 +1,209 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from '../../helpers/test-server.ts';
+import { FelderaClient, felderaError } from './feldera-fixture.ts';
+
+const PROGRAM = `-- orders and a view over them
+CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, amount DECIMAL(10, 2), customer VARCHAR) WITH ('materialized' = 'true');
+CREATE TABLE notes (body VARCHAR);
+CREATE MATERIALIZED VIEW big_orders AS SELECT id, amount FROM orders WHERE amount > 100;
+CREATE LOCAL VIEW helper AS SELECT count(*) AS n FROM notes;`;
+
+interface SqlMessage {
+  start_line_number: number;
+  start_column: number;
+  message: string;
+}
+
+const sqlErrorOf = (pipeline: Record<string, unknown>): SqlMessage => {
+  assert.equal(pipeline['program_status'], 'SqlError');
+  const error = pipeline['program_error'] as { sql_compilation: { messages: SqlMessage[] } };
+  return error.sql_compilation.messages[0]!;
+};
+
+describe('Feldera pipelines', () => {
+  let server: TestServer;
+  let client: FelderaClient;
+  before(async () => {
+    server = await TestServer.start();
+    client = new FelderaClient(server);
+  });
+  after(() => server.stop());
+
+  const tablesOf = (name: string) =>
+    server.core.catalog.listTables(server.core.catalog.getNamespace(name).id, { includeViews: true }).map((table) => `${table.kind}:${table.name}`);
+
+  test('POST creates a pipeline whose program compiles into tables and views; GET and the list show it', async () => {
+    const response = await server.fetch('/v0/pipelines', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'shop', description: 'orders', program_code: PROGRAM, runtime_config: { workers: 4 } }),
+    });
+    assert.equal(response.status, 201);
+    const created = (await response.json()) as Record<string, any>;
+    assert.equal(created['name'], 'shop');
+    assert.equal(created['description'], 'orders');
+    assert.equal(created['program_status'], 'Success');
+    assert.equal(created['deployment_status'], 'Stopped');
+    assert.deepEqual(created['runtime_config'], { workers: 4 });
+    assert.match(created['id'], /^[0-9a-f-]{36}$/);
+    assert.deepEqual(created['program_info'].schema.inputs.map((input: { name: string }) => input.name), ['orders', 'notes']);
+    assert.deepEqual(created['program_info'].schema.outputs.map((output: { name: string }) => output.name), ['big_orders']);
+    assert.deepEqual(created['program_info'].schema.inputs[0].fields.map((field: { name: string; columntype: unknown }) => [field.name, field.columntype]), [
+      ['id', { type: 'INTEGER', nullable: false }], ['amount', { type: 'DECIMAL(10, 2)', nullable: true }], ['customer', { type: 'VARCHAR', nullable: true }],
+    ]);
+    const fetched = (await (await client.get('shop')).json()) as Record<string, unknown>;
+    assert.equal(fetched['program_code'], PROGRAM);
+    const listed = (await (await server.fetch('/v0/pipelines')).json()) as Array<{ name: string }>;
+    assert.ok(listed.some((pipeline) => pipeline.name === 'shop'));
+  });
+
+  test('a name already taken is 409 DuplicateName, also by another dialect’s namespace; an unknown one is 404', async () => {
+    await client.pipeline('dup', PROGRAM, { start: false });
+    const body = (name: string) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, program_code: '' }) });
+    await felderaError(await server.fetch('/v0/pipelines', body('dup')), 409, 'DuplicateName');
+    await felderaError(await server.fetch('/v0/pipelines', body('default')), 409, 'DuplicateName');
+    await felderaError(await server.fetch('/v0/pipelines', body('bad name!')), 400, 'InvalidParam');
+    await felderaError(await client.get('missing'), 404, 'UnknownPipelineName');
+    await felderaError(await client.get('default'), 404, 'UnknownPipelineName');
+  });
+
+  test('a program that does not compile is SqlError at its line and column, and creates nothing', async () => {
+    const cases: Array<[string, number, number, RegExp]> = [
+      ['CREATE TABLE t (\n  id INT,\n  at TIMESTAMPZ\n);', 3, 6, /Unknown type "TIMESTAMPZ"/],
+      ['CREATE TABLE t (id INT, "ID" INT);', 1, 25, /differs from column "id" only in case/],
+      ['CREATE TABLE t (id INT);\nCREATE VIEW v AS\n  SELECT id FORM t;', 3, 18, /syntax error/],
+      ['CREATE TABLE t (id INT);\n\nCREATE VIEW v AS SELECT nope FROM t;', 3, 1, /nope/],
+      ['CREATE TABLE t (id INT);\nCREATE VIEW v AS SELECT * FROM elsewhere;', 2, 1, /elsewhere/],
+      ['CREATE TABLE t (id INT) /* never closed', 1, 25, /Unterminated comment/],
+      ['CREATE TABLE t (id INT PRIMARY KEY, v INT DEFAULT 1);', 1, 43, /DEFAULT is not supported/],
+    ];
+    for (const [index, [program, line, column, message]] of cases.entries()) {
+      const response = await client.putPipeline(`broken${index}`, { program_code: program });
+      assert.equal(response.status, 201);
+      const error = sqlErrorOf((await response.json()) as Record<string, unknown>);
+      assert.deepEqual([error.start_line_number, error.start_column], [line, column], `${program}: ${error.message}`);
+      assert.match(error.message, message);
+      assert.deepEqual(tablesOf(`broken${index}`), [], program);
+    }
+  });
+
+  test('a pipeline whose program does not compile cannot start', async () => {
+    await client.putPipeline('unstartable', { program_code: 'CREATE TABLE t (x NOPE);' });
+    await felderaError(await client.action('unstartable', 'start'), 400, 'IllegalPipelineAction');
+  });
+
+  test('replacing the program keeps unchanged tables with their rows, recreates changed ones and rebuilds the views', async () => {
+    await client.pipeline('evolve', PROGRAM);
+    await client.pushOk('evolve', 'orders', '1,250,ann\n2,50,bob\n', 'format=csv');
+    await client.pushOk('evolve', 'notes', 'hello\n', 'format=csv');
+    assert.equal((await client.action('evolve', 'stop')).status, 202);
+    const changed = PROGRAM.replace('CREATE TABLE notes (body VARCHAR);', 'CREATE TABLE notes (body VARCHAR, author VARCHAR);')
+      .replace("WITH ('materialized' = 'true')", "WITH ('materialized' = 'false')")
+      + '\nCREATE VIEW by_customer AS SELECT customer, sum(amount) AS total FROM orders GROUP BY customer;';
+    const replaced = (await (await client.putPipeline('evolve', { program_code: changed })).json()) as Record<string, unknown>;
+    assert.equal(replaced['program_status'], 'Success');
+    assert.equal(replaced['program_version'], 2);
+    assert.equal((await client.action('evolve', 'start')).status, 202);
+    assert.deepEqual(await client.rows('evolve', 'SELECT id FROM big_orders'), [{ id: 1 }]);
+    assert.deepEqual(await client.rows('evolve', 'SELECT * FROM by_customer ORDER BY customer'), [{ customer: 'ann', total: 250 }, { customer: 'bob', total: 50 }]);
+    assert.deepEqual(await client.rows('evolve', 'SELECT * FROM notes'), []);
+    const orders = server.core.catalog.findTable(server.core.catalog.getNamespace('evolve').id, 'orders')!;
+    assert.deepEqual(orders.properties['with'], { materialized: 'false' });
+  });
+
+  test('a replacement that does not compile leaves the previous tables, rows and views in place', async () => {
+    await client.pipeline('keep', PROGRAM);
+    await client.pushOk('keep', 'orders', '7,700,cy\n', 'format=csv');
+    await client.action('keep', 'stop');
+    const before = tablesOf('keep');
+    const failed = (await (await client.putPipeline('keep', { program_code: `${PROGRAM}\nCREATE VIEW broken AS SELECT missing FROM orders;` })).json()) as Record<string, unknown>;
+    assert.match(sqlErrorOf(failed).message, /missing/);
+    assert.deepEqual(tablesOf('keep'), before);
+    await client.pipeline('keep', PROGRAM);
+    assert.deepEqual(await client.rows('keep', 'SELECT * FROM big_orders'), [{ id: 7, amount: 700 }]);
+  });
+
+  test('the program and the name change only while stopped; other fields any time', async () => {
+    await client.pipeline('live', PROGRAM);
+    const patch = (name: string, body: unknown) => server.fetch(`/v0/pipelines/${name}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await felderaError(await patch('live', { program_code: 'CREATE TABLE x (y INT);' }), 400, 'IllegalPipelineAction');
+    await felderaError(await patch('live', { name: 'renamed' }), 400, 'IllegalPipelineAction');
+    const described = (await (await patch('live', { description: 'now described' })).json()) as Record<string, unknown>;
+    assert.deepEqual([described['description'], described['version'], described['program_code']], ['now described', 2, PROGRAM]);
+    await client.action('live', 'stop');
+    const renamed = (await (await patch('live', { name: 'renamed' })).json()) as Record<string, unknown>;
+    assert.equal(renamed['name'], 'renamed');
+    await felderaError(await client.get('live'), 404, 'UnknownPipelineName');
+    await felderaError(await patch('renamed', { runtime_config: 'not an object' }), 400, 'InvalidParam');
+  });
+
+  test('start, pause, resume and stop move the deployment status; illegal moves are refused', async () => {
+    await client.pipeline('cycle', PROGRAM, { start: false });
+    const status = async () => ((await (await client.get('cycle')).json()) as Record<string, unknown>)['deployment_status'];
+    await felderaError(await client.action('cycle', 'pause'), 400, 'IllegalPipelineAction');
+    await felderaError(await client.action('cycle', 'resume'), 400, 'IllegalPipelineAction');
+    for (const [action, expected] of [['start?initial=paused', 'Paused'], ['resume', 'Running'], ['pause', 'Paused'], ['stop?force=true', 'Stopped'], ['start', 'Running'], ['start', 'Running']] as const) {
+      const [name, query] = action.split('?');
+      assert.equal((await client.action('cycle', name!, query ? `?${query}` : '')).status, 202);
+      assert.equal(await status(), expected, action);
+    }
+    await felderaError(await client.action('cycle', 'start', '?initial=sideways'), 400, 'InvalidParam');
+  });
+
+  test('clear empties the tables of a stopped pipeline and keeps its program; refused while running', async () => {
+    await client.pipeline('wipe', PROGRAM);
+    await client.pushOk('wipe', 'orders', '1,500,ann\n', 'format=csv');
+    await felderaError(await client.action('wipe', 'clear'), 400, 'IllegalPipelineAction');
+    await client.action('wipe', 'stop');
+    assert.equal((await client.action('wipe', 'clear')).status, 202);
+    await client.action('wipe', 'start');
+    assert.deepEqual(await client.rows('wipe', 'SELECT * FROM orders'), []);
+    assert.deepEqual(await client.rows('wipe', 'SELECT * FROM big_orders'), []);
+  });
+
+  test('DELETE removes a stopped pipeline with its tables; refused while running', async () => {
+    await client.pipeline('doomed', PROGRAM);
+    await felderaError(await server.fetch('/v0/pipelines/doomed', { method: 'DELETE' }), 400, 'IllegalPipelineAction');
+    await client.action('doomed', 'stop');
+    assert.equal((await server.fetch('/v0/pipelines/doomed', { method: 'DELETE' })).status, 200);
+    await felderaError(await client.get('doomed'), 404, 'UnknownPipelineName');
+    assert.equal(server.core.catalog.findNamespace('doomed'), undefined);
+  });
+
+  test('requests need a valid Bearer token, and a token acts only within its scopes', async () => {
+    await client.pipeline('guarded', PROGRAM);
+    await felderaError(await server.fetch('/v0/pipelines/guarded', { token: null }), 401, 'InvalidApiKey');
+    await felderaError(await server.fetch('/v0/pipelines/guarded', { token: 'wrong' }), 401, 'InvalidApiKey');
+    const { secret: reader } = await server.core.tokens.create('guarded-reader', [{ action: 'read', namespace: 'guarded' }]);
+    const { secret: outsider } = await server.core.tokens.create('outsider', [{ action: 'read', namespace: 'elsewhere' }]);
+    assert.equal((await server.fetch('/v0/pipelines/guarded', { token: reader })).status, 200);
+    assert.equal((await server.fetch('/v0/pipelines/guarded/query?sql=SELECT%201', { token: reader })).status, 200);
+    await felderaError(await server.fetch('/v0/pipelines/guarded/ingress/notes', { method: 'POST', body: 'x\n', token: reader }), 403, 'InsufficientPermissions');
+    await felderaError(await server.fetch('/v0/pipelines/guarded/stop', { method: 'POST', token: reader }), 403, 'InsufficientPermissions');
+    await felderaError(await server.fetch('/v0/pipelines/guarded', { token: outsider }), 403, 'InsufficientPermissions');
+    const listed = (await (await server.fetch('/v0/pipelines', { token: outsider })).json()) as unknown[];
+    assert.deepEqual(listed, []);
+  });
+});
+
+describe('Feldera pipelines across a restart', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start();
+  });
+  after(() => server.stop());
+
+  test('the program, its rows and the deployment status survive a restart', async () => {
+    const client = new FelderaClient(server);
+    await client.pipeline('running', PROGRAM);
+    await client.pipeline('paused', PROGRAM);
+    await client.action('paused', 'pause');
+    await client.pushOk('running', 'orders', '1,150,ann\n', 'format=csv');
+    await server.restart();
+    const statusOf = async (name: string) => ((await (await client.get(name)).json()) as Record<string, unknown>)['deployment_status'];
+    assert.equal(await statusOf('running'), 'Running');
+    assert.equal(await statusOf('paused'), 'Paused');
+    await client.pushOk('running', 'orders', '2,250,bob\n', 'format=csv');
+    assert.deepEqual(await client.rows('running', 'SELECT id FROM big_orders ORDER BY id'), [{ id: 1 }, { id: 2 }]);
+  });
+});

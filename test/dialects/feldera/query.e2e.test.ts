@@ -1,0 +1,93 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { tableFromIPC } from 'apache-arrow';
+import { TestServer } from '../../helpers/test-server.ts';
+import { FelderaClient, felderaError } from './feldera-fixture.ts';
+
+const PROGRAM = `
+CREATE TABLE readings (sensor VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, value DOUBLE, PRIMARY KEY (sensor, ts));
+CREATE MATERIALIZED VIEW latest AS SELECT sensor, max(ts) AS ts FROM readings GROUP BY sensor;`;
+
+describe('Feldera ad-hoc queries', () => {
+  let server: TestServer;
+  let client: FelderaClient;
+  before(async () => {
+    server = await TestServer.start();
+    client = new FelderaClient(server);
+    await client.pipeline('sensors', PROGRAM);
+    await client.pushOk('sensors', 'readings', [
+      '{"insert": {"sensor": "a", "ts": "2024-05-01T10:00:00Z", "value": 1.5}}',
+      '{"insert": {"sensor": "a", "ts": "2024-05-01 10:00:01.25", "value": null}}',
+      '{"insert": {"sensor": "b", "ts": "2024-05-01T12:00:00+02:00", "value": 3}}',
+    ].join('\n'));
+    await client.pipeline('elsewhere', 'CREATE TABLE secret (x INT);');
+  });
+  after(() => server.stop());
+
+  const ORDERED = 'SELECT sensor, ts, value FROM readings ORDER BY sensor, ts';
+
+  test('format=text is an ASCII table with empty NULL cells and timestamps as YYYY-MM-DD HH:MM:SS[.f]', async () => {
+    const response = await client.query('sensors', ORDERED, 'text');
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), [
+      '+--------+------------------------+-------+',
+      '| sensor | ts                     | value |',
+      '+--------+------------------------+-------+',
+      '| a      | 2024-05-01 10:00:00    | 1.5   |',
+      '| a      | 2024-05-01 10:00:01.25 |       |',
+      '| b      | 2024-05-01 10:00:00    | 3     |',
+      '+--------+------------------------+-------+',
+      '',
+    ].join('\n'));
+  });
+
+  test('format=json is one JSON object per line; views are queried like tables and names fold to lower case', async () => {
+    assert.deepEqual(await client.rows('sensors', 'SELECT * FROM LATEST ORDER BY Sensor'), [
+      { sensor: 'a', ts: '2024-05-01 10:00:01.25' },
+      { sensor: 'b', ts: '2024-05-01 10:00:00' },
+    ]);
+  });
+
+  test('format=parquet and format=arrow_ipc return the rows in those encodings', async () => {
+    const parquet = Buffer.from(await (await client.query('sensors', ORDERED, 'parquet')).arrayBuffer());
+    assert.equal(parquet.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(parquet.subarray(-4).toString(), 'PAR1');
+    const arrow = await client.query('sensors', ORDERED, 'arrow_ipc');
+    assert.equal(arrow.status, 200);
+    const table = tableFromIPC(new Uint8Array(await arrow.arrayBuffer()));
+    assert.equal(table.numRows, 3);
+    assert.deepEqual(table.getChild('sensor')!.toArray(), ['a', 'a', 'b']);
+  });
+
+  test('format=hash is a SHA-256 of the ordered rows: equal rows hash alike, another order does not', async () => {
+    const hash = async (sql: string) => (await (await client.query('sensors', sql, 'hash')).text());
+    const first = await hash(ORDERED);
+    assert.match(first, /^[0-9a-f]{64}$/);
+    assert.equal(await hash('SELECT sensor, ts, value FROM readings ORDER BY 1, 2'), first);
+    assert.notEqual(await hash('SELECT sensor, ts, value FROM readings ORDER BY sensor DESC, ts'), first);
+    const expected = createHash('sha256').update('["a","2024-05-01 10:00:00",1.5]\n["a","2024-05-01 10:00:01.25",null]\n["b","2024-05-01 10:00:00",3]\n').digest('hex');
+    assert.equal(first, expected);
+  });
+
+  test('a query the pipeline cannot answer is 400 AdHocQueryError', async () => {
+    for (const sql of ['SELEKT 1', 'SELECT * FROM nowhere', 'SELECT nope FROM readings', 'DELETE FROM readings', 'SELECT * FROM elsewhere.secret', "SELECT * FROM read_csv('/etc/passwd')"]) {
+      await felderaError(await client.query('sensors', sql), 400, 'AdHocQueryError');
+    }
+    await felderaError(await server.fetch('/v0/pipelines/sensors/query?format=json'), 400, 'InvalidParam');
+    await felderaError(await client.query('sensors', 'SELECT 1', 'xml'), 400, 'InvalidParam');
+  });
+
+  test('a view of a program reads only its own pipeline', async () => {
+    const response = await client.putPipeline('peek', { program_code: 'CREATE TABLE mine (x INT);\nCREATE VIEW stolen AS SELECT * FROM elsewhere.secret;' });
+    const body = (await response.json()) as { program_status: string; program_error: { sql_compilation: { messages: Array<{ message: string }> } } };
+    assert.equal(body.program_status, 'SqlError');
+    assert.match(body.program_error.sql_compilation.messages[0]!.message, /own namespace/);
+  });
+
+  test('a stopped pipeline is not queried: 503 PipelineInteractionNotDeployed', async () => {
+    await client.pipeline('idle', 'CREATE TABLE t (x INT);', { start: false });
+    await felderaError(await client.query('idle', 'SELECT * FROM t'), 503, 'PipelineInteractionNotDeployed');
+    await felderaError(await client.query('absent', 'SELECT 1'), 404, 'UnknownPipelineName');
+  });
+});
