@@ -30,7 +30,8 @@ program
       // Shown once, on the terminal only; it is kept in the data directory for later starts.
       process.stdout.write(`\nGenerated admin token (stored in ${config.dataDir}/admin-token):\n\n  ${server.core.generatedAdminToken}\n\n`);
     }
-    log.info({ url: server.url, dataDir: config.dataDir }, 'sluice is serving');
+    // One plain line whatever the log level, for people and for scripts that wait for the server.
+    process.stdout.write(`Sluice is serving on ${server.url} (data in ${config.dataDir})\n`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

@@ -1,6 +1,7 @@
 import type { Dialect } from '../../server/dialect.ts';
-import { renderTinybirdError } from './errors.ts';
+import { renderEventsError, renderTinybirdError } from './errors.ts';
 import { datasourceRoutes } from './routes/datasources.ts';
+import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { sqlRoutes } from './routes/sql.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -11,13 +12,14 @@ export const tinybird: Dialect = {
   name: 'tinybird',
   allowQueryToken: true,
   prefixes: ['/v0/datasources', '/v0/events', '/v0/analyze', '/v0/jobs', '/v0/sql', '/v0/tokens'],
-  renderError: renderTinybirdError,
+  renderError: (error, request) => (request.url.startsWith('/v0/events') ? renderEventsError(error) : renderTinybirdError(error, request)),
   configure(core) {
     core.tokens.addJwtScopeParser(parseJwtScopes);
   },
   async routes(app, core) {
     await core.catalog.ensureNamespace(WORKSPACE);
     datasourceRoutes(app, core);
+    eventRoutes(app, core);
     jobRoutes(app, core);
     sqlRoutes(app, core);
     tokenRoutes(app, core);

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+export const BENCH_TOKEN = 'bench-admin-token';
+
+/** The real server as its own process (`bin/sluice.js serve`), over a fresh data directory. */
+export class ServerProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+    private readonly dataDir: string,
+  ) {}
+
+  static async start(env: Record<string, string> = {}): Promise<ServerProcess> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+    const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
+      env: { ...process.env, SLUICE_ADMIN_TOKEN: BENCH_TOKEN, SLUICE_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /Sluice is serving on (http:\/\/\S+)/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    });
+    child.stdout!.resume();
+    return new ServerProcess(child, url, dataDir);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async rssBytes(): Promise<number> {
+    const status = await readFile(`/proc/${this.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  }
+
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${BENCH_TOKEN}`);
+    return fetch(this.url + path, { ...init, headers });
+  }
+
+  /** `curl -F <part>=@<file>`, streamed from disk (or from generated chunks). */
+  async upload(path: string, part: string, file: string | { name: string; chunks: Iterable<Buffer> }): Promise<{ status: number; body: string }> {
+    const boundary = `sluice-bench-${Date.now()}`;
+    const fileName = typeof file === 'string' ? basename(file) : file.name;
+    return new Promise((resolve, reject) => {
+      const upload = request(`${this.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+      }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      upload.on('error', reject);
+      (async () => {
+        upload.write(`--${boundary}\r\nContent-Disposition: form-data; name="${part}"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+        const chunks = typeof file === 'string' ? createReadStream(file, { highWaterMark: 1024 * 1024 }) : file.chunks;
+        for await (const chunk of chunks) if (!upload.write(chunk)) await new Promise((resume) => upload.once('drain', resume));
+        upload.end(`\r\n--${boundary}--\r\n`);
+      })().catch(reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM');
+    await new Promise((resolve) => this.child.once('exit', resolve));
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Samples a process's resident memory every 50 ms and keeps the peak. */
+export class RssSampler {
+  peak = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(server: ServerProcess) {
+    this.timer = setInterval(() => {
+      server.rssBytes().then((rss) => (this.peak = Math.max(this.peak, rss)), () => undefined);
+    }, 50);
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    return this.peak;
+  }
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import { allows } from '../../../core/auth/scopes.ts';
+import type { Column } from '../../../core/catalog/model.ts';
+import { SluiceError } from '../../../core/errors.ts';
+import { analyzeNdjson } from '../../../core/ingest/inference/index.ts';
+import { ingest } from '../../../core/ingest/ingest.ts';
+import { openSource } from '../../../core/ingest/sources/open-source.ts';
+import type { IngestSource } from '../../../core/ingest/sources/source.ts';
+import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
+import type { Sluice } from '../../../core/sluice.ts';
+import { printClickHouseType } from '../../../core/types/index.ts';
+import { bodyStream } from '../../../server/body.ts';
+import { Params } from '../params.ts';
+import { WORKSPACE } from '../scopes.ts';
+
+/** Tinybird caps an Events API request at 10 MB. */
+export const EVENTS_MAX_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The Events API: NDJSON rows appended to a data source (created from the rows when missing and
+ * the token may create). Concurrent requests to one data source share commits; the answer comes
+ * once the rows are durable, whether the client asked to wait (200) or not (202).
+ */
+export function eventRoutes(app: FastifyInstance, core: Sluice): void {
+  app.post('/v0/events', async (request, reply) => {
+    const principal = await request.principal();
+    const params = Params.ofQuery(request);
+    const name = params.get('name');
+    if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
+    const format = params.get('format') ?? 'ndjson';
+    if (format !== 'ndjson' && format !== 'json') throw new SluiceError('INVALID_ARGUMENT', `Invalid format "${format}": the Events API takes ndjson`);
+    const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+    const stream = bodyStream(request);
+    if (!stream) throw new SluiceError('INVALID_ARGUMENT', 'The request has no body');
+    const hints = {
+      contentType: String(request.headers['content-type'] ?? ''),
+      contentEncoding: String(request.headers['content-encoding'] ?? ''),
+      ...(request.headers['content-length'] !== undefined && { contentLength: Number(request.headers['content-length']) }),
+    };
+    let source: IngestSource = { kind: 'stream', stream, hints };
+    let table = core.catalog.findTable(namespace.id, name);
+    const cleanups: Array<() => Promise<void>> = [];
+    try {
+      if (!table) {
+        if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
+        // A new data source takes its schema from the rows themselves.
+        const file = await spoolToFile(await openSource(source, { maxBytes: EVENTS_MAX_BYTES }), core.storage.spoolDir, { extension: 'ndjson' });
+        cleanups.push(() => file.remove());
+        const analysis = await analyzeNdjson(core.storage, file.path);
+        const columns: Column[] = analysis.columns.map((column) => ({ name: column.name, ...column.field, jsonPath: column.path }));
+        table = core.catalog.findTable(namespace.id, name) ?? (await createOrFind(core, principal, namespace.id, name, columns));
+        source = { kind: 'file', path: file.path };
+      }
+      const result = await ingest(core, principal, {
+        table, kind: table.primaryKey.length > 0 ? 'upsert' : 'append', format: 'json', source, limits: { maxBytes: EVENTS_MAX_BYTES },
+        json: { updateFormat: 'raw', lineDelimited: true, arrays: false, caseInsensitive: false, positional: false },
+        onInvalid: 'quarantine', duplicateKeys: 'last_wins', describeType: printClickHouseType,
+      });
+      const status = params.flag('wait', false) ? 200 : 202;
+      return reply.status(status).send({ successful_rows: result.rowsInserted + result.rowsUpdated, quarantined_rows: result.rowsQuarantined });
+    } finally {
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+    }
+  });
+}
+
+/** Two first requests for a new data source may race to create it: the loser uses the winner's. */
+async function createOrFind(core: Sluice, principal: Parameters<Sluice['createTable']>[0], namespaceId: string, name: string, columns: Column[]) {
+  const namespace = core.catalog.getNamespaceById(namespaceId);
+  try {
+    return await core.createTable(principal, namespace, { name, columns, properties: { format: 'ndjson' } });
+  } catch (error) {
+    const existing = core.catalog.findTable(namespaceId, name);
+    if (existing) return existing;
+    throw error;
+  }
+}

@@ -1,0 +1,74 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { TestServer } from '../../helpers/test-server.ts';
+import { TinybirdClient } from '../../helpers/tinybird-client.ts';
+
+describe('Tinybird Events API', () => {
+  let server: TestServer;
+  let tb: TinybirdClient;
+  before(async () => {
+    server = await TestServer.start();
+    tb = new TinybirdClient(server);
+    await tb.form('/v0/datasources?name=clicks', { schema: 'id Int64 `json:$.id`, kind String `json:$.kind`, ts DateTime `json:$.at`', format: 'ndjson' });
+  });
+  after(() => server.stop());
+
+  const send = (query: string, body: string | Buffer, headers: Record<string, string> = {}, token?: string | null) =>
+    server.fetch(`/v0/events?${query}`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers, ...(token !== undefined && { token }) });
+
+  test('wait=true answers 200 once the rows are durable, with counts', async () => {
+    const response = await send('name=clicks&wait=true', '{"id": 1, "kind": "a", "at": "2024-01-01 10:00:00"}\n{"id": 2, "kind": "b", "at": 1704103200}\n');
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { successful_rows: 2, quarantined_rows: 0 });
+    await server.restart();
+    assert.deepEqual(await tb.sql('SELECT id, kind, ts FROM clicks ORDER BY id'), [
+      { id: 1, kind: 'a', ts: '2024-01-01 10:00:00' }, { id: 2, kind: 'b', ts: '2024-01-01 10:00:00' },
+    ]);
+  });
+
+  test('without wait the answer is 202; gzip bodies work; bad rows are quarantined, not lost', async () => {
+    const response = await send('name=clicks', gzipSync('{"id": 3, "kind": "c", "at": "2024-01-02T00:00:00Z"}\n{"id": "x", "kind": "d", "at": "2024-01-02"}\nnot json\n'), { 'content-encoding': 'gzip' });
+    assert.equal(response.status, 202);
+    assert.deepEqual(await response.json(), { successful_rows: 1, quarantined_rows: 2 });
+    assert.deepEqual(await tb.sql('SELECT count() AS n FROM clicks_quarantine'), [{ n: 2 }]);
+  });
+
+  test('a missing data source is created from the rows when the token may create', async () => {
+    const response = await send('name=auto_events&wait=true', '{"user": {"id": 7}, "tags": ["x", "y"], "price": 1.5}\n{"user": {"id": 8}, "tags": [], "price": 2}\n');
+    assert.equal(response.status, 200, await response.clone().text());
+    const datasource = await (await server.fetch('/v0/datasources/auto_events')).json();
+    assert.deepEqual(datasource.columns.map((column: { name: string; jsonpath: string }) => [column.name, column.jsonpath]), [
+      ['user_id', '$.user.id'], ['tags', '$.tags[:]'], ['price', '$.price'],
+    ]);
+    assert.deepEqual(await tb.sql('SELECT user_id, tags FROM auto_events ORDER BY user_id'), [{ user_id: 7, tags: ['x', 'y'] }, { user_id: 8, tags: [] }]);
+  });
+
+  test('errors are plain text: no name 400, bad token 403, too large 413, unknown data source without create scope 404', async () => {
+    const noName = await send('wait=true', '{}\n');
+    assert.equal(noName.status, 400);
+    assert.match(noName.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(await noName.text(), /name/);
+    const badToken = await send('name=clicks', '{}\n', {}, 'nope');
+    assert.equal(badToken.status, 403);
+    assert.equal(await badToken.text(), 'invalid authentication token');
+    const tooLarge = await send('name=clicks', `${'{"id": 1}\n'.repeat(1_200_000)}`);
+    assert.equal(tooLarge.status, 413);
+    assert.match(tooLarge.headers.get('content-type') ?? '', /^text\/plain/);
+    const token = await (await server.fetch('/v0/tokens?name=appender&scope=DATASOURCES:APPEND:clicks', { method: 'POST' })).json();
+    const unknown = await send('name=elsewhere', '{"a": 1}\n', {}, token.token);
+    assert.equal(unknown.status, 404);
+    const allowed = await send('name=clicks&wait=true', '{"id": 9, "kind": "z", "at": "2024-01-03"}\n', {}, token.token);
+    assert.equal(allowed.status, 200);
+  });
+
+  test('many concurrent small requests are grouped into few commits and every row lands', async () => {
+    await tb.form('/v0/datasources?name=burst', { schema: 'n Int32 `json:$.n`', format: 'ndjson' });
+    const commitsBefore = server.core.writer.stats.commits;
+    const responses = await Promise.all(Array.from({ length: 64 }, (_, index) => send('name=burst&wait=true', `{"n": ${index}}\n`)));
+    assert.ok(responses.every((response) => response.status === 200));
+    const commits = server.core.writer.stats.commits - commitsBefore;
+    assert.ok(commits < 64, `64 requests took ${commits} commits`);
+    assert.deepEqual(await tb.sql('SELECT count() AS n, sum(n) AS total FROM burst'), [{ n: 64, total: (63 * 64) / 2 }]);
+  });
+});
