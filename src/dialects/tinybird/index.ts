@@ -1,5 +1,6 @@
 import type { Dialect } from '../../server/dialect.ts';
 import { renderEventsError, renderTinybirdError } from './errors.ts';
+import { analyzeRoutes } from './routes/analyze.ts';
 import { datasourceRoutes } from './routes/datasources.ts';
 import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -19,6 +20,7 @@ export const tinybird: Dialect = {
   async routes(app, core) {
     await core.catalog.ensureNamespace(WORKSPACE);
     datasourceRoutes(app, core);
+    analyzeRoutes(app, core);
     eventRoutes(app, core);
     jobRoutes(app, core);
     sqlRoutes(app, core);

@@ -1,0 +1,47 @@
+import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import type { FieldType } from '../../types/data-type.ts';
+import { toDuckDBType } from '../../types/duckdb-types.ts';
+import { hasWildcard, parseJsonPath, toDuckDBJsonPath } from '../json-path.ts';
+import type { CsvDialect } from './infer-csv.ts';
+
+/** A column as an analysis proposes it: its name, type and, for JSON and Parquet, where it comes from. */
+export interface PreviewColumn {
+  name: string;
+  field: FieldType;
+  path?: string;
+}
+
+/**
+ * SQL giving the first rows of an analyzed file as the proposed columns would hold them (values
+ * that do not convert show as NULL). The SQL is built by the server from a spooled file and
+ * analysis results, quoting every name and literal.
+ */
+export function previewSql(format: 'csv' | 'ndjson' | 'parquet', path: string, columns: PreviewColumn[], options: { dialect?: CsvDialect; limit?: number } = {}): string {
+  const limit = options.limit ?? 10;
+  const file = quoteLiteral(path);
+  const as = (column: PreviewColumn, expression: string) => `TRY_CAST(${expression} AS ${toDuckDBType(column.field.type)}) AS ${quoteIdentifier(column.name)}`;
+  if (format === 'csv') {
+    const dialect = options.dialect;
+    const fields = columns.map((_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`).join(', ');
+    const reader = `read_csv(${file}, auto_detect = false, header = ${dialect?.hasHeader ?? false}, columns = {${fields}},
+      delim = ${quoteLiteral(dialect?.delimiter ?? ',')}, quote = ${quoteLiteral(dialect?.quote ?? '"')}${dialect?.escape ? `, escape = ${quoteLiteral(dialect.escape)}` : ''},
+      ignore_errors = true, null_padding = true)`;
+    return `SELECT ${columns.map((column, index) => as(column, quoteIdentifier(`f${index}`))).join(', ')} FROM ${reader} LIMIT ${limit}`;
+  }
+  if (format === 'parquet') {
+    // Parquet analysis paths are `$.column` (or `$.column[:]` for lists): the first key names the file's column.
+    const source = (column: PreviewColumn) => {
+      const first = column.path ? parseJsonPath(column.path).steps[0] : undefined;
+      return quoteIdentifier(first && 'key' in first ? first.key : column.name);
+    };
+    return `SELECT ${columns.map((column) => as(column, source(column))).join(', ')} FROM read_parquet(${file}) LIMIT ${limit}`;
+  }
+  const extract = (column: PreviewColumn) => {
+    const jsonPath = parseJsonPath(column.path ?? '$');
+    const duckdbPath = quoteLiteral(toDuckDBJsonPath(jsonPath));
+    if (hasWildcard(jsonPath)) return `json_extract(json, ${duckdbPath})`;
+    return ['list', 'map', 'struct', 'json'].includes(column.field.type.kind) ? `json_extract(json, ${duckdbPath})` : `json_extract_string(json, ${duckdbPath})`;
+  };
+  return `SELECT ${columns.map((column) => as(column, extract(column))).join(', ')}
+          FROM read_ndjson_objects(${file}, ignore_errors = true) WHERE json IS NOT NULL LIMIT ${limit}`;
+}

@@ -1,0 +1,72 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FileServer } from '../../helpers/file-server.ts';
+import { TestServer } from '../../helpers/test-server.ts';
+
+describe('Tinybird Analyze API', () => {
+  let server: TestServer;
+  let files: FileServer;
+  before(async () => {
+    server = await TestServer.start();
+    files = await FileServer.start();
+  });
+  after(async () => {
+    await files.stop();
+    await server.stop();
+  });
+
+  const analyzeFile = (part: string, fileName: string, content: string) => {
+    const form = new FormData();
+    form.append(part, new Blob([content]), fileName);
+    return server.fetch('/v0/analyze', { method: 'POST', body: form });
+  };
+
+  test('an NDJSON file gives the seed example: columns, JSONPaths, types, schema and preview', async () => {
+    const response = await analyzeFile('ndjson', 'local_file.ndjson', '{"a_nested_array": {"nested_array": [1, 2, 3]}, "an_array": [1, 2, 3], "field": "test", "nested": {"nested_field": "bla"}}\n');
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.analysis.columns, [
+      { path: '$.a_nested_array.nested_array[:]', recommended_type: 'Array(Int16)', present_pct: 3, name: 'a_nested_array_nested_array' },
+      { path: '$.an_array[:]', recommended_type: 'Array(Int16)', present_pct: 3, name: 'an_array' },
+      { path: '$.field', recommended_type: 'String', present_pct: 1, name: 'field' },
+      { path: '$.nested.nested_field', recommended_type: 'String', present_pct: 1, name: 'nested_nested_field' },
+    ]);
+    assert.equal(body.analysis.schema,
+      'a_nested_array_nested_array Array(Int16) `json:$.a_nested_array.nested_array[:]`, an_array Array(Int16) `json:$.an_array[:]`, field String `json:$.field`, nested_nested_field String `json:$.nested.nested_field`');
+    assert.deepEqual(body.preview.meta, [
+      { name: 'a_nested_array_nested_array', type: 'Array(Int16)' }, { name: 'an_array', type: 'Array(Int16)' },
+      { name: 'field', type: 'String' }, { name: 'nested_nested_field', type: 'String' },
+    ]);
+    assert.deepEqual(body.preview.data, [{ a_nested_array_nested_array: [1, 2, 3], an_array: [1, 2, 3], field: 'test', nested_nested_field: 'bla' }]);
+    assert.equal(body.preview.rows, 1);
+  });
+
+  test('the analyzed schema creates a data source that takes the same file', async () => {
+    const ndjson = '{"id": 1, "user": {"name": "a"}}\n{"id": 2, "user": {"name": "b"}}\n';
+    const analysis = await (await analyzeFile('file', 'users.ndjson', ndjson)).json();
+    const form = new FormData();
+    form.append('ndjson', new Blob([ndjson]), 'users.ndjson');
+    const created = await server.fetch(`/v0/datasources?name=users&format=ndjson&schema=${encodeURIComponent(analysis.analysis.schema)}`, { method: 'POST', body: form });
+    assert.equal(created.status, 200, await created.clone().text());
+    const rows = await (await server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT id, user_name FROM users ORDER BY id')}`)).json();
+    assert.deepEqual(rows.data, [{ id: 1, user_name: 'a' }, { id: 2, user_name: 'b' }]);
+  });
+
+  test('a CSV file adds its dialect, and a URL can be analyzed', async () => {
+    const url = files.serve('/semicolon.csv', 'id;name\n1;x\n2;y\n');
+    const response = await server.fetch('/v0/analyze', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ url }).toString() });
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.dialect, { delimiter: ';', has_header: true, newline: '\n', escapechar: null, encoding: 'utf-8' });
+    assert.deepEqual(body.analysis.columns.map((column: { name: string; recommended_type: string }) => [column.name, column.recommended_type]), [['id', 'Int32'], ['name', 'String']]);
+    assert.deepEqual(body.preview.data, [{ id: 1, name: 'x' }, { id: 2, name: 'y' }]);
+  });
+
+  test('analyze without a file or url is a 400, and needs the create scope', async () => {
+    const empty = await server.fetch('/v0/analyze', { method: 'POST' });
+    assert.equal(empty.status, 400);
+    const token = await (await server.fetch('/v0/tokens?name=r&scope=DATASOURCES:READ:x', { method: 'POST' })).json();
+    const denied = await server.fetch('/v0/analyze', { method: 'POST', token: token.token });
+    assert.equal(denied.status, 403);
+  });
+});
