@@ -30,12 +30,18 @@ const epochToTimestamp = (text: string): string =>
 function castTimestamp(text: string, type: DataType): string {
   const trimmed = `trim(${text})`;
   const nanos = type.kind === 'timestamp' && type.unit === 'ns';
+  // A text with a UTC offset goes through TIMESTAMPTZ (microseconds) so the offset is applied;
+  // without one, TIMESTAMP_NS keeps every digit.
+  const hasOffset = `regexp_matches(${trimmed}, '[0-9](Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')`;
   const parsed = nanos
-    ? `COALESCE(TRY_CAST(${trimmed} AS TIMESTAMP_NS), TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP_NS))`
+    ? `CASE WHEN ${hasOffset} THEN TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP_NS) ELSE TRY_CAST(${trimmed} AS TIMESTAMP_NS) END`
     // Through TIMESTAMPTZ first: a cast of text straight to TIMESTAMP drops a UTC offset instead of applying it.
     : `COALESCE(TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP), TRY_CAST(${trimmed} AS TIMESTAMP))`;
   const epoch = nanos ? `CAST(${epochToTimestamp(trimmed)} AS TIMESTAMP_NS)` : epochToTimestamp(trimmed);
-  return `TRY_CAST(CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epoch} ELSE ${parsed} END AS ${toDuckDBType(type)})`;
+  const value = `CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epoch} ELSE ${parsed} END`;
+  // DuckDB rounds when casting to a coarser unit; a fraction beyond the column's precision is dropped instead.
+  const truncateTo = type.kind === 'timestamp' ? ({ s: 'second', ms: 'millisecond', us: null, ns: null } as const)[type.unit] : null;
+  return `TRY_CAST(${truncateTo ? `date_trunc('${truncateTo}', ${value})` : value} AS ${toDuckDBType(type)})`;
 }
 
 function castDate(text: string, type: DataType): string {
