@@ -1,7 +1,6 @@
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import type { Column } from '../../catalog/model.ts';
-import { SluiceError } from '../../errors.ts';
 import { parseJsonPath } from '../json-path.ts';
 import type { StagedInput } from '../staged-input.ts';
 import { asMalformed } from './malformed.ts';
@@ -36,12 +35,17 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
     if (!first || !('key' in first)) return [];
     const field = findField(first.key);
     if (field === undefined) return [];
-    if (rest.some((step) => !('key' in step))) {
-      throw new SluiceError('INVALID_SCHEMA', `JSONPath "${column.jsonPath}" reaches into an array; Parquet columns are read by field path only`, { column: column.name });
+    // Keys reach into structs; `[:]` takes every element of a list, and keys after it reach into each element.
+    const wildcard = rest.findIndex((step) => !('key' in step));
+    const keysOf = (part: typeof rest) => part.map((step) => quoteIdentifier((step as { key: string }).key));
+    const base = [quoteIdentifier(field), ...keysOf(wildcard < 0 ? rest : rest.slice(0, wildcard))].join('.');
+    if (wildcard >= 0) {
+      const inner = keysOf(rest.slice(wildcard + 1));
+      const elements = inner.length === 0 ? base : `list_transform(${base}, element -> element.${inner.join('.')})`;
+      return [{ column, text: `to_json(${elements})::VARCHAR` }];
     }
-    const expression = [quoteIdentifier(field), ...rest.map((step) => quoteIdentifier((step as { key: string }).key))].join('.');
     const nested = rest.length === 0 && NESTED.test(fileColumns.get(field)!);
-    return [{ column, text: nested ? `to_json(${expression})::VARCHAR` : `CAST(${expression} AS VARCHAR)` }];
+    return [{ column, text: nested ? `to_json(${base})::VARCHAR` : `CAST(${base} AS VARCHAR)` }];
   });
   return {
     columns: mapped.map(({ column }) => column.name),
