@@ -1,3 +1,4 @@
+import { formatEpochDays } from '../types/civil-date.ts';
 import { isSqlStruct, SqlDate, SqlDecimal, SqlJson, SqlMap, SqlTime, SqlTimestamp, type SqlValue } from './sql-values.ts';
 
 /**
@@ -122,7 +123,7 @@ const NANOS_PER_DAY = 86_400n * NANOS_PER_SECOND;
 
 function renderDate(date: SqlDate): string {
   if (!date.finite) return date.days > 0 ? 'infinity' : '-infinity';
-  return formatDays(date.days);
+  return formatEpochDays(date.days);
 }
 
 function renderTime(time: SqlTime): string {
@@ -142,7 +143,7 @@ function renderTimestamp(timestamp: SqlTimestamp, style: 'sql' | 'iso'): string 
     days -= 1n;
     nanos += NANOS_PER_DAY;
   }
-  const date = formatDays(Number(days));
+  const date = formatEpochDays(Number(days));
   return style === 'iso' ? `${date}T${formatTimeOfDay(nanos)}Z` : `${date} ${formatTimeOfDay(nanos)}`;
 }
 
@@ -153,20 +154,6 @@ function formatTimeOfDay(nanos: bigint): string {
   return fraction ? `${clock}.${fraction}` : clock;
 }
 
-/** Proleptic Gregorian date of a day number (H. Hinnant's civil_from_days). */
-function formatDays(daysSinceEpoch: number): string {
-  const z = daysSinceEpoch + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
-  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
-  const yearText = year < 0 ? `-${pad(-year, 4)}` : pad(year, 4);
-  return `${yearText}-${pad(month, 2)}-${pad(day, 2)}`;
-}
 
 function pad(value: number, width: number): string {
   return String(value).padStart(width, '0');

@@ -1,3 +1,4 @@
+import { formatEpochDays } from '../../types/civil-date.ts';
 import { DateUnit, IntervalUnit, Precision, TimeUnit, Type, UnionMode, util } from 'apache-arrow';
 import type {
   Binary,
@@ -87,35 +88,17 @@ type ReaderTable = { [K in TypeId]: (type: ArrowTypeById[K]) => BindReader };
 const quote = (text: string): string => JSON.stringify(text);
 const pad2 = (value: number): string => (value < 10 ? `0${value}` : String(value));
 
-/** ISO-8601 years: four digits at least, astronomical numbering (0 is 1 BC), which DuckDB reads back. */
-function formatYear(year: number): string {
-  if (year < 0) return `-${String(-year).padStart(4, '0')}`;
-  return String(year).padStart(4, '0');
-}
-
-/** `YYYY-MM-DD` of days since 1970-01-01, proleptic Gregorian (Howard Hinnant's civil_from_days): exact far beyond Date's range. */
-function formatEpochDays(days: number): string {
+/** `YYYY-MM-DD` of days since 1970-01-01. */
+function formatDays(days: number): string {
   // Values in a column tend to share their day.
   if (days === lastDays) return lastDate;
   lastDays = days;
-  lastDate = civilDate(days);
+  lastDate = formatEpochDays(days);
   return lastDate;
 }
 
 let lastDays = Number.NaN;
 let lastDate = '';
-
-function civilDate(days: number): string {
-  const shifted = days + 719468;
-  const era = Math.floor(shifted / 146097);
-  const dayOfEra = shifted - era * 146097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365);
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const monthIndex = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * monthIndex + 2) / 5) + 1;
-  const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
-  return `${formatYear(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))}-${pad2(month)}-${pad2(day)}`;
-}
 
 const formatSecondOfDay = (seconds: number): string =>
   `${pad2(Math.floor(seconds / 3600))}:${pad2(Math.floor(seconds / 60) % 60)}:${pad2(seconds % 60)}`;
@@ -165,7 +148,7 @@ function formatInstant(value: bigint, { perSecond, digits }: UnitScale): string 
     secondOfDay = Number(seconds - wholeDays * 86400n);
     fraction = remainder;
   }
-  return `${formatEpochDays(days)}T${formatSecondOfDay(secondOfDay)}${formatFraction(fraction, digits)}Z`;
+  return `${formatDays(days)}T${formatSecondOfDay(secondOfDay)}${formatFraction(fraction, digits)}Z`;
 }
 
 function formatTimeOfDay(value: number, { perSecond, digits }: UnitScale): string {
@@ -386,8 +369,8 @@ const READERS: ReaderTable = {
   // Date64 holds milliseconds of whole days; any time of day is dropped, not rounded.
   [Type.Date]: ({ unit }) =>
     unit === DateUnit.DAY
-      ? bindNumbers((days: number) => formatEpochDays(days), quote)
-      : bindNumbers((ms: bigint) => formatEpochDays(Math.floor(Number(ms) / 86_400_000)), quote),
+      ? bindNumbers((days: number) => formatDays(days), quote)
+      : bindNumbers((ms: bigint) => formatDays(Math.floor(Number(ms) / 86_400_000)), quote),
   [Type.Timestamp]: ({ unit }) => bindNumbers((value: bigint) => formatInstant(value, UNIT_SCALES[unit]), quote),
   [Type.Time]: ({ unit }) => bindNumbers((value) => formatTimeOfDay(Number(value), UNIT_SCALES[unit]), quote),
   // A count of the duration's unit: exact, and what an integer column takes.
