@@ -30,9 +30,9 @@ const epochToTimestamp = (text: string): string =>
 function castTimestamp(text: string, type: DataType): string {
   const trimmed = `trim(${text})`;
   const nanos = type.kind === 'timestamp' && type.unit === 'ns';
-  // A text with a UTC offset goes through TIMESTAMPTZ (microseconds) so the offset is applied;
-  // without one, TIMESTAMP_NS keeps every digit.
-  const hasOffset = `regexp_matches(${trimmed}, '[0-9](Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')`;
+  // A text with a numeric UTC offset goes through TIMESTAMPTZ (microseconds) so the offset is
+  // applied; without one (or with Z), TIMESTAMP_NS keeps every digit.
+  const hasOffset = `regexp_matches(${trimmed}, '[0-9][+-][0-9]{2}(:?[0-9]{2})?$')`;
   const parsed = nanos
     ? `CASE WHEN ${hasOffset} THEN TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP_NS) ELSE TRY_CAST(${trimmed} AS TIMESTAMP_NS) END`
     // Through TIMESTAMPTZ first: a cast of text straight to TIMESTAMP drops a UTC offset instead of applying it.
