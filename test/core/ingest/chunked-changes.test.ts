@@ -1,12 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import type { Principal } from '../../../src/core/auth/scopes.ts';
 import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { Column, Table } from '../../../src/core/catalog/model.ts';
 import { ingest, type IngestCommand } from '../../../src/core/ingest/ingest.ts';
 import type { UpdateFormat } from '../../../src/core/ingest/decoders/json-input.ts';
-import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
+import { CoreFixture } from '../../helpers/core-fixture.ts';
 
 const int64 = { kind: 'int', bits: 64, signed: true } as const;
 const text = { kind: 'string' } as const;
@@ -18,26 +17,18 @@ const KEYED: Column[] = [
 ];
 
 describe('change records with partial rows and groups, committed whole or in chunks', () => {
-  let harness: TestCore;
-  let admin: Principal;
-  let count = 0;
-
+  let fixture: CoreFixture;
   before(async () => {
-    harness = await TestCore.open();
-    admin = await harness.core.authenticate(ADMIN_TOKEN);
-    await harness.core.catalog.createNamespace('default');
+    fixture = await CoreFixture.open();
   });
-  after(() => harness.close());
+  after(() => fixture.close());
 
-  async function createTable(columns: Column[], primaryKey: string[] = []): Promise<Table> {
-    count += 1;
-    return harness.core.catalog.createTable(harness.core.catalog.getNamespace('default').id, { name: `c${count}`, columns: structuredClone(columns), primaryKey });
-  }
+  const createTable = (columns: Column[], primaryKey: string[] = []) => fixture.createTable(columns, { primaryKey });
 
   function push(table: Table, body: string | string[], options: { updateFormat?: UpdateFormat; arrays?: boolean; format?: 'json' | 'csv'; chunks?: IngestCommand['chunks'] } = {}) {
     const pieces = typeof body === 'string' ? [body] : body;
-    return ingest(harness.core, admin, {
-      table: harness.core.catalog.getTableById(table.id), kind: 'changes', onInvalid: 'report', format: options.format ?? 'json',
+    return ingest(fixture.core, fixture.admin, {
+      table: fixture.core.catalog.getTableById(table.id), kind: 'changes', onInvalid: 'report', format: options.format ?? 'json',
       source: { kind: 'stream', stream: Readable.from(pieces.map((piece) => Buffer.from(piece))) }, limits: { maxBytes: 1e9 },
       json: { updateFormat: options.updateFormat ?? 'insert_delete', arrays: options.arrays ?? false, atomicArrays: options.arrays ?? false, caseInsensitive: false, positional: false },
       csv: { header: false, lenient: true, caseInsensitive: false },
@@ -45,7 +36,7 @@ describe('change records with partial rows and groups, committed whole or in chu
     });
   }
 
-  const rowsOf = (table: Table) => harness.core.storage.query(`SELECT * FROM ${physicalName(table)} ORDER BY id`);
+  const rowsOf = (table: Table) => fixture.core.storage.query(`SELECT * FROM ${physicalName(table)} ORDER BY id`);
 
   test('an update sets the columns it gives in the row with its key and leaves the others; a missing key is left alone', async () => {
     const table = await createTable(KEYED, ['id']);
@@ -83,7 +74,7 @@ describe('change records with partial rows and groups, committed whole or in chu
     const records = Array.from({ length: 40 }, (_, index) => `{"insert": {"id": ${index % 10}, "name": "v${index}"}}`);
     const pieces = [`[${records.slice(0, 20).join(',')}]`, '\n', `[${records.slice(20, 39).join(',')}, {"insert": {"id": "bad"}}]`, `\n[${records[39]}]`];
     const result = await push(table, pieces, { arrays: true, chunks: { bytes: 64, maxDelayMs: 60_000 } });
-    assert.ok(harness.core.catalog.getTableById(table.id).version >= 2, 'expected more than one write');
+    assert.ok(fixture.core.catalog.getTableById(table.id).version >= 2, 'expected more than one write');
     assert.equal(result.rowsInvalid, 20);
     assert.equal(result.errors.find((error) => error.columns.includes('id'))!.row, 40);
     assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['v10', 'v11', 'v12', 'v13', 'v14', 'v15', 'v16', 'v17', 'v18', 'v39']);
@@ -95,7 +86,7 @@ describe('change records with partial rows and groups, committed whole or in chu
     const body = lines.join('');
     const pieces = Array.from({ length: Math.ceil(body.length / 25) }, (_, index) => body.slice(index * 25, index * 25 + 25));
     const result = await push(table, pieces, { format: 'csv', chunks: { bytes: 40, maxDelayMs: 60_000 } });
-    assert.ok(harness.core.catalog.getTableById(table.id).version >= 3, 'expected several writes');
+    assert.ok(fixture.core.catalog.getTableById(table.id).version >= 3, 'expected several writes');
     assert.deepEqual(result.errors.map((error) => [error.row, error.columns]), [[26, ['id']]]);
     const rows = await rowsOf(table);
     assert.equal(rows.length, 29);

@@ -4,11 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { Column, Table } from '../../../src/core/catalog/model.ts';
-import type { Principal } from '../../../src/core/auth/scopes.ts';
 import { csvInput, type CsvOptions } from '../../../src/core/ingest/decoders/csv-input.ts';
 import { parquetInput } from '../../../src/core/ingest/decoders/parquet-input.ts';
 import type { StagedInput } from '../../../src/core/ingest/staged-input.ts';
-import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
+import { CoreFixture } from '../../helpers/core-fixture.ts';
 
 const int32 = { kind: 'int', bits: 32, signed: true } as const;
 const text = { kind: 'string' } as const;
@@ -20,32 +19,24 @@ const COLUMNS: Column[] = [
 ];
 
 describe('CSV and Parquet files read by DuckDB into the write path', () => {
-  let harness: TestCore;
-  let admin: Principal;
-  let count = 0;
-
+  let fixture: CoreFixture;
   before(async () => {
-    harness = await TestCore.open();
-    admin = await harness.core.authenticate(ADMIN_TOKEN);
-    await harness.core.catalog.createNamespace('default');
+    fixture = await CoreFixture.open();
   });
-  after(() => harness.close());
+  after(() => fixture.close());
 
-  async function createTable(): Promise<Table> {
-    count += 1;
-    return harness.core.catalog.createTable(harness.core.catalog.getNamespace('default').id, { name: `f${count}`, columns: structuredClone(COLUMNS) });
-  }
+  const createTable = () => fixture.createTable(COLUMNS);
 
   async function spool(name: string, content: string): Promise<string> {
-    const path = join(harness.core.storage.spoolDir, name);
+    const path = join(fixture.core.storage.spoolDir, name);
     await writeFile(path, content);
     return path;
   }
 
   const csvOptions = (options: Partial<CsvOptions> = {}): CsvOptions => ({ header: 'detect', caseInsensitive: true, lenient: false, ...options });
   const write = (table: Table, input: StagedInput) =>
-    harness.core.write(admin, { table: harness.core.catalog.getTableById(table.id), kind: 'append', input, onInvalid: 'quarantine' });
-  const rowsOf = (table: Table) => harness.core.storage.query(`SELECT * FROM ${physicalName(table)} ORDER BY id`);
+    fixture.core.write(fixture.admin, { table: fixture.core.catalog.getTableById(table.id), kind: 'append', input, onInvalid: 'quarantine' });
+  const rowsOf = (table: Table) => fixture.rows(table, 'id');
 
   test('a CSV header maps fields to columns by name in any order and case', async () => {
     const table = await createTable();
@@ -69,7 +60,7 @@ describe('CSV and Parquet files read by DuckDB into the write path', () => {
     const path = await spool('c.csv', 'id,name,day\n1,a,2024-01-01\n2,b,2024-01-01,extra\n3\nnot-a-number,c,2024-01-01\n5,"unterminated,2024-01-01\n');
     const result = await write(table, await csvInput(path, table.columns, csvOptions()));
     assert.deepEqual([result.rowsInserted, result.rowsQuarantined, result.linesInvalid], [1, 4, 3]);
-    const quarantine = await harness.core.storage.query(`SELECT id, c__error FROM ${physicalName(harness.core.catalog.quarantineOf(table)!)}`);
+    const quarantine = await fixture.core.storage.query(`SELECT id, c__error FROM ${physicalName(fixture.core.catalog.quarantineOf(table)!)}`);
     const messages = quarantine.map((row) => (row['c__error'] as string[]).join(';')).join('\n');
     assert.match(messages, /line 3: .*Expected Number of Columns: 3 Found: 4.*: 2,b,2024-01-01,extra/);
     assert.match(messages, /line 4: .*Found: 1/);
@@ -91,12 +82,12 @@ describe('CSV and Parquet files read by DuckDB into the write path', () => {
 
   test('Parquet columns are read by name or by JSONPath into structs', async () => {
     const table = await createTable();
-    const path = join(harness.core.storage.spoolDir, 'p.parquet');
-    await harness.core.storage.query(
+    const path = join(fixture.core.storage.spoolDir, 'p.parquet');
+    await fixture.core.storage.query(
       `COPY (SELECT 1 AS ID, {'name': 'nested'} AS info, DATE '2024-03-04' AS day UNION ALL SELECT 2, {'name': NULL}, NULL) TO '${path}' (FORMAT parquet)`,
     );
     const columns = table.columns.map((column) => (column.name === 'name' ? { ...column, jsonPath: '$.info.name' } : column));
-    const result = await write(table, await parquetInput(harness.core.storage, path, columns, { caseInsensitive: true }));
+    const result = await write(table, await parquetInput(fixture.core.storage, path, columns, { caseInsensitive: true }));
     assert.equal(result.rowsInserted, 2);
     const rows = await rowsOf(table);
     assert.deepEqual(rows.map((row) => [row['id'], row['name']]), [[1, 'nested'], [2, null]]);
@@ -104,6 +95,6 @@ describe('CSV and Parquet files read by DuckDB into the write path', () => {
 
   test('a corrupt Parquet file is refused as malformed', async () => {
     const path = await spool('bad.parquet', 'PAR1 this is not parquet');
-    await assert.rejects(parquetInput(harness.core.storage, path, COLUMNS, { caseInsensitive: true }), { code: 'MALFORMED_BODY' });
+    await assert.rejects(parquetInput(fixture.core.storage, path, COLUMNS, { caseInsensitive: true }), { code: 'MALFORMED_BODY' });
   });
 });

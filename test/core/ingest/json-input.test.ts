@@ -2,40 +2,31 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { Column, Table } from '../../../src/core/catalog/model.ts';
-import type { Principal } from '../../../src/core/auth/scopes.ts';
 import { jsonInput, jsonTextsInMemory, type JsonDecodeOptions } from '../../../src/core/ingest/decoders/json-input.ts';
 import type { WriteRequest } from '../../../src/core/write/write-command.ts';
-import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
+import { CoreFixture } from '../../helpers/core-fixture.ts';
 
 const int64 = { kind: 'int', bits: 64, signed: true } as const;
 const text = { kind: 'string' } as const;
 
 describe('JSON values decoded in SQL into rows', () => {
-  let harness: TestCore;
-  let admin: Principal;
-  let count = 0;
-
+  let fixture: CoreFixture;
   before(async () => {
-    harness = await TestCore.open();
-    admin = await harness.core.authenticate(ADMIN_TOKEN);
-    await harness.core.catalog.createNamespace('default');
+    fixture = await CoreFixture.open();
   });
-  after(() => harness.close());
+  after(() => fixture.close());
 
-  async function createTable(columns: Column[], primaryKey: string[] = []): Promise<Table> {
-    count += 1;
-    return harness.core.catalog.createTable(harness.core.catalog.getNamespace('default').id, { name: `j${count}`, columns, primaryKey });
-  }
+  const createTable = (columns: Column[], primaryKey: string[] = []) => fixture.createTable(columns, { primaryKey });
 
   function write(table: Table, texts: string[], options: Partial<JsonDecodeOptions> & { kind?: WriteRequest['kind']; onInvalid?: WriteRequest['onInvalid'] } = {}) {
-    const current = harness.core.catalog.getTableById(table.id);
+    const current = fixture.core.catalog.getTableById(table.id);
     const input = jsonInput(jsonTextsInMemory(texts.map((value, index) => ({ text: value, index: index + 1 }))), current.columns, {
       format: options.format ?? 'raw', caseInsensitive: options.caseInsensitive ?? false, positional: options.positional ?? false,
     });
-    return harness.core.write(admin, { table: current, kind: options.kind ?? 'append', input, onInvalid: options.onInvalid ?? 'quarantine' });
+    return fixture.core.write(fixture.admin, { table: current, kind: options.kind ?? 'append', input, onInvalid: options.onInvalid ?? 'quarantine' });
   }
 
-  const rowsOf = (table: Table, orderBy = '1') => harness.core.storage.query(`SELECT * FROM ${physicalName(table)} ORDER BY ${orderBy}`);
+  const rowsOf = (table: Table, orderBy = '1') => fixture.rows(table, orderBy);
 
   test('JSONPaths pick nested keys, dotted keys and array elements, keeping big integers exact', async () => {
     const table = await createTable([
@@ -65,8 +56,8 @@ describe('JSON values decoded in SQL into rows', () => {
     const result = await write(table, ['{"id": 1}', '{"id": 2, "name": "Al"', '{"id": "three"}', '42']);
     assert.deepEqual([result.rowsInserted, result.rowsQuarantined, result.linesInvalid], [1, 3, 2]);
     assert.deepEqual((await rowsOf(table)).map((row) => [row['id'], row['name']]), [[1n, 'Unknown']]);
-    const quarantine = harness.core.catalog.quarantineOf(table)!;
-    const stored = await harness.core.storage.query(`SELECT c__error FROM ${physicalName(quarantine)} ORDER BY c__error::VARCHAR`);
+    const quarantine = fixture.core.catalog.quarantineOf(table)!;
+    const stored = await fixture.core.storage.query(`SELECT c__error FROM ${physicalName(quarantine)} ORDER BY c__error::VARCHAR`);
     const messages = stored.map((row) => (row['c__error'] as string[]).join(';'));
     assert.ok(messages.some((message) => message.startsWith('invalid JSON: {"id": 2, "name": "Al"')), messages.join('\n'));
     assert.ok(messages.some((message) => /value "three" is not a valid/.test(message)), messages.join('\n'));

@@ -1,12 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { Column, Table } from '../../../src/core/catalog/model.ts';
-import type { Principal } from '../../../src/core/auth/scopes.ts';
 import { SluiceError } from '../../../src/core/errors.ts';
 import { recordsInput, type StagedInput } from '../../../src/core/ingest/staged-input.ts';
 import type { WriteRequest } from '../../../src/core/write/write-command.ts';
-import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
+import { CoreFixture } from '../../helpers/core-fixture.ts';
 
 const int32 = { kind: 'int', bits: 32, signed: true } as const;
 const text = { kind: 'string' } as const;
@@ -23,29 +21,17 @@ function batch(rows: Array<Array<string | null>>, columns = ['id', 'name', 'at']
 }
 
 describe('core write kinds over a real DuckDB file', () => {
-  let harness: TestCore;
-  let admin: Principal;
-  let tableCount = 0;
-
+  let fixture: CoreFixture;
   before(async () => {
-    harness = await TestCore.open();
-    admin = await harness.core.authenticate(ADMIN_TOKEN);
-    await harness.core.catalog.createNamespace('default');
+    fixture = await CoreFixture.open();
   });
-  after(() => harness.close());
+  after(() => fixture.close());
 
-  async function createTable(options: { primaryKey?: string[] } = {}): Promise<Table> {
-    tableCount += 1;
-    const namespace = harness.core.catalog.getNamespace('default');
-    return harness.core.catalog.createTable(namespace.id, { name: `t${tableCount}`, columns: structuredClone(COLUMNS), ...options });
-  }
+  const createTable = (options: { primaryKey?: string[] } = {}) => fixture.createTable(COLUMNS, options);
+  const rowsOf = (table: Table, orderBy = 'id') => fixture.rows(table, orderBy);
 
   function write(table: Table, request: Omit<WriteRequest, 'table' | 'onInvalid'> & { onInvalid?: WriteRequest['onInvalid'] }) {
-    return harness.core.write(admin, { onInvalid: 'reject', ...request, table: harness.core.catalog.getTableById(table.id) });
-  }
-
-  async function rowsOf(table: Table, orderBy = 'id'): Promise<Array<Record<string, unknown>>> {
-    return harness.core.storage.query(`SELECT * FROM ${physicalName(table)} ORDER BY ${orderBy}`);
+    return fixture.core.write(fixture.admin, { onInvalid: 'reject', ...request, table: fixture.current(table) });
   }
 
   test('append coerces text into the column types and bumps the version', async () => {
@@ -58,7 +44,7 @@ describe('core write kinds over a real DuckDB file', () => {
       [1, 'ann', '2024-01-02T03:04:05.000Z'],
       [2, null, '2024-01-02T03:04:05.000Z'],
     ]);
-    assert.equal(harness.core.catalog.getTableById(table.id).rowCount, 2);
+    assert.equal(fixture.core.catalog.getTableById(table.id).rowCount, 2);
   });
 
   test('quarantine policy stores invalid rows with column, value and reason and commits the rest', async () => {
@@ -70,7 +56,7 @@ describe('core write kinds over a real DuckDB file', () => {
     assert.equal(result.rowsInserted, 1);
     assert.equal(result.rowsQuarantined, 2);
     assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['ok']);
-    const quarantine = harness.core.catalog.quarantineOf(table)!;
+    const quarantine = fixture.core.catalog.quarantineOf(table)!;
     const stored = await rowsOf(quarantine, 'name');
     assert.equal(stored.length, 2);
     assert.deepEqual(stored.map((row) => [row['id'], row['name'], row['c__error_column'], row['c__import_id']]), [
@@ -81,7 +67,7 @@ describe('core write kinds over a real DuckDB file', () => {
     assert.match(messages, /column "id": value is missing/);
     assert.match(messages, /not nullable/);
     assert.match(messages, /"not a time" is not a valid timestamp/);
-    assert.equal(harness.core.catalog.getTableById(quarantine.id).rowCount, 2);
+    assert.equal(fixture.core.catalog.getTableById(quarantine.id).rowCount, 2);
   });
 
   test('reject policy commits nothing and lists the failing row, column, value and reason', async () => {
@@ -97,7 +83,7 @@ describe('core write kinds over a real DuckDB file', () => {
       return true;
     });
     assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['kept']);
-    assert.equal(harness.core.catalog.getTableById(table.id).version, 1);
+    assert.equal(fixture.core.catalog.getTableById(table.id).version, 1);
   });
 
   test('report policy commits the valid rows and returns the errors', async () => {
@@ -137,7 +123,7 @@ describe('core write kinds over a real DuckDB file', () => {
     const result = await write(table, { kind: 'delete', input: batch([['1'], ['3'], ['42']], ['id']) });
     assert.equal(result.rowsDeleted, 2);
     assert.deepEqual((await rowsOf(table)).map((row) => row['id']), [2]);
-    assert.equal(harness.core.catalog.getTableById(table.id).rowCount, 1);
+    assert.equal(fixture.core.catalog.getTableById(table.id).rowCount, 1);
   });
 
   test('delete by predicate removes the rows where it holds', async () => {
@@ -163,7 +149,7 @@ describe('core write kinds over a real DuckDB file', () => {
     const result = await write(table, { kind: 'overwrite', input: batch([['2', 'new', null], ['5', 'new', null]]) });
     assert.deepEqual([result.rowsDeleted, result.rowsInserted], [2, 2]);
     assert.deepEqual((await rowsOf(table)).map((row) => [row['id'], row['name']]), [[2, 'new'], [5, 'new']]);
-    assert.equal(harness.core.catalog.getTableById(table.id).rowCount, 2);
+    assert.equal(fixture.core.catalog.getTableById(table.id).rowCount, 2);
   });
 
   test('a failing overwrite leaves the old rows in place', async () => {
@@ -203,11 +189,11 @@ describe('core write kinds over a real DuckDB file', () => {
 
   test('concurrent small appends to one table are committed together, each answered with its own version', async () => {
     const table = await createTable();
-    const commitsBefore = harness.core.writer.stats.commits;
+    const commitsBefore = fixture.core.writer.stats.commits;
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, index) => write(table, { kind: 'append', input: batch([[String(index), `row ${index}`, null]]) })),
     );
-    const commits = harness.core.writer.stats.commits - commitsBefore;
+    const commits = fixture.core.writer.stats.commits - commitsBefore;
     assert.ok(commits < 10, `expected few commits for 50 requests, got ${commits}`);
     assert.deepEqual(results.map((result) => result.version).sort((a, b) => a - b), Array.from({ length: 50 }, (_, index) => index + 1));
     assert.equal((await rowsOf(table)).length, 50);
@@ -246,9 +232,8 @@ describe('core write kinds over a real DuckDB file', () => {
     const table = await createTable();
     const request = { kind: 'append' as const, input: batch([['7', 'durable', null]]), idempotency: { key: 'restart-key', requestHash: 'h' } };
     const first = await write(table, request);
-    await harness.reopen();
-    admin = await harness.core.authenticate(ADMIN_TOKEN);
-    const reopened = harness.core.catalog.getTableById(table.id);
+    await fixture.reopen();
+    const reopened = fixture.core.catalog.getTableById(table.id);
     assert.equal(reopened.version, first.version);
     assert.deepEqual((await rowsOf(table)).map((row) => row['name']), ['durable']);
     const replay = await write(table, request);
