@@ -3,23 +3,43 @@ import type { AddressInfo } from 'node:net';
 
 /** A local HTTP server serving fixed files, for URL imports in tests. */
 export class FileServer {
+  private readonly stalled = new Set<import('node:http').ServerResponse>();
+
   private constructor(
     private readonly server: Server,
-    private readonly files: Map<string, Buffer | string>,
+    private readonly files: Map<string, Buffer | string | 'stall'>,
   ) {}
 
   static async start(): Promise<FileServer> {
-    const files = new Map<string, Buffer | string>();
+    const files = new Map<string, Buffer | string | 'stall'>();
+    let fileServer: FileServer | undefined;
     const server = createServer((request, response) => {
       const body = files.get(request.url ?? '');
       if (body === undefined) {
         response.writeHead(404).end('not found');
         return;
       }
+      if (body === 'stall') {
+        // Sends a first line, then nothing until the test ends: a download that never finishes.
+        response.writeHead(200, { 'content-type': 'text/csv' }).write('1\n');
+        fileServer?.stalled.add(response);
+        return;
+      }
       response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return new FileServer(server, files);
+    fileServer = new FileServer(server, files);
+    return fileServer;
+  }
+
+  /** A URL whose download starts and then stalls. */
+  stall(path: string): string {
+    this.files.set(path, 'stall');
+    return this.url(path);
+  }
+
+  private url(path: string): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
   }
 
   serve(path: string, body: Buffer | string): string {
@@ -28,6 +48,7 @@ export class FileServer {
   }
 
   async stop(): Promise<void> {
+    for (const response of this.stalled) response.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

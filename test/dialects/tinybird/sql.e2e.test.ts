@@ -1,0 +1,97 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FileServer } from '../../helpers/file-server.ts';
+import { TestServer } from '../../helpers/test-server.ts';
+import { TinybirdClient } from '../../helpers/tinybird-client.ts';
+
+describe('Tinybird SQL API formats and Jobs API cancellation', () => {
+  let server: TestServer;
+  let files: FileServer;
+  let tb: TinybirdClient;
+  before(async () => {
+    server = await TestServer.start();
+    files = await FileServer.start();
+    tb = new TinybirdClient(server);
+    await tb.form('/v0/datasources?name=sales', { schema: 'id Int64, country String, amount Float64' });
+    await tb.upload('name=sales&mode=append', 'csv', 's.csv', '1,ES,2.5\n2,FR,4\n9007199254740993,"say ""hi""",1\n');
+  });
+  after(async () => {
+    await files.stop();
+    await server.stop();
+  });
+
+  const sql = (query: string) => server.fetch(`/v0/sql?q=${encodeURIComponent(query)}`);
+  const QUERY = 'SELECT id, country, amount FROM sales ORDER BY id';
+
+  test('FORMAT CSV, CSVWithNames, TSV, TSVWithNames and JSONEachRow', async () => {
+    const expectations: Array<[string, string]> = [
+      ['CSV', '1,"ES",2.5\n2,"FR",4\n9007199254740993,"say ""hi""",1\n'],
+      ['CSVWithNames', '"id","country","amount"\n1,"ES",2.5\n2,"FR",4\n9007199254740993,"say ""hi""",1\n'],
+      ['TSV', '1\tES\t2.5\n2\tFR\t4\n9007199254740993\tsay "hi"\t1\n'],
+      ['TSVWithNames', 'id\tcountry\tamount\n1\tES\t2.5\n2\tFR\t4\n9007199254740993\tsay "hi"\t1\n'],
+      ['JSONEachRow', '{"id":1,"country":"ES","amount":2.5}\n{"id":2,"country":"FR","amount":4}\n{"id":"9007199254740993","country":"say \\"hi\\"","amount":1}\n'],
+    ];
+    for (const [format, expected] of expectations) {
+      const response = await sql(`${QUERY} FORMAT ${format}`);
+      assert.equal(response.status, 200, format);
+      assert.equal(await response.text(), expected, format);
+    }
+  });
+
+  test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
+    const body = await (await sql(QUERY)).json();
+    assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
+    assert.equal(body.data[2].id, '9007199254740993');
+    assert.deepEqual([body.rows, body.rows_before_limit_at_least], [3, 3]);
+    assert.deepEqual(Object.keys(body.statistics), ['elapsed', 'rows_read', 'bytes_read']);
+  });
+
+  test('FORMAT Parquet is a Parquet file DuckDB reads back', async () => {
+    const response = await sql(`${QUERY} FORMAT Parquet`);
+    assert.equal(response.status, 200);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    assert.equal(bytes.subarray(0, 4).toString(), 'PAR1');
+    const path = `${server.core.storage.spoolDir}/back.parquet`;
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path, bytes);
+    const rows = await server.core.storage.query(`SELECT count(*) AS n, sum(amount) AS total FROM read_parquet('${path}')`);
+    assert.deepEqual([Number(rows[0]!['n']), rows[0]!['total']], [3, 7.5]);
+  });
+
+  test('FORMAT PrettyCompact draws a table; an unknown FORMAT is a 400', async () => {
+    const text = await (await sql(`SELECT country FROM sales WHERE id < 3 ORDER BY id FORMAT PrettyCompact`)).text();
+    assert.match(text, /┌─country─┐\n│ ES      │\n│ FR      │\n└─────────┘/);
+    const unknown = await sql(`${QUERY} FORMAT Avro`);
+    assert.equal(unknown.status, 400);
+    assert.match((await unknown.json()).error, /Unknown format "Avro"/);
+  });
+
+  test('POST /v0/sql takes the query as a text body, a form or JSON {"q"}', async () => {
+    for (const init of [
+      { body: 'SELECT count() AS n FROM sales', headers: { 'content-type': 'text/plain' } },
+      { body: 'q=SELECT+count()+AS+n+FROM+sales', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      { body: JSON.stringify({ q: 'SELECT count() AS n FROM sales' }), headers: { 'content-type': 'application/json' } },
+    ]) {
+      const response = await server.fetch('/v0/sql', { method: 'POST', ...init });
+      assert.deepEqual((await response.json()).data, [{ n: 3 }], init.headers['content-type']);
+    }
+  });
+
+  test('a URL import can be cancelled while it downloads, and nothing is written', async () => {
+    await tb.form('/v0/datasources?name=slow', { schema: 'id Int32' });
+    const started = await (await tb.form('/v0/datasources?mode=append&name=slow', { url: files.stall('/slow.csv') })).json();
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const job = await (await server.fetch(`/v0/jobs/${started.id}`)).json();
+      if (job.status === 'working') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const cancelled = await (await server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' })).json();
+    assert.ok(['cancelling', 'cancelled'].includes(cancelled.status), cancelled.status);
+    const job = await tb.waitForJob(started.id);
+    assert.equal(job['status'], 'cancelled');
+    assert.equal(job['is_cancellable'], false);
+    assert.deepEqual(await tb.sql('SELECT count() AS n FROM slow'), [{ n: 0 }]);
+    const again = await server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' });
+    assert.equal(again.status, 400);
+  });
+});
