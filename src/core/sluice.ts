@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import { DuckDBStorage } from '../storage/duckdb/duckdb-storage.ts';
 import { resolveAdminToken } from './admin-token.ts';
@@ -8,6 +9,8 @@ import { Catalog, physicalName } from './catalog/catalog.ts';
 import type { Column, Namespace, Table, TableSpec } from './catalog/model.ts';
 import type { SchemaChange } from './catalog/schema-change.ts';
 import { SluiceError } from './errors.ts';
+import { openSource } from './ingest/sources/open-source.ts';
+import type { IngestSource, ProgressListener, SourceLimits } from './ingest/sources/source.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
@@ -92,6 +95,14 @@ export class Sluice {
   /** A user's condition over a table, validated and normalized so that it is safe to embed in SQL. */
   checkPredicate(table: Table, predicate: string): Promise<string> {
     return guardExpression(this.storage, predicate, table.columns.map((column) => column.name));
+  }
+
+  /**
+   * Opens a source of bytes (a body, a file, a URL) under the server's policy: URL imports reach
+   * public addresses only unless SLUICE_ALLOW_PRIVATE_URLS is set.
+   */
+  openSource(source: IngestSource, limits: SourceLimits, onProgress?: ProgressListener): Promise<Readable> {
+    return openSource(source, { ...limits, allowPrivateNetworks: this.config.allowPrivateUrls }, onProgress);
   }
 
   /** How many rows of a table a user's condition holds for (a dry run of a delete). */

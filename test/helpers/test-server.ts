@@ -12,7 +12,8 @@ export async function makeDataDir(): Promise<string> {
 }
 
 export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Config {
-  return loadConfig({ dataDir, port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, logLevel: 'silent', ...overrides }, {});
+  // Tests import URLs from local servers, so they allow the private addresses a default server refuses.
+  return loadConfig({ dataDir, port: 0, host: '127.0.0.1', adminToken: ADMIN_TOKEN, logLevel: 'silent', allowPrivateUrls: true, ...overrides }, {});
 }
 
 /** The real server on an ephemeral port over a real DuckDB file in a temporary directory. */

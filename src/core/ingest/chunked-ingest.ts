@@ -7,7 +7,6 @@ import { csvInput, type CsvOptions } from './decoders/csv-input.ts';
 import type { IngestCommand, JsonIngestOptions } from './ingest.ts';
 import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
 import { JsonValueSplitter } from './sources/json-values.ts';
-import { openSource } from './sources/open-source.ts';
 import { openSpool, type SpoolWriter } from './sources/spool-writer.ts';
 import { recordsInput, type StagedInput } from './staged-input.ts';
 
@@ -32,7 +31,7 @@ export async function ingestInChunks(core: Sluice, principal: Principal, command
   if (command.kind !== 'append' && command.kind !== 'changes') throw new SluiceError('INTERNAL', `A ${command.kind} write cannot be committed in chunks`);
   if (command.idempotency || command.json.lineDelimited) throw new SluiceError('INTERNAL', 'Chunked ingests take no idempotency key and no line-delimited JSON');
   const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal, idempotency: _idempotency, chunks, ...request } = command;
-  const stream = await openSource(command.source, command.limits, command.onProgress);
+  const stream = await core.openSource(command.source, command.limits, command.onProgress);
   const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));
   signal?.addEventListener('abort', cancel);
   const writer = new ChunkWriter(core, principal, request);

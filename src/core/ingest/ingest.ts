@@ -10,7 +10,6 @@ import type { JsonText, UpdateFormat } from './decoders/json-input.ts';
 import { ingestInChunks, type ChunkPolicy } from './chunked-ingest.ts';
 import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
 import { parquetInput } from './decoders/parquet-input.ts';
-import { openSource } from './sources/open-source.ts';
 import type { IngestSource, ProgressListener, SourceLimits } from './sources/source.ts';
 import { spoolToFile } from './sources/spool-file.ts';
 import { openSpool } from './sources/spool-writer.ts';
@@ -76,7 +75,7 @@ export async function ingest(core: Sluice, principal: Principal, command: Ingest
   core.authorizeWrite(principal, command.kind, command.table);
   command.signal?.throwIfAborted();
   if (command.chunks) return ingestInChunks(core, principal, { ...command, chunks: command.chunks, json: command.json ?? DEFAULT_JSON, csv: command.csv ?? DEFAULT_CSV });
-  const opened = await openSource(command.source, command.limits, command.onProgress);
+  const opened = await core.openSource(command.source, command.limits, command.onProgress);
   const hash = command.idempotency && createHash('sha256').update(`${command.idempotency.request}\u0000`);
   const stream = hash ? hashed(opened, hash) : opened;
   const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));

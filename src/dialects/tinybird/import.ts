@@ -5,7 +5,6 @@ import type { Column, Namespace, Table } from '../../core/catalog/model.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { inferCsv } from '../../core/ingest/inference/index.ts';
 import { ingest, type IngestFormat } from '../../core/ingest/ingest.ts';
-import { openSource } from '../../core/ingest/sources/open-source.ts';
 import type { IngestSource } from '../../core/ingest/sources/source.ts';
 import { spoolToFile } from '../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../core/sluice.ts';
@@ -148,7 +147,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       if (!request.source) throw new SluiceError('INVALID_ARGUMENT', 'To create a data source send a schema, a file or a url');
       if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
       // A CSV file names and types its own table: spool it, infer, create, then load the same file.
-      const stream = await openSource(request.source, { maxBytes: request.maxBytes }, request.onProgress);
+      const stream = await core.openSource(request.source, { maxBytes: request.maxBytes }, request.onProgress);
       const file = await spoolToFile(stream, core.storage.spoolDir, { extension: 'csv' });
       cleanups.push(() => file.remove());
       const inference = await inferCsv(core.storage, file.path, {

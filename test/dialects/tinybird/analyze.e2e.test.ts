@@ -62,6 +62,18 @@ describe('Tinybird Analyze API', () => {
     assert.deepEqual(body.preview.data, [{ id: 1, name: 'x' }, { id: 2, name: 'y' }]);
   });
 
+  test('a server with default settings refuses to import from its own network', async () => {
+    const guarded = await TestServer.start({ allowPrivateUrls: false });
+    try {
+      const url = files.serve('/internal.csv', 'id\n1\n');
+      const response = await guarded.fetch('/v0/analyze', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ url }).toString() });
+      assert.equal(response.status, 400);
+      assert.match((await response.json()).error, /loopback, private or reserved address/);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   test('analyze without a file or url is a 400, and needs the create scope', async () => {
     const empty = await server.fetch('/v0/analyze', { method: 'POST' });
     assert.equal(empty.status, 400);

@@ -1,7 +1,11 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
+import { fetch as undiciFetch } from 'undici';
 import { SluiceError, isSluiceError } from '../../errors.ts';
 import { mapStreamErrors } from './map-stream-errors.ts';
+import { checkLiteralHost, publicNetworkAgent } from './public-network.ts';
+
+const MAX_REDIRECTS = 5;
 
 /** Imports may be large and remote servers slow; an hour stops only downloads that are truly stuck. */
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60 * 60 * 1000;
@@ -15,17 +19,32 @@ export interface Download {
 }
 
 /**
- * Starts downloading an http(s) URL with Node's fetch. The timeout covers the whole download, body
- * included; destroying `body` aborts it.
+ * Starts downloading an http(s) URL. The timeout covers the whole download, body included;
+ * destroying `body` aborts it. Unless `allowPrivateNetworks`, the URL and every redirect must lead
+ * to public addresses (checked when connecting, so DNS cannot be used to slip past the check).
  */
-export async function downloadUrl(url: string, timeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS): Promise<Download> {
+export async function downloadUrl(url: string, timeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS, allowPrivateNetworks = false): Promise<Download> {
   const target = parseHttpUrl(url);
   const { href: shown, authorization } = withoutCredentials(target);
   const translate = (error: Error) => downloadError(error, shown, timeoutMs);
+  const signal = AbortSignal.timeout(timeoutMs);
+  // fetch refuses URLs with credentials; user:password@ is the usual way to pass Basic auth.
+  const headers: Record<string, string> = authorization ? { authorization } : {};
   let response: Response;
   try {
-    // fetch refuses URLs with credentials; user:password@ is the usual way to pass Basic auth.
-    response = await fetch(shown, { signal: AbortSignal.timeout(timeoutMs), headers: authorization ? { authorization } : {} });
+    if (allowPrivateNetworks) response = await fetch(shown, { signal, headers });
+    else {
+      let next = new URL(shown);
+      for (let redirects = 0; ; redirects += 1) {
+        checkLiteralHost(next);
+        response = (await undiciFetch(next, { signal, headers, redirect: 'manual', dispatcher: publicNetworkAgent })) as unknown as Response;
+        const location = response.headers.get('location');
+        if (response.status < 300 || response.status >= 400 || !location) break;
+        await response.body?.cancel().catch(() => {});
+        if (redirects === MAX_REDIRECTS) throw new SluiceError('UNAVAILABLE', `Download of ${shown} failed: more than ${MAX_REDIRECTS} redirects`, { url: shown });
+        next = parseHttpUrl(new URL(location, next).href);
+      }
+    }
   } catch (error) {
     throw translate(error as Error);
   }
@@ -76,7 +95,8 @@ function decodeComponent(text: string): string {
 }
 
 function downloadError(error: Error, shown: string, timeoutMs: number): SluiceError {
-  if (isSluiceError(error)) return error;
+  // A refusal by the public-network check comes back wrapped in fetch's own errors.
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) if (isSluiceError(cause)) return cause;
   if (error.name === 'TimeoutError') {
     return new SluiceError('UNAVAILABLE', `Download of ${shown} timed out after ${timeoutMs} ms`, { url: shown }, { cause: error });
   }

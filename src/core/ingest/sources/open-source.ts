@@ -22,7 +22,7 @@ export async function openSource(source: IngestSource, limits: SourceLimits, onP
   let totalBytes: number | undefined;
   let gzipDeclared: boolean;
   if (source.kind === 'url') {
-    const download = await downloadUrl(source.url, limits.timeoutMs);
+    const download = await downloadUrl(source.url, limits.timeoutMs, limits.allowPrivateNetworks ?? false);
     raw = download.body;
     totalBytes = download.totalBytes;
     // fetch has already undone any Content-Encoding, after which servers' labels (a .gz name, an

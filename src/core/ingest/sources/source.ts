@@ -23,6 +23,8 @@ export interface SourceLimits {
   maxBytes: number;
   /** For URL downloads: the longest the download may take, in milliseconds. */
   timeoutMs?: number;
+  /** For URL downloads: whether loopback, private and reserved addresses may be reached (no by default). */
+  allowPrivateNetworks?: boolean;
 }
 
 /** Progress of a long ingest, reported to the job that runs it. */

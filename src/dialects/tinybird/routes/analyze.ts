@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireScope } from '../../../core/auth/scopes.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { analyzeNdjson, analyzeParquet, inferCsv, previewSql, type PreviewColumn } from '../../../core/ingest/inference/index.ts';
-import { openSource } from '../../../core/ingest/sources/open-source.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import { encodeQuery } from '../../../core/query/encode-query.ts';
@@ -37,7 +36,7 @@ function formatOf(params: Params, part: string | undefined, fileName: string | u
  * those columns would hold them.
  */
 async function analyze(core: Sluice, source: IngestSource, format: TinybirdFormat) {
-  const stream = await openSource(source, { maxBytes: ANALYZE_MAX_BYTES });
+  const stream = await core.openSource(source, { maxBytes: ANALYZE_MAX_BYTES });
   const file = await spoolToFile(stream, core.storage.spoolDir, { extension: format });
   try {
     let columns: Array<PreviewColumn & { presentPct: number | null }>;

@@ -4,7 +4,6 @@ import type { Column } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { analyzeNdjson } from '../../../core/ingest/inference/index.ts';
 import { ingest } from '../../../core/ingest/ingest.ts';
-import { openSource } from '../../../core/ingest/sources/open-source.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../../core/sluice.ts';
@@ -44,7 +43,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
       if (!table) {
         if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
         // A new data source takes its schema from the rows themselves.
-        const file = await spoolToFile(await openSource(source, { maxBytes: EVENTS_MAX_BYTES }), core.storage.spoolDir, { extension: 'ndjson' });
+        const file = await spoolToFile(await core.openSource(source, { maxBytes: EVENTS_MAX_BYTES }), core.storage.spoolDir, { extension: 'ndjson' });
         cleanups.push(() => file.remove());
         const analysis = await analyzeNdjson(core.storage, file.path);
         const columns: Column[] = analysis.columns.map((column) => ({ name: column.name, ...column.field, jsonPath: column.path }));

@@ -12,7 +12,7 @@ import { isSluiceError, readAll } from './stream-helpers.ts';
 
 const BODY = Buffer.from(randomBytes(100_000).toString('hex'));
 const CSV = Buffer.from('id,name\n1,alpha\n2,beta\n'.repeat(1000));
-const LIMITS = { maxBytes: 1024 * 1024, timeoutMs: 5000 };
+const LIMITS = { maxBytes: 1024 * 1024, timeoutMs: 5000, allowPrivateNetworks: true };
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
 
