@@ -34,7 +34,12 @@ const WRITE_ACTIONS: Record<WriteKind, Action> = {
  * The core: one object owning the storage engine, the catalog, the write path and the tokens,
  * opened once per data directory. Dialects call it; it knows nothing of them.
  */
+/** How often stored responses of expired idempotency keys are removed from the write log. */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
 export class Sluice {
+  private readonly housekeeping: NodeJS.Timeout;
+
   private constructor(
     readonly config: Config,
     readonly storage: DuckDBStorage,
@@ -44,7 +49,10 @@ export class Sluice {
     readonly jobs: Jobs,
     /** Set when this start generated the admin token, so that the caller can show it once. */
     readonly generatedAdminToken: string | undefined,
-  ) {}
+  ) {
+    // Expired keys are already ignored on lookup; pruning keeps the write log from holding their responses forever.
+    this.housekeeping = setInterval(() => void this.writer.log.prune().catch(() => undefined), PRUNE_INTERVAL_MS).unref();
+  }
 
   static async open(config: Config): Promise<Sluice> {
     await mkdir(config.dataDir, { recursive: true });
@@ -187,6 +195,7 @@ export class Sluice {
 
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */
   async close(): Promise<void> {
+    clearInterval(this.housekeeping);
     for (const job of this.jobs.list()) if (job.status === 'waiting' || job.status === 'working') await this.jobs.cancel(job.id).catch(() => undefined);
     await this.jobs.settle();
     await this.writer.drain();
