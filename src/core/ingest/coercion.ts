@@ -102,24 +102,51 @@ export interface CoercedColumn {
   value: string;
   /** SQL for the error message of this column, NULL when the value is fine. */
   error: string;
+  /**
+   * SQL that is true exactly when `error` is not NULL, given SQL naming the already computed
+   * `value`: a check that costs no second conversion (a value is NULL only when its text is
+   * missing or does not convert, and a missing text is an error only where no value may be missing).
+   */
+  failed(value: string): string;
+}
+
+/** Kinds whose values pass unchanged when the input already has the column's exact DuckDB type. */
+const PASSTHROUGH_KINDS = new Set<DataTypeKind>(['boolean', 'int', 'float', 'decimal', 'string', 'date']);
+
+/**
+ * Whether an input column already holding values of DuckDB type `inputType` (a Parquet column, say)
+ * may be written to `column` as it is: its text would convert back to the same value, so the
+ * round trip through text is skipped. Null texts are ignored: these types never print as one.
+ */
+export function passesTyped(column: Column, inputType: string, options: CoercionOptions = {}): boolean {
+  const sameType = inputType === toDuckDBType(column.type);
+  const kindPasses = PASSTHROUGH_KINDS.has(column.type.kind) || (column.type.kind === 'timestamp' && column.type.unit === 'us');
+  const nullTextsUnprintable = (options.nullTexts ?? []).every((text) => ['', 'null'].includes(text.trim().toLowerCase()));
+  return sameType && kindPasses && nullTextsUnprintable;
 }
 
 export type TypeDescriber = (field: FieldType) => string;
 
-/** `input` is SQL for the column's input text (NULL when the row has no value for it). */
-export function coerceColumn(column: Column, input: string, describeType: TypeDescriber, options: CoercionOptions = {}): CoercedColumn {
-  const nullTexts = TEXT_KINDS.has(column.type.kind) ? [] : (options.nullTexts ?? []);
+/**
+ * `input` is SQL for the column's input text (NULL when the row has no value for it), or with
+ * `typed`, SQL for a value already of the column's DuckDB type (see `passesTyped`).
+ */
+export function coerceColumn(column: Column, input: string, describeType: TypeDescriber, options: CoercionOptions = {}, typed = false): CoercedColumn {
+  const nullTexts = TEXT_KINDS.has(column.type.kind) || typed ? [] : (options.nullTexts ?? []);
   const text = nullTexts.length === 0 ? input : `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
   const truncate = options.integerFractions === 'truncate' && column.type.kind === 'int';
-  const cast = truncate ? castTruncatedInteger(text, column.type) : CASTS[column.type.kind](text, column.type);
+  const cast = typed ? text : truncate ? castTruncatedInteger(text, column.type) : CASTS[column.type.kind](text, column.type);
   const fallback = column.defaultExpression !== undefined ? `TRY_CAST((${column.defaultExpression}) AS ${toDuckDBType(column.type)})` : null;
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
   const label = `column "${column.name}"`;
   const typeName = describeType({ type: column.type, nullable: column.nullable });
   const invalid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
   const branches = [`WHEN ${text} IS NOT NULL AND ${cast} IS NULL THEN ${invalid}`];
-  if (!column.nullable && fallback === null) {
+  const mustHaveValue = !column.nullable && fallback === null;
+  if (mustHaveValue) {
     branches.push(`WHEN ${text} IS NULL THEN ${quoteLiteral(`${label}: value is missing and the column is not nullable`)}`);
   }
-  return { value, error: `CASE ${branches.join(' ')} END` };
+  // Every cast gives NULL for a NULL text; with a fallback, a given text's value is its cast.
+  const failed = (computed: string) => (mustHaveValue ? `${computed} IS NULL` : `(${computed} IS NULL AND ${text} IS NOT NULL)`);
+  return { value, error: `CASE ${branches.join(' ')} END`, failed };
 }

@@ -6,7 +6,7 @@ import type { Sluice } from '../sluice.ts';
 import type { WriteRequest, WriteResult } from '../write/write-command.ts';
 import { decodeArrowIpc } from './decoders/arrow-ipc.ts';
 import { csvInput, type CsvOptions } from './decoders/csv-input.ts';
-import type { JsonText, UpdateFormat } from './decoders/json-input.ts';
+import type { UpdateFormat } from './decoders/json-input.ts';
 import { ingestInChunks, type ChunkPolicy } from './chunked-ingest.ts';
 import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
 import { parquetInput } from './decoders/parquet-input.ts';
@@ -14,7 +14,6 @@ import type { IngestSource, ProgressListener, SourceLimits } from './sources/sou
 import { spoolToFile } from './sources/spool-file.ts';
 import { openSpool } from './sources/spool-writer.ts';
 import { splitJsonValues } from './sources/json-values.ts';
-import { splitLines } from './sources/lines.ts';
 import type { StagedInput } from './staged-input.ts';
 
 export type IngestFormat = 'csv' | 'json' | 'parquet' | 'arrow';
@@ -115,9 +114,8 @@ const DECODERS: Record<IngestFormat, Decoder> = {
   json: async (core, stream, command, cleanups) => {
     const options = command.json ?? DEFAULT_JSON;
     const batch = new JsonBatch(core.storage.spoolDir, cleanups);
-    for await (const chunk of options.lineDelimited ? numberedLines(stream) : splitJsonValues(stream, { unwrapArrays: options.arrays })) {
-      for (const value of chunk) await batch.add(value);
-    }
+    if (options.lineDelimited) await batch.addLines(stream);
+    else for await (const chunk of splitJsonValues(stream, { unwrapArrays: options.arrays })) for (const value of chunk) await batch.add(value);
     return batch.input(command.table.columns, jsonDecodeOptions(options));
   },
   arrow: async (core, stream, command, cleanups) => {
@@ -144,19 +142,6 @@ function hashed(stream: Readable, hash: Hash): Readable {
     },
   });
   return pipeline(stream, passing, () => {});
-}
-
-/** NDJSON records: one per non-blank line, numbered by line. */
-async function* numberedLines(stream: Readable): AsyncIterable<JsonText[]> {
-  let line = 0;
-  for await (const lines of splitLines(stream)) {
-    const values: JsonText[] = [];
-    for (const text of lines) {
-      line += 1;
-      if (text.trim() !== '') values.push({ text, index: line });
-    }
-    yield values;
-  }
 }
 
 function csvField(value: string | null): string {

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import type { Readable } from 'node:stream';
 import type { Column } from '../catalog/model.ts';
 import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, type JsonDecodeOptions, type JsonText } from './decoders/json-input.ts';
 import { openSpool, type SpoolWriter } from './sources/spool-writer.ts';
@@ -6,6 +8,24 @@ import type { StagedInput } from './staged-input.ts';
 
 /** JSON values up to this size are held in memory; a larger batch is spooled to a file. */
 const IN_MEMORY_JSON_BYTES = 8 * 1024 * 1024;
+
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Whether bytes [start, end) are blank as `String.prototype.trim` sees them: true when only ASCII
+ * whitespace, false at the first other ASCII byte, undefined when a non-ASCII character (possibly
+ * Unicode whitespace) comes first.
+ */
+function isBlank(bytes: Buffer, start: number, end: number): boolean | undefined {
+  for (let index = start; index < end; index += 1) {
+    const byte = bytes[index]!;
+    if (byte === 0x20 || (byte >= 0x09 && byte <= 0x0d)) continue;
+    return byte < 0x80 ? false : undefined;
+  }
+  return true;
+}
 
 /** The JSON values of one write, gathered as they are split out of a stream, in bounded memory. */
 export class JsonBatch {
@@ -30,6 +50,86 @@ export class JsonBatch {
       this.spool = await openSpool(this.spoolDir, 'jsonl', this.cleanups);
       for (const held of this.values.splice(0)) await this.spool.write(jsonLine(held));
     }
+  }
+
+  /**
+   * The records of an NDJSON stream: one per non-blank line, numbered by line (blank lines
+   * count). Lines are cut at \n, a \r before it dropped and a byte order mark opening the first
+   * line too. Once the batch is spooled, lines of valid UTF-8 go to the spool file as bytes,
+   * never decoded into strings; what they become there is what `add` would write.
+   */
+  async addLines(stream: Readable): Promise<void> {
+    let line = 0;
+    // Bytes of a line that continues in the next chunk (\n never falls inside a multi-byte character).
+    let carry: Buffer[] = [];
+    for await (const data of stream) {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+      const end = chunk.lastIndexOf(LINE_FEED);
+      if (end < 0) {
+        carry.push(chunk);
+        continue;
+      }
+      const region = carry.length > 0 ? Buffer.concat([...carry, chunk.subarray(0, end + 1)]) : chunk.subarray(0, end + 1);
+      carry = end + 1 < chunk.length ? [chunk.subarray(end + 1)] : [];
+      line = this.spool && isUtf8(region) ? await this.spoolLines(region, line) : await this.addTextLines(region, line);
+    }
+    const rest = Buffer.concat(carry);
+    if (rest.length > 0) await this.addTextLines(Buffer.concat([rest, NEWLINE]), line);
+  }
+
+  /** Lines (each ending with \n) decoded one by one; returns the number of the last. */
+  private async addTextLines(region: Buffer, line: number): Promise<number> {
+    let start = 0;
+    for (let newline = region.indexOf(LINE_FEED); newline >= 0; newline = region.indexOf(LINE_FEED, start)) {
+      const end = newline > start && region[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+      line += 1;
+      let text = region.toString('utf8', start, end);
+      if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (text.trim() !== '') await this.add({ text, index: line });
+      start = newline + 1;
+    }
+    return line;
+  }
+
+  /** Lines of valid UTF-8 (each ending with \n) written to the spool as `jsonLine` would write them; returns the number of the last. */
+  private async spoolLines(region: Buffer, line: number): Promise<number> {
+    const hasCarriageReturn = region.includes(CARRIAGE_RETURN);
+    let out = Buffer.allocUnsafe(region.length + 64 * 1024);
+    let position = 0;
+    let start = 0;
+    for (let newline = region.indexOf(LINE_FEED); newline >= 0; newline = region.indexOf(LINE_FEED, start)) {
+      const lineStart = start;
+      const end = newline > start && region[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+      start = newline + 1;
+      line += 1;
+      const blank = isBlank(region, lineStart, end);
+      if (blank === true) continue;
+      // A \r inside the line, a byte order mark, or a line blank only by Unicode's reckoning: the text path decides.
+      if (blank === undefined || line === 1 || (hasCarriageReturn && region.subarray(lineStart, end).includes(CARRIAGE_RETURN))) {
+        const text = region.toString('utf8', lineStart, end);
+        const cleaned = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+        if (cleaned.trim() === '') continue;
+        if (position > 0) await this.spool!.write(out.subarray(0, position));
+        out = Buffer.allocUnsafe(out.length);
+        position = 0;
+        await this.add({ text: cleaned, index: line });
+        continue;
+      }
+      const header = `${line}\x01${line}\x01\x01`;
+      const needed = header.length + (end - lineStart) + 1;
+      if (position + needed > out.length) {
+        if (position > 0) await this.spool!.write(out.subarray(0, position));
+        out = Buffer.allocUnsafe(Math.max(out.length, needed));
+        position = 0;
+      }
+      position += out.write(header, position, 'latin1');
+      position += region.copy(out, position, lineStart, end);
+      out[position++] = LINE_FEED;
+      this.count += 1;
+      this.bytes += end - lineStart;
+    }
+    if (position > 0) await this.spool!.write(out.subarray(0, position));
+    return line;
   }
 
   /** The batch as a write's input; no value may be added after. */

@@ -33,6 +33,15 @@ export interface StagedInput {
   load(tx: Transaction, rawTable: string, request: number): Promise<void>;
   /** Whether each row ends with the STAGE_CONTROL_COLUMNS, after the values. */
   controls?: boolean;
+  /**
+   * The rows as one query, for a write that goes straight to its table when every row is valid
+   * (the stage is the fallback when one is not). The query reads the same records `load` stages,
+   * with the same texts, but must fail rather than skip a record that `load` would stage as
+   * undecodable without an `_error`.
+   */
+  direct?(tx: Transaction): Promise<DirectSource>;
+  /** Inputs of one run with the same `merge.key` load together, in a few statements for all of them. */
+  merge?: MergedInput;
   /** Releases what the input holds (temporary tables are dropped with the stage; files are removed here). */
   dispose?(): Promise<void>;
 }
@@ -59,6 +68,37 @@ export function recordsInput(batch: RecordBatch): StagedInput {
       appender.flushSync();
     },
   };
+}
+
+/**
+ * SQL yielding `_error, v0…vn` (then `_sets` when the input has controls) for every record. Where
+ * `nativeTypes[i]` is set, the query also yields `n{i}`: the value `v{i}` is the text of, as it is in
+ * the source, of that DuckDB type (so that it can be written without a round trip through text).
+ */
+export interface DirectSource {
+  sql: string;
+  nativeTypes?: Array<string | undefined>;
+  release?: (tx: Transaction) => Promise<void>;
+}
+
+/** One input of several loaded together, and the request of the run it belongs to. */
+export interface MergedPart {
+  input: StagedInput;
+  request: number;
+}
+
+/**
+ * How inputs of one kind (JSON texts held in memory, say) load together: a group commit of many
+ * small requests then costs the same few statements as one request.
+ */
+export interface MergedInput {
+  key: string;
+  /** How many rows this input gives, when known without reading it. */
+  rowCount?: number;
+  /** Loads every part's rows into `rawTable` (each row tagged with its part's request). */
+  load(tx: Transaction, rawTable: string, parts: MergedPart[]): Promise<void>;
+  /** Like `StagedInput.direct` for every part at once, with each row's request first, as `_req`. */
+  direct(tx: Transaction, parts: MergedPart[]): Promise<DirectSource>;
 }
 
 /** A query the stage reads rows from, and what to drop once they are loaded (temporary tables it made). */

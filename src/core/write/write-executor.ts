@@ -4,8 +4,8 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { physicalName } from '../catalog/catalog.ts';
 import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts';
 import { SluiceError } from '../errors.ts';
-import { coerceColumn, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
-import { RAW_STAGE_COLUMNS, STAGE_CONTROL_COLUMNS, type StagedInput } from '../ingest/staged-input.ts';
+import { coerceColumn, passesTyped, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
+import { RAW_STAGE_COLUMNS, STAGE_CONTROL_COLUMNS, type DirectSource, type MergedPart, type StagedInput } from '../ingest/staged-input.ts';
 import { MAX_REPORTED_ERRORS, type RowError, type WriteKind, type WriteRequest } from './write-command.ts';
 
 /** The effect of one request, before the version and write-log entry are added. */
@@ -21,6 +21,8 @@ export interface WriteEffect {
   failure?: SluiceError;
   /** The table's exact row count after the write, when the write replaced all rows. */
   replacedRowCount?: number;
+  /** Written straight to the table, without a stage. */
+  direct?: boolean;
 }
 
 const describeNeutral: TypeDescriber = ({ type }) => type.kind;
@@ -28,12 +30,29 @@ const describeNeutral: TypeDescriber = ({ type }) => type.kind;
 let stageCounter = 0;
 
 /**
+ * Thrown when a write tried without a stage met a row that is not valid (or a record its reader
+ * could not decode). DuckDB cannot continue a transaction after a failed statement: the caller
+ * rolls the transaction back and runs it again with `direct: false`, where the stage sorts
+ * every row out exactly as it always does.
+ */
+export class DirectWriteMissed extends SluiceError {
+  constructor(cause: unknown) {
+    super('INTERNAL', 'A direct write met an invalid row', null, { cause });
+  }
+}
+
+export interface RunOptions {
+  /** Whether a lone append whose input allows it is tried straight into its table first (see `appendDirect`). */
+  direct: boolean;
+}
+
+/**
  * Runs a run of requests against one table inside `tx`. Requests in one run share a staging
  * table: their rows are appended together, coerced and validated by one SQL statement, and
  * written with one statement per kind, so that a group of small writes costs a few statements,
  * not a few per request. Only appends are ever grouped into one run.
  */
-export async function executeRun(tx: Transaction, catalog: Catalog, requests: WriteRequest[]): Promise<WriteEffect[]> {
+export async function executeRun(tx: Transaction, catalog: Catalog, requests: WriteRequest[], options: RunOptions = { direct: false }): Promise<WriteEffect[]> {
   const first = requests[0]!;
   const table = catalog.getTableById(first.table.id);
   if (first.kind === 'delete_where') return [await deleteWhere(tx, table, first)];
@@ -41,6 +60,10 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
   const inputColumns = first.input?.columns ?? [];
   const checkedColumns = first.kind === 'delete' ? keyColumns(table) : table.columns;
   const stage = new Stage(tx, table, inputColumns, checkedColumns, first.describeType ?? describeNeutral, first.coercion, first.kind, first.input?.controls ?? false);
+  if (options.direct && first.kind === 'append') {
+    const direct = directSource(requests);
+    if (direct) return appendDirect(tx, table, requests, direct);
+  }
   try {
     await stage.load(requests.map((request) => request.input));
     const validation = await stage.validate(requests.length);
@@ -74,6 +97,66 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
     // After a failure the transaction is rolled back and takes the temporary tables with it.
     await stage.drop().catch(() => undefined);
   }
+}
+
+/** How a run of appends reads its rows in one query, if it can (see `appendDirect`). */
+interface DirectRun {
+  read(tx: Transaction): Promise<DirectSource>;
+  /** The rows each request gives, for a run of more than one. */
+  rowCounts?: number[];
+}
+
+function directSource(requests: WriteRequest[]): DirectRun | undefined {
+  const inputs = requests.map((request) => request.input);
+  const [first] = inputs;
+  if (!first) return undefined;
+  if (inputs.length === 1) return first.direct && { read: (tx) => first.direct!(tx) };
+  const key = first.merge?.key;
+  const rowCounts = inputs.map((input) => input?.merge?.rowCount);
+  if (key === undefined || inputs.some((input) => input?.merge?.key !== key) || rowCounts.some((count) => count === undefined)) return undefined;
+  return { read: (tx) => first.merge!.direct(tx, inputs.map((input, request) => ({ input: input!, request }))), rowCounts: rowCounts as number[] };
+}
+
+/**
+ * Appends in one statement from the inputs' reader to the table, for the common case where
+ * every row is valid: each value is coerced by the same expression the stage uses, and the first
+ * row that the stage would find invalid makes DuckDB's `error()` fail the statement (CASE only
+ * evaluates it for such rows). Then nothing of it counts: the caller runs the write again
+ * through the stage, so quarantine, rejection and reports, with their messages, are the stage's own.
+ */
+async function appendDirect(tx: Transaction, table: Table, requests: WriteRequest[], direct: DirectRun): Promise<WriteEffect[]> {
+  const request = requests[0]!;
+  const input = request.input!;
+  const describeType = request.describeType ?? describeNeutral;
+  let rowsInserted: number;
+  try {
+    const source = await direct.read(tx);
+    const coerced = table.columns.map((column, index) => {
+      const position = input.columns.indexOf(column.name);
+      const nativeType = position < 0 ? undefined : source.nativeTypes?.[position];
+      const typed = nativeType !== undefined && passesTyped(column, nativeType, request.coercion);
+      const text = position < 0 ? 'CAST(NULL AS VARCHAR)' : `${typed ? 'n' : 'v'}${position}`;
+      return { name: `c${index}`, ...coerceColumn(column, text, describeType, request.coercion, typed) };
+    });
+    const failures = [
+      '_error IS NOT NULL',
+      // Appends take whole rows: a partial row is a failure (see `Stage.validate`).
+      ...(input.controls ? ['_sets IS NOT NULL'] : []),
+      ...coerced.map(({ name, failed }) => failed(name)),
+    ];
+    const [firstColumn, ...otherColumns] = coerced.map(({ name }) => name);
+    const checked = firstColumn === undefined ? [] : [`CASE WHEN ${failures.join(' OR ')} THEN error('sluice: not every row is valid') ELSE ${firstColumn} END`, ...otherColumns];
+    rowsInserted = await tx.run(
+      `INSERT INTO ${physicalName(table)} (${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')})
+       SELECT ${checked.join(', ')} FROM (SELECT *, ${coerced.map(({ name, value }) => `${value} AS ${name}`).join(', ')} FROM (${source.sql}))`,
+    );
+    await source.release?.(tx);
+  } catch (error) {
+    throw new DirectWriteMissed(error);
+  }
+  const counts = direct.rowCounts ?? [rowsInserted];
+  if (counts.reduce((sum, count) => sum + count, 0) !== rowsInserted) throw new DirectWriteMissed(new Error('the rows written do not add up to the rows given'));
+  return counts.map((count) => ({ rowsInserted: count, rowsUpdated: 0, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true }));
 }
 
 type KindWriter = (stage: Stage, request: WriteRequest) => Promise<Partial<WriteEffect>>;
@@ -166,12 +249,19 @@ class Stage {
   async load(inputs: Array<StagedInput | undefined>): Promise<void> {
     const valueColumns = this.inputColumns.map((_, index) => `, v${index} VARCHAR`).join('');
     await this.tx.run(`CREATE TEMP TABLE ${this.raw} (${RAW_STAGE_COLUMNS}${valueColumns}${this.controls ? `, ${STAGE_CONTROL_COLUMNS}` : ''})`);
+    // Inputs that merge load together, one load per kind; the others one by one.
+    const merged = new Map<string, MergedPart[]>();
     for (const [request, input] of inputs.entries()) {
       if (!input) continue;
       if (input.columns.join('\u0000') !== this.inputColumns.join('\u0000')) throw new Error('the requests of a run must share their columns');
       if ((input.controls ?? false) !== this.controls) throw new Error('the requests of a run must all give control columns or none');
-      await input.load(this.tx, this.raw, request);
+      if (input.merge && inputs.length > 1) {
+        const parts = merged.get(input.merge.key) ?? [];
+        parts.push({ input, request });
+        merged.set(input.merge.key, parts);
+      } else await input.load(this.tx, this.raw, request);
     }
+    for (const parts of merged.values()) await parts[0]!.input.merge!.load(this.tx, this.raw, parts);
   }
 
   /** Coerces every row and returns, per request, how many rows are valid and the first errors. */
@@ -317,18 +407,29 @@ class Stage {
       rows = `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY _row DESC) = 1)`;
     }
     const target = physicalName(this.table);
-    const [counts] = await this.tx.rows(
-      `SELECT count(*) AS total, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${this.keyMatch('t', 's')})) AS existing FROM ${rows} s`,
-    );
     const columns = this.columnList();
     const updates = this.table.columns
       .filter((column) => !this.table.primaryKey.includes(column.name))
       .map((column) => `${quoteIdentifier(column.name)} = excluded.${quoteIdentifier(column.name)}`);
-    const conflict = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
-    await this.tx.run(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${rows} ON CONFLICT (${keys}) ${conflict}`);
-    const total = Number(counts?.['total'] ?? 0);
-    const existing = Number(counts?.['existing'] ?? 0);
-    return { rowsInserted: total - existing, rowsUpdated: existing };
+    // In key order, as DuckDB inserts into its key index fastest.
+    const insert = (conflict: string) => this.tx.run(`INSERT INTO ${target} (${columns}) SELECT ${columns} FROM ${rows} ORDER BY ${keys} ON CONFLICT (${keys}) ${conflict}`);
+    if (updates.length === 0) {
+      // DO NOTHING counts only the rows it inserts: the keys that were there are counted first.
+      const [counts] = await this.tx.rows(
+        `SELECT count(*) AS total, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ${target} t WHERE ${this.keyMatch('t', 's')})) AS existing FROM ${rows} s`,
+      );
+      await insert('DO NOTHING');
+      const total = Number(counts?.['total'] ?? 0);
+      const existing = Number(counts?.['existing'] ?? 0);
+      return { rowsInserted: total - existing, rowsUpdated: existing };
+    }
+    // Each row of `rows` (one per key) either inserts or updates one row, and DuckDB counts both:
+    // the table's growth is what was inserted, the rest was updated. No second join over the keys.
+    const rowCount = async () => Number((await this.tx.rows(`SELECT count(*) AS n FROM ${target}`))[0]?.['n'] ?? 0);
+    const before = await rowCount();
+    const changed = await insert(`DO UPDATE SET ${updates.join(', ')}`);
+    const rowsInserted = (await rowCount()) - before;
+    return { rowsInserted, rowsUpdated: changed - rowsInserted };
   }
 
   async deleteByKey(source = this.validRows([0])): Promise<number> {

@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { newId } from '../ids.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
 import type { WriteLog } from './write-log.ts';
-import { executeRun, type WriteEffect } from './write-executor.ts';
+import { DirectWriteMissed, executeRun, type WriteEffect } from './write-executor.ts';
 import type { WriteRequest, WriteResult } from './write-command.ts';
 
 interface Pending {
@@ -16,6 +16,10 @@ interface Pending {
 /** Counters over every queue, for tests, benchmarks and monitoring. */
 export interface WriteStats {
   commits: number;
+  /** Appends written straight to their table (see `appendDirect`). */
+  directWrites: number;
+  /** Groups run again through the stage because a direct append met an invalid row. */
+  directMisses: number;
 }
 
 /** The most requests one commit takes; more wait for the next commit. */
@@ -94,12 +98,19 @@ export class WriteQueue {
     }
   }
 
-  private async commit(group: Pending[]): Promise<void> {
+  /**
+   * Commits a group in one transaction. Lone appends are first tried straight into their table;
+   * when one meets an invalid row, the transaction is rolled back and the group runs again with
+   * every input staged.
+   */
+  private async commit(group: Pending[], direct = true): Promise<void> {
     const sequences: number[] = [];
+    const directIndexes = new Set<number>();
     try {
       const outcomes = await this.storage.transaction(async (tx) => {
         const effects: WriteEffect[] = [];
-        for (const run of runsOf(group.map((pending) => pending.request))) effects.push(...(await executeRun(tx, this.catalog, run)));
+        for (const run of runsOf(group.map((pending) => pending.request))) effects.push(...(await executeRun(tx, this.catalog, run, { direct })));
+        effects.forEach((effect, index) => effect.direct && directIndexes.add(index));
         const applied = effects.filter((effect) => !effect.failure);
         let version = this.catalog.getTableById(this.tableId).version;
         const table = this.catalog.getTableById(this.tableId);
@@ -113,6 +124,7 @@ export class WriteQueue {
           });
         }
         const outcomes: Array<WriteResult | SluiceError> = [];
+        const logged: Parameters<WriteLog['record']>[1] = [];
         for (const [index, effect] of effects.entries()) {
           if (effect.failure) {
             outcomes.push(effect.failure);
@@ -129,16 +141,23 @@ export class WriteQueue {
             version, sequence, importId: request.importId ?? null,
             durationMs: Math.round(performance.now() - startedAt), replayed: false,
           };
-          await this.writeLog.record(tx, result, request.idempotency);
+          logged.push({ result, idempotency: request.idempotency });
           outcomes.push(result);
         }
+        await this.writeLog.record(tx, logged);
         return outcomes;
       });
       this.stats.commits += 1;
+      if (direct) this.stats.directWrites += outcomes.filter((outcome, index) => !(outcome instanceof SluiceError) && directIndexes.has(index)).length;
       for (const [index, outcome] of outcomes.entries()) {
         if (outcome instanceof SluiceError) group[index]!.reject(outcome);
         else group[index]!.resolve(outcome);
       }
+    } catch (error) {
+      if (!(error instanceof DirectWriteMissed) || !direct) throw error;
+      this.stats.directMisses += 1;
+      this.writeLog.settle(sequences.splice(0));
+      await this.commit(group, false);
     } finally {
       this.writeLog.settle(sequences);
     }

@@ -9,7 +9,7 @@ import { WriteQueue, type WriteStats } from './write-queue.ts';
 export class Writer {
   private readonly queues = new Map<string, WriteQueue>();
   private accepting = true;
-  readonly stats: WriteStats = { commits: 0 };
+  readonly stats: WriteStats = { commits: 0, directWrites: 0, directMisses: 0 };
 
   constructor(
     private readonly storage: DuckDBStorage,

@@ -48,24 +48,24 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const fieldCount = header ? firstRecord.length : Math.max(firstRecord.length, columns.length);
   const sources = mapFields(columns, header && !options.byPosition ? firstRecord : null, options.caseInsensitive);
   const mapped = columns.flatMap((column, index) => (sources[index] === undefined ? [] : [{ column, field: sources[index]! }]));
+  const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
+  const reader = (rejects?: string) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
+        delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
+        new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
+        allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}${rejects ? `, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}` : ''}
+        ${options.lenient ? ', strict_mode = false, null_padding = true, parallel = false' : ''})`;
+  const values = mapped.map(({ column, field }) => {
+    const value = quoteIdentifier(`f${field}`);
+    return options.emptyTextIsEmptyString && column.type.kind === 'string' && !column.nullable ? `coalesce(${value}, '')` : value;
+  });
   return {
     columns: mapped.map(({ column }) => column.name),
     async load(tx: Transaction, rawTable: string, request: number) {
       const scan = (scanCounter += 1);
       const rejects = `sluice_csv_rejects_${scan}`;
-      const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
-      const reader = `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
-        delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
-        new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
-        allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}
-        ${options.lenient ? ', strict_mode = false, null_padding = true, parallel = false' : ''})`;
-      const values = mapped.map(({ column, field }) => {
-        const value = quoteIdentifier(`f${field}`);
-        return options.emptyTextIsEmptyString && column.type.kind === 'string' && !column.nullable ? `coalesce(${value}, '')` : value;
-      });
       try {
         await tx.run(
-          `INSERT INTO ${rawTable} SELECT ${request}, ${options.recordOffset ?? 0} + row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader}`,
+          `INSERT INTO ${rawTable} SELECT ${request}, ${options.recordOffset ?? 0} + row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader(rejects)}`,
         );
       } catch (error) {
         throw asMalformed(error, 'CSV');
@@ -77,6 +77,10 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
       );
       await tx.run(`DROP TABLE IF EXISTS ${rejects}`);
       await tx.run(`DROP TABLE IF EXISTS ${rejects}_scan`);
+    },
+    // Without a rejects table DuckDB's reader fails on a record it would have rejected.
+    async direct() {
+      return { sql: `SELECT NULL::VARCHAR AS _error${values.map((value, index) => `, ${value} AS v${index}`).join('')} FROM ${reader()}` };
     },
   };
 }

@@ -4,7 +4,7 @@ import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import type { DataTypeKind } from '../../types/data-type.ts';
 import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
-import { queryInput, type QuerySource, type StagedInput } from '../staged-input.ts';
+import type { QuerySource, StagedInput } from '../staged-input.ts';
 
 /** How each JSON value of a request turns into weighted rows. */
 export type UpdateFormat = 'raw' | 'insert_delete' | 'weighted' | 'debezium';
@@ -33,18 +33,31 @@ export interface JsonText {
   error?: string;
 }
 
-/** SQL reading the JSON texts of a request: `_row BIGINT, _group BIGINT, _error VARCHAR, j VARCHAR`. */
-export type JsonTextSource = (tx: Transaction) => Promise<QuerySource>;
+/**
+ * The JSON texts of a request: `read` gives SQL yielding `_req INTEGER, _row BIGINT, _group BIGINT,
+ * _error VARCHAR, j VARCHAR`, every row tagged with `request`.
+ */
+export interface JsonTextSource {
+  read(tx: Transaction, request: number): Promise<QuerySource>;
+  /** The texts, when they are held in memory: such sources of one run load together (see `StagedInput.merge`). */
+  inMemory?: JsonText[];
+}
 
 let textTableCounter = 0;
 
 /** JSON texts decoded in JS (small bodies), appended to a temporary table of the write's transaction. */
 export function jsonTextsInMemory(values: JsonText[]): JsonTextSource {
-  return async (tx) => {
-    const table = `sluice_json_${(textTableCounter += 1)}`;
-    await tx.run(`CREATE TEMP TABLE ${table} (_row BIGINT, _group BIGINT, _error VARCHAR, j VARCHAR)`);
-    const appender = await tx.appender(table, 'main', 'temp');
+  return { read: (tx, request) => appendTexts(tx, [{ values, request }]), inMemory: values };
+}
+
+/** The texts of several requests in one temporary table, through one appender. */
+async function appendTexts(tx: Transaction, parts: Array<{ values: JsonText[]; request: number }>): Promise<QuerySource> {
+  const table = `sluice_json_${(textTableCounter += 1)}`;
+  await tx.run(`CREATE TEMP TABLE ${table} (_req INTEGER, _row BIGINT, _group BIGINT, _error VARCHAR, j VARCHAR)`);
+  const appender = await tx.appender(table, 'main', 'temp');
+  for (const { values, request } of parts) {
     for (const value of values) {
+      appender.appendInteger(request);
       appender.appendBigInt(BigInt(value.index));
       appender.appendBigInt(BigInt(groupOf(value)));
       if (value.error === undefined) appender.appendNull();
@@ -52,9 +65,9 @@ export function jsonTextsInMemory(values: JsonText[]): JsonTextSource {
       appender.appendVarchar(value.text);
       appender.endRow();
     }
-    appender.flushSync();
-    return { sql: `SELECT * FROM temp.${table}`, release: (release) => release.run(`DROP TABLE temp.${table}`).then(() => undefined) };
-  };
+  }
+  appender.flushSync();
+  return { sql: `SELECT * FROM temp.${table}`, release: (release) => release.run(`DROP TABLE temp.${table}`).then(() => undefined) };
 }
 
 /**
@@ -64,11 +77,13 @@ export function jsonTextsInMemory(values: JsonText[]): JsonTextSource {
  * a delimiter that never splits a record.
  */
 export function jsonLinesFile(path: string): JsonTextSource {
-  return async () => ({
-    sql: `SELECT i AS _row, g AS _group, nullif(e, '') AS _error, j
+  return {
+    read: async (_tx, request) => ({
+      sql: `SELECT ${request}::INTEGER AS _req, i AS _row, g AS _group, nullif(e, '') AS _error, j
      FROM read_csv(${quoteLiteral(path)}, columns = {'i': 'BIGINT', 'g': 'BIGINT', 'e': 'VARCHAR', 'j': 'VARCHAR'}, delim = '\x01', quote = '',
                    escape = '', header = false, auto_detect = false, ${DUCKDB_LINE_LIMITS}, allow_quoted_nulls = false)`,
-  });
+    }),
+  };
 }
 
 /** One line of a `jsonLinesFile`. */
@@ -93,61 +108,87 @@ function displayable(text: string): string {
  * value (and with `atomicArrays`, of one top-level array) are applied whole or not at all; an
  * `{"update": row}` is a partial row that sets the columns it has.
  */
-export function jsonInput(texts: JsonTextSource, columns: Column[], options: JsonDecodeOptions): StagedInput {
+export function jsonInput(source: JsonTextSource, columns: Column[], options: JsonDecodeOptions): StagedInput {
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
-  const input = queryInput(
-    columns.map((column) => column.name),
-    async (tx) => {
-      const source = await texts(tx);
-      const values = columns.map((column, index) => `${extractColumn(column, paths[index]!, index, options)} AS v${index}`);
-      const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
-      const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
-      const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
-      const sql = `SELECT _row, _weight,
-                CASE WHEN _error IS NOT NULL THEN _error
-                     WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || coalesce(lower(json_type(row)), 'nothing') END AS _error,
-                CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
-                ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
-              FROM (${UPDATE_FORMATS[options.format](`(SELECT _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${source.sql}))`)})`;
-      return { sql, ...(source.release && { release: source.release }) };
+  const values = columns.map((column, index) => `${extractColumn(column, paths[index]!, index, options)} AS v${index}`);
+  const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
+  const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
+  const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
+  /** The raw stage's columns (`_req, _row, _weight, _error, _source, v0…vn, _group, _sets`) from SQL over texts. */
+  const rowsOf = (textSql: string) => `SELECT _req, _row, _weight,
+              CASE WHEN _error IS NOT NULL THEN _error
+                   WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || coalesce(lower(json_type(row)), 'nothing') END AS _error,
+              CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
+              ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
+            FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`)})`;
+  const directOf = (textSql: string) => `SELECT _req, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
+  const load = async (tx: Transaction, rawTable: string, texts: QuerySource) => {
+    await tx.run(`INSERT INTO ${rawTable} SELECT * FROM (${rowsOf(texts.sql)})`);
+    await texts.release?.(tx);
+  };
+  const textsOf = (input: StagedInput) => (input as JsonStagedInput).jsonTexts.inMemory!;
+  const input: JsonStagedInput = {
+    columns: columns.map((column) => column.name),
+    controls: true,
+    jsonTexts: source,
+    load: async (tx, rawTable, request) => load(tx, rawTable, await source.read(tx, request)),
+    async direct(tx) {
+      const { sql, release } = await source.read(tx, 0);
+      return { sql: directOf(sql), ...(release && { release }) };
     },
-  );
-  return { ...input, controls: true };
+    ...(source.inMemory && {
+      merge: {
+        key: `json\u0000${JSON.stringify([columns, options])}`,
+        // Every format but debezium gives one row per JSON value.
+        ...(options.format !== 'debezium' && { rowCount: source.inMemory.length }),
+        load: async (tx, rawTable, parts) => load(tx, rawTable, await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })))),
+        async direct(tx, parts) {
+          const { sql, release } = await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })));
+          return { sql: directOf(sql), ...(release && { release }) };
+        },
+      },
+    }),
+  };
+  return input;
+}
+
+interface JsonStagedInput extends StagedInput {
+  jsonTexts: JsonTextSource;
 }
 
 /**
- * Each update format as SQL over `(_row, _group, _error, j)` giving `(_row, _group, _weight, _error,
+ * Each update format as SQL over `(_req, _row, _group, _error, j)` giving `(_req, _row, _group, _weight, _error,
  * j, row, _partial)`; `row` is the JSON of the row the change is about, NULL when the value has
  * the wrong shape, and `_partial` marks a row that sets only the columns it has.
  */
 const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
-  raw: (source) => `SELECT _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN j::JSON END AS row, false AS _partial FROM ${source}`,
+  raw: (source) => `SELECT _req, _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN j::JSON END AS row, false AS _partial FROM ${source}`,
   insert_delete: (source) => `
-    SELECT _row, _group,
+    SELECT _req, _row, _group,
       CASE WHEN json_exists(j, '$.insert') OR json_exists(j, '$.update') THEN 1 WHEN json_exists(j, '$.delete') THEN -1 ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN NOT (json_exists(j, '$.insert') OR json_exists(j, '$.delete') OR json_exists(j, '$.update'))
            THEN 'expected {"insert": row} or {"delete": row} (or {"update": row} on a keyed table)' END AS _error,
       j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
       coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
-    FROM (SELECT _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
   weighted: (source) => `
-    SELECT _row, _group, coalesce(TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT), 0) AS _weight,
+    SELECT _req, _row, _group, coalesce(TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT), 0) AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
            WHEN NOT json_exists(j, '$.data') THEN 'expected {"weight": n, "data": row}' END AS _error,
       j, json_extract(j, '$.data') AS row, false AS _partial
-    FROM (SELECT _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
   // An update is a delete of `before` and an insert of `after`: two changes of one record,
   // ordered delete first (the write path orders a record's changes by weight).
   debezium: (source) => `
-    WITH records AS (SELECT _row, _group, _error, j, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source}))
-    SELECT _row, _group, -1 AS _weight, _error, j, json_extract(j, '$.payload.before') AS row, false AS _partial FROM records WHERE _error IS NULL AND op IN ('u', 'd')
+    WITH records AS (SELECT _req, _row, _group, _error, j, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source}))
+    SELECT _req, _row, _group, -1 AS _weight, _error, j, json_extract(j, '$.payload.before') AS row, false AS _partial FROM records WHERE _error IS NULL AND op IN ('u', 'd')
     UNION ALL
-    SELECT _row, _group, 1 AS _weight, _error, j, json_extract(j, '$.payload.after') AS row, false FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
+    SELECT _req, _row, _group, 1 AS _weight, _error, j, json_extract(j, '$.payload.after') AS row, false FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
     UNION ALL
-    SELECT _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), j, NULL, false
+    SELECT _req, _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), j, NULL, false
     FROM records WHERE _error IS NOT NULL OR op IS NULL OR op NOT IN ('c', 'r', 'u', 'd')`,
 };
 

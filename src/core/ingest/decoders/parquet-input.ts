@@ -42,10 +42,12 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
     if (wildcard >= 0) {
       const inner = keysOf(rest.slice(wildcard + 1));
       const elements = inner.length === 0 ? base : `list_transform(${base}, element -> element.${inner.join('.')})`;
-      return [{ column, text: `to_json(${elements})::VARCHAR` }];
+      return [{ column, expression: base, type: undefined, text: `to_json(${elements})::VARCHAR` }];
     }
     const nested = rest.length === 0 && NESTED.test(fileColumns.get(field)!);
-    return [{ column, text: nested ? `to_json(${base})::VARCHAR` : `CAST(${base} AS VARCHAR)` }];
+    // A top-level column's own type, for values that can be written without a round trip through text.
+    const type = rest.length === 0 ? fileColumns.get(field) : undefined;
+    return [{ column, expression: base, type, text: nested ? `to_json(${base})::VARCHAR` : `CAST(${base} AS VARCHAR)` }];
   });
   return {
     columns: mapped.map(({ column }) => column.name),
@@ -57,6 +59,10 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
       } catch (error) {
         throw asMalformed(error, 'Parquet');
       }
+    },
+    async direct() {
+      const columnsOf = mapped.map(({ text, expression }, index) => `${text} AS v${index}, ${expression} AS n${index}`);
+      return { sql: `SELECT NULL::VARCHAR AS _error${columnsOf.map((column) => `, ${column}`).join('')} FROM ${reader}`, nativeTypes: mapped.map(({ type }) => type) };
     },
   };
 }
