@@ -46,3 +46,25 @@ test('sluice serve stops cleanly on SIGTERM and SIGINT, keeping every acknowledg
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('rows acknowledged before a kill -9 are there after a restart', async () => {
+  const dataDir = await makeDataDir();
+  try {
+    const first = await serve(dataDir);
+    const headers = { authorization: 'Bearer cli-token' };
+    const acknowledged = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        fetch(`${first.url}/v0/events?name=crash_events&wait=true`, { method: 'POST', headers, body: `{"n": ${index}}\n` }).then((response) => response.status),
+      ),
+    );
+    assert.ok(acknowledged.every((status) => status === 200));
+    assert.notEqual(await first.stop('SIGKILL'), 0);
+
+    const second = await serve(dataDir);
+    const rows = await (await fetch(`${second.url}/v0/sql?q=${encodeURIComponent('SELECT count(*) AS n, sum(n) AS total FROM crash_events')}`, { headers })).json();
+    assert.deepEqual(rows.data, [{ n: 20, total: 190 }]);
+    assert.equal(await second.stop('SIGTERM'), 0);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
