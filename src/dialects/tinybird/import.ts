@@ -129,7 +129,8 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
   if (schemaText !== undefined && mode !== 'create') throw new SluiceError('INVALID_ARGUMENT', `The schema parameter is only valid with mode=create`);
 
   let table = existing;
-  let inferredFrom: string | undefined;
+  /** The spooled CSV a new table was inferred from, loaded as it is (by position, with its header or not). */
+  let inferred: { path: string; hasHeader: boolean } | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   try {
     if (mode === 'create' && existing) throw new SluiceError('TABLE_EXISTS', `Data Source "${name}" already exists, use mode=append`, { table: name });
@@ -154,10 +155,10 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
         ...csvDialect(params), typeGuessing: params.flag('type_guessing', true),
       });
       table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params);
-      inferredFrom = file.path;
+      inferred = { path: file.path, hasHeader: inference.dialect.hasHeader };
     }
     if (!request.source) return { datasource: await datasourceOf(core, table) };
-    const source: IngestSource = inferredFrom ? { kind: 'file', path: inferredFrom } : request.source;
+    const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : request.source;
     const result = await ingest(core, principal, {
       table, format: FORMATS[format], source, limits: { maxBytes: request.maxBytes },
       kind: writeKind(mode, table, params), onInvalid: 'quarantine', importId: request.importId,
@@ -165,8 +166,8 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       emptyInput: mode === 'replace' && !params.flag('replace_truncate_when_empty', false) ? 'keep' : 'apply',
       ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: params.get('replace_condition')! }),
       csv: {
-        header: inferredFrom ? (await inferCsv(core.storage, inferredFrom, csvDialect(params))).dialect.hasHeader : 'detect',
-        byPosition: inferredFrom !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true, ...csvDialect(params),
+        header: inferred ? inferred.hasHeader : 'detect',
+        byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true, ...csvDialect(params),
       },
       json: { updateFormat: 'raw', lineDelimited: true, arrays: false, caseInsensitive: false, positional: false },
       ...(request.onProgress && { onProgress: request.onProgress }),
