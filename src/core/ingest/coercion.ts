@@ -30,13 +30,13 @@ const epochToTimestamp = (text: string): string =>
 function castTimestamp(text: string, type: DataType): string {
   const trimmed = `trim(${text})`;
   const nanos = type.kind === 'timestamp' && type.unit === 'ns';
-  // A text with a numeric UTC offset goes through TIMESTAMPTZ (microseconds) so the offset is
-  // applied; without one (or with Z), TIMESTAMP_NS keeps every digit.
+  // Only a text ending in a numeric UTC offset goes through TIMESTAMPTZ, which applies it (a plain
+  // cast to TIMESTAMP drops it). Nothing else may: once DuckDB's TIMESTAMPTZ cast has read a named
+  // zone ("… Europe/Madrid"), it shifts zone-less texts cast after it in the same query. A plain cast
+  // refuses named zones, so such a value is reported invalid instead of silently moving others.
   const hasOffset = `regexp_matches(${trimmed}, '[0-9][+-][0-9]{2}(:?[0-9]{2})?$')`;
-  const parsed = nanos
-    ? `CASE WHEN ${hasOffset} THEN TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP_NS) ELSE TRY_CAST(${trimmed} AS TIMESTAMP_NS) END`
-    // Through TIMESTAMPTZ first: a cast of text straight to TIMESTAMP drops a UTC offset instead of applying it.
-    : `COALESCE(TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP), TRY_CAST(${trimmed} AS TIMESTAMP))`;
+  const unit = nanos ? 'TIMESTAMP_NS' : 'TIMESTAMP';
+  const parsed = `CASE WHEN ${hasOffset} THEN TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS ${unit}) ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
   const epoch = nanos ? `CAST(${epochToTimestamp(trimmed)} AS TIMESTAMP_NS)` : epochToTimestamp(trimmed);
   const value = `CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epoch} ELSE ${parsed} END`;
   // DuckDB rounds when casting to a coarser unit; a fraction beyond the column's precision is dropped instead.

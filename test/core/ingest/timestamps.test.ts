@@ -31,3 +31,19 @@ for (const [unit, expected] of [
     assert.deepEqual(rows.map((row) => row['t']), expected);
   });
 }
+
+test('a named time zone is refused as invalid and does not shift the other rows of its batch', async () => {
+  const admin = await harness.core.authenticate(ADMIN_TOKEN);
+  const namespace = await harness.core.catalog.ensureNamespace('default');
+  const table = await harness.core.createTable(admin, namespace, {
+    name: 'ts_zones', columns: [{ name: 'n', type: { kind: 'int', bits: 32, signed: true }, nullable: false }, { name: 't', type: { kind: 'timestamp', unit: 'us' }, nullable: false }],
+  });
+  const texts = ['2024-01-02 03:04:05', '2024-01-02 03:04:05 Europe/Madrid', '2024-01-02 03:04:05', '2024-01-02T03:04:05', '2024-01-02 03:04:05+01:00'];
+  const result = await harness.core.write(admin, {
+    table, kind: 'append', onInvalid: 'report', input: recordsInput({ columns: ['n', 't'], rows: texts.map((text, index) => [String(index), text]) }),
+  });
+  assert.deepEqual([result.rowsInserted, result.rowsInvalid], [4, 1]);
+  assert.equal(result.errors[0]!.row, 2);
+  const rows = await harness.core.storage.query(`SELECT t::VARCHAR AS t FROM ${physicalName(table)} ORDER BY n`);
+  assert.deepEqual(rows.map((row) => row['t']), ['2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02 02:04:05']);
+});
