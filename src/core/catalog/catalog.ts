@@ -263,7 +263,8 @@ export class Catalog {
       rowCount: change.replaceRowCount ?? Math.max(0, current.rowCount + change.rowDelta),
       updatedAt: now,
     };
-    await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET version = ?, row_count = ?, updated_at = ? WHERE id = ?`, [
+    // Prepared once per connection: every commit runs it.
+    await tx.runPrepared(`UPDATE ${CATALOG_SCHEMA}.tables SET version = ?, row_count = ?, updated_at = ? WHERE id = ?`, [
       updated.version, updated.rowCount, now.toISOString(), table.id,
     ]);
     tx.afterCommit(() => {

@@ -1,3 +1,4 @@
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { Transaction } from '../../storage/duckdb/duckdb-storage.ts';
 import type { RecordBatch } from '../write/write-command.ts';
 
@@ -78,6 +79,13 @@ export function recordsInput(batch: RecordBatch): StagedInput {
 export interface DirectSource {
   sql: string;
   nativeTypes?: Array<string | undefined>;
+  /** Whether the query also yields `_row`, numbered as `load` numbers it (else rows are numbered in the query's order). */
+  numbered?: boolean;
+  /**
+   * Values of the query's `$1…$n` parameters: the query is then the same text for every batch of
+   * its kind, and is run as a statement prepared once (see `Transaction.runPrepared`).
+   */
+  params?: { values: DuckDBValue[]; types: DuckDBType[] };
   release?: (tx: Transaction) => Promise<void>;
 }
 

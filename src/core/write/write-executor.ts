@@ -42,7 +42,7 @@ export class DirectWriteMissed extends SluiceError {
 }
 
 export interface RunOptions {
-  /** Whether a lone append whose input allows it is tried straight into its table first (see `appendDirect`). */
+  /** Whether an append or lone upsert whose input allows it is tried straight into its table first (see `appendDirect`, `upsertDirect`). */
   direct: boolean;
 }
 
@@ -63,6 +63,9 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
   if (options.direct && first.kind === 'append') {
     const direct = directSource(requests);
     if (direct) return appendDirect(tx, table, requests, direct);
+  }
+  if (options.direct && first.kind === 'upsert' && requests.length === 1 && first.input?.direct && upsertsDirectly(table)) {
+    return upsertDirect(tx, table, first);
   }
   try {
     await stage.load(requests.map((request) => request.input));
@@ -125,31 +128,11 @@ function directSource(requests: WriteRequest[]): DirectRun | undefined {
  * through the stage, so quarantine, rejection and reports, with their messages, are the stage's own.
  */
 async function appendDirect(tx: Transaction, table: Table, requests: WriteRequest[], direct: DirectRun): Promise<WriteEffect[]> {
-  const request = requests[0]!;
-  const input = request.input!;
-  const describeType = request.describeType ?? describeNeutral;
   let rowsInserted: number;
   try {
     const source = await direct.read(tx);
-    const coerced = table.columns.map((column, index) => {
-      const position = input.columns.indexOf(column.name);
-      const nativeType = position < 0 ? undefined : source.nativeTypes?.[position];
-      const typed = nativeType !== undefined && passesTyped(column, nativeType, request.coercion);
-      const text = position < 0 ? 'CAST(NULL AS VARCHAR)' : `${typed ? 'n' : 'v'}${position}`;
-      return { name: `c${index}`, ...coerceColumn(column, text, describeType, request.coercion, typed) };
-    });
-    const failures = [
-      '_error IS NOT NULL',
-      // Appends take whole rows: a partial row is a failure (see `Stage.validate`).
-      ...(input.controls ? ['_sets IS NOT NULL'] : []),
-      ...coerced.map(({ name, failed }) => failed(name)),
-    ];
-    const [firstColumn, ...otherColumns] = coerced.map(({ name }) => name);
-    const checked = firstColumn === undefined ? [] : [`CASE WHEN ${failures.join(' OR ')} THEN error('sluice: not every row is valid') ELSE ${firstColumn} END`, ...otherColumns];
-    rowsInserted = await tx.run(
-      `INSERT INTO ${physicalName(table)} (${table.columns.map((column) => quoteIdentifier(column.name)).join(', ')})
-       SELECT ${checked.join(', ')} FROM (SELECT *, ${coerced.map(({ name, value }) => `${value} AS ${name}`).join(', ')} FROM (${source.sql}))`,
-    );
+    const { columns, checked } = checkedSelect(table, requests[0]!, source);
+    rowsInserted = await runSource(tx, source, `INSERT INTO ${physicalName(table)} (${columns}) ${checked}`);
     await source.release?.(tx);
   } catch (error) {
     throw new DirectWriteMissed(error);
@@ -157,6 +140,82 @@ async function appendDirect(tx: Transaction, table: Table, requests: WriteReques
   const counts = direct.rowCounts ?? [rowsInserted];
   if (counts.reduce((sum, count) => sum + count, 0) !== rowsInserted) throw new DirectWriteMissed(new Error('the rows written do not add up to the rows given'));
   return counts.map((count) => ({ rowsInserted: count, rowsUpdated: 0, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true }));
+}
+
+/** Runs a statement over a direct source, prepared once when the source passes its rows as parameters. */
+function runSource(tx: Transaction, source: DirectSource, sql: string): Promise<number> {
+  return source.params ? tx.runPrepared(sql, source.params.values, source.params.types) : tx.run(sql);
+}
+
+/**
+ * A query over a direct source giving the table's columns, coerced by the stage's expressions, that
+ * fails (DuckDB's `error()`) at the first row the stage would find invalid. With `ordinal`, it
+ * also gives `_ord`: the record's position in the source, numbered as the stage numbers `_row`.
+ */
+function checkedSelect(table: Table, request: WriteRequest, source: DirectSource, ordinal = false): { columns: string; checked: string } {
+  const input = request.input!;
+  const describeType = request.describeType ?? describeNeutral;
+  const coerced = table.columns.map((column, index) => {
+    const position = input.columns.indexOf(column.name);
+    const nativeType = position < 0 ? undefined : source.nativeTypes?.[position];
+    const typed = nativeType !== undefined && passesTyped(column, nativeType, request.coercion);
+    const text = position < 0 ? 'CAST(NULL AS VARCHAR)' : `${typed ? 'n' : 'v'}${position}`;
+    return { name: `c${index}`, ...coerceColumn(column, text, describeType, request.coercion, typed) };
+  });
+  const failures = [
+    '_error IS NOT NULL',
+    // Appends and upserts take whole rows: a partial row is a failure (see `Stage.validate`).
+    ...(input.controls ? ['_sets IS NOT NULL'] : []),
+    ...coerced.map(({ name, failed }) => failed(name)),
+  ];
+  const names = coerced.map(({ name }) => name);
+  const [firstColumn, ...otherColumns] = names;
+  const checkedColumns = firstColumn === undefined ? [] : [`CASE WHEN ${failures.join(' OR ')} THEN error('sluice: not every row is valid') ELSE ${firstColumn} END AS ${firstColumn}`, ...otherColumns];
+  const rows = !ordinal ? source.sql : `SELECT *, ${source.numbered ? '_row' : 'row_number() OVER ()'} AS _ord FROM (${source.sql})`;
+  return {
+    columns: table.columns.map((column) => quoteIdentifier(column.name)).join(', '),
+    checked: `SELECT ${checkedColumns.join(', ')}${ordinal ? ', _ord' : ''} FROM (SELECT *, ${coerced.map(({ name, value }) => `${value} AS ${name}`).join(', ')} FROM (${rows}))`,
+  };
+}
+
+/**
+ * Upserts in one statement from the input's reader, for the common case where every row is valid
+ * (and, when duplicate keys are refused, no key comes twice): the rows are checked as in
+ * `appendDirect`, deduplicated by key (the last record wins) and written with
+ * `INSERT … ON CONFLICT DO UPDATE`. Any failure leaves the write to the stage, whose results and
+ * messages are the ones given. Counts come from the table's growth and DuckDB's changed rows.
+ */
+async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest): Promise<WriteEffect[]> {
+  const target = physicalName(table);
+  const keys = table.primaryKey.map((name) => `c${table.columns.findIndex((column) => column.name === name)}`);
+  const rowCount = async () => Number((await tx.rows(`SELECT count(*) AS n FROM ${target}`))[0]?.['n'] ?? 0);
+  let rowsInserted: number;
+  let changed: number;
+  try {
+    const source = await request.input!.direct!(tx);
+    const { columns, checked } = checkedSelect(table, request, source, true);
+    const names = table.columns.map((_, index) => `c${index}`);
+    const partition = `PARTITION BY ${keys.join(', ')}`;
+    // Checked rows first (every row, so that an invalid one fails the statement), then one per key.
+    const rows = (request.duplicateKeys ?? 'reject') === 'reject'
+      ? `SELECT ${names.join(', ')} FROM (SELECT *, count(*) OVER (${partition}) AS _copies FROM (${checked}))
+         WHERE CASE WHEN _copies > 1 THEN error('sluice: a key comes more than once') ELSE true END`
+      : `SELECT ${names.join(', ')} FROM (${checked}) QUALIFY row_number() OVER (${partition} ORDER BY _ord DESC) = 1`;
+    const updates = table.columns
+      .filter((column) => !table.primaryKey.includes(column.name))
+      .map((column) => `${quoteIdentifier(column.name)} = excluded.${quoteIdentifier(column.name)}`);
+    const before = await rowCount();
+    // In key order, as DuckDB inserts into its key index fastest.
+    changed = await runSource(tx, source,
+      `INSERT INTO ${target} (${columns}) SELECT ${names.join(', ')} FROM (${rows}) ORDER BY ${keys.join(', ')}
+       ON CONFLICT (${table.primaryKey.map(quoteIdentifier).join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+    );
+    rowsInserted = (await rowCount()) - before;
+    await source.release?.(tx);
+  } catch (error) {
+    throw new DirectWriteMissed(error);
+  }
+  return [{ rowsInserted, rowsUpdated: changed - rowsInserted, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true }];
 }
 
 type KindWriter = (stage: Stage, request: WriteRequest) => Promise<Partial<WriteEffect>>;
@@ -188,6 +247,11 @@ async function deleteWhere(tx: Transaction, table: Table, request: WriteRequest)
 function requirePredicate(request: WriteRequest): string {
   if (!request.predicate) throw new SluiceError('INVALID_PREDICATE', `A ${request.kind} write needs a condition`);
   return request.predicate;
+}
+
+/** A keyed table with columns besides its key (DO NOTHING would not count the rows it updates). */
+function upsertsDirectly(table: Table): boolean {
+  return table.primaryKey.length > 0 && table.columns.some((column) => !table.primaryKey.includes(column.name));
 }
 
 function keyColumns(table: Table): Column[] {

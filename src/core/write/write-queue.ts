@@ -16,9 +16,9 @@ interface Pending {
 /** Counters over every queue, for tests, benchmarks and monitoring. */
 export interface WriteStats {
   commits: number;
-  /** Appends written straight to their table (see `appendDirect`). */
+  /** Appends and upserts written straight to their table (see `appendDirect`, `upsertDirect`). */
   directWrites: number;
-  /** Groups run again through the stage because a direct append met an invalid row. */
+  /** Groups run again through the stage because a direct write met an invalid row (or a repeated key). */
   directMisses: number;
 }
 
@@ -99,9 +99,9 @@ export class WriteQueue {
   }
 
   /**
-   * Commits a group in one transaction. Lone appends are first tried straight into their table;
-   * when one meets an invalid row, the transaction is rolled back and the group runs again with
-   * every input staged.
+   * Commits a group in one transaction. Appends and lone upserts are first tried straight into their
+   * table; when one meets an invalid row (or an upsert a key given twice under 'reject'), the
+   * transaction is rolled back and the group runs again with every input staged.
    */
   private async commit(group: Pending[], direct = true): Promise<void> {
     const sequences: number[] = [];

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { ConnectionPool } from './connection-pool.ts';
 import { translateDuckDBError } from './duckdb-errors.ts';
 import { quoteLiteral } from './sql.ts';
@@ -123,6 +123,10 @@ export class DuckDBStorage {
   }
 }
 
+/** Prepared statements kept per connection (see `Transaction.runPrepared`), the oldest dropped past this many. */
+const PREPARED_PER_CONNECTION = 64;
+const preparedStatements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+
 /** One open transaction on a writer connection. */
 export class Transaction {
   private readonly appenders: DuckDBAppender[] = [];
@@ -141,6 +145,38 @@ export class Transaction {
 
   async rows(sql: string, params?: SqlParams): Promise<Row[]> {
     return readRows(this.connection, sql, params);
+  }
+
+  /**
+   * Like `run`, through a statement prepared once per connection and kept: for statements run
+   * again and again with other values (a group commit's rows as list parameters), which DuckDB
+   * then parses, binds and plans only once. DuckDB binds a kept statement again by itself when
+   * the catalog it read has changed since.
+   */
+  async runPrepared(sql: string, params: DuckDBValue[], types?: DuckDBType[]): Promise<number> {
+    let cache = preparedStatements.get(this.connection);
+    if (!cache) preparedStatements.set(this.connection, (cache = new Map()));
+    try {
+      let prepared = cache.get(sql);
+      if (prepared) {
+        // Most recently used last, so that the oldest is the first one dropped.
+        cache.delete(sql);
+      } else {
+        prepared = await this.connection.prepare(sql);
+        // The dropped statement is freed when collected (or when its connection closes).
+        if (cache.size >= PREPARED_PER_CONNECTION) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(sql, prepared);
+      prepared.bind(params, types);
+      try {
+        return Number((await prepared.run()).rowsChanged);
+      } finally {
+        // The bound values (a group's texts) are not kept alive until the statement's next use.
+        prepared.clearBindings();
+      }
+    } catch (error) {
+      throw translateDuckDBError(error);
+    }
   }
 
   /** An appender whose rows become part of this transaction when flushed. */

@@ -169,6 +169,34 @@ describe('appends written straight to the table, and their fallback to the stage
     assert.deepEqual((await fixture.rows(table, 'id')).map((row) => row['id']), [1n, 4n, 10n, 30n]);
   });
 
+  test('texts passed to the prepared statement keep their escapes, separators and record numbers', async () => {
+    const table = await fixture.createTable(COLUMNS);
+    const before = stats();
+    const results = await Promise.all([
+      write(table, json('{"id": 1, "name": "a,b\\u0001\\n\\"c"}', '{"id": 2, "name": "\u00e9,\\t"}')),
+      write(table, json('{"id": 3,\n "name": "x"}')),
+    ]);
+    assert.deepEqual(results.map((result) => result.rowsInserted), [2, 1]);
+    assert.equal(stats().directWrites, before.directWrites + 2);
+    assert.deepEqual((await fixture.rows(table, 'id')).map((row) => row['name']), ['a,b\u0001\n"c', '\u00e9,\t', 'x']);
+  });
+
+  test('a text holding \\x01 (never valid JSON) goes through the temporary table, and fails alone as invalid JSON', async () => {
+    const table = await fixture.createTable(COLUMNS);
+    const before = stats();
+    const result = await write(table, json('{"id": 1}', '{"id": \u0001 2}', '{"id": 3}'));
+    assert.equal(stats().directMisses, before.directMisses + 1);
+    assert.deepEqual([result.rowsInserted, result.rowsQuarantined], [2, 1]);
+    assert.deepEqual(result.errors.map((error) => [error.row, error.messages]), [[2, ['invalid JSON']]]);
+  });
+
+  test('an empty JSON request appends nothing', async () => {
+    const table = await fixture.createTable(COLUMNS);
+    const result = await write(table, json());
+    assert.equal(result.rowsInserted, 0);
+    assert.equal((await fixture.rows(table)).length, 0);
+  });
+
   test('the direct check of a coerced value fails exactly where the stage finds an error', async () => {
     const kinds: Array<[Column, string[]]> = [
       [{ name: 'i', type: int64, nullable: true }, ['1', ' 2 ', 'x', '', '1.5', '99999999999999999999']],

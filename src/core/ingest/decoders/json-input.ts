@@ -1,10 +1,11 @@
+import { VARCHAR } from '@duckdb/node-api';
 import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import type { DataTypeKind } from '../../types/data-type.ts';
 import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
-import type { QuerySource, StagedInput } from '../staged-input.ts';
+import type { DirectSource, QuerySource, StagedInput } from '../staged-input.ts';
 
 /** How each JSON value of a request turns into weighted rows. */
 export type UpdateFormat = 'raw' | 'insert_delete' | 'weighted' | 'debezium';
@@ -71,6 +72,37 @@ async function appendTexts(tx: Transaction, parts: Array<{ values: JsonText[]; r
 }
 
 /**
+ * The same rows as `appendTexts`, as a query over four text parameters (the requests, record
+ * numbers and groups as comma-separated numbers, the texts separated by \x01): its text is the
+ * same for every batch, so that it is prepared once, and a few long strings cost far less to
+ * pass than lists of values. \x01 cannot occur in a well-formed JSON text (control characters
+ * must be escaped), so a text holding one, or a value that could not be split out, takes
+ * `appendTexts` instead.
+ */
+const TEXT_PARAMETERS_SQL = `SELECT CAST(r AS INTEGER) AS _req, CAST(w AS BIGINT) AS _row, CAST(g AS BIGINT) AS _group, NULL::VARCHAR AS _error, j
+  FROM (SELECT unnest(string_split($1::VARCHAR, ',')) AS r, unnest(string_split($2::VARCHAR, ',')) AS w,
+               unnest(string_split($3::VARCHAR, ',')) AS g, unnest(string_split($4::VARCHAR, chr(1))) AS j)`;
+const TEXT_PARAMETER_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR];
+
+function textParameters(parts: Array<{ values: JsonText[]; request: number }>): DirectSource['params'] {
+  const requests: number[] = [];
+  const rows: number[] = [];
+  const groups: number[] = [];
+  const texts: string[] = [];
+  for (const { values, request } of parts) {
+    for (const value of values) {
+      if (value.error !== undefined || value.text.includes('\x01')) return undefined;
+      requests.push(request);
+      rows.push(value.index);
+      groups.push(groupOf(value));
+      texts.push(value.text);
+    }
+  }
+  if (texts.length === 0) return undefined;
+  return { values: [requests.join(','), rows.join(','), groups.join(','), texts.join('\x01')], types: TEXT_PARAMETER_TYPES };
+}
+
+/**
  * A spooled file of JSON values, one per line as `record number \x01 group \x01 error \x01 value text`, read
  * by DuckDB's CSV reader. \x01 cannot occur in a value the splitter passed as well-formed (control
  * characters must be escaped in JSON), and error texts are written with it replaced, so it serves as
@@ -122,7 +154,7 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
               CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
             FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`)})`;
-  const directOf = (textSql: string) => `SELECT _req, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
+  const directOf = (textSql: string) => `SELECT _req, _row, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
   const load = async (tx: Transaction, rawTable: string, texts: QuerySource) => {
     await tx.run(`INSERT INTO ${rawTable} SELECT * FROM (${rowsOf(texts.sql)})`);
     await texts.release?.(tx);
@@ -134,8 +166,10 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
     jsonTexts: source,
     load: async (tx, rawTable, request) => load(tx, rawTable, await source.read(tx, request)),
     async direct(tx) {
+      const params = source.inMemory && textParameters([{ values: source.inMemory, request: 0 }]);
+      if (params) return { sql: directOf(TEXT_PARAMETERS_SQL), numbered: true, params };
       const { sql, release } = await source.read(tx, 0);
-      return { sql: directOf(sql), ...(release && { release }) };
+      return { sql: directOf(sql), numbered: true, ...(release && { release }) };
     },
     ...(source.inMemory && {
       merge: {
@@ -144,8 +178,11 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
         ...(options.format !== 'debezium' && { rowCount: source.inMemory.length }),
         load: async (tx, rawTable, parts) => load(tx, rawTable, await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })))),
         async direct(tx, parts) {
-          const { sql, release } = await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })));
-          return { sql: directOf(sql), ...(release && { release }) };
+          const texts = parts.map(({ input, request }) => ({ values: textsOf(input), request }));
+          const params = textParameters(texts);
+          if (params) return { sql: directOf(TEXT_PARAMETERS_SQL), numbered: true, params };
+          const { sql, release } = await appendTexts(tx, texts);
+          return { sql: directOf(sql), numbered: true, ...(release && { release }) };
         },
       },
     }),
