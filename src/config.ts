@@ -45,6 +45,7 @@ export const CONFIG_OPTIONS = {
   threads: { description: 'DuckDB worker threads; the number of cores when unset', env: 'SLUICE_THREADS', default: undefined as number | undefined, parse: parsePositiveInt },
   pausedIngressTimeoutMs: { description: 'How long a push to a paused Feldera pipeline waits for it to resume before answering 503', env: 'SLUICE_PAUSED_INGRESS_TIMEOUT_MS', default: 30_000, parse: parsePositiveInt },
   allowPrivateUrls: { description: 'Whether URL imports may reach loopback, private and reserved addresses (the server\'s own network)', env: 'SLUICE_ALLOW_PRIVATE_URLS', default: false, parse: (raw: string) => ['true', '1', 'yes'].includes(raw.toLowerCase()) },
+  maxPendingWrites: { description: 'Writes that may wait for one table before more are refused with 429 (retryable) instead of being held in memory', env: 'SLUICE_MAX_PENDING_WRITES', default: 10_000, parse: parsePositiveInt },
   idempotencyRetentionHours: { description: 'How long idempotency keys and their responses are kept', env: 'SLUICE_IDEMPOTENCY_RETENTION_HOURS', default: 48, parse: parsePositiveInt },
 } satisfies Record<string, OptionSpec<unknown>>;
 

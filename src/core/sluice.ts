@@ -64,7 +64,7 @@ export class Sluice {
       const writeLog = await WriteLog.open(storage, config.idempotencyRetentionHours);
       const tokens = await TokenStore.open(storage, admin.token);
       const jobs = await Jobs.open(storage);
-      return new Sluice(config, storage, catalog, new Writer(storage, catalog, writeLog), tokens, jobs, admin.generated ? admin.token : undefined);
+      return new Sluice(config, storage, catalog, new Writer(storage, catalog, writeLog, config.maxPendingWrites), tokens, jobs, admin.generated ? admin.token : undefined);
     } catch (error) {
       await storage.close();
       throw error;

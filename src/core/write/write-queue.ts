@@ -42,6 +42,8 @@ export class WriteQueue {
     private readonly catalog: Catalog,
     private readonly writeLog: WriteLog,
     private readonly stats: WriteStats,
+    /** Writes that may wait for this table before more are refused (retryable) rather than held in memory. */
+    private readonly maxPending: number,
   ) {}
 
   get idle(): boolean {
@@ -75,6 +77,10 @@ export class WriteQueue {
   }
 
   private enqueue(request: WriteRequest): Promise<WriteResult> {
+    if (this.pending.length >= this.maxPending) {
+      const table = this.catalog.findTableById(this.tableId)?.name ?? this.tableId;
+      return Promise.reject(new SluiceError('TOO_MANY_REQUESTS', `Too many writes are waiting for table "${table}"; retry shortly`, { table, retryAfterSeconds: 1 }));
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ request, startedAt: performance.now(), resolve, reject });
       this.draining ??= this.drain().finally(() => {

@@ -15,13 +15,14 @@ export class Writer {
     private readonly storage: DuckDBStorage,
     private readonly catalog: Catalog,
     readonly log: WriteLog,
+    private readonly maxPendingPerTable = 10_000,
   ) {}
 
   write(request: WriteRequest): Promise<WriteResult> {
     if (!this.accepting) return Promise.reject(new SluiceError('UNAVAILABLE', 'The server is shutting down'));
     let queue = this.queues.get(request.table.id);
     if (!queue) {
-      queue = new WriteQueue(request.table.id, this.storage, this.catalog, this.log, this.stats);
+      queue = new WriteQueue(request.table.id, this.storage, this.catalog, this.log, this.stats, this.maxPendingPerTable);
       this.queues.set(request.table.id, queue);
     }
     return queue.submit(request);

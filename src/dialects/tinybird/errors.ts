@@ -21,7 +21,8 @@ export function tinybirdMessage(error: SluiceError): string {
 
 export function renderTinybirdError(error: SluiceError, _request: FastifyRequest): RenderedError {
   const status = STATUS_OVERRIDES[error.code] ?? error.status;
-  return { status, body: { error: tinybirdMessage(error) }, ...(error.retryable && status >= 500 && { headers: { 'retry-after': '1' } }) };
+  const retryLater = status === 429 || (error.retryable && status >= 500);
+  return { status, body: { error: tinybirdMessage(error) }, ...(retryLater && { headers: { 'retry-after': '1' } }) };
 }
 
 /** The Events API answers errors as plain text. */

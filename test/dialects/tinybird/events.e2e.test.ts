@@ -72,3 +72,25 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT count() AS n, sum(n) AS total FROM burst'), [{ n: 64, total: (63 * 64) / 2 }]);
   });
 });
+
+describe('Events API back-pressure', () => {
+  test('past the cap of waiting writes a request gets 429 with Retry-After and nothing of it is written', async () => {
+    const server = await TestServer.start({ maxPendingWrites: 1 });
+    try {
+      const tb = new TinybirdClient(server);
+      await tb.form('/v0/datasources?name=capped', { schema: 'n Int32 `json:$.n`', format: 'ndjson' });
+      const responses = await Promise.all(Array.from({ length: 40 }, (_, index) =>
+        server.fetch('/v0/events?name=capped&wait=true', { method: 'POST', body: `{"n": ${index}}\n` })));
+      const refused = responses.filter((response) => response.status === 429);
+      const accepted = responses.filter((response) => response.status === 200);
+      assert.equal(refused.length + accepted.length, 40);
+      assert.ok(refused.length > 0, 'some requests were refused');
+      assert.equal(refused[0]!.headers.get('retry-after'), '1');
+      assert.match(await refused[0]!.text(), /Too many writes are waiting for table "capped"/);
+      assert.deepEqual(await tb.sql('SELECT count() AS n FROM capped'), [{ n: accepted.length }]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
