@@ -6,6 +6,8 @@ export const EVENTS_SCHEMA = {
   duckdb: 'id BIGINT, ts TIMESTAMP, user_id VARCHAR, event VARCHAR, amount DOUBLE, country VARCHAR',
   clickhouse: 'id Int64 `json:$.id`, ts DateTime64(6) `json:$.ts`, user_id String `json:$.user_id`, event String `json:$.event`, amount Float64 `json:$.amount`, country String `json:$.country`',
   clickhouseCsv: 'id Int64, ts DateTime64(6), user_id String, event String, amount Float64, country String',
+  /** The columns as DuckDB's readers take them (`columns = …`). */
+  readerColumns: `{'id': 'BIGINT', 'ts': 'TIMESTAMP', 'user_id': 'VARCHAR', 'event': 'VARCHAR', 'amount': 'DOUBLE', 'country': 'VARCHAR'}`,
 } as const;
 
 const ROWS_SQL = (rows: number, offset = 0) => `

@@ -54,8 +54,8 @@ async function count(server: ServerProcess, name: string): Promise<number> {
 }
 
 const READERS: Record<'csv' | 'ndjson' | 'parquet', (files: DataFiles) => string> = {
-  csv: (files) => `read_csv('${files.csv}', header = true, columns = {'id': 'BIGINT', 'ts': 'TIMESTAMP', 'user_id': 'VARCHAR', 'event': 'VARCHAR', 'amount': 'DOUBLE', 'country': 'VARCHAR'})`,
-  ndjson: (files) => `read_json('${files.ndjson}', format = 'newline_delimited', columns = {'id': 'BIGINT', 'ts': 'TIMESTAMP', 'user_id': 'VARCHAR', 'event': 'VARCHAR', 'amount': 'DOUBLE', 'country': 'VARCHAR'})`,
+  csv: (files) => `read_csv('${files.csv}', header = true, columns = ${EVENTS_SCHEMA.readerColumns})`,
+  ndjson: (files) => `read_json('${files.ndjson}', format = 'newline_delimited', columns = ${EVENTS_SCHEMA.readerColumns})`,
   parquet: (files) => `read_parquet('${files.parquet}')`,
 };
 const TARGETS = { csv: 0.9, ndjson: 0.85, parquet: 0.9 };
