@@ -143,7 +143,10 @@ function displayable(text: string): string {
 export function jsonInput(source: JsonTextSource, columns: Column[], options: JsonDecodeOptions): StagedInput {
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
-  const values = columns.map((column, index) => `${extractColumn(column, paths[index]!, index, options)} AS v${index}`);
+  // Plain paths are read together, one parse of the row for all scalars and one for all nested values;
+  // each column then takes its element of those lists.
+  const shared = sharedExtraction(columns, paths);
+  const values = columns.map((column, index) => `${extractColumn(column, paths[index]!, index, options, shared.element[index])} AS v${index}`);
   const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
   const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
   const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
@@ -153,7 +156,7 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
                    WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || coalesce(lower(json_type(row)), 'nothing') END AS _error,
               CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
-            FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`)})`;
+            FROM (SELECT *, ${shared.lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`)}))`;
   const directOf = (textSql: string) => `SELECT _req, _row, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
   const load = async (tx: Transaction, rawTable: string, texts: QuerySource) => {
     await tx.run(`INSERT INTO ${rawTable} SELECT * FROM (${rowsOf(texts.sql)})`);
@@ -235,7 +238,32 @@ const IS_SCALAR = `json_type(row) NOT IN ('OBJECT', 'ARRAY')`;
 /** Kinds whose values are kept as JSON text rather than as the scalar's own text. */
 const NESTED_KINDS = new Set<DataTypeKind>(['list', 'map', 'struct', 'json']);
 
-function extractColumn(column: Column, path: JsonPath, position: number, options: JsonDecodeOptions): string {
+/**
+ * The lists of values of the columns with plain paths (no `[:]`), read with one parse of the row per
+ * list, and for each column the SQL of its element (undefined for the others).
+ */
+function sharedExtraction(columns: Column[], paths: JsonPath[]): { lists: string; element: Array<string | undefined> } {
+  const scalars: string[] = [];
+  const nested: string[] = [];
+  const element = columns.map((column, index) => {
+    const path = paths[index]!;
+    if (path.steps.length === 0 || hasWildcard(path)) return undefined;
+    const literal = quoteLiteral(toDuckDBJsonPath(path));
+    if (NESTED_KINDS.has(column.type.kind)) {
+      nested.push(literal);
+      return `nullif(_nested[${nested.length}]::VARCHAR, 'null')`;
+    }
+    scalars.push(literal);
+    return `_scalars[${scalars.length}]`;
+  });
+  const lists = [
+    scalars.length > 0 ? `json_extract_string(row, [${scalars.join(', ')}]) AS _scalars` : 'NULL AS _scalars',
+    nested.length > 0 ? `json_extract(row, [${nested.join(', ')}]) AS _nested` : 'NULL AS _nested',
+  ].join(', ');
+  return { lists, element };
+}
+
+function extractColumn(column: Column, path: JsonPath, position: number, options: JsonDecodeOptions, sharedElement?: string): string {
   const nested = NESTED_KINDS.has(column.type.kind);
   const read = (duckdbPath: string) => {
     const literal = quoteLiteral(duckdbPath);
@@ -246,7 +274,7 @@ function extractColumn(column: Column, path: JsonPath, position: number, options
     }
     return nested ? `nullif(json_extract(row, ${literal})::VARCHAR, 'null')` : `json_extract_string(row, ${literal})`;
   };
-  let byName = path.steps.length === 0 ? (nested ? `row::VARCHAR` : `json_extract_string(row, '$')`) : read(toDuckDBJsonPath(path));
+  let byName = sharedElement ?? (path.steps.length === 0 ? (nested ? `row::VARCHAR` : `json_extract_string(row, '$')`) : read(toDuckDBJsonPath(path)));
   if (options.caseInsensitive && !column.jsonPath) {
     // Exact key first; otherwise the first key equal regardless of case.
     const key = `list_filter(json_keys(row), k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})[1]`;
