@@ -5,12 +5,9 @@
  *
  *   npm run bench:memory -- --gigabytes 2 --memory-limit 256MB
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { RssSampler, ServerProcess } from './server-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,41 +16,13 @@ const { values } = parseArgs({
   },
 });
 const bodyBytes = Math.round(Number(values.gigabytes) * 1024 ** 3);
-const token = 'memory-bench-token';
-const dataDir = await mkdtemp(join(tmpdir(), 'sluice-memory-'));
 
-const server = spawn(process.execPath, ['bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info'], {
-  env: { ...process.env, SLUICE_ADMIN_TOKEN: token, SLUICE_MEMORY_LIMIT: values['memory-limit'], SLUICE_PORT: '0' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise<string>((resolve, reject) => {
-  let output = '';
-  server.stdout!.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-    const match = /Sluice is serving on (http:\/\/\S+)/.exec(output);
-    if (match) resolve(match[1]!);
-  });
-  server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-});
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
-
-const baseline = await rssBytes(server.pid!);
-let peak = baseline;
-const sampler = setInterval(() => {
-  rssBytes(server.pid!).then((rss) => (peak = Math.max(peak, rss)), () => undefined);
-}, 50);
-
-// One line: id, timestamp, user, event type, amount, country (about 80 bytes).
+// One line: id, timestamp, user, event type, amount, country (about 50 bytes).
 const COUNTRIES = ['ES', 'FR', 'DE', 'US', 'JP', 'BR'];
 function* csvChunks(): Generator<Buffer> {
-  let written = 0;
-  let id = 0;
   const header = 'id,ts,user_id,event,amount,country\n';
-  written += header.length;
+  let written = header.length;
+  let id = 0;
   yield Buffer.from(header);
   while (written < bodyBytes) {
     let chunk = '';
@@ -66,31 +35,16 @@ function* csvChunks(): Generator<Buffer> {
   }
 }
 
-const boundary = 'sluice-memory-bench';
+const server = await ServerProcess.start({ SLUICE_MEMORY_LIMIT: values['memory-limit'] });
+const baseline = await server.rssBytes();
+const sampler = new RssSampler(server);
 const started = performance.now();
-const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-  const upload = request(`${url}/v0/datasources?name=big&mode=create`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
-  }, (res) => {
-    let body = '';
-    res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-  });
-  upload.on('error', reject);
-  (async () => {
-    upload.write(`--${boundary}\r\nContent-Disposition: form-data; name="csv"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n`);
-    for (const chunk of csvChunks()) if (!upload.write(chunk)) await new Promise((resume) => upload.once('drain', resume));
-    upload.end(`\r\n--${boundary}--\r\n`);
-  })().catch(reject);
-});
+const response = await server.upload('/v0/datasources?name=big&mode=create', 'csv', { name: 'big.csv', chunks: csvChunks() });
 const seconds = (performance.now() - started) / 1000;
-clearInterval(sampler);
-server.kill('SIGTERM');
-await new Promise((resolve) => server.once('exit', resolve));
-await rm(dataDir, { recursive: true, force: true });
+const peak = Math.max(sampler.stop(), baseline);
+await server.stop();
 
-const parsed = JSON.parse(response.body) as { successful_rows?: number; error?: unknown };
+const parsed = JSON.parse(response.body) as { successful_rows?: number };
 const result = {
   bodyBytes,
   memoryLimit: values['memory-limit'],

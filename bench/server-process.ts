@@ -7,16 +7,16 @@ import { basename, join } from 'node:path';
 
 export const BENCH_TOKEN = 'bench-admin-token';
 
-/** The real server as its own process (`bin/sluice.js serve`), over a fresh data directory. */
+/** The real server as its own process (`bin/sluice.js serve`), over a fresh or a given data directory. */
 export class ServerProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
-    private readonly dataDir: string,
+    readonly dataDir: string,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<ServerProcess> {
-    const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  static async start(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<ServerProcess> {
+    const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-bench-')));
     const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
       env: { ...process.env, SLUICE_ADMIN_TOKEN: BENCH_TOKEN, SLUICE_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -72,10 +72,13 @@ export class ServerProcess {
     });
   }
 
-  async stop(): Promise<void> {
-    this.child.kill('SIGTERM');
-    await new Promise((resolve) => this.child.once('exit', resolve));
-    await rm(this.dataDir, { recursive: true, force: true });
+  /** Signals the process and resolves with its exit code (null when a signal ended it); removes the data unless kept. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', options: { keepData?: boolean } = {}): Promise<number | null> {
+    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.child.kill(signal);
+    const code = await exited;
+    if (!options.keepData) await rm(this.dataDir, { recursive: true, force: true });
+    return code;
   }
 }
 
