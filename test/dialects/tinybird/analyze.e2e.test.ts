@@ -1,24 +1,15 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FileServer } from '../../helpers/file-server.ts';
 import { TestServer } from '../../helpers/test-server.ts';
+import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
 
 describe('Tinybird Analyze API', () => {
-  let server: TestServer;
-  let files: FileServer;
-  before(async () => {
-    server = await TestServer.start();
-    files = await FileServer.start();
-  });
-  after(async () => {
-    await files.stop();
-    await server.stop();
-  });
+  const suite = useTinybirdSuite();
 
   const analyzeFile = (part: string, fileName: string, content: string) => {
     const form = new FormData();
     form.append(part, new Blob([content]), fileName);
-    return server.fetch('/v0/analyze', { method: 'POST', body: form });
+    return suite.server.fetch('/v0/analyze', { method: 'POST', body: form });
   };
 
   test('an NDJSON file gives the seed example: columns, JSONPaths, types, schema and preview', async () => {
@@ -46,15 +37,15 @@ describe('Tinybird Analyze API', () => {
     const analysis = await (await analyzeFile('file', 'users.ndjson', ndjson)).json();
     const form = new FormData();
     form.append('ndjson', new Blob([ndjson]), 'users.ndjson');
-    const created = await server.fetch(`/v0/datasources?name=users&format=ndjson&schema=${encodeURIComponent(analysis.analysis.schema)}`, { method: 'POST', body: form });
+    const created = await suite.server.fetch(`/v0/datasources?name=users&format=ndjson&schema=${encodeURIComponent(analysis.analysis.schema)}`, { method: 'POST', body: form });
     assert.equal(created.status, 200, await created.clone().text());
-    const rows = await (await server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT id, user_name FROM users ORDER BY id')}`)).json();
+    const rows = await (await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT id, user_name FROM users ORDER BY id')}`)).json();
     assert.deepEqual(rows.data, [{ id: 1, user_name: 'a' }, { id: 2, user_name: 'b' }]);
   });
 
   test('a CSV file adds its dialect, and a URL can be analyzed', async () => {
-    const url = files.serve('/semicolon.csv', 'id;name\n1;x\n2;y\n');
-    const response = await server.fetch('/v0/analyze', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ url }).toString() });
+    const url = suite.files.serve('/semicolon.csv', 'id;name\n1;x\n2;y\n');
+    const response = await suite.server.fetch('/v0/analyze', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ url }).toString() });
     const body = await response.json();
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.deepEqual(body.dialect, { delimiter: ';', has_header: true, newline: '\n', escapechar: null, encoding: 'utf-8' });
@@ -65,7 +56,7 @@ describe('Tinybird Analyze API', () => {
   test('a server with default settings refuses to import from its own network', async () => {
     const guarded = await TestServer.start({ allowPrivateUrls: false });
     try {
-      const url = files.serve('/internal.csv', 'id\n1\n');
+      const url = suite.files.serve('/internal.csv', 'id\n1\n');
       const response = await guarded.fetch('/v0/analyze', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ url }).toString() });
       assert.equal(response.status, 400);
       assert.match((await response.json()).error, /loopback, private or reserved address/);
@@ -75,10 +66,10 @@ describe('Tinybird Analyze API', () => {
   });
 
   test('analyze without a file or url is a 400, and needs the create scope', async () => {
-    const empty = await server.fetch('/v0/analyze', { method: 'POST' });
+    const empty = await suite.server.fetch('/v0/analyze', { method: 'POST' });
     assert.equal(empty.status, 400);
-    const token = await (await server.fetch('/v0/tokens?name=r&scope=DATASOURCES:READ:x', { method: 'POST' })).json();
-    const denied = await server.fetch('/v0/analyze', { method: 'POST', token: token.token });
+    const token = await (await suite.server.fetch('/v0/tokens?name=r&scope=DATASOURCES:READ:x', { method: 'POST' })).json();
+    const denied = await suite.server.fetch('/v0/analyze', { method: 'POST', token: token.token });
     assert.equal(denied.status, 403);
   });
 });

@@ -1,29 +1,16 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { FileServer } from '../../helpers/file-server.ts';
-import { TestServer } from '../../helpers/test-server.ts';
-import { TinybirdClient } from '../../helpers/tinybird-client.ts';
+import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
 
 const CSV = 'id,name,amount,day\n1,Al Brown,10.5,2024-01-01\n2,Bea,3,2024-01-02\n3,,7.25,2024-01-03\n';
 const NDJSON_SCHEMA = 'id Int32 `json:$.id`, name String `json:$.name`';
 
 describe('Tinybird Data Sources API, replaying the seed', () => {
-  let server: TestServer;
-  let files: FileServer;
-  let tb: TinybirdClient;
-  before(async () => {
-    server = await TestServer.start();
-    files = await FileServer.start();
-    tb = new TinybirdClient(server);
-  });
-  after(async () => {
-    await files.stop();
-    await server.stop();
-  });
+  const suite = useTinybirdSuite();
 
   test('creating a data source from a local CSV file infers names from the header and guesses types', async () => {
-    const response = await tb.upload('name=my_datasource_name', 'csv', 'local_file.csv', CSV);
+    const response = await suite.tb.upload('name=my_datasource_name', 'csv', 'local_file.csv', CSV);
     const body = await response.json();
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.match(body.import_id, /^[0-9a-f-]{36}$/);
@@ -35,21 +22,21 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal(body.error, false);
     assert.deepEqual([body.quarantine_rows, body.invalid_lines, body.successful_rows], [0, 0, 3]);
     assert.equal(body.datasource.statistics.row_count, 3);
-    assert.deepEqual(await tb.sql('SELECT id, name, amount FROM my_datasource_name ORDER BY id'), [
+    assert.deepEqual(await suite.tb.sql('SELECT id, name, amount FROM my_datasource_name ORDER BY id'), [
       { id: 1, name: 'Al Brown', amount: 10.5 }, { id: 2, name: 'Bea', amount: 3 }, { id: 3, name: null, amount: 7.25 },
     ]);
   });
 
   test('a CSV without a header gets column_00, column_01 … and type_guessing=false makes every column a String', async () => {
-    const response = await tb.upload('name=no_header&type_guessing=false', 'csv', 'x.csv', '1,a\n2,b\n');
+    const response = await suite.tb.upload('name=no_header&type_guessing=false', 'csv', 'x.csv', '1,a\n2,b\n');
     const body = await response.json();
     assert.deepEqual(body.datasource.columns.map((column: { name: string; type: string }) => [column.name, column.type]), [['column_00', 'String'], ['column_01', 'String']]);
-    assert.deepEqual(await tb.sql('SELECT column_00 FROM no_header ORDER BY 1'), [{ column_00: '1' }, { column_00: '2' }]);
+    assert.deepEqual(await suite.tb.sql('SELECT column_00 FROM no_header ORDER BY 1'), [{ column_00: '1' }, { column_00: '2' }]);
   });
 
   test('creating a data source from a remote CSV file answers with an import job that completes', async () => {
-    const url = files.serve('/trip+data/fhv_tripdata_2018-12.csv', CSV);
-    const response = await tb.form('/v0/datasources?name=remote_csv', { url });
+    const url = suite.files.serve('/trip+data/fhv_tripdata_2018-12.csv', CSV);
+    const response = await suite.tb.form('/v0/datasources?name=remote_csv', { url });
     const body = await response.json();
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.job.kind, 'import');
@@ -57,187 +44,187 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal(body.id, body.job_id);
     assert.match(body.job_url, new RegExp(`/v0/jobs/${body.id}$`));
     assert.ok(body.import_id);
-    const job = await tb.waitForJob(body.id);
+    const job = await suite.tb.waitForJob(body.id);
     assert.equal(job['status'], 'done', JSON.stringify(job));
-    assert.deepEqual(await tb.sql('SELECT count() AS n FROM remote_csv'), [{ n: 3 }]);
-    const listed = await (await server.fetch('/v0/jobs')).json();
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM remote_csv'), [{ n: 3 }]);
+    const listed = await (await suite.server.fetch('/v0/jobs')).json();
     assert.ok(listed.jobs.some((entry: { id: string }) => entry.id === body.id));
   });
 
   test('an NDJSON data source is created with a URL-encoded schema of JSONPaths, from a local file and from a URL', async () => {
     const ndjson = '{ "id": 123, "name": "Al Brown"}\n{"id": 124, "name": "Bea"}\n';
-    const local = await tb.upload(`name=events&mode=create&format=ndjson&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'ndjson', 'local_file.ndjson', ndjson);
+    const local = await suite.tb.upload(`name=events&mode=create&format=ndjson&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'ndjson', 'local_file.ndjson', ndjson);
     assert.equal(local.status, 200, await local.clone().text());
-    assert.deepEqual(await tb.sql('SELECT id, name FROM events ORDER BY id'), [{ id: 123, name: 'Al Brown' }, { id: 124, name: 'Bea' }]);
-    const url = files.serve('/file.json', ndjson);
-    const remote = await (await tb.form('/v0/datasources?name=events_remote&mode=create&format=ndjson', { schema: NDJSON_SCHEMA, url })).json();
-    assert.equal((await tb.waitForJob(remote.id))['status'], 'done');
-    assert.deepEqual(await tb.sql('SELECT count() AS n FROM events_remote'), [{ n: 2 }]);
+    assert.deepEqual(await suite.tb.sql('SELECT id, name FROM events ORDER BY id'), [{ id: 123, name: 'Al Brown' }, { id: 124, name: 'Bea' }]);
+    const url = suite.files.serve('/file.json', ndjson);
+    const remote = await (await suite.tb.form('/v0/datasources?name=events_remote&mode=create&format=ndjson', { schema: NDJSON_SCHEMA, url })).json();
+    assert.equal((await suite.tb.waitForJob(remote.id))['status'], 'done');
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM events_remote'), [{ n: 2 }]);
   });
 
   test('NDJSON without a schema is refused on create', async () => {
-    const response = await tb.upload('name=nope&format=ndjson', 'ndjson', 'x.ndjson', '{"a":1}\n');
+    const response = await suite.tb.upload('name=nope&format=ndjson', 'ndjson', 'x.ndjson', '{"a":1}\n');
     assert.equal(response.status, 400);
     assert.deepEqual(await response.json(), { error: "mode=create with format=ndjson or format=parquet requires to set parameter 'schema'." });
   });
 
   test('DEFAULT values fill missing keys and a JSON column keeps the whole record', async () => {
     const schema = "id Int32 `json:$.id` DEFAULT 1, name String `json:$.name` DEFAULT 'Unknown'";
-    await tb.upload(`name=defaults&format=ndjson&schema=${encodeURIComponent(schema)}`, 'ndjson', 'd.ndjson', '{"id": 5}\n{"name": "x"}\n');
-    assert.deepEqual(await tb.sql('SELECT id, name FROM defaults ORDER BY id'), [{ id: 1, name: 'x' }, { id: 5, name: 'Unknown' }]);
-    const created = await tb.form('/v0/datasources', { name: 'example', format: 'ndjson', schema: 'data JSON `json:$`' });
+    await suite.tb.upload(`name=defaults&format=ndjson&schema=${encodeURIComponent(schema)}`, 'ndjson', 'd.ndjson', '{"id": 5}\n{"name": "x"}\n');
+    assert.deepEqual(await suite.tb.sql('SELECT id, name FROM defaults ORDER BY id'), [{ id: 1, name: 'x' }, { id: 5, name: 'Unknown' }]);
+    const created = await suite.tb.form('/v0/datasources', { name: 'example', format: 'ndjson', schema: 'data JSON `json:$`' });
     assert.equal(created.status, 200, await created.clone().text());
-    await tb.upload('name=example&mode=append&format=ndjson', 'ndjson', 'e.ndjson', '{"a": {"b": [1, 2]}}\n');
-    const [row] = await tb.sql<{ b: string }>("SELECT data->>'$.a.b[1]' AS b FROM example");
+    await suite.tb.upload('name=example&mode=append&format=ndjson', 'ndjson', 'e.ndjson', '{"a": {"b": [1, 2]}}\n');
+    const [row] = await suite.tb.sql<{ b: string }>("SELECT data->>'$.a.b[1]' AS b FROM example");
     assert.equal(row!.b, '2');
   });
 
   test('an empty data source is created from a schema alone', async () => {
-    const response = await tb.form('/v0/datasources?name=stocks', { schema: 'symbol String, date Date, close Float32' });
+    const response = await suite.tb.form('/v0/datasources?name=stocks', { schema: 'symbol String, date Date, close Float32' });
     const body = await response.json();
     assert.equal(response.status, 200);
     assert.deepEqual(Object.keys(body), ['datasource']);
     assert.deepEqual(body.datasource.columns.map((column: { type: string }) => column.type), ['String', 'Date', 'Float32']);
-    const fetched = await (await server.fetch('/v0/datasources/stocks')).json();
+    const fetched = await (await suite.server.fetch('/v0/datasources/stocks')).json();
     assert.equal(fetched.schema.sql_schema, 'symbol String, date Date, close Float32');
   });
 
   test('appending a CSV with a header maps columns by name; without a header, by position; gzip files work', async () => {
-    await tb.form('/v0/datasources?name=appendable', { schema: 'id Int32, name String, amount Float64' });
-    await tb.upload('mode=append&name=appendable', 'csv', 'a.csv', 'amount,id,name\n1.5,1,one\n');
-    await tb.upload('mode=append&name=appendable', 'csv', 'b.csv', '2,two,2.5\n');
-    await tb.upload('mode=append&name=appendable', 'csv', 'c.csv.gz', gzipSync('3,three,3.5\n'));
-    const url = files.serve('/four.csv.gz', gzipSync('4,four,4.5\n'));
-    const job = await (await tb.form('/v0/datasources?mode=append&name=appendable', { url })).json();
-    assert.equal((await tb.waitForJob(job.id))['status'], 'done');
-    assert.deepEqual(await tb.sql('SELECT id, name, amount FROM appendable ORDER BY id'), [
+    await suite.tb.form('/v0/datasources?name=appendable', { schema: 'id Int32, name String, amount Float64' });
+    await suite.tb.upload('mode=append&name=appendable', 'csv', 'a.csv', 'amount,id,name\n1.5,1,one\n');
+    await suite.tb.upload('mode=append&name=appendable', 'csv', 'b.csv', '2,two,2.5\n');
+    await suite.tb.upload('mode=append&name=appendable', 'csv', 'c.csv.gz', gzipSync('3,three,3.5\n'));
+    const url = suite.files.serve('/four.csv.gz', gzipSync('4,four,4.5\n'));
+    const job = await (await suite.tb.form('/v0/datasources?mode=append&name=appendable', { url })).json();
+    assert.equal((await suite.tb.waitForJob(job.id))['status'], 'done');
+    assert.deepEqual(await suite.tb.sql('SELECT id, name, amount FROM appendable ORDER BY id'), [
       { id: 1, name: 'one', amount: 1.5 }, { id: 2, name: 'two', amount: 2.5 }, { id: 3, name: 'three', amount: 3.5 }, { id: 4, name: 'four', amount: 4.5 },
     ]);
   });
 
   test('replace swaps all rows, or only those matching replace_condition (others in the file are ignored)', async () => {
-    await tb.form('/v0/datasources?name=data_source_name', { schema: 'my_partition_key Int32, v String' });
-    await tb.upload('mode=append&name=data_source_name', 'csv', 'a.csv', '100,old\n200,old\n300,old\n');
-    const partial = await tb.upload(`mode=replace&name=data_source_name&format=csv&replace_condition=${encodeURIComponent('my_partition_key > 123')}`, 'csv', 'b.csv', '50,new\n200,new\n');
+    await suite.tb.form('/v0/datasources?name=data_source_name', { schema: 'my_partition_key Int32, v String' });
+    await suite.tb.upload('mode=append&name=data_source_name', 'csv', 'a.csv', '100,old\n200,old\n300,old\n');
+    const partial = await suite.tb.upload(`mode=replace&name=data_source_name&format=csv&replace_condition=${encodeURIComponent('my_partition_key > 123')}`, 'csv', 'b.csv', '50,new\n200,new\n');
     assert.equal(partial.status, 200, await partial.clone().text());
-    assert.deepEqual(await tb.sql('SELECT my_partition_key AS k, v FROM data_source_name ORDER BY k'), [{ k: 100, v: 'old' }, { k: 200, v: 'new' }]);
-    const url = files.serve('/file.csv', '7,url\n');
-    const job = await (await tb.form('/v0/datasources?mode=replace&name=data_source_name&format=csv', { url })).json();
-    assert.equal((await tb.waitForJob(job.id))['status'], 'done');
-    assert.deepEqual(await tb.sql('SELECT my_partition_key AS k, v FROM data_source_name'), [{ k: 7, v: 'url' }]);
-    const conditioned = files.serve('/cond.csv', '1,cond\n500,cond\n');
-    const conditionedJob = await (await tb.form('/v0/datasources?mode=replace&name=data_source_name&format=csv', { replace_condition: 'my_partition_key > 123', url: conditioned })).json();
-    assert.equal((await tb.waitForJob(conditionedJob.id))['status'], 'done');
-    assert.deepEqual(await tb.sql('SELECT my_partition_key AS k FROM data_source_name ORDER BY k'), [{ k: 7 }, { k: 500 }]);
+    assert.deepEqual(await suite.tb.sql('SELECT my_partition_key AS k, v FROM data_source_name ORDER BY k'), [{ k: 100, v: 'old' }, { k: 200, v: 'new' }]);
+    const url = suite.files.serve('/file.csv', '7,url\n');
+    const job = await (await suite.tb.form('/v0/datasources?mode=replace&name=data_source_name&format=csv', { url })).json();
+    assert.equal((await suite.tb.waitForJob(job.id))['status'], 'done');
+    assert.deepEqual(await suite.tb.sql('SELECT my_partition_key AS k, v FROM data_source_name'), [{ k: 7, v: 'url' }]);
+    const conditioned = suite.files.serve('/cond.csv', '1,cond\n500,cond\n');
+    const conditionedJob = await (await suite.tb.form('/v0/datasources?mode=replace&name=data_source_name&format=csv', { replace_condition: 'my_partition_key > 123', url: conditioned })).json();
+    assert.equal((await suite.tb.waitForJob(conditionedJob.id))['status'], 'done');
+    assert.deepEqual(await suite.tb.sql('SELECT my_partition_key AS k FROM data_source_name ORDER BY k'), [{ k: 7 }, { k: 500 }]);
   });
 
   test('rows that fail validation go to the quarantine data source with the column, value and reason, and the import answers 200', async () => {
-    await tb.form('/v0/datasources?name=strict', { schema: 'id Int32, day Date, ok UInt8' });
-    const response = await tb.upload('mode=append&name=strict', 'csv', 'bad.csv', '1,2024-01-01,1\nx,2024-01-01,1\n3,not-a-date,1\n4,2024-01-01,1,extra\n5,2024-01-01,300\n');
+    await suite.tb.form('/v0/datasources?name=strict', { schema: 'id Int32, day Date, ok UInt8' });
+    const response = await suite.tb.upload('mode=append&name=strict', 'csv', 'bad.csv', '1,2024-01-01,1\nx,2024-01-01,1\n3,not-a-date,1\n4,2024-01-01,1,extra\n5,2024-01-01,300\n');
     const body = await response.json();
     assert.equal(response.status, 200);
     assert.deepEqual([body.quarantine_rows, body.invalid_lines], [3, 1]);
     assert.equal(body.error, 'There was an error with file contents: 3 rows in quarantine and 1 invalid lines.');
-    const quarantined = await tb.sql<{ id: string; c__error_column: string[]; c__error: string[] }>('SELECT id, c__error_column, c__error FROM strict_quarantine ORDER BY id');
+    const quarantined = await suite.tb.sql<{ id: string; c__error_column: string[]; c__error: string[] }>('SELECT id, c__error_column, c__error FROM strict_quarantine ORDER BY id');
     assert.equal(quarantined.length, 4);
     const x = quarantined.find((row) => row.id === 'x')!;
     assert.deepEqual(x.c__error_column, ['id']);
     assert.match(x.c__error[0]!, /column "id": value "x" is not a valid Int32/);
     assert.match(quarantined.find((row) => row.id === '5')!.c__error[0]!, /"300" is not a valid UInt8/);
-    const listed = await (await server.fetch('/v0/datasources')).json();
+    const listed = await (await suite.server.fetch('/v0/datasources')).json();
     const strict = listed.datasources.find((datasource: { name: string }) => datasource.name === 'strict');
     assert.equal(strict.quarantine_rows, 4);
     assert.ok(listed.datasources.some((datasource: { name: string }) => datasource.name === 'strict_quarantine'));
-    assert.equal((await server.fetch('/v0/datasources/strict_quarantine/truncate', { method: 'POST' })).status, 205);
-    assert.deepEqual(await tb.sql('SELECT count() AS n FROM strict_quarantine'), [{ n: 0 }]);
+    assert.equal((await suite.server.fetch('/v0/datasources/strict_quarantine/truncate', { method: 'POST' })).status, 205);
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM strict_quarantine'), [{ n: 0 }]);
   });
 
   test('a Parquet file is imported with a schema of JSONPaths', async () => {
-    const path = `${server.core.storage.spoolDir}/fixture.parquet`;
-    await server.core.storage.query(`COPY (SELECT 123 AS id, 'Al Brown' AS name) TO '${path}' (FORMAT parquet)`);
+    const path = `${suite.server.core.storage.spoolDir}/fixture.parquet`;
+    await suite.server.core.storage.query(`COPY (SELECT 123 AS id, 'Al Brown' AS name) TO '${path}' (FORMAT parquet)`);
     const { readFile } = await import('node:fs/promises');
     const parquet = await readFile(path);
-    const response = await tb.upload(`name=pq&format=parquet&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'parquet', 'local_file.parquet', parquet);
+    const response = await suite.tb.upload(`name=pq&format=parquet&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'parquet', 'local_file.parquet', parquet);
     assert.equal(response.status, 200, await response.clone().text());
-    assert.deepEqual(await tb.sql('SELECT id, name FROM pq'), [{ id: 123, name: 'Al Brown' }]);
-    const corrupt = await tb.upload('name=pq&mode=append&format=parquet', 'parquet', 'bad.parquet', Buffer.from('PAR1 garbage PAR1'));
+    assert.deepEqual(await suite.tb.sql('SELECT id, name FROM pq'), [{ id: 123, name: 'Al Brown' }]);
+    const corrupt = await suite.tb.upload('name=pq&mode=append&format=parquet', 'parquet', 'bad.parquet', Buffer.from('PAR1 garbage PAR1'));
     assert.equal(corrupt.status, 400);
     assert.match((await corrupt.json()).error, /Parquet data could not be read/);
   });
 
   test('a raw body is imported as the file, and one over the raw limit gets 413', async () => {
-    await tb.form('/v0/datasources?name=raw_body', { schema: 'id Int32' });
-    const ok = await server.fetch('/v0/datasources?mode=append&name=raw_body', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n2\n' });
+    await suite.tb.form('/v0/datasources?name=raw_body', { schema: 'id Int32' });
+    const ok = await suite.server.fetch('/v0/datasources?mode=append&name=raw_body', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n2\n' });
     assert.equal(ok.status, 200, await ok.clone().text());
-    const big = await server.fetch('/v0/datasources?mode=append&name=raw_body', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n'.repeat(5_000_000) });
+    const big = await suite.server.fetch('/v0/datasources?mode=append&name=raw_body', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n'.repeat(5_000_000) });
     assert.equal(big.status, 413);
     assert.equal(typeof (await big.json()).error, 'string');
-    assert.deepEqual(await tb.sql('SELECT count() AS n FROM raw_body'), [{ n: 2 }]);
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM raw_body'), [{ n: 2 }]);
   });
 
   test('malformed input gets a clear 400 and the server keeps serving', async () => {
-    await tb.form('/v0/datasources?name=robust', { schema: 'id Int32' });
+    await suite.tb.form('/v0/datasources?name=robust', { schema: 'id Int32' });
     const truncatedGzip = gzipSync('1\n2\n3\n'.repeat(1000)).subarray(0, 40);
-    const gz = await tb.upload('mode=append&name=robust', 'csv', 'cut.csv.gz', truncatedGzip);
+    const gz = await suite.tb.upload('mode=append&name=robust', 'csv', 'cut.csv.gz', truncatedGzip);
     assert.equal(gz.status, 400);
     assert.match((await gz.json()).error, /gzip/i);
-    const json = await tb.upload(`name=robust_json&format=ndjson&schema=${encodeURIComponent('id Int32 `json:$.id`')}`, 'ndjson', 'bad.ndjson', '{"id": 1}\n{"id": \n{"id": 3}\n');
+    const json = await suite.tb.upload(`name=robust_json&format=ndjson&schema=${encodeURIComponent('id Int32 `json:$.id`')}`, 'ndjson', 'bad.ndjson', '{"id": 1}\n{"id": \n{"id": 3}\n');
     const body = await json.json();
     assert.equal(json.status, 200);
     assert.equal(body.invalid_lines, 1);
-    assert.deepEqual(await tb.sql('SELECT id FROM robust_json ORDER BY id'), [{ id: 1 }, { id: 3 }]);
-    assert.equal((await server.fetch('/health')).status, 200);
+    assert.deepEqual(await suite.tb.sql('SELECT id FROM robust_json ORDER BY id'), [{ id: 1 }, { id: 3 }]);
+    assert.equal((await suite.server.fetch('/health')).status, 200);
   });
 
   test('invalid modes, formats, names and schemas get the spec messages', async () => {
-    const mode = await tb.form('/v0/datasources?name=x&mode=upsert', { schema: 'a Int32' });
+    const mode = await suite.tb.form('/v0/datasources?name=x&mode=upsert', { schema: 'a Int32' });
     assert.equal(mode.status, 400);
     assert.deepEqual(await mode.json(), { error: 'Invalid mode "upsert", valid modes are create, append, replace' });
-    const format = await tb.form('/v0/datasources?name=x&format=xml', { schema: 'a Int32' });
+    const format = await suite.tb.form('/v0/datasources?name=x&format=xml', { schema: 'a Int32' });
     assert.equal(format.status, 400);
     assert.match((await format.json()).error, /Invalid format "xml"/);
-    const exists = await tb.form('/v0/datasources?name=stocks', { schema: 'a Int32' });
+    const exists = await suite.tb.form('/v0/datasources?name=stocks', { schema: 'a Int32' });
     assert.equal(exists.status, 400);
     assert.deepEqual(await exists.json(), { error: 'Data Source "stocks" already exists, use mode=append' });
-    const badType = await tb.form('/v0/datasources?name=y', { schema: 'a Int33' });
+    const badType = await suite.tb.form('/v0/datasources?name=y', { schema: 'a Int33' });
     assert.equal(badType.status, 400);
     assert.match((await badType.json()).error, /Int33/);
-    const nested = await tb.form('/v0/datasources?name=z&format=ndjson', { schema: 'a Array(Int32) `json:$.a[:].b[:]`' });
+    const nested = await suite.tb.form('/v0/datasources?name=z&format=ndjson', { schema: 'a Array(Int32) `json:$.a[:].b[:]`' });
     assert.equal(nested.status, 400);
     assert.match((await nested.json()).error, /Nested arrays are not supported/);
-    const missing = await tb.upload('mode=replace&name=missing', 'csv', 'a.csv', '1\n');
+    const missing = await suite.tb.upload('mode=replace&name=missing', 'csv', 'a.csv', '1\n');
     assert.equal(missing.status, 400);
-    const unknown = await server.fetch('/v0/datasources/missing');
+    const unknown = await suite.server.fetch('/v0/datasources/missing');
     assert.equal(unknown.status, 404);
     assert.deepEqual(await unknown.json(), { error: 'Data Source "missing" does not exist' });
   });
 
   test('delete by condition runs as a job, with a dry run counting first', async () => {
-    await tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
-    await tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');
-    const dry = await (await tb.form('/v0/datasources/deletable/delete', { delete_condition: 'id > 2', dry_run: 'true' })).json();
+    await suite.tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
+    await suite.tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');
+    const dry = await (await suite.tb.form('/v0/datasources/deletable/delete', { delete_condition: 'id > 2', dry_run: 'true' })).json();
     assert.deepEqual(dry, { rows_to_be_deleted: 2 });
-    const response = await tb.form('/v0/datasources/deletable/delete', { delete_condition: 'id > 2' });
+    const response = await suite.tb.form('/v0/datasources/deletable/delete', { delete_condition: 'id > 2' });
     assert.equal(response.status, 201);
     const body = await response.json();
     assert.equal(body.job.kind, 'delete_data');
     assert.equal(body.delete_id, body.id);
-    assert.equal((await tb.waitForJob(body.id))['status'], 'done');
-    assert.deepEqual(await tb.sql('SELECT id FROM deletable ORDER BY id'), [{ id: 1 }, { id: 2 }]);
-    assert.equal((await tb.form('/v0/datasources/deletable/delete', {})).status, 400);
-    assert.equal((await tb.form('/v0/datasources/deletable/delete', { delete_condition: '1=1; DROP TABLE x' })).status, 400);
+    assert.equal((await suite.tb.waitForJob(body.id))['status'], 'done');
+    assert.deepEqual(await suite.tb.sql('SELECT id FROM deletable ORDER BY id'), [{ id: 1 }, { id: 2 }]);
+    assert.equal((await suite.tb.form('/v0/datasources/deletable/delete', {})).status, 400);
+    assert.equal((await suite.tb.form('/v0/datasources/deletable/delete', { delete_condition: '1=1; DROP TABLE x' })).status, 400);
   });
 
   test('alter adds columns, PUT renames, DELETE drops', async () => {
-    await tb.form('/v0/datasources?name=alterable', { schema: 'id Int32' });
-    const altered = await (await tb.form('/v0/datasources/alterable/alter', { schema: 'id Int32, extra Nullable(String)' })).json();
+    await suite.tb.form('/v0/datasources?name=alterable', { schema: 'id Int32' });
+    const altered = await (await suite.tb.form('/v0/datasources/alterable/alter', { schema: 'id Int32, extra Nullable(String)' })).json();
     assert.deepEqual(altered.operations, ['ADD COLUMN extra Nullable(String)']);
-    const renamed = await tb.form('/v0/datasources/alterable?name=renamed', {});
+    const renamed = await suite.tb.form('/v0/datasources/alterable?name=renamed', {});
     assert.equal(renamed.status, 404); // POST is not a rename
-    const put = await server.fetch('/v0/datasources/alterable?name=renamed', { method: 'PUT' });
+    const put = await suite.server.fetch('/v0/datasources/alterable?name=renamed', { method: 'PUT' });
     assert.equal(put.status, 200);
     assert.equal((await put.json()).name, 'renamed');
-    assert.equal((await server.fetch('/v0/datasources/renamed', { method: 'DELETE' })).status, 204);
-    assert.equal((await server.fetch('/v0/datasources/renamed')).status, 404);
+    assert.equal((await suite.server.fetch('/v0/datasources/renamed', { method: 'DELETE' })).status, 204);
+    assert.equal((await suite.server.fetch('/v0/datasources/renamed')).status, 404);
   });
 });

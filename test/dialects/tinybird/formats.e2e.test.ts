@@ -1,9 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { TestServer } from '../../helpers/test-server.ts';
-import { TinybirdClient } from '../../helpers/tinybird-client.ts';
+import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
 
 const SCHEMA = 'id Int64 `json:$.id`, price Decimal(10, 2) `json:$.price`, day Date `json:$.day`, tags Array(String) `json:$.tags[:]`';
 const EXPECTED = [
@@ -12,19 +11,15 @@ const EXPECTED = [
 ];
 
 describe('every file format, plain and gzipped, through the Data Sources API', () => {
-  let server: TestServer;
-  let tb: TinybirdClient;
+  const suite = useTinybirdSuite();
   let parquet: Buffer;
   before(async () => {
-    server = await TestServer.start();
-    tb = new TinybirdClient(server);
-    const path = `${server.core.storage.spoolDir}/formats.parquet`;
-    await server.core.storage.query(
+    const path = `${suite.server.core.storage.spoolDir}/formats.parquet`;
+    await suite.server.core.storage.query(
       `COPY (SELECT * FROM (VALUES (1, 9.99, DATE '2024-03-01', ['a', 'b']), (2, 0.5, DATE '2024-03-02', []::VARCHAR[])) t(id, price, day, tags)) TO '${path}' (FORMAT parquet)`,
     );
     parquet = await readFile(path);
   });
-  after(() => server.stop());
 
   const FILES: Record<string, () => string | Buffer> = {
     csv: () => 'id,price,day,tags\n1,9.99,2024-03-01,"[""a"",""b""]"\n2,0.5,2024-03-02,[]\n',
@@ -37,27 +32,27 @@ describe('every file format, plain and gzipped, through the Data Sources API', (
       test(`${format}, ${packing}: rows, types and counts`, async () => {
         const name = `${format}_${packing.replaceAll(' ', '_')}`;
         const schema = format === 'csv' ? SCHEMA.replace(/ `json:[^`]*`/g, '') : SCHEMA;
-        assert.equal((await tb.form(`/v0/datasources?name=${name}&format=${format}`, { schema })).status, 200);
+        assert.equal((await suite.tb.form(`/v0/datasources?name=${name}&format=${format}`, { schema })).status, 200);
         const raw = FILES[format]!();
         const body = packing === 'plain' ? raw : gzipSync(raw);
         const fileName = packing === 'gzip by name' ? `data.${format}.gz` : `data.${format === 'ndjson' ? 'bin' : 'dat'}`;
-        const response = await tb.upload(`name=${name}&mode=append&format=${format}`, format, fileName, body);
+        const response = await suite.tb.upload(`name=${name}&mode=append&format=${format}`, format, fileName, body);
         const result = await response.json();
         assert.equal(response.status, 200, JSON.stringify(result));
         assert.deepEqual([result.successful_rows, result.quarantine_rows, result.invalid_lines], [2, 0, 0]);
         assert.deepEqual(result.datasource.columns.map((column: { type: string }) => column.type), ['Int64', 'Decimal(10, 2)', 'Date', 'Array(String)']);
-        assert.deepEqual(await tb.sql(`SELECT id, price, day, tags FROM ${name} ORDER BY id`), EXPECTED);
+        assert.deepEqual(await suite.tb.sql(`SELECT id, price, day, tags FROM ${name} ORDER BY id`), EXPECTED);
       });
     }
   }
 
   test('broken CSV quoting is quarantined as an invalid line while the good rows load', async () => {
-    await tb.form('/v0/datasources?name=quoting', { schema: 'id Int32, note String' });
-    const response = await tb.upload('name=quoting&mode=append', 'csv', 'q.csv', '1,"fine"\n2,"broken\n');
+    await suite.tb.form('/v0/datasources?name=quoting', { schema: 'id Int32, note String' });
+    const response = await suite.tb.upload('name=quoting&mode=append', 'csv', 'q.csv', '1,"fine"\n2,"broken\n');
     const result = await response.json();
     assert.equal(response.status, 200);
     assert.deepEqual([result.successful_rows, result.invalid_lines], [1, 1]);
-    const [row] = await tb.sql<{ c__error: string[] }>('SELECT c__error FROM quoting_quarantine');
+    const [row] = await suite.tb.sql<{ c__error: string[] }>('SELECT c__error FROM quoting_quarantine');
     assert.match(row!.c__error[0]!, /line 2: .*: 2,"broken/);
   });
 });

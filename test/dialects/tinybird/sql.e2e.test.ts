@@ -1,26 +1,15 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FileServer } from '../../helpers/file-server.ts';
-import { TestServer } from '../../helpers/test-server.ts';
-import { TinybirdClient } from '../../helpers/tinybird-client.ts';
+import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
 
 describe('Tinybird SQL API formats and Jobs API cancellation', () => {
-  let server: TestServer;
-  let files: FileServer;
-  let tb: TinybirdClient;
+  const suite = useTinybirdSuite();
   before(async () => {
-    server = await TestServer.start();
-    files = await FileServer.start();
-    tb = new TinybirdClient(server);
-    await tb.form('/v0/datasources?name=sales', { schema: 'id Int64, country String, amount Float64' });
-    await tb.upload('name=sales&mode=append', 'csv', 's.csv', '1,ES,2.5\n2,FR,4\n9007199254740993,"say ""hi""",1\n');
-  });
-  after(async () => {
-    await files.stop();
-    await server.stop();
+    await suite.tb.form('/v0/datasources?name=sales', { schema: 'id Int64, country String, amount Float64' });
+    await suite.tb.upload('name=sales&mode=append', 'csv', 's.csv', '1,ES,2.5\n2,FR,4\n9007199254740993,"say ""hi""",1\n');
   });
 
-  const sql = (query: string) => server.fetch(`/v0/sql?q=${encodeURIComponent(query)}`);
+  const sql = (query: string) => suite.server.fetch(`/v0/sql?q=${encodeURIComponent(query)}`);
   const QUERY = 'SELECT id, country, amount FROM sales ORDER BY id';
 
   test('FORMAT CSV, CSVWithNames, TSV, TSVWithNames and JSONEachRow', async () => {
@@ -51,10 +40,10 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.equal(response.status, 200);
     const bytes = Buffer.from(await response.arrayBuffer());
     assert.equal(bytes.subarray(0, 4).toString(), 'PAR1');
-    const path = `${server.core.storage.spoolDir}/back.parquet`;
+    const path = `${suite.server.core.storage.spoolDir}/back.parquet`;
     const { writeFile } = await import('node:fs/promises');
     await writeFile(path, bytes);
-    const rows = await server.core.storage.query(`SELECT count(*) AS n, sum(amount) AS total FROM read_parquet('${path}')`);
+    const rows = await suite.server.core.storage.query(`SELECT count(*) AS n, sum(amount) AS total FROM read_parquet('${path}')`);
     assert.deepEqual([Number(rows[0]!['n']), rows[0]!['total']], [3, 7.5]);
   });
 
@@ -72,26 +61,26 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       { body: 'q=SELECT+count()+AS+n+FROM+sales', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
       { body: JSON.stringify({ q: 'SELECT count() AS n FROM sales' }), headers: { 'content-type': 'application/json' } },
     ]) {
-      const response = await server.fetch('/v0/sql', { method: 'POST', ...init });
+      const response = await suite.server.fetch('/v0/sql', { method: 'POST', ...init });
       assert.deepEqual((await response.json()).data, [{ n: 3 }], init.headers['content-type']);
     }
   });
 
   test('a URL import can be cancelled while it downloads, and nothing is written', async () => {
-    await tb.form('/v0/datasources?name=slow', { schema: 'id Int32' });
-    const started = await (await tb.form('/v0/datasources?mode=append&name=slow', { url: files.stall('/slow.csv') })).json();
+    await suite.tb.form('/v0/datasources?name=slow', { schema: 'id Int32' });
+    const started = await (await suite.tb.form('/v0/datasources?mode=append&name=slow', { url: suite.files.stall('/slow.csv') })).json();
     for (let attempt = 0; attempt < 100; attempt += 1) {
-      const job = await (await server.fetch(`/v0/jobs/${started.id}`)).json();
+      const job = await (await suite.server.fetch(`/v0/jobs/${started.id}`)).json();
       if (job.status === 'working') break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const cancelled = await (await server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' })).json();
+    const cancelled = await (await suite.server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' })).json();
     assert.ok(['cancelling', 'cancelled'].includes(cancelled.status), cancelled.status);
-    const job = await tb.waitForJob(started.id);
+    const job = await suite.tb.waitForJob(started.id);
     assert.equal(job['status'], 'cancelled');
     assert.equal(job['is_cancellable'], false);
-    assert.deepEqual(await tb.sql('SELECT count() AS n FROM slow'), [{ n: 0 }]);
-    const again = await server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' });
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM slow'), [{ n: 0 }]);
+    const again = await suite.server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' });
     assert.equal(again.status, 400);
   });
 });
