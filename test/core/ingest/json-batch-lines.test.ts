@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { JsonBatch } from '../../../src/core/ingest/json-batch.ts';
-import { splitLines } from '../../../src/core/ingest/sources/lines.ts';
+import { splitLines } from '../../helpers/split-lines.ts';
 
 /** The batch's spool file after `fill`, read back whole. */
 async function spooled(fill: (batch: JsonBatch) => Promise<void>): Promise<{ count: number; content: Buffer }> {

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { SluiceError } from '../../../../src/core/errors.ts';
-import { splitLines, type SplitLinesOptions } from '../../../../src/core/ingest/sources/lines.ts';
+import { SluiceError } from '../../src/core/errors.ts';
+import { splitLines, type SplitLinesOptions } from './split-lines.ts';
 
 async function batchesOf(chunks: Array<string | Buffer>, options?: SplitLinesOptions): Promise<string[][]> {
   const batches: string[][] = [];

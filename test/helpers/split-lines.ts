@@ -1,5 +1,6 @@
+// The straightforward line splitter, kept as the reference the byte-level NDJSON path is checked against.
 import type { Readable } from 'node:stream';
-import { SluiceError } from '../../errors.ts';
+import { SluiceError } from '../../src/core/errors.ts';
 
 export interface SplitLinesOptions {
   /** Approximate size of each batch; default 1 MiB. */
