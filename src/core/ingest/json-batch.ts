@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Column } from '../catalog/model.ts';
-import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, type JsonDecodeOptions, type JsonText } from './decoders/json-input.ts';
+import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, type JsonDecodeOptions, type JsonText, type JsonTextSource } from './decoders/json-input.ts';
 import { openSpool, type SpoolWriter } from './sources/spool-writer.ts';
 import type { JsonIngestOptions } from './ingest.ts';
 import type { StagedInput } from './staged-input.ts';
@@ -31,6 +32,8 @@ function isBlank(bytes: Buffer, start: number, end: number): boolean | undefined
 export class JsonBatch {
   private readonly values: JsonText[] = [];
   private spool: SpoolWriter | undefined;
+  /** An NDJSON body too large to hold, spooled as it came (see `addLines`). */
+  private ndjsonPath: string | undefined;
   /** Characters of value text gathered. */
   bytes = 0;
   count = 0;
@@ -54,16 +57,41 @@ export class JsonBatch {
 
   /**
    * The records of an NDJSON stream: one per non-blank line, numbered by line (blank lines
-   * count). Lines are cut at \n, a \r before it dropped and a byte order mark opening the first
-   * line too. Once the batch is spooled, lines of valid UTF-8 go to the spool file as bytes,
-   * never decoded into strings; what they become there is what `add` would write.
+   * count). A body of up to IN_MEMORY_JSON_BYTES is split into values held in memory; a larger
+   * one is spooled as it came (see `ndjsonFileSource`).
    */
   async addLines(stream: Readable): Promise<void> {
+    const held: Buffer[] = [];
+    let heldBytes = 0;
+    let file: SpoolWriter | undefined;
+    for await (const data of stream) {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+      if (!file) {
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes <= IN_MEMORY_JSON_BYTES) continue;
+        file = await openSpool(this.spoolDir, 'ndjson', this.cleanups);
+        for (const bytes of held.splice(0)) await file.write(bytes);
+        continue;
+      }
+      await file.write(chunk);
+    }
+    if (!file) return this.splitLines(held);
+    await file.close();
+    this.ndjsonPath = file.path;
+  }
+
+  /**
+   * Splits NDJSON bytes into the batch's values: lines are cut at \n, a \r before it dropped and
+   * a byte order mark opening the first line too. Once the batch is spooled, lines of valid UTF-8
+   * go to the spool file as bytes, never decoded into strings; what they become there is what
+   * `add` would write.
+   */
+  private async splitLines(chunks: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
     let line = 0;
     // Bytes of a line that continues in the next chunk (\n never falls inside a multi-byte character).
     let carry: Buffer[] = [];
-    for await (const data of stream) {
-      const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+    for await (const chunk of chunks) {
       const end = chunk.lastIndexOf(LINE_FEED);
       if (end < 0) {
         carry.push(chunk);
@@ -134,10 +162,37 @@ export class JsonBatch {
 
   /** The batch as a write's input; no value may be added after. */
   async input(columns: Column[], options: JsonDecodeOptions): Promise<StagedInput> {
-    if (!this.spool) return jsonInput(jsonTextsInMemory(this.values), columns, options);
-    await this.spool.close();
-    return jsonInput(jsonLinesFile(this.spool.path), columns, options);
+    return jsonInput(await this.texts(), columns, options);
   }
+
+  private async texts(): Promise<JsonTextSource> {
+    if (this.ndjsonPath) return ndjsonFileSource(this.ndjsonPath, this.spoolDir, this.cleanups);
+    if (!this.spool) return jsonTextsInMemory(this.values);
+    await this.spool.close();
+    return jsonLinesFile(this.spool.path);
+  }
+
+  /** The values of NDJSON bytes, spooled one per line with their line numbers (see `jsonLinesFile`). */
+  static async numberLines(chunks: AsyncIterable<Buffer>, spoolDir: string, cleanups: Array<() => Promise<void>>): Promise<JsonTextSource> {
+    const batch = new JsonBatch(spoolDir, cleanups);
+    batch.spool = await openSpool(spoolDir, 'jsonl', cleanups);
+    await batch.splitLines(chunks);
+    return batch.texts();
+  }
+}
+
+/**
+ * A spooled NDJSON body. The write path's stage reads it numbered line by line; a write that goes
+ * straight to its table may have DuckDB's JSON reader read the file as it is (see `JsonTextSource.ndjsonFile`).
+ */
+function ndjsonFileSource(path: string, spoolDir: string, cleanups: Array<() => Promise<void>>): JsonTextSource {
+  return {
+    read: async (tx, request) => {
+      const numbered = await JsonBatch.numberLines(createReadStream(path, { highWaterMark: 1024 * 1024 }), spoolDir, cleanups);
+      return numbered.read(tx, request);
+    },
+    ndjsonFile: path,
+  };
 }
 
 /** How the values of an ingest with these options are decoded. */

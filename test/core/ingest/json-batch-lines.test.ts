@@ -7,17 +7,15 @@ import { Readable } from 'node:stream';
 import { JsonBatch } from '../../../src/core/ingest/json-batch.ts';
 import { splitLines } from '../../helpers/split-lines.ts';
 
-/** The batch's spool file after `fill`, read back whole. */
-async function spooled(fill: (batch: JsonBatch) => Promise<void>): Promise<{ count: number; content: Buffer }> {
+/** The numbered spool file (see `jsonLinesFile`) that `fill` makes in a folder of its own, read back whole. */
+async function spooled(fill: (dir: string, cleanups: Array<() => Promise<void>>) => Promise<void>): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-lines-'));
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    const batch = new JsonBatch(dir, cleanups);
-    await fill(batch);
-    await batch.input([], { format: 'raw', caseInsensitive: false, positional: false });
-    const [file] = await readdir(dir);
-    assert.ok(file, 'the batch was spooled');
-    return { count: batch.count, content: await readFile(join(dir, file)) };
+    await fill(dir, cleanups);
+    const [file, ...others] = (await readdir(dir)).filter((name) => name.endsWith('.jsonl'));
+    assert.ok(file && others.length === 0, 'the values were spooled to one file');
+    return await readFile(join(dir, file));
   } finally {
     for (const cleanup of cleanups) await cleanup();
     await rm(dir, { recursive: true, force: true });
@@ -31,7 +29,7 @@ function chunked(body: Buffer, size: number): Readable {
   return Readable.from(chunks);
 }
 
-test('NDJSON lines spooled as bytes are the records the text path gives, numbered the same', async () => {
+test('NDJSON lines numbered as bytes are the records the text path gives, numbered the same', async () => {
   const filler = Array.from({ length: 90_000 }, (_, index) => `{"id":${index},"text":"${'x'.repeat(90)}"}`).join('\n');
   const tricky = [
     '', '   ', ' \t ', '\u00a0', '\u00a0{"nbsp":1}', '{"crlf":1}\r', '{"cr":"a\rb"}', '{"multi":"é✓😀"}', '\r', 'not json',
@@ -39,8 +37,11 @@ test('NDJSON lines spooled as bytes are the records the text path gives, numbere
   ].join('\n');
   const body = Buffer.concat([Buffer.from('\ufeff'), Buffer.from(`${filler}\n${tricky}\n`), Buffer.from([0x7b, 0xff, 0x7d, 0x0a]), Buffer.from('{"no newline":1}')]);
   for (const size of [65_536, 7_777]) {
-    const fast = await spooled((batch) => batch.addLines(chunked(body, size)));
-    const reference = await spooled(async (batch) => {
+    const fast = await spooled(async (dir, cleanups) => {
+      await JsonBatch.numberLines(chunked(body, size), dir, cleanups);
+    });
+    const reference = await spooled(async (dir, cleanups) => {
+      const batch = new JsonBatch(dir, cleanups);
       let line = 0;
       for await (const lines of splitLines(chunked(body, size))) {
         for (const text of lines) {
@@ -48,8 +49,8 @@ test('NDJSON lines spooled as bytes are the records the text path gives, numbere
           if (text.trim() !== '') await batch.add({ text, index: line });
         }
       }
+      await batch.input([], { format: 'raw', caseInsensitive: false, positional: false });
     });
-    assert.equal(fast.count, reference.count);
-    assert.ok(fast.content.equals(reference.content), `chunks of ${size} bytes: the spool files differ`);
+    assert.ok(fast.equals(reference), `chunks of ${size} bytes: the spool files differ`);
   }
 });

@@ -1,7 +1,7 @@
 import { VARCHAR } from '@duckdb/node-api';
 import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
-import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
-import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
+import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { DUCKDB_LINE_LIMITS, MAX_LINE_BYTES } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import type { DataTypeKind } from '../../types/data-type.ts';
 import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
@@ -42,6 +42,8 @@ export interface JsonTextSource {
   read(tx: Transaction, request: number): Promise<QuerySource>;
   /** The texts, when they are held in memory: such sources of one run load together (see `StagedInput.merge`). */
   inMemory?: JsonText[];
+  /** The same texts as an NDJSON file, one per line: DuckDB's JSON reader may read it directly (see `readNdjsonFile`). */
+  ndjsonFile?: string;
 }
 
 let textTableCounter = 0;
@@ -169,6 +171,8 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
     jsonTexts: source,
     load: async (tx, rawTable, request) => load(tx, rawTable, await source.read(tx, request)),
     async direct(tx) {
+      const fromFile = source.ndjsonFile && readNdjsonFile(source.ndjsonFile, columns, paths, options);
+      if (fromFile) return { sql: fromFile };
       const params = source.inMemory && textParameters([{ values: source.inMemory, request: 0 }]);
       if (params) return { sql: directOf(TEXT_PARAMETERS_SQL), numbered: true, params };
       const { sql, release } = await source.read(tx, 0);
@@ -231,6 +235,36 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
     SELECT _req, _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), j, NULL, false
     FROM records WHERE _error IS NOT NULL OR op IS NULL OR op NOT IN ('c', 'r', 'u', 'd')`,
 };
+
+/**
+ * SQL reading the direct source's columns (`_error, v0…vn, _sets`) from an NDJSON file with
+ * DuckDB's JSON reader, when that gives exactly the texts the extraction below gives: whole rows
+ * (raw format) whose columns are top-level keys, matched by exact name. Values of nested kinds are
+ * read as JSON, the others as text; both print a value the way JSON extraction does, as both come
+ * from the same parser. The reader fails, and the stage takes over, on a record it reads
+ * differently: a line that is not one whole object (an array, a scalar, two objects, an object
+ * over two lines), an object with a key twice, a byte order mark, a line longer than the spool's
+ * line limit. It reads a `null` line as a row of NULLs, like `{}`; such rows are left to the stage.
+ */
+function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], options: JsonDecodeOptions): string | undefined {
+  if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined) return undefined;
+  const keys = paths.map((path) => (path.steps.length === 1 && 'key' in path.steps[0]! ? path.steps[0].key : undefined));
+  if (keys.some((key) => key === undefined)) return undefined;
+  const types = new Map<string, string>();
+  columns.forEach((column, index) => {
+    const type = NESTED_KINDS.has(column.type.kind) ? 'JSON' : 'VARCHAR';
+    types.set(keys[index]!, types.get(keys[index]!) === 'JSON' || type === 'JSON' ? 'JSON' : 'VARCHAR');
+  });
+  const values = columns.map((column, index) => {
+    const key = quoteIdentifier(keys[index]!);
+    return `${types.get(keys[index]!) === 'JSON' && !NESTED_KINDS.has(column.type.kind) ? `json_extract_string(${key}, '$')` : `${key}::VARCHAR`} AS v${index}`;
+  });
+  const readerColumns = [...types].map(([key, type]) => `${quoteLiteral(key)}: '${type}'`).join(', ');
+  const allMissing = columns.map((_, index) => `v${index} IS NULL`).join(' AND ');
+  return `SELECT CASE WHEN ${allMissing} THEN 'a record without values, perhaps null' END AS _error, *
+    FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets
+    FROM read_json(${quoteLiteral(path)}, format = 'newline_delimited', records = true, columns = {${readerColumns}}, maximum_object_size = ${MAX_LINE_BYTES}))`;
+}
 
 /** The row is a bare JSON value: neither an object nor an array. */
 const IS_SCALAR = `json_type(row) NOT IN ('OBJECT', 'ARRAY')`;
