@@ -17,28 +17,58 @@ const tryCastTrimmed = (text: string, type: DataType): string => tryCast(`trim($
 const tryCastNested = (text: string, type: DataType): string =>
   `COALESCE(TRY_CAST(TRY_CAST(${text} AS JSON) AS ${toDuckDBType(type)}), ${tryCast(text, type)})`;
 
-/** Epoch seconds (or milliseconds, when too large to be seconds) as a UTC timestamp. */
+/**
+ * Epoch seconds (or milliseconds, when too large to be seconds) as a UTC timestamp; NULL past the
+ * milliseconds a timestamp holds (about ±9.2e15), where DuckDB's conversions fail rather than give NULL.
+ */
 const epochToTimestamp = (text: string): string =>
-  `CASE WHEN abs(TRY_CAST(${text} AS DOUBLE)) >= 1e11 THEN epoch_ms(CAST(TRY_CAST(${text} AS DOUBLE) AS BIGINT))` +
+  `CASE WHEN abs(TRY_CAST(${text} AS DOUBLE)) >= 9e15 THEN NULL` +
+  ` WHEN abs(TRY_CAST(${text} AS DOUBLE)) >= 1e11 THEN epoch_ms(CAST(TRY_CAST(${text} AS DOUBLE) AS BIGINT))` +
   ` ELSE make_timestamp(CAST(TRY_CAST(${text} AS DOUBLE) * 1000000 AS BIGINT)) END`;
 
 /**
- * ISO-8601 / RFC 3339 (offsets converted to UTC), `YYYY-MM-DD HH:MM:SS[.f]`, or epoch seconds /
- * milliseconds. Text is parsed at the column's precision class: nanoseconds only for
- * nanosecond columns, since DuckDB casts TIMESTAMP_NS to coarser units as NULL.
+ * A TIMESTAMP as TIMESTAMP_NS, NULL outside the years 1677–2262 that it holds (DuckDB's TRY_CAST
+ * between the two fails there rather than giving NULL).
  */
-function castTimestamp(text: string, type: DataType): string {
+const nanosecondsOf = (timestamp: string): string =>
+  `CASE WHEN ${timestamp} BETWEEN TIMESTAMP '1677-09-21 00:12:43.145225' AND TIMESTAMP '2262-04-11 23:47:16.854775' THEN CAST(${timestamp} AS TIMESTAMP_NS) END`;
+
+/**
+ * ISO-8601 / RFC 3339 (offsets converted to UTC), `YYYY-MM-DD HH:MM:SS[.f]`, or epoch seconds /
+ * milliseconds, as a TIMESTAMP (TIMESTAMP_NS with `nanos`): the general rule. Text is parsed at
+ * the column's precision class: nanoseconds only for nanosecond columns, since DuckDB casts
+ * TIMESTAMP_NS to coarser units as NULL.
+ */
+export function timestampFromText(text: string, nanos: boolean): string {
   const trimmed = `trim(${text})`;
-  const nanos = type.kind === 'timestamp' && type.unit === 'ns';
   // Only a text ending in a numeric UTC offset goes through TIMESTAMPTZ, which applies it (a plain
   // cast to TIMESTAMP drops it). Nothing else may: once DuckDB's TIMESTAMPTZ cast has read a named
   // zone ("… Europe/Madrid"), it shifts zone-less texts cast after it in the same query. A plain cast
   // refuses named zones, so such a value is reported invalid instead of silently moving others.
   const hasOffset = `regexp_matches(${trimmed}, '[0-9][+-][0-9]{2}(:?[0-9]{2})?$')`;
   const unit = nanos ? 'TIMESTAMP_NS' : 'TIMESTAMP';
-  const parsed = `CASE WHEN ${hasOffset} THEN TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS ${unit}) ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
-  const epoch = nanos ? `CAST(${epochToTimestamp(trimmed)} AS TIMESTAMP_NS)` : epochToTimestamp(trimmed);
-  const value = `CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epoch} ELSE ${parsed} END`;
+  const inUnit = (timestamp: string) => (nanos ? nanosecondsOf(timestamp) : timestamp);
+  const parsed = `CASE WHEN ${hasOffset} THEN ${inUnit(`TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP)`)} ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
+  const epoch = inUnit(epochToTimestamp(trimmed));
+  return `CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epoch} ELSE ${parsed} END`;
+}
+
+/**
+ * `timestampFromText`, with the common shape taken first without trimming or pattern matching,
+ * which cost several times the cast itself. An ASCII text that starts with a digit and does not
+ * end with a space is its own trimmed text (DuckDB's trim removes only space separators); if,
+ * further, it has 16 characters or more, its first '-' is the fifth, and it has no '-' past the
+ * tenth and no '+', it is no epoch (it has a '-' past its first character) and ends in no numeric
+ * offset (that would put a sign past the tenth): the general rule gives its plain cast.
+ */
+export function fastTimestampFromText(text: string, nanos: boolean): string {
+  const plainShape = `strlen(${text}) = length(${text}) AND ${text} >= '0' AND ${text} < ':' AND NOT suffix(${text}, ' ')
+    AND length(${text}) >= 16 AND strpos(${text}, '-') = 5 AND strpos(${text}, '+') = 0 AND strpos(substr(${text}, 11), '-') = 0`;
+  return `CASE WHEN ${plainShape} THEN TRY_CAST(${text} AS ${nanos ? 'TIMESTAMP_NS' : 'TIMESTAMP'}) ELSE ${timestampFromText(text, nanos)} END`;
+}
+
+function castTimestamp(text: string, type: DataType): string {
+  const value = fastTimestampFromText(text, type.kind === 'timestamp' && type.unit === 'ns');
   // DuckDB rounds when casting to a coarser unit; a fraction beyond the column's precision is dropped instead.
   const truncateTo = type.kind === 'timestamp' ? ({ s: 'second', ms: 'millisecond', us: null, ns: null } as const)[type.unit] : null;
   return `TRY_CAST(${truncateTo ? `date_trunc('${truncateTo}', ${value})` : value} AS ${toDuckDBType(type)})`;

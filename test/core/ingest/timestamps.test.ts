@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { TimeUnit } from '../../../src/core/types/data-type.ts';
+import { fastTimestampFromText, timestampFromText } from '../../../src/core/ingest/coercion.ts';
 import { recordsInput } from '../../../src/core/ingest/staged-input.ts';
 import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
 
@@ -46,4 +47,61 @@ test('a named time zone is refused as invalid and does not shift the other rows 
   assert.equal(result.errors[0]!.row, 2);
   const rows = await harness.core.storage.query(`SELECT t::VARCHAR AS t FROM ${physicalName(table)} ORDER BY n`);
   assert.deepEqual(rows.map((row) => row['t']), ['2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02 02:04:05']);
+});
+
+/** Texts near every shape the timestamp rule tells apart: formats, offsets, epochs, spaces, signs, junk. */
+function awkwardTimestampTexts(count: number): string[] {
+  let seed = 42;
+  const random = (below: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed % below;
+  };
+  const pieces = ['2024', '-', '01', '12', '31', ' ', 'T', ':', '00', '59', '.', '123456', '123456789', 'Z', '+', '02', '02:00', '0200', '-05', '\u00a0', '\u3000', '\t', 'e', '1704196800', '9', 'UTC', 'Europe/Madrid', '+14:00', ''];
+  const templates = [
+    '2024-01-02 03:04:05', '2024-01-02T03:04:05.123456', '2024-01-02 03:04:05.123456789', '2024-01-02T03:04:05Z', '2024-01-02 03:04:05+02:00',
+    '2024-01-02T03:04:05-0530', '2024-01-02 03:04:05-05', '2024-01-02', '1704196800', '1704196800123', '-1704196800.5', '12345-01-02 03:04:05',
+  ];
+  const texts: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    let text = templates[random(templates.length)]!;
+    for (let edits = random(4); edits > 0; edits -= 1) {
+      const at = random(text.length + 1);
+      const piece = pieces[random(pieces.length)]!;
+      text = random(3) === 0 ? text.slice(0, at) + piece + text.slice(at + 1) : text.slice(0, at) + piece + text.slice(at);
+    }
+    texts.push(text);
+  }
+  return texts;
+}
+
+test('the shortcut for the common timestamp shape gives what the general rule gives, on any text', async () => {
+  const texts = awkwardTimestampTexts(200_000);
+  const source = `SELECT unnest(string_split($1::VARCHAR, chr(1))) AS v`;
+  for (const nanos of [false, true]) {
+    const [result] = await harness.core.storage.query(
+      `SELECT count(*) AS texts, count(*) FILTER (WHERE shortcut IS DISTINCT FROM general) AS differing,
+              count(*) FILTER (WHERE shortcut IS NOT NULL) AS valid, any_value(v) FILTER (WHERE shortcut IS DISTINCT FROM general) AS example
+       FROM (SELECT v, ${fastTimestampFromText('v', nanos)} AS shortcut, ${timestampFromText('v', nanos)} AS general FROM (${source}))`,
+      [texts.join('\u0001')],
+    );
+    assert.equal(Number(result!['texts']), texts.length);
+    assert.equal(Number(result!['differing']), 0, `${nanos ? 'nanoseconds' : 'microseconds'}: e.g. ${JSON.stringify(result!['example'])}`);
+    assert.ok(Number(result!['valid']) > texts.length / 4, 'many of the texts are timestamps');
+  }
+});
+
+test('epochs and offsets beyond what a column holds are invalid values, not a failed write', async () => {
+  const admin = await harness.core.authenticate(ADMIN_TOKEN);
+  const namespace = await harness.core.catalog.ensureNamespace('default');
+  const texts = ['2024-01-02 03:04:05', '99999999999999999999', '3024-01-02 03:04:05+02:00', '-9000000000000000'];
+  for (const [unit, inserted] of [['us', 2], ['ns', 1]] as Array<[TimeUnit, number]>) {
+    const table = await harness.core.createTable(admin, namespace, {
+      name: `ts_range_${unit}`, columns: [{ name: 'n', type: { kind: 'int', bits: 32, signed: true }, nullable: false }, { name: 't', type: { kind: 'timestamp', unit }, nullable: false }],
+    });
+    const result = await harness.core.write(admin, {
+      table, kind: 'append', onInvalid: 'report', input: recordsInput({ columns: ['n', 't'], rows: texts.map((text, index) => [String(index), text]) }),
+    });
+    assert.deepEqual([result.rowsInserted, result.rowsInvalid], [inserted, texts.length - inserted], `a ${unit} column`);
+    assert.match(result.errors[0]!.messages[0]!, /value "99999999999999999999" is not a valid/);
+  }
 });
