@@ -4,6 +4,7 @@ import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { TimeUnit } from '../../../src/core/types/data-type.ts';
 import { fastTimestampFromText, timestampFromText } from '../../../src/core/ingest/coercion.ts';
 import { recordsInput } from '../../../src/core/ingest/staged-input.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 import { ADMIN_TOKEN, TestCore } from '../../helpers/test-server.ts';
 
 let harness: TestCore;
@@ -51,11 +52,7 @@ test('a named time zone is refused as invalid and does not shift the other rows 
 
 /** Texts near every shape the timestamp rule tells apart: formats, offsets, epochs, spaces, signs, junk. */
 function awkwardTimestampTexts(count: number): string[] {
-  let seed = 42;
-  const random = (below: number) => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed % below;
-  };
+  const random = seededRandom(42);
   const pieces = ['2024', '-', '01', '12', '31', ' ', 'T', ':', '00', '59', '.', '123456', '123456789', 'Z', '+', '02', '02:00', '0200', '-05', '\u00a0', '\u3000', '\t', 'e', '1704196800', '9', 'UTC', 'Europe/Madrid', '+14:00', ''];
   const templates = [
     '2024-01-02 03:04:05', '2024-01-02T03:04:05.123456', '2024-01-02 03:04:05.123456789', '2024-01-02T03:04:05Z', '2024-01-02 03:04:05+02:00',
