@@ -37,8 +37,10 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
   app.addContentTypeParser('*', parseBody);
   await app.register(multipart, { limits: { fileSize: config.maxRequestBodyBytes, fields: 100, fieldSize: 16 * 1024 * 1024 } });
 
-  app.addHook('onSend', async (request, reply) => {
+  // Set as the request arrives, in a callback hook: no promise per request, and error answers keep it.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-ID', request.id);
+    done();
   });
 
   app.get('/health', async () => ({ status: 'ok' }));
