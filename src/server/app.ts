@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Config } from '../config.ts';
@@ -7,6 +6,7 @@ import type { Principal } from '../core/auth/scopes.ts';
 import { SluiceError, toSluiceError } from '../core/errors.ts';
 import type { Sluice } from '../core/sluice.ts';
 import { DIALECTS } from '../dialects/index.ts';
+import { parseBody } from './body.ts';
 import type { Dialect } from './dialect.ts';
 
 declare module 'fastify' {
@@ -32,15 +32,15 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     routerOptions: { ignoreTrailingSlash: true },
   });
 
-  // Bodies are handed to handlers as streams; nothing buffers them whole on the way in. Handlers
-  // get a stream of their own: when one stops reading early (a refused or failed import), the
-  // socket stays open and the rest of the body is drained, so the client can read the answer.
+  // Large bodies are handed to handlers as streams, small ones whole (see `parseBody`).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload.pipe(new PassThrough())));
+  app.addContentTypeParser('*', parseBody);
   await app.register(multipart, { limits: { fileSize: config.maxRequestBodyBytes, fields: 100, fieldSize: 16 * 1024 * 1024 } });
 
-  app.addHook('onSend', async (request, reply) => {
+  // Set as the request arrives, in a callback hook: no promise per request, and error answers keep it.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-ID', request.id);
+    done();
   });
 
   app.get('/health', async () => ({ status: 'ok' }));

@@ -1,15 +1,56 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { SluiceError } from '../core/errors.ts';
+import type { IngestSource } from '../core/ingest/sources/source.ts';
 
 /**
- * Request bodies reach handlers as streams (the app registers no buffering parsers). Small
- * control bodies (a JSON document, a form) are read whole here, up to a limit.
+ * Bodies that announce this many bytes or fewer are read whole as they arrive: they are already in
+ * memory, in a packet or two, and handing them on as one buffer spares a small request (one event)
+ * the cost of the stream machinery that larger bodies need.
  */
-export function bodyStream(request: FastifyRequest): Readable | undefined {
-  return request.body as Readable | undefined;
+export const WHOLE_BODY_BYTES = 64 * 1024;
+
+/**
+ * The app's one body parser: a request body becomes a Buffer when its Content-Length is at most
+ * `WHOLE_BODY_BYTES`, a stream otherwise (nothing buffers a large body whole). A handler gets a
+ * stream of its own: when one stops reading early (a refused or failed import), the socket stays
+ * open and the rest of the body is drained, so the client can read the answer.
+ */
+export function parseBody(request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: unknown) => void): void {
+  const length = request.headers['content-length'];
+  if (length === undefined || request.headers['transfer-encoding'] !== undefined || !(Number(length) <= WHOLE_BODY_BYTES)) {
+    done(null, payload.pipe(new PassThrough()));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  payload.on('data', (chunk: Buffer) => chunks.push(chunk));
+  payload.on('end', () => done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  payload.on('error', (error) => done(error));
 }
 
+/** The request body as a stream (see `parseBody`). */
+export function bodyStream(request: FastifyRequest): Readable | undefined {
+  const body = request.body as Readable | Buffer | undefined;
+  return Buffer.isBuffer(body) ? Readable.from([body], { objectMode: false }) : body;
+}
+
+/** The request body as the source of an ingest, with what its headers say about it; undefined without a body. */
+export function bodySource(request: FastifyRequest): IngestSource | undefined {
+  const body = request.body as Readable | Buffer | undefined;
+  if (body === undefined) return undefined;
+  const contentLength = Number(request.headers['content-length']);
+  const hints = {
+    contentType: String(request.headers['content-type'] ?? ''),
+    contentEncoding: String(request.headers['content-encoding'] ?? ''),
+    ...(Number.isSafeInteger(contentLength) && { contentLength }),
+  };
+  return Buffer.isBuffer(body) ? { kind: 'bytes', bytes: body, hints } : { kind: 'stream', stream: body, hints };
+}
+
+/** The source of a request without a body: no bytes. */
+export const EMPTY_BODY: IngestSource = { kind: 'bytes', bytes: Buffer.alloc(0) };
+
+/** Small control bodies (a JSON document, a form) are read whole, up to a limit. */
 export async function readBody(request: FastifyRequest, limitBytes: number): Promise<Buffer> {
   const stream = bodyStream(request);
   if (!stream) return Buffer.alloc(0);

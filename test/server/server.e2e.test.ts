@@ -24,6 +24,11 @@ describe('the HTTP server', () => {
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     const echoed = await server.fetch('/health', { headers: { 'x-request-id': 'abc-123' } });
     assert.equal(echoed.headers.get('x-request-id'), 'abc-123');
+    const failed = await server.fetch('/v0/events?name=x', { method: 'POST', body: '{}\n', token: 'wrong', headers: { 'x-request-id': 'abc-456' } });
+    assert.equal(failed.status, 403);
+    assert.equal(failed.headers.get('x-request-id'), 'abc-456');
+    const unknown = await server.fetch('/nowhere', { headers: { 'x-request-id': 'abc-789' } });
+    assert.equal(unknown.headers.get('x-request-id'), 'abc-789');
   });
 
   test('an unknown path outside the dialects answers 404 with a coded error', async () => {

@@ -1,5 +1,5 @@
 import type { DuckDBStorage, Row, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
-import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
@@ -252,9 +252,9 @@ export class Catalog {
 
   /**
    * Records a committed write's effect on a table inside the writing transaction: the new version
-   * and row count are persisted with the rows and become visible here only after the commit.
+   * and row count are persisted with the rows (at the commit) and become visible here only after it.
    */
-  async recordWrite(tx: Transaction, table: Table, change: { versions: number; rowDelta: number; replaceRowCount?: number }): Promise<Table> {
+  recordWrite(tx: Transaction, table: Table, change: { versions: number; rowDelta: number; replaceRowCount?: number }): Table {
     const current = this.getTableById(table.id);
     const now = new Date();
     const updated: Table = {
@@ -263,10 +263,11 @@ export class Catalog {
       rowCount: change.replaceRowCount ?? Math.max(0, current.rowCount + change.rowDelta),
       updatedAt: now,
     };
-    // Prepared once per connection: every commit runs it.
-    await tx.runPrepared(`UPDATE ${CATALOG_SCHEMA}.tables SET version = ?, row_count = ?, updated_at = ? WHERE id = ?`, [
-      updated.version, updated.rowCount, now.toISOString(), table.id,
-    ]);
+    // Every commit runs it: with the commit, in one round trip.
+    tx.runAtCommit(
+      `UPDATE ${CATALOG_SCHEMA}.tables SET version = ${updated.version}, row_count = ${updated.rowCount}, updated_at = ${quoteLiteral(now.toISOString())}
+       WHERE id = ${quoteLiteral(table.id)}`,
+    );
     tx.afterCommit(() => {
       // A concurrent DDL change (rename, properties) must not be undone by a stale copy.
       const latest = this.tables.get(table.id);

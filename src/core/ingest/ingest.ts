@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { Principal } from '../auth/scopes.ts';
 import { SluiceError } from '../errors.ts';
 import type { Sluice } from '../sluice.ts';
@@ -11,6 +11,7 @@ import { ingestInChunks, type ChunkPolicy } from './chunked-ingest.ts';
 import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
 import { parquetInput } from './decoders/parquet-input.ts';
 import type { IngestSource, ProgressListener, SourceLimits } from './sources/source.ts';
+import { wholeContent } from './sources/open-source.ts';
 import { spoolToFile } from './sources/spool-file.ts';
 import { openSpool } from './sources/spool-writer.ts';
 import { splitJsonValues } from './sources/json-values.ts';
@@ -68,62 +69,89 @@ const DEFAULT_CSV: CsvOptions = { header: 'detect', caseInsensitive: false, leni
 /**
  * Streams a request's bytes into a table: the source is opened (downloaded, decompressed, limited),
  * decoded by the format's reader and handed to the write path as one write. Formats DuckDB reads
- * natively are spooled to a file and loaded by DuckDB; nothing is held whole in memory.
+ * natively are spooled to a file and loaded by DuckDB; nothing is held whole in memory but a small
+ * request body that the server read whole as it arrived (see `wholeContent`).
  */
 export async function ingest(core: Sluice, principal: Principal, command: IngestCommand): Promise<WriteResult> {
   core.authorizeWrite(principal, command.kind, command.table);
   command.signal?.throwIfAborted();
   if (command.chunks) return ingestInChunks(core, principal, { ...command, chunks: command.chunks, json: command.json ?? DEFAULT_JSON, csv: command.csv ?? DEFAULT_CSV });
-  const opened = await core.openSource(command.source, command.limits, command.onProgress);
-  const hash = command.idempotency && createHash('sha256').update(`${command.idempotency.request}\u0000`);
-  const stream = hash ? hashed(opened, hash) : opened;
-  const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));
-  command.signal?.addEventListener('abort', cancel);
+  const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal: _signal, idempotency, ...request } = command;
+  const hash = idempotency && createHash('sha256').update(`${idempotency.request}\u0000`);
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    const input = await DECODERS[command.format](core, stream, command, cleanups);
+    const input = await decode(core, command, hash, cleanups);
     command.signal?.throwIfAborted();
-    const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal: _signal, idempotency, ...request } = command;
     if (!hash || !idempotency) return await core.write(principal, { ...request, input });
-    // A decoder may stop at the end of its format (an Arrow end-of-stream mark); the hash covers every byte.
-    for await (const _chunk of stream) command.signal?.throwIfAborted();
     return await core.write(principal, { ...request, input, idempotency: { key: idempotency.key, requestHash: hash.digest('hex') } });
   } finally {
-    command.signal?.removeEventListener('abort', cancel);
-    stream.destroy();
-    opened.destroy();
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
 }
 
-/** The source as a file in the spool folder: the file itself when it already is one, else a copy of the stream. */
-async function spooled(core: Sluice, stream: Readable, command: IngestCommand, extension: string, cleanups: Array<() => Promise<void>>): Promise<string> {
+/**
+ * The source decoded by its format's reader, every byte of it added to `hash`. A small body read
+ * whole goes to the reader as it is; any other source is opened as a stream (downloaded,
+ * decompressed, limited) that is closed once the reader is done.
+ */
+async function decode(core: Sluice, command: IngestCommand, hash: Hash | undefined, cleanups: Array<() => Promise<void>>): Promise<StagedInput> {
+  const whole = wholeContent(command.source, command.limits);
+  if (whole) {
+    hash?.update(whole);
+    return DECODERS[command.format](core, whole, command, cleanups);
+  }
+  const opened = await core.openSource(command.source, command.limits, command.onProgress);
+  const stream = hash ? hashed(opened, hash) : opened;
+  const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));
+  command.signal?.addEventListener('abort', cancel);
+  try {
+    const input = await DECODERS[command.format](core, stream, command, cleanups);
+    command.signal?.throwIfAborted();
+    // A decoder may stop at the end of its format (an Arrow end-of-stream mark); the hash covers every byte.
+    if (hash) for await (const _chunk of stream) command.signal?.throwIfAborted();
+    return input;
+  } finally {
+    command.signal?.removeEventListener('abort', cancel);
+    stream.destroy();
+    opened.destroy();
+  }
+}
+
+/** A source's content: a stream, or the whole of a small body (see `wholeContent`). */
+type Content = Readable | Buffer;
+
+function streamOf(content: Content): Readable {
+  return Buffer.isBuffer(content) ? Readable.from([content], { objectMode: false }) : content;
+}
+
+/** The source as a file in the spool folder: the file itself when it already is one, else a copy of its content. */
+async function spooled(core: Sluice, content: Content, command: IngestCommand, extension: string, cleanups: Array<() => Promise<void>>): Promise<string> {
   if (command.source.kind === 'file') return command.source.path;
-  const file = await spoolToFile(stream, core.storage.spoolDir, { extension });
+  const file = await spoolToFile(streamOf(content), core.storage.spoolDir, { extension });
   cleanups.push(() => file.remove());
   return file.path;
 }
 
-type Decoder = (core: Sluice, stream: Readable, command: IngestCommand, cleanups: Array<() => Promise<void>>) => Promise<StagedInput>;
+type Decoder = (core: Sluice, content: Content, command: IngestCommand, cleanups: Array<() => Promise<void>>) => Promise<StagedInput>;
 
 const DECODERS: Record<IngestFormat, Decoder> = {
-  csv: async (core, stream, command, cleanups) =>
-    csvInput(await spooled(core, stream, command, 'csv', cleanups), command.table.columns, command.csv ?? DEFAULT_CSV),
-  parquet: async (core, stream, command, cleanups) =>
-    parquetInput(core.storage, await spooled(core, stream, command, 'parquet', cleanups), command.table.columns, { caseInsensitive: command.caseInsensitive ?? false }),
-  json: async (core, stream, command, cleanups) => {
+  csv: async (core, content, command, cleanups) =>
+    csvInput(await spooled(core, content, command, 'csv', cleanups), command.table.columns, command.csv ?? DEFAULT_CSV),
+  parquet: async (core, content, command, cleanups) =>
+    parquetInput(core.storage, await spooled(core, content, command, 'parquet', cleanups), command.table.columns, { caseInsensitive: command.caseInsensitive ?? false }),
+  json: async (core, content, command, cleanups) => {
     const options = command.json ?? DEFAULT_JSON;
     const batch = new JsonBatch(core.storage.spoolDir, cleanups);
-    if (options.lineDelimited) await batch.addLines(stream);
-    else for await (const chunk of splitJsonValues(stream, { unwrapArrays: options.arrays })) for (const value of chunk) await batch.add(value);
+    if (options.lineDelimited) await (Buffer.isBuffer(content) ? batch.addWholeLines(content) : batch.addLines(content));
+    else for await (const chunk of splitJsonValues(streamOf(content), { unwrapArrays: options.arrays })) for (const value of chunk) await batch.add(value);
     return batch.input(command.table.columns, jsonDecodeOptions(options));
   },
-  arrow: async (core, stream, command, cleanups) => {
+  arrow: async (core, content, command, cleanups) => {
     // Arrow batches are decoded as they arrive and spooled as CSV (strings quoted, NULL unquoted
     // and empty), so that a stream of any length loads in bounded memory through DuckDB's reader.
     const spool = await openSpool(core.storage.spoolDir, 'csv', cleanups);
     let columns = command.table.columns.map((column) => column.name);
-    for await (const batch of decodeArrowIpc(stream, command.table.columns, { caseInsensitive: command.caseInsensitive ?? false })) {
+    for await (const batch of decodeArrowIpc(streamOf(content), command.table.columns, { caseInsensitive: command.caseInsensitive ?? false })) {
       columns = batch.columns;
       for (const row of batch.rows) await spool.write(`${row.map(csvField).join(',')}\n`);
     }

@@ -105,6 +105,11 @@ export class JsonBatch {
     if (rest.length > 0) await this.addTextLines(Buffer.concat([rest, NEWLINE]), line);
   }
 
+  /** The records of a whole NDJSON body held in memory (a small request's), as `addLines` reads them. */
+  async addWholeLines(bytes: Buffer): Promise<void> {
+    await this.addTextLines(bytes.at(-1) === LINE_FEED ? bytes : Buffer.concat([bytes, NEWLINE]), 0);
+  }
+
   /** Lines (each ending with \n) decoded one by one; returns the number of the last. */
   private async addTextLines(region: Buffer, line: number): Promise<number> {
     let start = 0;

@@ -446,7 +446,7 @@ class Stage {
       [JSON.stringify(importIds)],
     );
     const rows = counted.map((row) => [Number(row['_req']), Number(row['n'])] as const);
-    await catalog.recordWrite(this.tx, target, { versions: 1, rowDelta: rows.reduce((sum, [, n]) => sum + n, 0) });
+    catalog.recordWrite(this.tx, target, { versions: 1, rowDelta: rows.reduce((sum, [, n]) => sum + n, 0) });
     return new Map(rows);
   }
 

@@ -123,7 +123,7 @@ export class WriteQueue {
         const replaced = [...applied].reverse().find((effect) => effect.replacedRowCount !== undefined);
         const rowDelta = applied.reduce((sum, effect) => sum + effect.rowsInserted - effect.rowsDeleted, 0);
         if (applied.length > 0) {
-          await this.catalog.recordWrite(tx, table, {
+          this.catalog.recordWrite(tx, table, {
             versions: applied.length,
             rowDelta,
             ...(replaced && applied.indexOf(replaced) === applied.length - 1 ? { replaceRowCount: replaced.replacedRowCount! } : {}),

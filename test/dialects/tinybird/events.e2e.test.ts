@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { WHOLE_BODY_BYTES } from '../../../src/server/body.ts';
 import { TestServer } from '../../helpers/test-server.ts';
 import { TinybirdClient } from '../../helpers/tinybird-client.ts';
 
@@ -60,6 +61,41 @@ describe('Tinybird Events API', () => {
     assert.equal(unknown.status, 404);
     const allowed = await send('name=clicks&wait=true', '{"id": 9, "kind": "z", "at": "2024-01-03"}\n', {}, token.token);
     assert.equal(allowed.status, 200);
+  });
+
+  test('a small body read whole, a body streamed in chunks and a body too large to read whole give the same rows and quarantine', async () => {
+    // A byte order mark, CRLF line ends, a blank line, a bad value, a line that is not JSON and no final newline.
+    const records = '\ufeff{"id": 1, "kind": "a", "at": "2024-01-01"}\r\n\n{"id": "x", "kind": "b", "at": "2024-01-01"}\nnot json\r\n{"id": 2, "kind": "é", "at": "2024-01-02"}';
+    const padding = `${'{"id": 0, "kind": "padding", "at": "2024-01-01"}\n'.repeat(Math.ceil(WHOLE_BODY_BYTES / 48))}`;
+    const chunked = (text: string) => {
+      const bytes = Buffer.from(text);
+      // Split inside the two-byte "é" and inside a CRLF, so that readers must carry bytes across chunks.
+      const cuts = [0, bytes.indexOf('\r') + 1, bytes.indexOf('é') + 1, bytes.length];
+      return new ReadableStream({
+        start(controller) {
+          for (let index = 1; index < cuts.length; index += 1) controller.enqueue(bytes.subarray(cuts[index - 1], cuts[index]));
+          controller.close();
+        },
+      });
+    };
+    const bodies: Array<[string, RequestInit['body'], number]> = [
+      ['whole', records, 2],
+      ['chunked', chunked(records), 2],
+      ['too large to read whole', `${records}\n${padding}`, 2 + padding.split('\n').length - 1],
+    ];
+    for (const [name, body, rows] of bodies) {
+      await tb.form(`/v0/datasources?name=shape`, { schema: 'id Int64 `json:$.id`, kind String `json:$.kind`, ts Date `json:$.at`', format: 'ndjson' });
+      const response = await server.fetch('/v0/events?name=shape&wait=true', { method: 'POST', body, ...({ duplex: 'half' } as object) });
+      assert.equal(response.status, 200, name);
+      assert.deepEqual(await response.json(), { successful_rows: rows, quarantined_rows: 2 }, name);
+      assert.deepEqual(await tb.sql("SELECT id, kind FROM shape WHERE kind <> 'padding' ORDER BY id"), [{ id: 1, kind: 'a' }, { id: 2, kind: 'é' }], name);
+      const quarantined = await tb.sql<{ id: string | null; c__error_column: string[]; c__error: string[] }>('SELECT id, c__error_column, c__error FROM shape_quarantine ORDER BY id NULLS LAST');
+      assert.equal(quarantined.length, 2, name);
+      assert.equal(quarantined[0]!.id, 'x', name);
+      assert.deepEqual(quarantined[0]!.c__error_column, ['id'], name);
+      assert.match(quarantined[1]!.c__error[0]!, /invalid JSON: not json/, name);
+      assert.equal((await server.fetch('/v0/datasources/shape', { method: 'DELETE' })).status, 204, name);
+    }
   });
 
   test('many concurrent small requests are grouped into few commits and every row lands', async () => {

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { SluiceError } from '../../errors.ts';
 import { ByteLimit, payloadTooLarge } from './byte-limit.ts';
@@ -28,6 +28,10 @@ export async function openSource(source: IngestSource, limits: SourceLimits, onP
     // fetch has already undone any Content-Encoding, after which servers' labels (a .gz name, an
     // application/gzip type) no longer describe the bytes; the bytes themselves still do.
     gzipDeclared = false;
+  } else if (source.kind === 'bytes') {
+    raw = Readable.from([source.bytes], { objectMode: false });
+    totalBytes = source.bytes.length;
+    gzipDeclared = isGzipDeclared(source.hints);
   } else {
     raw = source.stream;
     totalBytes = source.hints?.contentLength;
@@ -46,6 +50,17 @@ export async function openSource(source: IngestSource, limits: SourceLimits, onP
   // The limit applies again after decompression, so that a small gzip bomb cannot expand unchecked.
   const content = pipeline(received, createGunzip(), new ByteLimit(limits.maxBytes, { subject: 'Decompressed payload' }), () => {});
   return mapStreamErrors(content, (error) => (isZlibError(error) ? malformedGzip(error) : error));
+}
+
+/**
+ * The content of a source already held whole in memory, when it needs no decompression: readers
+ * take it as it is, without the streams `openSource` sets up. Undefined for every other source.
+ * Fails with PAYLOAD_TOO_LARGE past `limits.maxBytes`, as `openSource` would.
+ */
+export function wholeContent(source: IngestSource, limits: SourceLimits): Buffer | undefined {
+  if (source.kind !== 'bytes' || isGzipDeclared(source.hints) || hasGzipMagic(source.bytes)) return undefined;
+  if (source.bytes.length > limits.maxBytes) throw payloadTooLarge(limits.maxBytes);
+  return source.bytes;
 }
 
 function isGzipDeclared(hints: SourceHints | undefined): boolean {

@@ -1,11 +1,13 @@
 import type { Readable } from 'node:stream';
 
 /**
- * Where the bytes of an ingest come from. Every kind is consumed as a stream: a request body, one
- * file part of a multipart request, or a remote http(s) URL downloaded by the server.
+ * Where the bytes of an ingest come from: a request body, one file part of a multipart request, or
+ * a remote http(s) URL downloaded by the server. Every kind but `bytes` is consumed as a stream.
  */
 export type IngestSource =
   | { kind: 'stream'; stream: Readable; /** Content-Type / Content-Encoding / file name, to recognise gzip. */ hints?: SourceHints }
+  /** A request body small enough to have been read whole as it arrived (see `bodySource`). */
+  | { kind: 'bytes'; bytes: Buffer; hints?: SourceHints }
   | { kind: 'url'; url: string; hints?: SourceHints }
   /** A file the server already holds in its spool folder, decompressed (say, spooled to infer its schema first). */
   | { kind: 'file'; path: string };

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { SluiceError } from '../../../core/errors.ts';
 import type { CoercionOptions } from '../../../core/ingest/coercion.ts';
@@ -6,7 +5,7 @@ import { ingest, type IngestFormat } from '../../../core/ingest/ingest.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printArrowType } from '../../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../../core/write/write-command.ts';
-import { bodyStream } from '../../../server/body.ts';
+import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
 import { findDatasetTable } from '../resources.ts';
 import { invalid, queryParams } from '../request.ts';
 
@@ -85,21 +84,12 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
     if (KEYED_MODES.has(mode) && table.primaryKey.length === 0) {
       throw new SluiceError('PRIMARY_KEY_REQUIRED', `mode=${mode} needs a primary key, and table "${table.name}" has none`, { mode, tableId: table.id });
     }
-    const contentLength = Number(request.headers['content-length']);
     const [onlyKey, ...otherKeys] = table.primaryKey;
     const result = await ingest(core, principal, {
       table,
       kind: MODES[mode],
       format,
-      source: {
-        kind: 'stream',
-        stream: bodyStream(request) ?? Readable.from([]),
-        hints: {
-          ...(request.headers['content-type'] && { contentType: request.headers['content-type'] }),
-          ...(request.headers['content-encoding'] && { contentEncoding: request.headers['content-encoding'] }),
-          ...(Number.isSafeInteger(contentLength) && { contentLength }),
-        },
-      },
+      source: bodySource(request) ?? EMPTY_BODY,
       // An Arrow stream is decoded batch by batch as it arrives; only the server's own cap bounds it.
       limits: { maxBytes: format === 'arrow' ? core.config.maxRequestBodyBytes : core.config.maxRowWriteBytes },
       onInvalid: 'reject',

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Table } from '../../../core/catalog/model.ts';
 import type { ChunkPolicy } from '../../../core/ingest/chunked-ingest.ts';
@@ -7,7 +6,7 @@ import { ingest } from '../../../core/ingest/ingest.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printSqlType } from '../../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../../core/write/write-command.ts';
-import { bodyStream } from '../../../server/body.ts';
+import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
 import { decodeToken, encodeToken } from '../completion-token.ts';
 import { FelderaError } from '../errors.ts';
 import { QueryParams } from '../params.ts';
@@ -48,13 +47,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
     await pipelines.awaitInput(pipeline, force);
     const result = await ingest(core, principal, {
       table, kind, format, onInvalid: 'report', describeType, chunks: INGRESS_CHUNKS,
-      source: {
-        kind: 'stream', stream: bodyStream(request) ?? Readable.from([]),
-        hints: {
-          contentType: String(request.headers['content-type'] ?? ''), contentEncoding: String(request.headers['content-encoding'] ?? ''),
-          ...(request.headers['content-length'] !== undefined && { contentLength: Number(request.headers['content-length']) }),
-        },
-      },
+      source: bodySource(request) ?? EMPTY_BODY,
       limits: { maxBytes: core.config.maxRequestBodyBytes },
       csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, emptyTextIsEmptyString: true },
       json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true },

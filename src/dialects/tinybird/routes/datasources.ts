@@ -4,7 +4,7 @@ import type { Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
-import { bodyStream } from '../../../server/body.ts';
+import { bodySource } from '../../../server/body.ts';
 import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
 import { datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
@@ -40,7 +40,7 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   const mode = parseMode(params);
   const format = parseFormat(params);
   const url = params.get('url');
-  const fileName = source?.kind === 'stream' ? source.hints?.fileName : undefined;
+  const fileName = source?.kind === 'stream' || source?.kind === 'bytes' ? source.hints?.fileName : undefined;
   const name = params.get('name') ?? nameFromFile(url ?? fileName);
   const importRequest: ImportRequest = { mode, format, name, params, maxBytes, importId: newImportId(), ...(source && { source }) };
   if (mode !== 'append') requireCreate(principal);
@@ -81,13 +81,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     if (contentType.startsWith('application/x-www-form-urlencoded') || !hasBody(request)) {
       return handleImport(core, request, reply, await Params.of(request), undefined, RAW_BODY_BYTES);
     }
-    const stream = bodyStream(request)!;
-    const hints = {
-      contentType,
-      contentEncoding: String(request.headers['content-encoding'] ?? ''),
-      ...(request.headers['content-length'] !== undefined && { contentLength: Number(request.headers['content-length']) }),
-    };
-    return handleImport(core, request, reply, Params.ofQuery(request), { kind: 'stream', stream, hints }, RAW_BODY_BYTES);
+    return handleImport(core, request, reply, Params.ofQuery(request), bodySource(request), RAW_BODY_BYTES);
   });
 
   app.get('/v0/datasources', async (request) => {

@@ -4,11 +4,10 @@ import type { Column } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { analyzeNdjson } from '../../../core/ingest/inference/index.ts';
 import { ingest } from '../../../core/ingest/ingest.ts';
-import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
-import { bodyStream } from '../../../server/body.ts';
+import { bodySource } from '../../../server/body.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
 
@@ -29,14 +28,8 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
     const format = params.get('format') ?? 'ndjson';
     if (format !== 'ndjson' && format !== 'json') throw new SluiceError('INVALID_ARGUMENT', `Invalid format "${format}": the Events API takes ndjson`);
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-    const stream = bodyStream(request);
-    if (!stream) throw new SluiceError('INVALID_ARGUMENT', 'The request has no body');
-    const hints = {
-      contentType: String(request.headers['content-type'] ?? ''),
-      contentEncoding: String(request.headers['content-encoding'] ?? ''),
-      ...(request.headers['content-length'] !== undefined && { contentLength: Number(request.headers['content-length']) }),
-    };
-    let source: IngestSource = { kind: 'stream', stream, hints };
+    let source = bodySource(request);
+    if (!source) throw new SluiceError('INVALID_ARGUMENT', 'The request has no body');
     let table = core.catalog.findTable(namespace.id, name);
     const cleanups: Array<() => Promise<void>> = [];
     try {
