@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '../../ids.ts';
+import { SPOOL_WRITE_BUFFER_BYTES } from './spool-file.ts';
 
 export interface SpoolWriter {
   path: string;
@@ -13,7 +14,7 @@ export interface SpoolWriter {
 /** A spool file written piece by piece with backpressure; `cleanups` gets its removal. */
 export async function openSpool(spoolDir: string, extension: string, cleanups: Array<() => Promise<void>>): Promise<SpoolWriter> {
   const path = join(spoolDir, `${newId()}.${extension}`);
-  const out = createWriteStream(path);
+  const out = createWriteStream(path, { highWaterMark: SPOOL_WRITE_BUFFER_BYTES });
   cleanups.push(async () => {
     out.destroy();
     await rm(path, { force: true });
