@@ -1,4 +1,4 @@
-import { VARCHAR } from '@duckdb/node-api';
+import { VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS, MAX_LINE_BYTES } from './line-limits.ts';
@@ -86,11 +86,12 @@ const TEXT_PARAMETERS_SQL = `SELECT CAST(r AS INTEGER) AS _req, CAST(w AS BIGINT
                unnest(string_split($3::VARCHAR, ',')) AS g, unnest(string_split($4::VARCHAR, chr(1))) AS j)`;
 const TEXT_PARAMETER_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR];
 
-function textParameters(parts: Array<{ values: JsonText[]; request: number }>): DirectSource['params'] {
+function textParameters(parts: Array<{ values: JsonText[]; request: number }>): TextParameters | undefined {
   const requests: number[] = [];
   const rows: number[] = [];
   const groups: number[] = [];
   const texts: string[] = [];
+  let objectsOnly = true;
   for (const { values, request } of parts) {
     for (const value of values) {
       if (value.error !== undefined || value.text.includes('\x01')) return undefined;
@@ -98,10 +99,27 @@ function textParameters(parts: Array<{ values: JsonText[]; request: number }>): 
       rows.push(value.index);
       groups.push(groupOf(value));
       texts.push(value.text);
+      objectsOnly &&= opensObject(value.text);
     }
   }
   if (texts.length === 0) return undefined;
-  return { values: [requests.join(','), rows.join(','), groups.join(','), texts.join('\x01')], types: TEXT_PARAMETER_TYPES };
+  return { values: [requests.join(','), rows.join(','), groups.join(','), texts.join('\x01')], types: TEXT_PARAMETER_TYPES, objectsOnly };
+}
+
+interface TextParameters {
+  values: DuckDBValue[];
+  types: DuckDBType[];
+  /** Whether every text opens with `{` (after JSON whitespace): it is an object, or no JSON at all. */
+  objectsOnly: boolean;
+}
+
+/** Whether a JSON text's first character after whitespace is `{`. */
+function opensObject(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text.charCodeAt(index);
+    if (char !== 0x20 && char !== 0x09 && char !== 0x0a && char !== 0x0d) return char === 0x7b;
+  }
+  return false;
 }
 
 /**
@@ -160,6 +178,18 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
             FROM (SELECT *, ${shared.lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`)}))`;
   const directOf = (textSql: string) => `SELECT _req, _row, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
+  // Texts passed as parameters, all of them opening an object, of whole rows whose columns all have
+  // plain paths: each text is parsed once, by the extraction. The checks `rowsOf` makes need parses
+  // of their own and change nothing here: extraction fails on a text that is not valid JSON (and
+  // the stage takes over), and one that opens with `{` and is valid is an object.
+  const lean = options.format === 'raw' && !options.caseInsensitive && !options.positional && options.scalarColumn === undefined &&
+    shared.element.every((element) => element !== undefined)
+    ? `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${element} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
+       FROM (SELECT _req, _row, ${shared.lists} FROM (SELECT _req, _row, j AS row FROM (${TEXT_PARAMETERS_SQL})))`
+    : undefined;
+  const parameterDirect = (params: TextParameters): DirectSource => ({
+    sql: lean && params.objectsOnly ? lean : directOf(TEXT_PARAMETERS_SQL), numbered: true, params: { values: params.values, types: params.types },
+  });
   const load = async (tx: Transaction, rawTable: string, texts: QuerySource) => {
     await tx.run(`INSERT INTO ${rawTable} SELECT * FROM (${rowsOf(texts.sql)})`);
     await texts.release?.(tx);
@@ -174,7 +204,7 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
       const fromFile = source.ndjsonFile && readNdjsonFile(source.ndjsonFile, columns, paths, options);
       if (fromFile) return { sql: fromFile };
       const params = source.inMemory && textParameters([{ values: source.inMemory, request: 0 }]);
-      if (params) return { sql: directOf(TEXT_PARAMETERS_SQL), numbered: true, params };
+      if (params) return parameterDirect(params);
       const { sql, release } = await source.read(tx, 0);
       return { sql: directOf(sql), numbered: true, ...(release && { release }) };
     },
@@ -187,7 +217,7 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
         async direct(tx, parts) {
           const texts = parts.map(({ input, request }) => ({ values: textsOf(input), request }));
           const params = textParameters(texts);
-          if (params) return { sql: directOf(TEXT_PARAMETERS_SQL), numbered: true, params };
+          if (params) return parameterDirect(params);
           const { sql, release } = await appendTexts(tx, texts);
           return { sql: directOf(sql), numbered: true, ...(release && { release }) };
         },
