@@ -42,6 +42,10 @@ export const CONFIG_OPTIONS = {
   maxRequestBodyBytes: { description: 'Largest streamed request body or multipart file (413 above)', env: 'SLUICE_MAX_BODY_BYTES', default: 10 * 1024 ** 3, parse: parseBytes },
   maxRowWriteBytes: { description: 'Largest body of a Catalyzed row write (413 above); streamed Arrow IPC bodies are bounded by SLUICE_MAX_BODY_BYTES only', env: 'SLUICE_MAX_ROW_WRITE_BYTES', default: 100 * 1024 ** 2, parse: parseBytes },
   memoryLimit: { description: "DuckDB's memory limit (e.g. 2GB); DuckDB's default when unset", env: 'SLUICE_MEMORY_LIMIT', default: undefined as string | undefined, parse: optional },
+  checkpointThreshold: {
+    description: "Write-ahead log size past which a commit checkpoints (e.g. 256MB): larger makes checkpoints rarer, so fewer writes wait for one, at the cost of a longer replay after a crash; DuckDB's 16MB when unset",
+    env: 'SLUICE_CHECKPOINT_THRESHOLD', default: undefined as string | undefined, parse: optional,
+  },
   threads: { description: 'DuckDB worker threads; the number of cores when unset', env: 'SLUICE_THREADS', default: undefined as number | undefined, parse: parsePositiveInt },
   pausedIngressTimeoutMs: { description: 'How long a push to a paused Feldera pipeline waits for it to resume before answering 503', env: 'SLUICE_PAUSED_INGRESS_TIMEOUT_MS', default: 30_000, parse: parsePositiveInt },
   allowPrivateUrls: { description: 'Whether URL imports may reach loopback, private and reserved addresses (the server\'s own network)', env: 'SLUICE_ALLOW_PRIVATE_URLS', default: false, parse: (raw: string) => ['true', '1', 'yes'].includes(raw.toLowerCase()) },

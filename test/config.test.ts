@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { loadConfig } from '../src/config.ts';
+import { TestCore } from './helpers/test-server.ts';
 
 test('config defaults match the documented contract', () => {
   const config = loadConfig({}, {});
@@ -21,4 +22,17 @@ test('environment variables set the options and explicit overrides win over them
 test('an invalid environment value is refused naming the variable', () => {
   assert.throws(() => loadConfig({}, { SLUICE_PORT: 'eighty' }), /SLUICE_PORT: invalid port "eighty"/);
   assert.throws(() => loadConfig({}, { SLUICE_MAX_BODY_BYTES: 'lots' }), /SLUICE_MAX_BODY_BYTES/);
+});
+
+test("DuckDB's memory limit and checkpoint threshold reach the engine", async () => {
+  const { memoryLimit, checkpointThreshold } = loadConfig({}, { SLUICE_MEMORY_LIMIT: '300MB', SLUICE_CHECKPOINT_THRESHOLD: '256MB' });
+  const harness = await TestCore.open({ memoryLimit, checkpointThreshold });
+  try {
+    const [settings] = await harness.core.storage.query(
+      "SELECT current_setting('memory_limit') AS memory_limit, current_setting('checkpoint_threshold') AS checkpoint_threshold",
+    );
+    assert.deepEqual(settings, { memory_limit: '286.1 MiB', checkpoint_threshold: '244.1 MiB' });
+  } finally {
+    await harness.close();
+  }
 });

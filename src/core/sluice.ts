@@ -57,7 +57,7 @@ export class Sluice {
   static async open(config: Config): Promise<Sluice> {
     await mkdir(config.dataDir, { recursive: true });
     const admin = await resolveAdminToken(config.dataDir, config.adminToken);
-    const storage = await DuckDBStorage.open({ dataDir: config.dataDir, memoryLimit: config.memoryLimit, threads: config.threads });
+    const storage = await DuckDBStorage.open({ dataDir: config.dataDir, memoryLimit: config.memoryLimit, checkpointThreshold: config.checkpointThreshold, threads: config.threads });
     try {
       const catalog = await Catalog.open(storage);
       await installSqlFunctions(storage);

@@ -11,6 +11,7 @@ export type Row = Record<string, unknown>;
 export interface StorageOptions {
   dataDir: string;
   memoryLimit?: string | undefined;
+  checkpointThreshold?: string | undefined;
   threads?: number | undefined;
   readConnections?: number;
   writeConnections?: number;
@@ -45,6 +46,7 @@ export class DuckDBStorage {
       temp_directory: tempDir,
     };
     if (options.memoryLimit) settings['memory_limit'] = options.memoryLimit;
+    if (options.checkpointThreshold) settings['checkpoint_threshold'] = options.checkpointThreshold;
     if (options.threads) settings['threads'] = String(options.threads);
 
     let instance: DuckDBInstance;
