@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { Column, Table } from '../../../src/core/catalog/model.ts';
 import { csvInput, type CsvOptions } from '../../../src/core/ingest/decoders/csv-input.ts';
+import { MAX_LINE_BYTES } from '../../../src/core/ingest/decoders/line-limits.ts';
 import { parquetInput } from '../../../src/core/ingest/decoders/parquet-input.ts';
 import type { StagedInput } from '../../../src/core/ingest/staged-input.ts';
 import { CoreFixture } from '../../helpers/core-fixture.ts';
@@ -65,6 +66,23 @@ describe('CSV and Parquet files read by DuckDB into the write path', () => {
     assert.match(messages, /line 3: .*Expected Number of Columns: 3 Found: 4.*: 2,b,2024-01-01,extra/);
     assert.match(messages, /line 4: .*Found: 1/);
     assert.match(messages, /value "not-a-number" is not a valid/);
+  });
+
+  test('a CSV line past the line limit is quarantined with the reason, wherever it falls, and the others load', async () => {
+    const tooLong = `9,${'y'.repeat(MAX_LINE_BYTES + 1000)},2024-01-01`;
+    const nearLimit = `8,${'x'.repeat(MAX_LINE_BYTES - 100)},2024-01-01`;
+    const filler = Array.from({ length: 50_000 }, (_, index) => `${index + 10},f,2024-01-01`);
+    const layouts = {
+      first: [tooLong, nearLimit, ...filler], middle: [nearLimit, ...filler, tooLong, ...filler], last: [nearLimit, ...filler, tooLong], 'across buffers': ['1,a,2024-01-01', nearLimit, tooLong, ...filler],
+    };
+    for (const [where, lines] of Object.entries(layouts)) {
+      const table = await createTable();
+      const path = await spool(`long-${where}.csv`, `${lines.join('\n')}\n`);
+      const result = await write(table, await csvInput(path, table.columns, csvOptions({ header: false })));
+      assert.deepEqual([result.rowsInserted, result.rowsQuarantined, result.linesInvalid], [lines.length - 1, 1, 1], `the long line ${where}`);
+      const [quarantined] = await fixture.core.storage.query(`SELECT c__error FROM ${physicalName(fixture.core.catalog.quarantineOf(table)!)}`);
+      assert.match((quarantined!['c__error'] as string[]).join(';'), /line \d+: .*(line size|Maximum line size)/i);
+    }
   });
 
   test('lenient CSV pads missing fields with NULL and ignores extra ones', async () => {

@@ -37,9 +37,16 @@ export interface CsvOptions {
 let scanCounter = 0;
 
 /**
- * A spooled CSV file, read by DuckDB's own CSV reader (parallel, typed later by the write path).
- * Records with the wrong number of fields or broken quoting land in DuckDB's rejects table and are
- * staged as undecodable records with DuckDB's reason and the line's text.
+ * A spooled CSV file, read by DuckDB's own CSV reader (typed later by the write path). Records with
+ * the wrong number of fields or broken quoting land in DuckDB's rejects table and are staged as
+ * undecodable records with DuckDB's reason and the line's text. The direct read fails at the first
+ * such record instead.
+ *
+ * DuckDB's readers can lose a record while keeping rejects, without an error: the parallel one a
+ * line past the line limit that falls across its buffers in some layouts, the sequential one an
+ * unterminated quote at the end of the file. Neither loses what the other does, and neither adds a
+ * record, so the staged read counts the records the other reader accounts for (rows and rejected
+ * lines) and reads again with it when that finds more.
  */
 export async function csvInput(path: string, columns: Column[], options: CsvOptions): Promise<StagedInput> {
   const dialect = await detectDialect(path, options);
@@ -49,11 +56,11 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const sources = mapFields(columns, header && !options.byPosition ? firstRecord : null, options.caseInsensitive);
   const mapped = columns.flatMap((column, index) => (sources[index] === undefined ? [] : [{ column, field: sources[index]! }]));
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
-  const reader = (rejects?: string) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
+  const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
         new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
         allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}${rejects ? `, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}` : ''}
-        ${options.lenient ? ', strict_mode = false, null_padding = true, parallel = false' : ''})`;
+        ${options.lenient ? ', strict_mode = false, null_padding = true' : ''}${!parallel || options.lenient ? ', parallel = false' : ''})`;
   const values = mapped.map(({ column, field }) => {
     const value = quoteIdentifier(`f${field}`);
     return options.emptyTextIsEmptyString && column.type.kind === 'string' && !column.nullable ? `coalesce(${value}, '')` : value;
@@ -61,28 +68,53 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   return {
     columns: mapped.map(({ column }) => column.name),
     async load(tx: Transaction, rawTable: string, request: number) {
-      const scan = (scanCounter += 1);
-      const rejects = `sluice_csv_rejects_${scan}`;
-      try {
-        await tx.run(
-          `INSERT INTO ${rawTable} SELECT ${request}, ${options.recordOffset ?? 0} + row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader(rejects)}`,
-        );
-      } catch (error) {
-        throw asMalformed(error, 'CSV');
-      }
+      const offset = options.recordOffset ?? 0;
       const nulls = mapped.map(() => ', NULL').join('');
-      await tx.run(
-        `INSERT INTO ${rawTable} SELECT ${request}, ${options.recordOffset ?? 0} + line, 1, 'line ' || (${options.recordOffset ?? 0} + line) || ': ' || error_message, csv_line${nulls} FROM ${rejects}
-         WHERE line IS NOT NULL QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1`,
-      );
-      await tx.run(`DROP TABLE IF EXISTS ${rejects}`);
-      await tx.run(`DROP TABLE IF EXISTS ${rejects}_scan`);
+      /** Stages the file's rows and rejected lines read with one reader; gives how many records that accounts for. */
+      const stage = (parallel: boolean) =>
+        withRejects(tx, async (rejects) => {
+          const rows = await tx.run(
+            `INSERT INTO ${rawTable} SELECT ${request}, ${offset} + row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader(rejects, parallel)}`,
+          );
+          const lines = await tx.run(
+            `INSERT INTO ${rawTable} SELECT ${request}, ${offset} + line, 1, 'line ' || (${offset} + line) || ': ' || error_message, csv_line${nulls} FROM ${rejects}
+             WHERE line IS NOT NULL QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1`,
+          );
+          return rows + lines;
+        });
+      const staged = await stage(true);
+      const sequential = await withRejects(tx, async (rejects) => {
+        const [counted] = await tx.rows(`SELECT count(*) AS n FROM ${reader(rejects, false)}`);
+        const [rejected] = await tx.rows(`SELECT count(DISTINCT line) AS n FROM ${rejects} WHERE line IS NOT NULL`);
+        return Number(counted?.['n'] ?? 0) + Number(rejected?.['n'] ?? 0);
+      });
+      if (sequential > staged) {
+        await tx.run(`DELETE FROM ${rawTable} WHERE _req = ${request}`);
+        await stage(false);
+      }
     },
     // Without a rejects table DuckDB's reader fails on a record it would have rejected.
     async direct() {
       return { sql: `SELECT NULL::VARCHAR AS _error${values.map((value, index) => `, ${value} AS v${index}`).join('')} FROM ${reader()}` };
     },
   };
+}
+
+/**
+ * Runs `read` with a fresh name for a rejects table, then drops the table. A failure is the file's
+ * (malformed); the transaction is then rolled back, taking the table with it.
+ */
+async function withRejects<T>(tx: Transaction, read: (rejects: string) => Promise<T>): Promise<T> {
+  const rejects = `sluice_csv_rejects_${(scanCounter += 1)}`;
+  let result: T;
+  try {
+    result = await read(rejects);
+  } catch (error) {
+    throw asMalformed(error, 'CSV');
+  }
+  await tx.run(`DROP TABLE IF EXISTS ${rejects}`);
+  await tx.run(`DROP TABLE IF EXISTS ${rejects}_scan`);
+  return result;
 }
 
 /** Which field feeds each column: by header name when there is a header, else by position. */
