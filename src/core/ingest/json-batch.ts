@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Column } from '../catalog/model.ts';
 import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, type JsonDecodeOptions, type JsonText, type JsonTextSource } from './decoders/json-input.ts';
+import { MAX_LINE_BYTES } from './decoders/line-limits.ts';
 import { openSpool, type SpoolWriter } from './sources/spool-writer.ts';
 import type { JsonIngestOptions } from './ingest.ts';
 import type { StagedInput } from './staged-input.ts';
@@ -32,8 +33,8 @@ function isBlank(bytes: Buffer, start: number, end: number): boolean | undefined
 export class JsonBatch {
   private readonly values: JsonText[] = [];
   private spool: SpoolWriter | undefined;
-  /** An NDJSON body too large to hold, spooled as it came (see `addLines`). */
-  private ndjsonPath: string | undefined;
+  /** An NDJSON body too large to hold, spooled as it came (see `addLines`), and whether no line is past the line limit. */
+  private ndjson: { path: string; withinLineLimit: boolean } | undefined;
   /** Characters of value text gathered. */
   bytes = 0;
   count = 0;
@@ -47,11 +48,11 @@ export class JsonBatch {
   async add(value: JsonText): Promise<void> {
     this.count += 1;
     this.bytes += value.text.length;
-    if (this.spool) return this.spool.write(jsonLine(value));
+    if (this.spool) return this.spool.write(jsonLine(withinLineLimit(value)));
     this.values.push(value);
     if (this.bytes > IN_MEMORY_JSON_BYTES) {
       this.spool = await openSpool(this.spoolDir, 'jsonl', this.cleanups);
-      for (const held of this.values.splice(0)) await this.spool.write(jsonLine(held));
+      for (const held of this.values.splice(0)) await this.spool.write(jsonLine(withinLineLimit(held)));
     }
   }
 
@@ -64,6 +65,7 @@ export class JsonBatch {
     const held: Buffer[] = [];
     let heldBytes = 0;
     let file: SpoolWriter | undefined;
+    const lines = new LongestLine();
     for await (const data of stream) {
       const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
       if (!file) {
@@ -71,14 +73,18 @@ export class JsonBatch {
         heldBytes += chunk.length;
         if (heldBytes <= IN_MEMORY_JSON_BYTES) continue;
         file = await openSpool(this.spoolDir, 'ndjson', this.cleanups);
-        for (const bytes of held.splice(0)) await file.write(bytes);
+        for (const bytes of held.splice(0)) {
+          lines.add(bytes);
+          await file.write(bytes);
+        }
         continue;
       }
+      lines.add(chunk);
       await file.write(chunk);
     }
     if (!file) return this.splitLines(held);
     await file.close();
-    this.ndjsonPath = file.path;
+    this.ndjson = { path: file.path, withinLineLimit: lines.longest <= MAX_LINE_BYTES };
   }
 
   /**
@@ -137,8 +143,8 @@ export class JsonBatch {
       line += 1;
       const blank = isBlank(region, lineStart, end);
       if (blank === true) continue;
-      // A \r inside the line, a byte order mark, or a line blank only by Unicode's reckoning: the text path decides.
-      if (blank === undefined || line === 1 || (hasCarriageReturn && region.subarray(lineStart, end).includes(CARRIAGE_RETURN))) {
+      // A \r inside the line, a byte order mark, a line past the line limit, or a line blank only by Unicode's reckoning: the text path decides.
+      if (blank === undefined || line === 1 || end - lineStart + LINE_HEADER_BYTES > MAX_LINE_BYTES || (hasCarriageReturn && region.subarray(lineStart, end).includes(CARRIAGE_RETURN))) {
         const text = region.toString('utf8', lineStart, end);
         const cleaned = line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
         if (cleaned.trim() === '') continue;
@@ -171,7 +177,7 @@ export class JsonBatch {
   }
 
   private async texts(): Promise<JsonTextSource> {
-    if (this.ndjsonPath) return ndjsonFileSource(this.ndjsonPath, this.spoolDir, this.cleanups);
+    if (this.ndjson) return ndjsonFileSource(this.ndjson, this.spoolDir, this.cleanups);
     if (!this.spool) return jsonTextsInMemory(this.values);
     await this.spool.close();
     return jsonLinesFile(this.spool.path);
@@ -188,16 +194,57 @@ export class JsonBatch {
 
 /**
  * A spooled NDJSON body. The write path's stage reads it numbered line by line; a write that goes
- * straight to its table may have DuckDB's JSON reader read the file as it is (see `JsonTextSource.ndjsonFile`).
+ * straight to its table may have DuckDB's JSON reader read the file as it is (see
+ * `JsonTextSource.ndjsonFile`), unless a line is past the line limit, which only the stage reports.
  */
-function ndjsonFileSource(path: string, spoolDir: string, cleanups: Array<() => Promise<void>>): JsonTextSource {
+function ndjsonFileSource(ndjson: { path: string; withinLineLimit: boolean }, spoolDir: string, cleanups: Array<() => Promise<void>>): JsonTextSource {
   return {
     read: async (tx, request) => {
-      const numbered = await JsonBatch.numberLines(createReadStream(path, { highWaterMark: 1024 * 1024 }), spoolDir, cleanups);
+      const numbered = await JsonBatch.numberLines(createReadStream(ndjson.path, { highWaterMark: 1024 * 1024 }), spoolDir, cleanups);
       return numbered.read(tx, request);
     },
-    ndjsonFile: path,
+    ...(ndjson.withinLineLimit && { ndjsonFile: ndjson.path }),
   };
+}
+
+/** Room in a spooled line for the record's number, group and separators. */
+const LINE_HEADER_BYTES = 64;
+
+/**
+ * The value itself, or when its line would be past the spool's line limit, a record that could
+ * not be decoded, with the reason and the start of its text.
+ */
+function withinLineLimit(value: JsonText): JsonText {
+  if (value.error !== undefined || value.text.length * 3 + LINE_HEADER_BYTES <= MAX_LINE_BYTES) return value;
+  const bytes = Buffer.byteLength(value.text);
+  if (bytes + LINE_HEADER_BYTES <= MAX_LINE_BYTES) return value;
+  return { ...value, text: value.text.slice(0, 10_000), error: `the record is ${bytes} bytes long, past the line limit of ${MAX_LINE_BYTES - LINE_HEADER_BYTES} bytes` };
+}
+
+/** The length of the longest line of bytes passing by chunk, measured with a few searches per chunk. */
+class LongestLine {
+  longest = 0;
+  /** Bytes of the line the last chunk ended in. */
+  private current = 0;
+
+  add(chunk: Buffer): void {
+    const first = chunk.indexOf(LINE_FEED);
+    if (first < 0) {
+      this.current += chunk.length;
+      this.longest = Math.max(this.longest, this.current);
+      return;
+    }
+    this.longest = Math.max(this.longest, this.current + first);
+    const last = chunk.lastIndexOf(LINE_FEED);
+    // Lines wholly inside a chunk are shorter than it: only a long chunk needs them measured.
+    if (chunk.length > MAX_LINE_BYTES) {
+      for (let start = first + 1, end = chunk.indexOf(LINE_FEED, start); end >= 0 && start <= last; start = end + 1, end = chunk.indexOf(LINE_FEED, start)) {
+        this.longest = Math.max(this.longest, end - start);
+      }
+    }
+    this.current = chunk.length - last - 1;
+    this.longest = Math.max(this.longest, this.current);
+  }
 }
 
 /** How the values of an ingest with these options are decoded. */

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { QUARANTINE_COLUMNS, type Column, type Table } from '../../../src/core/catalog/model.ts';
+import { MAX_LINE_BYTES } from '../../../src/core/ingest/decoders/line-limits.ts';
 import { JsonBatch } from '../../../src/core/ingest/json-batch.ts';
 import type { StagedInput } from '../../../src/core/ingest/staged-input.ts';
 import type { WriteRequest } from '../../../src/core/write/write-command.ts';
@@ -50,6 +51,7 @@ const UNREADABLE: Record<string, { lines: Array<string | Buffer>; quarantined: n
   'a byte order mark': { lines: ['\ufeff{"id": 1}'], quarantined: 0 },
   'invalid UTF-8': { lines: [Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x31, 0x2c, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])], quarantined: 0 },
   'a trailing comma (which both readers accept)': { lines: ['{"id": 1, "name": "a",}'], quarantined: 0 },
+  'a line past the line limit': { lines: [`{"id": 1, "name": "${'x'.repeat(MAX_LINE_BYTES + 1000)}"}`], quarantined: 1 },
 };
 
 /**
