@@ -5,6 +5,7 @@ import type { DuckDBStorage, Row } from '../../../storage/duckdb/duckdb-storage.
 import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { assignColumnNames } from './assign-column-names.ts';
 import { readOrMalformed, resolveInferenceInput } from './inference-input.ts';
+import { DUCKDB_LINE_LIMITS } from '../decoders/line-limits.ts';
 
 export interface CsvInferenceOptions {
   /** One character; sniffed when absent. */
@@ -204,6 +205,7 @@ async function sniffCsv(storage: DuckDBStorage, path: string, options: CsvInfere
     "comment=''",
     'null_padding=true',
     `sample_size=${sampleRows}`,
+    DUCKDB_LINE_LIMITS,
     `auto_type_candidates=[${SNIFF_TYPE_CANDIDATES.map(quoteLiteral).join(', ')}]`,
   ];
   if (options.delimiter !== undefined) args.push(`delim=${quoteLiteral(options.delimiter)}`);
@@ -243,6 +245,7 @@ function readCsvAsText(path: string, sniffed: SniffedCsv, columnCount: number, h
     'null_padding=true',
     'ignore_errors=true',
     `columns={${columns.join(', ')}}`,
+    DUCKDB_LINE_LIMITS,
   ];
   // Left unset, quote and escape are DuckDB's defaults: `"`, doubled inside quoted fields.
   if (sniffed.quote !== null) args.push(`quote=${quoteLiteral(sniffed.quote)}`);

@@ -50,6 +50,12 @@ describe('inferCsv', () => {
     });
   }
 
+  test("a line longer than DuckDB's default line size, within the ingest's line limit, is inferred like the others", async () => {
+    const inference = await infer(`id,note\n1,${'x'.repeat(3 * 1024 * 1024)}\n2,short\n`);
+    assert.equal(inference.dialect.hasHeader, true);
+    assert.deepEqual(typesOf(inference), [['id', 'Int32'], ['note', 'String']]);
+  });
+
   test('an explicit delimiter overrides the sniffer', async () => {
     const inference = await infer('a;b,c\n1;x,y\n3;z,w\n', { delimiter: ';' });
     assert.equal(inference.dialect.delimiter, ';');
