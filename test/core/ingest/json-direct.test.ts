@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import { QUARANTINE_COLUMNS, type Column, type Table } from '../../../src/core/catalog/model.ts';
 import { MAX_LINE_BYTES } from '../../../src/core/ingest/decoders/line-limits.ts';
 import { JsonBatch } from '../../../src/core/ingest/json-batch.ts';
@@ -133,6 +134,19 @@ for (const { name: sourceName, fillerRows, reader } of SOURCES) {
         assert.deepEqual(actual, expected);
       });
     }
+
+    test('an upsert straight to the table keeps the last record of each key', async () => {
+      const keys = fillerRows > 1000 ? 100_000 : 100;
+      let body = '';
+      for (let round = 1; round <= 5; round += 1) for (let id = 0; id < keys; id += 1) body += `{"id": ${id}, "amount": ${round}}\n`;
+      const table = await fixture.createTable(COLUMNS, { primaryKey: ['id'] });
+      const before = stats();
+      const result = await fixture.core.write(fixture.admin, { ...request(table, await input(body)), kind: 'upsert', duplicateKeys: 'last_wins' });
+      assert.equal(stats().directWrites, before.directWrites + 1);
+      assert.deepEqual([result.rowsInserted, result.rowsUpdated], [keys, 0]);
+      const amounts = await fixture.core.storage.query(`SELECT amount, count(*) AS n FROM ${physicalName(fixture.current(table))} GROUP BY amount`);
+      assert.deepEqual(amounts, [{ amount: 5, n: BigInt(keys) }]);
+    });
 
     test('a null record, which the JSON reader reads as a row of NULLs, is left to the stage to judge', async () => {
       const nullable = COLUMNS.map((column) => ({ ...column, nullable: true }));
