@@ -35,7 +35,7 @@ export class JsonBatch {
   private spool: SpoolWriter | undefined;
   /** An NDJSON body too large to hold, spooled as it came (see `addLines`), and whether no line is past the line limit. */
   private ndjson: { path: string; withinLineLimit: boolean } | undefined;
-  /** Characters of value text gathered. */
+  /** Characters of value text gathered, and values, by `add` (an NDJSON body spooled as it came is not split into values). */
   bytes = 0;
   count = 0;
 
@@ -113,7 +113,7 @@ export class JsonBatch {
 
   /** The records of a whole NDJSON body held in memory (a small request's), as `addLines` reads them. */
   async addWholeLines(bytes: Buffer): Promise<void> {
-    await this.addTextLines(bytes.at(-1) === LINE_FEED ? bytes : Buffer.concat([bytes, NEWLINE]), 0);
+    await this.splitLines([bytes]);
   }
 
   /** Lines (each ending with \n) decoded one by one; returns the number of the last. */
