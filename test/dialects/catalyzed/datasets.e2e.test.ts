@@ -1,103 +1,88 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CatalyzedClient } from '../../helpers/catalyzed-client.ts';
-import { TestServer } from '../../helpers/test-server.ts';
+import { useCatalyzedSuite } from '../../helpers/catalyzed-suite.ts';
 
 const ID = /^[0-9a-z]{21}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe('Catalyzed datasets', () => {
-  let server: TestServer;
-  let client: CatalyzedClient;
-  before(async () => {
-    server = await TestServer.start();
-    client = new CatalyzedClient(server);
-  });
-  after(() => server.stop());
+  const suite = useCatalyzedSuite();
 
   test('a dataset is created with its description, tags and metadata and a 21-character id', async () => {
-    const { status, body } = await client.call('POST', '/datasets', { name: 'analytics', description: 'Events', tags: ['prod'], metadata: { owner: 'me' } });
+    const { status, body } = await suite.client.call('POST', '/datasets', { name: 'analytics', description: 'Events', tags: ['prod'], metadata: { owner: 'me' } });
     assert.equal(status, 201);
     assert.match(body.datasetId, ID);
     assert.match(body.createdAt, ISO_TIME);
     assert.deepEqual({ ...body, datasetId: undefined, createdAt: undefined, updatedAt: undefined }, {
       datasetId: undefined, name: 'analytics', description: 'Events', tags: ['prod'], metadata: { owner: 'me' }, createdAt: undefined, updatedAt: undefined,
     });
-    assert.deepEqual((await client.call('GET', `/datasets/${body.datasetId}`)).body, body);
+    assert.deepEqual((await suite.client.call('GET', `/datasets/${body.datasetId}`)).body, body);
   });
 
   test('a dataset name is unique: a second one is 409 CONFLICT', async () => {
-    await client.createDataset('unique');
-    const { status, body } = await client.call('POST', '/datasets', { name: 'unique' });
+    await suite.client.createDataset('unique');
+    const { status, body } = await suite.client.call('POST', '/datasets', { name: 'unique' });
     assert.equal(status, 409);
     assert.deepEqual([body.code, body.retryable], ['CONFLICT', false]);
   });
 
   test('a dataset needs a name', async () => {
     for (const payload of [{}, { name: '' }, { name: 5 }, { name: 'x'.repeat(256) }]) {
-      const { status, body } = await client.call('POST', '/datasets', payload);
+      const { status, body } = await suite.client.call('POST', '/datasets', payload);
       assert.equal(status, 400, JSON.stringify(payload));
       assert.equal(body.code, 'VALIDATION_ERROR');
     }
   });
 
   test('datasets are listed a page at a time', async () => {
-    for (const name of ['page-a', 'page-b', 'page-c']) await client.createDataset(name);
-    const all = (await client.call('GET', '/datasets?pageSize=100')).body;
+    for (const name of ['page-a', 'page-b', 'page-c']) await suite.client.createDataset(name);
+    const all = (await suite.client.call('GET', '/datasets?pageSize=100')).body;
     const names = all.datasets.map((dataset: { name: string }) => dataset.name);
-    const second = (await client.call('GET', '/datasets?page=2&pageSize=1')).body;
+    const second = (await suite.client.call('GET', '/datasets?page=2&pageSize=1')).body;
     assert.deepEqual([second.page, second.pageSize, second.total, second.datasets.length], [2, 1, all.total, 1]);
     assert.equal(second.datasets[0].name, names[1]);
-    assert.equal((await client.call('GET', '/datasets')).body.pageSize, 20);
-    for (const query of ['pageSize=0', 'pageSize=101', 'page=0', 'page=x']) assert.equal((await client.call('GET', `/datasets?${query}`)).status, 400, query);
+    assert.equal((await suite.client.call('GET', '/datasets')).body.pageSize, 20);
+    for (const query of ['pageSize=0', 'pageSize=101', 'page=0', 'page=x']) assert.equal((await suite.client.call('GET', `/datasets?${query}`)).status, 400, query);
   });
 
   test('a dataset is renamed and described with PUT; members left out keep their values', async () => {
-    const datasetId = (await client.call('POST', '/datasets', { name: 'before', tags: ['t'] })).body.datasetId;
-    const { status, body } = await client.call('PUT', `/datasets/${datasetId}`, { name: 'after', description: 'now described' });
+    const datasetId = (await suite.client.call('POST', '/datasets', { name: 'before', tags: ['t'] })).body.datasetId;
+    const { status, body } = await suite.client.call('PUT', `/datasets/${datasetId}`, { name: 'after', description: 'now described' });
     assert.equal(status, 200);
     assert.deepEqual([body.name, body.description, body.tags], ['after', 'now described', ['t']]);
-    assert.equal((await client.call('PUT', `/datasets/${datasetId}`, { name: 'unique' })).status, 409);
+    assert.equal((await suite.client.call('PUT', `/datasets/${datasetId}`, { name: 'unique' })).status, 409);
   });
 
   test('deleting a dataset deletes its tables; afterwards both are 404', async () => {
-    const datasetId = await client.createDataset('doomed');
-    const tableId = await client.createTable(datasetId, 't', [{ name: 'id', arrowType: 'int32' }]);
-    assert.equal((await client.call('DELETE', `/datasets/${datasetId}`)).status, 204);
-    assert.equal((await client.call('GET', `/datasets/${datasetId}`)).status, 404);
-    const { status, body } = await client.call('GET', `/dataset-tables/${tableId}`);
+    const datasetId = await suite.client.createDataset('doomed');
+    const tableId = await suite.client.createTable(datasetId, 't', [{ name: 'id', arrowType: 'int32' }]);
+    assert.equal((await suite.client.call('DELETE', `/datasets/${datasetId}`)).status, 204);
+    assert.equal((await suite.client.call('GET', `/datasets/${datasetId}`)).status, 404);
+    const { status, body } = await suite.client.call('GET', `/dataset-tables/${tableId}`);
     assert.deepEqual([status, body.code], [404, 'NOT_FOUND']);
   });
 
   test('a token sees only the datasets it may read and cannot create others', async () => {
-    await client.createDataset('visible');
-    await client.createDataset('hidden');
-    const { secret } = await server.core.tokens.create('visible-reader', [{ action: 'read', namespace: 'visible' }]);
-    const listed = (await client.call('GET', '/datasets', undefined, secret)).body;
+    await suite.client.createDataset('visible');
+    await suite.client.createDataset('hidden');
+    const { secret } = await suite.server.core.tokens.create('visible-reader', [{ action: 'read', namespace: 'visible' }]);
+    const listed = (await suite.client.call('GET', '/datasets', undefined, secret)).body;
     assert.deepEqual(listed.datasets.map((dataset: { name: string }) => dataset.name), ['visible']);
-    const hidden = (await client.call('GET', '/datasets?pageSize=100')).body.datasets.find((dataset: { name: string }) => dataset.name === 'hidden');
-    const denied = await client.call('GET', `/datasets/${hidden.datasetId}`, undefined, secret);
+    const hidden = (await suite.client.call('GET', '/datasets?pageSize=100')).body.datasets.find((dataset: { name: string }) => dataset.name === 'hidden');
+    const denied = await suite.client.call('GET', `/datasets/${hidden.datasetId}`, undefined, secret);
     assert.deepEqual([denied.status, denied.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }]);
-    assert.equal((await client.call('POST', '/datasets', { name: 'mine' }, secret)).status, 403);
+    assert.equal((await suite.client.call('POST', '/datasets', { name: 'mine' }, secret)).status, 403);
   });
 
   test('an unknown path under a Catalyzed prefix answers in the Catalyzed error shape', async () => {
-    const { status, body } = await client.call('GET', '/datasets/x/nothing-here');
+    const { status, body } = await suite.client.call('GET', '/datasets/x/nothing-here');
     assert.equal(status, 404);
     assert.equal(body.code, 'NOT_FOUND');
   });
 });
 
 describe('Catalyzed dataset tables', () => {
-  let server: TestServer;
-  let client: CatalyzedClient;
-  let datasetId: string;
-  before(async () => {
-    server = await TestServer.start();
-    client = new CatalyzedClient(server);
-    datasetId = await client.createDataset('tables');
-  });
-  after(() => server.stop());
+  const suite = useCatalyzedSuite({ dataset: 'tables' });
 
   /** Arrow type names as clients write them (any case, with aliases) and as the server prints them. */
   const TYPES: Array<[given: string, printed: string]> = [
@@ -113,32 +98,32 @@ describe('Catalyzed dataset tables', () => {
 
   test('a table is created with every Arrow type and alias, in any case, and lists its fields by their Arrow names', async () => {
     const fields = TYPES.map(([arrowType], index) => ({ name: `c${index}`, arrowType }));
-    const { status, body } = await client.call('POST', '/dataset-tables', { datasetId, tableName: 'all_types', description: 'every type', fields: [{ name: 'id', arrowType: 'int64', nullable: false }, ...fields], primaryKeyColumns: ['id'] });
+    const { status, body } = await suite.client.call('POST', '/dataset-tables', { datasetId: suite.datasetId, tableName: 'all_types', description: 'every type', fields: [{ name: 'id', arrowType: 'int64', nullable: false }, ...fields], primaryKeyColumns: ['id'] });
     assert.equal(status, 201, JSON.stringify(body));
     assert.match(body.tableId, ID);
-    assert.deepEqual([body.datasetId, body.tableName, body.description, body.primaryKeyColumns], [datasetId, 'all_types', 'every type', ['id']]);
+    assert.deepEqual([body.datasetId, body.tableName, body.description, body.primaryKeyColumns], [suite.datasetId, 'all_types', 'every type', ['id']]);
     assert.deepEqual(body.fields.slice(1), TYPES.map(([, printed], index) => ({ name: `c${index}`, arrowType: printed, nullable: true })));
-    const schema = (await client.call('GET', `/dataset-tables/${body.tableId}/schema`)).body;
+    const schema = (await suite.client.call('GET', `/dataset-tables/${body.tableId}/schema`)).body;
     assert.deepEqual(schema.fields[1], { name: 'c0', dataType: 'int8', nullable: true });
     assert.deepEqual(schema.primaryKeyColumns, ['id']);
   });
 
   test('a table of every type takes a row in every format and reads it back', async () => {
-    const tableId = await client.createTable(datasetId, 'typed_rows', [
+    const tableId = await suite.client.createTable(suite.datasetId, 'typed_rows', [
       { name: 'id', arrowType: 'int64' }, { name: 'small', arrowType: 'int8' }, { name: 'big', arrowType: 'uint64' }, { name: 'half', arrowType: 'float16' },
       { name: 'day', arrowType: 'date32' }, { name: 'at', arrowType: 'timestamp[ms]' }, { name: 'tags', arrowType: 'list<utf8>' }, { name: 'raw', arrowType: 'binary' },
     ], ['id']);
-    const response = await client.writeRows(tableId, 'mode=append', 'json', [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'hi' }]);
+    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'hi' }]);
     assert.equal(response.rows_inserted, 1);
-    assert.deepEqual(await client.rows(tableId), [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'aGk=' }]);
+    assert.deepEqual(await suite.client.rows(tableId), [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'aGk=' }]);
   });
 
   test('a table name is unique in its dataset (409) but may repeat in another dataset', async () => {
     const fields = [{ name: 'id', arrowType: 'int32' }];
-    await client.createTable(datasetId, 'twice', fields);
-    const again = await client.call('POST', '/dataset-tables', { datasetId, tableName: 'twice', fields });
+    await suite.client.createTable(suite.datasetId, 'twice', fields);
+    const again = await suite.client.call('POST', '/dataset-tables', { datasetId: suite.datasetId, tableName: 'twice', fields });
     assert.deepEqual([again.status, again.body.code], [409, 'CONFLICT']);
-    await client.createTable(await client.createDataset('elsewhere'), 'twice', fields);
+    await suite.client.createTable(await suite.client.createDataset('elsewhere'), 'twice', fields);
   });
 
   test('invalid table definitions are refused with 400 naming the problem', async () => {
@@ -151,42 +136,42 @@ describe('Catalyzed dataset tables', () => {
       [{ fields: [{ name: 'a', arrowType: 'int32' }] }, /tableName/],
     ];
     for (const [definition, message] of cases) {
-      const { status, body } = await client.call('POST', '/dataset-tables', { datasetId, ...definition });
+      const { status, body } = await suite.client.call('POST', '/dataset-tables', { datasetId: suite.datasetId, ...definition });
       assert.equal(status, 400, JSON.stringify(definition));
       assert.equal(body.code, 'VALIDATION_ERROR');
       assert.match(body.error, message);
     }
-    assert.equal((await client.call('POST', '/dataset-tables', { datasetId: 'nope', tableName: 't', fields: [{ name: 'a', arrowType: 'int32' }] })).status, 404);
+    assert.equal((await suite.client.call('POST', '/dataset-tables', { datasetId: 'nope', tableName: 't', fields: [{ name: 'a', arrowType: 'int32' }] })).status, 404);
   });
 
   test('tables are listed per dataset', async () => {
-    const other = await client.createDataset('listing');
-    const first = await client.createTable(other, 'first', [{ name: 'id', arrowType: 'int32' }]);
-    const second = await client.createTable(other, 'second', [{ name: 'id', arrowType: 'int32' }]);
-    const { body } = await client.call('GET', `/dataset-tables?datasetId=${other}`);
+    const other = await suite.client.createDataset('listing');
+    const first = await suite.client.createTable(other, 'first', [{ name: 'id', arrowType: 'int32' }]);
+    const second = await suite.client.createTable(other, 'second', [{ name: 'id', arrowType: 'int32' }]);
+    const { body } = await suite.client.call('GET', `/dataset-tables?datasetId=${other}`);
     assert.deepEqual(body.tables.map((table: { tableId: string }) => table.tableId), [first, second]);
     assert.equal(body.total, 2);
   });
 
   test('PUT renames a table, describes it and appends fields; existing fields cannot change', async () => {
-    const tableId = await client.createTable(datasetId, 'evolving', [{ name: 'id', arrowType: 'int32' }], ['id']);
-    await client.writeRows(tableId, 'mode=append', 'json', [{ id: 1 }]);
-    const { status, body } = await client.call('PUT', `/dataset-tables/${tableId}`, {
+    const tableId = await suite.client.createTable(suite.datasetId, 'evolving', [{ name: 'id', arrowType: 'int32' }], ['id']);
+    await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 1 }]);
+    const { status, body } = await suite.client.call('PUT', `/dataset-tables/${tableId}`, {
       tableName: 'evolved', description: 'grown', fields: [{ name: 'id', arrowType: 'int32', nullable: false }, { name: 'note', arrowType: 'string' }],
     });
     assert.equal(status, 200, JSON.stringify(body));
     assert.deepEqual([body.tableName, body.description, body.fields.map((field: { name: string }) => field.name)], ['evolved', 'grown', ['id', 'note']]);
-    await client.writeRows(tableId, 'mode=append', 'json', [{ id: 2, note: 'new' }]);
-    assert.deepEqual(await client.rows(tableId), [{ id: 1, note: null }, { id: 2, note: 'new' }]);
-    const changed = await client.call('PUT', `/dataset-tables/${tableId}`, { fields: [{ name: 'id', arrowType: 'int64' }] });
+    await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 2, note: 'new' }]);
+    assert.deepEqual(await suite.client.rows(tableId), [{ id: 1, note: null }, { id: 2, note: 'new' }]);
+    const changed = await suite.client.call('PUT', `/dataset-tables/${tableId}`, { fields: [{ name: 'id', arrowType: 'int64' }] });
     assert.equal(changed.status, 400);
-    assert.equal((await client.call('PUT', `/dataset-tables/${tableId}`, { primaryKeyColumns: ['note'] })).status, 400);
+    assert.equal((await suite.client.call('PUT', `/dataset-tables/${tableId}`, { primaryKeyColumns: ['note'] })).status, 400);
   });
 
   test('a deleted table is gone: 404 on read and write', async () => {
-    const tableId = await client.createTable(datasetId, 'dropped', [{ name: 'id', arrowType: 'int32' }]);
-    assert.equal((await client.call('DELETE', `/dataset-tables/${tableId}`)).status, 204);
-    assert.equal((await client.call('GET', `/dataset-tables/${tableId}`)).status, 404);
-    assert.equal((await client.write(tableId, 'mode=append', '[]', 'application/json')).status, 404);
+    const tableId = await suite.client.createTable(suite.datasetId, 'dropped', [{ name: 'id', arrowType: 'int32' }]);
+    assert.equal((await suite.client.call('DELETE', `/dataset-tables/${tableId}`)).status, 204);
+    assert.equal((await suite.client.call('GET', `/dataset-tables/${tableId}`)).status, 404);
+    assert.equal((await suite.client.write(tableId, 'mode=append', '[]', 'application/json')).status, 404);
   });
 });

@@ -1,35 +1,30 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { useCatalyzedSuite } from '../../helpers/catalyzed-suite.ts';
 import { tableFromIPC } from 'apache-arrow';
-import { CatalyzedClient } from '../../helpers/catalyzed-client.ts';
-import { TestServer } from '../../helpers/test-server.ts';
 
 describe('Catalyzed queries', () => {
-  let server: TestServer;
-  let client: CatalyzedClient;
+  const suite = useCatalyzedSuite();
   let orders: string;
   let customers: string;
   before(async () => {
-    server = await TestServer.start();
-    client = new CatalyzedClient(server);
-    const datasetId = await client.createDataset('shop');
-    orders = await client.createTable(datasetId, 'orders', [
+    const datasetId = await suite.client.createDataset('shop');
+    orders = await suite.client.createTable(datasetId, 'orders', [
       { name: 'id', arrowType: 'int64' }, { name: 'customer', arrowType: 'int32' }, { name: 'status', arrowType: 'utf8' }, { name: 'amount', arrowType: 'float64' },
     ], ['id']);
-    customers = await client.createTable(datasetId, 'customers', [{ name: 'id', arrowType: 'int32' }, { name: 'name', arrowType: 'utf8' }], ['id']);
-    await client.writeRows(orders, 'mode=append', 'json', [
+    customers = await suite.client.createTable(datasetId, 'customers', [{ name: 'id', arrowType: 'int32' }, { name: 'name', arrowType: 'utf8' }], ['id']);
+    await suite.client.writeRows(orders, 'mode=append', 'json', [
       { id: 1, customer: 1, status: 'paid', amount: 10 },
       { id: 2, customer: 1, status: 'open', amount: 20 },
       { id: 3, customer: 2, status: 'paid', amount: 30 },
       { id: 4, customer: 2, status: null, amount: 40 },
       { id: '9007199254740993', customer: 3, status: 'big', amount: 0.1 },
     ]);
-    await client.writeRows(customers, 'mode=append', 'json', [{ id: 1, name: 'Ann' }, { id: 2, name: 'Bo' }]);
+    await suite.client.writeRows(customers, 'mode=append', 'json', [{ id: 1, name: 'Ann' }, { id: 2, name: 'Bo' }]);
   });
-  after(() => server.stop());
 
   test('names in tables bind table ids; the answer has Arrow-typed columns, rows, the count and stats', async () => {
-    const { status, body } = await client.query(
+    const { status, body } = await suite.client.query(
       'SELECT c.name, sum(o.amount) AS total, count(*) AS n FROM orders o JOIN people c ON c.id = o.customer GROUP BY c.name ORDER BY c.name',
       { orders, people: customers },
     );
@@ -41,7 +36,7 @@ describe('Catalyzed queries', () => {
   });
 
   test('64-bit integers keep every digit in JSON', async () => {
-    const { body } = await client.query('SELECT id FROM orders WHERE status = \'big\'', { orders });
+    const { body } = await suite.client.query('SELECT id FROM orders WHERE status = \'big\'', { orders });
     assert.deepEqual(body.rows, [{ id: '9007199254740993' }]);
   });
 
@@ -61,7 +56,7 @@ describe('Catalyzed queries', () => {
   ];
   for (const [filter, ids] of FILTER_CASES) {
     test(`filter ${filter['op']} on ${filter['field']} applies before the query sees the table`, async () => {
-      const { status, body } = await client.query('SELECT id FROM o ORDER BY id', { o: { tableId: orders, filters: [filter] } });
+      const { status, body } = await suite.client.query('SELECT id FROM o ORDER BY id', { o: { tableId: orders, filters: [filter] } });
       assert.equal(status, 200, JSON.stringify(body));
       assert.deepEqual(body.rows.map((row: { id: unknown }) => row.id), ids);
     });
@@ -69,32 +64,32 @@ describe('Catalyzed queries', () => {
 
   test('several filters all apply, also to aggregates, and each reference to a bound name is filtered', async () => {
     const filters = [{ field: 'status', op: 'eq', value: 'paid' }, { field: 'amount', op: 'gt', value: 15 }];
-    const { body } = await client.query('SELECT count(*) AS n, (SELECT count(*) FROM o) AS again FROM o', { o: { tableId: orders, filters } });
+    const { body } = await suite.client.query('SELECT count(*) AS n, (SELECT count(*) FROM o) AS again FROM o', { o: { tableId: orders, filters } });
     assert.deepEqual(body.rows, [{ n: 1, again: 1 }]);
   });
 
   test('a filter value is a literal, never SQL', async () => {
-    const { status, body } = await client.query('SELECT count(*) AS n FROM o', { o: { tableId: orders, filters: [{ field: 'status', op: 'eq', value: "paid' OR 1=1 --" }] } });
+    const { status, body } = await suite.client.query('SELECT count(*) AS n FROM o', { o: { tableId: orders, filters: [{ field: 'status', op: 'eq', value: "paid' OR 1=1 --" }] } });
     assert.deepEqual([status, body.rows], [200, [{ n: 0 }]]);
   });
 
   test('maxRows bounds the rows and says the result was truncated; it defaults to 1000 and may not exceed 10000', async () => {
-    const limited = (await client.query('SELECT * FROM range(5000) r(i)', {}, { maxRows: 3 })).body;
+    const limited = (await suite.client.query('SELECT * FROM range(5000) r(i)', {}, { maxRows: 3 })).body;
     assert.deepEqual([limited.rows.length, limited.rowCount, limited.truncated], [3, 3, true]);
-    const byDefault = (await client.query('SELECT * FROM range(5000) r(i)', {})).body;
+    const byDefault = (await suite.client.query('SELECT * FROM range(5000) r(i)', {})).body;
     assert.deepEqual([byDefault.rowCount, byDefault.truncated], [1000, true]);
-    const exact = (await client.query('SELECT * FROM range(10) r(i)', {}, { maxRows: 10 })).body;
+    const exact = (await suite.client.query('SELECT * FROM range(10) r(i)', {}, { maxRows: 10 })).body;
     assert.deepEqual([exact.rowCount, exact.truncated], [10, false]);
-    for (const maxRows of [0, 10_001, 'many']) assert.equal((await client.query('SELECT 1', {}, { maxRows })).status, 400, String(maxRows));
+    for (const maxRows of [0, 10_001, 'many']) assert.equal((await suite.client.query('SELECT 1', {}, { maxRows })).status, 400, String(maxRows));
   });
 
   test('includeStats: false leaves the stats out', async () => {
-    const { body } = await client.query('SELECT 1 AS one', {}, { includeStats: false });
+    const { body } = await suite.client.query('SELECT 1 AS one', {}, { includeStats: false });
     assert.deepEqual(Object.keys(body).sort(), ['columns', 'queryId', 'rowCount', 'rows', 'truncated']);
   });
 
   test('Accept: application/vnd.apache.arrow.stream answers Arrow IPC with the query id, row count and truncation in headers', async () => {
-    const response = await server.fetch('/queries', {
+    const response = await suite.server.fetch('/queries', {
       method: 'POST', headers: { accept: 'application/vnd.apache.arrow.stream', 'content-type': 'application/json' },
       body: JSON.stringify({ sql: 'SELECT id, status FROM orders ORDER BY id', tables: { orders }, maxRows: 2 }),
     });
@@ -120,48 +115,42 @@ describe('Catalyzed queries', () => {
       ['SELECT no_such_column FROM t', { t: orders }, 400, 'QUERY_ERROR'],
     ];
     for (const [sql, tables, status, code] of cases) {
-      const response = await client.query(sql, tables);
+      const response = await suite.client.query(sql, tables);
       assert.deepEqual([response.status, response.body.code], [status, code], `${sql} ${JSON.stringify(tables)}: ${JSON.stringify(response.body)}`);
     }
-    assert.equal((await client.call('POST', '/queries', { tables: {} })).status, 400);
+    assert.equal((await suite.client.call('POST', '/queries', { tables: {} })).status, 400);
   });
 
   test('a token reads only the tables its scopes allow', async () => {
-    const { secret } = await server.core.tokens.create('customers-reader', [{ action: 'read', namespace: 'shop', table: 'customers' }]);
-    assert.equal((await client.query('SELECT count(*) FROM c', { c: customers }, {}, secret)).status, 200);
-    const denied = await client.query('SELECT count(*) FROM o', { o: orders }, {}, secret);
+    const { secret } = await suite.server.core.tokens.create('customers-reader', [{ action: 'read', namespace: 'shop', table: 'customers' }]);
+    assert.equal((await suite.client.query('SELECT count(*) FROM c', { c: customers }, {}, secret)).status, 200);
+    const denied = await suite.client.query('SELECT count(*) FROM o', { o: orders }, {}, secret);
     assert.deepEqual([denied.status, denied.body.error], [403, 'FORBIDDEN']);
   });
 });
 
 describe('Catalyzed overwrite atomicity', () => {
-  let server: TestServer;
-  let client: CatalyzedClient;
-  before(async () => {
-    server = await TestServer.start();
-    client = new CatalyzedClient(server);
-  });
-  after(() => server.stop());
+  const suite = useCatalyzedSuite();
 
   test('readers during overwrites see all old rows or all new rows, never an empty or half table', async () => {
-    const datasetId = await client.createDataset('atomic');
-    const tableId = await client.createTable(datasetId, 'snapshot', [{ name: 'id', arrowType: 'int64' }, { name: 'generation', arrowType: 'int32' }], ['id']);
+    const datasetId = await suite.client.createDataset('atomic');
+    const tableId = await suite.client.createTable(datasetId, 'snapshot', [{ name: 'id', arrowType: 'int64' }, { name: 'generation', arrowType: 'int32' }], ['id']);
     const generation = (number: number, size: number) => JSON.stringify(Array.from({ length: size }, (_, id) => ({ id, generation: number })));
     const sizes = [3000, 5000, 2000, 4000, 6000];
-    await client.write(tableId, 'mode=overwrite', generation(0, sizes[0]!), 'application/json');
+    await suite.client.write(tableId, 'mode=overwrite', generation(0, sizes[0]!), 'application/json');
 
     let writing = true;
     const seen: Array<{ n: number; generations: number; generation: number }> = [];
     const reader = async () => {
       while (writing) {
-        const { status, body } = await client.query('SELECT count(*) AS n, count(DISTINCT generation) AS generations, min(generation) AS generation FROM t', { t: tableId });
+        const { status, body } = await suite.client.query('SELECT count(*) AS n, count(DISTINCT generation) AS generations, min(generation) AS generation FROM t', { t: tableId });
         assert.equal(status, 200);
         seen.push(body.rows[0]);
       }
     };
     const readers = Array.from({ length: 4 }, reader);
     for (let number = 1; number < sizes.length; number += 1) {
-      const { status, body } = await client.write(tableId, 'mode=overwrite', generation(number, sizes[number]!), 'application/json');
+      const { status, body } = await suite.client.write(tableId, 'mode=overwrite', generation(number, sizes[number]!), 'application/json');
       assert.deepEqual([status, body.rows_deleted, body.rows_inserted], [200, sizes[number - 1], sizes[number]]);
     }
     writing = false;
@@ -172,6 +161,6 @@ describe('Catalyzed overwrite atomicity', () => {
       assert.equal(snapshot.generations, 1, JSON.stringify(snapshot));
       assert.equal(snapshot.n, sizes[snapshot.generation], JSON.stringify(snapshot));
     }
-    assert.deepEqual(await client.query('SELECT count(*) AS n, min(generation) AS g FROM t', { t: tableId }).then((response) => response.body.rows), [{ n: 6000, g: 4 }]);
+    assert.deepEqual(await suite.client.query('SELECT count(*) AS n, min(generation) AS g FROM t', { t: tableId }).then((response) => response.body.rows), [{ n: 6000, g: 4 }]);
   });
 });

@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CatalyzedClient, CONTENT_TYPES, encodeRows, type BodyFormat, type Row } from '../../helpers/catalyzed-client.ts';
-import { TestServer } from '../../helpers/test-server.ts';
+import { useCatalyzedSuite } from '../../helpers/catalyzed-suite.ts';
+import { CONTENT_TYPES, encodeRows, type BodyFormat, type Row } from '../../helpers/catalyzed-client.ts';
 
 const FORMATS: BodyFormat[] = ['json', 'csv', 'parquet', 'arrow'];
 
@@ -52,20 +52,12 @@ const MODE_CASES: ModeCase[] = [
 ];
 
 describe('Catalyzed row writes: every mode from every body format', () => {
-  let server: TestServer;
-  let client: CatalyzedClient;
-  let datasetId: string;
+  const suite = useCatalyzedSuite({ dataset: 'rows' });
   let tableCounter = 0;
-  before(async () => {
-    server = await TestServer.start();
-    client = new CatalyzedClient(server);
-    datasetId = await client.createDataset('rows');
-  });
-  after(() => server.stop());
 
   async function seededTable(primaryKey: string[] | undefined = ['id']): Promise<string> {
-    const tableId = await client.createTable(datasetId, `orders_${(tableCounter += 1)}`, ORDER_FIELDS, primaryKey);
-    await client.writeRows(tableId, 'mode=append', 'json', SEED);
+    const tableId = await suite.client.createTable(suite.datasetId, `orders_${(tableCounter += 1)}`, ORDER_FIELDS, primaryKey);
+    await suite.client.writeRows(tableId, 'mode=append', 'json', SEED);
     return tableId;
   }
 
@@ -73,17 +65,17 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     for (const { mode, body, counts, after: expected } of MODE_CASES) {
       test(`mode=${mode} from ${format} changes the rows, reports the counts and bumps dataset_version`, async () => {
         const tableId = await seededTable();
-        const response = await client.writeRows(tableId, `mode=${mode}`, format, body);
+        const response = await suite.client.writeRows(tableId, `mode=${mode}`, format, body);
         assert.deepEqual({ ...response, duration_ms: 0 }, { ...counts, dataset_version: 2, duration_ms: 0, warnings: [], usage: response.usage });
         assert.equal(typeof response.duration_ms, 'number');
-        assert.deepEqual(await client.rows(tableId), expected);
+        assert.deepEqual(await suite.client.rows(tableId), expected);
       });
     }
   }
 
   test('usage reports every storage counter of the seed as 0: a local database file has no object-store operations', async () => {
     const tableId = await seededTable();
-    const response = await client.writeRows(tableId, 'mode=append', 'json', [{ id: 5 }]);
+    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 5 }]);
     const names = ['getOptsCold', 'getOptsWarm', 'getRangeCold', 'getRangeWarm', 'getRangesCold', 'getRangesWarm', 'headCold', 'headWarm', 'listCold', 'listWarm',
       'putOperations', 'deleteOperations', 'cacheHitRatePercent', 'readBytesCold', 'readBytesWarm', 'writeBytes'];
     assert.deepEqual(response.usage, Object.fromEntries(names.map((name) => [name, 0])));
@@ -92,78 +84,75 @@ describe('Catalyzed row writes: every mode from every body format', () => {
   test('dataset_version counts every committed write of the table', async () => {
     const tableId = await seededTable();
     const versions = [];
-    for (const mode of ['append', 'upsert', 'delete', 'overwrite']) versions.push((await client.writeRows(tableId, `mode=${mode}`, 'json', [{ id: 9, name: 'n', amount: 1 }])).dataset_version);
+    for (const mode of ['append', 'upsert', 'delete', 'overwrite']) versions.push((await suite.client.writeRows(tableId, `mode=${mode}`, 'json', [{ id: 9, name: 'n', amount: 1 }])).dataset_version);
     assert.deepEqual(versions, [2, 3, 4, 5]);
-    assert.equal((await client.call('GET', `/dataset-tables/${tableId}`)).body.version, 5);
+    assert.equal((await suite.client.call('GET', `/dataset-tables/${tableId}`)).body.version, 5);
   });
 
   test('application/csv is CSV too, and column names match the header regardless of case', async () => {
     const tableId = await seededTable();
-    const response = await client.write(tableId, 'mode=append', 'ID,Name,AMOUNT\n3,c,3.5\n', 'application/csv');
+    const response = await suite.client.write(tableId, 'mode=append', 'ID,Name,AMOUNT\n3,c,3.5\n', 'application/csv');
     assert.equal(response.status, 200, JSON.stringify(response.body));
-    assert.deepEqual((await client.rows(tableId)).at(-1), { id: 3, name: 'c', amount: 3.5 });
+    assert.deepEqual((await suite.client.rows(tableId)).at(-1), { id: 3, name: 'c', amount: 3.5 });
   });
 
   test('JSON keys, Parquet columns and Arrow fields match columns regardless of case', async () => {
     for (const format of ['json', 'parquet', 'arrow'] as const) {
       const tableId = await seededTable();
-      await client.writeRows(tableId, 'mode=append', format, [{ ID: 3, NaMe: 'c', Amount: 3.5 }]);
-      assert.deepEqual((await client.rows(tableId)).at(-1), { id: 3, name: 'c', amount: 3.5 }, format);
+      await suite.client.writeRows(tableId, 'mode=append', format, [{ ID: 3, NaMe: 'c', Amount: 3.5 }]);
+      assert.deepEqual((await suite.client.rows(tableId)).at(-1), { id: 3, name: 'c', amount: 3.5 }, format);
     }
   });
 
   test('a delete may list key objects, full rows or bare key values for a one-column key', async () => {
-    const tableId = await client.createTable(datasetId, 'bare_keys', ORDER_FIELDS, ['id']);
-    await client.writeRows(tableId, 'mode=append', 'json', [1, 2, 3, 4, 5].map((id) => ({ id, name: `n${id}`, amount: id })));
-    const byObjects = await client.writeRows(tableId, 'mode=delete', 'json', [{ id: 1 }]);
-    const byRows = await client.writeRows(tableId, 'mode=delete', 'json', [{ id: 2, name: 'n2', amount: 2 }]);
-    const bare = await client.write(tableId, 'mode=delete', '[3, "4"]', 'application/json');
+    const tableId = await suite.client.createTable(suite.datasetId, 'bare_keys', ORDER_FIELDS, ['id']);
+    await suite.client.writeRows(tableId, 'mode=append', 'json', [1, 2, 3, 4, 5].map((id) => ({ id, name: `n${id}`, amount: id })));
+    const byObjects = await suite.client.writeRows(tableId, 'mode=delete', 'json', [{ id: 1 }]);
+    const byRows = await suite.client.writeRows(tableId, 'mode=delete', 'json', [{ id: 2, name: 'n2', amount: 2 }]);
+    const bare = await suite.client.write(tableId, 'mode=delete', '[3, "4"]', 'application/json');
     assert.deepEqual([byObjects.rows_deleted, byRows.rows_deleted, bare.body.rows_deleted], [1, 1, 2]);
-    assert.deepEqual((await client.rows(tableId)).map((row) => row['id']), [5]);
+    assert.deepEqual((await suite.client.rows(tableId)).map((row) => row['id']), [5]);
   });
 
   test('a delete by a two-column key takes key objects; bare values are refused', async () => {
-    const tableId = await client.createTable(datasetId, 'two_keys', [{ name: 'a', arrowType: 'int32' }, { name: 'b', arrowType: 'utf8' }, { name: 'v', arrowType: 'int32' }], ['a', 'b']);
-    await client.writeRows(tableId, 'mode=append', 'json', [{ a: 1, b: 'x', v: 1 }, { a: 1, b: 'y', v: 2 }]);
-    assert.equal((await client.writeRows(tableId, 'mode=delete', 'csv', [{ a: 1, b: 'y' }])).rows_deleted, 1);
-    const bare = await client.write(tableId, 'mode=delete', '[1]', 'application/json');
+    const tableId = await suite.client.createTable(suite.datasetId, 'two_keys', [{ name: 'a', arrowType: 'int32' }, { name: 'b', arrowType: 'utf8' }, { name: 'v', arrowType: 'int32' }], ['a', 'b']);
+    await suite.client.writeRows(tableId, 'mode=append', 'json', [{ a: 1, b: 'x', v: 1 }, { a: 1, b: 'y', v: 2 }]);
+    assert.equal((await suite.client.writeRows(tableId, 'mode=delete', 'csv', [{ a: 1, b: 'y' }])).rows_deleted, 1);
+    const bare = await suite.client.write(tableId, 'mode=delete', '[1]', 'application/json');
     assert.equal(bare.status, 400);
-    assert.deepEqual(await client.rows(tableId, 'a, b'), [{ a: 1, b: 'x', v: 1 }]);
+    assert.deepEqual(await suite.client.rows(tableId, 'a, b'), [{ a: 1, b: 'x', v: 1 }]);
   });
 
   test('an upsert replaces whole rows: columns missing from the body become NULL', async () => {
     const tableId = await seededTable();
-    await client.writeRows(tableId, 'mode=upsert', 'json', [{ id: 1, name: 'only name' }]);
-    assert.deepEqual((await client.rows(tableId))[0], { id: 1, name: 'only name', amount: null });
+    await suite.client.writeRows(tableId, 'mode=upsert', 'json', [{ id: 1, name: 'only name' }]);
+    assert.deepEqual((await suite.client.rows(tableId))[0], { id: 1, name: 'only name', amount: null });
   });
 
   test('an overwrite with an empty array empties the table', async () => {
     const tableId = await seededTable();
-    const response = await client.writeRows(tableId, 'mode=overwrite', 'json', []);
+    const response = await suite.client.writeRows(tableId, 'mode=overwrite', 'json', []);
     assert.deepEqual([response.rows_deleted, response.rows_inserted], [2, 0]);
-    assert.deepEqual(await client.rows(tableId), []);
+    assert.deepEqual(await suite.client.rows(tableId), []);
   });
 
   test('a gzip-compressed body is read like the plain one', async () => {
     const { gzipSync } = await import('node:zlib');
     const tableId = await seededTable();
-    const response = await server.fetch(`/dataset-tables/${tableId}/rows?mode=append`, {
+    const response = await suite.server.fetch(`/dataset-tables/${tableId}/rows?mode=append`, {
       method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify([{ id: 3, name: 'z', amount: 1 }])),
     });
     assert.equal(response.status, 200);
-    assert.equal((await client.rows(tableId)).length, 3);
+    assert.equal((await suite.client.rows(tableId)).length, 3);
   });
 });
 
 describe('Catalyzed coercion of values to column types', () => {
-  let server: TestServer;
-  let client: CatalyzedClient;
+  const suite = useCatalyzedSuite();
   let tableId: string;
   before(async () => {
-    server = await TestServer.start();
-    client = new CatalyzedClient(server);
-    const datasetId = await client.createDataset('coercion');
-    tableId = await client.createTable(datasetId, 'values', [
+    const datasetId = await suite.client.createDataset('coercion');
+    tableId = await suite.client.createTable(datasetId, 'values', [
       { name: 'id', arrowType: 'int32' },
       { name: 'i', arrowType: 'int64' },
       { name: 'u', arrowType: 'uint32' },
@@ -173,13 +162,12 @@ describe('Catalyzed coercion of values to column types', () => {
       { name: 'ts', arrowType: 'timestamp[ms]' },
     ], ['id']);
   });
-  after(() => server.stop());
 
   /** Writes one value into one column and reads back what was stored. */
   async function stored(column: string, value: unknown, query = 'mode=upsert'): Promise<{ status: number; value?: unknown; body: any }> {
-    const response = await client.write(tableId, query, JSON.stringify([{ id: 1, [column]: value }]), 'application/json');
+    const response = await suite.client.write(tableId, query, JSON.stringify([{ id: 1, [column]: value }]), 'application/json');
     if (response.status !== 200) return { status: response.status, body: response.body };
-    const [row] = await client.rows(tableId);
+    const [row] = await suite.client.rows(tableId);
     return { status: 200, value: row?.[column], body: response.body };
   }
 
@@ -225,15 +213,15 @@ describe('Catalyzed coercion of values to column types', () => {
   });
 
   test('"null" in a column that is not nullable is a missing value', async () => {
-    const result = await client.write(tableId, 'mode=upsert', JSON.stringify([{ id: 'null' }]), 'application/json');
+    const result = await suite.client.write(tableId, 'mode=upsert', JSON.stringify([{ id: 'null' }]), 'application/json');
     assert.equal(result.status, 400);
     assert.match(result.body.details.errors[0].messages[0], /missing/);
   });
 
   test('a value that cannot be coerced rejects the whole request with the row and column, and nothing is written', async () => {
-    const before = await client.call('GET', `/dataset-tables/${tableId}`);
+    const before = await suite.client.call('GET', `/dataset-tables/${tableId}`);
     const body = [{ id: 10, i: '1' }, { id: 11, i: 'twelve' }, { id: 12, u: '-1', b: 'maybe' }];
-    const response = await client.write(tableId, 'mode=append', JSON.stringify(body), 'application/json');
+    const response = await suite.client.write(tableId, 'mode=append', JSON.stringify(body), 'application/json');
     assert.equal(response.status, 400);
     assert.equal(response.body.code, 'VALIDATION_ERROR');
     assert.equal(response.body.retryable, false);
@@ -243,12 +231,12 @@ describe('Catalyzed coercion of values to column types', () => {
       { row: 3, columns: ['u', 'b'], values: ['-1', 'maybe'] },
     ]);
     assert.match(response.body.details.errors[0].messages[0], /"twelve" is not a valid int64/);
-    const afterward = await client.call('GET', `/dataset-tables/${tableId}`);
+    const afterward = await suite.client.call('GET', `/dataset-tables/${tableId}`);
     assert.deepEqual([afterward.body.version, afterward.body.rowCount], [before.body.version, before.body.rowCount]);
   });
 
   test('CSV rows that fail are reported by line', async () => {
-    const response = await client.write(tableId, 'mode=upsert', 'id,f\n20,1.5\n21,abc\n', 'text/csv');
+    const response = await suite.client.write(tableId, 'mode=upsert', 'id,f\n20,1.5\n21,abc\n', 'text/csv');
     assert.equal(response.status, 400);
     assert.deepEqual(response.body.details.errors.map(({ row, columns }: any) => ({ row, columns })), [{ row: 2, columns: ['f'] }]);
   });
@@ -263,24 +251,20 @@ describe('Catalyzed coercion of values to column types', () => {
 });
 
 describe('Catalyzed row write errors', () => {
-  let server: TestServer;
-  let client: CatalyzedClient;
+  const suite = useCatalyzedSuite({ config: { maxRowWriteBytes: 64 * 1024 } });
   let keyed: string;
   let keyless: string;
   before(async () => {
-    server = await TestServer.start({ maxRowWriteBytes: 64 * 1024 });
-    client = new CatalyzedClient(server);
-    const datasetId = await client.createDataset('errors');
-    keyed = await client.createTable(datasetId, 'keyed', ORDER_FIELDS, ['id']);
-    keyless = await client.createTable(datasetId, 'keyless', ORDER_FIELDS);
+    const datasetId = await suite.client.createDataset('errors');
+    keyed = await suite.client.createTable(datasetId, 'keyed', ORDER_FIELDS, ['id']);
+    keyless = await suite.client.createTable(datasetId, 'keyless', ORDER_FIELDS);
   });
-  after(() => server.stop());
 
   const json = (rows: unknown) => JSON.stringify(rows);
 
   test('mode is required, and must be one of the four', async () => {
     for (const query of ['', 'mode=', 'mode=merge']) {
-      const response = await client.write(keyed, query, json([{ id: 1 }]), 'application/json');
+      const response = await suite.client.write(keyed, query, json([{ id: 1 }]), 'application/json');
       assert.equal(response.status, 400, query);
       assert.equal(response.body.code, 'VALIDATION_ERROR');
       assert.match(response.body.error, /mode/);
@@ -289,7 +273,7 @@ describe('Catalyzed row write errors', () => {
 
   test('upsert and delete on a table without a primary key are refused with 400', async () => {
     for (const mode of ['upsert', 'delete']) {
-      const response = await client.write(keyless, `mode=${mode}`, json([{ id: 1 }]), 'application/json');
+      const response = await suite.client.write(keyless, `mode=${mode}`, json([{ id: 1 }]), 'application/json');
       assert.equal(response.status, 400);
       assert.equal(response.body.code, 'VALIDATION_ERROR');
       assert.match(response.body.error, /primary key/);
@@ -299,25 +283,25 @@ describe('Catalyzed row write errors', () => {
   test('two rows with the same key in one upsert are refused as ambiguous, in every format', async () => {
     for (const format of FORMATS) {
       const body = await encodeRows(format, [{ id: 1, name: 'first', amount: 1 }, { id: 1, name: 'second', amount: 2 }]);
-      const response = await client.write(keyed, 'mode=upsert', body, CONTENT_TYPES[format]);
+      const response = await suite.client.write(keyed, 'mode=upsert', body, CONTENT_TYPES[format]);
       assert.equal(response.status, 400, format);
       assert.equal(response.body.code, 'VALIDATION_ERROR');
       assert.deepEqual(response.body.details.keys, ['1']);
     }
-    assert.deepEqual(await client.rows(keyed), []);
+    assert.deepEqual(await suite.client.rows(keyed), []);
   });
 
   test('an append of a key that exists is a 409 conflict with the table state and writes nothing', async () => {
-    await client.writeRows(keyed, 'mode=append', 'json', [{ id: 100, name: 'x', amount: 1 }]);
-    const response = await client.write(keyed, 'mode=append', json([{ id: 101 }, { id: 100 }]), 'application/json');
+    await suite.client.writeRows(keyed, 'mode=append', 'json', [{ id: 100, name: 'x', amount: 1 }]);
+    const response = await suite.client.write(keyed, 'mode=append', json([{ id: 101 }, { id: 100 }]), 'application/json');
     assert.equal(response.status, 409);
     assert.equal(response.body.code, 'CONFLICT');
-    assert.deepEqual((await client.rows(keyed)).map((row) => row['id']), [100]);
-    await client.writeRows(keyed, 'mode=overwrite', 'json', []);
+    assert.deepEqual((await suite.client.rows(keyed)).map((row) => row['id']), [100]);
+    await suite.client.writeRows(keyed, 'mode=overwrite', 'json', []);
   });
 
   test('an unsupported Content-Type is refused with 400', async () => {
-    const response = await client.write(keyed, 'mode=append', 'id=1', 'application/x-www-form-urlencoded');
+    const response = await suite.client.write(keyed, 'mode=append', 'id=1', 'application/x-www-form-urlencoded');
     assert.equal(response.status, 400);
     assert.equal(response.body.code, 'VALIDATION_ERROR');
     assert.match(response.body.error, /Content-Type/);
@@ -326,7 +310,7 @@ describe('Catalyzed row write errors', () => {
   test('malformed JSON and bodies that are not Parquet or Arrow IPC are refused with 400', async () => {
     const cases: Array<[string, string]> = [['{"id": ', 'application/json'], ['not parquet at all', 'application/parquet'], ['not arrow', 'application/vnd.apache.arrow.stream']];
     for (const [body, contentType] of cases) {
-      const response = await client.write(keyed, 'mode=append', body, contentType);
+      const response = await suite.client.write(keyed, 'mode=append', body, contentType);
       assert.equal(response.status, 400, `${contentType}: ${JSON.stringify(response.body)}`);
       assert.deepEqual(Object.keys(response.body).sort(), ['code', 'details', 'error', 'message', 'retryable']);
     }
@@ -334,47 +318,47 @@ describe('Catalyzed row write errors', () => {
 
   test('a body over the row-write cap is refused with 413, whether its length is declared or not', async () => {
     const big = json(Array.from({ length: 5000 }, (_, id) => ({ id, name: 'x'.repeat(20) })));
-    const declared = await client.write(keyed, 'mode=append', big, 'application/json');
+    const declared = await suite.client.write(keyed, 'mode=append', big, 'application/json');
     assert.equal(declared.status, 413);
     assert.equal(declared.body.code, 'PAYLOAD_TOO_LARGE');
     const chunks = [Buffer.from(big)];
-    const streamed = await server.fetch(`/dataset-tables/${keyed}/rows?mode=append`, {
+    const streamed = await suite.server.fetch(`/dataset-tables/${keyed}/rows?mode=append`, {
       method: 'POST', headers: { 'content-type': 'text/csv' }, duplex: 'half',
       body: new ReadableStream({ pull(controller) { const chunk = chunks.shift(); if (chunk) controller.enqueue(chunk); else controller.close(); } }),
     } as RequestInit);
     assert.equal(streamed.status, 413);
-    assert.deepEqual(await client.rows(keyed), []);
+    assert.deepEqual(await suite.client.rows(keyed), []);
   });
 
   test('a streamed Arrow IPC body is not held to the row-write cap', async () => {
     const rows = Array.from({ length: 5000 }, (_, id) => ({ id, name: 'x'.repeat(20), amount: id }));
     const body = await encodeRows('arrow', rows);
     assert.ok(body.length > 64 * 1024);
-    const response = await client.write(keyed, 'mode=overwrite', body, CONTENT_TYPES.arrow);
+    const response = await suite.client.write(keyed, 'mode=overwrite', body, CONTENT_TYPES.arrow);
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.equal(response.body.rows_inserted, 5000);
-    await client.writeRows(keyed, 'mode=overwrite', 'json', []);
+    await suite.client.writeRows(keyed, 'mode=overwrite', 'json', []);
   });
 
   test('an unknown table is 404 NOT_FOUND', async () => {
-    const response = await client.write('x'.repeat(21), 'mode=append', json([{ id: 1 }]), 'application/json');
+    const response = await suite.client.write('x'.repeat(21), 'mode=append', json([{ id: 1 }]), 'application/json');
     assert.equal(response.status, 404);
     assert.deepEqual({ ...response.body, message: undefined, error: undefined }, { code: 'NOT_FOUND', details: { tableId: 'x'.repeat(21) }, retryable: false, message: undefined, error: undefined });
   });
 
   test('a missing or wrong token is 401 and a token without the write scope is 403', async () => {
     for (const token of [null, 'not-a-token']) {
-      const response = await client.write(keyed, 'mode=append', json([{ id: 1 }]), 'application/json', token);
+      const response = await suite.client.write(keyed, 'mode=append', json([{ id: 1 }]), 'application/json', token);
       assert.equal(response.status, 401);
       assert.deepEqual(response.body, { error: 'UNAUTHORIZED', message: 'Invalid or expired token' });
     }
-    const { secret } = await server.core.tokens.create('errors-reader', [{ action: 'read', namespace: 'errors' }]);
-    const denied = await client.write(keyed, 'mode=append', json([{ id: 1 }]), 'application/json', secret);
+    const { secret } = await suite.server.core.tokens.create('errors-reader', [{ action: 'read', namespace: 'errors' }]);
+    const denied = await suite.client.write(keyed, 'mode=append', json([{ id: 1 }]), 'application/json', secret);
     assert.equal(denied.status, 403);
     assert.deepEqual(denied.body, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' });
-    const appender = (await server.core.tokens.create('errors-appender', [{ action: 'append', namespace: 'errors' }])).secret;
-    assert.equal((await client.write(keyed, 'mode=delete', json([1]), 'application/json', appender)).status, 403);
-    assert.equal((await client.write(keyed, 'mode=upsert', json([{ id: 1 }]), 'application/json', appender)).status, 200);
-    assert.equal((await server.fetch(`/datasets?token=${secret}`, { token: null })).status, 401);
+    const appender = (await suite.server.core.tokens.create('errors-appender', [{ action: 'append', namespace: 'errors' }])).secret;
+    assert.equal((await suite.client.write(keyed, 'mode=delete', json([1]), 'application/json', appender)).status, 403);
+    assert.equal((await suite.client.write(keyed, 'mode=upsert', json([{ id: 1 }]), 'application/json', appender)).status, 200);
+    assert.equal((await suite.server.fetch(`/datasets?token=${secret}`, { token: null })).status, 401);
   });
 });
