@@ -65,10 +65,8 @@ export interface RowError {
   messages: string[];
 }
 
-export interface WriteResult {
-  writeId: string;
-  kind: WriteKind;
-  tableId: string;
+/** What a write did to its table's rows. */
+export interface WriteCounts {
   rowsInserted: number;
   rowsUpdated: number;
   rowsDeleted: number;
@@ -79,6 +77,12 @@ export interface WriteResult {
   linesInvalid: number;
   /** The first errors, for the caller to show. */
   errors: RowError[];
+}
+
+export interface WriteResult extends WriteCounts {
+  writeId: string;
+  kind: WriteKind;
+  tableId: string;
   /** The table's data version after this write. */
   version: number;
   /** Position of this write in the server's commit order; completion tokens are built on it. */

@@ -6,17 +6,10 @@ import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts
 import { SluiceError } from '../errors.ts';
 import { coerceColumn, passesTyped, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
 import { RAW_STAGE_COLUMNS, STAGE_CONTROL_COLUMNS, type DirectSource, type MergedPart, type StagedInput } from '../ingest/staged-input.ts';
-import { MAX_REPORTED_ERRORS, type RowError, type WriteKind, type WriteRequest } from './write-command.ts';
+import { MAX_REPORTED_ERRORS, type RowError, type WriteCounts, type WriteKind, type WriteRequest } from './write-command.ts';
 
 /** The effect of one request, before the version and write-log entry are added. */
-export interface WriteEffect {
-  rowsInserted: number;
-  rowsUpdated: number;
-  rowsDeleted: number;
-  rowsQuarantined: number;
-  rowsInvalid: number;
-  linesInvalid: number;
-  errors: RowError[];
+export interface WriteEffect extends WriteCounts {
   /** Set when this request alone fails (its rows rejected); the others of its group go on. */
   failure?: SluiceError;
   /** The table's exact row count after the write, when the write replaced all rows. */
