@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Column } from '../catalog/model.ts';
-import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, type JsonDecodeOptions, type JsonText, type JsonTextSource } from './decoders/json-input.ts';
+import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, ndjsonBodyInMemory, type JsonDecodeOptions, type JsonText, type JsonTextSource, type NdjsonBody } from './decoders/json-input.ts';
 import { MAX_LINE_BYTES } from './decoders/line-limits.ts';
 import { openSpool, type SpoolWriter } from './sources/spool-writer.ts';
 import type { JsonIngestOptions } from './ingest.ts';
@@ -13,6 +13,7 @@ const IN_MEMORY_JSON_BYTES = 8 * 1024 * 1024;
 
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
+const OPEN_BRACE = 0x7b;
 const NEWLINE = Buffer.from('\n');
 
 /**
@@ -35,6 +36,8 @@ export class JsonBatch {
   private spool: SpoolWriter | undefined;
   /** An NDJSON body too large to hold, spooled as it came (see `addLines`), and whether no line is past the line limit. */
   private ndjson: { path: string; withinLineLimit: boolean } | undefined;
+  /** An NDJSON body held whole whose lines are exactly its records, kept as bytes (see `NdjsonBody`). */
+  private body: NdjsonBody | undefined;
   /** Characters of value text gathered, and values, by `add` (an NDJSON body spooled as it came is not split into values). */
   bytes = 0;
   count = 0;
@@ -82,7 +85,7 @@ export class JsonBatch {
       lines.add(chunk);
       await file.write(chunk);
     }
-    if (!file) return this.splitLines(held);
+    if (!file) return this.addWholeLines(held.length === 1 ? held[0]! : Buffer.concat(held));
     await file.close();
     this.ndjson = { path: file.path, withinLineLimit: lines.longest <= MAX_LINE_BYTES };
   }
@@ -113,7 +116,11 @@ export class JsonBatch {
 
   /** The records of a whole NDJSON body held in memory (a small request's), as `addLines` reads them. */
   async addWholeLines(bytes: Buffer): Promise<void> {
-    await this.splitLines([bytes]);
+    const records = this.count === 0 ? plainRecords(bytes) : undefined;
+    if (records === undefined) return this.splitLines([bytes]);
+    this.body = { bytes, records };
+    this.count = records;
+    this.bytes = bytes.length;
   }
 
   /** Lines (each ending with \n) decoded one by one; returns the number of the last. */
@@ -178,6 +185,7 @@ export class JsonBatch {
 
   private async texts(): Promise<JsonTextSource> {
     if (this.ndjson) return ndjsonFileSource(this.ndjson, this.spoolDir, this.cleanups);
+    if (this.body) return ndjsonBodyInMemory(this.body, () => plainLines(this.body!.bytes));
     if (!this.spool) return jsonTextsInMemory(this.values);
     await this.spool.close();
     return jsonLinesFile(this.spool.path);
@@ -205,6 +213,34 @@ function ndjsonFileSource(ndjson: { path: string; withinLineLimit: boolean }, sp
     },
     ...(ndjson.withinLineLimit && { ndjsonFile: ndjson.path }),
   };
+}
+
+/**
+ * The number of records of NDJSON bytes that make a plain body (see `NdjsonBody`): every line
+ * opens with `{`, and there is no \r, no \x01 and no invalid UTF-8. Undefined for any other body,
+ * whose lines `splitLines` decodes one by one.
+ */
+function plainRecords(bytes: Buffer): number | undefined {
+  if (bytes[0] !== OPEN_BRACE || bytes.includes(CARRIAGE_RETURN) || bytes.includes(0x01) || !isUtf8(bytes)) return undefined;
+  let records = 1;
+  for (let newline = bytes.indexOf(LINE_FEED); newline >= 0 && newline + 1 < bytes.length; newline = bytes.indexOf(LINE_FEED, newline + 1)) {
+    if (bytes[newline + 1] !== OPEN_BRACE) return undefined;
+    records += 1;
+  }
+  return records;
+}
+
+/** The values of a plain body, as `splitLines` would give them: one per line, numbered from 1. */
+function plainLines(bytes: Buffer): JsonText[] {
+  const values: JsonText[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    const newline = bytes.indexOf(LINE_FEED, start);
+    const end = newline < 0 ? bytes.length : newline;
+    values.push({ text: bytes.toString('utf8', start, end), index: values.length + 1 });
+    start = end + 1;
+  }
+  return values;
 }
 
 /** Room in a spooled line for the record's number, group and separators. */

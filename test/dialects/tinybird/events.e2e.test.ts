@@ -98,6 +98,21 @@ describe('Tinybird Events API', () => {
     }
   });
 
+  test('concurrent requests of plain and awkward bodies share commits, and each gets its own counts and quarantine', async () => {
+    await tb.form('/v0/datasources?name=mixed', { schema: 'n Int32 `json:$.n`', format: 'ndjson' });
+    // One object per line (passed to DuckDB as it is); CRLF and a blank line (split in JS); a value that does not convert.
+    const bodies = Array.from({ length: 30 }, (_, index) =>
+      index % 3 === 0 ? `{"n": ${index}}\n{"n": ${index + 1000}}\n` : index % 3 === 1 ? `{"n": ${index}}\r\n\n{"n": ${index + 1000}}` : `{"n": ${index}}\n{"n": "x${index}"}\n`);
+    const responses = await Promise.all(bodies.map((body) => send('name=mixed&wait=true', body)));
+    const answers = await Promise.all(responses.map((response) => response.json()));
+    answers.forEach((answer, index) => assert.deepEqual(answer, { successful_rows: index % 3 === 2 ? 1 : 2, quarantined_rows: index % 3 === 2 ? 1 : 0 }, `request ${index}`));
+    const expected = bodies.flatMap((_, index) => (index % 3 === 2 ? [index] : [index, index + 1000])).sort((a, b) => a - b);
+    assert.deepEqual((await tb.sql<{ n: number }>('SELECT n FROM mixed ORDER BY n')).map(({ n }) => n), expected);
+    const quarantined = await tb.sql<{ n: string; c__error_column: string[] }>('SELECT n, c__error_column FROM mixed_quarantine ORDER BY n');
+    assert.deepEqual(quarantined.map(({ n }) => n), bodies.flatMap((_, index) => (index % 3 === 2 ? [`x${index}`] : [])).sort());
+    assert.ok(quarantined.every(({ c__error_column }) => c__error_column.join() === 'n'));
+  });
+
   test('many concurrent small requests are grouped into few commits and every row lands', async () => {
     await tb.form('/v0/datasources?name=burst', { schema: 'n Int32 `json:$.n`', format: 'ndjson' });
     const commitsBefore = server.core.writer.stats.commits;

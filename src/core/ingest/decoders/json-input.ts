@@ -1,4 +1,4 @@
-import { VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { BLOB, blobValue, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS, MAX_LINE_BYTES } from './line-limits.ts';
@@ -42,8 +42,20 @@ export interface JsonTextSource {
   read(tx: Transaction, request: number): Promise<QuerySource>;
   /** The texts, when they are held in memory: such sources of one run load together (see `StagedInput.merge`). */
   inMemory?: JsonText[];
+  /** The same texts as the NDJSON body they came from, when its lines are exactly its records (see `NdjsonBody`). */
+  ndjsonBody?: NdjsonBody;
   /** The same texts as an NDJSON file, one per line: DuckDB's JSON reader may read it directly (see `readNdjsonFile`). */
   ndjsonFile?: string;
+}
+
+/**
+ * An NDJSON body held in memory whose every line is one JSON object: valid UTF-8, each line opening
+ * with `{` (so no blank line and no byte order mark), no \r and no \x01. Its records are its lines,
+ * numbered from 1, so DuckDB can split the bytes itself and no line becomes a JS string on the way.
+ */
+export interface NdjsonBody {
+  bytes: Buffer;
+  records: number;
 }
 
 let textTableCounter = 0;
@@ -51,6 +63,18 @@ let textTableCounter = 0;
 /** JSON texts decoded in JS (small bodies), appended to a temporary table of the write's transaction. */
 export function jsonTextsInMemory(values: JsonText[]): JsonTextSource {
   return { read: (tx, request) => appendTexts(tx, [{ values, request }]), inMemory: values };
+}
+
+/** A plain NDJSON body (see `NdjsonBody`): `texts` splits it into values only if a reader needs them. */
+export function ndjsonBodyInMemory(body: NdjsonBody, texts: () => JsonText[]): JsonTextSource {
+  let values: JsonText[] | undefined;
+  return {
+    read: (tx, request) => appendTexts(tx, [{ values: (values ??= texts()), request }]),
+    get inMemory() {
+      return (values ??= texts());
+    },
+    ndjsonBody: body,
+  };
 }
 
 /** The texts of several requests in one temporary table, through one appender. */
@@ -86,7 +110,40 @@ const TEXT_PARAMETERS_SQL = `SELECT CAST(r AS INTEGER) AS _req, CAST(w AS BIGINT
                unnest(string_split($3::VARCHAR, ',')) AS g, unnest(string_split($4::VARCHAR, chr(1))) AS j)`;
 const TEXT_PARAMETER_TYPES = [VARCHAR, VARCHAR, VARCHAR, VARCHAR];
 
-function textParameters(parts: Array<{ values: JsonText[]; request: number }>): TextParameters | undefined {
+/**
+ * The same rows from plain NDJSON bodies (see `NdjsonBody`): their bytes, joined by \n, as one
+ * BLOB that DuckDB decodes (refusing invalid UTF-8, which a plain body never holds) and splits.
+ */
+const BODY_PARAMETERS_SQL = TEXT_PARAMETERS_SQL.replace('string_split($4::VARCHAR, chr(1))', 'string_split(decode($4::BLOB), chr(10))');
+const BODY_PARAMETER_TYPES = [VARCHAR, VARCHAR, VARCHAR, BLOB];
+
+/** The texts of `parts` as parameters: their bodies when all are plain NDJSON bodies, else their values. */
+function textParameters(parts: Array<{ source: JsonTextSource; request: number }>): TextParameters | undefined {
+  const bodies = parts.map(({ source }) => source.ndjsonBody);
+  if (bodies.every((body) => body !== undefined)) return bodyParameters(parts.map(({ request }, index) => ({ body: bodies[index]!, request })));
+  return valueParameters(parts.map(({ source, request }) => ({ values: source.inMemory!, request })));
+}
+
+function bodyParameters(parts: Array<{ body: NdjsonBody; request: number }>): TextParameters | undefined {
+  const requests: string[] = [];
+  const rows: string[] = [];
+  const bytes: Buffer[] = [];
+  for (const { body, request } of parts) {
+    if (body.records === 0) continue;
+    for (let record = 1; record <= body.records; record += 1) rows.push(String(record));
+    requests.push(`${request},`.repeat(body.records - 1) + String(request));
+    const last = body.bytes.length - 1;
+    if (bytes.length > 0) bytes.push(LINE_FEED);
+    bytes.push(body.bytes[last] === 0x0a ? body.bytes.subarray(0, last) : body.bytes);
+  }
+  if (rows.length === 0) return undefined;
+  const numbers = rows.join(',');
+  return { values: [requests.join(','), numbers, numbers, blobValue(Buffer.concat(bytes))], types: BODY_PARAMETER_TYPES, objectsOnly: true, sql: BODY_PARAMETERS_SQL };
+}
+
+const LINE_FEED = Buffer.from('\n');
+
+function valueParameters(parts: Array<{ values: JsonText[]; request: number }>): TextParameters | undefined {
   const requests: number[] = [];
   const rows: number[] = [];
   const groups: number[] = [];
@@ -103,12 +160,14 @@ function textParameters(parts: Array<{ values: JsonText[]; request: number }>): 
     }
   }
   if (texts.length === 0) return undefined;
-  return { values: [requests.join(','), rows.join(','), groups.join(','), texts.join('\x01')], types: TEXT_PARAMETER_TYPES, objectsOnly };
+  return { values: [requests.join(','), rows.join(','), groups.join(','), texts.join('\x01')], types: TEXT_PARAMETER_TYPES, objectsOnly, sql: TEXT_PARAMETERS_SQL };
 }
 
 interface TextParameters {
   values: DuckDBValue[];
   types: DuckDBType[];
+  /** The query over the parameters giving the rows of `appendTexts`' table. */
+  sql: string;
   /** Whether every text opens with `{` (after JSON whitespace): it is an object, or no JSON at all. */
   objectsOnly: boolean;
 }
@@ -183,12 +242,11 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
   // of their own and change nothing here: extraction fails on a text that is not valid JSON (and
   // the stage takes over), and one that opens with `{` and is valid is an object.
   const lean = options.format === 'raw' && !options.caseInsensitive && !options.positional && options.scalarColumn === undefined &&
-    shared.element.every((element) => element !== undefined)
-    ? `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${element} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
-       FROM (SELECT _req, _row, ${shared.lists} FROM (SELECT _req, _row, j AS row FROM (${TEXT_PARAMETERS_SQL})))`
-    : undefined;
+    shared.element.every((element) => element !== undefined);
+  const leanOf = (textSql: string) => `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${element} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
+       FROM (SELECT _req, _row, ${shared.lists} FROM (SELECT _req, _row, j AS row FROM (${textSql})))`;
   const parameterDirect = (params: TextParameters): DirectSource => ({
-    sql: lean && params.objectsOnly ? lean : directOf(TEXT_PARAMETERS_SQL), numbered: true, params: { values: params.values, types: params.types },
+    sql: lean && params.objectsOnly ? leanOf(params.sql) : directOf(params.sql), numbered: true, params: { values: params.values, types: params.types },
   });
   const load = async (tx: Transaction, rawTable: string, texts: QuerySource) => {
     await tx.run(`INSERT INTO ${rawTable} SELECT * FROM (${rowsOf(texts.sql)})`);
@@ -203,22 +261,21 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
     async direct(tx) {
       const fromFile = source.ndjsonFile && readNdjsonFile(source.ndjsonFile, columns, paths, options);
       if (fromFile) return { sql: fromFile };
-      const params = source.inMemory && textParameters([{ values: source.inMemory, request: 0 }]);
+      const params = (source.ndjsonBody !== undefined || source.inMemory !== undefined) && textParameters([{ source, request: 0 }]);
       if (params) return parameterDirect(params);
       const { sql, release } = await source.read(tx, 0);
       return { sql: directOf(sql), numbered: true, ...(release && { release }) };
     },
-    ...(source.inMemory && {
+    ...((source.ndjsonBody !== undefined || source.inMemory !== undefined) && {
       merge: {
         key: `json\u0000${JSON.stringify([columns, options])}`,
         // Every format but debezium gives one row per JSON value.
-        ...(options.format !== 'debezium' && { rowCount: source.inMemory.length }),
+        ...(options.format !== 'debezium' && { rowCount: source.ndjsonBody?.records ?? source.inMemory!.length }),
         load: async (tx, rawTable, parts) => load(tx, rawTable, await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })))),
         async direct(tx, parts) {
-          const texts = parts.map(({ input, request }) => ({ values: textsOf(input), request }));
-          const params = textParameters(texts);
+          const params = textParameters(parts.map(({ input, request }) => ({ source: (input as JsonStagedInput).jsonTexts, request })));
           if (params) return parameterDirect(params);
-          const { sql, release } = await appendTexts(tx, texts);
+          const { sql, release } = await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })));
           return { sql: directOf(sql), numbered: true, ...(release && { release }) };
         },
       },
