@@ -76,7 +76,7 @@ export class WriteLog {
     if (entries.length === 0) return;
     const createdAt = new Date();
     // Through an appender: a multi-row INSERT costs DuckDB milliseconds to bind, an append microseconds.
-    const appender = await tx.appender('write_log', CATALOG_SCHEMA);
+    const { appender, flush } = await tx.keptAppender('write_log', CATALOG_SCHEMA);
     const timestamp = new DuckDBTimestampValue(BigInt(createdAt.getTime()) * 1000n);
     const text = (value: string | null | undefined) => (value === null || value === undefined ? appender.appendNull() : appender.appendVarchar(value));
     for (const { result, idempotency } of entries) {
@@ -90,7 +90,7 @@ export class WriteLog {
       appender.appendTimestamp(timestamp);
       appender.endRow();
     }
-    appender.flushSync();
+    flush();
     tx.afterCommit(() => {
       for (const { result, idempotency } of entries) {
         if (idempotency) this.keys.set(keyOf(result.tableId, idempotency.key), { requestHash: idempotency.requestHash, result, createdAt });

@@ -130,6 +130,14 @@ export class DuckDBStorage {
 /** Prepared statements kept per connection (see `Transaction.runPrepared`), the oldest dropped past this many. */
 const PREPARED_PER_CONNECTION = 64;
 const preparedStatements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+/** Appenders kept per connection (see `Transaction.keptAppender`), by table. */
+const keptAppenders = new WeakMap<DuckDBConnection, Map<string, DuckDBAppender>>();
+
+/** An appender kept across transactions: append rows, then `flush` them into the current transaction. */
+export interface KeptAppender {
+  appender: DuckDBAppender;
+  flush(): void;
+}
 
 /** One open transaction on a writer connection. */
 export class Transaction {
@@ -182,6 +190,44 @@ export class Transaction {
     } catch (error) {
       throw translateDuckDBError(error);
     }
+  }
+
+  /**
+   * An appender kept by this connection for later transactions too, for a table whose columns never
+   * change while the server runs (the catalog's own): it spares each transaction the round trip that
+   * creating one costs. Rows become part of the transaction that flushes them; `flush` flushes them
+   * now, and a failed flush drops the appender, so that rows it still holds reach no later transaction.
+   */
+  async keptAppender(table: string, schema: string): Promise<KeptAppender> {
+    let kept = keptAppenders.get(this.connection);
+    if (!kept) keptAppenders.set(this.connection, (kept = new Map()));
+    const key = `${schema}.${table}`;
+    let appender = kept.get(key);
+    if (!appender) {
+      try {
+        appender = await this.connection.createAppender(table, schema, null);
+      } catch (error) {
+        throw translateDuckDBError(error);
+      }
+      kept.set(key, appender);
+    }
+    const owned = appender;
+    return {
+      appender: owned,
+      flush: () => {
+        try {
+          owned.flushSync();
+        } catch (error) {
+          kept.delete(key);
+          try {
+            owned.closeSync();
+          } catch {
+            // Its rows were not flushed and are not wanted: the transaction fails.
+          }
+          throw translateDuckDBError(error);
+        }
+      },
+    };
   }
 
   /** An appender whose rows become part of this transaction when flushed. */
