@@ -8,7 +8,11 @@ import { Agent, request as undiciRequest } from 'undici';
 
 export const BENCH_TOKEN = 'bench-admin-token';
 
-/** The real server as its own process (`bin/sluice.js serve`), over a fresh or a given data directory. */
+/**
+ * The real server as its own process (`bin/sluice.js serve`), over a fresh or a given data directory.
+ * `SLUICE_BENCH_NODE_ARGS` passes Node options to it, to profile the server under a benchmark's load
+ * (`--cpu-prof --cpu-prof-dir=…`).
+ */
 export class ServerProcess {
   /** Keep-alive connections for `post`, as many as the benchmarks' concurrent clients. */
   private readonly agent = new Agent({ connections: 64 });
@@ -21,7 +25,7 @@ export class ServerProcess {
 
   static async start(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<ServerProcess> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-bench-')));
-    const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [...(process.env.SLUICE_BENCH_NODE_ARGS?.split(' ') ?? []), 'bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
       env: { ...process.env, SLUICE_ADMIN_TOKEN: BENCH_TOKEN, SLUICE_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
