@@ -22,6 +22,9 @@ export interface WriteStats {
   directMisses: number;
 }
 
+/** Answers the requests of a committed group: resolves or rejects each with its outcome. */
+type Answer = () => void;
+
 /** The most requests one commit takes; more wait for the next commit. */
 const MAX_GROUP = 1024;
 
@@ -89,27 +92,47 @@ export class WriteQueue {
     });
   }
 
+  /**
+   * Commits the waiting requests group after group. A group's requests are answered only once the
+   * next group's commit has started: answering takes the event loop a while (each answer is sent
+   * by its handler), and the next commit's first statement can run in DuckDB meanwhile.
+   */
   private async drain(): Promise<void> {
     // Yield once so that requests arriving in the same tick join the first commit.
     await new Promise((resolve) => setImmediate(resolve));
+    let answer: Answer | undefined;
     while (this.pending.length > 0) {
-      const group = this.pending.splice(0, MAX_GROUP);
-      try {
-        await this.commit(group);
-      } catch (error) {
-        if (group.length === 1) group[0]!.reject(toSluiceError(error));
-        // One request's failure must not fail the others: commit them one by one.
-        else for (const pending of group) await this.commit([pending]).catch((failure: unknown) => pending.reject(toSluiceError(failure)));
+      const committing = this.commitGroup(this.pending.splice(0, MAX_GROUP));
+      answer?.();
+      answer = await committing;
+    }
+    answer?.();
+  }
+
+  /** Commits a group; gives what answers its requests. One request's failure does not fail the others. */
+  private async commitGroup(group: Pending[]): Promise<Answer> {
+    try {
+      return await this.commit(group);
+    } catch (error) {
+      if (group.length === 1) return () => group[0]!.reject(toSluiceError(error));
+      // Commit them one by one, each answered as soon as its own commit is done.
+      for (const pending of group) {
+        await this.commit([pending]).then(
+          (answer) => answer(),
+          (failure: unknown) => pending.reject(toSluiceError(failure)),
+        );
       }
+      return () => undefined;
     }
   }
 
   /**
-   * Commits a group in one transaction. Appends and lone upserts are first tried straight into their
-   * table; when one meets an invalid row (or an upsert a key given twice under 'reject'), the
-   * transaction is rolled back and the group runs again with every input staged.
+   * Commits a group in one transaction and gives what answers its requests (the caller calls it).
+   * Appends and lone upserts are first tried straight into their table; when one meets an invalid
+   * row (or an upsert a key given twice under 'reject'), the transaction is rolled back and the
+   * group runs again with every input staged.
    */
-  private async commit(group: Pending[], direct = true): Promise<void> {
+  private async commit(group: Pending[], direct = true): Promise<Answer> {
     const sequences: number[] = [];
     const directIndexes = new Set<number>();
     try {
@@ -155,15 +178,17 @@ export class WriteQueue {
       });
       this.stats.commits += 1;
       if (direct) this.stats.directWrites += outcomes.filter((outcome, index) => !(outcome instanceof SluiceError) && directIndexes.has(index)).length;
-      for (const [index, outcome] of outcomes.entries()) {
-        if (outcome instanceof SluiceError) group[index]!.reject(outcome);
-        else group[index]!.resolve(outcome);
-      }
+      return () => {
+        for (const [index, outcome] of outcomes.entries()) {
+          if (outcome instanceof SluiceError) group[index]!.reject(outcome);
+          else group[index]!.resolve(outcome);
+        }
+      };
     } catch (error) {
       if (!(error instanceof DirectWriteMissed) || !direct) throw error;
       this.stats.directMisses += 1;
       this.writeLog.settle(sequences.splice(0));
-      await this.commit(group, false);
+      return await this.commit(group, false);
     } finally {
       this.writeLog.settle(sequences);
     }
