@@ -220,6 +220,75 @@ function displayable(text: string): string {
  * `{"update": row}` is a partial row that sets the columns it has.
  */
 export function jsonInput(source: JsonTextSource, columns: Column[], options: JsonDecodeOptions): StagedInput {
+  const plan = readPlanOf(columns, options);
+  const load = async (tx: Transaction, rawTable: string, texts: QuerySource) => {
+    await tx.run(`INSERT INTO ${rawTable} SELECT * FROM (${plan.rowsOf(texts.sql)})`);
+    await texts.release?.(tx);
+  };
+  const textsOf = (input: StagedInput) => (input as JsonStagedInput).jsonTexts.inMemory!;
+  const heldInMemory = source.ndjsonBody !== undefined || source.inMemory !== undefined;
+  const input: JsonStagedInput = {
+    columns: plan.columnNames,
+    controls: true,
+    jsonTexts: source,
+    load: async (tx, rawTable, request) => load(tx, rawTable, await source.read(tx, request)),
+    async direct(tx) {
+      const fromFile = source.ndjsonFile && readNdjsonFile(source.ndjsonFile, columns, plan.paths, options);
+      if (fromFile) return { sql: fromFile };
+      const params = heldInMemory && textParameters([{ source, request: 0 }]);
+      if (params) return plan.parameterDirect(params);
+      const { sql, release } = await source.read(tx, 0);
+      return { sql: plan.directOf(sql), numbered: true, ...(release && { release }) };
+    },
+    ...(heldInMemory && {
+      merge: {
+        key: plan.mergeKey,
+        // Every format but debezium gives one row per JSON value.
+        ...(options.format !== 'debezium' && { rowCount: source.ndjsonBody?.records ?? source.inMemory!.length }),
+        load: async (tx, rawTable, parts) => load(tx, rawTable, await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })))),
+        async direct(tx, parts) {
+          const params = textParameters(parts.map(({ input, request }) => ({ source: (input as JsonStagedInput).jsonTexts, request })));
+          if (params) return plan.parameterDirect(params);
+          const { sql, release } = await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })));
+          return { sql: plan.directOf(sql), numbered: true, ...(release && { release }) };
+        },
+      },
+    }),
+  };
+  return input;
+}
+
+/** The SQL that reads a table's columns out of JSON texts under one set of options (see `readPlanOf`). */
+interface JsonReadPlan {
+  columnNames: string[];
+  paths: JsonPath[];
+  /** The raw stage's columns (`_req, _row, _weight, _error, _source, v0…vn, _group, _sets`) from SQL over texts. */
+  rowsOf(textSql: string): string;
+  /** The columns a direct write reads (`_req, _row, _error, v0…vn, _sets`) from SQL over texts. */
+  directOf(textSql: string): string;
+  /** The direct source of texts passed as parameters. */
+  parameterDirect(params: TextParameters): DirectSource;
+  /** Inputs with the same plan load together (see `StagedInput.merge`). */
+  mergeKey: string;
+}
+
+/**
+ * Plans by the columns they read (a table's column list, replaced whenever the table's schema
+ * changes) and the options: built once, as every request of a stream of events needs the same.
+ */
+const readPlans = new WeakMap<Column[], Map<string, JsonReadPlan>>();
+let readPlanCounter = 0;
+
+function readPlanOf(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
+  let plans = readPlans.get(columns);
+  if (!plans) readPlans.set(columns, (plans = new Map()));
+  const key = JSON.stringify(options);
+  let plan = plans.get(key);
+  if (!plan) plans.set(key, (plan = buildReadPlan(columns, options)));
+  return plan;
+}
+
+function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
   // Plain paths are read together, one parse of the row for all scalars and one for all nested values;
@@ -229,7 +298,6 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
   const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
   const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
   const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
-  /** The raw stage's columns (`_req, _row, _weight, _error, _source, v0…vn, _group, _sets`) from SQL over texts. */
   const rowsOf = (textSql: string) => `SELECT _req, _row, _weight,
               CASE WHEN _error IS NOT NULL THEN _error
                    WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || coalesce(lower(json_type(row)), 'nothing') END AS _error,
@@ -245,43 +313,21 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
     shared.element.every((element) => element !== undefined);
   const leanOf = (textSql: string) => `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${element} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
        FROM (SELECT _req, _row, ${shared.lists} FROM (SELECT _req, _row, j AS row FROM (${textSql})))`;
-  const parameterDirect = (params: TextParameters): DirectSource => ({
-    sql: lean && params.objectsOnly ? leanOf(params.sql) : directOf(params.sql), numbered: true, params: { values: params.values, types: params.types },
-  });
-  const load = async (tx: Transaction, rawTable: string, texts: QuerySource) => {
-    await tx.run(`INSERT INTO ${rawTable} SELECT * FROM (${rowsOf(texts.sql)})`);
-    await texts.release?.(tx);
-  };
-  const textsOf = (input: StagedInput) => (input as JsonStagedInput).jsonTexts.inMemory!;
-  const input: JsonStagedInput = {
-    columns: columns.map((column) => column.name),
-    controls: true,
-    jsonTexts: source,
-    load: async (tx, rawTable, request) => load(tx, rawTable, await source.read(tx, request)),
-    async direct(tx) {
-      const fromFile = source.ndjsonFile && readNdjsonFile(source.ndjsonFile, columns, paths, options);
-      if (fromFile) return { sql: fromFile };
-      const params = (source.ndjsonBody !== undefined || source.inMemory !== undefined) && textParameters([{ source, request: 0 }]);
-      if (params) return parameterDirect(params);
-      const { sql, release } = await source.read(tx, 0);
-      return { sql: directOf(sql), numbered: true, ...(release && { release }) };
+  // Parameters come as one of two fixed queries: the SQL over each is built once.
+  const parameterSql = new Map<string, string>();
+  return {
+    columnNames: columns.map((column) => column.name),
+    paths,
+    rowsOf,
+    directOf,
+    parameterDirect(params) {
+      const key = `${lean && params.objectsOnly}\u0000${params.sql}`;
+      let sql = parameterSql.get(key);
+      if (sql === undefined) parameterSql.set(key, (sql = lean && params.objectsOnly ? leanOf(params.sql) : directOf(params.sql)));
+      return { sql, numbered: true, params: { values: params.values, types: params.types } };
     },
-    ...((source.ndjsonBody !== undefined || source.inMemory !== undefined) && {
-      merge: {
-        key: `json\u0000${JSON.stringify([columns, options])}`,
-        // Every format but debezium gives one row per JSON value.
-        ...(options.format !== 'debezium' && { rowCount: source.ndjsonBody?.records ?? source.inMemory!.length }),
-        load: async (tx, rawTable, parts) => load(tx, rawTable, await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })))),
-        async direct(tx, parts) {
-          const params = textParameters(parts.map(({ input, request }) => ({ source: (input as JsonStagedInput).jsonTexts, request })));
-          if (params) return parameterDirect(params);
-          const { sql, release } = await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })));
-          return { sql: directOf(sql), numbered: true, ...(release && { release }) };
-        },
-      },
-    }),
+    mergeKey: `json\u0000${(readPlanCounter += 1)}`,
   };
-  return input;
 }
 
 interface JsonStagedInput extends StagedInput {
