@@ -24,6 +24,9 @@ export interface StorageOptions {
  * Writes run on a small pool of writer connections, reads on a separate pool.
  */
 export class DuckDBStorage {
+  /** Appenders kept per writer connection (see `Transaction.keptAppender`), by table; closed with the storage. */
+  private readonly keptAppenders = new Map<DuckDBConnection, Map<string, DuckDBAppender>>();
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly readers: ConnectionPool,
@@ -99,7 +102,9 @@ export class DuckDBStorage {
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.writers.use(async (connection) => {
       await run(connection, 'BEGIN TRANSACTION');
-      const tx = new Transaction(connection);
+      let kept = this.keptAppenders.get(connection);
+      if (!kept) this.keptAppenders.set(connection, (kept = new Map()));
+      const tx = new Transaction(connection, kept);
       try {
         const result = await work(tx);
         tx.closeAppenders();
@@ -121,6 +126,9 @@ export class DuckDBStorage {
   }
 
   async close(): Promise<void> {
+    // A live appender keeps its connection's database open: close them first (they hold no rows).
+    for (const appenders of this.keptAppenders.values()) for (const appender of appenders.values()) appender.closeSync();
+    this.keptAppenders.clear();
     this.readers.close();
     this.writers.close();
     this.instance.closeSync();
@@ -130,8 +138,6 @@ export class DuckDBStorage {
 /** Prepared statements kept per connection (see `Transaction.runPrepared`), the oldest dropped past this many. */
 const PREPARED_PER_CONNECTION = 64;
 const preparedStatements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
-/** Appenders kept per connection (see `Transaction.keptAppender`), by table. */
-const keptAppenders = new WeakMap<DuckDBConnection, Map<string, DuckDBAppender>>();
 
 /** An appender kept across transactions: append rows, then `flush` them into the current transaction. */
 export interface KeptAppender {
@@ -145,7 +151,11 @@ export class Transaction {
   private readonly commitHooks: Array<() => void> = [];
   private readonly statementsAtCommit: string[] = [];
 
-  constructor(readonly connection: DuckDBConnection) {}
+  constructor(
+    readonly connection: DuckDBConnection,
+    /** The connection's kept appenders, by table (see `keptAppender`). */
+    private readonly kept: Map<string, DuckDBAppender> = new Map(),
+  ) {}
 
   async run(sql: string, params?: SqlParams): Promise<number> {
     try {
@@ -199,8 +209,7 @@ export class Transaction {
    * now, and a failed flush drops the appender, so that rows it still holds reach no later transaction.
    */
   async keptAppender(table: string, schema: string): Promise<KeptAppender> {
-    let kept = keptAppenders.get(this.connection);
-    if (!kept) keptAppenders.set(this.connection, (kept = new Map()));
+    const kept = this.kept;
     const key = `${schema}.${table}`;
     let appender = kept.get(key);
     if (!appender) {
