@@ -9,15 +9,14 @@ export class Params {
   private constructor(private readonly values: URLSearchParams) {}
 
   static async of(request: FastifyRequest): Promise<Params> {
-    const url = new URL(request.url, 'http://localhost');
-    const values = new URLSearchParams(url.search);
+    const values = new URLSearchParams(queryString(request.url));
     for (const [key, value] of await readFormBody(request)) values.append(key, value);
     return new Params(values);
   }
 
   /** The query string only, for requests whose body is data (it must stay unread). */
   static ofQuery(request: FastifyRequest): Params {
-    return new Params(new URL(request.url, 'http://localhost').searchParams);
+    return new Params(new URLSearchParams(queryString(request.url)));
   }
 
   /** Adds a parameter (a multipart form field). */
@@ -39,4 +38,12 @@ export class Params {
     if (value === undefined) return fallback;
     return ['true', '1', 'yes'].includes(value.toLowerCase());
   }
+}
+
+/** The query string of a request target (what `URL.search` holds, without its `?`), cut out without parsing the whole URL. */
+function queryString(target: string): string {
+  const start = target.indexOf('?');
+  if (start < 0) return '';
+  const end = target.indexOf('#', start);
+  return target.slice(start + 1, end < 0 ? undefined : end);
 }
