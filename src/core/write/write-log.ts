@@ -76,21 +76,21 @@ export class WriteLog {
     if (entries.length === 0) return;
     const createdAt = new Date();
     // Through an appender: a multi-row INSERT costs DuckDB milliseconds to bind, an append microseconds.
-    const { appender, flush } = await tx.keptAppender('write_log', CATALOG_SCHEMA);
     const timestamp = new DuckDBTimestampValue(BigInt(createdAt.getTime()) * 1000n);
-    const text = (value: string | null | undefined) => (value === null || value === undefined ? appender.appendNull() : appender.appendVarchar(value));
-    for (const { result, idempotency } of entries) {
-      appender.appendVarchar(result.writeId);
-      appender.appendVarchar(result.tableId);
-      appender.appendVarchar(result.kind);
-      for (const count of [result.rowsInserted, result.rowsUpdated, result.rowsDeleted, result.rowsQuarantined, result.version, result.sequence]) appender.appendBigInt(BigInt(count));
-      text(idempotency?.key);
-      text(idempotency?.requestHash);
-      text(idempotency ? JSON.stringify(result) : null);
-      appender.appendTimestamp(timestamp);
-      appender.endRow();
-    }
-    flush();
+    await tx.appendKept('write_log', CATALOG_SCHEMA, (appender) => {
+      const text = (value: string | null | undefined) => (value === null || value === undefined ? appender.appendNull() : appender.appendVarchar(value));
+      for (const { result, idempotency } of entries) {
+        appender.appendVarchar(result.writeId);
+        appender.appendVarchar(result.tableId);
+        appender.appendVarchar(result.kind);
+        for (const count of [result.rowsInserted, result.rowsUpdated, result.rowsDeleted, result.rowsQuarantined, result.version, result.sequence]) appender.appendBigInt(BigInt(count));
+        text(idempotency?.key);
+        text(idempotency?.requestHash);
+        text(idempotency ? JSON.stringify(result) : null);
+        appender.appendTimestamp(timestamp);
+        appender.endRow();
+      }
+    });
     tx.afterCommit(() => {
       for (const { result, idempotency } of entries) {
         if (idempotency) this.keys.set(keyOf(result.tableId, idempotency.key), { requestHash: idempotency.requestHash, result, createdAt });

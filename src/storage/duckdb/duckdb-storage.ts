@@ -24,7 +24,7 @@ export interface StorageOptions {
  * Writes run on a small pool of writer connections, reads on a separate pool.
  */
 export class DuckDBStorage {
-  /** Appenders kept per writer connection (see `Transaction.keptAppender`), by table; closed with the storage. */
+  /** Appenders kept per writer connection (see `Transaction.appendKept`), by table; closed with the storage. */
   private readonly keptAppenders = new Map<DuckDBConnection, Map<string, DuckDBAppender>>();
 
   private constructor(
@@ -139,12 +139,6 @@ export class DuckDBStorage {
 const PREPARED_PER_CONNECTION = 64;
 const preparedStatements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
 
-/** An appender kept across transactions: append rows, then `flush` them into the current transaction. */
-export interface KeptAppender {
-  appender: DuckDBAppender;
-  flush(): void;
-}
-
 /** One open transaction on a writer connection. */
 export class Transaction {
   private readonly appenders: DuckDBAppender[] = [];
@@ -153,7 +147,7 @@ export class Transaction {
 
   constructor(
     readonly connection: DuckDBConnection,
-    /** The connection's kept appenders, by table (see `keptAppender`). */
+    /** The connection's kept appenders, by table (see `appendKept`). */
     private readonly kept: Map<string, DuckDBAppender> = new Map(),
   ) {}
 
@@ -203,40 +197,30 @@ export class Transaction {
   }
 
   /**
-   * An appender kept by this connection for later transactions too, for a table whose columns never
-   * change while the server runs (the catalog's own): it spares each transaction the round trip that
-   * creating one costs. Rows become part of the transaction that flushes them; `flush` flushes them
-   * now, and a failed flush drops the appender, so that rows it still holds reach no later transaction.
+   * Appends rows through an appender this connection keeps for later transactions too, for a table
+   * whose columns never change while the server runs (the catalog's own): it spares each
+   * transaction the round trip that creating one costs. `fill` appends the rows, which are flushed
+   * into this transaction at once; if either fails, the appender is dropped, so that no row it
+   * still holds reaches a later transaction.
    */
-  async keptAppender(table: string, schema: string): Promise<KeptAppender> {
-    const kept = this.kept;
+  async appendKept(table: string, schema: string, fill: (appender: DuckDBAppender) => void): Promise<void> {
     const key = `${schema}.${table}`;
-    let appender = kept.get(key);
-    if (!appender) {
-      try {
-        appender = await this.connection.createAppender(table, schema, null);
-      } catch (error) {
-        throw translateDuckDBError(error);
-      }
-      kept.set(key, appender);
-    }
-    const owned = appender;
-    return {
-      appender: owned,
-      flush: () => {
+    let appender = this.kept.get(key);
+    try {
+      if (!appender) this.kept.set(key, (appender = await this.connection.createAppender(table, schema, null)));
+      fill(appender);
+      appender.flushSync();
+    } catch (error) {
+      if (appender) {
+        this.kept.delete(key);
         try {
-          owned.flushSync();
-        } catch (error) {
-          kept.delete(key);
-          try {
-            owned.closeSync();
-          } catch {
-            // Its rows were not flushed and are not wanted: the transaction fails.
-          }
-          throw translateDuckDBError(error);
+          appender.closeSync();
+        } catch {
+          // Its rows are not wanted: the transaction fails.
         }
-      },
-    };
+      }
+      throw translateDuckDBError(error);
+    }
   }
 
   /** An appender whose rows become part of this transaction when flushed. */
