@@ -14,6 +14,8 @@ const IN_MEMORY_JSON_BYTES = 8 * 1024 * 1024;
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const OPEN_BRACE = 0x7b;
+/** \x01, which separates a record's fields in spool lines and texts passed as one parameter. */
+const CONTROL_A = 0x01;
 const NEWLINE = Buffer.from('\n');
 
 /**
@@ -118,7 +120,7 @@ export class JsonBatch {
   async addWholeLines(bytes: Buffer): Promise<void> {
     const records = this.count === 0 ? plainRecords(bytes) : undefined;
     if (records === undefined) return this.splitLines([bytes]);
-    this.body = { bytes, records };
+    this.body = { bytes: bytes[bytes.length - 1] === LINE_FEED ? bytes.subarray(0, -1) : bytes, records };
     this.count = records;
     this.bytes = bytes.length;
   }
@@ -221,7 +223,7 @@ function ndjsonFileSource(ndjson: { path: string; withinLineLimit: boolean }, sp
  * whose lines `splitLines` decodes one by one.
  */
 function plainRecords(bytes: Buffer): number | undefined {
-  if (bytes[0] !== OPEN_BRACE || bytes.includes(CARRIAGE_RETURN) || bytes.includes(0x01) || !isUtf8(bytes)) return undefined;
+  if (bytes[0] !== OPEN_BRACE || bytes.includes(CARRIAGE_RETURN) || bytes.includes(CONTROL_A) || !isUtf8(bytes)) return undefined;
   let records = 1;
   for (let newline = bytes.indexOf(LINE_FEED); newline >= 0 && newline + 1 < bytes.length; newline = bytes.indexOf(LINE_FEED, newline + 1)) {
     if (bytes[newline + 1] !== OPEN_BRACE) return undefined;
@@ -230,17 +232,9 @@ function plainRecords(bytes: Buffer): number | undefined {
   return records;
 }
 
-/** The values of a plain body, as `splitLines` would give them: one per line, numbered from 1. */
-function plainLines(bytes: Buffer): JsonText[] {
-  const values: JsonText[] = [];
-  let start = 0;
-  while (start < bytes.length) {
-    const newline = bytes.indexOf(LINE_FEED, start);
-    const end = newline < 0 ? bytes.length : newline;
-    values.push({ text: bytes.toString('utf8', start, end), index: values.length + 1 });
-    start = end + 1;
-  }
-  return values;
+/** The values of a plain body's records (see `NdjsonBody`), as `splitLines` would give them: one per line, numbered from 1. */
+function plainLines(body: Buffer): JsonText[] {
+  return body.toString('utf8').split('\n').map((text, index) => ({ text, index: index + 1 }));
 }
 
 /** Room in a spooled line for the record's number, group and separators. */

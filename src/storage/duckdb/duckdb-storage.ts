@@ -148,7 +148,7 @@ export class Transaction {
   constructor(
     readonly connection: DuckDBConnection,
     /** The connection's kept appenders, by table (see `appendKept`). */
-    private readonly kept: Map<string, DuckDBAppender> = new Map(),
+    private readonly kept: Map<string, DuckDBAppender>,
   ) {}
 
   async run(sql: string, params?: SqlParams): Promise<number> {

@@ -54,6 +54,7 @@ export interface JsonTextSource {
  * numbered from 1, so DuckDB can split the bytes itself and no line becomes a JS string on the way.
  */
 export interface NdjsonBody {
+  /** The body without its final line feed, if it had one: the records joined by \n. */
   bytes: Buffer;
   records: number;
 }
@@ -124,24 +125,19 @@ function textParameters(parts: Array<{ source: JsonTextSource; request: number }
   return valueParameters(parts.map(({ source, request }) => ({ values: source.inMemory!, request })));
 }
 
-function bodyParameters(parts: Array<{ body: NdjsonBody; request: number }>): TextParameters | undefined {
+function bodyParameters(parts: Array<{ body: NdjsonBody; request: number }>): TextParameters {
   const requests: string[] = [];
   const rows: string[] = [];
-  const bytes: Buffer[] = [];
   for (const { body, request } of parts) {
-    if (body.records === 0) continue;
     for (let record = 1; record <= body.records; record += 1) rows.push(String(record));
     requests.push(`${request},`.repeat(body.records - 1) + String(request));
-    const last = body.bytes.length - 1;
-    if (bytes.length > 0) bytes.push(LINE_FEED);
-    bytes.push(body.bytes[last] === 0x0a ? body.bytes.subarray(0, last) : body.bytes);
   }
-  if (rows.length === 0) return undefined;
   const numbers = rows.join(',');
-  return { values: [requests.join(','), numbers, numbers, blobValue(Buffer.concat(bytes))], types: BODY_PARAMETER_TYPES, objectsOnly: true, sql: BODY_PARAMETERS_SQL };
+  const bytes = Buffer.concat(parts.flatMap(({ body }, index) => (index === 0 ? [body.bytes] : [NEWLINE, body.bytes])));
+  return { values: [requests.join(','), numbers, numbers, blobValue(bytes)], types: BODY_PARAMETER_TYPES, objectsOnly: true, sql: BODY_PARAMETERS_SQL };
 }
 
-const LINE_FEED = Buffer.from('\n');
+const NEWLINE = Buffer.from('\n');
 
 function valueParameters(parts: Array<{ values: JsonText[]; request: number }>): TextParameters | undefined {
   const requests: number[] = [];
