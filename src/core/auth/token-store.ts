@@ -1,8 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { jwtVerify, SignJWT } from 'jose';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
 import { SluiceError } from '../errors.ts';
+
+/** The JWT library, loaded on the first JWT a server meets (many never do). */
+const loadJose = () => import('jose');
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
 import type { Principal, Scope } from './scopes.ts';
@@ -71,6 +73,7 @@ export class TokenStore {
   private async authenticateJwt(jwt: string): Promise<Principal | undefined> {
     let payload: Record<string, unknown>;
     try {
+      const { jwtVerify } = await loadJose();
       ({ payload } = await jwtVerify(jwt, this.jwtKey, { algorithms: ['HS256'] }));
     } catch {
       return undefined;
@@ -87,6 +90,7 @@ export class TokenStore {
    * back) and expiring at `expiresAt`. Nothing is stored: the signature is the token's authority.
    */
   async signJwt(payload: Record<string, unknown>, expiresAt: Date): Promise<string> {
+    const { SignJWT } = await loadJose();
     return new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(Math.floor(expiresAt.getTime() / 1000)).sign(this.jwtKey);
   }
 

@@ -4,7 +4,6 @@ import type { Principal } from '../auth/scopes.ts';
 import { SluiceError } from '../errors.ts';
 import type { Sluice } from '../sluice.ts';
 import type { WriteRequest, WriteResult } from '../write/write-command.ts';
-import { decodeArrowIpc } from './decoders/arrow-ipc.ts';
 import { csvInput, type CsvOptions } from './decoders/csv-input.ts';
 import type { UpdateFormat } from './decoders/json-input.ts';
 import { ingestInChunks, type ChunkPolicy } from './chunked-ingest.ts';
@@ -147,6 +146,8 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     return batch.input(command.table.columns, jsonDecodeOptions(options));
   },
   arrow: async (core, content, command, cleanups) => {
+    // Apache Arrow's library is loaded on first use: it is large, and most servers never need it.
+    const { decodeArrowIpc } = await import('./decoders/arrow-ipc.ts');
     // Arrow batches are decoded as they arrive and spooled as CSV (strings quoted, NULL unquoted
     // and empty), so that a stream of any length loads in bounded memory through DuckDB's reader.
     const spool = await openSpool(core.storage.spoolDir, 'csv', cleanups);

@@ -1,7 +1,6 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { SluiceError } from '../errors.ts';
 import type { FieldType } from '../types/data-type.ts';
-import { encodeArrow } from './encoders/encode-arrow.ts';
 import { encodeCsv } from './encoders/encode-csv.ts';
 import { encodeHash } from './encoders/encode-hash.ts';
 import { encodeJson } from './encoders/encode-json.ts';
@@ -57,7 +56,7 @@ export const RESULT_FORMATS: Record<ResultFormat, FormatEntry> = {
   'tsv-with-names': { contentType: 'text/tab-separated-values; charset=utf-8', encode: (input, options) => encodeTsv(input, { ...options, header: true }) },
   'pretty-compact': { contentType: 'text/plain; charset=utf-8', encode: (input, options) => encodeTextTable(input, { ...options, style: 'pretty-compact' }) },
   'ascii-table': { contentType: 'text/plain; charset=utf-8', encode: (input, options) => encodeTextTable(input, { ...options, style: 'ascii' }) },
-  arrow: { contentType: 'application/vnd.apache.arrow.stream', encode: encodeArrow },
+  arrow: { contentType: 'application/vnd.apache.arrow.stream', encode: encodeArrowLazily },
   hash: { contentType: 'text/plain; charset=utf-8', encode: encodeHash },
   parquet: { contentType: 'application/vnd.apache.parquet', encode: 'parquet' },
 };
@@ -122,4 +121,10 @@ async function startOutput(output: EncodedOutput, onEnd: () => Promise<void> = a
       },
     }),
   };
+}
+
+/** Arrow output, with Apache Arrow's library loaded on first use (it is large, and most servers never need it). */
+async function* encodeArrowLazily(input: EncoderInput): EncodedOutput {
+  const { encodeArrow } = await import('./encoders/encode-arrow.ts');
+  yield* encodeArrow(input);
 }

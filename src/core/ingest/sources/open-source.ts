@@ -3,7 +3,6 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { SluiceError } from '../../errors.ts';
 import { ByteLimit, payloadTooLarge } from './byte-limit.ts';
-import { downloadUrl } from './download-url.ts';
 import { mapStreamErrors } from './map-stream-errors.ts';
 import { peekBytes } from './peek-bytes.ts';
 import type { IngestSource, ProgressListener, SourceHints, SourceLimits } from './source.ts';
@@ -22,6 +21,8 @@ export async function openSource(source: IngestSource, limits: SourceLimits, onP
   let totalBytes: number | undefined;
   let gzipDeclared: boolean;
   if (source.kind === 'url') {
+    // The HTTP client (undici) is loaded on the first URL import.
+    const { downloadUrl } = await import('./download-url.ts');
     const download = await downloadUrl(source.url, limits.timeoutMs, limits.allowPrivateNetworks ?? false);
     raw = download.body;
     totalBytes = download.totalBytes;
