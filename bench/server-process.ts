@@ -10,8 +10,8 @@ export const BENCH_TOKEN = 'bench-admin-token';
 
 /**
  * The real server as its own process (`bin/sluice.js serve`), over a fresh or a given data directory.
- * `SLUICE_BENCH_NODE_ARGS` passes Node options to it, to profile the server under a benchmark's load
- * (`--cpu-prof --cpu-prof-dir=…`).
+ * `nodeArgs`, or else `SLUICE_BENCH_NODE_ARGS`, passes Node options to it: to profile the server
+ * under a benchmark's load (`--cpu-prof --cpu-prof-dir=…`), or to load a test's module hooks.
  */
 export class ServerProcess {
   /** Keep-alive connections for `post`, as many as the benchmarks' concurrent clients. */
@@ -23,9 +23,10 @@ export class ServerProcess {
     readonly dataDir: string,
   ) {}
 
-  static async start(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<ServerProcess> {
+  static async start(env: Record<string, string> = {}, options: { dataDir?: string; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-bench-')));
-    const child = spawn(process.execPath, [...(process.env.SLUICE_BENCH_NODE_ARGS?.split(' ') ?? []), 'bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
+    const nodeArgs = options.nodeArgs ?? process.env.SLUICE_BENCH_NODE_ARGS?.split(' ') ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, 'bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
       env: { ...process.env, SLUICE_ADMIN_TOKEN: BENCH_TOKEN, SLUICE_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

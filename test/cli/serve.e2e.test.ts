@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
 import { ServerProcess } from '../../bench/server-process.ts';
 import { makeDataDir } from '../helpers/test-server.ts';
 
@@ -43,5 +46,31 @@ test('rows acknowledged before a kill -9 are there after a restart', async () =>
     assert.equal(await second.stop('SIGTERM', { keepData: true }), 0);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('libraries only some requests need load on first use: Apache Arrow, undici and jose are not loaded at start, Arrow is with the first Arrow query', async () => {
+  const logDir = await mkdtemp(join(tmpdir(), 'sluice-packages-'));
+  const log = join(logDir, 'packages.log');
+  const server = await ServerProcess.start(
+    { SLUICE_LOG_LEVEL: 'warn', SLUICE_TEST_PACKAGE_LOG: log },
+    { nodeArgs: ['--import', new URL('../helpers/record-packages.mjs', import.meta.url).href] },
+  );
+  const loaded = async () => (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+  try {
+    assert.equal((await server.fetch('/health')).status, 200);
+    const atStart = await loaded();
+    assert.ok(atStart.includes('fastify') && atStart.includes('@duckdb/node-api'), `the packages recorded at start: ${atStart.join(', ')}`);
+    assert.deepEqual(['apache-arrow', 'undici', 'jose'].filter((name) => atStart.includes(name)), []);
+
+    const response = await server.fetch('/queries', {
+      method: 'POST', headers: { accept: 'application/vnd.apache.arrow.stream', 'content-type': 'application/json' }, body: JSON.stringify({ sql: 'SELECT 42 AS answer' }),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(tableFromIPC(new Uint8Array(await response.arrayBuffer())).getChild('answer')?.get(0), 42);
+    assert.ok((await loaded()).includes('apache-arrow'));
+  } finally {
+    await server.stop();
+    await rm(logDir, { recursive: true, force: true });
   }
 });
