@@ -100,19 +100,17 @@ export class DuckDBStorage {
    * when it throws. DuckDB syncs its write-ahead log at commit, so a resolved transaction is durable.
    */
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    const tq = performance.now();
     return this.writers.use(async (connection) => {
-      const tb = performance.now(); acc('queue', tb - tq);
-      await run(connection, 'BEGIN TRANSACTION'); const tw = performance.now(); acc('begin', tw - tb);
+      await run(connection, 'BEGIN TRANSACTION');
       let kept = this.keptAppenders.get(connection);
       if (!kept) this.keptAppenders.set(connection, (kept = new Map()));
       const tx = new Transaction(connection, kept);
       try {
-        const result = await work(tx); const tc = performance.now(); acc('work', tc - tw);
+        const result = await work(tx);
         tx.closeAppenders();
         // One round trip for the statements left for the commit and the commit itself; a failing
         // statement stops the rest, and the transaction is rolled back below.
-        await run(connection, [...tx.takeStatementsAtCommit(), 'COMMIT'].join(';\n')); acc('commit', performance.now() - tc); acc('n', 0);
+        await run(connection, [...tx.takeStatementsAtCommit(), 'COMMIT'].join(';\n'));
         tx.runAfterCommit();
         return result;
       } catch (error) {
@@ -187,8 +185,8 @@ export class Transaction {
       }
       cache.set(sql, prepared);
       prepared.bind(params, types);
-      try { const tp = performance.now(); try {
-        return Number((await prepared.run()).rowsChanged); } finally { acc('prepared', performance.now() - tp); }
+      try {
+        return Number((await prepared.run()).rowsChanged);
       } finally {
         // The bound values (a group's texts) are not kept alive until the statement's next use.
         prepared.clearBindings();
@@ -211,7 +209,7 @@ export class Transaction {
     try {
       if (!appender) this.kept.set(key, (appender = await this.connection.createAppender(table, schema, null)));
       fill(appender);
-      { const tf = performance.now(); appender.flushSync(); acc("flush", performance.now() - tf); }
+      appender.flushSync();
     } catch (error) {
       if (appender) {
         this.kept.delete(key);
@@ -299,7 +297,3 @@ async function clearDirectory(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
 }
-
-const accs = new Map<string, [number, number]>();
-export function acc(k: string, v: number) { const a = accs.get(k) ?? [0, 0]; a[0] += v; a[1] += 1; accs.set(k, a); }
-if (process.env.TT) setInterval(() => { console.error([...accs].map(([k, [t, n]]) => `${k} ${(t / n).toFixed(2)}ms x${n}`).join(' | ')); accs.clear(); }, 2000).unref();
