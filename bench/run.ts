@@ -113,7 +113,7 @@ interface EventsRun {
  * SECONDS, on a fresh server; rates are over the time until the last answer came.
  */
 async function eventsRun(rowsPerRequest: number, clients: number): Promise<EventsRun> {
-  const server = await ServerProcess.start({ SLUICE_LOG_LEVEL: 'warn' });
+  const server = await ServerProcess.start();
   try {
     await createEvents(server, 'stream', 'ndjson');
     const latencies: number[] = [];

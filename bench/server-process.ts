@@ -17,21 +17,29 @@ export class ServerProcess {
   /** Keep-alive connections for `post`, as many as the benchmarks' concurrent clients. */
   private readonly agent = new Agent({ connections: 64 });
 
+  /** Everything the server wrote to standard output, when started with `keepOutput`. */
+  private output = '';
+
   private constructor(
     private readonly child: ChildProcess,
     readonly url: string,
     readonly dataDir: string,
   ) {}
 
-  static async start(env: Record<string, string> = {}, options: { dataDir?: string; nodeArgs?: string[] } = {}): Promise<ServerProcess> {
+  /**
+   * `env` is added to the server's environment, whose defaults are the server's own (the `info`
+   * log level, one line per request). With `keepOutput`, its standard output is kept (see
+   * `outputLines`); without, it is read and dropped.
+   */
+  static async start(env: Record<string, string> = {}, options: { dataDir?: string; nodeArgs?: string[]; keepOutput?: boolean } = {}): Promise<ServerProcess> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-bench-')));
     const nodeArgs = options.nodeArgs ?? process.env.SLUICE_BENCH_NODE_ARGS?.split(' ') ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, 'bin/sluice.js', 'serve', '--port', '0', '--data', dataDir, '--log-level', 'warn'], {
-      env: { ...process.env, SLUICE_ADMIN_TOKEN: BENCH_TOKEN, SLUICE_LOG_LEVEL: 'info', ...env },
+    const child = spawn(process.execPath, [...nodeArgs, 'bin/sluice.js', 'serve', '--port', '0', '--data', dataDir], {
+      env: { ...process.env, SLUICE_ADMIN_TOKEN: BENCH_TOKEN, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    let output = '';
     const url = await new Promise<string>((resolve, reject) => {
-      let output = '';
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         const match = /Sluice is serving on (http:\/\/\S+)/.exec(output);
@@ -39,8 +47,18 @@ export class ServerProcess {
       });
       child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
-    child.stdout!.resume();
-    return new ServerProcess(child, url, dataDir);
+    const server = new ServerProcess(child, url, dataDir);
+    child.stdout!.removeAllListeners('data');
+    if (options.keepOutput) {
+      server.output = output;
+      child.stdout!.on('data', (chunk: Buffer) => (server.output += chunk.toString()));
+    } else child.stdout!.resume();
+    return server;
+  }
+
+  /** The lines the server has written to standard output so far (with `keepOutput`). */
+  outputLines(): string[] {
+    return this.output.split('\n').filter((line) => line !== '');
   }
 
   get pid(): number {
