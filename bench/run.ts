@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { duckdbLoadSeconds, duckdbUpsertSeconds } from './baseline.ts';
+import { duckdbLoad, duckdbUpsert, type Timing } from './baseline.ts';
 import { EVENTS_SCHEMA, generateData, ndjsonRows, ROWS_SQL, type DataFiles } from './data.ts';
 import { ServerProcess } from './server-process.ts';
 
@@ -63,22 +63,28 @@ const READERS: Record<'csv' | 'ndjson' | 'parquet', (files: DataFiles) => string
 };
 const TARGETS = { csv: 0.9, ndjson: 0.85, parquet: 0.9 };
 
+/**
+ * A bulk load REPEAT times, each on a fresh server alternating with DuckDB's own load into a fresh
+ * database; medians are compared. CPU time is reported beside the times, as both sides use every
+ * core: the server's (all its threads), the client's (this process, sending the upload) and DuckDB's.
+ */
 async function benchBulk(files: DataFiles, format: 'csv' | 'ndjson' | 'parquet'): Promise<void> {
-  const baselines: number[] = [];
-  const loads: number[] = [];
+  const baselines: Timing[] = [];
+  const loads: Array<{ seconds: number; serverCpuSeconds: number; clientCpuSeconds: number }> = [];
   for (let run = 1; run <= REPEAT; run += 1) {
-    baselines.push(await duckdbLoadSeconds(dir, READERS[format](files)));
+    baselines.push(await duckdbLoad(dir, READERS[format](files)));
     // A fresh server each time, as DuckDB gets a fresh database (a load leaves a checkpoint to do,
-    // see `duckdbLoadSeconds`, which would fall on the next one), warmed up by a small load first.
+    // see `duckdbLoad`, which would fall on the next one), warmed up by a small load first.
     const server = await ServerProcess.start();
     try {
       await createEvents(server, 'warm_up', format);
       const warmUp = await server.upload(`/v0/datasources?mode=append&name=warm_up&format=${format}`, format, files.warmUp[format]);
       if (warmUp.status !== 200) throw new Error(`${format} warm-up: ${warmUp.status} ${warmUp.body}`);
       await createEvents(server, 'events', format);
-      const started = performance.now();
+      const [serverCpu, clientCpu, started] = [await server.cpuSeconds(), process.cpuUsage(), performance.now()];
       const response = await server.upload(`/v0/datasources?mode=append&name=events&format=${format}`, format, files[format]);
-      loads.push((performance.now() - started) / 1000);
+      const [seconds, clientSpent] = [(performance.now() - started) / 1000, process.cpuUsage(clientCpu)];
+      loads.push({ seconds, serverCpuSeconds: (await server.cpuSeconds()).total - serverCpu.total, clientCpuSeconds: (clientSpent.user + clientSpent.system) / 1e6 });
       if (response.status !== 200) throw new Error(`${format} upload: ${response.status} ${response.body}`);
       const loaded = await count(server, 'events');
       if (loaded !== files.rows) throw new Error(`${format}: loaded ${loaded} of ${files.rows} rows`);
@@ -86,11 +92,15 @@ async function benchBulk(files: DataFiles, format: 'csv' | 'ndjson' | 'parquet')
       await server.stop();
     }
   }
-  const [baseline, seconds] = [median(baselines), median(loads)];
+  const [baseline, seconds] = [median(baselines.map((timing) => timing.seconds)), median(loads.map((load) => load.seconds))];
   report({
     name: `bulk ${format} (${(files.rows / 1e6).toFixed(1)} M rows)`,
     sluice: `${seconds.toFixed(2)} s`, baseline: `${baseline.toFixed(2)} s`, ratio: round(baseline / seconds), target: `≥ ${TARGETS[format]}×`,
-    details: { runs: REPEAT, sluice_runs_s: loads.map(round).join(' '), duckdb_runs_s: baselines.map(round).join(' ') },
+    details: {
+      runs: REPEAT, sluice_runs_s: loads.map((load) => round(load.seconds)).join(' '), duckdb_runs_s: baselines.map((timing) => round(timing.seconds)).join(' '),
+      server_cpu_s: round(median(loads.map((load) => load.serverCpuSeconds))), client_cpu_s: round(median(loads.map((load) => load.clientCpuSeconds))),
+      duckdb_cpu_s: round(median(baselines.map((timing) => timing.cpuSeconds))),
+    },
   });
 }
 
@@ -106,6 +116,10 @@ interface EventsRun {
   p50: number;
   p99: number;
   failures: number;
+  /** CPU used over the run, in % of one core: the server's (all threads, and its event loop's thread alone) and the clients'. */
+  serverCpu: number;
+  eventLoopCpu: number;
+  clientCpu: number;
 }
 
 /**
@@ -119,6 +133,7 @@ async function eventsRun(rowsPerRequest: number, clients: number): Promise<Event
     const latencies: number[] = [];
     let requests = 0;
     let failures = 0;
+    const [serverCpu, clientCpu] = [await server.cpuSeconds(), process.cpuUsage()];
     const started = performance.now();
     const deadline = started + SECONDS * 1000;
     let offset = 0;
@@ -133,11 +148,17 @@ async function eventsRun(rowsPerRequest: number, clients: number): Promise<Event
       }
     }));
     const elapsed = (performance.now() - started) / 1000;
+    const [serverSpent, clientSpent] = [await server.cpuSeconds(), process.cpuUsage(clientCpu)];
+    const percentOfCore = (seconds: number) => Math.round((seconds / elapsed) * 100);
     latencies.sort((a, b) => a - b);
     const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
     const rows = await count(server, 'stream');
     if (rows !== requests * rowsPerRequest) throw new Error(`events: ${rows} rows stored for ${requests} acknowledged requests of ${rowsPerRequest}`);
-    return { rowsPerSecond: rows / elapsed, requestsPerSecond: requests / elapsed, p50: percentile(50), p99: percentile(99), failures };
+    return {
+      rowsPerSecond: rows / elapsed, requestsPerSecond: requests / elapsed, p50: percentile(50), p99: percentile(99), failures,
+      serverCpu: percentOfCore(serverSpent.total - serverCpu.total), eventLoopCpu: percentOfCore(serverSpent.main - serverCpu.main),
+      clientCpu: percentOfCore((clientSpent.user + clientSpent.system) / 1e6),
+    };
   } finally {
     await server.stop();
   }
@@ -157,6 +178,7 @@ async function benchEvents(rowsPerRequest: number, clients: number): Promise<voi
       runs: REPEAT, p50_ms: round(middle.p50), p99_ms: round(middle.p99),
       rows_per_s_runs: runs.map((run) => Math.round(run.rowsPerSecond)).join(' '),
       failures: runs.reduce((sum, run) => sum + run.failures, 0),
+      server_cpu_pct: middle.serverCpu, event_loop_cpu_pct: middle.eventLoopCpu, client_cpu_pct: middle.clientCpu,
     },
   });
 }
@@ -177,7 +199,7 @@ async function benchUpsert(): Promise<void> {
   }
   connection.closeSync();
   db.closeSync();
-  const baseline = await duckdbUpsertSeconds(dir, UPSERT_ROWS, batches);
+  const baseline = (await duckdbUpsert(dir, UPSERT_ROWS, batches)).seconds;
   const server = await ServerProcess.start();
   try {
     await createEvents(server, 'keyed', 'parquet', { engine: 'ReplacingMergeTree', engine_sorting_key: 'id' });

@@ -65,6 +65,20 @@ export class ServerProcess {
     return this.child.pid!;
   }
 
+  /**
+   * CPU time the server has used so far, in seconds: all its threads (`total`: the event loop,
+   * libuv's pool running DuckDB's calls, DuckDB's own workers) and the event loop's thread alone
+   * (`main`). Read from /proc, in the kernel's clock ticks of 1/100 s.
+   */
+  async cpuSeconds(): Promise<{ total: number; main: number }> {
+    const ticks = async (path: string) => {
+      // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+      const fields = (await readFile(path, 'utf8')).split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    };
+    return { total: await ticks(`/proc/${this.pid}/stat`), main: await ticks(`/proc/${this.pid}/task/${this.pid}/stat`) };
+  }
+
   async rssBytes(): Promise<number> {
     const status = await readFile(`/proc/${this.pid}/status`, 'utf8');
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
