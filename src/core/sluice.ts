@@ -50,7 +50,7 @@ export class Sluice {
     /** Set when this start generated the admin token, so that the caller can show it once. */
     readonly generatedAdminToken: string | undefined,
   ) {
-    // Expired keys are already ignored on lookup; pruning keeps the write log from holding their responses forever.
+    // Expired keys are already ignored on lookup; pruning keeps the write log from growing for ever.
     this.housekeeping = setInterval(() => void this.writer.log.prune().catch(() => undefined), PRUNE_INTERVAL_MS).unref();
   }
 

@@ -10,9 +10,10 @@ interface IdempotencyRecord {
 }
 
 /**
- * One row per committed write. It is where idempotency keys (with the request's hash and the
- * first response) and completion sequences live; both are read back at start, so they survive
- * restarts. Recent idempotency keys are also held in memory for the hot path.
+ * One row per committed write, kept for the idempotency retention period (see `prune`). It is where
+ * idempotency keys (with the request's hash and the first response) and completion sequences live;
+ * both are read back at start, so they survive restarts. Recent idempotency keys are also held in
+ * memory for the hot path.
  */
 export class WriteLog {
   private readonly keys = new Map<string, IdempotencyRecord>();
@@ -107,11 +108,19 @@ export class WriteLog {
     }
   }
 
-  /** Forgets stored responses older than the retention period. */
+  /**
+   * Drops the writes older than the retention period: past it their idempotency keys are no longer
+   * answered, and nothing else reads them. Without it the log would grow by a row per request for
+   * ever (a stream of 1-row events writes hundreds of millions a day). The latest write stays,
+   * whatever its age: start-up reads the last sequence from it.
+   */
   async prune(): Promise<void> {
     const before = new Date(Date.now() - this.retentionMs);
     await this.storage.transaction((tx) =>
-      tx.run(`UPDATE ${CATALOG_SCHEMA}.write_log SET response = NULL, idempotency_key = NULL WHERE idempotency_key IS NOT NULL AND created_at < ?`, [before.toISOString()]),
+      tx.run(
+        `DELETE FROM ${CATALOG_SCHEMA}.write_log WHERE created_at < ? AND sequence < (SELECT max(sequence) FROM ${CATALOG_SCHEMA}.write_log)`,
+        [before.toISOString()],
+      ),
     );
     for (const [key, record] of this.keys) if (record.createdAt < before) this.keys.delete(key);
   }

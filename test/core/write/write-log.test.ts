@@ -12,7 +12,7 @@ before(async () => {
 });
 after(() => fixture.close());
 
-test('pruning forgets idempotency keys older than the retention and keeps recent ones', async () => {
+test('pruning drops writes older than the retention, with their idempotency keys, and keeps recent ones', async () => {
   const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
   const write = (key: string) => fixture.core.write(fixture.admin, {
     table: fixture.current(table), kind: 'append', onInvalid: 'reject',
@@ -24,10 +24,24 @@ test('pruning forgets idempotency keys older than the retention and keeps recent
   await fixture.core.storage.transaction((tx) => tx.run(`UPDATE ${CATALOG_SCHEMA}.write_log SET created_at = now() - INTERVAL 3 DAY WHERE idempotency_key = 'old'`));
   await fixture.reopen();
   await fixture.core.writer.log.prune();
-  const kept = await fixture.core.storage.query(`SELECT idempotency_key FROM ${CATALOG_SCHEMA}.write_log WHERE response IS NOT NULL ORDER BY 1`);
+  const kept = await fixture.core.storage.query(`SELECT idempotency_key FROM ${CATALOG_SCHEMA}.write_log WHERE table_id = ? ORDER BY sequence`, [table.id]);
   assert.deepEqual(kept.map((row) => row['idempotency_key']), ['recent']);
   assert.equal((await write('recent')).replayed, true);
   assert.equal((await write('old')).replayed, false);
+});
+
+test('pruning keeps the latest write however old, so sequences go on from it after a restart', async () => {
+  const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
+  const write = () => fixture.core.write(fixture.admin, { table: fixture.current(table), kind: 'append', onInvalid: 'reject', input: recordsInput({ columns: ['id'], rows: [['1']] }) });
+  await write();
+  const last = (await write()).sequence;
+  await fixture.core.storage.transaction((tx) => tx.run(`UPDATE ${CATALOG_SCHEMA}.write_log SET created_at = now() - INTERVAL 3 DAY`));
+  await fixture.core.writer.log.prune();
+  const kept = await fixture.core.storage.query(`SELECT sequence FROM ${CATALOG_SCHEMA}.write_log`);
+  assert.deepEqual(kept.map((row) => Number(row['sequence'])), [last]);
+  await fixture.reopen();
+  assert.equal(fixture.core.writer.log.completedThrough, last);
+  assert.equal((await write()).sequence, last + 1);
 });
 
 test('the write log holds one row per committed write, whatever was rolled back on the way', async () => {
