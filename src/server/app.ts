@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
-import { pino, type DestinationStream } from 'pino';
+import { pino } from 'pino';
 import type { Config } from '../config.ts';
 import type { Principal } from '../core/auth/scopes.ts';
 import { SluiceError, toSluiceError } from '../core/errors.ts';
@@ -21,8 +21,6 @@ export interface AppOptions {
   core: Sluice;
   config: Config;
   dialects?: Dialect[];
-  /** Where log lines go: by default standard output, written asynchronously (in batches under load). */
-  logDestination?: DestinationStream;
 }
 
 /**
@@ -48,8 +46,9 @@ const LOG_SERIALIZERS = {
 };
 
 /** Builds the HTTP app without listening, so that tests can start it on any port. */
-export async function buildApp({ core, config, dialects = DIALECTS, logDestination }: AppOptions): Promise<FastifyInstance> {
-  const logger = config.logLevel === 'silent' ? undefined : pino({ level: config.logLevel, serializers: LOG_SERIALIZERS }, logDestination ?? pino.destination({ sync: false }));
+export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions): Promise<FastifyInstance> {
+  // Log lines go to standard output asynchronously: written in batches under load, flushed at exit.
+  const logger = config.logLevel === 'silent' ? undefined : pino({ level: config.logLevel, serializers: LOG_SERIALIZERS }, pino.destination({ sync: false }));
   const app = Fastify({
     // Typed as Fastify's base logger, which pino's own type is wider than.
     ...(logger && { loggerInstance: logger as FastifyBaseLogger }),
@@ -135,7 +134,7 @@ function tokenOf(request: FastifyRequest, allowQueryToken: boolean): string | un
 }
 
 /** A request URL fit for the log: a token passed in the query string (the Tinybird dialect allows it) is blanked. */
-export function withoutSecrets(url: string): string {
+function withoutSecrets(url: string): string {
   return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 }
 
