@@ -24,12 +24,17 @@ export interface Timing {
   cpuSeconds: number;
 }
 
+/** CPU seconds this process has used since `start` (a `process.cpuUsage()`). */
+export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const spent = process.cpuUsage(start);
+  return (spent.user + spent.system) / 1e6;
+}
+
 async function timed(work: () => Promise<void>): Promise<Timing> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   await work();
-  const spent = process.cpuUsage(cpu);
-  return { seconds: (performance.now() - started) / 1000, cpuSeconds: (spent.user + spent.system) / 1e6 };
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSecondsSince(cpu) };
 }
 
 /**

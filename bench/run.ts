@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { duckdbLoad, duckdbUpsert, type Timing } from './baseline.ts';
+import { cpuSecondsSince, duckdbLoad, duckdbUpsert, type Timing } from './baseline.ts';
 import { EVENTS_SCHEMA, generateData, ndjsonRows, ROWS_SQL, type DataFiles } from './data.ts';
 import { ServerProcess } from './server-process.ts';
 
@@ -83,8 +83,8 @@ async function benchBulk(files: DataFiles, format: 'csv' | 'ndjson' | 'parquet')
       await createEvents(server, 'events', format);
       const [serverCpu, clientCpu, started] = [await server.cpuSeconds(), process.cpuUsage(), performance.now()];
       const response = await server.upload(`/v0/datasources?mode=append&name=events&format=${format}`, format, files[format]);
-      const [seconds, clientSpent] = [(performance.now() - started) / 1000, process.cpuUsage(clientCpu)];
-      loads.push({ seconds, serverCpuSeconds: (await server.cpuSeconds()).total - serverCpu.total, clientCpuSeconds: (clientSpent.user + clientSpent.system) / 1e6 });
+      const [seconds, clientCpuSeconds] = [(performance.now() - started) / 1000, cpuSecondsSince(clientCpu)];
+      loads.push({ seconds, serverCpuSeconds: (await server.cpuSeconds()).total - serverCpu.total, clientCpuSeconds });
       if (response.status !== 200) throw new Error(`${format} upload: ${response.status} ${response.body}`);
       const loaded = await count(server, 'events');
       if (loaded !== files.rows) throw new Error(`${format}: loaded ${loaded} of ${files.rows} rows`);
@@ -148,7 +148,7 @@ async function eventsRun(rowsPerRequest: number, clients: number): Promise<Event
       }
     }));
     const elapsed = (performance.now() - started) / 1000;
-    const [serverSpent, clientSpent] = [await server.cpuSeconds(), process.cpuUsage(clientCpu)];
+    const [serverSpent, clientSpent] = [await server.cpuSeconds(), cpuSecondsSince(clientCpu)];
     const percentOfCore = (seconds: number) => Math.round((seconds / elapsed) * 100);
     latencies.sort((a, b) => a - b);
     const percentile = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
@@ -157,7 +157,7 @@ async function eventsRun(rowsPerRequest: number, clients: number): Promise<Event
     return {
       rowsPerSecond: rows / elapsed, requestsPerSecond: requests / elapsed, p50: percentile(50), p99: percentile(99), failures,
       serverCpu: percentOfCore(serverSpent.total - serverCpu.total), eventLoopCpu: percentOfCore(serverSpent.main - serverCpu.main),
-      clientCpu: percentOfCore((clientSpent.user + clientSpent.system) / 1e6),
+      clientCpu: percentOfCore(clientSpent),
     };
   } finally {
     await server.stop();

@@ -2,12 +2,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
 import { SluiceError } from '../errors.ts';
-
-/** The JWT library, loaded on the first JWT a server meets (many never do). */
-const loadJose = () => import('jose');
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
 import type { Principal, Scope } from './scopes.ts';
+
+/** The JWT library, loaded on the first JWT a server meets (many never do). */
+const loadJose = () => import('jose');
 
 export interface StoredToken {
   id: string;

@@ -222,6 +222,13 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
     await texts.release?.(tx);
   };
   const textsOf = (input: StagedInput) => (input as JsonStagedInput).jsonTexts.inMemory!;
+  // Texts held in memory go to DuckDB as parameters, or through a temporary table when they cannot.
+  const directInMemory = async (tx: Transaction, parts: Array<{ source: JsonTextSource; request: number }>): Promise<DirectSource> => {
+    const params = textParameters(parts);
+    if (params) return plan.parameterDirect(params);
+    const { sql, release } = await appendTexts(tx, parts.map(({ source: texts, request }) => ({ values: texts.inMemory!, request })));
+    return { sql: plan.directOf(sql), numbered: true, ...(release && { release }) };
+  };
   const heldInMemory = source.ndjsonBody !== undefined || source.inMemory !== undefined;
   const input: JsonStagedInput = {
     columns: plan.columnNames,
@@ -231,8 +238,7 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
     async direct(tx) {
       const fromFile = source.ndjsonFile && readNdjsonFile(source.ndjsonFile, columns, plan.paths, options);
       if (fromFile) return { sql: fromFile };
-      const params = heldInMemory && textParameters([{ source, request: 0 }]);
-      if (params) return plan.parameterDirect(params);
+      if (heldInMemory) return directInMemory(tx, [{ source, request: 0 }]);
       const { sql, release } = await source.read(tx, 0);
       return { sql: plan.directOf(sql), numbered: true, ...(release && { release }) };
     },
@@ -242,12 +248,7 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
         // Every format but debezium gives one row per JSON value.
         ...(options.format !== 'debezium' && { rowCount: source.ndjsonBody?.records ?? source.inMemory!.length }),
         load: async (tx, rawTable, parts) => load(tx, rawTable, await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })))),
-        async direct(tx, parts) {
-          const params = textParameters(parts.map(({ input, request }) => ({ source: (input as JsonStagedInput).jsonTexts, request })));
-          if (params) return plan.parameterDirect(params);
-          const { sql, release } = await appendTexts(tx, parts.map(({ input, request }) => ({ values: textsOf(input), request })));
-          return { sql: plan.directOf(sql), numbered: true, ...(release && { release }) };
-        },
+        direct: (tx, parts) => directInMemory(tx, parts.map(({ input, request }) => ({ source: (input as JsonStagedInput).jsonTexts, request }))),
       },
     }),
   };
