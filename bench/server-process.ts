@@ -117,7 +117,13 @@ export class ServerProcess {
       (async () => {
         upload.write(`--${boundary}\r\nContent-Disposition: form-data; name="${part}"; filename="${fileName}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
         const chunks = typeof file === 'string' ? createReadStream(file, { highWaterMark: 1024 * 1024 }) : file.chunks;
-        for await (const chunk of chunks) if (!upload.write(chunk)) await new Promise((resume) => upload.once('drain', resume));
+        for await (const chunk of chunks) {
+          if (!upload.write(chunk)) await new Promise((resume) => upload.once('drain', resume));
+          // A loopback socket often takes a write at once, and generated chunks are at hand: without
+          // a turn of the event loop here, this process's timers (an RssSampler's) would not run
+          // until the whole body had been sent.
+          await new Promise(setImmediate);
+        }
         upload.end(`\r\n--${boundary}--\r\n`);
       })().catch(reject);
     });
