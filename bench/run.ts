@@ -3,6 +3,7 @@
  * machine in the same run. Benchmarks report; they never fail on timing.
  *
  *   npm run bench -- --rows 2000000 --seconds 10 --repeat 3 --only csv,ndjson,parquet,events,events1,upsert
+ *   npm run bench -- --only events1 --clients 512   # the events benchmarks with more concurrent clients than 64
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'upsert-rows': { type: 'string', default: '2000000' },
     repeat: { type: 'string', default: '3' },
+    clients: { type: 'string', default: '64' },
     only: { type: 'string' },
   },
 });
@@ -26,6 +28,8 @@ const SECONDS = Number(values.seconds);
 const UPSERT_ROWS = Number(values['upsert-rows']);
 /** Bulk loads (alternating with the baseline) and event runs are repeated this many times; medians are reported, as this machine's timings vary. */
 const REPEAT = Number(values.repeat);
+/** Concurrent clients of the events benchmarks, each with a keep-alive connection of its own. */
+const CLIENTS = Number(values.clients);
 
 interface Measurement {
   name: string;
@@ -127,7 +131,7 @@ interface EventsRun {
  * SECONDS, on a fresh server; rates are over the time until the last answer came.
  */
 async function eventsRun(rowsPerRequest: number, clients: number): Promise<EventsRun> {
-  const server = await ServerProcess.start();
+  const server = await ServerProcess.start({}, { connections: clients });
   try {
     await createEvents(server, 'stream', 'ndjson');
     const latencies: number[] = [];
@@ -233,8 +237,8 @@ try {
   if (run('csv')) await benchBulk(files, 'csv');
   if (run('ndjson')) await benchBulk(files, 'ndjson');
   if (run('parquet')) await benchBulk(files, 'parquet');
-  if (run('events')) await benchEvents(100, 64);
-  if (run('events1')) await benchEvents(1, 64);
+  if (run('events')) await benchEvents(100, CLIENTS);
+  if (run('events1')) await benchEvents(1, CLIENTS);
   if (run('upsert')) await benchUpsert();
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -14,8 +14,8 @@ export const BENCH_TOKEN = 'bench-admin-token';
  * under a benchmark's load (`--cpu-prof --cpu-prof-dir=…`), or to load a test's module hooks.
  */
 export class ServerProcess {
-  /** Keep-alive connections for `post`, as many as the benchmarks' concurrent clients. */
-  private readonly agent = new Agent({ connections: 64 });
+  /** Keep-alive connections for `post`, one per concurrent client of a benchmark. */
+  private readonly agent: Agent;
 
   /** Everything the server wrote to standard output, when started with `keepOutput`. */
   private output = '';
@@ -24,14 +24,21 @@ export class ServerProcess {
     private readonly child: ChildProcess,
     readonly url: string,
     readonly dataDir: string,
-  ) {}
+    connections: number,
+  ) {
+    this.agent = new Agent({ connections });
+  }
 
   /**
    * `env` is added to the server's environment, whose defaults are the server's own (the `info`
    * log level, one line per request). With `keepOutput`, its standard output is kept (see
-   * `outputLines`); without, it is read and dropped.
+   * `outputLines`); without, it is read and dropped. `connections` (64 unless given) bounds the
+   * keep-alive connections `post` opens: as many as the clients that post at once.
    */
-  static async start(env: Record<string, string> = {}, options: { dataDir?: string; nodeArgs?: string[]; keepOutput?: boolean } = {}): Promise<ServerProcess> {
+  static async start(
+    env: Record<string, string> = {},
+    options: { dataDir?: string; nodeArgs?: string[]; keepOutput?: boolean; connections?: number } = {},
+  ): Promise<ServerProcess> {
     const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-bench-')));
     const nodeArgs = options.nodeArgs ?? process.env.SLUICE_BENCH_NODE_ARGS?.split(' ') ?? [];
     const child = spawn(process.execPath, [...nodeArgs, 'bin/sluice.js', 'serve', '--port', '0', '--data', dataDir], {
@@ -47,7 +54,7 @@ export class ServerProcess {
       });
       child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
-    const server = new ServerProcess(child, url, dataDir);
+    const server = new ServerProcess(child, url, dataDir, options.connections ?? 64);
     child.stdout!.removeAllListeners('data');
     if (options.keepOutput) {
       server.output = output;
