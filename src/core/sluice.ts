@@ -10,7 +10,7 @@ import type { Column, Namespace, Table, TableSpec } from './catalog/model.ts';
 import type { SchemaChange } from './catalog/schema-change.ts';
 import { SluiceError } from './errors.ts';
 import { openSource } from './ingest/sources/open-source.ts';
-import type { IngestSource, ProgressListener, SourceLimits } from './ingest/sources/source.ts';
+import type { IngestSource, OpenOptions, SourceLimits } from './ingest/sources/source.ts';
 import { Jobs } from './jobs/jobs.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
@@ -109,8 +109,8 @@ export class Sluice {
    * Opens a source of bytes (a body, a file, a URL) under the server's policy: URL imports reach
    * public addresses only unless SLUICE_ALLOW_PRIVATE_URLS is set.
    */
-  openSource(source: IngestSource, limits: SourceLimits, onProgress?: ProgressListener): Promise<Readable> {
-    return openSource(source, { ...limits, allowPrivateNetworks: this.config.allowPrivateUrls }, onProgress);
+  openSource(source: IngestSource, limits: SourceLimits, options?: OpenOptions): Promise<Readable> {
+    return openSource(source, { ...limits, allowPrivateNetworks: this.config.allowPrivateUrls }, options);
   }
 
   /** How many rows of a table a user's condition holds for (a dry run of a delete). */

@@ -7,11 +7,11 @@ export class FileServer {
 
   private constructor(
     private readonly server: Server,
-    private readonly files: Map<string, Buffer | string | 'stall'>,
+    private readonly files: Map<string, Buffer | string | 'stall' | 'silent'>,
   ) {}
 
   static async start(): Promise<FileServer> {
-    const files = new Map<string, Buffer | string | 'stall'>();
+    const files = new Map<string, Buffer | string | 'stall' | 'silent'>();
     let fileServer: FileServer | undefined;
     const server = createServer((request, response) => {
       const body = files.get(request.url ?? '');
@@ -19,9 +19,9 @@ export class FileServer {
         response.writeHead(404).end('not found');
         return;
       }
-      if (body === 'stall') {
-        // Sends a first line, then nothing until the test ends: a download that never finishes.
-        response.writeHead(200, { 'content-type': 'text/csv' }).write('1\n');
+      if (body === 'stall' || body === 'silent') {
+        // A download that never finishes: a first line and then nothing, or not even an answer.
+        if (body === 'stall') response.writeHead(200, { 'content-type': 'text/csv' }).write('1\n');
         fileServer?.stalled.add(response);
         return;
       }
@@ -32,9 +32,9 @@ export class FileServer {
     return fileServer;
   }
 
-  /** A URL whose download starts and then stalls. */
-  stall(path: string): string {
-    this.files.set(path, 'stall');
+  /** A URL whose download starts and then stalls or, `beforeAnswering`, whose server never answers. */
+  stall(path: string, { beforeAnswering = false } = {}): string {
+    this.files.set(path, beforeAnswering ? 'silent' : 'stall');
     return this.url(path);
   }
 
@@ -44,7 +44,7 @@ export class FileServer {
 
   serve(path: string, body: Buffer | string): string {
     this.files.set(path, body);
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+    return this.url(path);
   }
 
   async stop(): Promise<void> {

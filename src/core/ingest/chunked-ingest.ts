@@ -31,9 +31,7 @@ export async function ingestInChunks(core: Sluice, principal: Principal, command
   if (command.kind !== 'append' && command.kind !== 'changes') throw new SluiceError('INTERNAL', `A ${command.kind} write cannot be committed in chunks`);
   if (command.idempotency || command.json.lineDelimited) throw new SluiceError('INTERNAL', 'Chunked ingests take no idempotency key and no line-delimited JSON');
   const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal, idempotency: _idempotency, chunks, ...request } = command;
-  const stream = await core.openSource(command.source, command.limits, command.onProgress);
-  const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));
-  signal?.addEventListener('abort', cancel);
+  const stream = await core.openSource(command.source, command.limits, { onProgress: command.onProgress, signal });
   const writer = new ChunkWriter(core, principal, request);
   const chunker: Chunker =
     command.format === 'csv' ? new CsvChunker(core, command, writer)
@@ -46,7 +44,6 @@ export async function ingestInChunks(core: Sluice, principal: Principal, command
     await writer.settle();
     throw error;
   } finally {
-    signal?.removeEventListener('abort', cancel);
     stream.destroy();
     await chunker.dispose();
   }

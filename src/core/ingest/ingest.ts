@@ -1,7 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { Principal } from '../auth/scopes.ts';
-import { SluiceError } from '../errors.ts';
 import type { Sluice } from '../sluice.ts';
 import type { WriteRequest, WriteResult } from '../write/write-command.ts';
 import { csvInput, type CsvOptions } from './decoders/csv-input.ts';
@@ -99,10 +98,8 @@ async function decode(core: Sluice, command: IngestCommand, hash: Hash | undefin
     hash?.update(whole);
     return DECODERS[command.format](core, whole, command, cleanups);
   }
-  const opened = await core.openSource(command.source, command.limits, command.onProgress);
+  const opened = await core.openSource(command.source, command.limits, { onProgress: command.onProgress, signal: command.signal });
   const stream = hash ? hashed(opened, hash) : opened;
-  const cancel = () => stream.destroy(new SluiceError('UNAVAILABLE', 'The import was cancelled'));
-  command.signal?.addEventListener('abort', cancel);
   try {
     const input = await DECODERS[command.format](core, stream, command, cleanups);
     command.signal?.throwIfAborted();
@@ -110,7 +107,6 @@ async function decode(core: Sluice, command: IngestCommand, hash: Hash | undefin
     if (hash) for await (const _chunk of stream) command.signal?.throwIfAborted();
     return input;
   } finally {
-    command.signal?.removeEventListener('abort', cancel);
     stream.destroy();
     opened.destroy();
   }

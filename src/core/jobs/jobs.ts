@@ -37,6 +37,11 @@ export class Jobs {
   private readonly jobs = new Map<string, Job>();
   private readonly controllers = new Map<string, AbortController>();
   private readonly running = new Set<Promise<void>>();
+  /**
+   * Writes of jobs' states to the catalog, one after another: two transactions updating one job's
+   * row at once would conflict. The map above is updated first, so it always holds the latest state.
+   */
+  private persisting: Promise<void> = Promise.resolve();
 
   private constructor(private readonly storage: DuckDBStorage) {}
 
@@ -85,7 +90,8 @@ export class Jobs {
     const controller = new AbortController();
     this.controllers.set(job.id, controller);
     const snapshot = { ...job };
-    const run = this.run(job.id, controller, work).finally(() => {
+    // A failure to save the final state leaves it in memory, which is what the Jobs API answers from.
+    const run = this.run(job.id, controller, work).catch(() => undefined).finally(() => {
       this.running.delete(run);
       this.controllers.delete(job.id);
     });
@@ -98,8 +104,10 @@ export class Jobs {
     if (FINISHED.has(job.status)) {
       throw new SluiceError('INVALID_ARGUMENT', `Job "${id}" has already finished (${job.status}) and cannot be cancelled`, { job: id, status: job.status });
     }
-    await this.update(id, { status: 'cancelling' });
+    // In the same turn as the status change, so that the job cannot start working in between.
+    const persisted = this.update(id, { status: 'cancelling' });
     this.controllers.get(id)?.abort();
+    await persisted;
     return this.get(id);
   }
 
@@ -115,8 +123,9 @@ export class Jobs {
       await this.update(id, { status: 'cancelled', finishedAt: new Date() });
       return;
     }
-    await this.update(id, { status: 'working', startedAt: new Date() });
+    let outcome: Partial<Job>;
     try {
+      await this.update(id, { status: 'working', startedAt: new Date() });
       const result = await work({
         signal: controller.signal,
         reportProgress: (progress) => {
@@ -125,25 +134,33 @@ export class Jobs {
         },
       });
       // Work that completed has committed; a cancellation that came too late does not undo it.
-      await this.update(id, { status: 'done', result: result ?? null, finishedAt: new Date() });
+      outcome = { status: 'done', result: result ?? null };
     } catch (error) {
       const status = controller.signal.aborted ? 'cancelled' : 'error';
-      await this.update(id, { status, error: toSluiceError(error).message, result: (error as { result?: unknown }).result ?? null, finishedAt: new Date() });
+      outcome = { status, error: toSluiceError(error).message, result: (error as { result?: unknown }).result ?? null };
     }
+    await this.update(id, { ...outcome, finishedAt: new Date() });
   }
 
-  private async update(id: string, change: Partial<Job>): Promise<void> {
+  /** Changes a job's state at once, and resolves once the change is persisted. */
+  private update(id: string, change: Partial<Job>): Promise<void> {
     const updated: Job = { ...this.get(id), ...change, updatedAt: new Date() };
+    this.jobs.set(id, updated);
+    const persisted = this.persisting.then(() => this.persist(updated));
+    this.persisting = persisted.catch(() => undefined);
+    return persisted;
+  }
+
+  private async persist(updated: Job): Promise<void> {
     await this.storage.transaction((tx) =>
       tx.run(
         `UPDATE ${CATALOG_SCHEMA}.jobs SET status = ?, progress = ?, result = ?, error = ?, updated_at = ?, started_at = ?, finished_at = ? WHERE id = ?`,
         [
           updated.status, JSON.stringify(updated.progress), updated.result === null ? null : JSON.stringify(updated.result), updated.error,
-          updated.updatedAt.toISOString(), updated.startedAt?.toISOString() ?? null, updated.finishedAt?.toISOString() ?? null, id,
+          updated.updatedAt.toISOString(), updated.startedAt?.toISOString() ?? null, updated.finishedAt?.toISOString() ?? null, updated.id,
         ],
       ),
     );
-    this.jobs.set(id, updated);
   }
 }
 

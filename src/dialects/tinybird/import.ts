@@ -148,7 +148,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       if (!request.source) throw new SluiceError('INVALID_ARGUMENT', 'To create a data source send a schema, a file or a url');
       if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
       // A CSV file names and types its own table: spool it, infer, create, then load the same file.
-      const stream = await core.openSource(request.source, { maxBytes: request.maxBytes }, request.onProgress);
+      const stream = await core.openSource(request.source, { maxBytes: request.maxBytes }, { onProgress: request.onProgress, signal: request.signal });
       const file = await spoolToFile(stream, core.storage.spoolDir, { extension: 'csv' });
       cleanups.push(() => file.remove());
       const inference = await inferCsv(core.storage, file.path, {

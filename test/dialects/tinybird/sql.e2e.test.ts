@@ -83,4 +83,20 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     const again = await suite.server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' });
     assert.equal(again.status, 400);
   });
+
+  test('a URL import is cancelled while the remote server has not answered yet, whether the table exists or is to be inferred', async () => {
+    const imports = [
+      { mode: 'append', name: 'slow', url: suite.files.stall('/silent.csv', { beforeAnswering: true }) },
+      { mode: 'create', name: 'inferred', url: suite.files.stall('/silent-new.csv', { beforeAnswering: true }) },
+    ];
+    for (const fields of imports) {
+      const started = await (await suite.tb.form(`/v0/datasources`, fields)).json();
+      await suite.server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' });
+      const job = await suite.tb.waitForJob(started.id);
+      assert.equal(job['status'], 'cancelled', fields.name);
+    }
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM slow'), [{ n: 0 }]);
+    const inferred = await suite.server.fetch('/v0/datasources/inferred');
+    assert.equal(inferred.status, 404);
+  });
 });

@@ -4,6 +4,7 @@ import { fetch as undiciFetch } from 'undici';
 import { SluiceError, isSluiceError } from '../../errors.ts';
 import { mapStreamErrors } from './map-stream-errors.ts';
 import { checkLiteralHost, publicNetworkAgent } from './public-network.ts';
+import { sourceCancelled } from './source.ts';
 
 const MAX_REDIRECTS = 5;
 
@@ -18,16 +19,27 @@ export interface Download {
   contentType?: string;
 }
 
+export interface DownloadOptions {
+  /** The longest the whole download may take, body included. */
+  timeoutMs?: number;
+  /** Whether loopback, private and reserved addresses may be reached. */
+  allowPrivateNetworks?: boolean;
+  /** Aborts the download, which then fails with `sourceCancelled()`. */
+  signal?: AbortSignal;
+}
+
 /**
  * Starts downloading an http(s) URL. The timeout covers the whole download, body included;
  * destroying `body` aborts it. Unless `allowPrivateNetworks`, the URL and every redirect must lead
  * to public addresses (checked when connecting, so DNS cannot be used to slip past the check).
  */
-export async function downloadUrl(url: string, timeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS, allowPrivateNetworks = false): Promise<Download> {
+export async function downloadUrl(url: string, options: DownloadOptions = {}): Promise<Download> {
+  const { timeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS, allowPrivateNetworks = false, signal: cancel } = options;
   const target = parseHttpUrl(url);
   const { href: shown, authorization } = withoutCredentials(target);
-  const translate = (error: Error) => downloadError(error, shown, timeoutMs);
-  const signal = AbortSignal.timeout(timeoutMs);
+  const translate = (error: Error) => (cancel?.aborted ? sourceCancelled() : downloadError(error, shown, timeoutMs));
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
   // fetch refuses URLs with credentials; user:password@ is the usual way to pass Basic auth.
   const headers: Record<string, string> = authorization ? { authorization } : {};
   let response: Response;

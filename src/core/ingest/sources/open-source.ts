@@ -5,7 +5,7 @@ import { SluiceError } from '../../errors.ts';
 import { ByteLimit, payloadTooLarge } from './byte-limit.ts';
 import { mapStreamErrors } from './map-stream-errors.ts';
 import { peekBytes } from './peek-bytes.ts';
-import type { IngestSource, ProgressListener, SourceHints, SourceLimits } from './source.ts';
+import { sourceCancelled, type IngestSource, type OpenOptions, type SourceHints, type SourceLimits } from './source.ts';
 
 const GZIP_MAGIC = [0x1f, 0x8b] as const;
 
@@ -13,9 +13,26 @@ const GZIP_MAGIC = [0x1f, 0x8b] as const;
  * The content of a source as a byte stream, gunzipped when it is gzip. Fails (the promise, or later
  * the stream) with PAYLOAD_TOO_LARGE past `limits.maxBytes` — counted before and after
  * decompression — MALFORMED_BODY for corrupt gzip, INVALID_ARGUMENT for a URL that is not http(s)
- * and UNAVAILABLE for a failed download. Destroying the stream cancels the source.
+ * and UNAVAILABLE for a failed download or once `options.signal` cancels it. Destroying the stream
+ * cancels the source.
  */
-export async function openSource(source: IngestSource, limits: SourceLimits, onProgress?: ProgressListener): Promise<Readable> {
+export async function openSource(source: IngestSource, limits: SourceLimits, options: OpenOptions = {}): Promise<Readable> {
+  const { signal } = options;
+  if (signal?.aborted) throw sourceCancelled();
+  const stream = await openContent(source, limits, options);
+  if (signal === undefined) return stream;
+  // The signal may have fired while the source was opening (a download does stop, but a body may not).
+  if (signal.aborted) {
+    stream.destroy();
+    throw sourceCancelled();
+  }
+  const cancel = () => stream.destroy(sourceCancelled());
+  signal.addEventListener('abort', cancel, { once: true });
+  stream.once('close', () => signal.removeEventListener('abort', cancel));
+  return stream;
+}
+
+async function openContent(source: IngestSource, limits: SourceLimits, { onProgress, signal }: OpenOptions): Promise<Readable> {
   if (source.kind === 'file') return createReadStream(source.path);
   let raw: Readable;
   let totalBytes: number | undefined;
@@ -23,7 +40,7 @@ export async function openSource(source: IngestSource, limits: SourceLimits, onP
   if (source.kind === 'url') {
     // The HTTP client (undici) is loaded on the first URL import.
     const { downloadUrl } = await import('./download-url.ts');
-    const download = await downloadUrl(source.url, limits.timeoutMs, limits.allowPrivateNetworks ?? false);
+    const download = await downloadUrl(source.url, { timeoutMs: limits.timeoutMs, allowPrivateNetworks: limits.allowPrivateNetworks, signal });
     raw = download.body;
     totalBytes = download.totalBytes;
     // fetch has already undone any Content-Encoding, after which servers' labels (a .gz name, an

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { SluiceError } from '../../errors.ts';
 
 /**
  * Where the bytes of an ingest come from: a request body, one file part of a multipart request, or
@@ -31,3 +32,14 @@ export interface SourceLimits {
 
 /** Progress of a long ingest, reported to the job that runs it. */
 export type ProgressListener = (progress: { bytesRead: number; totalBytes?: number }) => void;
+
+export interface OpenOptions {
+  onProgress?: ProgressListener;
+  /** Cancels the source: a download is aborted, and the stream fails with `sourceCancelled()`. */
+  signal?: AbortSignal;
+}
+
+/** The error a cancelled source fails with. */
+export function sourceCancelled(): SluiceError {
+  return new SluiceError('UNAVAILABLE', 'The import was cancelled');
+}

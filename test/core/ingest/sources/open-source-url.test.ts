@@ -93,7 +93,7 @@ describe('openSource: URL downloads from a real HTTP server', () => {
 
   test('downloads a body with Content-Length, reporting growing progress against that total', async () => {
     const progress = recordProgress();
-    const stream = await openSource({ kind: 'url', url: `${base}/sized.csv` }, LIMITS, progress.listener);
+    const stream = await openSource({ kind: 'url', url: `${base}/sized.csv` }, LIMITS, { onProgress: progress.listener });
     assert.deepEqual(await readAll(stream), BODY);
     assertGrowing(progress.updates);
     assert.deepEqual(progress.updates.at(-1), { bytesRead: BODY.length, totalBytes: BODY.length });
@@ -101,7 +101,7 @@ describe('openSource: URL downloads from a real HTTP server', () => {
 
   test('downloads a chunked body, whose total is unknown', async () => {
     const progress = recordProgress();
-    const stream = await openSource({ kind: 'url', url: `${base}/chunked.csv` }, LIMITS, progress.listener);
+    const stream = await openSource({ kind: 'url', url: `${base}/chunked.csv` }, LIMITS, { onProgress: progress.listener });
     assert.deepEqual(await readAll(stream), BODY);
     assertGrowing(progress.updates);
     assert.deepEqual(progress.updates.at(-1), { bytesRead: BODY.length, totalBytes: undefined });
@@ -154,6 +154,26 @@ describe('openSource: URL downloads from a real HTTP server', () => {
       openSource({ kind: 'url', url: `${base}/stalls-before-headers.csv` }, { ...LIMITS, timeoutMs: 300 }),
       isSluiceError('UNAVAILABLE', /stalls-before-headers\.csv timed out after 300 ms/),
     );
+  });
+
+  test('a signal that fires before the server answers aborts the download and fails the open as cancelled', async () => {
+    const controller = new AbortController();
+    const opening = openSource({ kind: 'url', url: `${base}/stalls-before-headers.csv` }, LIMITS, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(opening, isSluiceError('UNAVAILABLE', /^The import was cancelled$/));
+  });
+
+  test('a signal that fires mid-body fails the stream as cancelled', async () => {
+    const controller = new AbortController();
+    const stream = await openSource({ kind: 'url', url: `${base}/stalls-in-body.csv` }, LIMITS, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(readAll(stream), isSluiceError('UNAVAILABLE', /^The import was cancelled$/));
+  });
+
+  test('an already fired signal opens nothing', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(openSource({ kind: 'url', url: `${base}/sized.csv` }, LIMITS, { signal: controller.signal }), isSluiceError('UNAVAILABLE', /cancelled/));
   });
 
   test('a refused connection fails with UNAVAILABLE and the reason', async () => {

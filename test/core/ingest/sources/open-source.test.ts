@@ -86,7 +86,7 @@ describe('openSource: stream bodies', () => {
   test('reports growing progress over the received bytes, with the declared total', async () => {
     const gzipped = gzipSync(randomBytes(20_000).toString('hex'));
     const progress: Array<{ bytesRead: number; totalBytes?: number }> = [];
-    const stream = await openSource(streamSource(cut(gzipped, 64), { contentLength: gzipped.length }), LIMITS, (update) => progress.push(update));
+    const stream = await openSource(streamSource(cut(gzipped, 64), { contentLength: gzipped.length }), LIMITS, { onProgress: (update) => progress.push(update) });
     await readAll(stream);
     assert.ok(progress.length > 100);
     for (let index = 1; index < progress.length; index += 1) assert.ok(progress[index]!.bytesRead > progress[index - 1]!.bytesRead);

@@ -18,13 +18,13 @@ test('a download from the server\'s own network is refused unless private networ
   const port = (server.address() as AddressInfo).port;
   try {
     for (const url of [`http://127.0.0.1:${port}/x.csv`, `http://localhost:${port}/x.csv`, `http://[::ffff:127.0.0.1]:${port}/x.csv`]) {
-      await assert.rejects(downloadUrl(url, 5000), (error: { code?: string; message?: string }) => {
+      await assert.rejects(downloadUrl(url, { timeoutMs: 5000 }), (error: { code?: string; message?: string }) => {
         assert.equal(error.code, 'INVALID_ARGUMENT', url);
         assert.match(error.message ?? '', /loopback, private or reserved address/);
         return true;
       });
     }
-    const allowed = await downloadUrl(`http://127.0.0.1:${port}/x.csv`, 5000, true);
+    const allowed = await downloadUrl(`http://127.0.0.1:${port}/x.csv`, { timeoutMs: 5000, allowPrivateNetworks: true });
     allowed.body.resume();
   } finally {
     server.close();
