@@ -6,7 +6,7 @@ import { resolveAdminToken } from './admin-token.ts';
 import { requireScope, type Action, type Principal } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
-import type { Column, Namespace, Table, TableSpec } from './catalog/model.ts';
+import type { Column, Namespace, Table, TableChange, TableSpec } from './catalog/model.ts';
 import type { SchemaChange } from './catalog/schema-change.ts';
 import { SluiceError } from './errors.ts';
 import { openSource } from './ingest/sources/open-source.ts';
@@ -136,10 +136,28 @@ export class Sluice {
     return this.catalog.changeSchema(namespace.id, work);
   }
 
-  /** Adds columns at the end of a table. */
-  async addColumns(principal: Principal, table: Table, columns: Column[]): Promise<Table> {
+  /**
+   * Changes a table: adds columns at its end, renames it, sets some of its properties (in this
+   * order). The change runs between two of the table's commits, so that writes under way neither
+   * fail nor make it fail. The principal needs the create scope on the namespace.
+   */
+  async alterTable(principal: Principal, table: Table, change: TableChange): Promise<Table> {
     requireScope(principal, 'create', { namespace: this.namespaceOf(table).name });
-    return this.catalog.addColumns(table.id, await this.checkDefaults(columns));
+    const added = change.addColumns?.length ? await this.checkDefaults(change.addColumns) : [];
+    return this.writer.exclusive(table.id, async () => {
+      if (added.length > 0) await this.catalog.addColumns(table.id, added);
+      if (change.name !== undefined) await this.catalog.renameTable(table.id, change.name);
+      if (change.properties !== undefined) {
+        await this.catalog.updateTableProperties(table.id, { ...this.catalog.getTableById(table.id).properties, ...change.properties });
+      }
+      return this.catalog.getTableById(table.id);
+    });
+  }
+
+  /** Drops a table (with its quarantine companion) or a view, once the writes queued before it are done. */
+  async dropTable(principal: Principal, table: Table): Promise<void> {
+    this.authorize(principal, 'drop', table);
+    await this.writer.exclusive(table.id, () => this.catalog.dropTable(table.id));
   }
 
   private async checkDefaults(columns: Column[]): Promise<Column[]> {

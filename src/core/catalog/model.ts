@@ -65,6 +65,15 @@ export interface TableSpec {
   properties?: Record<string, unknown>;
 }
 
+/** A change to an existing table; what is left out stays as it is. */
+export interface TableChange {
+  /** Columns added at the end: nullable, or with a default, once the table has rows. */
+  addColumns?: Column[];
+  name?: string;
+  /** Properties set (merged over the current ones). */
+  properties?: Record<string, unknown>;
+}
+
 /** Columns every quarantine table has after the original columns (stored as text). */
 export const QUARANTINE_COLUMNS = {
   errorColumns: 'c__error_column',

@@ -13,6 +13,11 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** Work on the table that runs alone, between two commits (a change of its schema, say). */
+interface Exclusive {
+  run: () => Promise<void>;
+}
+
 /** Counters over every queue, for tests, benchmarks and monitoring. */
 export interface WriteStats {
   commits: number;
@@ -31,10 +36,11 @@ const MAX_GROUP = 1024;
 /**
  * The write queue of one table. Writes to a table are applied one commit at a time; requests that
  * arrive while a commit is under way wait and are then committed together (group commit), each
- * answered when the commit that holds its rows is durable.
+ * answered when the commit that holds its rows is durable. Exclusive work takes its turn in the
+ * same order, alone.
  */
 export class WriteQueue {
-  private pending: Pending[] = [];
+  private pending: Array<Pending | Exclusive> = [];
   private draining: Promise<void> | null = null;
   /** Requests under way per idempotency key, so that a concurrent replay waits for the first. */
   private readonly inFlightKeys = new Map<string, Promise<unknown>>();
@@ -79,17 +85,34 @@ export class WriteQueue {
     return { ...record.result, replayed: true };
   }
 
+  /**
+   * Runs `work` alone on the table: once the writes queued before it have committed, and before
+   * the writes queued after it start. Changes to the table's schema or catalog entry run so, as
+   * they would otherwise conflict in DuckDB with a commit under way.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => this.push({ run: () => work().then(resolve, reject) }));
+  }
+
   private enqueue(request: WriteRequest): Promise<WriteResult> {
     if (this.pending.length >= this.maxPending) {
       const table = this.catalog.findTableById(this.tableId)?.name ?? this.tableId;
       return Promise.reject(new SluiceError('TOO_MANY_REQUESTS', `Too many writes are waiting for table "${table}"; retry shortly`, { table, retryAfterSeconds: 1 }));
     }
-    return new Promise((resolve, reject) => {
-      this.pending.push({ request, startedAt: performance.now(), resolve, reject });
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
+    return new Promise((resolve, reject) => this.push({ request, startedAt: performance.now(), resolve, reject }));
+  }
+
+  private push(entry: Pending | Exclusive): void {
+    this.pending.push(entry);
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
     });
+  }
+
+  /** The writes at the head of the queue, up to the first exclusive work, at most MAX_GROUP. */
+  private takeGroup(): Pending[] {
+    const end = this.pending.findIndex((entry, index) => index === MAX_GROUP || !('request' in entry));
+    return this.pending.splice(0, end === -1 ? this.pending.length : end) as Pending[];
   }
 
   /**
@@ -102,7 +125,15 @@ export class WriteQueue {
     await new Promise((resolve) => setImmediate(resolve));
     let answer: Answer | undefined;
     while (this.pending.length > 0) {
-      const committing = this.commitGroup(this.pending.splice(0, MAX_GROUP));
+      const head = this.pending[0]!;
+      if (!('request' in head)) {
+        this.pending.shift();
+        answer?.();
+        answer = undefined;
+        await head.run();
+        continue;
+      }
+      const committing = this.commitGroup(this.takeGroup());
       answer?.();
       answer = await committing;
     }

@@ -20,12 +20,21 @@ export class Writer {
 
   write(request: WriteRequest): Promise<WriteResult> {
     if (!this.accepting) return Promise.reject(new SluiceError('UNAVAILABLE', 'The server is shutting down'));
-    let queue = this.queues.get(request.table.id);
+    return this.queueOf(request.table.id).submit(request);
+  }
+
+  /** Runs `work` alone on a table, between its writes (see `WriteQueue.exclusive`). */
+  exclusive<T>(tableId: string, work: () => Promise<T>): Promise<T> {
+    return this.queueOf(tableId).exclusive(work);
+  }
+
+  private queueOf(tableId: string): WriteQueue {
+    let queue = this.queues.get(tableId);
     if (!queue) {
-      queue = new WriteQueue(request.table.id, this.storage, this.catalog, this.log, this.stats, this.maxPendingPerTable);
-      this.queues.set(request.table.id, queue);
+      queue = new WriteQueue(tableId, this.storage, this.catalog, this.log, this.stats, this.maxPendingPerTable);
+      this.queues.set(tableId, queue);
     }
-    return queue.submit(request);
+    return queue;
   }
 
   /** Stops taking writes and waits until every queued write has been committed or failed. */

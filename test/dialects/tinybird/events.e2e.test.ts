@@ -122,6 +122,29 @@ describe('Tinybird Events API', () => {
     assert.ok(commits < 64, `64 requests took ${commits} commits`);
     assert.deepEqual(await tb.sql('SELECT count() AS n, sum(n) AS total FROM burst'), [{ n: 64, total: (63 * 64) / 2 }]);
   });
+
+  test('altering a data source while events stream in fails neither the events nor the changes', async () => {
+    await tb.form('/v0/datasources?name=flowing', { schema: 'n Int32 `json:$.n`', format: 'ndjson' });
+    let streaming = true;
+    let sent = 0;
+    const failures: string[] = [];
+    const clients = Array.from({ length: 8 }, async () => {
+      while (streaming) {
+        const response = await send('name=flowing&wait=true', `{"n": ${(sent += 1)}}\n`);
+        if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
+        else await response.arrayBuffer();
+      }
+    });
+    for (let round = 1; round <= 6; round += 1) {
+      const columns = Array.from({ length: round }, (_, index) => `, c${index} Nullable(String) \`json:$.c${index}\``).join('');
+      const altered = await tb.form('/v0/datasources/flowing/alter', { schema: `n Int32 \`json:$.n\`${columns}`, description: `round ${round}` });
+      assert.equal(altered.status, 200, await altered.clone().text());
+    }
+    streaming = false;
+    await Promise.all(clients);
+    assert.deepEqual(failures, []);
+    assert.deepEqual(await tb.sql('SELECT count() AS n, max(n) AS last FROM flowing'), [{ n: sent, last: sent }]);
+  });
 });
 
 describe('Events API back-pressure', () => {

@@ -85,7 +85,7 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
 
   app.put<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request) => {
     const principal = await request.principal();
-    let table = findDatasetTable(core, request.params.tableId);
+    const table = findDatasetTable(core, request.params.tableId);
     requireScope(principal, 'create', { namespace: core.namespaceOf(table).name });
     const body = await readObject(request);
     const primaryKey = member.strings(body, 'primaryKeyColumns');
@@ -93,17 +93,13 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
     const added = addedFields(table, body);
     const name = member.string(body, 'tableName');
     const description = member.string(body, 'description');
-    if (added.length > 0) table = await core.addColumns(principal, table, added);
-    if (name !== undefined) table = await core.catalog.renameTable(table.id, name);
-    if (description !== undefined) table = await core.catalog.updateTableProperties(table.id, { ...table.properties, description });
-    return renderTable(table);
+    return renderTable(await core.alterTable(principal, table, { addColumns: added, ...(name !== undefined && { name }), ...(description !== undefined && { properties: { description } }) }));
   });
 
   app.delete<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request, reply) => {
     const principal = await request.principal();
     const table = findDatasetTable(core, request.params.tableId);
-    core.authorize(principal, 'drop', table);
-    await core.catalog.dropTable(table.id);
+    await core.dropTable(principal, table);
     return reply.status(204).send();
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireScope, type Principal } from '../../../core/auth/scopes.ts';
-import type { Table } from '../../../core/catalog/model.ts';
+import type { Column, Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
@@ -112,18 +112,16 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const table = tableOf(core, request.params.name);
     const newName = params.get('name');
     if (newName !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(newName)) throw new SluiceError('INVALID_NAME', `Invalid Data Source name "${newName}"`);
-    if (newName !== undefined) await core.catalog.renameTable(table.id, newName);
     const description = params.get('description');
-    if (description !== undefined) await core.catalog.updateTableProperties(table.id, { ...core.catalog.getTableById(table.id).properties, description });
-    return datasourceOf(core, table, { withSchema: true });
+    const altered = await core.alterTable(principal, table, { ...(newName !== undefined && { name: newName }), ...(description !== undefined && { properties: { description } }) });
+    return datasourceOf(core, altered, { withSchema: true });
   });
 
   app.delete<{ Params: { name: string } }>('/v0/datasources/:name', async (request, reply) => {
     const principal = await request.principal();
     const table = tableOf(core, request.params.name);
-    core.authorize(principal, 'drop', table);
     if (table.kind === 'quarantine') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a quarantine data source; drop "${table.name.replace(/_quarantine$/, '')}" instead`);
-    await core.catalog.dropTable(table.id);
+    await core.dropTable(principal, table);
     return reply.status(204).send();
   });
 
@@ -157,7 +155,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     requireCreate(principal);
     const params = await Params.of(request);
     const table = tableOf(core, request.params.name);
-    const operations: string[] = [];
+    let added: Column[] = [];
     const schema = params.get('schema');
     if (schema !== undefined) {
       const columns = parseSchema(schema);
@@ -170,18 +168,12 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
       }
       const missing = table.columns.filter((column) => !columns.some((candidate) => candidate.name === column.name));
       if (missing.length > 0) throw new SluiceError('INVALID_SCHEMA', `Columns cannot be dropped: the schema lacks ${missing.map((column) => column.name).join(', ')}`);
-      const added = columns.filter((column) => !existing.has(column.name));
-      if (added.length > 0) {
-        await core.addColumns(principal, table, added);
-        operations.push(...added.map((column) => `ADD COLUMN ${printSchemaColumn(column)}`));
-      }
+      added = columns.filter((column) => !existing.has(column.name));
     }
     const description = params.get('description');
-    if (description !== undefined) {
-      await core.catalog.updateTableProperties(table.id, { ...core.catalog.getTableById(table.id).properties, description });
-      operations.push('MODIFY COMMENT');
-    }
-    return { operations, datasource: await datasourceOf(core, table, { withSchema: true }) };
+    const altered = await core.alterTable(principal, table, { addColumns: added, ...(description !== undefined && { properties: { description } }) });
+    const operations = [...added.map((column) => `ADD COLUMN ${printSchemaColumn(column)}`), ...(description !== undefined ? ['MODIFY COMMENT'] : [])];
+    return { operations, datasource: await datasourceOf(core, altered, { withSchema: true }) };
   });
 }
 
