@@ -144,7 +144,7 @@ export class Sluice {
   async alterTable(principal: Principal, table: Table, change: TableChange): Promise<Table> {
     requireScope(principal, 'create', { namespace: this.namespaceOf(table).name });
     const added = change.addColumns?.length ? await this.checkDefaults(change.addColumns) : [];
-    return this.writer.exclusive(table.id, async () => {
+    return this.writer.exclusive([table.id], async () => {
       if (added.length > 0) await this.catalog.addColumns(table.id, added);
       if (change.name !== undefined) await this.catalog.renameTable(table.id, change.name);
       if (change.properties !== undefined) {
@@ -157,7 +157,14 @@ export class Sluice {
   /** Drops a table (with its quarantine companion) or a view, once the writes queued before it are done. */
   async dropTable(principal: Principal, table: Table): Promise<void> {
     this.authorize(principal, 'drop', table);
-    await this.writer.exclusive(table.id, () => this.catalog.dropTable(table.id));
+    await this.writer.exclusive([table.id], () => this.catalog.dropTable(table.id));
+  }
+
+  /** Drops a namespace with all its tables, once the writes queued before it are done. */
+  async dropNamespace(principal: Principal, namespace: Namespace): Promise<void> {
+    requireScope(principal, 'drop', { namespace: namespace.name });
+    const tables = this.catalog.listTables(namespace.id).map((table) => table.id);
+    await this.writer.exclusive(tables, () => this.catalog.dropNamespace(namespace.id));
   }
 
   private async checkDefaults(columns: Column[]): Promise<Column[]> {

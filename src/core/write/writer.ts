@@ -23,9 +23,26 @@ export class Writer {
     return this.queueOf(request.table.id).submit(request);
   }
 
-  /** Runs `work` alone on a table, between its writes (see `WriteQueue.exclusive`). */
-  exclusive<T>(tableId: string, work: () => Promise<T>): Promise<T> {
-    return this.queueOf(tableId).exclusive(work);
+  /**
+   * Runs `work` alone on some tables, between their writes (see `WriteQueue.exclusive`): it takes a
+   * turn in every table's queue at once, and runs when it holds them all. As turns are queued in
+   * one go, two such works meet in the same order in every queue and cannot wait on each other.
+   */
+  async exclusive<T>(tableIds: readonly string[], work: () => Promise<T>): Promise<T> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const turns = tableIds.map((id) => new Promise<void>((taken) => {
+      void this.queueOf(id).exclusive(() => {
+        taken();
+        return released;
+      });
+    }));
+    try {
+      await Promise.all(turns);
+      return await work();
+    } finally {
+      release();
+    }
   }
 
   private queueOf(tableId: string): WriteQueue {

@@ -160,7 +160,7 @@ export class Pipelines {
     await this.control.run(async () => {
       const { namespace, state } = this.get(name, principal, 'create');
       if (state.deployment_status !== 'Stopped') throw new FelderaError('IllegalPipelineAction', `Pipeline '${name}' must be stopped before it is deleted`, { pipeline_name: name });
-      await this.core.catalog.dropNamespace(namespace.id);
+      await this.core.dropNamespace(principal, namespace);
       this.wake(namespace.id);
     });
   }

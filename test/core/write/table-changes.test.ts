@@ -19,7 +19,7 @@ describe('changes to a table between its writes', () => {
   test('a change runs after the writes queued before it and before the writes queued after it', async () => {
     const table = await fixture.createTable(COLUMNS);
     const before = [append(table, 1), append(table, 2)];
-    const rowsSeen = fixture.core.writer.exclusive(table.id, async () => fixture.current(table).rowCount);
+    const rowsSeen = fixture.core.writer.exclusive([table.id], async () => fixture.current(table).rowCount);
     const afterIt = append(table, 3);
     await Promise.all([...before, afterIt]);
     assert.equal(await rowsSeen, 2);
@@ -61,5 +61,17 @@ describe('changes to a table between its writes', () => {
     await drop;
     await assert.rejects(late, { code: 'TABLE_NOT_FOUND' });
     assert.equal(fixture.core.catalog.findTableById(table.id), undefined);
+  });
+
+  test('a namespace dropped while its tables are written drops them once the writes queued before it are done', async () => {
+    const namespace = await fixture.core.catalog.ensureNamespace('doomed');
+    const tables = await Promise.all(['a', 'b'].map((name) => fixture.core.createTable(fixture.admin, namespace, { name, columns: structuredClone(COLUMNS) })));
+    const before = tables.flatMap((table) => [append(table, 1), append(table, 2)]);
+    const drop = fixture.core.dropNamespace(fixture.admin, namespace);
+    const late = append(tables[1]!, 3);
+    assert.deepEqual((await Promise.all(before)).map((result) => result.rowsInserted), [1, 1, 1, 1]);
+    await drop;
+    await assert.rejects(late, { code: 'TABLE_NOT_FOUND' });
+    assert.equal(fixture.core.catalog.findNamespace('doomed'), undefined);
   });
 });

@@ -54,8 +54,7 @@ export function datasetRoutes(app: FastifyInstance, core: Sluice): void {
   app.delete<{ Params: { datasetId: string } }>('/datasets/:datasetId', async (request, reply) => {
     const principal = await request.principal();
     const namespace = findDataset(core, request.params.datasetId);
-    requireScope(principal, 'drop', { namespace: namespace.name });
-    await core.catalog.dropNamespace(namespace.id);
+    await core.dropNamespace(principal, namespace);
     return reply.status(204).send();
   });
 }
