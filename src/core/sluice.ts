@@ -30,12 +30,13 @@ const WRITE_ACTIONS: Record<WriteKind, Action> = {
   replace_where: 'drop',
 };
 
+/** How often the write log drops the writes no one will read again (see `WriteLog.prune`). */
+const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
+
 /**
  * The core: one object owning the storage engine, the catalog, the write path and the tokens,
  * opened once per data directory. Dialects call it; it knows nothing of them.
  */
-/** How often stored responses of expired idempotency keys are removed from the write log. */
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
 export class Sluice {
   private readonly housekeeping: NodeJS.Timeout;

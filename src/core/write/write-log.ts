@@ -10,7 +10,8 @@ interface IdempotencyRecord {
 }
 
 /**
- * One row per committed write, kept for the idempotency retention period (see `prune`). It is where
+ * One row per committed write, kept until the next `prune` (a write with an idempotency key, for the
+ * retention period). It is where
  * idempotency keys (with the request's hash and the first response) and completion sequences live;
  * both are read back at start, so they survive restarts. Recent idempotency keys are also held in
  * memory for the hot path.
@@ -109,16 +110,18 @@ export class WriteLog {
   }
 
   /**
-   * Drops the writes older than the retention period: past it their idempotency keys are no longer
-   * answered, and nothing else reads them. Without it the log would grow by a row per request for
-   * ever (a stream of 1-row events writes hundreds of millions a day). The latest write stays,
-   * whatever its age: start-up reads the last sequence from it.
+   * Drops the writes nothing will read again: those without an idempotency key, whatever their
+   * age, and those with one once older than the retention period, past which the key is no longer
+   * answered. Without it the log would grow by a row per request (a stream of 1-row events writes
+   * hundreds of millions a day). The latest write stays, whatever its age: start-up reads the last
+   * sequence from it.
    */
   async prune(): Promise<void> {
     const before = new Date(Date.now() - this.retentionMs);
     await this.storage.transaction((tx) =>
       tx.run(
-        `DELETE FROM ${CATALOG_SCHEMA}.write_log WHERE created_at < ? AND sequence < (SELECT max(sequence) FROM ${CATALOG_SCHEMA}.write_log)`,
+        `DELETE FROM ${CATALOG_SCHEMA}.write_log WHERE (idempotency_key IS NULL OR created_at < ?)
+           AND sequence < (SELECT max(sequence) FROM ${CATALOG_SCHEMA}.write_log)`,
         [before.toISOString()],
       ),
     );

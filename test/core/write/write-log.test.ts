@@ -44,6 +44,22 @@ test('pruning keeps the latest write however old, so sequences go on from it aft
   assert.equal((await write()).sequence, last + 1);
 });
 
+test('pruning drops writes without an idempotency key at once, as nothing reads them back, and keeps the latest', async () => {
+  const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
+  const write = (key?: string) => fixture.core.write(fixture.admin, {
+    table: fixture.current(table), kind: 'append', onInvalid: 'reject', input: recordsInput({ columns: ['id'], rows: [['1']] }),
+    ...(key !== undefined && { idempotency: { key, requestHash: 'h' } }),
+  });
+  await write();
+  await write('kept');
+  await write();
+  const last = (await write()).sequence;
+  await fixture.core.writer.log.prune();
+  const rows = await fixture.core.storage.query(`SELECT idempotency_key, sequence FROM ${CATALOG_SCHEMA}.write_log WHERE table_id = ? ORDER BY sequence`, [table.id]);
+  assert.deepEqual(rows.map((row) => [row['idempotency_key'], Number(row['sequence'])]), [['kept', last - 2], [null, last]]);
+  assert.equal((await write('kept')).replayed, true);
+});
+
 test('the write log holds one row per committed write, whatever was rolled back on the way', async () => {
   const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
   const cleanups: Array<() => Promise<void>> = [];
