@@ -92,6 +92,10 @@ export class Sluice {
   authorizeWrite(principal: Principal, kind: WriteKind, table: Table): void {
     this.authorize(principal, WRITE_ACTIONS[kind], table);
     if (table.kind === 'view') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a view; views cannot be written to`);
+    // A quarantine table holds what writes to its table rejected: rows may be deleted from it, not written to it.
+    if (table.kind === 'quarantine' && kind !== 'delete' && kind !== 'delete_where') {
+      throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a quarantine table; rows can only be deleted from it`);
+    }
   }
 
   /** Writes rows; a predicate from a user is checked to be an expression over the table's columns first. */

@@ -20,6 +20,8 @@ export class Catalog {
   private readonly namespaces = new Map<string, Namespace>();
   private readonly tables = new Map<string, Table>();
   private readonly ddl = new Mutex();
+  /** What each open transaction has recorded so far (see `recordWrite`). */
+  private readonly recordedWrites = new WeakMap<Transaction, Map<string, Table>>();
 
   private constructor(private readonly storage: DuckDBStorage) {}
 
@@ -255,7 +257,11 @@ export class Catalog {
    * and row count are persisted with the rows (at the commit) and become visible here only after it.
    */
   recordWrite(tx: Transaction, table: Table, change: { versions: number; rowDelta: number; replaceRowCount?: number }): Table {
-    const current = this.getTableById(table.id);
+    // A transaction may write a table more than once (a quarantine, once per upsert of a group):
+    // each write counts from the one before it, not from the state before the transaction.
+    let recorded = this.recordedWrites.get(tx);
+    if (!recorded) this.recordedWrites.set(tx, (recorded = new Map()));
+    const current = recorded.get(table.id) ?? this.getTableById(table.id);
     const now = new Date();
     const updated: Table = {
       ...current,
@@ -268,6 +274,7 @@ export class Catalog {
       `UPDATE ${CATALOG_SCHEMA}.tables SET version = ${updated.version}, row_count = ${updated.rowCount}, updated_at = ${quoteLiteral(now.toISOString())}
        WHERE id = ${quoteLiteral(table.id)}`,
     );
+    recorded.set(table.id, updated);
     tx.afterCommit(() => {
       // A concurrent DDL change (rename, properties) must not be undone by a stale copy.
       const latest = this.tables.get(table.id);

@@ -123,6 +123,23 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT count() AS n, sum(n) AS total FROM burst'), [{ n: 64, total: (63 * 64) / 2 }]);
   });
 
+  test('concurrent upserts with bad rows count every quarantined row in the quarantine table\'s row count', async () => {
+    await tb.form('/v0/datasources?name=keyed_events&engine=ReplacingMergeTree&engine_sorting_key=id', { schema: 'id Int32 `json:$.id`', format: 'ndjson' });
+    const responses = await Promise.all(Array.from({ length: 24 }, (_, index) => send('name=keyed_events&wait=true', `{"id": ${index}}\n{"id": "bad${index}"}\n`)));
+    assert.ok(responses.every((response) => response.status === 200));
+    assert.deepEqual(await tb.sql('SELECT count() AS n FROM keyed_events_quarantine'), [{ n: 24 }]);
+    const quarantine = server.core.catalog.findTable(server.core.catalog.getNamespace('default').id, 'keyed_events_quarantine');
+    assert.equal(quarantine?.rowCount, 24);
+  });
+
+  test('events to a quarantine data source are refused with a 400, and it can still be truncated', async () => {
+    const refused = await send('name=clicks_quarantine&wait=true', '{"id": 1}\n');
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /quarantine table; rows can only be deleted/);
+    const truncated = await server.fetch('/v0/datasources/clicks_quarantine/truncate', { method: 'POST' });
+    assert.equal(truncated.status, 205);
+  });
+
   test('altering a data source while events stream in fails neither the events nor the changes', async () => {
     await tb.form('/v0/datasources?name=flowing', { schema: 'n Int32 `json:$.n`', format: 'ndjson' });
     let streaming = true;

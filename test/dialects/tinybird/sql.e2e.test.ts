@@ -66,6 +66,12 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     }
   });
 
+  test('POST /v0/sql with a JSON q that is not a string is a 400', async () => {
+    const response = await suite.server.fetch('/v0/sql', { method: 'POST', body: JSON.stringify({ q: 5 }), headers: { 'content-type': 'application/json' } });
+    assert.equal(response.status, 400);
+    assert.match((await response.json()).error, /must be a string/);
+  });
+
   test('a URL import can be cancelled while it downloads, and nothing is written', async () => {
     await suite.tb.form('/v0/datasources?name=slow', { schema: 'id Int32' });
     const started = await (await suite.tb.form('/v0/datasources?mode=append&name=slow', { url: suite.files.stall('/slow.csv') })).json();

@@ -40,11 +40,14 @@ async function queryText(request: FastifyRequest): Promise<string | undefined> {
   const body = (await readBody(request, 8 * 1024 * 1024)).toString('utf8');
   const contentType = String(request.headers['content-type'] ?? '');
   if (contentType.startsWith('application/json')) {
+    let q: unknown;
     try {
-      return (JSON.parse(body) as { q?: string }).q;
+      q = (JSON.parse(body) as { q?: unknown } | null)?.q;
     } catch {
       throw new SluiceError('MALFORMED_BODY', 'The request body is not valid JSON');
     }
+    if (q !== undefined && typeof q !== 'string') throw new SluiceError('INVALID_ARGUMENT', 'The q member (the SQL query) must be a string');
+    return q;
   }
   if (contentType.startsWith('application/x-www-form-urlencoded')) return new URLSearchParams(body).get('q') ?? undefined;
   return body.trim() === '' ? undefined : body;
