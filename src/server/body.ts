@@ -1,6 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { SluiceError } from '../core/errors.ts';
+import { mapStreamErrors } from '../core/ingest/sources/map-stream-errors.ts';
 import type { IngestSource } from '../core/ingest/sources/source.ts';
 
 /**
@@ -82,4 +83,36 @@ export async function readFormBody(request: FastifyRequest, limitBytes = 1024 * 
   const contentType = String(request.headers['content-type'] ?? '');
   if (!contentType.startsWith('application/x-www-form-urlencoded')) return new URLSearchParams();
   return new URLSearchParams((await readBody(request, limitBytes)).toString('utf8'));
+}
+
+/** A part of a multipart request: a field, or a file whose stream fails with MALFORMED_BODY if the body is cut short. */
+export type MultipartPart =
+  | { type: 'field'; fieldname: string; value: unknown }
+  | { type: 'file'; fieldname: string; filename: string; mimetype: string; file: Readable; skip(): void };
+
+/**
+ * The parts of a multipart request. A malformed or truncated body (no boundary, a part cut short)
+ * fails with MALFORMED_BODY, a 400, where the multipart parser raises bare errors; a file too large
+ * keeps its own 413.
+ */
+export async function* multipartParts(request: FastifyRequest): AsyncGenerator<MultipartPart> {
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') yield { type: 'field', fieldname: part.fieldname, value: part.value };
+      else {
+        const original = part.file;
+        yield {
+          type: 'file', fieldname: part.fieldname, filename: part.filename, mimetype: part.mimetype,
+          file: mapStreamErrors(original, malformedMultipart), skip: () => void original.resume(),
+        };
+      }
+    }
+  } catch (error) {
+    throw malformedMultipart(error as Error);
+  }
+}
+
+function malformedMultipart(error: Error): Error {
+  if (error instanceof SluiceError || (error as { statusCode?: number }).statusCode !== undefined) return error;
+  return new SluiceError('MALFORMED_BODY', `The multipart body is malformed: ${error.message}`, null, { cause: error });
 }

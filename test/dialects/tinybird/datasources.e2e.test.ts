@@ -199,6 +199,19 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await unknown.json(), { error: 'Data Source "missing" does not exist' });
   });
 
+  test('a body declared gzip that is not, and a multipart body cut short or without its boundary, are 400s', async () => {
+    const notGzip = await suite.server.fetch('/v0/datasources?name=gz_lie', { method: 'POST', body: 'a,b\n1,x\n', headers: { 'content-type': 'text/csv', 'content-encoding': 'gzip' } });
+    assert.equal(notGzip.status, 400);
+    assert.match((await notGzip.json()).error, /not valid gzip/);
+    const cut = '--xyz\r\nContent-Disposition: form-data; name="csv"; filename="a.csv"\r\n\r\na,b\n1,2\n';
+    for (const [body, contentType] of [[cut, 'multipart/form-data; boundary=xyz'], ['garbage', 'multipart/form-data']] as const) {
+      const response = await suite.server.fetch('/v0/datasources?name=mp_cut', { method: 'POST', body, headers: { 'content-type': contentType } });
+      assert.equal(response.status, 400, contentType);
+      assert.match((await response.json()).error, /multipart body is malformed/);
+    }
+    assert.equal((await suite.server.fetch('/health')).status, 200);
+  });
+
   test('delete by condition runs as a job, with a dry run counting first', async () => {
     await suite.tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');

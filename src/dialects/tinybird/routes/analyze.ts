@@ -8,6 +8,7 @@ import { encodeQuery } from '../../../core/query/encode-query.ts';
 import { collectOutput } from '../../../core/query/encoders/encoder-input.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
+import { multipartParts } from '../../../server/body.ts';
 import type { TinybirdFormat } from '../import.ts';
 import { Params } from '../params.ts';
 import { printSchema } from '../schema.ts';
@@ -80,12 +81,12 @@ export function analyzeRoutes(app: FastifyInstance, core: Sluice): void {
     if (request.isMultipart()) {
       const params = Params.ofQuery(request);
       let result: unknown;
-      for await (const part of request.parts()) {
+      for await (const part of multipartParts(request)) {
         if (part.type === 'field') params.add(part.fieldname, String(part.value));
         else if (result === undefined) {
           const source: IngestSource = { kind: 'stream', stream: part.file, hints: { fileName: part.filename, contentType: part.mimetype } };
           result = await analyze(core, source, formatOf(params, part.fieldname, part.filename));
-        } else part.file.resume();
+        } else part.skip();
       }
       if (result === undefined) throw new SluiceError('INVALID_ARGUMENT', 'Send a file (multipart part file, csv, ndjson or parquet) or a url');
       return result;

@@ -4,7 +4,7 @@ import type { Column, Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
-import { bodySource } from '../../../server/body.ts';
+import { bodySource, multipartParts } from '../../../server/body.ts';
 import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
 import { datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
@@ -64,7 +64,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
       const params = Params.ofQuery(request);
       let result: unknown;
       let imported = false;
-      for await (const part of request.parts()) {
+      for await (const part of multipartParts(request)) {
         if (part.type === 'field') {
           params.add(part.fieldname, String(part.value));
         } else if (!imported && (FILE_PARTS.has(part.fieldname) || part.filename)) {
@@ -72,7 +72,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
           const hints = { fileName: part.filename, contentType: part.mimetype };
           result = await handleImport(core, request, reply, params, { kind: 'stream', stream: part.file, hints }, core.config.maxRequestBodyBytes);
         } else {
-          part.file.resume();
+          part.skip();
         }
       }
       return imported ? result : handleImport(core, request, reply, params, undefined, core.config.maxRequestBodyBytes);
