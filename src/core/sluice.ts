@@ -134,11 +134,13 @@ export class Sluice {
 
   /**
    * Changes the tables and views of a namespace in one transaction: all of it commits or none of it
-   * does. The principal needs the create scope on the namespace.
+   * does, between the writes to its tables. The principal needs the create scope on the namespace.
    */
   async changeSchema<T>(principal: Principal, namespace: Namespace, work: (change: SchemaChange) => Promise<T>): Promise<T> {
     requireScope(principal, 'create', { namespace: namespace.name });
-    return this.catalog.changeSchema(namespace.id, work);
+    // It may change or drop any table of the namespace: it runs between their writes (see `alterTable`).
+    const tables = this.catalog.listTables(namespace.id).map((table) => table.id);
+    return this.writer.exclusive(tables, () => this.catalog.changeSchema(namespace.id, work));
   }
 
   /**

@@ -87,6 +87,7 @@ export class Catalog {
     });
   }
 
+  /** Renames a namespace and sets some of its properties, merged over the current ones at the change's turn. */
   async updateNamespace(id: string, change: { name?: string; properties?: Record<string, unknown> }): Promise<Namespace> {
     if (change.name !== undefined) checkName(change.name, 'namespace');
     return this.ddl.run(async () => {
@@ -94,7 +95,9 @@ export class Catalog {
       if (change.name !== undefined && change.name !== current.name && this.findNamespace(change.name)) {
         throw new SluiceError('NAMESPACE_EXISTS', `Namespace "${change.name}" already exists`, { namespace: change.name });
       }
-      const updated: Namespace = { ...current, ...change, updatedAt: new Date() };
+      const updated: Namespace = {
+        ...current, ...(change.name !== undefined && { name: change.name }), properties: { ...current.properties, ...change.properties }, updatedAt: new Date(),
+      };
       await this.storage.transaction(async (tx) => {
         await tx.run(`UPDATE ${CATALOG_SCHEMA}.namespaces SET name = ?, properties = ?, updated_at = ? WHERE id = ?`, [
           updated.name, JSON.stringify(updated.properties), updated.updatedAt.toISOString(), id,

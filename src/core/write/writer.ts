@@ -20,6 +20,10 @@ export class Writer {
 
   write(request: WriteRequest): Promise<WriteResult> {
     if (!this.accepting) return Promise.reject(new SluiceError('UNAVAILABLE', 'The server is shutting down'));
+    // A quarantine table is also written (and changed) by its table's writes: a write of its own (a
+    // delete) takes its table's turn, so that the two never commit at once.
+    const parentId = request.table.parentId;
+    if (parentId !== null) return this.exclusive([parentId], () => this.queueOf(request.table.id).submit(request));
     return this.queueOf(request.table.id).submit(request);
   }
 

@@ -303,7 +303,7 @@ export class Pipelines {
   private async save(pipeline: Pipeline, change: Partial<PipelineState>): Promise<Pipeline> {
     const current = this.core.catalog.getNamespaceById(pipeline.namespace.id);
     const state: PipelineState = { ...stateOf(current)!, ...change };
-    const namespace = await this.core.catalog.updateNamespace(current.id, { properties: { ...current.properties, [STATE_KEY]: state } });
+    const namespace = await this.core.catalog.updateNamespace(current.id, { properties: { [STATE_KEY]: state } });
     return { namespace, state };
   }
 

@@ -53,6 +53,18 @@ describe('Catalyzed datasets', () => {
     assert.equal((await suite.client.call('PUT', `/datasets/${datasetId}`, { name: 'unique' })).status, 409);
   });
 
+  test('concurrent PUTs of different members of a dataset all take effect', async () => {
+    const datasetId = await suite.client.createDataset('busy');
+    const responses = await Promise.all([
+      suite.client.call('PUT', `/datasets/${datasetId}`, { description: 'd' }),
+      suite.client.call('PUT', `/datasets/${datasetId}`, { tags: ['t'] }),
+      suite.client.call('PUT', `/datasets/${datasetId}`, { metadata: { m: 1 } }),
+    ]);
+    assert.deepEqual(responses.map((response) => response.status), [200, 200, 200]);
+    const { body } = await suite.client.call('GET', `/datasets/${datasetId}`);
+    assert.deepEqual([body.description, body.tags, body.metadata], ['d', ['t'], { m: 1 }]);
+  });
+
   test('deleting a dataset deletes its tables; afterwards both are 404', async () => {
     const datasetId = await suite.client.createDataset('doomed');
     const tableId = await suite.client.createTable(datasetId, 't', [{ name: 'id', arrowType: 'int32' }]);

@@ -132,6 +132,26 @@ describe('Tinybird Events API', () => {
     assert.equal(quarantine?.rowCount, 24);
   });
 
+  test('truncating a quarantine data source while events with bad rows stream in fails neither', async () => {
+    await tb.form('/v0/datasources?name=noisy', { schema: 'n Int32 `json:$.n`', format: 'ndjson' });
+    let streaming = true;
+    const failures: string[] = [];
+    const clients = Array.from({ length: 8 }, async (_, client) => {
+      for (let index = 0; streaming; index += 1) {
+        const response = await send('name=noisy&wait=true', `{"n": ${index}}\n{"n": "bad ${client}"}\n`);
+        if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
+        else await response.arrayBuffer();
+      }
+    });
+    for (let round = 0; round < 8; round += 1) {
+      const truncated = await server.fetch('/v0/datasources/noisy_quarantine/truncate', { method: 'POST' });
+      if (truncated.status !== 205) failures.push(`truncate ${truncated.status} ${await truncated.text()}`);
+    }
+    streaming = false;
+    await Promise.all(clients);
+    assert.deepEqual(failures, []);
+  });
+
   test('events to a quarantine data source are refused with a 400, and it can still be truncated', async () => {
     const refused = await send('name=clicks_quarantine&wait=true', '{"id": 1}\n');
     assert.equal(refused.status, 400);

@@ -46,7 +46,7 @@ export function datasetRoutes(app: FastifyInstance, core: Sluice): void {
     if (name !== undefined) requireScope(principal, 'create', { namespace: name });
     const updated = await core.catalog.updateNamespace(namespace.id, {
       ...(name !== undefined && { name }),
-      properties: { ...namespace.properties, ...datasetProperties(body) },
+      properties: { ...datasetProperties(body) },
     });
     return renderDataset(updated);
   });
