@@ -106,54 +106,66 @@ export class Pipelines {
   }
 
   async create(principal: Principal, descriptor: PipelineDescriptor): Promise<Pipeline> {
+    return this.control.run(() => this.createNow(principal, descriptor));
+  }
+
+  /** Creates the pipeline `name`, or replaces its fields when it exists; `created` says which. */
+  async put(principal: Principal, name: string, descriptor: PipelineDescriptor): Promise<{ pipeline: Pipeline; created: boolean }> {
+    return this.control.run(async () => {
+      if (this.exists(name)) return { pipeline: await this.updateNow(principal, name, descriptor), created: false };
+      return { pipeline: await this.createNow(principal, { ...descriptor, name }), created: true };
+    });
+  }
+
+  private async createNow(principal: Principal, descriptor: PipelineDescriptor): Promise<Pipeline> {
     const name = checkPipelineName(descriptor.name);
     requireScope(principal, 'create', { namespace: name });
-    return this.control.run(async () => {
-      const now = new Date().toISOString();
-      const state: PipelineState = {
-        id: randomUUID(), description: descriptor.description ?? '', program_code: descriptor.program_code ?? '',
-        runtime_config: descriptor.runtime_config ?? {}, program_config: descriptor.program_config ?? {},
-        udf_rust: descriptor.udf_rust ?? '', udf_toml: descriptor.udf_toml ?? '',
-        program_status: 'Pending', program_error: null, program_status_since: now, program_version: 1, version: 1,
-        deployment_status: 'Stopped', deployment_status_since: now,
-      };
-      let namespace: Namespace;
-      try {
-        namespace = await this.core.catalog.createNamespace(name, { [STATE_KEY]: state });
-      } catch (error) {
-        if (error instanceof SluiceError && error.code === 'NAMESPACE_EXISTS') throw new FelderaError('DuplicateName', `A pipeline named '${name}' already exists`, { name });
-        throw error;
-      }
-      return this.compile(principal, { namespace, state });
-    });
+    const now = new Date().toISOString();
+    const state: PipelineState = {
+      id: randomUUID(), description: descriptor.description ?? '', program_code: descriptor.program_code ?? '',
+      runtime_config: descriptor.runtime_config ?? {}, program_config: descriptor.program_config ?? {},
+      udf_rust: descriptor.udf_rust ?? '', udf_toml: descriptor.udf_toml ?? '',
+      program_status: 'Pending', program_error: null, program_status_since: now, program_version: 1, version: 1,
+      deployment_status: 'Stopped', deployment_status_since: now,
+    };
+    let namespace: Namespace;
+    try {
+      namespace = await this.core.catalog.createNamespace(name, { [STATE_KEY]: state });
+    } catch (error) {
+      if (error instanceof SluiceError && error.code === 'NAMESPACE_EXISTS') throw new FelderaError('DuplicateName', `A pipeline named '${name}' already exists`, { name });
+      throw error;
+    }
+    return this.compile(principal, { namespace, state });
   }
 
   /** Changes a pipeline's fields; the program, and the name, only while it is stopped. */
   async update(principal: Principal, name: string, descriptor: PipelineDescriptor): Promise<Pipeline> {
-    return this.control.run(async () => {
-      let pipeline = this.get(name, principal, 'create');
-      const { state } = pipeline;
-      const newName = descriptor.name !== undefined && descriptor.name !== name ? checkPipelineName(descriptor.name) : undefined;
-      const programChanged = descriptor.program_code !== undefined && descriptor.program_code !== state.program_code;
-      if ((programChanged || newName !== undefined) && state.deployment_status !== 'Stopped') {
-        throw new FelderaError('IllegalPipelineAction', `Pipeline '${name}' must be stopped before its ${programChanged ? 'program' : 'name'} is changed`, { pipeline_name: name });
+    return this.control.run(() => this.updateNow(principal, name, descriptor));
+  }
+
+  private async updateNow(principal: Principal, name: string, descriptor: PipelineDescriptor): Promise<Pipeline> {
+    let pipeline = this.get(name, principal, 'create');
+    const { state } = pipeline;
+    const newName = descriptor.name !== undefined && descriptor.name !== name ? checkPipelineName(descriptor.name) : undefined;
+    const programChanged = descriptor.program_code !== undefined && descriptor.program_code !== state.program_code;
+    if ((programChanged || newName !== undefined) && state.deployment_status !== 'Stopped') {
+      throw new FelderaError('IllegalPipelineAction', `Pipeline '${name}' must be stopped before its ${programChanged ? 'program' : 'name'} is changed`, { pipeline_name: name });
+    }
+    if (newName !== undefined) {
+      requireScope(principal, 'create', { namespace: newName });
+      try {
+        pipeline = { ...pipeline, namespace: await this.core.catalog.updateNamespace(pipeline.namespace.id, { name: newName }) };
+      } catch (error) {
+        if (error instanceof SluiceError && error.code === 'NAMESPACE_EXISTS') throw new FelderaError('DuplicateName', `A pipeline named '${newName}' already exists`, { name: newName });
+        throw error;
       }
-      if (newName !== undefined) {
-        requireScope(principal, 'create', { namespace: newName });
-        try {
-          pipeline = { ...pipeline, namespace: await this.core.catalog.updateNamespace(pipeline.namespace.id, { name: newName }) };
-        } catch (error) {
-          if (error instanceof SluiceError && error.code === 'NAMESPACE_EXISTS') throw new FelderaError('DuplicateName', `A pipeline named '${newName}' already exists`, { name: newName });
-          throw error;
-        }
-      }
-      const { name: _name, ...fields } = descriptor;
-      pipeline = await this.save(pipeline, {
-        ...fields, version: state.version + 1,
-        ...(programChanged && { program_version: state.program_version + 1, program_status: 'Pending' as const }),
-      });
-      return programChanged ? this.compile(principal, pipeline) : pipeline;
+    }
+    const { name: _name, ...fields } = descriptor;
+    pipeline = await this.save(pipeline, {
+      ...fields, version: state.version + 1,
+      ...(programChanged && { program_version: state.program_version + 1, program_status: 'Pending' as const }),
     });
+    return programChanged ? this.compile(principal, pipeline) : pipeline;
   }
 
   async delete(principal: Principal, name: string): Promise<void> {

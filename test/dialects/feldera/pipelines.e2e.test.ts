@@ -67,6 +67,11 @@ describe('Feldera pipelines', () => {
     await felderaError(await client.get('default'), 404, 'UnknownPipelineName');
   });
 
+  test('concurrent PUTs of a new pipeline create it once and replace it after: one 201, the others 200', async () => {
+    const responses = await Promise.all(Array.from({ length: 4 }, (_, index) => client.putPipeline('raced', { description: `d${index}`, program_code: 'CREATE TABLE t (a INT);' })));
+    assert.deepEqual(responses.map((response) => response.status).sort(), [200, 200, 200, 201]);
+  });
+
   test('a program that does not compile is SqlError at its line and column, and creates nothing', async () => {
     const cases: Array<[string, number, number, RegExp]> = [
       ['CREATE TABLE t (\n  id INT,\n  at TIMESTAMPZ\n);', 3, 6, /Unknown type "TIMESTAMPZ"/],

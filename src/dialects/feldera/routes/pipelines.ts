@@ -79,11 +79,11 @@ export function pipelineRoutes(app: FastifyInstance, pipelines: Pipelines): void
     const full: PipelineDescriptor = {
       description: '', program_code: '', runtime_config: {}, program_config: {}, udf_rust: '', udf_toml: '', ...descriptor,
     };
-    if (!pipelines.exists(name)) {
-      if (descriptor.name !== undefined && descriptor.name !== name) throw new FelderaError('InvalidParam', `The body names pipeline '${descriptor.name}', the path '${name}'`);
-      return reply.status(201).send(pipelines.render(await pipelines.create(principal, { ...full, name })));
+    if (!pipelines.exists(name) && descriptor.name !== undefined && descriptor.name !== name) {
+      throw new FelderaError('InvalidParam', `The body names pipeline '${descriptor.name}', the path '${name}'`);
     }
-    return pipelines.render(await pipelines.update(principal, name, full));
+    const { pipeline, created } = await pipelines.put(principal, name, full);
+    return reply.status(created ? 201 : 200).send(pipelines.render(pipeline));
   });
 
   app.patch('/v0/pipelines/:pipeline', async (request: PipelineRequest) => {
