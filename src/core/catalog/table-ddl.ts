@@ -73,6 +73,9 @@ export function checkName(name: string, what: string): void {
   }
 }
 
+/** Kinds of values a primary key cannot hold. */
+const UNINDEXABLE_KINDS: ReadonlySet<string> = new Set(['list', 'map', 'struct']);
+
 export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey'>): void {
   if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
   const seen = new Set<string>();
@@ -87,6 +90,10 @@ export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primary
   for (const key of spec.primaryKey ?? []) {
     const column = spec.columns.find((candidate) => candidate.name === key);
     if (!column) throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" is not a column of the table`, { column: key });
+    // DuckDB indexes no nested values (its "Invalid type for index key").
+    if (UNINDEXABLE_KINDS.has(column.type.kind)) {
+      throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" cannot be a ${column.type.kind}: keys must be of scalar types`, { column: key });
+    }
     column.nullable = false;
   }
 }

@@ -92,6 +92,13 @@ describe('Feldera pipelines', () => {
     }
   });
 
+  test('a primary key over a nested type is SqlError, not a storage failure', async () => {
+    const response = await client.putPipeline('nested_key', { program_code: 'CREATE TABLE t (a INT ARRAY NOT NULL PRIMARY KEY);' });
+    const body = await response.json();
+    assert.equal(body.program_status, 'SqlError');
+    assert.match(JSON.stringify(body.program_error), /cannot be a list: keys must be of scalar types/);
+  });
+
   test('a pipeline whose program does not compile cannot start', async () => {
     await client.putPipeline('unstartable', { program_code: 'CREATE TABLE t (x NOPE);' });
     await felderaError(await client.action('unstartable', 'start'), 400, 'IllegalPipelineAction');

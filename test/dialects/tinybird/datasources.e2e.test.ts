@@ -212,6 +212,12 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.server.fetch('/health')).status, 200);
   });
 
+  test('a sorting key over an Array column of a ReplacingMergeTree is a 400', async () => {
+    const response = await suite.tb.form('/v0/datasources?name=nested_key&engine=ReplacingMergeTree&engine_sorting_key=a', { schema: 'a Array(Int32), b String' });
+    assert.equal(response.status, 400);
+    assert.match((await response.json()).error, /cannot be a list/);
+  });
+
   test('delete by condition runs as a job, with a dry run counting first', async () => {
     await suite.tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');
