@@ -118,6 +118,10 @@ describe('Feldera ingress', () => {
     await client.pushOk(pipeline, 'log', '{"delete": {"msg": "x", "n": 1}}\n{"delete": {"msg": "absent", "n": 0}}', 'format=json&update_format=insert_delete');
     await felderaError(await client.push(pipeline, 'log', '{"weight": 2, "data": {"msg": "z", "n": 3}}', 'format=json&update_format=insert_delete'), 400, 'ParseErrors');
     await client.pushOk(pipeline, 'log', '{"weight": 2, "data": {"msg": "z", "n": 3}}', 'format=json&update_format=weighted');
+    for (const weight of ['1.5', '"2"', '1e2']) {
+      const refused = await felderaError(await client.push(pipeline, 'log', `{"weight": ${weight}, "data": {"msg": "w", "n": 1}}`, 'format=json&update_format=weighted'), 400, 'ParseErrors');
+      assert.match(JSON.stringify(refused.details), /expected an integer/, weight);
+    }
     assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM counts ORDER BY msg'), [{ msg: 'x', c: 1 }, { msg: 'y', c: 1 }, { msg: 'z', c: 2 }]);
   });
 

@@ -348,9 +348,9 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
       coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
     FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
   weighted: (source) => `
-    SELECT _req, _row, _group, coalesce(TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT), 0) AS _weight,
+    SELECT _req, _row, _group, CASE WHEN ${INTEGER_WEIGHT} THEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
-           WHEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
+           WHEN NOT ${INTEGER_WEIGHT} OR TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
            WHEN NOT json_exists(j, '$.data') THEN 'expected {"weight": n, "data": row}' END AS _error,
       j, json_extract(j, '$.data') AS row, false AS _partial
     FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
@@ -395,6 +395,9 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
     FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets
     FROM read_json(${quoteLiteral(path)}, format = 'newline_delimited', records = true, columns = {${readerColumns}}, maximum_object_size = ${MAX_LINE_BYTES}))`;
 }
+
+/** A weight given as a JSON integer (a fraction such as 1.5 would otherwise be rounded by the cast). */
+const INTEGER_WEIGHT = `coalesce(json_type(j, '$.weight') IN ('BIGINT', 'UBIGINT'), false)`;
 
 /** The row is a bare JSON value: neither an object nor an array. */
 const IS_SCALAR = `json_type(row) NOT IN ('OBJECT', 'ARRAY')`;
