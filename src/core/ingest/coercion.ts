@@ -2,6 +2,7 @@ import type { Column } from '../catalog/model.ts';
 import type { DataType, DataTypeKind, FieldType } from '../types/data-type.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteLiteral } from '../../storage/duckdb/sql.ts';
+import { castNested } from './nested-coercion.ts';
 
 /**
  * Coercion from text to a column's type, as SQL that DuckDB runs over a whole batch at once.
@@ -20,9 +21,6 @@ const tryCast = (text: string, type: DataType): string => `TRY_CAST(${text} AS $
  */
 export const tryCastTrimmed = (text: string, type: DataType): string =>
   `CASE WHEN strlen(${text}) = length(${text}) AND NOT prefix(${text}, ' ') AND NOT suffix(${text}, ' ') THEN ${tryCast(text, type)} ELSE ${tryCast(`trim(${text})`, type)} END`;
-/** Nested values arrive as JSON text; DuckDB's own list syntax (`[a, b]`) is accepted too. */
-const tryCastNested = (text: string, type: DataType): string =>
-  `COALESCE(TRY_CAST(TRY_CAST(${text} AS JSON) AS ${toDuckDBType(type)}), ${tryCast(text, type)})`;
 
 /**
  * Epoch seconds (or milliseconds, when too large to be seconds) as a UTC timestamp; NULL past the
@@ -85,7 +83,10 @@ function castDate(text: string, type: DataType): string {
   return `COALESCE(${tryCastTrimmed(text, type)}, TRY_CAST(${castTimestamp(text, { kind: 'timestamp', unit: 'us' })} AS DATE))`;
 }
 
-const CASTS: Record<DataTypeKind, CastBuilder> = {
+/** Nested kinds are taken apart and their elements cast by the rules here (see `castNested`). */
+const NESTED_KINDS = new Set<DataTypeKind>(['list', 'map', 'struct']);
+
+const CASTS: Record<Exclude<DataTypeKind, 'list' | 'map' | 'struct'>, CastBuilder> = {
   boolean: tryCastTrimmed,
   int: tryCastTrimmed,
   float: tryCastTrimmed,
@@ -97,9 +98,6 @@ const CASTS: Record<DataTypeKind, CastBuilder> = {
   date: castDate,
   time: tryCastTrimmed,
   timestamp: castTimestamp,
-  list: tryCastNested,
-  map: tryCastNested,
-  struct: tryCastNested,
   json: (text) => `CASE WHEN json_valid(${text}) THEN CAST(${text} AS JSON) END`,
   null: () => 'NULL',
 };
@@ -171,19 +169,23 @@ export type TypeDescriber = (field: FieldType) => string;
 export function coerceColumn(column: Column, input: string, describeType: TypeDescriber, options: CoercionOptions = {}, typed = false): CoercedColumn {
   const nullTexts = TEXT_KINDS.has(column.type.kind) || typed ? [] : (options.nullTexts ?? []);
   const text = nullTexts.length === 0 ? input : `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
-  const truncate = options.integerFractions === 'truncate' && column.type.kind === 'int';
-  const cast = typed ? text : truncate ? castTruncatedInteger(text, column.type) : CASTS[column.type.kind](text, column.type);
+  const castLeaf = (leafText: string, type: DataType) =>
+    options.integerFractions === 'truncate' && type.kind === 'int' ? castTruncatedInteger(leafText, type) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
+  const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
+  const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
   const fallback = column.defaultExpression !== undefined ? `TRY_CAST((${column.defaultExpression}) AS ${toDuckDBType(column.type)})` : null;
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
   const label = `column "${column.name}"`;
   const typeName = describeType({ type: column.type, nullable: column.nullable });
   const invalid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
-  const branches = [`WHEN ${text} IS NOT NULL AND ${cast} IS NULL THEN ${invalid}`];
+  const lost = (computed: string) => (nested ? ` OR NOT ${nested.intact(computed)}` : '');
+  const branches = [`WHEN ${text} IS NOT NULL AND (${cast} IS NULL${lost(cast)}) THEN ${invalid}`];
   const mustHaveValue = !column.nullable && fallback === null;
   if (mustHaveValue) {
     branches.push(`WHEN ${text} IS NULL THEN ${quoteLiteral(`${label}: value is missing and the column is not nullable`)}`);
   }
   // Every cast gives NULL for a NULL text; with a fallback, a given text's value is its cast.
-  const failed = (computed: string) => (mustHaveValue ? `${computed} IS NULL` : `(${computed} IS NULL AND ${text} IS NOT NULL)`);
+  // A nested value that lost an element is invalid too.
+  const failed = (computed: string) => `(${mustHaveValue ? `${computed} IS NULL` : `(${computed} IS NULL AND ${text} IS NOT NULL)`}${lost(computed)})`;
   return { value, error: `CASE ${branches.join(' ')} END`, failed };
 }

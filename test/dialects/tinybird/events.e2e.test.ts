@@ -35,6 +35,16 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT count() AS n FROM clicks_quarantine'), [{ n: 2 }]);
   });
 
+  test('a row with an array element of the wrong type is quarantined whole, not kept with a NULL element', async () => {
+    await tb.form('/v0/datasources?name=tagged', { schema: 'id Int64 `json:$.id`, scores Array(Int32) `json:$.scores[:]`', format: 'ndjson' });
+    const response = await send('name=tagged&wait=true', '{"id": 1, "scores": [1, 2]}\n{"id": 2, "scores": [3, "three"]}\n{"id": 3, "scores": [4, null]}\n');
+    assert.deepEqual(await response.json(), { successful_rows: 1, quarantined_rows: 2 });
+    assert.deepEqual(await tb.sql('SELECT id, scores FROM tagged'), [{ id: 1, scores: [1, 2] }]);
+    const quarantined = await tb.sql<{ id: string; scores: string; c__error_column: string[]; c__error: string[] }>('SELECT id, scores, c__error_column, c__error FROM tagged_quarantine ORDER BY id');
+    assert.deepEqual(quarantined.map((row) => [row.id, row.scores, row.c__error_column]), [['2', '[3,"three"]', ['scores']], ['3', '[4,null]', ['scores']]]);
+    assert.match(quarantined[0]!.c__error[0]!, /column "scores": value "\[3,"three"\]" is not a valid Array\(Int32\)/);
+  });
+
   test('a missing data source is created from the rows when the token may create', async () => {
     const response = await send('name=auto_events&wait=true', '{"user": {"id": 7}, "tags": ["x", "y"], "price": 1.5}\n{"user": {"id": 8}, "tags": [], "price": 2}\n');
     assert.equal(response.status, 200, await response.clone().text());

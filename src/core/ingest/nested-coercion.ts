@@ -1,0 +1,133 @@
+import type { DataType } from '../types/data-type.ts';
+import { toDuckDBType } from '../types/duckdb-types.ts';
+import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
+
+/**
+ * Lists, maps and structs from text: JSON, or DuckDB's own literal syntax (`[a, b]`, `{k=v}`,
+ * `{f: v}`, as DuckDB prints nested values and ClickHouse-style clients send arrays).
+ *
+ * DuckDB's casts of nested values keep what converts and make NULL of an element that does not,
+ * so `[1, "x"]` would silently become `[1, NULL]`. Here each element is taken apart and converted
+ * by the same rule as a column of its type (`castLeaf`), and `intact` tells whether every element
+ * that was given is still there and every element that may not be null is given: a value with one
+ * bad element is invalid as a whole, like any other value.
+ */
+export type LeafCast = (text: string, type: DataType) => string;
+
+export interface NestedCast {
+  /** SQL for the typed value, NULL when the text is not a value of the type's shape. */
+  value: string;
+  /** SQL that is false when `value` (SQL for the computed value) lost or lacks an element. */
+  intact(value: string): string;
+}
+
+export function castNested(text: string, type: DataType, castLeaf: LeafCast): NestedCast {
+  const isJson = `json_valid(${text})`;
+  const json = new NestedSql(JSON_SYNTAX, castLeaf);
+  const literal = new NestedSql(LITERAL_SYNTAX, castLeaf);
+  const jsonText = `CAST(${text} AS JSON)`;
+  return {
+    value: `CASE WHEN ${isJson} THEN ${json.convert(jsonText, type, 0)} ELSE ${literal.convert(text, type, 0)} END`,
+    // A top-level NULL is the column's business (its nullability, its default), not the value's.
+    intact: (value) => `CASE WHEN ${isJson} THEN ${json.intact(jsonText, value, type, true, 0)} ELSE ${literal.intact(text, value, type, true, 0)} END`,
+  };
+}
+
+/** How one syntax is taken apart: SQL over a part of the text, itself SQL of the syntax's type. */
+interface Syntax {
+  /** Whether a part is given (JSON's `null` is not). */
+  given(part: string): string;
+  /** A list's elements as a list of parts, NULL when the part is no list. */
+  elements(part: string): string;
+  /** A struct's fields as a struct of parts, NULL when the part is no struct. */
+  fields(part: string, names: string[]): string;
+  /** The part of a struct field, given `fields`. */
+  field(fields: string, name: string): string;
+  /** A map's keys as a list of texts, and its values as a list of parts, in the same order; NULL when the part is no map. */
+  keys(part: string): string;
+  values(part: string): string;
+  /** A leaf part as the text a column would hold, or for a JSON column as JSON. */
+  leaf(part: string, type: DataType): string;
+}
+
+/** JSON parts, of DuckDB's JSON type. */
+const JSON_SYNTAX: Syntax = {
+  given: (part) => `(${part} IS NOT NULL AND json_type(${part}) <> 'NULL')`,
+  elements: (part) => `CASE WHEN json_type(${part}) = 'ARRAY' THEN CAST(${part} AS JSON[]) END`,
+  // Each field is looked up with a JSON pointer, which quotes any name (`~` and `/` escaped).
+  fields: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN ${part} END`,
+  field: (object, name) => `(${object} -> ${quoteLiteral(`/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`)})`,
+  keys: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN json_keys(${part}) END`,
+  values: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN map_values(CAST(${part} AS MAP(VARCHAR, JSON))) END`,
+  leaf: (part, type) => (type.kind === 'json' ? part : `(${part} ->> '$')`),
+};
+
+/** Texts in DuckDB's literal syntax, which DuckDB splits into the texts of their elements. */
+const LITERAL_SYNTAX: Syntax = {
+  given: (part) => `(${part} IS NOT NULL)`,
+  elements: (part) => `TRY_CAST(${part} AS VARCHAR[])`,
+  fields: (part, names) => `TRY_CAST(${part} AS STRUCT(${names.map((name) => `${quoteIdentifier(name)} VARCHAR`).join(', ')}))`,
+  field: (struct, name) => `struct_extract(${struct}, ${quoteLiteral(name)})`,
+  keys: (part) => `map_keys(TRY_CAST(${part} AS MAP(VARCHAR, VARCHAR)))`,
+  values: (part) => `map_values(TRY_CAST(${part} AS MAP(VARCHAR, VARCHAR)))`,
+  leaf: (part) => part,
+};
+
+class NestedSql {
+  constructor(
+    private readonly syntax: Syntax,
+    private readonly castLeaf: LeafCast,
+  ) {}
+
+  /** SQL converting `part` to `type`; `depth` names the lambda variables of each level apart. */
+  convert(part: string, type: DataType, depth: number): string {
+    const x = `x${depth}`;
+    switch (type.kind) {
+      case 'list': {
+        const list = `list_transform(${this.syntax.elements(part)}, ${x} -> ${this.convert(x, type.element, depth + 1)})`;
+        // A fixed-size list of another length is no value of the type: the cast gives NULL.
+        return type.size === undefined ? list : `TRY_CAST(${list} AS ${toDuckDBType(type)})`;
+      }
+      case 'struct': {
+        const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
+        const packed = type.fields.map((field) => `${quoteIdentifier(field.name)} := ${this.convert(this.syntax.field(fields, field.name), field.type, depth + 1)}`);
+        return `CASE WHEN ${fields} IS NOT NULL THEN struct_pack(${packed.join(', ')}) END`;
+      }
+      case 'map': {
+        // Keys are texts in either syntax. DuckDB's map() fails the whole query on a NULL or repeated
+        // key, so keys are checked first: a key that does not convert, or two alike, make the map invalid.
+        const keyText = new NestedSql(LITERAL_SYNTAX, this.castLeaf);
+        const keys = `list_transform(${this.syntax.keys(part)}, ${x} -> ${keyText.convert(x, type.key, depth + 1)})`;
+        const values = `list_transform(${this.syntax.values(part)}, ${x} -> ${this.convert(x, type.value, depth + 1)})`;
+        return `CASE WHEN len(list_distinct(${keys})) = len(${keys}) THEN map(${keys}, ${values}) END`;
+      }
+      default:
+        return this.castLeaf(this.syntax.leaf(part, type), type);
+    }
+  }
+
+  /** SQL that is true when `value`, converted from `part`, kept every element given. */
+  intact(part: string, value: string, type: DataType, nullable: boolean, depth: number): string {
+    const [x, i] = [`x${depth}`, `i${depth}`];
+    const every = (list: string, check: string) => `COALESCE(list_bool_and(list_transform(${list}, (${x}, ${i}) -> ${check})), true)`;
+    let parts: string;
+    switch (type.kind) {
+      case 'list':
+        parts = every(this.syntax.elements(part), this.intact(x, `${value}[${i}]`, type.element, type.elementNullable, depth + 1));
+        break;
+      case 'struct': {
+        const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
+        parts = type.fields
+          .map((field) => this.intact(this.syntax.field(fields, field.name), `struct_extract(${value}, ${quoteLiteral(field.name)})`, field.type, field.nullable, depth + 1))
+          .join(' AND ');
+        break;
+      }
+      case 'map':
+        parts = every(this.syntax.values(part), this.intact(x, `map_values(${value})[${i}]`, type.value, type.valueNullable, depth + 1));
+        break;
+      default:
+        parts = 'true';
+    }
+    return `(CASE WHEN NOT ${this.syntax.given(part)} THEN ${nullable} ELSE ${value} IS NOT NULL AND ${parts} END)`;
+  }
+}

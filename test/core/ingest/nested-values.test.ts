@@ -1,0 +1,92 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { coerceColumn, type CoercionOptions } from '../../../src/core/ingest/coercion.ts';
+import type { DataType } from '../../../src/core/types/data-type.ts';
+import { TestCore } from '../../helpers/test-server.ts';
+
+let harness: TestCore;
+before(async () => {
+  harness = await TestCore.open();
+});
+after(() => harness.close());
+
+const INT: DataType = { kind: 'int', bits: 32, signed: true };
+const TEXT: DataType = { kind: 'string' };
+const listOf = (element: DataType, elementNullable = true, size?: number): DataType => ({ kind: 'list', element, elementNullable, ...(size ? { size } : {}) });
+
+/** Each text converted to `type` as a nullable column: the value as JSON text, or `invalid` with the message. */
+async function convert(type: DataType, texts: Array<string | null>, options: CoercionOptions = {}): Promise<Array<string | null>> {
+  const coerced = coerceColumn({ name: 'c', type, nullable: true }, 'v', (field) => field.type.kind, options);
+  const rows = await harness.core.storage.query(
+    `SELECT CASE WHEN ${coerced.failed('value')} THEN 'invalid: ' || (${coerced.error}) ELSE CAST(to_json(value) AS VARCHAR) END AS result
+     FROM (SELECT v, n, ${coerced.value} AS value FROM (SELECT unnest(texts) AS v, generate_subscripts(texts, 1) AS n FROM (SELECT CAST($1::JSON AS VARCHAR[]) AS texts))) ORDER BY n`,
+    [JSON.stringify(texts)],
+  );
+  return rows.map((row) => row['result'] as string | null);
+}
+
+test('a list with an element that does not convert is invalid, in JSON and in DuckDB syntax, instead of holding a NULL', async () => {
+  const results = await convert(listOf(INT), ['[1, 2, 3]', '[1, "x", 3]', '[1, x, 3]', '[1, null]', '[1, NULL]', '[]', '["7", " 8 "]']);
+  assert.deepEqual(results.slice(0, 1), ['[1,2,3]']);
+  assert.match(results[1]!, /^invalid: column "c": value "\[1, "x", 3\]" is not a valid list/);
+  assert.match(results[2]!, /^invalid: .*\[1, x, 3\]/);
+  assert.deepEqual(results.slice(3), ['[1,null]', '[1,null]', '[]', '[7,8]']);
+});
+
+test('a null element of a list whose elements are not nullable is invalid', async () => {
+  const results = await convert(listOf(INT, false), ['[1, null]', '[1, NULL]', '[1, 2]']);
+  assert.match(results[0]!, /^invalid/);
+  assert.match(results[1]!, /^invalid/);
+  assert.equal(results[2], '[1,2]');
+});
+
+test('lists of lists are checked at every depth', async () => {
+  const results = await convert(listOf(listOf(INT)), ['[[1, 2], [3]]', '[[1, "y"], [2]]', '[[1, 2], [3, y]]', '[[1], null]', '[[1], 5]']);
+  assert.equal(results[0], '[[1,2],[3]]');
+  assert.match(results[1]!, /^invalid/);
+  assert.match(results[2]!, /^invalid/);
+  assert.equal(results[3], '[[1],null]');
+  assert.match(results[4]!, /^invalid/, 'a number where a list belongs is no list');
+});
+
+test('a fixed-size list of another length is invalid', async () => {
+  const results = await convert(listOf(INT, true, 2), ['[1, 2]', '[1, 2, 3]', '[1]']);
+  assert.deepEqual(results.map((result) => result?.startsWith('invalid') ? 'invalid' : result), ['[1,2]', 'invalid', 'invalid']);
+});
+
+test('a struct field that does not convert, a missing field that may not be null, or a scalar for a struct is invalid', async () => {
+  const type: DataType = { kind: 'struct', fields: [{ name: 'a', type: INT, nullable: true }, { name: 'b/c', type: TEXT, nullable: false }] };
+  const results = await convert(type, ['{"a": 1, "b/c": "x"}', '{"a": "q", "b/c": "x"}', '{"a": 1}', '{"b/c": "x", "extra": 1}', '5', "{a: 1, 'b/c': x}", "{a: q, 'b/c': x}"]);
+  assert.equal(results[0], '{"a":1,"b/c":"x"}');
+  assert.match(results[1]!, /^invalid/);
+  assert.match(results[2]!, /^invalid/);
+  assert.equal(results[3], '{"a":null,"b/c":"x"}');
+  assert.match(results[4]!, /^invalid/);
+  assert.equal(results[5], '{"a":1,"b/c":"x"}');
+  assert.match(results[6]!, /^invalid/);
+});
+
+test('a map with a value or a key that does not convert, or a key twice, is invalid instead of failing the whole batch', async () => {
+  const type: DataType = { kind: 'map', key: INT, value: INT, valueNullable: true };
+  const results = await convert(type, ['{"1": 10, "2": null}', '{"1": "x"}', '{"x": 1}', '{"1": 1, "01": 2}', '{1=10, 2=20}', '{1=x}', '[1]']);
+  assert.equal(results[0], '{"1":10,"2":null}');
+  assert.match(results[1]!, /^invalid/);
+  assert.match(results[2]!, /^invalid/);
+  assert.match(results[3]!, /^invalid/, 'two keys that convert to the same key');
+  assert.equal(results[4], '{"1":10,"2":20}');
+  assert.match(results[5]!, /^invalid/);
+  assert.match(results[6]!, /^invalid/);
+});
+
+test('elements convert by the same rules as columns of their type', async () => {
+  const timestamps = await convert(listOf({ kind: 'timestamp', unit: 'us' }), ['["2024-01-02T03:04:05+02:00", 1700000000]']);
+  assert.equal(timestamps[0], '["2024-01-02 01:04:05","2023-11-14 22:13:20"]');
+  const truncated = await convert(listOf(INT), ['[1.9, "-2.5"]'], { integerFractions: 'truncate' });
+  assert.equal(truncated[0], '[1,-2]');
+  const json = await convert(listOf({ kind: 'json' }), ['[{"a": 1}, "s", null]']);
+  assert.equal(json[0], '[{"a":1},"s",null]');
+});
+
+test('a missing nested value is not invalid in a nullable column', async () => {
+  assert.deepEqual(await convert(listOf(INT), [null]), [null]);
+});
