@@ -111,6 +111,19 @@ export interface CoercionOptions {
   integerFractions?: 'round' | 'truncate';
   /** Texts meaning NULL in columns that do not hold text (matched trimmed, regardless of case), e.g. `null` and the empty text. */
   nullTexts?: readonly string[];
+  /**
+   * What the text of a binary value is: DuckDB's BLOB text (`\xHH` escapes) or else the text's own
+   * UTF-8 bytes (`text`, the default), or a JSON array of byte values such as `[104, 105]` (`bytes`).
+   */
+  binary?: 'text' | 'bytes';
+}
+
+const BYTE_ARRAY: DataType = { kind: 'list', element: { kind: 'int', bits: 8, signed: false }, elementNullable: false };
+
+/** A JSON array of byte values as a BLOB; NULL unless every element is a byte. */
+function castByteArray(text: string, castLeaf: CastBuilder): string {
+  const bytes = castNested(text, BYTE_ARRAY, castLeaf);
+  return `CASE WHEN ${bytes.intact(bytes.value)} THEN unhex(array_to_string(list_transform(${bytes.value}, b -> printf('%02x', b)), '')) END`;
 }
 
 /** Where a value has no exponent, the digits before the point are the truncated integer, exactly. */
@@ -169,8 +182,11 @@ export type TypeDescriber = (field: FieldType) => string;
 export function coerceColumn(column: Column, input: string, describeType: TypeDescriber, options: CoercionOptions = {}, typed = false): CoercedColumn {
   const nullTexts = TEXT_KINDS.has(column.type.kind) || typed ? [] : (options.nullTexts ?? []);
   const text = nullTexts.length === 0 ? input : `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
-  const castLeaf = (leafText: string, type: DataType) =>
-    options.integerFractions === 'truncate' && type.kind === 'int' ? castTruncatedInteger(leafText, type) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
+  const castLeaf = (leafText: string, type: DataType): string => {
+    if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
+    if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
+    return CASTS[type.kind as keyof typeof CASTS](leafText, type);
+  };
   const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
   const fallback = column.defaultExpression !== undefined ? `TRY_CAST((${column.defaultExpression}) AS ${toDuckDBType(column.type)})` : null;

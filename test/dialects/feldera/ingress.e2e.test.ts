@@ -163,6 +163,25 @@ describe('Feldera ingress', () => {
     assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['id']), [1, 4]);
   });
 
+  test('BINARY and VARBINARY values are arrays of bytes, read back as sent; an array with a non-byte or an array element of the wrong type is a parse error', async () => {
+    await client.pipeline('blobs', 'CREATE TABLE blobs (id INT NOT NULL, b VARBINARY, tags INT ARRAY);');
+    const body = [
+      '{"insert": {"id": 1, "b": [104, 105, 0, 255], "tags": [1, 2]}}',
+      '{"insert": {"id": 2, "b": [], "tags": []}}',
+      '{"insert": {"id": 3, "b": [256]}}',
+      '{"insert": {"id": 4, "b": "hi"}}',
+      '{"insert": {"id": 5, "tags": [1, "two"]}}',
+    ].join('\n');
+    const error = await felderaError(await client.push('blobs', 'blobs', body), 400, 'ParseErrors');
+    const errors = error.details!['errors'] as Array<{ event_number: number; field: string; description: string }>;
+    assert.deepEqual(errors.map((entry) => [entry.event_number, entry.field]), [[3, 'b'], [4, 'b'], [5, 'tags']]);
+    assert.match(errors[0]!.description, /"\[256\]" is not a valid VARBINARY/);
+    assert.deepEqual(await client.rows('blobs', 'SELECT id, b, tags FROM blobs ORDER BY id'), [
+      { id: 1, b: [104, 105, 0, 255], tags: [1, 2] },
+      { id: 2, b: [], tags: [] },
+    ]);
+  });
+
   test('with array=true a bad element drops its whole array and the other arrays are kept', async () => {
     const pipeline = await fresh();
     const body = '[{"insert": {"id": 1, "name": "a"}}, {"insert": {"id": 2, "name": "b"}}]\n[{"insert": {"id": 3, "name": "c"}}, {"insert": {"id": "bad", "name": "d"}}]\n[{"insert": {"id": 5, "name": "e"}}]';

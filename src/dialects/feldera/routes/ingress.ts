@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Table } from '../../../core/catalog/model.ts';
 import type { ChunkPolicy } from '../../../core/ingest/chunked-ingest.ts';
 import type { UpdateFormat } from '../../../core/ingest/decoders/json-input.ts';
+import type { CoercionOptions } from '../../../core/ingest/coercion.ts';
 import { ingest } from '../../../core/ingest/ingest.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printSqlType } from '../../../core/types/index.ts';
@@ -17,6 +18,9 @@ const UPDATE_FORMATS = ['insert_delete', 'raw', 'weighted', 'debezium'] as const
 
 /** A push is committed as it arrives: every 4 MiB, or when its oldest record has waited 200 ms. */
 const INGRESS_CHUNKS: ChunkPolicy = { bytes: 4 * 1024 * 1024, maxDelayMs: 200 };
+
+/** Feldera's JSON gives BINARY and VARBINARY values as arrays of bytes, as its output does. */
+const FELDERA_COERCION: CoercionOptions = { binary: 'bytes' };
 
 const describeType = ({ type }: Parameters<typeof printSqlType>[0]) => printSqlType({ type, nullable: true });
 
@@ -46,7 +50,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
     core.authorizeWrite(principal, kind, table);
     await pipelines.awaitInput(pipeline, force);
     const result = await ingest(core, principal, {
-      table, kind, format, onInvalid: 'report', describeType, chunks: INGRESS_CHUNKS,
+      table, kind, format, onInvalid: 'report', describeType, coercion: FELDERA_COERCION, chunks: INGRESS_CHUNKS,
       source: bodySource(request) ?? EMPTY_BODY,
       limits: { maxBytes: core.config.maxRequestBodyBytes },
       csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, emptyTextIsEmptyString: true },
