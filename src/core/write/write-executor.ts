@@ -20,6 +20,12 @@ export interface WriteEffect extends WriteCounts {
 
 const describeNeutral: TypeDescriber = ({ type }) => type.kind;
 
+/**
+ * A table without a key stores each copy a weight asks for as a row, so the copies beyond one per
+ * record that one batch may add are bounded; a batch asking for more is refused whole.
+ */
+const MAX_EXTRA_COPIES = 10_000_000;
+
 let stageCounter = 0;
 
 /**
@@ -534,6 +540,11 @@ class Stage {
   private async applyMultisetChanges(): Promise<Partial<WriteEffect>> {
     const columns = this.columnList();
     const target = physicalName(this.table);
+    const [copies] = await this.tx.rows(`SELECT coalesce(sum(_weight - 1), 0)::BIGINT AS extra FROM ${this.validRows([0])} WHERE _weight > 1`);
+    const extra = Number(copies?.['extra'] ?? 0);
+    if (extra > MAX_EXTRA_COPIES) {
+      throw new SluiceError('PAYLOAD_TOO_LARGE', `The weights of this batch add ${extra} copies of its rows; at most ${MAX_EXTRA_COPIES} are stored per batch`, { extraCopies: extra, limit: MAX_EXTRA_COPIES });
+    }
     const net = `(SELECT ${columns}, CAST(sum(_weight) AS BIGINT) AS _net FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(_weight) <> 0)`;
     const matches = this.table.columns.map((column) => `t.${quoteIdentifier(column.name)} IS NOT DISTINCT FROM n.${quoteIdentifier(column.name)}`).join(' AND ');
     const partition = this.table.columns.map((column) => quoteIdentifier(column.name)).join(', ');

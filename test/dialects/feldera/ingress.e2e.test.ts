@@ -125,6 +125,20 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM counts ORDER BY msg'), [{ msg: 'x', c: 1 }, { msg: 'y', c: 1 }, { msg: 'z', c: 2 }]);
   });
 
+  test('a weight beyond a million copies is a parse error, and a batch whose weights add over ten million copies is refused whole', async () => {
+    const pipeline = await fresh('CREATE TABLE log (msg VARCHAR, n INT);');
+    const weighted = 'format=json&update_format=weighted';
+    await client.pushOk(pipeline, 'log', '{"weight": 1000000, "data": {"msg": "many", "n": 1}}', weighted);
+    for (const weight of ['1000001', '-1000001', '9223372036854775807', '-9223372036854775808']) {
+      const refused = await felderaError(await client.push(pipeline, 'log', `{"weight": ${weight}, "data": {"msg": "w", "n": 1}}`, weighted), 400, 'ParseErrors');
+      assert.match(JSON.stringify(refused.details), /between -1000000 and 1000000/, weight);
+    }
+    const body = Array.from({ length: 11 }, (_, n) => `{"weight": 1000000, "data": {"msg": "big", "n": ${n}}}`).join('\n');
+    const tooMany = await felderaError(await client.push(pipeline, 'log', body, weighted), 413, 'InvalidParam');
+    assert.match(tooMany.message, /at most 10000000/);
+    assert.deepEqual(await client.rows(pipeline, 'SELECT msg, count(*) AS c FROM log GROUP BY msg'), [{ msg: 'many', c: 1000000 }]);
+  });
+
   test('unquoted table and column names are case-insensitive; quoted ones are exact', async () => {
     const pipeline = await fresh('CREATE TABLE T1 (ID INT, "Name" VARCHAR); CREATE TABLE "TaBle1" (x INT);');
     await client.pushOk(pipeline, 'T1', '{"insert": {"id": 1, "Name": "exact"}}');

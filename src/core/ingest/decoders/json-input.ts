@@ -351,6 +351,7 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
     SELECT _req, _row, _group, CASE WHEN ${INTEGER_WEIGHT} THEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN NOT ${INTEGER_WEIGHT} OR TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
+           WHEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) NOT BETWEEN -${MAX_WEIGHT} AND ${MAX_WEIGHT} THEN 'expected a "weight" between -${MAX_WEIGHT} and ${MAX_WEIGHT} (each copy is stored as a row)'
            WHEN NOT json_exists(j, '$.data') THEN 'expected {"weight": n, "data": row}' END AS _error,
       j, json_extract(j, '$.data') AS row, false AS _partial
     FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
@@ -395,6 +396,9 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
     FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets
     FROM read_json(${quoteLiteral(path)}, format = 'newline_delimited', records = true, columns = {${readerColumns}}, maximum_object_size = ${MAX_LINE_BYTES}))`;
 }
+
+/** The largest number of copies one weighted record may insert or delete. */
+export const MAX_WEIGHT = 1_000_000;
 
 /** A weight given as a JSON integer (a fraction such as 1.5 would otherwise be rounded by the cast). */
 const INTEGER_WEIGHT = `coalesce(json_type(j, '$.weight') IN ('BIGINT', 'UBIGINT'), false)`;
