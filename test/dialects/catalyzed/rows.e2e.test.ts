@@ -241,6 +241,16 @@ describe('Catalyzed coercion of values to column types', () => {
     assert.deepEqual(response.body.details.errors.map(({ row, columns }: any) => ({ row, columns })), [{ row: 2, columns: ['f'] }]);
   });
 
+  test('a CSV header that names a column twice, in any case, is refused rather than one of its fields ignored', async () => {
+    for (const header of ['id,f,F', 'id,id,f']) {
+      const response = await suite.client.write(tableId, 'mode=upsert', `${header}\n30,1,2\n`, 'text/csv');
+      assert.equal(response.status, 400, header);
+      assert.equal(response.body.code, 'VALIDATION_ERROR');
+      assert.match(response.body.message, /names column "(f|id)" more than once \(fields (2, 3|1, 2)\)/);
+    }
+    assert.equal((await suite.client.rows(tableId)).filter((row) => row['id'] === 30).length, 0);
+  });
+
   test('skip_validation=true leaves the casts to the engine (fractions round) and still refuses values it cannot cast', async () => {
     assert.equal((await stored('i', '123.5', 'mode=upsert&skip_validation=true')).value, 124);
     assert.equal((await stored('i', '123.5', 'mode=upsert&skip_validation=false')).value, 123);

@@ -121,11 +121,16 @@ async function withRejects<T>(tx: Transaction, read: (rejects: string) => Promis
 function mapFields(columns: Column[], header: string[] | null, caseInsensitive: boolean): Array<number | undefined> {
   if (!header) return columns.map((_, index) => index);
   const normalize = (name: string) => (caseInsensitive ? name.trim().toLowerCase() : name.trim());
-  const positions = new Map<string, number>();
-  header.forEach((name, index) => {
-    if (!positions.has(normalize(name))) positions.set(normalize(name), index);
+  return columns.map((column) => {
+    const fields = header.flatMap((name, index) => (normalize(name) === normalize(column.name) ? [index + 1] : []));
+    if (fields.length > 1) {
+      throw new SluiceError('MALFORMED_BODY', `The CSV header names column "${column.name}" more than once (fields ${fields.join(', ')}), so which value it takes is unclear`, {
+        column: column.name,
+        fields,
+      });
+    }
+    return fields[0] === undefined ? undefined : fields[0] - 1;
   });
-  return columns.map((column) => positions.get(normalize(column.name)));
 }
 
 /** A first record is a header when every field names a column, or (when some do) none looks like data. */
