@@ -14,7 +14,7 @@ import type { IngestSource, OpenOptions, SourceLimits } from './ingest/sources/s
 import { Jobs } from './jobs/jobs.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
-import { guardExpression, guardQuery, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
+import { guardDefault, guardExpression, guardQuery, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
@@ -176,10 +176,7 @@ export class Sluice {
 
   private async checkDefaults(columns: Column[]): Promise<Column[]> {
     const checked: Column[] = [];
-    for (const column of columns) {
-      const defaultExpression = column.defaultExpression === undefined ? undefined : await guardExpression(this.storage, column.defaultExpression, []);
-      checked.push({ ...column, ...(defaultExpression !== undefined && { defaultExpression }) });
-    }
+    for (const column of columns) checked.push(await guardDefault(this.storage, column));
     return checked;
   }
 

@@ -1,7 +1,7 @@
 import type { DuckDBStorage, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { guardExpression, guardQuery } from '../query/sql-guard.ts';
+import { guardDefault, guardQuery } from '../query/sql-guard.ts';
 import type { DataType } from '../types/data-type.ts';
 import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
@@ -57,10 +57,7 @@ export class SchemaChange {
     const quarantineName = spec.name + QUARANTINE_SUFFIX;
     for (const name of [spec.name, quarantineName]) this.checkFree(name);
     const columns: Column[] = [];
-    for (const column of spec.columns) {
-      const defaultExpression = column.defaultExpression === undefined ? undefined : await guardExpression(this.storage, column.defaultExpression, []);
-      columns.push({ ...column, ...(defaultExpression !== undefined && { defaultExpression }) });
-    }
+    for (const column of spec.columns) columns.push(await guardDefault(this.storage, column));
     const now = new Date();
     const table: Table = {
       id: newId(), namespaceId: this.namespaceId, name: spec.name, kind: 'table', parentId: null, columns,

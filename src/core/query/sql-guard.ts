@@ -1,9 +1,10 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { DATA_SCHEMA } from '../catalog/migrations.ts';
-import type { Table } from '../catalog/model.ts';
+import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
+import { toDuckDBType } from '../types/duckdb-types.ts';
 import { CLICKHOUSE_MACROS } from './sql-functions.ts';
 
 /**
@@ -247,6 +248,26 @@ export async function guardExpression(storage: DuckDBStorage, expressionSql: str
   const printed = await printStatement(storage, statement);
   if (!printed.startsWith('SELECT ')) throw new SluiceError('INTERNAL', 'Unexpected form of a printed expression');
   return printed.slice('SELECT '.length);
+}
+
+/**
+ * A column with its DEFAULT checked (see `guardExpression`) and tried once: a default that does not
+ * convert to the column's type, or that gives NULL in a column that is not nullable, is refused
+ * when the column is defined rather than failing every write that would need it.
+ */
+export async function guardDefault(storage: DuckDBStorage, column: Column): Promise<Column> {
+  if (column.defaultExpression === undefined) return column;
+  const defaultExpression = await guardExpression(storage, column.defaultExpression, []);
+  const refuse = (reason: string, cause?: unknown) =>
+    new SluiceError('INVALID_SCHEMA', `Column "${column.name}": DEFAULT ${column.defaultExpression} ${reason}`, { column: column.name, default: column.defaultExpression }, { cause });
+  let rows;
+  try {
+    rows = await storage.query(`SELECT CAST((${defaultExpression}) AS ${toDuckDBType(column.type)}) IS NULL AS missing`);
+  } catch (error) {
+    throw refuse("is not a value of the column's type", error);
+  }
+  if (rows[0]?.['missing'] === true && !column.nullable) throw refuse('gives NULL and the column is not nullable');
+  return { ...column, defaultExpression };
 }
 
 /**

@@ -79,6 +79,22 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal(row!.b, '2');
   });
 
+  test('a DEFAULT that is not a value of its column type, or NULL in a column that is not Nullable, is refused on create', async () => {
+    for (const [schema, reason] of [
+      ["n Int32 DEFAULT 'abc'", /DEFAULT 'abc' is not a value of the column's type/],
+      ['d Date DEFAULT 42.5', /DEFAULT 42.5 is not a value/],
+      ['n Int32 DEFAULT NULL', /DEFAULT NULL gives NULL and the column is not nullable/],
+      ['n Int32 DEFAULT 1/0', /DEFAULT 1\/0 is not a value/],
+    ] as const) {
+      const response = await suite.tb.form('/v0/datasources?name=bad_default', { schema });
+      assert.equal(response.status, 400, schema);
+      assert.match((await response.json()).error, reason);
+    }
+    const nullable = await suite.tb.form('/v0/datasources?name=null_default', { schema: 'n Nullable(Int32) DEFAULT NULL, t DateTime DEFAULT now()' });
+    assert.equal(nullable.status, 200, await nullable.clone().text());
+    assert.equal((await suite.server.fetch('/v0/datasources/bad_default')).status, 404);
+  });
+
   test('an empty data source is created from a schema alone', async () => {
     const response = await suite.tb.form('/v0/datasources?name=stocks', { schema: 'symbol String, date Date, close Float32' });
     const body = await response.json();
