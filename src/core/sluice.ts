@@ -150,8 +150,8 @@ export class Sluice {
    */
   async alterTable(principal: Principal, table: Table, change: TableChange): Promise<Table> {
     requireScope(principal, 'create', { namespace: this.namespaceOf(table).name });
-    const added = change.addColumns?.length ? await this.checkDefaults(change.addColumns) : [];
     return this.writer.exclusive([table.id], async () => {
+      const added = change.addColumns ? await this.checkDefaults(change.addColumns(this.catalog.getTableById(table.id))) : [];
       if (added.length > 0) await this.catalog.addColumns(table.id, added);
       if (change.name !== undefined) await this.catalog.renameTable(table.id, change.name);
       if (change.properties !== undefined) {

@@ -67,8 +67,11 @@ export interface TableSpec {
 
 /** A change to an existing table; what is left out stays as it is. */
 export interface TableChange {
-  /** Columns added at the end: nullable, or with a default, once the table has rows. */
-  addColumns?: Column[];
+  /**
+   * The columns to add at the end (nullable, or with a default, once the table has rows), given the
+   * table as it is when the change runs: a change queued behind another sees what that one added.
+   */
+  addColumns?: (current: Table) => Column[];
   name?: string;
   /** Properties set (merged over the current ones). */
   properties?: Record<string, unknown>;

@@ -40,7 +40,7 @@ describe('changes to a table between its writes', () => {
     });
     for (let round = 1; round <= 10; round += 1) {
       await fixture.core.alterTable(fixture.admin, fixture.current(table), {
-        addColumns: [{ name: `c${round}`, type: { kind: 'string' }, nullable: true }], name: `renamed${round}`, properties: { description: `round ${round}` },
+        addColumns: () => [{ name: `c${round}`, type: { kind: 'string' }, nullable: true }], name: `renamed${round}`, properties: { description: `round ${round}` },
       });
     }
     streaming = false;

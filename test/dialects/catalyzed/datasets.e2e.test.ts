@@ -180,6 +180,15 @@ describe('Catalyzed dataset tables', () => {
     assert.equal((await suite.client.call('PUT', `/dataset-tables/${tableId}`, { primaryKeyColumns: ['note'] })).status, 400);
   });
 
+  test('concurrent PUTs that append the same field add it once and all succeed', async () => {
+    const tableId = await suite.client.createTable(suite.datasetId, 'raced', [{ name: 'id', arrowType: 'int32' }]);
+    const fields = [{ name: 'id', arrowType: 'int32' }, { name: 'note', arrowType: 'utf8' }];
+    const answers = await Promise.all(Array.from({ length: 6 }, () => suite.client.call('PUT', `/dataset-tables/${tableId}`, { fields })));
+    assert.deepEqual(answers.map(({ status }) => status), [200, 200, 200, 200, 200, 200], JSON.stringify(answers.map(({ body }) => body)));
+    const schema = await suite.client.call('GET', `/dataset-tables/${tableId}/schema`);
+    assert.deepEqual(schema.body.fields.map((field: { name: string }) => field.name), ['id', 'note']);
+  });
+
   test('a deleted table is gone: 404 on read and write', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'dropped', [{ name: 'id', arrowType: 'int32' }]);
     assert.equal((await suite.client.call('DELETE', `/dataset-tables/${tableId}`)).status, 204);

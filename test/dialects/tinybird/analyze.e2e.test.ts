@@ -1,4 +1,4 @@
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestServer } from '../../helpers/test-server.ts';
 import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';

@@ -1,4 +1,4 @@
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
@@ -254,6 +254,9 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     await suite.tb.form('/v0/datasources?name=alterable', { schema: 'id Int32' });
     const altered = await (await suite.tb.form('/v0/datasources/alterable/alter', { schema: 'id Int32, extra Nullable(String)' })).json();
     assert.deepEqual(altered.operations, ['ADD COLUMN extra Nullable(String)']);
+    const raced = await Promise.all(Array.from({ length: 4 }, () => suite.tb.form('/v0/datasources/alterable/alter', { schema: 'id Int32, extra Nullable(String), more Int64 DEFAULT 0' })));
+    const operations = await Promise.all(raced.map(async (response) => [response.status, (await response.json()).operations]));
+    assert.deepEqual(operations.sort(), [[200, []], [200, []], [200, []], [200, ['ADD COLUMN more Int64 DEFAULT 0']]].sort());
     const renamed = await suite.tb.form('/v0/datasources/alterable?name=renamed', {});
     assert.equal(renamed.status, 404); // POST is not a rename
     const put = await suite.server.fetch('/v0/datasources/alterable?name=renamed', { method: 'PUT' });

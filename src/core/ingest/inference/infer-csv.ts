@@ -1,7 +1,7 @@
 import { SluiceError } from '../../errors.ts';
 import { getTimeUnitForDigits } from '../../types/data-type.ts';
 import type { DataType, FieldType } from '../../types/data-type.ts';
-import type { DuckDBStorage, Row } from '../../../storage/duckdb/duckdb-storage.ts';
+import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { assignColumnNames } from './assign-column-names.ts';
 import { readOrMalformed, resolveInferenceInput } from './inference-input.ts';

@@ -5,7 +5,7 @@ import { SluiceError } from '../../../core/errors.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { parseArrowType, printArrowType, TypeNameError } from '../../../core/types/index.ts';
 import { findDataset, findDatasetTable, renderSchema, renderTable } from '../resources.ts';
-import { invalid, isObject, member, pageOf, paginate, queryParams, readObject, type JsonObject } from '../request.ts';
+import { invalid, isObject, member, pageOf, paginate, queryParams, readObject } from '../request.ts';
 
 /** `fields: [{name, arrowType, nullable?}]`; fields are nullable unless they say otherwise. */
 function parseFields(value: unknown): Column[] {
@@ -35,9 +35,8 @@ function sameField(a: Column, b: Column): boolean {
  * Fields of an update: the table's fields unchanged and in order, then any new ones, which are
  * added. Changing, reordering or removing a field is refused.
  */
-function addedFields(table: Table, body: JsonObject): Column[] {
-  if (body['fields'] === undefined) return [];
-  const fields = parseFields(body['fields']);
+/** The fields of a PUT beyond the table's: the table's own fields must come first, unchanged. */
+function addedFields(table: Table, fields: Column[]): Column[] {
   const kept = table.columns.every((column, index) => fields[index] !== undefined && sameField(column, fields[index]!));
   if (!kept) throw invalid('Fields can only be added at the end; existing fields cannot be changed, reordered or removed', { field: 'fields' });
   return fields.slice(table.columns.length);
@@ -90,10 +89,11 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
     const body = await readObject(request);
     const primaryKey = member.strings(body, 'primaryKeyColumns');
     if (primaryKey && primaryKey.join('\u0000') !== table.primaryKey.join('\u0000')) throw invalid('The primary key of a table cannot be changed', { field: 'primaryKeyColumns' });
-    const added = addedFields(table, body);
+    const fields = body['fields'] === undefined ? undefined : parseFields(body['fields']);
     const name = member.string(body, 'tableName');
     const description = member.string(body, 'description');
-    return renderTable(await core.alterTable(principal, table, { addColumns: added, ...(name !== undefined && { name }), ...(description !== undefined && { properties: { description } }) }));
+    const addColumns = fields && ((current: Table) => addedFields(current, fields));
+    return renderTable(await core.alterTable(principal, table, { ...(addColumns && { addColumns }), ...(name !== undefined && { name }), ...(description !== undefined && { properties: { description } }) }));
   });
 
   app.delete<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request, reply) => {

@@ -155,26 +155,29 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     requireCreate(principal);
     const params = await Params.of(request);
     const table = tableOf(core, request.params.name);
-    let added: Column[] = [];
     const schema = params.get('schema');
-    if (schema !== undefined) {
-      const columns = parseSchema(schema);
-      const existing = new Map(table.columns.map((column) => [column.name, column]));
-      for (const column of columns) {
-        const current = existing.get(column.name);
-        if (current && printSchemaColumn(current) !== printSchemaColumn(column)) {
-          throw new SluiceError('INVALID_SCHEMA', `Column "${column.name}" cannot be changed (only new columns can be added): it is ${printSchemaColumn(current)}`);
-        }
-      }
-      const missing = table.columns.filter((column) => !columns.some((candidate) => candidate.name === column.name));
-      if (missing.length > 0) throw new SluiceError('INVALID_SCHEMA', `Columns cannot be dropped: the schema lacks ${missing.map((column) => column.name).join(', ')}`);
-      added = columns.filter((column) => !existing.has(column.name));
-    }
+    const columns = schema === undefined ? undefined : parseSchema(schema);
+    let added: Column[] = [];
+    const addColumns = columns && ((current: Table) => (added = addedColumns(current, columns)));
     const description = params.get('description');
-    const altered = await core.alterTable(principal, table, { addColumns: added, ...(description !== undefined && { properties: { description } }) });
+    const altered = await core.alterTable(principal, table, { ...(addColumns && { addColumns }), ...(description !== undefined && { properties: { description } }) });
     const operations = [...added.map((column) => `ADD COLUMN ${printSchemaColumn(column)}`), ...(description !== undefined ? ['MODIFY COMMENT'] : [])];
     return { operations, datasource: await datasourceOf(core, altered, { withSchema: true }) };
   });
+}
+
+/** The columns of an altered schema that the table lacks; the table's own must be there, unchanged. */
+function addedColumns(table: Table, columns: Column[]): Column[] {
+  const existing = new Map(table.columns.map((column) => [column.name, column]));
+  for (const column of columns) {
+    const current = existing.get(column.name);
+    if (current && printSchemaColumn(current) !== printSchemaColumn(column)) {
+      throw new SluiceError('INVALID_SCHEMA', `Column "${column.name}" cannot be changed (only new columns can be added): it is ${printSchemaColumn(current)}`);
+    }
+  }
+  const missing = table.columns.filter((column) => !columns.some((candidate) => candidate.name === column.name));
+  if (missing.length > 0) throw new SluiceError('INVALID_SCHEMA', `Columns cannot be dropped: the schema lacks ${missing.map((column) => column.name).join(', ')}`);
+  return columns.filter((column) => !existing.has(column.name));
 }
 
 function hasBody(request: FastifyRequest): boolean {
