@@ -15,6 +15,11 @@ export interface ChunkPolicy {
   bytes: number;
   /** … or once its first record has waited this long, so that a slow stream is committed as it trickles in. */
   maxDelayMs: number;
+  /**
+   * Called before each chunk is written: may wait (the target takes no input for now) or throw (it
+   * takes no more), which ends the ingest as a failed write would.
+   */
+  admit?: () => Promise<void>;
 }
 
 type ChunkedCommand = IngestCommand & { chunks: ChunkPolicy; json: JsonIngestOptions; csv: CsvOptions };
@@ -32,7 +37,7 @@ export async function ingestInChunks(core: Sluice, principal: Principal, command
   if (command.idempotency || command.json.lineDelimited) throw new SluiceError('INTERNAL', 'Chunked ingests take no idempotency key and no line-delimited JSON');
   const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal, idempotency: _idempotency, chunks, ...request } = command;
   const stream = await core.openSource(command.source, command.limits, { onProgress: command.onProgress, signal });
-  const writer = new ChunkWriter(core, principal, request);
+  const writer = new ChunkWriter(core, principal, request, chunks.admit);
   const chunker: Chunker =
     command.format === 'csv' ? new CsvChunker(core, command, writer)
     : command.format === 'json' ? new JsonChunker(core, command, writer)
@@ -121,6 +126,7 @@ class ChunkWriter {
     private readonly core: Sluice,
     private readonly principal: Principal,
     private readonly request: Omit<WriteRequest, 'input'>,
+    private readonly admit: (() => Promise<void>) | undefined,
   ) {}
 
   /** Writes a chunk once the previous one is committed; `release` removes the chunk's files after its write. */
@@ -129,6 +135,7 @@ class ChunkWriter {
     let input: StagedInput;
     try {
       if (this.failure) throw this.failure.error;
+      await this.admit?.();
       input = await build();
     } catch (error) {
       await release();

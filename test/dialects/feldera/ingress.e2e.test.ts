@@ -266,6 +266,26 @@ describe('Feldera ingress', () => {
     assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['early', 'early', 'late']);
   });
 
+  test('a streamed body that outlives a stop keeps what was committed before it and ends with 503', async () => {
+    const pipeline = await fresh();
+    let send!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => { send = controller; } });
+    const push = server.fetch(`/v0/pipelines/${pipeline}/ingress/items?format=json`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+    send.enqueue(new TextEncoder().encode('{"insert": {"id": 1, "name": "before"}}\n'));
+    let seen: unknown[] = [];
+    for (let attempt = 0; attempt < 500 && seen.length < 1; attempt += 1) {
+      seen = await itemsOf(client, pipeline);
+      if (seen.length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(seen.length, 1, 'the first record was not committed while the body was still open');
+    assert.equal((await client.action(pipeline, 'stop')).status, 202);
+    send.enqueue(new TextEncoder().encode('{"insert": {"id": 2, "name": "after"}}\n'));
+    send.close();
+    await felderaError(await push, 503, 'PipelineInteractionNotDeployed');
+    assert.equal((await client.action(pipeline, 'start')).status, 202);
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['before']);
+  });
+
   test('a large CSV body is committed in several chunks that together hold every record', async () => {
     const pipeline = await fresh();
     const rows = Array.from({ length: 200_000 }, (_, index) => `${index},"name ${index}, with a comma and a ""quote""",${index % 100}.25\n`).join('');
