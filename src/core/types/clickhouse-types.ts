@@ -22,7 +22,21 @@ function readInParentheses<T>(reader: TypeNameReader, read: (reader: TypeNameRea
   return value;
 }
 
-const readTimezone = (reader: TypeNameReader): string => reader.readQuoted("'", true);
+/** A time zone of the IANA database (`'Europe/Paris'`, `'UTC'`), or an offset (`'+02:00'`) as Arrow types carry. */
+function readTimezone(reader: TypeNameReader): string {
+  const timezone = reader.readQuoted("'", true);
+  if (!/^[+-]\d{2}:\d{2}$/.test(timezone) && !isIanaTimeZone(timezone)) reader.fail(`unknown time zone '${timezone}'`);
+  return timezone;
+}
+
+function isIanaTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function readDateTime(reader: TypeNameReader): FieldType {
   const timezone = reader.acceptSymbol('(') ? readTimezone(reader) : undefined;
@@ -111,8 +125,11 @@ const CLICKHOUSE_READERS: Record<string, ReadField> = {
   decimal128: readDecimalOfWidth(38),
   decimal256: readDecimalOfWidth(76),
   string: always({ kind: 'string' }),
-  fixedstring: (reader) =>
-    notNull({ kind: 'string', length: readInParentheses(reader, (r) => r.readInteger()), fixed: true }),
+  fixedstring: (reader) => {
+    const length = readInParentheses(reader, (r) => r.readInteger());
+    if (length < 1) reader.fail('FixedString length must be at least 1');
+    return notNull({ kind: 'string', length, fixed: true });
+  },
   uuid: always({ kind: 'uuid' }),
   date: always({ kind: 'date', unit: 'day' }),
   date32: always({ kind: 'date', unit: 'day', extended: true }),

@@ -52,7 +52,7 @@ export function parseSchema(text: string): Column[] {
     if (/^DEFAULT\b/i.test(text.slice(position))) {
       position += 'DEFAULT'.length;
       const start = position;
-      position = endOfExpression(text, position);
+      position = endOfExpression(text, position, true);
       column.defaultExpression = text.slice(start, position).trim();
       if (column.defaultExpression === '') fail(`column "${name}": DEFAULT needs a value`);
       skipSpace();
@@ -69,8 +69,11 @@ export function parseSchema(text: string): Column[] {
   return columns;
 }
 
-/** The position of the first comma outside parentheses and quotes (or the end). */
-function endOfExpression(text: string, start: number): number {
+/**
+ * The position of the first comma outside brackets and quotes (or the end); with `untilCodec`, of a
+ * `CODEC(` there too, which follows a DEFAULT's expression.
+ */
+function endOfExpression(text: string, start: number, untilCodec = false): number {
   let depth = 0;
   let quote: string | null = null;
   for (let position = start; position < text.length; position += 1) {
@@ -78,10 +81,11 @@ function endOfExpression(text: string, start: number): number {
     if (quote) {
       if (char === '\\') position += 1;
       else if (char === quote) quote = null;
-    } else if (char === "'" || char === '"') quote = char;
-    else if (char === '(') depth += 1;
-    else if (char === ')') depth -= 1;
-    else if (char === ',' && depth === 0) return position;
+    } else if (char === "'" || char === '"' || char === '`') quote = char;
+    else if ('([{'.includes(char)) depth += 1;
+    else if (')]}'.includes(char)) depth -= 1;
+    else if (depth === 0 && char === ',') return position;
+    else if (depth === 0 && untilCodec && /^CODEC\s*\(/i.test(text.slice(position)) && !/\w/.test(text[position - 1] ?? '')) return position;
   }
   return text.length;
 }

@@ -111,6 +111,9 @@ const INVALID_NAMES: [text: string, message: RegExp][] = [
   ['Decimal(5, 6)', /scale must not exceed/],
   ['DateTime64(12)', /precision must be 0 to 9/],
   ["DateTime('UTC", /unterminated '/],
+  ["DateTime('Europe/Pariss')", /unknown time zone 'Europe\/Pariss'/],
+  ["DateTime64(3, 'it\\'s')", /unknown time zone 'it's'/],
+  ['FixedString(0)', /FixedString length must be at least 1/],
   ['FixedString(n)', /expected a number/],
   ['Nullable(Nullable(Int8))', /Nullable cannot be nested/],
   ['Map(Nullable(String), Int8)', /Map key cannot be Nullable/],
@@ -151,10 +154,12 @@ test('a nullable array prints as Nullable(Array(...)), which ClickHouse refuses 
   assert.deepEqual(parseClickHouseType('Nullable(Array(Int8))'), field);
 });
 
-test('a timezone with a quote is escaped when printed and read back exactly', () => {
-  const field = notNull({ kind: 'timestamp', unit: 'ms', timezone: "it's" });
-  assert.equal(printClickHouseType(field), "DateTime64(3, 'it\\'s')");
-  assert.deepEqual(parseClickHouseType(printClickHouseType(field)), field);
+test('a time zone is an IANA name or an offset; one with a quote is escaped when printed', () => {
+  for (const timezone of ['Europe/Paris', 'UTC', 'Etc/GMT+7', '+05:30', '-03:00']) {
+    const field = notNull({ kind: 'timestamp', unit: 'ms', timezone });
+    assert.deepEqual(parseClickHouseType(printClickHouseType(field)), field, timezone);
+  }
+  assert.equal(printClickHouseType(notNull({ kind: 'timestamp', unit: 'ms', timezone: "it's" })), "DateTime64(3, 'it\\'s')");
 });
 
 for (const [text, message] of INVALID_NAMES) {
