@@ -161,6 +161,7 @@ class ChunkWriter {
       rowsInserted: sum('rowsInserted'), rowsUpdated: sum('rowsUpdated'), rowsDeleted: sum('rowsDeleted'),
       rowsQuarantined: sum('rowsQuarantined'), rowsInvalid: sum('rowsInvalid'), linesInvalid: sum('linesInvalid'),
       errors: this.results.flatMap((result) => result.errors).slice(0, MAX_REPORTED_ERRORS),
+      ...withIgnoredFields(this.results),
       durationMs: Math.round(performance.now() - this.startedAt),
     };
   }
@@ -169,6 +170,12 @@ class ChunkWriter {
   async settle(): Promise<void> {
     await this.inFlight;
   }
+}
+
+/** The fields any chunk ignored, once each. */
+function withIgnoredFields(results: WriteResult[]): Pick<WriteResult, 'ignoredFields'> {
+  const fields = new Set(results.flatMap((result) => result.ignoredFields ?? []));
+  return fields.size > 0 ? { ignoredFields: [...fields] } : {};
 }
 
 async function runAll(cleanups: Array<() => Promise<void>>): Promise<void> {

@@ -148,13 +148,16 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     // and empty), so that a stream of any length loads in bounded memory through DuckDB's reader.
     const spool = await openSpool(core.storage.spoolDir, 'csv', cleanups);
     let columns = command.table.columns.map((column) => column.name);
+    const ignoredFields = new Set<string>();
     for await (const batch of decodeArrowIpc(streamOf(content), command.table.columns, { caseInsensitive: command.caseInsensitive ?? false })) {
       columns = batch.columns;
+      for (const field of batch.ignoredFields ?? []) ignoredFields.add(field);
       for (const row of batch.rows) await spool.write(`${row.map(csvField).join(',')}\n`);
     }
     await spool.close();
     const mapped = columns.map((name) => command.table.columns.find((column) => column.name === name)!);
-    return csvInput(spool.path, mapped, { header: false, caseInsensitive: false, lenient: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false });
+    const input = await csvInput(spool.path, mapped, { header: false, caseInsensitive: false, lenient: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false });
+    return ignoredFields.size > 0 ? { ...input, ignoredFields: [...ignoredFields] } : input;
   },
 };
 

@@ -45,6 +45,11 @@ export interface StagedInput {
   merge?: MergedInput;
   /** Releases what the input holds (temporary tables are dropped with the stage; files are removed here). */
   dispose?(): Promise<void>;
+  /**
+   * The input's named fields that no column takes (a CSV header's, a Parquet or Arrow schema's):
+   * their values are not written, which the write's result says.
+   */
+  ignoredFields?: string[];
 }
 
 /** Rows decoded in JS, appended through DuckDB's appender. */

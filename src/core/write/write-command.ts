@@ -26,6 +26,8 @@ export interface RecordBatch {
   weights?: number[];
   /** Line or record numbers of the rows in the request (for error messages); 1-based row index otherwise. */
   lineNumbers?: number[];
+  /** Fields of the source that no column takes (see `StagedInput.ignoredFields`). */
+  ignoredFields?: string[];
 }
 
 export interface IdempotencyKey {
@@ -91,6 +93,8 @@ export interface WriteResult extends WriteCounts {
   durationMs: number;
   /** True when this result was answered from the idempotency record of an earlier request. */
   replayed: boolean;
+  /** Fields of the input whose values were not written, as no column takes them; absent when none. */
+  ignoredFields?: string[];
 }
 
 export const MAX_REPORTED_ERRORS = 1000;

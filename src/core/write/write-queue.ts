@@ -200,6 +200,7 @@ export class WriteQueue {
             rowsQuarantined: effect.rowsQuarantined, rowsInvalid: effect.rowsInvalid, linesInvalid: effect.linesInvalid, errors: effect.errors,
             version, sequence, importId: request.importId ?? null,
             durationMs: Math.round(performance.now() - startedAt), replayed: false,
+            ...(request.input?.ignoredFields?.length && { ignoredFields: request.input.ignoredFields }),
           };
           logged.push({ result, idempotency: request.idempotency });
           outcomes.push(result);

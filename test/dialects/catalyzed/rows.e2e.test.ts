@@ -73,6 +73,15 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     }
   }
 
+  for (const format of ['csv', 'parquet', 'arrow'] as const) {
+    test(`a ${format} field that matches no column is named in warnings, and the rest of the row is written`, async () => {
+      const tableId = await seededTable();
+      const response = await suite.client.writeRows(tableId, 'mode=append', format, [{ id: 9, NAME: 'n', amount: 9.5, nmae: 'typo' }]);
+      assert.deepEqual(response.warnings, ['Field "nmae" matches no column of the table; its values were not written']);
+      assert.deepEqual((await suite.client.rows(tableId)).at(-1), { id: 9, name: 'n', amount: 9.5 });
+    });
+  }
+
   test('usage reports every storage counter of the seed as 0: a local database file has no object-store operations', async () => {
     const tableId = await seededTable();
     const response = await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 5 }]);

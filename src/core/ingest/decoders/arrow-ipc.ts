@@ -108,17 +108,22 @@ function appendRows(rows: Row[], readers: Array<{ field: string; reader: ValueRe
 export async function* decodeArrowIpc(stream: Readable, columns: Column[], options: ArrowIpcOptions): AsyncGenerator<RecordBatch> {
   const names = columns.map((column) => column.name);
   const batchRows = Math.max(1, Math.floor(options.batchRows ?? DEFAULT_BATCH_ROWS));
-  let plan: { schema: Schema; sources: Array<FieldSource | undefined> } | undefined;
+  let plan: { schema: Schema; sources: Array<FieldSource | undefined>; ignoredFields: string[] } | undefined;
   let rows: Row[] = [];
   let nextRow = 1;
   const take = (): RecordBatch => {
-    const batch = { columns: names, rows, lineNumbers: Array.from(rows, (_, index) => nextRow + index) };
+    const ignoredFields = plan?.ignoredFields ?? [];
+    const batch = { columns: names, rows, lineNumbers: Array.from(rows, (_, index) => nextRow + index), ...(ignoredFields.length > 0 && { ignoredFields }) };
     nextRow += rows.length;
     rows = [];
     return batch;
   };
   for await (const batch of readArrowBatches(stream)) {
-    if (plan?.schema !== batch.schema) plan = { schema: batch.schema, sources: planColumns(batch.schema, columns, options.caseInsensitive) };
+    if (plan?.schema !== batch.schema) {
+      const sources = planColumns(batch.schema, columns, options.caseInsensitive);
+      const taken = new Set(sources.map((source) => source?.index));
+      plan = { schema: batch.schema, sources, ignoredFields: batch.schema.fields.flatMap((field, index) => (taken.has(index) ? [] : [field.name])) };
+    }
     const readers = plan.sources.map((source) => source && { field: source.field, reader: source.bind(batch.data.children[source.index]!) });
     for (let start = 0; start < batch.numRows; ) {
       const end = Math.min(batch.numRows, start + batchRows - rows.length);

@@ -55,6 +55,8 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const fieldCount = header ? firstRecord.length : Math.max(firstRecord.length, columns.length);
   const sources = mapFields(columns, header && !options.byPosition ? firstRecord : null, options.caseInsensitive);
   const mapped = columns.flatMap((column, index) => (sources[index] === undefined ? [] : [{ column, field: sources[index]! }]));
+  const taken = new Set(mapped.map(({ field }) => field));
+  const ignoredFields = header && !options.byPosition ? firstRecord.flatMap((name, field) => (taken.has(field) ? [] : [name.trim() || `field ${field + 1}`])) : [];
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
   const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
@@ -67,6 +69,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   });
   return {
     columns: mapped.map(({ column }) => column.name),
+    ...(ignoredFields.length > 0 && { ignoredFields }),
     async load(tx: Transaction, rawTable: string, request: number) {
       const offset = options.recordOffset ?? 0;
       const nulls = mapped.map(() => ', NULL').join('');

@@ -42,15 +42,18 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
     if (wildcard >= 0) {
       const inner = keysOf(rest.slice(wildcard + 1));
       const elements = inner.length === 0 ? base : `list_transform(${base}, element -> element.${inner.join('.')})`;
-      return [{ column, expression: base, type: undefined, text: `to_json(${elements})::VARCHAR` }];
+      return [{ column, field, expression: base, type: undefined, text: `to_json(${elements})::VARCHAR` }];
     }
     const nested = rest.length === 0 && NESTED.test(fileColumns.get(field)!);
     // A top-level column's own type, for values that can be written without a round trip through text.
     const type = rest.length === 0 ? fileColumns.get(field) : undefined;
-    return [{ column, expression: base, type, text: nested ? `to_json(${base})::VARCHAR` : `CAST(${base} AS VARCHAR)` }];
+    return [{ column, field, expression: base, type, text: nested ? `to_json(${base})::VARCHAR` : `CAST(${base} AS VARCHAR)` }];
   });
+  const taken = new Set(mapped.map(({ field }) => field));
+  const ignoredFields = [...fileColumns.keys()].filter((field) => !taken.has(field));
   return {
     columns: mapped.map(({ column }) => column.name),
+    ...(ignoredFields.length > 0 && { ignoredFields }),
     async load(tx, rawTable, request) {
       try {
         await tx.run(

@@ -70,7 +70,7 @@ export function renderWriteResult(result: WriteResult) {
     rows_deleted: result.rowsDeleted,
     dataset_version: result.version,
     duration_ms: result.durationMs,
-    warnings: [],
+    warnings: (result.ignoredFields ?? []).map((field) => `Field "${field}" matches no column of the table; its values were not written`),
     usage: USAGE,
   };
 }
