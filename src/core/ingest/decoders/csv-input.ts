@@ -75,7 +75,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
       const nulls = mapped.map(() => ', NULL').join('');
       /** Stages the file's rows and rejected lines read with one reader; gives how many records that accounts for. */
       const stage = (parallel: boolean) =>
-        withRejects(tx, async (rejects) => {
+        withRejects(tx, path, async (rejects) => {
           const rows = await tx.run(
             `INSERT INTO ${rawTable} SELECT ${request}, ${offset} + row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader(rejects, parallel)}`,
           );
@@ -86,7 +86,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
           return rows + lines;
         });
       const staged = await stage(true);
-      const sequential = await withRejects(tx, async (rejects) => {
+      const sequential = await withRejects(tx, path, async (rejects) => {
         const [counted] = await tx.rows(`SELECT count(*) AS n FROM ${reader(rejects, false)}`);
         const [rejected] = await tx.rows(`SELECT count(DISTINCT line) AS n FROM ${rejects} WHERE line IS NOT NULL`);
         return Number(counted?.['n'] ?? 0) + Number(rejected?.['n'] ?? 0);
@@ -107,13 +107,13 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
  * Runs `read` with a fresh name for a rejects table, then drops the table. A failure is the file's
  * (malformed); the transaction is then rolled back, taking the table with it.
  */
-async function withRejects<T>(tx: Transaction, read: (rejects: string) => Promise<T>): Promise<T> {
+async function withRejects<T>(tx: Transaction, path: string, read: (rejects: string) => Promise<T>): Promise<T> {
   const rejects = `sluice_csv_rejects_${(scanCounter += 1)}`;
   let result: T;
   try {
     result = await read(rejects);
   } catch (error) {
-    throw asMalformed(error, 'CSV');
+    throw asMalformed(error, 'CSV', path);
   }
   await tx.run(`DROP TABLE IF EXISTS ${rejects}`);
   await tx.run(`DROP TABLE IF EXISTS ${rejects}_scan`);

@@ -22,7 +22,7 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
   try {
     described = await storage.query(`DESCRIBE SELECT * FROM ${reader}`);
   } catch (error) {
-    throw asMalformed(error, 'Parquet');
+    throw asMalformed(error, 'Parquet', path);
   }
   const fileColumns = new Map(described.map((row) => [String(row['column_name']), String(row['column_type'])]));
   const findField = (name: string) => {
@@ -60,7 +60,7 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
           `INSERT INTO ${rawTable} SELECT ${request}, row_number() OVER (), 1, NULL, NULL${mapped.map(({ text }) => `, ${text}`).join('')} FROM ${reader}`,
         );
       } catch (error) {
-        throw asMalformed(error, 'Parquet');
+        throw asMalformed(error, 'Parquet', path);
       }
     },
     async direct() {
