@@ -51,6 +51,20 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.ok(listed.jobs.some((entry: { id: string }) => entry.id === body.id));
   });
 
+  test('a URL that is not http or https is a 400 at once, and a job shows its URL without credentials', async () => {
+    for (const url of ['file:///etc/passwd', 'ftp://example.com/a.csv', 'not a url']) {
+      const response = await suite.tb.form('/v0/datasources?name=never', { url });
+      assert.equal(response.status, 400, url);
+      assert.match((await response.json()).error, /Only http and https URLs can be imported|Invalid URL/);
+    }
+    const url = suite.files.serve('/credentials.csv', CSV).replace('http://', 'http://reader:s3cret@');
+    const body = await (await suite.tb.form('/v0/datasources?name=with_credentials', { url })).json();
+    const job = await suite.tb.waitForJob(body.id);
+    assert.equal(job['status'], 'done', JSON.stringify(job));
+    assert.equal(job['url'], url.replace('reader:s3cret@', ''));
+    assert.doesNotMatch(JSON.stringify(await (await suite.server.fetch('/v0/jobs')).json()), /s3cret/);
+  });
+
   test('an NDJSON data source is created with a URL-encoded schema of JSONPaths, from a local file and from a URL', async () => {
     const ndjson = '{ "id": 123, "name": "Al Brown"}\n{"id": 124, "name": "Bea"}\n';
     const local = await suite.tb.upload(`name=events&mode=create&format=ndjson&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'ndjson', 'local_file.ndjson', ndjson);

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { fetch as undiciFetch } from 'undici';
 import { SluiceError, isSluiceError } from '../../errors.ts';
+import { parseHttpUrl, withoutCredentials } from './http-url.ts';
 import { mapStreamErrors } from './map-stream-errors.ts';
 import { checkLiteralHost, publicNetworkAgent } from './public-network.ts';
 import { sourceCancelled } from './source.ts';
@@ -72,38 +73,6 @@ export async function downloadUrl(url: string, options: DownloadOptions = {}): P
     totalBytes: Number.isSafeInteger(length) && !response.headers.has('content-encoding') ? length : undefined,
     contentType: response.headers.get('content-type') ?? undefined,
   };
-}
-
-export function parseHttpUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new SluiceError('INVALID_ARGUMENT', `Invalid URL: ${url}`, { url });
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    const shown = withoutCredentials(parsed).href;
-    throw new SluiceError('INVALID_ARGUMENT', `Only http and https URLs can be imported, not ${parsed.protocol} (${shown})`, { url: shown });
-  }
-  return parsed;
-}
-
-/** The URL as it may be fetched and appear in messages, and its credentials as a Basic authorization. */
-function withoutCredentials(url: URL): { href: string; authorization?: string } {
-  if (url.username === '' && url.password === '') return { href: url.href };
-  const bare = new URL(url.href);
-  bare.username = '';
-  bare.password = '';
-  const credentials = `${decodeComponent(url.username)}:${decodeComponent(url.password)}`;
-  return { href: bare.href, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
-}
-
-function decodeComponent(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 function downloadError(error: Error, shown: string, timeoutMs: number): SluiceError {

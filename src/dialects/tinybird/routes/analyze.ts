@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireScope } from '../../../core/auth/scopes.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { analyzeNdjson, analyzeParquet, inferCsv, previewSql, type PreviewColumn } from '../../../core/ingest/inference/index.ts';
+import { parseHttpUrl } from '../../../core/ingest/sources/http-url.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import { encodeQuery } from '../../../core/query/encode-query.ts';
@@ -94,6 +95,6 @@ export function analyzeRoutes(app: FastifyInstance, core: Sluice): void {
     const params = await Params.of(request);
     const url = params.get('url');
     if (!url) throw new SluiceError('INVALID_ARGUMENT', 'Send a file (multipart part file, csv, ndjson or parquet) or a url');
-    return analyze(core, { kind: 'url', url }, formatOf(params, undefined, new URL(url).pathname));
+    return analyze(core, { kind: 'url', url }, formatOf(params, undefined, parseHttpUrl(url).pathname));
   });
 }

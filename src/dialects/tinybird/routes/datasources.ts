@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireScope, type Principal } from '../../../core/auth/scopes.ts';
 import type { Column, Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
+import { parseHttpUrl, withoutCredentials } from '../../../core/ingest/sources/http-url.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { bodySource, multipartParts } from '../../../server/body.ts';
@@ -46,11 +47,13 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   if (mode !== 'append') requireCreate(principal);
   if (url === undefined) return runImport(core, principal, importRequest);
 
+  // The URL is checked now, so that a bad one is this request's 400 rather than a failed job; the job shows it without credentials.
+  const shownUrl = withoutCredentials(parseHttpUrl(url)).href;
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
   const existing = core.catalog.findTable(namespace.id, name);
   const properties: TinybirdJobProperties = {
-    mode, url, importId: importRequest.importId, datasource: { id: existing ? `t_${existing.id}` : '', name },
+    mode, url: shownUrl, importId: importRequest.importId, datasource: { id: existing ? `t_${existing.id}` : '', name },
   };
   const job = await core.jobs.start({ kind: 'import', namespaceId: namespace.id, properties: properties as Record<string, unknown> }, ({ signal, reportProgress }) =>
     runImport(core, principal, { ...importRequest, source: { kind: 'url', url }, signal, onProgress: ({ bytesRead }) => reportProgress({ bytesRead }) }),
