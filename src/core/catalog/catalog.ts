@@ -185,6 +185,9 @@ export class Catalog {
     return this.ddl.run(async () => {
       const table = this.getTableById(id);
       if (name === table.name) return table;
+      if (table.kind === 'quarantine') {
+        throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is renamed with the table it belongs to`, { table: table.name });
+      }
       const quarantine = this.quarantineOf(table);
       const renames: Array<[Table, string]> = [[table, name]];
       if (quarantine) renames.push([quarantine, name + QUARANTINE_SUFFIX]);

@@ -273,9 +273,13 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(operations.sort(), [[200, []], [200, []], [200, []], [200, ['ADD COLUMN more Int64 DEFAULT 0']]].sort());
     const renamed = await suite.tb.form('/v0/datasources/alterable?name=renamed', {});
     assert.equal(renamed.status, 404); // POST is not a rename
+    const quarantineRename = await suite.server.fetch('/v0/datasources/alterable_quarantine?name=elsewhere', { method: 'PUT' });
+    assert.equal(quarantineRename.status, 400);
+    assert.match((await quarantineRename.json()).error, /renamed with the table it belongs to/);
     const put = await suite.server.fetch('/v0/datasources/alterable?name=renamed', { method: 'PUT' });
     assert.equal(put.status, 200);
     assert.equal((await put.json()).name, 'renamed');
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM renamed_quarantine'), [{ n: 0 }]);
     assert.equal((await suite.server.fetch('/v0/datasources/renamed', { method: 'DELETE' })).status, 204);
     assert.equal((await suite.server.fetch('/v0/datasources/renamed')).status, 404);
   });
