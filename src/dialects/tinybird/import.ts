@@ -48,6 +48,14 @@ export function parseFormat(params: Params): TinybirdFormat {
 }
 
 /** A data source name from a file name or URL (`trips_2018.csv.gz` → `trips_2018`). */
+/** Tinybird's rule for Data Source names: a letter or `_`, then letters, digits and `_`, so that SQL names them unquoted. */
+export function checkDatasourceName(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new SluiceError('INVALID_NAME', `Invalid Data Source name "${name}": use letters, digits and _, not starting with a digit`, { name });
+  }
+  return name;
+}
+
 export function nameFromFile(fileName: string | undefined): string | undefined {
   if (!fileName) return undefined;
   const base = decodeURIComponent(fileName.split(/[/\\]/).pop() ?? '').replace(/(\.(csv|ndjson|json|parquet|gz))+$/i, '');
@@ -99,7 +107,7 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
   const unknown = [...engine.sortingKey, ...engine.partitionKey].find((key) => !known.has(key));
   if (unknown) throw new SluiceError('INVALID_SCHEMA', `Engine key column "${unknown}" is not a column of the schema`);
   return core.createTable(principal, namespace, {
-    name,
+    name: checkDatasourceName(name),
     columns: tinybirdColumns(columns),
     sortingKey: engine.sortingKey,
     partitionKey: engine.partitionKey,

@@ -109,6 +109,20 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.server.fetch('/v0/datasources/bad_default')).status, 404);
   });
 
+  test('a Data Source name must be letters, digits and _, not starting with a digit, however it is created', async () => {
+    for (const name of ['my-source', '1st', 'with space']) {
+      const fromSchema = await suite.tb.form(`/v0/datasources?name=${encodeURIComponent(name)}`, { schema: 'a Int32' });
+      assert.equal(fromSchema.status, 400, name);
+      assert.match((await fromSchema.json()).error, /Invalid Data Source name/);
+      const fromBody = await suite.server.fetch(`/v0/datasources?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'a\n1\n' });
+      assert.equal(fromBody.status, 400, name);
+      const fromEvents = await suite.server.fetch(`/v0/events?name=${encodeURIComponent(name)}`, { method: 'POST', body: '{"a": 1}\n' });
+      assert.equal(fromEvents.status, 400, name);
+    }
+    const names = (await (await suite.server.fetch('/v0/datasources')).json()).datasources.map((source: { name: string }) => source.name);
+    assert.ok(!names.some((name: string) => ['my-source', '1st', 'with space'].includes(name)), names.join(', '));
+  });
+
   test('an empty data source is created from a schema alone', async () => {
     const response = await suite.tb.form('/v0/datasources?name=stocks', { schema: 'symbol String, date Date, close Float32' });
     const body = await response.json();

@@ -7,7 +7,7 @@ import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { bodySource, multipartParts } from '../../../server/body.ts';
 import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
-import { datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, type ImportRequest } from '../import.ts';
+import { checkDatasourceName, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
 import { parseSchema, printSchemaColumn } from '../schema.ts';
 import { WORKSPACE } from '../scopes.ts';
@@ -114,7 +114,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const params = await Params.of(request);
     const table = tableOf(core, request.params.name);
     const newName = params.get('name');
-    if (newName !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(newName)) throw new SluiceError('INVALID_NAME', `Invalid Data Source name "${newName}"`);
+    if (newName !== undefined) checkDatasourceName(newName);
     const description = params.get('description');
     const altered = await core.alterTable(principal, table, { ...(newName !== undefined && { name: newName }), ...(description !== undefined && { properties: { description } }) });
     return datasourceOf(core, altered, { withSchema: true });

@@ -8,6 +8,7 @@ import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { bodySource } from '../../../server/body.ts';
+import { checkDatasourceName } from '../import.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
 
@@ -60,7 +61,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
 async function createOrFind(core: Sluice, principal: Parameters<Sluice['createTable']>[0], namespaceId: string, name: string, columns: Column[]) {
   const namespace = core.catalog.getNamespaceById(namespaceId);
   try {
-    return await core.createTable(principal, namespace, { name, columns, properties: { format: 'ndjson' } });
+    return await core.createTable(principal, namespace, { name: checkDatasourceName(name), columns, properties: { format: 'ndjson' } });
   } catch (error) {
     const existing = core.catalog.findTable(namespaceId, name);
     if (existing) return existing;
