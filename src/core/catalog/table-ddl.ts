@@ -3,6 +3,7 @@ import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { parseJsonPath } from '../ingest/json-path.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
+import { TypeNameError } from '../types/type-name-error.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
 import { QUARANTINE_COLUMNS, type Column, type Table, type TableSpec, type ViewDefinition } from './model.ts';
 
@@ -76,6 +77,16 @@ export function checkName(name: string, what: string): void {
 /** Kinds of values a primary key cannot hold. */
 const UNINDEXABLE_KINDS: ReadonlySet<string> = new Set(['list', 'map', 'struct']);
 
+/** A column whose type the storage engine cannot hold (a decimal of more than 38 digits) is the definition's fault. */
+function checkStorable(column: Column): void {
+  try {
+    toDuckDBType(column.type);
+  } catch (error) {
+    if (!(error instanceof TypeNameError)) throw error;
+    throw new SluiceError('INVALID_TYPE', `Column "${column.name}": ${error.message}`, { column: column.name });
+  }
+}
+
 export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey'>): void {
   if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
   const seen = new Set<string>();
@@ -86,6 +97,7 @@ export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primary
     if (seen.has(key)) throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}"`, { column: column.name });
     seen.add(key);
     if (column.jsonPath !== undefined) parseJsonPath(column.jsonPath);
+    checkStorable(column);
   }
   for (const key of spec.primaryKey ?? []) {
     const column = spec.columns.find((candidate) => candidate.name === key);

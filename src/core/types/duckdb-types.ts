@@ -56,7 +56,7 @@ const DUCKDB_NAMES: KindTable<string> = {
     if (precision > MAX_DECIMAL_PRECISION) {
       throw new TypeNameError(
         `DECIMAL(${precision},${scale})`,
-        `DECIMAL(${precision},${scale}) cannot be stored: DuckDB decimals hold at most ${MAX_DECIMAL_PRECISION} digits`,
+        `a decimal of ${precision} digits cannot be stored: decimals hold at most ${MAX_DECIMAL_PRECISION} digits`,
       );
     }
     return `DECIMAL(${precision},${scale})`;

@@ -135,7 +135,7 @@ test('a decimal wider than 38 digits cannot be stored and says so', () => {
   assert.throws(() => toDuckDBType({ kind: 'decimal', precision: 76, scale: 10 }), {
     name: 'TypeNameError',
     typeName: 'DECIMAL(76,10)',
-    message: /DuckDB decimals hold at most 38 digits/,
+    message: /a decimal of 76 digits cannot be stored: decimals hold at most 38 digits/,
   });
 });
 

@@ -189,6 +189,16 @@ describe('Catalyzed dataset tables', () => {
     assert.deepEqual(schema.body.fields.map((field: { name: string }) => field.name), ['id', 'note']);
   });
 
+  test('a field the storage engine cannot hold (a decimal of more than 38 digits) is a 400 naming it, in a new table and an added field', async () => {
+    const created = await suite.client.call('POST', '/dataset-tables', { datasetId: suite.datasetId, tableName: 'wide', fields: [{ name: 'big', arrowType: 'decimal256(50, 2)' }] });
+    assert.equal(created.status, 400, JSON.stringify(created.body));
+    assert.equal(created.body.code, 'VALIDATION_ERROR');
+    assert.match(created.body.message, /Column "big": a decimal of 50 digits cannot be stored: decimals hold at most 38 digits/);
+    const tableId = await suite.client.createTable(suite.datasetId, 'narrow', [{ name: 'id', arrowType: 'int32' }]);
+    const added = await suite.client.call('PUT', `/dataset-tables/${tableId}`, { fields: [{ name: 'id', arrowType: 'int32' }, { name: 'big', arrowType: 'decimal256(40, 0)' }] });
+    assert.equal(added.status, 400, JSON.stringify(added.body));
+  });
+
   test('a deleted table is gone: 404 on read and write', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'dropped', [{ name: 'id', arrowType: 'int32' }]);
     assert.equal((await suite.client.call('DELETE', `/dataset-tables/${tableId}`)).status, 204);
