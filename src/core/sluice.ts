@@ -6,7 +6,7 @@ import { resolveAdminToken } from './admin-token.ts';
 import { requireScope, type Action, type Principal } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
-import type { Column, Namespace, Table, TableChange, TableSpec } from './catalog/model.ts';
+import type { Namespace, Table, TableChange, TableSpec } from './catalog/model.ts';
 import type { SchemaChange } from './catalog/schema-change.ts';
 import { SluiceError } from './errors.ts';
 import { openSource } from './ingest/sources/open-source.ts';
@@ -14,7 +14,7 @@ import type { IngestSource, OpenOptions, SourceLimits } from './ingest/sources/s
 import { Jobs } from './jobs/jobs.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
-import { guardDefault, guardExpression, guardQuery, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
+import { guardExpression, guardQuery, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
@@ -129,7 +129,7 @@ export class Sluice {
   /** Creates a table (and its quarantine companion); DEFAULT expressions must be constant expressions. */
   async createTable(principal: Principal, namespace: Namespace, spec: TableSpec): Promise<Table> {
     requireScope(principal, 'create', { namespace: namespace.name });
-    return this.catalog.createTable(namespace.id, { ...spec, columns: await this.checkDefaults(spec.columns) });
+    return this.catalog.createTable(namespace.id, spec);
   }
 
   /**
@@ -151,7 +151,7 @@ export class Sluice {
   async alterTable(principal: Principal, table: Table, change: TableChange): Promise<Table> {
     requireScope(principal, 'create', { namespace: this.namespaceOf(table).name });
     return this.writer.exclusive([table.id], async () => {
-      const added = change.addColumns ? await this.checkDefaults(change.addColumns(this.catalog.getTableById(table.id))) : [];
+      const added = change.addColumns?.(this.catalog.getTableById(table.id)) ?? [];
       if (added.length > 0) await this.catalog.addColumns(table.id, added);
       if (change.name !== undefined) await this.catalog.renameTable(table.id, change.name);
       if (change.properties !== undefined) {
@@ -172,12 +172,6 @@ export class Sluice {
     requireScope(principal, 'drop', { namespace: namespace.name });
     const tables = this.catalog.listTables(namespace.id).map((table) => table.id);
     await this.writer.exclusive(tables, () => this.catalog.dropNamespace(namespace.id));
-  }
-
-  private async checkDefaults(columns: Column[]): Promise<Column[]> {
-    const checked: Column[] = [];
-    for (const column of columns) checked.push(await guardDefault(this.storage, column));
-    return checked;
   }
 
   /**

@@ -3,9 +3,10 @@ import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
+import { guardDefault } from '../query/sql-guard.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, migrateCatalog } from './migrations.ts';
-import { QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
+import { defaultSqlOf, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
 import { SchemaChange } from './schema-change.ts';
 import { checkColumns, checkName, parseJson, physicalName, quarantineColumns, tableFromRow } from './table-ddl.ts';
 
@@ -217,7 +218,10 @@ export class Catalog {
   }
 
   /** Adds nullable-or-defaulted columns at the end of a table (and its quarantine companion). */
-  async addColumns(id: string, columns: Column[]): Promise<Table> {
+  /** Adds columns at the end of a table (their DEFAULTs checked, see `guardDefault`), and as text to its quarantine. */
+  async addColumns(id: string, added: Column[]): Promise<Table> {
+    const columns: Column[] = [];
+    for (const column of added) columns.push(await guardDefault(this.storage, column));
     return this.ddl.run(async () => {
       const table = this.getTableById(id);
       const quarantine = this.quarantineOf(table);
@@ -231,7 +235,8 @@ export class Catalog {
       const updated: Table = { ...table, columns: [...table.columns, ...columns], updatedAt: now };
       await this.storage.transaction(async (tx) => {
         for (const column of columns) {
-          const definition = `${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}${column.defaultExpression !== undefined ? ` DEFAULT (${column.defaultExpression})` : ''}`;
+          const defaultSql = defaultSqlOf(column);
+          const definition = `${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}${defaultSql !== undefined ? ` DEFAULT (${defaultSql})` : ''}`;
           await tx.run(`ALTER TABLE ${physicalName(table)} ADD COLUMN ${definition}`);
           if (quarantine) await tx.run(`ALTER TABLE ${physicalName(quarantine)} ADD COLUMN ${quoteIdentifier(column.name)} VARCHAR`);
         }

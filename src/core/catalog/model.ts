@@ -4,10 +4,17 @@ export interface Column {
   name: string;
   type: DataType;
   nullable: boolean;
-  /** A SQL expression (validated at creation) used when a row has no value for the column. */
+  /** The expression used when a row has no value for the column, as its definition gave it (and shows it back). */
   defaultExpression?: string | undefined;
+  /** That expression as checked SQL (see `guardDefault`): what runs. Set whenever `defaultExpression` is, once stored. */
+  defaultSql?: string | undefined;
   /** Where to find the value in a JSON record (`$.a.b`, `$.arr[:]`, `$`). */
   jsonPath?: string | undefined;
+}
+
+/** The SQL of a column's DEFAULT; catalogs written before `defaultSql` existed kept the checked SQL in `defaultExpression`. */
+export function defaultSqlOf(column: Column): string | undefined {
+  return column.defaultSql ?? column.defaultExpression;
 }
 
 export type TableKind = 'table' | 'quarantine' | 'view';

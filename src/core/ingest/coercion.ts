@@ -1,4 +1,4 @@
-import type { Column } from '../catalog/model.ts';
+import { defaultSqlOf, type Column } from '../catalog/model.ts';
 import type { DataType, DataTypeKind, FieldType } from '../types/data-type.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteLiteral } from '../../storage/duckdb/sql.ts';
@@ -189,7 +189,8 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   };
   const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
-  const fallback = column.defaultExpression !== undefined ? `TRY_CAST((${column.defaultExpression}) AS ${toDuckDBType(column.type)})` : null;
+  const defaultSql = defaultSqlOf(column);
+  const fallback = defaultSql !== undefined ? `TRY_CAST((${defaultSql}) AS ${toDuckDBType(column.type)})` : null;
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
   const label = `column "${column.name}"`;
   const typeName = describeType({ type: column.type, nullable: column.nullable });

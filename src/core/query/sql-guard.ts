@@ -257,17 +257,17 @@ export async function guardExpression(storage: DuckDBStorage, expressionSql: str
  */
 export async function guardDefault(storage: DuckDBStorage, column: Column): Promise<Column> {
   if (column.defaultExpression === undefined) return column;
-  const defaultExpression = await guardExpression(storage, column.defaultExpression, []);
+  const defaultSql = await guardExpression(storage, column.defaultExpression, []);
   const refuse = (reason: string, cause?: unknown) =>
     new SluiceError('INVALID_SCHEMA', `Column "${column.name}": DEFAULT ${column.defaultExpression} ${reason}`, { column: column.name, default: column.defaultExpression }, { cause });
   let rows;
   try {
-    rows = await storage.query(`SELECT CAST((${defaultExpression}) AS ${toDuckDBType(column.type)}) IS NULL AS missing`);
+    rows = await storage.query(`SELECT CAST((${defaultSql}) AS ${toDuckDBType(column.type)}) IS NULL AS missing`);
   } catch (error) {
     throw refuse("is not a value of the column's type", error);
   }
   if (rows[0]?.['missing'] === true && !column.nullable) throw refuse('gives NULL and the column is not nullable');
-  return { ...column, defaultExpression };
+  return { ...column, defaultSql };
 }
 
 /**

@@ -109,6 +109,19 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.server.fetch('/v0/datasources/bad_default')).status, 404);
   });
 
+  test('DEFAULTs are shown as written, and an alter that repeats them adds only the new columns', async () => {
+    const schema = "a Int32, arr Array(Int32) DEFAULT [1, 2], s String DEFAULT 'x' || 'y', n Nullable(Int32) DEFAULT -1";
+    assert.equal((await suite.tb.form('/v0/datasources?name=shown_defaults', { schema })).status, 200);
+    const shown = await (await suite.server.fetch('/v0/datasources/shown_defaults')).json();
+    assert.equal(shown.schema.sql_schema, schema);
+    assert.deepEqual(shown.columns.map((column: { default_value: string | null }) => column.default_value), [null, '[1, 2]', "'x' || 'y'", '-1']);
+    const altered = await suite.tb.form('/v0/datasources/shown_defaults/alter', { schema: `${schema}, z Nullable(String)` });
+    assert.equal(altered.status, 200, await altered.clone().text());
+    assert.deepEqual((await altered.json()).operations, ['ADD COLUMN z Nullable(String)']);
+    await suite.tb.upload('mode=append&name=shown_defaults&format=csv', 'csv', 'd.csv', 'a\n7\n');
+    assert.deepEqual(await suite.tb.sql('SELECT a, arr, s, n, z FROM shown_defaults'), [{ a: 7, arr: [1, 2], s: 'xy', n: -1, z: null }]);
+  });
+
   test('a Data Source name must be letters, digits and _, not starting with a digit, however it is created', async () => {
     for (const name of ['my-source', '1st', 'with space']) {
       const fromSchema = await suite.tb.form(`/v0/datasources?name=${encodeURIComponent(name)}`, { schema: 'a Int32' });
