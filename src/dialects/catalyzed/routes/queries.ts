@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Table } from '../../../core/catalog/model.ts';
+import type { Column, Table } from '../../../core/catalog/model.ts';
+import { coerceColumn } from '../../../core/ingest/coercion.ts';
 import { newId } from '../../../core/ids.ts';
 import { encodeQuery } from '../../../core/query/encode-query.ts';
 import { runQuery } from '../../../core/query/query-runner.ts';
@@ -25,35 +26,50 @@ interface Binding {
   filters: Filter[];
 }
 
-/** A JSON value as a SQL literal; anything else than a scalar is refused. */
-function literal(value: unknown, field: string): string {
-  if (typeof value === 'string') return quoteLiteral(value);
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  throw invalid(`Filter on "${field}": the value must be a string, a number or a boolean`, { field });
+const NUMERIC_KINDS = new Set(['int', 'float', 'decimal']);
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A filter's JSON value as SQL of the column's type. Numbers compare as numbers (a fraction is not
+ * cut to compare with an integer column); other values are read by the rules rows are written by
+ * (an ISO-8601 text for a timestamp …), and one that does not convert fails the query, saying so.
+ */
+function literal(column: Column, value: unknown, field: string): string {
+  if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
+    throw invalid(`Filter on "${field}": the value must be a string, a number or a boolean`, { field });
+  }
+  const text = String(value);
+  if (NUMERIC_KINDS.has(column.type.kind)) {
+    if (!NUMBER.test(text.trim())) throw invalid(`Filter on "${field}": "${text}" is not a number`, { field, value: text });
+    return text.trim();
+  }
+  const coerced = coerceColumn({ name: column.name, type: column.type, nullable: true }, quoteLiteral(text), ({ type }) => printArrowType(type));
+  return `CASE WHEN ${coerced.error} IS NULL THEN ${coerced.value} ELSE error(${quoteLiteral(`Filter on "${field}": `)} || ${coerced.error}) END`;
 }
 
-function list(value: unknown, field: string): string {
+function list(column: Column, value: unknown, field: string): string {
   if (!Array.isArray(value) || value.length === 0) throw invalid(`Filter on "${field}": the value must be a non-empty array`, { field });
-  return value.map((item) => literal(item, field)).join(', ');
+  return value.map((item) => literal(column, item, field)).join(', ');
 }
+
+type Operator = (sql: string, value: unknown, column: Column, field: string) => string;
 
 /** The filter operators, each a SQL condition over a quoted column and the filter's value. */
-const OPERATORS: Record<string, (column: string, value: unknown, field: string) => string> = {
-  eq: (column, value, field) => (value === null ? `${column} IS NULL` : `${column} = ${literal(value, field)}`),
-  neq: (column, value, field) => (value === null ? `${column} IS NOT NULL` : `${column} <> ${literal(value, field)}`),
-  gt: (column, value, field) => `${column} > ${literal(value, field)}`,
-  gte: (column, value, field) => `${column} >= ${literal(value, field)}`,
-  lt: (column, value, field) => `${column} < ${literal(value, field)}`,
-  lte: (column, value, field) => `${column} <= ${literal(value, field)}`,
-  in: (column, value, field) => `${column} IN (${list(value, field)})`,
-  not_in: (column, value, field) => `${column} NOT IN (${list(value, field)})`,
-  like: (column, value, field) => {
+const OPERATORS: Record<string, Operator> = {
+  eq: (sql, value, column, field) => (value === null ? `${sql} IS NULL` : `${sql} = ${literal(column, value, field)}`),
+  neq: (sql, value, column, field) => (value === null ? `${sql} IS NOT NULL` : `${sql} <> ${literal(column, value, field)}`),
+  gt: (sql, value, column, field) => `${sql} > ${literal(column, value, field)}`,
+  gte: (sql, value, column, field) => `${sql} >= ${literal(column, value, field)}`,
+  lt: (sql, value, column, field) => `${sql} < ${literal(column, value, field)}`,
+  lte: (sql, value, column, field) => `${sql} <= ${literal(column, value, field)}`,
+  in: (sql, value, column, field) => `${sql} IN (${list(column, value, field)})`,
+  not_in: (sql, value, column, field) => `${sql} NOT IN (${list(column, value, field)})`,
+  like: (sql, value, _column, field) => {
     if (typeof value !== 'string') throw invalid(`Filter on "${field}": like needs a string pattern`, { field });
-    return `${column} LIKE ${quoteLiteral(value)}`;
+    return `${sql} LIKE ${quoteLiteral(value)}`;
   },
-  is_null: (column) => `${column} IS NULL`,
-  is_not_null: (column) => `${column} IS NOT NULL`,
+  is_null: (sql) => `${sql} IS NULL`,
+  is_not_null: (sql) => `${sql} IS NOT NULL`,
 };
 
 function parseFilter(value: unknown, index: number): Filter {
@@ -84,7 +100,7 @@ function condition(table: Table, filters: Filter[]): string {
     .map(({ field, op, value }) => {
       const column = table.columns.find((candidate) => candidate.name === field) ?? table.columns.find((candidate) => candidate.name.toLowerCase() === field.toLowerCase());
       if (!column) throw invalid(`Filter field "${field}" is not a column of table "${table.name}"`, { field, tableId: table.id });
-      return `(${OPERATORS[op]!(quoteIdentifier(column.name), value, field)})`;
+      return `(${OPERATORS[op]!(quoteIdentifier(column.name), value, column, field)})`;
     })
     .join(' AND ');
 }
