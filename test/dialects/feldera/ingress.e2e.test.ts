@@ -103,6 +103,16 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await expensiveOf(client, pipeline), [{ id: 1, name: 'A' }, { id: 2, name: 'B' }]);
   });
 
+  test('a record with more than one of insert, delete and update is a parse error, and the push keeps its other records', async () => {
+    const pipeline = await fresh();
+    const body = ['{"insert": {"id": 1, "name": "kept"}}', '{"insert": {"id": 2, "name": "x"}, "delete": {"id": 2}}', '{"update": {"id": 1, "name": "y"}, "insert": {"id": 1, "name": "z"}}'].join('\n');
+    const refused = await felderaError(await client.push(pipeline, 'items', body), 400, 'ParseErrors');
+    const errors = (refused.details as { errors: Array<{ event_number: number; description: string }> }).errors;
+    assert.deepEqual(errors.map((error) => error.event_number), [2, 3]);
+    assert.match(errors[0]!.description, /one of "insert", "delete" and "update"/);
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'kept', price: null }]);
+  });
+
   test('an update sets a column to null when it gives null, and is refused on a table without a key', async () => {
     const pipeline = await fresh(`${ITEMS}\nCREATE TABLE log (msg VARCHAR);`);
     await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');

@@ -343,7 +343,9 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
       CASE WHEN json_exists(j, '$.insert') OR json_exists(j, '$.update') THEN 1 WHEN json_exists(j, '$.delete') THEN -1 ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN NOT (json_exists(j, '$.insert') OR json_exists(j, '$.delete') OR json_exists(j, '$.update'))
-           THEN 'expected {"insert": row} or {"delete": row} (or {"update": row} on a keyed table)' END AS _error,
+           THEN 'expected {"insert": row} or {"delete": row} (or {"update": row} on a keyed table)'
+           WHEN json_exists(j, '$.insert')::INT + json_exists(j, '$.delete')::INT + json_exists(j, '$.update')::INT > 1
+           THEN 'expected one of "insert", "delete" and "update" in a record, not several' END AS _error,
       j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
       coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
     FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
