@@ -165,7 +165,11 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params);
       inferred = { path: file.path, hasHeader: inference.dialect.hasHeader };
     }
-    if (!request.source) return { datasource: await datasourceOf(core, table) };
+    if (!request.source) {
+      // Only a create may come without data (a data source from its schema alone); an append or replace of nothing is a mistake.
+      if (mode !== 'create') throw new SluiceError('INVALID_ARGUMENT', `mode=${mode} needs data: send a file, a url or a body`);
+      return { datasource: await datasourceOf(core, table) };
+    }
     const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : request.source;
     const result = await ingest(core, principal, {
       table, format: FORMATS[format], source, limits: { maxBytes: request.maxBytes },

@@ -175,6 +175,17 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT my_partition_key AS k FROM data_source_name ORDER BY k'), [{ k: 7 }, { k: 500 }]);
   });
 
+  test('an append or replace without a file, url or body is a 400 and changes nothing', async () => {
+    await suite.tb.form('/v0/datasources?name=no_data', { schema: 'id Int32' });
+    await suite.tb.upload('mode=append&name=no_data', 'csv', 'a.csv', '1\n');
+    for (const query of ['mode=append&name=no_data', 'mode=replace&name=no_data', `mode=replace&name=no_data&replace_condition=${encodeURIComponent('id > 0')}`]) {
+      const response = await suite.tb.form(`/v0/datasources?${query}`, {});
+      assert.equal(response.status, 400, query);
+      assert.match((await response.json()).error, /needs data: send a file, a url or a body/);
+    }
+    assert.deepEqual(await suite.tb.sql('SELECT id FROM no_data'), [{ id: 1 }]);
+  });
+
   test('rows that fail validation go to the quarantine data source with the column, value and reason, and the import answers 200', async () => {
     await suite.tb.form('/v0/datasources?name=strict', { schema: 'id Int32, day Date, ok UInt8' });
     const response = await suite.tb.upload('mode=append&name=strict', 'csv', 'bad.csv', '1,2024-01-01,1\nx,2024-01-01,1\n3,not-a-date,1\n4,2024-01-01,1,extra\n5,2024-01-01,300\n');
