@@ -1,5 +1,6 @@
 import { applyKindTable } from './data-type.ts';
 import type { DataType, KindTable, StructField, TimeUnit } from './data-type.ts';
+import { isTimeZone } from './time-zone.ts';
 import { TypeNameReader } from './type-name-reader.ts';
 
 // Arrow type names as Catalyzed spells them, case-insensitive. Nested types follow pyarrow's
@@ -34,7 +35,9 @@ function readTimestamp(reader: TypeNameReader): DataType {
     if (!r.acceptSymbol(',')) return { kind: 'timestamp', unit };
     if (!r.acceptWords('tz')) r.fail('expected "tz="');
     r.expectSymbol('=');
-    return { kind: 'timestamp', unit, timezone: r.readUntil(']') };
+    const timezone = r.readUntil(']');
+    if (!isTimeZone(timezone.trim())) r.fail(`unknown time zone "${timezone}"`);
+    return { kind: 'timestamp', unit, timezone };
   });
 }
 

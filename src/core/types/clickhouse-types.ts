@@ -1,5 +1,6 @@
 import { applyKindTable, getTimeUnitForDigits, TIME_UNIT_DIGITS } from './data-type.ts';
 import type { DataType, FieldType, KindTable, StructField } from './data-type.ts';
+import { isTimeZone } from './time-zone.ts';
 import { TypeNameReader } from './type-name-reader.ts';
 
 // ClickHouse (Tinybird) type names. ClickHouse itself is case-sensitive; names are matched
@@ -22,20 +23,10 @@ function readInParentheses<T>(reader: TypeNameReader, read: (reader: TypeNameRea
   return value;
 }
 
-/** A time zone of the IANA database (`'Europe/Paris'`, `'UTC'`), or an offset (`'+02:00'`) as Arrow types carry. */
 function readTimezone(reader: TypeNameReader): string {
   const timezone = reader.readQuoted("'", true);
-  if (!/^[+-]\d{2}:\d{2}$/.test(timezone) && !isIanaTimeZone(timezone)) reader.fail(`unknown time zone '${timezone}'`);
+  if (!isTimeZone(timezone)) reader.fail(`unknown time zone '${timezone}'`);
   return timezone;
-}
-
-function isIanaTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readDateTime(reader: TypeNameReader): FieldType {
