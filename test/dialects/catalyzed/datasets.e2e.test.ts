@@ -26,12 +26,16 @@ describe('Catalyzed datasets', () => {
     assert.deepEqual([body.code, body.retryable], ['CONFLICT', false]);
   });
 
-  test('a dataset needs a name', async () => {
-    for (const payload of [{}, { name: '' }, { name: 5 }, { name: 'x'.repeat(256) }]) {
+  test('a dataset needs a name of 1 to 255 printable characters, said in Catalyzed\'s words', async () => {
+    for (const payload of [{}, { name: '' }, { name: 5 }, { name: 'x'.repeat(256) }, { name: 'a\u0001b' }]) {
       const { status, body } = await suite.client.call('POST', '/datasets', payload);
       assert.equal(status, 400, JSON.stringify(payload));
       assert.equal(body.code, 'VALIDATION_ERROR');
+      assert.doesNotMatch(body.message, /namespace/);
     }
+    const datasetId = await suite.client.createDataset('well-named');
+    const renamed = await suite.client.call('PUT', `/datasets/${datasetId}`, { name: 'y'.repeat(256) });
+    assert.deepEqual([renamed.status, renamed.body.message], [400, '"name" must be 1 to 255 printable characters']);
   });
 
   test('datasets are listed a page at a time', async () => {
