@@ -217,8 +217,10 @@ export class Catalog {
     });
   }
 
-  /** Adds nullable-or-defaulted columns at the end of a table (and its quarantine companion). */
-  /** Adds columns at the end of a table (their DEFAULTs checked, see `guardDefault`), and as text to its quarantine. */
+  /**
+   * Adds nullable-or-defaulted columns at the end of a table (their DEFAULTs checked, see
+   * `guardDefault`), and as text to its quarantine companion.
+   */
   async addColumns(id: string, added: Column[]): Promise<Table> {
     const columns: Column[] = [];
     for (const column of added) columns.push(await guardDefault(this.storage, column));
