@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import { DuckDBStorage } from '../storage/duckdb/duckdb-storage.ts';
 import { resolveAdminToken } from './admin-token.ts';
-import { requireScope, type Action, type Principal } from './auth/scopes.ts';
+import { readFilters, requireScope, type Action, type Principal, type Target } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
 import type { Namespace, Table, TableChange, TableSpec } from './catalog/model.ts';
@@ -14,7 +14,7 @@ import type { IngestSource, OpenOptions, SourceLimits } from './ingest/sources/s
 import { Jobs } from './jobs/jobs.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
-import { guardExpression, guardQuery, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
+import { guardExpression, guardQuery, type FilteredTable, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
@@ -84,8 +84,53 @@ export class Sluice {
 
   /** Checks that the principal may act on the table (a scope on a table covers its quarantine). */
   authorize(principal: Principal, action: Action, table: Table): void {
+    requireScope(principal, action, this.targetOf(table));
+  }
+
+  private targetOf(table: Table): Target {
     const parent = table.parentId ? this.catalog.findTableById(table.parentId) : undefined;
-    requireScope(principal, action, { namespace: this.namespaceOf(table).name, table: table.name, ...(parent ? { parentTable: parent.name } : {}) });
+    return { namespace: this.namespaceOf(table).name, table: table.name, ...(parent ? { parentTable: parent.name } : {}) };
+  }
+
+  /**
+   * The condition through which the principal reads each table its scopes filter (see `Scope`),
+   * by table id: the filters, each checked on its own as an expression over the table's columns,
+   * joined by OR. A filter that does not check stands as its error, raised by a query that reads the table.
+   */
+  private async rowFilters(principal: Principal): Promise<Map<string, string | SluiceError>> {
+    const conditions = new Map<string, string | SluiceError>();
+    const filtered = principal.scopes.flatMap((scope) => (scope.action === 'read' && scope.filter !== undefined && scope.table !== undefined ? [scope] : []));
+    const namespaces = this.catalog.listNamespaces();
+    for (const scope of filtered) {
+      for (const namespace of namespaces) {
+        if (scope.namespace !== undefined && scope.namespace !== namespace.name) continue;
+        const table = this.catalog.findTable(namespace.id, scope.table!);
+        if (!table || conditions.has(table.id)) continue;
+        const filters = readFilters(principal, this.targetOf(table));
+        if (filters.length === 0) continue;
+        try {
+          const checked = await Promise.all(filters.map((filter) => guardExpression(this.storage, filter, table.columns.map((column) => column.name))));
+          conditions.set(table.id, checked.map((condition) => `(${condition})`).join(' OR '));
+        } catch (error) {
+          const reason = error instanceof SluiceError ? error.message : 'it is not a condition over the table';
+          conditions.set(table.id, new SluiceError('FORBIDDEN', `The token's row filter on table "${table.name}" cannot be applied: ${reason}`, { table: table.name }));
+        }
+      }
+    }
+    return conditions;
+  }
+
+  /** A table as the principal reads it: whole, or through its row filter. */
+  private readThrough(principal: Principal, table: Table, filters: Map<string, string | SluiceError>, where?: string): Table | FilteredTable {
+    this.authorize(principal, 'read', table);
+    const filter = filters.get(table.id);
+    if (filter instanceof SluiceError) throw filter;
+    // Fail closed: a table the scopes filter is never read whole for want of a prepared condition.
+    if (filter === undefined && readFilters(principal, this.targetOf(table)).length > 0) {
+      throw new SluiceError('FORBIDDEN', `The token's row filter on table "${table.name}" cannot be applied`, { table: table.name });
+    }
+    const conditions = [where, filter].filter((condition) => condition !== undefined);
+    return conditions.length === 0 ? table : { table, where: conditions.map((condition) => `(${condition})`).join(' AND ') };
   }
 
   /** Checks that the principal may make this kind of write to the table, and that the table takes writes. */
@@ -179,11 +224,10 @@ export class Sluice {
    * qualified with), each table readable by the principal, into SQL safe to run in the sandbox.
    */
   async guardQuery(principal: Principal, namespace: Namespace, sql: string): Promise<GuardedQuery> {
+    const filters = await this.rowFilters(principal);
     return guardQuery(this.storage, sql, (name, qualifier) => {
       const home = qualifier === null ? namespace : this.catalog.getNamespace(qualifier);
-      const table = this.catalog.getTable(home.id, name);
-      this.authorize(principal, 'read', table);
-      return table;
+      return this.readThrough(principal, this.catalog.getTable(home.id, name), filters);
     });
   }
 
@@ -192,10 +236,10 @@ export class Sluice {
    * each optionally read through a condition over its columns); each table must be readable by the principal.
    */
   async guardBoundQuery(principal: Principal, sql: string, bind: ResolveTable): Promise<GuardedQuery> {
+    const filters = await this.rowFilters(principal);
     return guardQuery(this.storage, sql, (name, qualifier) => {
       const bound = bind(name, qualifier);
-      this.authorize(principal, 'read', 'where' in bound ? bound.table : bound);
-      return bound;
+      return 'where' in bound ? this.readThrough(principal, bound.table, filters, bound.where) : this.readThrough(principal, bound, filters);
     });
   }
 

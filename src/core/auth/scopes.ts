@@ -7,7 +7,11 @@ import { SluiceError } from '../errors.ts';
  */
 export type Action = 'read' | 'append' | 'drop' | 'create';
 
-export type Scope = { action: 'admin' } | { action: Action; namespace?: string; table?: string };
+/**
+ * A `read` scope on one table may carry a `filter`: a SQL condition over the table's columns, and
+ * the token then reads only the rows it holds for (the table's quarantine not at all).
+ */
+export type Scope = { action: 'admin' } | { action: Action; namespace?: string; table?: string; filter?: string };
 
 export interface Principal {
   tokenId: string;
@@ -33,8 +37,23 @@ export function allows(principal: Principal, action: Action, target: Target): bo
     if (scope.action === 'create') return true;
     if (scope.action !== action) return false;
     if (scope.table === undefined) return true;
+    if (scope.filter !== undefined) return scope.table === target.table;
     return scope.table === target.table || (target.parentTable !== undefined && scope.table === target.parentTable);
   });
+}
+
+/**
+ * The row filters through which the principal reads a table: none when a scope lets it read the
+ * whole table, else the filter of each read scope that names the table (any of them admits a row).
+ */
+export function readFilters(principal: Principal, target: Target): string[] {
+  const filters: string[] = [];
+  for (const scope of principal.scopes) {
+    if (!allows({ ...principal, scopes: [scope] }, 'read', target)) continue;
+    if (scope.action !== 'read' || scope.filter === undefined) return [];
+    filters.push(scope.filter);
+  }
+  return filters;
 }
 
 /** Throws FORBIDDEN naming the missing scope unless the principal may act on the target. */

@@ -14,30 +14,50 @@ const SCOPE_ACTIONS = {
 
 type TinybirdScopeType = keyof typeof SCOPE_ACTIONS;
 
-/** Parses `DATASOURCES:READ:events`, `DATASOURCES:CREATE`, `ADMIN` (and the `{type, resource}` form). */
-export function parseTinybirdScope(type: string, resource?: string): Scope {
+/**
+ * Parses `DATASOURCES:READ:events`, `DATASOURCES:READ:events:user_id = 1` (a row filter),
+ * `DATASOURCES:CREATE`, `ADMIN`, and the `{type, resource, filter}` form of JWTs and JSON bodies.
+ */
+export function parseTinybirdScope(type: string, resource?: string, rowFilter?: string): Scope {
   const parts = type.split(':');
   const name = (parts.length > 2 ? parts.slice(0, 2).join(':') : type) as TinybirdScopeType;
-  const table = parts.length > 2 ? parts.slice(2).join(':') : resource;
+  const table = parts.length > 2 ? parts[2] : resource;
+  const filter = parts.length > 3 ? parts.slice(3).join(':') : rowFilter;
   const action = SCOPE_ACTIONS[name];
   if (!action) throw new SluiceError('INVALID_ARGUMENT', `Invalid scope "${type}": valid scopes are ${Object.keys(SCOPE_ACTIONS).join(', ')}`, { scope: type });
+  if (filter !== undefined && (action !== 'read' || filter.trim() === '')) {
+    throw new SluiceError('INVALID_ARGUMENT', `Scope "${type}": a filter applies to DATASOURCES:READ scopes and must be a SQL condition`, { scope: type });
+  }
   if (action === 'admin') return { action };
   if (action === 'create') return { action, namespace: WORKSPACE };
   if (!table) throw new SluiceError('INVALID_ARGUMENT', `Scope "${type}" needs a data source, as in ${type}:events`, { scope: type });
-  return { action, namespace: WORKSPACE, table };
+  return { action, namespace: WORKSPACE, table, ...(filter !== undefined && { filter }) };
 }
 
-export function printTinybirdScope(scope: Scope): { type: string; resource?: string } {
+/** A scope as Tinybird shows it: `{type, resource}`, with the `filter` of a filtered read. */
+export function printTinybirdScope(scope: Scope): { type: string; resource?: string; filter?: string } {
   const type = (Object.keys(SCOPE_ACTIONS) as TinybirdScopeType[]).find((key) => SCOPE_ACTIONS[key] === scope.action)!;
-  return 'table' in scope && scope.table !== undefined ? { type, resource: scope.table } : { type };
+  if (!('table' in scope) || scope.table === undefined) return { type };
+  return { type, resource: scope.table, ...(scope.filter !== undefined && { filter: scope.filter }) };
 }
 
-/** Reads the scopes of a JWT payload written the Tinybird way: `scopes: [{type, resource}]`. */
+/** One `{type, resource?, filter?}` entry of a JSON body or JWT; anything else is refused. */
+export function parseScopeEntry(entry: unknown): Scope {
+  const fields = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? (entry as Record<string, unknown>) : undefined;
+  const text = (key: string) => (fields?.[key] === undefined ? undefined : typeof fields[key] === 'string' ? fields[key] : null);
+  const [type, resource, filter] = [text('type'), text('resource'), text('filter')];
+  if (!fields || typeof type !== 'string' || resource === null || filter === null) {
+    throw new SluiceError('INVALID_ARGUMENT', 'Each scope must be an object {"type": "DATASOURCES:READ", "resource": "name", "filter": "condition"} of strings', { scope: entry });
+  }
+  return parseTinybirdScope(type, resource, filter);
+}
+
+/** Reads the scopes of a JWT payload written the Tinybird way: `scopes: [{type, resource, filter}]`. */
 export function parseJwtScopes(payload: Record<string, unknown>): Scope[] | undefined {
   const scopes = payload['scopes'];
   if (!Array.isArray(scopes)) return undefined;
   try {
-    return scopes.map((entry: { type?: unknown; resource?: unknown }) => parseTinybirdScope(String(entry.type), entry.resource === undefined ? undefined : String(entry.resource)));
+    return scopes.map(parseScopeEntry);
   } catch {
     return undefined;
   }

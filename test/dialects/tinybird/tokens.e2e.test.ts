@@ -74,6 +74,38 @@ describe('Tinybird tokens and scope checks', () => {
     assert.equal(bad.status, 400);
   });
 
+  test('a READ scope with a filter reads only the rows the filter holds for, from SQL, static tokens and JWTs alike', async () => {
+    await seedTable(server.core, 'default', 'orders', [{ name: 'user_id', type: int32, nullable: false }, { name: 'v', type: { kind: 'string' }, nullable: false }], [['1', 'mine'], ['2', 'secret']]);
+    const stat = await createToken(`name=filtered&scope=${encodeURIComponent('DATASOURCES:READ:orders:user_id = 1')}`);
+    assert.deepEqual(stat.scopes, [{ type: 'DATASOURCES:READ', resource: 'orders', filter: 'user_id = 1' }]);
+    const body = JSON.stringify({ name: 'filtered-jwt', scopes: [{ type: 'DATASOURCES:READ', resource: 'orders', filter: 'user_id = 1' }] });
+    const jwt = await (await server.fetch(`/v0/tokens?expiration_time=${Math.floor(Date.now() / 1000) + 600}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json();
+    assert.deepEqual(jwt.scopes, [{ type: 'DATASOURCES:READ', resource: 'orders', filter: 'user_id = 1' }]);
+    for (const token of [stat.token, jwt.token]) {
+      const cases: Array<[string, unknown[]]> = [
+        ['SELECT v FROM orders', [{ v: 'mine' }]],
+        ["SELECT v FROM orders WHERE v = 'secret' OR true", [{ v: 'mine' }]],
+        ['SELECT o.v FROM orders o JOIN orders p ON p.user_id = 2', []],
+        ['SELECT v FROM (SELECT * FROM orders) WHERE user_id = 2', []],
+      ];
+      for (const [query, rows] of cases) {
+        const response = await sql(`${query} FORMAT JSON`, token);
+        assert.equal(response.status, 200, query);
+        assert.deepEqual((await response.json()).data, rows, query);
+      }
+      const mine = await (await sql('SELECT v, count() OVER () AS n FROM orders FORMAT JSON', token)).json();
+      assert.deepEqual(mine.data, [{ v: 'mine', n: 1 }]);
+      assert.equal((await sql('SELECT * FROM orders_quarantine', token)).status, 403);
+    }
+    for (const scope of ['DATASOURCES:READ:orders:nope = 1', 'DATASOURCES:READ:orders:1) OR (1 = 1', 'DATASOURCES:APPEND:orders:user_id = 1']) {
+      assert.equal((await server.fetch(`/v0/tokens?name=bad-filter&scope=${encodeURIComponent(scope)}`, { method: 'POST' })).status, 400, scope);
+    }
+    for (const scopes of ['ADMIN', [null], [{ type: 5 }]]) {
+      const response = await server.fetch('/v0/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'malformed', scopes }) });
+      assert.equal(response.status, 400, JSON.stringify(scopes));
+    }
+  });
+
   test('a JWT signed with the admin token carries its scopes', async () => {
     const key = new TextEncoder().encode(ADMIN_TOKEN);
     const jwt = await new SignJWT({ name: 'jwt-reader', scopes: [{ type: 'DATASOURCES:READ', resource: 'events' }] })
