@@ -8,7 +8,7 @@ import type { IngestCommand, JsonIngestOptions } from './ingest.ts';
 import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
 import { JsonValueSplitter } from './sources/json-values.ts';
 import { openSpool, type SpoolWriter } from './sources/spool-writer.ts';
-import { recordsInput, type StagedInput } from './staged-input.ts';
+import { recordsInput, undecodableInput, type StagedInput } from './staged-input.ts';
 
 export interface ChunkPolicy {
   /** A chunk is committed once it holds about this many bytes of input … */
@@ -319,8 +319,19 @@ class CsvChunker implements Chunker {
   }
 
   async end(): Promise<void> {
+    const rest = Buffer.concat(this.tail).toString('utf8');
+    if (this.inQuotes) {
+      // A quote opened and never closed: the rest of the body is not one long field but a bad record.
+      if (this.records > 0) await this.cut();
+      const line = this.offset + 1;
+      this.offset += 1;
+      const error = `line ${line}: a quoted field is not closed before the end of the body`;
+      const source = rest.length > 1024 ? `${rest.slice(0, 1024)}…` : rest;
+      await this.writer.submit(async () => undecodableInput(this.command.table.columns.map((column) => column.name), [{ line, error, source }]), async () => {});
+      return;
+    }
     // The last record needs no line break.
-    if (Buffer.concat(this.tail).toString('utf8').trim() !== '') await this.append(Buffer.from('\n'), 1);
+    if (rest.trim() !== '') await this.append(Buffer.from('\n'), 1);
     if (this.records > 0 || this.writer.submitted === 0) await this.cut();
   }
 

@@ -76,6 +76,26 @@ export function recordsInput(batch: RecordBatch): StagedInput {
   };
 }
 
+/** Records that could not be decoded at all, staged with why and their text, for the write path to report or quarantine. */
+export function undecodableInput(columns: string[], records: Array<{ line: number; error: string; source: string }>): StagedInput {
+  return {
+    columns,
+    async load(tx, rawTable, request) {
+      const appender = await tx.appender(rawTable, 'main', 'temp');
+      for (const record of records) {
+        appender.appendInteger(request);
+        appender.appendBigInt(BigInt(record.line));
+        appender.appendBigInt(1n);
+        appender.appendVarchar(record.error);
+        appender.appendVarchar(record.source);
+        for (let column = 0; column < columns.length; column += 1) appender.appendNull();
+        appender.endRow();
+      }
+      appender.flushSync();
+    },
+  };
+}
+
 /**
  * SQL yielding `_error, v0…vn` (then `_sets` when the input has controls) for every record. Where
  * `nativeTypes[i]` is set, the query also yields `n{i}`: the value `v{i}` is the text of, as it is in

@@ -89,6 +89,16 @@ describe('Feldera ingress', () => {
     ]);
   });
 
+  test('a CSV quote that is never closed is a parse error for the rest of the body, not a field holding it', async () => {
+    const pipeline = await fresh();
+    const refused = await felderaError(await client.push(pipeline, 'items', '20,kept,1\n21,"unterminated\n22,c,3\n23,d,4\n', 'format=csv'), 400, 'ParseErrors');
+    const errors = (refused.details as { errors: Array<{ event_number: number; description: string; invalid_text: string }> }).errors;
+    assert.deepEqual(errors.map((error) => error.event_number), [2]);
+    assert.match(errors[0]!.description, /quoted field is not closed/);
+    assert.equal(errors[0]!.invalid_text, '21,"unterminated\n22,c,3\n23,d,4\n');
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 20, name: 'kept', price: 1 }]);
+  });
+
   test('a keyed table upserts on insert, ignores deletes and updates of missing keys, and merges updates into the row', async () => {
     const pipeline = await fresh();
     await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}\n{"insert": {"id": 2, "name": "b", "price": 6}}');

@@ -175,6 +175,20 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT my_partition_key AS k FROM data_source_name ORDER BY k'), [{ k: 7 }, { k: 500 }]);
   });
 
+  test('a CSV header that names the columns in another case maps them by name rather than leaving them empty', async () => {
+    await suite.tb.form('/v0/datasources?name=upper_header', { schema: 'id Nullable(Int32), name Nullable(String)' });
+    await suite.tb.upload('mode=append&name=upper_header', 'csv', 'u.csv', 'NAME,ID\nalice,1\nbob,2\n');
+    assert.deepEqual(await suite.tb.sql('SELECT id, name FROM upper_header ORDER BY id'), [{ id: 1, name: 'alice' }, { id: 2, name: 'bob' }]);
+  });
+
+  test('a headerless CSV line with more fields than columns is an invalid line, wherever it is, and the lines after it load', async () => {
+    await suite.tb.form('/v0/datasources?name=wide_first', { schema: 'id Int32, v String' });
+    const response = await suite.tb.upload('mode=append&name=wide_first', 'csv', 'w.csv', '1,a,EXTRA\n2,b\n3,c,MORE\n4,d\n');
+    const body = await response.json();
+    assert.deepEqual([body.invalid_lines, body.successful_rows], [2, 2]);
+    assert.deepEqual(await suite.tb.sql('SELECT id, v FROM wide_first ORDER BY id'), [{ id: 2, v: 'b' }, { id: 4, v: 'd' }]);
+  });
+
   test('an append or replace without a file, url or body is a 400 and changes nothing', async () => {
     await suite.tb.form('/v0/datasources?name=no_data', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=no_data', 'csv', 'a.csv', '1\n');

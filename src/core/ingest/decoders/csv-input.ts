@@ -52,7 +52,8 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const dialect = await detectDialect(path, options);
   const firstRecord = await readFirstRecord(path, dialect);
   const header = options.header === 'detect' ? looksLikeHeader(firstRecord, columns) : options.header;
-  const fieldCount = header ? firstRecord.length : Math.max(firstRecord.length, columns.length);
+  // Without a header a record has one field per column; a lenient read takes a longer first record's extra fields too (and ignores them).
+  const fieldCount = header ? firstRecord.length : options.lenient ? Math.max(firstRecord.length, columns.length) : columns.length;
   const sources = mapFields(columns, header && !options.byPosition ? firstRecord : null, options.caseInsensitive);
   const mapped = columns.flatMap((column, index) => (sources[index] === undefined ? [] : [{ column, field: sources[index]! }]));
   const taken = new Set(mapped.map(({ field }) => field));
@@ -120,12 +121,16 @@ async function withRejects<T>(tx: Transaction, path: string, read: (rejects: str
   return result;
 }
 
-/** Which field feeds each column: by header name when there is a header, else by position. */
+/**
+ * Which field feeds each column: by header name when there is a header (an exact name first, else
+ * one that differs only in case, as the header was recognised by), else by position.
+ */
 function mapFields(columns: Column[], header: string[] | null, caseInsensitive: boolean): Array<number | undefined> {
   if (!header) return columns.map((_, index) => index);
-  const normalize = (name: string) => (caseInsensitive ? name.trim().toLowerCase() : name.trim());
+  const fieldsNamed = (matches: (name: string) => boolean) => header.flatMap((name, index) => (matches(name.trim()) ? [index + 1] : []));
   return columns.map((column) => {
-    const fields = header.flatMap((name, index) => (normalize(name) === normalize(column.name) ? [index + 1] : []));
+    const exact = caseInsensitive ? [] : fieldsNamed((name) => name === column.name);
+    const fields = exact.length > 0 ? exact : fieldsNamed((name) => name.toLowerCase() === column.name.toLowerCase());
     if (fields.length > 1) {
       throw new SluiceError('MALFORMED_BODY', `The CSV header names column "${column.name}" more than once (fields ${fields.join(', ')}), so which value it takes is unclear`, {
         column: column.name,
