@@ -138,7 +138,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
 
   let table = existing;
   /** The spooled CSV a new table was inferred from, loaded as it is (by position, with its header or not). */
-  let inferred: { path: string; hasHeader: boolean } | undefined;
+  let inferred: { path: string; hasHeader: boolean; delimiter: string; quote: string; escape: string } | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   try {
     if (mode === 'create' && existing) throw new SluiceError('TABLE_EXISTS', `Data Source "${name}" already exists, use mode=append`, { table: name });
@@ -163,7 +163,8 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
         ...csvDialect(params), typeGuessing: params.flag('type_guessing', true),
       });
       table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params);
-      inferred = { path: file.path, hasHeader: inference.dialect.hasHeader };
+      const { hasHeader, delimiter, quote, escape } = inference.dialect;
+      inferred = { path: file.path, hasHeader, delimiter, quote, escape: escape ?? quote };
     }
     if (!request.source) {
       // Only a create may come without data (a data source from its schema alone); an append or replace of nothing is a mistake.
@@ -179,7 +180,9 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: params.get('replace_condition')! }),
       csv: {
         header: inferred ? inferred.hasHeader : 'detect',
-        byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true, ...csvDialect(params),
+        byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,
+        // The file a table was inferred from loads in the dialect found for it (which the request's dialect_* options fixed).
+        ...(inferred ? { delimiter: inferred.delimiter, quote: inferred.quote, escape: inferred.escape } : csvDialect(params)),
       },
       json: { updateFormat: 'raw', lineDelimited: true, arrays: false, caseInsensitive: false, positional: false },
       ...(request.onProgress && { onProgress: request.onProgress }),

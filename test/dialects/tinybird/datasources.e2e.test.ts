@@ -175,6 +175,13 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT my_partition_key AS k FROM data_source_name ORDER BY k'), [{ k: 7 }, { k: 500 }]);
   });
 
+  test('a data source created from a CSV file loads it with the quote and escape found for it', async () => {
+    await suite.tb.upload('name=backslashed', 'csv', 'b.csv', 'id,txt\n1,"a \\"q\\" b"\n2,"plain"\n3,"x\\"y"\n');
+    assert.deepEqual(await suite.tb.sql('SELECT id, txt FROM backslashed ORDER BY id'), [{ id: 1, txt: 'a "q" b' }, { id: 2, txt: 'plain' }, { id: 3, txt: 'x"y' }]);
+    await suite.tb.upload('name=single_quoted', 'csv', 's.csv', "id,txt\n1,'a,b'\n2,'c,d'\n3,'e'\n");
+    assert.deepEqual(await suite.tb.sql('SELECT id, txt FROM single_quoted ORDER BY id'), [{ id: 1, txt: 'a,b' }, { id: 2, txt: 'c,d' }, { id: 3, txt: 'e' }]);
+  });
+
   test('a CSV header that names the columns in another case maps them by name rather than leaving them empty', async () => {
     await suite.tb.form('/v0/datasources?name=upper_header', { schema: 'id Nullable(Int32), name Nullable(String)' });
     await suite.tb.upload('mode=append&name=upper_header', 'csv', 'u.csv', 'NAME,ID\nalice,1\nbob,2\n');
