@@ -225,14 +225,14 @@ const KIND_WRITERS: Record<Exclude<WriteKind, 'append' | 'delete_where'>, KindWr
   overwrite: async (stage, request) => {
     if (request.emptyInput === 'keep' && (await stage.isEmpty())) return {};
     const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)}`);
-    const rowsInserted = (await stage.appendValid([0])).get(0) ?? 0;
+    const rowsInserted = (await stage.appendValid([0], undefined, request.duplicateKeys ?? 'reject')).get(0) ?? 0;
     return { rowsDeleted, rowsInserted, replacedRowCount: rowsInserted };
   },
   replace_where: async (stage, request) => {
     const predicate = requirePredicate(request);
     if (request.emptyInput === 'keep' && (await stage.isEmpty())) return {};
     const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)} WHERE ${predicate}`);
-    const rowsInserted = (await stage.appendValid([0], predicate)).get(0) ?? 0;
+    const rowsInserted = (await stage.appendValid([0], predicate, request.duplicateKeys ?? 'reject')).get(0) ?? 0;
     return { rowsDeleted, rowsInserted };
   },
   changes: async (stage) => stage.applyChanges(),
@@ -417,9 +417,15 @@ class Stage {
   }
 
   /** Inserts the valid rows of the given requests; returns the count inserted per request. */
-  async appendValid(requests: number[], predicate?: string): Promise<Map<number, number>> {
+  /**
+   * Inserts the valid rows of the requests (those the predicate holds for, when given). On a keyed
+   * table, `duplicateKeys` first makes them one row per key (see `onePerKey`), as a replacement of
+   * the table's rows must; without it, a key already there or given twice fails the insert.
+   */
+  async appendValid(requests: number[], predicate?: string, duplicateKeys?: 'reject' | 'last_wins'): Promise<Map<number, number>> {
     const columns = this.columnList();
-    const source = this.validRows(requests, predicate);
+    const valid = this.validRows(requests, predicate);
+    const source = duplicateKeys && this.table.primaryKey.length > 0 ? await this.onePerKey(valid, duplicateKeys) : valid;
     const counted = await this.tx.rows(`SELECT _req, count(*) AS n FROM ${source} GROUP BY _req`);
     await this.tx.run(`INSERT INTO ${physicalName(this.table)} (${columns}) SELECT ${columns} FROM ${source}`);
     return new Map(counted.map((row) => [Number(row['_req']), Number(row['n'])]));
@@ -457,18 +463,21 @@ class Stage {
     return keyColumns(this.table).map((column) => `${prefix}${quoteIdentifier(column.name)}`).join(', ');
   }
 
+  /** The rows of `source`, one per key: the last of a key's rows (`last_wins`), or refused when a key has several (`reject`). */
+  private async onePerKey(source: string, duplicateKeys: 'reject' | 'last_wins'): Promise<string> {
+    const keys = this.keyList();
+    if (duplicateKeys === 'last_wins') return `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY _row DESC) = 1)`;
+    const duplicates = await this.tx.rows(`SELECT ${keys}, count(*) AS n FROM ${source} GROUP BY ALL HAVING count(*) > 1 LIMIT 10`);
+    if (duplicates.length > 0) {
+      const shown = duplicates.map((row) => keyColumns(this.table).map((column) => String(row[column.name])).join(', '));
+      throw new SluiceError('DUPLICATE_KEY_IN_BATCH', `The request has more than one row for the key ${shown.map((key) => `(${key})`).join(', ')}`, { keys: shown });
+    }
+    return source;
+  }
+
   async upsert(duplicateKeys: 'reject' | 'last_wins', source = this.validRows([0])): Promise<Partial<WriteEffect>> {
     const keys = this.keyList();
-    let rows = source;
-    if (duplicateKeys === 'reject') {
-      const duplicates = await this.tx.rows(`SELECT ${keys}, count(*) AS n FROM ${source} GROUP BY ALL HAVING count(*) > 1 LIMIT 10`);
-      if (duplicates.length > 0) {
-        const shown = duplicates.map((row) => keyColumns(this.table).map((column) => String(row[column.name])).join(', '));
-        throw new SluiceError('DUPLICATE_KEY_IN_BATCH', `The request has more than one row for the key ${shown.map((key) => `(${key})`).join(', ')}`, { keys: shown });
-      }
-    } else {
-      rows = `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY _row DESC) = 1)`;
-    }
+    const rows = await this.onePerKey(source, duplicateKeys);
     const target = physicalName(this.table);
     const columns = this.columnList();
     const updates = this.table.columns

@@ -78,19 +78,49 @@ function csvDialect(params: Params): { delimiter?: string; escape?: string } {
 }
 
 /** Engine settings kept as table metadata; `ReplacingMergeTree` keys the table by its sorting key. */
-function engineOf(params: Params): { properties: TinybirdTableProperties; sortingKey: string[]; partitionKey: string[]; replacing: boolean } {
+function engineOf(params: Params): { properties: TinybirdTableProperties; sortingKey: KeyPart[]; partitionKey: KeyPart[]; replacing: boolean } {
   const engine: Record<string, string> = {};
   for (const key of ['engine', 'engine_sorting_key', 'engine_partition_key', 'engine_ttl', 'engine_ver', 'engine_settings', 'engine_primary_key']) {
     const value = params.get(key);
     if (value !== undefined) engine[key] = value;
   }
-  const keyList = (text: string | undefined) => (text ? text.replace(/^\(|\)$/g, '').split(',').map((part) => part.trim()).filter((part) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) : []);
   return {
     properties: Object.keys(engine).length > 0 ? { engine } : {},
-    sortingKey: keyList(engine['engine_sorting_key']),
-    partitionKey: keyList(engine['engine_partition_key']),
+    sortingKey: keyParts(engine['engine_sorting_key']),
+    partitionKey: keyParts(engine['engine_partition_key']),
     replacing: engine['engine'] === 'ReplacingMergeTree',
   };
+}
+
+/** One part of an engine key: a column (plain or in backticks), or an expression such as `toDate(ts)`. */
+type KeyPart = { column: string } | { expression: string };
+
+/** The parts of an engine key: `a, b`, `(a, b)`, `tuple(a, b)`, split at the commas outside brackets and quotes. */
+function keyParts(text: string | undefined): KeyPart[] {
+  const list = (text ?? '').trim().replace(/^tuple\s*(?=\()/i, '');
+  const inner = list.startsWith('(') && list.endsWith(')') ? list.slice(1, -1) : list;
+  const parts: string[] = [];
+  let depth = 0;
+  let quote = '';
+  let start = 0;
+  for (let index = 0; index < inner.length; index += 1) {
+    const char = inner[index]!;
+    if (quote) {
+      if (char === quote) quote = '';
+    } else if (char === "'" || char === '"' || char === '`') quote = char;
+    else if (char === '(') depth += 1;
+    else if (char === ')') depth -= 1;
+    else if (char === ',' && depth === 0) {
+      parts.push(inner.slice(start, index));
+      start = index + 1;
+    }
+  }
+  parts.push(inner.slice(start));
+  return parts.map((part) => part.trim()).filter((part) => part !== '').map((part) => {
+    const quoted = /^`([^`]+)`$/.exec(part);
+    if (quoted) return { column: quoted[1]! };
+    return /^[A-Za-z_][A-Za-z0-9_]*$/.test(part) ? { column: part } : { expression: part };
+  });
 }
 
 /**
@@ -103,15 +133,25 @@ function tinybirdColumns(columns: Column[]): Column[] {
 
 async function createTable(core: Sluice, principal: Principal, namespace: Namespace, name: string, columns: Column[], format: TinybirdFormat, params: Params): Promise<Table> {
   const engine = engineOf(params);
-  const known = new Set(columns.map((column) => column.name));
-  const unknown = [...engine.sortingKey, ...engine.partitionKey].find((key) => !known.has(key));
+  const columnsOf = (parts: KeyPart[]) => parts.flatMap((part) => ('column' in part ? [part.column] : []));
+  const [sortingKey, partitionKey] = [columnsOf(engine.sortingKey), columnsOf(engine.partitionKey)];
+  const unknown = [...sortingKey, ...partitionKey].find((key) => !columns.some((column) => column.name === key));
   if (unknown) throw new SluiceError('INVALID_SCHEMA', `Engine key column "${unknown}" is not a column of the schema`);
+  if (engine.replacing) {
+    // The sorting key of a ReplacingMergeTree is the key rows are upserted by: only columns can be compared as they are.
+    const expression = engine.sortingKey.find((part) => 'expression' in part);
+    if (expression && 'expression' in expression) {
+      throw new SluiceError('INVALID_SCHEMA', `A ReplacingMergeTree's engine_sorting_key must list columns: "${expression.expression}" is an expression, which Sluice cannot upsert by`);
+    }
+    const nullable = columns.find((column) => sortingKey.includes(column.name) && column.nullable);
+    if (nullable) throw new SluiceError('INVALID_SCHEMA', `Sorting key column "${nullable.name}" of a ReplacingMergeTree cannot be Nullable`, { column: nullable.name });
+  }
   return core.createTable(principal, namespace, {
     name: checkDatasourceName(name),
     columns: tinybirdColumns(columns),
-    sortingKey: engine.sortingKey,
-    partitionKey: engine.partitionKey,
-    ...(engine.replacing && engine.sortingKey.length > 0 && { primaryKey: engine.sortingKey }),
+    sortingKey,
+    partitionKey,
+    ...(engine.replacing && sortingKey.length > 0 && { primaryKey: sortingKey }),
     properties: { ...engine.properties, format },
   });
 }

@@ -299,13 +299,15 @@ describe('Catalyzed row write errors', () => {
     }
   });
 
-  test('two rows with the same key in one upsert are refused as ambiguous, in every format', async () => {
-    for (const format of FORMATS) {
-      const body = await encodeRows(format, [{ id: 1, name: 'first', amount: 1 }, { id: 1, name: 'second', amount: 2 }]);
-      const response = await suite.client.write(keyed, 'mode=upsert', body, CONTENT_TYPES[format]);
-      assert.equal(response.status, 400, format);
-      assert.equal(response.body.code, 'VALIDATION_ERROR');
-      assert.deepEqual(response.body.details.keys, ['1']);
+  test('two rows with the same key in one upsert or overwrite are refused as ambiguous, in every format', async () => {
+    for (const mode of ['upsert', 'overwrite']) {
+      for (const format of FORMATS) {
+        const body = await encodeRows(format, [{ id: 1, name: 'first', amount: 1 }, { id: 1, name: 'second', amount: 2 }]);
+        const response = await suite.client.write(keyed, `mode=${mode}`, body, CONTENT_TYPES[format]);
+        assert.equal(response.status, 400, `${mode} ${format}`);
+        assert.equal(response.body.code, 'VALIDATION_ERROR');
+        assert.deepEqual(response.body.details.keys, ['1']);
+      }
     }
     assert.deepEqual(await suite.client.rows(keyed), []);
   });

@@ -307,6 +307,28 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.match((await response.json()).error, /cannot be a list/);
   });
 
+  test('a ReplacingMergeTree upserts by the columns its sorting key lists (also as tuple or in backticks); an expression or a Nullable key column is a 400', async () => {
+    for (const [name, key] of [['rmt_tuple', 'tuple(day, id)'], ['rmt_ticks', '`day`, `id`']] as const) {
+      const created = await suite.tb.form(`/v0/datasources?name=${name}&engine=ReplacingMergeTree&engine_sorting_key=${encodeURIComponent(key)}`, { schema: 'day Date, id Int32, v String' });
+      assert.equal(created.status, 200, await created.clone().text());
+      await suite.tb.upload(`mode=append&name=${name}`, 'csv', 'a.csv', '2024-01-01,1,a\n2024-01-02,1,b\n2024-01-02,1,c\n');
+      assert.deepEqual(await suite.tb.sql(`SELECT day, id, v FROM ${name} ORDER BY day`), [{ day: '2024-01-01', id: 1, v: 'a' }, { day: '2024-01-02', id: 1, v: 'c' }], key);
+    }
+    for (const query of ['mode=replace&name=rmt_tuple', `mode=replace&name=rmt_tuple&replace_condition=${encodeURIComponent("day >= '2024-01-02'")}`]) {
+      const replaced = await suite.tb.upload(query, 'csv', 'r.csv', '2024-01-03,2,x\n2024-01-03,2,y\n');
+      assert.equal(replaced.status, 200, await replaced.clone().text());
+    }
+    assert.deepEqual(await suite.tb.sql('SELECT day, id, v FROM rmt_tuple ORDER BY day'), [{ day: '2024-01-03', id: 2, v: 'y' }]);
+    const expression = await suite.tb.form(`/v0/datasources?name=rmt_expr&engine=ReplacingMergeTree&engine_sorting_key=${encodeURIComponent('toDate(ts), id')}`, { schema: 'ts DateTime, id Int32' });
+    assert.equal(expression.status, 400);
+    assert.match((await expression.json()).error, /"toDate\(ts\)" is an expression/);
+    const nullable = await suite.tb.form('/v0/datasources?name=rmt_null&engine=ReplacingMergeTree&engine_sorting_key=id', { schema: 'id Nullable(Int32), v String' });
+    assert.equal(nullable.status, 400);
+    assert.match((await nullable.json()).error, /Sorting key column "id" of a ReplacingMergeTree cannot be Nullable/);
+    const plain = await suite.tb.form(`/v0/datasources?name=mt_expr&engine=MergeTree&engine_sorting_key=${encodeURIComponent('toDate(ts), id')}&engine_partition_key=${encodeURIComponent('toYYYYMM(ts)')}`, { schema: 'ts DateTime, id Int32' });
+    assert.equal(plain.status, 200, await plain.clone().text());
+  });
+
   test('delete by condition runs as a job, with a dry run counting first', async () => {
     await suite.tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');
