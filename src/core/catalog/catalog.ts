@@ -237,11 +237,17 @@ export class Catalog {
       const updated: Table = { ...table, columns: [...table.columns, ...columns], updatedAt: now };
       await this.storage.transaction(async (tx) => {
         for (const column of columns) {
-          const defaultSql = defaultSqlOf(column);
-          const definition = `${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}${defaultSql !== undefined ? ` DEFAULT (${defaultSql})` : ''}`;
-          await tx.run(`ALTER TABLE ${physicalName(table)} ADD COLUMN ${definition}`);
+          await tx.run(`ALTER TABLE ${physicalName(table)} ADD COLUMN ${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}`);
           if (quarantine) await tx.run(`ALTER TABLE ${physicalName(quarantine)} ADD COLUMN ${quoteIdentifier(column.name)} VARCHAR`);
         }
+        // The rows already there take the defaults, in one UPDATE after every ALTER: DuckDB refuses
+        // ADD COLUMN … DEFAULT for most expressions under its locked configuration, and fails a
+        // commit that alters a table after updating it.
+        const defaults = columns.flatMap((column) => {
+          const defaultSql = defaultSqlOf(column);
+          return defaultSql === undefined ? [] : [`${quoteIdentifier(column.name)} = CAST((${defaultSql}) AS ${toDuckDBType(column.type)})`];
+        });
+        if (defaults.length > 0) await tx.run(`UPDATE ${physicalName(table)} SET ${defaults.join(', ')}`);
         await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET columns = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(updated.columns), now.toISOString(), id]);
         tx.afterCommit(() => this.tables.set(id, updated));
         if (quarantine) {

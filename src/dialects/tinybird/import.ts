@@ -127,7 +127,7 @@ function keyParts(text: string | undefined): KeyPart[] {
  * Tinybird's columns on the core: a non-nullable array without DEFAULT defaults to `[]`, as
  * ClickHouse fills missing arrays.
  */
-function tinybirdColumns(columns: Column[]): Column[] {
+export function tinybirdColumns(columns: Column[]): Column[] {
   return columns.map((column) => (column.type.kind === 'list' && !column.nullable && column.defaultExpression === undefined ? { ...column, defaultExpression: '[]' } : column));
 }
 

@@ -122,6 +122,17 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT a, arr, s, n, z FROM shown_defaults'), [{ a: 7, arr: [1, 2], s: 'xy', n: -1, z: null }]);
   });
 
+  test('alter takes the data source\'s own schema back with an Array column, and an added Array defaults to [] as on create', async () => {
+    await suite.tb.form('/v0/datasources?name=with_arrays&format=ndjson', { schema: 'id Int32 `json:$.id`, arr Array(Int32) `json:$.arr[:]`' });
+    await suite.server.fetch('/v0/events?name=with_arrays&wait=true', { method: 'POST', body: '{"id": 1, "arr": [7]}\n' });
+    const schema = 'id Int32 `json:$.id`, arr Array(Int32) `json:$.arr[:]`, tags Array(String) `json:$.tags[:]`, n Int64 `json:$.n` DEFAULT 5';
+    const altered = await suite.tb.form('/v0/datasources/with_arrays/alter', { schema });
+    assert.equal(altered.status, 200, await altered.clone().text());
+    const events = await suite.server.fetch('/v0/events?name=with_arrays&wait=true', { method: 'POST', body: '{"id": 2}\n' });
+    assert.deepEqual(await events.json(), { successful_rows: 1, quarantined_rows: 0 });
+    assert.deepEqual(await suite.tb.sql('SELECT id, arr, tags, n FROM with_arrays ORDER BY id'), [{ id: 1, arr: [7], tags: [], n: 5 }, { id: 2, arr: [], tags: [], n: 5 }]);
+  });
+
   test('a Data Source name must be letters, digits and _, not starting with a digit, however it is created', async () => {
     for (const name of ['my-source', '1st', 'with space']) {
       const fromSchema = await suite.tb.form(`/v0/datasources?name=${encodeURIComponent(name)}`, { schema: 'a Int32' });

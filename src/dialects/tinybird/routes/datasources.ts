@@ -7,7 +7,7 @@ import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { bodySource, multipartParts } from '../../../server/body.ts';
 import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
-import { checkDatasourceName, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, type ImportRequest } from '../import.ts';
+import { checkDatasourceName, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, tinybirdColumns, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
 import { parseSchema, printSchemaColumn } from '../schema.ts';
 import { WORKSPACE } from '../scopes.ts';
@@ -159,7 +159,8 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const params = await Params.of(request);
     const table = tableOf(core, request.params.name);
     const schema = params.get('schema');
-    const columns = schema === undefined ? undefined : parseSchema(schema);
+    // Parsed as on create, so that a column reads the same here as in the data source (an Array's implicit DEFAULT []).
+    const columns = schema === undefined ? undefined : tinybirdColumns(parseSchema(schema));
     let added: Column[] = [];
     const addColumns = columns && ((current: Table) => (added = addedColumns(current, columns)));
     const description = params.get('description');
