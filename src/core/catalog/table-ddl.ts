@@ -99,6 +99,8 @@ export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primary
     if (column.jsonPath !== undefined) parseJsonPath(column.jsonPath);
     checkStorable(column);
   }
+  const repeated = (spec.primaryKey ?? []).find((key, index, keys) => keys.indexOf(key) !== index);
+  if (repeated !== undefined) throw new SluiceError('INVALID_SCHEMA', `Primary key column "${repeated}" is named more than once`, { column: repeated });
   for (const key of spec.primaryKey ?? []) {
     const column = spec.columns.find((candidate) => candidate.name === key);
     if (!column) throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" is not a column of the table`, { column: key });

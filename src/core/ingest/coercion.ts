@@ -22,6 +22,9 @@ const tryCast = (text: string, type: DataType): string => `TRY_CAST(${text} AS $
 export const tryCastTrimmed = (text: string, type: DataType): string =>
   `CASE WHEN strlen(${text}) = length(${text}) AND NOT prefix(${text}, ' ') AND NOT suffix(${text}, ' ') THEN ${tryCast(text, type)} ELSE ${tryCast(`trim(${text})`, type)} END`;
 
+/** A text the timestamp rule reads as epoch seconds or milliseconds: a bare number. */
+const EPOCH_TEXT = "'-?[0-9]+(\\.[0-9]+)?'";
+
 /**
  * Epoch seconds (or milliseconds, when too large to be seconds) as a UTC timestamp; NULL past the
  * milliseconds a timestamp holds (about ±9.2e15), where DuckDB's conversions fail rather than give NULL.
@@ -55,7 +58,7 @@ export function timestampFromText(text: string, nanos: boolean): string {
   const inUnit = (timestamp: string) => (nanos ? nanosecondsOf(timestamp) : timestamp);
   const parsed = `CASE WHEN ${hasOffset} THEN ${inUnit(`TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP)`)} ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
   const epoch = inUnit(epochToTimestamp(trimmed));
-  return `CASE WHEN regexp_full_match(${trimmed}, '-?[0-9]+(\\.[0-9]+)?') THEN ${epoch} ELSE ${parsed} END`;
+  return `CASE WHEN regexp_full_match(${trimmed}, ${EPOCH_TEXT}) THEN ${epoch} ELSE ${parsed} END`;
 }
 
 /**
@@ -79,8 +82,13 @@ function castTimestamp(text: string, type: DataType): string {
   return `TRY_CAST(${truncateTo ? `date_trunc('${truncateTo}', ${value})` : value} AS ${toDuckDBType(type)})`;
 }
 
+/**
+ * A date, or the day of a timestamp text (`2024-05-01T10:00:00Z`). A bare number is no date: read as
+ * a timestamp it would be epoch seconds (`20240501` → 1970-08-23), so it is invalid instead.
+ */
 function castDate(text: string, type: DataType): string {
-  return `COALESCE(${tryCastTrimmed(text, type)}, TRY_CAST(${castTimestamp(text, { kind: 'timestamp', unit: 'us' })} AS DATE))`;
+  const timestampDay = `TRY_CAST(${castTimestamp(text, { kind: 'timestamp', unit: 'us' })} AS DATE)`;
+  return `COALESCE(${tryCastTrimmed(text, type)}, CASE WHEN NOT regexp_full_match(trim(${text}), ${EPOCH_TEXT}) THEN ${timestampDay} END)`;
 }
 
 /** Nested kinds are taken apart and their elements cast by the rules here (see `castNested`). */
@@ -89,7 +97,8 @@ const NESTED_KINDS = new Set<DataTypeKind>(['list', 'map', 'struct']);
 const CASTS: Record<Exclude<DataTypeKind, 'list' | 'map' | 'struct'>, CastBuilder> = {
   boolean: tryCastTrimmed,
   int: tryCastTrimmed,
-  float: tryCastTrimmed,
+  // A finite number too large for the type is invalid rather than infinity (only `inf` itself is).
+  float: (text, type) => `CASE WHEN isinf(${tryCastTrimmed(text, type)}) AND NOT contains(lower(${text}), 'inf') THEN NULL ELSE ${tryCastTrimmed(text, type)} END`,
   decimal: tryCastTrimmed,
   string: (text) => text,
   // DuckDB's BLOB text (`\xHH` escapes) when it reads as one, else the UTF-8 bytes of the text.
@@ -107,8 +116,11 @@ const CASTS: Record<Exclude<DataTypeKind, 'list' | 'map' | 'struct'>, CastBuilde
  * Without them, the engine's own casts decide.
  */
 export interface CoercionOptions {
-  /** Text with a fraction (`123.45`, `1.5e1`) for an integer column: DuckDB's cast rounds it; `truncate` drops the fraction. */
-  integerFractions?: 'round' | 'truncate';
+  /**
+   * Text with a fraction or an exponent (`123.45`, `1.5e1`) for an integer column: DuckDB's cast
+   * rounds it (`round`), `truncate` drops the fraction, `refuse` makes it invalid (only digits are an integer).
+   */
+  integerFractions?: 'round' | 'truncate' | 'refuse';
   /** Texts meaning NULL in columns that do not hold text (matched trimmed, regardless of case), e.g. `null` and the empty text. */
   nullTexts?: readonly string[];
   /**
@@ -184,6 +196,7 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const text = nullTexts.length === 0 ? input : `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
   const castLeaf = (leafText: string, type: DataType): string => {
     if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
+    if (options.integerFractions === 'refuse' && type.kind === 'int') return `CASE WHEN regexp_full_match(trim(${leafText}), '[+-]?[0-9]+') THEN ${tryCast(`trim(${leafText})`, type)} END`;
     if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
     return CASTS[type.kind as keyof typeof CASTS](leafText, type);
   };

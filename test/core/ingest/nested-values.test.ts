@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coerceColumn, type CoercionOptions } from '../../../src/core/ingest/coercion.ts';
+import type { CoercionOptions } from '../../../src/core/ingest/coercion.ts';
 import type { DataType } from '../../../src/core/types/data-type.ts';
+import { convertValues } from '../../helpers/convert-values.ts';
 import { TestCore } from '../../helpers/test-server.ts';
 
 let harness: TestCore;
@@ -14,16 +15,7 @@ const INT: DataType = { kind: 'int', bits: 32, signed: true };
 const TEXT: DataType = { kind: 'string' };
 const listOf = (element: DataType, elementNullable = true, size?: number): DataType => ({ kind: 'list', element, elementNullable, ...(size ? { size } : {}) });
 
-/** Each text converted to `type` as a nullable column: the value as JSON text, or `invalid` with the message. */
-async function convert(type: DataType, texts: Array<string | null>, options: CoercionOptions = {}): Promise<Array<string | null>> {
-  const coerced = coerceColumn({ name: 'c', type, nullable: true }, 'v', (field) => field.type.kind, options);
-  const rows = await harness.core.storage.query(
-    `SELECT CASE WHEN ${coerced.failed('value')} THEN 'invalid: ' || (${coerced.error}) ELSE CAST(to_json(value) AS VARCHAR) END AS result
-     FROM (SELECT v, n, ${coerced.value} AS value FROM (SELECT unnest(texts) AS v, generate_subscripts(texts, 1) AS n FROM (SELECT CAST($1::JSON AS VARCHAR[]) AS texts))) ORDER BY n`,
-    [JSON.stringify(texts)],
-  );
-  return rows.map((row) => row['result'] as string | null);
-}
+const convert = (type: DataType, texts: Array<string | null>, options: CoercionOptions = {}) => convertValues(harness, type, texts, options);
 
 test('a list with an element that does not convert is invalid, in JSON and in DuckDB syntax, instead of holding a NULL', async () => {
   const results = await convert(listOf(INT), ['[1, 2, 3]', '[1, "x", 3]', '[1, x, 3]', '[1, null]', '[1, NULL]', '[]', '["7", " 8 "]']);

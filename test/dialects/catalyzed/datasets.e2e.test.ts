@@ -203,6 +203,11 @@ describe('Catalyzed dataset tables', () => {
     assert.equal(added.status, 400, JSON.stringify(added.body));
   });
 
+  test('a primary key that names a column twice is a validation error', async () => {
+    const response = await suite.client.call('POST', '/dataset-tables', { datasetId: suite.datasetId, tableName: 'twice', fields: [{ name: 'a', arrowType: 'int32' }], primaryKeyColumns: ['a', 'a'] });
+    assert.deepEqual([response.status, response.body.code, response.body.message], [400, 'VALIDATION_ERROR', 'Primary key column "a" is named more than once']);
+  });
+
   test('a deleted table is gone: 404 on read and write', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'dropped', [{ name: 'id', arrowType: 'int32' }]);
     assert.equal((await suite.client.call('DELETE', `/dataset-tables/${tableId}`)).status, 204);

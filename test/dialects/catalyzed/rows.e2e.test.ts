@@ -244,6 +244,19 @@ describe('Catalyzed coercion of values to column types', () => {
     assert.deepEqual([afterward.body.version, afterward.body.rowCount], [before.body.version, before.body.rowCount]);
   });
 
+  test('in CSV a quoted empty field of a text column is the empty string, as in JSON; an unquoted one is missing', async () => {
+    const response = await suite.client.write(tableId, 'mode=upsert', 'id,s\n40,""\n41,\n', 'text/csv');
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    const rows = (await suite.client.rows(tableId)).filter((row) => [40, 41].includes(row['id'] as number));
+    assert.deepEqual(rows.map((row) => row['s']), ['', null]);
+  });
+
+  test('a number too large for a float column is refused rather than stored as infinity', async () => {
+    const response = await suite.client.write(tableId, 'mode=upsert', '[{"id": 42, "f": 1e400}]', 'application/json');
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.deepEqual(response.body.details.errors.map(({ columns }: { columns: string[] }) => columns), [['f']]);
+  });
+
   test('CSV rows that fail are reported by line', async () => {
     const response = await suite.client.write(tableId, 'mode=upsert', 'id,f\n20,1.5\n21,abc\n', 'text/csv');
     assert.equal(response.status, 400);

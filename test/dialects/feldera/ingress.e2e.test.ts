@@ -113,6 +113,15 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await expensiveOf(client, pipeline), [{ id: 1, name: 'A' }, { id: 2, name: 'B' }]);
   });
 
+  test('an integer column takes whole numbers only: a fraction or an exponent is a parse error, not rounded', async () => {
+    const pipeline = await fresh('CREATE TABLE n (i INT, b BIGINT, r REAL);');
+    for (const [body, query] of [['{"insert": {"i": 2.5}}', 'format=json'], ['{"insert": {"b": 1e2}}', 'format=json'], ['7,1.5,\n', 'format=csv'], ['{"insert": {"r": 1e40}}', 'format=json']]) {
+      await felderaError(await client.push(pipeline, 'n', body!, query), 400, 'ParseErrors');
+    }
+    await client.pushOk(pipeline, 'n', '{"insert": {"i": -3, "b": 42, "r": 1.5}}');
+    assert.deepEqual(await client.rows(pipeline, 'SELECT i, b, r FROM n'), [{ i: -3, b: 42, r: 1.5 }]);
+  });
+
   test('a record with more than one of insert, delete and update is a parse error, and the push keeps its other records', async () => {
     const pipeline = await fresh();
     const body = ['{"insert": {"id": 1, "name": "kept"}}', '{"insert": {"id": 2, "name": "x"}, "delete": {"id": 2}}', '{"update": {"id": 1, "name": "y"}, "insert": {"id": 1, "name": "z"}}'].join('\n');

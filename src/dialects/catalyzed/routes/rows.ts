@@ -96,7 +96,8 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
       duplicateKeys: 'reject',
       describeType: ({ type }) => printArrowType(type),
       caseInsensitive: true,
-      csv: { header: true, caseInsensitive: true, lenient: false, emptyTextIsEmptyString: true },
+      // A quoted empty field is the empty string, as "" is in JSON; an unquoted one is missing.
+      csv: { header: true, caseInsensitive: true, lenient: false, emptyTextIsEmptyString: true, quotedEmptyIsNull: false },
       json: {
         updateFormat: 'raw', arrays: true, caseInsensitive: true, positional: false,
         // Deletes by a one-column key may list bare key values.

@@ -19,8 +19,11 @@ const UPDATE_FORMATS = ['insert_delete', 'raw', 'weighted', 'debezium'] as const
 /** A push is committed as it arrives: every 4 MiB, or when its oldest record has waited 200 ms. */
 const INGRESS_CHUNKS: ChunkPolicy = { bytes: 4 * 1024 * 1024, maxDelayMs: 200 };
 
-/** Feldera's JSON gives BINARY and VARBINARY values as arrays of bytes, as its output does. */
-const FELDERA_COERCION: CoercionOptions = { binary: 'bytes' };
+/**
+ * Feldera's JSON gives BINARY and VARBINARY values as arrays of bytes, as its output does; its
+ * decoders take only whole numbers for integer columns (`2.5` and `1e2` are errors, not rounded).
+ */
+const FELDERA_COERCION: CoercionOptions = { binary: 'bytes', integerFractions: 'refuse' };
 
 const describeType = ({ type }: Parameters<typeof printSqlType>[0]) => printSqlType({ type, nullable: true });
 
