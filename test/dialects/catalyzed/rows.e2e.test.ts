@@ -154,6 +154,21 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     assert.equal(response.status, 200);
     assert.equal((await suite.client.rows(tableId)).length, 3);
   });
+
+  test('a body in an encoding Sluice does not undo (br, deflate) is refused rather than read as it is', async () => {
+    const tableId = await seededTable();
+    for (const encoding of ['br', 'deflate', 'gzip, br']) {
+      const response = await suite.server.fetch(`/dataset-tables/${tableId}/rows?mode=append`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, body: '[]',
+      });
+      assert.equal(response.status, 400, encoding);
+      assert.match((await response.json()).message, /Content-Encoding .* is not supported/);
+    }
+    const identity = await suite.server.fetch(`/dataset-tables/${tableId}/rows?mode=append`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: '[{"id": 9}]',
+    });
+    assert.equal(identity.status, 200);
+  });
 });
 
 describe('Catalyzed coercion of values to column types', () => {

@@ -34,6 +34,7 @@ export async function openSource(source: IngestSource, limits: SourceLimits, opt
 
 async function openContent(source: IngestSource, limits: SourceLimits, { onProgress, signal }: OpenOptions): Promise<Readable> {
   if (source.kind === 'file') return createReadStream(source.path);
+  if (source.kind !== 'url') checkEncoding(source.hints);
   let raw: Readable;
   let totalBytes: number | undefined;
   let gzipDeclared: boolean;
@@ -76,9 +77,20 @@ async function openContent(source: IngestSource, limits: SourceLimits, { onProgr
  * Fails with PAYLOAD_TOO_LARGE past `limits.maxBytes`, as `openSource` would.
  */
 export function wholeContent(source: IngestSource, limits: SourceLimits): Buffer | undefined {
-  if (source.kind !== 'bytes' || isGzipDeclared(source.hints) || hasGzipMagic(source.bytes)) return undefined;
+  if (source.kind !== 'bytes') return undefined;
+  checkEncoding(source.hints);
+  if (isGzipDeclared(source.hints) || hasGzipMagic(source.bytes)) return undefined;
   if (source.bytes.length > limits.maxBytes) throw payloadTooLarge(limits.maxBytes);
   return source.bytes;
+}
+
+/** A body's Content-Encoding must be one Sluice undoes (gzip) or none: other bytes would be read as they are, as garbage. */
+function checkEncoding(hints: SourceHints | undefined): void {
+  const encodings = (hints?.contentEncoding ?? '').split(',').map((encoding) => encoding.trim().toLowerCase()).filter((encoding) => encoding !== '' && encoding !== 'identity');
+  const unsupported = encodings.find((encoding) => encoding !== 'gzip' && encoding !== 'x-gzip');
+  if (unsupported !== undefined || encodings.length > 1) {
+    throw new SluiceError('UNSUPPORTED_FORMAT', `Content-Encoding "${hints?.contentEncoding}" is not supported: send the body as it is, or gzip-compressed`, { contentEncoding: hints?.contentEncoding });
+  }
 }
 
 function isGzipDeclared(hints: SourceHints | undefined): boolean {
