@@ -137,6 +137,9 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
   const [sortingKey, partitionKey] = [columnsOf(engine.sortingKey), columnsOf(engine.partitionKey)];
   const unknown = [...sortingKey, ...partitionKey].find((key) => !columns.some((column) => column.name === key));
   if (unknown) throw new SluiceError('INVALID_SCHEMA', `Engine key column "${unknown}" is not a column of the schema`);
+  // `[:]` takes every element of an array: its values fill an Array column, never a single value.
+  const spread = columns.find((column) => column.jsonPath?.includes('[:]') && column.type.kind !== 'list');
+  if (spread) throw new SluiceError('INVALID_SCHEMA', `Column "${spread.name}": the JSONPath ${spread.jsonPath} takes every element of an array, so the column must be an Array`, { column: spread.name });
   if (engine.replacing) {
     // The sorting key of a ReplacingMergeTree is the key rows are upserted by: only columns can be compared as they are.
     const expression = engine.sortingKey.find((part) => 'expression' in part);

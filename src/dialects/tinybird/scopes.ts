@@ -1,7 +1,12 @@
-import type { Scope } from '../../core/auth/scopes.ts';
+import { allows, type Principal, type Scope } from '../../core/auth/scopes.ts';
 import { SluiceError } from '../../core/errors.ts';
 
 export const WORKSPACE = 'default';
+
+/** Refuses, in Tinybird's words, a principal that may not create data sources (nor manage jobs, nor analyze). */
+export function requireCreate(principal: Principal): void {
+  if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
+}
 
 /** Tinybird's scope names and the core scope each stands for (within the workspace namespace). */
 const SCOPE_ACTIONS = {

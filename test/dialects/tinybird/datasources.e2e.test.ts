@@ -93,6 +93,12 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal(row!.b, '2');
   });
 
+  test('a JSONPath with [:] needs an Array column', async () => {
+    const response = await suite.tb.form('/v0/datasources?name=spread&format=ndjson', { schema: 'i Int32 `json:$.i[:]`' });
+    assert.equal(response.status, 400);
+    assert.match((await response.json()).error, /Column "i": the JSONPath \$\.i\[:\] takes every element of an array, so the column must be an Array/);
+  });
+
   test('a DEFAULT that is not a value of its column type, or NULL in a column that is not Nullable, is refused on create', async () => {
     for (const [schema, reason] of [
       ["n Int32 DEFAULT 'abc'", /DEFAULT 'abc' is not a value of the column's type/],

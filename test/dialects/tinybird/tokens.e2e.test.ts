@@ -74,6 +74,15 @@ describe('Tinybird tokens and scope checks', () => {
     assert.equal(bad.status, 400);
   });
 
+  test('analyze and jobs refuse a token without DATASOURCES:CREATE in Tinybird\'s words', async () => {
+    const appender = await createToken('name=appender&scope=DATASOURCES:APPEND:events');
+    for (const [path, method] of [['/v0/analyze', 'POST'], ['/v0/jobs', 'GET']] as const) {
+      const response = await server.fetch(path, { method, token: appender.token });
+      assert.equal(response.status, 403, path);
+      assert.deepEqual(await response.json(), { error: 'token needs scope DATASOURCES:CREATE' });
+    }
+  });
+
   test('a READ scope with a filter reads only the rows the filter holds for, from SQL, static tokens and JWTs alike', async () => {
     await seedTable(server.core, 'default', 'orders', [{ name: 'user_id', type: int32, nullable: false }, { name: 'v', type: { kind: 'string' }, nullable: false }], [['1', 'mine'], ['2', 'secret']]);
     const stat = await createToken(`name=filtered&scope=${encodeURIComponent('DATASOURCES:READ:orders:user_id = 1')}`);

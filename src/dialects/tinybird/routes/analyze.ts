@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requireScope } from '../../../core/auth/scopes.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { analyzeNdjson, analyzeParquet, inferCsv, previewSql, type PreviewColumn } from '../../../core/ingest/inference/index.ts';
 import { parseHttpUrl } from '../../../core/ingest/sources/http-url.ts';
@@ -13,7 +12,7 @@ import { multipartParts } from '../../../server/body.ts';
 import type { TinybirdFormat } from '../import.ts';
 import { Params } from '../params.ts';
 import { printSchema } from '../schema.ts';
-import { WORKSPACE } from '../scopes.ts';
+import { requireCreate } from '../scopes.ts';
 
 const ANALYZE_MAX_BYTES = 1024 * 1024 * 1024;
 const FORMAT_OF_PART: Record<string, TinybirdFormat> = { csv: 'csv', ndjson: 'ndjson', parquet: 'parquet' };
@@ -78,7 +77,7 @@ async function analyze(core: Sluice, source: IngestSource, format: TinybirdForma
 
 export function analyzeRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/v0/analyze', async (request: FastifyRequest) => {
-    requireScope(await request.principal(), 'create', { namespace: WORKSPACE });
+    requireCreate(await request.principal());
     if (request.isMultipart()) {
       const params = Params.ofQuery(request);
       let result: unknown;

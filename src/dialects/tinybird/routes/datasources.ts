@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { requireScope, type Principal } from '../../../core/auth/scopes.ts';
 import type { Column, Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { parseHttpUrl, withoutCredentials } from '../../../core/ingest/sources/http-url.ts';
@@ -10,7 +9,7 @@ import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
 import { checkDatasourceName, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, tinybirdColumns, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
 import { parseSchema, printSchemaColumn } from '../schema.ts';
-import { WORKSPACE } from '../scopes.ts';
+import { requireCreate, WORKSPACE } from '../scopes.ts';
 
 /** Raw (non-multipart) bodies are capped lower than multipart files, as Tinybird does. */
 const RAW_BODY_BYTES = 8 * 1024 * 1024;
@@ -22,14 +21,6 @@ function tableOf(core: Sluice, name: string): Table {
   const table = core.catalog.findTable(namespace.id, name);
   if (!table || table.kind === 'view') throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
   return table;
-}
-
-function requireCreate(principal: Principal): void {
-  try {
-    requireScope(principal, 'create', { namespace: WORKSPACE });
-  } catch {
-    throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
-  }
 }
 
 /**
