@@ -130,6 +130,8 @@ export class JsonValueSplitter {
   private offset = 0;
 
   private entries: JsonValueText[] = [];
+  /** The bad record a top-level word of garbage made, and its line: more words right after it join it. */
+  private garbage: { entry: JsonValueText; line: number } | undefined;
   private entriesBytes = 0;
   private ready: JsonValueChunk[] = [];
   private count = 0;
@@ -365,7 +367,16 @@ export class JsonValueSplitter {
       const text = this.parts.length === 0 ? chunk.toString('utf8', start, end) : Buffer.concat([...this.parts, chunk.subarray(start, end)]).toString('utf8');
       // A bare literal is the one kind of garbage the grammar above does not catch.
       if (first !== QUOTE && first !== OPEN_BRACE && first !== OPEN_BRACKET && !LITERAL.test(text)) {
-        this.pushEntry(errorText(this.parts, chunk.subarray(start, end)), `unexpected '${text.slice(0, 40)}' ${this.valuePosition()}`);
+        const garbage = errorText(this.parts, chunk.subarray(start, end));
+        const previous = this.entries.at(-1);
+        // Words of garbage in a row on one line (`not json`) are one bad record, not one per word.
+        if (this.stack.length === 0 && previous !== undefined && previous === this.garbage?.entry && this.garbage.line === this.valueLine) {
+          previous.text += ` ${garbage}`;
+          this.entriesBytes += garbage.length + 1;
+        } else {
+          this.pushEntry(garbage, `unexpected '${text.slice(0, 40)}' ${this.valuePosition()}`);
+          if (this.stack.length === 0) this.garbage = { entry: this.entries.at(-1)!, line: this.valueLine };
+        }
       } else {
         this.pushEntry(text, undefined);
       }

@@ -152,6 +152,18 @@ describe('splitJsonValues: malformed input', () => {
     assert.match(entries[3]!.error!, /unexpected 'nonsense'/);
   });
 
+  test('words of garbage in a row on one line are one bad record, so the records after it keep their numbers', async () => {
+    const entries = await split(['{"a":1}\nnot json at all\n{"b":2}\nagain\nand again {"c":3}\n']);
+    assert.deepEqual(entries.map((entry) => [entry.index, entry.text, entry.error === undefined ? 'ok' : 'error']), [
+      [1, '{"a":1}', 'ok'],
+      [2, 'not json at all', 'error'],
+      [3, '{"b":2}', 'ok'],
+      [4, 'again', 'error'],
+      [5, 'and again', 'error'],
+      [6, '{"c":3}', 'ok'],
+    ]);
+  });
+
   test('a missing comma, colon or key inside a value is an error, not a silent split', async () => {
     for (const bad of ['{"a":1 "b":2}', '{"a" 1}', '{1:2}', '[1 2]', '{"a":1,}', '[1,]', '[,1]']) {
       const entries = await split([`${bad}\n{"ok":true}`]);
