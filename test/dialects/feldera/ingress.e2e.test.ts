@@ -275,21 +275,30 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'waited', price: null }]);
   });
 
-  test('a streamed body is committed as it arrives: its first records are visible before it ends', async () => {
-    const pipeline = await fresh();
+  /**
+   * Opens a streamed push of `first` to `items` and waits until its `committed` records are visible,
+   * the body still open; `send` adds to the body and `close` ends it.
+   */
+  async function openStream(pipeline: string, first: string, committed: number) {
     let send!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({ start: (controller) => { send = controller; } });
     const push = server.fetch(`/v0/pipelines/${pipeline}/ingress/items?format=json`, { method: 'POST', body, duplex: 'half' } as RequestInit);
-    send.enqueue(new TextEncoder().encode('{"insert": {"id": 1, "name": "early"}}\n{"insert": {"id": 2, "name": "early"}}\n'));
+    send.enqueue(new TextEncoder().encode(first));
     let seen: unknown[] = [];
-    for (let attempt = 0; attempt < 500 && seen.length < 2; attempt += 1) {
+    for (let attempt = 0; attempt < 500 && seen.length < committed; attempt += 1) {
       seen = await itemsOf(client, pipeline);
-      if (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (seen.length < committed) await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    assert.equal(seen.length, 2, 'the first records were not committed while the body was still open');
-    send.enqueue(new TextEncoder().encode('{"insert": {"id": 3, "name": "late"}}\n'));
-    send.close();
-    const response = await push;
+    assert.equal(seen.length, committed, 'the first records were not committed while the body was still open');
+    return { push, send: (text: string) => send.enqueue(new TextEncoder().encode(text)), close: () => send.close() };
+  }
+
+  test('a streamed body is committed as it arrives: its first records are visible before it ends', async () => {
+    const pipeline = await fresh();
+    const stream = await openStream(pipeline, '{"insert": {"id": 1, "name": "early"}}\n{"insert": {"id": 2, "name": "early"}}\n', 2);
+    stream.send('{"insert": {"id": 3, "name": "late"}}\n');
+    stream.close();
+    const response = await stream.push;
     assert.equal(response.status, 200, await response.clone().text());
     assert.equal(typeof ((await response.json()) as { token: string }).token, 'string');
     assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['early', 'early', 'late']);
@@ -297,20 +306,11 @@ describe('Feldera ingress', () => {
 
   test('a streamed body that outlives a stop keeps what was committed before it and ends with 503', async () => {
     const pipeline = await fresh();
-    let send!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({ start: (controller) => { send = controller; } });
-    const push = server.fetch(`/v0/pipelines/${pipeline}/ingress/items?format=json`, { method: 'POST', body, duplex: 'half' } as RequestInit);
-    send.enqueue(new TextEncoder().encode('{"insert": {"id": 1, "name": "before"}}\n'));
-    let seen: unknown[] = [];
-    for (let attempt = 0; attempt < 500 && seen.length < 1; attempt += 1) {
-      seen = await itemsOf(client, pipeline);
-      if (seen.length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.equal(seen.length, 1, 'the first record was not committed while the body was still open');
+    const stream = await openStream(pipeline, '{"insert": {"id": 1, "name": "before"}}\n', 1);
     assert.equal((await client.action(pipeline, 'stop')).status, 202);
-    send.enqueue(new TextEncoder().encode('{"insert": {"id": 2, "name": "after"}}\n'));
-    send.close();
-    await felderaError(await push, 503, 'PipelineInteractionNotDeployed');
+    stream.send('{"insert": {"id": 2, "name": "after"}}\n');
+    stream.close();
+    await felderaError(await stream.push, 503, 'PipelineInteractionNotDeployed');
     assert.equal((await client.action(pipeline, 'start')).status, 202);
     assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['before']);
   });
