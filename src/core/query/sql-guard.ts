@@ -41,7 +41,9 @@ const ALLOWED_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest', '
 
 /**
  * Functions that read files, run SQL text, reveal the catalog, settings or other tenants' objects,
- * change session state or stall a connection. Matched on the lower-cased name; prefixes cover
+ * change session state or stall a connection, or describe storage rather than the rows read:
+ * `stats` gives a column's min, max and distinct count over the whole table and `vector_type` how
+ * it is stored, even when a row filter hides most of it. Matched on the lower-cased name; prefixes cover
  * families (`read_*`, `duckdb_*`, `pg_*` catalog macros such as pg_get_viewdef, `pragma_*` …).
  * The file readers are also stopped by the sandbox, but the spool folder is readable, so they are
  * refused here before DuckDB sees them.
@@ -53,7 +55,7 @@ const DENIED_FUNCTIONS = new Set([
   'which_secret', 'getenv', 'current_setting', 'getvariable', 'setseed', 'nextval', 'currval', 'current_query',
   'current_query_id', 'current_database', 'current_catalog', 'current_schema', 'current_schemas', 'in_search_path',
   'get_block_size', 'write_log', 'parse_duckdb_log_message', 'checkpoint', 'force_checkpoint', 'enable_logging',
-  'disable_logging', 'truncate_duckdb_logs', 'enable_profiling', 'disable_profiling', 'sleep_ms',
+  'disable_logging', 'truncate_duckdb_logs', 'enable_profiling', 'disable_profiling', 'sleep_ms', 'stats', 'vector_type',
   'col_description', 'obj_description', 'shobj_description', 'format_type', 'format_pg_type', 'map_to_pg_oid',
 ]);
 const DENIED_FUNCTION_PREFIXES = ['read_', 'parquet_', 'duckdb_', 'pg_', 'pragma_', 'has_', 'icu_'];

@@ -115,6 +115,20 @@ describe('Tinybird tokens and scope checks', () => {
     }
   });
 
+  test('stats() is refused, to a filtered token and to the admin alike, and does not show the hidden rows\' maximum', async () => {
+    await seedTable(server.core, 'default', 'payments', [{ name: 'id', type: int32, nullable: false }, { name: 'amount', type: int32, nullable: false }], [['1', '10'], ['2', '987654']]);
+    const filtered = await createToken(`name=stats-filtered&scope=${encodeURIComponent('DATASOURCES:READ:payments:id = 1')}`);
+    for (const token of [filtered.token, ADMIN_TOKEN]) {
+      for (const query of ['SELECT stats(amount) FROM payments', 'SELECT vector_type(amount) FROM payments']) {
+        const response = await sql(query, token);
+        const text = await response.text();
+        assert.equal(response.status, 400, `${query}: ${text}`);
+        assert.match(JSON.parse(text).error, /Function "(stats|vector_type)" is not allowed/);
+        assert.equal(text.includes('987654'), false);
+      }
+    }
+  });
+
   test('a JWT signed with the admin token carries its scopes', async () => {
     const key = new TextEncoder().encode(ADMIN_TOKEN);
     const jwt = await new SignJWT({ name: 'jwt-reader', scopes: [{ type: 'DATASOURCES:READ', resource: 'events' }] })
