@@ -332,17 +332,13 @@ const EXPRESSION_CHECKS: Record<string, CheckExpression> = {
     }
     checkChildren(node, check, params);
   },
-  // `x -> x + 1`: the parameters are names the body may use besides the columns.
+  // `x -> x + 1`, `(x, i) -> …`, `lambda x: …`: the parameters are names the body may use besides
+  // the columns. DuckDB reads any other left side (`payload -> '$.a'`, `f(…) -> '$'`) as JSON
+  // extraction and evaluates it, so it is checked like any expression; the right side always is.
   LAMBDA: (node, check, params) => {
-    const names = new Set(params);
-    const lhs = node['lhs'];
-    const declared = isJsonObject(lhs) && lhs['class'] === 'FUNCTION' ? lhs['children'] : [lhs];
-    for (const param of Array.isArray(declared) ? declared : []) {
-      const parts = isJsonObject(param) && param['class'] === 'COLUMN_REF' && Array.isArray(param['column_names']) ? param['column_names'] : [];
-      if (parts.length !== 1) throw new SluiceError('INVALID_PREDICATE', 'Invalid lambda parameters');
-      names.add(String(parts[0]).toLowerCase());
-    }
-    checkNested(node['expr'], check, names);
+    const declared = lambdaParameters(node['lhs']);
+    if (declared === undefined) checkNested(node['lhs'], check, params);
+    checkNested(node['expr'], check, declared === undefined ? params : new Set([...params, ...declared]));
   },
   SUBQUERY: refuseExpression('Subqueries'),
   STAR: refuseExpression('Stars (*)'),
@@ -351,6 +347,24 @@ const EXPRESSION_CHECKS: Record<string, CheckExpression> = {
   DEFAULT: refuseExpression('DEFAULT markers'),
   POSITIONAL_REFERENCE: refuseExpression('Positional references'),
 };
+
+/**
+ * The lower-cased names a lambda's left side declares: one bare name, or a parenthesized list of
+ * them (which DuckDB parses as a call of `row`); undefined for anything else.
+ */
+function lambdaParameters(lhs: JsonValue | undefined): string[] | undefined {
+  const bareName = (value: JsonValue | undefined): string | undefined => {
+    const parts = isJsonObject(value) && value['class'] === 'COLUMN_REF' && Array.isArray(value['column_names']) ? value['column_names'] : [];
+    return parts.length === 1 ? String(parts[0]).toLowerCase() : undefined;
+  };
+  const single = bareName(lhs);
+  if (single !== undefined) return [single];
+  const isRow = isJsonObject(lhs) && lhs['class'] === 'FUNCTION' && String(lhs['function_name']).toLowerCase() === 'row'
+    && !lhs['catalog'] && ['', 'main'].includes(String(lhs['schema'] ?? '').toLowerCase());
+  if (!isRow || !Array.isArray(lhs['children']) || lhs['children'].length === 0) return undefined;
+  const names = lhs['children'].map(bareName);
+  return names.every((name) => name !== undefined) ? names : undefined;
+}
 
 function checkExpression(node: JsonObject, check: ExpressionCheck, params: ReadonlySet<string>): void {
   const kind = String(node['class']);

@@ -255,6 +255,25 @@ describe('guardExpression', () => {
     }
   });
 
+  test('a denied function is refused on either side of ->, which DuckDB reads as JSON extraction unless its left side names lambda parameters', async () => {
+    for (const [sql, name] of [
+      ["current_query() -> '$' IS NOT NULL", 'current_query'],
+      ["(sleep_ms(1) -> '$') IS NULL", 'sleep_ms'],
+      ["pg_get_viewdef(amount) -> '$' IS NULL", 'pg_get_viewdef'],
+      ["country -> current_query() IS NULL", 'current_query'],
+      ["list_contains(list_transform(tags, t -> current_query()), 'y')", 'current_query'],
+    ] as const) {
+      await assert.rejects(guard(sql), (error: unknown) => {
+        assert.ok(error instanceof SluiceError && error.code === 'INVALID_PREDICATE', `${sql}: ${String(error)}`);
+        assert.match(error.message, new RegExp(`Function "${name}" is not allowed`), sql);
+        return true;
+      });
+    }
+    assert.equal(await guard("list_contains(list_transform(tags, (t, i) -> t || i), 'y1')"), `list_contains(list_transform(tags, (main."row"(t, i) -> (t || i))), 'y1')`);
+    assert.equal(await guard("list_contains(list_transform(tags, lambda t: upper(t)), 'Y')"), "list_contains(list_transform(tags, (t -> upper(t))), 'Y')");
+    assert.equal(await guard("(country -> '$.a') IS NULL AND (country ->> 'b') = 'c'"), "(((country -> '$.a') IS NULL) AND ((country ->> 'b') = 'c'))");
+  });
+
   test('refuses attempts to break out of the expression', async () => {
     for (const sql of [
       'amount > 1) UNION SELECT 1 WHERE (1 = 1',

@@ -362,6 +362,29 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.tb.form('/v0/datasources/deletable/delete', { delete_condition: '1=1; DROP TABLE x' })).status, 400);
   });
 
+  test('a denied function behind -> is refused in a delete condition, a replace condition, a DEFAULT and a row filter, while lambdas and JSON arrows on columns work', async () => {
+    const created = await suite.tb.form('/v0/datasources?name=arrows', { schema: 'id Int32, payload String, arr Array(Int32) DEFAULT list_transform([1, 2], x -> x + 1)' });
+    assert.equal(created.status, 200, await created.clone().text());
+    await suite.tb.upload('mode=append&name=arrows', 'csv', 'a.csv', 'id,payload\n1,"{""a"": 1}"\n2,"{""a"": 2}"\n');
+    assert.deepEqual(await suite.tb.sql('SELECT id, arr FROM arrows ORDER BY id'), [{ id: 1, arr: [2, 3] }, { id: 2, arr: [2, 3] }]);
+    const refused = async (response: Response, name: string) => {
+      const text = await response.text();
+      assert.equal(response.status, 400, text);
+      assert.match(JSON.parse(text).error, new RegExp(`Function "${name}" is not allowed`), text);
+    };
+    const sleeping = "(sleep_ms(id) -> '$') IS NULL";
+    await refused(await suite.tb.form('/v0/datasources/arrows/delete', { delete_condition: sleeping, dry_run: 'true' }), 'sleep_ms');
+    await refused(await suite.tb.form('/v0/datasources/arrows/delete', { delete_condition: "(pg_get_viewdef(id) -> '$') IS NULL" }), 'pg_get_viewdef');
+    await refused(await suite.tb.upload(`mode=replace&name=arrows&replace_condition=${encodeURIComponent(sleeping)}`, 'csv', 'r.csv', 'id,payload\n3,x\n'), 'sleep_ms');
+    await refused(await suite.tb.form('/v0/datasources?name=arrow_default', { schema: "n Nullable(String) DEFAULT current_query_id() -> '$'" }), 'current_query_id');
+    await refused(await suite.server.fetch(`/v0/tokens?name=arrow_filter&scope=${encodeURIComponent(`DATASOURCES:READ:arrows:${sleeping}`)}`, { method: 'POST' }), 'sleep_ms');
+    for (const condition of ["(payload -> '$.a')::INTEGER = 2", "(payload ->> 'a') = '2'", 'list_contains(list_transform([id], lambda x: x * 10), 20)', 'list_contains(list_transform([id], x -> x * 10), 20)']) {
+      const dry = await suite.tb.form('/v0/datasources/arrows/delete', { delete_condition: condition, dry_run: 'true' });
+      assert.deepEqual(await dry.json(), { rows_to_be_deleted: 1 }, condition);
+    }
+    assert.deepEqual(await suite.tb.sql('SELECT id FROM arrows ORDER BY id'), [{ id: 1 }, { id: 2 }]);
+  });
+
   test('alter adds columns, PUT renames, DELETE drops', async () => {
     await suite.tb.form('/v0/datasources?name=alterable', { schema: 'id Int32' });
     const altered = await (await suite.tb.form('/v0/datasources/alterable/alter', { schema: 'id Int32, extra Nullable(String)' })).json();
