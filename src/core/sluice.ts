@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import { DuckDBStorage } from '../storage/duckdb/duckdb-storage.ts';
 import { resolveAdminToken } from './admin-token.ts';
-import { readFilters, requireScope, type Action, type Principal, type Target } from './auth/scopes.ts';
+import { readFilters, requireReadsIn, requireScope, type Action, type Principal, type Target } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
 import type { Namespace, Table, TableChange, TableSpec } from './catalog/model.ts';
@@ -222,8 +222,11 @@ export class Sluice {
   /**
    * Checks a user's SELECT and binds its table names within `namespace` (or the namespace a name is
    * qualified with), each table readable by the principal, into SQL safe to run in the sandbox.
+   * The principal must read in `namespace` even when the query names no table (`SELECT 1`,
+   * `range(…)`): a token that only writes runs no query.
    */
   async guardQuery(principal: Principal, namespace: Namespace, sql: string): Promise<GuardedQuery> {
+    requireReadsIn(principal, namespace.name);
     const filters = await this.rowFilters(principal);
     return guardQuery(this.storage, sql, (name, qualifier) => {
       const home = qualifier === null ? namespace : this.catalog.getNamespace(qualifier);
@@ -233,9 +236,11 @@ export class Sluice {
 
   /**
    * Checks a user's SELECT whose table names the caller binds itself (to tables of any namespace,
-   * each optionally read through a condition over its columns); each table must be readable by the principal.
+   * each optionally read through a condition over its columns); each table must be readable by the
+   * principal, who must read in `namespace` (in some namespace, when null) even when the query names no table.
    */
-  async guardBoundQuery(principal: Principal, sql: string, bind: ResolveTable): Promise<GuardedQuery> {
+  async guardBoundQuery(principal: Principal, namespace: Namespace | null, sql: string, bind: ResolveTable): Promise<GuardedQuery> {
+    requireReadsIn(principal, namespace?.name);
     const filters = await this.rowFilters(principal);
     return guardQuery(this.storage, sql, (name, qualifier) => {
       const bound = bind(name, qualifier);

@@ -43,6 +43,15 @@ export function allows(principal: Principal, action: Action, target: Target): bo
 }
 
 /**
+ * Whether the principal may read some table of the namespace, or of any namespace when none is
+ * given: `admin`, or a `read` or `create` scope there (a filtered read counts).
+ */
+export function readsIn(principal: Principal, namespace?: string): boolean {
+  return principal.scopes.some((scope) => scope.action === 'admin'
+    || ((scope.action === 'read' || scope.action === 'create') && (namespace === undefined || scope.namespace === undefined || scope.namespace === namespace)));
+}
+
+/**
  * The row filters through which the principal reads a table: none when a scope lets it read the
  * whole table, else the filter of each read scope that names the table (any of them admits a row).
  */
@@ -61,6 +70,13 @@ export function requireScope(principal: Principal, action: Action, target: Targe
   if (!allows(principal, action, target)) {
     const what = target.table ? `table "${target.table}"` : `namespace "${target.namespace}"`;
     throw new SluiceError('FORBIDDEN', `The token may not ${action} ${what}`, { action, ...target });
+  }
+}
+
+/** Throws FORBIDDEN unless the principal may read some table of the namespace (of any, without one). */
+export function requireReadsIn(principal: Principal, namespace?: string): void {
+  if (!readsIn(principal, namespace)) {
+    throw new SluiceError('FORBIDDEN', `The token may not read${namespace === undefined ? '' : ` in namespace "${namespace}"`}: it has no read scope`, { action: 'read', ...(namespace !== undefined && { namespace }) });
   }
 }
 

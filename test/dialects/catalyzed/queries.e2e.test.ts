@@ -138,6 +138,15 @@ describe('Catalyzed queries', () => {
     assert.equal((await suite.client.call('POST', '/queries', { tables: {} })).status, 400);
   });
 
+  test('a query that names no table needs a read scope: 403 for a token that only writes, 200 for one that reads', async () => {
+    const { secret: writer } = await suite.server.core.tokens.create('shop-writer', [{ action: 'append', namespace: 'shop' }]);
+    const { secret: reader } = await suite.server.core.tokens.create('shop-reader', [{ action: 'read', namespace: 'shop', table: 'orders' }]);
+    const denied = await suite.client.query('SELECT count(*) AS n FROM range(10)', { o: orders }, {}, writer);
+    assert.deepEqual([denied.status, denied.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }]);
+    const answered = await suite.client.query('SELECT count(*) AS n FROM range(10)', {}, {}, reader);
+    assert.deepEqual([answered.status, answered.body.rows], [200, [{ n: 10 }]]);
+  });
+
   test('a token reads only the tables its scopes allow', async () => {
     const { secret } = await suite.server.core.tokens.create('customers-reader', [{ action: 'read', namespace: 'shop', table: 'customers' }]);
     assert.equal((await suite.client.query('SELECT count(*) FROM c', { c: customers }, {}, secret)).status, 200);

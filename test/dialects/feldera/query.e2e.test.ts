@@ -85,6 +85,16 @@ describe('Feldera ad-hoc queries', () => {
     assert.match(body.program_error.sql_compilation.messages[0]!.message, /own namespace/);
   });
 
+  test('a query that names no table needs a read scope on the pipeline: 403 InsufficientPermissions for a token that only pushes', async () => {
+    const { secret: pusher } = await server.core.tokens.create('sensors-pusher', [{ action: 'append', namespace: 'sensors' }]);
+    const { secret: reader } = await server.core.tokens.create('sensors-table-reader', [{ action: 'read', namespace: 'sensors', table: 'readings' }]);
+    const query = (token: string) => server.fetch(`/v0/pipelines/sensors/query?format=json&sql=${encodeURIComponent('SELECT 1 AS x')}`, { token });
+    await felderaError(await query(pusher), 403, 'InsufficientPermissions');
+    const answered = await query(reader);
+    assert.equal(answered.status, 200);
+    assert.equal(await answered.text(), '{"x":1}\n');
+  });
+
   test('a stopped pipeline is not queried: 503 PipelineInteractionNotDeployed', async () => {
     await client.pipeline('idle', 'CREATE TABLE t (x INT);', { start: false });
     await felderaError(await client.query('idle', 'SELECT * FROM t'), 503, 'PipelineInteractionNotDeployed');

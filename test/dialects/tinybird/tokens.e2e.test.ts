@@ -129,6 +129,19 @@ describe('Tinybird tokens and scope checks', () => {
     }
   });
 
+  test('a query that names no data source still needs a READ scope: an APPEND-only token gets 403, a READ token 200', async () => {
+    const appender = await createToken('name=append-only&scope=DATASOURCES:APPEND:events');
+    for (const query of ['SELECT 1', 'SELECT count(*) FROM range(10)']) {
+      const response = await sql(query, appender.token);
+      assert.equal(response.status, 403, query);
+      assert.deepEqual(await response.json(), { error: 'The token may not read in namespace "default": it has no read scope' });
+    }
+    const reader = await createToken(`name=filtered-reader&scope=${encodeURIComponent('DATASOURCES:READ:events:id = 1')}`);
+    const answered = await sql('SELECT 1 AS x FORMAT JSON', reader.token);
+    assert.equal(answered.status, 200);
+    assert.deepEqual((await answered.json()).data, [{ x: 1 }]);
+  });
+
   test('a JWT signed with the admin token carries its scopes', async () => {
     const key = new TextEncoder().encode(ADMIN_TOKEN);
     const jwt = await new SignJWT({ name: 'jwt-reader', scopes: [{ type: 'DATASOURCES:READ', resource: 'events' }] })

@@ -122,7 +122,8 @@ export function queryRoutes(app: FastifyInstance, core: Sluice): void {
     const bindings = parseBindings(body['tables']);
     const maxRows = member.integer(body, 'maxRows', { min: 1, max: 10_000, fallback: 1000 });
     const includeStats = member.boolean(body, 'includeStats') ?? true;
-    const guarded = await core.guardBoundQuery(principal, sql, (name, qualifier) => bindTable(core, bindings, name, qualifier));
+    // A query binds tables of any dataset by id, so the principal must read in some dataset, not one in particular.
+    const guarded = await core.guardBoundQuery(principal, null, sql, (name, qualifier) => bindTable(core, bindings, name, qualifier));
     const queryId = newId();
 
     if (String(request.headers.accept ?? '').toLowerCase().includes(ARROW_STREAM)) {

@@ -32,7 +32,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
     }
     let encoded;
     try {
-      const guarded = await core.guardBoundQuery(principal, sql.trim().replace(/;\s*$/, ''), (name, qualifier) => {
+      const guarded = await core.guardBoundQuery(principal, pipeline.namespace, sql.trim().replace(/;\s*$/, ''), (name, qualifier) => {
         if (qualifier !== null) throw new FelderaError('AdHocQueryError', `'${qualifier}.${name}': a query reads only the pipeline's own tables and views`);
         return pipelines.relation(pipeline, name);
       });
