@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_QUERY_CONNECTIONS, DEFAULT_QUERY_TIMEOUT_MS, DEFAULT_RESULT_MEMORY_BYTES } from './storage/duckdb/duckdb-storage.ts';
 
 /**
  * Every setting of the server: its type, default, description, command-line flag and environment
@@ -47,6 +48,15 @@ export const CONFIG_OPTIONS = {
     env: 'SLUICE_CHECKPOINT_THRESHOLD', default: undefined as string | undefined, parse: optional,
   },
   threads: { description: 'DuckDB worker threads; the number of cores when unset', env: 'SLUICE_THREADS', default: undefined as number | undefined, parse: parsePositiveInt },
+  queryTimeoutMs: {
+    description: "How long a query may take, its wait for a connection and the sending of its result included, before it is stopped (503, retryable)",
+    env: 'SLUICE_QUERY_TIMEOUT_MS', default: DEFAULT_QUERY_TIMEOUT_MS, parse: parsePositiveInt,
+  },
+  queryConnections: { description: 'Queries DuckDB runs at once; more wait for a free connection (within their time limit)', env: 'SLUICE_QUERY_CONNECTIONS', default: DEFAULT_QUERY_CONNECTIONS, parse: parsePositiveInt },
+  resultMemoryBytes: {
+    description: "Memory one query's result may take in the server while it is converted and sent; a row larger than this, or a bounded result (Catalyzed maxRows) holding more, fails the query with a 400",
+    env: 'SLUICE_RESULT_MEMORY', default: DEFAULT_RESULT_MEMORY_BYTES, parse: parseBytes,
+  },
   pausedIngressTimeoutMs: { description: 'How long a push to a paused Feldera pipeline waits for it to resume before answering 503', env: 'SLUICE_PAUSED_INGRESS_TIMEOUT_MS', default: 30_000, parse: parsePositiveInt },
   allowPrivateUrls: { description: 'Whether URL imports may reach loopback, private and reserved addresses (the server\'s own network)', env: 'SLUICE_ALLOW_PRIVATE_URLS', default: false, parse: (raw: string) => ['true', '1', 'yes'].includes(raw.toLowerCase()) },
   maxPendingWrites: { description: 'Writes that may wait for one table before more are refused with 429 (retryable) instead of being held in memory', env: 'SLUICE_MAX_PENDING_WRITES', default: 10_000, parse: parsePositiveInt },

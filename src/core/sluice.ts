@@ -58,7 +58,15 @@ export class Sluice {
   static async open(config: Config): Promise<Sluice> {
     await mkdir(config.dataDir, { recursive: true });
     const admin = await resolveAdminToken(config.dataDir, config.adminToken);
-    const storage = await DuckDBStorage.open({ dataDir: config.dataDir, memoryLimit: config.memoryLimit, checkpointThreshold: config.checkpointThreshold, threads: config.threads });
+    const storage = await DuckDBStorage.open({
+      dataDir: config.dataDir,
+      memoryLimit: config.memoryLimit,
+      checkpointThreshold: config.checkpointThreshold,
+      threads: config.threads,
+      queryConnections: config.queryConnections,
+      queryTimeoutMs: config.queryTimeoutMs,
+      resultMemoryBytes: config.resultMemoryBytes,
+    });
     try {
       const catalog = await Catalog.open(storage);
       await installSqlFunctions(storage);

@@ -70,6 +70,18 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     done();
   });
 
+  // A request still being answered when the server closes would keep its connection alive, and
+  // the close waiting, until the client hung up: its answer closes the connection instead.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   app.get('/health', async () => ({ status: 'ok' }));
 
   for (const dialect of dialects) {

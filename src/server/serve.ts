@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import { Sluice } from '../core/sluice.ts';
@@ -25,6 +26,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const requests = trackRequests(app.server);
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -32,10 +34,35 @@ export async function startServer(config: Config): Promise<RunningServer> {
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
-        await app.close();
+        // Running queries are stopped first: their clients get a retryable answer, and the
+        // requests end instead of holding up the close.
+        core.storage.stopQueries();
+        const closed = app.close();
+        // Once the requests being answered are done, the connections left are idle in all but
+        // name (a client's spare connection that never sent a request is not idle to Node):
+        // they are closed rather than waited for.
+        await requests.settled();
+        app.server.closeAllConnections();
+        await closed;
         await core.close();
       })();
       return closing;
     },
+  };
+}
+
+/** Counts the requests being answered, so that a close can wait for them and no longer. */
+function trackRequests(server: Server): { settled(): Promise<void> } {
+  let answering = 0;
+  let wake: (() => void) | undefined;
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    answering += 1;
+    response.once('close', () => {
+      answering -= 1;
+      if (answering === 0) wake?.();
+    });
+  });
+  return {
+    settled: () => (answering === 0 ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
   };
 }

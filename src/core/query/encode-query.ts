@@ -1,4 +1,5 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import type { QueryLimits } from '../../storage/duckdb/query-lease.ts';
 import { SluiceError } from '../errors.ts';
 import type { FieldType } from '../types/data-type.ts';
 import { encodeCsv } from './encoders/encode-csv.ts';
@@ -17,12 +18,11 @@ import type { GuardedQuery } from './sql-guard.ts';
 export type ResultFormat =
   | 'json' | 'ndjson' | 'csv' | 'csv-with-names' | 'tsv' | 'tsv-with-names' | 'pretty-compact' | 'ascii-table' | 'arrow' | 'parquet' | 'hash';
 
-export interface EncodeQueryOptions extends RenderOptions {
+export interface EncodeQueryOptions extends RenderOptions, QueryLimits {
   /** Names result types in the `json` format's meta; required for it. */
   printType?: ((type: FieldType) => string) | undefined;
   /** Bounds the result (and reports truncation); without it the rows stream through unbounded. */
   maxRows?: number | undefined;
-  timeoutMs?: number | undefined;
 }
 
 export interface EncodedQuery {

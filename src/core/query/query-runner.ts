@@ -1,6 +1,7 @@
-import type { DuckDBConnection, DuckDBResult, DuckDBType } from '@duckdb/node-api';
-import { translateDuckDBError } from '../../storage/duckdb/duckdb-errors.ts';
+import type { DuckDBDataChunk, DuckDBResult, DuckDBType } from '@duckdb/node-api';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import type { QueryLimits } from '../../storage/duckdb/query-lease.ts';
+import { hasVariableSize, measureRows } from '../../storage/duckdb/value-sizes.ts';
 import { SluiceError } from '../errors.ts';
 import type { DataType } from '../types/data-type.ts';
 import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
@@ -49,113 +50,168 @@ export interface QueryStream {
   close(): Promise<void>;
 }
 
-export interface RunOptions {
+export interface RunOptions extends QueryLimits {
   maxRows?: number | undefined;
-  /** Interrupts the query after this long (RESOURCE_EXHAUSTED). */
-  timeoutMs?: number | undefined;
 }
 
 /** Runs a guarded query and returns at most `maxRows` rows, reading no further than needed. */
 export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: RunOptions = {}): Promise<QueryResult> {
   const started = performance.now();
   const maxRows = options.maxRows ?? Number.POSITIVE_INFINITY;
-  return storage.withReader(async (connection) =>
-    withTimeout(connection, options.timeoutMs, async () => {
-      const result = await connection.stream(guarded.sql);
-      const columns = describeColumns(result);
-      const rows: SqlValue[][] = [];
-      let seen = 0;
-      while (seen <= maxRows) {
-        const batch = await fetchBatch(result);
-        if (!batch) break;
-        seen += batch.length;
-        for (const row of batch) if (rows.length < maxRows) rows.push(row);
-      }
-      for (const [index, column] of columns.entries()) column.nullable = rows.some((row) => row[index] === null);
-      return {
-        columns,
-        rows,
-        rowCount: rows.length,
-        truncated: seen > rows.length,
-        rowsBeforeLimit: seen,
-        statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
-      };
-    }),
-  );
+  const budget = storage.resultMemoryBytes;
+  const lease = await storage.leaseQuery(options);
+  try {
+    const result = await lease.run((connection) => connection.stream(guarded.sql));
+    const columns = describeColumns(result);
+    const reader = new ChunkReader(result.columnTypes(), budget);
+    const rows: SqlValue[][] = [];
+    let seen = 0;
+    let held = 0;
+    while (seen <= maxRows) {
+      const chunk = await lease.run(() => result.fetchChunk());
+      if (!chunk || chunk.rowCount === 0) break;
+      seen += chunk.rowCount;
+      const wanted = Math.min(chunk.rowCount, maxRows - rows.length);
+      if (wanted <= 0) continue;
+      held += reader.measure(chunk, wanted);
+      if (held > budget) throw resultTooLarge(held, budget, rows.length + wanted);
+      rows.push(...reader.convert(chunk, 0, wanted));
+    }
+    for (const [index, column] of columns.entries()) column.nullable = rows.some((row) => row[index] === null);
+    return {
+      columns,
+      rows,
+      rowCount: rows.length,
+      truncated: seen > rows.length,
+      rowsBeforeLimit: seen,
+      statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
+    };
+  } finally {
+    lease.end();
+  }
 }
 
 /**
- * Runs a guarded query for a result too big to hold: the rows arrive chunk by chunk while the
- * caller writes them out. The read connection stays lent until the batches end or `close` is called.
+ * Runs a guarded query for a result too big to hold: the rows arrive batch by batch while the
+ * caller writes them out, each batch converted only when asked for and within the memory a query
+ * may hold. The connection stays lent until the batches end or `close` is called.
  */
-export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: Omit<RunOptions, 'maxRows'> = {}): Promise<QueryStream> {
-  const { connection, release } = await borrowReader(storage);
-  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => connection.interrupt(), options.timeoutMs);
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    clearTimeout(timer);
-    release();
-  };
+export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: QueryLimits = {}): Promise<QueryStream> {
+  const lease = await storage.leaseQuery(options);
   let result: DuckDBResult;
   try {
-    result = await connection.stream(guarded.sql);
+    result = await lease.run((connection) => connection.stream(guarded.sql));
   } catch (error) {
-    await close();
-    throw translateQueryError(error, options.timeoutMs);
+    lease.end();
+    throw error;
   }
+  const reader = new ChunkReader(result.columnTypes(), storage.resultMemoryBytes);
   async function* readBatches(): AsyncGenerator<SqlValue[][]> {
     try {
-      // After close() the connection may already serve someone else.
-      while (!closed) {
-        const batch = await fetchBatch(result).catch((error: unknown) => {
-          throw translateQueryError(error, options.timeoutMs);
-        });
-        if (!batch) return;
-        yield batch;
+      for (;;) {
+        const chunk = await lease.run(() => result.fetchChunk());
+        if (!chunk || chunk.rowCount === 0) return;
+        yield* reader.batches(chunk);
       }
     } finally {
-      await close();
+      lease.end();
     }
   }
-  return { columns: describeColumns(result).map((column) => ({ ...column, nullable: true })), batches: readBatches(), close };
+  return {
+    columns: describeColumns(result).map((column) => ({ ...column, nullable: true })),
+    batches: readBatches(),
+    close: async () => lease.end(),
+  };
 }
 
-/** A read connection held until `release` is called, for work that outlives one callback. */
-function borrowReader(storage: DuckDBStorage): Promise<{ connection: DuckDBConnection; release: () => void }> {
-  return new Promise((resolve, reject) => {
-    storage
-      .withReader((connection) => new Promise<void>((release) => resolve({ connection, release: () => release() })))
-      .catch(reject);
-  });
-}
+/**
+ * Turns DuckDB's chunks into rows of SqlValues. A chunk holds up to 2048 rows, and rows of long
+ * strings or lists can make it far larger as JS values than in DuckDB; rows are measured first
+ * (see measureRows) and converted in groups that fit the budget, and a single row larger than the
+ * whole budget fails the query rather than the server.
+ */
+class ChunkReader {
+  /** Rows need measuring only when some column's values can differ in size. */
+  private readonly varying: boolean;
 
-async function withTimeout<T>(connection: DuckDBConnection, timeoutMs: number | undefined, work: () => Promise<T>): Promise<T> {
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => connection.interrupt(), timeoutMs);
-  try {
-    return await work();
-  } catch (error) {
-    throw translateQueryError(error, timeoutMs);
-  } finally {
-    clearTimeout(timer);
+  constructor(
+    private readonly types: readonly DuckDBType[],
+    private readonly budget: number,
+  ) {
+    this.varying = types.some(hasVariableSize);
+  }
+
+  /** The approximate JS bytes of the chunk's first `count` rows; a row over the budget fails. */
+  measure(chunk: DuckDBDataChunk, count: number): number {
+    if (!this.varying) return count * this.types.length * FIXED_VALUE_BYTES;
+    const sizes = measureRows(chunk, this.types, this.budget);
+    let total = 0;
+    for (let row = 0; row < count; row += 1) {
+      if (sizes[row]! > this.budget) throw rowTooLarge(sizes[row]!, this.budget);
+      total += sizes[row]!;
+    }
+    return total;
+  }
+
+  /** The chunk's rows in groups, each converted when the caller asks for it. */
+  *batches(chunk: DuckDBDataChunk): Generator<SqlValue[][]> {
+    if (!this.varying) {
+      yield this.convert(chunk, 0, chunk.rowCount);
+      return;
+    }
+    const sizes = measureRows(chunk, this.types, this.budget);
+    let start = 0;
+    let held = 0;
+    for (let row = 0; row < chunk.rowCount; row += 1) {
+      if (sizes[row]! > this.budget) throw rowTooLarge(sizes[row]!, this.budget);
+      if (held + sizes[row]! > this.budget / BATCHES_PER_BUDGET && row > start) {
+        yield this.convert(chunk, start, row - start);
+        start = row;
+        held = 0;
+      }
+      held += sizes[row]!;
+    }
+    yield this.convert(chunk, start, chunk.rowCount - start);
+  }
+
+  /** Rows `start` to `start + count` of the chunk, as positional rows. */
+  convert(chunk: DuckDBDataChunk, start: number, count: number): SqlValue[][] {
+    const whole = start === 0 && count === chunk.rowCount;
+    const columns = this.types.map((type, index) => {
+      // A slice is a fresh view of the rows: the values it converts are not kept by the chunk's own vector.
+      const vector = whole ? chunk.getColumnVector(index) : chunk.getColumnVector(index).slice(start, count);
+      return Array.from({ length: count }, (_, row) => convertDuckDBValue(vector.getItem(row), type));
+    });
+    return Array.from({ length: count }, (_, row) => columns.map((column) => column[row]!));
   }
 }
 
-function translateQueryError(error: unknown, timeoutMs: number | undefined): SluiceError {
-  const translated = translateDuckDBError(error);
-  if (translated.code === 'UNAVAILABLE' && timeoutMs !== undefined) {
-    return new SluiceError('RESOURCE_EXHAUSTED', `The query ran longer than ${timeoutMs / 1000} s and was stopped`, { timeoutMs }, { cause: error });
-  }
-  return translated;
+/** What a value of fixed size (a number, a date) costs as a JS value, for the budget. */
+const FIXED_VALUE_BYTES = 16;
+/**
+ * A streamed batch takes a fraction of the budget: the encoder's output for it, and the next
+ * batch, are in memory too.
+ */
+const BATCHES_PER_BUDGET = 4;
+
+function rowTooLarge(bytes: number, budget: number): SluiceError {
+  return new SluiceError(
+    'QUERY_FAILED',
+    `A row of the result holds about ${megabytes(bytes)} of values, more than the ${megabytes(budget)} a query's result may hold in the server's memory: select fewer or shorter values`,
+    { rowBytes: Math.round(bytes), limitBytes: budget },
+  );
 }
 
-async function fetchBatch(result: DuckDBResult): Promise<SqlValue[][] | null> {
-  const chunk = await result.fetchChunk();
-  if (!chunk || chunk.rowCount === 0) return null;
-  const types = result.columnTypes();
-  const columns = types.map((type, index) => chunk.getColumnValues(index).map((value) => convertDuckDBValue(value, type)));
-  return Array.from({ length: chunk.rowCount }, (_, row) => columns.map((column) => column[row]!));
+function resultTooLarge(bytes: number, budget: number, rows: number): SluiceError {
+  return new SluiceError(
+    'QUERY_FAILED',
+    `The result's first ${rows} rows hold about ${megabytes(bytes)} of values, more than the ${megabytes(budget)} a query's result may hold in the server's memory: ask for fewer rows or smaller values`,
+    { resultBytes: Math.round(bytes), limitBytes: budget, rows },
+  );
+}
+
+function megabytes(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${Math.max(1, Math.round(bytes / 1024 ** 2))} MB`;
 }
 
 function describeColumns(result: DuckDBResult): ResultColumn[] {

@@ -1,5 +1,11 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
+/** A connection lent by a pool until `release` is called (once). */
+export interface PooledConnection {
+  connection: DuckDBConnection;
+  release(): void;
+}
+
 /**
  * A bounded set of connections to one DuckDB instance. Callers borrow a connection for the length
  * of one unit of work; when all are busy they wait in arrival order.
@@ -16,15 +22,33 @@ export class ConnectionPool {
   ) {}
 
   async use<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    const connection = await this.acquire();
+    const { connection, release } = await this.lend();
     try {
       return await work(connection);
     } finally {
-      this.release(connection);
+      release();
     }
   }
 
-  private async acquire(): Promise<DuckDBConnection> {
+  /**
+   * Lends a connection for work that outlives one callback. A caller that stops waiting (its
+   * `signal` aborts) leaves the queue, and the promise rejects with the signal's reason.
+   */
+  async lend(signal?: AbortSignal): Promise<PooledConnection> {
+    signal?.throwIfAborted();
+    const connection = await this.acquire(signal);
+    let released = false;
+    return {
+      connection,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.release(connection);
+      },
+    };
+  }
+
+  private async acquire(signal: AbortSignal | undefined): Promise<DuckDBConnection> {
     if (this.closed) throw new Error('connection pool is closed');
     const idle = this.idle.pop();
     if (idle) return idle;
@@ -37,7 +61,19 @@ export class ConnectionPool {
         throw error;
       }
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => {
+      const take = (connection: DuckDBConnection): void => {
+        signal?.removeEventListener('abort', leave);
+        resolve(connection);
+      };
+      const leave = (): void => {
+        const index = this.waiting.indexOf(take);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiting.push(take);
+    });
   }
 
   private release(connection: DuckDBConnection): void {

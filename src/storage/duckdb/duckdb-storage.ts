@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { ConnectionPool } from './connection-pool.ts';
 import { translateDuckDBError } from './duckdb-errors.ts';
+import { QueryLease, stopError, type QueryLimits, type StopReason } from './query-lease.ts';
 import { quoteLiteral } from './sql.ts';
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
@@ -15,22 +16,35 @@ export interface StorageOptions {
   threads?: number | undefined;
   readConnections?: number;
   writeConnections?: number;
+  /** Connections for users' queries, apart from the server's own reads so that these never wait behind them. */
+  queryConnections?: number | undefined;
+  /** How long a user's query may take, unless its caller says otherwise. */
+  queryTimeoutMs?: number | undefined;
+  /** How much memory one query's result may take in the server as JS values (see the query runner). */
+  resultMemoryBytes?: number | undefined;
 }
 
 /**
  * The embedded DuckDB engine: the one owner of the database file. All connections share one
  * sandboxed instance: external access is off except for the server's own spool folder, and the
  * configuration is locked, so SQL can read no other file, attach nothing and change no setting.
- * Writes run on a small pool of writer connections, reads on a separate pool.
+ * Writes run on a small pool of writer connections; the server's own reads (catalog, parsing,
+ * inference) on a second pool; users' queries on a third, each under a time limit.
  */
 export class DuckDBStorage {
   /** Appenders kept per writer connection (see `Transaction.appendKept`), by table; closed with the storage. */
   private readonly keptAppenders = new Map<DuckDBConnection, Map<string, DuckDBAppender>>();
+  /** Aborted at shutdown: stops every user query still running. */
+  private readonly shutdown = new AbortController();
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly readers: ConnectionPool,
     private readonly writers: ConnectionPool,
+    private readonly queries: ConnectionPool,
+    private readonly queryTimeoutMs: number,
+    /** How much memory one user query's result may take in the server as JS values. */
+    readonly resultMemoryBytes: number,
     readonly databasePath: string,
     readonly spoolDir: string,
   ) {}
@@ -74,6 +88,9 @@ export class DuckDBStorage {
       instance,
       new ConnectionPool(instance, options.readConnections ?? 4),
       new ConnectionPool(instance, options.writeConnections ?? 4),
+      new ConnectionPool(instance, options.queryConnections ?? DEFAULT_QUERY_CONNECTIONS),
+      options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      options.resultMemoryBytes ?? DEFAULT_RESULT_MEMORY_BYTES,
       databasePath,
       spoolDir,
     );
@@ -84,7 +101,10 @@ export class DuckDBStorage {
     return this.readers.use((connection) => readRows(connection, sql, params));
   }
 
-  /** Lends a read connection for work that needs the driver itself (streaming a result, its types). */
+  /**
+   * Lends a connection of the server's own reads for work that needs the driver itself (streaming
+   * a file being inferred, a result's types). Users' queries take a lease instead (`leaseQuery`).
+   */
   async withReader<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     return this.readers.use(async (connection) => {
       try {
@@ -93,6 +113,43 @@ export class DuckDBStorage {
         throw translateDuckDBError(error);
       }
     });
+  }
+
+  /**
+   * Lends a connection for one user query (see QueryLease), once one is free. The time limit counts
+   * from now, so a query waiting behind others is stopped on time too; end the lease when done.
+   */
+  async leaseQuery(limits: QueryLimits = {}): Promise<QueryLease> {
+    const timeoutMs = limits.timeoutMs ?? this.queryTimeoutMs;
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort('timeout' satisfies StopReason), timeoutMs);
+    const onCancel = (): void => stop.abort('cancelled' satisfies StopReason);
+    const onShutdown = (): void => stop.abort('shutdown' satisfies StopReason);
+    limits.signal?.addEventListener('abort', onCancel, { once: true });
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    const forget = (): void => {
+      clearTimeout(timer);
+      limits.signal?.removeEventListener('abort', onCancel);
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+    };
+    if (limits.signal?.aborted) onCancel();
+    if (this.shutdown.signal.aborted) onShutdown();
+    let lent;
+    try {
+      lent = await this.queries.lend(stop.signal);
+    } catch (error) {
+      forget();
+      throw stop.signal.aborted ? stopError(stop.signal.reason as StopReason, timeoutMs) : translateDuckDBError(error);
+    }
+    const lease = new QueryLease(lent, timeoutMs, forget);
+    if (stop.signal.aborted) lease.stop(stop.signal.reason as StopReason);
+    else stop.signal.addEventListener('abort', () => lease.stop(stop.signal.reason as StopReason), { once: true });
+    return lease;
+  }
+
+  /** Stops every user query now: their clients get a retryable error instead of holding up shutdown. */
+  stopQueries(): void {
+    this.shutdown.abort();
   }
 
   /**
@@ -129,11 +186,20 @@ export class DuckDBStorage {
     // A live appender keeps its connection's database open: close them first (they hold no rows).
     for (const appenders of this.keptAppenders.values()) for (const appender of appenders.values()) appender.closeSync();
     this.keptAppenders.clear();
+    this.stopQueries();
     this.readers.close();
     this.writers.close();
+    this.queries.close();
     this.instance.closeSync();
   }
 }
+
+/** Users' queries DuckDB runs at once when the server is not told otherwise. */
+export const DEFAULT_QUERY_CONNECTIONS = 4;
+/** How long a user's query may take when the server is not told otherwise. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
+/** How much memory one query's result may take in the server when it is not told otherwise. */
+export const DEFAULT_RESULT_MEMORY_BYTES = 256 * 1024 ** 2;
 
 /** Prepared statements kept per connection (see `Transaction.runPrepared`), the oldest dropped past this many. */
 const PREPARED_PER_CONNECTION = 64;

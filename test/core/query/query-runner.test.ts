@@ -124,6 +124,21 @@ test('a query over its time limit is stopped with RESOURCE_EXHAUSTED', { timeout
   assert.deepEqual((await runQuery(fixture.storage, await fixture.guard('SELECT 1'))).rows, [[1]]);
 });
 
+test('a stream stopped between batches fails its next batch instead of ending as if whole', { timeout: 20_000 }, async () => {
+  // DuckDB answers the next fetch of an interrupted stream with an empty chunk: read naively, a
+  // result cut by its time limit would look complete.
+  const stream = await streamQuery(fixture.storage, await fixture.guard('SELECT * FROM range(1000000)'), { timeoutMs: 200 });
+  const batches = stream.batches[Symbol.asyncIterator]();
+  assert.equal((await batches.next()).done, false);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await assert.rejects(batches.next(), (error: unknown) => {
+    assert.ok(error instanceof SluiceError);
+    assert.equal(error.code, 'RESOURCE_EXHAUSTED');
+    return true;
+  });
+  assert.deepEqual((await runQuery(fixture.storage, await fixture.guard('SELECT 5'))).rows, [[5]]);
+});
+
 test('errors while binding are coded 4xx errors', async () => {
   await assert.rejects(runQuery(fixture.storage, await fixture.guard('SELECT no_such_column FROM all_types')), (error: unknown) => {
     assert.ok(error instanceof SluiceError);

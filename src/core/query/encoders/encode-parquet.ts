@@ -3,11 +3,12 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
+import type { QueryLimits } from '../../../storage/duckdb/query-lease.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import type { GuardedQuery } from '../sql-guard.ts';
 import type { EncodedOutput } from './encoder-input.ts';
 
-export interface ParquetEncodeOptions {
+export interface ParquetEncodeOptions extends QueryLimits {
   maxRows?: number | undefined;
 }
 
@@ -24,9 +25,12 @@ export async function* encodeParquet(storage: DuckDBStorage, guarded: GuardedQue
   const limit = options.maxRows === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.maxRows))}`;
   try {
     const selectList = await exactSelectList(storage, guarded);
-    await storage.withReader((connection) =>
-      connection.run(`COPY (SELECT ${selectList} FROM (${guarded.sql})${limit}) TO ${quoteLiteral(path)} (FORMAT parquet)`),
-    );
+    const lease = await storage.leaseQuery(options);
+    try {
+      await lease.run((connection) => connection.run(`COPY (SELECT ${selectList} FROM (${guarded.sql})${limit}) TO ${quoteLiteral(path)} (FORMAT parquet)`));
+    } finally {
+      lease.end();
+    }
     for await (const chunk of createReadStream(path)) yield chunk as Buffer;
   } finally {
     await rm(path, { force: true });

@@ -9,6 +9,7 @@ import { renderJsonRow } from '../../../core/query/render-value.ts';
 import type { FilteredTable } from '../../../core/query/sql-guard.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printArrowType } from '../../../core/types/index.ts';
+import { clientGone } from '../../../server/client-gone.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
@@ -127,12 +128,12 @@ export function queryRoutes(app: FastifyInstance, core: Sluice): void {
     const queryId = newId();
 
     if (String(request.headers.accept ?? '').toLowerCase().includes(ARROW_STREAM)) {
-      const encoded = await encodeQuery(core.storage, guarded, 'arrow', { maxRows });
+      const encoded = await encodeQuery(core.storage, guarded, 'arrow', { maxRows, signal: clientGone(reply) });
       reply.headers({ 'x-query-id': queryId, 'x-row-count': String(encoded.result?.rowCount ?? 0), 'x-truncated': String(encoded.result?.truncated ?? false) });
       return reply.type(encoded.contentType).send(Readable.from(encoded.body));
     }
 
-    const result = await runQuery(core.storage, guarded, { maxRows });
+    const result = await runQuery(core.storage, guarded, { maxRows, signal: clientGone(reply) });
     const names = result.columns.map((column) => column.name);
     // Rows are rendered by the core so that 64-bit integers and decimals keep every digit.
     const rows = result.rows.map((row) => renderJsonRow(names, row, { timestamps: 'iso', binary: 'base64' }));

@@ -5,6 +5,7 @@ import type { ResultFormat } from '../../../core/query/encode-query.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { readBody } from '../../../server/body.ts';
+import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
 
@@ -60,7 +61,7 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
     if (!text) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
     const { sql, format } = splitFormat(text);
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-    const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType });
+    const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType, signal: clientGone(reply) });
     reply.type(encoded.contentType);
     return reply.send(Readable.from(encoded.body));
   };

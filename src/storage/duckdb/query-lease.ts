@@ -1,0 +1,95 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { SluiceError } from '../../core/errors.ts';
+import type { PooledConnection } from './connection-pool.ts';
+import { translateDuckDBError } from './duckdb-errors.ts';
+
+/** Why a query was stopped before it finished. */
+export type StopReason = 'timeout' | 'cancelled' | 'shutdown';
+
+export interface QueryLimits {
+  /** Stops the query this long after it was asked for, its wait for a connection and its reading included. */
+  timeoutMs?: number | undefined;
+  /** Stops the query when it aborts: whoever asked has gone (a client that disconnected). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * One user query's hold on a connection, from its first statement until its result is read or
+ * abandoned. The query is stopped when it runs out of time, when its signal aborts, or when the
+ * server shuts down: DuckDB is interrupted if it is working, and the connection goes back to the
+ * pool at once if it is not (a result waiting for a slow reader holds no connection past the
+ * limit). After a stop every step fails with an error that says why: DuckDB would otherwise answer
+ * the next fetch of an interrupted stream with an empty chunk, a truncated result that looks whole.
+ */
+export class QueryLease {
+  private reason: StopReason | null = null;
+  private busy = false;
+  private ended = false;
+  private interrupting: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly lent: PooledConnection,
+    private readonly timeoutMs: number,
+    private readonly onEnd: () => void,
+  ) {}
+
+  /** Runs one step of the query (a statement, a fetch) on the lent connection. */
+  async run<T>(step: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.reason) throw stopError(this.reason, this.timeoutMs);
+    if (this.ended) throw new SluiceError('INTERNAL', 'The query has already ended');
+    this.busy = true;
+    try {
+      const result = await step(this.lent.connection);
+      if (this.reason) throw stopError(this.reason, this.timeoutMs);
+      return result;
+    } catch (error) {
+      throw this.reason ? stopError(this.reason, this.timeoutMs, error) : translateDuckDBError(error);
+    } finally {
+      this.busy = false;
+      clearInterval(this.interrupting);
+      if (this.reason) this.end();
+    }
+  }
+
+  stop(reason: StopReason): void {
+    if (this.reason || this.ended) return;
+    this.reason = reason;
+    if (this.busy) this.interrupt();
+    else this.end();
+  }
+
+  /** Gives the connection back (idempotent); a step still running is interrupted and gives it back when it returns. */
+  end(): void {
+    if (this.ended) return;
+    if (this.busy) {
+      this.reason ??= 'cancelled';
+      this.interrupt();
+      return;
+    }
+    this.ended = true;
+    this.lent.release();
+    this.onEnd();
+  }
+
+  /**
+   * Interrupts the step running, again and again until it returns: an interrupt that arrives
+   * while DuckDB is still starting the statement is forgotten when the statement begins.
+   */
+  private interrupt(): void {
+    this.lent.connection.interrupt();
+    this.interrupting ??= setInterval(() => this.lent.connection.interrupt(), INTERRUPT_RETRY_MS);
+  }
+}
+
+const INTERRUPT_RETRY_MS = 50;
+
+export function stopError(reason: StopReason, timeoutMs: number, cause?: unknown): SluiceError {
+  switch (reason) {
+    case 'timeout':
+      return new SluiceError('RESOURCE_EXHAUSTED', `The query did not finish within the server's limit of ${timeoutMs / 1000} s and was stopped`, { timeoutMs }, { cause });
+    case 'cancelled':
+      return new SluiceError('UNAVAILABLE', 'The query was cancelled: its client went away', null, { cause });
+    case 'shutdown':
+      return new SluiceError('UNAVAILABLE', 'The server is shutting down: the query was stopped; retry it once the server is back', null, { cause });
+  }
+}

@@ -1,0 +1,119 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from '../helpers/test-server.ts';
+
+/** Runs forever for practical purposes, in one row: only an interrupt ends it. */
+const ENDLESS = 'SELECT count(*) AS n FROM range(1000000000000000) t(x) WHERE x % 7 = 3';
+
+const sql = (server: TestServer, query: string, init: RequestInit = {}) => server.fetch(`/v0/sql?q=${encodeURIComponent(query)}`, init);
+
+describe('a query is stopped when it runs out of time', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start({ queryTimeoutMs: 300 });
+  });
+  after(() => server.stop());
+
+  test('past SLUICE_QUERY_TIMEOUT_MS it is a retryable 503 naming the limit, and the server answers the next query', async () => {
+    const response = await sql(server, ENDLESS);
+    assert.equal(response.status, 503);
+    const body = await response.json();
+    assert.match(body.error, /did not finish within the server's limit of 0\.3 s/);
+    const next = await sql(server, 'SELECT 1 AS one');
+    assert.equal(next.status, 200);
+    assert.deepEqual((await next.json()).data, [{ one: 1 }]);
+  });
+
+  test('queries past their time free their connections, so as many again can run', async () => {
+    // Four connections by default: twice as many endless queries, then a quick one.
+    const answers = await Promise.all(Array.from({ length: 8 }, () => sql(server, ENDLESS).then((response) => response.status)));
+    assert.deepEqual(answers, Array(8).fill(503));
+    assert.equal((await sql(server, 'SELECT 1 AS one')).status, 200);
+  });
+});
+
+describe('a query nobody waits for any more is stopped', () => {
+  // One query connection and a time limit longer than the test's own: a query left running
+  // would make the next one wait past the test's timeout.
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start({ queryConnections: 1, queryTimeoutMs: 600_000 });
+  });
+  after(() => server.stop());
+
+  test('a client that disconnects stops its query and frees the connection for the next', { timeout: 30_000 }, async () => {
+    const client = new AbortController();
+    const pending = sql(server, ENDLESS, { signal: client.signal }).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    client.abort();
+    assert.ok((await pending) instanceof Error);
+    const next = await sql(server, 'SELECT 2 AS two');
+    assert.equal(next.status, 200);
+    assert.deepEqual((await next.json()).data, [{ two: 2 }]);
+  });
+
+  test('a client that disconnects while its query waits for a connection leaves the queue', { timeout: 30_000 }, async () => {
+    const first = new AbortController();
+    const second = new AbortController();
+    const running = sql(server, ENDLESS, { signal: first.signal }).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const waiting = sql(server, 'SELECT 3 AS three', { signal: second.signal }).catch((error: Error) => error);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    second.abort();
+    first.abort();
+    assert.ok((await running) instanceof Error);
+    assert.ok((await waiting) instanceof Error);
+    const next = await sql(server, 'SELECT 4 AS four');
+    assert.deepEqual((await next.json()).data, [{ four: 4 }]);
+  });
+});
+
+test('closing the server stops its running queries with a retryable 503', { timeout: 30_000 }, async () => {
+  const server = await TestServer.start({ queryConnections: 1, queryTimeoutMs: 600_000 });
+  const pending = sql(server, ENDLESS);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await server.stop();
+  const response = await pending;
+  assert.equal(response.status, 503);
+  assert.match((await response.json()).error, /shutting down/);
+});
+
+describe("a query's result is held in bounded memory", () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start({ resultMemoryBytes: 1024 * 1024 });
+  });
+  after(() => server.stop());
+
+  test('a row larger than SLUICE_RESULT_MEMORY is a 400 that says how large it is, and the server keeps serving', async () => {
+    const response = await sql(server, 'SELECT range(0, 200000) AS l');
+    assert.equal(response.status, 400);
+    assert.match((await response.json()).error, /A row of the result holds about 3 MB of values, more than the 1 MB/);
+    assert.equal((await sql(server, 'SELECT 1 AS one')).status, 200);
+  });
+
+  test('a streamed result many times larger than SLUICE_RESULT_MEMORY arrives whole and in order', async () => {
+    // 3000 rows of 1000-element lists: about 48 MB as JS values, so it is converted in many small groups.
+    const response = await sql(server, 'SELECT i, range(i, i + 1000) AS l FROM range(0, 3000) t(i) ORDER BY i FORMAT JSONEachRow');
+    assert.equal(response.status, 200);
+    const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { i: number; l: number[] });
+    assert.equal(lines.length, 3000);
+    lines.forEach((line, index) => {
+      assert.equal(line.i, index);
+      assert.equal(line.l.length, 1000);
+      assert.equal(line.l[999], index + 999);
+    });
+  });
+
+  test('a bounded result (Catalyzed maxRows) holding more than SLUICE_RESULT_MEMORY is a 400 asking for fewer rows', async () => {
+    const response = await server.fetch('/queries', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'SELECT range(0, 1000) AS l FROM range(0, 3000)', maxRows: 3000 }),
+    });
+    assert.equal(response.status, 400);
+    const body = await response.json();
+    assert.equal(body.code, 'QUERY_ERROR');
+    assert.match(body.message, /The result's first \d+ rows hold about \d+ MB of values, more than the 1 MB .*ask for fewer rows/);
+  });
+});
