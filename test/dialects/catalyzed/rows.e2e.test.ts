@@ -113,6 +113,16 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     }
   });
 
+  test('a JSON body must be an array of rows: a bare row object is a validation error and nothing is written', async () => {
+    const tableId = await seededTable();
+    const before = await suite.client.rows(tableId);
+    const response = await suite.client.write(tableId, 'mode=append', '{"id": 9, "name": "z", "amount": 1}', 'application/json');
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.equal(response.body.code, 'VALIDATION_ERROR');
+    assert.match(JSON.stringify(response.body), /expected an array of records, found an object/);
+    assert.deepEqual(await suite.client.rows(tableId), before);
+  });
+
   test('a delete may list key objects, full rows or bare key values for a one-column key', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'bare_keys', ORDER_FIELDS, ['id']);
     await suite.client.writeRows(tableId, 'mode=append', 'json', [1, 2, 3, 4, 5].map((id) => ({ id, name: `n${id}`, amount: id })));

@@ -236,6 +236,16 @@ describe('Feldera ingress', () => {
     assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['id']), [1, 2, 5]);
   });
 
+  test('with array=true a record that is not in an array is a parse error, and the arrays around it are applied', async () => {
+    const pipeline = await fresh();
+    const body = '[{"insert": {"id": 1, "name": "a"}}]\n{"insert": {"id": 2, "name": "b"}}\n[{"insert": {"id": 3, "name": "c"}}]';
+    const error = await felderaError(await client.push(pipeline, 'items', body, 'format=json&array=true'), 400, 'ParseErrors');
+    const errors = error.details!['errors'] as Array<{ description: string; event_number: number }>;
+    assert.deepEqual(errors.map((entry) => entry.event_number), [2]);
+    assert.match(errors[0]!.description, /expected an array of records, found an object/);
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['id']), [1, 3]);
+  });
+
   test('an unknown pipeline, table, format or update format is refused with its code', async () => {
     const pipeline = await fresh();
     await felderaError(await client.push('nope', 'items', '{}'), 404, 'UnknownPipelineName');

@@ -16,7 +16,10 @@ export interface JsonValueText {
 export type JsonValueChunk = JsonValueText[];
 
 export interface SplitJsonOptions {
-  /** A top-level array yields its elements as separate values (a top-level non-array is yielded as is). */
+  /**
+   * Each top-level value is an array of records: its elements are yielded as separate values, and a
+   * top-level value that is not an array is a bad record.
+   */
   unwrapArrays: boolean;
   /** A longer value is reported as an error instead of being held in memory; default 64 MiB. */
   maxValueBytes?: number;
@@ -377,6 +380,8 @@ export class JsonValueSplitter {
           this.pushEntry(garbage, `unexpected '${text.slice(0, 40)}' ${this.valuePosition()}`);
           if (this.stack.length === 0) this.garbage = { entry: this.entries.at(-1)!, line: this.valueLine };
         }
+      } else if (this.unwrapArrays && this.stack.length === 0) {
+        this.pushEntry(errorText(this.parts, chunk.subarray(start, end)), `expected an array of records, found ${describeValue(first)} ${this.valuePosition()}`);
       } else {
         this.pushEntry(text, undefined);
       }
@@ -489,6 +494,12 @@ export class JsonValueSplitter {
     this.entries = [];
     this.entriesBytes = 0;
   }
+}
+
+function describeValue(first: number | undefined): string {
+  if (first === OPEN_BRACE) return 'an object';
+  if (first === QUOTE) return 'a string';
+  return 'a bare value';
 }
 
 /**

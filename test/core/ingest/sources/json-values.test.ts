@@ -58,8 +58,16 @@ describe('splitJsonValues: well-formed input', () => {
     ]);
   });
 
-  test('with unwrapArrays a top-level value that is not an array is yielded as is', async () => {
-    assert.deepEqual(await texts('{"a":1}\n[{"b":2}]\n7', UNWRAP), ['{"a":1}', '{"b":2}', '7']);
+  test('with unwrapArrays a top-level value that is not an array is a bad record, and the arrays around it are read', async () => {
+    const entries = await split(['{"a":1}\n[{"b":2}]\n7'], UNWRAP);
+    assert.deepEqual(
+      entries.map(({ text, error }) => [text, error ?? null]),
+      [
+        ['{"a":1}', 'expected an array of records, found an object at line 1, column 1'],
+        ['{"b":2}', null],
+        ['7', 'expected an array of records, found a bare value at line 3, column 1'],
+      ],
+    );
   });
 
   test('does not mistake brackets, quotes, escapes or line-break escapes inside strings for structure', async () => {
