@@ -53,6 +53,10 @@ export const CONFIG_OPTIONS = {
     env: 'SLUICE_QUERY_TIMEOUT_MS', default: DEFAULT_QUERY_TIMEOUT_MS, parse: parsePositiveInt,
   },
   queryConnections: { description: 'Queries DuckDB runs at once; more wait for a free connection (within their time limit)', env: 'SLUICE_QUERY_CONNECTIONS', default: DEFAULT_QUERY_CONNECTIONS, parse: parsePositiveInt },
+  queriesPerToken: {
+    description: 'Queries one token may run at once (more wait, within their time limit), so that one client cannot take every query connection; one fewer than SLUICE_QUERY_CONNECTIONS when unset',
+    env: 'SLUICE_QUERIES_PER_TOKEN', default: undefined as number | undefined, parse: parsePositiveInt,
+  },
   resultMemoryBytes: {
     description: "Memory one query's result may take in the server while it is converted and sent; a row larger than this, or a bounded result (Catalyzed maxRows) holding more, fails the query with a 400",
     env: 'SLUICE_RESULT_MEMORY', default: DEFAULT_RESULT_MEMORY_BYTES, parse: parseBytes,

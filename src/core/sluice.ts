@@ -64,6 +64,7 @@ export class Sluice {
       checkpointThreshold: config.checkpointThreshold,
       threads: config.threads,
       queryConnections: config.queryConnections,
+      queriesPerOwner: config.queriesPerToken,
       queryTimeoutMs: config.queryTimeoutMs,
       resultMemoryBytes: config.resultMemoryBytes,
     });
@@ -236,10 +237,11 @@ export class Sluice {
   async guardQuery(principal: Principal, namespace: Namespace, sql: string): Promise<GuardedQuery> {
     requireReadsIn(principal, namespace.name);
     const filters = await this.rowFilters(principal);
-    return guardQuery(this.storage, sql, (name, qualifier) => {
+    const guarded = await guardQuery(this.storage, sql, (name, qualifier) => {
       const home = qualifier === null ? namespace : this.catalog.getNamespace(qualifier);
       return this.readThrough(principal, this.catalog.getTable(home.id, name), filters);
     });
+    return { ...guarded, owner: principal.tokenId };
   }
 
   /**
@@ -250,10 +252,11 @@ export class Sluice {
   async guardBoundQuery(principal: Principal, namespace: Namespace | null, sql: string, bind: ResolveTable): Promise<GuardedQuery> {
     requireReadsIn(principal, namespace?.name);
     const filters = await this.rowFilters(principal);
-    return guardQuery(this.storage, sql, (name, qualifier) => {
+    const guarded = await guardQuery(this.storage, sql, (name, qualifier) => {
       const bound = bind(name, qualifier);
       return 'where' in bound ? this.readThrough(principal, bound.table, filters, bound.where) : this.readThrough(principal, bound, filters);
     });
+    return { ...guarded, owner: principal.tokenId };
   }
 
   async query(principal: Principal, namespace: Namespace, sql: string, format: ResultFormat, options: EncodeQueryOptions = {}): Promise<EncodedQuery> {

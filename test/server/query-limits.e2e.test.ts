@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seedTable } from '../helpers/seed-table.ts';
 import { TestServer } from '../helpers/test-server.ts';
 
 /** Runs forever for practical purposes, in one row: only an interrupt ends it. */
@@ -65,6 +66,29 @@ describe('a query nobody waits for any more is stopped', () => {
     assert.ok((await waiting) instanceof Error);
     const next = await sql(server, 'SELECT 4 AS four');
     assert.deepEqual((await next.json()).data, [{ four: 4 }]);
+  });
+});
+
+describe('one token cannot take every query connection', () => {
+  let server: TestServer;
+  before(async () => {
+    // Two connections, so one per token; a time limit longer than the test's own.
+    server = await TestServer.start({ queryConnections: 2, queryTimeoutMs: 600_000 });
+    await seedTable(server.core, 'default', 'events', [{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }], [['1']]);
+  });
+  after(() => server.stop());
+
+  test("a token's queries past SLUICE_QUERIES_PER_TOKEN wait, while another token's query runs", { timeout: 30_000 }, async () => {
+    const created = await server.fetch('/v0/tokens?name=other&scope=DATASOURCES:READ:events', { method: 'POST' });
+    const other = ((await created.json()) as { token: string }).token;
+    const flood = new AbortController();
+    const flooding = Array.from({ length: 3 }, () => sql(server, ENDLESS, { signal: flood.signal }).catch((error: Error) => error));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const answer = await server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT count(*) AS n FROM events')}`, { token: other });
+    assert.equal(answer.status, 200);
+    assert.deepEqual((await answer.json()).data, [{ n: 1 }]);
+    flood.abort();
+    for (const result of await Promise.all(flooding)) assert.ok(result instanceof Error);
   });
 });
 

@@ -59,7 +59,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
   const started = performance.now();
   const maxRows = options.maxRows ?? Number.POSITIVE_INFINITY;
   const budget = storage.resultMemoryBytes;
-  const lease = await storage.leaseQuery(options);
+  const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
   try {
     const result = await lease.run((connection) => connection.stream(guarded.sql));
     const columns = describeColumns(result);
@@ -97,7 +97,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
  * may hold. The connection stays lent until the batches end or `close` is called.
  */
 export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: QueryLimits = {}): Promise<QueryStream> {
-  const lease = await storage.leaseQuery(options);
+  const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
   let result: DuckDBResult;
   try {
     result = await lease.run((connection) => connection.stream(guarded.sql));

@@ -31,6 +31,8 @@ export interface GuardedQuery {
   sql: string;
   /** The tables it reads, once each. */
   tables: Table[];
+  /** Who runs it (a token id): one owner's queries hold at most a set number of connections at once. */
+  owner?: string | undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { ConnectionPool } from './connection-pool.ts';
 import { translateDuckDBError } from './duckdb-errors.ts';
+import { OwnerSlots } from './owner-slots.ts';
 import { QueryLease, stopError, type QueryLimits, type StopReason } from './query-lease.ts';
 import { quoteLiteral } from './sql.ts';
 
@@ -18,6 +19,8 @@ export interface StorageOptions {
   writeConnections?: number;
   /** Connections for users' queries, apart from the server's own reads so that these never wait behind them. */
   queryConnections?: number | undefined;
+  /** How many of those one owner (a token) may hold at once; one fewer than all of them when unset. */
+  queriesPerOwner?: number | undefined;
   /** How long a user's query may take, unless its caller says otherwise. */
   queryTimeoutMs?: number | undefined;
   /** How much memory one query's result may take in the server as JS values (see the query runner). */
@@ -42,6 +45,7 @@ export class DuckDBStorage {
     private readonly readers: ConnectionPool,
     private readonly writers: ConnectionPool,
     private readonly queries: ConnectionPool,
+    private readonly owners: OwnerSlots,
     private readonly queryTimeoutMs: number,
     /** How much memory one user query's result may take in the server as JS values. */
     readonly resultMemoryBytes: number,
@@ -84,11 +88,13 @@ export class DuckDBStorage {
     } finally {
       setup.closeSync();
     }
+    const queryConnections = options.queryConnections ?? DEFAULT_QUERY_CONNECTIONS;
     return new DuckDBStorage(
       instance,
       new ConnectionPool(instance, options.readConnections ?? 4),
       new ConnectionPool(instance, options.writeConnections ?? 4),
-      new ConnectionPool(instance, options.queryConnections ?? DEFAULT_QUERY_CONNECTIONS),
+      new ConnectionPool(instance, queryConnections),
+      new OwnerSlots(options.queriesPerOwner ?? Math.max(1, queryConnections - 1)),
       options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
       options.resultMemoryBytes ?? DEFAULT_RESULT_MEMORY_BYTES,
       databasePath,
@@ -134,14 +140,20 @@ export class DuckDBStorage {
     };
     if (limits.signal?.aborted) onCancel();
     if (this.shutdown.signal.aborted) onShutdown();
+    let giveBack = (): void => {};
     let lent;
     try {
+      if (limits.owner !== undefined) giveBack = await this.owners.take(limits.owner, stop.signal);
       lent = await this.queries.lend(stop.signal);
     } catch (error) {
       forget();
+      giveBack();
       throw stop.signal.aborted ? stopError(stop.signal.reason as StopReason, timeoutMs) : translateDuckDBError(error);
     }
-    const lease = new QueryLease(lent, timeoutMs, forget);
+    const lease = new QueryLease(lent, timeoutMs, () => {
+      forget();
+      giveBack();
+    });
     if (stop.signal.aborted) lease.stop(stop.signal.reason as StopReason);
     else stop.signal.addEventListener('abort', () => lease.stop(stop.signal.reason as StopReason), { once: true });
     return lease;

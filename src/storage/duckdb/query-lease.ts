@@ -11,6 +11,8 @@ export interface QueryLimits {
   timeoutMs?: number | undefined;
   /** Stops the query when it aborts: whoever asked has gone (a client that disconnected). */
   signal?: AbortSignal | undefined;
+  /** Who runs it (a token id): one owner holds at most `queriesPerOwner` connections at once. */
+  owner?: string | undefined;
 }
 
 /**

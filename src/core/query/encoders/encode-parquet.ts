@@ -25,7 +25,7 @@ export async function* encodeParquet(storage: DuckDBStorage, guarded: GuardedQue
   const limit = options.maxRows === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.maxRows))}`;
   try {
     const selectList = await exactSelectList(storage, guarded);
-    const lease = await storage.leaseQuery(options);
+    const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
     try {
       await lease.run((connection) => connection.run(`COPY (SELECT ${selectList} FROM (${guarded.sql})${limit}) TO ${quoteLiteral(path)} (FORMAT parquet)`));
     } finally {
