@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   TABLE_EXISTS: { status: 409, retryable: false },
   TOKEN_EXISTS: { status: 409, retryable: false },
   HAS_DEPENDENTS: { status: 409, retryable: false },
+  NAMESPACE_MANAGED: { status: 409, retryable: false },
   IDEMPOTENCY_CONFLICT: { status: 409, retryable: false },
   WRITE_CONFLICT: { status: 409, retryable: true },
   INVALID_ARGUMENT: { status: 400, retryable: false },

@@ -40,6 +40,8 @@ const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
 export class Sluice {
   private readonly housekeeping: NodeJS.Timeout;
+  /** Dialects and the namespaces whose schemas change only through them (see `manageNamespaces`). */
+  private readonly managers: Array<{ dialect: string; manages: (namespace: Namespace) => boolean }> = [];
 
   private constructor(
     readonly config: Config,
@@ -183,6 +185,7 @@ export class Sluice {
   /** Creates a table (and its quarantine companion); DEFAULT expressions must be constant expressions. */
   async createTable(principal: Principal, namespace: Namespace, spec: TableSpec): Promise<Table> {
     requireScope(principal, 'create', { namespace: namespace.name });
+    this.requireManager(principal, namespace);
     return this.catalog.createTable(namespace.id, spec);
   }
 
@@ -192,6 +195,7 @@ export class Sluice {
    */
   async changeSchema<T>(principal: Principal, namespace: Namespace, work: (change: SchemaChange) => Promise<T>): Promise<T> {
     requireScope(principal, 'create', { namespace: namespace.name });
+    this.requireManager(principal, namespace);
     // It may change or drop any table of the namespace: it runs between their writes (see `alterTable`).
     const tables = this.catalog.listTables(namespace.id).map((table) => table.id);
     return this.writer.exclusive(tables, () => this.catalog.changeSchema(namespace.id, work));
@@ -204,6 +208,7 @@ export class Sluice {
    */
   async alterTable(principal: Principal, table: Table, change: TableChange): Promise<Table> {
     requireScope(principal, 'create', { namespace: this.namespaceOf(table).name });
+    this.requireManager(principal, this.namespaceOf(table));
     return this.writer.exclusive([table.id], async () => {
       const added = change.addColumns?.(this.catalog.getTableById(table.id)) ?? [];
       if (added.length > 0) await this.catalog.addColumns(table.id, added);
@@ -218,12 +223,42 @@ export class Sluice {
   /** Drops a table (with its quarantine companion) or a view, once the writes queued before it are done. */
   async dropTable(principal: Principal, table: Table): Promise<void> {
     this.authorize(principal, 'drop', table);
+    this.requireManager(principal, this.namespaceOf(table));
     await this.writer.exclusive([table.id], () => this.catalog.dropTable(table.id));
+  }
+
+  /** Renames a namespace or sets some of its properties (merged over the current ones). */
+  async updateNamespace(principal: Principal, namespace: Namespace, change: { name?: string; properties?: Record<string, unknown> }): Promise<Namespace> {
+    requireScope(principal, 'create', { namespace: namespace.name });
+    // Scopes name namespaces: a new name must be one the principal may create.
+    if (change.name !== undefined) requireScope(principal, 'create', { namespace: change.name });
+    this.requireManager(principal, namespace);
+    return this.catalog.updateNamespace(namespace.id, change);
+  }
+
+  /**
+   * Lets a dialect claim the namespaces it keeps its own state for (a Feldera pipeline, Tinybird's
+   * workspace): their schemas then change only through it. Rows may still be read and written
+   * through any dialect; a table created, altered or dropped, or the namespace renamed or dropped,
+   * behind the owner's back would break its invariants (a running pipeline's program).
+   */
+  manageNamespaces(dialect: string, manages: (namespace: Namespace) => boolean): void {
+    this.managers.push({ dialect, manages });
+  }
+
+  private requireManager(principal: Principal, namespace: Namespace): void {
+    const manager = this.managers.find((candidate) => candidate.manages(namespace));
+    if (!manager || principal.dialect === undefined || principal.dialect === manager.dialect) return;
+    throw new SluiceError('NAMESPACE_MANAGED', `"${namespace.name}" is managed by the ${manager.dialect} API: change its tables and the namespace itself through it`, {
+      namespace: namespace.name,
+      managedBy: manager.dialect,
+    });
   }
 
   /** Drops a namespace with all its tables, once the writes queued before it are done. */
   async dropNamespace(principal: Principal, namespace: Namespace): Promise<void> {
     requireScope(principal, 'drop', { namespace: namespace.name });
+    this.requireManager(principal, namespace);
     const tables = this.catalog.listTables(namespace.id).map((table) => table.id);
     await this.writer.exclusive(tables, () => this.catalog.dropNamespace(namespace.id));
   }

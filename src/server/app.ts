@@ -70,25 +70,13 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     done();
   });
 
-  // A request still being answered when the server closes would keep its connection alive, and
-  // the close waiting, until the client hung up: its answer closes the connection instead.
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
-
   app.get('/health', async () => ({ status: 'ok' }));
 
   for (const dialect of dialects) {
     dialect.configure?.(core);
     await app.register(async (scope) => {
       scope.decorateRequest('principal', function principal(this: FastifyRequest) {
-        return authenticate(core, this, dialect.allowQueryToken);
+        return authenticate(core, this, dialect);
       });
       scope.setErrorHandler(async (error: FastifyError, request, reply) => {
         discardUnreadBody(request);
@@ -127,10 +115,10 @@ function discardUnreadBody(request: FastifyRequest): void {
   request.raw.resume();
 }
 
-async function authenticate(core: Sluice, request: FastifyRequest, allowQueryToken: boolean): Promise<Principal> {
+async function authenticate(core: Sluice, request: FastifyRequest, dialect: Dialect): Promise<Principal> {
   const cached = (request as FastifyRequest & { cachedPrincipal?: Principal }).cachedPrincipal;
   if (cached) return cached;
-  const principal = await core.authenticate(tokenOf(request, allowQueryToken));
+  const principal = { ...(await core.authenticate(tokenOf(request, dialect.allowQueryToken))), dialect: dialect.name };
   (request as FastifyRequest & { cachedPrincipal?: Principal }).cachedPrincipal = principal;
   return principal;
 }

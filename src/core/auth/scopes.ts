@@ -17,6 +17,8 @@ export interface Principal {
   tokenId: string;
   name: string;
   scopes: Scope[];
+  /** The dialect the request came through: a namespace another dialect manages refuses its schema changes. */
+  dialect?: string | undefined;
 }
 
 export interface Target {

@@ -48,6 +48,7 @@ const CORE_CODES: Record<ErrorCode, FelderaCode> = {
   TABLE_EXISTS: 'DuplicateName',
   TOKEN_EXISTS: 'DuplicateName',
   HAS_DEPENDENTS: 'IllegalPipelineAction',
+  NAMESPACE_MANAGED: 'IllegalPipelineAction',
   IDEMPOTENCY_CONFLICT: 'InvalidParam',
   WRITE_CONFLICT: 'UnknownError',
   INVALID_ARGUMENT: 'InvalidParam',

@@ -1,6 +1,6 @@
 import type { Dialect } from '../../server/dialect.ts';
 import { renderFelderaError } from './errors.ts';
-import { Pipelines } from './pipelines.ts';
+import { isPipeline, Pipelines } from './pipelines.ts';
 import { ingressRoutes } from './routes/ingress.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { queryRoutes } from './routes/query.ts';
@@ -11,6 +11,9 @@ export const feldera: Dialect = {
   allowQueryToken: false,
   prefixes: ['/v0/pipelines'],
   renderError: renderFelderaError,
+  configure(core) {
+    core.manageNamespaces('feldera', isPipeline);
+  },
   routes(app, core) {
     const pipelines = new Pipelines(core);
     pipelineRoutes(app, pipelines);

@@ -94,7 +94,7 @@ export class Pipelines {
 
   exists(name: string): boolean {
     const namespace = this.core.catalog.findNamespace(name);
-    return namespace !== undefined && stateOf(namespace) !== undefined;
+    return namespace !== undefined && isPipeline(namespace);
   }
 
   /** Every pipeline the principal may read. */
@@ -336,6 +336,11 @@ export class Pipelines {
   private wake(namespaceId: string): void {
     for (const wake of [...(this.waiting.get(namespaceId) ?? [])]) wake();
   }
+}
+
+/** Whether a namespace is a pipeline's (it holds a pipeline's state). */
+export function isPipeline(namespace: Namespace): boolean {
+  return stateOf(namespace) !== undefined;
 }
 
 function stateOf(namespace: Namespace): PipelineState | undefined {

@@ -16,6 +16,7 @@ export const tinybird: Dialect = {
   renderError: (error, request) => (request.url.startsWith('/v0/events') ? renderEventsError(error) : renderTinybirdError(error, request)),
   configure(core) {
     core.tokens.addJwtScopeParser(parseJwtScopes);
+    core.manageNamespaces('tinybird', (namespace) => namespace.name === WORKSPACE);
   },
   async routes(app, core) {
     await core.catalog.ensureNamespace(WORKSPACE);

@@ -49,9 +49,7 @@ export function datasetRoutes(app: FastifyInstance, core: Sluice): void {
     const body = await readObject(request);
     const name = member.string(body, 'name');
     if (name !== undefined) datasetName(name);
-    // Scopes name datasets by name: a new name must be one the token may create.
-    if (name !== undefined) requireScope(principal, 'create', { namespace: name });
-    const updated = await core.catalog.updateNamespace(namespace.id, {
+    const updated = await core.updateNamespace(principal, namespace, {
       ...(name !== undefined && { name }),
       properties: { ...datasetProperties(body) },
     });
