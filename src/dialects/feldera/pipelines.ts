@@ -204,6 +204,13 @@ export class Pipelines {
    * Waits until the pipeline takes input: at once when running (or paused with `force`), until it
    * resumes when paused, up to the configured time; never when stopped.
    */
+  /** Refuses what only a deployed (running or paused) pipeline answers: queries, completion status. */
+  requireDeployed(pipeline: Pipeline, what: string): void {
+    if (pipeline.state.deployment_status !== 'Stopped') return;
+    const name = pipeline.namespace.name;
+    throw new FelderaError('PipelineInteractionNotDeployed', `Pipeline '${name}' is not deployed: start it to ${what}`, { pipeline_name: name });
+  }
+
   async awaitInput(pipeline: Pipeline, force: boolean): Promise<void> {
     const deadline = Date.now() + this.core.config.pausedIngressTimeoutMs;
     const name = pipeline.namespace.name;

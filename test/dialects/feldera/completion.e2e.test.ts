@@ -45,6 +45,14 @@ describe('Feldera completion tokens', () => {
     await felderaError(await server.fetch(`/v0/pipelines/missing/completion_status?token=${token}`), 404, 'UnknownPipelineName');
   });
 
+  test('a stopped pipeline answers no completion status: 503 PipelineInteractionNotDeployed, as its queries', async () => {
+    const token = await client.pushOk('other', 't', '{"insert": {"id": 7, "v": "s"}}');
+    assert.equal((await client.action('other', 'stop')).status, 202);
+    await felderaError(await server.fetch(`/v0/pipelines/other/completion_status?token=${encodeURIComponent(token)}`), 503, 'PipelineInteractionNotDeployed');
+    assert.equal((await client.action('other', 'start')).status, 202);
+    assert.equal(await statusOf('other', token), 'complete');
+  });
+
   test('tokens stay valid across a restart, and later pushes get tokens of their own', async () => {
     const before = await client.pushOk('p', 't', '{"insert": {"id": 3, "v": "c"}}');
     await server.restart();

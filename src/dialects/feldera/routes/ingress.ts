@@ -68,6 +68,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
   app.get('/v0/pipelines/:pipeline/completion_status', async (request: PipelineRequest) => {
     const pipeline = pipelines.get(request.params.pipeline, await request.principal(), 'read');
     const token = decodeToken(new QueryParams(request).get('token'));
+    pipelines.requireDeployed(pipeline, 'ask it about a token');
     if (token.pipelineId !== pipeline.state.id) throw new FelderaError('InvalidParam', `The completion token was issued by another pipeline`, { pipeline_name: pipeline.namespace.name });
     // Writes commit in sequence order per table and views are evaluated when read, so once every
     // write up to the token's is committed, the token's records are in every table and view.

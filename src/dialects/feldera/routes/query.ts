@@ -28,9 +28,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
     const sql = params.get('sql');
     if (!sql?.trim()) throw new FelderaError('InvalidParam', "The 'sql' parameter (a SELECT query) is required");
     const pipeline = pipelines.get(request.params.pipeline, principal, null);
-    if (pipeline.state.deployment_status === 'Stopped') {
-      throw new FelderaError('PipelineInteractionNotDeployed', `Pipeline '${pipeline.namespace.name}' is not deployed: start it to query it`, { pipeline_name: pipeline.namespace.name });
-    }
+    pipelines.requireDeployed(pipeline, 'query it');
     let encoded;
     try {
       const guarded = await core.guardBoundQuery(principal, pipeline.namespace, sql.trim().replace(/;\s*$/, ''), (name, qualifier) => {
