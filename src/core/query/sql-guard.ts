@@ -59,6 +59,8 @@ const DENIED_FUNCTIONS = new Set([
   'get_block_size', 'write_log', 'parse_duckdb_log_message', 'checkpoint', 'force_checkpoint', 'enable_logging',
   'disable_logging', 'truncate_duckdb_logs', 'enable_profiling', 'disable_profiling', 'sleep_ms', 'stats', 'vector_type',
   'col_description', 'obj_description', 'shobj_description', 'format_type', 'format_pg_type', 'map_to_pg_oid',
+  // Counters shared by every client: watching them would count other tenants' queries and writes.
+  'current_transaction_id', 'txid_current', 'current_connection_id',
 ]);
 const DENIED_FUNCTION_PREFIXES = ['read_', 'parquet_', 'duckdb_', 'pg_', 'pragma_', 'has_', 'icu_'];
 

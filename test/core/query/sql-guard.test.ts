@@ -184,6 +184,9 @@ describe('guardQuery refuses what is not a plain read of allowed tables', () => 
       ["SELECT json_execute_serialized_sql('{}')", 'json_execute_serialized_sql'],
       ['SELECT current_query()', 'current_query'],
       ['SELECT sleep_ms(10000)', 'sleep_ms'],
+      ['SELECT txid_current()', 'txid_current'],
+      ['SELECT current_transaction_id()', 'current_transaction_id'],
+      ['SELECT current_connection_id()', 'current_connection_id'],
       ['SELECT id FROM users WHERE name = current_schema()', 'current_schema'],
     ]) {
       await assert.rejects(fixture.guard(sql!), (error: unknown) => {
