@@ -61,6 +61,10 @@ export const CONFIG_OPTIONS = {
     description: "Memory one query's result may take in the server while it is converted and sent; a row larger than this, or a bounded result (Catalyzed maxRows) holding more, fails the query with a 400",
     env: 'SLUICE_RESULT_MEMORY', default: DEFAULT_RESULT_MEMORY_BYTES, parse: parseBytes,
   },
+  maxExportBytes: {
+    description: "Largest Parquet query result (Tinybird FORMAT Parquet, Feldera format=parquet), written to the data directory before it is sent; half the disk's free space when unset",
+    env: 'SLUICE_MAX_EXPORT_BYTES', default: undefined as number | undefined, parse: parseBytes,
+  },
   pausedIngressTimeoutMs: { description: 'How long a push to a paused Feldera pipeline waits for it to resume before answering 503', env: 'SLUICE_PAUSED_INGRESS_TIMEOUT_MS', default: 30_000, parse: parsePositiveInt },
   allowPrivateUrls: { description: 'Whether URL imports may reach loopback, private and reserved addresses (the server\'s own network)', env: 'SLUICE_ALLOW_PRIVATE_URLS', default: false, parse: (raw: string) => ['true', '1', 'yes'].includes(raw.toLowerCase()) },
   maxPendingWrites: { description: 'Writes that may wait for one table before more are refused with 429 (retryable) instead of being held in memory', env: 'SLUICE_MAX_PENDING_WRITES', default: 10_000, parse: parsePositiveInt },

@@ -69,6 +69,7 @@ export class Sluice {
       queriesPerOwner: config.queriesPerToken,
       queryTimeoutMs: config.queryTimeoutMs,
       resultMemoryBytes: config.resultMemoryBytes,
+      maxExportBytes: config.maxExportBytes,
     });
     try {
       const catalog = await Catalog.open(storage);

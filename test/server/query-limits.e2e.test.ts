@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
 import { seedTable } from '../helpers/seed-table.ts';
 import { TestServer } from '../helpers/test-server.ts';
 
@@ -139,5 +140,23 @@ describe("a query's result is held in bounded memory", () => {
     const body = await response.json();
     assert.equal(body.code, 'QUERY_ERROR');
     assert.match(body.message, /The result's first \d+ rows hold about \d+ MB of values, more than the 1 MB .*ask for fewer rows/);
+  });
+});
+
+describe('a Parquet result is bounded on disk', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start({ maxExportBytes: 1024 * 1024 });
+  });
+  after(() => server.stop());
+
+  test('past SLUICE_MAX_EXPORT_BYTES it is stopped with a 400, its file removed, and smaller ones still export', { timeout: 60_000 }, async () => {
+    const response = await sql(server, 'SELECT i, md5(i::VARCHAR) AS h FROM range(0, 1000000000) t(i) FORMAT Parquet');
+    assert.equal(response.status, 400);
+    assert.match((await response.json()).error, /The Parquet result grew past the 1 MB the server may write for one query/);
+    assert.deepEqual((await readdir(server.core.storage.spoolDir)).filter((name) => name.endsWith('.parquet')), []);
+    const small = await sql(server, 'SELECT 1 AS one FORMAT Parquet');
+    assert.equal(small.status, 200);
+    assert.equal(Buffer.from(await small.arrayBuffer()).subarray(0, 4).toString(), 'PAR1');
   });
 });

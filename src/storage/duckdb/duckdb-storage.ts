@@ -25,6 +25,8 @@ export interface StorageOptions {
   queryTimeoutMs?: number | undefined;
   /** How much memory one query's result may take in the server as JS values (see the query runner). */
   resultMemoryBytes?: number | undefined;
+  /** The largest file a query's Parquet result may take in the spool folder; half the free disk space when unset. */
+  maxExportBytes?: number | undefined;
 }
 
 /**
@@ -49,6 +51,8 @@ export class DuckDBStorage {
     private readonly queryTimeoutMs: number,
     /** How much memory one user query's result may take in the server as JS values. */
     readonly resultMemoryBytes: number,
+    /** The largest file a query's Parquet result may take in the spool folder (unset: half the free disk space). */
+    readonly maxExportBytes: number | undefined,
     readonly databasePath: string,
     readonly spoolDir: string,
   ) {}
@@ -97,6 +101,7 @@ export class DuckDBStorage {
       new OwnerSlots(options.queriesPerOwner ?? Math.max(1, queryConnections - 1)),
       options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
       options.resultMemoryBytes ?? DEFAULT_RESULT_MEMORY_BYTES,
+      options.maxExportBytes,
       databasePath,
       spoolDir,
     );

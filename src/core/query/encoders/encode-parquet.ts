@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
 import type { QueryLimits } from '../../../storage/duckdb/query-lease.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { SluiceError } from '../../errors.ts';
 import type { GuardedQuery } from '../sql-guard.ts';
 import type { EncodedOutput } from './encoder-input.ts';
 
@@ -25,16 +26,43 @@ export async function* encodeParquet(storage: DuckDBStorage, guarded: GuardedQue
   const limit = options.maxRows === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.maxRows))}`;
   try {
     const selectList = await exactSelectList(storage, guarded);
+    const allowance = storage.maxExportBytes ?? (await halfTheFreeSpace(storage.spoolDir));
     const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
+    // DuckDB writes the file as fast as it computes rows: it is watched, and stopped before it fills the disk.
+    let outgrown = false;
+    const watch = setInterval(() => {
+      stat(path).then(
+        ({ size }) => {
+          if (size <= allowance) return;
+          outgrown = true;
+          lease.stop('cancelled');
+        },
+        () => undefined,
+      );
+    }, EXPORT_WATCH_MS);
     try {
       await lease.run((connection) => connection.run(`COPY (SELECT ${selectList} FROM (${guarded.sql})${limit}) TO ${quoteLiteral(path)} (FORMAT parquet)`));
+    } catch (error) {
+      if (!outgrown) throw error;
+      throw new SluiceError('QUERY_FAILED', `The Parquet result grew past the ${Math.round(allowance / 1024 ** 2)} MB the server may write for one query: ask for fewer rows`, {
+        limitBytes: allowance,
+      });
     } finally {
+      clearInterval(watch);
       lease.end();
     }
     for await (const chunk of createReadStream(path)) yield chunk as Buffer;
   } finally {
     await rm(path, { force: true });
   }
+}
+
+const EXPORT_WATCH_MS = 100;
+
+/** By default a Parquet result may take half the disk space left where it is written. */
+async function halfTheFreeSpace(directory: string): Promise<number> {
+  const { bavail, bsize } = await statfs(directory);
+  return Math.floor((bavail * bsize) / 2);
 }
 
 async function exactSelectList(storage: DuckDBStorage, guarded: GuardedQuery): Promise<string> {
