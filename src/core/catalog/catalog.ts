@@ -5,6 +5,7 @@ import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
 import { guardDefault } from '../query/sql-guard.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
+import { zeroValueSql } from '../types/zero-value.ts';
 import { CATALOG_SCHEMA, migrateCatalog } from './migrations.ts';
 import { defaultSqlOf, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
 import { SchemaChange } from './schema-change.ts';
@@ -221,7 +222,7 @@ export class Catalog {
    * Adds nullable-or-defaulted columns at the end of a table (their DEFAULTs checked, see
    * `guardDefault`), and as text to its quarantine companion.
    */
-  async addColumns(id: string, added: Column[]): Promise<Table> {
+  async addColumns(id: string, added: Column[], { zeroFill = false }: { zeroFill?: boolean } = {}): Promise<Table> {
     const columns: Column[] = [];
     for (const column of added) columns.push(await guardDefault(this.storage, column));
     return this.ddl.run(async () => {
@@ -229,7 +230,7 @@ export class Catalog {
       const quarantine = this.quarantineOf(table);
       checkColumns({ name: table.name, columns: [...table.columns, ...columns] });
       for (const column of columns) {
-        if (!column.nullable && column.defaultExpression === undefined && table.rowCount > 0) {
+        if (!zeroFill && !column.nullable && column.defaultExpression === undefined && table.rowCount > 0) {
           throw new SluiceError('INVALID_SCHEMA', `Column "${column.name}" must be nullable or have a default: the table already has rows`, { column: column.name });
         }
       }
@@ -244,7 +245,7 @@ export class Catalog {
         // ADD COLUMN … DEFAULT for most expressions under its locked configuration, and fails a
         // commit that alters a table after updating it.
         const defaults = columns.flatMap((column) => {
-          const defaultSql = defaultSqlOf(column);
+          const defaultSql = defaultSqlOf(column) ?? (zeroFill && !column.nullable ? zeroValueSql(column.type) : undefined);
           return defaultSql === undefined ? [] : [`${quoteIdentifier(column.name)} = CAST((${defaultSql}) AS ${toDuckDBType(column.type)})`];
         });
         if (defaults.length > 0) await tx.run(`UPDATE ${physicalName(table)} SET ${defaults.join(', ')}`);

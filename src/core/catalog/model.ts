@@ -79,6 +79,12 @@ export interface TableChange {
    * table as it is when the change runs: a change queued behind another sees what that one added.
    */
   addColumns?: (current: Table) => Column[];
+  /**
+   * Rows already in the table take their type's zero value (see `zeroValueSql`) for added columns
+   * that are neither nullable nor defaulted, as ClickHouse fills them; without it such a column is
+   * refused once the table has rows.
+   */
+  zeroFill?: boolean;
   name?: string;
   /** Properties set (merged over the current ones). */
   properties?: Record<string, unknown>;

@@ -155,7 +155,8 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     let added: Column[] = [];
     const addColumns = columns && ((current: Table) => (added = addedColumns(current, columns)));
     const description = params.get('description');
-    const altered = await core.alterTable(principal, table, { ...(addColumns && { addColumns }), ...(description !== undefined && { properties: { description } }) });
+    // Rows already there take a new column's DEFAULT, or its type's zero value, as in ClickHouse.
+    const altered = await core.alterTable(principal, table, { ...(addColumns && { addColumns, zeroFill: true }), ...(description !== undefined && { properties: { description } }) });
     const operations = [...added.map((column) => `ADD COLUMN ${printSchemaColumn(column)}`), ...(description !== undefined ? ['MODIFY COMMENT'] : [])];
     return { operations, datasource: await datasourceOf(core, altered, { withSchema: true }) };
   });
