@@ -65,6 +65,29 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual([body.data, body.rows_before_limit_at_least], [[{ n: 1 }], 4]);
   });
 
+  test('meta names a list, map or tuple level Nullable only when it holds a NULL: a declared Array(String) reads back as Array(String)', async () => {
+    const schema = 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`, scores Array(Nullable(Int32)) `json:$.scores[:]`';
+    assert.equal((await suite.tb.form('/v0/datasources?name=tagged&format=ndjson', { schema })).status, 200);
+    const events = await suite.server.fetch('/v0/events?name=tagged&wait=true', {
+      method: 'POST', body: '{"id": 1, "tags": ["a", "b"], "scores": [1, null]}\n{"id": 2, "tags": [], "scores": [3]}\n',
+    });
+    assert.equal(events.status, 200);
+    const cases: Array<[string, string]> = [
+      ['SELECT tags FROM tagged', 'Array(String)'],
+      ['SELECT scores FROM tagged', 'Array(Nullable(Int32))'],
+      ["SELECT ['x', 'y'] AS v", 'Array(String)'],
+      ['SELECT [1, NULL] AS v', 'Array(Nullable(Int32))'],
+      ['SELECT [[1], [2, 3]] AS v', 'Array(Array(Int32))'],
+      ["SELECT MAP {'k': 1} AS v", 'Map(String, Int32)'],
+      ["SELECT {'a': 1, 'b': NULL} AS v", 'Tuple(a Int32, b Nullable(Int32))'],
+      ['SELECT list(id ORDER BY id) AS v FROM tagged', 'Array(Int32)'],
+    ];
+    for (const [query, type] of cases) {
+      const body = await (await sql(query)).json();
+      assert.deepEqual(body.meta, [{ name: body.meta[0]?.name, type }], query);
+    }
+  });
+
   test('FORMAT Parquet is a Parquet file DuckDB reads back', async () => {
     const response = await sql(`${QUERY} FORMAT Parquet`);
     assert.equal(response.status, 200);
