@@ -128,6 +128,38 @@ export interface CoercionOptions {
    * UTF-8 bytes (`text`, the default), or a JSON array of byte values such as `[104, 105]` (`bytes`).
    */
   binary?: 'text' | 'bytes';
+  /**
+   * Text of a fixed-length string column (ClickHouse's FixedString(N), SQL's CHAR(n)): `bytes`
+   * measures its length in UTF-8 bytes and pads a shorter value with NUL bytes to the length, as
+   * ClickHouse stores it; by default the length counts characters and a shorter value is kept as
+   * it is. Either way a value longer than a declared length (VARCHAR(n) too) is invalid; binary
+   * lengths always count bytes.
+   */
+  fixedStrings?: 'bytes';
+}
+
+/** A declared length, for the string and binary kinds that have one. */
+function declaredLength(type: DataType): number | undefined {
+  return (type.kind === 'string' || type.kind === 'binary') && type.length !== undefined ? type.length : undefined;
+}
+
+/** What a string or binary column's declared length counts. */
+function lengthUnit(type: DataType, options: CoercionOptions): 'bytes' | 'characters' {
+  return type.kind === 'binary' || (type.kind === 'string' && type.fixed === true && options.fixedStrings === 'bytes') ? 'bytes' : 'characters';
+}
+
+/** SQL for the size of a string or binary value, in the unit its declared length counts. */
+function sizeOf(value: string, type: DataType, options: CoercionOptions): string {
+  if (type.kind === 'binary') return `octet_length(${value})`;
+  return lengthUnit(type, options) === 'bytes' ? `strlen(${value})` : `length(${value})`;
+}
+
+/** A string or binary value within its declared length (padded when the options say so), else NULL. */
+function withinLength(value: string, type: DataType, length: number, options: CoercionOptions): string {
+  const padded = type.kind === 'string' && type.fixed === true && options.fixedStrings === 'bytes'
+    ? `${value} || repeat(chr(0), ${length} - strlen(${value}))`
+    : value;
+  return `CASE WHEN ${sizeOf(value, type, options)} <= ${length} THEN ${padded} END`;
 }
 
 const BYTE_ARRAY: DataType = { kind: 'list', element: { kind: 'int', bits: 8, signed: false }, elementNullable: false };
@@ -179,7 +211,8 @@ const PASSTHROUGH_KINDS = new Set<DataTypeKind>(['boolean', 'int', 'float', 'dec
  * round trip through text is skipped. Null texts are ignored: these types never print as one.
  */
 export function passesTyped(column: Column, inputType: string, options: CoercionOptions = {}): boolean {
-  const sameType = inputType === toDuckDBType(column.type);
+  // A declared length is not part of DuckDB's type: the value must still be measured.
+  const sameType = inputType === toDuckDBType(column.type) && declaredLength(column.type) === undefined;
   const kindPasses = PASSTHROUGH_KINDS.has(column.type.kind) || (column.type.kind === 'timestamp' && column.type.unit === 'us');
   const nullTextsUnprintable = (options.nullTexts ?? []).every((text) => ['', 'null'].includes(text.trim().toLowerCase()));
   return sameType && kindPasses && nullTextsUnprintable;
@@ -198,6 +231,8 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
     if (options.integerFractions === 'refuse' && type.kind === 'int') return `CASE WHEN regexp_full_match(trim(${leafText}), '[+-]?[0-9]+') THEN ${tryCast(`trim(${leafText})`, type)} END`;
     if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
+    const length = declaredLength(type);
+    if (length !== undefined) return withinLength(CASTS[type.kind as 'string' | 'binary'](leafText, type), type, length, options);
     return CASTS[type.kind as keyof typeof CASTS](leafText, type);
   };
   const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
@@ -210,6 +245,14 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const invalid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
   const lost = (computed: string) => (nested ? ` OR NOT ${nested.intact(computed)}` : '');
   const branches = [`WHEN ${text} IS NOT NULL AND (${cast} IS NULL${lost(cast)}) THEN ${invalid}`];
+  const length = typed || nested ? undefined : declaredLength(column.type);
+  if (length !== undefined) {
+    // ClickHouse: "Too large value for FixedString(N)"; the message says by how much.
+    const unsized = CASTS[column.type.kind as 'string' | 'binary'](text, column.type);
+    const unit = lengthUnit(column.type, options);
+    const tooLong = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || '" is ' || ${sizeOf(unsized, column.type, options)} || ${quoteLiteral(` ${unit}, longer than the ${length} of ${typeName}`)}`;
+    branches.unshift(`WHEN ${text} IS NOT NULL AND ${unsized} IS NOT NULL AND ${sizeOf(unsized, column.type, options)} > ${length} THEN ${tooLong}`);
+  }
   const mustHaveValue = !column.nullable && fallback === null;
   if (mustHaveValue) {
     branches.push(`WHEN ${text} IS NULL THEN ${quoteLiteral(`${label}: value is missing and the column is not nullable`)}`);

@@ -38,6 +38,8 @@ interface FormatEntry {
   contentType: string;
   /** Row formats read the runner's rows; Parquet is written by DuckDB from the query itself. */
   encode: EncodeRows | 'parquet';
+  /** The format reports how many rows the query gives without its own LIMIT (JSON's rows_before_limit_at_least). */
+  countsRowsBeforeLimit?: true;
 }
 
 export const RESULT_FORMATS: Record<ResultFormat, FormatEntry> = {
@@ -48,6 +50,7 @@ export const RESULT_FORMATS: Record<ResultFormat, FormatEntry> = {
       if (!printType) throw new SluiceError('INTERNAL', 'The json format needs printType');
       return encodeJson(input, { ...options, printType });
     },
+    countsRowsBeforeLimit: true,
   },
   ndjson: { contentType: 'application/x-ndjson; charset=utf-8', encode: encodeNdjson },
   csv: { contentType: 'text/csv; charset=utf-8', encode: (input, options) => encodeCsv(input, { ...options, header: false }) },
@@ -68,13 +71,14 @@ export const RESULT_FORMATS: Record<ResultFormat, FormatEntry> = {
  * unbounded query holds a read connection until then.
  */
 export async function encodeQuery(storage: DuckDBStorage, guarded: GuardedQuery, format: ResultFormat, options: EncodeQueryOptions = {}): Promise<EncodedQuery> {
-  const { contentType, encode } = RESULT_FORMATS[format];
+  const { contentType, encode, countsRowsBeforeLimit } = RESULT_FORMATS[format];
   if (encode === 'parquet') return { contentType, body: await startOutput(encodeParquet(storage, guarded, options)), result: null };
+  const runOptions = { ...options, countBeforeLimit: countsRowsBeforeLimit === true };
   if (options.maxRows !== undefined) {
-    const result = await runQuery(storage, guarded, options);
+    const result = await runQuery(storage, guarded, runOptions);
     return { contentType, body: await startOutput(encode(inputFromResult(result), options)), result };
   }
-  const stream = await streamQuery(storage, guarded, options);
+  const stream = await streamQuery(storage, guarded, runOptions);
   // An encoder may stop before it reads any batch (a client gone after the Arrow schema), so the
   // connection is freed when the body ends, not when the batches do.
   return { contentType, body: await startOutput(encode(stream, options), () => stream.close()), result: null };

@@ -1,6 +1,6 @@
 import type { DuckDBDataChunk, DuckDBResult, DuckDBType } from '@duckdb/node-api';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
-import type { QueryLimits } from '../../storage/duckdb/query-lease.ts';
+import type { QueryLease, QueryLimits } from '../../storage/duckdb/query-lease.ts';
 import { hasVariableSize, measureRows } from '../../storage/duckdb/value-sizes.ts';
 import { SluiceError } from '../errors.ts';
 import type { DataType } from '../types/data-type.ts';
@@ -48,9 +48,20 @@ export interface QueryStream {
   batches: AsyncIterable<SqlValue[][]>;
   /** Frees the connection when the batches are not going to be read (idempotent). */
   close(): Promise<void>;
+  /** Once the batches are read: the rows before the query's own LIMIT (see StreamOptions) and the time taken. */
+  summary(): { rowsBeforeLimit: number; statistics: QueryStatistics };
 }
 
-export interface RunOptions extends QueryLimits {
+export interface StreamOptions extends QueryLimits {
+  /**
+   * Count the rows the query gives without its outermost LIMIT/OFFSET, for formats that report
+   * them (ClickHouse's rows_before_limit_at_least). The count runs first, on the query's own
+   * connection and within its limits, and only for a query that has such a LIMIT.
+   */
+  countBeforeLimit?: boolean | undefined;
+}
+
+export interface RunOptions extends StreamOptions {
   maxRows?: number | undefined;
 }
 
@@ -61,6 +72,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
   const budget = storage.resultMemoryBytes;
   const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
   try {
+    const counted = options.countBeforeLimit ? await countBeforeLimit(lease, guarded) : null;
     const result = await lease.run((connection) => connection.stream(guarded.sql));
     const columns = describeColumns(result);
     const reader = new ChunkReader(result.columnTypes(), budget);
@@ -83,7 +95,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
       rows,
       rowCount: rows.length,
       truncated: seen > rows.length,
-      rowsBeforeLimit: seen,
+      rowsBeforeLimit: Math.max(seen, counted ?? 0),
       statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
     };
   } finally {
@@ -96,21 +108,26 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
  * caller writes them out, each batch converted only when asked for and within the memory a query
  * may hold. The connection stays lent until the batches end or `close` is called.
  */
-export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: QueryLimits = {}): Promise<QueryStream> {
+export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: StreamOptions = {}): Promise<QueryStream> {
+  const started = performance.now();
   const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
   let result: DuckDBResult;
+  let counted: number | null;
   try {
+    counted = options.countBeforeLimit ? await countBeforeLimit(lease, guarded) : null;
     result = await lease.run((connection) => connection.stream(guarded.sql));
   } catch (error) {
     lease.end();
     throw error;
   }
   const reader = new ChunkReader(result.columnTypes(), storage.resultMemoryBytes);
+  let seen = 0;
   async function* readBatches(): AsyncGenerator<SqlValue[][]> {
     try {
       for (;;) {
         const chunk = await lease.run(() => result.fetchChunk());
         if (!chunk || chunk.rowCount === 0) return;
+        seen += chunk.rowCount;
         yield* reader.batches(chunk);
       }
     } finally {
@@ -121,7 +138,28 @@ export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery,
     columns: describeColumns(result).map((column) => ({ ...column, nullable: true })),
     batches: readBatches(),
     close: async () => lease.end(),
+    summary: () => ({
+      rowsBeforeLimit: Math.max(seen, counted ?? 0),
+      statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
+    }),
   };
+}
+
+/**
+ * How many rows the query gives without its outermost LIMIT/OFFSET; null when it has none, or
+ * when the count fails where the query may not (a value that fails to convert past the LIMIT):
+ * the caller then reports the rows it read, which ClickHouse's "at least" allows. A stopped query
+ * (time limit, client gone) fails at its next step.
+ */
+async function countBeforeLimit(lease: QueryLease, guarded: GuardedQuery): Promise<number | null> {
+  const countSql = guarded.countBeforeLimitSql;
+  if (countSql === undefined) return null;
+  try {
+    const reader = await lease.run((connection) => connection.runAndReadAll(countSql));
+    return Number(reader.getRows()[0]?.[0] ?? 0);
+  } catch {
+    return null;
+  }
 }
 
 /**

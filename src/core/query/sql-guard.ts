@@ -33,6 +33,12 @@ export interface GuardedQuery {
   tables: Table[];
   /** Who runs it (a token id): one owner's queries hold at most a set number of connections at once. */
   owner?: string | undefined;
+  /**
+   * When the outermost query has a LIMIT or OFFSET: a query counting the rows it would give
+   * without them (ClickHouse's rows_before_limit_at_least). Absent otherwise, as the row count is
+   * then the result's own.
+   */
+  countBeforeLimitSql?: string | undefined;
 }
 
 /**
@@ -76,7 +82,30 @@ export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTab
   const walk: QueryWalk = { resolveTable, tables: new Map(), filtered: [] };
   visit(statement, new Set(), walk);
   for (const { node, table, where } of walk.filtered) await filterTableRef(storage, node, table, where);
-  return { sql: await printStatement(storage, statement), tables: [...walk.tables.values()] };
+  const unlimited = withoutOuterLimit(statement);
+  return {
+    sql: await printStatement(storage, statement),
+    tables: [...walk.tables.values()],
+    countBeforeLimitSql: unlimited && `SELECT count(*) AS n FROM (${await printStatement(storage, unlimited)})`,
+  };
+}
+
+const LIMIT_MODIFIERS = ['LIMIT_MODIFIER', 'LIMIT_PERCENT_MODIFIER'];
+
+/**
+ * A copy of the checked statement without its outermost LIMIT/OFFSET, and without the ORDER BY
+ * beside it (which cannot change how many rows there are, only cost a sort); undefined when the
+ * outermost query has no LIMIT or OFFSET. A LIMIT inside a subquery, CTE or set operand stays:
+ * it shapes the rows the outer query counts.
+ */
+function withoutOuterLimit(statement: JsonObject): JsonObject | undefined {
+  const node = statement['node'];
+  const modifiers = isJsonObject(node) && Array.isArray(node['modifiers']) ? node['modifiers'] : [];
+  const isLimit = (modifier: JsonValue): boolean => isJsonObject(modifier) && LIMIT_MODIFIERS.includes(String(modifier['type']));
+  if (!modifiers.some(isLimit)) return undefined;
+  const kept = modifiers.filter((modifier) => !isLimit(modifier) && !(isJsonObject(modifier) && modifier['type'] === 'ORDER_MODIFIER'));
+  // Only the outermost node changes; the rest of the tree is shared, not printed differently.
+  return { ...statement, node: { ...(node as JsonObject), modifiers: kept } };
 }
 
 interface QueryWalk {

@@ -12,7 +12,7 @@ import { printClickHouseType } from '../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../core/write/write-command.ts';
 import { renderDatasource, type TinybirdTableProperties } from './datasource.ts';
 import type { Params } from './params.ts';
-import { parseSchema } from './schema.ts';
+import { parseSchema, TINYBIRD_COERCION } from './schema.ts';
 import { WORKSPACE } from './scopes.ts';
 
 export const MODES = ['create', 'append', 'replace'] as const;
@@ -218,7 +218,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
     const result = await ingest(core, principal, {
       table, format: FORMATS[format], source, limits: { maxBytes: request.maxBytes },
       kind: writeKind(mode, table, params), onInvalid: 'quarantine', importId: request.importId,
-      describeType: printClickHouseType, duplicateKeys: 'last_wins',
+      describeType: printClickHouseType, duplicateKeys: 'last_wins', coercion: TINYBIRD_COERCION,
       emptyInput: mode === 'replace' && !params.flag('replace_truncate_when_empty', false) ? 'keep' : 'apply',
       ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: params.get('replace_condition')! }),
       csv: {

@@ -1,6 +1,10 @@
 import type { Column } from '../../core/catalog/model.ts';
+import type { CoercionOptions } from '../../core/ingest/coercion.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { printClickHouseType, readClickHouseType, TypeNameError } from '../../core/types/index.ts';
+
+/** How ClickHouse reads values: a FixedString(N) holds N bytes, a shorter value padded with NUL bytes. */
+export const TINYBIRD_COERCION: CoercionOptions = { fixedStrings: 'bytes' };
 
 /**
  * Tinybird's schema syntax: `` `name` Type `json:$.path` DEFAULT expr CODEC(…), … ``, comma

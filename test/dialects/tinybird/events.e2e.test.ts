@@ -45,6 +45,23 @@ describe('Tinybird Events API', () => {
     assert.match(quarantined[0]!.c__error[0]!, /column "scores": value "\[3,"three"\]" is not a valid Array\(Int32\)/);
   });
 
+  test('a FixedString(N) value longer than N bytes is quarantined with the column, the value and the reason; a shorter one is padded with NUL bytes, from events and CSV alike', async () => {
+    await tb.form('/v0/datasources?name=codes', { schema: 'id Int64 `json:$.id`, code FixedString(3) `json:$.code`', format: 'ndjson' });
+    const response = await send('name=codes&wait=true', '{"id": 1, "code": "abc"}\n{"id": 2, "code": "ab"}\n{"id": 3, "code": "abcd"}\n{"id": 4, "code": "éé"}\n');
+    assert.deepEqual(await response.json(), { successful_rows: 2, quarantined_rows: 2 });
+    assert.deepEqual(await tb.sql('SELECT id, code, strlen(code) AS bytes FROM codes ORDER BY id'), [{ id: 1, code: 'abc', bytes: 3 }, { id: 2, code: 'ab\u0000', bytes: 3 }]);
+    const quarantined = await tb.sql<{ id: string; code: string; c__error_column: string[]; c__error: string[] }>('SELECT id, code, c__error_column, c__error FROM codes_quarantine ORDER BY id');
+    assert.deepEqual(quarantined.map((row) => [row.id, row.code, row.c__error_column]), [['3', 'abcd', ['code']], ['4', 'éé', ['code']]]);
+    assert.match(quarantined[0]!.c__error[0]!, /column "code": value "abcd" is 4 bytes, longer than the 3 of FixedString\(3\)/);
+    assert.match(quarantined[1]!.c__error[0]!, /column "code": value "éé" is 4 bytes, longer than the 3 of FixedString\(3\)/);
+
+    await tb.form('/v0/datasources?name=codes_csv', { schema: 'id Int64, code FixedString(2)' });
+    const appended = await (await tb.upload('name=codes_csv&mode=append', 'csv', 'c.csv', 'id,code\n1,ab\n2,a\n3,abc\n')).json();
+    assert.deepEqual([appended.quarantine_rows, appended.successful_rows], [1, 2]);
+    assert.deepEqual(await tb.sql('SELECT id, code FROM codes_csv ORDER BY id'), [{ id: 1, code: 'ab' }, { id: 2, code: 'a\u0000' }]);
+    assert.deepEqual(await tb.sql('SELECT code, c__error FROM codes_csv_quarantine'), [{ code: 'abc', c__error: ['column "code": value "abc" is 3 bytes, longer than the 2 of FixedString(2)'] }]);
+  });
+
   test('a missing data source is created from the rows when the token may create', async () => {
     const response = await send('name=auto_events&wait=true', '{"user": {"id": 7}, "tags": ["x", "y"], "price": 1.5}\n{"user": {"id": 8}, "tags": [], "price": 2}\n');
     assert.equal(response.status, 200, await response.clone().text());

@@ -7,6 +7,8 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   before(async () => {
     await suite.tb.form('/v0/datasources?name=sales', { schema: 'id Int64, country String, amount Float64' });
     await suite.tb.upload('name=sales&mode=append', 'csv', 's.csv', '1,ES,2.5\n2,FR,4\n9007199254740993,"say ""hi""",1\n');
+    await suite.tb.form('/v0/datasources?name=numbers', { schema: 'n Int32' });
+    await suite.tb.upload('name=numbers&mode=append', 'csv', 'n.csv', `${Array.from({ length: 25 }, (_, index) => index + 1).join('\n')}\n`);
   });
 
   const sql = (query: string) => suite.server.fetch(`/v0/sql?q=${encodeURIComponent(query)}`);
@@ -33,6 +35,57 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.equal(body.data[2].id, '9007199254740993');
     assert.deepEqual([body.rows, body.rows_before_limit_at_least], [3, 3]);
     assert.deepEqual(Object.keys(body.statistics), ['elapsed', 'rows_read', 'bytes_read']);
+  });
+
+  test('rows_before_limit_at_least counts the rows the query gives without its outermost LIMIT and OFFSET', async () => {
+    const cases: Array<[string, number, number]> = [
+      ['SELECT n FROM numbers ORDER BY n LIMIT 5', 5, 25],
+      ['SELECT n FROM numbers ORDER BY n DESC LIMIT 5 OFFSET 10', 5, 25],
+      ['SELECT n FROM numbers WHERE n > 20 LIMIT 2', 2, 5],
+      ['SELECT n % 3 AS k, count() AS c FROM numbers GROUP BY k ORDER BY k LIMIT 1', 1, 3],
+      ['SELECT DISTINCT n % 4 AS k FROM numbers LIMIT 2', 2, 4],
+      ['SELECT n FROM numbers UNION ALL SELECT n FROM numbers ORDER BY 1 LIMIT 4', 4, 50],
+      ['WITH small AS (SELECT n FROM numbers WHERE n <= 10) SELECT * FROM small ORDER BY n LIMIT 3', 3, 10],
+      ['SELECT n FROM numbers LIMIT 20%', 5, 25],
+      ['SELECT n FROM numbers ORDER BY n LIMIT 100', 25, 25],
+      // A LIMIT inside the query shapes the rows; only the outermost one is left out.
+      ['SELECT * FROM (SELECT n FROM numbers ORDER BY n LIMIT 7) LIMIT 2', 2, 7],
+      ['SELECT * FROM (SELECT n FROM numbers ORDER BY n LIMIT 7)', 7, 7],
+    ];
+    for (const [query, rows, before] of cases) {
+      const body = await (await sql(query)).json();
+      assert.deepEqual([body.rows, body.rows_before_limit_at_least], [rows, before], `${query}: ${JSON.stringify(body)}`);
+    }
+  });
+
+  test('rows_before_limit_at_least counts only the rows a filtered token may read', async () => {
+    const response = await suite.server.fetch(`/v0/tokens?name=low-numbers&scope=${encodeURIComponent('DATASOURCES:READ:numbers:n <= 4')}`, { method: 'POST' });
+    const { token } = await response.json();
+    const body = await (await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT n FROM numbers ORDER BY n LIMIT 1')}`, { token })).json();
+    assert.deepEqual([body.data, body.rows_before_limit_at_least], [[{ n: 1 }], 4]);
+  });
+
+  test('meta names a list, map or tuple level Nullable only when it holds a NULL: a declared Array(String) reads back as Array(String)', async () => {
+    const schema = 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`, scores Array(Nullable(Int32)) `json:$.scores[:]`';
+    assert.equal((await suite.tb.form('/v0/datasources?name=tagged&format=ndjson', { schema })).status, 200);
+    const events = await suite.server.fetch('/v0/events?name=tagged&wait=true', {
+      method: 'POST', body: '{"id": 1, "tags": ["a", "b"], "scores": [1, null]}\n{"id": 2, "tags": [], "scores": [3]}\n',
+    });
+    assert.equal(events.status, 200);
+    const cases: Array<[string, string]> = [
+      ['SELECT tags FROM tagged', 'Array(String)'],
+      ['SELECT scores FROM tagged', 'Array(Nullable(Int32))'],
+      ["SELECT ['x', 'y'] AS v", 'Array(String)'],
+      ['SELECT [1, NULL] AS v', 'Array(Nullable(Int32))'],
+      ['SELECT [[1], [2, 3]] AS v', 'Array(Array(Int32))'],
+      ["SELECT MAP {'k': 1} AS v", 'Map(String, Int32)'],
+      ["SELECT {'a': 1, 'b': NULL} AS v", 'Tuple(a Int32, b Nullable(Int32))'],
+      ['SELECT list(id ORDER BY id) AS v FROM tagged', 'Array(Int32)'],
+    ];
+    for (const [query, type] of cases) {
+      const body = await (await sql(query)).json();
+      assert.deepEqual(body.meta, [{ name: body.meta[0]?.name, type }], query);
+    }
   });
 
   test('FORMAT Parquet is a Parquet file DuckDB reads back', async () => {

@@ -11,6 +11,7 @@ import { bodySource } from '../../../server/body.ts';
 import { checkDatasourceName } from '../import.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
+import { TINYBIRD_COERCION } from '../schema.ts';
 
 /** Tinybird caps an Events API request at 10 MB. */
 export const EVENTS_MAX_BYTES = 10 * 1024 * 1024;
@@ -47,7 +48,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
       const result = await ingest(core, principal, {
         table, kind: table.primaryKey.length > 0 ? 'upsert' : 'append', format: 'json', source, limits: { maxBytes: EVENTS_MAX_BYTES },
         json: { updateFormat: 'raw', lineDelimited: true, arrays: false, caseInsensitive: false, positional: false },
-        onInvalid: 'quarantine', duplicateKeys: 'last_wins', describeType: printClickHouseType,
+        onInvalid: 'quarantine', duplicateKeys: 'last_wins', describeType: printClickHouseType, coercion: TINYBIRD_COERCION,
       });
       const status = params.flag('wait', false) ? 200 : 202;
       return reply.status(status).send({ successful_rows: result.rowsInserted + result.rowsUpdated, quarantined_rows: result.rowsQuarantined });
