@@ -184,6 +184,7 @@ describe('Catalyzed coercion of values to column types', () => {
       { name: 'b', arrowType: 'bool' },
       { name: 's', arrowType: 'utf8' },
       { name: 'ts', arrowType: 'timestamp[ms]' },
+      { name: 'bin', arrowType: 'binary' },
     ], ['id']);
   });
 
@@ -234,6 +235,25 @@ describe('Catalyzed coercion of values to column types', () => {
   test('timestamps are read from ISO-8601', async () => {
     assert.equal((await stored('ts', '2024-03-04T05:06:07.123Z')).value, '2024-03-04T05:06:07.123Z');
     assert.equal((await stored('ts', '2024-03-04T07:06:07+02:00')).value, '2024-03-04T05:06:07Z');
+  });
+
+  test('a binary value in JSON is base64, as queries give it: the bytes are decoded, and a value read can be written back unchanged', async () => {
+    for (const query of ['mode=upsert', 'mode=upsert&skip_validation=true']) {
+      const written = await stored('bin', 'AP8BaGk=', query);
+      assert.deepEqual([written.status, written.value], [200, 'AP8BaGk='], JSON.stringify(written.body));
+      const bytes = await suite.client.query('SELECT hex(bin) AS hex FROM t WHERE id = 1', { t: tableId });
+      assert.deepEqual(bytes.body.rows, [{ hex: '00FF016869' }], query);
+      assert.deepEqual((await stored('bin', written.value, query)).value, 'AP8BaGk=', query);
+    }
+  });
+
+  test('a JSON binary value that is not base64 is refused with its column, its value and why, even with skip_validation', async () => {
+    for (const query of ['mode=upsert', 'mode=upsert&skip_validation=true']) {
+      const response = await suite.client.write(tableId, query, JSON.stringify([{ id: 1, bin: 'AP8B' }, { id: 2, bin: 'hello!' }]), 'application/json');
+      assert.equal(response.status, 400, query);
+      assert.deepEqual(response.body.details.errors.map(({ row, columns, values }: any) => ({ row, columns, values })), [{ row: 2, columns: ['bin'], values: ['hello!'] }], query);
+      assert.match(response.body.details.errors[0].messages[0], /column "bin": value "hello!" is not a valid binary \(base64\)/, query);
+    }
   });
 
   test('"null" in a column that is not nullable is a missing value', async () => {
