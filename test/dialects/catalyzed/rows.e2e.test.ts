@@ -73,7 +73,7 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     }
   }
 
-  for (const format of ['csv', 'parquet', 'arrow'] as const) {
+  for (const format of ['json', 'csv', 'parquet', 'arrow'] as const) {
     test(`a ${format} field that matches no column is named in warnings, and the rest of the row is written`, async () => {
       const tableId = await seededTable();
       const response = await suite.client.writeRows(tableId, 'mode=append', format, [{ id: 9, NAME: 'n', amount: 9.5, nmae: 'typo' }]);
@@ -81,6 +81,28 @@ describe('Catalyzed row writes: every mode from every body format', () => {
       assert.deepEqual((await suite.client.rows(tableId)).at(-1), { id: 9, name: 'n', amount: 9.5 });
     });
   }
+
+  test('each JSON key that matches no column is named once, however many rows have it; keys inside values are not fields', async () => {
+    const tableId = await seededTable();
+    const body = [
+      { id: 10, name: 'a', extra: { nested: 1 } },
+      { id: 11, Extra: 2, EXTRA: 3, amount: 1 },
+      { id: 12, extra: 'x', note: 'n' },
+    ];
+    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', body);
+    assert.deepEqual(response.warnings, ['extra', 'Extra', 'EXTRA', 'note'].map((field) => `Field "${field}" matches no column of the table; its values were not written`));
+    assert.equal(response.rows_inserted, 3);
+  });
+
+  test('JSON keys that match no column are named up to 100, then one warning says there were more', async () => {
+    const tableId = await seededTable();
+    const row = Object.fromEntries([['id', 20], ...Array.from({ length: 150 }, (_, index) => [`unknown_${index}`, index])]);
+    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', [row, { ...row, id: 21 }]);
+    assert.equal(response.warnings.length, 101);
+    assert.equal(response.warnings[99], 'Field "unknown_99" matches no column of the table; its values were not written');
+    assert.match(response.warnings[100], /^More fields match no column of the table than the 100 named/);
+    assert.equal(response.rows_inserted, 2);
+  });
 
   test('usage reports every storage counter of the seed as 0: a local database file has no object-store operations', async () => {
     const tableId = await seededTable();

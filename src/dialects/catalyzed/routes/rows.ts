@@ -83,7 +83,10 @@ export function renderWriteResult(result: WriteResult) {
     rows_deleted: result.rowsDeleted,
     dataset_version: result.version,
     duration_ms: result.durationMs,
-    warnings: (result.ignoredFields ?? []).map((field) => `Field "${field}" matches no column of the table; its values were not written`),
+    warnings: [
+      ...(result.ignoredFields ?? []).map((field) => `Field "${field}" matches no column of the table; its values were not written`),
+      ...(result.moreIgnoredFields ? [`More fields match no column of the table than the ${result.ignoredFields?.length ?? 0} named; their values were not written either`] : []),
+    ],
     usage: USAGE,
   };
 }
@@ -113,7 +116,7 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
       // A quoted empty field is the empty string, as "" is in JSON; an unquoted one is missing.
       csv: { header: true, caseInsensitive: true, lenient: false, emptyTextIsEmptyString: true, quotedEmptyIsNull: false },
       json: {
-        updateFormat: 'raw', arrays: true, caseInsensitive: true, positional: false,
+        updateFormat: 'raw', arrays: true, caseInsensitive: true, positional: false, reportUnknownKeys: true,
         // Deletes by a one-column key may list bare key values.
         ...(mode === 'delete' && onlyKey !== undefined && otherKeys.length === 0 && { scalarColumn: onlyKey }),
       },
