@@ -34,7 +34,9 @@ type ChunkedCommand = IngestCommand & { chunks: ChunkPolicy; json: JsonIngestOpt
  */
 export async function ingestInChunks(core: Sluice, principal: Principal, command: ChunkedCommand): Promise<WriteResult> {
   if (command.kind !== 'append' && command.kind !== 'changes') throw new SluiceError('INTERNAL', `A ${command.kind} write cannot be committed in chunks`);
-  if (command.idempotency || command.json.lineDelimited) throw new SluiceError('INTERNAL', 'Chunked ingests take no idempotency key and no line-delimited JSON');
+  if (command.idempotency || command.json.lineDelimited || command.json.reportUnknownKeys) {
+    throw new SluiceError('INTERNAL', 'Chunked ingests take no idempotency key, no line-delimited JSON and report no unknown keys');
+  }
   const { format: _format, source: _source, limits: _limits, csv: _csv, json: _json, caseInsensitive: _ci, onProgress: _progress, signal, idempotency: _idempotency, chunks, ...request } = command;
   const stream = await core.openSource(command.source, command.limits, { onProgress: command.onProgress, signal });
   const writer = new ChunkWriter(core, principal, request, chunks.admit);

@@ -125,9 +125,10 @@ export interface CoercionOptions {
   nullTexts?: readonly string[];
   /**
    * What the text of a binary value is: DuckDB's BLOB text (`\xHH` escapes) or else the text's own
-   * UTF-8 bytes (`text`, the default), or a JSON array of byte values such as `[104, 105]` (`bytes`).
+   * UTF-8 bytes (`text`, the default), a JSON array of byte values such as `[104, 105]` (`bytes`),
+   * or standard base64 with its padding (`base64`, the form binary values are read back in as JSON).
    */
-  binary?: 'text' | 'bytes';
+  binary?: 'text' | 'bytes' | 'base64';
   /**
    * Text of a fixed-length string column (ClickHouse's FixedString(N), SQL's CHAR(n)): `bytes`
    * measures its length in UTF-8 bytes and pads a shorter value with NUL bytes to the length, as
@@ -169,6 +170,12 @@ function castByteArray(text: string, castLeaf: CastBuilder): string {
   const bytes = castNested(text, BYTE_ARRAY, castLeaf);
   return `CASE WHEN ${bytes.intact(bytes.value)} THEN unhex(array_to_string(list_transform(${bytes.value}, b -> printf('%02x', b)), '')) END`;
 }
+
+/** Standard base64, padded to a multiple of four characters; DuckDB's from_base64 fails, rather than giving NULL, on anything else. */
+const BASE64 = "'([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?'";
+
+/** Base64 text as a BLOB; NULL when it is not base64. */
+const castBase64 = (text: string): string => `CASE WHEN regexp_full_match(${text}, ${BASE64}) THEN from_base64(${text}) END`;
 
 /** Where a value has no exponent, the digits before the point are the truncated integer, exactly. */
 const PLAIN_FRACTION = "'[+-]?[0-9]*\\.[0-9]*'";
@@ -231,9 +238,9 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
     if (options.integerFractions === 'refuse' && type.kind === 'int') return `CASE WHEN regexp_full_match(trim(${leafText}), '[+-]?[0-9]+') THEN ${tryCast(`trim(${leafText})`, type)} END`;
     if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
+    const cast = options.binary === 'base64' && type.kind === 'binary' ? castBase64(leafText) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
     const length = declaredLength(type);
-    if (length !== undefined) return withinLength(CASTS[type.kind as 'string' | 'binary'](leafText, type), type, length, options);
-    return CASTS[type.kind as keyof typeof CASTS](leafText, type);
+    return length === undefined ? cast : withinLength(cast, type, length, options);
   };
   const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
@@ -241,7 +248,7 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const fallback = defaultSql !== undefined ? `TRY_CAST((${defaultSql}) AS ${toDuckDBType(column.type)})` : null;
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
   const label = `column "${column.name}"`;
-  const typeName = describeType({ type: column.type, nullable: column.nullable });
+  const typeName = `${describeType({ type: column.type, nullable: column.nullable })}${options.binary === 'base64' && column.type.kind === 'binary' ? ' (base64)' : ''}`;
   const invalid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
   const lost = (computed: string) => (nested ? ` OR NOT ${nested.intact(computed)}` : '');
   const branches = [`WHEN ${text} IS NOT NULL AND (${cast} IS NULL${lost(cast)}) THEN ${invalid}`];

@@ -12,7 +12,10 @@ import type { IngestSource, ProgressListener, SourceLimits } from './sources/sou
 import { wholeContent } from './sources/open-source.ts';
 import { spoolToFile } from './sources/spool-file.ts';
 import { openSpool } from './sources/spool-writer.ts';
-import { splitJsonValues } from './sources/json-values.ts';
+import { JsonKeyCollector, splitJsonValues } from './sources/json-values.ts';
+import { parseJsonPath } from './json-path.ts';
+import type { Column } from '../catalog/model.ts';
+import { SluiceError } from '../errors.ts';
 import type { StagedInput } from './staged-input.ts';
 
 export type IngestFormat = 'csv' | 'json' | 'parquet' | 'arrow';
@@ -29,7 +32,16 @@ export interface JsonIngestOptions {
   scalarColumn?: string;
   /** The records of one top-level array are applied together or not at all. */
   atomicArrays?: boolean;
+  /**
+   * Keys of records (objects of the raw format) that match no column are named in the result's
+   * `ignoredFields`, each once and at most MAX_IGNORED_KEYS of them. They are collected as the
+   * values are split out of the stream, so line-delimited input, read line by line, cannot ask for it.
+   */
+  reportUnknownKeys?: boolean;
 }
+
+/** Unknown keys of JSON records named in a write's result at most (see `JsonIngestOptions.reportUnknownKeys`). */
+export const MAX_IGNORED_KEYS = 100;
 
 /**
  * An idempotency key for an ingest. The write's request hash is computed here, as the bytes flow:
@@ -137,9 +149,15 @@ const DECODERS: Record<IngestFormat, Decoder> = {
   json: async (core, content, command, cleanups) => {
     const options = command.json ?? DEFAULT_JSON;
     const batch = new JsonBatch(core.storage.spoolDir, cleanups);
+    if (options.reportUnknownKeys && (options.lineDelimited || options.updateFormat !== 'raw')) {
+      throw new SluiceError('INTERNAL', 'Unknown keys are reported only for raw JSON records split from a stream');
+    }
+    const keys = options.reportUnknownKeys ? new JsonKeyCollector(isUnknownKey(command.table.columns, options.caseInsensitive), MAX_IGNORED_KEYS) : undefined;
     if (options.lineDelimited) await (Buffer.isBuffer(content) ? batch.addWholeLines(content) : batch.addLines(content));
-    else for await (const chunk of splitJsonValues(streamOf(content), { unwrapArrays: options.arrays })) for (const value of chunk) await batch.add(value);
-    return batch.input(command.table.columns, jsonDecodeOptions(options));
+    else for await (const chunk of splitJsonValues(streamOf(content), { unwrapArrays: options.arrays, ...(keys && { keys }) })) for (const value of chunk) await batch.add(value);
+    const input = await batch.input(command.table.columns, jsonDecodeOptions(options));
+    if (!keys || keys.keys.length === 0) return input;
+    return { ...input, ignoredFields: keys.keys, ...(keys.more && { moreIgnoredFields: true }) };
   },
   arrow: async (core, content, command, cleanups) => {
     // Apache Arrow's library is loaded on first use: it is large, and most servers never need it.
@@ -160,6 +178,28 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     return ignoredFields.size > 0 ? { ...input, ignoredFields: [...ignoredFields] } : input;
   },
 };
+
+/**
+ * Whether a record's key matches no column: no column is named by it (regardless of case, with
+ * `caseInsensitive`) nor reads its value by a JSONPath starting at it. A column whose path is the
+ * whole record (`$`) takes every key.
+ */
+function isUnknownKey(columns: Column[], caseInsensitive: boolean): (key: string) => boolean {
+  const fold = (name: string) => (caseInsensitive ? name.toLowerCase() : name);
+  const exact = new Set<string>();
+  const folded = new Set<string>();
+  for (const column of columns) {
+    if (column.jsonPath === undefined) {
+      folded.add(fold(column.name));
+      continue;
+    }
+    const [first] = parseJsonPath(column.jsonPath).steps;
+    // A path of the whole record, or of every element at its top, takes every key.
+    if (first === undefined || 'every' in first) return () => false;
+    exact.add(first.key);
+  }
+  return (key) => !exact.has(key) && !folded.has(fold(key));
+}
 
 /** The stream, its bytes added to `hash` as they pass; failures of the stream pass through. */
 function hashed(stream: Readable, hash: Hash): Readable {

@@ -50,6 +50,8 @@ export interface StagedInput {
    * their values are not written, which the write's result says.
    */
   ignoredFields?: string[];
+  /** More fields than those listed in `ignoredFields` were ignored: the list is bounded (JSON keys may be countless). */
+  moreIgnoredFields?: boolean;
 }
 
 /** Rows decoded in JS, appended through DuckDB's appender. */

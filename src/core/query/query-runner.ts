@@ -3,8 +3,9 @@ import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import type { QueryLease, QueryLimits } from '../../storage/duckdb/query-lease.ts';
 import { hasVariableSize, measureRows } from '../../storage/duckdb/value-sizes.ts';
 import { SluiceError } from '../errors.ts';
+import type { Table } from '../catalog/model.ts';
 import type { DataType } from '../types/data-type.ts';
-import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
+import { fromDuckDBTypeName, toDuckDBType } from '../types/duckdb-types.ts';
 import type { GuardedQuery } from './sql-guard.ts';
 import { convertDuckDBValue, type SqlValue } from './sql-values.ts';
 
@@ -52,7 +53,15 @@ export interface QueryStream {
   summary(): { rowsBeforeLimit: number; statistics: QueryStatistics };
 }
 
-export interface StreamOptions extends QueryLimits {
+export interface ResultTypeOptions {
+  /**
+   * Name result columns by the types their table columns were declared with where DuckDB cannot
+   * hold the difference (a date64 column is a DATE, as a date32 one is): see `declaredType`.
+   */
+  declaredTypes?: boolean | undefined;
+}
+
+export interface StreamOptions extends QueryLimits, ResultTypeOptions {
   /**
    * Count the rows the query gives without its outermost LIMIT/OFFSET, for formats that report
    * them (ClickHouse's rows_before_limit_at_least). The count runs first, on the query's own
@@ -74,7 +83,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
   try {
     const counted = options.countBeforeLimit ? await countBeforeLimit(lease, guarded) : null;
     const result = await lease.run((connection) => connection.stream(guarded.sql));
-    const columns = describeColumns(result);
+    const columns = describeColumns(result, options.declaredTypes ? guarded.tables : []);
     const reader = new ChunkReader(result.columnTypes(), budget);
     const rows: SqlValue[][] = [];
     let seen = 0;
@@ -135,7 +144,7 @@ export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery,
     }
   }
   return {
-    columns: describeColumns(result).map((column) => ({ ...column, nullable: true })),
+    columns: describeColumns(result, options.declaredTypes ? guarded.tables : []).map((column) => ({ ...column, nullable: true })),
     batches: readBatches(),
     close: async () => lease.end(),
     summary: () => ({
@@ -252,12 +261,41 @@ function megabytes(bytes: number): string {
   return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${Math.max(1, Math.round(bytes / 1024 ** 2))} MB`;
 }
 
-function describeColumns(result: DuckDBResult): ResultColumn[] {
+function describeColumns(result: DuckDBResult, tables: readonly Table[]): ResultColumn[] {
   const names = result.deduplicatedColumnNames();
   return result.columnTypes().map((type, index) => {
     const duckdbType = duckdbTypeName(type);
-    return { name: names[index]!, type: dataTypeOf(duckdbType), nullable: true, duckdbType };
+    const name = names[index]!;
+    return { name, type: declaredType(name, duckdbType, tables) ?? dataTypeOf(duckdbType), nullable: true, duckdbType };
   });
+}
+
+/**
+ * The declared type of the table column a result column stands for: one named like it (regardless
+ * of case) in a table the query reads, stored as the result's DuckDB type. DuckDB tells no result
+ * column's origin, so the name decides; where columns of that name were declared differently the
+ * result keeps DuckDB's type. A computed value given such a column's name takes its type too, which
+ * changes its name only: both types are stored, and so hold values, alike.
+ */
+function declaredType(name: string, duckdbType: string, tables: readonly Table[]): DataType | undefined {
+  const lower = name.toLowerCase();
+  let found: DataType | undefined;
+  for (const table of tables) {
+    for (const column of table.columns) {
+      if (column.name.toLowerCase() !== lower || storedAs(column.type) !== duckdbType) continue;
+      if (found !== undefined && JSON.stringify(found) !== JSON.stringify(column.type)) return undefined;
+      found = column.type;
+    }
+  }
+  return found;
+}
+
+function storedAs(type: DataType): string | undefined {
+  try {
+    return toDuckDBType(type);
+  } catch {
+    return undefined;
+  }
 }
 
 function duckdbTypeName(type: DuckDBType): string {

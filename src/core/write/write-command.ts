@@ -95,6 +95,8 @@ export interface WriteResult extends WriteCounts {
   replayed: boolean;
   /** Fields of the input whose values were not written, as no column takes them; absent when none. */
   ignoredFields?: string[];
+  /** There were more such fields than `ignoredFields` lists. */
+  moreIgnoredFields?: boolean;
 }
 
 export const MAX_REPORTED_ERRORS = 1000;

@@ -201,6 +201,7 @@ export class WriteQueue {
             version, sequence, importId: request.importId ?? null,
             durationMs: Math.round(performance.now() - startedAt), replayed: false,
             ...(request.input?.ignoredFields?.length && { ignoredFields: request.input.ignoredFields }),
+            ...(request.input?.moreIgnoredFields && { moreIgnoredFields: true }),
           };
           logged.push({ result, idempotency: request.idempotency });
           outcomes.push(result);

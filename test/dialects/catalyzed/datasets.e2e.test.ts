@@ -129,7 +129,7 @@ describe('Catalyzed dataset tables', () => {
       { name: 'id', arrowType: 'int64' }, { name: 'small', arrowType: 'int8' }, { name: 'big', arrowType: 'uint64' }, { name: 'half', arrowType: 'float16' },
       { name: 'day', arrowType: 'date32' }, { name: 'at', arrowType: 'timestamp[ms]' }, { name: 'tags', arrowType: 'list<utf8>' }, { name: 'raw', arrowType: 'binary' },
     ], ['id']);
-    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'hi' }]);
+    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'aGk=' }]);
     assert.equal(response.rows_inserted, 1);
     assert.deepEqual(await suite.client.rows(tableId), [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'aGk=' }]);
   });

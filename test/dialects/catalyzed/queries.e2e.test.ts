@@ -118,6 +118,29 @@ describe('Catalyzed queries', () => {
     assert.deepEqual(table.toArray().map((row) => ({ id: Number(row.id), status: row.status })), [{ id: 1, status: 'paid' }, { id: 2, status: 'open' }]);
   });
 
+  test('a date64 column keeps its declared type: the schema and the query columns say date64, and an Arrow result carries Date(MILLISECOND)', async () => {
+    const datasetId = await suite.client.createDataset('calendar');
+    const days = await suite.client.createTable(datasetId, 'days', [{ name: 'id', arrowType: 'int32' }, { name: 'd', arrowType: 'date64' }, { name: 'd32', arrowType: 'date32' }]);
+    await suite.client.writeRows(days, 'mode=append', 'json', [{ id: 1, d: '2024-05-01', d32: '2024-05-01' }]);
+    const schema = (await suite.client.call('GET', `/dataset-tables/${days}/schema`)).body;
+    assert.deepEqual(schema.fields.map(({ dataType }: { dataType: string }) => dataType), ['int32', 'date64', 'date32']);
+
+    const { status, body } = await suite.client.query('SELECT id, d, d32, max(d) AS latest FROM t GROUP BY ALL', { t: { tableId: days, filters: [{ field: 'd', op: 'gte', value: '2024-01-01' }] } });
+    assert.equal(status, 200, JSON.stringify(body));
+    // A computed date is DuckDB's DATE: date32.
+    assert.deepEqual(body.columns, [{ name: 'id', type: 'int32' }, { name: 'd', type: 'date64' }, { name: 'd32', type: 'date32' }, { name: 'latest', type: 'date32' }]);
+    assert.deepEqual(body.rows, [{ id: 1, d: '2024-05-01', d32: '2024-05-01', latest: '2024-05-01' }]);
+
+    const response = await suite.server.fetch('/queries', {
+      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/vnd.apache.arrow.stream' },
+      body: JSON.stringify({ sql: 'SELECT d, d32 FROM t', tables: { t: days } }),
+    });
+    assert.equal(response.status, 200);
+    const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    assert.deepEqual(table.schema.fields.map((field) => String(field.type)), ['Date64<MILLISECOND>', 'Date32<DAY>']);
+    assert.deepEqual(table.toArray().map((row) => [row.d, row.d32]), [[Date.UTC(2024, 4, 1), Date.UTC(2024, 4, 1)]]);
+  });
+
   test('refused queries: unbound names, unknown ids and fields, unknown ops, writes and SQL errors', async () => {
     const cases: Array<[string, Record<string, unknown>, number, string]> = [
       ['SELECT * FROM nowhere', {}, 400, 'VALIDATION_ERROR'],

@@ -73,7 +73,7 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     }
   }
 
-  for (const format of ['csv', 'parquet', 'arrow'] as const) {
+  for (const format of ['json', 'csv', 'parquet', 'arrow'] as const) {
     test(`a ${format} field that matches no column is named in warnings, and the rest of the row is written`, async () => {
       const tableId = await seededTable();
       const response = await suite.client.writeRows(tableId, 'mode=append', format, [{ id: 9, NAME: 'n', amount: 9.5, nmae: 'typo' }]);
@@ -81,6 +81,28 @@ describe('Catalyzed row writes: every mode from every body format', () => {
       assert.deepEqual((await suite.client.rows(tableId)).at(-1), { id: 9, name: 'n', amount: 9.5 });
     });
   }
+
+  test('each JSON key that matches no column is named once, however many rows have it; keys inside values are not fields', async () => {
+    const tableId = await seededTable();
+    const body = [
+      { id: 10, name: 'a', extra: { nested: 1 } },
+      { id: 11, Extra: 2, EXTRA: 3, amount: 1 },
+      { id: 12, extra: 'x', note: 'n' },
+    ];
+    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', body);
+    assert.deepEqual(response.warnings, ['extra', 'Extra', 'EXTRA', 'note'].map((field) => `Field "${field}" matches no column of the table; its values were not written`));
+    assert.equal(response.rows_inserted, 3);
+  });
+
+  test('JSON keys that match no column are named up to 100, then one warning says there were more', async () => {
+    const tableId = await seededTable();
+    const row = Object.fromEntries([['id', 20], ...Array.from({ length: 150 }, (_, index) => [`unknown_${index}`, index])]);
+    const response = await suite.client.writeRows(tableId, 'mode=append', 'json', [row, { ...row, id: 21 }]);
+    assert.equal(response.warnings.length, 101);
+    assert.equal(response.warnings[99], 'Field "unknown_99" matches no column of the table; its values were not written');
+    assert.match(response.warnings[100], /^More fields match no column of the table than the 100 named/);
+    assert.equal(response.rows_inserted, 2);
+  });
 
   test('usage reports every storage counter of the seed as 0: a local database file has no object-store operations', async () => {
     const tableId = await seededTable();
@@ -194,6 +216,7 @@ describe('Catalyzed coercion of values to column types', () => {
       { name: 'b', arrowType: 'bool' },
       { name: 's', arrowType: 'utf8' },
       { name: 'ts', arrowType: 'timestamp[ms]' },
+      { name: 'bin', arrowType: 'binary' },
     ], ['id']);
   });
 
@@ -244,6 +267,25 @@ describe('Catalyzed coercion of values to column types', () => {
   test('timestamps are read from ISO-8601', async () => {
     assert.equal((await stored('ts', '2024-03-04T05:06:07.123Z')).value, '2024-03-04T05:06:07.123Z');
     assert.equal((await stored('ts', '2024-03-04T07:06:07+02:00')).value, '2024-03-04T05:06:07Z');
+  });
+
+  test('a binary value in JSON is base64, as queries give it: the bytes are decoded, and a value read can be written back unchanged', async () => {
+    for (const query of ['mode=upsert', 'mode=upsert&skip_validation=true']) {
+      const written = await stored('bin', 'AP8BaGk=', query);
+      assert.deepEqual([written.status, written.value], [200, 'AP8BaGk='], JSON.stringify(written.body));
+      const bytes = await suite.client.query('SELECT hex(bin) AS hex FROM t WHERE id = 1', { t: tableId });
+      assert.deepEqual(bytes.body.rows, [{ hex: '00FF016869' }], query);
+      assert.deepEqual((await stored('bin', written.value, query)).value, 'AP8BaGk=', query);
+    }
+  });
+
+  test('a JSON binary value that is not base64 is refused with its column, its value and why, even with skip_validation', async () => {
+    for (const query of ['mode=upsert', 'mode=upsert&skip_validation=true']) {
+      const response = await suite.client.write(tableId, query, JSON.stringify([{ id: 1, bin: 'AP8B' }, { id: 2, bin: 'hello!' }]), 'application/json');
+      assert.equal(response.status, 400, query);
+      assert.deepEqual(response.body.details.errors.map(({ row, columns, values }: any) => ({ row, columns, values })), [{ row: 2, columns: ['bin'], values: ['hello!'] }], query);
+      assert.match(response.body.details.errors[0].messages[0], /column "bin": value "hello!" is not a valid binary \(base64\)/, query);
+    }
   });
 
   test('"null" in a column that is not nullable is a missing value', async () => {

@@ -25,6 +25,65 @@ export interface SplitJsonOptions {
   maxValueBytes?: number;
   /** Approximate size of each batch; default 1 MiB. */
   batchBytes?: number;
+  /** Receives the keys of each value that is an object (not those of objects inside it), as they are scanned. */
+  keys?: JsonKeyCollector;
+}
+
+/** Keys of a value past this many are not compared with the previous value's (see `JsonKeyCollector.note`). */
+const MAX_COMPARED_KEYS = 256;
+/** Keys the collector remembers as not wanted; past this many, each new one is asked about again. */
+const MAX_REMEMBERED_KEYS = 10_000;
+
+/**
+ * Keys of the values of a stream for which `wanted` holds (keys matching no column, say), each
+ * once, the first `max` of them; `more` tells that there were others. Values of one stream mostly
+ * have the same keys in the same order, so a key is first compared, as bytes, with the key at the
+ * same place in the previous value: only a key that differs becomes a string.
+ */
+export class JsonKeyCollector {
+  readonly keys: string[] = [];
+  more = false;
+  /** Keys already decided, wanted or not. */
+  private readonly seen = new Set<string>();
+  /** The raw bytes of the previous value's keys, by position. */
+  private readonly previous: Buffer[] = [];
+
+  constructor(
+    private readonly wanted: (key: string) => boolean,
+    private readonly max: number,
+  ) {}
+
+  /** The key whose raw text (between its quotes, escapes undone here) is bytes [start, end) of `chunk`, at `position` in its value. */
+  note(chunk: Buffer, start: number, end: number, position: number): void {
+    const previous = this.previous[position];
+    if (previous !== undefined && previous.length === end - start && sameBytes(chunk, start, previous)) return;
+    if (position < MAX_COMPARED_KEYS) this.previous[position] = Buffer.from(chunk.subarray(start, end));
+    const key = decodeKey(chunk, start, end);
+    if (key === undefined || this.seen.has(key)) return;
+    if (!this.wanted(key)) {
+      if (this.seen.size < MAX_REMEMBERED_KEYS) this.seen.add(key);
+    } else if (this.keys.length < this.max) {
+      this.keys.push(key);
+      this.seen.add(key);
+    } else this.more = true;
+  }
+}
+
+/** Whether `chunk` holds the bytes of `expected` at `start`; compared in a loop, as keys are short and Buffer#compare costs more to call. */
+function sameBytes(chunk: Buffer, start: number, expected: Buffer): boolean {
+  for (let index = 0; index < expected.length; index += 1) if (chunk[start + index] !== expected[index]) return false;
+  return true;
+}
+
+/** A key's text, its escapes undone; undefined for one that is not valid JSON (its record is refused later). */
+function decodeKey(chunk: Buffer, start: number, end: number): string | undefined {
+  const text = chunk.toString('utf8', start, end);
+  if (!text.includes('\\')) return text;
+  try {
+    return JSON.parse(`"${text}"`) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024;
@@ -111,6 +170,11 @@ export class JsonValueSplitter {
   private valueDepth = 0;
   private stringIsKey = false;
   private escaped = false;
+  private readonly keys: JsonKeyCollector | undefined;
+  /** The position of the next key in the current value (see `JsonKeyCollector.note`). */
+  private keyPosition = 0;
+  /** The bytes so far of a key of the current value that spans chunks. */
+  private keyParts: Buffer[] | undefined;
 
   private inValue = false;
   /** Where the current value starts in the current chunk (0 if it began in an earlier one). */
@@ -144,6 +208,7 @@ export class JsonValueSplitter {
     this.unwrapArrays = options.unwrapArrays;
     this.maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+    this.keys = options.keys;
   }
 
   write(chunk: Buffer): void {
@@ -234,14 +299,18 @@ export class JsonValueSplitter {
         const atValueLevel = !isKey && stack.length === this.valueDepth;
         if (atValueLevel) this.beginValue(i);
         const end = skipStringBody(chunk, i + 1);
+        // A key of the value itself, not of an object inside it.
+        const valueKey = isKey && this.keys !== undefined && stack.length === this.valueDepth + 1;
         if (end >= length) {
           this.mode = IN_STRING;
           this.stringIsKey = isKey;
           this.escaped = end > length;
           this.newlineSinceToken = false;
+          if (valueKey) this.keyParts = [Buffer.from(chunk.subarray(i + 1))];
           return length;
         }
         if (chunk[end] !== QUOTE) return this.failInString(chunk, end);
+        if (valueKey) this.keys!.note(chunk, i + 1, end, this.keyPosition++);
         i = end + 1;
         if (isKey) {
           expect = EXPECT_COLON;
@@ -256,7 +325,10 @@ export class JsonValueSplitter {
         case EXPECT_VALUE:
         case EXPECT_VALUE_OR_END:
           if (byte === OPEN_BRACE) {
-            if (stack.length === this.valueDepth) this.beginValue(i);
+            if (stack.length === this.valueDepth) {
+              this.beginValue(i);
+              this.keyPosition = 0;
+            }
             stack.push(OBJECT);
             expect = EXPECT_KEY_OR_END;
           } else if (byte === OPEN_BRACKET) {
@@ -314,8 +386,16 @@ export class JsonValueSplitter {
   private continueString(chunk: Buffer, start: number): number {
     const end = skipStringBody(chunk, this.escaped ? start + 1 : start);
     this.escaped = end > chunk.length;
-    if (end >= chunk.length) return chunk.length;
+    if (end >= chunk.length) {
+      this.keyParts?.push(Buffer.from(chunk.subarray(start)));
+      return chunk.length;
+    }
     if (chunk[end] !== QUOTE) return this.failInString(chunk, end);
+    if (this.keyParts) {
+      const key = Buffer.concat([...this.keyParts, chunk.subarray(start, end)]);
+      this.keyParts = undefined;
+      this.keys!.note(key, 0, key.length, this.keyPosition++);
+    }
     this.mode = IN_STRUCTURE;
     if (this.stringIsKey) this.expect = EXPECT_COLON;
     else this.endToken(chunk, end + 1);
@@ -468,6 +548,7 @@ export class JsonValueSplitter {
     this.stack.length = 0;
     this.valueDepth = 0;
     this.escaped = false;
+    this.keyParts = undefined;
     this.inValue = false;
     this.parts = [];
     this.partsBytes = 0;

@@ -3,6 +3,7 @@ import {
   Binary,
   Bool,
   DateDay,
+  DateMillisecond,
   Decimal,
   Field,
   FixedSizeList,
@@ -39,8 +40,8 @@ import type { EncodedOutput, EncoderInput } from './encoder-input.ts';
 /**
  * Arrow IPC stream: the schema, then one record batch per input batch, written as the rows
  * arrive. Types follow the Arrow names the Catalyzed dialect prints: 128/256-bit integers, UUIDs
- * and JSON travel as utf8 text (Arrow has no such types), decimals as decimal128, times as
- * time64[us], timestamps in their own unit (with tz=UTC for TIMESTAMPTZ), lists, fixed-size
+ * and JSON travel as utf8 text (Arrow has no such types), decimals as decimal128, dates as
+ * date32 (date64 for a column declared so), times as time64[us], timestamps in their own unit (with tz=UTC for TIMESTAMPTZ), lists, fixed-size
  * lists, maps and structs as themselves.
  */
 export async function* encodeArrow(input: EncoderInput): EncodedOutput {
@@ -78,6 +79,7 @@ interface ArrowColumn {
   build(values: readonly SqlValue[]): Data;
 }
 
+const MILLIS_PER_DAY = 86_400_000n;
 const NANOS_PER_UNIT = { s: 1_000_000_000n, ms: 1_000_000n, us: 1000n, ns: 1n } as const;
 const ARROW_TIME_UNITS = { s: TimeUnit.SECOND, ms: TimeUnit.MILLISECOND, us: TimeUnit.MICROSECOND, ns: TimeUnit.NANOSECOND } as const;
 
@@ -126,7 +128,11 @@ const ARROW_COLUMNS: KindTable<ArrowColumn> = {
   string: () => textColumn((value) => renderTextValue(value)),
   binary: () => variableWidthColumn(new Binary(), (value) => (value instanceof Uint8Array ? value : Buffer.from(renderTextValue(value), 'utf8'))),
   uuid: () => textColumn((value) => renderTextValue(value)),
-  date: () => fixedWidthColumn(new DateDay(), (values) => Int32Array.from(values, (value) => (value instanceof SqlDate ? value.days : 0))),
+  // date64 is Arrow's days in milliseconds since the epoch.
+  date: ({ unit }) =>
+    unit === 'ms'
+      ? fixedWidthColumn(new DateMillisecond(), (values) => BigInt64Array.from(values, (value) => (value instanceof SqlDate ? BigInt(value.days) * MILLIS_PER_DAY : 0n)))
+      : fixedWidthColumn(new DateDay(), (values) => Int32Array.from(values, (value) => (value instanceof SqlDate ? value.days : 0))),
   time: () =>
     fixedWidthColumn(new Time(TimeUnit.MICROSECOND, 64), (values) =>
       BigInt64Array.from(values, (value) => (value instanceof SqlTime ? value.nanos / NANOS_PER_UNIT.us : 0n)),

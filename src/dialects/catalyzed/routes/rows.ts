@@ -24,6 +24,19 @@ const CONTENT_TYPES: Record<string, IngestFormat> = {
 
 /** Catalyzed's coercion table: fractions of integers are truncated; `null` and the empty text are NULL outside text columns. */
 const CATALYZED_COERCION: CoercionOptions = { integerFractions: 'truncate', nullTexts: ['null', ''] };
+/**
+ * JSON has no bytes: a binary value is written as base64, the form query results give it in, so
+ * that a row read can be written back unchanged. Kept whether or not validation is skipped, as it
+ * is what the value means, not a check. (Constants: the write queue merges writes whose coercion
+ * is the same object.)
+ */
+const CATALYZED_JSON_COERCION: CoercionOptions = { ...CATALYZED_COERCION, binary: 'base64' };
+const UNVALIDATED_JSON_COERCION: CoercionOptions = { binary: 'base64' };
+
+function coercionOf(format: IngestFormat, skipValidation: boolean): CoercionOptions | undefined {
+  if (format === 'json') return skipValidation ? UNVALIDATED_JSON_COERCION : CATALYZED_JSON_COERCION;
+  return skipValidation ? undefined : CATALYZED_COERCION;
+}
 
 /**
  * Sluice reads and writes a local DuckDB file, not an object store: none of these counters
@@ -70,7 +83,10 @@ export function renderWriteResult(result: WriteResult) {
     rows_deleted: result.rowsDeleted,
     dataset_version: result.version,
     duration_ms: result.durationMs,
-    warnings: (result.ignoredFields ?? []).map((field) => `Field "${field}" matches no column of the table; its values were not written`),
+    warnings: [
+      ...(result.ignoredFields ?? []).map((field) => `Field "${field}" matches no column of the table; its values were not written`),
+      ...(result.moreIgnoredFields ? [`More fields match no column of the table than the ${result.ignoredFields?.length ?? 0} named; their values were not written either`] : []),
+    ],
     usage: USAGE,
   };
 }
@@ -85,6 +101,7 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
       throw new SluiceError('PRIMARY_KEY_REQUIRED', `mode=${mode} needs a primary key, and table "${table.name}" has none`, { mode, tableId: table.id });
     }
     const [onlyKey, ...otherKeys] = table.primaryKey;
+    const coercion = coercionOf(format, skipValidation);
     const result = await ingest(core, principal, {
       table,
       kind: MODES[mode],
@@ -99,12 +116,12 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
       // A quoted empty field is the empty string, as "" is in JSON; an unquoted one is missing.
       csv: { header: true, caseInsensitive: true, lenient: false, emptyTextIsEmptyString: true, quotedEmptyIsNull: false },
       json: {
-        updateFormat: 'raw', arrays: true, caseInsensitive: true, positional: false,
+        updateFormat: 'raw', arrays: true, caseInsensitive: true, positional: false, reportUnknownKeys: true,
         // Deletes by a one-column key may list bare key values.
         ...(mode === 'delete' && onlyKey !== undefined && otherKeys.length === 0 && { scalarColumn: onlyKey }),
       },
       // Skipping validation leaves the casts to the engine (DuckDB rounds fractions); invalid values are still refused.
-      ...(!skipValidation && { coercion: CATALYZED_COERCION }),
+      ...(coercion && { coercion }),
       ...(idempotencyKey !== undefined && { idempotency: { key: idempotencyKey, request: JSON.stringify({ mode, format, skipValidation }) } }),
     });
     if (result.replayed) reply.header('x-idempotent-replay', 'true');

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { splitJsonValues, type JsonValueText, type SplitJsonOptions } from '../../../../src/core/ingest/sources/json-values.ts';
+import { JsonKeyCollector, splitJsonValues, type JsonValueText, type SplitJsonOptions } from '../../../../src/core/ingest/sources/json-values.ts';
 
 const PLAIN: SplitJsonOptions = { unwrapArrays: false };
 const UNWRAP: SplitJsonOptions = { unwrapArrays: true };
@@ -242,5 +242,28 @@ describe('splitJsonValues: batches', () => {
     assert.deepEqual(first.value, [{ text: '{"a":1}', index: 1, topLevelIndex: 1 }]);
     source.push(null);
     await iterator.return?.();
+  });
+});
+
+describe('splitJsonValues: keys of the values', () => {
+  const BODY = '[{"id": 1, "name": "a", "extra": {"inner": 1}}, {"id": 2, "na\\u006de": "b", "extra": 2, "more": [{"deep": 1}]}, {"id": 3, "other\\"key": 3}, 4]';
+
+  async function keysOf(chunks: Array<string | Buffer>, max = 10): Promise<{ keys: string[]; more: boolean }> {
+    const keys = new JsonKeyCollector((key) => key !== 'id' && key !== 'name', max);
+    await split(chunks, { ...UNWRAP, keys });
+    return { keys: keys.keys, more: keys.more };
+  }
+
+  test('collects each wanted key of the values once, escapes undone, and none of the objects inside them', async () => {
+    assert.deepEqual(await keysOf([BODY]), { keys: ['extra', 'more', 'other"key'], more: false });
+  });
+
+  test('finds the same keys whichever way the stream is cut, a key split between chunks included', async () => {
+    assert.deepEqual(await keysOf(bytesOf(BODY)), { keys: ['extra', 'more', 'other"key'], more: false });
+    assert.deepEqual(await keysOf([BODY.slice(0, 30), BODY.slice(30, 75), BODY.slice(75)]), { keys: ['extra', 'more', 'other"key'], more: false });
+  });
+
+  test('keeps at most max keys and says that there were more', async () => {
+    assert.deepEqual(await keysOf([BODY], 2), { keys: ['extra', 'more'], more: true });
   });
 });
