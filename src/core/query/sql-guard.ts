@@ -4,6 +4,7 @@ import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
+import type { DataType } from '../types/data-type.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { CLICKHOUSE_MACROS } from './sql-functions.ts';
 
@@ -297,12 +298,25 @@ export async function guardDefault(storage: DuckDBStorage, column: Column): Prom
     new SluiceError('INVALID_SCHEMA', `Column "${column.name}": DEFAULT ${column.defaultExpression} ${reason}`, { column: column.name, default: column.defaultExpression }, { cause });
   let rows;
   try {
-    rows = await storage.query(`SELECT CAST((${defaultSql}) AS ${toDuckDBType(column.type)}) IS NULL AS missing`);
+    const value = `CAST((${defaultSql}) AS ${toDuckDBType(column.type)})`;
+    rows = await storage.query(`SELECT ${value} IS NULL AS missing, ${sizeSql(value, column.type)} AS size`);
   } catch (error) {
     throw refuse("is not a value of the column's type", error);
   }
   if (rows[0]?.['missing'] === true && !column.nullable) throw refuse('gives NULL and the column is not nullable');
+  const length = column.type.kind === 'string' || column.type.kind === 'binary' ? column.type.length : undefined;
+  if (length !== undefined && Number(rows[0]?.['size'] ?? 0) > length) {
+    const unit = column.type.kind === 'binary' || (column.type.kind === 'string' && column.type.fixed) ? 'bytes' : 'characters';
+    throw refuse(`is ${String(rows[0]?.['size'])} ${unit} long, longer than the column's ${length}`);
+  }
   return { ...column, defaultSql };
+}
+
+/** SQL for a value's size as a declared length counts it: bytes for binary and fixed strings, else characters. */
+function sizeSql(value: string, type: DataType): string {
+  if (type.kind === 'binary') return `octet_length(${value})`;
+  if (type.kind === 'string') return type.fixed ? `strlen(${value})` : `length(${value})`;
+  return 'NULL';
 }
 
 /**

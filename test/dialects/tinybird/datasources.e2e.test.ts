@@ -99,12 +99,14 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.match((await response.json()).error, /Column "i": the JSONPath \$\.i\[:\] takes every element of an array, so the column must be an Array/);
   });
 
-  test('a DEFAULT that is not a value of its column type, or NULL in a column that is not Nullable, is refused on create', async () => {
+  test('a DEFAULT that is not a value of its column type, NULL in a column that is not Nullable, or longer than a FixedString, is refused on create', async () => {
     for (const [schema, reason] of [
       ["n Int32 DEFAULT 'abc'", /DEFAULT 'abc' is not a value of the column's type/],
       ['d Date DEFAULT 42.5', /DEFAULT 42.5 is not a value/],
       ['n Int32 DEFAULT NULL', /DEFAULT NULL gives NULL and the column is not nullable/],
       ['n Int32 DEFAULT 1/0', /DEFAULT 1\/0 is not a value/],
+      ["c FixedString(2) DEFAULT 'abc'", /DEFAULT 'abc' is 3 bytes long, longer than the column's 2/],
+      ["c FixedString(2) DEFAULT 'é€'", /DEFAULT 'é€' is 5 bytes long, longer than the column's 2/],
     ] as const) {
       const response = await suite.tb.form('/v0/datasources?name=bad_default', { schema });
       assert.equal(response.status, 400, schema);
