@@ -245,20 +245,22 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
   const defaultSql = defaultSqlOf(column);
-  const fallback = defaultSql !== undefined ? `TRY_CAST((${defaultSql}) AS ${toDuckDBType(column.type)})` : null;
+  const declared = typed || nested ? undefined : declaredLength(column.type);
+  // A DEFAULT is stored as a given value is: a fixed-length string padded to its length.
+  const defaultValue = defaultSql !== undefined ? `TRY_CAST((${defaultSql}) AS ${toDuckDBType(column.type)})` : null;
+  const fallback = defaultValue !== null && declared !== undefined ? withinLength(defaultValue, column.type, declared, options) : defaultValue;
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
   const label = `column "${column.name}"`;
   const typeName = `${describeType({ type: column.type, nullable: column.nullable })}${options.binary === 'base64' && column.type.kind === 'binary' ? ' (base64)' : ''}`;
   const invalid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
   const lost = (computed: string) => (nested ? ` OR NOT ${nested.intact(computed)}` : '');
   const branches = [`WHEN ${text} IS NOT NULL AND (${cast} IS NULL${lost(cast)}) THEN ${invalid}`];
-  const length = typed || nested ? undefined : declaredLength(column.type);
-  if (length !== undefined) {
+  if (declared !== undefined) {
     // ClickHouse: "Too large value for FixedString(N)"; the message says by how much.
     const unsized = CASTS[column.type.kind as 'string' | 'binary'](text, column.type);
     const unit = lengthUnit(column.type, options);
-    const tooLong = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || '" is ' || ${sizeOf(unsized, column.type, options)} || ${quoteLiteral(` ${unit}, longer than the ${length} of ${typeName}`)}`;
-    branches.unshift(`WHEN ${text} IS NOT NULL AND ${unsized} IS NOT NULL AND ${sizeOf(unsized, column.type, options)} > ${length} THEN ${tooLong}`);
+    const tooLong = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || '" is ' || ${sizeOf(unsized, column.type, options)} || ${quoteLiteral(` ${unit}, longer than the ${declared} of ${typeName}`)}`;
+    branches.unshift(`WHEN ${text} IS NOT NULL AND ${unsized} IS NOT NULL AND ${sizeOf(unsized, column.type, options)} > ${declared} THEN ${tooLong}`);
   }
   const mustHaveValue = !column.nullable && fallback === null;
   if (mustHaveValue) {

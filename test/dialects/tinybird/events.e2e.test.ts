@@ -62,6 +62,13 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT code, c__error FROM codes_csv_quarantine'), [{ code: 'abc', c__error: ['column "code": value "abc" is 3 bytes, longer than the 2 of FixedString(2)'] }]);
   });
 
+  test('a FixedString(N) DEFAULT fills a missing value padded to N bytes, as a given value is', async () => {
+    await tb.form('/v0/datasources?name=coded_defaults', { schema: "id Int64 `json:$.id`, code FixedString(3) `json:$.code` DEFAULT 'a'", format: 'ndjson' });
+    const response = await send('name=coded_defaults&wait=true', '{"id": 1}\n{"id": 2, "code": "b"}\n');
+    assert.deepEqual(await response.json(), { successful_rows: 2, quarantined_rows: 0 });
+    assert.deepEqual(await tb.sql('SELECT id, code FROM coded_defaults ORDER BY id'), [{ id: 1, code: 'a\u0000\u0000' }, { id: 2, code: 'b\u0000\u0000' }]);
+  });
+
   test('a missing data source is created from the rows when the token may create', async () => {
     const response = await send('name=auto_events&wait=true', '{"user": {"id": 7}, "tags": ["x", "y"], "price": 1.5}\n{"user": {"id": 8}, "tags": [], "price": 2}\n');
     assert.equal(response.status, 200, await response.clone().text());
