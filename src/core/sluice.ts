@@ -271,13 +271,10 @@ export class Sluice {
    * `range(…)`): a token that only writes runs no query.
    */
   async guardQuery(principal: Principal, namespace: Namespace, sql: string): Promise<GuardedQuery> {
-    requireReadsIn(principal, namespace.name);
-    const filters = await this.rowFilters(principal);
-    const guarded = await guardQuery(this.storage, sql, (name, qualifier) => {
+    return this.guardBoundQuery(principal, namespace, sql, (name, qualifier) => {
       const home = qualifier === null ? namespace : this.catalog.getNamespace(qualifier);
-      return this.readThrough(principal, this.catalog.getTable(home.id, name), filters);
+      return this.catalog.getTable(home.id, name);
     });
-    return { ...guarded, owner: principal.tokenId };
   }
 
   /**

@@ -1,5 +1,6 @@
 import { defaultSqlOf, type Column } from '../catalog/model.ts';
 import type { DataType, DataTypeKind, FieldType } from '../types/data-type.ts';
+import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteLiteral } from '../../storage/duckdb/sql.ts';
 import { castNested } from './nested-coercion.ts';
@@ -139,28 +140,11 @@ export interface CoercionOptions {
   fixedStrings?: 'bytes';
 }
 
-/** A declared length, for the string and binary kinds that have one. */
-function declaredLength(type: DataType): number | undefined {
-  return (type.kind === 'string' || type.kind === 'binary') && type.length !== undefined ? type.length : undefined;
-}
-
-/** What a string or binary column's declared length counts. */
-function lengthUnit(type: DataType, options: CoercionOptions): 'bytes' | 'characters' {
-  return type.kind === 'binary' || (type.kind === 'string' && type.fixed === true && options.fixedStrings === 'bytes') ? 'bytes' : 'characters';
-}
-
-/** SQL for the size of a string or binary value, in the unit its declared length counts. */
-function sizeOf(value: string, type: DataType, options: CoercionOptions): string {
-  if (type.kind === 'binary') return `octet_length(${value})`;
-  return lengthUnit(type, options) === 'bytes' ? `strlen(${value})` : `length(${value})`;
-}
-
 /** A string or binary value within its declared length (padded when the options say so), else NULL. */
 function withinLength(value: string, type: DataType, length: number, options: CoercionOptions): string {
-  const padded = type.kind === 'string' && type.fixed === true && options.fixedStrings === 'bytes'
-    ? `${value} || repeat(chr(0), ${length} - strlen(${value}))`
-    : value;
-  return `CASE WHEN ${sizeOf(value, type, options)} <= ${length} THEN ${padded} END`;
+  const inBytes = options.fixedStrings === 'bytes';
+  const padded = type.kind === 'string' && type.fixed === true && inBytes ? `${value} || repeat(chr(0), ${length} - strlen(${value}))` : value;
+  return `CASE WHEN ${sizeSql(value, type, inBytes)} <= ${length} THEN ${padded} END`;
 }
 
 const BYTE_ARRAY: DataType = { kind: 'list', element: { kind: 'int', bits: 8, signed: false }, elementNullable: false };
@@ -258,9 +242,10 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   if (declared !== undefined) {
     // ClickHouse: "Too large value for FixedString(N)"; the message says by how much.
     const unsized = CASTS[column.type.kind as 'string' | 'binary'](text, column.type);
-    const unit = lengthUnit(column.type, options);
-    const tooLong = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || '" is ' || ${sizeOf(unsized, column.type, options)} || ${quoteLiteral(` ${unit}, longer than the ${declared} of ${typeName}`)}`;
-    branches.unshift(`WHEN ${text} IS NOT NULL AND ${unsized} IS NOT NULL AND ${sizeOf(unsized, column.type, options)} > ${declared} THEN ${tooLong}`);
+    const inBytes = options.fixedStrings === 'bytes';
+    const unit = lengthUnit(column.type, inBytes);
+    const tooLong = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || '" is ' || ${sizeSql(unsized, column.type, inBytes)} || ${quoteLiteral(` ${unit}, longer than the ${declared} of ${typeName}`)}`;
+    branches.unshift(`WHEN ${text} IS NOT NULL AND ${unsized} IS NOT NULL AND ${sizeSql(unsized, column.type, inBytes)} > ${declared} THEN ${tooLong}`);
   }
   const mustHaveValue = !column.nullable && fallback === null;
   if (mustHaveValue) {

@@ -76,14 +76,10 @@ export interface RunOptions extends StreamOptions {
 
 /** Runs a guarded query and returns at most `maxRows` rows, reading no further than needed. */
 export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: RunOptions = {}): Promise<QueryResult> {
-  const started = performance.now();
   const maxRows = options.maxRows ?? Number.POSITIVE_INFINITY;
   const budget = storage.resultMemoryBytes;
-  const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
+  const { lease, result, columns, counted, started } = await startQuery(storage, guarded, options);
   try {
-    const counted = options.countBeforeLimit ? await countBeforeLimit(lease, guarded) : null;
-    const result = await lease.run((connection) => connection.stream(guarded.sql));
-    const columns = describeColumns(result, options.declaredTypes ? guarded.tables : []);
     const reader = new ChunkReader(result.columnTypes(), budget);
     const rows: SqlValue[][] = [];
     let seen = 0;
@@ -105,7 +101,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
       rowCount: rows.length,
       truncated: seen > rows.length,
       rowsBeforeLimit: Math.max(seen, counted ?? 0),
-      statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
+      statistics: statisticsSince(started),
     };
   } finally {
     lease.end();
@@ -118,17 +114,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
  * may hold. The connection stays lent until the batches end or `close` is called.
  */
 export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: StreamOptions = {}): Promise<QueryStream> {
-  const started = performance.now();
-  const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
-  let result: DuckDBResult;
-  let counted: number | null;
-  try {
-    counted = options.countBeforeLimit ? await countBeforeLimit(lease, guarded) : null;
-    result = await lease.run((connection) => connection.stream(guarded.sql));
-  } catch (error) {
-    lease.end();
-    throw error;
-  }
+  const { lease, result, columns, counted, started } = await startQuery(storage, guarded, options);
   const reader = new ChunkReader(result.columnTypes(), storage.resultMemoryBytes);
   let seen = 0;
   async function* readBatches(): AsyncGenerator<SqlValue[][]> {
@@ -144,14 +130,38 @@ export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery,
     }
   }
   return {
-    columns: describeColumns(result, options.declaredTypes ? guarded.tables : []).map((column) => ({ ...column, nullable: true })),
+    columns: columns.map((column) => ({ ...column, nullable: true })),
     batches: readBatches(),
     close: async () => lease.end(),
-    summary: () => ({
-      rowsBeforeLimit: Math.max(seen, counted ?? 0),
-      statistics: { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 },
-    }),
+    summary: () => ({ rowsBeforeLimit: Math.max(seen, counted ?? 0), statistics: statisticsSince(started) }),
   };
+}
+
+interface StartedQuery {
+  lease: QueryLease;
+  result: DuckDBResult;
+  columns: ResultColumn[];
+  /** The rows before the outermost LIMIT, when asked for and the query has one. */
+  counted: number | null;
+  started: number;
+}
+
+/** Takes a connection for the query (given back if starting fails), counts if asked, and starts its result. */
+async function startQuery(storage: DuckDBStorage, guarded: GuardedQuery, options: StreamOptions): Promise<StartedQuery> {
+  const started = performance.now();
+  const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
+  try {
+    const counted = options.countBeforeLimit ? await countBeforeLimit(lease, guarded) : null;
+    const result = await lease.run((connection) => connection.stream(guarded.sql));
+    return { lease, result, columns: describeColumns(result, options.declaredTypes ? guarded.tables : []), counted, started };
+  } catch (error) {
+    lease.end();
+    throw error;
+  }
+}
+
+function statisticsSince(started: number): QueryStatistics {
+  return { elapsedSeconds: (performance.now() - started) / 1000, rowsRead: 0, bytesRead: 0 };
 }
 
 /**

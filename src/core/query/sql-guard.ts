@@ -4,7 +4,7 @@ import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
-import type { DataType } from '../types/data-type.ts';
+import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { CLICKHOUSE_MACROS } from './sql-functions.ts';
 
@@ -296,28 +296,23 @@ export async function guardDefault(storage: DuckDBStorage, column: Column): Prom
   const defaultSql = await guardExpression(storage, column.defaultExpression, []);
   const refuse = (reason: string, cause?: unknown) =>
     new SluiceError('INVALID_SCHEMA', `Column "${column.name}": DEFAULT ${column.defaultExpression} ${reason}`, { column: column.name, default: column.defaultExpression }, { cause });
+  const length = declaredLength(column.type);
   let rows;
   try {
     const value = `CAST((${defaultSql}) AS ${toDuckDBType(column.type)})`;
-    rows = await storage.query(`SELECT ${value} IS NULL AS missing, ${sizeSql(value, column.type)} AS size`);
+    rows = await storage.query(`SELECT ${value} IS NULL AS missing, ${length === undefined ? 'NULL' : sizeSql(value, column.type, FIXED_IN_BYTES)} AS size`);
   } catch (error) {
     throw refuse("is not a value of the column's type", error);
   }
   if (rows[0]?.['missing'] === true && !column.nullable) throw refuse('gives NULL and the column is not nullable');
-  const length = column.type.kind === 'string' || column.type.kind === 'binary' ? column.type.length : undefined;
   if (length !== undefined && Number(rows[0]?.['size'] ?? 0) > length) {
-    const unit = column.type.kind === 'binary' || (column.type.kind === 'string' && column.type.fixed) ? 'bytes' : 'characters';
-    throw refuse(`is ${String(rows[0]?.['size'])} ${unit} long, longer than the column's ${length}`);
+    throw refuse(`is ${String(rows[0]?.['size'])} ${lengthUnit(column.type, FIXED_IN_BYTES)} long, longer than the column's ${length}`);
   }
   return { ...column, defaultSql };
 }
 
-/** SQL for a value's size as a declared length counts it: bytes for binary and fixed strings, else characters. */
-function sizeSql(value: string, type: DataType): string {
-  if (type.kind === 'binary') return `octet_length(${value})`;
-  if (type.kind === 'string') return type.fixed ? `strlen(${value})` : `length(${value})`;
-  return 'NULL';
-}
+/** Only ClickHouse schemas (Tinybird) have DEFAULTs, and ClickHouse counts a FixedString in bytes. */
+const FIXED_IN_BYTES = true;
 
 /**
  * `SELECT 1 WHERE (<expr>)` and nothing else: an expression that closes the parenthesis to add
