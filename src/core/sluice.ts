@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
 import { DuckDBStorage } from '../storage/duckdb/duckdb-storage.ts';
 import { resolveAdminToken } from './admin-token.ts';
+import { ChangeFeeds, type ChangeFeed, type FeedOptions } from './changes/change-feeds.ts';
 import { readFilters, requireReadsIn, requireScope, type Action, type Principal, type Target } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
@@ -42,6 +43,8 @@ export class Sluice {
   private readonly housekeeping: NodeJS.Timeout;
   /** Dialects and the namespaces whose schemas change only through them (see `manageNamespaces`). */
   private readonly managers: Array<{ dialect: string; manages: (namespace: Namespace) => boolean }> = [];
+  /** The open feeds of tables' and views' changes (see `openChangeFeed`). */
+  readonly changes: ChangeFeeds;
 
   private constructor(
     readonly config: Config,
@@ -55,6 +58,7 @@ export class Sluice {
   ) {
     // Expired keys are already ignored on lookup; pruning keeps the write log from growing for ever.
     this.housekeeping = setInterval(() => void this.writer.log.prune().catch(() => undefined), PRUNE_INTERVAL_MS).unref();
+    this.changes = new ChangeFeeds(storage, catalog, writer.log);
   }
 
   static async open(config: Config): Promise<Sluice> {
@@ -292,6 +296,16 @@ export class Sluice {
     return { ...guarded, owner: principal.tokenId };
   }
 
+  /**
+   * Opens a feed of the rows that enter and leave a table or view from now on (see ChangeFeeds),
+   * as the principal reads it: the read scope is checked and its row filter applied.
+   */
+  async openChangeFeed(principal: Principal, relation: Table, options: FeedOptions): Promise<ChangeFeed> {
+    const namespace = this.namespaceOf(relation);
+    const guarded = await this.guardBoundQuery(principal, namespace, 'SELECT * FROM relation', () => relation);
+    return this.changes.open(relation, guarded.sql, options);
+  }
+
   async query(principal: Principal, namespace: Namespace, sql: string, format: ResultFormat, options: EncodeQueryOptions = {}): Promise<EncodedQuery> {
     return encodeQuery(this.storage, await this.guardQuery(principal, namespace, sql), format, options);
   }
@@ -312,6 +326,7 @@ export class Sluice {
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */
   async close(): Promise<void> {
     clearInterval(this.housekeeping);
+    await this.changes.closeAll();
     for (const job of this.jobs.list()) if (job.status === 'waiting' || job.status === 'working') await this.jobs.cancel(job.id).catch(() => undefined);
     await this.jobs.settle();
     await this.writer.drain();

@@ -3,6 +3,8 @@ import { DuckDBTimestampValue } from '@duckdb/node-api';
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
 import type { WriteResult } from './write-command.ts';
 
+export type CommitListener = (tableId: string, sequence: number) => void;
+
 interface IdempotencyRecord {
   requestHash: string;
   result: WriteResult;
@@ -21,6 +23,7 @@ export class WriteLog {
   private lastAllocated: number;
   private committedThrough: number;
   private readonly committedAhead = new Set<number>();
+  private readonly commitListeners = new Set<CommitListener>();
 
   private constructor(
     private readonly storage: DuckDBStorage,
@@ -96,8 +99,18 @@ export class WriteLog {
     tx.afterCommit(() => {
       for (const { result, idempotency } of entries) {
         if (idempotency) this.keys.set(keyOf(result.tableId, idempotency.key), { requestHash: idempotency.requestHash, result, createdAt });
+        for (const listener of this.commitListeners) listener(result.tableId, result.sequence);
       }
     });
+  }
+
+  /**
+   * Calls `listener` with each write's table and sequence as soon as its transaction has
+   * committed (before its sequence settles); returns what stops the calls.
+   */
+  onCommit(listener: CommitListener): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
   }
 
   /** Marks sequences as settled (committed, or abandoned by a rolled-back write), advancing the watermark. */

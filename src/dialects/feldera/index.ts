@@ -1,6 +1,7 @@
 import type { Dialect } from '../../server/dialect.ts';
 import { renderFelderaError } from './errors.ts';
 import { isPipeline, Pipelines } from './pipelines.ts';
+import { egressRoutes } from './routes/egress.ts';
 import { ingressRoutes } from './routes/ingress.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { queryRoutes } from './routes/query.ts';
@@ -19,5 +20,6 @@ export const feldera: Dialect = {
     pipelineRoutes(app, pipelines);
     ingressRoutes(app, core, pipelines);
     queryRoutes(app, core, pipelines);
+    egressRoutes(app, core, pipelines);
   },
 };

@@ -185,6 +185,8 @@ export class Pipelines {
       if (status === pipeline.state.deployment_status) return pipeline;
       const saved = await this.save(pipeline, { deployment_status: status, deployment_status_since: new Date().toISOString() });
       this.wake(pipeline.namespace.id);
+      // A stopped pipeline's egress streams end, as its outputs do.
+      if (status === 'Stopped') await this.core.changes.closeNamespace(pipeline.namespace.id);
       return saved;
     });
   }
@@ -233,6 +235,16 @@ export class Pipelines {
     const table = this.core.catalog.findTable(pipeline.namespace.id, name);
     if (!table || table.kind !== 'table') {
       throw new FelderaError('UnknownInputStream', `Pipeline '${pipeline.namespace.name}' has no table '${urlName}'`, { pipeline_name: pipeline.namespace.name, table_name: urlName });
+    }
+    return table;
+  }
+
+  /** A table or output view (not a LOCAL one) of the pipeline by the name in a URL, as `inputTable` reads it. */
+  outputRelation(pipeline: Pipeline, urlName: string): Table {
+    const name = normalizeName(urlName);
+    const table = this.core.catalog.listTables(pipeline.namespace.id, { includeViews: true }).find((candidate) => candidate.name === name);
+    if (!table || table.kind === 'quarantine' || relationProperties(table).view === 'local') {
+      throw new FelderaError('UnknownOutputStream', `Pipeline '${pipeline.namespace.name}' has no table or view '${urlName}'`, { pipeline_name: pipeline.namespace.name, stream_name: urlName });
     }
     return table;
   }

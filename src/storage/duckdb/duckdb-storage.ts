@@ -5,6 +5,7 @@ import { ConnectionPool } from './connection-pool.ts';
 import { translateDuckDBError } from './duckdb-errors.ts';
 import { OwnerSlots } from './owner-slots.ts';
 import { QueryLease, stopError, type QueryLimits, type StopReason } from './query-lease.ts';
+import { ATTACH_SNAPSHOTS, RelationSnapshots } from './relation-snapshots.ts';
 import { quoteLiteral } from './sql.ts';
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
@@ -55,6 +56,8 @@ export class DuckDBStorage {
     readonly maxExportBytes: number | undefined,
     readonly databasePath: string,
     readonly spoolDir: string,
+    /** Copies of relations that change feeds compare against (see RelationSnapshots). */
+    readonly snapshots: RelationSnapshots,
   ) {}
 
   static async open(options: StorageOptions): Promise<DuckDBStorage> {
@@ -85,6 +88,7 @@ export class DuckDBStorage {
       // Timestamps with offsets are normalized to UTC, whatever the machine's zone.
       await setup.run('LOAD icu');
       await setup.run("SET TimeZone = 'UTC'");
+      await setup.run(ATTACH_SNAPSHOTS);
       // Order matters: once external access is off and the configuration locked, neither can be undone.
       await setup.run(`SET allowed_directories = [${[spoolDir, tempDir].map((dir) => quoteLiteral(`${dir}/`)).join(', ')}]`);
       await setup.run('SET enable_external_access = false');
@@ -92,6 +96,7 @@ export class DuckDBStorage {
     } finally {
       setup.closeSync();
     }
+    const snapshots = new RelationSnapshots(new ConnectionPool(instance, SNAPSHOT_CONNECTIONS));
     const queryConnections = options.queryConnections ?? DEFAULT_QUERY_CONNECTIONS;
     return new DuckDBStorage(
       instance,
@@ -104,6 +109,7 @@ export class DuckDBStorage {
       options.maxExportBytes,
       databasePath,
       spoolDir,
+      snapshots,
     );
   }
 
@@ -207,6 +213,7 @@ export class DuckDBStorage {
     this.readers.close();
     this.writers.close();
     this.queries.close();
+    this.snapshots.close();
     this.instance.closeSync();
   }
 }
@@ -217,6 +224,8 @@ export const DEFAULT_QUERY_CONNECTIONS = 4;
 export const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 /** How much memory one query's result may take in the server when it is not told otherwise. */
 export const DEFAULT_RESULT_MEMORY_BYTES = 256 * 1024 ** 2;
+/** Connections that refresh and read snapshots, apart from the others so that writes never wait for them. */
+const SNAPSHOT_CONNECTIONS = 2;
 
 /** Prepared statements kept per connection (see `Transaction.runPrepared`), the oldest dropped past this many. */
 const PREPARED_PER_CONNECTION = 64;

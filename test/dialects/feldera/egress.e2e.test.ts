@@ -1,0 +1,117 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from '../../helpers/test-server.ts';
+import { FelderaClient, felderaError } from './feldera-fixture.ts';
+
+const PROGRAM = `
+  CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR, price INT);
+  CREATE VIEW totals AS SELECT count(*) AS n, sum(price) AS total FROM items;
+  CREATE LOCAL VIEW hidden AS SELECT id FROM items;`;
+
+type Chunk = { sequence_number: number; json_data?: Array<Record<string, unknown>>; text_data?: string };
+
+/** An egress stream's chunks, read line by line as they arrive. */
+class Stream {
+  private buffer = '';
+  private readonly decoder = new TextDecoder();
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  async chunk(): Promise<Chunk | null> {
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n');
+      if (end >= 0) {
+        const line = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        return JSON.parse(line) as Chunk;
+      }
+      const { done, value } = await this.reader.read();
+      if (done) return null;
+      this.buffer += this.decoder.decode(value, { stream: true });
+    }
+  }
+
+  /** Chunks until their items number `count` (heartbeats skipped). */
+  async items(count: number): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    while (items.length < count) {
+      const chunk = await this.chunk();
+      assert.ok(chunk, `stream ended after ${JSON.stringify(items)}`);
+      items.push(...(chunk.json_data ?? []));
+    }
+    return items;
+  }
+}
+
+describe('Feldera egress', () => {
+  let server: TestServer;
+  let client: FelderaClient;
+  let count = 0;
+  const fresh = async () => {
+    count += 1;
+    await client.pipeline(`e${count}`, PROGRAM);
+    return `e${count}`;
+  };
+  const open = async (pipeline: string, relation: string, query = 'format=json') => {
+    const response = await server.fetch(`/v0/pipelines/${pipeline}/egress/${relation}?${query}`, { method: 'POST' });
+    assert.equal(response.status, 200);
+    return new Stream(response.body!.getReader());
+  };
+
+  before(async () => {
+    server = await TestServer.start();
+    client = new FelderaClient(server);
+  });
+  after(() => server.stop());
+
+  test('a table stream passes on inserts, and an upsert as the old row deleted and the new one inserted', async () => {
+    const pipeline = await fresh();
+    const stream = await open(pipeline, 'items');
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');
+    assert.deepEqual(await stream.items(1), [{ insert: { id: 1, name: 'a', price: 5 } }]);
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "b", "price": 7}}\n{"delete": {"id": 9}}');
+    assert.deepEqual(await stream.items(2), [{ delete: { id: 1, name: 'a', price: 5 } }, { insert: { id: 1, name: 'b', price: 7 } }]);
+  });
+
+  test('a view stream passes on how the view changed, starting from its snapshot when asked', async () => {
+    const pipeline = await fresh();
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');
+    const stream = await open(pipeline, 'TOTALS', 'format=json&send_snapshot=true&backpressure=true');
+    const first = await stream.chunk();
+    assert.equal(first?.sequence_number, 0);
+    assert.deepEqual(first?.json_data, [{ insert: { n: 1, total: 5 } }]);
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 2, "name": "b", "price": 10}}');
+    assert.deepEqual(await stream.items(2), [{ delete: { n: 1, total: 5 } }, { insert: { n: 2, total: 15 } }]);
+  });
+
+  test('CSV chunks carry each row with its weight, NULL empty and an empty string quoted', async () => {
+    const pipeline = await fresh();
+    const response = await server.fetch(`/v0/pipelines/${pipeline}/egress/items?format=csv`, { method: 'POST' });
+    const stream = new Stream(response.body!.getReader());
+    await client.pushOk(pipeline, 'items', '1,"x, y",\n2,"",3\n', 'format=csv');
+    const chunk = await stream.chunk();
+    assert.deepEqual(chunk?.text_data?.split('\n').filter(Boolean).sort(), ['1,"x, y",,1', '2,"",3,1']);
+  });
+
+  test('a completion token is complete once the open streams have passed its changes on', async () => {
+    const pipeline = await fresh();
+    const stream = await open(pipeline, 'totals', 'format=json&backpressure=true');
+    const token = await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');
+    assert.deepEqual(await stream.items(2), [{ delete: { n: 0, total: null } }, { insert: { n: 1, total: 5 } }]);
+    const status = await server.fetch(`/v0/pipelines/${pipeline}/completion_status?token=${encodeURIComponent(token)}`);
+    assert.deepEqual(await status.json(), { status: 'complete', step: null });
+  });
+
+  test('a stream ends when its pipeline stops; unknown and local relations are UnknownOutputStream', async () => {
+    const pipeline = await fresh();
+    const stream = await open(pipeline, 'items');
+    assert.equal((await client.action(pipeline, 'stop')).status, 202);
+    let chunk: Chunk | null;
+    do chunk = await stream.chunk();
+    while (chunk !== null);
+    assert.equal(chunk, null);
+    await felderaError(await server.fetch(`/v0/pipelines/${pipeline}/egress/items`, { method: 'POST' }), 503, 'PipelineInteractionNotDeployed');
+    assert.equal((await client.action(pipeline, 'start')).status, 202);
+    await felderaError(await server.fetch(`/v0/pipelines/${pipeline}/egress/nope`, { method: 'POST' }), 404, 'UnknownOutputStream');
+    await felderaError(await server.fetch(`/v0/pipelines/${pipeline}/egress/hidden`, { method: 'POST' }), 404, 'UnknownOutputStream');
+  });
+});
