@@ -101,6 +101,18 @@ describe('Feldera egress', () => {
     assert.deepEqual(await status.json(), { status: 'complete', step: null });
   });
 
+  test("a stream's snapshot cannot be read by users' queries", async () => {
+    const pipeline = await fresh();
+    await open(pipeline, 'items');
+    // Snapshots are numbered as streams open: this stream's is one of the first ten.
+    const names = Array.from({ length: 10 }, (_, index) => [`sluice_snapshots.s${index + 1}_rows`, `sluice_snapshots.main.s${index + 1}_rows`]).flat();
+    for (const name of names) {
+      assert.equal((await client.query(pipeline, `SELECT * FROM ${name}`)).status, 400, name);
+      const sql = await server.fetch(`/v0/sql?q=${encodeURIComponent(`SELECT * FROM ${name} FORMAT JSON`)}`);
+      assert.ok(sql.status >= 400 && sql.status < 500, `${name}: ${sql.status} ${await sql.text()}`);
+    }
+  });
+
   test('a stream ends when its pipeline stops; unknown and local relations are UnknownOutputStream', async () => {
     const pipeline = await fresh();
     const stream = await open(pipeline, 'items');
