@@ -101,6 +101,20 @@ describe('Feldera egress', () => {
     assert.deepEqual(await status.json(), { status: 'complete', step: null });
   });
 
+  test('with backpressure, a completion token waits for a stream whose client is not reading', async () => {
+    const pipeline = await fresh();
+    const stream = await open(pipeline, 'items', 'format=json&backpressure=true');
+    // Far more than the sockets between server and client hold, so that the stream must wait for the client.
+    const long = 'x'.repeat(1000);
+    const rows = Array.from({ length: 40_000 }, (_, index) => `${index},${long},1\n`).join('');
+    const token = await client.pushOk(pipeline, 'items', rows, 'format=csv');
+    const statusOf = async () => (await (await server.fetch(`/v0/pipelines/${pipeline}/completion_status?token=${encodeURIComponent(token)}`)).json()) as { status: string };
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await statusOf()).status, 'inprogress');
+    assert.equal((await stream.items(40_000)).length, 40_000);
+    assert.equal((await statusOf()).status, 'complete');
+  });
+
   test("a stream's snapshot cannot be read by users' queries", async () => {
     const pipeline = await fresh();
     await open(pipeline, 'items');
