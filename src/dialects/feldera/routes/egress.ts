@@ -9,14 +9,13 @@ import type { Pipelines } from '../pipelines.ts';
 /** Silence longer than this is broken by an empty chunk, so that clients and proxies know the stream is alive. */
 const HEARTBEAT_MS = 3000;
 
-type Encode = (names: readonly string[], batch: ChangeBatch) => Record<string, unknown>;
+/** A chunk's fields after its sequence number, as JSON text (`,"json_data":[…]`). */
+type Encode = (names: readonly string[], batch: ChangeBatch) => string;
 
 /** Each format's chunk body: JSON `{"insert": row}` / `{"delete": row}` items, or CSV lines ending in the weight. */
 const ENCODERS: Record<'json' | 'csv', Encode> = {
-  json: (names, { weight, rows }) => ({
-    json_data: rows.map((row) => JSON.parse(`{"${weight > 0 ? 'insert' : 'delete'}":${renderJsonRow(names, row)}}`) as unknown),
-  }),
-  csv: (_names, { weight, rows }) => ({ text_data: rows.map((row) => `${[...row.map(csvField), String(weight)].join(',')}\n`).join('') }),
+  json: (names, { weight, rows }) => `,"json_data":[${rows.map((row) => `{"${weight > 0 ? 'insert' : 'delete'}":${renderJsonRow(names, row)}}`).join(',')}]`,
+  csv: (_names, { weight, rows }) => `,"text_data":${JSON.stringify(rows.map((row) => `${[...row.map(csvField), String(weight)].join(',')}\n`).join(''))}`,
 };
 
 /** A CSV field as Feldera's ingress reads it back: NULL empty, an empty string quoted, quotes only where needed. */
@@ -54,20 +53,20 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
     // The client learns at once that it is subscribed, not with the first chunk.
     out.flushHeaders();
     let sequence = 0;
-    const send = (chunk: Record<string, unknown>, droppable: boolean): void => {
+    const send = (fields: string, droppable: boolean): void => {
       const number = sequence++;
       if (droppable && out.writableNeedDrain) {
         request.log.warn({ pipeline: pipeline.namespace.name, relation: relation.name, sequence: number }, 'egress client not keeping up: chunk dropped');
         return;
       }
-      out.write(`${JSON.stringify({ sequence_number: number, ...chunk })}\r\n`);
+      out.write(`{"sequence_number":${number}${fields}}\r\n`);
     };
     try {
       for (;;) {
         if (backpressure && out.writableNeedDrain) await new Promise((resolve) => { out.once('drain', resolve); out.once('close', resolve); });
         const next = await feed.next(HEARTBEAT_MS);
         if (next === null || out.destroyed) break;
-        send(next === 'idle' ? {} : ENCODERS[format](feed.names, next), !backpressure);
+        send(next === 'idle' ? '' : ENCODERS[format](feed.names, next), !backpressure);
       }
     } catch (error) {
       request.log.error({ err: error, pipeline: pipeline.namespace.name, relation: relation.name }, 'egress stream failed');
