@@ -13,6 +13,7 @@ import { SluiceError } from './errors.ts';
 import { openSource } from './ingest/sources/open-source.ts';
 import type { IngestSource, OpenOptions, SourceLimits } from './ingest/sources/source.ts';
 import { Jobs } from './jobs/jobs.ts';
+import { linkedSignal } from './linked-signal.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
 import { guardExpression, guardQuery, type FilteredTable, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
@@ -45,6 +46,8 @@ export class Sluice {
   private readonly managers: Array<{ dialect: string; manages: (namespace: Namespace) => boolean }> = [];
   /** The open feeds of tables' and views' changes (see `openChangeFeed`). */
   readonly changes: ChangeFeeds;
+  /** Aborted once the server begins to close (see `interrupt`): sources still being read end. */
+  private readonly closing = new AbortController();
 
   private constructor(
     readonly config: Config,
@@ -175,8 +178,17 @@ export class Sluice {
    * Opens a source of bytes (a body, a file, a URL) under the server's policy: URL imports reach
    * public addresses only unless SLUICE_ALLOW_PRIVATE_URLS is set.
    */
-  openSource(source: IngestSource, limits: SourceLimits, options?: OpenOptions): Promise<Readable> {
-    return openSource(source, { ...limits, allowPrivateNetworks: this.config.allowPrivateUrls }, options);
+  async openSource(source: IngestSource, limits: SourceLimits, options: OpenOptions = {}): Promise<Readable> {
+    // Cancelled by the caller's signal, and by the server's close (see `interrupt`).
+    const cancel = linkedSignal(options.signal ? [this.closing.signal, options.signal] : [this.closing.signal]);
+    try {
+      const stream = await openSource(source, { ...limits, allowPrivateNetworks: this.config.allowPrivateUrls }, { ...options, signal: cancel.signal });
+      stream.once('close', cancel.unlink);
+      return stream;
+    } catch (error) {
+      cancel.unlink();
+      throw error;
+    }
   }
 
   /** How many rows of a table a user's condition holds for (a dry run of a delete). */
@@ -323,10 +335,22 @@ export class Sluice {
     return Number(row?.['bytes'] ?? 0);
   }
 
+  /**
+   * Ends what would otherwise hold up a close: running queries are stopped, change feeds end, and
+   * sources still being read (a body still arriving, a download) fail with a retryable UNAVAILABLE,
+   * so that their writes fail too; what chunked ingests committed before stays. Writes whose input
+   * is whole are left to finish.
+   */
+  async interrupt(): Promise<void> {
+    this.closing.abort(new SluiceError('UNAVAILABLE', 'The server is shutting down: the data (a body still arriving, a download) was cut off before its end and its write failed, though a streamed push keeps the chunks it had committed; retry once the server is back'));
+    this.storage.stopQueries();
+    await this.changes.closeAll();
+  }
+
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */
   async close(): Promise<void> {
     clearInterval(this.housekeeping);
-    await this.changes.closeAll();
+    await this.interrupt();
     for (const job of this.jobs.list()) if (job.status === 'waiting' || job.status === 'working') await this.jobs.cancel(job.id).catch(() => undefined);
     await this.jobs.settle();
     await this.writer.drain();

@@ -34,11 +34,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
-        // Running queries are stopped first: their clients get a retryable answer, and the
-        // requests end instead of holding up the close. So do change feeds.
-        core.storage.stopQueries();
-        // Change feeds never end by themselves: ended, their streams' requests are done.
-        await core.changes.closeAll();
+        // Running queries, change feeds and bodies still arriving are ended first: their clients
+        // get a retryable answer, and the requests end instead of holding up the close.
+        await core.interrupt();
         const closed = app.close();
         // Once the requests being answered are done, the connections left are idle in all but
         // name (a client's spare connection that never sent a request is not idle to Node):

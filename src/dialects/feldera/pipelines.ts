@@ -77,6 +77,8 @@ const NAME = /^[A-Za-z0-9_-]{1,100}$/;
 export class Pipelines {
   private readonly control = new Mutex();
   private readonly waiting = new Map<string, Set<() => void>>();
+  /** Per pipeline, by namespace id: aborted when it stops, so that pushes still arriving end (see `stopSignal`). */
+  private readonly deployments = new Map<string, AbortController>();
 
   constructor(private readonly core: Sluice) {}
 
@@ -185,8 +187,13 @@ export class Pipelines {
       if (status === pipeline.state.deployment_status) return pipeline;
       const saved = await this.save(pipeline, { deployment_status: status, deployment_status_since: new Date().toISOString() });
       this.wake(pipeline.namespace.id);
-      // A stopped pipeline's egress streams end, as its outputs do.
-      if (status === 'Stopped') await this.core.changes.closeNamespace(pipeline.namespace.id);
+      if (status === 'Stopped') {
+        // A stopped pipeline's pushes and egress streams end, as its inputs and outputs do.
+        const name = pipeline.namespace.name;
+        this.deployments.get(pipeline.namespace.id)?.abort(new FelderaError('PipelineInteractionNotDeployed', `Pipeline '${name}' was stopped while the push was arriving: the records committed before stay, the rest were not written`, { pipeline_name: name, status }));
+        this.deployments.delete(pipeline.namespace.id);
+        await this.core.changes.closeNamespace(pipeline.namespace.id);
+      }
       return saved;
     });
   }
@@ -206,6 +213,13 @@ export class Pipelines {
    * Waits until the pipeline takes input: at once when running (or paused with `force`), until it
    * resumes when paused, up to the configured time; never when stopped.
    */
+  /** A signal that aborts, with the error a push gets, when the pipeline next stops. */
+  stopSignal(pipeline: Pipeline): AbortSignal {
+    let deployment = this.deployments.get(pipeline.namespace.id);
+    if (!deployment) this.deployments.set(pipeline.namespace.id, (deployment = new AbortController()));
+    return deployment.signal;
+  }
+
   /** Refuses what only a deployed (running or paused) pipeline answers: queries, completion status. */
   requireDeployed(pipeline: Pipeline, what: string): void {
     if (pipeline.state.deployment_status !== 'Stopped') return;

@@ -325,6 +325,17 @@ describe('Feldera ingress', () => {
     assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['before']);
   });
 
+  test('a streamed body whose client sends nothing more ends with 503 as soon as the pipeline stops, keeping what was committed', async () => {
+    const pipeline = await fresh();
+    const stream = await openStream(pipeline, '{"insert": {"id": 1, "name": "before"}}\n', 1);
+    assert.equal((await client.action(pipeline, 'stop')).status, 202);
+    // The body stays open: the stop alone must end the push.
+    const body = await felderaError(await stream.push, 503, 'PipelineInteractionNotDeployed');
+    assert.match(body.message, /stopped/);
+    assert.equal((await client.action(pipeline, 'start')).status, 202);
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['before']);
+  });
+
   test('a large CSV body is committed in several chunks that together hold every record', async () => {
     const pipeline = await fresh();
     const rows = Array.from({ length: 200_000 }, (_, index) => `${index},"name ${index}, with a comma and a ""quote""",${index % 100}.25\n`).join('');

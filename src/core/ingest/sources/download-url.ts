@@ -25,7 +25,7 @@ export interface DownloadOptions {
   timeoutMs?: number;
   /** Whether loopback, private and reserved addresses may be reached. */
   allowPrivateNetworks?: boolean;
-  /** Aborts the download, which then fails with `sourceCancelled()`. */
+  /** Aborts the download, which then fails with `sourceCancelled(signal)`. */
   signal?: AbortSignal;
 }
 
@@ -38,7 +38,7 @@ export async function downloadUrl(url: string, options: DownloadOptions = {}): P
   const { timeoutMs = DEFAULT_DOWNLOAD_TIMEOUT_MS, allowPrivateNetworks = false, signal: cancel } = options;
   const target = parseHttpUrl(url);
   const { href: shown, authorization } = withoutCredentials(target);
-  const translate = (error: Error) => (cancel?.aborted ? sourceCancelled() : downloadError(error, shown, timeoutMs));
+  const translate = (error: Error) => (cancel?.aborted ? sourceCancelled(cancel) : downloadError(error, shown, timeoutMs));
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
   // fetch refuses URLs with credentials; user:password@ is the usual way to pass Basic auth.

@@ -13,20 +13,20 @@ const GZIP_MAGIC = [0x1f, 0x8b] as const;
  * The content of a source as a byte stream, gunzipped when it is gzip. Fails (the promise, or later
  * the stream) with PAYLOAD_TOO_LARGE past `limits.maxBytes` — counted before and after
  * decompression — MALFORMED_BODY for corrupt gzip, INVALID_ARGUMENT for a URL that is not http(s)
- * and UNAVAILABLE for a failed download or once `options.signal` cancels it. Destroying the stream
+ * and UNAVAILABLE for a failed download, or once `options.signal` cancels it (see `sourceCancelled`). Destroying the stream
  * cancels the source.
  */
 export async function openSource(source: IngestSource, limits: SourceLimits, options: OpenOptions = {}): Promise<Readable> {
   const { signal } = options;
-  if (signal?.aborted) throw sourceCancelled();
+  if (signal?.aborted) throw sourceCancelled(signal);
   const stream = await openContent(source, limits, options);
   if (signal === undefined) return stream;
   // The signal may have fired while the source was opening (a download does stop, but a body may not).
   if (signal.aborted) {
     stream.destroy();
-    throw sourceCancelled();
+    throw sourceCancelled(signal);
   }
-  const cancel = () => stream.destroy(sourceCancelled());
+  const cancel = () => stream.destroy(sourceCancelled(signal));
   signal.addEventListener('abort', cancel, { once: true });
   stream.once('close', () => signal.removeEventListener('abort', cancel));
   return stream;

@@ -35,11 +35,14 @@ export type ProgressListener = (progress: { bytesRead: number; totalBytes?: numb
 
 export interface OpenOptions {
   onProgress?: ProgressListener;
-  /** Cancels the source: a download is aborted, and the stream fails with `sourceCancelled()`. */
+  /**
+   * Cancels the source: a download is aborted, and the stream fails with the signal's reason when
+   * that is a SluiceError, else with `sourceCancelled()`.
+   */
   signal?: AbortSignal;
 }
 
-/** The error a cancelled source fails with. */
-export function sourceCancelled(): SluiceError {
-  return new SluiceError('UNAVAILABLE', 'The import was cancelled');
+/** The error a source cancelled by `signal` fails with. */
+export function sourceCancelled(signal?: AbortSignal): SluiceError {
+  return signal?.reason instanceof SluiceError ? signal.reason : new SluiceError('UNAVAILABLE', 'The import was cancelled');
 }

@@ -56,6 +56,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
       table, kind, format, onInvalid: 'report', describeType, coercion: FELDERA_COERCION,
       // A stream that outlives a pause waits with its next chunk; one that outlives a stop ends.
       chunks: { ...INGRESS_CHUNKS, admit: () => pipelines.awaitInput(pipeline, force) },
+      signal: pipelines.stopSignal(pipeline),
       source: bodySource(request) ?? EMPTY_BODY,
       limits: { maxBytes: core.config.maxRequestBodyBytes },
       csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, emptyTextIsEmptyString: true },

@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from '../helpers/test-server.ts';
+import { FelderaClient, felderaError } from '../dialects/feldera/feldera-fixture.ts';
+
+/** A request body that stays open until `close`: `send` adds to it. */
+function openBody(): { body: ReadableStream<Uint8Array>; send(text: string): void; close(): void } {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (start) => { controller = start; } });
+  return { body, send: (text) => controller.enqueue(new TextEncoder().encode(text)), close: () => controller.close() };
+}
+
+/** `promise`, or a failure naming `what` once `ms` have passed without it settling. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail(`${what} never happened`);
+}
+
+test('a server closing ends a Feldera push whose body is still arriving with a 503, and keeps the records it committed', { timeout: 60_000 }, async () => {
+  const server = await TestServer.start();
+  try {
+    const client = new FelderaClient(server);
+    await client.pipeline('p', 'CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR);');
+    const stream = openBody();
+    const push = server.fetch('/v0/pipelines/p/ingress/items?format=json', { method: 'POST', body: stream.body, duplex: 'half' } as RequestInit);
+    stream.send('{"insert": {"id": 1, "name": "committed"}}\n');
+    await until(async () => (await client.rows('p', 'SELECT id FROM items')).length === 1, 'the first record committed');
+    // The client sends no more and never ends its body: the close must not wait for it.
+    await within(server.restart(), 20_000, 'closing the server');
+    const body = await felderaError(await within(push, 5_000, 'the push'), 503, 'PipelineInteractionUnreachable');
+    assert.match(body.message, /shutting down/);
+    assert.deepEqual(await client.rows('p', 'SELECT id, name FROM items'), [{ id: 1, name: 'committed' }]);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a server closing ends a Tinybird append whose body is still arriving with a 503, and writes none of its rows', { timeout: 60_000 }, async () => {
+  const server = await TestServer.start();
+  try {
+    const created = await server.fetch('/v0/datasources?name=events&schema=id%20Int64', { method: 'POST' });
+    assert.equal(created.status, 200, await created.text());
+    const stream = openBody();
+    const append = server.fetch('/v0/datasources?name=events&mode=append&format=ndjson', { method: 'POST', body: stream.body, duplex: 'half' } as RequestInit);
+    stream.send(`${Array.from({ length: 1000 }, (_, id) => JSON.stringify({ id })).join('\n')}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await within(server.restart(), 20_000, 'closing the server');
+    const response = await within(append, 5_000, 'the append');
+    const body = (await response.json()) as { error: string };
+    assert.equal(response.status, 503, JSON.stringify(body));
+    assert.match(body.error, /shutting down/);
+    const count = await server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT count(*) AS n FROM events FORMAT JSON')}`);
+    assert.deepEqual(((await count.json()) as { data: unknown[] }).data, [{ n: 0 }]);
+  } finally {
+    await server.stop();
+  }
+});
