@@ -23,9 +23,9 @@ export interface SnapshotCounts {
 /**
  * Snapshots of relations (tables or views, given as a SELECT), each refreshed on demand into the
  * rows that entered and left it since: `relation EXCEPT ALL snapshot` and the reverse, as
- * multisets, computed and stored in one transaction that then replaces the snapshot, so that the
- * two differences and the new snapshot all see the same committed state. A refresh reads the
- * whole relation: its cost grows with the relation, not with the change.
+ * multisets, computed in one transaction from a new copy of the relation that then replaces the
+ * snapshot, so that the two differences and the new snapshot all see the same committed state. A
+ * refresh reads the whole relation once: its cost grows with the relation, not with the change.
  */
 export class RelationSnapshots {
   private next = 0;
@@ -79,9 +79,13 @@ export class RelationSnapshot {
   async refresh(beforeRefresh: () => void = () => {}): Promise<SnapshotCounts> {
     await this.inTransaction(beforeRefresh, async (connection) => {
       const rows = this.name('rows');
-      await connection.run(`CREATE OR REPLACE TABLE ${this.name('added')} AS (${this.relationSql}) EXCEPT ALL FROM ${rows}`);
-      await connection.run(`CREATE OR REPLACE TABLE ${this.name('removed')} AS FROM ${rows} EXCEPT ALL (${this.relationSql})`);
-      await connection.run(`CREATE OR REPLACE TABLE ${rows} AS (${this.relationSql})`);
+      const next = this.name('next');
+      // The relation (a view, perhaps costly) is evaluated once; the differences compare copies.
+      await connection.run(`CREATE OR REPLACE TABLE ${next} AS (${this.relationSql})`);
+      await connection.run(`CREATE OR REPLACE TABLE ${this.name('added')} AS FROM ${next} EXCEPT ALL FROM ${rows}`);
+      await connection.run(`CREATE OR REPLACE TABLE ${this.name('removed')} AS FROM ${rows} EXCEPT ALL FROM ${next}`);
+      await connection.run(`DROP TABLE ${rows}`);
+      await connection.run(`ALTER TABLE ${next} RENAME TO ${quoteIdentifier(this.bareName('rows'))}`);
       return {
         rows: await countRows(connection, rows),
         added: await countRows(connection, this.name('added')),
@@ -122,12 +126,17 @@ export class RelationSnapshot {
     if (this.dropped) return;
     this.dropped = true;
     await this.pool.use(async (connection) => {
-      for (const part of ['rows', 'added', 'removed'] as const) await connection.run(`DROP TABLE IF EXISTS ${this.name(part)}`);
+      for (const table of ['rows', 'added', 'removed', 'next'] as const) await connection.run(`DROP TABLE IF EXISTS ${this.name(table)}`);
     }).catch(() => undefined);
   }
 
-  private name(part: SnapshotPart): string {
-    return `${SNAPSHOT_DATABASE}.${quoteIdentifier(`${this.id}_${part}`)}`;
+  /** A table of the snapshot: one of its parts, or the copy a refresh takes before it becomes `rows`. */
+  private name(table: SnapshotPart | 'next'): string {
+    return `${SNAPSHOT_DATABASE}.${quoteIdentifier(this.bareName(table))}`;
+  }
+
+  private bareName(table: SnapshotPart | 'next'): string {
+    return `${this.id}_${table}`;
   }
 
   private async inTransaction(before: () => void, work: (connection: DuckDBConnection) => Promise<Record<SnapshotPart, number>>): Promise<void> {
