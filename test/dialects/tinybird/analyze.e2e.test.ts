@@ -32,6 +32,14 @@ describe('Tinybird Analyze API', () => {
     assert.equal(body.preview.rows, 1);
   });
 
+  test('an NDJSON file opening with a byte order mark is analyzed and previewed from its first record, strings in arrays without their quotes', async () => {
+    const response = await analyzeFile('ndjson', 'bom.ndjson', '\ufeff{"id": 1, "tags": ["a"]}\r\n{"id": 2}\r\n');
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.equal(body.analysis.schema, 'id Int16 `json:$.id`, tags Array(String) `json:$.tags[:]`');
+    assert.deepEqual(body.preview.data, [{ id: 1, tags: ['a'] }, { id: 2, tags: [] }]);
+  });
+
   test('the analyzed schema creates a data source that takes the same file', async () => {
     const ndjson = '{"id": 1, "user": {"name": "a"}}\n{"id": 2, "user": {"name": "b"}}\n';
     const analysis = await (await analyzeFile('file', 'users.ndjson', ndjson)).json();

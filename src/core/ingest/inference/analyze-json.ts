@@ -2,9 +2,8 @@ import { SluiceError } from '../../errors.ts';
 import { getTimeUnitForDigits } from '../../types/data-type.ts';
 import type { DataType, FieldType } from '../../types/data-type.ts';
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
-import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { assignColumnNames } from './assign-column-names.ts';
-import { readOrMalformed, resolveInferenceInput } from './inference-input.ts';
+import { ndjsonRecords, readOrMalformed, resolveInferenceInput } from './inference-input.ts';
 
 export interface JsonAnalysisColumn {
   /** JSONPath: `$.a.b`, `$.['a.b']`, `$.arr[:]`, `$.arr[:].f`. */
@@ -205,7 +204,7 @@ export async function analyzeNdjson(storage: DuckDBStorage, filePath: string, op
   const { path, sampleRows } = resolveInferenceInput(storage, filePath, options.sampleRows);
   const collector = new JsonPathCollector();
   // Streamed chunk by chunk, so only one chunk of records is in memory however large the sample.
-  const sql = `SELECT json FROM read_ndjson_objects(${quoteLiteral(path)}, ignore_errors=true) WHERE json IS NOT NULL LIMIT ${sampleRows}`;
+  const sql = `SELECT json FROM ${ndjsonRecords(path)} LIMIT ${sampleRows}`;
   await readOrMalformed(
     () =>
       storage.withReader(async (connection) => {

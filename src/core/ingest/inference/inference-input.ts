@@ -1,6 +1,8 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { SluiceError, isSluiceError } from '../../errors.ts';
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
+import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { DUCKDB_LINE_LIMITS } from '../decoders/line-limits.ts';
 
 /** DuckDB's own sniffer sample; big enough to see the odd value, small enough to answer at once. */
 export const DEFAULT_SAMPLE_ROWS = 20_480;
@@ -39,4 +41,16 @@ export async function readOrMalformed<T>(read: () => Promise<T>, message: string
     if (isSluiceError(error) && error.code === 'QUERY_FAILED') throw new SluiceError('MALFORMED_BODY', message, null, { cause: error });
     throw error;
   }
+}
+
+/**
+ * SQL for the lines of an NDJSON file that are valid JSON, as a relation with one column `json`,
+ * in file order. The lines are read as text by DuckDB's CSV reader, which drops a byte order mark
+ * (its JSON reader would lose the first record to one) and reads compressed files; \x01 never
+ * occurs in a line of valid JSON (control characters must be escaped), so it splits no line.
+ */
+export function ndjsonRecords(path: string): string {
+  const lines = `read_csv(${quoteLiteral(path)}, columns = {'json': 'VARCHAR'}, delim = '\x01', quote = '', escape = '', header = false,
+                          auto_detect = false, ignore_errors = true, ${DUCKDB_LINE_LIMITS})`;
+  return `(SELECT json FROM ${lines} WHERE json_valid(json))`;
 }

@@ -3,6 +3,9 @@ import type { FieldType } from '../../types/data-type.ts';
 import { toDuckDBType } from '../../types/duckdb-types.ts';
 import { hasWildcard, parseJsonPath, toDuckDBJsonPath } from '../json-path.ts';
 import type { CsvDialect } from './infer-csv.ts';
+import { ndjsonRecords } from './inference-input.ts';
+
+const NESTED_KINDS = new Set(['list', 'map', 'struct', 'json']);
 
 /** A column as an analysis proposes it: its name, type and, for JSON and Parquet, where it comes from. */
 export interface PreviewColumn {
@@ -39,9 +42,11 @@ export function previewSql(format: 'csv' | 'ndjson' | 'parquet', path: string, c
   const extract = (column: PreviewColumn) => {
     const jsonPath = parseJsonPath(column.path ?? '$');
     const duckdbPath = quoteLiteral(toDuckDBJsonPath(jsonPath));
-    if (hasWildcard(jsonPath)) return `json_extract(json, ${duckdbPath})`;
-    return ['list', 'map', 'struct', 'json'].includes(column.field.type.kind) ? `json_extract(json, ${duckdbPath})` : `json_extract_string(json, ${duckdbPath})`;
+    // An element of scalar type is read as its text (a string without its quotes), nested ones as JSON.
+    const type = column.field.type;
+    const leaf = hasWildcard(jsonPath) && type.kind === 'list' ? type.element : type;
+    return NESTED_KINDS.has(leaf.kind) ? `json_extract(json, ${duckdbPath})` : `json_extract_string(json, ${duckdbPath})`;
   };
   return `SELECT ${columns.map((column) => as(column, extract(column))).join(', ')}
-          FROM read_ndjson_objects(${file}, ignore_errors = true) WHERE json IS NOT NULL LIMIT ${limit}`;
+          FROM ${ndjsonRecords(path)} LIMIT ${limit}`;
 }

@@ -127,6 +127,11 @@ describe('analyzeNdjson', () => {
     assert.deepEqual(all.columns.map(({ path, presentPct }) => [path, presentPct]), [['$.a', 1], ['$.late', 0.33]]);
   });
 
+  test('a byte order mark before the first record and CRLF line ends are read through, as ingestion reads them', async () => {
+    const analysis = await analyze('\ufeff{"id":1,"tags":["a"]}\r\n{"id":2}\r\n');
+    assert.deepEqual(analysis.columns.map(({ path, presentPct }) => [path, presentPct]), [['$.id', 1], ['$.tags[:]', 0.5]]);
+  });
+
   test('a gzipped file named .ndjson.gz is read through', async () => {
     const path = await spool('zipped.ndjson.gz', gzipSync('{"id":1}\n{"id":2}\n'));
     assert.deepEqual(describeColumns(await analyzeNdjson(storage(), path)), [['$.id', 'id', 'Int16']]);
