@@ -57,3 +57,73 @@ describe('user SQL runs read-only in the sandbox', () => {
     assert.deepEqual((await response.json()).data, [{ n: 2 }]);
   });
 });
+
+describe('scalar functions cannot build values larger than 16 Mi characters or elements', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start();
+    await seedTable(server.core, 'default', 'counts', [
+      { name: 'n', type: { kind: 'int', bits: 64, signed: true }, nullable: false },
+      { name: 's', type: { kind: 'string' }, nullable: false },
+    ], [['3', 'ab'], ['100000000', 'xyz']]);
+  });
+  after(() => server.stop());
+
+  const query = (sql: string) => server.fetch(`/v0/sql?q=${encodeURIComponent(`${sql} FORMAT JSON`)}`);
+
+  // Each would build gigabytes in one call that neither the query's time limit nor DuckDB's memory limit stops.
+  const tooLarge: Array<[string, string, RegExp]> = [
+    ['repeat of a string', "SELECT len(repeat('x', 2000000000)) AS n", /Function repeat would build a value of 2000000000 characters or elements/],
+    ['repeat of a list', 'SELECT len(repeat([1, 2, 3], 10000000)) AS n', /Function repeat would build a value of \d+ characters or elements/],
+    ['repeat by a column', 'SELECT len(repeat(s, n)) AS n FROM counts', /Function repeat would build/],
+    ['lpad', "SELECT len(lpad('x', 2000000000, 'y')) AS n", /Function lpad would build a value of 2000000000/],
+    ['rpad', "SELECT len(rpad('x', 2000000000, 'y')) AS n", /Function rpad would build/],
+    ['list_resize', 'SELECT len(list_resize([1], 200000000)) AS n', /Function list_resize would build a value of 200000000/],
+    ['a scalar range', 'SELECT len(range(0, 400000000)) AS n', /Function range would build a value of 400000000/],
+    ['a scalar range of one argument', 'SELECT len(range(400000000)) AS n', /Function range would build/],
+    ['a scalar generate_series of timestamps', "SELECT len(generate_series(TIMESTAMP '2000-01-01', TIMESTAMP '2024-01-01', INTERVAL 1 SECOND)) AS n", /Function generate_series would build/],
+    ['a scalar range in a subquery', 'SELECT * FROM (SELECT len(range(n)) AS l FROM counts)', /Function range would build a value of 100000000/],
+    ['printf with a huge width', "SELECT len(printf('%2000000000d', 1)) AS n", /Function printf may not take a width or precision of more than 7 digits/],
+    ['printf with a width from an argument', "SELECT len(printf('%*d', 2000000000, 1)) AS n", /Function printf may not take/],
+    ['format with a width from an argument', "SELECT len(format('{:{}}', 'x', 2000000000)) AS n", /Function format may not take/],
+    ['bar with a huge width', 'SELECT len(bar(1, 0, 1, 2000000000)) AS n', /Function bar would build/],
+  ];
+  for (const [what, sql, message] of tooLarge) {
+    test(`${what} past the bound fails with a 400 naming the function`, async () => {
+      const response = await query(sql);
+      const body = (await response.json()) as { error: string };
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(body.error, message);
+    });
+  }
+
+  test('the same functions within the bound, and table functions of any length, answer as DuckDB does', async () => {
+    const response = await query(`SELECT repeat('ab', 3) AS r, repeat([1, 2], 2) AS l, lpad('7', 3, '0') AS p, rpad('7', 3, '-') AS q,
+      list_resize([1], 3, 0) AS z, range(0, 5) AS a, range(3) AS b, range(10, 0, -4) AS c,
+      generate_series(TIMESTAMP '2024-01-01', TIMESTAMP '2024-01-03', INTERVAL 1 DAY) AS d,
+      printf('%5d|%-3s|%.2f', 42, 'x', 3.14159) AS f, format('{:>4}|{}', 'x', 7) AS g, bar(5, 0, 10, 4) AS h,
+      (SELECT list(repeat(s, 2) ORDER BY n) FROM counts WHERE n < 10) AS k,
+      (SELECT count(*) FROM range(0, 100000000) t(i) WHERE i % 50000000 = 0) AS t`);
+    const body = (await response.json()) as { data: Array<Record<string, unknown>> };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{
+      r: 'ababab', l: [1, 2, 1, 2], p: '007', q: '7--', z: [1, 0, 0], a: [0, 1, 2, 3, 4], b: [0, 1, 2], c: [10, 6, 2],
+      d: ['2024-01-01 00:00:00', '2024-01-02 00:00:00', '2024-01-03 00:00:00'],
+      f: '   42|x  |3.14', g: '   x|7', h: '██  ', k: ['abab'], t: 2,
+    }]);
+  });
+
+  test('a row condition that would build too large a value is refused the same way', async () => {
+    const response = await server.fetch('/v0/datasources/counts/delete', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `delete_condition=${encodeURIComponent("length(repeat(s, 1000000000)) > 0")}`,
+    });
+    const job = (await response.json()) as { job_id?: string; error?: string };
+    assert.equal(response.status, 201, JSON.stringify(job));
+    const done = await server.core.jobs.settle().then(() => server.core.jobs.get(job.job_id!));
+    assert.equal(done.status, 'error');
+    assert.match(String(done.error), /Function repeat would build/);
+    const left = await query('SELECT count(*) AS n FROM counts');
+    assert.deepEqual(((await left.json()) as { data: unknown[] }).data, [{ n: 2 }]);
+  });
+});

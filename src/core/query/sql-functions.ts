@@ -1,5 +1,6 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { BOUNDING_MACROS } from './built-value-bounds.ts';
 
 export interface SqlMacro {
   name: string;
@@ -93,11 +94,12 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
 
 /**
  * Creates (or refreshes) the macros in the database's `main` schema, where user queries resolve
- * unqualified function names. Persistent and idempotent: call once at startup.
+ * unqualified function names: ClickHouse's names, and the checks of built values' sizes that the
+ * query guard calls (see BOUNDING_MACROS). Persistent and idempotent: call once at startup.
  */
 export async function installSqlFunctions(storage: DuckDBStorage): Promise<void> {
   await storage.transaction(async (tx) => {
-    for (const macro of CLICKHOUSE_MACROS) {
+    for (const macro of [...CLICKHOUSE_MACROS, ...BOUNDING_MACROS]) {
       await tx.run(`CREATE OR REPLACE MACRO main.${quoteIdentifier(macro.name)}(${macro.params.join(', ')}) AS ${macro.body}`);
     }
   });

@@ -3,6 +3,7 @@ import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
+import { boundBuiltValue } from './built-value-bounds.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
@@ -77,7 +78,11 @@ function isDeniedFunction(name: string): boolean {
 
 // ── queries ─────────────────────────────────────────────────────────────────
 
-/** Checks a user query and rewrites its table references. Throws a 4xx SluiceError when refused. */
+/**
+ * Checks a user query and rewrites its table references, and the calls that build values of a size
+ * their arguments ask for (see `boundBuiltValue`: the rewritten query calls macros that
+ * `installSqlFunctions` creates). Throws a 4xx SluiceError when refused.
+ */
 export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTable: ResolveTable): Promise<GuardedQuery> {
   const statement = await parseStatement(storage, sql, 'SQL_SYNTAX', 'SQL_NOT_ALLOWED');
   const walk: QueryWalk = { resolveTable, tables: new Map(), filtered: [] };
@@ -191,7 +196,9 @@ const TABLE_REFS: Record<string, VisitTableRef> = {
     if (!ALLOWED_TABLE_FUNCTIONS.has(name)) {
       refuse(`Table function "${name}" is not allowed; allowed: ${[...ALLOWED_TABLE_FUNCTIONS].join(', ')}`);
     }
-    visitFields(node, scope, walk);
+    // Its arguments are expressions; the call itself is no scalar call (`FROM range(1e12)` streams).
+    visitFields(call, scope, walk);
+    visitFields(node, scope, walk, ['function']);
   },
   // DESCRIBE / SUMMARIZE of a query; SHOW of catalog objects names no query and is refused.
   SHOW_REF: (node, scope, walk) => {
@@ -228,7 +235,8 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
   // A constant's value is data, not SQL; nothing in it can name a table or a function.
   if (kind === 'CONSTANT') return;
   if (kind === 'PARAMETER') refuse('Query parameters ($1, ?) are not supported');
-  if (kind === 'FUNCTION' || kind === 'WINDOW') functionName(node, 'SQL_NOT_ALLOWED');
+  if (kind === 'FUNCTION') boundBuiltValue(node, functionName(node, 'SQL_NOT_ALLOWED'));
+  if (kind === 'WINDOW') functionName(node, 'SQL_NOT_ALLOWED');
   visitFields(node, scope, walk);
 }
 
@@ -372,6 +380,7 @@ const EXPRESSION_CHECKS: Record<string, CheckExpression> = {
     if (check.aggregates.has(name) || node['filter'] || node['distinct'] === true || hasOrder || node['export_state'] === true) {
       throw new SluiceError('INVALID_PREDICATE', `Aggregate function "${name}" is not allowed in this expression`, { function: name });
     }
+    boundBuiltValue(node, name);
     checkChildren(node, check, params);
   },
   // `x -> x + 1`, `(x, i) -> …`, `lambda x: …`: the parameters are names the body may use besides

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Catalog, physicalName } from '../../../src/core/catalog/catalog.ts';
 import type { Column, Namespace, Table } from '../../../src/core/catalog/model.ts';
 import { SluiceError } from '../../../src/core/errors.ts';
+import { installSqlFunctions } from '../../../src/core/query/sql-functions.ts';
 import { guardQuery, type GuardedQuery, type ResolveTable } from '../../../src/core/query/sql-guard.ts';
 import type { DataType } from '../../../src/core/types/data-type.ts';
 import { DuckDBStorage } from '../../../src/storage/duckdb/duckdb-storage.ts';
@@ -25,6 +26,8 @@ export async function openQueryFixture(): Promise<QueryFixture> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-'));
   const storage = await DuckDBStorage.open({ dataDir });
   const catalog = await Catalog.open(storage);
+  // As at a server's start: guarded queries call the macros that bound built values.
+  await installSqlFunctions(storage);
   const namespace = await catalog.createNamespace('default');
   const resolve: ResolveTable = (name, namespaceName) => {
     const scope = namespaceName === null ? namespace : catalog.getNamespace(namespaceName);

@@ -1,0 +1,113 @@
+import { JsonNumber, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
+import type { SqlMacro } from './sql-functions.ts';
+
+/**
+ * The most characters or elements a scalar function of a user's SQL may build into one value.
+ * Functions such as `repeat('x', 1e10)`, `lpad(s, 2e9, ' ')` or a scalar `range(0, 1e9)` build
+ * a value as large as an argument asks, in one call that DuckDB can neither interrupt (a query's
+ * time limit waits for it) nor count against its `memory_limit`: one such call held a server at
+ * 20 GB for a minute and a half. 16 Mi is far beyond any string or list an analytics query builds;
+ * a long sequence belongs in FROM (`FROM range(0, 1e9)`), where it streams and is interrupted.
+ */
+export const MAX_BUILT_VALUE = 16 * 1024 * 1024;
+
+const tooLarge = (size: string, fn: string) =>
+  `error(printf('Function %s would build a value of %d characters or elements, more than the ${MAX_BUILT_VALUE} a query may build', ${fn}, ${size}))`;
+
+/** `value` when `size` is within the bound, else an error naming `fn`. */
+const bounded = (size: string, value: string, fn = 'fn') => `CASE WHEN ${size} > ${MAX_BUILT_VALUE} THEN ${tooLarge(`CAST(${size} AS BIGINT)`, fn)} ELSE ${value} END`;
+
+/**
+ * A value as a number or an instant in seconds, whatever its type (through its text, as a macro's
+ * body must bind for every type its call may pass): a scalar `range` takes BIGINTs, or
+ * timestamps with an INTERVAL step.
+ */
+const asNumber = (value: string) => `TRY_CAST(CAST(${value} AS VARCHAR) AS DOUBLE)`;
+const asSeconds = (value: string) => `epoch(TRY_CAST(CAST(${value} AS VARCHAR) AS TIMESTAMPTZ))`;
+const stepSeconds = (step: string) => `epoch(TRY_CAST(CAST(${step} AS VARCHAR) AS INTERVAL))`;
+const elements = (start: string, stop: string, step: string) =>
+  `coalesce((${asNumber(stop)} - ${asNumber(start)}) / ${asNumber(step)}, (${asSeconds(stop)} - ${asSeconds(start)}) / ${stepSeconds(step)})`;
+
+/**
+ * A width or precision of eight digits or more, or one taken from an argument (`%*d`, `{:{}}`), in a
+ * format string of `printf` (C's syntax) or `format` (fmt's).
+ */
+const LARGE_PRINTF_WIDTH = "'%[^a-zA-Z%]*(\\*|[0-9]{8,})'";
+const LARGE_FORMAT_WIDTH = "'\\{[^{}]*:[^{}]*(\\{|[0-9]{8,})'";
+
+/** The checks the guard wraps arguments in, installed as macros beside the others. */
+export const BOUNDING_MACROS: readonly SqlMacro[] = [
+  { name: 'sluice_bounded_size', params: ['n', 'fn'], body: bounded('n', 'n') },
+  // The text of a string, blob or list is at least as long as the value has characters, bytes or elements.
+  { name: 'sluice_bounded_repeat', params: ['x', 'n'], body: bounded('CAST(length(CAST(x AS VARCHAR)) AS DOUBLE) * n', 'n', "'repeat'") },
+  // Arguments of the wrong kind, or a zero step, give no count: DuckDB's own error then follows.
+  { name: 'sluice_bounded_range1', params: ['stop', 'fn'], body: bounded(`coalesce(${asNumber('stop')}, 0)`, 'stop') },
+  { name: 'sluice_bounded_range2', params: ['start', 'stop', 'fn'], body: bounded(`coalesce(${asNumber('stop')} - ${asNumber('start')}, 0)`, 'start') },
+  { name: 'sluice_bounded_range3', params: ['start', 'stop', 'step', 'fn'], body: bounded(`coalesce(${elements('start', 'stop', 'step')}, 0)`, 'start') },
+  {
+    name: 'sluice_bounded_format', params: ['format', 'fn'],
+    body: `CASE WHEN regexp_matches(format, CASE WHEN fn = 'printf' THEN ${LARGE_PRINTF_WIDTH} ELSE ${LARGE_FORMAT_WIDTH} END)
+      THEN error(printf('Function %s may not take a width or precision of more than 7 digits, nor one given by an argument', fn)) ELSE format END`,
+  },
+];
+
+/**
+ * For each function that builds a value of a size its arguments ask for, how the guard bounds a
+ * call: which argument it wraps in which check (see BOUNDING_MACROS), given the call's arguments.
+ */
+const BOUNDS: Record<string, (args: JsonValue[], name: string) => { index: number; macro: string; args: JsonValue[] } | undefined> = {
+  repeat: (args) => (args.length === 2 ? { index: 1, macro: 'sluice_bounded_repeat', args: [copy(args[0]!), args[1]!] } : undefined),
+  lpad: (args, name) => sizeArgument(args, 1, name),
+  rpad: (args, name) => sizeArgument(args, 1, name),
+  list_resize: (args, name) => sizeArgument(args, 1, name),
+  array_resize: (args, name) => sizeArgument(args, 1, name),
+  bar: (args, name) => sizeArgument(args, 3, name),
+  range: rangeBound,
+  generate_series: rangeBound,
+  printf: (args, name) => (args.length > 0 ? { index: 0, macro: 'sluice_bounded_format', args: [args[0]!, NAME] } : undefined),
+  format: (args, name) => (args.length > 0 ? { index: 0, macro: 'sluice_bounded_format', args: [args[0]!, NAME] } : undefined),
+};
+
+/** Stands for the function's name, as a text argument of the check. */
+const NAME: JsonObject = {};
+
+function sizeArgument(args: JsonValue[], index: number, name: string) {
+  return args.length > index ? { index, macro: 'sluice_bounded_size', args: [args[index]!, NAME] } : undefined;
+}
+
+function rangeBound(args: JsonValue[], name: string) {
+  if (args.length < 1 || args.length > 3) return undefined;
+  // The first argument is passed through the check, the others only read by it.
+  return { index: 0, macro: `sluice_bounded_range${args.length}`, args: [args[0]!, ...args.slice(1).map(copy), NAME] };
+}
+
+/**
+ * Bounds a call of a scalar function that builds a value as large as its arguments ask (see
+ * MAX_BUILT_VALUE), in place: its size argument is wrapped in a check that passes it through, or
+ * fails the query with a message naming the function. Other calls are left as they are. Arguments
+ * the check reads besides the one it wraps are copies, so that a walk rewriting the tree in place
+ * meets each node once.
+ */
+export function boundBuiltValue(call: JsonObject, name: string): void {
+  const args = Array.isArray(call['children']) ? call['children'] : [];
+  const bound = Object.hasOwn(BOUNDS, name) ? BOUNDS[name]!(args, name) : undefined;
+  if (!bound) return;
+  const location = call['query_location'] ?? new JsonNumber('0');
+  args[bound.index] = functionCall(bound.macro, bound.args.map((arg) => (arg === NAME ? text(name, location) : arg)), location);
+}
+
+/** A tree's deep copy (numbers stay JsonNumbers). */
+function copy(value: JsonValue): JsonValue {
+  return parseJsonLosslessly(stringifyJsonLosslessly(value));
+}
+
+function functionCall(name: string, children: JsonValue[], location: JsonValue): JsonObject {
+  return {
+    class: 'FUNCTION', type: 'FUNCTION', alias: '', query_location: location, function_name: name, schema: '', catalog: '',
+    children, filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: false, export_state: false,
+  };
+}
+
+function text(value: string, location: JsonValue): JsonObject {
+  return { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: location, value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value } };
+}
