@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
@@ -62,6 +63,8 @@ export class Sluice {
     // Expired keys are already ignored on lookup; pruning keeps the write log from growing for ever.
     this.housekeeping = setInterval(() => void this.writer.log.prune().catch(() => undefined), PRUNE_INTERVAL_MS).unref();
     this.changes = new ChangeFeeds(storage, catalog, writer.log);
+    // One listener per source being read, however many requests stream at once: not a leak.
+    setMaxListeners(0, this.closing.signal);
   }
 
   static async open(config: Config): Promise<Sluice> {

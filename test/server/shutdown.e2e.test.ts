@@ -70,3 +70,26 @@ test('a server closing ends a Tinybird append whose body is still arriving with 
     await server.stop();
   }
 });
+
+test('many bodies streaming at once, each cancellable by the close, raise no listener-leak warning', { timeout: 60_000 }, async () => {
+  const server = await TestServer.start();
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  try {
+    const created = await server.fetch('/v0/datasources?name=streams&schema=id%20Int64', { method: 'POST' });
+    assert.equal(created.status, 200, await created.text());
+    const bodies = Array.from({ length: 15 }, () => openBody());
+    const appends = bodies.map(({ body }) => server.fetch('/v0/datasources?name=streams&mode=append&format=ndjson', { method: 'POST', body, duplex: 'half' } as RequestInit));
+    bodies.forEach((body, id) => body.send(`{"id": ${id}}\n`));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    bodies.forEach((body) => body.close());
+    assert.deepEqual((await Promise.all(appends)).map((response) => response.status), bodies.map(() => 200));
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    await server.stop();
+  }
+});
