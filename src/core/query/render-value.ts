@@ -9,13 +9,16 @@ import { isSqlStruct, SqlDate, SqlDecimal, SqlJson, SqlMap, SqlTime, SqlTimestam
  * - timestamps `YYYY-MM-DD HH:MM:SS[.fffffffff]` in UTC with trailing fractional zeros trimmed
  *   (or ISO-8601 `…T…Z`), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
  *   `infinity` / `-infinity`; years outside 0–9999 are written with a sign or extra digits;
- * - lists, structs and maps as JSON arrays and objects (map keys as their text);
+ * - lists, structs and maps as JSON arrays and objects (map keys as their text), or in text formats
+ *   with `nested: 'clickhouse'` as ClickHouse writes them: `['a','b']`, `(1,'x')`, `{'k':1}`;
  * - BLOBs in JSON as arrays of byte values or base64, in text formats as DuckDB prints them
  *   (printable ASCII as is, other bytes as `\xNN`).
  */
 export interface RenderOptions {
   timestamps?: 'sql' | 'iso';
   binary?: 'bytes' | 'base64';
+  /** How text formats write lists, structs and maps: as JSON (the default) or in ClickHouse's text syntax. */
+  nested?: 'json' | 'clickhouse';
 }
 
 type ValueKind =
@@ -53,10 +56,33 @@ const TEXT_RENDERERS: Renderers = {
   time: (value: SqlTime) => renderTime(value),
   timestamp: (value: SqlTimestamp, options) => renderTimestamp(value, options.timestamps ?? 'sql'),
   json: (value: SqlJson) => value.text,
-  map: (value: SqlMap, options) => renderJsonValue(value, options),
-  list: (value: SqlValue[], options) => renderJsonValue(value, options),
-  struct: (value: SqlValue, options) => renderJsonValue(value, options),
+  map: (value: SqlMap, options) => renderNestedText(value, options),
+  list: (value: SqlValue[], options) => renderNestedText(value, options),
+  struct: (value: SqlValue, options) => renderNestedText(value, options),
 };
+
+function renderNestedText(value: SqlValue, options: RenderOptions): string {
+  return options.nested === 'clickhouse' ? renderClickHouseElement(value, options) : renderJsonValue(value, options);
+}
+
+/**
+ * A value inside a nested one, as ClickHouse's text formats write it: numbers and booleans bare,
+ * NULL as `NULL`, every other scalar as a single-quoted string with `\` escapes, arrays in
+ * brackets, tuples (structs) in parentheses, maps in braces, all without spaces.
+ */
+function renderClickHouseElement(value: SqlValue, options: RenderOptions): string {
+  const kind = kindOf(value);
+  if (kind === 'null') return 'NULL';
+  if (kind === 'list') return `[${(value as SqlValue[]).map((item) => renderClickHouseElement(item, options)).join(',')}]`;
+  if (kind === 'struct') return `(${Object.values(value as { [field: string]: SqlValue }).map((item) => renderClickHouseElement(item, options)).join(',')})`;
+  if (kind === 'map') {
+    return `{${(value as SqlMap).entries.map(([key, item]) => `${renderClickHouseElement(key, options)}:${renderClickHouseElement(item, options)}`).join(',')}}`;
+  }
+  const text = renderTextValue(value, options);
+  return isNumericValue(value) || kind === 'boolean' ? text : `'${text.replace(/[\\'\n\r\t\0\b\f]/g, (char) => CLICKHOUSE_ESCAPES[char]!)}'`;
+}
+
+const CLICKHOUSE_ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0', '\b': '\\b', '\f': '\\f' };
 
 const JSON_RENDERERS: Renderers = {
   null: () => 'null',
@@ -94,6 +120,12 @@ export function renderJsonRow(names: readonly string[], row: readonly SqlValue[]
 /** The value as a cell of a text format (CSV, TSV, a text table); NULL renders empty, callers mark it. */
 export function renderTextValue(value: SqlValue, options: RenderOptions = {}): string {
   return (TEXT_RENDERERS[kindOf(value)] as (value: SqlValue, options: RenderOptions) => string)(value, options);
+}
+
+/** Whether a value is a list, struct or map. */
+export function isNestedValue(value: SqlValue): boolean {
+  const kind = kindOf(value);
+  return kind === 'list' || kind === 'struct' || kind === 'map';
 }
 
 /** Whether a value renders as a number in text formats (CSV leaves them unquoted, tables right-align them). */

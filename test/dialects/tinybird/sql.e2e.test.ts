@@ -29,6 +29,21 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     }
   });
 
+  test("text formats write arrays, tuples and maps in ClickHouse's syntax; JSON formats as JSON", async () => {
+    const query = "SELECT ['a', 'it''s', NULL] AS l, [[1, 2], []] AS n, {'id': 1, 'name': 'x', 'day': DATE '2024-01-02'} AS t, MAP {'k': 1.5} AS m";
+    const expectations: Array<[string, string]> = [
+      ['CSV', `"['a','it\\'s',NULL]","[[1,2],[]]","(1,'x','2024-01-02')","{'k':1.5}"\n`],
+      ['TSV', `['a','it\\'s',NULL]\t[[1,2],[]]\t(1,'x','2024-01-02')\t{'k':1.5}\n`],
+      ['JSONEachRow', `{"l":["a","it's",null],"n":[[1,2],[]],"t":{"id":1,"name":"x","day":"2024-01-02"},"m":{"k":1.5}}\n`],
+    ];
+    for (const [format, expected] of expectations) {
+      const response = await sql(`${query} FORMAT ${format}`);
+      const text = await response.text();
+      assert.equal(response.status, 200, text);
+      assert.equal(text, expected, format);
+    }
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);

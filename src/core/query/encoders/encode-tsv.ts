@@ -1,4 +1,4 @@
-import { renderTextValue, type RenderOptions } from '../render-value.ts';
+import { isNestedValue, renderTextValue, type RenderOptions } from '../render-value.ts';
 import type { SqlValue } from '../sql-values.ts';
 import { encodeUtf8, type EncodedOutput, type EncoderInput } from './encoder-input.ts';
 
@@ -18,9 +18,17 @@ const TSV_ESCAPES: Record<string, string> = {
   "'": "\\'",
 };
 
-/** Tab-separated values, ClickHouse style: no quoting, special characters backslash-escaped. */
+/**
+ * Tab-separated values, ClickHouse style: no quoting, special characters backslash-escaped. A
+ * nested value in ClickHouse's syntax is written as it is: its strings are quoted and escaped
+ * already, and it holds no tab or line break.
+ */
 export function encodeTsv(input: EncoderInput, options: TsvEncodeOptions = {}): EncodedOutput {
-  const renderCell = (value: SqlValue): string => (value === null ? '\\N' : escapeTsv(renderTextValue(value, options)));
+  const renderCell = (value: SqlValue): string => {
+    if (value === null) return '\\N';
+    const text = renderTextValue(value, options);
+    return options.nested === 'clickhouse' && isNestedValue(value) ? text : escapeTsv(text);
+  };
   return encodeUtf8(
     (async function* () {
       if (options.header) yield `${input.columns.map((column) => escapeTsv(column.name)).join('\t')}\n`;

@@ -61,7 +61,8 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
     if (!text) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
     const { sql, format } = splitFormat(text);
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-    const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType, signal: clientGone(reply) });
+    // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}.
+    const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType, nested: 'clickhouse', signal: clientGone(reply) });
     reply.type(encoded.contentType);
     return reply.send(Readable.from(encoded.body));
   };
