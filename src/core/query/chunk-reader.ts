@@ -1,7 +1,7 @@
 import type { DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
 import { hasVariableSize, measureRows } from '../../storage/duckdb/value-sizes.ts';
 import { SluiceError } from '../errors.ts';
-import { convertDuckDBValue, type SqlValue } from './sql-values.ts';
+import { convertVectorItem, type SqlValue } from './sql-values.ts';
 
 /**
  * Turns DuckDB's chunks into rows of SqlValues. A chunk holds up to 2048 rows, and rows of long
@@ -59,7 +59,7 @@ export class ChunkReader {
     const columns = this.types.map((type, index) => {
       // A slice is a fresh view of the rows: the values it converts are not kept by the chunk's own vector.
       const vector = whole ? chunk.getColumnVector(index) : chunk.getColumnVector(index).slice(start, count);
-      return Array.from({ length: count }, (_, row) => convertDuckDBValue(vector.getItem(row), type));
+      return Array.from({ length: count }, (_, row) => convertVectorItem(vector, row, type));
     });
     return Array.from({ length: count }, (_, row) => columns.map((column) => column[row]!));
   }

@@ -6,8 +6,10 @@ import {
   DuckDBDecimalValue,
   DuckDBGeometryValue,
   DuckDBListValue,
+  DuckDBListVector,
   DuckDBMapValue,
   DuckDBStructValue,
+  DuckDBStructVector,
   DuckDBTimestampMillisecondsValue,
   DuckDBTimestampNanosecondsValue,
   DuckDBTimestampSecondsValue,
@@ -26,6 +28,7 @@ import {
   type DuckDBUnionType,
   type DuckDBValue,
   type DuckDBValueConverter,
+  type DuckDBVector,
 } from '@duckdb/node-api';
 
 /**
@@ -37,7 +40,8 @@ import {
  * - string for VARCHAR, ENUM, UUID, and the kinds the model keeps as text (INTERVAL, BIT, BIGNUM);
  * - Uint8Array for BLOB (and GEOMETRY, as WKB);
  * - SqlDecimal, SqlDate, SqlTime, SqlTimestamp, SqlJson, SqlMap;
- * - arrays for LIST and ARRAY, plain objects for STRUCT.
+ * - arrays for LIST and ARRAY, plain objects for STRUCT — but arrays for a STRUCT whose fields have
+ *   no names (`(1, 'x')`, `row(…)`), as ClickHouse gives an unnamed tuple in JSON.
  */
 export type SqlValue =
   | null
@@ -230,4 +234,42 @@ export function isSqlStruct(value: SqlValue): value is { [field: string]: SqlVal
 
 export function convertDuckDBValue(value: DuckDBValue, type: DuckDBType): SqlValue {
   return toSqlValue(value, type, toSqlValue);
+}
+
+/**
+ * The value of row `row` of a vector. The driver's values key a STRUCT's fields by name, so the
+ * fields of an unnamed one (all named "") collapse into its last: such a struct, at the top or in
+ * lists, is read from the vectors instead, its fields by position.
+ */
+export function convertVectorItem(vector: DuckDBVector, row: number, type: DuckDBType): SqlValue {
+  if (!hasUnnamedStruct(type)) return convertDuckDBValue(vector.getItem(row), type);
+  if (vector instanceof DuckDBStructVector) {
+    if (!vector.isItemValid(row)) return null;
+    const structType = type as DuckDBStructType;
+    const values = structType.entryTypes.map((entryType, index) => convertVectorItem(vector.entryVectorAt(index), row, entryType));
+    return isUnnamed(structType) ? values : Object.fromEntries(structType.entryNames.map((name, index) => [name, values[index]!]));
+  }
+  if (vector instanceof DuckDBListVector) {
+    const items = vector.getItemVector(row);
+    const itemType = (type as DuckDBListType).valueType;
+    return items === null ? null : Array.from({ length: items.itemCount }, (_, index) => convertVectorItem(items, index, itemType));
+  }
+  // Deeper (in an ARRAY, a MAP or a UNION), the driver's value is all there is.
+  return convertDuckDBValue(vector.getItem(row), type);
+}
+
+/** Whether a type is, or holds, a STRUCT whose fields have no names. */
+function hasUnnamedStruct(type: DuckDBType): boolean {
+  switch (type.typeId) {
+    case DuckDBTypeId.STRUCT:
+      return isUnnamed(type as DuckDBStructType) || (type as DuckDBStructType).entryTypes.some(hasUnnamedStruct);
+    case DuckDBTypeId.LIST:
+      return hasUnnamedStruct((type as DuckDBListType).valueType);
+    default:
+      return false;
+  }
+}
+
+function isUnnamed(type: DuckDBStructType): boolean {
+  return type.entryNames.length > 0 && type.entryNames.every((name) => name === '');
 }

@@ -118,6 +118,21 @@ describe('Catalyzed queries', () => {
     assert.deepEqual(table.toArray().map((row) => ({ id: Number(row.id), status: row.status })), [{ id: 1, status: 'paid' }, { id: 2, status: 'open' }]);
   });
 
+  test('a struct without field names keeps every field, by position: a JSON array, and an Arrow struct', async () => {
+    const sql = "SELECT (1, 'x') AS t, [(2, 'a'), (3, 'b')] AS l, {'n': (4, 5)} AS s";
+    const { status, body } = await suite.client.query(sql, {});
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body.rows, [{ t: [1, 'x'], l: [[2, 'a'], [3, 'b']], s: { n: [4, 5] } }]);
+    const response = await suite.server.fetch('/queries', {
+      method: 'POST', headers: { accept: 'application/vnd.apache.arrow.stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: "SELECT (1, 'x') AS t" }),
+    });
+    assert.equal(response.status, 200);
+    const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    const struct = table.getChild('t')!.get(0)!;
+    assert.deepEqual([...struct].map(([, value]) => value), [1, 'x']);
+  });
+
   test('a date64 column keeps its declared type: the schema and the query columns say date64, and an Arrow result carries Date(MILLISECOND)', async () => {
     const datasetId = await suite.client.createDataset('calendar');
     const days = await suite.client.createTable(datasetId, 'days', [{ name: 'id', arrowType: 'int32' }, { name: 'd', arrowType: 'date64' }, { name: 'd32', arrowType: 'date32' }]);

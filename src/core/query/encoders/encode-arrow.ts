@@ -193,7 +193,7 @@ const ARROW_COLUMNS: KindTable<ArrowColumn> = {
           type,
           length: values.length,
           ...nulls(values),
-          children: children.map((child) => child.column.build(values.map((value) => (isSqlStruct(value) ? (value[child.name] ?? null) : null)))),
+          children: children.map((child, index) => child.column.build(values.map((value) => fieldOf(value, child.name, index)))),
         }),
     };
   },
@@ -247,4 +247,10 @@ function rescale(value: SqlDecimal, scale: number): bigint {
 function floorDivide(dividend: bigint, divisor: bigint): bigint {
   const quotient = dividend / divisor;
   return dividend % divisor < 0n ? quotient - 1n : quotient;
+}
+
+/** A struct value's field, by name, or by position for an unnamed struct (an array of its fields, see SqlValue). */
+function fieldOf(value: SqlValue, name: string, index: number): SqlValue {
+  if (Array.isArray(value)) return value[index] ?? null;
+  return isSqlStruct(value) ? (value[name] ?? null) : null;
 }
