@@ -331,7 +331,7 @@ export class Pipelines {
         }
         for (const spec of program.tables) await placed(spec.offset, undefined, () => applyTable(change, spec));
         for (const view of program.views) {
-          await placed(view.offset, view.sqlOffset, () =>
+          await placed(view.offset, view.programOffset, () =>
             change.createView({ name: view.name, sql: view.sql, properties: { view: view.kind } satisfies RelationProperties }, { lowerCaseFallback: true }));
         }
       });
@@ -405,13 +405,13 @@ async function applyTable(change: SchemaChange, spec: ProgramTable): Promise<voi
  * Runs one statement's change; a client error it raises is tagged with where in the program the
  * statement (or, for a syntax error in a view's query, the error) is.
  */
-async function placed<T>(offset: number, sqlOffset: number | undefined, work: () => Promise<T>): Promise<T> {
+async function placed<T>(offset: number, programOffset: ((position: number) => number) | undefined, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (!(error instanceof SluiceError) || error.status >= 500) throw error;
     const position = error.details?.['position'];
-    const at = error.code === 'SQL_SYNTAX' && sqlOffset !== undefined && typeof position === 'number' ? sqlOffset + position : offset;
+    const at = error.code === 'SQL_SYNTAX' && programOffset !== undefined && typeof position === 'number' ? programOffset(position) : offset;
     throw new SluiceError(error.code, error.message, { programOffset: at });
   }
 }

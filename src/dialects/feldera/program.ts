@@ -1,10 +1,13 @@
 import type { Column } from '../../core/catalog/model.ts';
 import { readSqlType, TypeNameError } from '../../core/types/index.ts';
+import { translateViewQuery } from './feldera-sql.ts';
 
 /**
  * Feldera's SQL programs: `;`-separated statements with `--` and `/* *\/` comments. Tables become
  * core tables, views core views. Unquoted names are folded to lower case, as Feldera does; quoted
- * names are kept exactly. A view's query is kept as written (DuckDB SQL) for the core to check.
+ * names are kept exactly. A view's query is DuckDB SQL, with the Feldera constructs DuckDB cannot read
+ * (TUMBLE and HOP windows, `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)`, SAFE_CAST) rewritten into it (see
+ * `translateViewQuery`), for the core to check.
  */
 
 export interface ProgramTable {
@@ -22,9 +25,10 @@ export type ViewKind = 'materialized' | 'local' | 'view';
 export interface ProgramView {
   name: string;
   kind: ViewKind;
-  /** The view's query as written, and where it starts in the program. */
+  /** The view's query in DuckDB's SQL (see `translateViewQuery`). */
   sql: string;
-  sqlOffset: number;
+  /** Where a position of `sql` comes from in the program. */
+  programOffset(position: number): number;
   offset: number;
 }
 
@@ -59,7 +63,7 @@ export function normalizeName(text: string): string {
 
 type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'symbol';
 
-interface Token {
+export interface Token {
   kind: TokenKind;
   /** Words as written; quoted names and strings unescaped; symbols as one character. */
   text: string;
@@ -308,8 +312,8 @@ class StatementParser {
     const { name } = this.name('view');
     if (this.peek()?.text === '(') this.fail('Column lists on views are not supported; name the columns in the query with AS');
     this.expectWord('AS');
-    const first = this.peek() ?? this.fail('Expected the view\'s query');
-    const last = this.tokens.at(-1)!;
-    return { name, kind, sql: this.program.slice(first.start, last.end), sqlOffset: first.start, offset };
+    if (!this.peek()) this.fail('Expected the view\'s query');
+    const query = translateViewQuery(this.program, this.tokens.slice(this.position));
+    return { name, kind, sql: query.sql, programOffset: query.programOffset, offset };
   }
 }

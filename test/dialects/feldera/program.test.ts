@@ -45,8 +45,32 @@ describe('Feldera program parser', () => {
     const { views } = parseProgram(text);
     assert.deepEqual(views.map((view) => [view.name, view.kind]), [['m', 'materialized'], ['l', 'local'], ['V', 'view']]);
     assert.equal(views[0]!.sql, 'SELECT x FROM T');
-    assert.equal(text.slice(views[0]!.sqlOffset, views[0]!.sqlOffset + 6), 'SELECT');
+    assert.equal(text.slice(views[0]!.programOffset(0), views[0]!.programOffset(0) + 6), 'SELECT');
+    assert.equal(text.slice(views[0]!.programOffset(9), views[0]!.programOffset(9) + 6), 'FROM T');
     assert.equal(views[2]!.sql, "SELECT ';' AS semi -- a comment; still the view\n FROM t");
+  });
+
+  test("Feldera's windows, truncations, FLOOR/CEIL TO and SAFE_CAST become DuckDB SQL; other text stays as written", () => {
+    const view = (query: string) => parseProgram(`CREATE TABLE t (ts TIMESTAMP);\nCREATE VIEW v AS ${query};`).views[0]!.sql;
+    assert.equal(view('SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h, DATE_TRUNC(ts, month) AS m FROM t'),
+      "SELECT date_trunc('hour', ts) AS h, CAST(date_trunc('month', ts) AS DATE) AS m FROM t");
+    assert.equal(view("SELECT date_trunc('hour', ts) AS h FROM t"), "SELECT date_trunc('hour', ts) AS h FROM t");
+    assert.equal(view('SELECT FLOOR(ts TO DAY) AS d, FLOOR(2.5) AS f, SAFE_CAST(ts AS DATE) AS c FROM t'),
+      "SELECT date_trunc('day', ts) AS d, FLOOR(2.5) AS f, TRY_CAST(ts AS DATE) AS c FROM t");
+    assert.equal(view('SELECT CEIL(ts TO HOUR) FROM t'), "SELECT CASE WHEN date_trunc('hour', ts) = ts THEN ts ELSE date_trunc('hour', ts) + INTERVAL 1 hour END FROM t");
+    assert.equal(view("SELECT window_start FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' HOUR)) /* kept */ GROUP BY 1"),
+      "SELECT window_start FROM (SELECT *, time_bucket((INTERVAL '1' HOUR), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') AS window_start, " +
+      "time_bucket((INTERVAL '1' HOUR), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (INTERVAL '1' HOUR) AS window_end FROM t WHERE ts IS NOT NULL) /* kept */ GROUP BY 1");
+    // A construct of another shape is left to DuckDB to report.
+    assert.equal(view('SELECT * FROM TABLE(TUMBLE(t, ts))'), 'SELECT * FROM TABLE(TUMBLE(t, ts))');
+  });
+
+  test('a position in a rewritten query leads back to its place in the program', () => {
+    const text = "CREATE TABLE t (ts TIMESTAMP);\nCREATE VIEW v AS SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h, oops FROM t;";
+    const view = parseProgram(text).views[0]!;
+    const position = view.sql.indexOf('oops');
+    assert.equal(text.slice(view.programOffset(position), view.programOffset(position) + 4), 'oops');
+    assert.equal(view.programOffset(view.sql.indexOf('date_trunc')), text.indexOf('TIMESTAMP_TRUNC'));
   });
 
   test('comments and empty statements are skipped', () => {

@@ -1,0 +1,208 @@
+import type { Token } from './program.ts';
+
+/**
+ * A view's query with Feldera's SQL constructs that DuckDB cannot read rewritten into DuckDB SQL,
+ * and the way back from a place in the result to the place in the program it came from (for the
+ * line and column of an error).
+ */
+export interface TranslatedQuery {
+  sql: string;
+  programOffset(position: number): number;
+}
+
+/** The units Feldera's `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)` and `CEIL(x TO UNIT)` take. */
+const UNITS = new Set(['MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND']);
+
+/** Windows are aligned on the epoch, as Feldera aligns them (DuckDB's own origin is 2000-01-03). */
+const EPOCH = "TIMESTAMP '1970-01-01 00:00:00'";
+
+/** A run of the query's tokens, `from` included and `to` excluded. */
+interface Span {
+  from: number;
+  to: number;
+}
+
+/**
+ * Rewrites, anywhere in a view's query (`tokens`, positions in `program`):
+ * - `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset]))` into the rows of `t` (those with a
+ *   time) with `window_start` and `window_end`, windows aligned on the epoch (plus the offset);
+ * - `TABLE(HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset]))` the same, each row once for every
+ *   window of `size`, starting every `slide`, that holds it;
+ * - `TIMESTAMP_TRUNC(x, UNIT)` and `DATE_TRUNC(x, UNIT)` (a DATE) into `date_trunc('unit', x)`;
+ * - `FLOOR(x TO UNIT)` into `date_trunc`, `CEIL(x TO UNIT)` into the next boundary unless x is one;
+ * - `SAFE_CAST(x AS T)` into `TRY_CAST(x AS T)`.
+ * Anything else, including a construct of another shape, is kept as written (DuckDB then reports
+ * what it cannot read), with its comments and spacing.
+ */
+export function translateViewQuery(program: string, tokens: Token[]): TranslatedQuery {
+  const translator = new Translator(program, tokens);
+  const sql = translator.render({ from: 0, to: tokens.length });
+  const start = tokens[0]?.start ?? 0;
+  return { sql, programOffset: (position) => translator.programOffset(position, start) };
+}
+
+class Translator {
+  /** Where each piece of the output comes from: output offset, program offset, and whether it is copied as is. */
+  private readonly pieces: Array<{ at: number; from: number; copied: boolean }> = [];
+  private length = 0;
+
+  constructor(
+    private readonly program: string,
+    private readonly tokens: Token[],
+  ) {}
+
+  programOffset(position: number, fallback: number): number {
+    let found: { at: number; from: number; copied: boolean } | undefined;
+    for (const piece of this.pieces) if (piece.at <= position) found = piece;
+    if (!found) return fallback;
+    return found.copied ? found.from + (position - found.at) : found.from;
+  }
+
+  /** The tokens of `span` as DuckDB SQL, with the text between them (spaces, comments) kept. */
+  render(span: Span): string {
+    let out = '';
+    let index = span.from;
+    const emit = (text: string, from: number, copied: boolean) => {
+      this.pieces.push({ at: this.length, from, copied });
+      this.length += text.length;
+      out += text;
+    };
+    while (index < span.to) {
+      const token = this.tokens[index]!;
+      if (index > span.from) {
+        const previous = this.tokens[index - 1]!;
+        emit(this.program.slice(previous.end, token.start), previous.end, true);
+      }
+      const rewritten = this.rewriteAt(index, span.to);
+      if (rewritten) {
+        // Nested constructs are rendered inside, with pieces of their own; this one maps to its start.
+        const mark = this.pieces.length;
+        const at = this.length;
+        const text = rewritten.build();
+        this.pieces.splice(mark, this.pieces.length - mark);
+        this.length = at;
+        emit(text, token.start, false);
+        index = rewritten.next;
+      } else {
+        emit(this.program.slice(token.start, token.end), token.start, true);
+        index += 1;
+      }
+    }
+    return out;
+  }
+
+  /** The rewrite of the construct starting at `index`, if one does (and the index after it). */
+  private rewriteAt(index: number, limit: number): { build: () => string; next: number } | undefined {
+    const word = this.word(index);
+    if (word === 'SAFE_CAST' && this.isSymbol(index + 1, '(')) return { build: () => 'TRY_CAST', next: index + 1 };
+    if (!this.isSymbol(index + 1, '(')) return undefined;
+    const close = this.closing(index + 1, limit);
+    if (close === undefined) return undefined;
+    const args = this.arguments({ from: index + 2, to: close });
+    const next = close + 1;
+    if (word === 'TABLE') return this.window(index + 2, close, next);
+    if ((word === 'TIMESTAMP_TRUNC' || word === 'DATE_TRUNC') && args.length === 2) {
+      const unit = this.unit(args[1]!);
+      if (!unit) return undefined;
+      const truncated = () => `date_trunc('${unit}', ${this.render(args[0]!)})`;
+      return { build: () => (word === 'DATE_TRUNC' ? `CAST(${truncated()} AS DATE)` : truncated()), next };
+    }
+    if ((word === 'FLOOR' || word === 'CEIL') && args.length === 1) {
+      const span = args[0]!;
+      const to = span.to - 2;
+      const unit = to > span.from && this.word(to) === 'TO' ? this.unit({ from: to + 1, to: span.to }) : undefined;
+      if (!unit) return undefined;
+      const value = () => this.render({ from: span.from, to });
+      if (word === 'FLOOR') return { build: () => `date_trunc('${unit}', ${value()})`, next };
+      return {
+        build: () => {
+          const x = value();
+          return `CASE WHEN date_trunc('${unit}', ${x}) = ${x} THEN ${x} ELSE date_trunc('${unit}', ${x}) + INTERVAL 1 ${unit} END`;
+        },
+        next,
+      };
+    }
+    return undefined;
+  }
+
+  /** `TABLE(TUMBLE(…))` or `TABLE(HOP(…))`, the inner call spanning `from` to `close` (TABLE's closing parenthesis). */
+  private window(from: number, close: number, next: number): { build: () => string; next: number } | undefined {
+    const kind = this.word(from);
+    if ((kind !== 'TUMBLE' && kind !== 'HOP') || !this.isSymbol(from + 1, '(') || this.closing(from + 1, close) !== close - 1) return undefined;
+    const args = this.arguments({ from: from + 2, to: close - 1 });
+    const sizes = kind === 'TUMBLE' ? 1 : 2;
+    if (args.length < 2 + sizes || args.length > 3 + sizes) return undefined;
+    const [table, descriptor] = args as [Span, Span];
+    if (this.word(table.from) !== 'TABLE' || table.to - table.from < 2) return undefined;
+    if (this.word(descriptor.from) !== 'DESCRIPTOR' || !this.isSymbol(descriptor.from + 1, '(') || this.closing(descriptor.from + 1, descriptor.to) !== descriptor.to - 1) return undefined;
+    return {
+      next,
+      build: () => {
+        const name = this.render({ from: table.from + 1, to: table.to });
+        const column = this.render({ from: descriptor.from + 2, to: descriptor.to - 1 });
+        const time = `CAST(${column} AS TIMESTAMP)`;
+        // TUMBLE's size, or HOP's slide and size; then the offset, if given.
+        const values = args.slice(2).map((span) => `(${this.render(span)})`);
+        const offset = values[sizes];
+        const origin = offset === undefined ? EPOCH : `${EPOCH} + ${offset}`;
+        if (kind === 'TUMBLE') {
+          const size = values[0]!;
+          const start = `time_bucket(${size}, ${time}, ${origin})`;
+          return `(SELECT *, ${start} AS window_start, ${start} + ${size} AS window_end FROM ${name} WHERE ${column} IS NOT NULL)`;
+        }
+        const [slide, size] = [values[0]!, values[1]!];
+        const starts = `generate_series(time_bucket(${slide}, ${time} - ${size}, ${origin}) + ${slide}, time_bucket(${slide}, ${time}, ${origin}), ${slide})`;
+        return `(SELECT ${name}.*, sluice_hop.window_start, sluice_hop.window_start + ${size} AS window_end
+          FROM ${name}, unnest(${starts}) AS sluice_hop(window_start) WHERE ${column} IS NOT NULL)`;
+      },
+    };
+  }
+
+  /** The upper-cased word at `index`, if the token there is one. */
+  private word(index: number): string | undefined {
+    const token = this.tokens[index];
+    return token?.kind === 'word' ? token.text.toUpperCase() : undefined;
+  }
+
+  private isSymbol(index: number, symbol: string): boolean {
+    const token = this.tokens[index];
+    return token?.kind === 'symbol' && token.text === symbol;
+  }
+
+  /** The index of the `)` closing the `(` at `open`, before `limit`. */
+  private closing(open: number, limit: number): number | undefined {
+    let depth = 0;
+    for (let index = open; index < limit; index += 1) {
+      if (this.isSymbol(index, '(')) depth += 1;
+      else if (this.isSymbol(index, ')')) {
+        depth -= 1;
+        if (depth === 0) return index;
+      }
+    }
+    return undefined;
+  }
+
+  /** A call's arguments: the spans between its top-level commas (none for an empty call). */
+  private arguments(span: Span): Span[] {
+    if (span.from >= span.to) return [];
+    const args: Span[] = [];
+    let depth = 0;
+    let start = span.from;
+    for (let index = span.from; index < span.to; index += 1) {
+      if (this.isSymbol(index, '(')) depth += 1;
+      else if (this.isSymbol(index, ')')) depth -= 1;
+      else if (depth === 0 && this.isSymbol(index, ',')) {
+        args.push({ from: start, to: index });
+        start = index + 1;
+      }
+    }
+    args.push({ from: start, to: span.to });
+    return args;
+  }
+
+  /** The unit a span names (one word of UNITS), lower-cased for DuckDB. */
+  private unit(span: Span): string | undefined {
+    const word = span.to - span.from === 1 ? this.word(span.from) : undefined;
+    return word !== undefined && UNITS.has(word) ? word.toLowerCase() : undefined;
+  }
+}

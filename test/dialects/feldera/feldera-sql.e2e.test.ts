@@ -1,0 +1,73 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from '../../helpers/test-server.ts';
+import { FelderaClient } from './feldera-fixture.ts';
+
+const PROGRAM = `
+  CREATE TABLE clicks (id INT NOT NULL PRIMARY KEY, ts TIMESTAMP, amount DECIMAL(10, 2));
+  -- Feldera's windowing table functions and time functions, which DuckDB does not read as written.
+  CREATE MATERIALIZED VIEW per_hour AS
+    SELECT window_start, window_end, count(*) AS clicks, sum(amount) AS amount
+    FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' HOUR)) GROUP BY window_start, window_end;
+  CREATE MATERIALIZED VIEW sliding AS
+    SELECT window_start, count(*) AS clicks
+    FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '30' MINUTE, INTERVAL '1' HOUR)) GROUP BY window_start;
+  CREATE MATERIALIZED VIEW shifted AS
+    SELECT window_start, count(*) AS clicks
+    FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' DAY, INTERVAL '6' HOUR)) GROUP BY window_start;
+  CREATE MATERIALIZED VIEW truncated AS
+    SELECT id, TIMESTAMP_TRUNC(ts, HOUR) AS hour, DATE_TRUNC(ts, MONTH) AS month, FLOOR(ts TO DAY) AS day,
+           CEIL(ts TO HOUR) AS next_hour, SAFE_CAST('x' AS INT) AS bad
+    FROM clicks;`;
+
+describe("Feldera's SQL in views", () => {
+  let server: TestServer;
+  let client: FelderaClient;
+  before(async () => {
+    server = await TestServer.start();
+    client = new FelderaClient(server);
+    await client.pipeline('windows', PROGRAM);
+    await client.pushOk('windows', 'clicks', [
+      { id: 1, ts: '2024-05-01 10:05:00', amount: 1 },
+      { id: 2, ts: '2024-05-01 10:40:00', amount: 2 },
+      { id: 3, ts: '2024-05-01 12:00:00', amount: 4 },
+      { id: 4, ts: null, amount: 8 },
+    ].map((row) => JSON.stringify({ insert: row })).join('\n'));
+  });
+  after(() => server.stop());
+
+  test('TUMBLE gives each timed row its window, aligned on the epoch; rows without a time are in none', async () => {
+    assert.deepEqual(await client.rows('windows', 'SELECT * FROM per_hour ORDER BY window_start'), [
+      { window_start: '2024-05-01 10:00:00', window_end: '2024-05-01 11:00:00', clicks: 2, amount: 3 },
+      { window_start: '2024-05-01 12:00:00', window_end: '2024-05-01 13:00:00', clicks: 1, amount: 4 },
+    ]);
+  });
+
+  test('HOP gives each row every window that holds it, and TUMBLE an offset window', async () => {
+    assert.deepEqual(await client.rows('windows', 'SELECT * FROM sliding ORDER BY window_start'), [
+      { window_start: '2024-05-01 09:30:00', clicks: 1 },
+      { window_start: '2024-05-01 10:00:00', clicks: 2 },
+      { window_start: '2024-05-01 10:30:00', clicks: 1 },
+      { window_start: '2024-05-01 11:30:00', clicks: 1 },
+      { window_start: '2024-05-01 12:00:00', clicks: 1 },
+    ]);
+    assert.deepEqual(await client.rows('windows', 'SELECT * FROM shifted ORDER BY window_start'), [{ window_start: '2024-05-01 06:00:00', clicks: 3 }]);
+  });
+
+  test('TIMESTAMP_TRUNC, DATE_TRUNC, FLOOR … TO, CEIL … TO and SAFE_CAST', async () => {
+    assert.deepEqual(await client.rows('windows', 'SELECT * FROM truncated WHERE id IN (1, 3) ORDER BY id'), [
+      { id: 1, hour: '2024-05-01 10:00:00', month: '2024-05-01', day: '2024-05-01 00:00:00', next_hour: '2024-05-01 11:00:00', bad: null },
+      { id: 3, hour: '2024-05-01 12:00:00', month: '2024-05-01', day: '2024-05-01 00:00:00', next_hour: '2024-05-01 12:00:00', bad: null },
+    ]);
+  });
+
+  test('an error after a rewritten construct is reported at its own line and column', async () => {
+    const response = await client.putPipeline('broken', {
+      program_code: "CREATE TABLE t (ts TIMESTAMP);\nCREATE VIEW v AS SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h,\n  count(* FROM t;",
+    });
+    const body = (await response.json()) as { program_status: string; program_error: { sql_compilation: { messages: Array<{ start_line_number: number; start_column: number }> } } };
+    assert.equal(body.program_status, 'SqlError');
+    const [message] = body.program_error.sql_compilation.messages;
+    assert.deepEqual([message!.start_line_number, message!.start_column], [3, 11]);
+  });
+});
