@@ -16,6 +16,37 @@ const UNITS = new Set(['MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MO
 /** Windows are aligned on the epoch, as Feldera aligns them (DuckDB's own origin is 2000-01-03). */
 const EPOCH = "TIMESTAMP '1970-01-01 00:00:00'";
 
+/** Feldera's functions that DuckDB has under another name (same arguments, same meaning). */
+const RENAMED_FUNCTIONS: Record<string, string> = {
+  SAFE_CAST: 'TRY_CAST',
+  BROUND: 'round_even',
+  TRUNCATE: 'trunc',
+  IS_INF: 'isinf',
+  IS_NAN: 'isnan',
+  RLIKE: 'regexp_matches',
+  EVERY: 'bool_and',
+};
+
+/**
+ * Feldera's calls that DuckDB writes another way, by name: how many arguments they take, whether
+ * the first is a unit (`HOUR`), and the DuckDB SQL of the call from the other arguments' SQL.
+ */
+const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (args: string[], unit: string) => string }> = {
+  TIMESTAMP_TRUNC: { arity: 2, unit: 'last', build: ([value], unit) => `date_trunc('${unit}', ${value})` },
+  DATE_TRUNC: { arity: 2, unit: 'last', build: ([value], unit) => `CAST(date_trunc('${unit}', ${value}) AS DATE)` },
+  TIMESTAMPDIFF: { arity: 3, unit: 'first', build: ([from, to], unit) => `date_sub('${unit}', ${from}, ${to})` },
+  DATEDIFF: { arity: 3, unit: 'first', build: ([from, to], unit) => `date_sub('${unit}', ${from}, ${to})` },
+  TIMESTAMPADD: { arity: 3, unit: 'first', build: ([count, time], unit) => `(${time} + (${count}) * INTERVAL 1 ${unit})` },
+  DATEADD: { arity: 3, unit: 'first', build: ([count, time], unit) => `(${time} + (${count}) * INTERVAL 1 ${unit})` },
+  FORMAT_DATE: { arity: 2, build: ([format, value]) => `strftime(${value}, ${format})` },
+  FORMAT_TIMESTAMP: { arity: 2, build: ([format, value]) => `strftime(${value}, ${format})` },
+  PARSE_TIMESTAMP: { arity: 2, build: ([format, text]) => `strptime(${text}, ${format})` },
+  PARSE_DATE: { arity: 2, build: ([format, text]) => `CAST(strptime(${text}, ${format}) AS DATE)` },
+  PARSE_JSON: { arity: 1, build: ([text]) => `CASE WHEN json_valid(${text}) THEN CAST(${text} AS JSON) END` },
+  SORT_ARRAY: { arity: 1, build: ([array]) => `list_sort(${array})` },
+  ELEMENT: { arity: 1, build: ([array]) => `CASE len(${array}) WHEN 0 THEN NULL WHEN 1 THEN (${array})[1] ELSE error('ELEMENT of an array with more than one element') END` },
+};
+
 /** A run of the query's tokens, `from` included and `to` excluded. */
 interface Span {
   from: number;
@@ -28,9 +59,10 @@ interface Span {
  *   time) with `window_start` and `window_end`, windows aligned on the epoch (plus the offset);
  * - `TABLE(HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset]))` the same, each row once for every
  *   window of `size`, starting every `slide`, that holds it;
- * - `TIMESTAMP_TRUNC(x, UNIT)` and `DATE_TRUNC(x, UNIT)` (a DATE) into `date_trunc('unit', x)`;
  * - `FLOOR(x TO UNIT)` into `date_trunc`, `CEIL(x TO UNIT)` into the next boundary unless x is one;
- * - `SAFE_CAST(x AS T)` into `TRY_CAST(x AS T)`.
+ * - `MAP[k, v, …]` into `MAP {k: v, …}`;
+ * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
+ *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's.
  * Anything else, including a construct of another shape, is kept as written (DuckDB then reports
  * what it cannot read), with its comments and spacing.
  */
@@ -94,18 +126,22 @@ class Translator {
   /** The rewrite of the construct starting at `index`, if one does (and the index after it). */
   private rewriteAt(index: number, limit: number): { build: () => string; next: number } | undefined {
     const word = this.word(index);
-    if (word === 'SAFE_CAST' && this.isSymbol(index + 1, '(')) return { build: () => 'TRY_CAST', next: index + 1 };
+    if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
     if (!this.isSymbol(index + 1, '(')) return undefined;
+    const renamed = word !== undefined && Object.hasOwn(RENAMED_FUNCTIONS, word) ? RENAMED_FUNCTIONS[word]! : undefined;
+    if (renamed) return { build: () => renamed, next: index + 1 };
     const close = this.closing(index + 1, limit);
     if (close === undefined) return undefined;
     const args = this.arguments({ from: index + 2, to: close });
     const next = close + 1;
     if (word === 'TABLE') return this.window(index + 2, close, next);
-    if ((word === 'TIMESTAMP_TRUNC' || word === 'DATE_TRUNC') && args.length === 2) {
-      const unit = this.unit(args[1]!);
-      if (!unit) return undefined;
-      const truncated = () => `date_trunc('${unit}', ${this.render(args[0]!)})`;
-      return { build: () => (word === 'DATE_TRUNC' ? `CAST(${truncated()} AS DATE)` : truncated()), next };
+    const call = word !== undefined && Object.hasOwn(CALLS, word) ? CALLS[word]! : undefined;
+    if (call && call.arity === args.length) {
+      // A unit argument must be one (`date_trunc('hour', ts)`, DuckDB's own form, is left as it is).
+      const unit = call.unit === 'first' ? this.unit(args[0]!) : call.unit === 'last' ? this.unit(args.at(-1)!) : '';
+      if (unit === undefined) return undefined;
+      const values = call.unit === 'first' ? args.slice(1) : call.unit === 'last' ? args.slice(0, -1) : args;
+      return { build: () => call.build(values.map((span) => this.render(span)), unit), next };
     }
     if ((word === 'FLOOR' || word === 'CEIL') && args.length === 1) {
       const span = args[0]!;
@@ -123,6 +159,31 @@ class Translator {
       };
     }
     return undefined;
+  }
+
+  /** `MAP[k1, v1, k2, v2 …]`, the bracket at `open`, as DuckDB's `MAP {k1: v1, …}`. */
+  private mapLiteral(open: number, limit: number): { build: () => string; next: number } | undefined {
+    let depth = 0;
+    let close: number | undefined;
+    for (let index = open; index < limit && close === undefined; index += 1) {
+      if (this.isSymbol(index, '[') || this.isSymbol(index, '(')) depth += 1;
+      else if (this.isSymbol(index, ']') || this.isSymbol(index, ')')) {
+        depth -= 1;
+        if (depth === 0) close = index;
+      }
+    }
+    if (close === undefined || !this.isSymbol(close, ']')) return undefined;
+    const items = this.arguments({ from: open + 1, to: close });
+    if (items.length % 2 !== 0) return undefined;
+    const end = close;
+    return {
+      next: end + 1,
+      build: () => {
+        const texts = items.map((span) => this.render(span));
+        const pairs = Array.from({ length: texts.length / 2 }, (_, pair) => `${texts[2 * pair]}: ${texts[2 * pair + 1]}`);
+        return `MAP {${pairs.join(', ')}}`;
+      },
+    };
   }
 
   /** `TABLE(TUMBLE(…))` or `TABLE(HOP(…))`, the inner call spanning `from` to `close` (TABLE's closing parenthesis). */
@@ -189,8 +250,8 @@ class Translator {
     let depth = 0;
     let start = span.from;
     for (let index = span.from; index < span.to; index += 1) {
-      if (this.isSymbol(index, '(')) depth += 1;
-      else if (this.isSymbol(index, ')')) depth -= 1;
+      if (this.isSymbol(index, '(') || this.isSymbol(index, '[')) depth += 1;
+      else if (this.isSymbol(index, ')') || this.isSymbol(index, ']')) depth -= 1;
       else if (depth === 0 && this.isSymbol(index, ',')) {
         args.push({ from: start, to: index });
         start = index + 1;

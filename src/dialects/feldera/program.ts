@@ -6,8 +6,8 @@ import { translateViewQuery } from './feldera-sql.ts';
  * Feldera's SQL programs: `;`-separated statements with `--` and `/* *\/` comments. Tables become
  * core tables, views core views. Unquoted names are folded to lower case, as Feldera does; quoted
  * names are kept exactly. A view's query is DuckDB SQL, with the Feldera constructs DuckDB cannot read
- * (TUMBLE and HOP windows, `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)`, SAFE_CAST) rewritten into it (see
- * `translateViewQuery`), for the core to check.
+ * (TUMBLE and HOP windows, `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)`, functions of other names) rewritten
+ * into it (see `translateViewQuery`), for the core to check.
  */
 
 export interface ProgramTable {

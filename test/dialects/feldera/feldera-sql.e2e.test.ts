@@ -18,7 +18,14 @@ const PROGRAM = `
   CREATE MATERIALIZED VIEW truncated AS
     SELECT id, TIMESTAMP_TRUNC(ts, HOUR) AS hour, DATE_TRUNC(ts, MONTH) AS month, FLOOR(ts TO DAY) AS day,
            CEIL(ts TO HOUR) AS next_hour, SAFE_CAST('x' AS INT) AS bad
-    FROM clicks;`;
+    FROM clicks;
+  CREATE MATERIALIZED VIEW functions AS
+    SELECT id, TIMESTAMPDIFF(MINUTE, TIMESTAMP '2024-05-01 10:00:00', ts) AS minutes, TIMESTAMPADD(DAY, 1, ts) AS next_day,
+           FORMAT_DATE('%Y/%m', ts) AS month, PARSE_DATE('%d.%m.%Y', '02.05.2024') AS parsed, PARSE_JSON('{"a": 1}') AS doc,
+           PARSE_JSON('not json') AS bad_doc, SORT_ARRAY(ARRAY[3, 1, 2]) AS sorted, ELEMENT(ARRAY[7]) AS single,
+           MAP['a', 1, 'b', 2]['b'] AS from_map, BROUND(2.5, 0) AS rounded, RLIKE('abc', '^a.c$') AS matches
+    FROM clicks WHERE id = 2;
+  CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive FROM clicks;`;
 
 describe("Feldera's SQL in views", () => {
   let server: TestServer;
@@ -59,6 +66,14 @@ describe("Feldera's SQL in views", () => {
       { id: 1, hour: '2024-05-01 10:00:00', month: '2024-05-01', day: '2024-05-01 00:00:00', next_hour: '2024-05-01 11:00:00', bad: null },
       { id: 3, hour: '2024-05-01 12:00:00', month: '2024-05-01', day: '2024-05-01 00:00:00', next_hour: '2024-05-01 12:00:00', bad: null },
     ]);
+  });
+
+  test("Feldera's function names and argument orders: TIMESTAMPDIFF, TIMESTAMPADD, FORMAT_DATE, PARSE_DATE, PARSE_JSON, SORT_ARRAY, ELEMENT, MAP[…], BROUND, RLIKE, EVERY", async () => {
+    assert.deepEqual(await client.rows('windows', 'SELECT * FROM functions'), [{
+      id: 2, minutes: 40, next_day: '2024-05-02 10:40:00', month: '2024/05', parsed: '2024-05-02', doc: { a: 1 }, bad_doc: null,
+      sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true,
+    }]);
+    assert.deepEqual(await client.rows('windows', 'SELECT * FROM everywhere'), [{ all_positive: true }]);
   });
 
   test('an error after a rewritten construct is reported at its own line and column', async () => {
