@@ -44,6 +44,10 @@ const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (ar
   PARSE_DATE: { arity: 2, build: ([format, text]) => `CAST(strptime(${text}, ${format}) AS DATE)` },
   PARSE_JSON: { arity: 1, build: ([text]) => `CASE WHEN json_valid(${text}) THEN CAST(${text} AS JSON) END` },
   SORT_ARRAY: { arity: 1, build: ([array]) => `list_sort(${array})` },
+  // An array's length or a map's entry count, through JSON: DuckDB's cardinality takes maps only, and the type is not known here.
+  CARDINALITY: { arity: 1, build: ([value]) => `coalesce(nullif(json_array_length(to_json(${value})), 0), len(json_keys(to_json(${value}))))` },
+  // Each run of letters and digits with its first character upper-cased and the rest lower-cased.
+  INITCAP: { arity: 1, build: ([text]) => `array_to_string(list_transform(regexp_extract_all(${text}, '[\\pL\\pN]+|[^\\pL\\pN]+'), w -> upper(w[1]) || lower(w[2:])), '')` },
   ELEMENT: { arity: 1, build: ([array]) => `CASE len(${array}) WHEN 0 THEN NULL WHEN 1 THEN (${array})[1] ELSE error('ELEMENT of an array with more than one element') END` },
 };
 
