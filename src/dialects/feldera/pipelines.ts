@@ -416,9 +416,10 @@ async function placed<T>(offset: number, programOffset: ((position: number) => n
   }
 }
 
-/** What makes two table definitions the same: columns (names, types, nullability, JSON keys) and key. */
+/** What makes two table definitions the same: columns (names, types, nullability, JSON keys, defaults) and key. */
 function definitionOf(table: Pick<Table, 'columns' | 'primaryKey'>): string {
-  return canonicalJson({ columns: table.columns.map(({ name, type, nullable, jsonPath }) => ({ name, type, nullable, jsonPath: jsonPath ?? null })), key: table.primaryKey });
+  const columns = table.columns.map(({ name, type, nullable, jsonPath, defaultExpression }) => ({ name, type, nullable, jsonPath: jsonPath ?? null, default: defaultExpression ?? null }));
+  return canonicalJson({ columns, key: table.primaryKey });
 }
 
 function canonicalJson(value: unknown): string {

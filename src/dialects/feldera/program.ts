@@ -143,7 +143,10 @@ function checkNames(program: Program): void {
   }
 }
 
-const UNSUPPORTED_COLUMN_CLAUSES = ['DEFAULT', 'LATENESS', 'WATERMARK', 'FOREIGN', 'REFERENCES', 'CHECK', 'UNIQUE', 'INTERNED'];
+const UNSUPPORTED_COLUMN_CLAUSES = ['FOREIGN', 'REFERENCES', 'CHECK', 'UNIQUE', 'INTERNED'];
+
+/** The words that start a column's clause, and so end the expression of the clause before. */
+const COLUMN_CLAUSES = ['PRIMARY', 'NOT', 'NULL', 'DEFAULT', 'LATENESS', 'WATERMARK', ...UNSUPPORTED_COLUMN_CLAUSES];
 
 class StatementParser {
   private position = 0;
@@ -216,7 +219,10 @@ class StatementParser {
     if (this.peek()) this.fail('Unexpected text');
   }
 
-  /** `CREATE TABLE name (column TYPE [NOT NULL] [PRIMARY KEY], …, [PRIMARY KEY (a, b)]) [WITH ('k' = 'v', …)]` */
+  /**
+   * `CREATE TABLE name (column TYPE [NOT NULL] [PRIMARY KEY] [DEFAULT expr] [LATENESS expr] [WATERMARK expr], …,
+   * [PRIMARY KEY (a, b)]) [WITH ('k' = 'v', …)]`
+   */
   table(): ProgramTable {
     const offset = this.tokens[0]!.start;
     const { name } = this.name('table');
@@ -277,10 +283,29 @@ class StatementParser {
       if (this.acceptWord('PRIMARY', 'KEY')) setKey([{ name, token }], clause!);
       else if (this.acceptWord('NOT', 'NULL')) column.nullable = false;
       else if (this.acceptWord('NULL')) column.nullable = true;
+      else if (this.acceptWord('DEFAULT')) column.defaultExpression = this.clauseExpression('DEFAULT');
+      // Lateness and watermarks bound what Feldera's engine keeps; views here are evaluated over every row, late or not.
+      else if (this.acceptWord('LATENESS') || this.acceptWord('WATERMARK')) this.clauseExpression(clause!.text.toUpperCase());
       else if (UNSUPPORTED_COLUMN_CLAUSES.some((word) => this.isWord(clause, word))) this.fail(`${clause!.text.toUpperCase()} is not supported`, clause);
       else break;
     }
     return { column, token };
+  }
+
+  /** The text of a column clause's expression: up to the next clause, or the `,` or `)` ending the column. */
+  private clauseExpression(clause: string): string {
+    const first = this.position;
+    let depth = 0;
+    for (let token = this.peek(); token; token = this.peek()) {
+      if (token.kind === 'symbol' && token.text === '(') depth += 1;
+      else if (token.kind === 'symbol' && token.text === ')') {
+        if (depth === 0) break;
+        depth -= 1;
+      } else if (depth === 0 && ((token.kind === 'symbol' && token.text === ',') || (this.position > first && COLUMN_CLAUSES.some((word) => this.isWord(token, word))))) break;
+      this.position += 1;
+    }
+    if (this.position === first) this.fail(`${clause} needs an expression`);
+    return this.program.slice(this.tokens[first]!.start, this.tokens[this.position - 1]!.end);
   }
 
   private properties(): Record<string, string> {

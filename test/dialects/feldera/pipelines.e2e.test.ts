@@ -80,7 +80,9 @@ describe('Feldera pipelines', () => {
       ['CREATE TABLE t (id INT);\n\nCREATE VIEW v AS SELECT nope FROM t;', 3, 1, /nope/],
       ['CREATE TABLE t (id INT);\nCREATE VIEW v AS SELECT * FROM elsewhere;', 2, 1, /elsewhere/],
       ['CREATE TABLE t (id INT) /* never closed', 1, 25, /Unterminated comment/],
-      ['CREATE TABLE t (id INT PRIMARY KEY, v INT DEFAULT 1);', 1, 43, /DEFAULT is not supported/],
+      ['CREATE TABLE t (id INT PRIMARY KEY, v INT CHECK (v > 0));', 1, 43, /CHECK is not supported/],
+      ['CREATE TABLE t (id INT PRIMARY KEY, v INT DEFAULT);', 1, 50, /DEFAULT needs an expression/],
+      ['CREATE TABLE t (id INT PRIMARY KEY, v INT DEFAULT id + 1);', 1, 1, /DEFAULT|column|constant/i],
     ];
     for (const [index, [program, line, column, message]] of cases.entries()) {
       const response = await client.putPipeline(`broken${index}`, { program_code: program });
@@ -90,6 +92,23 @@ describe('Feldera pipelines', () => {
       assert.match(error.message, message);
       assert.deepEqual(tablesOf(`broken${index}`), [], program);
     }
+  });
+
+  test('a column DEFAULT fills values a push leaves out, LATENESS and WATERMARK are accepted, and a changed DEFAULT is a changed table', async () => {
+    const program = (fallback: string) => `CREATE TABLE t (
+      id INT NOT NULL PRIMARY KEY,
+      status VARCHAR NOT NULL DEFAULT ${fallback},
+      ts TIMESTAMP LATENESS INTERVAL '1' HOUR WATERMARK INTERVAL '1' MINUTE,
+      n INT DEFAULT 2 + 3 NOT NULL
+    );`;
+    await client.pipeline('defaults', program("'new'"));
+    await client.pushOk('defaults', 't', '{"insert": {"id": 1, "ts": "2024-05-01 10:00:00"}}\n{"insert": {"id": 2, "status": "done", "n": 7}}');
+    assert.deepEqual(await client.rows('defaults', 'SELECT id, status, n FROM t ORDER BY id'), [{ id: 1, status: 'new', n: 5 }, { id: 2, status: 'done', n: 7 }]);
+    assert.equal((await client.action('defaults', 'stop')).status, 202);
+    const changed = await client.putPipeline('defaults', { program_code: program("'open'") });
+    assert.equal(changed.status, 200);
+    assert.equal((await client.action('defaults', 'start')).status, 202);
+    assert.deepEqual(await client.rows('defaults', 'SELECT id FROM t'), []);
   });
 
   test('a primary key over a nested type is SqlError, not a storage failure', async () => {
