@@ -1,3 +1,4 @@
+import { readSqlType, toDuckDBType } from '../../core/types/index.ts';
 import type { Token } from './program.ts';
 
 /**
@@ -18,7 +19,6 @@ const EPOCH = "TIMESTAMP '1970-01-01 00:00:00'";
 
 /** Feldera's functions that DuckDB has under another name (same arguments, same meaning). */
 const RENAMED_FUNCTIONS: Record<string, string> = {
-  SAFE_CAST: 'TRY_CAST',
   BROUND: 'round_even',
   TRUNCATE: 'trunc',
   IS_INF: 'isinf',
@@ -26,6 +26,9 @@ const RENAMED_FUNCTIONS: Record<string, string> = {
   RLIKE: 'regexp_matches',
   EVERY: 'bool_and',
 };
+
+/** The casts, and the DuckDB function each is. */
+const CASTS: Record<string, string> = { CAST: 'CAST', TRY_CAST: 'TRY_CAST', SAFE_CAST: 'TRY_CAST' };
 
 /**
  * Feldera's calls that DuckDB writes another way, by name: how many arguments they take, whether
@@ -64,7 +67,7 @@ interface Span {
  * - `TABLE(HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset]))` the same, each row once for every
  *   window of `size`, starting every `slide`, that holds it;
  * - `FLOOR(x TO UNIT)` into `date_trunc`, `CEIL(x TO UNIT)` into the next boundary unless x is one;
- * - `MAP[k, v, …]` into `MAP {k: v, …}`;
+ * - `MAP[k, v, …]` into `MAP {k: v, …}`, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
  * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
  *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's.
  * Anything else, including a construct of another shape, is kept as written (DuckDB then reports
@@ -139,6 +142,8 @@ class Translator {
     const args = this.arguments({ from: index + 2, to: close });
     const next = close + 1;
     if (word === 'TABLE') return this.window(index + 2, close, next);
+    // The whole of a cast's parentheses: a type's own commas (`MAP<K, V>`) are no argument separators.
+    if (word !== undefined && Object.hasOwn(CASTS, word)) return this.cast(CASTS[word]!, { from: index + 2, to: close }, close, next);
     const call = word !== undefined && Object.hasOwn(CALLS, word) ? CALLS[word]! : undefined;
     if (call && call.arity === args.length) {
       // A unit argument must be one (`date_trunc('hour', ts)`, DuckDB's own form, is left as it is).
@@ -163,6 +168,33 @@ class Translator {
       };
     }
     return undefined;
+  }
+
+  /**
+   * `CAST(x AS T)` (or TRY_CAST, SAFE_CAST) with T in Feldera's type names (`INT ARRAY`, `MAP<VARCHAR, INT>`,
+   * `BIGINT UNSIGNED`) as DuckDB's; a type Feldera's names do not read is left for DuckDB to read.
+   */
+  private cast(name: string, span: Span, close: number, next: number): { build: () => string; next: number } {
+    let as: number | undefined;
+    let depth = 0;
+    for (let index = span.from; index < span.to; index += 1) {
+      if (this.isSymbol(index, '(') || this.isSymbol(index, '[')) depth += 1;
+      else if (this.isSymbol(index, ')') || this.isSymbol(index, ']')) depth -= 1;
+      else if (depth === 0 && this.word(index) === 'AS') as = index;
+    }
+    const type = as === undefined || as + 1 >= span.to ? undefined : this.sqlType(this.tokens[as + 1]!.start, this.tokens[close]!.start);
+    if (as === undefined || type === undefined) return { build: () => `${name}(${this.render(span)})`, next };
+    return { build: () => `${name}(${this.render({ from: span.from, to: as })} AS ${type})`, next };
+  }
+
+  /** The DuckDB name of the Feldera type written from `start` to just before `end`, if it reads as one. */
+  private sqlType(start: number, end: number): string | undefined {
+    try {
+      const read = readSqlType(this.program, start);
+      return read.end <= end && this.program.slice(read.end, end).trim() === '' ? toDuckDBType(read.field.type) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** `MAP[k1, v1, k2, v2 …]`, the bracket at `open`, as DuckDB's `MAP {k1: v1, …}`. */

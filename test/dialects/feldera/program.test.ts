@@ -50,7 +50,7 @@ describe('Feldera program parser', () => {
     assert.equal(views[2]!.sql, "SELECT ';' AS semi -- a comment; still the view\n FROM t");
   });
 
-  test("Feldera's windows, truncations, FLOOR/CEIL TO and SAFE_CAST become DuckDB SQL; other text stays as written", () => {
+  test("Feldera's windows, truncations, FLOOR/CEIL TO, SAFE_CAST and type names in casts become DuckDB SQL; other text stays as written", () => {
     const view = (query: string) => parseProgram(`CREATE TABLE t (ts TIMESTAMP);\nCREATE VIEW v AS ${query};`).views[0]!.sql;
     assert.equal(view('SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h, DATE_TRUNC(ts, month) AS m FROM t'),
       "SELECT date_trunc('hour', ts) AS h, CAST(date_trunc('month', ts) AS DATE) AS m FROM t");
@@ -61,6 +61,8 @@ describe('Feldera program parser', () => {
     assert.equal(view("SELECT window_start FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' HOUR)) /* kept */ GROUP BY 1"),
       "SELECT window_start FROM (SELECT *, time_bucket((INTERVAL '1' HOUR), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') AS window_start, " +
       "time_bucket((INTERVAL '1' HOUR), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (INTERVAL '1' HOUR) AS window_end FROM t WHERE ts IS NOT NULL) /* kept */ GROUP BY 1");
+    assert.equal(view("SELECT CAST(ts AS VARCHAR ARRAY) AS a, SAFE_CAST(x AS BIGINT UNSIGNED) AS b, CAST(m AS MAP<VARCHAR, INT>) AS c, CAST(y AS INTEGER[]) AS d FROM t"),
+      'SELECT CAST(ts AS VARCHAR[]) AS a, TRY_CAST(x AS UBIGINT) AS b, CAST(m AS MAP(VARCHAR, INTEGER)) AS c, CAST(y AS INTEGER[]) AS d FROM t');
     // A construct of another shape is left to DuckDB to report.
     assert.equal(view('SELECT * FROM TABLE(TUMBLE(t, ts))'), 'SELECT * FROM TABLE(TUMBLE(t, ts))');
   });
