@@ -27,6 +27,9 @@ const RENAMED_FUNCTIONS: Record<string, string> = {
   EVERY: 'bool_and',
 };
 
+/** The last character of a comparison operator (the tokenizer splits `<=` into two symbols). */
+const COMPARISONS = new Set(['=', '<', '>']);
+
 /** The casts, and the DuckDB function each is. */
 const CASTS: Record<string, string> = { CAST: 'CAST', TRY_CAST: 'TRY_CAST', SAFE_CAST: 'TRY_CAST' };
 
@@ -135,6 +138,8 @@ class Translator {
     const word = this.word(index);
     if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
     if (!this.isSymbol(index + 1, '(')) return undefined;
+    // SOME(…) is an aggregate, unless it follows a comparison (`x = SOME (SELECT …)`, DuckDB's own quantifier).
+    if (word === 'SOME' && !COMPARISONS.has(this.tokens[index - 1]?.text ?? '')) return { build: () => 'bool_or', next: index + 1 };
     const renamed = word !== undefined && Object.hasOwn(RENAMED_FUNCTIONS, word) ? RENAMED_FUNCTIONS[word]! : undefined;
     if (renamed) return { build: () => renamed, next: index + 1 };
     const close = this.closing(index + 1, limit);

@@ -27,7 +27,7 @@ const PROGRAM = `
            CARDINALITY(ARRAY[1, 2, 3]) AS items, CARDINALITY(MAP['a', 1]) AS entries, INITCAP('hello wORLD-élan') AS title,
            CAST('[1, 2]' AS INT ARRAY) AS cast_array
     FROM clicks WHERE id = 2;
-  CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive FROM clicks;`;
+  CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large FROM clicks;`;
 
 describe("Feldera's SQL in views", () => {
   let server: TestServer;
@@ -70,12 +70,12 @@ describe("Feldera's SQL in views", () => {
     ]);
   });
 
-  test("Feldera's function names and argument orders: TIMESTAMPDIFF, TIMESTAMPADD, FORMAT_DATE, PARSE_DATE, PARSE_JSON, SORT_ARRAY, ELEMENT, CARDINALITY, INITCAP, MAP[…], BROUND, RLIKE, EVERY", async () => {
+  test("Feldera's function names and argument orders: TIMESTAMPDIFF, TIMESTAMPADD, FORMAT_DATE, PARSE_DATE, PARSE_JSON, SORT_ARRAY, ELEMENT, CARDINALITY, INITCAP, MAP[…], BROUND, RLIKE, EVERY, SOME", async () => {
     assert.deepEqual(await client.rows('windows', 'SELECT * FROM functions'), [{
       id: 2, minutes: 40, next_day: '2024-05-02 10:40:00', month: '2024/05', parsed: '2024-05-02', doc: { a: 1 }, bad_doc: null,
       sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2],
     }]);
-    assert.deepEqual(await client.rows('windows', 'SELECT * FROM everywhere'), [{ all_positive: true }]);
+    assert.deepEqual(await client.rows('windows', 'SELECT * FROM everywhere'), [{ all_positive: true, any_large: true }]);
   });
 
   test('an error after a rewritten construct is reported at its own line and column', async () => {

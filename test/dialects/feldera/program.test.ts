@@ -63,6 +63,7 @@ describe('Feldera program parser', () => {
       "time_bucket((INTERVAL '1' HOUR), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (INTERVAL '1' HOUR) AS window_end FROM t WHERE ts IS NOT NULL) /* kept */ GROUP BY 1");
     assert.equal(view("SELECT CAST(ts AS VARCHAR ARRAY) AS a, SAFE_CAST(x AS BIGINT UNSIGNED) AS b, CAST(m AS MAP<VARCHAR, INT>) AS c, CAST(y AS INTEGER[]) AS d FROM t"),
       'SELECT CAST(ts AS VARCHAR[]) AS a, TRY_CAST(x AS UBIGINT) AS b, CAST(m AS MAP(VARCHAR, INTEGER)) AS c, CAST(y AS INTEGER[]) AS d FROM t');
+    assert.equal(view('SELECT SOME(x > 0) AS any_positive FROM t WHERE x = SOME (SELECT 1)'), 'SELECT bool_or(x > 0) AS any_positive FROM t WHERE x = SOME (SELECT 1)');
     // A construct of another shape is left to DuckDB to report.
     assert.equal(view('SELECT * FROM TABLE(TUMBLE(t, ts))'), 'SELECT * FROM TABLE(TUMBLE(t, ts))');
   });
