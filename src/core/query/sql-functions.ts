@@ -16,6 +16,21 @@ const tryCast = (name: string, type: string): SqlMacro => ({ name, params: ['x']
 const onTime = (name: string, body: string): SqlMacro => ({ name, params: ['t'], body });
 const aggregate = (name: string, params: string[], body: string): SqlMacro => ({ name, params, body, aggregate: true });
 
+function multiIf(conditions: number): SqlMacro {
+  const params = Array.from({ length: conditions }, (_, index) => [`c${index}`, `v${index}`]).flat();
+  const branches = Array.from({ length: conditions }, (_, index) => `WHEN c${index} THEN v${index}`).join(' ');
+  return { name: 'multiIf', params: [...params, 'otherwise'], body: `CASE ${branches} ELSE otherwise END` };
+}
+
+/** A JSON function of a key, and of two keys (the second inside the first's object). */
+function jsonFunction(name: string, body: (path: string) => string): SqlMacro[] {
+  const step = (key: string) => `'."' || replace(${key}, '"', '\\"') || '"'`;
+  return [
+    { name, params: ['json', 'k1'], body: body(`'$' || ${step('k1')}`) },
+    { name, params: ['json', 'k1', 'k2'], body: body(`'$' || ${step('k1')} || ${step('k2')}`) },
+  ];
+}
+
 /**
  * ClickHouse names Tinybird users write, as DuckDB macros over DuckDB's own functions. Function
  * names are case-insensitive in DuckDB, so `toStartOfHour` and `tostartofhour` both work.
@@ -24,7 +39,8 @@ const aggregate = (name: string, params: string[], body: string): SqlMacro => ({
  * `ifNull`, `if`, `round`, `lower`, `upper`, `length`. Aggregates work as macros (their bodies
  * are expanded at bind time), including `FILTER (WHERE …)`. Not provided: parametric aggregates
  * (`quantile(0.9)(x)` is not DuckDB syntax), `formatDateTime` (ClickHouse's format letters differ
- * from strftime's), variadic `multiIf`, and epoch-number arguments to `toDateTime`.
+ * from strftime's), `multiIf` past five conditions, `arrayMap`/`arrayFilter` (a macro cannot take a
+ * lambda), and epoch-number arguments to `toDateTime`.
  */
 export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toStartOfMinute', "date_trunc('minute', t)"),
@@ -77,6 +93,33 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'replaceAll', params: ['s', 'search', 'replacement'], body: 'replace(s, search, replacement)' },
   { name: 'lowerUTF8', params: ['s'], body: 'lower(s)' },
   { name: 'upperUTF8', params: ['s'], body: 'upper(s)' },
+  onTime('toStartOfTenMinutes', 'time_bucket(INTERVAL 10 MINUTE, t)'),
+  // ClickHouse's default week (mode 0) starts on Sunday; toMonday's on Monday.
+  onTime('toStartOfWeek', 'CAST(t AS DATE) - CAST(dayofweek(t) AS INTEGER)'),
+  onTime('toDayOfYear', 'dayofyear(t)'),
+  onTime('toQuarter', 'quarter(t)'),
+  onTime('toISOWeek', 'week(t)'),
+  onTime('toISOYear', 'isoyear(t)'),
+  { name: 'fromUnixTimestamp', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000000)' },
+  // multiIf(c1, v1, …, else), for up to five conditions: one macro per number of arguments.
+  ...[1, 2, 3, 4, 5].map((conditions) => multiIf(conditions)),
+  { name: 'arrayJoin', params: ['items'], body: 'unnest(items)' },
+  { name: 'splitByString', params: ['separator', 's'], body: 'string_split(s, separator)' },
+  { name: 'arrayStringConcat', params: ['items'], body: "array_to_string(items, '')" },
+  { name: 'arrayStringConcat', params: ['items', 'separator'], body: 'array_to_string(items, separator)' },
+  { name: 'indexOf', params: ['items', 'x'], body: 'coalesce(list_position(items, x), 0)' },
+  { name: 'arraySort', params: ['items'], body: 'list_sort(items)' },
+  { name: 'arrayReverse', params: ['items'], body: 'list_reverse(items)' },
+  // ClickHouse's JSON functions, by key (one, or two for a nested one): a missing value, or one of
+  // another JSON type, gives the type's zero ('' , 0, false) as ClickHouse does, not NULL.
+  ...jsonFunction('JSONHas', (path) => `coalesce(json_exists(json, ${path}), false)`),
+  ...jsonFunction('JSONExtractString', (path) => `CASE WHEN json_type(json, ${path}) = 'VARCHAR' THEN json_extract_string(json, ${path}) ELSE '' END`),
+  ...jsonFunction('JSONExtractInt', (path) => `CASE json_type(json, ${path}) WHEN 'BIGINT' THEN CAST(json_extract_string(json, ${path}) AS BIGINT)
+    WHEN 'UBIGINT' THEN coalesce(TRY_CAST(json_extract_string(json, ${path}) AS BIGINT), 0)
+    WHEN 'DOUBLE' THEN coalesce(TRY_CAST(trunc(CAST(json_extract_string(json, ${path}) AS DOUBLE)) AS BIGINT), 0) ELSE 0 END`),
+  ...jsonFunction('JSONExtractFloat', (path) => `CASE WHEN json_type(json, ${path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(json_extract_string(json, ${path}) AS DOUBLE) ELSE 0 END`),
+  ...jsonFunction('JSONExtractBool', (path) => `CASE WHEN json_type(json, ${path}) = 'BOOLEAN' THEN CAST(json_extract_string(json, ${path}) AS BOOLEAN) ELSE false END`),
+  ...jsonFunction('JSONExtractRaw', (path) => `coalesce(CAST(json_extract(json, ${path}) AS VARCHAR), '')`),
   // ClickHouse's uniq is approximate, but exact for small sets; count(DISTINCT) is exact always.
   aggregate('uniq', ['x'], 'count(DISTINCT x)'),
   aggregate('uniqExact', ['x'], 'count(DISTINCT x)'),
@@ -99,8 +142,11 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
  */
 export async function installSqlFunctions(storage: DuckDBStorage): Promise<void> {
   await storage.transaction(async (tx) => {
-    for (const macro of [...CLICKHOUSE_MACROS, ...BOUNDING_MACROS]) {
-      await tx.run(`CREATE OR REPLACE MACRO main.${quoteIdentifier(macro.name)}(${macro.params.join(', ')}) AS ${macro.body}`);
+    // Macros of one name are its overloads, one per number of arguments, created together.
+    const byName = new Map<string, SqlMacro[]>();
+    for (const macro of [...CLICKHOUSE_MACROS, ...BOUNDING_MACROS]) byName.set(macro.name, [...(byName.get(macro.name) ?? []), macro]);
+    for (const [name, overloads] of byName) {
+      await tx.run(`CREATE OR REPLACE MACRO main.${quoteIdentifier(name)}${overloads.map((macro) => `(${macro.params.join(', ')}) AS ${macro.body}`).join(', ')}`);
     }
   });
 }

@@ -84,6 +84,43 @@ test('string and array helpers', async () => {
   );
 });
 
+test('more date functions: ten-minute buckets, Sunday weeks, day of year, quarter, ISO week and year, from epoch seconds', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT toStartOfTenMinutes(ts), toStartOfWeek(ts), toDayOfYear(ts), toQuarter(ts), toISOWeek(ts), toISOYear(TIMESTAMP '2021-01-01'),
+      fromUnixTimestamp(1704067200) FROM events ORDER BY ts LIMIT 1`),
+    ['2024-03-15 10:10:00', '2024-03-10', '75', '1', '11', '2020', '2024-01-01 00:00:00'],
+  );
+});
+
+test('multiIf takes the first true condition, for one to five of them', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT multiIf(false, 'a', 'z'), multiIf(false, 'a', true, 'b', 'z'), multiIf(false, 1, false, 2, false, 3, 0),
+      multiIf(false, 1, false, 2, false, 3, true, 4, 0), multiIf(false, 1, false, 2, false, 3, false, 4, true, 5, 0)`),
+    ['z', 'b', '0', '4', '5'],
+  );
+});
+
+test('array helpers: arrayJoin makes a row per element; splitByString, arrayStringConcat, indexOf, arraySort, arrayReverse', async () => {
+  const joined = await runQuery(fixture.storage, await fixture.guard(`SELECT user_id, arrayJoin(tags) AS tag FROM events WHERE tags IS NOT NULL ORDER BY tag`));
+  assert.deepEqual(joined.rows.map((row) => row.map((value) => renderTextValue(value))), [['1', 'a'], ['', 'b'], ['', 'c']]);
+  assert.deepEqual(
+    await firstRow(`SELECT splitByString('::', 'a::b'), arrayStringConcat(['a', 'b']), arrayStringConcat(['a', 'b'], '-'), indexOf(['a', 'b'], 'b'),
+      indexOf(['a'], 'z'), arraySort([3, 1, 2]), arrayReverse([1, 2, 3])`),
+    ['["a","b"]', 'ab', 'a-b', '2', '0', '[1,2,3]', '[3,2,1]'],
+  );
+});
+
+test("JSON functions read by key (and nested key) and give the type's zero where ClickHouse does", async () => {
+  const doc = `'{"s": "x", "i": 42, "f": 1.5, "b": true, "o": {"k": "in"}, "a b": 7}'`;
+  assert.deepEqual(
+    await firstRow(`SELECT JSONHas(${doc}, 's'), JSONHas(${doc}, 'nope'), JSONExtractString(${doc}, 's'), JSONExtractString(${doc}, 'i'),
+      JSONExtractString(${doc}, 'o', 'k'), JSONExtractInt(${doc}, 'i'), JSONExtractInt(${doc}, 'f'), JSONExtractInt(${doc}, 's'),
+      JSONExtractInt(${doc}, 'a b'), JSONExtractFloat(${doc}, 'f'), JSONExtractFloat(${doc}, 'nope'), JSONExtractBool(${doc}, 'b'),
+      JSONExtractBool(${doc}, 'i'), JSONExtractRaw(${doc}, 'o'), JSONExtractRaw(${doc}, 'nope'), JSONHas(${doc}, 'o', 'k')`),
+    ['true', 'false', 'x', '', 'in', '42', '1', '0', '7', '1.5', '0', 'true', 'false', '{"k":"in"}', '', 'true'],
+  );
+});
+
 test('aggregate aliases: uniq, uniqExact, *If, groupArray', async () => {
   assert.deepEqual(
     await firstRow(`
