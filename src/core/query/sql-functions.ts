@@ -1,6 +1,7 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { BOUNDING_MACROS } from './built-value-bounds.ts';
+import { isJsonObject, type JsonObject } from './lossless-json.ts';
 
 export interface SqlMacro {
   name: string;
@@ -39,8 +40,8 @@ function jsonFunction(name: string, body: (path: string) => string): SqlMacro[] 
  * `ifNull`, `if`, `round`, `lower`, `upper`, `length`. Aggregates work as macros (their bodies
  * are expanded at bind time), including `FILTER (WHERE …)`. Not provided: parametric aggregates
  * (`quantile(0.9)(x)` is not DuckDB syntax), `formatDateTime` (ClickHouse's format letters differ
- * from strftime's), `multiIf` past five conditions, `arrayMap`/`arrayFilter` (a macro cannot take a
- * lambda), and epoch-number arguments to `toDateTime`.
+ * from strftime's), `multiIf` past five conditions, and epoch-number arguments to `toDateTime`.
+ * `arrayMap` and `arrayFilter` are rewritten by the guard instead (see `rewriteLambdaFirstCall`).
  */
 export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toStartOfMinute', "date_trunc('minute', t)"),
@@ -149,4 +150,20 @@ export async function installSqlFunctions(storage: DuckDBStorage): Promise<void>
       await tx.run(`CREATE OR REPLACE MACRO main.${quoteIdentifier(name)}${overloads.map((macro) => `(${macro.params.join(', ')}) AS ${macro.body}`).join(', ')}`);
     }
   });
+}
+
+/**
+ * ClickHouse's higher-order array functions take the lambda first (`arrayMap(x -> x * 2, arr)`),
+ * DuckDB's list functions last, and a macro cannot take a lambda: the guard renames such a call in
+ * the parsed query, in place (one array only; several are DuckDB's `list_zip` first).
+ */
+const LAMBDA_FIRST: Record<string, string> = { arraymap: 'list_transform', arrayfilter: 'list_filter' };
+
+export function rewriteLambdaFirstCall(call: JsonObject, name: string): void {
+  const children = call['children'];
+  if (!Object.hasOwn(LAMBDA_FIRST, name) || !Array.isArray(children) || children.length !== 2) return;
+  const [lambda, items] = children;
+  if (!isJsonObject(lambda) || lambda['class'] !== 'LAMBDA') return;
+  call['function_name'] = LAMBDA_FIRST[name]!;
+  call['children'] = [items!, lambda];
 }

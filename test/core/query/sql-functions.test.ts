@@ -110,6 +110,11 @@ test('array helpers: arrayJoin makes a row per element; splitByString, arrayStri
   );
 });
 
+test('arrayMap and arrayFilter take the lambda first, as in ClickHouse', async () => {
+  assert.deepEqual(await firstRow('SELECT arrayMap(x -> x * 2, [1, 2, 3]), arrayFilter(x -> x > 1, [1, 2, 3]), arrayMap(x -> upper(x), tags) FROM events ORDER BY ts LIMIT 1'),
+    ['[2,4,6]', '[2,3]', '["A"]']);
+});
+
 test("JSON functions read by key (and nested key) and give the type's zero where ClickHouse does", async () => {
   const doc = `'{"s": "x", "i": 42, "f": 1.5, "b": true, "o": {"k": "in"}, "a b": 7}'`;
   assert.deepEqual(
