@@ -10,6 +10,8 @@ const PARAMETRIC: Record<string, (params: string, args: string[]) => string | un
   quantileexact: (params, [value]) => `quantile_disc(${value}, ${params})`,
   quantiles: (params, [value]) => `quantile_cont(${value}, [${params}])`,
   quantilesexact: (params, [value]) => `quantile_disc(${value}, [${params}])`,
+  // ClickHouse's topK is approximate too: the most frequent values, most frequent first.
+  topk: (params, [value]) => `approx_top_k(${value}, ${params})`,
   quantileif: (params, [value, condition]) => (condition === undefined ? undefined : `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})`),
 };
 
