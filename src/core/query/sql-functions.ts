@@ -133,6 +133,7 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   aggregate('maxIf', ['x', 'c'], 'max(x) FILTER (WHERE c)'),
   // ClickHouse's array aggregates skip NULLs; DuckDB's list keeps them.
   aggregate('groupArray', ['x'], 'list(x) FILTER (WHERE x IS NOT NULL)'),
+  aggregate('anyLast', ['x'], 'last(x)'),
   aggregate('groupUniqArray', ['x'], 'list(DISTINCT x) FILTER (WHERE x IS NOT NULL)'),
 ];
 

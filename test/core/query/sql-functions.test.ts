@@ -131,9 +131,9 @@ test('aggregate aliases: uniq, uniqExact, *If, groupArray', async () => {
     await firstRow(`
       SELECT count(), countIf(amount > 6), uniq(user_id), uniqExact(user_id), uniqCombined(user_id), uniqHLL12(user_id), uniqIf(user_id, amount > 6),
              sumIf(amount, user_id = 1), avgIf(amount, user_id = 1), minIf(amount, user_id = 1), maxIf(amount, user_id = 1),
-             groupArray(user_id), list_sort(groupUniqArray(user_id)), argMax(user_id, amount)
+             groupArray(user_id), list_sort(groupUniqArray(user_id)), argMax(user_id, amount), (SELECT anyLast(x) FROM (VALUES (5), (5)) t(x))
       FROM events`),
-    ['4', '2', '2', '2', '2', '2', '2', '15', '7.5', '5', '10', '[1,1,2]', '[1,2]', '1'],
+    ['4', '2', '2', '2', '2', '2', '2', '15', '7.5', '5', '10', '[1,1,2]', '[1,2]', '1', '5'],
   );
 });
 

@@ -44,12 +44,14 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     }
   });
 
-  test("ClickHouse's parametric quantiles: quantile(p)(x), quantileExact, quantiles, quantileIf, topK; names in strings and comments are left alone", async () => {
+  test("ClickHouse's parametric quantiles: quantile(p)(x), quantileExact, quantiles, quantileIf, topK, and the aggregate any(x) beside the quantifier ANY; names in strings and comments are left alone", async () => {
     const response = await sql(`SELECT quantile(0.5)(n) AS median, quantileExact(0.9)(n) AS p90, quantiles(0.5, 0.9)(n) AS both,
       quantileIf(0.5)(n, n > 10) AS upper_median, 'quantile(0.5)(n)' AS text /* quantile(0.5)(n) */ FROM numbers FORMAT JSON`);
     const body = (await response.json()) as { data: unknown[] };
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.deepEqual(body.data, [{ median: 13, p90: 23, both: [13, 22.6], upper_median: 18, text: 'quantile(0.5)(n)' }]);
+    const any = (await (await sql('SELECT any(n) AS some, count() AS c FROM numbers WHERE n = ANY (SELECT 3) FORMAT JSON')).json()) as { data: unknown[] };
+    assert.deepEqual(any.data, [{ some: 3, c: 1 }]);
     const top = (await (await sql('SELECT topK(2)(n % 3) AS top FROM numbers WHERE n <= 8 FORMAT JSON')).json()) as { data: Array<{ top: number[] }> };
     assert.deepEqual(top.data[0]!.top.slice().sort(), [1, 2]);
   });

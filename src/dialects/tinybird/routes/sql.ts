@@ -7,7 +7,7 @@ import { printClickHouseType } from '../../../core/types/index.ts';
 import { readBody } from '../../../server/body.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
-import { rewriteParametricAggregates } from '../parametric-aggregates.ts';
+import { rewriteClickHouseSql } from '../clickhouse-sql.ts';
 import { WORKSPACE } from '../scopes.ts';
 
 /** ClickHouse's FORMAT names and the result encoding each stands for. */
@@ -61,7 +61,7 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
     const text = await queryText(request);
     if (!text) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
     const { sql: written, format } = splitFormat(text);
-    const sql = rewriteParametricAggregates(written);
+    const sql = rewriteClickHouseSql(written);
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
     // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}.
     const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType, nested: 'clickhouse', signal: clientGone(reply) });

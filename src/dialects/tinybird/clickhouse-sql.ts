@@ -1,8 +1,9 @@
 /**
- * ClickHouse's parametric aggregates (`quantile(0.95)(duration)`) are not SQL DuckDB parses: they
- * are rewritten, in the query's text, into DuckDB's `quantile_cont(duration, 0.95)` before the query
- * is parsed and checked like any other. Strings, quoted names and comments are skipped, so a name
- * inside them is never rewritten.
+ * ClickHouse's SQL that DuckDB does not parse, or parses as something else, rewritten in the query's
+ * text before it is parsed and checked like any other query: the parametric aggregates
+ * (`quantile(0.95)(duration)` → `quantile_cont(duration, 0.95)`) and the aggregate `any(x)` (a
+ * quantifier keyword in DuckDB) → `any_value(x)`. Strings, quoted names and comments are skipped, so
+ * a name inside them is never rewritten.
  */
 const PARAMETRIC: Record<string, (params: string, args: string[]) => string | undefined> = {
   quantile: (params, [value]) => `quantile_cont(${value}, ${params})`,
@@ -15,7 +16,7 @@ const PARAMETRIC: Record<string, (params: string, args: string[]) => string | un
   quantileif: (params, [value, condition]) => (condition === undefined ? undefined : `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})`),
 };
 
-export function rewriteParametricAggregates(sql: string): string {
+export function rewriteClickHouseSql(sql: string): string {
   let out = '';
   let at = 0;
   while (at < sql.length) {
@@ -32,7 +33,10 @@ export function rewriteParametricAggregates(sql: string): string {
       continue;
     }
     const rewritten = Object.hasOwn(PARAMETRIC, word.toLowerCase()) ? parametricCall(sql, at + word.length, PARAMETRIC[word.toLowerCase()]!) : undefined;
-    if (rewritten) {
+    if (isAnyAggregate(sql, at, word)) {
+      out += 'any_value';
+      at += word.length;
+    } else if (rewritten) {
       out += rewritten.text;
       at = rewritten.end;
     } else {
@@ -53,9 +57,19 @@ function parametricCall(sql: string, at: number, rewrite: (params: string, args:
   if (sql[argsOpen] !== '(') return undefined;
   const argsClose = closingParenthesis(sql, argsOpen);
   if (argsClose === undefined) return undefined;
-  const args = splitTopLevel(sql.slice(argsOpen + 1, argsClose)).map((arg) => rewriteParametricAggregates(arg.trim()));
+  const args = splitTopLevel(sql.slice(argsOpen + 1, argsClose)).map((arg) => rewriteClickHouseSql(arg.trim()));
   const text = rewrite(sql.slice(paramsOpen + 1, paramsClose).trim(), args);
   return text === undefined ? undefined : { text, end: argsClose + 1 };
+}
+
+/**
+ * `any(` as ClickHouse's aggregate: not after a comparison, where it is the quantifier of
+ * `x = ANY (SELECT …)`, nor after a `.` (a qualified name).
+ */
+function isAnyAggregate(sql: string, at: number, word: string): boolean {
+  if (word.toLowerCase() !== 'any' || sql[nextNonSpace(sql, at + word.length)] !== '(') return false;
+  const before = sql.slice(0, at).trimEnd().at(-1);
+  return before === undefined || !'=<>.'.includes(before);
 }
 
 function nextNonSpace(sql: string, at: number): number {
