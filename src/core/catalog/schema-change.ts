@@ -7,6 +7,7 @@ import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
 import { QUARANTINE_SUFFIX, type Column, type Table, type TableSpec, type ViewSpec } from './model.ts';
 import { checkColumns, checkName, createTableSql, insertTableRow, physicalName, quarantineColumns } from './table-ddl.ts';
+import { viewNullability } from './view-nullability.ts';
 
 export interface ViewOptions {
   /**
@@ -95,7 +96,12 @@ export class SchemaChange {
       `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index`,
       [DATA_SCHEMA, id],
     );
-    const columns = described.map((row) => ({ name: String(row['column_name']), type: describedType(String(row['data_type'])), nullable: true }));
+    // DuckDB describes every view column as nullable; the query's shape may say better.
+    const nullable = guarded.statement && viewNullability(guarded.statement, (id) => this.list().find((table) => table.id === id));
+    const columns = described.map((row, index) => ({
+      name: String(row['column_name']), type: describedType(String(row['data_type'])),
+      nullable: nullable?.length === described.length ? nullable[index]! : true,
+    }));
     checkColumns({ name: spec.name, columns });
     const now = new Date();
     const view: Table = {

@@ -41,6 +41,8 @@ export interface GuardedQuery {
    * then the result's own.
    */
   countBeforeLimitSql?: string | undefined;
+  /** The checked, rewritten parse tree `sql` was printed from (a view reads its columns' nullability there). */
+  statement?: JsonObject;
 }
 
 /**
@@ -93,6 +95,7 @@ export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTab
     sql: await printStatement(storage, statement),
     tables: [...walk.tables.values()],
     countBeforeLimitSql: unlimited && `SELECT count(*) AS n FROM (${await printStatement(storage, unlimited)})`,
+    statement,
   };
 }
 

@@ -111,6 +111,28 @@ describe('Feldera pipelines', () => {
     assert.deepEqual(await client.rows('defaults', 'SELECT id FROM t'), []);
   });
 
+  test("program_info says a view's column is NOT NULL when its query shows it: a NOT NULL column over inner joins, a count, a constant, a cast of one (not under ROLLUP)", async () => {
+    const created = await client.pipeline('nullness', `
+      CREATE TABLE a (id INT NOT NULL PRIMARY KEY, name VARCHAR);
+      CREATE TABLE b (id INT NOT NULL PRIMARY KEY, a_id INT NOT NULL);
+      CREATE VIEW joined AS SELECT a.id, b.a_id, name, CAST(b.id AS BIGINT) AS wide, 1 AS one, NULL AS nothing, a.id + 1 AS next
+        FROM a JOIN b ON a.id = b.a_id;
+      CREATE VIEW outer_joined AS SELECT a.id, b.id AS b_id FROM a LEFT JOIN b ON a.id = b.a_id;
+      CREATE VIEW counted AS SELECT a_id, count(*) AS n, max(id) AS top FROM b GROUP BY a_id;
+      CREATE VIEW every_column AS SELECT * FROM a;
+      CREATE VIEW rolled_up AS SELECT a_id, count(*) AS n FROM b GROUP BY ROLLUP (a_id);`, { start: false });
+    const nullability = (view: string) => {
+      const output = (created['program_info'] as { schema: { outputs: Array<{ name: string; fields: Array<{ name: string; columntype: { nullable: boolean } }> }> } })
+        .schema.outputs.find((candidate) => candidate.name === view)!;
+      return Object.fromEntries(output.fields.map((field) => [field.name, field.columntype.nullable]));
+    };
+    assert.deepEqual(nullability('joined'), { id: false, a_id: false, name: true, wide: false, one: false, nothing: true, next: true });
+    assert.deepEqual(nullability('outer_joined'), { id: true, b_id: true });
+    assert.deepEqual(nullability('counted'), { a_id: false, n: false, top: true });
+    assert.deepEqual(nullability('every_column'), { id: false, name: true });
+    assert.deepEqual(nullability('rolled_up'), { a_id: true, n: false });
+  });
+
   test('a primary key over a nested type is SqlError, not a storage failure', async () => {
     const response = await client.putPipeline('nested_key', { program_code: 'CREATE TABLE t (a INT ARRAY NOT NULL PRIMARY KEY);' });
     const body = await response.json();
