@@ -70,6 +70,7 @@ interface Span {
  * - `TABLE(HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset]))` the same, each row once for every
  *   window of `size`, starting every `slide`, that holds it;
  * - `FLOOR(x TO UNIT)` into `date_trunc`, `CEIL(x TO UNIT)` into the next boundary unless x is one;
+ * - `x RLIKE 'pattern'` into `x SIMILAR TO` the pattern anywhere;
  * - `MAP[k, v, …]` into `MAP {k: v, …}`, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
  * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
  *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's.
@@ -137,6 +138,11 @@ class Translator {
   private rewriteAt(index: number, limit: number): { build: () => string; next: number } | undefined {
     const word = this.word(index);
     if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
+    // `x RLIKE 'pattern'` finds the pattern anywhere in x; DuckDB's SIMILAR TO must match all of it.
+    const pattern = this.tokens[index + 1];
+    if (word === 'RLIKE' && pattern?.kind === 'string') {
+      return { build: () => `SIMILAR TO '(?s).*(?:${pattern.text.replaceAll("'", "''")}).*'`, next: index + 2 };
+    }
     if (!this.isSymbol(index + 1, '(')) return undefined;
     // SOME(…) is an aggregate, unless it follows a comparison (`x = SOME (SELECT …)`, DuckDB's own quantifier).
     if (word === 'SOME' && !COMPARISONS.has(this.tokens[index - 1]?.text ?? '')) return { build: () => 'bool_or', next: index + 1 };

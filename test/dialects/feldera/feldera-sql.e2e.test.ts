@@ -25,7 +25,7 @@ const PROGRAM = `
            PARSE_JSON('not json') AS bad_doc, SORT_ARRAY(ARRAY[3, 1, 2]) AS sorted, ELEMENT(ARRAY[7]) AS single,
            MAP['a', 1, 'b', 2]['b'] AS from_map, BROUND(2.5, 0) AS rounded, RLIKE('abc', '^a.c$') AS matches,
            CARDINALITY(ARRAY[1, 2, 3]) AS items, CARDINALITY(MAP['a', 1]) AS entries, INITCAP('hello wORLD-élan') AS title,
-           CAST('[1, 2]' AS INT ARRAY) AS cast_array
+           CAST('[1, 2]' AS INT ARRAY) AS cast_array, 'xaby' RLIKE 'a.' AS infix, 'xaby' NOT RLIKE '^a' AS not_infix
     FROM clicks WHERE id = 2;
   CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large FROM clicks;`;
 
@@ -73,7 +73,7 @@ describe("Feldera's SQL in views", () => {
   test("Feldera's function names and argument orders: TIMESTAMPDIFF, TIMESTAMPADD, FORMAT_DATE, PARSE_DATE, PARSE_JSON, SORT_ARRAY, ELEMENT, CARDINALITY, INITCAP, MAP[…], BROUND, RLIKE, EVERY, SOME", async () => {
     assert.deepEqual(await client.rows('windows', 'SELECT * FROM functions'), [{
       id: 2, minutes: 40, next_day: '2024-05-02 10:40:00', month: '2024/05', parsed: '2024-05-02', doc: { a: 1 }, bad_doc: null,
-      sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2],
+      sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2], infix: true, not_infix: true,
     }]);
     assert.deepEqual(await client.rows('windows', 'SELECT * FROM everywhere'), [{ all_positive: true, any_large: true }]);
   });
