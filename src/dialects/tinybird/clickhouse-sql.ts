@@ -16,6 +16,9 @@ const PARAMETRIC: Record<string, (params: string, args: string[]) => string | un
   quantileif: (params, [value, condition]) => (condition === undefined ? undefined : `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})`),
 };
 
+/** A name, matched where the scan stands (sticky), so that the scan stays linear in the query's length. */
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
+
 export function rewriteClickHouseSql(sql: string): string {
   let out = '';
   let at = 0;
@@ -26,7 +29,8 @@ export function rewriteClickHouseSql(sql: string): string {
       at = skipped;
       continue;
     }
-    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(at))?.[0];
+    WORD.lastIndex = at;
+    const word = WORD.exec(sql)?.[0];
     if (!word) {
       out += sql[at];
       at += 1;
@@ -68,8 +72,9 @@ function parametricCall(sql: string, at: number, rewrite: (params: string, args:
  */
 function isAnyAggregate(sql: string, at: number, word: string): boolean {
   if (word.toLowerCase() !== 'any' || sql[nextNonSpace(sql, at + word.length)] !== '(') return false;
-  const before = sql.slice(0, at).trimEnd().at(-1);
-  return before === undefined || !'=<>.'.includes(before);
+  let before = at - 1;
+  while (before >= 0 && /\s/.test(sql[before]!)) before -= 1;
+  return before < 0 || !'=<>.'.includes(sql[before]!);
 }
 
 function nextNonSpace(sql: string, at: number): number {
