@@ -1,5 +1,6 @@
+import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
+import type { Token } from '../../core/query/sql-tokens.ts';
 import { readSqlType, toDuckDBType } from '../../core/types/index.ts';
-import type { Token } from './program.ts';
 
 /**
  * A view's query with Feldera's SQL constructs that DuckDB cannot read rewritten into DuckDB SQL,
@@ -57,12 +58,6 @@ const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (ar
   ELEMENT: { arity: 1, build: ([array]) => `CASE len(${array}) WHEN 0 THEN NULL WHEN 1 THEN (${array})[1] ELSE error('ELEMENT of an array with more than one element') END` },
 };
 
-/** A run of the query's tokens, `from` included and `to` excluded. */
-interface Span {
-  from: number;
-  to: number;
-}
-
 /**
  * Rewrites, anywhere in a view's query (`tokens`, positions in `program`):
  * - `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset]))` into the rows of `t` (those with a
@@ -79,63 +74,13 @@ interface Span {
  */
 export function translateViewQuery(program: string, tokens: Token[]): TranslatedQuery {
   const translator = new Translator(program, tokens);
-  const sql = translator.render({ from: 0, to: tokens.length });
-  const start = tokens[0]?.start ?? 0;
-  return { sql, programOffset: (position) => translator.programOffset(position, start) };
+  const sql = translator.rewrite();
+  return { sql, programOffset: (position) => translator.sourceOffset(position) };
 }
 
-class Translator {
-  /** Where each piece of the output comes from: output offset, program offset, and whether it is copied as is. */
-  private readonly pieces: Array<{ at: number; from: number; copied: boolean }> = [];
-  private length = 0;
-
-  constructor(
-    private readonly program: string,
-    private readonly tokens: Token[],
-  ) {}
-
-  programOffset(position: number, fallback: number): number {
-    let found: { at: number; from: number; copied: boolean } | undefined;
-    for (const piece of this.pieces) if (piece.at <= position) found = piece;
-    if (!found) return fallback;
-    return found.copied ? found.from + (position - found.at) : found.from;
-  }
-
-  /** The tokens of `span` as DuckDB SQL, with the text between them (spaces, comments) kept. */
-  render(span: Span): string {
-    let out = '';
-    let index = span.from;
-    const emit = (text: string, from: number, copied: boolean) => {
-      this.pieces.push({ at: this.length, from, copied });
-      this.length += text.length;
-      out += text;
-    };
-    while (index < span.to) {
-      const token = this.tokens[index]!;
-      if (index > span.from) {
-        const previous = this.tokens[index - 1]!;
-        emit(this.program.slice(previous.end, token.start), previous.end, true);
-      }
-      const rewritten = this.rewriteAt(index, span.to);
-      if (rewritten) {
-        // Nested constructs are rendered inside, with pieces of their own; this one maps to its start.
-        const mark = this.pieces.length;
-        const at = this.length;
-        const text = rewritten.build();
-        this.pieces.splice(mark, this.pieces.length - mark);
-        this.length = at;
-        emit(text, token.start, false);
-        index = rewritten.next;
-      } else {
-        emit(this.program.slice(token.start, token.end), token.start, true);
-        index += 1;
-      }
-    }
-    return out;
-  }
-
+class Translator extends SqlRewriter {
   /** The rewrite of the construct starting at `index`, if one does (and the index after it). */
-  private rewriteAt(index: number, limit: number): { build: () => string; next: number } | undefined {
+  protected rewriteAt(index: number, limit: number): Rewrite | undefined {
     const word = this.word(index);
     if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
     // `x RLIKE 'pattern'` finds the pattern anywhere in x; DuckDB's SIMILAR TO must match all of it.
@@ -185,7 +130,7 @@ class Translator {
    * `CAST(x AS T)` (or TRY_CAST, SAFE_CAST) with T in Feldera's type names (`INT ARRAY`, `MAP<VARCHAR, INT>`,
    * `BIGINT UNSIGNED`) as DuckDB's; a type Feldera's names do not read is left for DuckDB to read.
    */
-  private cast(name: string, span: Span, close: number, next: number): { build: () => string; next: number } {
+  private cast(name: string, span: Span, close: number, next: number): Rewrite {
     let as: number | undefined;
     let depth = 0;
     for (let index = span.from; index < span.to; index += 1) {
@@ -201,30 +146,21 @@ class Translator {
   /** The DuckDB name of the Feldera type written from `start` to just before `end`, if it reads as one. */
   private sqlType(start: number, end: number): string | undefined {
     try {
-      const read = readSqlType(this.program, start);
-      return read.end <= end && this.program.slice(read.end, end).trim() === '' ? toDuckDBType(read.field.type) : undefined;
+      const read = readSqlType(this.source, start);
+      return read.end <= end && this.source.slice(read.end, end).trim() === '' ? toDuckDBType(read.field.type) : undefined;
     } catch {
       return undefined;
     }
   }
 
   /** `MAP[k1, v1, k2, v2 …]`, the bracket at `open`, as DuckDB's `MAP {k1: v1, …}`. */
-  private mapLiteral(open: number, limit: number): { build: () => string; next: number } | undefined {
-    let depth = 0;
-    let close: number | undefined;
-    for (let index = open; index < limit && close === undefined; index += 1) {
-      if (this.isSymbol(index, '[') || this.isSymbol(index, '(')) depth += 1;
-      else if (this.isSymbol(index, ']') || this.isSymbol(index, ')')) {
-        depth -= 1;
-        if (depth === 0) close = index;
-      }
-    }
+  private mapLiteral(open: number, limit: number): Rewrite | undefined {
+    const close = this.closing(open, limit);
     if (close === undefined || !this.isSymbol(close, ']')) return undefined;
     const items = this.arguments({ from: open + 1, to: close });
     if (items.length % 2 !== 0) return undefined;
-    const end = close;
     return {
-      next: end + 1,
+      next: close + 1,
       build: () => {
         const texts = items.map((span) => this.render(span));
         const pairs = Array.from({ length: texts.length / 2 }, (_, pair) => `${texts[2 * pair]}: ${texts[2 * pair + 1]}`);
@@ -234,7 +170,7 @@ class Translator {
   }
 
   /** `TABLE(TUMBLE(…))` or `TABLE(HOP(…))`, the inner call spanning `from` to `close` (TABLE's closing parenthesis). */
-  private window(from: number, close: number, next: number): { build: () => string; next: number } | undefined {
+  private window(from: number, close: number, next: number): Rewrite | undefined {
     const kind = this.word(from);
     if ((kind !== 'TUMBLE' && kind !== 'HOP') || !this.isSymbol(from + 1, '(') || this.closing(from + 1, close) !== close - 1) return undefined;
     const args = this.arguments({ from: from + 2, to: close - 1 });
@@ -264,48 +200,6 @@ class Translator {
           FROM ${name}, unnest(${starts}) AS sluice_hop(window_start) WHERE ${column} IS NOT NULL)`;
       },
     };
-  }
-
-  /** The upper-cased word at `index`, if the token there is one. */
-  private word(index: number): string | undefined {
-    const token = this.tokens[index];
-    return token?.kind === 'word' ? token.text.toUpperCase() : undefined;
-  }
-
-  private isSymbol(index: number, symbol: string): boolean {
-    const token = this.tokens[index];
-    return token?.kind === 'symbol' && token.text === symbol;
-  }
-
-  /** The index of the `)` closing the `(` at `open`, before `limit`. */
-  private closing(open: number, limit: number): number | undefined {
-    let depth = 0;
-    for (let index = open; index < limit; index += 1) {
-      if (this.isSymbol(index, '(')) depth += 1;
-      else if (this.isSymbol(index, ')')) {
-        depth -= 1;
-        if (depth === 0) return index;
-      }
-    }
-    return undefined;
-  }
-
-  /** A call's arguments: the spans between its top-level commas (none for an empty call). */
-  private arguments(span: Span): Span[] {
-    if (span.from >= span.to) return [];
-    const args: Span[] = [];
-    let depth = 0;
-    let start = span.from;
-    for (let index = span.from; index < span.to; index += 1) {
-      if (this.isSymbol(index, '(') || this.isSymbol(index, '[')) depth += 1;
-      else if (this.isSymbol(index, ')') || this.isSymbol(index, ']')) depth -= 1;
-      else if (depth === 0 && this.isSymbol(index, ',')) {
-        args.push({ from: start, to: index });
-        start = index + 1;
-      }
-    }
-    args.push({ from: start, to: span.to });
-    return args;
   }
 
   /** The unit a span names (one word of UNITS), lower-cased for DuckDB. */

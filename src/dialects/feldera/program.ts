@@ -1,5 +1,6 @@
 import type { Column } from '../../core/catalog/model.ts';
 import { readSqlType, TypeNameError } from '../../core/types/index.ts';
+import { SqlTextError, tokenizeSql, type Token } from '../../core/query/sql-tokens.ts';
 import { translateViewQuery } from './feldera-sql.ts';
 
 /**
@@ -38,15 +39,8 @@ export interface Program {
 }
 
 /** A problem at a place in the program text. */
-export class ProgramError extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-    readonly length = 1,
-  ) {
-    super(message);
-    this.name = 'ProgramError';
-  }
+export class ProgramError extends SqlTextError {
+  override name = 'ProgramError';
 }
 
 /** 1-based line and column of an offset in a text. */
@@ -61,57 +55,14 @@ export function normalizeName(text: string): string {
   return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text.toLowerCase();
 }
 
-type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'symbol';
-
-export interface Token {
-  kind: TokenKind;
-  /** Words as written; quoted names and strings unescaped; symbols as one character. */
-  text: string;
-  start: number;
-  end: number;
-}
-
-const WORD = /[A-Za-z_][A-Za-z0-9_$]*/y;
-const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
-
+/** The program's tokens; a string, name or comment never closed is a ProgramError. */
 function tokenize(program: string): Token[] {
-  const tokens: Token[] = [];
-  let at = 0;
-  const match = (pattern: RegExp) => {
-    pattern.lastIndex = at;
-    return pattern.exec(program)?.[0];
-  };
-  while (at < program.length) {
-    const char = program[at]!;
-    if (/\s/.test(char)) {
-      at += 1;
-    } else if (program.startsWith('--', at)) {
-      const end = program.indexOf('\n', at);
-      at = end < 0 ? program.length : end + 1;
-    } else if (program.startsWith('/*', at)) {
-      const end = program.indexOf('*/', at + 2);
-      if (end < 0) throw new ProgramError('Unterminated comment', at, 2);
-      at = end + 2;
-    } else if (char === "'" || char === '"') {
-      let end = at + 1;
-      for (;;) {
-        end = program.indexOf(char, end);
-        if (end < 0) throw new ProgramError(char === '"' ? 'Unterminated quoted name' : 'Unterminated string', at);
-        if (program[end + 1] !== char) break;
-        end += 2;
-      }
-      const text = program.slice(at + 1, end).replaceAll(char + char, char);
-      tokens.push({ kind: char === '"' ? 'quoted' : 'string', text, start: at, end: end + 1 });
-      at = end + 1;
-    } else {
-      const word = match(WORD);
-      const number = word === undefined ? match(NUMBER) : undefined;
-      const text = word ?? number ?? char;
-      tokens.push({ kind: word !== undefined ? 'word' : number !== undefined ? 'number' : 'symbol', text, start: at, end: at + text.length });
-      at += text.length;
-    }
+  try {
+    return tokenizeSql(program);
+  } catch (error) {
+    if (error instanceof SqlTextError) throw new ProgramError(error.message, error.offset, error.length);
+    throw error;
   }
-  return tokens;
 }
 
 /** Parses a program; throws ProgramError at the first problem. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { TestServer } from '../../helpers/test-server.ts';
+import { after, before } from 'node:test';
+import { TestServer } from '../../helpers/test-server.ts';
 
 /** Calls of the Feldera dialect over HTTP, as its REST clients make them. */
 export class FelderaClient {
@@ -61,4 +62,25 @@ export async function felderaError(response: Response, status: number, code: str
   assert.equal(typeof body.message, 'string');
   assert.ok('details' in body);
   return body;
+}
+
+export interface FelderaSuite {
+  server: TestServer;
+  client: FelderaClient;
+}
+
+/**
+ * Registers the suite's hooks: a real server and a client started before its tests (then `setup`,
+ * to create pipelines and push data), the server stopped after. The returned object is filled in
+ * when the tests run.
+ */
+export function useFelderaSuite(setup: (client: FelderaClient) => Promise<void> = async () => {}): FelderaSuite {
+  const suite = {} as FelderaSuite;
+  before(async () => {
+    suite.server = await TestServer.start();
+    suite.client = new FelderaClient(suite.server);
+    await setup(suite.client);
+  });
+  after(() => suite.server.stop());
+  return suite;
 }

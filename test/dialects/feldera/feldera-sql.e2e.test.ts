@@ -1,7 +1,6 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestServer } from '../../helpers/test-server.ts';
-import { FelderaClient } from './feldera-fixture.ts';
+import { useFelderaSuite } from './feldera-fixture.ts';
 
 const PROGRAM = `
   CREATE TABLE clicks (id INT NOT NULL PRIMARY KEY, ts TIMESTAMP, amount DECIMAL(10, 2));
@@ -30,11 +29,7 @@ const PROGRAM = `
   CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large FROM clicks;`;
 
 describe("Feldera's SQL in views", () => {
-  let server: TestServer;
-  let client: FelderaClient;
-  before(async () => {
-    server = await TestServer.start();
-    client = new FelderaClient(server);
+  const suite = useFelderaSuite(async (client) => {
     await client.pipeline('windows', PROGRAM);
     await client.pushOk('windows', 'clicks', [
       { id: 1, ts: '2024-05-01 10:05:00', amount: 1 },
@@ -43,43 +38,43 @@ describe("Feldera's SQL in views", () => {
       { id: 4, ts: null, amount: 8 },
     ].map((row) => JSON.stringify({ insert: row })).join('\n'));
   });
-  after(() => server.stop());
+  const rows = (sql: string) => suite.client.rows('windows', sql);
 
   test('TUMBLE gives each timed row its window, aligned on the epoch; rows without a time are in none', async () => {
-    assert.deepEqual(await client.rows('windows', 'SELECT * FROM per_hour ORDER BY window_start'), [
+    assert.deepEqual(await rows('SELECT * FROM per_hour ORDER BY window_start'), [
       { window_start: '2024-05-01 10:00:00', window_end: '2024-05-01 11:00:00', clicks: 2, amount: 3 },
       { window_start: '2024-05-01 12:00:00', window_end: '2024-05-01 13:00:00', clicks: 1, amount: 4 },
     ]);
   });
 
   test('HOP gives each row every window that holds it, and TUMBLE an offset window', async () => {
-    assert.deepEqual(await client.rows('windows', 'SELECT * FROM sliding ORDER BY window_start'), [
+    assert.deepEqual(await rows('SELECT * FROM sliding ORDER BY window_start'), [
       { window_start: '2024-05-01 09:30:00', clicks: 1 },
       { window_start: '2024-05-01 10:00:00', clicks: 2 },
       { window_start: '2024-05-01 10:30:00', clicks: 1 },
       { window_start: '2024-05-01 11:30:00', clicks: 1 },
       { window_start: '2024-05-01 12:00:00', clicks: 1 },
     ]);
-    assert.deepEqual(await client.rows('windows', 'SELECT * FROM shifted ORDER BY window_start'), [{ window_start: '2024-05-01 06:00:00', clicks: 3 }]);
+    assert.deepEqual(await rows('SELECT * FROM shifted ORDER BY window_start'), [{ window_start: '2024-05-01 06:00:00', clicks: 3 }]);
   });
 
   test('TIMESTAMP_TRUNC, DATE_TRUNC, FLOOR … TO, CEIL … TO and SAFE_CAST', async () => {
-    assert.deepEqual(await client.rows('windows', 'SELECT * FROM truncated WHERE id IN (1, 3) ORDER BY id'), [
+    assert.deepEqual(await rows('SELECT * FROM truncated WHERE id IN (1, 3) ORDER BY id'), [
       { id: 1, hour: '2024-05-01 10:00:00', month: '2024-05-01', day: '2024-05-01 00:00:00', next_hour: '2024-05-01 11:00:00', bad: null },
       { id: 3, hour: '2024-05-01 12:00:00', month: '2024-05-01', day: '2024-05-01 00:00:00', next_hour: '2024-05-01 12:00:00', bad: null },
     ]);
   });
 
   test("Feldera's function names and argument orders: TIMESTAMPDIFF, TIMESTAMPADD, FORMAT_DATE, PARSE_DATE, PARSE_JSON, SORT_ARRAY, ELEMENT, CARDINALITY, INITCAP, MAP[…], BROUND, RLIKE, EVERY, SOME", async () => {
-    assert.deepEqual(await client.rows('windows', 'SELECT * FROM functions'), [{
+    assert.deepEqual(await rows('SELECT * FROM functions'), [{
       id: 2, minutes: 40, next_day: '2024-05-02 10:40:00', month: '2024/05', parsed: '2024-05-02', doc: { a: 1 }, bad_doc: null,
       sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2], infix: true, not_infix: true,
     }]);
-    assert.deepEqual(await client.rows('windows', 'SELECT * FROM everywhere'), [{ all_positive: true, any_large: true }]);
+    assert.deepEqual(await rows('SELECT * FROM everywhere'), [{ all_positive: true, any_large: true }]);
   });
 
   test('an error after a rewritten construct is reported at its own line and column', async () => {
-    const response = await client.putPipeline('broken', {
+    const response = await suite.client.putPipeline('broken', {
       program_code: "CREATE TABLE t (ts TIMESTAMP);\nCREATE VIEW v AS SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h,\n  count(* FROM t;",
     });
     const body = (await response.json()) as { program_status: string; program_error: { sql_compilation: { messages: Array<{ start_line_number: number; start_column: number }> } } };

@@ -1,0 +1,71 @@
+/**
+ * SQL text as tokens, for the dialects that rewrite a query's text before DuckDB parses it (see
+ * SqlRewriter): names, quoted names, strings, numbers and one-character symbols, each with its
+ * place; spaces and comments fall between tokens.
+ */
+export type TokenKind = 'word' | 'quoted' | 'string' | 'number' | 'symbol';
+
+export interface Token {
+  kind: TokenKind;
+  /** Words as written; quoted names and strings unescaped; symbols as one character. */
+  text: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * A problem at a place in a SQL text: a string, quoted name or comment that is never closed (from
+ * `tokenizeSql`), or whatever a dialect's own parser of such text cannot read there.
+ */
+export class SqlTextError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly length = 1,
+  ) {
+    super(message);
+    this.name = 'SqlTextError';
+  }
+}
+
+const WORD = /[A-Za-z_][A-Za-z0-9_$]*/y;
+const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
+
+export function tokenizeSql(text: string): Token[] {
+  const tokens: Token[] = [];
+  let at = 0;
+  const match = (pattern: RegExp) => {
+    pattern.lastIndex = at;
+    return pattern.exec(text)?.[0];
+  };
+  while (at < text.length) {
+    const char = text[at]!;
+    if (/\s/.test(char)) {
+      at += 1;
+    } else if (text.startsWith('--', at)) {
+      const end = text.indexOf('\n', at);
+      at = end < 0 ? text.length : end + 1;
+    } else if (text.startsWith('/*', at)) {
+      const end = text.indexOf('*/', at + 2);
+      if (end < 0) throw new SqlTextError('Unterminated comment', at, 2);
+      at = end + 2;
+    } else if (char === "'" || char === '"') {
+      let end = at + 1;
+      for (;;) {
+        end = text.indexOf(char, end);
+        if (end < 0) throw new SqlTextError(char === '"' ? 'Unterminated quoted name' : 'Unterminated string', at);
+        if (text[end + 1] !== char) break;
+        end += 2;
+      }
+      tokens.push({ kind: char === '"' ? 'quoted' : 'string', text: text.slice(at + 1, end).replaceAll(char + char, char), start: at, end: end + 1 });
+      at = end + 1;
+    } else {
+      const word = match(WORD);
+      const number = word === undefined ? match(NUMBER) : undefined;
+      const token = word ?? number ?? char;
+      tokens.push({ kind: word !== undefined ? 'word' : number !== undefined ? 'number' : 'symbol', text: token, start: at, end: at + token.length });
+      at += token.length;
+    }
+  }
+  return tokens;
+}
