@@ -4,6 +4,7 @@ import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { boundBuiltValue } from './built-value-bounds.ts';
+import { SqlTextError, tokenizeSql, type Token } from './sql-tokens.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
@@ -492,21 +493,19 @@ async function printStatement(storage: DuckDBStorage, statement: JsonObject): Pr
 
 /** Whether parentheses outside string literals, quoted names and comments balance without closing early. */
 function hasBalancedParentheses(sql: string): boolean {
+  let tokens: Token[];
+  try {
+    tokens = tokenizeSql(sql);
+  } catch (error) {
+    // An unterminated literal or comment is the parser's to report.
+    if (error instanceof SqlTextError) return true;
+    throw error;
+  }
   let depth = 0;
-  for (let index = 0; index < sql.length; index += 1) {
-    const char = sql[index]!;
-    if (char === "'" || char === '"') {
-      const end = sql.indexOf(char, index + 1);
-      if (end < 0) return true; // an unterminated literal is the parser's to report
-      index = end;
-    } else if (char === '-' && sql[index + 1] === '-') {
-      const end = sql.indexOf('\n', index);
-      index = end < 0 ? sql.length : end;
-    } else if (char === '/' && sql[index + 1] === '*') {
-      const end = sql.indexOf('*/', index + 2);
-      index = end < 0 ? sql.length : end + 1;
-    } else if (char === '(') depth += 1;
-    else if (char === ')' && --depth < 0) return false;
+  for (const token of tokens) {
+    if (token.kind !== 'symbol') continue;
+    if (token.text === '(') depth += 1;
+    else if (token.text === ')' && --depth < 0) return false;
   }
   return depth === 0;
 }
