@@ -17,11 +17,21 @@ const tryCast = (name: string, type: string): SqlMacro => ({ name, params: ['x']
 const onTime = (name: string, body: string): SqlMacro => ({ name, params: ['t'], body });
 const aggregate = (name: string, params: string[], body: string): SqlMacro => ({ name, params, body, aggregate: true });
 
-function multiIf(conditions: number): SqlMacro {
-  const params = Array.from({ length: conditions }, (_, index) => [`c${index}`, `v${index}`]).flat();
-  const branches = Array.from({ length: conditions }, (_, index) => `WHEN c${index} THEN v${index}`).join(' ');
-  return { name: 'multiIf', params: [...params, 'otherwise'], body: `CASE ${branches} ELSE otherwise END` };
-}
+/**
+ * A text or time as itself, and a number as Unix seconds (fractions dropped), as ClickHouse's
+ * `toDateTime` takes both. Macros are bound whatever the argument's type, so each branch must bind
+ * for every type: TRY_CAST does, and gives NULL where a type does not convert; a text that is
+ * neither fails the last branch's cast with DuckDB's message.
+ */
+const TO_DATE_TIME = `CASE WHEN TRY_CAST(x AS TIMESTAMP) IS NOT NULL THEN TRY_CAST(x AS TIMESTAMP)
+  WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN make_timestamp(CAST(trunc(TRY_CAST(x AS DOUBLE)) AS BIGINT) * 1000000)
+  ELSE CAST(CAST(x AS VARCHAR) AS TIMESTAMP) END`;
+
+/** ClickHouse's `toDate` of a number: days since 1970 below 65536, Unix seconds from there. */
+const TO_DATE = `CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE)
+  WHEN TRY_CAST(x AS DOUBLE) < 65536 THEN DATE '1970-01-01' + CAST(trunc(TRY_CAST(x AS DOUBLE)) AS INTEGER)
+  WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN CAST(make_timestamp(CAST(trunc(TRY_CAST(x AS DOUBLE)) AS BIGINT) * 1000000) AS DATE)
+  ELSE CAST(CAST(x AS VARCHAR) AS DATE) END`;
 
 /** A JSON function of a key, and of two keys (the second inside the first's object). */
 function jsonFunction(name: string, body: (path: string) => string): SqlMacro[] {
@@ -38,10 +48,10 @@ function jsonFunction(name: string, body: (path: string) => string): SqlMacro[] 
  *
  * Already native in DuckDB and so not here: `count()`, `countIf`, `argMax`, `argMin`, `today()`,
  * `ifNull`, `if`, `round`, `lower`, `upper`, `length`. Aggregates work as macros (their bodies
- * are expanded at bind time), including `FILTER (WHERE …)`. Not provided: parametric aggregates
- * (`quantile(0.9)(x)` is not DuckDB syntax), `formatDateTime` (ClickHouse's format letters differ
- * from strftime's), `multiIf` past five conditions, and epoch-number arguments to `toDateTime`.
- * `arrayMap` and `arrayFilter` are rewritten by the guard instead (see `rewriteLambdaFirstCall`).
+ * are expanded at bind time), including `FILTER (WHERE …)`. What a macro cannot express is rewritten
+ * in the query's text by the Tinybird dialect (parametric aggregates such as `quantile(0.9)(x)`,
+ * `multiIf`, `formatDateTime`: see dialects/tinybird/clickhouse-sql.ts), and `arrayMap` and
+ * `arrayFilter` by the guard (see `rewriteLambdaFirstCall`).
  */
 export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toStartOfMinute', "date_trunc('minute', t)"),
@@ -65,8 +75,10 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toUnixTimestamp', 'CAST(epoch(t) AS BIGINT)'),
   { name: 'now64', params: [], body: 'now()' },
   { name: 'yesterday', params: [], body: 'current_date - 1' },
-  cast('toDate', 'DATE'),
-  cast('toDateTime', 'TIMESTAMP'),
+  { name: 'toDate', params: ['x'], body: TO_DATE },
+  { name: 'toDateTime', params: ['x'], body: TO_DATE_TIME },
+  // In a time zone: the wall-clock time there of the UTC time.
+  { name: 'toDateTime', params: ['x', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME}))` },
   cast('toString', 'VARCHAR'),
   cast('toInt8', 'TINYINT'),
   cast('toInt16', 'SMALLINT'),
@@ -102,8 +114,6 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toISOWeek', 'week(t)'),
   onTime('toISOYear', 'isoyear(t)'),
   { name: 'fromUnixTimestamp', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000000)' },
-  // multiIf(c1, v1, …, else), for up to five conditions: one macro per number of arguments.
-  ...[1, 2, 3, 4, 5].map((conditions) => multiIf(conditions)),
   { name: 'arrayJoin', params: ['items'], body: 'unnest(items)' },
   { name: 'splitByString', params: ['separator', 's'], body: 'string_split(s, separator)' },
   { name: 'arrayStringConcat', params: ['items'], body: "array_to_string(items, '')" },

@@ -1,5 +1,8 @@
 import type { Token } from './sql-tokens.ts';
 
+const OPENING = new Set(['(', '[', '{']);
+const CLOSING = new Set([')', ']', '}']);
+
 /** A run of tokens, `from` included and `to` excluded. */
 export interface Span {
   from: number;
@@ -91,12 +94,23 @@ export abstract class SqlRewriter {
     return token?.kind === 'symbol' && token.text === symbol;
   }
 
-  /** The index of the `)` or `]` closing the bracket at `open`, before `limit` (brackets of both kinds nest). */
+  /** Whether the token at `index` opens a bracket (`(`, `[` or `{`: they nest alike). */
+  protected opens(index: number): boolean {
+    const token = this.tokens[index];
+    return token?.kind === 'symbol' && OPENING.has(token.text);
+  }
+
+  protected closes(index: number): boolean {
+    const token = this.tokens[index];
+    return token?.kind === 'symbol' && CLOSING.has(token.text);
+  }
+
+  /** The index of the bracket closing the one at `open`, before `limit`. */
   protected closing(open: number, limit: number): number | undefined {
     let depth = 0;
     for (let index = open; index < limit; index += 1) {
-      if (this.isSymbol(index, '(') || this.isSymbol(index, '[')) depth += 1;
-      else if ((this.isSymbol(index, ')') || this.isSymbol(index, ']')) && (depth -= 1) === 0) return index;
+      if (this.opens(index)) depth += 1;
+      else if (this.closes(index) && (depth -= 1) === 0) return index;
     }
     return undefined;
   }
@@ -108,8 +122,8 @@ export abstract class SqlRewriter {
     let depth = 0;
     let start = span.from;
     for (let index = span.from; index < span.to; index += 1) {
-      if (this.isSymbol(index, '(') || this.isSymbol(index, '[')) depth += 1;
-      else if (this.isSymbol(index, ')') || this.isSymbol(index, ']')) depth -= 1;
+      if (this.opens(index)) depth += 1;
+      else if (this.closes(index)) depth -= 1;
       else if (depth === 0 && this.isSymbol(index, ',')) {
         args.push({ from: start, to: index });
         start = index + 1;

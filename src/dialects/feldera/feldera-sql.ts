@@ -134,8 +134,8 @@ class Translator extends SqlRewriter {
     let as: number | undefined;
     let depth = 0;
     for (let index = span.from; index < span.to; index += 1) {
-      if (this.isSymbol(index, '(') || this.isSymbol(index, '[')) depth += 1;
-      else if (this.isSymbol(index, ')') || this.isSymbol(index, ']')) depth -= 1;
+      if (this.opens(index)) depth += 1;
+      else if (this.closes(index)) depth -= 1;
       else if (depth === 0 && this.word(index) === 'AS') as = index;
     }
     const type = as === undefined || as + 1 >= span.to ? undefined : this.sqlType(this.tokens[as + 1]!.start, this.tokens[close]!.start);

@@ -92,12 +92,13 @@ test('more date functions: ten-minute buckets, Sunday weeks, day of year, quarte
   );
 });
 
-test('multiIf takes the first true condition, for one to five of them', async () => {
+test('toDateTime and toDate take texts and times as themselves and numbers as Unix seconds (toDate: days below 65536), in a time zone with a second argument', async () => {
   assert.deepEqual(
-    await firstRow(`SELECT multiIf(false, 'a', 'z'), multiIf(false, 'a', true, 'b', 'z'), multiIf(false, 1, false, 2, false, 3, 0),
-      multiIf(false, 1, false, 2, false, 3, true, 4, 0), multiIf(false, 1, false, 2, false, 3, false, 4, true, 5, 0)`),
-    ['z', 'b', '0', '4', '5'],
+    await firstRow(`SELECT toDateTime(1704067200), toDateTime(1704067200.9), toDateTime('1704067200'), toDateTime(DATE '2024-05-06'), toDateTime(NULL),
+      toDate(19000), toDate(1704067200), toDate(TIMESTAMP '2024-05-06 23:59:59'), toDateTime(TIMESTAMP '2024-05-06 10:00:00', 'Europe/Madrid')`),
+    ['2024-01-01 00:00:00', '2024-01-01 00:00:00', '2024-01-01 00:00:00', '2024-05-06 00:00:00', '', '2022-01-08', '2024-01-01', '2024-05-06', '2024-05-06 12:00:00'],
   );
+  await assert.rejects(firstRow(`SELECT toDateTime('not a time')`), /not a time/);
 });
 
 test('array helpers: arrayJoin makes a row per element; splitByString, arrayStringConcat, indexOf, arraySort, arrayReverse', async () => {

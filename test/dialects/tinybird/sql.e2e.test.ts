@@ -56,6 +56,45 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(top.data[0]!.top.slice().sort(), [1, 2]);
   });
 
+  test('multiIf of any length takes the value of the first true condition, else the last argument (commas inside brackets and struct braces are not its own); a call without a value otherwise is a 400', async () => {
+    const conditions = Array.from({ length: 8 }, (_, index) => `n = ${index + 1}, 'n${index + 1}'`).join(', ');
+    const response = await sql(`SELECT n, multiIf(${conditions}, 'many') AS name, multiIf(n < 3, multiIf(n = 1, 'one', 'two'), 'more') AS nested,
+      multiIf(n = 1, {'a': 'x', 'b': 'y'}['b'], 'z') AS picked FROM numbers WHERE n IN (1, 2, 8, 9) ORDER BY n FORMAT JSON`);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [
+      { n: 1, name: 'n1', nested: 'one', picked: 'y' },
+      { n: 2, name: 'n2', nested: 'two', picked: 'z' },
+      { n: 8, name: 'n8', nested: 'more', picked: 'z' },
+      { n: 9, name: 'many', nested: 'more', picked: 'z' },
+    ]);
+    const even = await sql('SELECT multiIf(n = 1, 1) FROM numbers');
+    assert.equal(even.status, 400);
+    assert.match(((await even.json()) as { error: string }).error, /multiIf .*odd number of arguments/);
+  });
+
+  test("formatDateTime writes ClickHouse's format letters, in UTC or in a time zone given; an unknown letter or a format that is not a constant string is a 400", async () => {
+    const time = "TIMESTAMP '2024-03-05 07:08:09.123456'";
+    const response = await sql(`SELECT formatDateTime(${time}, '%Y-%m-%d %H:%i:%S') AS plain,
+      formatDateTime(${time}, '%e|%k|%l|%C|%g|%Q|%M|%W|%a %b|%z|%%|%F %T|%D|%r|%j|%u|%w|%f') AS letters,
+      formatDateTime(${time}, '%H:%i %z', 'Asia/Kolkata') AS zoned, formatDateTime(DATE '2024-12-31', '%d/%c/%y') AS day,
+      formatDateTime(multiIf(false, NULL, ${time}), '%s') AS nested FORMAT JSON`);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{
+      plain: '2024-03-05 07:08:09',
+      letters: ' 5| 7| 7|20|24|1|March|Tuesday|Tue Mar|+0000|%|2024-03-05 07:08:09|03/05/24|07:08 AM|065|2|2|123456',
+      zoned: '12:38 +0530',
+      day: '31/12/24',
+      nested: '09',
+    }]);
+    for (const query of [`SELECT formatDateTime(${time}, '%X')`, `SELECT formatDateTime(${time}, concat('%', 'Y'))`]) {
+      const bad = await sql(query);
+      assert.equal(bad.status, 400, query);
+      assert.match(((await bad.json()) as { error: string }).error, /formatDateTime/, query);
+    }
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
