@@ -1,7 +1,7 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { BOUNDING_MACROS } from './built-value-bounds.ts';
-import { isJsonObject, type JsonObject } from './lossless-json.ts';
+import { timestampFromText } from '../ingest/coercion.ts';
 
 export interface SqlMacro {
   name: string;
@@ -15,6 +15,11 @@ export interface SqlMacro {
 const cast = (name: string, type: string): SqlMacro => ({ name, params: ['x'], body: `CAST(x AS ${type})` });
 const tryCast = (name: string, type: string): SqlMacro => ({ name, params: ['x'], body: `TRY_CAST(x AS ${type})` });
 const onTime = (name: string, body: string): SqlMacro => ({ name, params: ['t'], body });
+/** ClickHouse's number types (`toInt8`, `toUInt64OrNull`, …) as DuckDB's. */
+const NUMBER_TYPES: Record<string, string> = {
+  Int8: 'TINYINT', Int16: 'SMALLINT', Int32: 'INTEGER', Int64: 'BIGINT', Int128: 'HUGEINT',
+  UInt8: 'UTINYINT', UInt16: 'USMALLINT', UInt32: 'UINTEGER', UInt64: 'UBIGINT', Float32: 'FLOAT', Float64: 'DOUBLE',
+};
 const aggregate = (name: string, params: string[], body: string): SqlMacro => ({ name, params, body, aggregate: true });
 
 /**
@@ -26,6 +31,25 @@ const aggregate = (name: string, params: string[], body: string): SqlMacro => ({
 const TO_DATE_TIME = `CASE WHEN TRY_CAST(x AS TIMESTAMP) IS NOT NULL THEN TRY_CAST(x AS TIMESTAMP)
   WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN make_timestamp(CAST(trunc(TRY_CAST(x AS DOUBLE)) AS BIGINT) * 1000000)
   ELSE CAST(CAST(x AS VARCHAR) AS TIMESTAMP) END`;
+
+/** `toDateTime` keeping fractions of a second (of a number too), cut to `scale` digits (at most 6). */
+const TO_DATE_TIME_64 = `make_timestamp(epoch_us(CASE WHEN TRY_CAST(x AS TIMESTAMP) IS NOT NULL THEN TRY_CAST(x AS TIMESTAMP)
+  WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN make_timestamp(CAST(TRY_CAST(x AS DOUBLE) * 1000000 AS BIGINT))
+  ELSE CAST(CAST(x AS VARCHAR) AS TIMESTAMP) END) // CAST(10 ** (6 - least(scale, 6)) AS BIGINT) * CAST(10 ** (6 - least(scale, 6)) AS BIGINT))`;
+
+/** `t` moved by `n` of a unit, for ClickHouse's addDays, subtractHours and the like. */
+function shiftBy(unit: string, interval: (n: string) => string): SqlMacro[] {
+  return [
+    { name: `add${unit}`, params: ['t', 'n'], body: `t + ${interval('n')}` },
+    { name: `subtract${unit}`, params: ['t', 'n'], body: `t - ${interval('n')}` },
+  ];
+}
+
+/**
+ * ClickHouse's parseDateTimeBestEffort: the texts the ingest rule for timestamps reads (ISO 8601 and
+ * RFC 3339 with offsets, `YYYY-MM-DD HH:MM:SS`, a date, Unix seconds or milliseconds), in UTC.
+ */
+const BEST_EFFORT = timestampFromText('s', false);
 
 /** ClickHouse's `toDate` of a number: days since 1970 below 65536, Unix seconds from there. */
 const TO_DATE = `CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE)
@@ -50,8 +74,8 @@ function jsonFunction(name: string, body: (path: string) => string): SqlMacro[] 
  * `ifNull`, `if`, `round`, `lower`, `upper`, `length`. Aggregates work as macros (their bodies
  * are expanded at bind time), including `FILTER (WHERE …)`. What a macro cannot express is rewritten
  * in the query's text by the Tinybird dialect (parametric aggregates such as `quantile(0.9)(x)`,
- * `multiIf`, `formatDateTime`: see dialects/tinybird/clickhouse-sql.ts), and `arrayMap` and
- * `arrayFilter` by the guard (see `rewriteLambdaFirstCall`).
+ * `multiIf`, `formatDateTime`, the lambda-first `arrayMap` and its kin: see
+ * dialects/tinybird/clickhouse-sql.ts).
  */
 export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toStartOfMinute', "date_trunc('minute', t)"),
@@ -80,24 +104,13 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // In a time zone: the wall-clock time there of the UTC time.
   { name: 'toDateTime', params: ['x', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME}))` },
   cast('toString', 'VARCHAR'),
-  cast('toInt8', 'TINYINT'),
-  cast('toInt16', 'SMALLINT'),
-  cast('toInt32', 'INTEGER'),
-  cast('toInt64', 'BIGINT'),
-  cast('toInt128', 'HUGEINT'),
-  cast('toUInt8', 'UTINYINT'),
-  cast('toUInt16', 'USMALLINT'),
-  cast('toUInt32', 'UINTEGER'),
-  cast('toUInt64', 'UBIGINT'),
-  cast('toFloat32', 'FLOAT'),
-  cast('toFloat64', 'DOUBLE'),
-  tryCast('toInt32OrNull', 'INTEGER'),
-  tryCast('toInt64OrNull', 'BIGINT'),
-  tryCast('toFloat64OrNull', 'DOUBLE'),
+  ...Object.entries(NUMBER_TYPES).flatMap(([name, type]) => [
+    cast(`to${name}`, type),
+    tryCast(`to${name}OrNull`, type),
+    { name: `to${name}OrZero`, params: ['x'], body: `COALESCE(TRY_CAST(x AS ${type}), 0)` },
+  ]),
   tryCast('toDateOrNull', 'DATE'),
   tryCast('toDateTimeOrNull', 'TIMESTAMP'),
-  { name: 'toInt64OrZero', params: ['x'], body: 'COALESCE(TRY_CAST(x AS BIGINT), 0)' },
-  { name: 'toFloat64OrZero', params: ['x'], body: 'COALESCE(TRY_CAST(x AS DOUBLE), 0)' },
   { name: 'intDiv', params: ['a', 'b'], body: 'a // b' },
   { name: 'empty', params: ['x'], body: 'length(x) = 0' },
   { name: 'notEmpty', params: ['x'], body: 'length(x) > 0' },
@@ -115,6 +128,66 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toISOYear', 'isoyear(t)'),
   { name: 'fromUnixTimestamp', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000000)' },
   { name: 'arrayJoin', params: ['items'], body: 'unnest(items)' },
+  { name: 'toStartOfInterval', params: ['t', 'step'], body: 'time_bucket(step, t)' },
+  onTime('toStartOfSecond', "date_trunc('second', t)"),
+  { name: 'toDateTime64', params: ['x', 'scale'], body: TO_DATE_TIME_64 },
+  { name: 'toDateTime64', params: ['x', 'scale', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME_64}))` },
+  onTime('toUnixTimestamp64Milli', 'epoch_ms(t)'),
+  onTime('toUnixTimestamp64Micro', 'epoch_us(t)'),
+  onTime('toUnixTimestamp64Nano', 'epoch_ns(t)'),
+  { name: 'fromUnixTimestamp64Milli', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000)' },
+  { name: 'fromUnixTimestamp64Micro', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT))' },
+  { name: 'parseDateTimeBestEffort', params: ['s'], body: `CASE WHEN s IS NOT NULL AND (${BEST_EFFORT}) IS NULL
+    THEN error('parseDateTimeBestEffort: cannot read "' || s || '" as a date and time') ELSE ${BEST_EFFORT} END` },
+  { name: 'parseDateTimeBestEffortOrNull', params: ['s'], body: BEST_EFFORT },
+  { name: 'parseDateTimeBestEffortOrZero', params: ['s'], body: `coalesce(${BEST_EFFORT}, TIMESTAMP '1970-01-01 00:00:00')` },
+  ...shiftBy('Seconds', (n) => `to_seconds(CAST(${n} AS DOUBLE))`),
+  ...shiftBy('Minutes', (n) => `to_minutes(CAST(${n} AS BIGINT))`),
+  ...shiftBy('Hours', (n) => `to_hours(CAST(${n} AS BIGINT))`),
+  ...shiftBy('Days', (n) => `to_days(CAST(${n} AS INTEGER))`),
+  ...shiftBy('Weeks', (n) => `to_weeks(CAST(${n} AS INTEGER))`),
+  ...shiftBy('Months', (n) => `to_months(CAST(${n} AS INTEGER))`),
+  ...shiftBy('Quarters', (n) => `to_months(CAST(${n} AS INTEGER) * 3)`),
+  ...shiftBy('Years', (n) => `to_years(CAST(${n} AS INTEGER))`),
+  { name: 'isNull', params: ['x'], body: '(x IS NULL)' },
+  { name: 'isNotNull', params: ['x'], body: '(x IS NOT NULL)' },
+  { name: 'assumeNotNull', params: ['x'], body: 'x' },
+  { name: 'toNullable', params: ['x'], body: 'x' },
+  { name: 'startsWith', params: ['s', 'prefix'], body: 'starts_with(s, prefix)' },
+  { name: 'endsWith', params: ['s', 'suffix'], body: 'suffix(s, suffix)' },
+  { name: 'lengthUTF8', params: ['s'], body: 'length(s)' },
+  { name: 'positionCaseInsensitive', params: ['s', 'needle'], body: 'strpos(lower(s), lower(needle))' },
+  { name: 'match', params: ['s', 'pattern'], body: 'regexp_matches(s, pattern)' },
+  { name: 'replaceRegexpAll', params: ['s', 'pattern', 'replacement'], body: "regexp_replace(s, pattern, replacement, 'g')" },
+  { name: 'replaceRegexpOne', params: ['s', 'pattern', 'replacement'], body: 'regexp_replace(s, pattern, replacement)' },
+  { name: 'replaceOne', params: ['s', 'search', 'replacement'],
+    body: 'CASE WHEN strpos(s, search) = 0 OR search = \'\' THEN s ELSE left(s, strpos(s, search) - 1) || replacement || substr(s, strpos(s, search) + length(search)) END' },
+  { name: 'splitByRegexp', params: ['pattern', 's'], body: 'regexp_split_to_array(s, pattern)' },
+  { name: 'trimBoth', params: ['s'], body: 'trim(s)' },
+  { name: 'trimLeft', params: ['s'], body: 'ltrim(s)' },
+  { name: 'trimRight', params: ['s'], body: 'rtrim(s)' },
+  { name: 'base64Encode', params: ['s'], body: 'to_base64(encode(s))' },
+  { name: 'base64Decode', params: ['s'], body: 'decode(from_base64(s))' },
+  { name: 'toUUID', params: ['s'], body: 'CAST(s AS UUID)' },
+  { name: 'generateUUIDv4', params: [], body: 'uuid()' },
+  { name: 'bitAnd', params: ['a', 'b'], body: '(a & b)' },
+  { name: 'bitOr', params: ['a', 'b'], body: '(a | b)' },
+  { name: 'bitXor', params: ['a', 'b'], body: 'xor(a, b)' },
+  { name: 'arrayElement', params: ['items', 'n'], body: 'list_extract(items, n)' },
+  // In the order of first appearance, as ClickHouse keeps them (list_distinct does not).
+  { name: 'arrayDistinct', params: ['items'], body: 'list_filter(items, (x, i) -> list_position(items, x) = i)' },
+  { name: 'arrayUniq', params: ['items'], body: 'length(list_distinct(items))' },
+  { name: 'arraySum', params: ['items'], body: 'coalesce(list_sum(items), 0)' },
+  { name: 'arrayConcat', params: ['a', 'b'], body: 'list_concat(a, b)' },
+  { name: 'arrayConcat', params: ['a', 'b', 'c'], body: 'list_concat(a, b, c)' },
+  // From a position counted from the end when negative, as many elements as asked for (or to the end).
+  { name: 'arraySlice', params: ['items', 'start'], body: 'list_slice(items, start, length(items))' },
+  { name: 'arraySlice', params: ['items', 'start', 'n'],
+    body: 'CASE WHEN start < 0 THEN list_slice(items, length(items) + start + 1, length(items) + start + n) ELSE list_slice(items, start, start + n - 1) END' },
+  { name: 'hasAny', params: ['a', 'b'], body: 'list_has_any(a, b)' },
+  { name: 'hasAll', params: ['a', 'b'], body: 'list_has_all(a, b)' },
+  { name: 'mapKeys', params: ['m'], body: 'map_keys(m)' },
+  { name: 'mapValues', params: ['m'], body: 'map_values(m)' },
   { name: 'splitByString', params: ['separator', 's'], body: 'string_split(s, separator)' },
   { name: 'arrayStringConcat', params: ['items'], body: "array_to_string(items, '')" },
   { name: 'arrayStringConcat', params: ['items', 'separator'], body: 'array_to_string(items, separator)' },
@@ -144,6 +217,17 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // ClickHouse's array aggregates skip NULLs; DuckDB's list keeps them.
   aggregate('groupArray', ['x'], 'list(x) FILTER (WHERE x IS NOT NULL)'),
   aggregate('anyLast', ['x'], 'last(x)'),
+  aggregate('anyIf', ['x', 'c'], 'any_value(x) FILTER (WHERE c)'),
+  aggregate('countDistinct', ['x'], 'count(DISTINCT x)'),
+  aggregate('argMaxIf', ['a', 'b', 'c'], 'arg_max(a, b) FILTER (WHERE c)'),
+  aggregate('argMinIf', ['a', 'b', 'c'], 'arg_min(a, b) FILTER (WHERE c)'),
+  aggregate('groupArrayIf', ['x', 'c'], 'list(x) FILTER (WHERE c AND x IS NOT NULL)'),
+  aggregate('stddevPop', ['x'], 'stddev_pop(x)'),
+  aggregate('stddevSamp', ['x'], 'stddev_samp(x)'),
+  aggregate('varPop', ['x'], 'var_pop(x)'),
+  aggregate('varSamp', ['x'], 'var_samp(x)'),
+  aggregate('covarPop', ['x', 'y'], 'covar_pop(x, y)'),
+  aggregate('covarSamp', ['x', 'y'], 'covar_samp(x, y)'),
   aggregate('groupUniqArray', ['x'], 'list(DISTINCT x) FILTER (WHERE x IS NOT NULL)'),
 ];
 
@@ -161,20 +245,4 @@ export async function installSqlFunctions(storage: DuckDBStorage): Promise<void>
       await tx.run(`CREATE OR REPLACE MACRO main.${quoteIdentifier(name)}${overloads.map((macro) => `(${macro.params.join(', ')}) AS ${macro.body}`).join(', ')}`);
     }
   });
-}
-
-/**
- * ClickHouse's higher-order array functions take the lambda first (`arrayMap(x -> x * 2, arr)`),
- * DuckDB's list functions last, and a macro cannot take a lambda: the guard renames such a call in
- * the parsed query, in place (one array only; several are DuckDB's `list_zip` first).
- */
-const LAMBDA_FIRST: Record<string, string> = { arraymap: 'list_transform', arrayfilter: 'list_filter' };
-
-export function rewriteLambdaFirstCall(call: JsonObject, name: string): void {
-  const children = call['children'];
-  if (!Object.hasOwn(LAMBDA_FIRST, name) || !Array.isArray(children) || children.length !== 2) return;
-  const [lambda, items] = children;
-  if (!isJsonObject(lambda) || lambda['class'] !== 'LAMBDA') return;
-  call['function_name'] = LAMBDA_FIRST[name]!;
-  call['children'] = [items!, lambda];
 }

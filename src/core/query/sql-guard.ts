@@ -8,7 +8,7 @@ import { SqlTextError, tokenizeSql, type Token } from './sql-tokens.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
-import { CLICKHOUSE_MACROS, rewriteLambdaFirstCall } from './sql-functions.ts';
+import { CLICKHOUSE_MACROS } from './sql-functions.ts';
 
 /**
  * User SQL never runs as typed. DuckDB parses it into a tree (json_serialize_sql), the tree is
@@ -239,15 +239,9 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
   // A constant's value is data, not SQL; nothing in it can name a table or a function.
   if (kind === 'CONSTANT') return;
   if (kind === 'PARAMETER') refuse('Query parameters ($1, ?) are not supported');
-  if (kind === 'FUNCTION') rewriteCall(node, functionName(node, 'SQL_NOT_ALLOWED'));
+  if (kind === 'FUNCTION') boundBuiltValue(node, functionName(node, 'SQL_NOT_ALLOWED'));
   if (kind === 'WINDOW') functionName(node, 'SQL_NOT_ALLOWED');
   visitFields(node, scope, walk);
-}
-
-/** The guard's rewrites of a call, in place: ClickHouse's lambda-first array functions, then the bounds of built values. */
-function rewriteCall(call: JsonObject, name: string): void {
-  rewriteLambdaFirstCall(call, name);
-  boundBuiltValue(call, String(call['function_name']).toLowerCase());
 }
 
 /** The lower-cased name of a function call; refuses qualified names and denied functions. */
@@ -390,7 +384,7 @@ const EXPRESSION_CHECKS: Record<string, CheckExpression> = {
     if (check.aggregates.has(name) || node['filter'] || node['distinct'] === true || hasOrder || node['export_state'] === true) {
       throw new SluiceError('INVALID_PREDICATE', `Aggregate function "${name}" is not allowed in this expression`, { function: name });
     }
-    rewriteCall(node, name);
+    boundBuiltValue(node, name);
     checkChildren(node, check, params);
   },
   // `x -> x + 1`, `(x, i) -> …`, `lambda x: …`: the parameters are names the body may use besides

@@ -18,6 +18,26 @@ const PARAMETRIC: Record<string, { arity: number; build: (params: string, args: 
   QUANTILEIF: { arity: 2, build: (params, [value, condition]) => `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})` },
 };
 
+/**
+ * ClickHouse's higher-order array functions take the lambda first (`arrayMap(x -> x * 2, arr)`),
+ * DuckDB's list functions last: each as DuckDB's SQL from the array's text and the lambda's.
+ */
+const LAMBDA_FIRST: Record<string, (items: string, lambda: string) => string> = {
+  ARRAYMAP: (items, lambda) => `list_transform(${items}, ${lambda})`,
+  ARRAYFILTER: (items, lambda) => `list_filter(${items}, ${lambda})`,
+  ARRAYCOUNT: (items, lambda) => `length(list_filter(${items}, ${lambda}))`,
+  ARRAYEXISTS: (items, lambda) => `coalesce(list_bool_or(list_transform(${items}, ${lambda})), false)`,
+  ARRAYALL: (items, lambda) => `coalesce(list_bool_and(list_transform(${items}, ${lambda})), true)`,
+  ARRAYFIRST: (items, lambda) => `list_extract(list_filter(${items}, ${lambda}), 1)`,
+};
+
+/** ClickHouse's dateAdd(unit, n, t) and its other names; the unit is a word (`day`) or a string. */
+const DATE_SHIFTS: Record<string, '+' | '-'> = { DATEADD: '+', DATE_ADD: '+', TIMESTAMPADD: '+', TIMESTAMP_ADD: '+', DATESUB: '-', DATE_SUB: '-', TIMESTAMPSUB: '-', TIMESTAMP_SUB: '-' };
+const DATE_UNITS = new Set(['MICROSECOND', 'MILLISECOND', 'SECOND', 'MINUTE', 'HOUR', 'DAY', 'WEEK', 'MONTH', 'QUARTER', 'YEAR']);
+
+/** A regular expression with a capturing group: ClickHouse's `extract` then gives the first group. */
+const CAPTURES = /(^|[^\\])\((?!\?)/;
+
 /** What `any(` after which is not the aggregate: a comparison's quantifier (`x = ANY (SELECT …)`), or a qualified name. */
 const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
 
@@ -26,8 +46,11 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * text before it is parsed and checked like any other query: the parametric aggregates
  * (`quantile(0.95)(duration)` → `quantile_cont(duration, 0.95)`), the aggregate `any(x)` (a
  * quantifier keyword in DuckDB) → `any_value(x)`, `multiIf(c1, v1, …, otherwise)` of any length →
- * `CASE`, and `formatDateTime(t, 'format'[, 'zone'])` → strftime's letters (see
- * clickhouse-date-format.ts). Strings, quoted names and comments are tokens of
+ * `CASE`, `formatDateTime(t, 'format'[, 'zone'])` → strftime's letters (see
+ * clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)` →
+ * `list_transform(a, f)`), `position(s, needle)` and `extract(s, pattern)` (DuckDB reads
+ * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
+ * with a unit word. Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
  */
@@ -45,12 +68,8 @@ class ClickHouseRewriter extends SqlRewriter {
     const word = this.word(index);
     if (word === undefined || !this.isSymbol(index + 1, '(')) return undefined;
     if (word === 'ANY') return NOT_AGGREGATE_AFTER.has(this.tokens[index - 1]?.text ?? '') ? undefined : { build: () => 'any_value', next: index + 1 };
-    if (word === 'MULTIIF' || word === 'FORMATDATETIME') {
-      const close = this.closing(index + 1, limit);
-      if (close === undefined) return undefined;
-      const args = this.arguments({ from: index + 2, to: close });
-      return { build: () => (word === 'MULTIIF' ? this.multiIf(args) : this.formatDateTime(args)), next: close + 1 };
-    }
+    const call = this.call(word, index, limit);
+    if (call) return call;
     const aggregate = Object.hasOwn(PARAMETRIC, word) ? PARAMETRIC[word]! : undefined;
     const paramsClose = aggregate && this.closing(index + 1, limit);
     if (!aggregate || paramsClose === undefined || !this.isSymbol(paramsClose + 1, '(')) return undefined;
@@ -60,6 +79,44 @@ class ClickHouseRewriter extends SqlRewriter {
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
     const params = { from: index + 2, to: paramsClose };
     return { build: () => aggregate.build(this.render(params), args.map((span) => this.render(span))), next: argsClose + 1 };
+  }
+
+  /** A call rewritten as a whole, by name and arguments; undefined where the call stays as written. */
+  private call(word: string, index: number, limit: number): Rewrite | undefined {
+    const close = this.closing(index + 1, limit);
+    if (close === undefined) return undefined;
+    const args = this.arguments({ from: index + 2, to: close });
+    const next = close + 1;
+    const text = (span: Span) => this.render(span);
+    if (word === 'MULTIIF') return { build: () => this.multiIf(args), next };
+    if (word === 'FORMATDATETIME') return { build: () => this.formatDateTime(args), next };
+    // DuckDB reads position(…) and extract(…) as `position(a IN b)` and `extract(part FROM t)`.
+    if (word === 'POSITION' && args.length === 2) return { build: () => `strpos(${text(args[0]!)}, ${text(args[1]!)})`, next };
+    if (word === 'EXTRACT' && args.length === 2) {
+      const pattern = this.stringAt(args[1]!);
+      const group = pattern !== undefined && CAPTURES.test(pattern) ? 1 : 0;
+      return { build: () => `regexp_extract(${text(args[0]!)}, ${text(args[1]!)}, ${group})`, next };
+    }
+    if (Object.hasOwn(LAMBDA_FIRST, word)) {
+      if (args.length !== 2) throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} takes a lambda and one array here (${args.length} arguments given)`);
+      return { build: () => LAMBDA_FIRST[word]!(text(args[1]!), text(args[0]!)), next };
+    }
+    // dateAdd(day, 1, t) and dateDiff(day, a, b): a unit as a word (dateDiff takes a string as is).
+    const first = args.length === 3 && args[0]!.to === args[0]!.from + 1 ? args[0]!.from : undefined;
+    const unitWord = first === undefined ? undefined : this.word(first);
+    const unit = unitWord ?? (first === undefined ? undefined : this.stringAt(args[0]!)?.toUpperCase());
+    if (unit === undefined || !DATE_UNITS.has(unit)) return undefined;
+    if (Object.hasOwn(DATE_SHIFTS, word)) return { build: () => `(${text(args[2]!)} ${DATE_SHIFTS[word]} INTERVAL (${text(args[1]!)}) ${unit})`, next };
+    if ((word === 'DATEDIFF' || word === 'DATE_DIFF') && unitWord !== undefined) {
+      return { build: () => `date_diff('${unit.toLowerCase()}', ${text(args[1]!)}, ${text(args[2]!)})`, next };
+    }
+    return undefined;
+  }
+
+  /** The text of a span that is a single string literal. */
+  private stringAt(span: Span): string | undefined {
+    const token = this.tokens[span.from];
+    return span.to === span.from + 1 && token?.kind === 'string' ? token.text : undefined;
   }
 
   private multiIf(args: Span[]): string {
@@ -73,10 +130,10 @@ class ClickHouseRewriter extends SqlRewriter {
 
   private formatDateTime(args: Span[]): string {
     const [value, format, timeZone] = args;
-    const formatToken = format && format.to === format.from + 1 ? this.tokens[format.from] : undefined;
-    if (!value || formatToken?.kind !== 'string' || args.length > 3) {
+    const formatText = format && this.stringAt(format);
+    if (!value || formatText === undefined || args.length > 3) {
       throw new SluiceError('SQL_SYNTAX', 'formatDateTime takes a date or time, its format as a constant string, and optionally a time zone');
     }
-    return formatDateTimeSql(this.render(value), formatToken.text, timeZone && this.render(timeZone));
+    return formatDateTimeSql(this.render(value), formatText, timeZone && this.render(timeZone));
   }
 }

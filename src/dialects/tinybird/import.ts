@@ -14,6 +14,7 @@ import { renderDatasource, type TinybirdTableProperties } from './datasource.ts'
 import type { Params } from './params.ts';
 import { parseSchema, TINYBIRD_COERCION } from './schema.ts';
 import { WORKSPACE } from './scopes.ts';
+import { rewriteClickHouseSql } from './clickhouse-sql.ts';
 
 export const MODES = ['create', 'append', 'replace'] as const;
 export type Mode = (typeof MODES)[number];
@@ -220,7 +221,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       kind: writeKind(mode, table, params), onInvalid: 'quarantine', importId: request.importId,
       describeType: printClickHouseType, duplicateKeys: 'last_wins', coercion: TINYBIRD_COERCION,
       emptyInput: mode === 'replace' && !params.flag('replace_truncate_when_empty', false) ? 'keep' : 'apply',
-      ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: params.get('replace_condition')! }),
+      ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: rewriteClickHouseSql(params.get('replace_condition')!) }),
       csv: {
         header: inferred ? inferred.hasHeader : 'detect',
         byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,

@@ -92,6 +92,22 @@ test('more date functions: ten-minute buckets, Sunday weeks, day of year, quarte
   );
 });
 
+test('every number conversion has OrNull and OrZero forms that absorb bad input', async () => {
+  const row = await firstRow(`SELECT
+    toInt8OrNull('x'), toInt8OrZero('x'), toInt8OrNull('7'), toInt8OrZero('7'),
+    toInt16OrNull('x'), toInt16OrZero('x'), toInt16OrNull('7'), toInt16OrZero('7'),
+    toInt32OrNull('x'), toInt32OrZero('x'), toInt32OrNull('7'), toInt32OrZero('7'),
+    toInt64OrNull('x'), toInt64OrZero('x'), toInt64OrNull('7'), toInt64OrZero('7'),
+    toInt128OrNull('x'), toInt128OrZero('x'), toInt128OrNull('7'), toInt128OrZero('7'),
+    toUInt8OrNull('x'), toUInt8OrZero('x'), toUInt8OrNull('7'), toUInt8OrZero('7'),
+    toUInt16OrNull('x'), toUInt16OrZero('x'), toUInt16OrNull('7'), toUInt16OrZero('7'),
+    toUInt32OrNull('x'), toUInt32OrZero('x'), toUInt32OrNull('7'), toUInt32OrZero('7'),
+    toUInt64OrNull('x'), toUInt64OrZero('x'), toUInt64OrNull('7'), toUInt64OrZero('7'),
+    toFloat32OrNull('x'), toFloat32OrZero('x'), toFloat32OrNull('7'), toFloat32OrZero('7'),
+    toFloat64OrNull('x'), toFloat64OrZero('x'), toFloat64OrNull('7'), toFloat64OrZero('7')`);
+  assert.deepEqual(row, Array.from({ length: 11 }, () => ['', '0', '7', '7']).flat());
+});
+
 test('toDateTime and toDate take texts and times as themselves and numbers as Unix seconds (toDate: days below 65536), in a time zone with a second argument', async () => {
   assert.deepEqual(
     await firstRow(`SELECT toDateTime(1704067200), toDateTime(1704067200.9), toDateTime('1704067200'), toDateTime(DATE '2024-05-06'), toDateTime(NULL),
@@ -111,9 +127,47 @@ test('array helpers: arrayJoin makes a row per element; splitByString, arrayStri
   );
 });
 
-test('arrayMap and arrayFilter take the lambda first, as in ClickHouse', async () => {
-  assert.deepEqual(await firstRow('SELECT arrayMap(x -> x * 2, [1, 2, 3]), arrayFilter(x -> x > 1, [1, 2, 3]), arrayMap(x -> upper(x), tags) FROM events ORDER BY ts LIMIT 1'),
-    ['[2,4,6]', '[2,3]', '["A"]']);
+test('time functions: intervals, seconds, 64-bit times and Unix milliseconds, best-effort parsing, adding and subtracting units', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT toStartOfInterval(ts, INTERVAL 20 MINUTE), toStartOfInterval(ts, INTERVAL 1 MONTH), toStartOfSecond(ts),
+      toDateTime64('2024-01-01 00:00:00.123456', 3), toDateTime64(1704067200.5, 3), toDateTime64(ts, 0, 'Europe/Madrid'),
+      toUnixTimestamp64Milli(ts), toUnixTimestamp64Micro(ts), toUnixTimestamp64Nano(ts), fromUnixTimestamp64Milli(1710497862500),
+      fromUnixTimestamp64Micro(1710497862500001), parseDateTimeBestEffort('2024-03-15T10:17:42+02:00'), parseDateTimeBestEffort('1710497862'),
+      parseDateTimeBestEffortOrNull('nope'), parseDateTimeBestEffortOrZero('nope'),
+      addSeconds(ts, 1.5), addMinutes(ts, 1), addHours(ts, 2), addDays(ts, 1), addWeeks(ts, 1), addMonths(ts, 1), addQuarters(ts, 1), addYears(ts, 1),
+      subtractSeconds(ts, 2), subtractMinutes(ts, 1), subtractHours(ts, 1), subtractDays(ts, 15), subtractWeeks(ts, 1), subtractMonths(ts, 1),
+      subtractQuarters(ts, 1), subtractYears(ts, 1)
+      FROM events ORDER BY ts LIMIT 1`),
+    ['2024-03-15 10:00:00', '2024-03-01 00:00:00', '2024-03-15 10:17:42', '2024-01-01 00:00:00.123', '2024-01-01 00:00:00.5', '2024-03-15 11:17:42',
+      '1710497862500', '1710497862500000', '1710497862500000000', '2024-03-15 10:17:42.5', '2024-03-15 10:17:42.500001', '2024-03-15 08:17:42',
+      '2024-03-15 10:17:42', '', '1970-01-01 00:00:00',
+      '2024-03-15 10:17:44', '2024-03-15 10:18:42.5', '2024-03-15 12:17:42.5', '2024-03-16 10:17:42.5', '2024-03-22 10:17:42.5', '2024-04-15 10:17:42.5',
+      '2024-06-15 10:17:42.5', '2025-03-15 10:17:42.5', '2024-03-15 10:17:40.5', '2024-03-15 10:16:42.5', '2024-03-15 09:17:42.5', '2024-02-29 10:17:42.5',
+      '2024-03-08 10:17:42.5', '2024-02-15 10:17:42.5', '2023-12-15 10:17:42.5', '2023-03-15 10:17:42.5'],
+  );
+  await assert.rejects(firstRow(`SELECT parseDateTimeBestEffort('half past nine')`), /parseDateTimeBestEffort: cannot read "half past nine"/);
+});
+
+test('null, string and bit helpers: isNull, startsWith, match, replaceRegexp*, replaceOne, splitByRegexp, trims, base64, UUIDs', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT isNull(NULL), isNotNull(1), assumeNotNull(3), toNullable(4), startsWith('abc', 'ab'), endsWith('abc', 'bc'), lengthUTF8('añb'),
+      positionCaseInsensitive('aBc', 'BC'), match('abc123', '[0-9]+$'), replaceRegexpAll('a1b22', '[0-9]+', '#'), replaceRegexpOne('a1b22', '([0-9]+)', '<\\1>'),
+      replaceOne('a-b-c', '-', '+'), replaceOne('abc', 'z', '+'), splitByRegexp('[,;]', 'a,b;c'), trimBoth('  a  '), trimLeft('  a  '), trimRight('  a  '),
+      base64Encode('hi'), base64Decode('aGk='), toUUID('61f0c404-5cb3-11e7-907b-a6006ad3dba0'), length(CAST(generateUUIDv4() AS VARCHAR)),
+      bitAnd(6, 3), bitOr(6, 3), bitXor(6, 3)`),
+    ['true', 'true', '3', '4', 'true', 'true', '3', '2', 'true', 'a#b#', 'a<1>b22', 'a+b-c', 'abc', '["a","b","c"]', 'a', 'a  ', '  a',
+      'aGk=', 'hi', '61f0c404-5cb3-11e7-907b-a6006ad3dba0', '36', '2', '7', '5'],
+  );
+});
+
+test('array and map helpers: arrayElement, arrayDistinct in first-seen order, arrayUniq, arraySum, arrayConcat, arraySlice from either end, hasAny, hasAll, mapKeys', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT arrayElement([10, 20, 30], 2), arrayElement([10, 20, 30], -1), arrayDistinct([3, 1, 3, 2, 1]), arrayUniq([1, 1, 2]), arraySum([1, 2, 3]),
+      arraySum(CAST([] AS INTEGER[])), arrayConcat([1], [2, 3]), arrayConcat([1], [2], [3]), arraySlice([1, 2, 3, 4, 5], 2), arraySlice([1, 2, 3, 4, 5], 2, 2),
+      arraySlice([1, 2, 3, 4, 5], -2, 5), arraySlice([1, 2, 3, 4, 5], -3, 2), hasAny([1, 2], [2, 9]), hasAll([1, 2], [2, 9]),
+      mapKeys(MAP {'a': 1, 'b': 2}), mapValues(MAP {'a': 1, 'b': 2})`),
+    ['20', '30', '[3,1,2]', '2', '6', '0', '[1,2,3]', '[1,2,3]', '[2,3,4,5]', '[2,3]', '[4,5]', '[3,4]', 'true', 'false', '["a","b"]', '[1,2]'],
+  );
 });
 
 test("JSON functions read by key (and nested key) and give the type's zero where ClickHouse does", async () => {
@@ -132,9 +186,13 @@ test('aggregate aliases: uniq, uniqExact, *If, groupArray', async () => {
     await firstRow(`
       SELECT count(), countIf(amount > 6), uniq(user_id), uniqExact(user_id), uniqCombined(user_id), uniqHLL12(user_id), uniqIf(user_id, amount > 6),
              sumIf(amount, user_id = 1), avgIf(amount, user_id = 1), minIf(amount, user_id = 1), maxIf(amount, user_id = 1),
-             groupArray(user_id), list_sort(groupUniqArray(user_id)), argMax(user_id, amount), (SELECT anyLast(x) FROM (VALUES (5), (5)) t(x))
+             groupArray(user_id), list_sort(groupUniqArray(user_id)), argMax(user_id, amount), (SELECT anyLast(x) FROM (VALUES (5), (5)) t(x)),
+             anyIf(user_id, amount = 7), countDistinct(user_id), argMaxIf(ts, amount, user_id = 1), argMinIf(amount, ts, user_id = 1),
+             groupArrayIf(amount, user_id = 1), round(stddevPop(amount), 3), round(stddevSamp(amount), 3), round(varPop(amount), 3), round(varSamp(amount), 3),
+             round(covarPop(amount, user_id), 3), round(covarSamp(amount, user_id), 3)
       FROM events`),
-    ['4', '2', '2', '2', '2', '2', '2', '15', '7.5', '5', '10', '[1,1,2]', '[1,2]', '1', '5'],
+    ['4', '2', '2', '2', '2', '2', '2', '15', '7.5', '5', '10', '[1,1,2]', '[1,2]', '1', '5',
+      '2', '2', '2024-03-15 10:17:42.5', '10', '[10,5]', '2.055', '2.517', '4.222', '6.333', '-0.111', '-0.167'],
   );
 });
 

@@ -95,6 +95,34 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     }
   });
 
+  test("ClickHouse's lambda-first array functions, position(s, needle), extract(s, pattern), dateAdd/dateSub/dateDiff with a unit word", async () => {
+    const response = await sql(`SELECT arrayMap(x -> x * 2, [1, 2, 3]) AS doubled, arrayFilter(x -> x > 1, [1, 2, 3]) AS kept,
+      arrayCount(x -> x > 1, [1, 2, 3]) AS counted, arrayExists(x -> x > 2, [1, 2, 3]) AS some, arrayExists(x -> x > 2, CAST([] AS INTEGER[])) AS none,
+      arrayAll(x -> x > 0, [1, 2]) AS every, arrayFirst(x -> x > 1, [1, 2, 3]) AS first, arrayMap((x, i) -> x * i, [5, 6]) AS indexed,
+      position('abcabc', 'c') AS pos, position('b' IN 'abc') AS pos_in, extract('user-42-x', '[0-9]+') AS digits,
+      extract('user-42-x', 'user-([0-9]+)') AS group_one, extract(YEAR FROM DATE '2024-05-06') AS year,
+      dateAdd(day, 2, DATE '2024-01-30') AS later, dateSub(HOUR, 1, TIMESTAMP '2024-01-01 00:30:00') AS earlier,
+      date_add('minute', n, TIMESTAMP '2024-01-01 00:00:00') AS plus_n, dateDiff(day, DATE '2024-01-01', DATE '2024-03-01') AS days
+      FROM numbers WHERE n = 5 FORMAT JSON`);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{
+      doubled: [2, 4, 6], kept: [2, 3], counted: 2, some: true, none: false, every: true, first: 2, indexed: [5, 12],
+      pos: 3, pos_in: 2, digits: '42', group_one: '42', year: 2024,
+      later: '2024-02-01 00:00:00', earlier: '2023-12-31 23:30:00', plus_n: '2024-01-01 00:05:00', days: 60,
+    }]);
+    const twoArrays = await sql('SELECT arrayMap((x, y) -> x + y, [1], [2])');
+    assert.equal(twoArrays.status, 400);
+    assert.match(((await twoArrays.json()) as { error: string }).error, /arrayMap takes a lambda and one array/);
+  });
+
+  test("a data source's delete_condition may use ClickHouse's functions too", async () => {
+    const dry = await suite.tb.form('/v0/datasources/numbers/delete', { delete_condition: "multiIf(n > 23, true, n = 1, true, false) AND position(CAST(n AS VARCHAR), '4') = 0", dry_run: 'true' });
+    const body = (await dry.json()) as { rows_to_be_deleted: number };
+    assert.equal(dry.status, 200, JSON.stringify(body));
+    assert.equal(body.rows_to_be_deleted, 2);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Column, Table } from '../../../core/catalog/model.ts';
+import { rewriteClickHouseSql } from '../clickhouse-sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { parseHttpUrl, withoutCredentials } from '../../../core/ingest/sources/http-url.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
@@ -134,7 +135,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const table = tableOf(core, request.params.name);
     const condition = params.get('delete_condition');
     if (condition === undefined) throw new SluiceError('INVALID_ARGUMENT', 'The delete_condition parameter is required');
-    const predicate = await core.checkPredicate(table, condition);
+    const predicate = await core.checkPredicate(table, rewriteClickHouseSql(condition));
     if (params.flag('dry_run', false)) return { rows_to_be_deleted: await core.countWhere(principal, table, predicate) };
     const properties: TinybirdJobProperties = { datasource: { id: `t_${table.id}`, name: table.name }, deleteCondition: condition };
     const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async () => {
