@@ -97,7 +97,8 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toYYYYMM', 'year(t) * 100 + month(t)'),
   onTime('toYYYYMMDD', 'year(t) * 10000 + month(t) * 100 + dayofmonth(t)'),
   onTime('toUnixTimestamp', 'CAST(epoch(t) AS BIGINT)'),
-  { name: 'now64', params: [], body: 'now()' },
+  // ClickHouse's now64() has milliseconds; a time without a zone compares with every time column.
+  { name: 'now64', params: [], body: 'CAST(now() AS TIMESTAMP_MS)' },
   { name: 'yesterday', params: [], body: 'current_date - 1' },
   { name: 'toDate', params: ['x'], body: TO_DATE },
   { name: 'toDateTime', params: ['x'], body: TO_DATE_TIME },

@@ -50,7 +50,7 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)` →
  * `list_transform(a, f)`), `position(s, needle)` and `extract(s, pattern)` (DuckDB reads
  * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
- * with a unit word. Strings, quoted names and comments are tokens of
+ * with a unit word, and `now()` as a DateTime. Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
  */
@@ -68,6 +68,9 @@ class ClickHouseRewriter extends SqlRewriter {
     const word = this.word(index);
     if (word === undefined || !this.isSymbol(index + 1, '(')) return undefined;
     if (word === 'ANY') return NOT_AGGREGATE_AFTER.has(this.tokens[index - 1]?.text ?? '') ? undefined : { build: () => 'any_value', next: index + 1 };
+    // ClickHouse's now() is a DateTime: to the second, without a zone, so that it compares with
+    // DateTime columns (DuckDB's is a TIMESTAMPTZ, which a TIMESTAMP_S column does not compare with).
+    if (word === 'NOW' && this.isSymbol(index + 2, ')')) return { build: () => 'CAST(now() AS TIMESTAMP_S)', next: index + 3 };
     const call = this.call(word, index, limit);
     if (call) return call;
     const aggregate = Object.hasOwn(PARAMETRIC, word) ? PARAMETRIC[word]! : undefined;

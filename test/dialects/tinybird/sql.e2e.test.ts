@@ -123,6 +123,20 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.equal(body.rows_to_be_deleted, 2);
   });
 
+  test('now() and now64() compare with DateTime and DateTime64 columns, in queries and in a delete_condition', async () => {
+    await suite.tb.form('/v0/datasources?name=times', { schema: 'id Int32, ts DateTime, precise DateTime64(3)' });
+    await suite.tb.upload('name=times&mode=append', 'csv', 't.csv', '1,2020-01-01 00:00:00,2020-01-01 00:00:00.250\n2,2999-01-01 00:00:00,2999-01-01 00:00:00.500\n');
+    const response = await sql(`SELECT countIf(ts < now() - INTERVAL 1 DAY) AS past, countIf(precise > now64()) AS future,
+      countIf(ts BETWEEN '2019-01-01' AND now()) AS between, max(date_diff('year', ts, now())) AS years FROM times FORMAT JSON`);
+    const body = (await response.json()) as { data: Array<Record<string, number>>; meta: Array<{ name: string; type: string }> };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual({ ...body.data[0], years: body.data[0]!['years']! >= 6 }, { past: 1, future: 1, between: 1, years: true });
+    const now = (await (await sql('SELECT now() AS t FORMAT JSON')).json()) as { meta: Array<{ type: string }> };
+    assert.equal(now.meta[0]!.type, 'DateTime');
+    const dry = await suite.tb.form('/v0/datasources/times/delete', { delete_condition: 'ts < now() - INTERVAL 1 DAY', dry_run: 'true' });
+    assert.deepEqual(await dry.json(), { rows_to_be_deleted: 1 });
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
