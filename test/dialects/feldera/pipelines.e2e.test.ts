@@ -176,6 +176,19 @@ describe('Feldera pipelines', () => {
     assert.deepEqual(await client.rows('keep', 'SELECT * FROM big_orders'), [{ id: 7, amount: 700 }]);
   });
 
+  test('a PUT or POST without program_code is a 400 InvalidParam and leaves the pipeline, its tables and rows as they were', async () => {
+    await client.pipeline('guarded', PROGRAM);
+    await client.pushOk('guarded', 'orders', '3,300,dee\n', 'format=csv');
+    await client.action('guarded', 'stop');
+    assert.match((await felderaError(await client.putPipeline('guarded', { description: 'only the description' }), 400, 'InvalidParam')).message, /program_code/);
+    const post = await server.fetch('/v0/pipelines', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'nocode' }) });
+    await felderaError(post, 400, 'InvalidParam');
+    assert.equal((await client.get('nocode')).status, 404);
+    assert.equal(((await (await client.get('guarded')).json()) as Record<string, unknown>)['program_code'], PROGRAM);
+    await client.action('guarded', 'start');
+    assert.deepEqual(await client.rows('guarded', 'SELECT id FROM orders'), [{ id: 3 }]);
+  });
+
   test('the program and the name change only while stopped; other fields any time', async () => {
     await client.pipeline('live', PROGRAM);
     const patch = (name: string, body: unknown) => server.fetch(`/v0/pipelines/${name}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

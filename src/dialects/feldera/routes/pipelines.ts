@@ -10,8 +10,13 @@ type PipelineRequest = FastifyRequest<{ Params: { pipeline: string } }>;
 const STRING_FIELDS = ['name', 'description', 'program_code', 'udf_rust', 'udf_toml'] as const;
 const OBJECT_FIELDS = ['runtime_config', 'program_config'] as const;
 
-/** The pipeline fields of a JSON body; other fields are ignored, a field of the wrong type refused. */
-async function descriptorOf(request: FastifyRequest): Promise<PipelineDescriptor> {
+/**
+ * The pipeline fields of a JSON body; other fields are ignored, a field of the wrong type refused.
+ * A whole pipeline (POST, PUT) must give its program, as Feldera's API requires: a PUT without
+ * `program_code` would otherwise replace the program with an empty one, dropping every table and
+ * its rows. (PUT may leave out the name, which its path gives.)
+ */
+async function descriptorOf(request: FastifyRequest, whole: boolean): Promise<PipelineDescriptor> {
   let body: unknown;
   try {
     body = await readJsonBody(request);
@@ -27,6 +32,9 @@ async function descriptorOf(request: FastifyRequest): Promise<PipelineDescriptor
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string') throw new FelderaError('InvalidParam', `Field '${field}' must be a string`, { field });
     descriptor[field] = value;
+  }
+  if (whole && descriptor['program_code'] === undefined) {
+    throw new FelderaError('InvalidParam', "Field 'program_code' is required: a pipeline is created or replaced with its program", { field: 'program_code' });
   }
   for (const field of OBJECT_FIELDS) {
     const value = fields[field];
@@ -64,20 +72,20 @@ export function pipelineRoutes(app: FastifyInstance, pipelines: Pipelines): void
 
   app.post('/v0/pipelines', async (request, reply) => {
     const principal = await request.principal();
-    const pipeline = await pipelines.create(principal, await descriptorOf(request));
+    const pipeline = await pipelines.create(principal, await descriptorOf(request, true));
     return reply.status(201).send(pipelines.render(pipeline));
   });
 
   app.get('/v0/pipelines/:pipeline', async (request: PipelineRequest) =>
     pipelines.render(pipelines.get(request.params.pipeline, await request.principal(), 'read')));
 
-  // PUT sets every field (absent ones to their defaults), creating the pipeline when there is none.
+  // PUT sets every field (absent optional ones to their defaults), creating the pipeline when there is none.
   app.put('/v0/pipelines/:pipeline', async (request: PipelineRequest, reply: FastifyReply) => {
     const principal = await request.principal();
     const name = request.params.pipeline;
-    const descriptor = await descriptorOf(request);
+    const descriptor = await descriptorOf(request, true);
     const full: PipelineDescriptor = {
-      description: '', program_code: '', runtime_config: {}, program_config: {}, udf_rust: '', udf_toml: '', ...descriptor,
+      description: '', runtime_config: {}, program_config: {}, udf_rust: '', udf_toml: '', ...descriptor,
     };
     if (!pipelines.exists(name) && descriptor.name !== undefined && descriptor.name !== name) {
       throw new FelderaError('InvalidParam', `The body names pipeline '${descriptor.name}', the path '${name}'`);
@@ -88,7 +96,7 @@ export function pipelineRoutes(app: FastifyInstance, pipelines: Pipelines): void
 
   app.patch('/v0/pipelines/:pipeline', async (request: PipelineRequest) => {
     const principal = await request.principal();
-    return pipelines.render(await pipelines.update(principal, request.params.pipeline, await descriptorOf(request)));
+    return pipelines.render(await pipelines.update(principal, request.params.pipeline, await descriptorOf(request, false)));
   });
 
   app.delete('/v0/pipelines/:pipeline', async (request: PipelineRequest, reply: FastifyReply) => {
