@@ -51,6 +51,27 @@ export function bodySource(request: FastifyRequest): IngestSource | undefined {
 /** The source of a request without a body: no bytes. */
 export const EMPTY_BODY: IngestSource = { kind: 'bytes', bytes: Buffer.alloc(0) };
 
+/**
+ * The request body as the source of an ingest that needs at least one byte: an absent or empty
+ * body fails with MALFORMED_BODY and `message` (a stream, once it ends without a byte).
+ */
+export function nonEmptyBodySource(request: FastifyRequest, message: string): IngestSource {
+  const source = bodySource(request);
+  if (source === undefined || (source.kind === 'bytes' && source.bytes.length === 0)) throw new SluiceError('MALFORMED_BODY', message);
+  if (source.kind !== 'stream') return source;
+  const body = source.stream;
+  // Read through a generator: the body's errors pass on, and ending the result early ends the body.
+  async function* bytes() {
+    let seen = false;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      seen ||= chunk.length > 0;
+      yield chunk;
+    }
+    if (!seen) throw new SluiceError('MALFORMED_BODY', message);
+  }
+  return { ...source, stream: Readable.from(bytes(), { objectMode: false }) };
+}
+
 /** Small control bodies (a JSON document, a form) are read whole, up to a limit. */
 export async function readBody(request: FastifyRequest, limitBytes: number): Promise<Buffer> {
   const stream = bodyStream(request);

@@ -177,6 +177,22 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     assert.deepEqual(await suite.client.rows(tableId), []);
   });
 
+  test('an empty body is a 400 in every mode and format, whether sent with a length or chunked, and the table keeps its rows', async () => {
+    const tableId = await seededTable();
+    for (const format of FORMATS) {
+      for (const chunked of [false, true]) {
+        const body = chunked ? new ReadableStream({ start: (controller) => controller.close() }) : '';
+        const response = await suite.server.fetch(`/dataset-tables/${tableId}/rows?mode=overwrite`, {
+          method: 'POST', headers: { 'content-type': CONTENT_TYPES[format] }, body, ...(chunked && { duplex: 'half' }),
+        } as RequestInit);
+        const error = (await response.json()) as { error: string; code: string };
+        assert.equal(response.status, 400, `${format}, chunked ${chunked}: ${JSON.stringify(error)}`);
+        assert.match(error.error, /empty|too small/, format);
+      }
+    }
+    assert.deepEqual(await suite.client.rows(tableId), SEED);
+  });
+
   test('a gzip-compressed body is read like the plain one', async () => {
     const { gzipSync } = await import('node:zlib');
     const tableId = await seededTable();

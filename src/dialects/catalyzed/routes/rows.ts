@@ -5,7 +5,7 @@ import { ingest, type IngestFormat } from '../../../core/ingest/ingest.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printArrowType } from '../../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../../core/write/write-command.ts';
-import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
+import { nonEmptyBodySource } from '../../../server/body.ts';
 import { findDatasetTable } from '../resources.ts';
 import { invalid, queryParams } from '../request.ts';
 
@@ -106,7 +106,8 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
       table,
       kind: MODES[mode],
       format,
-      source: bodySource(request) ?? EMPTY_BODY,
+      // No body is no rows, but never by accident: `[]` (or a CSV header alone) says so.
+      source: nonEmptyBodySource(request, `The request body is empty: send ${format === 'csv' ? 'a header row and the rows' : format === 'json' ? 'a JSON array of rows ([] for none)' : 'the rows'}`),
       // An Arrow stream is decoded batch by batch as it arrives; only the server's own cap bounds it.
       limits: { maxBytes: format === 'arrow' ? core.config.maxRequestBodyBytes : core.config.maxRowWriteBytes },
       onInvalid: 'reject',
