@@ -231,6 +231,10 @@ export class Sluice {
     this.requireManager(principal, this.namespaceOf(table));
     return this.writer.exclusive([table.id], async () => {
       const added = change.addColumns?.(this.catalog.getTableById(table.id)) ?? [];
+      if (change.dryRun) {
+        if (added.length > 0) await this.catalog.addColumns(table.id, added, { zeroFill: change.zeroFill ?? false, dryRun: true });
+        return this.catalog.getTableById(table.id);
+      }
       if (added.length > 0) await this.catalog.addColumns(table.id, added, { zeroFill: change.zeroFill ?? false });
       if (change.name !== undefined) await this.catalog.renameTable(table.id, change.name);
       if (change.properties !== undefined) {

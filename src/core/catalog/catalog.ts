@@ -220,9 +220,10 @@ export class Catalog {
 
   /**
    * Adds nullable-or-defaulted columns at the end of a table (their DEFAULTs checked, see
-   * `guardDefault`), and as text to its quarantine companion.
+   * `guardDefault`), and as text to its quarantine companion. With `dryRun`, only checks them and
+   * gives the table as it would be.
    */
-  async addColumns(id: string, added: Column[], { zeroFill = false }: { zeroFill?: boolean } = {}): Promise<Table> {
+  async addColumns(id: string, added: Column[], { zeroFill = false, dryRun = false }: { zeroFill?: boolean; dryRun?: boolean } = {}): Promise<Table> {
     const columns: Column[] = [];
     for (const column of added) columns.push(await guardDefault(this.storage, column));
     return this.ddl.run(async () => {
@@ -236,6 +237,7 @@ export class Catalog {
       }
       const now = new Date();
       const updated: Table = { ...table, columns: [...table.columns, ...columns], updatedAt: now };
+      if (dryRun) return updated;
       await this.storage.transaction(async (tx) => {
         for (const column of columns) {
           await tx.run(`ALTER TABLE ${physicalName(table)} ADD COLUMN ${quoteIdentifier(column.name)} ${toDuckDBType(column.type)}`);

@@ -88,6 +88,8 @@ export interface TableChange {
   name?: string;
   /** Properties set (merged over the current ones). */
   properties?: Record<string, unknown>;
+  /** Check the change (columns added, their defaults) without making it. */
+  dryRun?: boolean;
 }
 
 /** Columns every quarantine table has after the original columns (stored as text). */

@@ -155,6 +155,20 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await missing.json(), { successful_rows: 0, quarantined_rows: 1 }, 'a new row still needs the value (the column has no DEFAULT)');
   });
 
+  test('alter with dry_run=true says the operations and checks them, but changes nothing', async () => {
+    await suite.tb.form('/v0/datasources?name=dry_altered', { schema: 'id Int32' });
+    assert.equal((await suite.tb.form('/v0/datasources/dry_altered/alter', { description: 'before' })).status, 200);
+    const dry = await suite.tb.form('/v0/datasources/dry_altered/alter', { schema: 'id Int32, extra Nullable(String)', description: 'after', dry_run: 'true' });
+    const body = (await dry.json()) as { operations: string[]; datasource: { description: string; columns: Array<{ name: string }> } };
+    assert.equal(dry.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.operations, ['ADD COLUMN extra Nullable(String)', 'MODIFY COMMENT']);
+    const current = (await (await suite.server.fetch('/v0/datasources/dry_altered')).json()) as { description: string; columns: Array<{ name: string }> };
+    assert.deepEqual([current.description, current.columns.map((column) => column.name)], ['before', ['id']]);
+    assert.deepEqual([body.datasource.description, body.datasource.columns.map((column) => column.name)], ['before', ['id']]);
+    const invalid = await suite.tb.form('/v0/datasources/dry_altered/alter', { schema: 'extra String', dry_run: 'true' });
+    assert.equal(invalid.status, 400, 'a change that would be refused is refused in a dry run too');
+  });
+
   test('a Data Source name must be letters, digits and _, not starting with a digit, however it is created', async () => {
     for (const name of ['my-source', '1st', 'with space']) {
       const fromSchema = await suite.tb.form(`/v0/datasources?name=${encodeURIComponent(name)}`, { schema: 'a Int32' });

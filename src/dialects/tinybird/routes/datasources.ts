@@ -156,8 +156,12 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     let added: Column[] = [];
     const addColumns = columns && ((current: Table) => (added = addedColumns(current, columns)));
     const description = params.get('description');
+    // dry_run checks the change and says what it would do, changing nothing.
+    const dryRun = params.flag('dry_run', false);
     // Rows already there take a new column's DEFAULT, or its type's zero value, as in ClickHouse.
-    const altered = await core.alterTable(principal, table, { ...(addColumns && { addColumns, zeroFill: true }), ...(description !== undefined && { properties: { description } }) });
+    const altered = await core.alterTable(principal, table, {
+      ...(addColumns && { addColumns, zeroFill: true }), ...(description !== undefined && { properties: { description } }), dryRun,
+    });
     const operations = [...added.map((column) => `ADD COLUMN ${printSchemaColumn(column)}`), ...(description !== undefined ? ['MODIFY COMMENT'] : [])];
     return { operations, datasource: await datasourceOf(core, altered, { withSchema: true }) };
   });
