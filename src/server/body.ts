@@ -121,11 +121,9 @@ export async function* multipartParts(request: FastifyRequest): AsyncGenerator<M
     for await (const part of request.parts()) {
       if (part.type === 'field') yield { type: 'field', fieldname: part.fieldname, value: part.value };
       else {
-        const original = part.file;
-        yield {
-          type: 'file', fieldname: part.fieldname, filename: part.filename, mimetype: part.mimetype,
-          file: mapStreamErrors(original, malformedMultipart), skip: () => void original.resume(),
-        };
+        const file = mapStreamErrors(part.file, malformedMultipart);
+        // Skipping reads the rest of the part and drops it (the stream it is piped through included).
+        yield { type: 'file', fieldname: part.fieldname, filename: part.filename, mimetype: part.mimetype, file, skip: () => void file.resume() };
       }
     }
   } catch (error) {

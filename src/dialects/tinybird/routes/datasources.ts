@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Column, Table } from '../../../core/catalog/model.ts';
 import { rewriteClickHouseSql } from '../clickhouse-sql.ts';
@@ -53,25 +54,52 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   return reply.send(jobEnvelope(job, baseUrlOf(request), { import_id: importRequest.importId }));
 }
 
+/**
+ * A multipart import: form fields are parameters (besides the URL's), and the first file part is
+ * imported as it streams. The import sees the file end only once the whole body has been read, so
+ * that nothing commits before every parameter is known: a field after the file (which the import,
+ * already under way, could not honour) fails it with a 400 and writes nothing.
+ */
+async function importMultipart(core: Sluice, request: FastifyRequest, reply: FastifyReply) {
+  const params = Params.ofQuery(request);
+  let file: { body: PassThrough; importing: Promise<unknown> } | undefined;
+  try {
+    for await (const part of multipartParts(request)) {
+      if (part.type === 'field' && file) {
+        throw new SluiceError('INVALID_ARGUMENT', `The form field "${part.fieldname}" comes after the file: send parameters before the file part, or in the URL`, { field: part.fieldname });
+      } else if (part.type === 'field') {
+        params.add(part.fieldname, String(part.value));
+      } else if (!file && (FILE_PARTS.has(part.fieldname) || part.filename)) {
+        const body = new PassThrough();
+        part.file.on('error', (error) => body.destroy(error));
+        part.file.pipe(body, { end: false });
+        const hints = { fileName: part.filename, contentType: part.mimetype };
+        const importing = handleImport(core, request, reply, params, { kind: 'stream', stream: body, hints }, core.config.maxRequestBodyBytes);
+        // An import that stops reading (refused, failed) leaves the rest of the file to be drained, so that the body's other parts are read.
+        void importing.catch(() => undefined).finally(() => {
+          part.file.unpipe(body);
+          part.skip();
+        });
+        file = { body, importing };
+      } else {
+        part.skip();
+      }
+    }
+  } catch (error) {
+    if (!file) throw error;
+    // The import fails with this error, unless it had failed already with its own.
+    file.body.destroy(error as Error);
+    await file.importing;
+    throw error;
+  }
+  if (!file) return handleImport(core, request, reply, params, undefined, core.config.maxRequestBodyBytes);
+  file.body.end();
+  return file.importing;
+}
+
 export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/v0/datasources', async (request, reply) => {
-    if (request.isMultipart()) {
-      const params = Params.ofQuery(request);
-      let result: unknown;
-      let imported = false;
-      for await (const part of multipartParts(request)) {
-        if (part.type === 'field') {
-          params.add(part.fieldname, String(part.value));
-        } else if (!imported && (FILE_PARTS.has(part.fieldname) || part.filename)) {
-          imported = true;
-          const hints = { fileName: part.filename, contentType: part.mimetype };
-          result = await handleImport(core, request, reply, params, { kind: 'stream', stream: part.file, hints }, core.config.maxRequestBodyBytes);
-        } else {
-          part.skip();
-        }
-      }
-      return imported ? result : handleImport(core, request, reply, params, undefined, core.config.maxRequestBodyBytes);
-    }
+    if (request.isMultipart()) return importMultipart(core, request, reply);
     const contentType = String(request.headers['content-type'] ?? '');
     if (contentType.startsWith('application/x-www-form-urlencoded') || !hasBody(request)) {
       return handleImport(core, request, reply, await Params.of(request), undefined, RAW_BODY_BYTES);
