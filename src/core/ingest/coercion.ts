@@ -177,6 +177,17 @@ function castTruncatedInteger(text: string, type: DataType): string {
     ELSE ${tryCast(trimmed, type)} END`;
 }
 
+/**
+ * An integer from text that is only digits (with a sign, and spaces around): DuckDB's cast also
+ * takes fractions (rounding them), exponents, `0x…`, `0b…` and `_` separators. A text that is the
+ * cast's own printing of its value is such an integer, and that check costs about half the pattern's.
+ */
+function castIntegerOnly(text: string, type: DataType): string {
+  const cast = tryCast(text, type);
+  return `CASE WHEN CAST(${cast} AS VARCHAR) = ${text} THEN ${cast}
+    WHEN regexp_full_match(trim(${text}), '[+-]?[0-9]+') THEN ${tryCast(`trim(${text})`, type)} END`;
+}
+
 /** Kinds whose columns hold text, where a text such as `null` is a value like any other. */
 const TEXT_KINDS = new Set<DataTypeKind>(['string', 'binary', 'json']);
 
@@ -220,7 +231,7 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const text = nullTexts.length === 0 ? input : `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
   const castLeaf = (leafText: string, type: DataType): string => {
     if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
-    if (options.integerFractions === 'refuse' && type.kind === 'int') return `CASE WHEN regexp_full_match(trim(${leafText}), '[+-]?[0-9]+') THEN ${tryCast(`trim(${leafText})`, type)} END`;
+    if (options.integerFractions === 'refuse' && type.kind === 'int') return castIntegerOnly(leafText, type);
     if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
     const cast = options.binary === 'base64' && type.kind === 'binary' ? castBase64(leafText) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
     const length = declaredLength(type);

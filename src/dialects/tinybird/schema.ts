@@ -3,8 +3,11 @@ import type { CoercionOptions } from '../../core/ingest/coercion.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { printClickHouseType, readClickHouseType, TypeNameError } from '../../core/types/index.ts';
 
-/** How ClickHouse reads values: a FixedString(N) holds N bytes, a shorter value padded with NUL bytes. */
-export const TINYBIRD_COERCION: CoercionOptions = { fixedStrings: 'bytes' };
+/**
+ * How ClickHouse reads values: a FixedString(N) holds N bytes, a shorter value padded with NUL bytes;
+ * an integer column takes only digits (`27.5`, `1e2` and `0x1F` are invalid, not rounded or read).
+ */
+export const TINYBIRD_COERCION: CoercionOptions = { fixedStrings: 'bytes', integerFractions: 'refuse' };
 
 /**
  * Tinybird's schema syntax: `` `name` Type `json:$.path` DEFAULT expr CODEC(…), … ``, comma

@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoercionOptions } from '../../../src/core/ingest/coercion.ts';
 import type { DataType } from '../../../src/core/types/data-type.ts';
+import { toDuckDBType } from '../../../src/core/types/duckdb-types.ts';
 import { convertValues } from '../../helpers/convert-values.ts';
 import { TestCore } from '../../helpers/test-server.ts';
 
@@ -28,8 +29,29 @@ test('a number too large for a float column is invalid rather than infinity; inf
 
 test('integerFractions: refuse takes only whole numbers for an integer column; round and truncate read fractions', async () => {
   const int: DataType = { kind: 'int', bits: 32, signed: true };
-  const texts = ['7', ' -7 ', '+7', '2.5', '2.0', '1e2', '99999999999'];
-  assert.deepEqual(invalid(await convert(int, texts, { integerFractions: 'refuse' })), [false, false, false, true, true, true, true]);
+  const texts = ['7', ' -7 ', '+7', '007', '-0', '2.5', '2.0', '1e2', '0x1F', '0b11', '1_000', '1.', '.5', '99999999999'];
+  const refused = await convert(int, texts, { integerFractions: 'refuse' });
+  assert.deepEqual(refused.slice(0, 5), ['7', '-7', '7', '7', '0']);
+  assert.deepEqual(invalid(refused.slice(5)), texts.slice(5).map(() => true));
   assert.deepEqual(await convert(int, ['2.5', '2.7'], { integerFractions: 'truncate' }), ['2', '2']);
   assert.deepEqual(await convert(int, ['2.5', '2.7']), ['3', '3']);
+});
+
+test('integerFractions: refuse gives what its rule says (digits with a sign, spaces around, in range) for texts of every shape', async () => {
+  const pieces = ['', ' ', '+', '-', '0', '7', '42', '.', '5', 'e', '1', 'x', '_', 'b', '\u00a0', '٣', '9999999999'];
+  const texts: string[] = [];
+  for (const a of pieces) for (const b of pieces) for (const c of pieces.slice(0, 8)) texts.push(a + b + c);
+  for (const type of [{ kind: 'int', bits: 8, signed: true }, { kind: 'int', bits: 64, signed: true }, { kind: 'int', bits: 64, signed: false }] as DataType[]) {
+    const results = await convert(type, texts, { integerFractions: 'refuse' });
+    const rule = await harness.core.storage.query(
+      `SELECT CASE WHEN regexp_full_match(trim(v), '[+-]?[0-9]+') THEN CAST(TRY_CAST(trim(v) AS ${toDuckDBType(type)}) AS VARCHAR) END AS value
+       FROM (SELECT unnest(texts) AS v, generate_subscripts(texts, 1) AS n FROM (SELECT CAST($1::JSON AS VARCHAR[]) AS texts)) ORDER BY n`,
+      [JSON.stringify(texts)],
+    );
+    const expected = rule.map((row) => row['value'] as string | null);
+    // A valid value's JSON is its digits; a missing or invalid one has none, as the rule gives NULL.
+    const actual = results.map((result) => (result === null || result.startsWith('invalid: ') ? null : result));
+    const differing = texts.filter((_, index) => expected[index] !== actual[index]);
+    assert.deepEqual(differing, [], `${JSON.stringify(type)}: the fast path and the rule disagree`);
+  }
 });

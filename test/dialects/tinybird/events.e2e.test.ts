@@ -62,6 +62,20 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT code, c__error FROM codes_csv_quarantine'), [{ code: 'abc', c__error: ['column "code": value "abc" is 3 bytes, longer than the 2 of FixedString(2)'] }]);
   });
 
+  test('a fraction, an exponent or a hex number for an integer column is quarantined, not rounded, from events and CSV alike', async () => {
+    await tb.form('/v0/datasources?name=whole', { schema: 'id Int64 `json:$.id`, n Int32 `json:$.n`', format: 'ndjson' });
+    const response = await send('name=whole&wait=true', '{"id": 1, "n": 27}\n{"id": 2, "n": 27.5}\n{"id": 3, "n": "1e2"}\n{"id": 4, "n": " -8 "}\n');
+    assert.deepEqual(await response.json(), { successful_rows: 2, quarantined_rows: 2 });
+    assert.deepEqual(await tb.sql('SELECT id, n FROM whole ORDER BY id'), [{ id: 1, n: 27 }, { id: 4, n: -8 }]);
+    const quarantined = await tb.sql<{ n: string; c__error: string[] }>('SELECT n, c__error FROM whole_quarantine ORDER BY id');
+    assert.deepEqual(quarantined.map((row) => row.n), ['27.5', '1e2']);
+    assert.match(quarantined[0]!.c__error[0]!, /column "n": value "27.5" is not a valid Int32/);
+
+    await tb.form('/v0/datasources?name=whole_csv', { schema: 'id Int64, n Int32' });
+    const appended = await (await tb.upload('name=whole_csv&mode=append', 'csv', 'w.csv', '1,27\n2,27.5\n3,0x1F\n')).json();
+    assert.deepEqual([appended.successful_rows, appended.quarantine_rows], [1, 2]);
+  });
+
   test('a FixedString(N) DEFAULT fills a missing value padded to N bytes, as a given value is', async () => {
     await tb.form('/v0/datasources?name=coded_defaults', { schema: "id Int64 `json:$.id`, code FixedString(3) `json:$.code` DEFAULT 'a'", format: 'ndjson' });
     const response = await send('name=coded_defaults&wait=true', '{"id": 1}\n{"id": 2, "code": "b"}\n');
