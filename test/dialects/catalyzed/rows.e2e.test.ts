@@ -193,6 +193,18 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     assert.deepEqual(await suite.client.rows(tableId), SEED);
   });
 
+  test('a CSV without its header row, or a Parquet file none of whose columns is the table\'s, is a 400 naming its fields, and writes nothing', async () => {
+    const tableId = await seededTable();
+    const headerless = await suite.client.write(tableId, 'mode=append', '7,g,7.5\n8,h,8.5\n', CONTENT_TYPES.csv);
+    assert.equal(headerless.status, 400, JSON.stringify(headerless.body));
+    assert.match(headerless.body.error, /None of the CSV header's fields \("7", "g", "7.5"\) matches a column of the table/);
+    const parquet = await encodeRows('parquet', [{ foo: 1, bar: 'x' }]);
+    const unrelated = await suite.client.write(tableId, 'mode=overwrite', parquet, CONTENT_TYPES.parquet);
+    assert.equal(unrelated.status, 400, JSON.stringify(unrelated.body));
+    assert.match(unrelated.body.error, /None of the Parquet file's fields \("foo", "bar"\)/);
+    assert.deepEqual(await suite.client.rows(tableId), SEED);
+  });
+
   test('a gzip-compressed body is read like the plain one', async () => {
     const { gzipSync } = await import('node:zlib');
     const tableId = await seededTable();

@@ -7,7 +7,7 @@ import type { RecordBatch } from '../../write/write-command.ts';
 import { followArrowFraming } from './arrow-framing.ts';
 import { bindReader } from './arrow-values.ts';
 import type { BindReader, ValueReader } from './arrow-values.ts';
-import { asMalformed } from './malformed.ts';
+import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
 
 export interface ArrowIpcOptions {
   /** Match field names to columns regardless of case; an exact match still wins. */
@@ -45,8 +45,8 @@ function findField(fields: readonly Field[], column: string, caseInsensitive: bo
 
 /**
  * Which field feeds each target column. Fields that match no column are ignored (a client may send
- * whole rows where only some columns exist, as for deletes by key), but a stream none of whose
- * fields match is taken for a mistake rather than loaded as rows of nulls.
+ * whole rows where only some columns exist, as for deletes by key), but not all of them (see
+ * `checkSomeFieldMatches`).
  */
 function planColumns(schema: Schema, columns: Column[], caseInsensitive: boolean): Array<FieldSource | undefined> {
   const sources = columns.map((column) => {
@@ -55,13 +55,7 @@ function planColumns(schema: Schema, columns: Column[], caseInsensitive: boolean
     const field = schema.fields[index]!;
     return { field: field.name, index, bind: bindReader(field.type) };
   });
-  if (schema.fields.length > 0 && sources.every((source) => source === undefined)) {
-    const fields = schema.fields.map((field) => field.name);
-    throw new SluiceError('INVALID_ARGUMENT', `None of the Arrow stream's fields (${fields.map((name) => `"${name}"`).join(', ')}) matches a column of the table`, {
-      fields,
-      columns: columns.map((column) => column.name),
-    });
-  }
+  checkSomeFieldMatches('the Arrow stream', schema.fields.map((field) => field.name), columns, sources.filter((source) => source !== undefined).length);
   return sources;
 }
 

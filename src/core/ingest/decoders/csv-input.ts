@@ -5,7 +5,7 @@ import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
 import type { StagedInput } from '../staged-input.ts';
-import { asMalformed } from './malformed.ts';
+import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
 
 export interface CsvDialect {
   delimiter: string;
@@ -58,6 +58,8 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const mapped = columns.flatMap((column, index) => (sources[index] === undefined ? [] : [{ column, field: sources[index]! }]));
   const taken = new Set(mapped.map(({ field }) => field));
   const ignoredFields = header && !options.byPosition ? firstRecord.flatMap((name, field) => (taken.has(field) ? [] : [name.trim() || `field ${field + 1}`])) : [];
+  // A header none of whose names is a column is most likely a first row of data.
+  if (header && !options.byPosition) checkSomeFieldMatches('the CSV header', firstRecord, columns, mapped.length);
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
   const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},

@@ -1,3 +1,4 @@
+import type { Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
 
 /**
@@ -9,4 +10,17 @@ export function asMalformed(error: unknown, format: string, path?: string): Slui
   const said = error instanceof Error ? error.message : String(error);
   const message = path === undefined ? said : said.replaceAll(`'${path}'`, '<body>').replaceAll(`"${path}"`, '<body>').replaceAll(path, '<body>');
   return new SluiceError('MALFORMED_BODY', `The ${format} data could not be read: ${message}`, null, { cause: error });
+}
+
+/**
+ * Input whose fields (a CSV header, Parquet columns, an Arrow stream's fields) match none of the
+ * table's columns is taken for a mistake (a missing header row, the wrong file) rather than loaded
+ * as rows of nulls: this is the error, when it is so.
+ */
+export function checkSomeFieldMatches(source: string, fields: string[], columns: Column[], matched: number): void {
+  if (fields.length === 0 || matched > 0) return;
+  throw new SluiceError('INVALID_ARGUMENT', `None of ${source}'s fields (${fields.map((name) => `"${name}"`).join(', ')}) matches a column of the table`, {
+    fields,
+    columns: columns.map((column) => column.name),
+  });
 }

@@ -3,7 +3,7 @@ import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import type { Column } from '../../catalog/model.ts';
 import { parseJsonPath } from '../json-path.ts';
 import type { StagedInput } from '../staged-input.ts';
-import { asMalformed } from './malformed.ts';
+import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
 
 export interface ParquetOptions {
   caseInsensitive: boolean;
@@ -51,6 +51,7 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
   });
   const taken = new Set(mapped.map(({ field }) => field));
   const ignoredFields = [...fileColumns.keys()].filter((field) => !taken.has(field));
+  checkSomeFieldMatches('the Parquet file', [...fileColumns.keys()], columns, mapped.length);
   return {
     columns: mapped.map(({ column }) => column.name),
     ...(ignoredFields.length > 0 && { ignoredFields }),
