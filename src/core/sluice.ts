@@ -244,6 +244,14 @@ export class Sluice {
     });
   }
 
+  /**
+   * Drops a table that a request created and then failed to fill (an import whose data was refused):
+   * the request leaves nothing behind, whatever the scopes it was allowed to create with.
+   */
+  async undoCreate(table: Table): Promise<void> {
+    await this.writer.exclusive([table.id], () => this.catalog.dropTable(table.id));
+  }
+
   /** Drops a table (with its quarantine companion) or a view, once the writes queued before it are done. */
   async dropTable(principal: Principal, table: Table): Promise<void> {
     this.authorize(principal, 'drop', table);

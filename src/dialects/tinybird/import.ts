@@ -233,6 +233,10 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       ...(request.signal && { signal: request.signal }),
     });
     return importResponse(request.importId, await datasourceOf(core, table), result);
+  } catch (error) {
+    // A data source this import created goes with it, so that the request can simply be sent again.
+    if (table && !existing) await core.undoCreate(table).catch(() => undefined);
+    throw error;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }

@@ -57,12 +57,21 @@ export function parseScopeEntry(entry: unknown): Scope {
   return parseTinybirdScope(type, resource, filter);
 }
 
-/** Reads the scopes of a JWT payload written the Tinybird way: `scopes: [{type, resource, filter}]`. */
+/**
+ * Reads the scopes of a JWT payload written the Tinybird way: `scopes: [{type, resource, filter}]`.
+ * A scope of a kind Sluice does not serve (`PIPES:READ`, the usual scope of Tinybird's JWTs) grants
+ * nothing here and is passed over, so that the token's other scopes still work; a malformed entry
+ * makes the whole token invalid.
+ */
 export function parseJwtScopes(payload: Record<string, unknown>): Scope[] | undefined {
   const scopes = payload['scopes'];
   if (!Array.isArray(scopes)) return undefined;
+  const served = scopes.filter((entry) => {
+    const type = (entry as { type?: unknown } | null)?.type;
+    return typeof type !== 'string' || Object.hasOwn(SCOPE_ACTIONS, type.split(':').slice(0, 2).join(':'));
+  });
   try {
-    return scopes.map(parseScopeEntry);
+    return served.map(parseScopeEntry);
   } catch {
     return undefined;
   }

@@ -319,6 +319,20 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM raw_body'), [{ n: 2 }]);
   });
 
+  test('a create whose data is refused leaves no data source behind, so that it can be sent again', async () => {
+    const refused = await suite.server.fetch('/v0/datasources?mode=create&name=second_try&schema=id%20Int32', {
+      method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n'.repeat(5_000_000),
+    });
+    assert.equal(refused.status, 413);
+    assert.equal((await suite.server.fetch('/v0/datasources/second_try')).status, 404);
+    const inferred = await suite.tb.upload('mode=create&name=second_try', 'csv', 'broken.csv.gz', gzipSync('id\n1\n2\n').subarray(0, 20));
+    assert.equal(inferred.status, 400, await inferred.clone().text());
+    assert.equal((await suite.server.fetch('/v0/datasources/second_try')).status, 404);
+    const again = await suite.server.fetch('/v0/datasources?mode=create&name=second_try&schema=id%20Int32', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n2\n' });
+    assert.equal(again.status, 200, await again.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM second_try'), [{ n: 2 }]);
+  });
+
   test('malformed input gets a clear 400 and the server keeps serving', async () => {
     await suite.tb.form('/v0/datasources?name=robust', { schema: 'id Int32' });
     const truncatedGzip = gzipSync('1\n2\n3\n'.repeat(1000)).subarray(0, 40);

@@ -151,4 +151,16 @@ describe('Tinybird tokens and scope checks', () => {
     const forged = await new SignJWT({ scopes: [{ type: 'ADMIN' }] }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('wrong-key'));
     assert.equal((await sql('SELECT 1', forged)).status, 403);
   });
+
+  test("a JWT's scopes of kinds Sluice does not serve (PIPES:READ) grant nothing and leave its other scopes working; a malformed scope invalidates it", async () => {
+    const key = new TextEncoder().encode(ADMIN_TOKEN);
+    const sign = (scopes: unknown[]) => new SignJWT({ name: 'sdk-jwt', scopes }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);
+    const mixed = await sign([{ type: 'PIPES:READ', resource: 'top_pages' }, { type: 'DATASOURCES:READ', resource: 'events' }]);
+    assert.equal((await sql('SELECT count() FROM events', mixed)).status, 200);
+    assert.equal((await sql('SELECT * FROM secrets', mixed)).status, 403);
+    const pipesOnly = await sign([{ type: 'PIPES:READ', resource: 'top_pages' }]);
+    assert.equal((await sql('SELECT count() FROM events', pipesOnly)).status, 403);
+    const malformed = await sign([{ type: 'DATASOURCES:READ', resource: 'events' }, 'PIPES:READ']);
+    assert.equal((await sql('SELECT count() FROM events', malformed)).status, 403);
+  });
 });
