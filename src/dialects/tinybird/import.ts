@@ -59,9 +59,21 @@ export function checkDatasourceName(name: string): string {
 
 export function nameFromFile(fileName: string | undefined): string | undefined {
   if (!fileName) return undefined;
-  const base = decodeURIComponent(fileName.split(/[/\\]/).pop() ?? '').replace(/(\.(csv|ndjson|json|parquet|gz))+$/i, '');
+  // A URL names its file in its path: not in its query string (a presigned URL's signature) or fragment.
+  const path = URL.canParse(fileName) ? new URL(fileName).pathname : fileName;
+  const last = path.split(/[/\\]/).pop() ?? '';
+  const base = decodedOrAsIs(last).replace(/(\.(csv|ndjson|json|parquet|gz))+$/i, '');
   const name = base.replace(/[^A-Za-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
   return name === '' ? undefined : /^[0-9]/.test(name) ? `_${name}` : name;
+}
+
+/** A percent-encoded name decoded; one that does not decode (`100%.csv`) as it is. */
+function decodedOrAsIs(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** `dialect_*` parameters: one character each. */

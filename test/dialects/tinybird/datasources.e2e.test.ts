@@ -243,6 +243,16 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT my_partition_key AS k FROM data_source_name ORDER BY k'), [{ k: 7 }, { k: 500 }]);
   });
 
+  test("a data source without a name is named after its file: a URL's path without its query string, a file name with a % as it is", async () => {
+    const url = suite.files.serve('/exports/signed_rows.csv?X-Amz-Signature=abc123&X-Amz-Expires=60', 'id,v\n1,a\n');
+    const job = await (await suite.tb.form('/v0/datasources?mode=create&format=csv', { url })).json();
+    assert.equal((await suite.tb.waitForJob(job.id))['status'], 'done');
+    assert.deepEqual(await suite.tb.sql('SELECT id, v FROM signed_rows'), [{ id: 1, v: 'a' }]);
+    const percent = await suite.tb.upload('mode=create', 'csv', '100%.csv', 'id\n5\n');
+    assert.equal(percent.status, 200, await percent.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT id FROM _100'), [{ id: 5 }]);
+  });
+
   test('a data source created from a CSV file loads it with the quote and escape found for it', async () => {
     await suite.tb.upload('name=backslashed', 'csv', 'b.csv', 'id,txt\n1,"a \\"q\\" b"\n2,"plain"\n3,"x\\"y"\n');
     assert.deepEqual(await suite.tb.sql('SELECT id, txt FROM backslashed ORDER BY id'), [{ id: 1, txt: 'a "q" b' }, { id: 2, txt: 'plain' }, { id: 3, txt: 'x"y' }]);
