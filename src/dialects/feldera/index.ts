@@ -10,7 +10,7 @@ import { queryRoutes } from './routes/query.ts';
 export const feldera: Dialect = {
   name: 'feldera',
   allowQueryToken: false,
-  prefixes: ['/v0/pipelines'],
+  prefixes: ['/v0/pipelines', '/v0/config'],
   renderError: renderFelderaError,
   configure(core) {
     core.manageNamespaces('feldera', isPipeline);

@@ -7,6 +7,7 @@ import { Mutex } from '../../core/mutex.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { printSqlType } from '../../core/types/index.ts';
 import { FelderaError } from './errors.ts';
+import { PipelineRuns } from './pipeline-runs.ts';
 import { lineAndColumn, normalizeName, parseProgram, ProgramError, type ProgramTable, type ViewKind } from './program.ts';
 
 /** Where a pipeline keeps its state in its namespace's properties. */
@@ -42,6 +43,8 @@ export interface PipelineState {
   version: number;
   deployment_status: DeploymentStatus;
   deployment_status_since: string;
+  /** Whether the pipeline holds data: from its first start until cleared (absent in states saved before it was kept). */
+  storage_status?: 'Cleared' | 'InUse';
 }
 
 /** The fields of a pipeline a client sets (POST, PUT, PATCH). */
@@ -79,6 +82,8 @@ export class Pipelines {
   private readonly waiting = new Map<string, Set<() => void>>();
   /** Per pipeline, by namespace id: aborted when it stops, so that pushes still arriving end (see `stopSignal`). */
   private readonly deployments = new Map<string, AbortController>();
+  /** The counters of each deployed pipeline's run (see `stats`). */
+  readonly runs = new PipelineRuns();
 
   constructor(private readonly core: Sluice) {}
 
@@ -128,7 +133,7 @@ export class Pipelines {
       runtime_config: descriptor.runtime_config ?? {}, program_config: descriptor.program_config ?? {},
       udf_rust: descriptor.udf_rust ?? '', udf_toml: descriptor.udf_toml ?? '',
       program_status: 'Pending', program_error: null, program_status_since: now, program_version: 1, version: 1,
-      deployment_status: 'Stopped', deployment_status_since: now,
+      deployment_status: 'Stopped', deployment_status_since: now, storage_status: 'Cleared',
     };
     let namespace: Namespace;
     try {
@@ -175,6 +180,7 @@ export class Pipelines {
       const { namespace, state } = this.get(name, principal, 'create');
       if (state.deployment_status !== 'Stopped') throw new FelderaError('IllegalPipelineAction', `Pipeline '${name}' must be stopped before it is deleted`, { pipeline_name: name });
       await this.core.dropNamespace(principal, namespace);
+      this.runs.stop(namespace.id);
       this.wake(namespace.id);
     });
   }
@@ -185,9 +191,14 @@ export class Pipelines {
       const pipeline = this.get(name, principal, 'create');
       const status = to(pipeline.state);
       if (status === pipeline.state.deployment_status) return pipeline;
-      const saved = await this.save(pipeline, { deployment_status: status, deployment_status_since: new Date().toISOString() });
+      const starting = pipeline.state.deployment_status === 'Stopped';
+      const saved = await this.save(pipeline, {
+        deployment_status: status, deployment_status_since: new Date().toISOString(), ...(starting && { storage_status: 'InUse' as const }),
+      });
       this.wake(pipeline.namespace.id);
+      if (starting) this.runs.start(pipeline.namespace.id);
       if (status === 'Stopped') {
+        this.runs.stop(pipeline.namespace.id);
         // A stopped pipeline's pushes and egress streams end, as its inputs and outputs do.
         const name = pipeline.namespace.name;
         this.deployments.get(pipeline.namespace.id)?.abort(new FelderaError('PipelineInteractionNotDeployed', `Pipeline '${name}' was stopped while the push was arriving: the records committed before stay, the rest were not written`, { pipeline_name: name, status }));
@@ -206,7 +217,15 @@ export class Pipelines {
       for (const table of this.core.catalog.listTables(namespace.id)) {
         await this.core.write(principal, { table, kind: 'delete_where', predicate: 'true', onInvalid: 'reject' });
       }
+      await this.save({ namespace, state }, { storage_status: 'Cleared' });
     });
+  }
+
+  /** Feldera's `/stats` of a deployed pipeline: its run's counters, by table. */
+  stats(pipeline: Pipeline) {
+    this.requireDeployed(pipeline, 'read its statistics');
+    const tables = this.core.catalog.listTables(pipeline.namespace.id).map((table) => table.name);
+    return this.runs.stats(pipeline.namespace.id, pipeline.state.deployment_status as 'Running' | 'Paused', tables);
   }
 
   /**
@@ -276,6 +295,7 @@ export class Pipelines {
     const { namespace, state } = pipeline;
     const relations = this.core.catalog.listTables(namespace.id, { includeViews: true });
     const compiled = state.program_status === 'Success';
+    const deployed = state.deployment_status !== 'Stopped';
     return {
       id: state.id,
       name: namespace.name,
@@ -306,8 +326,20 @@ export class Pipelines {
         : null,
       deployment_status: state.deployment_status,
       deployment_status_since: state.deployment_status_since,
+      // Moves are made at once: the desired status is the status. The resources and runtime
+      // statuses are Feldera's newer, finer view of the same.
       deployment_desired_status: state.deployment_status,
+      deployment_desired_status_since: state.deployment_status_since,
+      deployment_resources_status: deployed ? 'Provisioned' : 'Stopped',
+      deployment_resources_status_since: state.deployment_status_since,
+      deployment_resources_desired_status: deployed ? 'Provisioned' : 'Stopped',
+      deployment_resources_desired_status_since: state.deployment_status_since,
+      deployment_runtime_status: deployed ? state.deployment_status : null,
+      deployment_runtime_status_since: deployed ? state.deployment_status_since : null,
+      deployment_runtime_desired_status: deployed ? state.deployment_status : null,
+      deployment_runtime_desired_status_since: deployed ? state.deployment_status_since : null,
       deployment_error: null,
+      storage_status: state.storage_status ?? 'InUse',
       refresh_version: state.version,
     };
   }

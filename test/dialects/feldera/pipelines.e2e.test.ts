@@ -203,6 +203,43 @@ describe('Feldera pipelines', () => {
     await felderaError(await patch('renamed', { runtime_config: 'not an object' }), 400, 'InvalidParam');
   });
 
+  test("what Feldera's Python SDK reads: /v0/config, storage_status from first start until cleared, the resources and runtime statuses", async () => {
+    const config = (await (await server.fetch('/v0/config')).json()) as Record<string, unknown>;
+    assert.equal(config['edition'], 'Open source');
+    assert.match(String(config['version']), /^\d+\.\d+\.\d+/);
+    assert.equal((await server.fetch('/v0/config', { token: null })).status, 401);
+    await client.pipeline('sdk', PROGRAM, { start: false });
+    const fields = async () => (await (await client.get('sdk')).json()) as Record<string, unknown>;
+    const pick = (pipeline: Record<string, unknown>) => [pipeline['storage_status'], pipeline['deployment_resources_status'], pipeline['deployment_runtime_status'], pipeline['deployment_desired_status']];
+    assert.deepEqual(pick(await fields()), ['Cleared', 'Stopped', null, 'Stopped']);
+    await client.action('sdk', 'start');
+    assert.deepEqual(pick(await fields()), ['InUse', 'Provisioned', 'Running', 'Running']);
+    await client.action('sdk', 'pause');
+    assert.deepEqual(pick(await fields()), ['InUse', 'Provisioned', 'Paused', 'Paused']);
+    await client.action('sdk', 'stop');
+    assert.deepEqual(pick(await fields()), ['InUse', 'Stopped', null, 'Stopped']);
+    assert.equal((await client.action('sdk', 'clear')).status, 202);
+    assert.deepEqual(pick(await fields()), ['Cleared', 'Stopped', null, 'Stopped']);
+  });
+
+  test('/stats counts the records each table took in during the current run, and its parse errors; a start begins a new run; a stopped pipeline has none', async () => {
+    await client.pipeline('counted', PROGRAM);
+    await client.pushOk('counted', 'orders', '1,250,ann\n2,50,bob\n', 'format=csv');
+    await felderaError(await server.fetch('/v0/pipelines/counted/ingress/orders?format=json&update_format=raw', { method: 'POST', body: '{"id": 3, "amount": 5}\n{"id": "x"}' }), 400, 'ParseErrors');
+    const stats = async () => (await (await server.fetch('/v0/pipelines/counted/stats')).json()) as { global_metrics: Record<string, unknown>; inputs: Array<{ config: { stream: string }; metrics: Record<string, unknown> }> };
+    const first = await stats();
+    assert.deepEqual([first.global_metrics['state'], first.global_metrics['total_input_records'], first.global_metrics['total_processed_records']], ['Running', 3, 3]);
+    const orders = first.inputs.find((input) => input.config.stream === 'orders')!;
+    assert.deepEqual([orders.metrics['total_records'], orders.metrics['num_parse_errors']], [3, 1]);
+    assert.deepEqual(first.inputs.map((input) => input.config.stream).sort(), ['notes', 'orders']);
+    await client.action('counted', 'stop');
+    await felderaError(await server.fetch('/v0/pipelines/counted/stats'), 503, 'PipelineInteractionNotDeployed');
+    await client.action('counted', 'start');
+    const second = await stats();
+    assert.equal(second.global_metrics['total_input_records'], 0);
+    assert.notEqual(second.global_metrics['incarnation_uuid'], first.global_metrics['incarnation_uuid']);
+  });
+
   test('start, pause, resume and stop move the deployment status; illegal moves are refused', async () => {
     await client.pipeline('cycle', PROGRAM, { start: false });
     const status = async () => ((await (await client.get('cycle')).json()) as Record<string, unknown>)['deployment_status'];

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../../core/errors.ts';
 import { readJsonBody } from '../../../server/body.ts';
+import { SLUICE_VERSION } from '../../../server/version.ts';
 import { FelderaError } from '../errors.ts';
 import { QueryParams } from '../params.ts';
 import type { DeploymentStatus, PipelineDescriptor, Pipelines, PipelineState } from '../pipelines.ts';
@@ -66,8 +67,14 @@ function deployed(state: PipelineState, to: DeploymentStatus): DeploymentStatus 
   return to;
 }
 
-/** Pipelines: create, replace, change, read, list and delete; and their lifecycle. */
+/** The instance's configuration; pipelines: create, replace, change, read, list and delete; their lifecycle and statistics. */
 export function pipelineRoutes(app: FastifyInstance, pipelines: Pipelines): void {
+  // The instance's configuration, which Feldera's Python SDK reads before anything else.
+  app.get('/v0/config', async (request) => {
+    await request.principal();
+    return { version: SLUICE_VERSION, edition: 'Open source', revision: '', runtime_version: SLUICE_VERSION, telemetry: '', changelog_url: null, license_validity: null, update_info: null };
+  });
+
   app.get('/v0/pipelines', async (request) => pipelines.list(await request.principal()).map((pipeline) => pipelines.render(pipeline)));
 
   app.post('/v0/pipelines', async (request, reply) => {
@@ -111,6 +118,9 @@ export function pipelineRoutes(app: FastifyInstance, pipelines: Pipelines): void
       return reply.status(202).send();
     });
   }
+
+  app.get('/v0/pipelines/:pipeline/stats', async (request: PipelineRequest) =>
+    pipelines.stats(pipelines.get(request.params.pipeline, await request.principal(), 'read')));
 
   app.post('/v0/pipelines/:pipeline/clear', async (request: PipelineRequest, reply: FastifyReply) => {
     await pipelines.clear(await request.principal(), request.params.pipeline);
