@@ -4,7 +4,8 @@ import { isSqlStruct, SqlDate, SqlDecimal, SqlJson, SqlMap, SqlTime, SqlTimestam
 /**
  * How result values are written as text, shared by every encoder:
  * - 64/128-bit integers and decimals are JSON numbers only when a double reads them back exactly,
- *   otherwise JSON strings — never a rounded number;
+ *   otherwise JSON strings — never a rounded number (or, with `wideNumbers: 'number'`, always
+ *   numbers with all their digits);
  * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers);
  * - timestamps `YYYY-MM-DD HH:MM:SS[.fffffffff]` in UTC with trailing fractional zeros trimmed
  *   (or ISO-8601 `…T…Z`), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
@@ -19,6 +20,12 @@ export interface RenderOptions {
   binary?: 'bytes' | 'base64';
   /** How text formats write lists, structs and maps: as JSON (the default) or in ClickHouse's text syntax. */
   nested?: 'json' | 'clickhouse';
+  /**
+   * How JSON writes a 64/128-bit integer or a decimal that a double does not hold exactly: as a
+   * string (the default, so that JavaScript readers do not round it) or as a number with all its
+   * digits (for readers that parse numbers exactly).
+   */
+  wideNumbers?: 'string' | 'number';
 }
 
 type ValueKind =
@@ -88,13 +95,14 @@ const JSON_RENDERERS: Renderers = {
   null: () => 'null',
   boolean: (value: boolean) => String(value),
   number: (value: number) => (Number.isFinite(value) ? String(value) : JSON.stringify(TEXT_RENDERERS.number(value as never, {}))),
-  bigint: (value: bigint) => (value <= MAX_EXACT_INTEGER && value >= -MAX_EXACT_INTEGER ? String(value) : `"${value}"`),
+  bigint: (value: bigint, options) =>
+    options.wideNumbers === 'number' || (value <= MAX_EXACT_INTEGER && value >= -MAX_EXACT_INTEGER) ? String(value) : `"${value}"`,
   string: (value: string) => JSON.stringify(value),
   binary: (value: Uint8Array, options) =>
     options.binary === 'base64' ? `"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"` : `[${value.join(',')}]`,
-  decimal: (value: SqlDecimal) => {
+  decimal: (value: SqlDecimal, options) => {
     const text = value.toString();
-    return isExactAsDouble(text) ? text : `"${text}"`;
+    return options.wideNumbers === 'number' || isExactAsDouble(text) ? text : `"${text}"`;
   },
   date: (value: SqlDate, options) => JSON.stringify(TEXT_RENDERERS.date(value as never, options)),
   time: (value: SqlTime, options) => JSON.stringify(TEXT_RENDERERS.time(value as never, options)),

@@ -17,12 +17,18 @@ class Stream {
   constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
 
   async chunk(): Promise<Chunk | null> {
+    const line = await this.line();
+    return line === null ? null : (JSON.parse(line) as Chunk);
+  }
+
+  /** The next chunk's text as sent. */
+  async line(): Promise<string | null> {
     for (;;) {
       const end = this.buffer.indexOf('\r\n');
       if (end >= 0) {
         const line = this.buffer.slice(0, end);
         this.buffer = this.buffer.slice(end + 2);
-        return JSON.parse(line) as Chunk;
+        return line;
       }
       const { done, value } = await this.reader.read();
       if (done) return null;
@@ -70,6 +76,15 @@ describe('Feldera egress', () => {
     assert.deepEqual(await stream.items(1), [{ insert: { id: 1, name: 'a', price: 5 } }]);
     await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "b", "price": 7}}\n{"delete": {"id": 9}}');
     assert.deepEqual(await stream.items(2), [{ delete: { id: 1, name: 'a', price: 5 } }, { insert: { id: 1, name: 'b', price: 7 } }]);
+  });
+
+  test('64-bit integers and wide decimals are JSON numbers with all their digits, in egress chunks and JSON query results, as Feldera writes them', async () => {
+    const pipeline = await fresh();
+    const stream = await open(pipeline, 'items');
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 9007199254740993, "name": "big", "price": 1}}');
+    assert.equal(await stream.line(), '{"sequence_number":0,"json_data":[{"insert":{"id":9007199254740993,"name":"big","price":1}}]}');
+    const queried = await client.query(pipeline, "SELECT id, CAST('12345678901234567.125' AS DECIMAL(38, 3)) AS d FROM items", 'json');
+    assert.equal(await queried.text(), '{"id":9007199254740993,"d":12345678901234567.125}\n');
   });
 
   test('a view stream passes on how the view changed, starting from its snapshot when asked', async () => {

@@ -3,6 +3,7 @@ import type { ChangeBatch } from '../../../core/changes/change-feeds.ts';
 import { renderJsonRow, renderTextValue } from '../../../core/query/render-value.ts';
 import type { SqlValue } from '../../../core/query/sql-values.ts';
 import type { Sluice } from '../../../core/sluice.ts';
+import { FELDERA_JSON } from '../encodings.ts';
 import { QueryParams } from '../params.ts';
 import type { Pipelines } from '../pipelines.ts';
 
@@ -14,7 +15,7 @@ type Encode = (names: readonly string[], batch: ChangeBatch) => string;
 
 /** Each format's chunk body: JSON `{"insert": row}` / `{"delete": row}` items, or CSV lines ending in the weight. */
 const ENCODERS: Record<'json' | 'csv', Encode> = {
-  json: (names, { weight, rows }) => `,"json_data":[${rows.map((row) => `{"${weight > 0 ? 'insert' : 'delete'}":${renderJsonRow(names, row)}}`).join(',')}]`,
+  json: (names, { weight, rows }) => `,"json_data":[${rows.map((row) => `{"${weight > 0 ? 'insert' : 'delete'}":${renderJsonRow(names, row, FELDERA_JSON)}}`).join(',')}]`,
   csv: (_names, { weight, rows }) => `,"text_data":${JSON.stringify(rows.map((row) => `${[...row.map(csvField), String(weight)].join(',')}\n`).join(''))}`,
 };
 

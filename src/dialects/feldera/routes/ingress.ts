@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Table } from '../../../core/catalog/model.ts';
 import type { ChunkPolicy } from '../../../core/ingest/chunked-ingest.ts';
 import type { UpdateFormat } from '../../../core/ingest/decoders/json-input.ts';
-import type { CoercionOptions } from '../../../core/ingest/coercion.ts';
 import { ingest } from '../../../core/ingest/ingest.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printSqlType } from '../../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../../core/write/write-command.ts';
 import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
 import { decodeToken, encodeToken } from '../completion-token.ts';
+import { FELDERA_COERCION } from '../encodings.ts';
 import { FelderaError } from '../errors.ts';
 import { QueryParams } from '../params.ts';
 import type { Pipelines } from '../pipelines.ts';
@@ -18,12 +18,6 @@ const UPDATE_FORMATS = ['insert_delete', 'raw', 'weighted', 'debezium'] as const
 
 /** A push is committed as it arrives: every 4 MiB, or when its oldest record has waited 200 ms. */
 const INGRESS_CHUNKS: ChunkPolicy = { bytes: 4 * 1024 * 1024, maxDelayMs: 200 };
-
-/**
- * Feldera's JSON gives BINARY and VARBINARY values as arrays of bytes, as its output does; its
- * decoders take only whole numbers for integer columns (`2.5` and `1e2` are errors, not rounded).
- */
-const FELDERA_COERCION: CoercionOptions = { binary: 'bytes', integerFractions: 'refuse' };
 
 const describeType = ({ type }: Parameters<typeof printSqlType>[0]) => printSqlType({ type, nullable: true });
 

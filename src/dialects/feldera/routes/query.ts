@@ -4,6 +4,7 @@ import { SluiceError } from '../../../core/errors.ts';
 import { encodeQuery, type ResultFormat } from '../../../core/query/encode-query.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { clientGone } from '../../../server/client-gone.ts';
+import { FELDERA_JSON } from '../encodings.ts';
 import { FelderaError } from '../errors.ts';
 import { QueryParams } from '../params.ts';
 import type { Pipelines } from '../pipelines.ts';
@@ -35,7 +36,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
         if (qualifier !== null) throw new FelderaError('AdHocQueryError', `'${qualifier}.${name}': a query reads only the pipeline's own tables and views`);
         return pipelines.relation(pipeline, name);
       });
-      encoded = await encodeQuery(core.storage, guarded, FORMATS[format], { signal: clientGone(reply) });
+      encoded = await encodeQuery(core.storage, guarded, FORMATS[format], { ...(format === 'json' && FELDERA_JSON), signal: clientGone(reply) });
     } catch (error) {
       throw asQueryError(error);
     }

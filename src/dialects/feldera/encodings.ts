@@ -1,0 +1,16 @@
+import type { CoercionOptions } from '../../core/ingest/coercion.ts';
+import type { RenderOptions } from '../../core/query/render-value.ts';
+
+/**
+ * How Feldera's formats read values: JSON gives BINARY and VARBINARY values as arrays of bytes, as
+ * its output does; its decoders take only whole numbers for integer columns (`2.5` and `1e2` are
+ * errors, not rounded).
+ */
+export const FELDERA_COERCION: CoercionOptions = { binary: 'bytes', integerFractions: 'refuse' };
+
+/**
+ * How Feldera's JSON writes values: every integer and decimal as a JSON number with all its digits,
+ * as Feldera does (its Python SDK reads them with arbitrary precision), not as a string when a
+ * double would not hold it.
+ */
+export const FELDERA_JSON: RenderOptions = { wideNumbers: 'number' };
