@@ -138,6 +138,8 @@ export interface CoercionOptions {
    * lengths always count bytes.
    */
   fixedStrings?: 'bytes';
+  /** `ignore`: a string or binary value longer than its column's declared length is kept whole rather than invalid. */
+  declaredLengths?: 'ignore';
 }
 
 /** A string or binary value within its declared length (padded when the options say so), else NULL. */
@@ -222,6 +224,11 @@ export function passesTyped(column: Column, inputType: string, options: Coercion
 
 export type TypeDescriber = (field: FieldType) => string;
 
+/** The declared length a value of `type` is held to, if any. */
+function lengthChecked(type: DataType, options: CoercionOptions): number | undefined {
+  return options.declaredLengths === 'ignore' ? undefined : declaredLength(type);
+}
+
 /**
  * `input` is SQL for the column's input text (NULL when the row has no value for it), or with
  * `typed`, SQL for a value already of the column's DuckDB type (see `passesTyped`).
@@ -234,13 +241,13 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     if (options.integerFractions === 'refuse' && type.kind === 'int') return castIntegerOnly(leafText, type);
     if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
     const cast = options.binary === 'base64' && type.kind === 'binary' ? castBase64(leafText) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
-    const length = declaredLength(type);
+    const length = lengthChecked(type, options);
     return length === undefined ? cast : withinLength(cast, type, length, options);
   };
   const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
   const defaultSql = defaultSqlOf(column);
-  const declared = typed || nested ? undefined : declaredLength(column.type);
+  const declared = typed || nested ? undefined : lengthChecked(column.type, options);
   // A DEFAULT is stored as a given value is: a fixed-length string padded to its length.
   const defaultValue = defaultSql !== undefined ? `TRY_CAST((${defaultSql}) AS ${toDuckDBType(column.type)})` : null;
   const fallback = defaultValue !== null && declared !== undefined ? withinLength(defaultValue, column.type, declared, options) : defaultValue;

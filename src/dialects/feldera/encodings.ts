@@ -4,9 +4,10 @@ import type { RenderOptions } from '../../core/query/render-value.ts';
 /**
  * How Feldera's formats read values: JSON gives BINARY and VARBINARY values as arrays of bytes, as
  * its output does; its decoders take only whole numbers for integer columns (`2.5` and `1e2` are
- * errors, not rounded).
+ * errors, not rounded), and do not hold strings to a declared length (a `VARCHAR(4)` column takes
+ * a longer string whole).
  */
-export const FELDERA_COERCION: CoercionOptions = { binary: 'bytes', integerFractions: 'refuse' };
+export const FELDERA_COERCION: CoercionOptions = { binary: 'bytes', integerFractions: 'refuse', declaredLengths: 'ignore' };
 
 /**
  * How Feldera's JSON writes values: every integer and decimal as a JSON number with all its digits,

@@ -122,6 +122,13 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await client.rows(pipeline, 'SELECT i, b, r FROM n'), [{ i: -3, b: 42, r: 1.5 }]);
   });
 
+  test("a string longer than its column's declared length is taken whole, as Feldera's decoders do not enforce it", async () => {
+    const pipeline = await fresh('CREATE TABLE s (id INT, v VARCHAR(4), c CHAR(2));');
+    await client.pushOk(pipeline, 's', '{"insert": {"id": 1, "v": "abcdefg", "c": "xyz"}}');
+    await client.pushOk(pipeline, 's', '2,"hijklmn",uvw\n', 'format=csv');
+    assert.deepEqual(await client.rows(pipeline, 'SELECT id, v, c FROM s ORDER BY id'), [{ id: 1, v: 'abcdefg', c: 'xyz' }, { id: 2, v: 'hijklmn', c: 'uvw' }]);
+  });
+
   test('a record with more than one of insert, delete and update is a parse error, and the push keeps its other records', async () => {
     const pipeline = await fresh();
     const body = ['{"insert": {"id": 1, "name": "kept"}}', '{"insert": {"id": 2, "name": "x"}, "delete": {"id": 2}}', '{"update": {"id": 1, "name": "y"}, "insert": {"id": 1, "name": "z"}}'].join('\n');
