@@ -1,7 +1,7 @@
 import { defaultSqlOf, type Column } from '../catalog/model.ts';
 import type { DataType, DataTypeKind, FieldType } from '../types/data-type.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
-import { toDuckDBType } from '../types/duckdb-types.ts';
+import { toComputeType, toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteLiteral } from '../../storage/duckdb/sql.ts';
 import { castNested } from './nested-coercion.ts';
 
@@ -249,7 +249,7 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const defaultSql = defaultSqlOf(column);
   const declared = typed || nested ? undefined : lengthChecked(column.type, options);
   // A DEFAULT is stored as a given value is: a fixed-length string padded to its length.
-  const defaultValue = defaultSql !== undefined ? `TRY_CAST((${defaultSql}) AS ${toDuckDBType(column.type)})` : null;
+  const defaultValue = defaultSql !== undefined ? `TRY_CAST((${defaultSql}) AS ${toComputeType(column.type)})` : null;
   const fallback = defaultValue !== null && declared !== undefined ? withinLength(defaultValue, column.type, declared, options) : defaultValue;
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
   const label = `column "${column.name}"`;

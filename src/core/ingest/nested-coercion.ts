@@ -1,5 +1,5 @@
 import type { DataType } from '../types/data-type.ts';
-import { toDuckDBType } from '../types/duckdb-types.ts';
+import { toComputeType, toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 
 /**
@@ -85,8 +85,9 @@ class NestedSql {
     switch (type.kind) {
       case 'list': {
         const list = `list_transform(${this.syntax.elements(part)}, ${x} -> ${this.convert(x, type.element, depth + 1)})`;
-        // A fixed-size list of another length is no value of the type: the cast gives NULL.
-        return type.size === undefined ? list : `TRY_CAST(${list} AS ${toDuckDBType(type)})`;
+        // A fixed-size list of another length is no value of the type: the cast to it gives NULL. The
+        // value stays a list while it is computed (see toComputeType).
+        return type.size === undefined ? list : `TRY_CAST(TRY_CAST(${list} AS ${toDuckDBType(type)}) AS ${toComputeType(type)})`;
       }
       case 'struct': {
         const fields = this.syntax.fields(part, type.fields.map((field) => field.name));

@@ -82,6 +82,29 @@ export function toDuckDBType(type: DataType): string {
   return applyKindTable(DUCKDB_NAMES, type);
 }
 
+/**
+ * The DuckDB type a value of `type` is computed in before it is stored: the column's own, but with
+ * every fixed-size list (DuckDB's ARRAY) as a plain list, as DuckDB cannot evaluate a CASE (nor a
+ * COALESCE) over ARRAY values that differ from row to row. Writing a list of the right length
+ * to an ARRAY column converts it.
+ */
+export function toComputeType(type: DataType): string {
+  return toDuckDBType(withoutSizes(type));
+}
+
+function withoutSizes(type: DataType): DataType {
+  switch (type.kind) {
+    case 'list':
+      return { kind: 'list', element: withoutSizes(type.element), elementNullable: type.elementNullable };
+    case 'map':
+      return { ...type, key: withoutSizes(type.key), value: withoutSizes(type.value) };
+    case 'struct':
+      return { ...type, fields: type.fields.map((field) => ({ ...field, type: withoutSizes(field.type) })) };
+    default:
+      return type;
+  }
+}
+
 type ReadType = (reader: TypeNameReader) => DataType;
 
 const always =

@@ -1,5 +1,6 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Field as ArrowField, FixedSizeList, Int32, Table, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { useCatalyzedSuite } from '../../helpers/catalyzed-suite.ts';
 import { CONTENT_TYPES, encodeRows, type BodyFormat, type Row } from '../../helpers/catalyzed-client.ts';
 
@@ -203,6 +204,25 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     assert.equal(unrelated.status, 400, JSON.stringify(unrelated.body));
     assert.match(unrelated.body.error, /None of the Parquet file's fields \("foo", "bar"\)/);
     assert.deepEqual(await suite.client.rows(tableId), SEED);
+  });
+
+  test('a fixed_size_list column takes rows with and without a value in one write, in every mode and format; a list of another length is refused', async () => {
+    const tableId = await suite.client.createTable(suite.datasetId, 'vectors', [{ name: 'id', arrowType: 'int32' }, { name: 'v', arrowType: 'fixed_size_list[3]<int32>' }], ['id']);
+    for (const query of ['mode=append', 'mode=upsert', 'mode=upsert&skip_validation=true', 'mode=overwrite']) {
+      await suite.client.writeRows(tableId, query, 'json', [{ id: 1, v: [1, 2, 3] }, { id: 2 }]);
+    }
+    const csv = await suite.client.write(tableId, 'mode=upsert', 'id,v\n3,"[4,5,6]"\n4,\n', CONTENT_TYPES.csv);
+    assert.equal(csv.status, 200, JSON.stringify(csv.body));
+    const vectors = new FixedSizeList(3, new ArrowField('item', new Int32(), true));
+    const arrow = tableToIPC(new Table({ id: vectorFromArray([5, 6], new Int32()), v: vectorFromArray([[7, 8, 9], null], vectors) }), 'stream');
+    const fromArrow = await suite.client.write(tableId, 'mode=upsert', arrow, CONTENT_TYPES.arrow);
+    assert.equal(fromArrow.status, 200, JSON.stringify(fromArrow.body));
+    assert.deepEqual(await suite.client.rows(tableId), [
+      { id: 1, v: [1, 2, 3] }, { id: 2, v: null }, { id: 3, v: [4, 5, 6] }, { id: 4, v: null }, { id: 5, v: [7, 8, 9] }, { id: 6, v: null },
+    ]);
+    const short = await suite.client.write(tableId, 'mode=upsert', JSON.stringify([{ id: 7, v: [1, 2] }, { id: 8 }]), CONTENT_TYPES.json);
+    assert.equal(short.status, 400, JSON.stringify(short.body));
+    assert.match(short.body.error, /column "v": value "\[1,2\]" is not a valid fixed_size_list\[3\]<int32>/);
   });
 
   test('a gzip-compressed body is read like the plain one', async () => {
