@@ -2,6 +2,8 @@ import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewri
 import { SqlTextError, tokenizeSql } from '../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
+import { resultNames } from './result-names.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 
 /**
  * ClickHouse's parametric aggregates, by name: how many arguments they take, and DuckDB's aggregate
@@ -50,7 +52,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)` →
  * `list_transform(a, f)`), `position(s, needle)` and `extract(s, pattern)` (DuckDB reads
  * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
- * with a unit word, and `now()` as a DateTime. Strings, quoted names and comments are tokens of
+ * with a unit word, and `now()` as a DateTime; and unaliased calls in the result are named by their
+ * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
  */
@@ -64,7 +67,26 @@ export function rewriteClickHouseSql(sql: string): string {
 }
 
 class ClickHouseRewriter extends SqlRewriter {
+  /** Result columns named as ClickHouse names them, by their first token (see `resultNames`). */
+  private readonly names = resultNames(this.source, this.tokens);
+  /** The item whose name is being added: its own first token is rewritten as any other. */
+  private naming: number | undefined;
+
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
+    const named = this.names.get(index);
+    if (named && this.naming !== index) {
+      return {
+        build: () => {
+          this.naming = index;
+          try {
+            return `${this.render(named.item)} AS ${quoteIdentifier(named.name)}`;
+          } finally {
+            this.naming = undefined;
+          }
+        },
+        next: named.item.to,
+      };
+    }
     const word = this.word(index);
     if (word === undefined || !this.isSymbol(index + 1, '(')) return undefined;
     if (word === 'ANY') return NOT_AGGREGATE_AFTER.has(this.tokens[index - 1]?.text ?? '') ? undefined : { build: () => 'any_value', next: index + 1 };

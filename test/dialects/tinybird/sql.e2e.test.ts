@@ -137,6 +137,17 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await dry.json(), { rows_to_be_deleted: 1 });
   });
 
+  test('result columns of unaliased calls are named by their text, as ClickHouse names them, subqueries included; aliased and other items keep their names', async () => {
+    const response = await sql(`SELECT count(*), sum(n), countIf(n  >  3), quantile(0.5)(n), uniq(n) AS distinct_n, n % 2 AS parity, lower('A')
+      FROM numbers GROUP BY parity ORDER BY parity FORMAT JSON`);
+    const body = (await response.json()) as { meta: Array<{ name: string }>; data: Array<Record<string, unknown>> };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.meta.map((column) => column.name), ['count()', 'sum(n)', 'countIf(n > 3)', 'quantile(0.5)(n)', 'distinct_n', 'parity', "lower('A')"]);
+    assert.deepEqual(body.data[0], { 'count()': 12, 'sum(n)': 156, 'countIf(n > 3)': 11, 'quantile(0.5)(n)': 13, distinct_n: 12, parity: 0, "lower('A')": 'a' });
+    const nested = (await (await sql('SELECT * FROM (SELECT count(), max(n) FROM numbers) FORMAT JSON')).json()) as { data: unknown[] };
+    assert.deepEqual(nested.data, [{ 'count()': 25, 'max(n)': 25 }]);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
