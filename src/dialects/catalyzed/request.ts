@@ -28,6 +28,10 @@ export const member = {
     if (typeof value !== 'string') throw invalid(`"${name}" must be a string`, { field: name });
     return value;
   },
+  /** A string, or null to clear what is there; undefined when absent. */
+  clearableString(object: JsonObject, name: string): string | null | undefined {
+    return object[name] === null ? null : member.string(object, name);
+  },
   requiredString(object: JsonObject, name: string): string {
     const value = member.string(object, name);
     if (value === undefined || value === '') throw invalid(`"${name}" is required`, { field: name });

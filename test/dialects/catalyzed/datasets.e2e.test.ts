@@ -184,6 +184,22 @@ describe('Catalyzed dataset tables', () => {
     assert.equal((await suite.client.call('PUT', `/dataset-tables/${tableId}`, { primaryKeyColumns: ['note'] })).status, 400);
   });
 
+  test("a PUT may send back the fields a table was created with, its key's nullability as given then; a null description clears it, on datasets and tables", async () => {
+    const tableId = await suite.client.createTable(suite.datasetId, 'resent', [{ name: 'id', arrowType: 'int32', nullable: true }, { name: 'v', arrowType: 'utf8' }], ['id']);
+    const resent = await suite.client.call('PUT', `/dataset-tables/${tableId}`, {
+      description: 'kept', fields: [{ name: 'id', arrowType: 'int32' }, { name: 'v', arrowType: 'utf8' }, { name: 'w', arrowType: 'int64' }],
+    });
+    assert.equal(resent.status, 200, JSON.stringify(resent.body));
+    assert.deepEqual(resent.body.fields.map((field: { name: string; nullable: boolean }) => [field.name, field.nullable]), [['id', false], ['v', true], ['w', true]]);
+    const cleared = await suite.client.call('PUT', `/dataset-tables/${tableId}`, { description: null });
+    assert.equal(cleared.body.description, null);
+    const datasetId = (await suite.client.call('POST', '/datasets', { name: 'described', description: 'to be cleared' })).body.datasetId;
+    const dataset = await suite.client.call('PUT', `/datasets/${datasetId}`, { description: null });
+    assert.equal(dataset.status, 200, JSON.stringify(dataset.body));
+    assert.equal(dataset.body.description, null);
+    assert.equal((await suite.client.call('GET', `/datasets/${datasetId}`)).body.description, null);
+  });
+
   test('concurrent PUTs that append the same field add it once and all succeed', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'raced', [{ name: 'id', arrowType: 'int32' }]);
     const fields = [{ name: 'id', arrowType: 'int32' }, { name: 'note', arrowType: 'utf8' }];

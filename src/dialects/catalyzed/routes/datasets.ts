@@ -4,9 +4,9 @@ import type { Sluice } from '../../../core/sluice.ts';
 import { findDataset, renderDataset, type DatasetProperties } from '../resources.ts';
 import { invalid, member, pageOf, paginate, readObject, type JsonObject } from '../request.ts';
 
-/** The Catalyzed-owned properties a create or update body sets; absent members stay as they are. */
+/** The Catalyzed-owned properties a create or update body sets; absent members stay as they are, a null description is cleared. */
 function datasetProperties(body: JsonObject): DatasetProperties {
-  const description = member.string(body, 'description');
+  const description = member.clearableString(body, 'description');
   const tags = member.strings(body, 'tags');
   const metadata = member.object(body, 'metadata');
   return { ...(description !== undefined && { description }), ...(tags && { tags }), ...(metadata && { metadata }) };

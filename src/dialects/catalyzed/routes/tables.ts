@@ -27,17 +27,22 @@ function parseType(field: string, arrowType: string): Column['type'] {
   }
 }
 
-function sameField(a: Column, b: Column): boolean {
-  return a.name === b.name && a.nullable === b.nullable && printArrowType(a.type) === printArrowType(b.type);
+/**
+ * Whether a field of a PUT is the table's `column` as it is. A primary key column is never
+ * nullable, whatever its field said at creation: the nullability given for it is not compared, so
+ * that the fields a table was created with can be sent back as they were.
+ */
+function sameField(column: Column, field: Column, primaryKey: string[]): boolean {
+  const nullabilityMatches = column.nullable === field.nullable || primaryKey.includes(column.name);
+  return column.name === field.name && nullabilityMatches && printArrowType(column.type) === printArrowType(field.type);
 }
 
 /**
- * Fields of an update: the table's fields unchanged and in order, then any new ones, which are
- * added. Changing, reordering or removing a field is refused.
+ * The fields of a PUT beyond the table's: the table's own fields must come first, unchanged, and
+ * any new ones are added. Changing, reordering or removing a field is refused.
  */
-/** The fields of a PUT beyond the table's: the table's own fields must come first, unchanged. */
 function addedFields(table: Table, fields: Column[]): Column[] {
-  const kept = table.columns.every((column, index) => fields[index] !== undefined && sameField(column, fields[index]!));
+  const kept = table.columns.every((column, index) => fields[index] !== undefined && sameField(column, fields[index]!, table.primaryKey));
   if (!kept) throw invalid('Fields can only be added at the end; existing fields cannot be changed, reordered or removed', { field: 'fields' });
   return fields.slice(table.columns.length);
 }
@@ -91,7 +96,8 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
     if (primaryKey && primaryKey.join('\u0000') !== table.primaryKey.join('\u0000')) throw invalid('The primary key of a table cannot be changed', { field: 'primaryKeyColumns' });
     const fields = body['fields'] === undefined ? undefined : parseFields(body['fields']);
     const name = member.string(body, 'tableName');
-    const description = member.string(body, 'description');
+    // A null description clears it.
+    const description = member.clearableString(body, 'description');
     const addColumns = fields && ((current: Table) => addedFields(current, fields));
     return renderTable(await core.alterTable(principal, table, { ...(addColumns && { addColumns }), ...(name !== undefined && { name }), ...(description !== undefined && { properties: { description } }) }));
   });
