@@ -89,7 +89,8 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
       for (const index of quarantined) effects[index]!.rowsQuarantined = counts.get(index) ?? 0;
     }
     if (first.kind === 'append') {
-      const inserted = await stage.appendValid(accepted);
+      // Into a keyed table, a key given twice is the request's mistake (400), not a clash with the table (409).
+      const inserted = await stage.appendValid(accepted, undefined, 'reject');
       for (const index of accepted) effects[index]!.rowsInserted = inserted.get(index) ?? 0;
       return effects;
     }

@@ -449,6 +449,17 @@ describe('Catalyzed row write errors', () => {
     await suite.client.writeRows(keyed, 'mode=overwrite', 'json', []);
   });
 
+  test('an append that gives a key twice is a 400 naming the key, as an upsert is, and writes nothing; two appends of one key at once: one lands, the other is a 409', async () => {
+    const response = await suite.client.write(keyed, 'mode=append', json([{ id: 200 }, { id: 201 }, { id: 200 }]), 'application/json');
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.deepEqual(response.body.details, { keys: ['200'] });
+    assert.deepEqual(await suite.client.rows(keyed), []);
+    const racing = await Promise.all([1, 2].map((n) => suite.client.write(keyed, 'mode=append', json([{ id: 300, name: `n${n}` }]), 'application/json')));
+    assert.deepEqual(racing.map((answer) => answer.status).sort(), [200, 409]);
+    assert.deepEqual((await suite.client.rows(keyed)).map((row) => row['id']), [300]);
+    await suite.client.writeRows(keyed, 'mode=overwrite', 'json', []);
+  });
+
   test('an unsupported Content-Type is refused with 400', async () => {
     const response = await suite.client.write(keyed, 'mode=append', 'id=1', 'application/x-www-form-urlencoded');
     assert.equal(response.status, 400);
