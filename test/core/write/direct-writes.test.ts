@@ -165,7 +165,7 @@ describe('appends written straight to the table, and their fallback to the stage
     assert.equal(fourth.status, 'fulfilled');
     assert.equal(fourth.value.rowsInserted, 1);
     assert.equal(fourth.value.rowsQuarantined, 0);
-    assert.deepEqual(fourth.value.errors.map((error) => error.messages), [['expected a JSON object, got array']]);
+    assert.deepEqual(fourth.value.errors.map((error) => error.messages), [['expected a JSON object, got an array']]);
     assert.deepEqual((await fixture.rows(table, 'id')).map((row) => row['id']), [1n, 4n, 10n, 30n]);
   });
 

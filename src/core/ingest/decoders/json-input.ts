@@ -285,6 +285,10 @@ function readPlanOf(columns: Column[], options: JsonDecodeOptions): JsonReadPlan
   return plan;
 }
 
+/** The JSON name of `row`'s kind (DuckDB's json_type names numbers by the type it would read them as). */
+const JSON_KIND_NAME = `CASE json_type(row) WHEN 'VARCHAR' THEN 'a string' WHEN 'BIGINT' THEN 'a number' WHEN 'UBIGINT' THEN 'a number'
+  WHEN 'DOUBLE' THEN 'a number' WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' WHEN 'ARRAY' THEN 'an array' WHEN 'OBJECT' THEN 'an object' ELSE 'nothing' END`;
+
 function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
@@ -297,7 +301,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
   const rowsOf = (textSql: string) => `SELECT _req, _row, _weight,
               CASE WHEN _error IS NOT NULL THEN _error
-                   WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || coalesce(lower(json_type(row)), 'nothing') END AS _error,
+                   WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || ${JSON_KIND_NAME} END AS _error,
               CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
             FROM (SELECT *, ${shared.lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`)}))`;
