@@ -47,6 +47,11 @@ const MIGRATIONS: Migration[] = [
     name: 'view definitions',
     statements: [`ALTER TABLE ${CATALOG_SCHEMA}.tables ADD COLUMN definition JSON`],
   },
+  {
+    version: 3,
+    name: 'version columns',
+    statements: [`ALTER TABLE ${CATALOG_SCHEMA}.tables ADD COLUMN version_column VARCHAR`],
+  },
 ];
 
 export async function migrateCatalog(storage: DuckDBStorage): Promise<void> {

@@ -39,6 +39,12 @@ export interface Table {
   primaryKey: string[];
   sortingKey: string[];
   partitionKey: string[];
+  /**
+   * With a primary key: the column whose greater value wins when two rows of one key meet (in a
+   * write, or a write and the table), as in ClickHouse's ReplacingMergeTree(ver); equal values go
+   * to the later row. Without it the later row always wins.
+   */
+  versionColumn?: string;
   /** Table metadata a dialect keeps (engine settings, a description …); opaque to the core. */
   properties: Record<string, unknown>;
   /** Bumped by every committed write. */
@@ -69,6 +75,8 @@ export interface TableSpec {
   primaryKey?: string[];
   sortingKey?: string[];
   partitionKey?: string[];
+  /** See `Table.versionColumn`. */
+  versionColumn?: string;
   properties?: Record<string, unknown>;
 }
 

@@ -63,10 +63,12 @@ export class SchemaChange {
     const table: Table = {
       id: newId(), namespaceId: this.namespaceId, name: spec.name, kind: 'table', parentId: null, columns,
       primaryKey: spec.primaryKey ?? [], sortingKey: spec.sortingKey ?? [], partitionKey: spec.partitionKey ?? [],
+      ...(spec.versionColumn !== undefined && { versionColumn: spec.versionColumn }),
       properties: spec.properties ?? {}, version: 0, rowCount: 0, createdAt: now, updatedAt: now,
     };
+    const { versionColumn: _versionColumn, ...unversioned } = table;
     const quarantine: Table = {
-      ...table, id: newId(), name: quarantineName, kind: 'quarantine', parentId: table.id,
+      ...unversioned, id: newId(), name: quarantineName, kind: 'quarantine', parentId: table.id,
       columns: quarantineColumns(columns), primaryKey: [], sortingKey: [], partitionKey: [], properties: {},
     };
     for (const created of [table, quarantine]) {

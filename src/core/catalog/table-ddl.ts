@@ -40,12 +40,12 @@ export function quarantineColumns(columns: Column[]): Column[] {
 export async function insertTableRow(tx: Transaction, table: Table): Promise<void> {
   await tx.run(
     `INSERT INTO ${CATALOG_SCHEMA}.tables (id, namespace_id, name, kind, parent_id, columns, primary_key, sorting_key, partition_key,
-       properties, version, row_count, created_at, updated_at, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       properties, version, row_count, created_at, updated_at, definition, version_column) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       table.id, table.namespaceId, table.name, table.kind, table.parentId, JSON.stringify(table.columns),
       JSON.stringify(table.primaryKey), JSON.stringify(table.sortingKey), JSON.stringify(table.partitionKey),
       JSON.stringify(table.properties), table.version, table.rowCount, table.createdAt.toISOString(), table.updatedAt.toISOString(),
-      table.definition ? JSON.stringify(table.definition) : null,
+      table.definition ? JSON.stringify(table.definition) : null, table.versionColumn ?? null,
     ],
   );
 }
@@ -60,6 +60,7 @@ export function tableFromRow(row: Row): Table {
     properties: parseJson(row['properties']) as Record<string, unknown>, version: Number(row['version']),
     rowCount: Number(row['row_count']), createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
     ...(definition ? { definition } : {}),
+    ...(typeof row['version_column'] === 'string' && { versionColumn: row['version_column'] }),
   };
 }
 
@@ -87,7 +88,7 @@ function checkStorable(column: Column): void {
   }
 }
 
-export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey'>): void {
+export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey' | 'versionColumn'>): void {
   if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
   const seen = new Set<string>();
   for (const column of spec.columns) {
@@ -109,5 +110,19 @@ export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primary
       throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" cannot be a ${column.type.kind}: keys must be of scalar types`, { column: key });
     }
     column.nullable = false;
+  }
+  if (spec.versionColumn !== undefined) checkVersionColumn(spec);
+}
+
+/** Kinds a version column may have: those whose order says which row is newer. */
+const VERSION_KINDS = new Set(['int', 'date', 'timestamp']);
+
+function checkVersionColumn(spec: Pick<TableSpec, 'columns' | 'primaryKey' | 'versionColumn'>): void {
+  const name = spec.versionColumn!;
+  const column = spec.columns.find((candidate) => candidate.name === name);
+  if ((spec.primaryKey ?? []).length === 0) throw new SluiceError('INVALID_SCHEMA', `A version column ("${name}") needs a primary key: it says which row of a key wins`, { column: name });
+  if (!column) throw new SluiceError('INVALID_SCHEMA', `Version column "${name}" is not a column of the table`, { column: name });
+  if (!VERSION_KINDS.has(column.type.kind) || column.nullable || spec.primaryKey!.includes(name)) {
+    throw new SluiceError('INVALID_SCHEMA', `Version column "${name}" must be an integer, date or timestamp column, not nullable and not part of the key`, { column: name });
   }
 }

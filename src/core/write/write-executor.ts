@@ -195,12 +195,14 @@ async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest
     const source = await request.input!.direct!(tx);
     const { columns, checked } = checkedSelect(table, request, source, true);
     const names = table.columns.map((_, index) => `c${index}`);
+    // The checked rows name columns by position.
+    const versionName = table.versionColumn === undefined ? undefined : `c${table.columns.findIndex((column) => column.name === table.versionColumn)}`;
     const partition = `PARTITION BY ${keys.join(', ')}`;
     // Checked rows first (every row, so that an invalid one fails the statement), then one per key.
     const rows = (request.duplicateKeys ?? 'reject') === 'reject'
       ? `SELECT ${names.join(', ')} FROM (SELECT *, count(*) OVER (${partition}) AS _copies FROM (${checked}))
          WHERE CASE WHEN _copies > 1 THEN error('sluice: a key comes more than once') ELSE true END`
-      : `SELECT ${names.join(', ')} FROM (${checked}) QUALIFY row_number() OVER (${partition} ORDER BY _ord DESC) = 1`;
+      : `SELECT ${names.join(', ')} FROM (${checked}) QUALIFY row_number() OVER (${partition} ORDER BY ${newestFirst(table, '_ord', versionName)}) = 1`;
     const updates = table.columns
       .filter((column) => !table.primaryKey.includes(column.name))
       .map((column) => `${quoteIdentifier(column.name)} = excluded.${quoteIdentifier(column.name)}`);
@@ -208,7 +210,7 @@ async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest
     // In key order, as DuckDB inserts into its key index fastest.
     changed = await runSource(tx, source,
       `INSERT INTO ${target} (${columns}) SELECT ${names.join(', ')} FROM (${rows}) ORDER BY ${keys.join(', ')}
-       ON CONFLICT (${table.primaryKey.map(quoteIdentifier).join(', ')}) DO UPDATE SET ${updates.join(', ')}`,
+       ON CONFLICT (${table.primaryKey.map(quoteIdentifier).join(', ')}) DO UPDATE SET ${updates.join(', ')}${replacesOnlyOlder(table)}`,
     );
     rowsInserted = (await rowCount()) - before;
     await source.release?.(tx);
@@ -216,6 +218,22 @@ async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest
     throw new DirectWriteMissed(error);
   }
   return [{ rowsInserted, rowsUpdated: changed - rowsInserted, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true }];
+}
+
+/**
+ * The order that puts the row that wins its key first: the greatest version (see
+ * `Table.versionColumn`), then the latest, by `position`. `versionName` is the version column's
+ * name in the rows ordered, when not the column's own.
+ */
+function newestFirst(table: Table, position: string, versionName = table.versionColumn && quoteIdentifier(table.versionColumn)): string {
+  return versionName ? `${versionName} DESC, ${position} DESC` : `${position} DESC`;
+}
+
+/** The condition of an upsert's update, with a version column: a row replaces one of its key only if it is not older. */
+function replacesOnlyOlder(table: Table): string {
+  if (!table.versionColumn) return '';
+  const version = quoteIdentifier(table.versionColumn);
+  return ` WHERE excluded.${version} >= ${version}`;
 }
 
 type KindWriter = (stage: Stage, request: WriteRequest) => Promise<Partial<WriteEffect>>;
@@ -467,7 +485,7 @@ class Stage {
   /** The rows of `source`, one per key: the last of a key's rows (`last_wins`), or refused when a key has several (`reject`). */
   private async onePerKey(source: string, duplicateKeys: 'reject' | 'last_wins'): Promise<string> {
     const keys = this.keyList();
-    if (duplicateKeys === 'last_wins') return `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY _row DESC) = 1)`;
+    if (duplicateKeys === 'last_wins') return `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${newestFirst(this.table, '_row')}) = 1)`;
     const duplicates = await this.tx.rows(`SELECT ${keys}, count(*) AS n FROM ${source} GROUP BY ALL HAVING count(*) > 1 LIMIT 10`);
     if (duplicates.length > 0) {
       const shown = duplicates.map((row) => keyColumns(this.table).map((column) => String(row[column.name])).join(', '));
@@ -500,7 +518,7 @@ class Stage {
     // the table's growth is what was inserted, the rest was updated. No second join over the keys.
     const rowCount = async () => Number((await this.tx.rows(`SELECT count(*) AS n FROM ${target}`))[0]?.['n'] ?? 0);
     const before = await rowCount();
-    const changed = await insert(`DO UPDATE SET ${updates.join(', ')}`);
+    const changed = await insert(`DO UPDATE SET ${updates.join(', ')}${replacesOnlyOlder(this.table)}`);
     const rowsInserted = (await rowCount()) - before;
     return { rowsInserted, rowsUpdated: changed - rowsInserted };
   }

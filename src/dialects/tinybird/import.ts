@@ -91,7 +91,7 @@ function csvDialect(params: Params): { delimiter?: string; escape?: string } {
 }
 
 /** Engine settings kept as table metadata; `ReplacingMergeTree` keys the table by its sorting key. */
-function engineOf(params: Params): { properties: TinybirdTableProperties; sortingKey: KeyPart[]; partitionKey: KeyPart[]; replacing: boolean } {
+function engineOf(params: Params): { properties: TinybirdTableProperties; sortingKey: KeyPart[]; partitionKey: KeyPart[]; replacing: boolean; version?: string } {
   const engine: Record<string, string> = {};
   for (const key of ['engine', 'engine_sorting_key', 'engine_partition_key', 'engine_ttl', 'engine_ver', 'engine_settings', 'engine_primary_key']) {
     const value = params.get(key);
@@ -102,6 +102,7 @@ function engineOf(params: Params): { properties: TinybirdTableProperties; sortin
     sortingKey: keyParts(engine['engine_sorting_key']),
     partitionKey: keyParts(engine['engine_partition_key']),
     replacing: engine['engine'] === 'ReplacingMergeTree',
+    ...(engine['engine_ver'] !== undefined && { version: engine['engine_ver'].trim().replace(/^`(.*)`$/, '$1') }),
   };
 }
 
@@ -168,6 +169,8 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
     sortingKey,
     partitionKey,
     ...(engine.replacing && sortingKey.length > 0 && { primaryKey: sortingKey }),
+    // ReplacingMergeTree(ver): of the rows of one key, the one with the greatest version stays.
+    ...(engine.replacing && sortingKey.length > 0 && engine.version !== undefined && { versionColumn: engine.version }),
     properties: { ...engine.properties, format },
   });
 }

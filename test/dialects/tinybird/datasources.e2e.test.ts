@@ -421,6 +421,26 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal(plain.status, 200, await plain.clone().text());
   });
 
+  test('a ReplacingMergeTree with engine_ver keeps the row of each key with the greatest version, within a write and across writes, from events, files and replaces; a bad version column is a 400', async () => {
+    const created = await suite.tb.form('/v0/datasources?name=versioned&engine=ReplacingMergeTree&engine_sorting_key=id&engine_ver=ver&format=ndjson', {
+      schema: 'id Int32 `json:$.id`, ver UInt32 `json:$.ver`, v String `json:$.v`',
+    });
+    assert.equal(created.status, 200, await created.clone().text());
+    const send = (body: string) => suite.server.fetch('/v0/events?name=versioned&wait=true', { method: 'POST', body });
+    assert.equal((await send('{"id": 1, "ver": 5, "v": "five"}\n{"id": 1, "ver": 3, "v": "three"}\n{"id": 2, "ver": 1, "v": "one"}\n')).status, 200);
+    assert.equal((await send('{"id": 1, "ver": 4, "v": "four"}\n{"id": 2, "ver": 1, "v": "one again"}\n')).status, 200);
+    assert.deepEqual(await suite.tb.sql('SELECT id, ver, v FROM versioned ORDER BY id'), [{ id: 1, ver: 5, v: 'five' }, { id: 2, ver: 1, v: 'one again' }]);
+    await suite.tb.upload('mode=append&name=versioned&format=ndjson', 'ndjson', 'n.ndjson', '{"id": 1, "ver": 9, "v": "nine"}\n{"id": 1, "ver": 7, "v": "seven"}\n');
+    assert.deepEqual(await suite.tb.sql('SELECT id, ver, v FROM versioned WHERE id = 1'), [{ id: 1, ver: 9, v: 'nine' }]);
+    await suite.tb.upload('mode=replace&name=versioned&format=ndjson', 'ndjson', 'r.ndjson', '{"id": 3, "ver": 2, "v": "two"}\n{"id": 3, "ver": 1, "v": "one"}\n');
+    assert.deepEqual(await suite.tb.sql('SELECT id, ver, v FROM versioned'), [{ id: 3, ver: 2, v: 'two' }]);
+    for (const [ver, schema] of [['missing', 'id Int32, v String'], ['v', 'id Int32, v String'], ['ver', 'id Int32, ver Nullable(Int32)']] as const) {
+      const refused = await suite.tb.form(`/v0/datasources?name=bad_ver&engine=ReplacingMergeTree&engine_sorting_key=id&engine_ver=${ver}`, { schema });
+      assert.equal(refused.status, 400, `${ver}: ${await refused.clone().text()}`);
+      assert.match((await refused.json()).error, /[Vv]ersion column/);
+    }
+  });
+
   test('delete by condition runs as a job, with a dry run counting first', async () => {
     await suite.tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');
