@@ -15,21 +15,78 @@ export interface Rewrite {
   next: number;
 }
 
+/** Reads a SQL text's tokens: words, symbols, brackets and the arguments between them. */
+export class TokenReader {
+  constructor(readonly tokens: Token[]) {}
+
+  /** The upper-cased word at `index`, if the token there is one. */
+  word(index: number): string | undefined {
+    const token = this.tokens[index];
+    return token?.kind === 'word' ? token.text.toUpperCase() : undefined;
+  }
+
+  isSymbol(index: number, symbol: string): boolean {
+    const token = this.tokens[index];
+    return token?.kind === 'symbol' && token.text === symbol;
+  }
+
+  /** Whether the token at `index` opens a bracket (`(`, `[` or `{`: they nest alike). */
+  opens(index: number): boolean {
+    const token = this.tokens[index];
+    return token?.kind === 'symbol' && OPENING.has(token.text);
+  }
+
+  closes(index: number): boolean {
+    const token = this.tokens[index];
+    return token?.kind === 'symbol' && CLOSING.has(token.text);
+  }
+
+  /** The index of the bracket closing the one at `open`, before `limit`. */
+  closing(open: number, limit: number): number | undefined {
+    let depth = 0;
+    for (let index = open; index < limit; index += 1) {
+      if (this.opens(index)) depth += 1;
+      else if (this.closes(index) && (depth -= 1) === 0) return index;
+    }
+    return undefined;
+  }
+
+  /** A call's arguments: the spans between its top-level commas (none for an empty call). */
+  arguments(span: Span): Span[] {
+    if (span.from >= span.to) return [];
+    const args: Span[] = [];
+    let depth = 0;
+    let start = span.from;
+    for (let index = span.from; index < span.to; index += 1) {
+      if (this.opens(index)) depth += 1;
+      else if (this.closes(index)) depth -= 1;
+      else if (depth === 0 && this.isSymbol(index, ',')) {
+        args.push({ from: start, to: index });
+        start = index + 1;
+      }
+    }
+    args.push({ from: start, to: span.to });
+    return args;
+  }
+}
+
 /**
  * Rewrites constructs of a SQL text, token by token, keeping everything else as written (spaces
  * and comments included) and remembering where each piece of the output came from. A dialect says
  * what to rewrite in `rewriteAt`, and builds replacements from the spans it finds there with
  * `render` (so that constructs nested in them are rewritten too).
  */
-export abstract class SqlRewriter {
+export abstract class SqlRewriter extends TokenReader {
   /** Where each piece of the output comes from: output offset, source offset, and whether it is copied as is. */
   private readonly pieces: Array<{ at: number; from: number; copied: boolean }> = [];
   private length = 0;
 
   constructor(
     protected readonly source: string,
-    protected readonly tokens: Token[],
-  ) {}
+    tokens: Token[],
+  ) {
+    super(tokens);
+  }
 
   /** The rewrite of the construct starting at token `index` (the span rendered ends at `limit`), if any. */
   protected abstract rewriteAt(index: number, limit: number): Rewrite | undefined;
@@ -81,55 +138,5 @@ export abstract class SqlRewriter {
       }
     }
     return out;
-  }
-
-  /** The upper-cased word at `index`, if the token there is one. */
-  protected word(index: number): string | undefined {
-    const token = this.tokens[index];
-    return token?.kind === 'word' ? token.text.toUpperCase() : undefined;
-  }
-
-  protected isSymbol(index: number, symbol: string): boolean {
-    const token = this.tokens[index];
-    return token?.kind === 'symbol' && token.text === symbol;
-  }
-
-  /** Whether the token at `index` opens a bracket (`(`, `[` or `{`: they nest alike). */
-  protected opens(index: number): boolean {
-    const token = this.tokens[index];
-    return token?.kind === 'symbol' && OPENING.has(token.text);
-  }
-
-  protected closes(index: number): boolean {
-    const token = this.tokens[index];
-    return token?.kind === 'symbol' && CLOSING.has(token.text);
-  }
-
-  /** The index of the bracket closing the one at `open`, before `limit`. */
-  protected closing(open: number, limit: number): number | undefined {
-    let depth = 0;
-    for (let index = open; index < limit; index += 1) {
-      if (this.opens(index)) depth += 1;
-      else if (this.closes(index) && (depth -= 1) === 0) return index;
-    }
-    return undefined;
-  }
-
-  /** A call's arguments: the spans between its top-level commas (none for an empty call). */
-  protected arguments(span: Span): Span[] {
-    if (span.from >= span.to) return [];
-    const args: Span[] = [];
-    let depth = 0;
-    let start = span.from;
-    for (let index = span.from; index < span.to; index += 1) {
-      if (this.opens(index)) depth += 1;
-      else if (this.closes(index)) depth -= 1;
-      else if (depth === 0 && this.isSymbol(index, ',')) {
-        args.push({ from: start, to: index });
-        start = index + 1;
-      }
-    }
-    args.push({ from: start, to: span.to });
-    return args;
   }
 }

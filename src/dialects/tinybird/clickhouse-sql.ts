@@ -68,7 +68,7 @@ export function rewriteClickHouseSql(sql: string): string {
 
 class ClickHouseRewriter extends SqlRewriter {
   /** Result columns named as ClickHouse names them, by their first token (see `resultNames`). */
-  private readonly names = resultNames(this.source, this.tokens);
+  private readonly names = resultNames(this.source, this);
   /** The item whose name is being added: its own first token is rewritten as any other. */
   private naming: number | undefined;
 
