@@ -2,7 +2,8 @@ import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewri
 import { SqlTextError, tokenizeSql } from '../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
-import { resultNames } from './result-names.ts';
+import { resultNames, selectItems } from './result-names.ts';
+import { withClause, type WithAlias } from './with-aliases.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 
 /**
@@ -52,7 +53,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)` →
  * `list_transform(a, f)`), `position(s, needle)` and `extract(s, pattern)` (DuckDB reads
  * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
- * with a unit word, and `now()` as a DateTime; and unaliased calls in the result are named by their
+ * with a unit word, `now()` as a DateTime, ClickHouse's `WITH <expression> AS <name>` (the name stands
+ * for the expression in the rest of the query); and unaliased calls in the result are named by their
  * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
@@ -67,12 +69,31 @@ export function rewriteClickHouseSql(sql: string): string {
 }
 
 class ClickHouseRewriter extends SqlRewriter {
+  /** The items of the query's SELECT lists. */
+  private readonly items = selectItems(this);
   /** Result columns named as ClickHouse names them, by their first token (see `resultNames`). */
-  private readonly names = resultNames(this.source, this);
+  private readonly names = resultNames(this.source, this, this.items);
   /** The item whose name is being added: its own first token is rewritten as any other. */
   private naming: number | undefined;
 
+  /** The query's WITH clause when it names expressions (see `withClause`). */
+  private readonly withs = withClause(this);
+  /** Where the items of the query's SELECT lists begin and end (one past their last token). */
+  private readonly selectItemStarts = new Set(this.items.map((item) => item.from));
+  private readonly selectItemEnds = new Set(this.items.map((item) => item.to));
+
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
+    if (this.withs && index === 0) {
+      // What stays of the clause: its common table expressions.
+      const { tables, span } = this.withs;
+      return { build: () => (tables.length === 0 ? '' : `WITH ${tables.map((table) => this.render(table)).join(', ')}`), next: span.to };
+    }
+    const alias = this.withAliasAt(index);
+    if (alias) {
+      // A select item that is the name alone is named by it, as in ClickHouse.
+      const named = this.selectItemStarts.has(index) && this.selectItemEnds.has(index + 1) ? ` AS ${quoteIdentifier(alias.name)}` : '';
+      return { build: () => `(${this.render(alias.expression)})${named}`, next: index + 1 };
+    }
     const named = this.names.get(index);
     if (named && this.naming !== index) {
       return {
@@ -104,6 +125,17 @@ class ClickHouseRewriter extends SqlRewriter {
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
     const params = { from: index + 2, to: paramsClose };
     return { build: () => aggregate.build(this.render(params), args.map((span) => this.render(span))), next: argsClose + 1 };
+  }
+
+  /**
+   * The WITH alias the name at `index` stands for: the latest defined before it, unless the name is
+   * one being defined (after AS), a qualified one's part, or a function's.
+   */
+  private withAliasAt(index: number): WithAlias | undefined {
+    const token = this.tokens[index];
+    if (!this.withs || (token?.kind !== 'word' && token?.kind !== 'quoted')) return undefined;
+    if (this.word(index - 1) === 'AS' || this.isSymbol(index - 1, '.') || this.isSymbol(index + 1, '(') || this.isSymbol(index + 1, '.')) return undefined;
+    return this.withs.aliases.filter((alias) => alias.name === token.text && alias.from <= index).at(-1);
   }
 
   /** A call rewritten as a whole, by name and arguments; undefined where the call stays as written. */

@@ -11,35 +11,39 @@ const LIST_ENDS = new Set(['FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDO
  * without AS. Each is given by its first token, with its span and its name, the item's text with
  * runs of spaces as one (`count(*)` named `count()`, as ClickHouse does).
  */
-export function resultNames(source: string, reader: TokenReader): Map<number, { item: Span; name: string }> {
-  const { tokens } = reader;
+export function resultNames(source: string, reader: TokenReader, items = selectItems(reader)): Map<number, { item: Span; name: string }> {
   const names = new Map<number, { item: Span; name: string }>();
-  for (let select = 0; select < tokens.length; select += 1) {
+  for (const item of items) {
+    if (!reader.isSymbol(item.to - 1, ')') || hasAlias(reader, item)) continue;
+    const text = source.slice(reader.tokens[item.from]!.start, reader.tokens[item.to - 1]!.end).replace(/\s+/g, ' ');
+    names.set(item.from, { item, name: /^count\(\s*\*\s*\)$/i.test(text) ? 'count()' : text });
+  }
+  return names;
+}
+
+/** The items of every SELECT list of the query, subqueries' included (none empty). */
+export function selectItems(reader: TokenReader): Span[] {
+  const items: Span[] = [];
+  for (let select = 0; select < reader.tokens.length; select += 1) {
     if (reader.word(select) !== 'SELECT') continue;
     let start = select + 1;
     if (reader.word(start) === 'ALL' || reader.word(start) === 'DISTINCT') start += 1;
     if (reader.word(start) === 'ON') continue;
     // The list ends at a clause of its own level, or where the brackets around its query close.
-    const items: Span[] = [];
     let depth = 0;
     let index = start;
-    for (; index < tokens.length; index += 1) {
+    for (; index < reader.tokens.length; index += 1) {
       if (reader.opens(index)) depth += 1;
       else if (reader.closes(index) && (depth -= 1) < 0) break;
       else if (depth === 0 && (LIST_ENDS.has(reader.word(index) ?? '') || reader.isSymbol(index, ';'))) break;
       else if (depth === 0 && reader.isSymbol(index, ',')) {
-        items.push({ from: start, to: index });
+        if (index > start) items.push({ from: start, to: index });
         start = index + 1;
       }
     }
-    items.push({ from: start, to: index });
-    for (const item of items) {
-      if (item.to <= item.from || !reader.isSymbol(item.to - 1, ')') || hasAlias(reader, item)) continue;
-      const text = source.slice(tokens[item.from]!.start, tokens[item.to - 1]!.end).replace(/\s+/g, ' ');
-      names.set(item.from, { item, name: /^count\(\s*\*\s*\)$/i.test(text) ? 'count()' : text });
-    }
+    if (index > start) items.push({ from: start, to: index });
   }
-  return names;
+  return items;
 }
 
 /** Whether the item names itself with AS outside its brackets. */
