@@ -54,7 +54,7 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * `list_transform(a, f)`), `position(s, needle)` and `extract(s, pattern)` (DuckDB reads
  * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
  * with a unit word, `now()` as a DateTime, ClickHouse's `WITH <expression> AS <name>` (the name stands
- * for the expression in the rest of the query); and unaliased calls in the result are named by their
+ * for the expression in the rest of the query), a trailing `SETTINGS …` dropped; and unaliased calls in the result are named by their
  * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
@@ -82,7 +82,11 @@ class ClickHouseRewriter extends SqlRewriter {
   private readonly selectItemStarts = new Set(this.items.map((item) => item.from));
   private readonly selectItemEnds = new Set(this.items.map((item) => item.to));
 
+  /** Where a trailing `SETTINGS name = value, …` begins: ClickHouse's knobs, which mean nothing to DuckDB. */
+  private readonly settings = this.trailingSettings();
+
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
+    if (index === this.settings) return { build: () => '', next: this.tokens.length };
     if (this.withs && index === 0) {
       // What stays of the clause: its common table expressions.
       const { tables, span } = this.withs;
@@ -125,6 +129,22 @@ class ClickHouseRewriter extends SqlRewriter {
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
     const params = { from: index + 2, to: paramsClose };
     return { build: () => aggregate.build(this.render(params), args.map((span) => this.render(span))), next: argsClose + 1 };
+  }
+
+  private trailingSettings(): number | undefined {
+    let depth = 0;
+    for (let index = 0; index < this.tokens.length; index += 1) {
+      if (this.opens(index)) depth += 1;
+      else if (this.closes(index)) depth -= 1;
+      else if (depth === 0 && this.word(index) === 'SETTINGS') {
+        // name = value pairs to the end, values being single tokens (numbers, strings, words).
+        const rest = this.tokens.length - index - 1;
+        const pairs = this.arguments({ from: index + 1, to: this.tokens.length });
+        const wellFormed = rest > 0 && pairs.every((pair) => pair.to - pair.from === 3 && this.word(pair.from) !== undefined && this.isSymbol(pair.from + 1, '='));
+        return wellFormed ? index : undefined;
+      }
+    }
+    return undefined;
   }
 
   /**

@@ -148,14 +148,14 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(nested.data, [{ 'count()': 25, 'max(n)': 25 }]);
   });
 
-  test("ClickHouse's WITH <expression> AS <name>: the name stands for the expression in the rest of the query, beside common table expressions", async () => {
+  test("ClickHouse's WITH <expression> AS <name>: the name stands for the expression in the rest of the query, beside common table expressions; a trailing SETTINGS clause is dropped", async () => {
     const response = await sql(`WITH 5 AS k, toDate('2024-01-01') AS day, k * 2 AS twice, small AS (SELECT n FROM numbers WHERE n <= k)
       SELECT count() AS c, max(n) + twice AS m, day, n % 2 AS parity FROM small GROUP BY parity ORDER BY parity FORMAT JSON`);
     const body = (await response.json()) as { data: unknown[] };
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.deepEqual(body.data, [{ c: 2, m: 14, day: '2024-01-01', parity: 0 }, { c: 3, m: 15, day: '2024-01-01', parity: 1 }]);
-    const only = (await (await sql("WITH 'x' AS label SELECT label, upper(label) AS shout FORMAT JSON")).json()) as { data: unknown[] };
-    assert.deepEqual(only.data, [{ label: 'x', shout: 'X' }]);
+    const only = (await (await sql("WITH 'x' AS label SELECT label, upper(label) AS shout SETTINGS max_threads = 1, join_use_nulls = 1 FORMAT JSON")).json()) as { data: unknown[] };
+    assert.deepEqual(only.data, [{ label: 'x', shout: 'X' }], 'a trailing SETTINGS clause is dropped');
   });
 
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
