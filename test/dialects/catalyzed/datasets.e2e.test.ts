@@ -90,6 +90,18 @@ describe('Catalyzed datasets', () => {
     assert.equal((await suite.client.call('POST', '/datasets', { name: 'mine' }, secret)).status, 403);
   });
 
+  test('a token that may read one table of a dataset sees the dataset, listed and by id, as it sees the table', async () => {
+    const datasetId = await suite.client.createDataset('partly');
+    await suite.client.createTable(datasetId, 'shared', [{ name: 'id', arrowType: 'int32' }]);
+    await suite.client.createTable(datasetId, 'private', [{ name: 'id', arrowType: 'int32' }]);
+    const { secret } = await suite.server.core.tokens.create('one-table', [{ action: 'read', namespace: 'partly', table: 'shared', filter: 'id = 1' }]);
+    const listed = (await suite.client.call('GET', '/datasets', undefined, secret)).body;
+    assert.deepEqual(listed.datasets.map((dataset: { name: string }) => dataset.name), ['partly']);
+    assert.equal((await suite.client.call('GET', `/datasets/${datasetId}`, undefined, secret)).status, 200);
+    const tables = (await suite.client.call('GET', `/dataset-tables?datasetId=${datasetId}`, undefined, secret)).body;
+    assert.deepEqual(tables.tables.map((table: { tableName: string }) => table.tableName), ['shared']);
+  });
+
   test('an unknown path under a Catalyzed prefix answers in the Catalyzed error shape', async () => {
     const { status, body } = await suite.client.call('GET', '/datasets/x/nothing-here');
     assert.equal(status, 404);
