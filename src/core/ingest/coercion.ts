@@ -99,7 +99,13 @@ const CASTS: Record<Exclude<DataTypeKind, 'list' | 'map' | 'struct'>, CastBuilde
   boolean: tryCastTrimmed,
   int: tryCastTrimmed,
   // A finite number too large for the type is invalid rather than infinity (only `inf` itself is).
-  float: (text, type) => `CASE WHEN isinf(${tryCastTrimmed(text, type)}) AND NOT contains(lower(${text}), 'inf') THEN NULL ELSE ${tryCastTrimmed(text, type)} END`,
+  // A number past the type's range is invalid rather than infinity (a half-precision float, stored
+  // in 32 bits, holds up to 65504).
+  float: (text, type) => {
+    const value = tryCastTrimmed(text, type);
+    const tooLarge = type.kind === 'float' && type.bits === 16 ? `abs(${value}) > 65504` : `isinf(${value})`;
+    return `CASE WHEN ${tooLarge} AND NOT contains(lower(${text}), 'inf') THEN NULL ELSE ${value} END`;
+  },
   decimal: tryCastTrimmed,
   string: (text) => text,
   // DuckDB's BLOB text (`\xHH` escapes) when it reads as one, else the UTF-8 bytes of the text.

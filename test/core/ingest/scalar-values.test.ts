@@ -21,10 +21,12 @@ test('a date is a date or the day of a timestamp text; a bare number is invalid 
   assert.deepEqual(invalid(results.slice(4)), [true, true, true, true]);
 });
 
-test('a number too large for a float column is invalid rather than infinity; inf itself is infinity', async () => {
+test('a number too large for a float column (of 16, 32 or 64 bits) is invalid rather than infinity; inf itself is infinity', async () => {
   const results = await convert({ kind: 'float', bits: 32 }, ['1e40', '-1e40', '3.4e38', 'inf', '-Infinity', '1.5']);
   assert.deepEqual(invalid(results), [true, true, false, false, false, false]);
   assert.deepEqual(await convert({ kind: 'float', bits: 64 }, ['1e400', '1e300']).then(invalid), [true, false]);
+  const half = await convert({ kind: 'float', bits: 16 }, ['70000', '-65505', '65504', '-1.5', 'inf']);
+  assert.deepEqual(invalid(half), [true, true, false, false, false], 'a half-precision float holds up to 65504');
 });
 
 test('integerFractions: refuse takes only whole numbers for an integer column; round and truncate read fractions', async () => {
