@@ -31,7 +31,42 @@ export class SqlTextError extends Error {
 const WORD = /[A-Za-z_][A-Za-z0-9_$]*/y;
 const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
 
-export function tokenizeSql(text: string): Token[] {
+export interface TokenizeOptions {
+  /**
+   * Strings take backslash escapes, as ClickHouse's do (`'it\'s'`, `'\\d+'`, `'\n'`); a string
+   * token's text is then the value they stand for. Without, a backslash is a character like any other.
+   */
+  backslashEscapes?: boolean;
+}
+
+const BACKSLASH_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', v: '\v', e: '\x1b' };
+
+/** A single-quoted string read with backslash escapes from `at` (its opening quote): its value and the offset past it. */
+function backslashString(text: string, at: number): { value: string; end: number } {
+  let value = '';
+  for (let index = at + 1; index < text.length; index += 1) {
+    const char = text[index]!;
+    if (char === '\\' && index + 1 < text.length) {
+      const next = text[(index += 1)]!;
+      const hex = next === 'x' ? /^[0-9A-Fa-f]{2}/.exec(text.slice(index + 1, index + 3)) : null;
+      if (hex) {
+        value += String.fromCharCode(parseInt(hex[0], 16));
+        index += 2;
+      } else if (Object.hasOwn(BACKSLASH_ESCAPES, next)) value += BACKSLASH_ESCAPES[next];
+      else if (next === '\\' || next === "'" || next === '"' || next === '`') value += next;
+      // An escape ClickHouse does not know keeps its backslash.
+      else value += `\\${next}`;
+    } else if (char === "'" && text[index + 1] === "'") {
+      value += "'";
+      index += 1;
+    } else if (char === "'") {
+      return { value, end: index + 1 };
+    } else value += char;
+  }
+  throw new SqlTextError('Unterminated string', at);
+}
+
+export function tokenizeSql(text: string, options: TokenizeOptions = {}): Token[] {
   const tokens: Token[] = [];
   let at = 0;
   const match = (pattern: RegExp) => {
@@ -49,6 +84,10 @@ export function tokenizeSql(text: string): Token[] {
       const end = text.indexOf('*/', at + 2);
       if (end < 0) throw new SqlTextError('Unterminated comment', at, 2);
       at = end + 2;
+    } else if (char === "'" && options.backslashEscapes) {
+      const { value, end } = backslashString(text, at);
+      tokens.push({ kind: 'string', text: value, start: at, end });
+      at = end;
     } else if (char === "'" || char === '"') {
       let end = at + 1;
       for (;;) {

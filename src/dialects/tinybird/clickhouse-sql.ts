@@ -4,7 +4,7 @@ import { SluiceError } from '../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems } from './result-names.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
-import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 
 /**
  * ClickHouse's parametric aggregates, by name: how many arguments they take, and DuckDB's aggregate
@@ -54,14 +54,15 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * `list_transform(a, f)`), `position(s, needle)` and `extract(s, pattern)` (DuckDB reads
  * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
  * with a unit word, `now()` as a DateTime, ClickHouse's `WITH <expression> AS <name>` (the name stands
- * for the expression in the rest of the query), a trailing `SETTINGS …` dropped; and unaliased calls in the result are named by their
+ * for the expression in the rest of the query), a trailing `SETTINGS …` dropped, strings' backslash
+ * escapes (`'\\d+'` is the pattern `\d+`, as in ClickHouse); and unaliased calls in the result are named by their
  * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
  */
 export function rewriteClickHouseSql(sql: string): string {
   try {
-    return new ClickHouseRewriter(sql, tokenizeSql(sql)).rewrite();
+    return new ClickHouseRewriter(sql, tokenizeSql(sql, { backslashEscapes: true })).rewrite();
   } catch (error) {
     if (error instanceof SqlTextError) return sql;
     throw error;
@@ -112,6 +113,9 @@ class ClickHouseRewriter extends SqlRewriter {
         next: named.item.to,
       };
     }
+    // A string written with backslash escapes is written again as the standard literal of its value.
+    const token = this.tokens[index]!;
+    if (token.kind === 'string' && this.source.slice(token.start, token.end).includes('\\')) return { build: () => quoteLiteral(token.text), next: index + 1 };
     const word = this.word(index);
     if (word === undefined || !this.isSymbol(index + 1, '(')) return undefined;
     if (word === 'ANY') return NOT_AGGREGATE_AFTER.has(this.tokens[index - 1]?.text ?? '') ? undefined : { build: () => 'any_value', next: index + 1 };

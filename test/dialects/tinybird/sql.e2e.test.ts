@@ -158,6 +158,15 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(only.data, [{ label: 'x', shout: 'X' }], 'a trailing SETTINGS clause is dropped');
   });
 
+  test("strings take ClickHouse's backslash escapes: regular expressions as written for ClickHouse match, quotes and tabs escaped, unknown escapes kept", async () => {
+    const query = String.raw`SELECT extract('abc123', '\\d+') AS digits, replaceRegexpAll('a.b.c', '\\.', '-') AS dashed, match('+https://x', '^\\+https://') AS matched,
+      'it\'s' AS quoted, 'a\tb' AS tabbed, 'x''y' AS doubled, '\d' AS unknown, '\x41' AS hex FORMAT JSON`;
+    const response = await sql(query);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{ digits: '123', dashed: 'a-b-c', matched: true, quoted: "it's", tabbed: 'a\tb', doubled: "x'y", unknown: '\\d', hex: 'A' }]);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
