@@ -3,6 +3,7 @@ import { SqlTextError, tokenizeSql } from '../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems } from './result-names.ts';
+import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 
@@ -55,7 +56,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
  * with a unit word, `now()` as a DateTime, ClickHouse's `WITH <expression> AS <name>` (the name stands
  * for the expression in the rest of the query), a trailing `SETTINGS …` dropped, strings' backslash
- * escapes (`'\\d+'` is the pattern `\d+`, as in ClickHouse); and unaliased calls in the result are named by their
+ * escapes (`'\\d+'` is the pattern `\d+`, as in ClickHouse), a SELECT alias over a column of the
+ * same name in WHERE, GROUP BY, HAVING and ORDER BY (see select-aliases.ts); and unaliased calls in the result are named by their
  * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
@@ -83,6 +85,8 @@ class ClickHouseRewriter extends SqlRewriter {
   private readonly selectItemStarts = new Set(this.items.map((item) => item.from));
   private readonly selectItemEnds = new Set(this.items.map((item) => item.to));
 
+  /** Names that stand for an alias of their SELECT list (see `selectAliasUses`). */
+  private readonly selectAliases = selectAliasUses(this);
   /** Where a trailing `SETTINGS name = value, …` begins: ClickHouse's knobs, which mean nothing to DuckDB. */
   private readonly settings = this.trailingSettings();
 
@@ -93,6 +97,8 @@ class ClickHouseRewriter extends SqlRewriter {
       const { tables, span } = this.withs;
       return { build: () => (tables.length === 0 ? '' : `WITH ${tables.map((table) => this.render(table)).join(', ')}`), next: span.to };
     }
+    const aliased = this.selectAliases.get(index);
+    if (aliased) return { build: () => `(${this.render(aliased)})`, next: index + 1 };
     const alias = this.withAliasAt(index);
     if (alias) {
       // A select item that is the name alone is named by it, as in ClickHouse.

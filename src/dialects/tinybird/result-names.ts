@@ -21,15 +21,22 @@ export function resultNames(source: string, reader: TokenReader, items = selectI
   return names;
 }
 
-/** The items of every SELECT list of the query, subqueries' included (none empty). */
-export function selectItems(reader: TokenReader): Span[] {
-  const items: Span[] = [];
+/** A SELECT list: its items (none empty) and the token where it ends (FROM, WHERE, a closing bracket …). */
+export interface SelectList {
+  items: Span[];
+  end: number;
+}
+
+/** Every SELECT list of the query, subqueries' included. */
+export function selectLists(reader: TokenReader): SelectList[] {
+  const lists: SelectList[] = [];
   for (let select = 0; select < reader.tokens.length; select += 1) {
     if (reader.word(select) !== 'SELECT') continue;
     let start = select + 1;
     if (reader.word(start) === 'ALL' || reader.word(start) === 'DISTINCT') start += 1;
     if (reader.word(start) === 'ON') continue;
     // The list ends at a clause of its own level, or where the brackets around its query close.
+    const items: Span[] = [];
     let depth = 0;
     let index = start;
     for (; index < reader.tokens.length; index += 1) {
@@ -42,8 +49,14 @@ export function selectItems(reader: TokenReader): Span[] {
       }
     }
     if (index > start) items.push({ from: start, to: index });
+    lists.push({ items, end: index });
   }
-  return items;
+  return lists;
+}
+
+/** The items of every SELECT list of the query. */
+export function selectItems(reader: TokenReader): Span[] {
+  return selectLists(reader).flatMap((list) => list.items);
 }
 
 /** Whether the item names itself with AS outside its brackets. */

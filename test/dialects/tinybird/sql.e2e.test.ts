@@ -167,6 +167,17 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(body.data, [{ digits: '123', dashed: 'a-b-c', matched: true, quoted: "it's", tabbed: 'a\tb', doubled: "x'y", unknown: '\\d', hex: 'A' }]);
   });
 
+  test('a SELECT alias named like a column stands for its expression in WHERE, GROUP BY, HAVING and ORDER BY, as in ClickHouse; joins and subqueries keep their own names', async () => {
+    const grouped = await sql(`SELECT intDiv(n, 10) AS n, count() AS c FROM numbers WHERE n < 3 GROUP BY n HAVING c > 5 ORDER BY n DESC FORMAT JSON`);
+    const body = (await grouped.json()) as { data: unknown[] };
+    assert.equal(grouped.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{ n: 2, c: 6 }, { n: 1, c: 10 }, { n: 0, c: 9 }]);
+    const joined = await sql(`SELECT a.n * 100 AS n, (SELECT max(n) FROM numbers WHERE n < 5) AS inner_max FROM numbers a JOIN numbers b USING (n) WHERE n = 200 FORMAT JSON`);
+    const joinedBody = (await joined.json()) as { data: unknown[] };
+    assert.equal(joined.status, 200, JSON.stringify(joinedBody));
+    assert.deepEqual(joinedBody.data, [{ n: 200, inner_max: 4 }]);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
