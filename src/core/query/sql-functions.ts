@@ -58,12 +58,35 @@ const TO_DATE = `CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DA
   ELSE CAST(CAST(x AS VARCHAR) AS DATE) END`;
 
 /** A JSON function of a key, and of two keys (the second inside the first's object). */
-function jsonFunction(name: string, body: (path: string) => string): SqlMacro[] {
+function jsonFunction(name: string, body: (path: string) => string, { wholeDocument = false } = {}): SqlMacro[] {
   const step = (key: string) => `'."' || replace(${key}, '"', '\\"') || '"'`;
   return [
+    ...(wholeDocument ? [{ name, params: ['json'], body: body("'$'") }] : []),
     { name, params: ['json', 'k1'], body: body(`'$' || ${step('k1')}`) },
     { name, params: ['json', 'k1', 'k2'], body: body(`'$' || ${step('k1')} || ${step('k2')}`) },
   ];
+}
+
+/** ClickHouse's JSONExtractInt: a number's whole part, 0 for anything else (JSON_INT reads it, as BIGINT). */
+const JSON_INT = (path: string) => `CASE json_type(json, ${path}) WHEN 'BIGINT' THEN CAST(json_extract_string(json, ${path}) AS BIGINT)
+    WHEN 'UBIGINT' THEN coalesce(TRY_CAST(json_extract_string(json, ${path}) AS BIGINT), 0)
+    WHEN 'DOUBLE' THEN coalesce(TRY_CAST(trunc(CAST(json_extract_string(json, ${path}) AS DOUBLE)) AS BIGINT), 0) ELSE 0 END`;
+const JSON_STRING = (path: string) => `CASE WHEN json_type(json, ${path}) = 'VARCHAR' THEN json_extract_string(json, ${path}) ELSE '' END`;
+const JSON_FLOAT = (path: string) => `CASE WHEN json_type(json, ${path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(json_extract_string(json, ${path}) AS DOUBLE) ELSE 0 END`;
+const JSON_BOOL = (path: string) => `CASE WHEN json_type(json, ${path}) = 'BOOLEAN' THEN CAST(json_extract_string(json, ${path}) AS BOOLEAN) ELSE false END`;
+const JSON_RAW = (path: string) => `coalesce(CAST(json_extract(json, ${path}) AS VARCHAR), '')`;
+
+/** A URL's parts, by ClickHouse's rules: the scheme and `//` are optional before the host. */
+const URL_HOST = "regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?(?://)?(?:[^@/?#]*@)?([^:/?#]*)', 1)";
+const URL_PATH = "regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#]*([^?#]*)', 1)";
+
+/**
+ * A ClickHouse integer conversion: a number's fraction is dropped (toInt32(2.7) is 2; DuckDB's cast
+ * rounds it); what no decimal holds is cast as it is. `safe` gives NULL rather than an error.
+ */
+function toInteger(type: string, safe: boolean): string {
+  const cast = safe ? 'TRY_CAST' : 'CAST';
+  return `CASE WHEN TRY_CAST(x AS DECIMAL(38, 10)) IS NULL THEN ${cast}(x AS ${type}) ELSE ${cast}(trunc(TRY_CAST(x AS DECIMAL(38, 10))) AS ${type}) END`;
 }
 
 /**
@@ -105,11 +128,14 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // In a time zone: the wall-clock time there of the UTC time.
   { name: 'toDateTime', params: ['x', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME}))` },
   cast('toString', 'VARCHAR'),
-  ...Object.entries(NUMBER_TYPES).flatMap(([name, type]) => [
-    cast(`to${name}`, type),
-    tryCast(`to${name}OrNull`, type),
-    { name: `to${name}OrZero`, params: ['x'], body: `COALESCE(TRY_CAST(x AS ${type}), 0)` },
-  ]),
+  ...Object.entries(NUMBER_TYPES).flatMap(([name, type]) => {
+    const integer = name.includes('Int');
+    return [
+      integer ? { name: `to${name}`, params: ['x'], body: toInteger(type, false) } : cast(`to${name}`, type),
+      integer ? { name: `to${name}OrNull`, params: ['x'], body: toInteger(type, true) } : tryCast(`to${name}OrNull`, type),
+      { name: `to${name}OrZero`, params: ['x'], body: `COALESCE(${integer ? toInteger(type, true) : `TRY_CAST(x AS ${type})`}, 0)` },
+    ];
+  }),
   tryCast('toDateOrNull', 'DATE'),
   tryCast('toDateTimeOrNull', 'TIMESTAMP'),
   { name: 'intDiv', params: ['a', 'b'], body: 'a // b' },
@@ -123,6 +149,13 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toStartOfTenMinutes', 'time_bucket(INTERVAL 10 MINUTE, t)'),
   // ClickHouse's default week (mode 0) starts on Sunday; toMonday's on Monday.
   onTime('toStartOfWeek', 'CAST(t AS DATE) - CAST(dayofweek(t) AS INTEGER)'),
+  // With a mode: odd modes start weeks on Monday, even ones on Sunday.
+  { name: 'toStartOfWeek', params: ['t', 'mode'], body: "CASE WHEN mode % 2 = 1 THEN CAST(date_trunc('week', t) AS DATE) ELSE CAST(t AS DATE) - CAST(dayofweek(t) AS INTEGER) END" },
+  { name: 'toTimezone', params: ['t', 'zone'], body: "timezone(zone, timezone('UTC', t))" },
+  ...([['Second', 'to_seconds(CAST(n AS DOUBLE))'], ['Minute', 'to_minutes(CAST(n AS BIGINT))'], ['Hour', 'to_hours(CAST(n AS BIGINT))'],
+    ['Day', 'to_days(CAST(n AS INTEGER))'], ['Week', 'to_weeks(CAST(n AS INTEGER))'], ['Month', 'to_months(CAST(n AS INTEGER))'],
+    ['Quarter', 'to_months(CAST(n AS INTEGER) * 3)'], ['Year', 'to_years(CAST(n AS INTEGER))']] as const)
+    .map(([unit, interval]) => ({ name: `toInterval${unit}`, params: ['n'], body: interval })),
   onTime('toDayOfYear', 'dayofyear(t)'),
   onTime('toQuarter', 'quarter(t)'),
   onTime('toISOWeek', 'week(t)'),
@@ -179,6 +212,9 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'arrayDistinct', params: ['items'], body: 'list_filter(items, (x, i) -> list_position(items, x) = i)' },
   { name: 'arrayUniq', params: ['items'], body: 'length(list_distinct(items))' },
   { name: 'arraySum', params: ['items'], body: 'coalesce(list_sum(items), 0)' },
+  { name: 'arrayEnumerate', params: ['items'], body: 'list_transform(items, (x, i) -> i)' },
+  { name: 'arrayCumSum', params: ['items'], body: 'list_transform(items, (x, i) -> list_sum(items[1:i]))' },
+  { name: 'arrayReverseSort', params: ['items'], body: 'list_reverse_sort(items)' },
   { name: 'arrayConcat', params: ['a', 'b'], body: 'list_concat(a, b)' },
   { name: 'arrayConcat', params: ['a', 'b', 'c'], body: 'list_concat(a, b, c)' },
   // From a position counted from the end when negative, as many elements as asked for (or to the end).
@@ -198,20 +234,46 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // ClickHouse's JSON functions, by key (one, or two for a nested one): a missing value, or one of
   // another JSON type, gives the type's zero ('' , 0, false) as ClickHouse does, not NULL.
   ...jsonFunction('JSONHas', (path) => `coalesce(json_exists(json, ${path}), false)`),
-  ...jsonFunction('JSONExtractString', (path) => `CASE WHEN json_type(json, ${path}) = 'VARCHAR' THEN json_extract_string(json, ${path}) ELSE '' END`),
-  ...jsonFunction('JSONExtractInt', (path) => `CASE json_type(json, ${path}) WHEN 'BIGINT' THEN CAST(json_extract_string(json, ${path}) AS BIGINT)
-    WHEN 'UBIGINT' THEN coalesce(TRY_CAST(json_extract_string(json, ${path}) AS BIGINT), 0)
-    WHEN 'DOUBLE' THEN coalesce(TRY_CAST(trunc(CAST(json_extract_string(json, ${path}) AS DOUBLE)) AS BIGINT), 0) ELSE 0 END`),
-  ...jsonFunction('JSONExtractFloat', (path) => `CASE WHEN json_type(json, ${path}) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(json_extract_string(json, ${path}) AS DOUBLE) ELSE 0 END`),
-  ...jsonFunction('JSONExtractBool', (path) => `CASE WHEN json_type(json, ${path}) = 'BOOLEAN' THEN CAST(json_extract_string(json, ${path}) AS BOOLEAN) ELSE false END`),
-  ...jsonFunction('JSONExtractRaw', (path) => `coalesce(CAST(json_extract(json, ${path}) AS VARCHAR), '')`),
+  ...jsonFunction('JSONExtractString', JSON_STRING),
+  ...jsonFunction('JSONExtractInt', JSON_INT),
+  ...jsonFunction('JSONExtractFloat', JSON_FLOAT),
+  ...jsonFunction('JSONExtractBool', JSON_BOOL),
+  ...jsonFunction('JSONExtractRaw', JSON_RAW),
+  ...jsonFunction('JSONExtractUInt', (path) => `CAST(greatest(${JSON_INT(path)}, 0) AS UBIGINT)`),
+  ...jsonFunction('JSONExtractKeys', (path) => `coalesce(json_keys(json, ${path}), [])`, { wholeDocument: true }),
+  ...jsonFunction('JSONExtractArrayRaw', (path) => `CASE WHEN json_type(json, ${path}) = 'ARRAY' THEN CAST(CAST(json_extract(json, ${path}) AS JSON[]) AS VARCHAR[]) ELSE [] END`, { wholeDocument: true }),
+  ...jsonFunction('JSONLength', (path) => `CASE json_type(json, ${path}) WHEN 'ARRAY' THEN CAST(json_array_length(json, ${path}) AS BIGINT)
+    WHEN 'OBJECT' THEN len(json_keys(json, ${path})) ELSE 0 END`, { wholeDocument: true }),
+  // The simple (visitParam) forms, by one key.
+  ...['simpleJSON', 'visitParam'].flatMap((prefix) => ([['String', JSON_STRING], ['Int', JSON_INT], ['Float', JSON_FLOAT], ['Bool', JSON_BOOL], ['Raw', JSON_RAW]] as const)
+    .map(([kind, body]) => ({ name: `${prefix}Extract${kind}`, params: ['json', 'k1'], body: body(`'$."' || replace(k1, '"', '\\"') || '"'`) }))),
+  // URLs, as web analytics pipes take them apart.
+  { name: 'domain', params: ['url'], body: URL_HOST },
+  { name: 'domainWithoutWWW', params: ['url'], body: `regexp_replace(${URL_HOST}, '^www\\.', '')` },
+  { name: 'topLevelDomain', params: ['url'], body: `regexp_extract(${URL_HOST}, '\\.([^.]+)$', 1)` },
+  { name: 'protocol', params: ['url'], body: "regexp_extract(url, '^([a-zA-Z][a-zA-Z0-9+.-]*):', 1)" },
+  { name: 'path', params: ['url'], body: URL_PATH },
+  { name: 'pathFull', params: ['url'], body: "regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#]*(.*)$', 1)" },
+  { name: 'queryString', params: ['url'], body: "regexp_extract(url, '\\?([^#]*)', 1)" },
+  { name: 'fragment', params: ['url'], body: "regexp_extract(url, '#(.*)$', 1)" },
+  { name: 'cutQueryString', params: ['url'], body: "regexp_replace(url, '\\?[^#]*', '')" },
+  { name: 'extractURLParameter', params: ['url', 'name'], body: "regexp_extract(url, '[?&]' || regexp_escape(name) || '=([^&#]*)', 1)" },
   // ClickHouse's uniq is approximate, but exact for small sets; count(DISTINCT) is exact always.
   aggregate('uniq', ['x'], 'count(DISTINCT x)'),
   aggregate('uniqExact', ['x'], 'count(DISTINCT x)'),
-  aggregate('uniqCombined', ['x'], 'approx_count_distinct(x)'),
+  // Exact, as ClickHouse's uniqCombined is for sets of the sizes a query shows (HyperLogLog only past them).
+  aggregate('uniqCombined', ['x'], 'count(DISTINCT x)'),
+  aggregate('uniqCombined64', ['x'], 'count(DISTINCT x)'),
+  aggregate('uniq', ['a', 'b'], 'count(DISTINCT (a, b))'),
+  aggregate('uniq', ['a', 'b', 'c'], 'count(DISTINCT (a, b, c))'),
+  aggregate('uniqExact', ['a', 'b'], 'count(DISTINCT (a, b))'),
+  aggregate('uniqExactIf', ['x', 'c'], 'count(DISTINCT x) FILTER (WHERE c)'),
+  // ClickHouse's exact median of an even count is the higher of the middle two.
+  aggregate('medianExact', ['x'], 'list_sort(list(x) FILTER (WHERE x IS NOT NULL))[CAST(count(x) // 2 AS BIGINT) + 1]'),
   aggregate('uniqHLL12', ['x'], 'approx_count_distinct(x)'),
   aggregate('uniqIf', ['x', 'c'], 'count(DISTINCT x) FILTER (WHERE c)'),
-  aggregate('sumIf', ['x', 'c'], 'sum(x) FILTER (WHERE c)'),
+  // A sum of no rows is 0 in ClickHouse.
+  aggregate('sumIf', ['x', 'c'], 'coalesce(sum(x) FILTER (WHERE c), 0)'),
   aggregate('avgIf', ['x', 'c'], 'avg(x) FILTER (WHERE c)'),
   aggregate('minIf', ['x', 'c'], 'min(x) FILTER (WHERE c)'),
   aggregate('maxIf', ['x', 'c'], 'max(x) FILTER (WHERE c)'),

@@ -14,7 +14,8 @@ import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 const PARAMETRIC: Record<string, { arity: number; build: (params: string, args: string[]) => string }> = {
   QUANTILE: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
   QUANTILETDIGEST: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
-  QUANTILEEXACT: { arity: 1, build: (params, [value]) => `quantile_disc(${value}, ${params})` },
+  // ClickHouse's exact quantile is the element at position floor(level × count) of the sorted values.
+  QUANTILEEXACT: { arity: 1, build: (params, [value]) => exactQuantile(params, value!) },
   QUANTILES: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, [${params}])` },
   QUANTILESEXACT: { arity: 1, build: (params, [value]) => `quantile_disc(${value}, [${params}])` },
   // ClickHouse's topK is approximate too: the most frequent values, most frequent first.
@@ -26,6 +27,24 @@ const PARAMETRIC: Record<string, { arity: number; build: (params: string, args: 
  * ClickHouse's higher-order array functions take the lambda first (`arrayMap(x -> x * 2, arr)`),
  * DuckDB's list functions last: each as DuckDB's SQL from the array's text and the lambda's.
  */
+function exactQuantile(level: string, value: string): string {
+  return `list_sort(list(${value}) FILTER (WHERE ${value} IS NOT NULL))[least(CAST(floor((${level}) * count(${value})) AS BIGINT), count(${value}) - 1) + 1]`;
+}
+
+/** Calls renamed to DuckDB's function of the same meaning (the guard then bounds lpad and rpad as it does). */
+const RENAMED: Record<string, string> = { LAGINFRAME: 'lag', LEADINFRAME: 'lead', LEFTPAD: 'lpad', RIGHTPAD: 'rpad', LEFTPADUTF8: 'lpad', RIGHTPADUTF8: 'rpad' };
+
+/**
+ * ClickHouse's JSONExtract(json, key…, 'Type') by its type's name: the matching JSONExtract* function,
+ * or for an Array the elements converted (an empty array when the value is none).
+ */
+const JSON_EXTRACT_TYPES: Record<string, string> = {
+  String: 'JSONExtractString', Bool: 'JSONExtractBool', Float32: 'JSONExtractFloat', Float64: 'JSONExtractFloat',
+  Int8: 'JSONExtractInt', Int16: 'JSONExtractInt', Int32: 'JSONExtractInt', Int64: 'JSONExtractInt',
+  UInt8: 'JSONExtractUInt', UInt16: 'JSONExtractUInt', UInt32: 'JSONExtractUInt', UInt64: 'JSONExtractUInt',
+};
+const JSON_ARRAY_TYPES: Record<string, string> = { String: 'VARCHAR', Int32: 'INTEGER', Int64: 'BIGINT', UInt32: 'UINTEGER', UInt64: 'UBIGINT', Float64: 'DOUBLE', Bool: 'BOOLEAN' };
+
 const LAMBDA_FIRST: Record<string, (items: string, lambda: string) => string> = {
   ARRAYMAP: (items, lambda) => `list_transform(${items}, ${lambda})`,
   ARRAYFILTER: (items, lambda) => `list_filter(${items}, ${lambda})`,
@@ -33,7 +52,21 @@ const LAMBDA_FIRST: Record<string, (items: string, lambda: string) => string> = 
   ARRAYEXISTS: (items, lambda) => `coalesce(list_bool_or(list_transform(${items}, ${lambda})), false)`,
   ARRAYALL: (items, lambda) => `coalesce(list_bool_and(list_transform(${items}, ${lambda})), true)`,
   ARRAYFIRST: (items, lambda) => `list_extract(list_filter(${items}, ${lambda}), 1)`,
+  ARRAYSUM: (items, lambda) => `coalesce(list_sum(list_transform(${items}, ${lambda})), 0)`,
+  ARRAYMAX: (items, lambda) => `list_max(list_transform(${items}, ${lambda}))`,
+  ARRAYMIN: (items, lambda) => `list_min(list_transform(${items}, ${lambda}))`,
+  // Sorted by the lambda's value of each element (then by the element).
+  ARRAYSORT: (items, lambda) => `list_transform(list_sort(list_zip(list_transform(${items}, ${lambda}), ${items})), s -> s[2])`,
+  ARRAYREVERSESORT: (items, lambda) => `list_transform(list_reverse_sort(list_zip(list_transform(${items}, ${lambda}), ${items})), s -> s[2])`,
 };
+
+/** The lambda-first functions that are also ClickHouse functions of one array (arraySum(arr)), which stay as they are. */
+const LAMBDA_OPTIONAL = new Set(['ARRAYSUM', 'ARRAYMAX', 'ARRAYMIN', 'ARRAYSORT', 'ARRAYREVERSESORT']);
+
+/** A JSON path by keys (SQL texts), as the JSON macros build it. */
+function jsonPathOf(keys: string[]): string {
+  return ["'$'", ...keys.map((key) => `'."' || replace(${key}, '"', '\\"') || '"'`)].join(' || ');
+}
 
 /** ClickHouse's dateAdd(unit, n, t) and its other names; the unit is a word (`day`) or a string. */
 const DATE_SHIFTS: Record<string, '+' | '-'> = { DATEADD: '+', DATE_ADD: '+', TIMESTAMPADD: '+', TIMESTAMP_ADD: '+', DATESUB: '-', DATE_SUB: '-', TIMESTAMPSUB: '-', TIMESTAMP_SUB: '-' };
@@ -184,9 +217,24 @@ class ClickHouseRewriter extends SqlRewriter {
       const group = pattern !== undefined && CAPTURES.test(pattern) ? 1 : 0;
       return { build: () => `regexp_extract(${text(args[0]!)}, ${text(args[1]!)}, ${group})`, next };
     }
-    if (Object.hasOwn(LAMBDA_FIRST, word)) {
+    if (Object.hasOwn(LAMBDA_FIRST, word) && (args.length === 2 || !LAMBDA_OPTIONAL.has(word))) {
       if (args.length !== 2) throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} takes a lambda and one array here (${args.length} arguments given)`);
       return { build: () => LAMBDA_FIRST[word]!(text(args[1]!), text(args[0]!)), next };
+    }
+    if (Object.hasOwn(RENAMED, word)) return { build: () => `${RENAMED[word]}(${args.map(text).join(', ')})`, next };
+    // A count is never NULL in ClickHouse, not even of no rows.
+    if (word === 'COUNTIF') return { build: () => `coalesce(count_if(${args.map(text).join(', ')}), 0)`, next };
+    if (word === 'JSONEXTRACT' && args.length >= 3) {
+      const typeName = this.stringAt(args.at(-1)!);
+      const arrayOf = typeName === undefined ? undefined : /^Array\((\w+)\)$/.exec(typeName)?.[1];
+      const keys = args.slice(1, -1);
+      if (typeName !== undefined && Object.hasOwn(JSON_EXTRACT_TYPES, typeName) && keys.length <= 2) {
+        return { build: () => `${JSON_EXTRACT_TYPES[typeName]}(${[args[0]!, ...keys].map(text).join(', ')})`, next };
+      }
+      if (arrayOf !== undefined && Object.hasOwn(JSON_ARRAY_TYPES, arrayOf) && keys.length <= 2) {
+        return { build: () => `coalesce(TRY_CAST(json_extract(${text(args[0]!)}, ${jsonPathOf(keys.map(text))}) AS ${JSON_ARRAY_TYPES[arrayOf]}[]), [])`, next };
+      }
+      throw new SluiceError('SQL_SYNTAX', `JSONExtract: a type of ${Object.keys(JSON_EXTRACT_TYPES).join(', ')} or Array(${Object.keys(JSON_ARRAY_TYPES).join('|')}) is supported, by one or two keys`);
     }
     // dateAdd(day, 1, t) and dateDiff(day, a, b): a unit as a word (dateDiff takes a string as is).
     const first = args.length === 3 && args[0]!.to === args[0]!.from + 1 ? args[0]!.from : undefined;
@@ -194,6 +242,10 @@ class ClickHouseRewriter extends SqlRewriter {
     const unit = unitWord ?? (first === undefined ? undefined : this.stringAt(args[0]!)?.toUpperCase());
     if (unit === undefined || !DATE_UNITS.has(unit)) return undefined;
     if (Object.hasOwn(DATE_SHIFTS, word)) return { build: () => `(${text(args[2]!)} ${DATE_SHIFTS[word]} INTERVAL (${text(args[1]!)}) ${unit})`, next };
+    // ClickHouse counts the Monday-started weeks crossed; DuckDB's week difference counts whole weeks.
+    if ((word === 'DATEDIFF' || word === 'DATE_DIFF') && unit === 'WEEK') {
+      return { build: () => `(date_diff('day', date_trunc('week', ${text(args[1]!)}), date_trunc('week', ${text(args[2]!)})) // 7)`, next };
+    }
     if ((word === 'DATEDIFF' || word === 'DATE_DIFF') && unitWord !== undefined) {
       return { build: () => `date_diff('${unit.toLowerCase()}', ${text(args[1]!)}, ${text(args[2]!)})`, next };
     }

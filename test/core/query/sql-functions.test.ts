@@ -196,6 +196,43 @@ test('aggregate aliases: uniq, uniqExact, *If, groupArray', async () => {
   );
 });
 
+test('integer conversions drop a fraction as ClickHouse does (toInt32(2.7) is 2); URL parts; more JSON; intervals; week starts by mode; time zones; array helpers', async () => {
+  const url = "'https://www.example.com:8080/a/b?x=1&utm_source=news&y=#top'";
+  const doc = `'{"a": {"b": 1, "c": [1, "two"]}, "n": -5, "s": "x"}'`;
+  assert.deepEqual(
+    await firstRow(`SELECT toInt32(2.7), toInt32(-2.7), toUInt8(3.9), toInt64('9007199254740993'), toInt32OrNull('x'), toInt16OrZero(7.9),
+      domain(${url}), domainWithoutWWW(${url}), domain('example.org/x'), topLevelDomain(${url}), protocol(${url}), path(${url}), pathFull(${url}),
+      queryString(${url}), fragment(${url}), cutQueryString(${url}), extractURLParameter(${url}, 'utm_source'), extractURLParameter(${url}, 'z'),
+      JSONExtractUInt(${doc}, 'n'), JSONExtractKeys(${doc}), JSONExtractKeys(${doc}, 'a'), JSONExtractArrayRaw(${doc}, 'a', 'c'), JSONLength(${doc}),
+      JSONLength(${doc}, 'a', 'c'), simpleJSONExtractString(${doc}, 's'), visitParamExtractInt(${doc}, 'n'), simpleJSONExtractInt(${doc}, 'n'),
+      visitParamExtractString(${doc}, 's'), simpleJSONExtractFloat(${doc}, 'n'), visitParamExtractFloat(${doc}, 'n'), simpleJSONExtractBool(${doc}, 's'),
+      visitParamExtractBool(${doc}, 's'), simpleJSONExtractRaw(${doc}, 'a'), visitParamExtractRaw(${doc}, 's'),
+      TIMESTAMP '2024-01-01 00:00:00' + toIntervalSecond(30) + toIntervalMinute(1) + toIntervalHour(2) + toIntervalDay(1) + toIntervalWeek(1)
+        + toIntervalMonth(1) + toIntervalQuarter(1) + toIntervalYear(1),
+      toStartOfWeek(DATE '2024-03-13', 1), toStartOfWeek(DATE '2024-03-13', 0), toTimezone(TIMESTAMP '2024-03-13 10:00:00', 'Asia/Tokyo'),
+      arrayEnumerate(['a', 'b', 'c']), arrayCumSum([1, 2, 3]), arrayReverseSort([2, 3, 1])`),
+    ['2', '-2', '3', '9007199254740993', '', '7',
+      'www.example.com', 'example.com', 'example.org', 'com', 'https', '/a/b', '/a/b?x=1&utm_source=news&y=#top',
+      'x=1&utm_source=news&y=', 'top', 'https://www.example.com:8080/a/b#top', 'news', '',
+      '0', '["a","n","s"]', '["b","c"]', '["1","\\"two\\""]', '3',
+      '2', 'x', '-5', '-5',
+      'x', '-5', '-5', 'false',
+      'false', '{"b":1,"c":[1,"two"]}', '"x"',
+      '2025-05-09 02:01:30',
+      '2024-03-11', '2024-03-10', '2024-03-13 19:00:00',
+      '[1,2,3]', '[1,3,6]', '[3,2,1]'],
+  );
+});
+
+test('exact distinct counts: uniqCombined (exact at any size here), uniq of several columns, uniqExactIf; medianExact takes the higher middle value; sumIf of no rows is 0', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT uniqCombined(x), uniqCombined64(x), uniq(x % 7, x % 3), uniq(x % 2, x % 3, x % 5), uniqExact(x % 7, x % 3), uniqExactIf(x % 10, x > 500),
+      medianExact(x), (SELECT medianExact(y) FROM (VALUES (1), (2), (3), (4)) t(y)), (SELECT sumIf(y, y > 10) FROM (VALUES (1)) t(y))
+      FROM range(1, 1001) r(x)`),
+    ['1000', '1000', '21', '30', '21', '10', '501', '3', '0'],
+  );
+});
+
 test('aggregate aliases work per group', async () => {
   const result = await runQuery(fixture.storage, await fixture.guard('SELECT toDate(ts) AS day, sumIf(amount, amount > 5) AS s FROM events GROUP BY day ORDER BY day'));
   assert.deepEqual(result.rows.map((row) => row.map((value) => renderTextValue(value))), [['2024-03-15', '10'], ['2024-03-16', '7']]);
