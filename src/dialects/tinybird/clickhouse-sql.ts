@@ -3,6 +3,7 @@ import { SqlTextError, tokenizeSql } from '../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems } from './result-names.ts';
+import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
@@ -90,7 +91,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * with a unit word, `now()` as a DateTime, ClickHouse's `WITH <expression> AS <name>` (the name stands
  * for the expression in the rest of the query), a trailing `SETTINGS …` dropped, strings' backslash
  * escapes (`'\\d+'` is the pattern `\d+`, as in ClickHouse), a SELECT alias over a column of the
- * same name in WHERE, GROUP BY, HAVING and ORDER BY (see select-aliases.ts); and unaliased calls in the result are named by their
+ * same name in WHERE, GROUP BY, HAVING and ORDER BY (see select-aliases.ts), `LIMIT n BY k` (see
+ * limit-by.ts); and unaliased calls in the result are named by their
  * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
@@ -123,7 +125,12 @@ class ClickHouseRewriter extends SqlRewriter {
   /** Where a trailing `SETTINGS name = value, …` begins: ClickHouse's knobs, which mean nothing to DuckDB. */
   private readonly settings = this.trailingSettings();
 
+  /** The query's LIMIT BY (see `limitBy`), and whether the query inside its rewrite is being rendered. */
+  private readonly limited = limitBy(this);
+  private limiting = false;
+
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
+    if (index === 0 && this.limited && !this.limiting) return { build: () => this.limitByQuery(this.limited!), next: this.tokens.length };
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
     if (this.withs && index === 0) {
       // What stays of the clause: its common table expressions.
@@ -172,6 +179,24 @@ class ClickHouseRewriter extends SqlRewriter {
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
     const params = { from: index + 2, to: paramsClose };
     return { build: () => aggregate.build(this.render(params), args.map((span) => this.render(span))), next: argsClose + 1 };
+  }
+
+  /**
+   * `… ORDER BY o LIMIT n BY k` as the query's rows filtered to the first n of each k in the order o
+   * (a window's row number); the order and the keys are the query's result columns, as written.
+   */
+  private limitByQuery({ head, order, offset, count, by, rest }: LimitBy): string {
+    const raw = (span: Span) => this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end);
+    const ordered = order && order.to > order.from ? raw(order) : undefined;
+    const position = `row_number() OVER (PARTITION BY ${raw(by)}${ordered ? ` ORDER BY ${ordered}` : ''})`;
+    this.limiting = true;
+    try {
+      const query = this.render(head);
+      const after = rest.to > rest.from ? ` ${this.render(rest)}` : '';
+      return `SELECT * FROM (${query}) QUALIFY ${position} BETWEEN ${offset + 1} AND ${offset + count}${ordered ? ` ORDER BY ${ordered}` : ''}${after}`;
+    } finally {
+      this.limiting = false;
+    }
   }
 
   private trailingSettings(): number | undefined {

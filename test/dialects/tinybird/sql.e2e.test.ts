@@ -194,6 +194,21 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.equal(unknownType.status, 400);
   });
 
+  test('LIMIT n BY keeps the first n rows of each group in the query\'s order, with an offset and a plain LIMIT after it', async () => {
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[] };
+      assert.equal(response.status, 200, JSON.stringify(body));
+      return body.data;
+    };
+    assert.deepEqual(await rows('SELECT n % 2 AS parity, n FROM numbers ORDER BY parity, n DESC LIMIT 2 BY parity'),
+      [{ parity: 0, n: 24 }, { parity: 0, n: 22 }, { parity: 1, n: 25 }, { parity: 1, n: 23 }]);
+    assert.deepEqual(await rows('SELECT n % 2 AS parity, n FROM numbers ORDER BY parity, n DESC LIMIT 1, 1 BY parity'), [{ parity: 0, n: 22 }, { parity: 1, n: 23 }]);
+    assert.deepEqual(await rows('SELECT n % 2 AS parity, n FROM numbers ORDER BY parity, n LIMIT 2 BY parity LIMIT 3'), [{ parity: 0, n: 2 }, { parity: 0, n: 4 }, { parity: 1, n: 1 }]);
+    assert.deepEqual(await rows('SELECT n % 3 AS k, n % 2 AS p, count() AS c FROM numbers GROUP BY k, p ORDER BY k, c DESC, p LIMIT 1 BY k'),
+      [{ k: 0, p: 0, c: 4 }, { k: 1, p: 1, c: 5 }, { k: 2, p: 0, c: 4 }]);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
