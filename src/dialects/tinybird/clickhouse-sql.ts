@@ -3,6 +3,7 @@ import { SqlTextError, tokenizeSql } from '../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems } from './result-names.ts';
+import { arrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
@@ -92,7 +93,7 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * for the expression in the rest of the query), a trailing `SETTINGS …` dropped, strings' backslash
  * escapes (`'\\d+'` is the pattern `\d+`, as in ClickHouse), a SELECT alias over a column of the
  * same name in WHERE, GROUP BY, HAVING and ORDER BY (see select-aliases.ts), `LIMIT n BY k` (see
- * limit-by.ts); and unaliased calls in the result are named by their
+ * limit-by.ts), `ARRAY JOIN` over one table (see array-join.ts); and unaliased calls in the result are named by their
  * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
  * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
  * for DuckDB to report.
@@ -125,6 +126,10 @@ class ClickHouseRewriter extends SqlRewriter {
   /** Where a trailing `SETTINGS name = value, …` begins: ClickHouse's knobs, which mean nothing to DuckDB. */
   private readonly settings = this.trailingSettings();
 
+  /** The ARRAY JOINs of the query, by the first token of the table they join (see `arrayJoins`). */
+  private readonly arrayJoins = new Map(arrayJoins(this).map((join) => [join.span.from, join]));
+  /** The ARRAY JOIN whose table is being rendered inside its rewrite. */
+  private joining: number | undefined;
   /** The query's LIMIT BY (see `limitBy`), and whether the query inside its rewrite is being rendered. */
   private readonly limited = limitBy(this);
   private limiting = false;
@@ -132,6 +137,20 @@ class ClickHouseRewriter extends SqlRewriter {
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
     if (index === 0 && this.limited && !this.limiting) return { build: () => this.limitByQuery(this.limited!), next: this.tokens.length };
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
+    const arrayJoin = this.arrayJoins.get(index);
+    if (arrayJoin && this.joining !== index) {
+      return {
+        build: () => {
+          this.joining = index;
+          try {
+            return this.arrayJoinTable(arrayJoin);
+          } finally {
+            this.joining = undefined;
+          }
+        },
+        next: arrayJoin.span.to,
+      };
+    }
     if (this.withs && index === 0) {
       // What stays of the clause: its common table expressions.
       const { tables, span } = this.withs;
@@ -197,6 +216,21 @@ class ClickHouseRewriter extends SqlRewriter {
     } finally {
       this.limiting = false;
     }
+  }
+
+  /**
+   * `FROM t [LEFT] ARRAY JOIN a AS x, b` as a subquery known by t's name that gives a row per element:
+   * `x` beside t's columns, `b` in place of the array it was (unnested together, as ClickHouse requires
+   * arrays of one length). With LEFT, a row with an empty array stays, with NULL for its element.
+   */
+  private arrayJoinTable({ table, name, left, arrays }: ArrayJoin): string {
+    const elements = (array: JoinedArray) => {
+      const items = this.render(array.array);
+      return `unnest(${left ? `CASE WHEN len(${items}) > 0 THEN ${items} ELSE [NULL] END` : items})`;
+    };
+    const replaced = arrays.filter((array) => array.alias === undefined).map((array) => `${elements(array)} AS ${quoteIdentifier(array.column!)}`);
+    const added = arrays.filter((array) => array.alias !== undefined).map((array) => `, ${elements(array)} AS ${quoteIdentifier(array.alias!)}`);
+    return `(SELECT *${replaced.length > 0 ? ` REPLACE (${replaced.join(', ')})` : ''}${added.join('')} FROM ${this.render(table)}) AS ${quoteIdentifier(name)}`;
   }
 
   private trailingSettings(): number | undefined {

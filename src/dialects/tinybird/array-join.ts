@@ -1,0 +1,76 @@
+import type { Span, TokenReader } from '../../core/query/sql-rewriter.ts';
+
+/** One array of an ARRAY JOIN: its expression, and the name its elements take (the column's own when it is one). */
+export interface JoinedArray {
+  array: Span;
+  /** The name given with AS; without one, the array is a column whose name its elements take. */
+  alias?: string;
+  column?: string;
+}
+
+/** ClickHouse's `FROM table [alias] [LEFT] ARRAY JOIN arrays` over one table. */
+export interface ArrayJoin {
+  /** From the token after FROM to the end of the array list: what the rewrite replaces. */
+  span: Span;
+  /** The table as written (with its alias), and the name it is known by. */
+  table: Span;
+  name: string;
+  left: boolean;
+  arrays: JoinedArray[];
+}
+
+/** Words that end an ARRAY JOIN's list of arrays. */
+const LIST_ENDS = new Set(['WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
+
+/**
+ * Every ARRAY JOIN of the query whose FROM is one table, with or without an alias (joins before an
+ * ARRAY JOIN are not read: the query is left to DuckDB, which refuses it).
+ */
+export function arrayJoins(reader: TokenReader): ArrayJoin[] {
+  const joins: ArrayJoin[] = [];
+  const { tokens } = reader;
+  for (let index = 0; index < tokens.length; index += 1) {
+    if (reader.word(index) !== 'ARRAY' || reader.word(index + 1) !== 'JOIN') continue;
+    const left = reader.word(index - 1) === 'LEFT';
+    const tableEnd = left ? index - 1 : index;
+    // Back to this level's FROM over a table's name and alias (a join, a comma or a subquery stops it).
+    let from = tableEnd - 1;
+    while (from >= 0 && reader.word(from) !== 'FROM' && !reader.closes(from) && !reader.isSymbol(from, ',') && reader.word(from) !== 'JOIN') from -= 1;
+    if (from < 0 || reader.word(from) !== 'FROM' || tableEnd - from < 2) continue;
+    const table = tableOf(reader, { from: from + 1, to: tableEnd });
+    const arrays: JoinedArray[] = [];
+    let depth = 0;
+    let start = index + 2;
+    let end = start;
+    for (; end < tokens.length; end += 1) {
+      if (reader.opens(end)) depth += 1;
+      else if (reader.closes(end)) {
+        if (depth === 0) break;
+        depth -= 1;
+      } else if (depth === 0 && (LIST_ENDS.has(reader.word(end) ?? '') || reader.isSymbol(end, ';'))) break;
+      else if (depth === 0 && reader.isSymbol(end, ',')) {
+        arrays.push(arrayOf(reader, { from: start, to: end }));
+        start = end + 1;
+      }
+    }
+    if (end > start) arrays.push(arrayOf(reader, { from: start, to: end }));
+    // An array without a name that is no column has no name for its elements: left to DuckDB.
+    if (arrays.length === 0 || arrays.some((array) => array.alias === undefined && array.column === undefined)) continue;
+    joins.push({ span: { from: from + 1, to: end }, ...table, left, arrays });
+  }
+  return joins;
+}
+
+/** `name`, `name alias` or `name AS alias` (the name may be qualified): the whole, and the name the table is known by. */
+function tableOf(reader: TokenReader, span: Span): { table: Span; name: string } {
+  return { table: span, name: reader.tokens[span.to - 1]!.text };
+}
+
+function arrayOf(reader: TokenReader, item: Span): JoinedArray {
+  const last = reader.tokens[item.to - 1];
+  if (item.to - item.from >= 3 && reader.word(item.to - 2) === 'AS' && (last?.kind === 'word' || last?.kind === 'quoted')) {
+    return { array: { from: item.from, to: item.to - 2 }, alias: last.text };
+  }
+  const only = reader.tokens[item.from];
+  return item.to - item.from === 1 && (only?.kind === 'word' || only?.kind === 'quoted') ? { array: item, column: only.text } : { array: item };
+}
