@@ -1,5 +1,5 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
-import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { identifierKey, quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
@@ -186,7 +186,7 @@ function cteEntries(node: JsonObject): Array<{ name: string; query: JsonValue | 
 }
 
 function withNames(scope: CteScope, names: string[]): CteScope {
-  return names.length === 0 ? scope : new Set([...scope, ...names.map((name) => name.toLowerCase())]);
+  return names.length === 0 ? scope : new Set([...scope, ...names.map(identifierKey)]);
 }
 
 type VisitTableRef = (node: JsonObject, scope: CteScope, walk: QueryWalk) => void;
@@ -222,7 +222,7 @@ function rewriteBaseTable(node: JsonObject, scope: CteScope, walk: QueryWalk): v
   const namespace = String(node['schema_name'] ?? '');
   if (node['catalog_name']) refuse(`Table "${node['catalog_name']}.${namespace}.${name}" is not allowed: database names cannot be used`);
   if (node['at_clause'] !== null && node['at_clause'] !== undefined) refuse('AT clauses (time travel) are not supported');
-  if (namespace === '' && scope.has(name.toLowerCase())) return;
+  if (namespace === '' && scope.has(identifierKey(name))) return;
   const resolved = walk.resolveTable(name, namespace === '' ? null : namespace);
   const table = 'where' in resolved ? resolved.table : resolved;
   walk.tables.set(table.id, table);
@@ -246,8 +246,8 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
 
 /** The lower-cased name of a function call; refuses qualified names and denied functions. */
 function functionName(call: JsonObject, code: ErrorCode): string {
-  const name = String(call['function_name'] ?? '').toLowerCase();
-  const schema = String(call['schema'] ?? '').toLowerCase();
+  const name = identifierKey(String(call['function_name'] ?? ''));
+  const schema = identifierKey(String(call['schema'] ?? ''));
   // DuckDB itself qualifies some calls it generates (`[1, 2]` → main.list_value).
   if (call['catalog'] || (schema !== '' && schema !== 'main')) {
     throw new SluiceError(code, `Function "${call['catalog'] ? `${call['catalog']}.` : ''}${schema}.${name}" is not allowed: use unqualified function names`, { function: name });
@@ -286,7 +286,7 @@ export async function guardExpression(storage: DuckDBStorage, expressionSql: str
     throw new SluiceError('INVALID_PREDICATE', 'Expected a single expression, not a query', { expression: expressionSql });
   }
   const check: ExpressionCheck = {
-    columns: new Set(columns.map((column) => column.toLowerCase())),
+    columns: new Set(columns.map(identifierKey)),
     knownColumns: columns,
     aggregates: await aggregateNames(storage),
   };
@@ -364,7 +364,7 @@ const EXPRESSION_CHECKS: Record<string, CheckExpression> = {
   CONSTANT: () => {},
   COLUMN_REF: (node, check, params) => {
     const names = Array.isArray(node['column_names']) ? node['column_names'].map(String) : [];
-    const first = (names[0] ?? '').toLowerCase();
+    const first = identifierKey(names[0] ?? '');
     // `s.field` reads a struct column's field; the first part must still be a column.
     if (!check.columns.has(first) && !params.has(first)) {
       const known = check.knownColumns.length > 0 ? `; columns: ${check.knownColumns.join(', ')}` : '';
@@ -410,12 +410,12 @@ const EXPRESSION_CHECKS: Record<string, CheckExpression> = {
 function lambdaParameters(lhs: JsonValue | undefined): string[] | undefined {
   const bareName = (value: JsonValue | undefined): string | undefined => {
     const parts = isJsonObject(value) && value['class'] === 'COLUMN_REF' && Array.isArray(value['column_names']) ? value['column_names'] : [];
-    return parts.length === 1 ? String(parts[0]).toLowerCase() : undefined;
+    return parts.length === 1 ? identifierKey(String(parts[0])) : undefined;
   };
   const single = bareName(lhs);
   if (single !== undefined) return [single];
-  const isRow = isJsonObject(lhs) && lhs['class'] === 'FUNCTION' && String(lhs['function_name']).toLowerCase() === 'row'
-    && !lhs['catalog'] && ['', 'main'].includes(String(lhs['schema'] ?? '').toLowerCase());
+  const isRow = isJsonObject(lhs) && lhs['class'] === 'FUNCTION' && identifierKey(String(lhs['function_name'])) === 'row'
+    && !lhs['catalog'] && ['', 'main'].includes(identifierKey(String(lhs['schema'] ?? '')));
   if (!isRow || !Array.isArray(lhs['children']) || lhs['children'].length === 0) return undefined;
   const names = lhs['children'].map(bareName);
   return names.every((name) => name !== undefined) ? names : undefined;

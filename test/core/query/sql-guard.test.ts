@@ -127,6 +127,12 @@ describe('guardQuery refuses what is not a plain read of allowed tables', () => 
     await assertRefused('WITH sqlite_master AS (SELECT * FROM sqlite_master) SELECT * FROM sqlite_master', 'TABLE_NOT_FOUND');
   });
 
+  test('a CTE named with a character that only Unicode folds to an ASCII letter (the Kelvin sign) does not hide a table of the ASCII name', async () => {
+    // DuckDB folds only ASCII letters: "ducKdb_tables" (Kelvin sign) is no name of duckdb_tables, which it would read.
+    await assertRefused('WITH "duc\u212Adb_tables" AS (SELECT 1) SELECT * FROM duckdb_tables', 'TABLE_NOT_FOUND');
+    await assertRefused('WITH "duc\u212Adb_columns" AS (SELECT 1) SELECT * FROM duckdb_columns', 'TABLE_NOT_FOUND');
+  });
+
   test('statements other than SELECT are not allowed', async () => {
     for (const sql of [
       "COPY (SELECT 1) TO '/tmp/out.csv'",
