@@ -24,15 +24,23 @@ const FORMATS: Record<string, ResultFormat> = {
   PrettyCompact: 'pretty-compact',
 };
 
-const FORMAT_CLAUSE = /\s+FORMAT\s+([A-Za-z]+)\s*;?\s*$/i;
+/** A `FORMAT X` clause at the end of a query's last characters (a format's name is short). */
+const FORMAT_CLAUSE = /\sFORMAT\s+([A-Za-z]+)$/i;
+const FORMAT_TAIL_CHARS = 64;
 
-/** Splits a trailing `FORMAT X` off the query (JSON when absent). */
+/**
+ * Splits a trailing `FORMAT X` off the query (JSON when absent). Only the query's last characters
+ * are matched: a pattern run over the whole text backtracks over every run of spaces, quadratically.
+ */
 export function splitFormat(sql: string): { sql: string; format: ResultFormat } {
-  const match = FORMAT_CLAUSE.exec(sql);
-  if (!match) return { sql: sql.trim().replace(/;\s*$/, ''), format: 'json' };
+  let end = sql.trimEnd();
+  if (end.endsWith(';')) end = end.slice(0, -1).trimEnd();
+  const tail = end.slice(-FORMAT_TAIL_CHARS);
+  const match = FORMAT_CLAUSE.exec(tail);
+  if (!match) return { sql: end.trimStart(), format: 'json' };
   const name = Object.keys(FORMATS).find((candidate) => candidate.toLowerCase() === match[1]!.toLowerCase());
   if (!name) throw new SluiceError('INVALID_ARGUMENT', `Unknown format "${match[1]}": supported formats are ${Object.keys(FORMATS).join(', ')}`);
-  return { sql: sql.slice(0, match.index), format: FORMATS[name]! };
+  return { sql: end.slice(0, end.length - tail.length + match.index).trimEnd(), format: FORMATS[name]! };
 }
 
 async function queryText(request: FastifyRequest): Promise<string | undefined> {
