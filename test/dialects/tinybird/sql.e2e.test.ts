@@ -210,18 +210,18 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   });
 
   test('ARRAY JOIN gives a row per element, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays', async () => {
-    await suite.tb.form('/v0/datasources?name=tagged&format=ndjson', { schema: 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`' });
-    await suite.server.fetch('/v0/events?name=tagged&wait=true', { method: 'POST', body: '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": ["b"]}\n{"id": 3, "tags": []}\n' });
+    await suite.tb.form('/v0/datasources?name=joined_tags&format=ndjson', { schema: 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`' });
+    await suite.server.fetch('/v0/events?name=joined_tags&wait=true', { method: 'POST', body: '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": ["b"]}\n{"id": 3, "tags": []}\n' });
     const rows = async (query: string) => {
       const response = await sql(`${query} FORMAT JSON`);
       const body = (await response.json()) as { data: unknown[] };
       assert.equal(response.status, 200, JSON.stringify(body));
       return body.data;
     };
-    assert.deepEqual(await rows('SELECT id, tag FROM tagged ARRAY JOIN tags AS tag ORDER BY id, tag'), [{ id: 1, tag: 'a' }, { id: 1, tag: 'b' }, { id: 2, tag: 'b' }]);
-    assert.deepEqual(await rows("SELECT id, tags FROM tagged ARRAY JOIN tags WHERE tags != 'a' ORDER BY id"), [{ id: 1, tags: 'b' }, { id: 2, tags: 'b' }]);
-    assert.deepEqual(await rows('SELECT tag, count() AS c FROM tagged AS t ARRAY JOIN t.tags AS tag GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
-    assert.deepEqual(await rows('SELECT id, tag FROM tagged LEFT ARRAY JOIN tags AS tag WHERE id >= 2 ORDER BY id'), [{ id: 2, tag: 'b' }, { id: 3, tag: null }]);
+    assert.deepEqual(await rows('SELECT id, tag FROM joined_tags ARRAY JOIN tags AS tag ORDER BY id, tag'), [{ id: 1, tag: 'a' }, { id: 1, tag: 'b' }, { id: 2, tag: 'b' }]);
+    assert.deepEqual(await rows("SELECT id, tags FROM joined_tags ARRAY JOIN tags WHERE tags != 'a' ORDER BY id"), [{ id: 1, tags: 'b' }, { id: 2, tags: 'b' }]);
+    assert.deepEqual(await rows('SELECT tag, count() AS c FROM joined_tags AS t ARRAY JOIN t.tags AS tag GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
+    assert.deepEqual(await rows('SELECT id, tag FROM joined_tags LEFT ARRAY JOIN tags AS tag WHERE id >= 2 ORDER BY id'), [{ id: 2, tag: 'b' }, { id: 3, tag: null }]);
   });
 
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
