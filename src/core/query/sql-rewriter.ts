@@ -1,4 +1,4 @@
-import type { Token } from './sql-tokens.ts';
+import { SqlTextError, type Token } from './sql-tokens.ts';
 
 const OPENING = new Set(['(', '[', '{']);
 const CLOSING = new Set([')', ']', '}']);
@@ -17,6 +17,9 @@ export interface Rewrite {
 
 /** Reads a SQL text's tokens: words, symbols, brackets and the arguments between them. */
 export class TokenReader {
+  /** For each token that opens a bracket, the index of the one closing it (-1 when none does); computed on first use. */
+  private matches: Int32Array | undefined;
+
   constructor(readonly tokens: Token[]) {}
 
   /** The upper-cased word at `index`, if the token there is one. */
@@ -43,30 +46,42 @@ export class TokenReader {
 
   /** The index of the bracket closing the one at `open`, before `limit`. */
   closing(open: number, limit: number): number | undefined {
-    let depth = 0;
-    for (let index = open; index < limit; index += 1) {
-      if (this.opens(index)) depth += 1;
-      else if (this.closes(index) && (depth -= 1) === 0) return index;
-    }
-    return undefined;
+    const match = this.matchOf(open);
+    return match >= 0 && match < limit ? match : undefined;
   }
 
   /** A call's arguments: the spans between its top-level commas (none for an empty call). */
   arguments(span: Span): Span[] {
     if (span.from >= span.to) return [];
     const args: Span[] = [];
-    let depth = 0;
     let start = span.from;
     for (let index = span.from; index < span.to; index += 1) {
-      if (this.opens(index)) depth += 1;
-      else if (this.closes(index)) depth -= 1;
-      else if (depth === 0 && this.isSymbol(index, ',')) {
+      if (this.opens(index)) {
+        // Over the bracketed part at once; an unclosed bracket holds the rest.
+        const match = this.matchOf(index);
+        if (match < 0 || match >= span.to) break;
+        index = match;
+      } else if (this.isSymbol(index, ',')) {
         args.push({ from: start, to: index });
         start = index + 1;
       }
     }
     args.push({ from: start, to: span.to });
     return args;
+  }
+
+  /** The closing bracket's index for the opening one at `open` (-1 when none): brackets of every kind nest alike. */
+  private matchOf(open: number): number {
+    if (!this.matches) {
+      const matches = new Int32Array(this.tokens.length).fill(-1);
+      const stack: number[] = [];
+      for (let index = 0; index < this.tokens.length; index += 1) {
+        if (this.opens(index)) stack.push(index);
+        else if (this.closes(index) && stack.length > 0) matches[stack.pop()!] = index;
+      }
+      this.matches = matches;
+    }
+    return this.opens(open) ? this.matches[open]! : -1;
   }
 }
 
@@ -80,12 +95,20 @@ export abstract class SqlRewriter extends TokenReader {
   /** Where each piece of the output comes from: output offset, source offset, and whether it is copied as is. */
   private readonly pieces: Array<{ at: number; from: number; copied: boolean }> = [];
   private length = 0;
+  /** Characters rendered so far, nested renders included, against `budget`. */
+  private rendered = 0;
+  /**
+   * Rewrites that repeat a part (a WITH alias at each use, a value at each format letter) can grow
+   * a text exponentially when nested: past this many characters rendered, the rewrite stops.
+   */
+  private readonly budget: number;
 
   constructor(
     protected readonly source: string,
     tokens: Token[],
   ) {
     super(tokens);
+    this.budget = Math.max(4 * 1024 * 1024, 64 * source.length);
   }
 
   /** The rewrite of the construct starting at token `index` (the span rendered ends at `limit`), if any. */
@@ -114,6 +137,7 @@ export abstract class SqlRewriter extends TokenReader {
       const continues = copied && last?.copied === true && last.from + (this.length - last.at) === from;
       if (!continues) this.pieces.push({ at: this.length, from, copied });
       this.length += text.length;
+      if ((this.rendered += text.length) > this.budget) throw new RewriteTooLarge();
       out += text;
     };
     while (index < span.to) {
@@ -138,5 +162,13 @@ export abstract class SqlRewriter extends TokenReader {
       }
     }
     return out;
+  }
+}
+
+/** A rewrite that grew past its budget (see SqlRewriter): the query is refused rather than built. */
+export class RewriteTooLarge extends SqlTextError {
+  constructor() {
+    super('The query grows too large once rewritten (an alias or value repeated within itself, over and over)', 0);
+    this.name = 'RewriteTooLarge';
   }
 }

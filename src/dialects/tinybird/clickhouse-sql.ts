@@ -1,4 +1,4 @@
-import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
+import { RewriteTooLarge, SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
 import { SqlTextError, tokenizeSql } from '../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
@@ -99,13 +99,19 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * for DuckDB to report.
  */
 export function rewriteClickHouseSql(sql: string): string {
+  // ClickHouse's own default max_query_size.
+  if (sql.length > MAX_QUERY_CHARS) throw new SluiceError('SQL_SYNTAX', `The query is longer than ${MAX_QUERY_CHARS} characters`);
   try {
     return new ClickHouseRewriter(sql, tokenizeSql(sql, { backslashEscapes: true })).rewrite();
   } catch (error) {
+    if (error instanceof RewriteTooLarge) throw new SluiceError('SQL_SYNTAX', error.message);
+    if (error instanceof RangeError) throw new SluiceError('SQL_SYNTAX', 'The query nests too deeply');
     if (error instanceof SqlTextError) return sql;
     throw error;
   }
 }
+
+const MAX_QUERY_CHARS = 262_144;
 
 class ClickHouseRewriter extends SqlRewriter {
   /** The items of the query's SELECT lists. */

@@ -42,7 +42,8 @@ export function selectLists(reader: TokenReader): SelectList[] {
     for (; index < reader.tokens.length; index += 1) {
       if (reader.opens(index)) depth += 1;
       else if (reader.closes(index) && (depth -= 1) < 0) break;
-      else if (depth === 0 && (LIST_ENDS.has(reader.word(index) ?? '') || reader.isSymbol(index, ';'))) break;
+      // A SELECT of the list's own level cannot be in it: the list (a malformed one) ends there.
+      else if (depth === 0 && (LIST_ENDS.has(reader.word(index) ?? '') || reader.word(index) === 'SELECT' || reader.isSymbol(index, ';'))) break;
       else if (depth === 0 && reader.isSymbol(index, ',')) {
         if (index > start) items.push({ from: start, to: index });
         start = index + 1;

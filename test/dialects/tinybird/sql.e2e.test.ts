@@ -224,6 +224,24 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT id, tag FROM joined_tags LEFT ARRAY JOIN tags AS tag WHERE id >= 2 ORDER BY id'), [{ id: 2, tag: 'b' }, { id: 3, tag: null }]);
   });
 
+  test('queries whose rewrite would grow without bound, nest too deeply or pass ClickHouse\'s max_query_size are 400s, and the server keeps serving', async () => {
+    const aliases = Array.from({ length: 12 }, (_, level) => (level === 0 ? '1 AS a0' : `(a${level - 1}+a${level - 1}+a${level - 1}+a${level - 1}) AS a${level}`));
+    const zones = "'%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z%z'";
+    const cases: Array<[string, RegExp]> = [
+      [`WITH ${aliases.join(', ')} SELECT a11`, /too large once rewritten/],
+      [`SELECT formatDateTime(formatDateTime(formatDateTime(now(), ${zones}, 'UTC'), ${zones}, 'UTC'), ${zones}, 'UTC')`, /too large once rewritten|formatDateTime/],
+      [`SELECT ${'multiIf(1, 2, '.repeat(12_000)}1${')'.repeat(12_000)}`, /nests too deeply|too large/],
+      [`SELECT '${'x'.repeat(262_144)}' AS long`, /longer than 262144 characters/],
+    ];
+    for (const [query, message] of cases) {
+      const response = await suite.server.fetch('/v0/sql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: query }) });
+      const body = (await response.json()) as { error: string };
+      assert.equal(response.status, 400, `${query.slice(0, 60)}: ${JSON.stringify(body).slice(0, 200)}`);
+      assert.match(body.error, message);
+    }
+    assert.deepEqual((await (await sql('SELECT 1 AS one FORMAT JSON')).json()).data, [{ one: 1 }]);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);
