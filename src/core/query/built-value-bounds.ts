@@ -11,6 +11,14 @@ import type { SqlMacro } from './sql-functions.ts';
  */
 export const MAX_BUILT_VALUE = 16 * 1024 * 1024;
 
+/**
+ * The most character pairs a pairwise string comparison (levenshtein and its kin, which compare every
+ * character of one text with every one of the other) may take on in one call: about a tenth of a
+ * second of work. Two texts of 200 K characters each held a core for over a minute, past the query's
+ * time limit.
+ */
+export const MAX_PAIRWISE_WORK = 100_000_000;
+
 const tooLarge = (size: string, fn: string) =>
   `error(printf('Function %s would build a value of %d characters or elements, more than the ${MAX_BUILT_VALUE} a query may build', ${fn}, ${size}))`;
 
@@ -34,6 +42,11 @@ const elements = (start: string, stop: string, step: string) =>
  */
 const LARGE_PRINTF_WIDTH = "'%[^a-zA-Z%]*(\\*|[0-9]{8,})'";
 const LARGE_FORMAT_WIDTH = "'\\{[^{}]*:[^{}]*(\\{|[0-9]{8,})'";
+/** The widths and precisions of every specifier of a format, summed: what padding may add to one value. */
+const PRINTF_SPECIFIERS = "'%[^a-zA-Z%]*'";
+const FORMAT_SPECIFIERS = "'\\{[^{}]*\\}'";
+const widthsOf = (format: string, specifiers: string) =>
+  `coalesce(list_sum(list_transform(regexp_extract_all(${format}, ${specifiers}), spec -> coalesce(list_sum(list_transform(regexp_extract_all(spec, '[0-9]+'), n -> CAST(n AS DOUBLE))), 0))), 0)`;
 
 /** The checks the guard wraps arguments in, installed as macros beside the others. */
 export const BOUNDING_MACROS: readonly SqlMacro[] = [
@@ -47,7 +60,14 @@ export const BOUNDING_MACROS: readonly SqlMacro[] = [
   {
     name: 'sluice_bounded_format', params: ['format', 'fn'],
     body: `CASE WHEN regexp_matches(format, CASE WHEN fn = 'printf' THEN ${LARGE_PRINTF_WIDTH} ELSE ${LARGE_FORMAT_WIDTH} END)
-      THEN error(printf('Function %s may not take a width or precision of more than 7 digits, nor one given by an argument', fn)) ELSE format END`,
+      THEN error(printf('Function %s may not take a width or precision of more than 7 digits, nor one given by an argument', fn))
+      WHEN CASE WHEN fn = 'printf' THEN ${widthsOf('format', PRINTF_SPECIFIERS)} ELSE ${widthsOf('format', FORMAT_SPECIFIERS)} END > ${MAX_BUILT_VALUE}
+      THEN error(printf('Function %s may not take widths and precisions that add up to more than ${MAX_BUILT_VALUE}', fn)) ELSE format END`,
+  },
+  {
+    name: 'sluice_bounded_pairwise', params: ['a', 'b', 'fn'],
+    body: `CASE WHEN CAST(length(a) AS DOUBLE) * length(b) > ${MAX_PAIRWISE_WORK}
+      THEN error(printf('Function %s would compare %d pairs of characters, more than the ${MAX_PAIRWISE_WORK} a call may', fn, CAST(CAST(length(a) AS DOUBLE) * length(b) AS BIGINT))) ELSE a END`,
   },
 ];
 
@@ -66,7 +86,17 @@ const BOUNDS: Record<string, (args: JsonValue[], name: string) => { index: numbe
   generate_series: rangeBound,
   printf: (args, name) => (args.length > 0 ? { index: 0, macro: 'sluice_bounded_format', args: [args[0]!, NAME] } : undefined),
   format: (args, name) => (args.length > 0 ? { index: 0, macro: 'sluice_bounded_format', args: [args[0]!, NAME] } : undefined),
+  levenshtein: pairwise,
+  editdist3: pairwise,
+  damerau_levenshtein: pairwise,
+  jaro_similarity: pairwise,
+  jaro_winkler_similarity: pairwise,
 };
+
+/** A comparison of every character of one text with every one of another: both lengths count. */
+function pairwise(args: JsonValue[]) {
+  return args.length >= 2 ? { index: 0, macro: 'sluice_bounded_pairwise', args: [args[0]!, copy(args[1]!), NAME] } : undefined;
+}
 
 /** Stands for the function's name, as a text argument of the check. */
 const NAME: JsonObject = {};
