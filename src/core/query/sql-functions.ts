@@ -98,7 +98,7 @@ function toInteger(type: string, safe: boolean): string {
  * are expanded at bind time), including `FILTER (WHERE …)`. What a macro cannot express is rewritten
  * in the query's text by the Tinybird dialect (parametric aggregates such as `quantile(0.9)(x)`,
  * `multiIf`, `formatDateTime`, the lambda-first `arrayMap` and its kin: see
- * dialects/tinybird/clickhouse-sql.ts).
+ * dialects/tinybird/sql/clickhouse-sql.ts).
  */
 export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   onTime('toStartOfMinute', "date_trunc('minute', t)"),

@@ -14,7 +14,7 @@ import { renderDatasource, type TinybirdTableProperties } from './datasource.ts'
 import type { Params } from './params.ts';
 import { parseSchema, TINYBIRD_COERCION } from './schema.ts';
 import { WORKSPACE } from './scopes.ts';
-import { rewriteClickHouseSql } from './clickhouse-sql.ts';
+import { rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
 
 export const MODES = ['create', 'append', 'replace'] as const;
 export type Mode = (typeof MODES)[number];

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Column, Table } from '../../../core/catalog/model.ts';
-import { rewriteClickHouseSql } from '../clickhouse-sql.ts';
+import { rewriteClickHouseSql } from '../sql/clickhouse-sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { parseHttpUrl, withoutCredentials } from '../../../core/ingest/sources/http-url.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';

@@ -7,7 +7,7 @@ import { printClickHouseType } from '../../../core/types/index.ts';
 import { readBody } from '../../../server/body.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
-import { rewriteClickHouseSql } from '../clickhouse-sql.ts';
+import { rewriteClickHouseSql } from '../sql/clickhouse-sql.ts';
 import { WORKSPACE } from '../scopes.ts';
 
 /** ClickHouse's FORMAT names and the result encoding each stands for. */

@@ -1,4 +1,4 @@
-import type { Span, TokenReader } from '../../core/query/sql-rewriter.ts';
+import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
 import { selectLists } from './result-names.ts';
 
 /** Words that end a query's level (beside the brackets around it). */

@@ -1,4 +1,4 @@
-import type { Span, TokenReader } from '../../core/query/sql-rewriter.ts';
+import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
 
 /** ClickHouse's `LIMIT [offset,] n BY expressions` at the end of the query's outermost level. */
 export interface LimitBy {

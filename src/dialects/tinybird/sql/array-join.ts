@@ -1,4 +1,4 @@
-import type { Span, TokenReader } from '../../core/query/sql-rewriter.ts';
+import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
 
 /** One array of an ARRAY JOIN: its expression, and the name its elements take (the column's own when it is one). */
 export interface JoinedArray {

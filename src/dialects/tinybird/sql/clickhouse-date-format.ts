@@ -1,5 +1,5 @@
-import { SluiceError } from '../../core/errors.ts';
-import { quoteLiteral } from '../../storage/duckdb/sql.ts';
+import { SluiceError } from '../../../core/errors.ts';
+import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
 
 /** A piece of the output: strftime's format letters, or SQL giving a text of its own. */
 type Piece = { strftime: string } | { sql: (value: string) => string };

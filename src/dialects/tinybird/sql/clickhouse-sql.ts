@@ -1,13 +1,13 @@
-import { RewriteTooLarge, SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
-import { SqlTextError, tokenizeSql } from '../../core/query/sql-tokens.ts';
-import { SluiceError } from '../../core/errors.ts';
+import { RewriteTooLarge, SqlRewriter, type Rewrite, type Span } from '../../../core/query/sql-rewriter.ts';
+import { SqlTextError, tokenizeSql } from '../../../core/query/sql-tokens.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems } from './result-names.ts';
 import { arrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
-import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
+import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 
 /**
  * ClickHouse's parametric aggregates, by name: how many arguments they take, and DuckDB's aggregate
@@ -81,22 +81,21 @@ const CAPTURES = /(^|[^\\])\((?!\?)/;
 const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
 
 /**
- * ClickHouse's SQL that DuckDB does not parse, or parses as something else, rewritten in the query's
- * text before it is parsed and checked like any other query: the parametric aggregates
- * (`quantile(0.95)(duration)` → `quantile_cont(duration, 0.95)`), the aggregate `any(x)` (a
- * quantifier keyword in DuckDB) → `any_value(x)`, `multiIf(c1, v1, …, otherwise)` of any length →
- * `CASE`, `formatDateTime(t, 'format'[, 'zone'])` → strftime's letters (see
- * clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)` →
- * `list_transform(a, f)`), `position(s, needle)` and `extract(s, pattern)` (DuckDB reads
- * `position(… IN …)` and `extract(… FROM …)` there), and `dateAdd(day, n, t)` / `dateDiff(day, a, b)`
- * with a unit word, `now()` as a DateTime, ClickHouse's `WITH <expression> AS <name>` (the name stands
- * for the expression in the rest of the query), a trailing `SETTINGS …` dropped, strings' backslash
- * escapes (`'\\d+'` is the pattern `\d+`, as in ClickHouse), a SELECT alias over a column of the
- * same name in WHERE, GROUP BY, HAVING and ORDER BY (see select-aliases.ts), `LIMIT n BY k` (see
- * limit-by.ts), `ARRAY JOIN` over one table (see array-join.ts); and unaliased calls in the result are named by their
- * text, as ClickHouse names them (`count()`, not DuckDB's `count_star()`). Strings, quoted names and comments are tokens of
- * their own, so a name inside them is never rewritten; a query that does not even tokenize is left
- * for DuckDB to report.
+ * ClickHouse's SQL that DuckDB does not parse, or reads otherwise, rewritten in the query's text
+ * before it is parsed and checked like any other query:
+ * - calls: the parametric aggregates (`quantile(0.95)(ms)` → `quantile_cont(ms, 0.95)`), the aggregate
+ *   `any(x)` (a quantifier in DuckDB), `multiIf` of any length, `formatDateTime` (see
+ *   clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)`), `position(s, x)` and
+ *   `extract(s, pattern)` (DuckDB reads `position(… IN …)` and `extract(… FROM …)` there), `dateAdd(day,
+ *   n, t)` and `dateDiff(day, a, b)` with a unit word, typed `JSONExtract`, `countIf` of no rows (0),
+ *   `now()` as a DateTime, and a few renames (`lagInFrame` → `lag`);
+ * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
+ *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), a trailing `SETTINGS …` (dropped);
+ * - names and strings: a SELECT alias over a column of the same name (see select-aliases.ts), result
+ *   columns of unaliased calls named by their text (`count()`, see result-names.ts), and strings'
+ *   backslash escapes (`'\\d+'` is the pattern `\d+`).
+ * Strings, quoted names and comments are tokens of their own, so a name inside them is never
+ * rewritten; a query that does not even tokenize is left for DuckDB to report.
  */
 export function rewriteClickHouseSql(sql: string): string {
   // ClickHouse's own default max_query_size.
@@ -118,8 +117,6 @@ class ClickHouseRewriter extends SqlRewriter {
   private readonly items = selectItems(this);
   /** Result columns named as ClickHouse names them, by their first token (see `resultNames`). */
   private readonly names = resultNames(this.source, this, this.items);
-  /** The item whose name is being added: its own first token is rewritten as any other. */
-  private naming: number | undefined;
 
   /** The query's WITH clause when it names expressions (see `withClause`). */
   private readonly withs = withClause(this);
@@ -134,29 +131,19 @@ class ClickHouseRewriter extends SqlRewriter {
 
   /** The ARRAY JOINs of the query, by the first token of the table they join (see `arrayJoins`). */
   private readonly arrayJoins = new Map(arrayJoins(this).map((join) => [join.span.from, join]));
-  /** The ARRAY JOIN whose table is being rendered inside its rewrite. */
-  private joining: number | undefined;
-  /** The query's LIMIT BY (see `limitBy`), and whether the query inside its rewrite is being rendered. */
+  /** The query's LIMIT BY (see `limitBy`). */
   private readonly limited = limitBy(this);
-  private limiting = false;
+  /**
+   * Rewrites that wrap the tokens they start at (a name added to an item, a table made a subquery,
+   * the query under a LIMIT BY) render those tokens again inside: there they are not applied again.
+   */
+  private readonly wrapping = new Set<string>();
 
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
-    if (index === 0 && this.limited && !this.limiting) return { build: () => this.limitByQuery(this.limited!), next: this.tokens.length };
+    if (index === 0 && this.limited && !this.wrapping.has('limit')) return this.wrap('limit', () => this.limitByQuery(this.limited!), this.tokens.length);
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
     const arrayJoin = this.arrayJoins.get(index);
-    if (arrayJoin && this.joining !== index) {
-      return {
-        build: () => {
-          this.joining = index;
-          try {
-            return this.arrayJoinTable(arrayJoin);
-          } finally {
-            this.joining = undefined;
-          }
-        },
-        next: arrayJoin.span.to,
-      };
-    }
+    if (arrayJoin && !this.wrapping.has(`join:${index}`)) return this.wrap(`join:${index}`, () => this.arrayJoinTable(arrayJoin), arrayJoin.span.to);
     if (this.withs && index === 0) {
       // What stays of the clause: its common table expressions.
       const { tables, span } = this.withs;
@@ -171,18 +158,8 @@ class ClickHouseRewriter extends SqlRewriter {
       return { build: () => `(${this.render(alias.expression)})${named}`, next: index + 1 };
     }
     const named = this.names.get(index);
-    if (named && this.naming !== index) {
-      return {
-        build: () => {
-          this.naming = index;
-          try {
-            return `${this.render(named.item)} AS ${quoteIdentifier(named.name)}`;
-          } finally {
-            this.naming = undefined;
-          }
-        },
-        next: named.item.to,
-      };
+    if (named && !this.wrapping.has(`name:${index}`)) {
+      return this.wrap(`name:${index}`, () => `${this.render(named.item)} AS ${quoteIdentifier(named.name)}`, named.item.to);
     }
     // A string written with backslash escapes is written again as the standard literal of its value.
     const token = this.tokens[index]!;
@@ -214,14 +191,23 @@ class ClickHouseRewriter extends SqlRewriter {
     const raw = (span: Span) => this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end);
     const ordered = order && order.to > order.from ? raw(order) : undefined;
     const position = `row_number() OVER (PARTITION BY ${raw(by)}${ordered ? ` ORDER BY ${ordered}` : ''})`;
-    this.limiting = true;
-    try {
-      const query = this.render(head);
-      const after = rest.to > rest.from ? ` ${this.render(rest)}` : '';
-      return `SELECT * FROM (${query}) QUALIFY ${position} BETWEEN ${offset + 1} AND ${offset + count}${ordered ? ` ORDER BY ${ordered}` : ''}${after}`;
-    } finally {
-      this.limiting = false;
-    }
+    const after = rest.to > rest.from ? ` ${this.render(rest)}` : '';
+    return `SELECT * FROM (${this.render(head)}) QUALIFY ${position} BETWEEN ${offset + 1} AND ${offset + count}${ordered ? ` ORDER BY ${ordered}` : ''}${after}`;
+  }
+
+  /** A rewrite built while `key` marks its own tokens as being wrapped (see `wrapping`). */
+  private wrap(key: string, build: () => string, next: number): Rewrite {
+    return {
+      build: () => {
+        this.wrapping.add(key);
+        try {
+          return build();
+        } finally {
+          this.wrapping.delete(key);
+        }
+      },
+      next,
+    };
   }
 
   /**

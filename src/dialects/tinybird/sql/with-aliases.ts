@@ -1,4 +1,4 @@
-import type { Span, TokenReader } from '../../core/query/sql-rewriter.ts';
+import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
 
 /** An expression ClickHouse's WITH names: `WITH <expression> AS <name>`. */
 export interface WithAlias {

@@ -1,4 +1,4 @@
-import type { Span, TokenReader } from '../../core/query/sql-rewriter.ts';
+import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
 
 /** Words that end a SELECT list at its own level. */
 const LIST_ENDS = new Set(['FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDOW', 'ORDER', 'LIMIT', 'OFFSET', 'UNION', 'EXCEPT', 'INTERSECT', 'SETTINGS']);
