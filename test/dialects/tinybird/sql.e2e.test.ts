@@ -242,6 +242,23 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual((await (await sql('SELECT 1 AS one FORMAT JSON')).json()).data, [{ one: 1 }]);
   });
 
+  test("ClickHouse's small syntax: groupArray(n)(x), quantileTiming, * EXCEPT, LIMIT m, n, a tuple's .1, ANY LEFT JOIN, numbers(n)", async () => {
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[] };
+      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
+      return body.data;
+    };
+    assert.deepEqual(await rows('SELECT groupArray(3)(n) AS first, length(groupUniqArray(2)(n % 5)) AS distinct_two, quantileTiming(0.5)(n) AS median FROM (SELECT n FROM numbers ORDER BY n)'),
+      [{ first: [1, 2, 3], distinct_two: 2, median: 13 }]);
+    assert.deepEqual(await rows('SELECT * EXCEPT (amount) FROM sales WHERE id = 1'), [{ id: 1, country: 'ES' }]);
+    assert.deepEqual(await rows('SELECT n FROM numbers ORDER BY n LIMIT 2, 3'), [{ n: 3 }, { n: 4 }, { n: 5 }]);
+    assert.deepEqual(await rows("SELECT argMax((country, amount), id).1 AS top_country, (1, 'x').2 AS second FROM sales WHERE id < 3"), [{ top_country: 'FR', second: 'x' }]);
+    assert.deepEqual(await rows('SELECT s.id, n.n FROM sales AS s ANY LEFT JOIN numbers AS n ON n.n = s.id ORDER BY s.id LIMIT 2'), [{ id: 1, n: 1 }, { id: 2, n: 2 }]);
+    assert.deepEqual(await rows('SELECT sum(number) AS total, count() AS c FROM numbers(5)'), [{ total: 10, c: 5 }]);
+    assert.deepEqual(await rows('SELECT min(number) AS lo, max(number) AS hi FROM numbers(10, 3)'), [{ lo: 10, hi: 12 }]);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);

@@ -23,6 +23,12 @@ const PARAMETRIC: Record<string, { arity: number; build: (params: string, args: 
   // ClickHouse's topK is approximate too: the most frequent values, most frequent first.
   TOPK: { arity: 1, build: (params, [value]) => `approx_top_k(${value}, ${params})` },
   QUANTILEIF: { arity: 2, build: (params, [value, condition]) => `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})` },
+  QUANTILETIMING: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
+  QUANTILESTIMING: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, [${params}])` },
+  QUANTILEDETERMINISTIC: { arity: 2, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
+  // The first n values (NULLs skipped, as ClickHouse's array aggregates skip them), or distinct ones.
+  GROUPARRAY: { arity: 1, build: (params, [value]) => `list_slice(list(${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params})` },
+  GROUPUNIQARRAY: { arity: 1, build: (params, [value]) => `list_slice(list(DISTINCT ${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params})` },
 };
 
 /**
@@ -164,8 +170,19 @@ class ClickHouseRewriter extends SqlRewriter {
     // A string written with backslash escapes is written again as the standard literal of its value.
     const token = this.tokens[index]!;
     if (token.kind === 'string' && this.source.slice(token.start, token.end).includes('\\')) return { build: () => quoteLiteral(token.text), next: index + 1 };
+    const clause = this.clauseAt(index);
+    if (clause) return clause;
     const word = this.word(index);
     if (word === undefined || !this.isSymbol(index + 1, '(')) return undefined;
+    if (word === 'NUMBERS' && ['FROM', 'JOIN', ','].includes(this.tokens[index - 1]?.text.toUpperCase() ?? '')) {
+      const close = this.closing(index + 1, limit);
+      const args = close === undefined ? [] : this.arguments({ from: index + 2, to: close });
+      if (close !== undefined && args.length >= 1 && args.length <= 2) {
+        // ClickHouse's numbers(n) or numbers(start, n): a column `number`.
+        const bounds = args.length === 1 ? this.render(args[0]!) : `${this.render(args[0]!)}, (${this.render(args[0]!)}) + (${this.render(args[1]!)})`;
+        return { build: () => `(SELECT range AS number FROM range(${bounds}))`, next: close + 1 };
+      }
+    }
     if (word === 'ANY') return NOT_AGGREGATE_AFTER.has(this.tokens[index - 1]?.text ?? '') ? undefined : { build: () => 'any_value', next: index + 1 };
     // ClickHouse's now() is a DateTime: to the second, without a zone, so that it compares with
     // DateTime columns (DuckDB's is a TIMESTAMPTZ, which a TIMESTAMP_S column does not compare with).
@@ -250,6 +267,30 @@ class ClickHouseRewriter extends SqlRewriter {
     if (!this.withs || (token?.kind !== 'word' && token?.kind !== 'quoted')) return undefined;
     if (this.word(index - 1) === 'AS' || this.isSymbol(index - 1, '.') || this.isSymbol(index + 1, '(') || this.isSymbol(index + 1, '.')) return undefined;
     return this.withs.aliases.filter((alias) => alias.name === token.text && alias.from <= index).at(-1);
+  }
+
+  /**
+   * ClickHouse's small syntax apart from calls: `* EXCEPT (a, b)` (DuckDB's EXCLUDE), `LIMIT m, n`
+   * (`LIMIT n OFFSET m`), a tuple's element `t.1` (`t[1]`), and a join's ANY or ALL strictness, which
+   * is dropped (a join with ANY takes one match per row where DuckDB takes them all: the same rows when
+   * the right side's keys are unique, as in the lookups it is used for).
+   */
+  private clauseAt(index: number): Rewrite | undefined {
+    const token = this.tokens[index]!;
+    if (this.isSymbol(index, '*') && this.word(index + 1) === 'EXCEPT' && this.isSymbol(index + 2, '(')) return { build: () => '* EXCLUDE', next: index + 2 };
+    const number = (at: number) => this.tokens[at]?.kind === 'number' && /^\d+$/.test(this.tokens[at].text);
+    if (this.word(index) === 'LIMIT' && number(index + 1) && this.isSymbol(index + 2, ',') && number(index + 3) && this.word(index + 4) !== 'BY') {
+      return { build: () => `LIMIT ${this.tokens[index + 3]!.text} OFFSET ${this.tokens[index + 1]!.text}`, next: index + 4 };
+    }
+    const previous = this.tokens[index - 1];
+    if (this.isSymbol(index, '.') && number(index + 1) && previous !== undefined && previous.end === token.start
+      && (this.closes(index - 1) || previous.kind === 'word' || previous.kind === 'quoted')) {
+      return { build: () => `[${this.tokens[index + 1]!.text}]`, next: index + 2 };
+    }
+    if ((this.word(index) === 'ANY' || this.word(index) === 'ALL') && ['LEFT', 'RIGHT', 'INNER', 'FULL', 'JOIN'].includes(this.word(index + 1) ?? '')) {
+      return { build: () => '', next: index + 1 };
+    }
+    return undefined;
   }
 
   /** A call rewritten as a whole, by name and arguments; undefined where the call stays as written. */
