@@ -118,14 +118,21 @@ export function rewriteClickHouseSql(sql: string): string {
 
 const MAX_QUERY_CHARS = 262_144;
 
+function byName(aliases: WithAlias[]): Map<string, WithAlias[]> {
+  const byName = new Map<string, WithAlias[]>();
+  for (const alias of aliases) byName.set(alias.name, [...(byName.get(alias.name) ?? []), alias]);
+  return byName;
+}
+
 class ClickHouseRewriter extends SqlRewriter {
   /** The items of the query's SELECT lists. */
   private readonly items = selectItems(this);
   /** Result columns named as ClickHouse names them, by their first token (see `resultNames`). */
   private readonly names = resultNames(this.source, this, this.items);
 
-  /** The query's WITH clause when it names expressions (see `withClause`). */
+  /** The query's WITH clause when it names expressions (see `withClause`), and its aliases by name. */
   private readonly withs = withClause(this);
+  private readonly withAliasesByName = byName(this.withs?.aliases ?? []);
   /** Where the items of the query's SELECT lists begin and end (one past their last token). */
   private readonly selectItemStarts = new Set(this.items.map((item) => item.from));
   private readonly selectItemEnds = new Set(this.items.map((item) => item.to));
@@ -266,7 +273,7 @@ class ClickHouseRewriter extends SqlRewriter {
     const token = this.tokens[index];
     if (!this.withs || (token?.kind !== 'word' && token?.kind !== 'quoted')) return undefined;
     if (this.word(index - 1) === 'AS' || this.isSymbol(index - 1, '.') || this.isSymbol(index + 1, '(') || this.isSymbol(index + 1, '.')) return undefined;
-    return this.withs.aliases.filter((alias) => alias.name === token.text && alias.from <= index).at(-1);
+    return this.withAliasesByName.get(token.text)?.filter((alias) => alias.from <= index).at(-1);
   }
 
   /**
