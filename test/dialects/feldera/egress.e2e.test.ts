@@ -142,6 +142,18 @@ describe('Feldera egress', () => {
     }
   });
 
+  test('a stream of a view that fails on a row is broken off, not ended as if it were done', async () => {
+    await client.pipeline('failing', `CREATE TABLE raw (s VARCHAR);
+      CREATE MATERIALIZED VIEW parsed AS SELECT CAST(s AS INT) AS n FROM raw;`);
+    const stream = await open('failing', 'parsed');
+    await client.pushOk('failing', 'raw', '1\n', 'format=csv');
+    assert.deepEqual(await stream.items(1), [{ insert: { n: 1 } }]);
+    await client.pushOk('failing', 'raw', 'abc\n', 'format=csv');
+    await assert.rejects(async () => {
+      while ((await stream.chunk()) !== null);
+    }, 'the read fails rather than seeing the stream end');
+  });
+
   test('a stream ends when its pipeline stops; unknown and local relations are UnknownOutputStream', async () => {
     const pipeline = await fresh();
     const stream = await open(pipeline, 'items');

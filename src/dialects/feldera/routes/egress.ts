@@ -54,6 +54,7 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
     // The client learns at once that it is subscribed, not with the first chunk.
     out.flushHeaders();
     let sequence = 0;
+    let failed = false;
     const send = (fields: string, droppable: boolean): void => {
       const number = sequence++;
       if (droppable && out.writableNeedDrain) {
@@ -71,9 +72,12 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
       }
     } catch (error) {
       request.log.error({ err: error, pipeline: pipeline.namespace.name, relation: relation.name }, 'egress stream failed');
+      // Broken off rather than ended: the client's read fails, where a clean end would say the stream was done.
+      failed = true;
     } finally {
       await feed.close();
-      out.end();
+      if (failed) out.destroy();
+      else out.end();
     }
   });
 }
