@@ -78,6 +78,12 @@ export interface TableSpec {
   /** See `Table.versionColumn`. */
   versionColumn?: string;
   properties?: Record<string, unknown>;
+  /**
+   * Whether the table gets a `<name>_quarantine` companion for the rows writes set aside (the
+   * default). A dialect whose writes never quarantine (they reject or report bad rows) leaves it
+   * out, so that the name stays free.
+   */
+  quarantine?: boolean;
 }
 
 /** A change to an existing table; what is left out stays as it is. */

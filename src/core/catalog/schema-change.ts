@@ -51,12 +51,13 @@ export class SchemaChange {
     return table;
   }
 
-  /** Creates a table and its quarantine companion `<name>_quarantine`. */
+  /** Creates a table and, unless the spec says not to, its quarantine companion `<name>_quarantine`. */
   async createTable(spec: TableSpec): Promise<Table> {
     checkName(spec.name, 'table');
     checkColumns(spec);
+    const quarantined = spec.quarantine ?? true;
     const quarantineName = spec.name + QUARANTINE_SUFFIX;
-    for (const name of [spec.name, quarantineName]) this.checkFree(name);
+    for (const name of quarantined ? [spec.name, quarantineName] : [spec.name]) this.checkFree(name);
     const columns: Column[] = [];
     for (const column of spec.columns) columns.push(await guardDefault(this.storage, column));
     const now = new Date();
@@ -71,7 +72,7 @@ export class SchemaChange {
       ...unversioned, id: newId(), name: quarantineName, kind: 'quarantine', parentId: table.id,
       columns: quarantineColumns(columns), primaryKey: [], sortingKey: [], partitionKey: [], properties: {},
     };
-    for (const created of [table, quarantine]) {
+    for (const created of quarantined ? [table, quarantine] : [table]) {
       await this.tx.run(createTableSql(created));
       await this.add(created);
     }

@@ -427,7 +427,8 @@ async function applyTable(change: SchemaChange, spec: ProgramTable): Promise<voi
   const properties: RelationProperties = { with: spec.properties };
   const existing = change.find(spec.name);
   if (existing?.kind !== 'table') {
-    await change.createTable({ name: spec.name, columns: spec.columns, primaryKey: spec.primaryKey, properties });
+    // Pushes report bad records rather than set them aside: no quarantine companion.
+    await change.createTable({ name: spec.name, columns: spec.columns, primaryKey: spec.primaryKey, properties, quarantine: false });
   } else if (JSON.stringify(existing.properties) !== JSON.stringify(properties)) {
     await change.updateProperties(existing, properties);
   }

@@ -212,6 +212,16 @@ describe('Catalyzed dataset tables', () => {
     assert.equal((await suite.client.call('GET', `/datasets/${datasetId}`)).body.description, null);
   });
 
+  test('a table takes no quarantine companion, so a name ending in _quarantine is free beside it, in either order', async () => {
+    const datasetId = await suite.client.createDataset('companions');
+    await suite.client.createTable(datasetId, 'orders', [{ name: 'id', arrowType: 'int32' }]);
+    await suite.client.createTable(datasetId, 'orders_quarantine', [{ name: 'id', arrowType: 'int32' }]);
+    await suite.client.createTable(datasetId, 'x_quarantine', [{ name: 'id', arrowType: 'int32' }]);
+    await suite.client.createTable(datasetId, 'x', [{ name: 'id', arrowType: 'int32' }]);
+    const listed = (await suite.client.call('GET', `/dataset-tables?datasetId=${datasetId}`)).body;
+    assert.deepEqual(listed.tables.map((table: { tableName: string }) => table.tableName).sort(), ['orders', 'orders_quarantine', 'x', 'x_quarantine']);
+  });
+
   test('concurrent PUTs that append the same field add it once and all succeed', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'raced', [{ name: 'id', arrowType: 'int32' }]);
     const fields = [{ name: 'id', arrowType: 'int32' }, { name: 'note', arrowType: 'utf8' }];

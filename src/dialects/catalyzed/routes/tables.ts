@@ -58,6 +58,8 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
       columns: parseFields(body['fields']),
       primaryKey: member.strings(body, 'primaryKeyColumns') ?? [],
       properties: description === undefined ? {} : { description },
+      // Row writes reject bad rows whole: no quarantine companion, and no name taken for one.
+      quarantine: false,
     });
     return reply.status(201).send(renderTable(table));
   });
