@@ -178,9 +178,9 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(joinedBody.data, [{ n: 200, inner_max: 4 }]);
   });
 
-  test("more of ClickHouse's meaning: countIf of no rows is 0, dateDiff('week') counts Monday weeks, quantileExact's position, typed JSONExtract, lambda sorts and sums, lagInFrame, leftPad", async () => {
+  test("more of ClickHouse's meaning: countIf and sum of no rows are 0, dateDiff('week') counts Monday weeks, quantileExact's position, typed JSONExtract, lambda sorts and sums, lagInFrame, leftPad", async () => {
     const doc = `'{"tags": ["a", "b"], "n": 7, "s": "x"}'`;
-    const response = await sql(`SELECT (SELECT countIf(n > 100) FROM numbers WHERE n > 1000) AS none, dateDiff('week', toDate('2024-01-06'), toDate('2024-01-08')) AS weeks,
+    const response = await sql(`SELECT (SELECT countIf(n > 100) FROM numbers WHERE n > 1000) AS none, (SELECT sum(n) FROM numbers WHERE n > 1000) AS no_sum, dateDiff('week', toDate('2024-01-06'), toDate('2024-01-08')) AS weeks,
       (SELECT quantileExact(0.5)(n) FROM numbers WHERE n <= 4) AS median, JSONExtract(${doc}, 'tags', 'Array(String)') AS tags, JSONExtract(${doc}, 'n', 'Int64') AS n,
       JSONExtract(${doc}, 's', 'String') AS s, arraySort(x -> -x, [1, 3, 2]) AS desc_sorted, arraySum(x -> x * 2, [1, 2]) AS doubled_sum, arraySum([1, 2]) AS plain_sum,
       (SELECT list(previous ORDER BY n) FROM (SELECT n, lagInFrame(n) OVER (ORDER BY n) AS previous FROM numbers WHERE n <= 3)) AS lagged, leftPad('7', 3, '0') AS padded
@@ -188,7 +188,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     const body = (await response.json()) as { data: unknown[] };
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.deepEqual(body.data, [{
-      none: 0, weeks: 1, median: 3, tags: ['a', 'b'], n: 7, s: 'x', desc_sorted: [3, 2, 1], doubled_sum: 6, plain_sum: 3, lagged: [null, 1, 2], padded: '007',
+      none: 0, no_sum: 0, weeks: 1, median: 3, tags: ['a', 'b'], n: 7, s: 'x', desc_sorted: [3, 2, 1], doubled_sum: 6, plain_sum: 3, lagged: [null, 1, 2], padded: '007',
     }]);
     const unknownType = await sql(`SELECT JSONExtract(${doc}, 'n', 'Tuple(Int64)')`);
     assert.equal(unknownType.status, 400);

@@ -194,6 +194,8 @@ class ClickHouseRewriter extends SqlRewriter {
     // ClickHouse's now() is a DateTime: to the second, without a zone, so that it compares with
     // DateTime columns (DuckDB's is a TIMESTAMPTZ, which a TIMESTAMP_S column does not compare with).
     if (word === 'NOW' && this.isSymbol(index + 2, ')')) return { build: () => 'CAST(now() AS TIMESTAMP_S)', next: index + 3 };
+    const sum = word === 'SUM' && !this.wrapping.has(`sum:${index}`) ? this.emptySumIsZero(index, limit) : undefined;
+    if (sum) return sum;
     const call = this.call(word, index, limit);
     if (call) return call;
     const aggregate = Object.hasOwn(PARAMETRIC, word) ? PARAMETRIC[word]! : undefined;
@@ -217,6 +219,20 @@ class ClickHouseRewriter extends SqlRewriter {
     const position = `row_number() OVER (PARTITION BY ${raw(by)}${ordered ? ` ORDER BY ${ordered}` : ''})`;
     const after = rest.to > rest.from ? ` ${this.render(rest)}` : '';
     return `SELECT * FROM (${this.render(head)}) QUALIFY ${position} BETWEEN ${offset + 1} AND ${offset + count}${ordered ? ` ORDER BY ${ordered}` : ''}${after}`;
+  }
+
+  /**
+   * `sum(x)` of no rows as 0, as ClickHouse gives it for the (non-Nullable) columns a data source
+   * usually has; DuckDB gives NULL. A FILTER or OVER clause after the call goes inside with it.
+   */
+  private emptySumIsZero(index: number, limit: number): Rewrite | undefined {
+    const close = this.closing(index + 1, limit);
+    if (close === undefined) return undefined;
+    let end = close + 1;
+    if (this.word(end) === 'FILTER' && this.isSymbol(end + 1, '(')) end = (this.closing(end + 1, limit) ?? end) + 1;
+    if (this.word(end) === 'OVER') end = this.isSymbol(end + 1, '(') ? (this.closing(end + 1, limit) ?? end) + 1 : end + 2;
+    if (end > limit) return undefined;
+    return this.wrap(`sum:${index}`, () => `coalesce(${this.render({ from: index, to: end })}, 0)`, end);
   }
 
   /** A rewrite built while `key` marks its own tokens as being wrapped (see `wrapping`). */
