@@ -5,7 +5,7 @@ import type { SchemaChange } from '../../core/catalog/schema-change.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { Mutex } from '../../core/mutex.ts';
 import type { Sluice } from '../../core/sluice.ts';
-import { printSqlType } from '../../core/types/index.ts';
+import { columnTypeOf } from './column-type.ts';
 import { FelderaError } from './errors.ts';
 import { PipelineRuns } from './pipeline-runs.ts';
 import { lineAndColumn, normalizeName, parseProgram, ProgramError, type ProgramTable, type ViewKind } from './program.ts';
@@ -484,7 +484,7 @@ function renderRelation(table: Table) {
     fields: table.columns.map((column) => ({
       name: column.name,
       case_sensitive: caseSensitive(column.name),
-      columntype: { type: printSqlType({ type: column.type, nullable: true }), nullable: column.nullable },
+      columntype: columnTypeOf(column.type, column.nullable),
     })),
     materialized: relationProperties(table).view === 'materialized' || relationProperties(table).with?.['materialized'] === 'true',
     properties: relationProperties(table).with ?? {},

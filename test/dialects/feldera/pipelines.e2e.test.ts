@@ -49,12 +49,36 @@ describe('Feldera pipelines', () => {
     assert.deepEqual(created['program_info'].schema.inputs.map((input: { name: string }) => input.name), ['orders', 'notes']);
     assert.deepEqual(created['program_info'].schema.outputs.map((output: { name: string }) => output.name), ['big_orders']);
     assert.deepEqual(created['program_info'].schema.inputs[0].fields.map((field: { name: string; columntype: unknown }) => [field.name, field.columntype]), [
-      ['id', { type: 'INTEGER', nullable: false }], ['amount', { type: 'DECIMAL(10, 2)', nullable: true }], ['customer', { type: 'VARCHAR', nullable: true }],
+      ['id', { type: 'INTEGER', nullable: false }], ['amount', { type: 'DECIMAL', nullable: true, precision: 10, scale: 2 }], ['customer', { type: 'VARCHAR', nullable: true, precision: -1 }],
     ]);
     const fetched = (await (await client.get('shop')).json()) as Record<string, unknown>;
     assert.equal(fetched['program_code'], PROGRAM);
     const listed = (await (await server.fetch('/v0/pipelines')).json()) as Array<{ name: string }>;
     assert.ok(listed.some((pipeline) => pipeline.name === 'shop'));
+  });
+
+  test("program_info gives column types in Calcite's JSON form, as Feldera does: lengths as precision, arrays' components, maps' keys and values, rows' fields", async () => {
+    const response = await client.putPipeline('typed', {
+      program_code: `CREATE TABLE t (c CHAR(3), v VARCHAR(8), b VARBINARY, u BIGINT UNSIGNED, r REAL, ts TIMESTAMP NOT NULL,
+        a INT ARRAY, m MAP<VARCHAR, INT>, p ROW(x INT NULL, "Y" VARCHAR), j VARIANT);`,
+    });
+    const created = (await response.json()) as Record<string, any>;
+    const types = Object.fromEntries(created['program_info'].schema.inputs[0].fields.map((field: { name: string; columntype: unknown }) => [field.name, field.columntype]));
+    assert.deepEqual(types, {
+      c: { type: 'CHAR', nullable: true, precision: 3 },
+      v: { type: 'VARCHAR', nullable: true, precision: 8 },
+      b: { type: 'VARBINARY', nullable: true, precision: -1 },
+      u: { type: 'UBIGINT', nullable: true },
+      r: { type: 'REAL', nullable: true },
+      ts: { type: 'TIMESTAMP', nullable: false, precision: 0 },
+      a: { type: 'ARRAY', nullable: true, component: { type: 'INTEGER', nullable: true } },
+      m: { type: 'MAP', nullable: true, key: { type: 'VARCHAR', nullable: false, precision: -1 }, value: { type: 'INTEGER', nullable: true } },
+      p: { type: 'STRUCT', nullable: true, fields: [
+        { name: 'x', case_sensitive: false, columntype: { type: 'INTEGER', nullable: true } },
+        { name: 'Y', case_sensitive: true, columntype: { type: 'VARCHAR', nullable: false, precision: -1 } },
+      ] },
+      j: { type: 'VARIANT', nullable: true },
+    });
   });
 
   test('a name already taken is 409 DuplicateName, also by another dialect’s namespace; an unknown one is 404', async () => {
