@@ -37,7 +37,8 @@ export function arrayJoins(reader: TokenReader): ArrayJoin[] {
     let from = tableEnd - 1;
     while (from >= 0 && reader.word(from) !== 'FROM' && !reader.closes(from) && !reader.isSymbol(from, ',') && reader.word(from) !== 'JOIN') from -= 1;
     if (from < 0 || reader.word(from) !== 'FROM' || tableEnd - from < 2) continue;
-    const table = tableOf(reader, { from: from + 1, to: tableEnd });
+    // `name`, `name alias` or `name AS alias`: the table is known by its last word.
+    const table = { table: { from: from + 1, to: tableEnd }, name: tokens[tableEnd - 1]!.text };
     const arrays: JoinedArray[] = [];
     let depth = 0;
     let start = index + 2;
@@ -59,11 +60,6 @@ export function arrayJoins(reader: TokenReader): ArrayJoin[] {
     joins.push({ span: { from: from + 1, to: end }, ...table, left, arrays });
   }
   return joins;
-}
-
-/** `name`, `name alias` or `name AS alias` (the name may be qualified): the whole, and the name the table is known by. */
-function tableOf(reader: TokenReader, span: Span): { table: Span; name: string } {
-  return { table: span, name: reader.tokens[span.to - 1]!.text };
 }
 
 function arrayOf(reader: TokenReader, item: Span): JoinedArray {
