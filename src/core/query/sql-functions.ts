@@ -14,7 +14,14 @@ export interface SqlMacro {
 
 const cast = (name: string, type: string): SqlMacro => ({ name, params: ['x'], body: `CAST(x AS ${type})` });
 const tryCast = (name: string, type: string): SqlMacro => ({ name, params: ['x'], body: `TRY_CAST(x AS ${type})` });
-const onTime = (name: string, body: string): SqlMacro => ({ name, params: ['t'], body });
+/**
+ * A function of a time, and its form with a time zone (`toHour(t, 'Asia/Tokyo')`): the same of the
+ * time's wall clock there. Functions of the instant itself (a Unix timestamp) take no zone.
+ */
+const onTime = (name: string, body: string, { zoned = true } = {}): SqlMacro[] => [
+  { name, params: ['t'], body },
+  ...(zoned ? [{ name, params: ['t', 'zone'], body: body.replace(/\bt\b/g, "timezone(zone, timezone('UTC', t))") }] : []),
+];
 /** ClickHouse's number types (`toInt8`, `toUInt64OrNull`, …) as DuckDB's. */
 const NUMBER_TYPES: Record<string, string> = {
   Int8: 'TINYINT', Int16: 'SMALLINT', Int32: 'INTEGER', Int64: 'BIGINT', Int128: 'HUGEINT',
@@ -82,11 +89,15 @@ const URL_PATH = "regexp_extract(url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^/?#]*([
 
 /**
  * A ClickHouse integer conversion: a number's fraction is dropped (toInt32(2.7) is 2; DuckDB's cast
- * rounds it); what no decimal holds is cast as it is. `safe` gives NULL rather than an error.
+ * rounds it); what no decimal holds is cast from its text. `safe` gives NULL rather than an error.
+ * (Every branch must bind whatever the argument's type, as macros are bound before they run.)
  */
 function toInteger(type: string, safe: boolean): string {
   const cast = safe ? 'TRY_CAST' : 'CAST';
-  return `CASE WHEN TRY_CAST(x AS DECIMAL(38, 10)) IS NULL THEN ${cast}(x AS ${type}) ELSE ${cast}(trunc(TRY_CAST(x AS DECIMAL(38, 10))) AS ${type}) END`;
+  // A DateTime is its Unix seconds, a Date its days since 1970, as ClickHouse converts them.
+  return `CASE WHEN typeof(x) = 'DATE' THEN ${cast}(date_diff('day', DATE '1970-01-01', TRY_CAST(x AS DATE)) AS ${type})
+    WHEN typeof(x) LIKE 'TIMESTAMP%' THEN ${cast}(epoch(TRY_CAST(x AS TIMESTAMP)) AS ${type})
+    WHEN TRY_CAST(x AS DECIMAL(38, 10)) IS NULL THEN ${cast}(CAST(x AS VARCHAR) AS ${type}) ELSE ${cast}(trunc(TRY_CAST(x AS DECIMAL(38, 10))) AS ${type}) END`;
 }
 
 /**
@@ -101,29 +112,31 @@ function toInteger(type: string, safe: boolean): string {
  * dialects/tinybird/sql/clickhouse-sql.ts).
  */
 export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
-  onTime('toStartOfMinute', "date_trunc('minute', t)"),
-  onTime('toStartOfFiveMinutes', 'time_bucket(INTERVAL 5 MINUTE, t)'),
-  onTime('toStartOfFifteenMinutes', 'time_bucket(INTERVAL 15 MINUTE, t)'),
-  onTime('toStartOfHour', "date_trunc('hour', t)"),
-  onTime('toStartOfDay', "date_trunc('day', t)"),
-  onTime('toMonday', "CAST(date_trunc('week', t) AS DATE)"),
-  onTime('toStartOfMonth', "CAST(date_trunc('month', t) AS DATE)"),
-  onTime('toStartOfQuarter', "CAST(date_trunc('quarter', t) AS DATE)"),
-  onTime('toStartOfYear', "CAST(date_trunc('year', t) AS DATE)"),
-  onTime('toYear', 'year(t)'),
-  onTime('toMonth', 'month(t)'),
-  onTime('toDayOfMonth', 'dayofmonth(t)'),
-  onTime('toDayOfWeek', 'isodow(t)'),
-  onTime('toHour', 'hour(t)'),
-  onTime('toMinute', 'minute(t)'),
-  onTime('toSecond', 'second(t)'),
-  onTime('toYYYYMM', 'year(t) * 100 + month(t)'),
-  onTime('toYYYYMMDD', 'year(t) * 10000 + month(t) * 100 + dayofmonth(t)'),
-  onTime('toUnixTimestamp', 'CAST(epoch(t) AS BIGINT)'),
+  ...onTime('toStartOfMinute', "date_trunc('minute', t)"),
+  ...onTime('toStartOfFiveMinutes', 'time_bucket(INTERVAL 5 MINUTE, t)'),
+  ...onTime('toStartOfFifteenMinutes', 'time_bucket(INTERVAL 15 MINUTE, t)'),
+  ...onTime('toStartOfHour', "date_trunc('hour', t)"),
+  ...onTime('toStartOfDay', "date_trunc('day', t)"),
+  ...onTime('toMonday', "CAST(date_trunc('week', t) AS DATE)"),
+  ...onTime('toStartOfMonth', "CAST(date_trunc('month', t) AS DATE)"),
+  ...onTime('toStartOfQuarter', "CAST(date_trunc('quarter', t) AS DATE)"),
+  ...onTime('toStartOfYear', "CAST(date_trunc('year', t) AS DATE)"),
+  ...onTime('toYear', 'year(t)'),
+  ...onTime('toMonth', 'month(t)'),
+  ...onTime('toDayOfMonth', 'dayofmonth(t)'),
+  ...onTime('toDayOfWeek', 'isodow(t)'),
+  ...onTime('toHour', 'hour(t)'),
+  ...onTime('toMinute', 'minute(t)'),
+  ...onTime('toSecond', 'second(t)'),
+  ...onTime('toYYYYMM', 'year(t) * 100 + month(t)'),
+  ...onTime('toYYYYMMDD', 'year(t) * 10000 + month(t) * 100 + dayofmonth(t)'),
+  ...onTime('toUnixTimestamp', 'CAST(epoch(t) AS BIGINT)', { zoned: false }),
   // ClickHouse's now64() has milliseconds; a time without a zone compares with every time column.
   { name: 'now64', params: [], body: 'CAST(now() AS TIMESTAMP_MS)' },
   { name: 'yesterday', params: [], body: 'current_date - 1' },
   { name: 'toDate', params: ['x'], body: TO_DATE },
+  // In a time zone: the date there of the UTC time.
+  { name: 'toDate', params: ['x', 'zone'], body: `CAST(timezone(zone, timezone('UTC', ${TO_DATE_TIME})) AS DATE)` },
   { name: 'toDateTime', params: ['x'], body: TO_DATE_TIME },
   // In a time zone: the wall-clock time there of the UTC time.
   { name: 'toDateTime', params: ['x', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME}))` },
@@ -146,9 +159,10 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'replaceAll', params: ['s', 'search', 'replacement'], body: 'replace(s, search, replacement)' },
   { name: 'lowerUTF8', params: ['s'], body: 'lower(s)' },
   { name: 'upperUTF8', params: ['s'], body: 'upper(s)' },
-  onTime('toStartOfTenMinutes', 'time_bucket(INTERVAL 10 MINUTE, t)'),
+  ...onTime('toStartOfTenMinutes', 'time_bucket(INTERVAL 10 MINUTE, t)'),
   // ClickHouse's default week (mode 0) starts on Sunday; toMonday's on Monday.
-  onTime('toStartOfWeek', 'CAST(t AS DATE) - CAST(dayofweek(t) AS INTEGER)'),
+  // Its second argument is a mode, not a zone.
+  ...onTime('toStartOfWeek', 'CAST(t AS DATE) - CAST(dayofweek(t) AS INTEGER)', { zoned: false }),
   // With a mode: odd modes start weeks on Monday, even ones on Sunday.
   { name: 'toStartOfWeek', params: ['t', 'mode'], body: "CASE WHEN mode % 2 = 1 THEN CAST(date_trunc('week', t) AS DATE) ELSE CAST(t AS DATE) - CAST(dayofweek(t) AS INTEGER) END" },
   { name: 'toTimezone', params: ['t', 'zone'], body: "timezone(zone, timezone('UTC', t))" },
@@ -156,19 +170,19 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
     ['Day', 'to_days(CAST(n AS INTEGER))'], ['Week', 'to_weeks(CAST(n AS INTEGER))'], ['Month', 'to_months(CAST(n AS INTEGER))'],
     ['Quarter', 'to_months(CAST(n AS INTEGER) * 3)'], ['Year', 'to_years(CAST(n AS INTEGER))']] as const)
     .map(([unit, interval]) => ({ name: `toInterval${unit}`, params: ['n'], body: interval })),
-  onTime('toDayOfYear', 'dayofyear(t)'),
-  onTime('toQuarter', 'quarter(t)'),
-  onTime('toISOWeek', 'week(t)'),
-  onTime('toISOYear', 'isoyear(t)'),
+  ...onTime('toDayOfYear', 'dayofyear(t)'),
+  ...onTime('toQuarter', 'quarter(t)'),
+  ...onTime('toISOWeek', 'week(t)'),
+  ...onTime('toISOYear', 'isoyear(t)'),
   { name: 'fromUnixTimestamp', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000000)' },
   { name: 'arrayJoin', params: ['items'], body: 'unnest(items)' },
   { name: 'toStartOfInterval', params: ['t', 'step'], body: 'time_bucket(step, t)' },
-  onTime('toStartOfSecond', "date_trunc('second', t)"),
+  ...onTime('toStartOfSecond', "date_trunc('second', t)"),
   { name: 'toDateTime64', params: ['x', 'scale'], body: TO_DATE_TIME_64 },
   { name: 'toDateTime64', params: ['x', 'scale', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME_64}))` },
-  onTime('toUnixTimestamp64Milli', 'epoch_ms(t)'),
-  onTime('toUnixTimestamp64Micro', 'epoch_us(t)'),
-  onTime('toUnixTimestamp64Nano', 'epoch_ns(t)'),
+  ...onTime('toUnixTimestamp64Milli', 'epoch_ms(t)', { zoned: false }),
+  ...onTime('toUnixTimestamp64Micro', 'epoch_us(t)', { zoned: false }),
+  ...onTime('toUnixTimestamp64Nano', 'epoch_ns(t)', { zoned: false }),
   { name: 'fromUnixTimestamp64Milli', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000)' },
   { name: 'fromUnixTimestamp64Micro', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT))' },
   { name: 'parseDateTimeBestEffort', params: ['s'], body: `CASE WHEN s IS NOT NULL AND (${BEST_EFFORT}) IS NULL
@@ -208,6 +222,9 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'bitOr', params: ['a', 'b'], body: '(a | b)' },
   { name: 'bitXor', params: ['a', 'b'], body: 'xor(a, b)' },
   { name: 'arrayElement', params: ['items', 'n'], body: 'list_extract(items, n)' },
+  { name: 'tupleElement', params: ['tuple', 'n'], body: 'struct_extract_at(tuple, n)' },
+  { name: 'timestampAdd', params: ['t', 'step'], body: 't + step' },
+  { name: 'timestampSub', params: ['t', 'step'], body: 't - step' },
   // In the order of first appearance, as ClickHouse keeps them (list_distinct does not).
   { name: 'arrayDistinct', params: ['items'], body: 'list_filter(items, (x, i) -> list_position(items, x) = i)' },
   { name: 'arrayUniq', params: ['items'], body: 'length(list_distinct(items))' },
@@ -268,6 +285,7 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   aggregate('uniq', ['a', 'b', 'c'], 'count(DISTINCT (a, b, c))'),
   aggregate('uniqExact', ['a', 'b'], 'count(DISTINCT (a, b))'),
   aggregate('uniqExactIf', ['x', 'c'], 'count(DISTINCT x) FILTER (WHERE c)'),
+  aggregate('countDistinctIf', ['x', 'c'], 'count(DISTINCT x) FILTER (WHERE c)'),
   // ClickHouse's exact median of an even count is the higher of the middle two.
   aggregate('medianExact', ['x'], 'list_sort(list(x) FILTER (WHERE x IS NOT NULL))[CAST(count(x) // 2 AS BIGINT) + 1]'),
   aggregate('uniqHLL12', ['x'], 'approx_count_distinct(x)'),

@@ -233,6 +233,18 @@ test('exact distinct counts: uniqCombined (exact at any size here), uniq of seve
   );
 });
 
+test('time zones on date functions (the wall clock there), integer conversions of times (Unix seconds) and dates (days), tupleElement, timestampAdd/Sub, countDistinctIf', async () => {
+  const t = "TIMESTAMP '2024-03-15 22:30:00'";
+  assert.deepEqual(
+    await firstRow(`SELECT toDate(${t}, 'Asia/Tokyo'), toHour(${t}, 'Asia/Tokyo'), toStartOfDay(${t}, 'Asia/Tokyo'), toStartOfHour(${t}, 'America/New_York'),
+      toYYYYMMDD(${t}, 'Asia/Tokyo'), toUInt32(TIMESTAMP_S '2024-01-01 00:00:00'), toInt64(DATE '1970-01-11'), toUInt32OrNull(${t}), toInt32(7.9),
+      tupleElement((1, 'a'), 2), timestampAdd(DATE '2024-01-01', INTERVAL 2 DAY), timestampSub(${t}, INTERVAL 30 MINUTE),
+      (SELECT countDistinctIf(x % 3, x > 3) FROM range(10) r(x))`),
+    ['2024-03-16', '7', '2024-03-16 00:00:00', '2024-03-15 18:00:00', '20240316', '1704067200', '10', '1710541800', '7',
+      'a', '2024-01-03 00:00:00', '2024-03-15 22:00:00', '3'],
+  );
+});
+
 test('aggregate aliases work per group', async () => {
   const result = await runQuery(fixture.storage, await fixture.guard('SELECT toDate(ts) AS day, sumIf(amount, amount > 5) AS s FROM events GROUP BY day ORDER BY day'));
   assert.deepEqual(result.rows.map((row) => row.map((value) => renderTextValue(value))), [['2024-03-15', '10'], ['2024-03-16', '7']]);

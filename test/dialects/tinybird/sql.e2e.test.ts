@@ -242,7 +242,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual((await (await sql('SELECT 1 AS one FORMAT JSON')).json()).data, [{ one: 1 }]);
   });
 
-  test("ClickHouse's small syntax: groupArray(n)(x), quantileTiming, * EXCEPT, LIMIT m, n, a tuple's .1, ANY LEFT JOIN, numbers(n)", async () => {
+  test("ClickHouse's small syntax: groupArray(n)(x), quantileTiming, * EXCEPT, LIMIT m, n, a tuple's .1, ANY LEFT JOIN, numbers(n), INTERVAL -n, USING without brackets, PREWHERE, countIf(DISTINCT …)", async () => {
     const rows = async (query: string) => {
       const response = await sql(`${query} FORMAT JSON`);
       const body = (await response.json()) as { data: unknown[] };
@@ -257,6 +257,12 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT s.id, n.n FROM sales AS s ANY LEFT JOIN numbers AS n ON n.n = s.id ORDER BY s.id LIMIT 2'), [{ id: 1, n: 1 }, { id: 2, n: 2 }]);
     assert.deepEqual(await rows('SELECT sum(number) AS total, count() AS c FROM numbers(5)'), [{ total: 10, c: 5 }]);
     assert.deepEqual(await rows('SELECT min(number) AS lo, max(number) AS hi FROM numbers(10, 3)'), [{ lo: 10, hi: 12 }]);
+    assert.deepEqual(await rows("SELECT toDate('2024-01-08') + INTERVAL -7 DAY AS week_before, timestampAdd(toDate('2024-01-08'), INTERVAL -1 DAY) AS day_before"),
+      [{ week_before: '2024-01-01 00:00:00', day_before: '2024-01-07 00:00:00' }]);
+    assert.deepEqual(await rows('SELECT count() AS c FROM sales AS s JOIN sales AS t USING id WHERE s.id < 3'), [{ c: 2 }]);
+    assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE country = 'ES'"), [{ c: 1 }]);
+    assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE amount > 1 WHERE country != 'ES'"), [{ c: 1 }]);
+    assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
   });
 
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {

@@ -23,7 +23,8 @@ const PARAMETRIC: Record<string, { arity: number; build: (params: string, args: 
   // ClickHouse's topK is approximate too: the most frequent values, most frequent first.
   TOPK: { arity: 1, build: (params, [value]) => `approx_top_k(${value}, ${params})` },
   QUANTILEIF: { arity: 2, build: (params, [value, condition]) => `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})` },
-  QUANTILETIMING: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
+  // quantileTiming is exact for the timings it is made for: the element at ⌊level × count⌋.
+  QUANTILETIMING: { arity: 1, build: (params, [value]) => exactQuantile(params, value!) },
   QUANTILESTIMING: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, [${params}])` },
   QUANTILEDETERMINISTIC: { arity: 2, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
   // The first n values (NULLs skipped, as ClickHouse's array aggregates skip them), or distinct ones.
@@ -67,6 +68,9 @@ const LAMBDA_FIRST: Record<string, (items: string, lambda: string) => string> = 
   ARRAYSORT: (items, lambda) => `list_transform(list_sort(list_zip(list_transform(${items}, ${lambda}), ${items})), s -> s[2])`,
   ARRAYREVERSESORT: (items, lambda) => `list_transform(list_reverse_sort(list_zip(list_transform(${items}, ${lambda}), ${items})), s -> s[2])`,
 };
+
+/** Words that may not be a USING column: a clause or join that follows. */
+const USING_ENDS = new Set(['WHERE', 'GROUP', 'ORDER', 'LIMIT', 'HAVING', 'JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'CROSS', 'ANY', 'ALL', 'PREWHERE', 'SETTINGS', 'UNION', 'ARRAY', 'ON']);
 
 /** The lambda-first functions that are also ClickHouse functions of one array (arraySum(arr)), which stay as they are. */
 const LAMBDA_OPTIONAL = new Set(['ARRAYSUM', 'ARRAYMAX', 'ARRAYMIN', 'ARRAYSORT', 'ARRAYREVERSESORT']);
@@ -313,6 +317,34 @@ class ClickHouseRewriter extends SqlRewriter {
     if ((this.word(index) === 'ANY' || this.word(index) === 'ALL') && ['LEFT', 'RIGHT', 'INNER', 'FULL', 'JOIN'].includes(this.word(index + 1) ?? '')) {
       return { build: () => '', next: index + 1 };
     }
+    // INTERVAL -7 DAY: DuckDB takes a signed number in brackets.
+    if (this.word(index) === 'INTERVAL' && this.isSymbol(index + 1, '-') && number(index + 2) && this.word(index + 3) !== undefined) {
+      return { build: () => `INTERVAL (-${this.tokens[index + 2]!.text})`, next: index + 3 };
+    }
+    // USING a, b: DuckDB takes the columns in brackets.
+    if (this.word(index) === 'USING' && !this.isSymbol(index + 1, '(')) {
+      const isColumn = (at: number) => this.word(at) !== undefined && !USING_ENDS.has(this.word(at)!);
+      if (!isColumn(index + 1)) return undefined;
+      let last = index + 1;
+      while (this.isSymbol(last + 1, ',') && isColumn(last + 2)) last += 2;
+      return { build: () => `USING (${this.render({ from: index + 1, to: last + 1 })})`, next: last + 1 };
+    }
+    // PREWHERE (ClickHouse's early filter) is a WHERE; with a WHERE after it, both hold.
+    if (this.word(index) === 'PREWHERE') {
+      const where = this.levelWhere(index);
+      if (where === undefined) return { build: () => 'WHERE', next: index + 1 };
+      return { build: () => `WHERE (${this.render({ from: index + 1, to: where })}) AND`, next: where + 1 };
+    }
+    return undefined;
+  }
+
+  /** The WHERE that follows a PREWHERE at its own level, if any. */
+  private levelWhere(from: number): number | undefined {
+    for (let index = from + 1; index < this.tokens.length; index += 1) {
+      if (this.opens(index)) index = this.closing(index, this.tokens.length) ?? this.tokens.length;
+      else if (this.closes(index) || ['GROUP', 'ORDER', 'LIMIT', 'HAVING', 'UNION', 'SETTINGS'].includes(this.word(index) ?? '')) return undefined;
+      else if (this.word(index) === 'WHERE') return index;
+    }
     return undefined;
   }
 
@@ -337,7 +369,10 @@ class ClickHouseRewriter extends SqlRewriter {
       return { build: () => LAMBDA_FIRST[word]!(text(args[1]!), text(args[0]!)), next };
     }
     if (Object.hasOwn(RENAMED, word)) return { build: () => `${RENAMED[word]}(${args.map(text).join(', ')})`, next };
-    // A count is never NULL in ClickHouse, not even of no rows.
+    // A count is never NULL in ClickHouse, not even of no rows; countIf(DISTINCT x, c) counts distinct values.
+    if (word === 'COUNTIF' && this.word(index + 2) === 'DISTINCT' && args.length === 2) {
+      return { build: () => `count(DISTINCT ${this.render({ from: index + 3, to: args[0]!.to })}) FILTER (WHERE ${text(args[1]!)})`, next };
+    }
     if (word === 'COUNTIF') return { build: () => `coalesce(count_if(${args.map(text).join(', ')}), 0)`, next };
     if (word === 'JSONEXTRACT' && args.length >= 3) {
       const typeName = this.stringAt(args.at(-1)!);
