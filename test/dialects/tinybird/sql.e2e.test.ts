@@ -209,7 +209,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ k: 0, p: 0, c: 4 }, { k: 1, p: 1, c: 5 }, { k: 2, p: 0, c: 4 }]);
   });
 
-  test('ARRAY JOIN gives a row per element, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays', async () => {
+  test('ARRAY JOIN gives a row per element, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays; arrayJoin() beside aggregates', async () => {
     await suite.tb.form('/v0/datasources?name=joined_tags&format=ndjson', { schema: 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`' });
     await suite.server.fetch('/v0/events?name=joined_tags&wait=true', { method: 'POST', body: '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": ["b"]}\n{"id": 3, "tags": []}\n' });
     const rows = async (query: string) => {
@@ -222,6 +222,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows("SELECT id, tags FROM joined_tags ARRAY JOIN tags WHERE tags != 'a' ORDER BY id"), [{ id: 1, tags: 'b' }, { id: 2, tags: 'b' }]);
     assert.deepEqual(await rows('SELECT tag, count() AS c FROM joined_tags AS t ARRAY JOIN t.tags AS tag GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
     assert.deepEqual(await rows('SELECT id, tag FROM joined_tags LEFT ARRAY JOIN tags AS tag WHERE id >= 2 ORDER BY id'), [{ id: 2, tag: 'b' }, { id: 3, tag: null }]);
+    assert.deepEqual(await rows('SELECT arrayJoin(tags) AS tag, count() AS c FROM joined_tags WHERE id < 3 GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
   });
 
   test('queries whose rewrite would grow without bound, nest too deeply or pass ClickHouse\'s max_query_size are 400s, and the server keeps serving', async () => {

@@ -70,3 +70,49 @@ function arrayOf(reader: TokenReader, item: Span): JoinedArray {
   const only = reader.tokens[item.from];
   return item.to - item.from === 1 && (only?.kind === 'word' || only?.kind === 'quoted') ? { array: item, column: only.text } : { array: item };
 }
+
+/** A SELECT item `arrayJoin(array) AS name` of an aggregating query, taken out of the list into its FROM. */
+export interface SelectedArrayJoin {
+  item: Span;
+  name: string;
+}
+
+/** Words after a FROM's one table: where it ends. */
+const TABLE_ENDS = new Set(['WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
+
+/**
+ * `SELECT arrayJoin(tags) AS tag, count() … FROM t GROUP BY tag`: DuckDB cannot unnest in a query
+ * that groups, so each such item becomes an ARRAY JOIN of its query's one table (the FROM is
+ * rewritten as one, see `arrayJoins`) and the item its name. Only named items over one table, in
+ * queries with a GROUP BY, are taken (elsewhere arrayJoin is DuckDB's unnest).
+ */
+export function selectedArrayJoins(reader: TokenReader, lists: Array<{ items: Span[]; end: number }>): { joins: ArrayJoin[]; items: SelectedArrayJoin[] } {
+  const joins: ArrayJoin[] = [];
+  const items: SelectedArrayJoin[] = [];
+  const { tokens } = reader;
+  for (const list of lists) {
+    const selected = list.items.flatMap((item) => {
+      const close = reader.word(item.from) === 'ARRAYJOIN' && reader.isSymbol(item.from + 1, '(') ? reader.closing(item.from + 1, item.to) : undefined;
+      const name = tokens[item.to - 1];
+      if (close === undefined || close + 3 !== item.to || reader.word(close + 1) !== 'AS' || (name?.kind !== 'word' && name?.kind !== 'quoted')) return [];
+      return [{ item, name: name.text, array: { from: item.from + 2, to: close } }];
+    });
+    if (selected.length === 0 || reader.word(list.end) !== 'FROM') continue;
+    // The one table, up to the next clause of the level; and a GROUP BY among those clauses.
+    let end = list.end + 1;
+    while (end < tokens.length && !TABLE_ENDS.has(reader.word(end) ?? '') && !reader.opens(end) && !reader.closes(end) && !reader.isSymbol(end, ',') && reader.word(end) !== 'JOIN') end += 1;
+    let groups = false;
+    for (let index = end, depth = 0; index < tokens.length && depth >= 0; index += 1) {
+      if (reader.opens(index)) depth += 1;
+      else if (reader.closes(index)) depth -= 1;
+      else if (depth === 0 && reader.word(index) === 'GROUP') groups = true;
+    }
+    if (!groups || end - list.end < 2 || end - list.end > 4 || !(end === tokens.length || TABLE_ENDS.has(reader.word(end) ?? '') || reader.closes(end))) continue;
+    joins.push({
+      span: { from: list.end + 1, to: end }, table: { from: list.end + 1, to: end }, name: tokens[end - 1]!.text, left: false,
+      arrays: selected.map(({ array, name }) => ({ array, alias: name })),
+    });
+    items.push(...selected.map(({ item, name }) => ({ item, name })));
+  }
+  return { joins, items };
+}

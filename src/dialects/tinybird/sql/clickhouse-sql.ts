@@ -2,8 +2,8 @@ import { RewriteTooLarge, SqlRewriter, type Rewrite, type Span } from '../../../
 import { SqlTextError, tokenizeSql } from '../../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
-import { resultNames, selectItems } from './result-names.ts';
-import { arrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
+import { resultNames, selectItems, selectLists } from './result-names.ts';
+import { arrayJoins, selectedArrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
@@ -146,8 +146,11 @@ class ClickHouseRewriter extends SqlRewriter {
   /** Where a trailing `SETTINGS name = value, …` begins: ClickHouse's knobs, which mean nothing to DuckDB. */
   private readonly settings = this.trailingSettings();
 
+  /** arrayJoin() items of grouping queries, taken into their FROM (see `selectedArrayJoins`). */
+  private readonly selectedJoins = selectedArrayJoins(this, selectLists(this));
+  private readonly arrayJoinItems = new Map(this.selectedJoins.items.map((item) => [item.item.from, item]));
   /** The ARRAY JOINs of the query, by the first token of the table they join (see `arrayJoins`). */
-  private readonly arrayJoins = new Map(arrayJoins(this).map((join) => [join.span.from, join]));
+  private readonly arrayJoins = new Map([...arrayJoins(this), ...this.selectedJoins.joins].map((join) => [join.span.from, join]));
   /** The query's LIMIT BY (see `limitBy`). */
   private readonly limited = limitBy(this);
   /**
@@ -159,6 +162,8 @@ class ClickHouseRewriter extends SqlRewriter {
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
     if (index === 0 && this.limited && !this.wrapping.has('limit')) return this.wrap('limit', () => this.limitByQuery(this.limited!), this.tokens.length);
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
+    const joinedItem = this.arrayJoinItems.get(index);
+    if (joinedItem) return { build: () => quoteIdentifier(joinedItem.name), next: joinedItem.item.to };
     const arrayJoin = this.arrayJoins.get(index);
     if (arrayJoin && !this.wrapping.has(`join:${index}`)) return this.wrap(`join:${index}`, () => this.arrayJoinTable(arrayJoin), arrayJoin.span.to);
     if (this.withs && index === 0) {
