@@ -107,6 +107,18 @@ describe('Feldera egress', () => {
     assert.deepEqual(chunk?.text_data?.split('\n').filter(Boolean).sort(), ['1,"x, y",,1', '2,"",3,1']);
   });
 
+  test('CSV chunks write binary values and arrays as JSON, so that a chunk pushed back to a table gives the same rows', async () => {
+    await client.pipeline('bytes', 'CREATE TABLE b (id INT, v VARBINARY, a INT ARRAY); CREATE TABLE copy (id INT, v VARBINARY, a INT ARRAY);');
+    const response = await server.fetch('/v0/pipelines/bytes/egress/b?format=csv', { method: 'POST' });
+    const stream = new Stream(response.body!.getReader());
+    await client.pushOk('bytes', 'b', '{"insert": {"id": 1, "v": [1, 2, 255], "a": [4, 5]}}');
+    const lines = (await stream.chunk())!.text_data!;
+    assert.equal(lines, '1,"[1,2,255]","[4,5]",1\n');
+    // The weight column is the change's, not the table's.
+    await client.pushOk('bytes', 'copy', lines.replace(/,1\n$/, '\n'), 'format=csv');
+    assert.deepEqual(await client.rows('bytes', 'SELECT id, v, a FROM copy'), [{ id: 1, v: [1, 2, 255], a: [4, 5] }]);
+  });
+
   test('a completion token is complete once the open streams have passed its changes on', async () => {
     const pipeline = await fresh();
     const stream = await open(pipeline, 'totals', 'format=json&backpressure=true');

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChangeBatch } from '../../../core/changes/change-feeds.ts';
-import { renderJsonRow, renderTextValue } from '../../../core/query/render-value.ts';
+import { renderJsonRow, renderJsonValue, renderTextValue } from '../../../core/query/render-value.ts';
 import type { SqlValue } from '../../../core/query/sql-values.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { FELDERA_JSON } from '../encodings.ts';
@@ -19,10 +19,13 @@ const ENCODERS: Record<'json' | 'csv', Encode> = {
   csv: (_names, { weight, rows }) => `,"text_data":${JSON.stringify(rows.map((row) => `${[...row.map(csvField), String(weight)].join(',')}\n`).join(''))}`,
 };
 
-/** A CSV field as Feldera's ingress reads it back: NULL empty, an empty string quoted, quotes only where needed. */
+/**
+ * A CSV field as Feldera's ingress reads it back: NULL empty, an empty string quoted, quotes only
+ * where needed, binary values (as every nested value) in JSON, as arrays of bytes.
+ */
 function csvField(value: SqlValue): string {
   if (value === null) return '';
-  const text = renderTextValue(value);
+  const text = value instanceof Uint8Array ? renderJsonValue(value, FELDERA_JSON) : renderTextValue(value);
   return text === '' || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
