@@ -195,6 +195,18 @@ export class Sluice {
   }
 
   /** How many rows of a table a user's condition holds for (a dry run of a delete). */
+  /**
+   * How many rows of the table the principal may read: all of them, or those its row filters admit
+   * (counted), so that a filtered token does not learn the size of what it may not see.
+   */
+  async readableRowCount(principal: Principal, table: Table): Promise<number> {
+    const filters = readFilters(principal, { namespace: this.namespaceOf(table).name, table: table.name });
+    if (filters.length === 0) return table.rowCount;
+    const conditions = await Promise.all(filters.map((filter) => this.checkPredicate(table, filter)));
+    const [row] = await this.storage.query(`SELECT count(*) AS n FROM ${physicalName(table)} WHERE ${conditions.map((condition) => `(${condition})`).join(' OR ')}`);
+    return Number(row?.['n'] ?? 0);
+  }
+
   async countWhere(principal: Principal, table: Table, predicate: string): Promise<number> {
     this.authorize(principal, 'read', table);
     const condition = await this.checkPredicate(table, predicate);

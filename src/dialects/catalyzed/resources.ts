@@ -45,7 +45,8 @@ export function renderField(column: Column) {
   return { name: column.name, arrowType: printArrowType(column.type), nullable: column.nullable };
 }
 
-export function renderTable(table: Table) {
+/** A table as Catalyzed shows it; `rowCount` is the rows the caller may read (see `Sluice.readableRowCount`). */
+export function renderTable(table: Table, rowCount = table.rowCount) {
   return {
     tableId: table.id,
     datasetId: table.namespaceId,
@@ -53,7 +54,7 @@ export function renderTable(table: Table) {
     description: (table.properties['description'] as string | undefined) ?? null,
     fields: table.columns.map(renderField),
     primaryKeyColumns: table.primaryKey,
-    rowCount: table.rowCount,
+    rowCount,
     version: table.version,
     createdAt: table.createdAt.toISOString(),
     updatedAt: table.updatedAt.toISOString(),

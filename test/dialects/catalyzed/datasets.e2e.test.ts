@@ -90,7 +90,7 @@ describe('Catalyzed datasets', () => {
     assert.equal((await suite.client.call('POST', '/datasets', { name: 'mine' }, secret)).status, 403);
   });
 
-  test('a token that may read one table of a dataset sees the dataset, listed and by id, as it sees the table', async () => {
+  test('a token that may read one table of a dataset sees the dataset, listed and by id, as it sees the table, with the count of the rows its filter admits', async () => {
     const datasetId = await suite.client.createDataset('partly');
     await suite.client.createTable(datasetId, 'shared', [{ name: 'id', arrowType: 'int32' }]);
     await suite.client.createTable(datasetId, 'private', [{ name: 'id', arrowType: 'int32' }]);
@@ -100,6 +100,12 @@ describe('Catalyzed datasets', () => {
     assert.equal((await suite.client.call('GET', `/datasets/${datasetId}`, undefined, secret)).status, 200);
     const tables = (await suite.client.call('GET', `/dataset-tables?datasetId=${datasetId}`, undefined, secret)).body;
     assert.deepEqual(tables.tables.map((table: { tableName: string }) => table.tableName), ['shared']);
+    // Its row filter admits one row of three: the count it is shown is of what it may read.
+    const sharedId = tables.tables[0].tableId;
+    await suite.client.writeRows(sharedId, 'mode=append', 'json', [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    assert.equal((await suite.client.call('GET', `/dataset-tables/${sharedId}`, undefined, secret)).body.rowCount, 1);
+    assert.equal((await suite.client.call('GET', `/dataset-tables?datasetId=${datasetId}`, undefined, secret)).body.tables[0].rowCount, 1);
+    assert.equal((await suite.client.call('GET', `/dataset-tables/${sharedId}`)).body.rowCount, 3);
   });
 
   test('an unknown path under a Catalyzed prefix answers in the Catalyzed error shape', async () => {

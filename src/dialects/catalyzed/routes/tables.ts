@@ -72,14 +72,14 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
       core.catalog.listTables(namespace.id).filter((table) => allows(principal, 'read', { namespace: namespace.name, table: table.name })),
     );
     const { items, ...page } = paginate(readable, pageOf(request));
-    return { tables: items.map(renderTable), ...page };
+    return { tables: await Promise.all(items.map(async (table) => renderTable(table, await core.readableRowCount(principal, table)))), ...page };
   });
 
   app.get<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request) => {
     const principal = await request.principal();
     const table = findDatasetTable(core, request.params.tableId);
     core.authorize(principal, 'read', table);
-    return renderTable(table);
+    return renderTable(table, await core.readableRowCount(principal, table));
   });
 
   app.get<{ Params: { tableId: string } }>('/dataset-tables/:tableId/schema', async (request) => {
