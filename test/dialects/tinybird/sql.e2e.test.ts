@@ -223,6 +223,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT tag, count() AS c FROM joined_tags AS t ARRAY JOIN t.tags AS tag GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
     assert.deepEqual(await rows('SELECT id, tag FROM joined_tags LEFT ARRAY JOIN tags AS tag WHERE id >= 2 ORDER BY id'), [{ id: 2, tag: 'b' }, { id: 3, tag: null }]);
     assert.deepEqual(await rows('SELECT arrayJoin(tags) AS tag, count() AS c FROM joined_tags WHERE id < 3 GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
+    assert.deepEqual(await rows('SELECT tag FROM joined_tags ARRAY JOIN tags AS tag PREWHERE id = 2'), [{ tag: 'b' }]);
   });
 
   test('queries whose rewrite would grow without bound, nest too deeply or pass ClickHouse\'s max_query_size are 400s, and the server keeps serving', async () => {

@@ -20,7 +20,7 @@ export interface ArrayJoin {
 }
 
 /** Words that end an ARRAY JOIN's list of arrays. */
-const LIST_ENDS = new Set(['WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
+const LIST_ENDS = new Set(['WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
 
 /**
  * Every ARRAY JOIN of the query whose FROM is one table, with or without an alias (joins before an
