@@ -267,6 +267,20 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
   });
 
+  test("a LEFT JOIN's unmatched columns take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {
+    await suite.tb.form('/v0/datasources?name=people', { schema: 'id Int32, name String, score Float64, seen DateTime, nick Nullable(String)' });
+    await suite.tb.upload('name=people&mode=append', 'csv', 'p.csv', '1,ann,1.5,2024-01-01 00:00:00,a\n');
+    const response = await sql(`SELECT s.id, p.name, p.score, p.seen, p.nick FROM sales AS s LEFT JOIN people AS p ON p.id = s.id ORDER BY s.id LIMIT 2 FORMAT JSON`);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [
+      { id: 1, name: 'ann', score: 1.5, seen: '2024-01-01 00:00:00', nick: 'a' },
+      { id: 2, name: '', score: 0, seen: '1970-01-01 00:00:00', nick: null },
+    ]);
+    const unmatched = (await (await sql(`SELECT count() AS c FROM sales s LEFT JOIN people p ON p.id = s.id WHERE p.name = '' FORMAT JSON`)).json()) as { data: unknown[] };
+    assert.deepEqual(unmatched.data, [{ c: 2 }]);
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);

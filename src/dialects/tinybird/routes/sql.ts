@@ -69,8 +69,9 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
     const text = await queryText(request);
     if (!text) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
     const { sql: written, format } = splitFormat(text);
-    const sql = rewriteClickHouseSql(written);
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+    // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
+    const sql = rewriteClickHouseSql(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
     // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}.
     const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType, nested: 'clickhouse', signal: clientGone(reply) });
     reply.type(encoded.contentType);

@@ -1,9 +1,10 @@
 import { RewriteTooLarge, SqlRewriter, type Rewrite, type Span } from '../../../core/query/sql-rewriter.ts';
-import { SqlTextError, tokenizeSql } from '../../../core/query/sql-tokens.ts';
+import { SqlTextError, tokenizeSql, type Token } from '../../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems, selectLists } from './result-names.ts';
 import { arrayJoins, selectedArrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
+import { leftJoinDefaults, type ColumnsOf } from './left-join-defaults.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
@@ -107,11 +108,11 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * Strings, quoted names and comments are tokens of their own, so a name inside them is never
  * rewritten; a query that does not even tokenize is left for DuckDB to report.
  */
-export function rewriteClickHouseSql(sql: string): string {
+export function rewriteClickHouseSql(sql: string, options: { columnsOf?: ColumnsOf } = {}): string {
   // ClickHouse's own default max_query_size.
   if (sql.length > MAX_QUERY_CHARS) throw new SluiceError('SQL_SYNTAX', `The query is longer than ${MAX_QUERY_CHARS} characters`);
   try {
-    return new ClickHouseRewriter(sql, tokenizeSql(sql, { backslashEscapes: true })).rewrite();
+    return new ClickHouseRewriter(sql, tokenizeSql(sql, { backslashEscapes: true }), options.columnsOf).rewrite();
   } catch (error) {
     if (error instanceof RewriteTooLarge) throw new SluiceError('SQL_SYNTAX', error.message);
     if (error instanceof RangeError) throw new SluiceError('SQL_SYNTAX', 'The query nests too deeply');
@@ -129,6 +130,14 @@ function byName(aliases: WithAlias[]): Map<string, WithAlias[]> {
 }
 
 class ClickHouseRewriter extends SqlRewriter {
+  /** A LEFT JOIN's right-side columns that take their type's default where no row matched (see `leftJoinDefaults`). */
+  private readonly joinDefaults: Map<number, { span: Span; zero: string }>;
+
+  constructor(source: string, tokens: Token[], columnsOf?: ColumnsOf) {
+    super(source, tokens);
+    this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
+  }
+
   /** The items of the query's SELECT lists. */
   private readonly items = selectItems(this);
   /** Result columns named as ClickHouse names them, by their first token (see `resultNames`). */
@@ -170,6 +179,13 @@ class ClickHouseRewriter extends SqlRewriter {
       // What stays of the clause: its common table expressions.
       const { tables, span } = this.withs;
       return { build: () => (tables.length === 0 ? '' : `WITH ${tables.map((table) => this.render(table)).join(', ')}`), next: span.to };
+    }
+    const joinDefault = this.joinDefaults.get(index);
+    if (joinDefault) {
+      const { span, zero } = joinDefault;
+      // A select item that is the column alone keeps the column's name.
+      const named = this.selectItemStarts.has(span.from) && this.selectItemEnds.has(span.to) ? ` AS ${quoteIdentifier(this.tokens[span.to - 1]!.text)}` : '';
+      return { build: () => `coalesce(${this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end)}, ${zero})${named}`, next: span.to };
     }
     const aliased = this.selectAliases.get(index);
     if (aliased) return { build: () => `(${this.render(aliased)})`, next: index + 1 };
