@@ -1,5 +1,5 @@
 import { formatEpochDays } from '../types/civil-date.ts';
-import { isSqlStruct, SqlDate, SqlDecimal, SqlJson, SqlMap, SqlTime, SqlTimestamp, type SqlValue } from './sql-values.ts';
+import { isSqlStruct, SqlDate, SqlDecimal, SqlInterval, SqlJson, SqlMap, SqlTime, SqlTimestamp, type SqlValue } from './sql-values.ts';
 
 /**
  * How result values are written as text, shared by every encoder:
@@ -26,10 +26,12 @@ export interface RenderOptions {
    * digits (for readers that parse numbers exactly).
    */
   wideNumbers?: 'string' | 'number';
+  /** How an interval is written: as DuckDB's text (the default, `00:01:00`) or as its seconds (`60`), as ClickHouse gives a time difference. */
+  intervals?: 'text' | 'seconds';
 }
 
 type ValueKind =
-  | 'null' | 'boolean' | 'number' | 'bigint' | 'string' | 'binary' | 'decimal' | 'date' | 'time' | 'timestamp'
+  | 'null' | 'boolean' | 'number' | 'bigint' | 'string' | 'binary' | 'decimal' | 'date' | 'time' | 'timestamp' | 'interval'
   | 'json' | 'map' | 'list' | 'struct';
 
 type Renderers = { [K in ValueKind]: (value: never, options: RenderOptions) => string };
@@ -42,6 +44,7 @@ function kindOf(value: SqlValue): ValueKind {
   if (value instanceof SqlDate) return 'date';
   if (value instanceof SqlTime) return 'time';
   if (value instanceof SqlTimestamp) return 'timestamp';
+  if (value instanceof SqlInterval) return 'interval';
   if (value instanceof SqlJson) return 'json';
   if (value instanceof SqlMap) return 'map';
   if (Array.isArray(value)) return 'list';
@@ -62,6 +65,7 @@ const TEXT_RENDERERS: Renderers = {
   date: (value: SqlDate) => renderDate(value),
   time: (value: SqlTime) => renderTime(value),
   timestamp: (value: SqlTimestamp, options) => renderTimestamp(value, options.timestamps ?? 'sql'),
+  interval: (value: SqlInterval, options) => (options.intervals === 'seconds' ? String(value.seconds) : value.text),
   json: (value: SqlJson) => value.text,
   map: (value: SqlMap, options) => renderNestedText(value, options),
   list: (value: SqlValue[], options) => renderNestedText(value, options),
@@ -107,6 +111,7 @@ const JSON_RENDERERS: Renderers = {
   date: (value: SqlDate, options) => JSON.stringify(TEXT_RENDERERS.date(value as never, options)),
   time: (value: SqlTime, options) => JSON.stringify(TEXT_RENDERERS.time(value as never, options)),
   timestamp: (value: SqlTimestamp, options) => JSON.stringify(TEXT_RENDERERS.timestamp(value as never, options)),
+  interval: (value: SqlInterval, options) => (options.intervals === 'seconds' ? String(value.seconds) : JSON.stringify(value.text)),
   json: (value: SqlJson) => value.text,
   map: (value: SqlMap, options) =>
     `{${value.entries.map(([key, item]) => `${JSON.stringify(renderTextValue(key, options))}:${renderJsonValue(item, options)}`).join(',')}}`,

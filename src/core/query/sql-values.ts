@@ -5,6 +5,7 @@ import {
   DuckDBDateValue,
   DuckDBDecimalValue,
   DuckDBGeometryValue,
+  DuckDBIntervalValue,
   DuckDBListValue,
   DuckDBListVector,
   DuckDBMapValue,
@@ -37,9 +38,9 @@ import {
  * encoder can render a value exactly:
  *
  * - null, boolean; number for 8- to 32-bit integers and floats; bigint for 64- and 128-bit integers;
- * - string for VARCHAR, ENUM, UUID, and the kinds the model keeps as text (INTERVAL, BIT, BIGNUM);
+ * - string for VARCHAR, ENUM, UUID, and the kinds the model keeps as text (BIT, BIGNUM);
  * - Uint8Array for BLOB (and GEOMETRY, as WKB);
- * - SqlDecimal, SqlDate, SqlTime, SqlTimestamp, SqlJson, SqlMap;
+ * - SqlDecimal, SqlDate, SqlTime, SqlTimestamp, SqlInterval (typed as text), SqlJson, SqlMap;
  * - arrays for LIST and ARRAY, plain objects for STRUCT — but arrays for a STRUCT whose fields have
  *   no names (`(1, 'x')`, `row(…)`), as ClickHouse gives an unnamed tuple in JSON.
  */
@@ -54,6 +55,7 @@ export type SqlValue =
   | SqlDate
   | SqlTime
   | SqlTimestamp
+  | SqlInterval
   | SqlJson
   | SqlMap
   | SqlValue[]
@@ -98,6 +100,24 @@ export class SqlTimestamp {
     readonly epochNanos: bigint,
     readonly finite = true,
   ) {}
+}
+
+/**
+ * An INTERVAL (the difference of two times, say): the model types it as text, DuckDB's (`00:01:00`,
+ * `1 day 02:00:00`), and a dialect may write it as its seconds instead.
+ */
+export class SqlInterval {
+  constructor(
+    readonly months: number,
+    readonly days: number,
+    readonly micros: bigint,
+    readonly text: string,
+  ) {}
+
+  /** Its length in seconds, a month counted as 30 days (as DuckDB's epoch() counts it). */
+  get seconds(): number {
+    return (this.months * 30 + this.days) * 86_400 + Number(this.micros) / 1_000_000;
+  }
 }
 
 /** A JSON column's value: its JSON text, embedded as is by the JSON encoders. */
@@ -163,7 +183,10 @@ const CONVERTERS: Record<DuckDBTypeId, Converter | undefined> = {
   [DuckDBTypeId.VARCHAR]: (value, type) => (type.alias === 'JSON' ? new SqlJson(String(value)) : String(value)),
   [DuckDBTypeId.ENUM]: asString,
   [DuckDBTypeId.UUID]: asString,
-  [DuckDBTypeId.INTERVAL]: asString,
+  [DuckDBTypeId.INTERVAL]: (value) => {
+    const interval = expect(value, DuckDBIntervalValue);
+    return new SqlInterval(interval.months, interval.days, interval.micros, interval.toString());
+  },
   [DuckDBTypeId.BIT]: asString,
   [DuckDBTypeId.BLOB]: (value) => expect(value, DuckDBBlobValue).bytes,
   [DuckDBTypeId.GEOMETRY]: (value) => expect(value, DuckDBGeometryValue).bytes,

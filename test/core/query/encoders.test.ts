@@ -82,6 +82,12 @@ describe('JSON', () => {
     assert.equal(renderJsonValue(new SqlDecimal(-150n, 2)), '-1.5');
   });
 
+  test('an interval is DuckDB\'s text, or with intervals: seconds its length in seconds (a month as 30 days)', async () => {
+    const result = await runQuery(fixture.storage, await fixture.guard("SELECT TIMESTAMP '2024-01-02 00:01:30' - TIMESTAMP '2024-01-01 00:00:00' AS d, INTERVAL 1 MONTH AS m"));
+    assert.equal(renderJsonRow(['d', 'm'], result.rows[0]!), '{"d":"1 day 00:01:30","m":"1 month"}');
+    assert.equal(renderJsonRow(['d', 'm'], result.rows[0]!, { intervals: 'seconds' }), '{"d":86490,"m":2592000}');
+  });
+
   test('options: ISO-8601 timestamps and base64 blobs; NaN and infinities as strings', async () => {
     const result = await runQuery(fixture.storage, await fixture.guard("SELECT TIMESTAMP '2024-01-02 03:04:05.120' AS ts, '\\x00ab'::BLOB AS b, 'nan'::DOUBLE AS n, '-inf'::DOUBLE AS i"));
     assert.equal(renderJsonRow(['ts', 'b', 'n', 'i'], result.rows[0]!, { timestamps: 'iso', binary: 'base64' }), '{"ts":"2024-01-02T03:04:05.12Z","b":"AGFi","n":"nan","i":"-inf"}');

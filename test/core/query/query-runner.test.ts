@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SluiceError } from '../../../src/core/errors.ts';
 import { runQuery, streamQuery } from '../../../src/core/query/query-runner.ts';
-import { SqlDate, SqlDecimal, SqlJson, SqlMap, SqlTime, SqlTimestamp } from '../../../src/core/query/sql-values.ts';
+import { SqlDate, SqlDecimal, SqlInterval, SqlJson, SqlMap, SqlTime, SqlTimestamp } from '../../../src/core/query/sql-values.ts';
 import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS, openQueryFixture, type QueryFixture } from './query-fixture.ts';
 
 let fixture: QueryFixture;
@@ -61,7 +61,7 @@ test('other DuckDB types: times, time zones, nanoseconds, intervals, infinities'
     new SqlTimestamp(1_704_060_000_000_000_000n),
     new SqlTimestamp(1_704_067_200_123_456_789n),
     new SqlTimestamp(1_704_067_200_123_000_000n),
-    '2 days',
+    new SqlInterval(0, 2, 0n, '2 days'),
     new SqlTimestamp(9_223_372_036_854_775_807_000n, false),
     new SqlDate(-2_147_483_647, false),
     1,

@@ -244,7 +244,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual((await (await sql('SELECT 1 AS one FORMAT JSON')).json()).data, [{ one: 1 }]);
   });
 
-  test("ClickHouse's small syntax: groupArray(n)(x), quantileTiming, * EXCEPT, LIMIT m, n, a tuple's .1, ANY LEFT JOIN, numbers(n), INTERVAL -n, USING without brackets, PREWHERE, countIf(DISTINCT …)", async () => {
+  test("ClickHouse's small syntax: groupArray(n)(x), quantileTiming, * EXCEPT, LIMIT m, n, a tuple's .1, ANY LEFT JOIN, numbers(n), INTERVAL -n, USING without brackets, PREWHERE, countIf(DISTINCT …), DateTime - DateTime in seconds", async () => {
     const rows = async (query: string) => {
       const response = await sql(`${query} FORMAT JSON`);
       const body = (await response.json()) as { data: unknown[] };
@@ -263,6 +263,9 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ week_before: '2024-01-01 00:00:00', day_before: '2024-01-07 00:00:00' }]);
     assert.deepEqual(await rows('SELECT count() AS c FROM sales AS s JOIN sales AS t USING id WHERE s.id < 3'), [{ c: 2 }]);
     assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE country = 'ES'"), [{ c: 1 }]);
+    // DateTime - DateTime is seconds, as in ClickHouse (the web analytics template's session length).
+    assert.deepEqual(await rows("SELECT toDateTime('2024-01-01 00:01:30') - toDateTime('2024-01-01 00:00:00') AS d, avg(toDateTime('2024-01-02 00:00:00') - toDateTime('2024-01-01 00:00:00')) AS a"),
+      [{ d: 90, a: 86400 }]);
     assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE amount > 1 WHERE country != 'ES'"), [{ c: 1 }]);
     assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
   });

@@ -72,8 +72,11 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
     // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
     const sql = rewriteClickHouseSql(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
-    // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}.
-    const encoded = await core.query(principal, namespace, sql, format, { printType: printClickHouseType, nested: 'clickhouse', signal: clientGone(reply) });
+    // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}; a
+    // difference of two times is its seconds, as ClickHouse's DateTime - DateTime is.
+    const encoded = await core.query(principal, namespace, sql, format, {
+      printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', signal: clientGone(reply),
+    });
     reply.type(encoded.contentType);
     return reply.send(Readable.from(encoded.body));
   };
