@@ -43,6 +43,11 @@ export const CONFIG_OPTIONS = {
   maxRequestBodyBytes: { description: 'Largest streamed request body or multipart file (413 above)', env: 'SLUICE_MAX_BODY_BYTES', default: 10 * 1024 ** 3, parse: parseBytes },
   maxRowWriteBytes: { description: 'Largest body of a Catalyzed row write (413 above); streamed Arrow IPC bodies are bounded by SLUICE_MAX_BODY_BYTES only', env: 'SLUICE_MAX_ROW_WRITE_BYTES', default: 100 * 1024 ** 2, parse: parseBytes },
   memoryLimit: { description: "DuckDB's memory limit (e.g. 2GB); DuckDB's default when unset", env: 'SLUICE_MEMORY_LIMIT', default: undefined as string | undefined, parse: optional },
+  processMemoryLimit: {
+    description: "Memory the whole server process may allocate (e.g. 8GB, or off): past it a query or write fails with a 503 instead of the system killing the server; 90% of the machine's memory (or of the container's limit) when unset. Keep it above SLUICE_MEMORY_LIMIT",
+    env: 'SLUICE_PROCESS_MEMORY_LIMIT', default: undefined as number | 'off' | undefined,
+    parse: (raw: string): number | 'off' => (raw.trim().toLowerCase() === 'off' ? 'off' : parseBytes(raw)),
+  },
   checkpointThreshold: {
     description: "Write-ahead log size past which a commit checkpoints (e.g. 256MB): larger makes checkpoints rarer, so fewer writes wait for one, at the cost of a longer replay after a crash; DuckDB's 16MB when unset",
     env: 'SLUICE_CHECKPOINT_THRESHOLD', default: undefined as string | undefined, parse: optional,

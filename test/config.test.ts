@@ -22,6 +22,13 @@ test('environment variables set the options and explicit overrides win over them
 test('an invalid environment value is refused naming the variable', () => {
   assert.throws(() => loadConfig({}, { SLUICE_PORT: 'eighty' }), /SLUICE_PORT: invalid port "eighty"/);
   assert.throws(() => loadConfig({}, { SLUICE_MAX_BODY_BYTES: 'lots' }), /SLUICE_MAX_BODY_BYTES/);
+  assert.throws(() => loadConfig({}, { SLUICE_PROCESS_MEMORY_LIMIT: 'half' }), /SLUICE_PROCESS_MEMORY_LIMIT: invalid size "half"/);
+});
+
+test('the process memory cap is a size or off, and unset until the server derives it from the machine', () => {
+  assert.equal(loadConfig({}, { SLUICE_PROCESS_MEMORY_LIMIT: '8GB' }).processMemoryLimit, 8 * 1024 ** 3);
+  assert.equal(loadConfig({}, { SLUICE_PROCESS_MEMORY_LIMIT: 'OFF' }).processMemoryLimit, 'off');
+  assert.equal(loadConfig({}, {}).processMemoryLimit, undefined);
 });
 
 test("DuckDB's memory limit and checkpoint threshold reach the engine", async () => {

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { CONFIG_OPTIONS, loadConfig, parsePort } from '../config.ts';
+import { CONFIG_OPTIONS, loadConfig, parseBytes, parsePort } from '../config.ts';
+import { capProcessMemory, defaultProcessMemoryLimit, memoryLimitUnder } from '../server/process-memory.ts';
 import { startServer } from '../server/serve.ts';
 
 const program = new Command('sluice').description('Sluice: data ingestion and real-time analytics over HTTP');
@@ -24,8 +25,19 @@ program
       ...(options.data !== undefined && { dataDir: options.data }),
       ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
     });
+    // Before DuckDB opens: every allocation the server makes counts against the cap.
+    const memoryCap = capProcessMemory(config.processMemoryLimit ?? defaultProcessMemoryLimit());
+    if (memoryCap.bytes !== undefined) config.memoryLimit ??= memoryLimitUnder(memoryCap.bytes);
     const server = await startServer(config);
     const log = server.app.log;
+    if (memoryCap.failure) log.warn(`no process memory cap (SLUICE_PROCESS_MEMORY_LIMIT): ${memoryCap.failure}; a query that builds a huge value may get the server killed by the system`);
+    else if (memoryCap.bytes !== undefined) {
+      log.info({ bytes: memoryCap.bytes, duckdbMemoryLimit: config.memoryLimit }, 'process memory capped');
+      const duckdbLimit = bytesOrUndefined(config.memoryLimit!);
+      if (duckdbLimit !== undefined && duckdbLimit >= memoryCap.bytes) {
+        log.warn(`SLUICE_MEMORY_LIMIT (${config.memoryLimit}) is not below SLUICE_PROCESS_MEMORY_LIMIT (${memoryCap.bytes} bytes): a large load may fail where it could have spilled to disk`);
+      }
+    }
     if (server.core.generatedAdminToken) {
       // Shown once, on the terminal only; it is kept in the data directory for later starts.
       process.stdout.write(`\nGenerated admin token (stored in ${config.dataDir}/admin-token):\n\n  ${server.core.generatedAdminToken}\n\n`);
@@ -48,6 +60,15 @@ program
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+
+/** A size as DuckDB's settings take it (`2GB`), in bytes; undefined for the forms only DuckDB reads (`80%`, `2GiB`). */
+function bytesOrUndefined(size: string): number | undefined {
+  try {
+    return parseBytes(size);
+  } catch {
+    return undefined;
+  }
+}
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`sluice: ${(error as Error).message}\n`);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { BENCH_TOKEN, ServerProcess } from '../../bench/server-process.ts';
 import { makeDataDir } from '../helpers/test-server.ts';
+import { defaultProcessMemoryLimit } from '../../src/server/process-memory.ts';
 
 /** `sluice serve` as a user runs it: its own process, flags and environment. */
 const serve = (dataDir: string) => ServerProcess.start({ SLUICE_LOG_LEVEL: 'warn' }, { dataDir });
@@ -92,5 +93,48 @@ test('at the info level each request is logged once, when answered, with its met
     assert.ok(!server.outputLines().some((line) => line.includes(BENCH_TOKEN) || line.includes('wrong-secret')), 'no token appears in the log');
   } finally {
     await server.stop();
+  }
+});
+
+/** The soft "Max data size" of a process (RLIMIT_DATA), as /proc shows it: bytes, or 'unlimited'. */
+const dataLimit = async (pid: number) => /^Max data size\s+(\S+)/m.exec(await readFile(`/proc/${pid}/limits`, 'utf8'))![1];
+
+test('a query that builds a value past the process memory cap fails with a 503 saying so, and the server keeps serving reads and writes', async () => {
+  const server = await ServerProcess.start({ SLUICE_LOG_LEVEL: 'warn', SLUICE_PROCESS_MEMORY_LIMIT: '1GB' });
+  try {
+    assert.equal(await dataLimit(server.pid), String(1024 ** 3));
+    // 3,000 lists of a million BIGINTs: 24 GB asked for in one scalar call, beyond DuckDB's memory_limit
+    // and its interrupts; without the cap the system's OOM killer ended the server.
+    const huge = await server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT length(list_transform(range(3000), x -> range(1000000))) AS n')}`);
+    assert.equal(huge.status, 503);
+    assert.match((await huge.json()).error, /^Out of memory/);
+    const written = await server.fetch('/v0/events?name=after_oom&wait=true', { method: 'POST', body: '{"n": 1}\n{"n": 2}\n' });
+    assert.equal(written.status, 200);
+    assert.deepEqual(await sql(server, 'SELECT sum(n) AS total FROM after_oom'), [{ total: 3 }]);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the process memory cap defaults to 90% of the memory available, with DuckDB\'s memory limit under it; SLUICE_PROCESS_MEMORY_LIMIT=off sets none', async () => {
+  const capped = await ServerProcess.start({ SLUICE_LOG_LEVEL: 'info' }, { keepOutput: true });
+  try {
+    const cap = defaultProcessMemoryLimit();
+    assert.equal(await dataLimit(capped.pid), String(cap));
+    // Log lines are written asynchronously: wait for this one.
+    const capLine = () => capped.outputLines().filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)).find((line) => line.msg === 'process memory capped');
+    for (let waited = 0; !capLine() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    const logged = capLine();
+    assert.equal(logged?.bytes, cap);
+    const duckdbLimit = Number(/^(\d+)MiB$/.exec(logged?.duckdbMemoryLimit)?.[1]) * 1024 ** 2;
+    assert.ok(duckdbLimit >= cap / 4 && duckdbLimit <= cap - 768 * 1024 ** 2, `DuckDB's limit ${logged?.duckdbMemoryLimit} under the cap of ${cap} bytes`);
+  } finally {
+    await capped.stop();
+  }
+  const uncapped = await ServerProcess.start({ SLUICE_LOG_LEVEL: 'warn', SLUICE_PROCESS_MEMORY_LIMIT: 'off' });
+  try {
+    assert.equal(await dataLimit(uncapped.pid), await dataLimit(process.pid));
+  } finally {
+    await uncapped.stop();
   }
 });

@@ -28,8 +28,9 @@ export function translateDuckDBError(error: unknown): SluiceError {
   for (const [prefix, code] of ERROR_CLASSES) {
     if (message.startsWith(prefix)) {
       // Conflicts on the write path are retryable; the same class raised by a read is not.
-      const text = message.slice(prefix.length + 1).trim();
-      return new SluiceError(code, firstParagraph(text), null, { cause: error });
+      const text = firstParagraph(message.slice(prefix.length + 1).trim());
+      // DuckDB's own words ("Allocation failure") do not say that memory ran out.
+      return new SluiceError(code, code === 'RESOURCE_EXHAUSTED' ? `Out of memory: ${text}` : text, null, { cause: error });
     }
   }
   return new SluiceError('INTERNAL', 'Storage engine error', null, { cause: error });
