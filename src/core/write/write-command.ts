@@ -72,6 +72,12 @@ export interface WriteCounts {
   rowsInserted: number;
   rowsUpdated: number;
   rowsDeleted: number;
+  /**
+   * Valid rows of an upsert that changed nothing as another took their place: a later row of the
+   * same key in the same write (duplicate keys 'last_wins'), or a row older than the table's by
+   * its version column. They were accepted, not lost; absent when none.
+   */
+  rowsSuperseded?: number;
   rowsQuarantined: number;
   /** Rows that failed validation (quarantined or reported), whatever was done with them. */
   rowsInvalid: number;

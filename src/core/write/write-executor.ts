@@ -94,7 +94,12 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
       for (const index of accepted) effects[index]!.rowsInserted = inserted.get(index) ?? 0;
       return effects;
     }
-    Object.assign(effects[0]!, await KIND_WRITERS[first.kind](stage, first));
+    const effect = Object.assign(effects[0]!, await KIND_WRITERS[first.kind](stage, first));
+    if (first.kind === 'upsert') {
+      // Each valid row inserted or updated one, or gave way to another of its key.
+      const superseded = (validation.get(0)?.valid ?? 0) - effect.rowsInserted - effect.rowsUpdated;
+      if (superseded > 0) effect.rowsSuperseded = superseded;
+    }
     return effects;
   } finally {
     // After a failure the transaction is rolled back and takes the temporary tables with it.
@@ -189,8 +194,10 @@ async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest
   const target = physicalName(table);
   const keys = table.primaryKey.map((name) => `c${table.columns.findIndex((column) => column.name === name)}`);
   const rowCount = async () => Number((await tx.rows(`SELECT count(*) AS n FROM ${target}`))[0]?.['n'] ?? 0);
+  const duplicateKeys = request.duplicateKeys ?? 'reject';
   let rowsInserted: number;
   let changed: number;
+  let given: number | undefined;
   try {
     const source = await request.input!.direct!(tx);
     const { columns, checked } = checkedSelect(table, request, source, true);
@@ -199,7 +206,7 @@ async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest
     const versionName = table.versionColumn === undefined ? undefined : `c${table.columns.findIndex((column) => column.name === table.versionColumn)}`;
     const partition = `PARTITION BY ${keys.join(', ')}`;
     // Checked rows first (every row, so that an invalid one fails the statement), then one per key.
-    const rows = (request.duplicateKeys ?? 'reject') === 'reject'
+    const rows = duplicateKeys === 'reject'
       ? `SELECT ${names.join(', ')} FROM (SELECT *, count(*) OVER (${partition}) AS _copies FROM (${checked}))
          WHERE CASE WHEN _copies > 1 THEN error('sluice: a key comes more than once') ELSE true END`
       : `SELECT ${names.join(', ')} FROM (${checked}) QUALIFY row_number() OVER (${partition} ORDER BY ${newestFirst(table, '_ord', versionName)}) = 1`;
@@ -213,11 +220,20 @@ async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest
        ON CONFLICT (${table.primaryKey.map(quoteIdentifier).join(', ')}) DO UPDATE SET ${updates.join(', ')}${replacesOnlyOlder(table)}`,
     );
     rowsInserted = (await rowCount()) - before;
+    // Rows may give way to others of their key (see WriteCounts.rowsSuperseded): then the rows
+    // given are counted apart, every one of them valid, as the statement succeeded.
+    if (duplicateKeys === 'last_wins' || versionName !== undefined) {
+      given = Number((await tx.rows(`SELECT count(*) AS n FROM (${source.sql})`, source.params?.values, source.params?.types))[0]?.['n'] ?? 0);
+    }
     await source.release?.(tx);
   } catch (error) {
     throw new DirectWriteMissed(error);
   }
-  return [{ rowsInserted, rowsUpdated: changed - rowsInserted, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true }];
+  const superseded = given === undefined ? 0 : given - changed;
+  return [{
+    rowsInserted, rowsUpdated: changed - rowsInserted, rowsDeleted: 0, ...(superseded > 0 && { rowsSuperseded: superseded }),
+    rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true,
+  }];
 }
 
 /**

@@ -197,6 +197,7 @@ export class WriteQueue {
           const result: WriteResult = {
             writeId: newId(), kind: request.kind, tableId: this.tableId,
             rowsInserted: effect.rowsInserted, rowsUpdated: effect.rowsUpdated, rowsDeleted: effect.rowsDeleted,
+            ...(effect.rowsSuperseded && { rowsSuperseded: effect.rowsSuperseded }),
             rowsQuarantined: effect.rowsQuarantined, rowsInvalid: effect.rowsInvalid, linesInvalid: effect.linesInvalid, errors: effect.errors,
             version, sequence, importId: request.importId ?? null,
             durationMs: Math.round(performance.now() - startedAt), replayed: false,

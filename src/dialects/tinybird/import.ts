@@ -272,10 +272,18 @@ export function importResponse(importId: string, datasource: unknown, result: Wr
     quarantine_rows: quarantineRows,
     invalid_lines: invalidLines,
     error: failed ? `There was an error with file contents: ${quarantineRows} rows in quarantine and ${invalidLines} invalid lines.` : false,
-    successful_rows: result.rowsInserted + result.rowsUpdated,
+    successful_rows: successfulRows(result),
     quarantined_rows: result.rowsQuarantined,
     blocks: [],
   };
+}
+
+/**
+ * The rows a write took, as ClickHouse counts the rows an insert wrote: into a ReplacingMergeTree
+ * every valid row counts, those that a later or newer row of their key replaced included.
+ */
+export function successfulRows(result: WriteResult): number {
+  return result.rowsInserted + result.rowsUpdated + (result.rowsSuperseded ?? 0);
 }
 
 export function newImportId(): string {

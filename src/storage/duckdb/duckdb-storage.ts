@@ -252,8 +252,8 @@ export class Transaction {
     }
   }
 
-  async rows(sql: string, params?: SqlParams): Promise<Row[]> {
-    return readRows(this.connection, sql, params);
+  async rows(sql: string, params?: SqlParams, types?: DuckDBType[]): Promise<Row[]> {
+    return readRows(this.connection, sql, params, types);
   }
 
   /**
@@ -375,9 +375,9 @@ async function run(connection: DuckDBConnection, sql: string, params?: SqlParams
   }
 }
 
-async function readRows(connection: DuckDBConnection, sql: string, params?: SqlParams): Promise<Row[]> {
+async function readRows(connection: DuckDBConnection, sql: string, params?: SqlParams, types?: DuckDBType[]): Promise<Row[]> {
   try {
-    const reader = await connection.runAndReadAll(sql, params);
+    const reader = await connection.runAndReadAll(sql, params, types);
     return reader.getRowObjectsJS() as Row[];
   } catch (error) {
     throw translateDuckDBError(error);

@@ -441,6 +441,21 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     }
   });
 
+  test('writes into a ReplacingMergeTree count every valid row in successful_rows, those a later or newer row of their key replaced too, as ClickHouse does', async () => {
+    await suite.tb.form('/v0/datasources?name=counted&engine=ReplacingMergeTree&engine_sorting_key=id&engine_ver=ver&format=ndjson', {
+      schema: 'id Int32 `json:$.id`, ver UInt32 `json:$.ver`, v String `json:$.v`',
+    });
+    const send = async (body: string) => (await suite.server.fetch('/v0/events?name=counted&wait=true', { method: 'POST', body })).json();
+    // All valid: written straight to the table; a key twice, and a row older than the one it meets.
+    assert.deepEqual(await send('{"id": 1, "ver": 2, "v": "b"}\n{"id": 1, "ver": 1, "v": "a"}\n{"id": 2, "ver": 1, "v": "c"}\n'), { successful_rows: 3, quarantined_rows: 0 });
+    assert.deepEqual(await send('{"id": 1, "ver": 1, "v": "old"}\n'), { successful_rows: 1, quarantined_rows: 0 });
+    // With a bad row: through the stage, which quarantines it.
+    assert.deepEqual(await send('{"id": 2, "ver": 2, "v": "d"}\n{"id": 2, "ver": 3, "v": "e"}\n{"id": "bad", "ver": 1, "v": "x"}\n'), { successful_rows: 2, quarantined_rows: 1 });
+    const appended = await suite.tb.upload('mode=append&name=counted&format=ndjson', 'ndjson', 'n.ndjson', '{"id": 3, "ver": 1, "v": "f"}\n{"id": 3, "ver": 1, "v": "g"}\n{"id": 3, "ver": 1, "v": "h"}\n');
+    assert.equal((await appended.json()).successful_rows, 3);
+    assert.deepEqual(await suite.tb.sql('SELECT id, ver, v FROM counted ORDER BY id'), [{ id: 1, ver: 2, v: 'b' }, { id: 2, ver: 3, v: 'e' }, { id: 3, ver: 1, v: 'h' }]);
+  });
+
   test('delete by condition runs as a job, with a dry run counting first', async () => {
     await suite.tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');

@@ -8,7 +8,7 @@ import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { bodySource } from '../../../server/body.ts';
-import { checkDatasourceName } from '../import.ts';
+import { checkDatasourceName, successfulRows } from '../import.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
 import { TINYBIRD_COERCION } from '../schema.ts';
@@ -51,7 +51,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
         onInvalid: 'quarantine', duplicateKeys: 'last_wins', describeType: printClickHouseType, coercion: TINYBIRD_COERCION,
       });
       const status = params.flag('wait', false) ? 200 : 202;
-      return reply.status(status).send({ successful_rows: result.rowsInserted + result.rowsUpdated, quarantined_rows: result.rowsQuarantined });
+      return reply.status(status).send({ successful_rows: successfulRows(result), quarantined_rows: result.rowsQuarantined });
     } finally {
       for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     }
