@@ -345,6 +345,13 @@ export class Sluice {
     return this.changes.open(relation, guarded.sql, options);
   }
 
+  /** The result columns a user's SELECT would give, as DuckDB names them and their types, without running it. */
+  async describeQuery(principal: Principal, namespace: Namespace, sql: string): Promise<Array<{ name: string; type: string }>> {
+    const guarded = await this.guardQuery(principal, namespace, sql);
+    const columns = await this.storage.query(`DESCRIBE (${guarded.sql})`);
+    return columns.map((column) => ({ name: String(column['column_name']), type: String(column['column_type']) }));
+  }
+
   async query(principal: Principal, namespace: Namespace, sql: string, format: ResultFormat, options: EncodeQueryOptions = {}): Promise<EncodedQuery> {
     return encodeQuery(this.storage, await this.guardQuery(principal, namespace, sql), format, options);
   }

@@ -209,6 +209,42 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ k: 0, p: 0, c: 4 }, { k: 1, p: 1, c: 5 }, { k: 2, p: 0, c: 4 }]);
   });
 
+  test('ORDER BY … WITH FILL adds the missing days, hours or numbers with zeros in the other columns, FROM/TO/STEP or the data\'s own bounds, ascending or descending', async () => {
+    await suite.tb.form('/v0/datasources?name=visits&format=ndjson', { schema: 'ts DateTime `json:$.ts`, page String `json:$.page`, ms Float64 `json:$.ms`' });
+    await suite.server.fetch('/v0/events?name=visits&wait=true', {
+      method: 'POST', body: '{"ts": "2024-03-02 10:15:00", "page": "/", "ms": 5}\n{"ts": "2024-03-02 12:40:00", "page": "/a", "ms": 7}\n{"ts": "2024-03-04 09:00:00", "page": "/", "ms": 1}\n',
+    });
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[]; error?: string };
+      assert.equal(response.status, 200, JSON.stringify(body));
+      return body.data;
+    };
+    // Dates, the data's bounds, a day apart by default.
+    assert.deepEqual(await rows('SELECT toDate(ts) AS day, count() AS hits, max(page) AS last_page FROM visits GROUP BY day ORDER BY day WITH FILL'), [
+      { day: '2024-03-02', hits: 2, last_page: '/a' }, { day: '2024-03-03', hits: 0, last_page: '' }, { day: '2024-03-04', hits: 1, last_page: '/' },
+    ]);
+    // Given bounds (TO excluded) and a LIMIT after the fill.
+    assert.deepEqual((await rows("SELECT toDate(ts) AS day, count() AS hits FROM visits GROUP BY day ORDER BY day WITH FILL FROM toDate('2024-03-01') TO toDate('2024-03-06') LIMIT 4"))
+      .map((row: any) => `${row.day}:${row.hits}`), ['2024-03-01:0', '2024-03-02:2', '2024-03-03:0', '2024-03-04:1']);
+    // DateTimes stepped by an interval, and by a number of seconds.
+    const hourly = "SELECT toStartOfHour(ts) AS hour, round(sum(ms), 1) AS total FROM visits WHERE ts < '2024-03-03' GROUP BY hour ORDER BY hour WITH FILL STEP";
+    const expected = [{ hour: '2024-03-02 10:00:00', total: 5 }, { hour: '2024-03-02 11:00:00', total: 0 }, { hour: '2024-03-02 12:00:00', total: 7 }];
+    assert.deepEqual(await rows(`${hourly} INTERVAL 1 HOUR`), expected);
+    assert.deepEqual(await rows(`${hourly} 3600`), expected);
+    // Numbers, descending (a negative step), with another sort key after the filled one; the steps
+    // start again after each value, as ClickHouse takes them (6 is off the grid of 9 - 2k).
+    assert.deepEqual(await rows('SELECT n * 3 AS x, 1 AS one FROM numbers WHERE n <= 3 ORDER BY x DESC WITH FILL STEP -2, one'), [
+      { x: 9, one: 1 }, { x: 7, one: 0 }, { x: 6, one: 1 }, { x: 4, one: 0 }, { x: 3, one: 1 },
+    ]);
+    const wrongWay = await sql('SELECT n AS x FROM numbers ORDER BY x DESC WITH FILL STEP 1');
+    assert.equal(wrongWay.status, 400);
+    assert.match((await wrongWay.json()).error, /STEP must be negative when the order is descending/);
+    const unnamed = await sql('SELECT toDate(ts) AS day, count() AS hits FROM visits GROUP BY day ORDER BY toDate(ts) WITH FILL');
+    assert.equal(unnamed.status, 400);
+    assert.match((await unnamed.json()).error, /WITH FILL fills a result column/);
+  });
+
   test('ARRAY JOIN gives a row per element, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays; arrayJoin() beside aggregates', async () => {
     await suite.tb.form('/v0/datasources?name=joined_tags&format=ndjson', { schema: 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`' });
     await suite.server.fetch('/v0/events?name=joined_tags&wait=true', { method: 'POST', body: '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": ["b"]}\n{"id": 3, "tags": []}\n' });

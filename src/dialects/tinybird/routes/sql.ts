@@ -7,7 +7,8 @@ import { printClickHouseType } from '../../../core/types/index.ts';
 import { readBody } from '../../../server/body.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
-import { rewriteClickHouseSql } from '../sql/clickhouse-sql.ts';
+import { rewriteClickHouseQuery } from '../sql/clickhouse-sql.ts';
+import { filledQuery } from '../sql/with-fill.ts';
 import { WORKSPACE } from '../scopes.ts';
 
 /** ClickHouse's FORMAT names and the result encoding each stands for. */
@@ -71,7 +72,9 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
     const { sql: written, format } = splitFormat(text);
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
     // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
-    const sql = rewriteClickHouseSql(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
+    const rewritten = rewriteClickHouseQuery(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
+    // ORDER BY … WITH FILL adds rows of zeros: their types are those of the query's own columns.
+    const sql = 'fill' in rewritten ? filledQuery(rewritten.fill, await core.describeQuery(principal, namespace, rewritten.fill.head)) : rewritten.sql;
     // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}; a
     // difference of two times is its seconds, as ClickHouse's DateTime - DateTime is.
     const encoded = await core.query(principal, namespace, sql, format, {

@@ -11,6 +11,7 @@ import { leftJoinDefaults, type ColumnsOf } from './left-join-defaults.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
+import { withFill, type RenderedFill } from './with-fill.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 
 /** What `any(` after which is not the aggregate: a comparison's quantifier (`x = ANY (SELECT …)`), or a qualified name. */
@@ -26,7 +27,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  *   n, t)` and `dateDiff(day, a, b)` with a unit word, typed `JSONExtract`, `countIf` of no rows (0),
  *   `now()` as a DateTime, and a few renames (`lagInFrame` → `lag`);
  * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
- *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), a trailing `SETTINGS …` (dropped);
+ *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), `ORDER BY … WITH FILL` (see with-fill.ts), a
+ *   trailing `SETTINGS …` (dropped);
  * - names and strings: a SELECT alias over a column of the same name (see select-aliases.ts), result
  *   columns of unaliased calls named by their text (`count()`, see result-names.ts), and strings'
  *   backslash escapes (`'\\d+'` is the pattern `\d+`).
@@ -34,14 +36,27 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * rewritten; a query that does not even tokenize is left for DuckDB to report.
  */
 export function rewriteClickHouseSql(sql: string, options: { columnsOf?: ColumnsOf } = {}): string {
+  const query = rewriteClickHouseQuery(sql, options);
+  if ('fill' in query) throw new SluiceError('SQL_SYNTAX', 'WITH FILL is only supported in a query');
+  return query.sql;
+}
+
+/**
+ * A query rewritten as `rewriteClickHouseSql` does; one whose rows are filled (ORDER BY … WITH FILL)
+ * comes in rendered pieces instead, to be put together once the columns of the query under its
+ * ORDER BY are known (see `filledQuery`).
+ */
+export function rewriteClickHouseQuery(sql: string, options: { columnsOf?: ColumnsOf } = {}): { sql: string } | { fill: RenderedFill } {
   // ClickHouse's own default max_query_size.
   if (sql.length > MAX_QUERY_CHARS) throw new SluiceError('SQL_SYNTAX', `The query is longer than ${MAX_QUERY_CHARS} characters`);
   try {
-    return new ClickHouseRewriter(sql, tokenizeSql(sql, { backslashEscapes: true }), options.columnsOf).rewrite();
+    const rewriter = new ClickHouseRewriter(sql, tokenizeSql(sql, { backslashEscapes: true }), options.columnsOf);
+    const fill = rewriter.renderedFill();
+    return fill ? { fill } : { sql: rewriter.rewrite() };
   } catch (error) {
     if (error instanceof RewriteTooLarge) throw new SluiceError('SQL_SYNTAX', error.message);
     if (error instanceof RangeError) throw new SluiceError('SQL_SYNTAX', 'The query nests too deeply');
-    if (error instanceof SqlTextError) return sql;
+    if (error instanceof SqlTextError) return { sql };
     throw error;
   }
 }
@@ -87,6 +102,8 @@ class ClickHouseRewriter extends SqlRewriter {
   private readonly arrayJoins = new Map([...arrayJoins(this), ...this.selectedJoins.joins].map((join) => [join.span.from, join]));
   /** The query's LIMIT BY (see `limitBy`). */
   private readonly limited = limitBy(this);
+  /** The query's ORDER BY … WITH FILL (see `withFill`). */
+  private readonly filled = withFill(this);
   /**
    * Rewrites that wrap the tokens they start at (a name added to an item, a table made a subquery,
    * the query under a LIMIT BY) render those tokens again inside: there they are not applied again.
@@ -157,6 +174,27 @@ class ClickHouseRewriter extends SqlRewriter {
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
     const params = { from: index + 2, to: paramsClose };
     return { build: () => aggregate.build(this.render(params), args.map((span) => this.render(span))), next: argsClose + 1 };
+  }
+
+  /** The pieces of a query with ORDER BY … WITH FILL, rendered (see `filledQuery`); undefined for another query. */
+  renderedFill(): RenderedFill | undefined {
+    if (!this.filled) return undefined;
+    if (this.limited) throw new SluiceError('SQL_SYNTAX', 'WITH FILL and LIMIT BY are not supported in one query');
+    const { head, order, column, descending, from, to, step, rest } = this.filled;
+    // A result column is named by its alias, or by the text of its expression (see `resultNames`).
+    const columnName = (span: Span) => (span.to === span.from + 1 && ['word', 'quoted'].includes(this.tokens[span.from]!.kind)
+      ? this.tokens[span.from]!.text
+      : this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end));
+    return {
+      head: this.render(head),
+      order: order.map((item) => ({ name: columnName(item.expression), expression: this.render(item.expression), suffix: this.render(item.suffix).trim() })),
+      column: columnName(column),
+      descending,
+      ...(from && { from: this.render(from) }),
+      ...(to && { to: this.render(to) }),
+      ...(step && { step: this.render(step) }),
+      rest: this.render(rest).trim(),
+    };
   }
 
   /**
