@@ -155,22 +155,29 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await missing.json(), { successful_rows: 0, quarantined_rows: 1 }, 'a new row still needs the value (the column has no DEFAULT)');
   });
 
-  test('multipart form fields are parameters before the file; one after the file is a 400 and writes nothing', async () => {
+  test('multipart form fields are parameters before the file; one after the file is a 400 and writes nothing, and never takes the server down after an import already refused', async () => {
     await suite.tb.form('/v0/datasources?name=ordered_parts', { schema: 'id Int32, v String' });
     await suite.tb.upload('name=ordered_parts&mode=append', 'csv', 'seed.csv', '1,a\n2,b\n3,c\n');
-    const post = (fields: Array<[string, string | Blob, string?]>) => {
+    const post = (fields: Array<[string, string | Blob, string?]>, token?: null) => {
       const form = new FormData();
       for (const [name, value, fileName] of fields) {
         if (typeof value === 'string') form.append(name, value);
         else form.append(name, value, fileName);
       }
-      return suite.server.fetch('/v0/datasources?name=ordered_parts', { method: 'POST', body: form });
+      return suite.server.fetch('/v0/datasources?name=ordered_parts', { method: 'POST', body: form, ...(token === null && { token }) });
     };
     const replacement = new Blob(['1,A\n']);
     const late = await post([['mode', 'replace'], ['csv', replacement, 'r.csv'], ['replace_condition', 'id < 2']]);
     assert.equal(late.status, 400);
     assert.match(((await late.json()) as { error: string }).error, /"replace_condition" comes after the file/);
     assert.deepEqual(await suite.tb.sql('SELECT id, v FROM ordered_parts ORDER BY id'), [{ id: 1, v: 'a' }, { id: 2, v: 'b' }, { id: 3, v: 'c' }]);
+    // An import refused before its file ends (no token; a data source that exists) is not failed
+    // again by the late field: the answer is its own, and the server goes on.
+    const unauthenticated = await post([['csv', replacement, 'r.csv'], ['mode', 'append']], null);
+    assert.equal(unauthenticated.status, 403);
+    const exists = await post([['csv', replacement, 'r.csv'], ['mode', 'append']]);
+    assert.equal(exists.status, 400);
+    assert.match(((await exists.json()) as { error: string }).error, /already exists/);
     const early = await post([['mode', 'replace'], ['replace_condition', 'id < 2'], ['csv', replacement, 'r.csv']]);
     assert.equal(early.status, 200, await early.clone().text());
     assert.deepEqual(await suite.tb.sql('SELECT id, v FROM ordered_parts ORDER BY id'), [{ id: 1, v: 'A' }, { id: 2, v: 'b' }, { id: 3, v: 'c' }]);

@@ -71,6 +71,10 @@ async function importMultipart(core: Sluice, request: FastifyRequest, reply: Fas
         params.add(part.fieldname, String(part.value));
       } else if (!file && (FILE_PARTS.has(part.fieldname) || part.filename)) {
         const body = new PassThrough();
+        // The import reads the body and takes its errors; one that comes after the import stopped
+        // reading (it was refused, then a late field or a broken upload fails the body) has no one
+        // left to tell, and an 'error' event nobody listens to would end the process.
+        body.on('error', () => undefined);
         part.file.on('error', (error) => body.destroy(error));
         part.file.pipe(body, { end: false });
         const hints = { fileName: part.filename, contentType: part.mimetype };
