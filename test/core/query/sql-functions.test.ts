@@ -160,7 +160,11 @@ test('null, string and bit helpers: isNull, startsWith, match, replaceRegexp*, r
   );
 });
 
-test('array and map helpers: arrayElement, arrayDistinct in first-seen order, arrayUniq, arraySum, arrayConcat, arraySlice from either end, hasAny, hasAll, mapKeys', async () => {
+test('array and map helpers: arrayElement, arrayDistinct in first-seen order, arrayUniq, arraySum, arrayMin/Max/Avg, arrayConcat, arraySlice from either end, hasAny, hasAll, mapKeys', async () => {
+  assert.deepEqual(
+    await firstRow('SELECT arrayMin([3, 1, 2]), arrayMax([3, 1, 2]), arrayAvg([1, 2])'),
+    ['1', '3', '1.5'],
+  );
   assert.deepEqual(
     await firstRow(`SELECT arrayElement([10, 20, 30], 2), arrayElement([10, 20, 30], -1), arrayDistinct([3, 1, 3, 2, 1]), arrayUniq([1, 1, 2]), arraySum([1, 2, 3]),
       arraySum(CAST([] AS INTEGER[])), arrayConcat([1], [2, 3]), arrayConcat([1], [2], [3]), arraySlice([1, 2, 3, 4, 5], 2), arraySlice([1, 2, 3, 4, 5], 2, 2),
