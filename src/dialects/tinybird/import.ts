@@ -227,7 +227,10 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
     }
     if (!request.source) {
       // Only a create may come without data (a data source from its schema alone); an append or replace of nothing is a mistake.
-      if (mode !== 'create') throw new SluiceError('INVALID_ARGUMENT', `mode=${mode} needs data: send a file, a url or a body`);
+      if (mode !== 'create') {
+        throw new SluiceError('INVALID_ARGUMENT', `mode=${mode} needs data: send a file (multipart, curl -F csv=@file.csv), a url, or a body whose `
+          + 'Content-Type is not application/x-www-form-urlencoded (which curl -d and --data-binary send unless told otherwise: add -H "Content-Type: text/csv")');
+      }
       return { datasource: await datasourceOf(core, table) };
     }
     const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : request.source;

@@ -281,15 +281,23 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT id, v FROM wide_first ORDER BY id'), [{ id: 2, v: 'b' }, { id: 4, v: 'd' }]);
   });
 
-  test('an append or replace without a file, url or body is a 400 and changes nothing', async () => {
+  test('an append or replace without a file, url or body is a 400 that says how to send one, and changes nothing', async () => {
     await suite.tb.form('/v0/datasources?name=no_data', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=no_data', 'csv', 'a.csv', '1\n');
     for (const query of ['mode=append&name=no_data', 'mode=replace&name=no_data', `mode=replace&name=no_data&replace_condition=${encodeURIComponent('id > 0')}`]) {
       const response = await suite.tb.form(`/v0/datasources?${query}`, {});
       assert.equal(response.status, 400, query);
-      assert.match((await response.json()).error, /needs data: send a file, a url or a body/);
+      assert.match((await response.json()).error, /needs data: send a file .*, a url, or a body whose Content-Type is not application\/x-www-form-urlencoded/);
     }
-    assert.deepEqual(await suite.tb.sql('SELECT id FROM no_data'), [{ id: 1 }]);
+    // curl --data-binary @f.csv sends the form type: the body was read as parameters, and the answer says so.
+    const formTyped = await suite.server.fetch('/v0/datasources?mode=append&name=no_data', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '2\n3\n',
+    });
+    assert.equal(formTyped.status, 400);
+    assert.match((await formTyped.json()).error, /add -H "Content-Type: text\/csv"/);
+    const csvTyped = await suite.server.fetch('/v0/datasources?mode=append&name=no_data', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '2\n3\n' });
+    assert.equal(csvTyped.status, 200, await csvTyped.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT id FROM no_data ORDER BY id'), [{ id: 1 }, { id: 2 }, { id: 3 }]);
   });
 
   test('rows that fail validation go to the quarantine data source with the column, value and reason, and the import answers 200', async () => {
