@@ -19,6 +19,8 @@ export interface Rewrite {
 export class TokenReader {
   /** For each token that opens a bracket, the index of the one closing it (-1 when none does); computed on first use. */
   private matches: Int32Array | undefined;
+  /** For each token that closes a bracket, the index of the one opening it (-1 when none does); computed with `matches`. */
+  private openings: Int32Array | undefined;
 
   constructor(readonly tokens: Token[]) {}
 
@@ -50,6 +52,14 @@ export class TokenReader {
     return match >= 0 && match < limit ? match : undefined;
   }
 
+  /** The index of the bracket opened by the one closing at `close` (undefined when none opens it). */
+  opening(close: number): number | undefined {
+    if (!this.closes(close)) return undefined;
+    this.matchOf(0);
+    const open = this.openings![close]!;
+    return open >= 0 ? open : undefined;
+  }
+
   /** A call's arguments: the spans between its top-level commas (none for an empty call). */
   arguments(span: Span): Span[] {
     if (span.from >= span.to) return [];
@@ -74,12 +84,18 @@ export class TokenReader {
   private matchOf(open: number): number {
     if (!this.matches) {
       const matches = new Int32Array(this.tokens.length).fill(-1);
+      const openings = new Int32Array(this.tokens.length).fill(-1);
       const stack: number[] = [];
       for (let index = 0; index < this.tokens.length; index += 1) {
         if (this.opens(index)) stack.push(index);
-        else if (this.closes(index) && stack.length > 0) matches[stack.pop()!] = index;
+        else if (this.closes(index) && stack.length > 0) {
+          const opened = stack.pop()!;
+          matches[opened] = index;
+          openings[index] = opened;
+        }
       }
       this.matches = matches;
+      this.openings = openings;
     }
     return this.opens(open) ? this.matches[open]! : -1;
   }

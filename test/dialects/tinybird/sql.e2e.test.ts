@@ -245,7 +245,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.match((await unnamed.json()).error, /WITH FILL fills a result column/);
   });
 
-  test('ARRAY JOIN gives a row per element, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays; arrayJoin() beside aggregates', async () => {
+  test('ARRAY JOIN gives a row per element of a data source or subquery, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays; arrayJoin() beside aggregates', async () => {
     await suite.tb.form('/v0/datasources?name=joined_tags&format=ndjson', { schema: 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`' });
     await suite.server.fetch('/v0/events?name=joined_tags&wait=true', { method: 'POST', body: '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": ["b"]}\n{"id": 3, "tags": []}\n' });
     const rows = async (query: string) => {
@@ -260,6 +260,9 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT id, tag FROM joined_tags LEFT ARRAY JOIN tags AS tag WHERE id >= 2 ORDER BY id'), [{ id: 2, tag: 'b' }, { id: 3, tag: null }]);
     assert.deepEqual(await rows('SELECT arrayJoin(tags) AS tag, count() AS c FROM joined_tags WHERE id < 3 GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
     assert.deepEqual(await rows('SELECT tag FROM joined_tags ARRAY JOIN tags AS tag PREWHERE id = 2'), [{ tag: 'b' }]);
+    // After a subquery, with or without its alias.
+    assert.deepEqual(await rows('SELECT s.id, tag FROM (SELECT id, tags FROM joined_tags WHERE id > 1) AS s ARRAY JOIN s.tags AS tag'), [{ id: 2, tag: 'b' }]);
+    assert.deepEqual(await rows('SELECT id, tags FROM (SELECT * FROM joined_tags WHERE id = 1) ARRAY JOIN tags ORDER BY tags'), [{ id: 1, tags: 'a' }, { id: 1, tags: 'b' }]);
   });
 
   test('queries whose rewrite would grow without bound, nest too deeply or pass ClickHouse\'s max_query_size are 400s, and the server keeps serving', async () => {

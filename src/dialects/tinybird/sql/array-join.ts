@@ -8,7 +8,7 @@ export interface JoinedArray {
   column?: string;
 }
 
-/** ClickHouse's `FROM table [alias] [LEFT] ARRAY JOIN arrays` over one table. */
+/** ClickHouse's `FROM table [alias] [LEFT] ARRAY JOIN arrays` over one table or subquery. */
 export interface ArrayJoin {
   /** From the token after FROM to the end of the array list: what the rewrite replaces. */
   span: Span;
@@ -23,7 +23,7 @@ export interface ArrayJoin {
 const LIST_ENDS = new Set(['WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
 
 /**
- * Every ARRAY JOIN of the query whose FROM is one table, with or without an alias (joins before an
+ * Every ARRAY JOIN of the query whose FROM is one table or subquery, with or without an alias (joins before an
  * ARRAY JOIN are not read: the query is left to DuckDB, which refuses it).
  */
 export function arrayJoins(reader: TokenReader): ArrayJoin[] {
@@ -33,12 +33,15 @@ export function arrayJoins(reader: TokenReader): ArrayJoin[] {
     if (reader.word(index) !== 'ARRAY' || reader.word(index + 1) !== 'JOIN') continue;
     const left = reader.word(index - 1) === 'LEFT';
     const tableEnd = left ? index - 1 : index;
-    // Back to this level's FROM over a table's name and alias (a join, a comma or a subquery stops it).
+    // Back to this level's FROM over a table's name or a subquery, and its alias (a join or a comma stops it).
     let from = tableEnd - 1;
-    while (from >= 0 && reader.word(from) !== 'FROM' && !reader.closes(from) && !reader.isSymbol(from, ',') && reader.word(from) !== 'JOIN') from -= 1;
+    while (from >= 0 && reader.word(from) !== 'FROM' && !reader.opens(from) && !reader.isSymbol(from, ',') && reader.word(from) !== 'JOIN') {
+      from = reader.closes(from) ? (reader.opening(from) ?? 0) - 1 : from - 1;
+    }
     if (from < 0 || reader.word(from) !== 'FROM' || tableEnd - from < 2) continue;
-    // `name`, `name alias` or `name AS alias`: the table is known by its last word.
-    const table = { table: { from: from + 1, to: tableEnd }, name: tokens[tableEnd - 1]!.text };
+    // `name`, `name alias`, `name AS alias` or `(subquery) [AS] alias`: the table is known by its last word.
+    const last = tokens[tableEnd - 1]!;
+    const table = { table: { from: from + 1, to: tableEnd }, name: last.kind === 'word' || last.kind === 'quoted' ? last.text : 'unnamed_subquery' };
     const arrays: JoinedArray[] = [];
     let depth = 0;
     let start = index + 2;
