@@ -92,6 +92,8 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
     ['levenshtein of long texts', "SELECT levenshtein(repeat('a', 200000), repeat('b', 200000)) AS n", /Function levenshtein would compare 40000000000 pairs of characters/],
     ['damerau_levenshtein of long texts', "SELECT damerau_levenshtein(repeat('a', 20000), repeat('b', 20000)) AS n", /Function damerau_levenshtein would compare/],
     ['jaro_winkler_similarity of long texts', "SELECT jaro_winkler_similarity(repeat('a', 20000), repeat('b', 20000)) AS n", /Function jaro_winkler_similarity would compare/],
+    ['arrayCumSum of a long array', 'SELECT len(arrayCumSum(range(100000))) AS n', /Function arrayCumSum takes arrays of at most 10000 elements .*, not 100000/],
+    ['arrayDistinct of a long array', 'SELECT len(arrayDistinct(range(100000))) AS n', /Function arrayDistinct takes arrays of at most 10000 elements/],
   ];
   for (const [what, sql, message] of tooLarge) {
     test(`${what} past the bound fails with a 400 naming the function`, async () => {
@@ -108,6 +110,7 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
       generate_series(TIMESTAMP '2024-01-01', TIMESTAMP '2024-01-03', INTERVAL 1 DAY) AS d,
       printf('%5d|%-3s|%.2f', 42, 'x', 3.14159) AS f, format('{:>4}|{}', 'x', 7) AS g, bar(5, 0, 10, 4) AS h,
       levenshtein('kitten', 'sitting') AS lv, round(jaro_winkler_similarity('martha', 'marhta'), 3) AS jw,
+      len(arrayCumSum(range(10000))) AS cs, len(arrayDistinct(range(10000))) AS ds,
       (SELECT list(repeat(s, 2) ORDER BY n) FROM counts WHERE n < 10) AS k,
       (SELECT count(*) FROM range(0, 100000000) t(i) WHERE i % 50000000 = 0) AS t`);
     const body = (await response.json()) as { data: Array<Record<string, unknown>> };
@@ -115,7 +118,7 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
     assert.deepEqual(body.data, [{
       r: 'ababab', l: [1, 2, 1, 2], p: '007', q: '7--', z: [1, 0, 0], a: [0, 1, 2, 3, 4], b: [0, 1, 2], c: [10, 6, 2],
       d: ['2024-01-01 00:00:00', '2024-01-02 00:00:00', '2024-01-03 00:00:00'],
-      f: '   42|x  |3.14', g: '   x|7', h: '██  ', lv: 3, jw: 0.961, k: ['abab'], t: 2,
+      f: '   42|x  |3.14', g: '   x|7', h: '██  ', lv: 3, jw: 0.961, cs: 10000, ds: 10000, k: ['abab'], t: 2,
     }]);
   });
 

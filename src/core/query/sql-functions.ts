@@ -1,6 +1,6 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
-import { BOUNDING_MACROS } from './built-value-bounds.ts';
+import { BOUNDING_MACROS, MAX_PAIRWISE_WORK } from './built-value-bounds.ts';
 import { timestampFromText } from '../ingest/coercion.ts';
 
 export interface SqlMacro {
@@ -28,6 +28,19 @@ const NUMBER_TYPES: Record<string, string> = {
   UInt8: 'UTINYINT', UInt16: 'USMALLINT', UInt32: 'UINTEGER', UInt64: 'UBIGINT', Float32: 'FLOAT', Float64: 'DOUBLE',
 };
 const aggregate = (name: string, params: string[], body: string): SqlMacro => ({ name, params, body, aggregate: true });
+/**
+ * A function of an array that compares or adds every element with every other (its cost grows with
+ * the square of the length, in one call DuckDB cannot interrupt): refused past 10⁴ elements, 10⁸
+ * steps, as the pairwise text comparisons are (see MAX_PAIRWISE_WORK). 10⁵ elements held a core for
+ * two minutes, past the query's time limit.
+ */
+const MAX_PAIRWISE_ELEMENTS = Math.floor(Math.sqrt(MAX_PAIRWISE_WORK));
+const pairwiseOnArray = (name: string, body: string): SqlMacro => ({
+  name, params: ['items'],
+  body: `CASE WHEN len(items) > ${MAX_PAIRWISE_ELEMENTS}
+    THEN error(printf('Function ${name} takes arrays of at most ${MAX_PAIRWISE_ELEMENTS} elements (its work grows with the square of the length), not %d', len(items)))
+    ELSE ${body} END`,
+});
 
 /**
  * A text or time as itself, and a number as Unix seconds (fractions dropped), as ClickHouse's
@@ -226,14 +239,14 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'timestampAdd', params: ['t', 'step'], body: 't + step' },
   { name: 'timestampSub', params: ['t', 'step'], body: 't - step' },
   // In the order of first appearance, as ClickHouse keeps them (list_distinct does not).
-  { name: 'arrayDistinct', params: ['items'], body: 'list_filter(items, (x, i) -> list_position(items, x) = i)' },
+  pairwiseOnArray('arrayDistinct', 'list_filter(items, (x, i) -> list_position(items, x) = i)'),
   { name: 'arrayUniq', params: ['items'], body: 'length(list_distinct(items))' },
   { name: 'arraySum', params: ['items'], body: 'coalesce(list_sum(items), 0)' },
   { name: 'arrayMin', params: ['items'], body: 'list_min(items)' },
   { name: 'arrayMax', params: ['items'], body: 'list_max(items)' },
   { name: 'arrayAvg', params: ['items'], body: 'list_avg(items)' },
   { name: 'arrayEnumerate', params: ['items'], body: 'list_transform(items, (x, i) -> i)' },
-  { name: 'arrayCumSum', params: ['items'], body: 'list_transform(items, (x, i) -> list_sum(items[1:i]))' },
+  pairwiseOnArray('arrayCumSum', 'list_transform(items, (x, i) -> list_sum(items[1:i]))'),
   { name: 'arrayReverseSort', params: ['items'], body: 'list_reverse_sort(items)' },
   { name: 'arrayConcat', params: ['a', 'b'], body: 'list_concat(a, b)' },
   { name: 'arrayConcat', params: ['a', 'b', 'c'], body: 'list_concat(a, b, c)' },
