@@ -309,6 +309,26 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
   });
 
+  test('DateTime - DateTime of columns, calls and the names given to them is a number of seconds inside the query too, as the web analytics template\'s kpis pipe uses it', async () => {
+    await suite.tb.form('/v0/datasources?name=page_hits', { schema: 'session String, timestamp DateTime, day Date' });
+    await suite.tb.upload('name=page_hits&mode=append', 'csv', 'h.csv', 'a,2024-01-01 10:00:00,2024-01-01\na,2024-01-01 10:01:30,2024-01-03\nb,2024-01-01 11:00:00,2024-01-01\n');
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
+      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
+      return body;
+    };
+    // The kpis pipe's shape: names given in a subquery, the difference averaged and defaulted.
+    const kpis = await rows(`SELECT coalesce(avg(latest_hit - first_hit), 0) AS avg_session_sec, countIf(latest_hit - first_hit > 60) AS long_sessions
+      FROM (SELECT session, max(timestamp) AS latest_hit, min(timestamp) AS first_hit FROM page_hits GROUP BY session)`);
+    assert.deepEqual(kpis.data, [{ avg_session_sec: 45, long_sessions: 1 }]);
+    const direct = await rows("SELECT max(timestamp) - min(timestamp) AS span, p.timestamp - toStartOfHour(p.timestamp) AS into_hour FROM page_hits AS p WHERE session = 'a' GROUP BY p.timestamp ORDER BY into_hour");
+    assert.deepEqual(direct.data, [{ span: 0, into_hour: 0 }, { span: 0, into_hour: 90 }]);
+    assert.equal(direct.meta.find((column) => column.name === 'span')?.type, 'Int64');
+    // Dates subtract to days, as in ClickHouse.
+    assert.deepEqual((await rows("SELECT max(day) - min(day) AS days FROM page_hits")).data, [{ days: 2 }]);
+  });
+
   test("a LEFT JOIN's unmatched columns take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {
     await suite.tb.form('/v0/datasources?name=people', { schema: 'id Int32, name String, score Float64, seen DateTime, nick Nullable(String)' });
     await suite.tb.upload('name=people&mode=append', 'csv', 'p.csv', '1,ann,1.5,2024-01-01 00:00:00,a\n');

@@ -12,6 +12,7 @@ import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { withFill, type RenderedFill } from './with-fill.ts';
+import { timeDifferences } from './time-differences.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 
 /** What `any(` after which is not the aggregate: a comparison's quantifier (`x = ANY (SELECT …)`), or a qualified name. */
@@ -73,9 +74,13 @@ class ClickHouseRewriter extends SqlRewriter {
   /** A LEFT JOIN's right-side columns that take their type's default where no row matched (see `leftJoinDefaults`). */
   private readonly joinDefaults: Map<number, { span: Span; zero: string }>;
 
+  /** Differences of two DateTimes, as seconds (see `timeDifferences`), by their left side's first token. */
+  private readonly differences: Map<number, { left: Span; right: Span }>;
+
   constructor(source: string, tokens: Token[], columnsOf?: ColumnsOf) {
     super(source, tokens);
     this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
+    this.differences = timeDifferences(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
   }
 
   /** The items of the query's SELECT lists. */
@@ -128,6 +133,11 @@ class ClickHouseRewriter extends SqlRewriter {
       // A select item that is the column alone keeps the column's name.
       const named = this.selectItemStarts.has(span.from) && this.selectItemEnds.has(span.to) ? ` AS ${quoteIdentifier(this.tokens[span.to - 1]!.text)}` : '';
       return { build: () => `coalesce(${this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end)}, ${zero})${named}`, next: span.to };
+    }
+    const difference = this.differences.get(index);
+    if (difference && !this.wrapping.has(`difference:${index}`)) {
+      const { left, right } = difference;
+      return this.wrap(`difference:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
     }
     const aliased = this.selectAliases.get(index);
     if (aliased) return { build: () => `(${this.render(aliased)})`, next: index + 1 };
