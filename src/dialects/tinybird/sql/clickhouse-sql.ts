@@ -30,6 +30,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
  *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), `ORDER BY … WITH FILL` (see with-fill.ts), a
  *   trailing `SETTINGS …` (dropped);
+ * - values: `DateTime - DateTime` as seconds where both sides are plainly DateTimes (see
+ *   time-differences.ts), a LEFT JOIN's unmatched columns as their type's zero (left-join-defaults.ts);
  * - names and strings: a SELECT alias over a column of the same name (see select-aliases.ts), result
  *   columns of unaliased calls named by their text (`count()`, see result-names.ts), and strings'
  *   backslash escapes (`'\\d+'` is the pattern `\d+`).
