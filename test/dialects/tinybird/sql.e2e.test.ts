@@ -299,7 +299,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT sum(number) AS total, count() AS c FROM numbers(5)'), [{ total: 10, c: 5 }]);
     assert.deepEqual(await rows('SELECT min(number) AS lo, max(number) AS hi FROM numbers(10, 3)'), [{ lo: 10, hi: 12 }]);
     assert.deepEqual(await rows("SELECT toDate('2024-01-08') + INTERVAL -7 DAY AS week_before, timestampAdd(toDate('2024-01-08'), INTERVAL -1 DAY) AS day_before"),
-      [{ week_before: '2024-01-01 00:00:00', day_before: '2024-01-07 00:00:00' }]);
+      [{ week_before: '2024-01-01', day_before: '2024-01-07 00:00:00' }]);
     assert.deepEqual(await rows('SELECT count() AS c FROM sales AS s JOIN sales AS t USING id WHERE s.id < 3'), [{ c: 2 }]);
     assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE country = 'ES'"), [{ c: 1 }]);
     // DateTime - DateTime is seconds, as in ClickHouse (the web analytics template's session length).
@@ -309,7 +309,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
   });
 
-  test('DateTime - DateTime of columns, calls and the names given to them is a number of seconds inside the query too, as the web analytics template\'s kpis pipe uses it', async () => {
+  test('DateTime - DateTime of columns, calls and the names given to them is a number of seconds inside the query too, as the web analytics template\'s kpis pipe uses it; Date ± INTERVAL n DAY is a Date', async () => {
     await suite.tb.form('/v0/datasources?name=page_hits', { schema: 'session String, timestamp DateTime, day Date' });
     await suite.tb.upload('name=page_hits&mode=append', 'csv', 'h.csv', 'a,2024-01-01 10:00:00,2024-01-01\na,2024-01-01 10:01:30,2024-01-03\nb,2024-01-01 11:00:00,2024-01-01\n');
     const rows = async (query: string) => {
@@ -325,8 +325,12 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     const direct = await rows("SELECT max(timestamp) - min(timestamp) AS span, p.timestamp - toStartOfHour(p.timestamp) AS into_hour FROM page_hits AS p WHERE session = 'a' GROUP BY p.timestamp ORDER BY into_hour");
     assert.deepEqual(direct.data, [{ span: 0, into_hour: 0 }, { span: 0, into_hour: 90 }]);
     assert.equal(direct.meta.find((column) => column.name === 'span')?.type, 'Int64');
-    // Dates subtract to days, as in ClickHouse.
+    // Dates subtract to days, as in ClickHouse; a Date moved by days, weeks, months or years stays a Date.
     assert.deepEqual((await rows("SELECT max(day) - min(day) AS days FROM page_hits")).data, [{ days: 2 }]);
+    const shifted = await rows(`SELECT max(day) + INTERVAL 1 MONTH AS next_month, toStartOfMonth(max(day)) - INTERVAL 1 YEAR AS year_before,
+      max(timestamp) + INTERVAL 1 DAY AS a_day_later, count() AS recent FROM page_hits WHERE day >= toDate('2024-01-04') - INTERVAL 3 DAY`);
+    assert.deepEqual(shifted.data, [{ next_month: '2024-02-03', year_before: '2023-01-01', a_day_later: '2024-01-02 11:00:00', recent: 3 }]);
+    assert.deepEqual(shifted.meta.map((column) => column.type).slice(0, 2), ['Date', 'Date']);
   });
 
   test("a LEFT JOIN's unmatched columns take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {

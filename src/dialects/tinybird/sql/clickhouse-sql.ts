@@ -12,7 +12,7 @@ import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { withFill, type RenderedFill } from './with-fill.ts';
-import { timeDifferences } from './time-differences.ts';
+import { timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 
 /** What `any(` after which is not the aggregate: a comparison's quantifier (`x = ANY (SELECT …)`), or a qualified name. */
@@ -30,8 +30,9 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
  *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), `ORDER BY … WITH FILL` (see with-fill.ts), a
  *   trailing `SETTINGS …` (dropped);
- * - values: `DateTime - DateTime` as seconds where both sides are plainly DateTimes (see
- *   time-differences.ts), a LEFT JOIN's unmatched columns as their type's zero (left-join-defaults.ts);
+ * - values: `DateTime - DateTime` as seconds and `Date ± INTERVAL n DAY` as a Date, where the
+ *   operands are plainly such (see time-arithmetic.ts), a LEFT JOIN's unmatched columns as their
+ *   type's zero (left-join-defaults.ts);
  * - names and strings: a SELECT alias over a column of the same name (see select-aliases.ts), result
  *   columns of unaliased calls named by their text (`count()`, see result-names.ts), and strings'
  *   backslash escapes (`'\\d+'` is the pattern `\d+`).
@@ -76,13 +77,13 @@ class ClickHouseRewriter extends SqlRewriter {
   /** A LEFT JOIN's right-side columns that take their type's default where no row matched (see `leftJoinDefaults`). */
   private readonly joinDefaults: Map<number, { span: Span; zero: string }>;
 
-  /** Differences of two DateTimes, as seconds (see `timeDifferences`), by their left side's first token. */
-  private readonly differences: Map<number, { left: Span; right: Span }>;
+  /** Arithmetic on times that ClickHouse means otherwise (see `timeArithmetic`), by its left side's first token. */
+  private readonly timeOperations: Map<number, TimeArithmetic>;
 
   constructor(source: string, tokens: Token[], columnsOf?: ColumnsOf) {
     super(source, tokens);
     this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
-    this.differences = timeDifferences(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
+    this.timeOperations = timeArithmetic(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
   }
 
   /** The items of the query's SELECT lists. */
@@ -136,10 +137,11 @@ class ClickHouseRewriter extends SqlRewriter {
       const named = this.selectItemStarts.has(span.from) && this.selectItemEnds.has(span.to) ? ` AS ${quoteIdentifier(this.tokens[span.to - 1]!.text)}` : '';
       return { build: () => `coalesce(${this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end)}, ${zero})${named}`, next: span.to };
     }
-    const difference = this.differences.get(index);
-    if (difference && !this.wrapping.has(`difference:${index}`)) {
-      const { left, right } = difference;
-      return this.wrap(`difference:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
+    const timeOperation = this.timeOperations.get(index);
+    if (timeOperation && !this.wrapping.has(`time:${index}`)) {
+      if (timeOperation.kind === 'dateShift') return this.wrap(`time:${index}`, () => `CAST(${this.render(timeOperation.span)} AS DATE)`, timeOperation.span.to);
+      const { left, right } = timeOperation;
+      return this.wrap(`time:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
     }
     const aliased = this.selectAliases.get(index);
     if (aliased) return { build: () => `(${this.render(aliased)})`, next: index + 1 };

@@ -1,0 +1,164 @@
+import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
+import type { ColumnsOf } from './left-join-defaults.ts';
+import type { WithAlias } from './with-aliases.ts';
+
+/** A value's kind, where the rewrite can tell: ClickHouse's DateTime (DuckDB's TIMESTAMP) or Date. */
+type TimeKind = 'time' | 'date';
+
+/** Calls that give a DateTime or a Date whatever they are given. */
+const KIND_CALLS: Record<string, TimeKind> = {
+  ...Object.fromEntries([
+    'NOW', 'NOW64', 'TODATETIME', 'TODATETIME64', 'PARSEDATETIMEBESTEFFORT', 'FROMUNIXTIMESTAMP', 'TOSTARTOFSECOND', 'TOSTARTOFMINUTE',
+    'TOSTARTOFFIVEMINUTES', 'TOSTARTOFFIVEMINUTE', 'TOSTARTOFTENMINUTES', 'TOSTARTOFFIFTEENMINUTES', 'TOSTARTOFHOUR', 'TOSTARTOFDAY',
+  ].map((name) => [name, 'time' as const])),
+  ...Object.fromEntries([
+    'TODATE', 'TODATE32', 'TODAY', 'YESTERDAY', 'TOMONDAY', 'TOSTARTOFWEEK', 'TOSTARTOFMONTH', 'TOSTARTOFQUARTER', 'TOSTARTOFYEAR', 'TOLASTDAYOFMONTH',
+  ].map((name) => [name, 'date' as const])),
+};
+/** Calls that give a value of their first argument's kind: a DateTime of a DateTime, a Date of a Date. */
+const FIRST_ARGUMENT_CALLS = new Set([
+  'MIN', 'MAX', 'ANY', 'ANY_VALUE', 'ANYLAST', 'ANYHEAVY', 'ARGMIN', 'ARGMAX', 'MINIF', 'MAXIF', 'ANYIF', 'COALESCE', 'IFNULL', 'ADDDAYS',
+  'ADDWEEKS', 'ADDMONTHS', 'ADDYEARS', 'SUBTRACTDAYS', 'SUBTRACTWEEKS', 'SUBTRACTMONTHS', 'SUBTRACTYEARS',
+]);
+/** Intervals that move a Date to a Date in ClickHouse (smaller ones make it a DateTime). */
+const DATE_UNITS = new Set(['DAY', 'DAYS', 'WEEK', 'WEEKS', 'MONTH', 'MONTHS', 'QUARTER', 'QUARTERS', 'YEAR', 'YEARS']);
+/** What may not stand right before an operation's left side, or right after its right side: it would bind tighter. */
+const TIGHTER_BEFORE = new Set(['*', '/', '%', '-', '+', '||', '.', '::']);
+const TIGHTER_AFTER = new Set(['*', '/', '%', '.', '[', '::', '(']);
+
+/**
+ * Arithmetic on times where ClickHouse and DuckDB differ, rewritten where the rewrite can tell the
+ * operands' kinds without types (see `timeKinds`), by the left side's first token:
+ * - `difference`: ClickHouse's `DateTime - DateTime` is a number of seconds, DuckDB's an INTERVAL,
+ *   which neither compares with nor falls back to a number (`coalesce(avg(last - first), 0)` fails);
+ *   it becomes `date_diff('second', right, left)`;
+ * - `dateShift`: ClickHouse's `Date ± INTERVAL n DAY` (or WEEK, MONTH, QUARTER, YEAR) is a Date,
+ *   DuckDB's a TIMESTAMP (shown with its midnight); the whole is cast back to a DATE.
+ */
+export type TimeArithmetic = { kind: 'difference'; left: Span; right: Span } | { kind: 'dateShift'; span: Span };
+
+export function timeArithmetic(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], withs: WithAlias[]): Map<number, TimeArithmetic> {
+  const found = new Map<number, TimeArithmetic>();
+  const { tokens } = reader;
+  if (!tokens.some((token, index) => token.kind === 'symbol' && (token.text === '-' || token.text === '+') && index > 0)) return found;
+  const kindOf = timeKinds(reader, columnsOf, items, withs);
+  for (let operator = 1; operator < tokens.length - 1; operator += 1) {
+    if (!reader.isSymbol(operator, '-') && !reader.isSymbol(operator, '+')) continue;
+    const left = operandBefore(reader, operator);
+    const before = left && tokens[left.from - 1];
+    if (!left || (before?.kind === 'symbol' && TIGHTER_BEFORE.has(before.text)) || reader.word(left.from - 1) === 'INTERVAL') continue;
+    const interval = reader.word(operator + 1) === 'INTERVAL' ? intervalAfter(reader, operator + 1) : undefined;
+    const operand = operandAfter(reader, operator + 1);
+    const right = interval ?? (operand && { span: operand });
+    const after = right && tokens[right.span.to];
+    if (!right || (after?.kind === 'symbol' && TIGHTER_AFTER.has(after.text))) continue;
+    const leftKind = kindOf(left);
+    if (interval && leftKind === 'date' && DATE_UNITS.has(interval.unit)) found.set(left.from, { kind: 'dateShift', span: { from: left.from, to: interval.span.to } });
+    else if (!interval && reader.isSymbol(operator, '-') && leftKind === 'time' && kindOf(right.span) === 'time') found.set(left.from, { kind: 'difference', left, right: right.span });
+  }
+  return found;
+}
+
+/**
+ * The kind of an operand, where it is plain: a DateTime or Date column of the data sources the
+ * query reads (by name, qualified or not), a call that gives one (`now()`, `toDate(…)`,
+ * `max(timestamp)` …), or a name given to such an expression (`max(timestamp) AS last_hit`, in any
+ * SELECT list or WITH). A name given to something else elsewhere in the query could be either, and
+ * has no kind.
+ */
+function timeKinds(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], withs: WithAlias[]): (span: Span) => TimeKind | undefined {
+  const { tokens } = reader;
+  const names = columnKinds(reader, columnsOf);
+  const kindOf = (span: Span): TimeKind | undefined => {
+    const first = tokens[span.from];
+    if (span.to - span.from === 1) return first?.kind === 'word' || first?.kind === 'quoted' ? names.get(first.text) : undefined;
+    if (span.to - span.from === 3 && reader.isSymbol(span.from + 1, '.')) return names.get(tokens[span.from + 2]!.text);
+    if (reader.opens(span.from) && reader.closing(span.from, span.to) === span.to - 1) return kindOf({ from: span.from + 1, to: span.to - 1 });
+    const call = reader.word(span.from);
+    if (call === undefined || !reader.isSymbol(span.from + 1, '(') || reader.closing(span.from + 1, span.to) !== span.to - 1) return undefined;
+    if (Object.hasOwn(KIND_CALLS, call)) return KIND_CALLS[call];
+    const [firstArgument] = reader.arguments({ from: span.from + 2, to: span.to - 1 });
+    return FIRST_ARGUMENT_CALLS.has(call) && firstArgument !== undefined ? kindOf(firstArgument) : undefined;
+  };
+  // Names given to such expressions, which may themselves use such names: a few rounds.
+  const aliases = [
+    ...items.flatMap((item) => {
+      const last = tokens[item.to - 1];
+      return item.to - item.from >= 3 && reader.word(item.to - 2) === 'AS' && (last?.kind === 'word' || last?.kind === 'quoted')
+        ? [{ name: last.text, expression: { from: item.from, to: item.to - 2 } }] : [];
+    }),
+    ...withs,
+  ];
+  for (let round = 0; round < 3; round += 1) {
+    for (const alias of aliases) {
+      const kind = kindOf(alias.expression);
+      if (!names.has(alias.name) && kind) names.set(alias.name, kind);
+    }
+  }
+  for (const alias of aliases) if (kindOf(alias.expression) !== names.get(alias.name)) names.delete(alias.name);
+  return kindOf;
+}
+
+/**
+ * The DateTime and Date columns of the data sources the query names after FROM or JOIN, by name; a
+ * name that is another type's column in any of them is left out, as it could be either.
+ */
+function columnKinds(reader: TokenReader, columnsOf: ColumnsOf): Map<string, TimeKind> {
+  const kinds = new Map<string, TimeKind>();
+  const mixed = new Set<string>();
+  reader.tokens.forEach((token, index) => {
+    if ((token.kind !== 'word' && token.kind !== 'quoted') || !['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '')) return;
+    for (const column of columnsOf(token.text) ?? []) {
+      const kind = column.type.kind === 'timestamp' ? 'time' : column.type.kind === 'date' ? 'date' : undefined;
+      if (kind === undefined || (kinds.has(column.name) && kinds.get(column.name) !== kind)) mixed.add(column.name);
+      else kinds.set(column.name, kind);
+    }
+  });
+  for (const name of mixed) kinds.delete(name);
+  return kinds;
+}
+
+/** `INTERVAL n UNIT` (n a number, `-n`, or bracketed) starting at `at`, with its unit. */
+function intervalAfter(reader: TokenReader, at: number): { span: Span; unit: string } | undefined {
+  let unitAt = at + 2;
+  if (reader.isSymbol(at + 1, '-')) unitAt = at + 3;
+  else if (reader.isSymbol(at + 1, '(')) unitAt = (reader.closing(at + 1, reader.tokens.length) ?? reader.tokens.length) + 1;
+  else if (reader.tokens[at + 1]?.kind !== 'number') return undefined;
+  const unit = reader.word(unitAt);
+  return unit === undefined ? undefined : { span: { from: at, to: unitAt + 1 }, unit };
+}
+
+/** The operand that ends right before `at`: a name, `table.name`, a call, or a bracketed expression. */
+function operandBefore(reader: TokenReader, at: number): Span | undefined {
+  const end = at;
+  const last = reader.tokens[end - 1];
+  if (last === undefined) return undefined;
+  if (reader.closes(end - 1)) {
+    const open = reader.opening(end - 1);
+    if (open === undefined || !reader.isSymbol(open, '(')) return undefined;
+    const callee = reader.tokens[open - 1];
+    return callee?.kind === 'word' && reader.word(open - 1) !== 'IN' ? { from: open - 1, to: end } : { from: open, to: end };
+  }
+  if (last.kind !== 'word' && last.kind !== 'quoted') return undefined;
+  const qualifier = reader.tokens[end - 3];
+  if (reader.isSymbol(end - 2, '.') && (qualifier?.kind === 'word' || qualifier?.kind === 'quoted')) return { from: end - 3, to: end };
+  return { from: end - 1, to: end };
+}
+
+/** The operand that starts at `at` (see `operandBefore`). */
+function operandAfter(reader: TokenReader, at: number): Span | undefined {
+  const first = reader.tokens[at];
+  if (first === undefined) return undefined;
+  if (reader.isSymbol(at, '(')) {
+    const close = reader.closing(at, reader.tokens.length);
+    return close === undefined ? undefined : { from: at, to: close + 1 };
+  }
+  if (first.kind !== 'word' && first.kind !== 'quoted') return undefined;
+  if (reader.isSymbol(at + 1, '(')) {
+    const close = reader.closing(at + 1, reader.tokens.length);
+    return close === undefined ? undefined : { from: at, to: close + 1 };
+  }
+  const name = reader.tokens[at + 2];
+  if (reader.isSymbol(at + 1, '.') && (name?.kind === 'word' || name?.kind === 'quoted')) return { from: at, to: at + 3 };
+  return { from: at, to: at + 1 };
+}
