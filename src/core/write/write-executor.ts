@@ -94,12 +94,7 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
       for (const index of accepted) effects[index]!.rowsInserted = inserted.get(index) ?? 0;
       return effects;
     }
-    const effect = Object.assign(effects[0]!, await KIND_WRITERS[first.kind](stage, first));
-    if (first.kind === 'upsert') {
-      // Each valid row inserted or updated one, or gave way to another of its key.
-      const superseded = (validation.get(0)?.valid ?? 0) - effect.rowsInserted - effect.rowsUpdated;
-      if (superseded > 0) effect.rowsSuperseded = superseded;
-    }
+    Object.assign(effects[0]!, await KIND_WRITERS[first.kind](stage, first));
     return effects;
   } finally {
     // After a failure the transaction is rolled back and takes the temporary tables with it.
@@ -267,6 +262,11 @@ const KIND_WRITERS: Record<Exclude<WriteKind, 'append' | 'delete_where'>, KindWr
     const predicate = requirePredicate(request);
     if (request.emptyInput === 'keep' && (await stage.isEmpty())) return {};
     const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)} WHERE ${predicate}`);
+    // Into a table whose later rows replace earlier ones of their key (a ReplacingMergeTree), a new
+    // row may meet a row of its key that the condition left: it replaces that one too.
+    if (stage.table.primaryKey.length > 0 && request.duplicateKeys === 'last_wins') {
+      return { rowsDeleted, ...(await stage.upsert('last_wins', stage.validRowsWhere(predicate))) };
+    }
     const rowsInserted = (await stage.appendValid([0], predicate, request.duplicateKeys ?? 'reject')).get(0) ?? 0;
     return { rowsDeleted, rowsInserted };
   },
@@ -510,7 +510,24 @@ class Stage {
     return source;
   }
 
+  /**
+   * Inserts or updates a row per key of `source` (the valid rows of the first request, unless
+   * given: those a condition holds for, say). Rows that gave way to another of their key (a later
+   * one, or an older version) are counted as superseded.
+   */
   async upsert(duplicateKeys: 'reject' | 'last_wins', source = this.validRows([0])): Promise<Partial<WriteEffect>> {
+    const effect = await this.upsertRows(duplicateKeys, source);
+    const [given] = await this.tx.rows(`SELECT count(*) AS n FROM ${source}`);
+    const superseded = Number(given?.['n'] ?? 0) - (effect.rowsInserted ?? 0) - (effect.rowsUpdated ?? 0);
+    return superseded > 0 ? { ...effect, rowsSuperseded: superseded } : effect;
+  }
+
+  /** Like `validRows` of the first request, with a condition its rows must hold. */
+  validRowsWhere(predicate: string): string {
+    return this.validRows([0], predicate);
+  }
+
+  private async upsertRows(duplicateKeys: 'reject' | 'last_wins', source: string): Promise<Partial<WriteEffect>> {
     const keys = this.keyList();
     const rows = await this.onePerKey(source, duplicateKeys);
     const target = physicalName(this.table);
@@ -562,7 +579,7 @@ class Stage {
     for (let round = 1; round <= Number(maxRound?.['n'] ?? 0); round += 1) {
       const inRound = (condition: string) => `(SELECT * FROM ${rounds} WHERE _round = ${round} AND ${condition})`;
       effect.rowsDeleted += await this.deleteByKey(inRound('_weight < 0'));
-      const upserted = await this.upsert('reject', inRound('_weight > 0 AND _sets IS NULL'));
+      const upserted = await this.upsertRows('reject', inRound('_weight > 0 AND _sets IS NULL'));
       effect.rowsInserted += upserted.rowsInserted ?? 0;
       effect.rowsUpdated += upserted.rowsUpdated ?? 0;
       effect.rowsUpdated += await this.setColumns(inRound('_weight > 0 AND _sets IS NOT NULL'));

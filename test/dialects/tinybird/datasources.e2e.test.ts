@@ -471,6 +471,19 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT id, ver, v FROM counted ORDER BY id'), [{ id: 1, ver: 2, v: 'b' }, { id: 2, ver: 3, v: 'e' }, { id: 3, ver: 1, v: 'h' }]);
   });
 
+  test('a replace with a condition into a ReplacingMergeTree replaces the rows of a key the condition left, as later rows of a key do', async () => {
+    await suite.tb.form('/v0/datasources?name=rmt_parts&engine=ReplacingMergeTree&engine_sorting_key=id&format=ndjson', {
+      schema: 'id Int32 `json:$.id`, part String `json:$.part`',
+    });
+    await suite.server.fetch('/v0/events?name=rmt_parts&wait=true', { method: 'POST', body: '{"id": 1, "part": "a"}\n{"id": 2, "part": "a"}\n{"id": 4, "part": "b"}\n' });
+    const replaced = await suite.tb.upload(`mode=replace&name=rmt_parts&format=ndjson&replace_condition=${encodeURIComponent("part = 'b'")}`, 'ndjson', 'r.ndjson',
+      '{"id": 2, "part": "b"}\n{"id": 3, "part": "b"}\n{"id": 3, "part": "b"}\n{"id": 5, "part": "a"}\n');
+    assert.equal(replaced.status, 200, await replaced.clone().text());
+    // id 4 (part b) is replaced away; id 2 moves to part b; id 5 is outside the condition and ignored.
+    assert.equal((await replaced.json()).successful_rows, 3);
+    assert.deepEqual(await suite.tb.sql('SELECT id, part FROM rmt_parts ORDER BY id'), [{ id: 1, part: 'a' }, { id: 2, part: 'b' }, { id: 3, part: 'b' }]);
+  });
+
   test('delete by condition runs as a job, with a dry run counting first', async () => {
     await suite.tb.form('/v0/datasources?name=deletable', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=deletable', 'csv', 'a.csv', '1\n2\n3\n4\n');
