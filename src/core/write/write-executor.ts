@@ -517,6 +517,8 @@ class Stage {
    */
   async upsert(duplicateKeys: 'reject' | 'last_wins', source = this.validRows([0])): Promise<Partial<WriteEffect>> {
     const effect = await this.upsertRows(duplicateKeys, source);
+    // Only a later row of a key, or an older version, gives way; otherwise every row counted.
+    if (duplicateKeys === 'reject' && !this.table.versionColumn) return effect;
     const [given] = await this.tx.rows(`SELECT count(*) AS n FROM ${source}`);
     const superseded = Number(given?.['n'] ?? 0) - (effect.rowsInserted ?? 0) - (effect.rowsUpdated ?? 0);
     return superseded > 0 ? { ...effect, rowsSuperseded: superseded } : effect;
