@@ -17,7 +17,7 @@ import { Jobs } from './jobs/jobs.ts';
 import { linkedSignal } from './linked-signal.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
-import { guardExpression, guardQuery, type FilteredTable, type GuardedQuery, type ResolveTable } from './query/sql-guard.ts';
+import { guardExpression, guardQuery, type FilteredTable, type GuardedQuery, type QuerySemantics, type ResolveTable } from './query/sql-guard.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
@@ -325,13 +325,13 @@ export class Sluice {
    * each optionally read through a condition over its columns); each table must be readable by the
    * principal, who must read in `namespace` (in some namespace, when null) even when the query names no table.
    */
-  async guardBoundQuery(principal: Principal, namespace: Namespace | null, sql: string, bind: ResolveTable): Promise<GuardedQuery> {
+  async guardBoundQuery(principal: Principal, namespace: Namespace | null, sql: string, bind: ResolveTable, semantics: QuerySemantics = {}): Promise<GuardedQuery> {
     requireReadsIn(principal, namespace?.name);
     const filters = await this.rowFilters(principal);
     const guarded = await guardQuery(this.storage, sql, (name, qualifier) => {
       const bound = bind(name, qualifier);
       return 'where' in bound ? this.readThrough(principal, bound.table, filters, bound.where) : this.readThrough(principal, bound, filters);
-    });
+    }, semantics);
     return { ...guarded, owner: principal.tokenId };
   }
 

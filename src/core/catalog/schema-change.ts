@@ -1,7 +1,7 @@
 import type { DuckDBStorage, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { guardDefault, guardQuery } from '../query/sql-guard.ts';
+import { guardDefault, guardQuery, type QuerySemantics } from '../query/sql-guard.ts';
 import type { DataType } from '../types/data-type.ts';
 import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
@@ -15,6 +15,8 @@ export interface ViewOptions {
    * dialects that fold unquoted names expect.
    */
   lowerCaseFallback?: boolean;
+  /** The meaning the view's query is given where the dialect's SQL differs from DuckDB's. */
+  semantics?: QuerySemantics;
 }
 
 /**
@@ -92,7 +94,7 @@ export class SchemaChange {
       const table = this.find(name) ?? (options.lowerCaseFallback ? this.find(name.toLowerCase()) : undefined);
       if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${name}" does not exist`, { table: name });
       return table;
-    });
+    }, options.semantics);
     const id = newId();
     await this.tx.run(`CREATE VIEW ${physicalName({ id })} AS ${guarded.sql}`);
     const described = await this.tx.rows(

@@ -29,6 +29,15 @@ export interface FilteredTable {
 /** Finds a table the caller may read; throws SluiceError (TABLE_NOT_FOUND, FORBIDDEN …) otherwise. */
 export type ResolveTable = (name: string, namespace: string | null) => Table | FilteredTable;
 
+/** Where a dialect's SQL means something else than DuckDB's, the meaning the query is given. */
+export interface QuerySemantics {
+  /**
+   * `/` between two integers divides them as integers, truncating (`7 / 2` is 3), as in Calcite's
+   * SQL; between other numbers it divides exactly. DuckDB's `//` does just that.
+   */
+  integerDivision?: boolean;
+}
+
 export interface GuardedQuery {
   /** The query as it will run: every table reference replaced by its physical name. */
   sql: string;
@@ -86,9 +95,9 @@ function isDeniedFunction(name: string): boolean {
  * their arguments ask for (see `boundBuiltValue`: the rewritten query calls macros that
  * `installSqlFunctions` creates). Throws a 4xx SluiceError when refused.
  */
-export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTable: ResolveTable): Promise<GuardedQuery> {
+export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTable: ResolveTable, semantics: QuerySemantics = {}): Promise<GuardedQuery> {
   const statement = await parseStatement(storage, sql, 'SQL_SYNTAX', 'SQL_NOT_ALLOWED');
-  const walk: QueryWalk = { resolveTable, tables: new Map(), filtered: [] };
+  const walk: QueryWalk = { resolveTable, semantics, tables: new Map(), filtered: [] };
   visit(statement, new Set(), walk);
   for (const { node, table, where } of walk.filtered) await filterTableRef(storage, node, table, where);
   const unlimited = withoutOuterLimit(statement);
@@ -120,6 +129,7 @@ function withoutOuterLimit(statement: JsonObject): JsonObject | undefined {
 
 interface QueryWalk {
   resolveTable: ResolveTable;
+  semantics: QuerySemantics;
   tables: Map<string, Table>;
   /** Rewritten references whose table is read through a condition. */
   filtered: Array<{ node: JsonObject; table: Table; where: string }>;
@@ -239,7 +249,11 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
   // A constant's value is data, not SQL; nothing in it can name a table or a function.
   if (kind === 'CONSTANT') return;
   if (kind === 'PARAMETER') refuse('Query parameters ($1, ?) are not supported');
-  if (kind === 'FUNCTION') boundBuiltValue(node, functionName(node, 'SQL_NOT_ALLOWED'));
+  if (kind === 'FUNCTION') {
+    const name = functionName(node, 'SQL_NOT_ALLOWED');
+    boundBuiltValue(node, name);
+    if (name === '/' && walk.semantics.integerDivision) node['function_name'] = '//';
+  }
   if (kind === 'WINDOW') functionName(node, 'SQL_NOT_ALLOWED');
   visitFields(node, scope, walk);
 }

@@ -1,4 +1,5 @@
 import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
+import type { QuerySemantics } from '../../core/query/sql-guard.ts';
 import type { Token } from '../../core/query/sql-tokens.ts';
 import { readSqlType, toDuckDBType } from '../../core/types/index.ts';
 
@@ -11,6 +12,9 @@ export interface TranslatedQuery {
   sql: string;
   programOffset(position: number): number;
 }
+
+/** Feldera's SQL is Calcite's: `/` between integers gives an integer (`7 / 2` is 3), in views and ad-hoc queries. */
+export const FELDERA_SEMANTICS: QuerySemantics = { integerDivision: true };
 
 /** The units Feldera's `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)` and `CEIL(x TO UNIT)` take. */
 const UNITS = new Set(['MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND']);

@@ -7,6 +7,7 @@ import { Mutex } from '../../core/mutex.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { columnTypeOf } from './column-type.ts';
 import { FelderaError } from './errors.ts';
+import { FELDERA_SEMANTICS } from './feldera-sql.ts';
 import { PipelineRuns } from './pipeline-runs.ts';
 import { lineAndColumn, normalizeName, parseProgram, ProgramError, type ProgramTable, type ViewKind } from './program.ts';
 
@@ -364,7 +365,7 @@ export class Pipelines {
         for (const spec of program.tables) await placed(spec.offset, undefined, () => applyTable(change, spec));
         for (const view of program.views) {
           await placed(view.offset, view.programOffset, () =>
-            change.createView({ name: view.name, sql: view.sql, properties: { view: view.kind } satisfies RelationProperties }, { lowerCaseFallback: true }));
+            change.createView({ name: view.name, sql: view.sql, properties: { view: view.kind } satisfies RelationProperties }, { lowerCaseFallback: true, semantics: FELDERA_SEMANTICS }));
         }
       });
     } catch (failure) {

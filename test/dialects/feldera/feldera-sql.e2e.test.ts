@@ -26,6 +26,8 @@ const PROGRAM = `
            CARDINALITY(ARRAY[1, 2, 3]) AS items, CARDINALITY(MAP['a', 1]) AS entries, INITCAP('hello wORLD-élan') AS title,
            CAST('[1, 2]' AS INT ARRAY) AS cast_array, 'xaby' RLIKE 'a.' AS infix, 'xaby' NOT RLIKE '^a' AS not_infix
     FROM clicks WHERE id = 2;
+  CREATE MATERIALIZED VIEW divided AS
+    SELECT id, id / 2 AS half, -id / 2 AS negative_half, id / 0 AS by_zero, amount / 8 AS eighth, id / 2.0 AS exact FROM clicks WHERE id = 3;
   CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large FROM clicks;`;
 
 describe("Feldera's SQL in views", () => {
@@ -71,6 +73,14 @@ describe("Feldera's SQL in views", () => {
       sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2], infix: true, not_infix: true,
     }]);
     assert.deepEqual(await rows('SELECT * FROM everywhere'), [{ all_positive: true, any_large: true }]);
+  });
+
+  test('/ between integers gives an integer, truncated toward zero, in views and ad-hoc queries; other numbers divide exactly', async () => {
+    assert.deepEqual(await rows('SELECT * FROM divided'), [{ id: 3, half: 1, negative_half: -1, by_zero: null, eighth: 0.5, exact: 1.5 }]);
+    assert.deepEqual(await rows('SELECT 7 / 2 AS a, -7 / 2 AS b, 7.0 / 2 AS c, CAST(7 AS DOUBLE) / 2 AS d, 7 // 2 AS e'), [{ a: 3, b: -3, c: 3.5, d: 3.5, e: 3 }]);
+    const { program_info: info } = (await (await suite.client.get('windows')).json()) as { program_info: { schema: { outputs: Array<{ name: string; fields: Array<{ name: string; columntype: { type: string } }> }> } } };
+    const divided = info.schema.outputs.find((view) => view.name === 'divided')!;
+    assert.equal(divided.fields.find((field) => field.name === 'half')!.columntype.type, 'INTEGER');
   });
 
   test('an error after a rewritten construct is reported at its own line and column', async () => {

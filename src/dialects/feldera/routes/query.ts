@@ -6,6 +6,7 @@ import type { Sluice } from '../../../core/sluice.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { FELDERA_JSON } from '../encodings.ts';
 import { FelderaError } from '../errors.ts';
+import { FELDERA_SEMANTICS } from '../feldera-sql.ts';
 import { QueryParams } from '../params.ts';
 import type { Pipelines } from '../pipelines.ts';
 
@@ -35,7 +36,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
       const guarded = await core.guardBoundQuery(principal, pipeline.namespace, sql.trim().replace(/;\s*$/, ''), (name, qualifier) => {
         if (qualifier !== null) throw new FelderaError('AdHocQueryError', `'${qualifier}.${name}': a query reads only the pipeline's own tables and views`);
         return pipelines.relation(pipeline, name);
-      });
+      }, FELDERA_SEMANTICS);
       encoded = await encodeQuery(core.storage, guarded, FORMATS[format], { ...(format === 'json' && FELDERA_JSON), signal: clientGone(reply) });
     } catch (error) {
       throw asQueryError(error);
