@@ -299,7 +299,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT sum(number) AS total, count() AS c FROM numbers(5)'), [{ total: 10, c: 5 }]);
     assert.deepEqual(await rows('SELECT min(number) AS lo, max(number) AS hi FROM numbers(10, 3)'), [{ lo: 10, hi: 12 }]);
     assert.deepEqual(await rows("SELECT toDate('2024-01-08') + INTERVAL -7 DAY AS week_before, timestampAdd(toDate('2024-01-08'), INTERVAL -1 DAY) AS day_before"),
-      [{ week_before: '2024-01-01', day_before: '2024-01-07 00:00:00' }]);
+      [{ week_before: '2024-01-01', day_before: '2024-01-07' }]);
     assert.deepEqual(await rows('SELECT count() AS c FROM sales AS s JOIN sales AS t USING id WHERE s.id < 3'), [{ c: 2 }]);
     assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE country = 'ES'"), [{ c: 1 }]);
     // DateTime - DateTime is seconds, as in ClickHouse (the web analytics template's session length).
@@ -309,7 +309,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
   });
 
-  test('DateTime - DateTime of columns, calls and the names given to them is a number of seconds inside the query too, as the web analytics template\'s kpis pipe uses it; Date ± INTERVAL n DAY is a Date', async () => {
+  test('DateTime - DateTime of columns, calls and the names given to them is a number of seconds inside the query too, as the web analytics template\'s kpis pipe uses it; Date ± INTERVAL n DAY, addDays(d, n) and dateAdd(day, n, d) are Dates', async () => {
     await suite.tb.form('/v0/datasources?name=page_hits', { schema: 'session String, timestamp DateTime, day Date' });
     await suite.tb.upload('name=page_hits&mode=append', 'csv', 'h.csv', 'a,2024-01-01 10:00:00,2024-01-01\na,2024-01-01 10:01:30,2024-01-03\nb,2024-01-01 11:00:00,2024-01-01\n');
     const rows = async (query: string) => {
@@ -331,6 +331,15 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       max(timestamp) + INTERVAL 1 DAY AS a_day_later, count() AS recent FROM page_hits WHERE day >= toDate('2024-01-04') - INTERVAL 3 DAY`);
     assert.deepEqual(shifted.data, [{ next_month: '2024-02-03', year_before: '2023-01-01', a_day_later: '2024-01-02 11:00:00', recent: 3 }]);
     assert.deepEqual(shifted.meta.map((column) => column.type).slice(0, 2), ['Date', 'Date']);
+    // So do the calls that move a Date by days or more; by hours it becomes a DateTime, and a DateTime stays one.
+    const called = await rows(`SELECT addDays(max(day), 1) AS next_day, subtractMonths(max(day), 1) AS month_before, dateAdd(week, 1, max(day)) AS next_week,
+      date_add('year', 1, max(day)) AS next_year, timestampAdd(max(day), INTERVAL 2 DAY) AS two_days, dateAdd(hour, 1, max(day)) AS an_hour_later,
+      addDays(max(timestamp), 1) AS a_day_later FROM page_hits`);
+    assert.deepEqual(called.data, [{
+      next_day: '2024-01-04', month_before: '2023-12-03', next_week: '2024-01-10', next_year: '2025-01-03', two_days: '2024-01-05',
+      an_hour_later: '2024-01-03 01:00:00', a_day_later: '2024-01-02 11:00:00',
+    }]);
+    assert.deepEqual(called.meta.map((column) => column.type).slice(0, 5), ['Date', 'Date', 'Date', 'Date', 'Date']);
   });
 
   test("a LEFT JOIN's unmatched columns take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {

@@ -22,6 +22,10 @@ const FIRST_ARGUMENT_CALLS = new Set([
 ]);
 /** Intervals that move a Date to a Date in ClickHouse (smaller ones make it a DateTime). */
 const DATE_UNITS = new Set(['DAY', 'DAYS', 'WEEK', 'WEEKS', 'MONTH', 'MONTHS', 'QUARTER', 'QUARTERS', 'YEAR', 'YEARS']);
+/** ClickHouse's calls that move their first argument by whole days or more (`addDays(d, 1)`): of a Date, a Date. */
+const DATE_SHIFT_CALLS = new Set(['DAYS', 'WEEKS', 'MONTHS', 'QUARTERS', 'YEARS'].flatMap((unit) => [`ADD${unit}`, `SUBTRACT${unit}`]));
+/** ClickHouse's dateAdd and its other names, as `dateAdd(unit, n, t)` or `dateAdd(t, INTERVAL n unit)`. */
+const UNIT_SHIFT_CALLS = new Set(['DATEADD', 'DATE_ADD', 'TIMESTAMPADD', 'TIMESTAMP_ADD', 'DATESUB', 'DATE_SUB', 'TIMESTAMPSUB', 'TIMESTAMP_SUB']);
 /** What may not stand right before an operation's left side, or right after its right side: it would bind tighter. */
 const TIGHTER_BEFORE = new Set(['*', '/', '%', '-', '+', '||', '.', '::']);
 const TIGHTER_AFTER = new Set(['*', '/', '%', '.', '[', '::', '(']);
@@ -33,15 +37,27 @@ const TIGHTER_AFTER = new Set(['*', '/', '%', '.', '[', '::', '(']);
  *   which neither compares with nor falls back to a number (`coalesce(avg(last - first), 0)` fails);
  *   it becomes `date_diff('second', right, left)`;
  * - `dateShift`: ClickHouse's `Date ± INTERVAL n DAY` (or WEEK, MONTH, QUARTER, YEAR) is a Date,
- *   DuckDB's a TIMESTAMP (shown with its midnight); the whole is cast back to a DATE.
+ *   DuckDB's a TIMESTAMP (shown with its midnight); the whole is cast back to a DATE. So are the
+ *   calls that move a Date by such units: `addDays(d, 1)`, `dateAdd(month, 1, d)`, `timestampAdd(d,
+ *   INTERVAL 1 WEEK)`.
  */
 export type TimeArithmetic = { kind: 'difference'; left: Span; right: Span } | { kind: 'dateShift'; span: Span };
 
 export function timeArithmetic(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], withs: WithAlias[]): Map<number, TimeArithmetic> {
   const found = new Map<number, TimeArithmetic>();
   const { tokens } = reader;
-  if (!tokens.some((token, index) => token.kind === 'symbol' && (token.text === '-' || token.text === '+') && index > 0)) return found;
+  const operates = tokens.some((token, index) => token.kind === 'symbol' && (token.text === '-' || token.text === '+') && index > 0);
+  const shifts = tokens.some((_token, index) => reader.isSymbol(index + 1, '(') && isShiftCall(reader.word(index)));
+  if (!operates && !shifts) return found;
   const kindOf = timeKinds(reader, columnsOf, items, withs);
+  for (let call = 0; shifts && call < tokens.length - 1; call += 1) {
+    if (!reader.isSymbol(call + 1, '(') || !isShiftCall(reader.word(call)) || reader.isSymbol(call - 1, '.')) continue;
+    const close = reader.closing(call + 1, tokens.length);
+    if (close === undefined) continue;
+    const shifted = shiftedDate(reader, reader.word(call)!, reader.arguments({ from: call + 2, to: close }));
+    if (shifted && kindOf(shifted) === 'date') found.set(call, { kind: 'dateShift', span: { from: call, to: close + 1 } });
+  }
+  // An operation that starts with such a call is the outer one, and takes its place.
   for (let operator = 1; operator < tokens.length - 1; operator += 1) {
     if (!reader.isSymbol(operator, '-') && !reader.isSymbol(operator, '+')) continue;
     const left = operandBefore(reader, operator);
@@ -57,6 +73,25 @@ export function timeArithmetic(reader: TokenReader, columnsOf: ColumnsOf, items:
     else if (!interval && reader.isSymbol(operator, '-') && leftKind === 'time' && kindOf(right.span) === 'time') found.set(left.from, { kind: 'difference', left, right: right.span });
   }
   return found;
+}
+
+function isShiftCall(word: string | undefined): boolean {
+  return word !== undefined && (DATE_SHIFT_CALLS.has(word) || UNIT_SHIFT_CALLS.has(word));
+}
+
+/** The argument a date-shifting call moves, when it moves it by days or more (else undefined). */
+function shiftedDate(reader: TokenReader, call: string, args: Span[]): Span | undefined {
+  if (DATE_SHIFT_CALLS.has(call)) return args.length === 2 ? args[0] : undefined;
+  if (args.length === 3) {
+    const unit = args[0]!.to - args[0]!.from === 1 ? reader.tokens[args[0]!.from]! : undefined;
+    const name = unit?.kind === 'string' || unit?.kind === 'word' ? unit.text.toUpperCase() : undefined;
+    return name !== undefined && DATE_UNITS.has(name) ? args[2] : undefined;
+  }
+  if (args.length === 2 && reader.word(args[1]!.from) === 'INTERVAL') {
+    const interval = intervalAfter(reader, args[1]!.from);
+    return interval && interval.span.to === args[1]!.to && DATE_UNITS.has(interval.unit) ? args[0] : undefined;
+  }
+  return undefined;
 }
 
 /**
