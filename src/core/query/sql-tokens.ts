@@ -33,16 +33,22 @@ const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
 
 export interface TokenizeOptions {
   /**
-   * Strings take backslash escapes, as ClickHouse's do (`'it\'s'`, `'\\d+'`, `'\n'`); a string
-   * token's text is then the value they stand for. Without, a backslash is a character like any other.
+   * ClickHouse's quoting: strings and quoted names take backslash escapes (`'it\'s'`, `'\\d+'`,
+   * `'\n'`), and names may be quoted in backticks as well as double quotes (`` `order` ``); a token's
+   * text is then the value or name they stand for. Without, a backslash is a character like any
+   * other and a backtick a symbol.
    */
-  backslashEscapes?: boolean;
+  clickhouse?: boolean;
 }
 
 const BACKSLASH_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', v: '\v', e: '\x1b' };
 
-/** A single-quoted string read with backslash escapes from `at` (its opening quote): its value and the offset past it. */
-function backslashString(text: string, at: number): { value: string; end: number } {
+/**
+ * A string or name read with backslash escapes from `at`, its opening quote (`'`, `"` or a
+ * backtick), which a doubled quote stands for too: its value and the offset past it.
+ */
+function backslashQuoted(text: string, at: number): { value: string; end: number } {
+  const quote = text[at]!;
   let value = '';
   for (let index = at + 1; index < text.length; index += 1) {
     const char = text[index]!;
@@ -56,14 +62,14 @@ function backslashString(text: string, at: number): { value: string; end: number
       else if (next === '\\' || next === "'" || next === '"' || next === '`') value += next;
       // An escape ClickHouse does not know keeps its backslash.
       else value += `\\${next}`;
-    } else if (char === "'" && text[index + 1] === "'") {
-      value += "'";
+    } else if (char === quote && text[index + 1] === quote) {
+      value += quote;
       index += 1;
-    } else if (char === "'") {
+    } else if (char === quote) {
       return { value, end: index + 1 };
     } else value += char;
   }
-  throw new SqlTextError('Unterminated string', at);
+  throw new SqlTextError(quote === "'" ? 'Unterminated string' : 'Unterminated quoted name', at);
 }
 
 export function tokenizeSql(text: string, options: TokenizeOptions = {}): Token[] {
@@ -84,9 +90,9 @@ export function tokenizeSql(text: string, options: TokenizeOptions = {}): Token[
       const end = text.indexOf('*/', at + 2);
       if (end < 0) throw new SqlTextError('Unterminated comment', at, 2);
       at = end + 2;
-    } else if (char === "'" && options.backslashEscapes) {
-      const { value, end } = backslashString(text, at);
-      tokens.push({ kind: 'string', text: value, start: at, end });
+    } else if ((char === "'" || char === '"' || char === '`') && options.clickhouse) {
+      const { value, end } = backslashQuoted(text, at);
+      tokens.push({ kind: char === "'" ? 'string' : 'quoted', text: value, start: at, end });
       at = end;
     } else if (char === "'" || char === '"') {
       let end = at + 1;

@@ -342,6 +342,26 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(called.meta.map((column) => column.type).slice(0, 5), ['Date', 'Date', 'Date', 'Date', 'Date']);
   });
 
+  test('columns named like DuckDB keywords (at, end, order, left) are read as names where ClickHouse reads them so, and stay keywords elsewhere', async () => {
+    await suite.tb.form('/v0/datasources?name=spans', { schema: '`at` DateTime, `end` DateTime, `left` String, `order` Int32' });
+    await suite.tb.upload('name=spans&mode=append', 'csv', 's.csv', '2024-01-01 10:00:00,2024-01-01 10:00:30,ab,1\n2024-01-02 10:00:00,2024-01-02 10:02:00,cd,2\n');
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[] };
+      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
+      return body.data;
+    };
+    assert.deepEqual(await rows('SELECT at, end, left, order FROM spans ORDER BY order DESC LIMIT 1'),
+      [{ at: '2024-01-02 10:00:00', end: '2024-01-02 10:02:00', left: 'cd', order: 2 }]);
+    assert.deepEqual(await rows(`SELECT toDate(at) AS day, end - at AS seconds, CASE WHEN order > 1 THEN left(left, 1) ELSE 'none' END AS label
+      FROM spans AS s WHERE s.order > 0 AND end > at ORDER BY day`), [{ day: '2024-01-01', seconds: 30, label: 'none' }, { day: '2024-01-02', seconds: 120, label: 'c' }]);
+    assert.deepEqual(await rows('SELECT max(a.order) AS desc, count() AS c FROM spans AS a LEFT JOIN spans AS b ON a.order = b.order GROUP BY a.left ORDER BY desc'),
+      [{ desc: 1, c: 1 }, { desc: 2, c: 1 }]);
+    // ClickHouse's quoted names: in backticks or double quotes, a doubled quote or a backslash escaping one.
+    assert.deepEqual(await rows('SELECT `order`, `left` AS `the ``left``` , "end" AS "at \\"end\\"" FROM spans WHERE `end` > `at` ORDER BY `order` LIMIT 1'),
+      [{ order: 1, 'the `left`': 'ab', 'at "end"': '2024-01-01 10:00:30' }]);
+  });
+
   test("a LEFT JOIN's unmatched columns take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {
     await suite.tb.form('/v0/datasources?name=people', { schema: 'id Int32, name String, score Float64, seen DateTime, nick Nullable(String)' });
     await suite.tb.upload('name=people&mode=append', 'csv', 'p.csv', '1,ann,1.5,2024-01-01 00:00:00,a\n');

@@ -13,6 +13,7 @@ import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { withFill, type RenderedFill } from './with-fill.ts';
 import { timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
+import { keywordNames } from './keyword-names.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 
 /** What `any(` after which is not the aggregate: a comparison's quantifier (`x = ANY (SELECT …)`), or a qualified name. */
@@ -54,7 +55,7 @@ export function rewriteClickHouseQuery(sql: string, options: { columnsOf?: Colum
   // ClickHouse's own default max_query_size.
   if (sql.length > MAX_QUERY_CHARS) throw new SluiceError('SQL_SYNTAX', `The query is longer than ${MAX_QUERY_CHARS} characters`);
   try {
-    const rewriter = new ClickHouseRewriter(sql, tokenizeSql(sql, { backslashEscapes: true }), options.columnsOf);
+    const rewriter = new ClickHouseRewriter(sql, tokenizeSql(sql, { clickhouse: true }), options.columnsOf);
     const fill = rewriter.renderedFill();
     return fill ? { fill } : { sql: rewriter.rewrite() };
   } catch (error) {
@@ -84,7 +85,11 @@ class ClickHouseRewriter extends SqlRewriter {
     super(source, tokens);
     this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
     this.timeOperations = timeArithmetic(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
+    this.keywordNames = keywordNames(this, columnsOf ?? (() => undefined));
   }
+
+  /** Names DuckDB would take for keywords (`end`, `at`), quoted where they stand as names (see `keywordNames`). */
+  private readonly keywordNames: Set<number>;
 
   /** The items of the query's SELECT lists. */
   private readonly items = selectItems(this);
@@ -155,9 +160,12 @@ class ClickHouseRewriter extends SqlRewriter {
     if (named && !this.wrapping.has(`name:${index}`)) {
       return this.wrap(`name:${index}`, () => `${this.render(named.item)} AS ${quoteIdentifier(named.name)}`, named.item.to);
     }
-    // A string written with backslash escapes is written again as the standard literal of its value.
+    // A string or name written with backslash escapes, or a name in backticks, is written again in standard quotes.
     const token = this.tokens[index]!;
-    if (token.kind === 'string' && this.source.slice(token.start, token.end).includes('\\')) return { build: () => quoteLiteral(token.text), next: index + 1 };
+    if (this.keywordNames.has(index)) return { build: () => quoteIdentifier(token.text), next: index + 1 };
+    const written = this.source.slice(token.start, token.end);
+    if (token.kind === 'string' && written.includes('\\')) return { build: () => quoteLiteral(token.text), next: index + 1 };
+    if (token.kind === 'quoted' && (written.startsWith('`') || written.includes('\\'))) return { build: () => quoteIdentifier(token.text), next: index + 1 };
     const clause = this.clauseAt(index);
     if (clause) return clause;
     const word = this.word(index);

@@ -6,6 +6,12 @@ import { zeroValueSql } from '../../../core/types/zero-value.ts';
 /** The columns of a data source of the workspace, by its name; undefined for no such data source. */
 export type ColumnsOf = (table: string) => Column[] | undefined;
 
+/** The columns of the data sources a query names after FROM or JOIN (a name twice if two have it). */
+export function columnsRead(reader: TokenReader, columnsOf: ColumnsOf): Column[] {
+  return reader.tokens.flatMap((token, index) =>
+    (token.kind === 'word' || token.kind === 'quoted') && ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '') ? columnsOf(token.text) ?? [] : []);
+}
+
 /** Words that end an ON condition at its own level. */
 const CONDITION_ENDS = new Set(['JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'CROSS', 'ANY', 'ALL', 'ARRAY', 'WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
 

@@ -1,5 +1,5 @@
 import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
-import type { ColumnsOf } from './left-join-defaults.ts';
+import { columnsRead, type ColumnsOf } from './left-join-defaults.ts';
 import type { WithAlias } from './with-aliases.ts';
 
 /** A value's kind, where the rewrite can tell: ClickHouse's DateTime (DuckDB's TIMESTAMP) or Date. */
@@ -141,14 +141,11 @@ function timeKinds(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], wit
 function columnKinds(reader: TokenReader, columnsOf: ColumnsOf): Map<string, TimeKind> {
   const kinds = new Map<string, TimeKind>();
   const mixed = new Set<string>();
-  reader.tokens.forEach((token, index) => {
-    if ((token.kind !== 'word' && token.kind !== 'quoted') || !['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '')) return;
-    for (const column of columnsOf(token.text) ?? []) {
-      const kind = column.type.kind === 'timestamp' ? 'time' : column.type.kind === 'date' ? 'date' : undefined;
-      if (kind === undefined || (kinds.has(column.name) && kinds.get(column.name) !== kind)) mixed.add(column.name);
-      else kinds.set(column.name, kind);
-    }
-  });
+  for (const column of columnsRead(reader, columnsOf)) {
+    const kind = column.type.kind === 'timestamp' ? 'time' : column.type.kind === 'date' ? 'date' : undefined;
+    if (kind === undefined || (kinds.has(column.name) && kinds.get(column.name) !== kind)) mixed.add(column.name);
+    else kinds.set(column.name, kind);
+  }
   for (const name of mixed) kinds.delete(name);
   return kinds;
 }

@@ -1,0 +1,47 @@
+import type { TokenReader } from '../../../core/query/sql-rewriter.ts';
+import { columnsRead, type ColumnsOf } from './left-join-defaults.ts';
+
+/**
+ * The words DuckDB's parser does not take as a column's name unquoted (its reserved keywords and
+ * those it reads as part of a type or a join: `at`, `left`, `binary` …), upper-cased. ClickHouse's
+ * parser takes most of them as names wherever a name can stand.
+ */
+const DUCKDB_KEYWORDS = new Set([
+  'ALL', 'ANALYSE', 'ANALYZE', 'AND', 'ANTI', 'ANY', 'ARRAY', 'AS', 'ASC', 'ASOF', 'ASYMMETRIC', 'AT', 'AUTHORIZATION', 'BINARY',
+  'BOTH', 'BY', 'CASE', 'CAST', 'CHECK', 'COLLATE', 'COLLATION', 'COLUMN', 'CONCURRENTLY', 'CONSTRAINT', 'CREATE', 'CROSS',
+  'DEFAULT', 'DEFERRABLE', 'DESC', 'DESCRIBE', 'DISTINCT', 'DO', 'ELSE', 'END', 'EXCEPT', 'FETCH', 'FOR', 'FOREIGN', 'FREEZE',
+  'FROM', 'FULL', 'GLOB', 'GROUP', 'HAVING', 'ILIKE', 'IN', 'INITIALLY', 'INNER', 'INTERSECT', 'INTO', 'IS', 'ISNULL', 'JOIN',
+  'LAMBDA', 'LATERAL', 'LEADING', 'LEFT', 'LIKE', 'LIMIT', 'NATURAL', 'NOT', 'NOTNULL', 'OFFSET', 'ON', 'ONLY', 'OR', 'ORDER',
+  'OUTER', 'OVERLAPS', 'PIVOT', 'PIVOT_LONGER', 'PIVOT_WIDER', 'PLACING', 'POSITIONAL', 'PRIMARY', 'QUALIFY', 'REFERENCES',
+  'RETURNING', 'RIGHT', 'SELECT', 'SEMI', 'SHOW', 'SIMILAR', 'SOME', 'SUMMARIZE', 'SYMMETRIC', 'TABLE', 'TABLESAMPLE', 'THEN',
+  'TO', 'TRAILING', 'UNION', 'UNIQUE', 'UNPACK', 'UNPIVOT', 'USING', 'VARIADIC', 'VERBOSE', 'WHEN', 'WHERE', 'WINDOW', 'WITH',
+]);
+
+/** Words after which a name stands, never a keyword that continues the clause. */
+const NAME_AFTER = new Set(['SELECT', 'DISTINCT', 'WHERE', 'PREWHERE', 'BY', 'AND', 'OR', 'NOT', 'ON', 'WHEN', 'THEN', 'ELSE', 'HAVING', 'AS']);
+/** Symbols after which a keyword may follow an expression that ends there (`(…) LEFT JOIN`, `SELECT * FROM`). */
+const EXPRESSION_ENDS = new Set([')', ']', '}', '*']);
+
+/**
+ * The tokens to quote as names: a column of the data sources the query reads (after FROM or JOIN),
+ * or a name given with AS, that DuckDB takes for a keyword (`SELECT start, end FROM sessions`,
+ * `… AS at`), where a name stands: after a symbol that no expression ends with, or after a word
+ * that a name follows (SELECT, WHERE, BY, AND, AS …), and not before a bracket (a call). The keyword
+ * itself always follows the end of an expression (`ELSE 0 END`, `t LEFT JOIN`, `x DESC`).
+ */
+export function keywordNames(reader: TokenReader, columnsOf: ColumnsOf): Set<number> {
+  const quoted = new Set<number>();
+  const { tokens } = reader;
+  const names = new Set(columnsRead(reader, columnsOf).map((column) => column.name).filter((name) => DUCKDB_KEYWORDS.has(name.toUpperCase())));
+  tokens.forEach((token, index) => {
+    if (reader.word(index - 1) === 'AS' && DUCKDB_KEYWORDS.has(reader.word(index) ?? '') && !reader.isSymbol(index + 1, '(')) names.add(token.text);
+  });
+  if (names.size === 0) return quoted;
+  tokens.forEach((token, index) => {
+    if (token.kind !== 'word' || !names.has(token.text) || reader.isSymbol(index + 1, '(')) return;
+    const before = tokens[index - 1];
+    const standsAsName = before?.kind === 'symbol' ? !EXPRESSION_ENDS.has(before.text) : NAME_AFTER.has(reader.word(index - 1) ?? '');
+    if (standsAsName) quoted.add(index);
+  });
+  return quoted;
+}
