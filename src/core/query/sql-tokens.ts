@@ -30,13 +30,16 @@ export class SqlTextError extends Error {
 
 const WORD = /[A-Za-z_][A-Za-z0-9_$]*/y;
 const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
+/** ClickHouse's hexadecimal and binary integers (`0x1F`, `0b101`). */
+const BASED_NUMBER = /0(?:[xX][0-9A-Fa-f]+|[bB][01]+)(?![A-Za-z0-9_])/y;
 
 export interface TokenizeOptions {
   /**
    * ClickHouse's quoting: strings and quoted names take backslash escapes (`'it\'s'`, `'\\d+'`,
    * `'\n'`), and names may be quoted in backticks as well as double quotes (`` `order` ``); a token's
-   * text is then the value or name they stand for. Without, a backslash is a character like any
-   * other and a backtick a symbol.
+   * text is then the value or name they stand for; a number may be written in hexadecimal or
+   * binary (`0x1F`, `0b101`), and `#` begins a comment. Without, a backslash is a character like
+   * any other, and a backtick and `#` are symbols.
    */
   clickhouse?: boolean;
 }
@@ -83,7 +86,7 @@ export function tokenizeSql(text: string, options: TokenizeOptions = {}): Token[
     const char = text[at]!;
     if (/\s/.test(char)) {
       at += 1;
-    } else if (text.startsWith('--', at)) {
+    } else if (text.startsWith('--', at) || (char === '#' && options.clickhouse)) {
       const end = text.indexOf('\n', at);
       at = end < 0 ? text.length : end + 1;
     } else if (text.startsWith('/*', at)) {
@@ -106,7 +109,7 @@ export function tokenizeSql(text: string, options: TokenizeOptions = {}): Token[
       at = end + 1;
     } else {
       const word = match(WORD);
-      const number = word === undefined ? match(NUMBER) : undefined;
+      const number = word === undefined ? (options.clickhouse ? match(BASED_NUMBER) : undefined) ?? match(NUMBER) : undefined;
       const token = word ?? number ?? char;
       tokens.push({ kind: word !== undefined ? 'word' : number !== undefined ? 'number' : 'symbol', text: token, start: at, end: at + token.length });
       at += token.length;

@@ -174,7 +174,7 @@ const printFixedOrString = ({ length, fixed }: { length?: number; fixed?: boolea
   fixed === true && length !== undefined ? `FixedString(${length})` : 'String';
 
 function printTuple(fields: StructField[]): string {
-  const isUnnamed = fields.every((field, index) => field.name === String(index + 1));
+  const isUnnamed = fields.every((field, index) => field.name === '' || field.name === String(index + 1));
   const elements = fields.map((field) =>
     isUnnamed ? printClickHouseType(field) : `${quoteName(field.name)} ${printClickHouseType(field)}`,
   );

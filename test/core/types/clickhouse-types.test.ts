@@ -154,6 +154,11 @@ test('a nullable array prints as Nullable(Array(...)), which ClickHouse refuses 
   assert.deepEqual(parseClickHouseType('Nullable(Array(Int8))'), field);
 });
 
+test("a tuple whose fields DuckDB left unnamed ((1, 'a') in SQL) prints as ClickHouse's unnamed tuple", () => {
+  const fields = [{ name: '', type: { kind: 'int', bits: 32, signed: true }, nullable: false }, { name: '', type: { kind: 'string' }, nullable: false }] as const;
+  assert.equal(printClickHouseType(notNull({ kind: 'struct', fields: [...fields] })), 'Tuple(Int32, String)');
+});
+
 test('a time zone is an IANA name or an offset; one with a quote is escaped when printed', () => {
   for (const timezone of ['Europe/Paris', 'UTC', 'Etc/GMT+7', '+05:30', '-03:00']) {
     const field = notNull({ kind: 'timestamp', unit: 'ms', timezone });

@@ -307,6 +307,8 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ d: 90, a: 86400 }]);
     assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE amount > 1 WHERE country != 'ES'"), [{ c: 1 }]);
     assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
+    assert.deepEqual(await rows("SELECT 0x1F AS hex, 0b101 AS bits, tuple(1, 'a').2 AS second, map('a', 1, 'b', 2)['b'] AS b # a comment, as ClickHouse reads it\n"),
+      [{ hex: 31, bits: 5, second: 'a', b: 2 }]);
   });
 
   test('DateTime - DateTime of columns, calls and the names given to them is a number of seconds inside the query too, as the web analytics template\'s kpis pipe uses it; Date ± INTERVAL n DAY, addDays(d, n) and dateAdd(day, n, d) are Dates', async () => {

@@ -166,6 +166,7 @@ class ClickHouseRewriter extends SqlRewriter {
     const written = this.source.slice(token.start, token.end);
     if (token.kind === 'string' && written.includes('\\')) return { build: () => quoteLiteral(token.text), next: index + 1 };
     if (token.kind === 'quoted' && (written.startsWith('`') || written.includes('\\'))) return { build: () => quoteIdentifier(token.text), next: index + 1 };
+    if (token.kind === 'number' && /^0[xXbB]/.test(token.text)) return { build: () => BigInt(token.text.toLowerCase()).toString(), next: index + 1 };
     const clause = this.clauseAt(index);
     if (clause) return clause;
     const word = this.word(index);
@@ -363,6 +364,12 @@ class ClickHouseRewriter extends SqlRewriter {
     const text = (span: Span) => this.render(span);
     if (word === 'MULTIIF') return { build: () => this.multiIf(args), next };
     if (word === 'FORMATDATETIME') return { build: () => this.formatDateTime(args), next };
+    // ClickHouse's tuple(a, b) and map(k1, v1, k2, v2 …): DuckDB's row(a, b) and map([keys], [values]).
+    if (word === 'TUPLE' && args.length > 0) return { build: () => `row(${args.map(text).join(', ')})`, next };
+    if (word === 'MAP' && args.length > 0 && args.length % 2 === 0) {
+      const [keys, values] = [args.filter((_arg, at) => at % 2 === 0), args.filter((_arg, at) => at % 2 === 1)];
+      return { build: () => `map([${keys.map(text).join(', ')}], [${values.map(text).join(', ')}])`, next };
+    }
     // DuckDB reads position(…) and extract(…) as `position(a IN b)` and `extract(part FROM t)`.
     if (word === 'POSITION' && args.length === 2) return { build: () => `strpos(${text(args[0]!)}, ${text(args[1]!)})`, next };
     if (word === 'EXTRACT' && args.length === 2) {
