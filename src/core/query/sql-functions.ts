@@ -22,6 +22,11 @@ const onTime = (name: string, body: string, { zoned = true } = {}): SqlMacro[] =
   { name, params: ['t'], body },
   ...(zoned ? [{ name, params: ['t', 'zone'], body: body.replace(/\bt\b/g, "timezone(zone, timezone('UTC', t))") }] : []),
 ];
+/**
+ * A DuckDB time that ClickHouse's function gives as a DateTime (whole seconds, `DateTime` in meta):
+ * `value` must have no fraction of a second left, as the cast would round it.
+ */
+const dateTime = (value: string) => `CAST(${value} AS TIMESTAMP_S)`;
 /** ClickHouse's number types (`toInt8`, `toUInt64OrNull`, …) as DuckDB's. */
 const NUMBER_TYPES: Record<string, string> = {
   Int8: 'TINYINT', Int16: 'SMALLINT', Int32: 'INTEGER', Int64: 'BIGINT', Int128: 'HUGEINT',
@@ -125,11 +130,11 @@ function toInteger(type: string, safe: boolean): string {
  * dialects/tinybird/sql/clickhouse-sql.ts).
  */
 export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
-  ...onTime('toStartOfMinute', "date_trunc('minute', t)"),
-  ...onTime('toStartOfFiveMinutes', 'time_bucket(INTERVAL 5 MINUTE, t)'),
-  ...onTime('toStartOfFifteenMinutes', 'time_bucket(INTERVAL 15 MINUTE, t)'),
-  ...onTime('toStartOfHour', "date_trunc('hour', t)"),
-  ...onTime('toStartOfDay', "date_trunc('day', t)"),
+  ...onTime('toStartOfMinute', dateTime("date_trunc('minute', t)")),
+  ...onTime('toStartOfFiveMinutes', dateTime('time_bucket(INTERVAL 5 MINUTE, t)')),
+  ...onTime('toStartOfFifteenMinutes', dateTime('time_bucket(INTERVAL 15 MINUTE, t)')),
+  ...onTime('toStartOfHour', dateTime("date_trunc('hour', t)")),
+  ...onTime('toStartOfDay', dateTime("date_trunc('day', t)")),
   ...onTime('toMonday', "CAST(date_trunc('week', t) AS DATE)"),
   ...onTime('toStartOfMonth', "CAST(date_trunc('month', t) AS DATE)"),
   ...onTime('toStartOfQuarter', "CAST(date_trunc('quarter', t) AS DATE)"),
@@ -150,9 +155,9 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'toDate', params: ['x'], body: TO_DATE },
   // In a time zone: the date there of the UTC time.
   { name: 'toDate', params: ['x', 'zone'], body: `CAST(timezone(zone, timezone('UTC', ${TO_DATE_TIME})) AS DATE)` },
-  { name: 'toDateTime', params: ['x'], body: TO_DATE_TIME },
+  { name: 'toDateTime', params: ['x'], body: dateTime(`date_trunc('second', ${TO_DATE_TIME})`) },
   // In a time zone: the wall-clock time there of the UTC time.
-  { name: 'toDateTime', params: ['x', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME}))` },
+  { name: 'toDateTime', params: ['x', 'zone'], body: dateTime(`date_trunc('second', timezone(zone, timezone('UTC', ${TO_DATE_TIME})))`) },
   cast('toString', 'VARCHAR'),
   ...Object.entries(NUMBER_TYPES).flatMap(([name, type]) => {
     const integer = name.includes('Int');
@@ -172,7 +177,7 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'replaceAll', params: ['s', 'search', 'replacement'], body: 'replace(s, search, replacement)' },
   { name: 'lowerUTF8', params: ['s'], body: 'lower(s)' },
   { name: 'upperUTF8', params: ['s'], body: 'upper(s)' },
-  ...onTime('toStartOfTenMinutes', 'time_bucket(INTERVAL 10 MINUTE, t)'),
+  ...onTime('toStartOfTenMinutes', dateTime('time_bucket(INTERVAL 10 MINUTE, t)')),
   // ClickHouse's default week (mode 0) starts on Sunday; toMonday's on Monday.
   // Its second argument is a mode, not a zone.
   ...onTime('toStartOfWeek', 'CAST(t AS DATE) - CAST(dayofweek(t) AS INTEGER)', { zoned: false }),
@@ -187,7 +192,7 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   ...onTime('toQuarter', 'quarter(t)'),
   ...onTime('toISOWeek', 'week(t)'),
   ...onTime('toISOYear', 'isoyear(t)'),
-  { name: 'fromUnixTimestamp', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000000)' },
+  { name: 'fromUnixTimestamp', params: ['n'], body: dateTime('make_timestamp(CAST(n AS BIGINT) * 1000000)') },
   { name: 'arrayJoin', params: ['items'], body: 'unnest(items)' },
   { name: 'toStartOfInterval', params: ['t', 'step'], body: 'time_bucket(step, t)' },
   ...onTime('toStartOfSecond', "date_trunc('second', t)"),

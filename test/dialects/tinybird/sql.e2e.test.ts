@@ -344,6 +344,20 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(called.meta.map((column) => column.type).slice(0, 5), ['Date', 'Date', 'Date', 'Date', 'Date']);
   });
 
+  test("ClickHouse's functions that give a DateTime give whole seconds, typed DateTime: toStartOfHour & co, toDateTime (cutting a fraction off), fromUnixTimestamp", async () => {
+    await suite.tb.form('/v0/datasources?name=precise', { schema: 'ts DateTime64(3)' });
+    await suite.tb.upload('name=precise&mode=append', 'csv', 'p.csv', '2024-01-01 10:20:45.750\n');
+    const response = await sql(`SELECT toStartOfMinute(ts) AS m, toStartOfFifteenMinutes(ts) AS q, toStartOfHour(ts) AS h, toStartOfDay(ts) AS d,
+      toDateTime(ts) AS t, toDateTime('2024-01-01 10:20:45.9') AS parsed, fromUnixTimestamp(1704104445) AS u, ts FROM precise FORMAT JSON`);
+    const body = (await response.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{
+      m: '2024-01-01 10:20:00', q: '2024-01-01 10:15:00', h: '2024-01-01 10:00:00', d: '2024-01-01 00:00:00',
+      t: '2024-01-01 10:20:45', parsed: '2024-01-01 10:20:45', u: '2024-01-01 10:20:45', ts: '2024-01-01 10:20:45.75',
+    }]);
+    assert.deepEqual(body.meta.map((column) => column.type), [...Array(7).fill('DateTime'), 'DateTime64(3)']);
+  });
+
   test('columns named like DuckDB keywords (at, end, order, left) are read as names where ClickHouse reads them so, and stay keywords elsewhere', async () => {
     await suite.tb.form('/v0/datasources?name=spans', { schema: '`at` DateTime, `end` DateTime, `left` String, `order` Int32' });
     await suite.tb.upload('name=spans&mode=append', 'csv', 's.csv', '2024-01-01 10:00:00,2024-01-01 10:00:30,ab,1\n2024-01-02 10:00:00,2024-01-02 10:02:00,cd,2\n');
