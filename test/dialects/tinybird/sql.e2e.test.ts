@@ -378,7 +378,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ order: 1, 'the `left`': 'ab', 'at "end"': '2024-01-01 10:00:30' }]);
   });
 
-  test("a LEFT JOIN's unmatched columns take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {
+  test("a LEFT JOIN's unmatched columns, named through the side or alone, take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {
     await suite.tb.form('/v0/datasources?name=people', { schema: 'id Int32, name String, score Float64, seen DateTime, nick Nullable(String)' });
     await suite.tb.upload('name=people&mode=append', 'csv', 'p.csv', '1,ann,1.5,2024-01-01 00:00:00,a\n');
     const response = await sql(`SELECT s.id, p.name, p.score, p.seen, p.nick FROM sales AS s LEFT JOIN people AS p ON p.id = s.id ORDER BY s.id LIMIT 2 FORMAT JSON`);
@@ -390,6 +390,15 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     ]);
     const unmatched = (await (await sql(`SELECT count() AS c FROM sales s LEFT JOIN people p ON p.id = s.id WHERE p.name = '' FORMAT JSON`)).json()) as { data: unknown[] };
     assert.deepEqual(unmatched.data, [{ c: 2 }]);
+    // Named alone, a column only the right side has is its column too, wherever it is used.
+    const alone = await sql(`SELECT s.id, name, score * 2 AS double_score, now() - seen > 0 AS seen_before, nick, count(DISTINCT name) OVER () AS names
+      FROM sales s LEFT JOIN people p USING id WHERE name IN ('ann', '') GROUP BY s.id, name, score, seen, nick ORDER BY s.id LIMIT 2 FORMAT JSON`);
+    const aloneBody = (await alone.json()) as { data: unknown[] };
+    assert.equal(alone.status, 200, JSON.stringify(aloneBody));
+    assert.deepEqual(aloneBody.data, [
+      { id: 1, name: 'ann', double_score: 3, seen_before: true, nick: 'a', names: 2 },
+      { id: 2, name: '', double_score: 0, seen_before: true, nick: null, names: 2 },
+    ]);
   });
 
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {

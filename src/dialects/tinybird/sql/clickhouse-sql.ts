@@ -135,18 +135,21 @@ class ClickHouseRewriter extends SqlRewriter {
       const { tables, span } = this.withs;
       return { build: () => (tables.length === 0 ? '' : `WITH ${tables.map((table) => this.render(table)).join(', ')}`), next: span.to };
     }
-    const joinDefault = this.joinDefaults.get(index);
-    if (joinDefault) {
-      const { span, zero } = joinDefault;
-      // A select item that is the column alone keeps the column's name.
-      const named = this.selectItemStarts.has(span.from) && this.selectItemEnds.has(span.to) ? ` AS ${quoteIdentifier(this.tokens[span.to - 1]!.text)}` : '';
-      return { build: () => `coalesce(${this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end)}, ${zero})${named}`, next: span.to };
-    }
+    // An operation on times renders its operands again, where a LEFT JOIN's default still applies.
     const timeOperation = this.timeOperations.get(index);
     if (timeOperation && !this.wrapping.has(`time:${index}`)) {
       if (timeOperation.kind === 'dateShift') return this.wrap(`time:${index}`, () => `CAST(${this.render(timeOperation.span)} AS DATE)`, timeOperation.span.to);
       const { left, right } = timeOperation;
       return this.wrap(`time:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
+    }
+    const joinDefault = this.joinDefaults.get(index);
+    if (joinDefault) {
+      const { span, zero } = joinDefault;
+      const last = this.tokens[span.to - 1]!;
+      // A select item that is the column alone keeps the column's name.
+      const named = this.selectItemStarts.has(span.from) && this.selectItemEnds.has(span.to) ? ` AS ${quoteIdentifier(last.text)}` : '';
+      const column = span.to - span.from === 1 ? quoteIdentifier(last.text) : this.source.slice(this.tokens[span.from]!.start, last.end);
+      return { build: () => `coalesce(${column}, ${zero})${named}`, next: span.to };
     }
     const aliased = this.selectAliases.get(index);
     if (aliased) return { build: () => `(${this.render(aliased)})`, next: index + 1 };

@@ -16,15 +16,21 @@ export function columnsRead(reader: TokenReader, columnsOf: ColumnsOf): Column[]
 const CONDITION_ENDS = new Set(['JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'CROSS', 'ANY', 'ALL', 'ARRAY', 'WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
 
 /**
- * The right side's columns of a LEFT JOIN, named through its alias (`u.name`), outside the join's
- * own conditions: where no row matched, ClickHouse gives them their type's default ('' , 0,
- * 1970-01-01; its `join_use_nulls` is off by default) where DuckDB gives NULL. Each such reference,
- * by its first token's index, with its span and the SQL of the default (none for a Nullable column).
+ * The right side's columns of a LEFT JOIN outside the join's own conditions: where no row matched,
+ * ClickHouse gives them their type's default ('' , 0, 1970-01-01; its `join_use_nulls` is off by
+ * default) where DuckDB gives NULL. A column is found named through the side's alias or name
+ * (`u.name`), or by its name alone when no other data source the query reads has a column so named
+ * and no name given in the query is (then it can only be that column: where the name is read
+ * elsewhere, in a subquery of that data source, the column is never NULL and the default changes
+ * nothing). Each such reference, by its first token's index, with its span and the SQL of the
+ * default (none for a Nullable column).
  */
 export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map<number, { span: Span; zero: string }> {
   const defaults = new Map<number, { span: Span; zero: string }>();
   const { tokens } = reader;
   const joined = new Map<string, Column[]>();
+  /** The token of each LEFT JOIN's right-side data source. */
+  const rightSides = new Set<number>();
   for (let index = 0; index < tokens.length; index += 1) {
     if (reader.word(index) !== 'LEFT') continue;
     let at = index + 1;
@@ -34,6 +40,7 @@ export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map
     if (table?.kind !== 'word' && table?.kind !== 'quoted') continue;
     const columns = columnsOf(table.text);
     if (!columns) continue;
+    rightSides.add(at + 1);
     const aliasAt = reader.word(at + 2) === 'AS' ? at + 3 : at + 2;
     const alias = tokens[aliasAt];
     const named = (alias?.kind === 'word' && !['ON', 'USING'].includes(reader.word(aliasAt)!)) || alias?.kind === 'quoted' ? alias.text : table.text;
@@ -41,16 +48,50 @@ export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map
   }
   if (joined.size === 0) return defaults;
   const conditions = onConditions(reader);
+  const inCondition = (index: number) => conditions.some((span) => index >= span.from && index < span.to);
+  const withDefault = (column: Column | undefined, span: Span) => {
+    if (column && !column.nullable) defaults.set(span.from, { span, zero: `CAST(${zeroValueSql(column.type)} AS ${toDuckDBType(column.type)})` });
+  };
   for (let index = 0; index + 2 < tokens.length; index += 1) {
     const columns = joined.get(tokens[index]!.text);
     const name = tokens[index + 2];
     if (!columns || !reader.isSymbol(index + 1, '.') || (name?.kind !== 'word' && name?.kind !== 'quoted') || reader.isSymbol(index - 1, '.')) continue;
-    if (conditions.some((span) => index >= span.from && index < span.to)) continue;
-    const column = columns.find((candidate) => candidate.name === name.text);
-    if (!column || column.nullable) continue;
-    defaults.set(index, { span: { from: index, to: index + 3 }, zero: `CAST(${zeroValueSql(column.type)} AS ${toDuckDBType(column.type)})` });
+    if (!inCondition(index)) withDefault(columns.find((candidate) => candidate.name === name.text), { from: index, to: index + 3 });
   }
+  const alone = rightSideOnlyColumns(reader, columnsOf, rightSides);
+  tokens.forEach((token, index) => {
+    const column = (token.kind === 'word' || token.kind === 'quoted') ? alone.get(token.text) : undefined;
+    if (!column || defaults.has(index) || inCondition(index)) return;
+    // Not a qualified name's part, a call, a lambda's parameter, or a name being given.
+    if (reader.isSymbol(index - 1, '.') || reader.isSymbol(index + 1, '.') || reader.isSymbol(index + 1, '(') || reader.word(index - 1) === 'AS') return;
+    if (reader.isSymbol(index + 1, '-') && reader.isSymbol(index + 2, '>')) return;
+    withDefault(column, { from: index, to: index + 1 });
+  });
   return defaults;
+}
+
+/**
+ * The columns of LEFT JOINs' right-side data sources, by name, that the query can only mean when
+ * it names them alone: no other data source it reads (after FROM or another JOIN) has a column so
+ * named, no other right side does, and no name given in the query (`AS name`, `WITH … AS name`,
+ * a lambda's parameter) is the same.
+ */
+function rightSideOnlyColumns(reader: TokenReader, columnsOf: ColumnsOf, rightSides: Set<number>): Map<string, Column> {
+  const { tokens } = reader;
+  const counts = new Map<string, number>();
+  const found = new Map<string, Column>();
+  tokens.forEach((token, index) => {
+    if ((token.kind !== 'word' && token.kind !== 'quoted') || !['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '')) return;
+    for (const column of columnsOf(token.text) ?? []) {
+      counts.set(column.name, (counts.get(column.name) ?? 0) + 1);
+      if (rightSides.has(index)) found.set(column.name, column);
+    }
+  });
+  tokens.forEach((token, index) => {
+    if (reader.word(index - 1) === 'AS' || (reader.isSymbol(index + 1, '-') && reader.isSymbol(index + 2, '>'))) found.delete(token.text);
+  });
+  for (const name of found.keys()) if (counts.get(name) !== 1) found.delete(name);
+  return found;
 }
 
 /** The spans of the query's join conditions (after ON), where the right side's row is always there. */
