@@ -16,6 +16,7 @@ import type { IngestSource, OpenOptions, SourceLimits } from './ingest/sources/s
 import { Jobs } from './jobs/jobs.ts';
 import { linkedSignal } from './linked-signal.ts';
 import { encodeQuery, type EncodedQuery, type EncodeQueryOptions, type ResultFormat } from './query/encode-query.ts';
+import { runQuery } from './query/query-runner.ts';
 import { installSqlFunctions } from './query/sql-functions.ts';
 import { guardExpression, guardQuery, type FilteredTable, type GuardedQuery, type QuerySemantics, type ResolveTable } from './query/sql-guard.ts';
 import type { WriteKind, WriteRequest, WriteResult } from './write/write-command.ts';
@@ -352,8 +353,18 @@ export class Sluice {
     return columns.map((column) => ({ name: String(column['column_name']), type: String(column['column_type']) }));
   }
 
-  async query(principal: Principal, namespace: Namespace, sql: string, format: ResultFormat, options: EncodeQueryOptions = {}): Promise<EncodedQuery> {
-    return encodeQuery(this.storage, await this.guardQuery(principal, namespace, sql), format, options);
+  /**
+   * Runs a user's SELECT into a format. With `totalsSql`, a query giving one row of the same
+   * columns (ClickHouse's WITH TOTALS) runs first, within the same limits, and the format writes
+   * that row beside the others.
+   */
+  async query(principal: Principal, namespace: Namespace, sql: string, format: ResultFormat, options: EncodeQueryOptions & { totalsSql?: string } = {}): Promise<EncodedQuery> {
+    const { totalsSql, ...encodeOptions } = options;
+    const guarded = await this.guardQuery(principal, namespace, sql);
+    if (totalsSql === undefined) return encodeQuery(this.storage, guarded, format, encodeOptions);
+    const { timeoutMs, signal } = encodeOptions;
+    const totals = await runQuery(this.storage, await this.guardQuery(principal, namespace, totalsSql), { timeoutMs, signal, maxRows: 1 });
+    return encodeQuery(this.storage, guarded, format, { ...encodeOptions, totals: totals.rows[0] });
   }
 
   /**

@@ -9,7 +9,7 @@ import { encodeNdjson } from './encoders/encode-ndjson.ts';
 import { encodeParquet } from './encoders/encode-parquet.ts';
 import { encodeTextTable } from './encoders/encode-text-table.ts';
 import { encodeTsv } from './encoders/encode-tsv.ts';
-import { inputFromResult, type EncodedOutput, type EncoderInput } from './encoders/encoder-input.ts';
+import { inputFromResult, type EncodedOutput, type EncoderInput, type TotalsOption } from './encoders/encoder-input.ts';
 import { runQuery, streamQuery, type QueryResult, type ResultTypeOptions } from './query-runner.ts';
 import type { RenderOptions } from './render-value.ts';
 import type { GuardedQuery } from './sql-guard.ts';
@@ -18,7 +18,7 @@ import type { GuardedQuery } from './sql-guard.ts';
 export type ResultFormat =
   | 'json' | 'ndjson' | 'csv' | 'csv-with-names' | 'tsv' | 'tsv-with-names' | 'pretty-compact' | 'ascii-table' | 'arrow' | 'parquet' | 'hash';
 
-export interface EncodeQueryOptions extends RenderOptions, QueryLimits, ResultTypeOptions {
+export interface EncodeQueryOptions extends RenderOptions, QueryLimits, ResultTypeOptions, TotalsOption {
   /** Names result types in the `json` format's meta; required for it. */
   printType?: ((type: FieldType) => string) | undefined;
   /** Bounds the result (and reports truncation); without it the rows stream through unbounded. */

@@ -358,6 +358,23 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(body.meta.map((column) => column.type), [...Array(7).fill('DateTime'), 'DateTime64(3)']);
   });
 
+  test('GROUP BY … WITH TOTALS adds a totals row over every group, its keys at their zero, beside the ordered and limited rows, in JSON, CSV and TSV', async () => {
+    const json = await sql('SELECT n % 3 AS r, `n` > 20 AS big, count() AS c, sum(n) AS total FROM numbers WHERE n <= 10 GROUP BY r, big WITH TOTALS ORDER BY c DESC, r LIMIT 1 FORMAT JSON');
+    const body = (await json.json()) as { data: unknown[]; totals: unknown; rows: number };
+    assert.equal(json.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{ r: 1, big: false, c: 4, total: 22 }]);
+    assert.deepEqual(body.totals, { r: 0, big: false, c: 10, total: 55 });
+    assert.equal(body.rows, 1);
+    const csv = await sql("SELECT country, count() AS c FROM sales WHERE country != 'ES' GROUP BY country WITH TOTALS ORDER BY country FORMAT CSV");
+    assert.equal(await csv.text(), '"FR",1\n"say ""hi""",1\n\n"",2\n');
+    const tsv = await sql('SELECT toString(n % 2) AS parity, max(n) AS top FROM numbers GROUP BY parity WITH TOTALS ORDER BY parity FORMAT TSV');
+    assert.equal(await tsv.text(), '0\t24\n1\t25\n\n\t25\n');
+    // Only at the outermost level, after the keys, and not beside HAVING (ClickHouse's totals are then of the groups it keeps).
+    const having = await sql('SELECT n % 2 AS parity, count() AS c FROM numbers GROUP BY parity WITH TOTALS HAVING c > 1');
+    assert.equal(having.status, 400);
+    assert.match(((await having.json()) as { error: string }).error, /WITH TOTALS beside HAVING is not supported/);
+  });
+
   test('columns named like DuckDB keywords (at, end, order, left) are read as names where ClickHouse reads them so, and stay keywords elsewhere', async () => {
     await suite.tb.form('/v0/datasources?name=spans', { schema: '`at` DateTime, `end` DateTime, `left` String, `order` Int32' });
     await suite.tb.upload('name=spans&mode=append', 'csv', 's.csv', '2024-01-01 10:00:00,2024-01-01 10:00:30,ab,1\n2024-01-02 10:00:00,2024-01-02 10:02:00,cd,2\n');

@@ -1,8 +1,8 @@
 import { isNumericValue, renderTextValue, type RenderOptions } from '../render-value.ts';
 import type { SqlValue } from '../sql-values.ts';
-import { encodeUtf8, type EncodedOutput, type EncoderInput } from './encoder-input.ts';
+import { encodeUtf8, type EncodedOutput, type EncoderInput, type TotalsOption } from './encoder-input.ts';
 
-export interface CsvEncodeOptions extends RenderOptions {
+export interface CsvEncodeOptions extends RenderOptions, TotalsOption {
   header?: boolean;
   /** How NULL is written; ClickHouse's `\N` by default, so that it differs from an empty string. */
   nullText?: string;
@@ -21,6 +21,7 @@ export function encodeCsv(input: EncoderInput, options: CsvEncodeOptions = {}): 
     (async function* () {
       if (options.header) yield `${input.columns.map((column) => quoteCsv(column.name)).join(',')}\n`;
       for await (const batch of input.batches) for (const row of batch) yield `${row.map(renderCell).join(',')}\n`;
+      if (options.totals) yield `\n${options.totals.map(renderCell).join(',')}\n`;
     })(),
   );
 }

@@ -1,15 +1,15 @@
 import type { FieldType } from '../../types/data-type.ts';
 import { ObservedNulls } from '../observed-nulls.ts';
 import { renderJsonRow, type RenderOptions } from '../render-value.ts';
-import { encodeUtf8, type EncodedOutput, type EncoderInput } from './encoder-input.ts';
+import { encodeUtf8, type EncodedOutput, type EncoderInput, type TotalsOption } from './encoder-input.ts';
 
-export interface JsonEncodeOptions extends RenderOptions {
+export interface JsonEncodeOptions extends RenderOptions, TotalsOption {
   /** Each dialect names types its own way (ClickHouse, SQL, Arrow names). */
   printType: (type: FieldType) => string;
 }
 
 /**
- * `{"data":[{…}],"meta":[{name,type}],"rows":N,"rows_before_limit_at_least":N,"statistics":{…}}`,
+ * `{"data":[{…}],["totals":{…},]"meta":[{name,type}],"rows":N,"rows_before_limit_at_least":N,"statistics":{…}}`,
  * written as the rows arrive. `meta` comes after the rows so that a type is printed nullable only
  * when the result holds a NULL in that column, or in that level of a list, map or tuple (DuckDB
  * results do not say whether a value may be NULL; see ObservedNulls). Without a summary from the runner, rows_before_limit_at_least is the row count and the
@@ -32,6 +32,10 @@ async function* writeJson(input: EncoderInput, options: JsonEncodeOptions): Asyn
       rows += 1;
     }
   }
+  if (options.totals) {
+    options.totals.forEach((value, index) => observed[index]!.observe(value));
+    yield `],"totals":${renderJsonRow(names, options.totals, options)}`;
+  } else yield ']';
   const meta = input.columns.map((column, index) => ({ name: column.name, type: options.printType(observed[index]!.field()) }));
   const summary = input.summary?.() ?? {
     rowsBeforeLimit: rows,
@@ -39,5 +43,5 @@ async function* writeJson(input: EncoderInput, options: JsonEncodeOptions): Asyn
   };
   const { elapsedSeconds, rowsRead, bytesRead } = summary.statistics;
   const statistics = { elapsed: elapsedSeconds, rows_read: rowsRead, bytes_read: bytesRead };
-  yield `],"meta":${JSON.stringify(meta)},"rows":${rows},"rows_before_limit_at_least":${Math.max(rows, summary.rowsBeforeLimit)},"statistics":${JSON.stringify(statistics)}}\n`;
+  yield `,"meta":${JSON.stringify(meta)},"rows":${rows},"rows_before_limit_at_least":${Math.max(rows, summary.rowsBeforeLimit)},"statistics":${JSON.stringify(statistics)}}\n`;
 }

@@ -1,8 +1,8 @@
 import { isNestedValue, renderTextValue, type RenderOptions } from '../render-value.ts';
 import type { SqlValue } from '../sql-values.ts';
-import { encodeUtf8, type EncodedOutput, type EncoderInput } from './encoder-input.ts';
+import { encodeUtf8, type EncodedOutput, type EncoderInput, type TotalsOption } from './encoder-input.ts';
 
-export interface TsvEncodeOptions extends RenderOptions {
+export interface TsvEncodeOptions extends RenderOptions, TotalsOption {
   header?: boolean;
 }
 
@@ -33,6 +33,7 @@ export function encodeTsv(input: EncoderInput, options: TsvEncodeOptions = {}): 
     (async function* () {
       if (options.header) yield `${input.columns.map((column) => escapeTsv(column.name)).join('\t')}\n`;
       for await (const batch of input.batches) for (const row of batch) yield `${row.map(renderCell).join('\t')}\n`;
+      if (options.totals) yield `\n${options.totals.map(renderCell).join('\t')}\n`;
     })(),
   );
 }

@@ -20,6 +20,15 @@ export interface ResultSummary {
 
 export type EncodedOutput = AsyncIterable<Uint8Array>;
 
+/**
+ * A totals row of the result's columns (ClickHouse's WITH TOTALS): JSON writes it as `totals`, CSV
+ * and TSV after the rows and a blank line; the other formats leave it out, as ClickHouse's row
+ * formats do.
+ */
+export interface TotalsOption {
+  totals?: readonly SqlValue[] | undefined;
+}
+
 export function inputFromResult(result: QueryResult): EncoderInput {
   return {
     columns: result.columns,

@@ -9,6 +9,7 @@ import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
 import { rewriteClickHouseQuery } from '../sql/clickhouse-sql.ts';
 import { filledQuery } from '../sql/with-fill.ts';
+import { totalsQuery } from '../sql/with-totals.ts';
 import { WORKSPACE } from '../scopes.ts';
 
 /** ClickHouse's FORMAT names and the result encoding each stands for. */
@@ -73,12 +74,19 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
     // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
     const rewritten = rewriteClickHouseQuery(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
-    // ORDER BY … WITH FILL adds rows of zeros: their types are those of the query's own columns.
-    const sql = 'fill' in rewritten ? filledQuery(rewritten.fill, await core.describeQuery(principal, namespace, rewritten.fill.head)) : rewritten.sql;
+    // ORDER BY … WITH FILL adds rows of zeros, and WITH TOTALS a row with keys at zero: their types
+    // are those of the query's own columns.
+    let sql: string;
+    let totalsSql: string | undefined;
+    if ('fill' in rewritten) sql = filledQuery(rewritten.fill, await core.describeQuery(principal, namespace, rewritten.fill.head));
+    else if ('totals' in rewritten) {
+      sql = rewritten.totals.sql;
+      totalsSql = totalsQuery(rewritten.totals, await core.describeQuery(principal, namespace, sql));
+    } else sql = rewritten.sql;
     // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}; a
     // difference of two times is its seconds, as ClickHouse's DateTime - DateTime is.
     const encoded = await core.query(principal, namespace, sql, format, {
-      printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', signal: clientGone(reply),
+      printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', signal: clientGone(reply), ...(totalsSql !== undefined && { totalsSql }),
     });
     reply.type(encoded.contentType);
     return reply.send(Readable.from(encoded.body));

@@ -12,6 +12,7 @@ import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { withFill, type RenderedFill } from './with-fill.ts';
+import { withTotals, type RenderedTotals } from './with-totals.ts';
 import { timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
 import { keywordNames } from './keyword-names.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
@@ -43,6 +44,7 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
 export function rewriteClickHouseSql(sql: string, options: { columnsOf?: ColumnsOf } = {}): string {
   const query = rewriteClickHouseQuery(sql, options);
   if ('fill' in query) throw new SluiceError('SQL_SYNTAX', 'WITH FILL is only supported in a query');
+  if ('totals' in query) throw new SluiceError('SQL_SYNTAX', 'WITH TOTALS is only supported in a query');
   return query.sql;
 }
 
@@ -51,13 +53,14 @@ export function rewriteClickHouseSql(sql: string, options: { columnsOf?: Columns
  * comes in rendered pieces instead, to be put together once the columns of the query under its
  * ORDER BY are known (see `filledQuery`).
  */
-export function rewriteClickHouseQuery(sql: string, options: { columnsOf?: ColumnsOf } = {}): { sql: string } | { fill: RenderedFill } {
+export function rewriteClickHouseQuery(sql: string, options: { columnsOf?: ColumnsOf } = {}): { sql: string } | { fill: RenderedFill } | { totals: RenderedTotals } {
   // ClickHouse's own default max_query_size.
   if (sql.length > MAX_QUERY_CHARS) throw new SluiceError('SQL_SYNTAX', `The query is longer than ${MAX_QUERY_CHARS} characters`);
   try {
     const rewriter = new ClickHouseRewriter(sql, tokenizeSql(sql, { clickhouse: true }), options.columnsOf);
     const fill = rewriter.renderedFill();
-    return fill ? { fill } : { sql: rewriter.rewrite() };
+    const totals = rewriter.renderedTotals();
+    return fill ? { fill } : totals ? { totals } : { sql: rewriter.rewrite() };
   } catch (error) {
     if (error instanceof RewriteTooLarge) throw new SluiceError('SQL_SYNTAX', error.message);
     if (error instanceof RangeError) throw new SluiceError('SQL_SYNTAX', 'The query nests too deeply');
@@ -117,6 +120,8 @@ class ClickHouseRewriter extends SqlRewriter {
   private readonly limited = limitBy(this);
   /** The query's ORDER BY … WITH FILL (see `withFill`). */
   private readonly filled = withFill(this);
+  /** The query's GROUP BY … WITH TOTALS (see `withTotals`). */
+  private readonly totals = withTotals(this);
   /**
    * Rewrites that wrap the tokens they start at (a name added to an item, a table made a subquery,
    * the query under a LIMIT BY) render those tokens again inside: there they are not applied again.
@@ -126,6 +131,7 @@ class ClickHouseRewriter extends SqlRewriter {
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
     if (index === 0 && this.limited && !this.wrapping.has('limit')) return this.wrap('limit', () => this.limitByQuery(this.limited!), this.tokens.length);
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
+    if (index === this.totals?.at) return { build: () => '', next: index + 2 };
     const joinedItem = this.arrayJoinItems.get(index);
     if (joinedItem) return { build: () => quoteIdentifier(joinedItem.name), next: joinedItem.item.to };
     const arrayJoin = this.arrayJoins.get(index);
@@ -221,6 +227,43 @@ class ClickHouseRewriter extends SqlRewriter {
       ...(step && { step: this.render(step) }),
       rest: this.render(rest).trim(),
     };
+  }
+
+  /** A query with GROUP BY … WITH TOTALS, rendered (see `totalsQuery`); undefined for another query. */
+  renderedTotals(): RenderedTotals | undefined {
+    if (!this.totals) return undefined;
+    if (this.limited || this.filled) throw new SluiceError('SQL_SYNTAX', 'WITH TOTALS beside LIMIT BY or WITH FILL is not supported');
+    const { groupStart, keys } = this.totals;
+    const text = (span: Span) => this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end).replace(/\s+/g, ' ');
+    const keyTexts = new Set(keys.map(text));
+    // The outermost SELECT list's items that are keys: as written, by their alias, or by the column they name.
+    const outer = selectLists(this).find((list) => list.items.length > 0 && this.depthAt(list.items[0]!.from) === 0);
+    const keyColumns = (outer?.items ?? []).flatMap((item) => {
+      const aliased = item.to - item.from >= 3 && this.word(item.to - 2) === 'AS';
+      const expression = aliased ? { from: item.from, to: item.to - 2 } : item;
+      const alias = aliased ? this.tokens[item.to - 1]!.text : undefined;
+      const length = expression.to - expression.from;
+      const column = length === 1 ? this.tokens[expression.from]!.text : length === 3 && this.isSymbol(expression.from + 1, '.') ? this.tokens[expression.from + 2]!.text : undefined;
+      const isKey = keyTexts.has(text(expression)) || [alias, column].some((name) => name !== undefined && keyTexts.has(name));
+      return isKey ? [alias ?? column ?? this.names.get(item.from)?.name ?? text(item)] : [];
+    });
+    const grouped = keys.map((key) => this.render(key)).join(', ');
+    const allGrouped = (1n << BigInt(keys.length)) - 1n;
+    return {
+      sql: this.rewrite(),
+      totals: `${this.render({ from: 0, to: groupStart })} GROUPING SETS ((${grouped}), ()) HAVING GROUPING(${grouped}) = ${allGrouped}`,
+      keyColumns,
+    };
+  }
+
+  /** How many brackets enclose the token at `index`. */
+  private depthAt(index: number): number {
+    let depth = 0;
+    for (let at = 0; at < index; at += 1) {
+      if (this.opens(at)) depth += 1;
+      else if (this.closes(at)) depth -= 1;
+    }
+    return depth;
   }
 
   /**

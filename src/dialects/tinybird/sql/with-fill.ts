@@ -185,7 +185,7 @@ function typeOf(column: ResultColumn) {
 }
 
 /** A column's zero value (0, '', the epoch …), of its own type; NULL for a type without one. */
-function zeroOf(column: ResultColumn): string {
+export function zeroOf(column: ResultColumn): string {
   const type = typeOf(column);
   return `CAST(${type.kind === 'null' ? 'NULL' : zeroValueSql(type)} AS ${column.type})`;
 }
