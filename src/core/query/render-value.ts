@@ -8,7 +8,8 @@ import { isSqlStruct, SqlDate, SqlDecimal, SqlInterval, SqlJson, SqlMap, SqlTime
  *   numbers with all their digits);
  * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers);
  * - timestamps `YYYY-MM-DD HH:MM:SS[.fffffffff]` in UTC with trailing fractional zeros trimmed
- *   (or ISO-8601 `…T…Z`), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
+ *   (or ISO-8601 `…T…Z`), or with `timestampDigits: 'declared'` with as many as their type
+ *   declares (`.500` for milliseconds, as ClickHouse writes a DateTime64(3)), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
  *   `infinity` / `-infinity`; years outside 0–9999 are written with a sign or extra digits;
  * - lists, structs and maps as JSON arrays and objects (map keys as their text), or in text formats
  *   with `nested: 'clickhouse'` as ClickHouse writes them: `['a','b']`, `(1,'x')`, `{'k':1}`;
@@ -17,6 +18,8 @@ import { isSqlStruct, SqlDate, SqlDecimal, SqlInterval, SqlJson, SqlMap, SqlTime
  */
 export interface RenderOptions {
   timestamps?: 'sql' | 'iso';
+  /** A timestamp's fraction of a second: its digits up to the last that is not zero, or all its type declares (see SqlTimestamp). */
+  timestampDigits?: 'trimmed' | 'declared';
   binary?: 'bytes' | 'base64';
   /** How text formats write lists, structs and maps: as JSON (the default) or in ClickHouse's text syntax. */
   nested?: 'json' | 'clickhouse';
@@ -64,7 +67,7 @@ const TEXT_RENDERERS: Renderers = {
   decimal: (value: SqlDecimal) => value.toString(),
   date: (value: SqlDate) => renderDate(value),
   time: (value: SqlTime) => renderTime(value),
-  timestamp: (value: SqlTimestamp, options) => renderTimestamp(value, options.timestamps ?? 'sql'),
+  timestamp: (value: SqlTimestamp, options) => renderTimestamp(value, options.timestamps ?? 'sql', options.timestampDigits === 'declared' ? value.digits : undefined),
   interval: (value: SqlInterval, options) => (options.intervals === 'seconds' ? String(value.seconds) : value.text),
   json: (value: SqlJson) => value.text,
   map: (value: SqlMap, options) => renderNestedText(value, options),
@@ -180,7 +183,7 @@ function renderTime(time: SqlTime): string {
   return `${formatTimeOfDay(time.nanos)}${offset < 0 ? '-' : '+'}${parts.map((part) => pad(part, 2)).join(':')}`;
 }
 
-function renderTimestamp(timestamp: SqlTimestamp, style: 'sql' | 'iso'): string {
+function renderTimestamp(timestamp: SqlTimestamp, style: 'sql' | 'iso', digits: number | undefined): string {
   if (!timestamp.finite) return timestamp.epochNanos > 0n ? 'infinity' : '-infinity';
   let days = timestamp.epochNanos / NANOS_PER_DAY;
   let nanos = timestamp.epochNanos % NANOS_PER_DAY;
@@ -189,12 +192,14 @@ function renderTimestamp(timestamp: SqlTimestamp, style: 'sql' | 'iso'): string 
     nanos += NANOS_PER_DAY;
   }
   const date = formatEpochDays(Number(days));
-  return style === 'iso' ? `${date}T${formatTimeOfDay(nanos)}Z` : `${date} ${formatTimeOfDay(nanos)}`;
+  return style === 'iso' ? `${date}T${formatTimeOfDay(nanos, digits)}Z` : `${date} ${formatTimeOfDay(nanos, digits)}`;
 }
 
-function formatTimeOfDay(nanos: bigint): string {
+/** `HH:MM:SS` and the fraction of a second: `digits` of it, or without its trailing zeros. */
+function formatTimeOfDay(nanos: bigint, digits?: number): string {
   const seconds = Number(nanos / NANOS_PER_SECOND);
-  const fraction = String(nanos % NANOS_PER_SECOND).padStart(9, '0').replace(/0+$/, '');
+  const nines = String(nanos % NANOS_PER_SECOND).padStart(9, '0');
+  const fraction = digits === undefined ? nines.replace(/0+$/, '') : nines.slice(0, digits);
   const clock = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60].map((part) => pad(part, 2)).join(':');
   return fraction ? `${clock}.${fraction}` : clock;
 }

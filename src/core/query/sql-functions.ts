@@ -194,7 +194,12 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   ...onTime('toISOYear', 'isoyear(t)'),
   { name: 'fromUnixTimestamp', params: ['n'], body: dateTime('make_timestamp(CAST(n AS BIGINT) * 1000000)') },
   { name: 'arrayJoin', params: ['items'], body: 'unnest(items)' },
-  { name: 'toStartOfInterval', params: ['t', 'step'], body: 'time_bucket(step, t)' },
+  // Buckets counted from the epoch, as ClickHouse counts them (DuckDB's from 2000-01-03); weeks from its Monday before.
+  {
+    name: 'toStartOfInterval', params: ['t', 'step'],
+    body: `time_bucket(step, t, CASE WHEN datepart('day', step) > 0 AND datepart('day', step) % 7 = 0 AND step = to_days(datepart('day', step))
+      THEN TIMESTAMP '1969-12-29 00:00:00' ELSE TIMESTAMP '1970-01-01 00:00:00' END)`,
+  },
   ...onTime('toStartOfSecond', "date_trunc('second', t)"),
   { name: 'toDateTime64', params: ['x', 'scale'], body: TO_DATE_TIME_64 },
   { name: 'toDateTime64', params: ['x', 'scale', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME_64}))` },

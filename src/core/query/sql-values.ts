@@ -95,10 +95,16 @@ export class SqlTime {
 }
 
 export class SqlTimestamp {
-  /** Nanoseconds since 1970-01-01 00:00:00 UTC; DuckDB's ±infinity have `finite` false. */
+  /**
+   * Nanoseconds since 1970-01-01 00:00:00 UTC; DuckDB's ±infinity have `finite` false. `digits`
+   * is the precision its type declares, where one does: 0, 3 or 9 fractional digits for DuckDB's
+   * TIMESTAMP_S, _MS and _NS. Its plain TIMESTAMP (microseconds) is the type its time functions give
+   * whatever they were given, so it declares none.
+   */
   constructor(
     readonly epochNanos: bigint,
     readonly finite = true,
+    readonly digits?: 0 | 3 | 9,
   ) {}
 }
 
@@ -142,7 +148,7 @@ function expect<T>(value: DuckDBValue, type: abstract new (...args: never[]) => 
 const asNumber: Converter = (value) => Number(value);
 const asBigInt: Converter = (value) => BigInt(value as bigint);
 const asString: Converter = (value) => String(value);
-const asTimestamp = (nanos: bigint, finite: boolean): SqlTimestamp => new SqlTimestamp(nanos, finite);
+const asTimestamp = (nanos: bigint, finite: boolean, digits?: 0 | 3 | 9): SqlTimestamp => new SqlTimestamp(nanos, finite, digits);
 
 /** FLOAT values arrive widened to doubles; the shortest decimal that reads back as the same float is what a user typed. */
 const asFloat32: Converter = (value) => {
@@ -210,15 +216,15 @@ const CONVERTERS: Record<DuckDBTypeId, Converter | undefined> = {
   },
   [DuckDBTypeId.TIMESTAMP_S]: (value) => {
     const timestamp = expect(value, DuckDBTimestampSecondsValue);
-    return asTimestamp(timestamp.seconds * 1_000_000_000n, timestamp.isFinite);
+    return asTimestamp(timestamp.seconds * 1_000_000_000n, timestamp.isFinite, 0);
   },
   [DuckDBTypeId.TIMESTAMP_MS]: (value) => {
     const timestamp = expect(value, DuckDBTimestampMillisecondsValue);
-    return asTimestamp(timestamp.millis * 1_000_000n, timestamp.isFinite);
+    return asTimestamp(timestamp.millis * 1_000_000n, timestamp.isFinite, 3);
   },
   [DuckDBTypeId.TIMESTAMP_NS]: (value) => {
     const timestamp = expect(value, DuckDBTimestampNanosecondsValue);
-    return asTimestamp(timestamp.nanos, timestamp.isFinite);
+    return asTimestamp(timestamp.nanos, timestamp.isFinite, 9);
   },
   [DuckDBTypeId.LIST]: (value, type, convert) =>
     expect(value, DuckDBListValue).items.map((item) => convert(item, (type as DuckDBListType).valueType, convert)),

@@ -93,6 +93,16 @@ describe('JSON', () => {
     assert.equal(renderJsonRow(['ts', 'b', 'n', 'i'], result.rows[0]!, { timestamps: 'iso', binary: 'base64' }), '{"ts":"2024-01-02T03:04:05.12Z","b":"AGFi","n":"nan","i":"-inf"}');
   });
 
+  test('with timestampDigits: declared, a timestamp has the fractional digits its type declares; a plain TIMESTAMP (microseconds) declares none', () => {
+    const declared = { timestampDigits: 'declared' } as const;
+    assert.equal(renderJsonValue(new SqlTimestamp(1_500_000_000n, true, 3), declared), '"1970-01-01 00:00:01.500"');
+    assert.equal(renderJsonValue(new SqlTimestamp(1_000_000_000n, true, 3), declared), '"1970-01-01 00:00:01.000"');
+    assert.equal(renderJsonValue(new SqlTimestamp(1_000_000_001n, true, 9), declared), '"1970-01-01 00:00:01.000000001"');
+    assert.equal(renderJsonValue(new SqlTimestamp(1_000_000_000n, true, 0), declared), '"1970-01-01 00:00:01"');
+    assert.equal(renderJsonValue(new SqlTimestamp(1_500_000_000n), declared), '"1970-01-01 00:00:01.5"');
+    assert.equal(renderJsonValue(new SqlTimestamp(1_500_000_000n, true, 3)), '"1970-01-01 00:00:01.5"');
+  });
+
   test('timestamps before 1970 and at whole seconds', () => {
     assert.equal(renderJsonValue(new SqlTimestamp(-1n)), '"1969-12-31 23:59:59.999999999"');
     assert.equal(renderJsonValue(new SqlTimestamp(951_782_400_000_000_000n)), '"2000-02-29 00:00:00"');

@@ -49,7 +49,7 @@ test('columns carry their name (repeated names made unique), DuckDB type, model 
   assert.deepEqual(result.columns[1]!.type, { kind: 'decimal', precision: 38, scale: 10 });
 });
 
-test('other DuckDB types: times, time zones, nanoseconds, intervals, infinities', async () => {
+test('other DuckDB types: times, time zones, nanoseconds, intervals, infinities; timestamps of milli- and nanoseconds with the digits their type declares', async () => {
   const result = await runQuery(
     fixture.storage,
     await fixture.guard(`SELECT TIME '12:34:56.5', TIMETZ '12:00:00+05:30', TIMESTAMPTZ '2024-01-01 00:00:00+02', TIMESTAMP_NS '2024-01-01 00:00:00.123456789',
@@ -59,8 +59,8 @@ test('other DuckDB types: times, time zones, nanoseconds, intervals, infinities'
     new SqlTime(45_296_500_000_000n),
     new SqlTime(43_200_000_000_000n, 19_800),
     new SqlTimestamp(1_704_060_000_000_000_000n),
-    new SqlTimestamp(1_704_067_200_123_456_789n),
-    new SqlTimestamp(1_704_067_200_123_000_000n),
+    new SqlTimestamp(1_704_067_200_123_456_789n, true, 9),
+    new SqlTimestamp(1_704_067_200_123_000_000n, true, 3),
     new SqlInterval(0, 2, 0n, '2 days'),
     new SqlTimestamp(9_223_372_036_854_775_807_000n, false),
     new SqlDate(-2_147_483_647, false),

@@ -344,7 +344,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(called.meta.map((column) => column.type).slice(0, 5), ['Date', 'Date', 'Date', 'Date', 'Date']);
   });
 
-  test("ClickHouse's functions that give a DateTime give whole seconds, typed DateTime: toStartOfHour & co, toDateTime (cutting a fraction off), fromUnixTimestamp", async () => {
+  test("ClickHouse's functions that give a DateTime give whole seconds, typed DateTime: toStartOfHour & co, toDateTime (cutting a fraction off), fromUnixTimestamp; a DateTime64(3) is written with its three digits", async () => {
     await suite.tb.form('/v0/datasources?name=precise', { schema: 'ts DateTime64(3)' });
     await suite.tb.upload('name=precise&mode=append', 'csv', 'p.csv', '2024-01-01 10:20:45.750\n');
     const response = await sql(`SELECT toStartOfMinute(ts) AS m, toStartOfFifteenMinutes(ts) AS q, toStartOfHour(ts) AS h, toStartOfDay(ts) AS d,
@@ -353,9 +353,15 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.deepEqual(body.data, [{
       m: '2024-01-01 10:20:00', q: '2024-01-01 10:15:00', h: '2024-01-01 10:00:00', d: '2024-01-01 00:00:00',
-      t: '2024-01-01 10:20:45', parsed: '2024-01-01 10:20:45', u: '2024-01-01 10:20:45', ts: '2024-01-01 10:20:45.75',
+      t: '2024-01-01 10:20:45', parsed: '2024-01-01 10:20:45', u: '2024-01-01 10:20:45', ts: '2024-01-01 10:20:45.750',
     }]);
     assert.deepEqual(body.meta.map((column) => column.type), [...Array(7).fill('DateTime'), 'DateTime64(3)']);
+    // toStartOfInterval counts steps from the epoch (weeks from a Monday) and gives a DateTime, or a Date for weeks and more.
+    const buckets = await sql(`SELECT toStartOfInterval(ts, INTERVAL 5 HOUR) AS five_hours, toStartOfInterval(ts, toIntervalMinute(15)) AS quarter,
+      toStartOfInterval(ts, INTERVAL 1 WEEK) AS week, toStartOfInterval(ts, INTERVAL 3 MONTH) AS months FROM precise FORMAT JSON`);
+    const bucketBody = (await buckets.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
+    assert.deepEqual(bucketBody.data, [{ five_hours: '2024-01-01 08:00:00', quarter: '2024-01-01 10:15:00', week: '2024-01-01', months: '2024-01-01' }]);
+    assert.deepEqual(bucketBody.meta.map((column) => column.type), ['DateTime', 'DateTime', 'Date', 'Date']);
   });
 
   test('GROUP BY … WITH TOTALS adds a totals row over every group, its keys at their zero, beside the ordered and limited rows, in JSON, CSV and TSV', async () => {

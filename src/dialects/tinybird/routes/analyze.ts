@@ -7,6 +7,7 @@ import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import { encodeQuery } from '../../../core/query/encode-query.ts';
 import { collectOutput } from '../../../core/query/encoders/encoder-input.ts';
 import type { Sluice } from '../../../core/sluice.ts';
+import { CLICKHOUSE_OUTPUT } from './sql.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { multipartParts } from '../../../server/body.ts';
 import type { TinybirdFormat } from '../import.ts';
@@ -52,7 +53,7 @@ async function analyze(core: Sluice, source: IngestSource, format: TinybirdForma
     }
     const sql = previewSql(format, file.path, columns, dialect ? { dialect } : {});
     // Server-built SQL over the server's own spool file: no user text reaches it, so it needs no guard.
-    const preview = await encodeQuery(core.storage, { sql, tables: [] }, 'json', { printType: printClickHouseType, maxRows: 10 });
+    const preview = await encodeQuery(core.storage, { sql, tables: [] }, 'json', { ...CLICKHOUSE_OUTPUT, maxRows: 10 });
     const schemaColumns = columns.map((column) => ({ name: column.name, type: column.field.type, nullable: column.field.nullable, ...(column.path && { jsonPath: column.path }) }));
     return {
       analysis: {

@@ -65,6 +65,13 @@ async function queryText(request: FastifyRequest): Promise<string | undefined> {
   return body.trim() === '' ? undefined : body;
 }
 
+/**
+ * Results written as ClickHouse writes them: its type names in meta; in text formats arrays, tuples
+ * and maps in its syntax (['a','b'], (1,'x'), {'k':1}); a difference of two times as its seconds,
+ * as ClickHouse's DateTime - DateTime is; a DateTime64(3) with its three digits (`.500`).
+ */
+export const CLICKHOUSE_OUTPUT = { printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', timestampDigits: 'declared' } as const;
+
 export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
   const handler = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const principal = await request.principal();
@@ -83,10 +90,8 @@ export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
       sql = rewritten.totals.sql;
       totalsSql = totalsQuery(rewritten.totals, await core.describeQuery(principal, namespace, sql));
     } else sql = rewritten.sql;
-    // Text formats write arrays, tuples and maps as ClickHouse does: ['a','b'], (1,'x'), {'k':1}; a
-    // difference of two times is its seconds, as ClickHouse's DateTime - DateTime is.
     const encoded = await core.query(principal, namespace, sql, format, {
-      printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', signal: clientGone(reply), ...(totalsSql !== undefined && { totalsSql }),
+      ...CLICKHOUSE_OUTPUT, signal: clientGone(reply), ...(totalsSql !== undefined && { totalsSql }),
     });
     reply.type(encoded.contentType);
     return reply.send(Readable.from(encoded.body));

@@ -13,9 +13,14 @@ import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { withFill, type RenderedFill } from './with-fill.ts';
 import { withTotals, type RenderedTotals } from './with-totals.ts';
-import { timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
+import { intervalAfter, timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
 import { keywordNames } from './keyword-names.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+
+/** DuckDB's type of ClickHouse's toStartOfInterval, by its step's unit (finer ones keep fractions of a second). */
+const BUCKET_TYPES: Record<string, string> = {
+  SECOND: 'TIMESTAMP_S', MINUTE: 'TIMESTAMP_S', HOUR: 'TIMESTAMP_S', DAY: 'TIMESTAMP_S', WEEK: 'DATE', MONTH: 'DATE', QUARTER: 'DATE', YEAR: 'DATE',
+};
 
 /** What `any(` after which is not the aggregate: a comparison's quantifier (`x = ANY (SELECT …)`), or a qualified name. */
 const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
@@ -256,6 +261,14 @@ class ClickHouseRewriter extends SqlRewriter {
     };
   }
 
+  /** The unit of an interval written `INTERVAL n UNIT` or `toIntervalUnit(n)`, upper-cased and singular. */
+  private intervalUnit(span: Span): string | undefined {
+    const interval = this.word(span.from) === 'INTERVAL' ? intervalAfter(this, span.from) : undefined;
+    if (interval) return interval.span.to === span.to ? interval.unit.replace(/S$/, '') : undefined;
+    const call = /^TOINTERVAL(\w+)$/.exec(this.word(span.from) ?? '');
+    return call && this.isSymbol(span.from + 1, '(') && this.closing(span.from + 1, span.to) === span.to - 1 ? call[1] : undefined;
+  }
+
   /** How many brackets enclose the token at `index`. */
   private depthAt(index: number): number {
     let depth = 0;
@@ -410,6 +423,9 @@ class ClickHouseRewriter extends SqlRewriter {
     const text = (span: Span) => this.render(span);
     if (word === 'MULTIIF') return { build: () => this.multiIf(args), next };
     if (word === 'FORMATDATETIME') return { build: () => this.formatDateTime(args), next };
+    // ClickHouse's toStartOfInterval gives a DateTime for steps of seconds to days, a Date for weeks or more.
+    const bucket = word === 'TOSTARTOFINTERVAL' && args.length === 2 ? BUCKET_TYPES[this.intervalUnit(args[1]!) ?? ''] : undefined;
+    if (bucket) return { build: () => `CAST(toStartOfInterval(${text(args[0]!)}, ${text(args[1]!)}) AS ${bucket})`, next };
     // ClickHouse's tuple(a, b) and map(k1, v1, k2, v2 …): DuckDB's row(a, b) and map([keys], [values]).
     if (word === 'TUPLE' && args.length > 0) return { build: () => `row(${args.map(text).join(', ')})`, next };
     if (word === 'MAP' && args.length > 0 && args.length % 2 === 0) {

@@ -151,7 +151,7 @@ function columnKinds(reader: TokenReader, columnsOf: ColumnsOf): Map<string, Tim
 }
 
 /** `INTERVAL n UNIT` (n a number, `-n`, or bracketed) starting at `at`, with its unit. */
-function intervalAfter(reader: TokenReader, at: number): { span: Span; unit: string } | undefined {
+export function intervalAfter(reader: TokenReader, at: number): { span: Span; unit: string } | undefined {
   let unitAt = at + 2;
   if (reader.isSymbol(at + 1, '-')) unitAt = at + 3;
   else if (reader.isSymbol(at + 1, '(')) unitAt = (reader.closing(at + 1, reader.tokens.length) ?? reader.tokens.length) + 1;
