@@ -62,6 +62,11 @@ const TO_DATE_TIME_64 = `make_timestamp(epoch_us(CASE WHEN TRY_CAST(x AS TIMESTA
   WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN make_timestamp(CAST(TRY_CAST(x AS DOUBLE) * 1000000 AS BIGINT))
   ELSE CAST(CAST(x AS VARCHAR) AS TIMESTAMP) END) // CAST(10 ** (6 - least(scale, 6)) AS BIGINT) * CAST(10 ** (6 - least(scale, 6)) AS BIGINT))`;
 
+/** ClickHouse's formatReadableQuantity: two decimals and the name of the power of a thousand (`1.23 million`). */
+const READABLE_QUANTITY = `CASE WHEN abs(x) >= 1e15 THEN printf('%.2f quadrillion', x / 1e15) WHEN abs(x) >= 1e12 THEN printf('%.2f trillion', x / 1e12)
+  WHEN abs(x) >= 1e9 THEN printf('%.2f billion', x / 1e9) WHEN abs(x) >= 1e6 THEN printf('%.2f million', x / 1e6)
+  WHEN abs(x) >= 1e3 THEN printf('%.2f thousand', x / 1e3) ELSE printf('%.2f', CAST(x AS DOUBLE)) END`;
+
 /** `t` moved by `n` of a unit, for ClickHouse's addDays, subtractHours and the like. */
 function shiftBy(unit: string, interval: (n: string) => string): SqlMacro[] {
   return [
@@ -336,6 +341,51 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   aggregate('covarPop', ['x', 'y'], 'covar_pop(x, y)'),
   aggregate('covarSamp', ['x', 'y'], 'covar_samp(x, y)'),
   aggregate('groupUniqArray', ['x'], 'list(DISTINCT x) FILTER (WHERE x IS NOT NULL)'),
+  // Bits of no rows are 0 in ClickHouse.
+  aggregate('groupBitOr', ['x'], 'coalesce(bit_or(x), 0)'),
+  aggregate('groupBitAnd', ['x'], 'coalesce(bit_and(x), 0)'),
+  aggregate('groupBitXor', ['x'], 'coalesce(bit_xor(x), 0)'),
+  { name: 'formatReadableQuantity', params: ['x'], body: READABLE_QUANTITY },
+  { name: 'multiSearchAny', params: ['s', 'needles'], body: 'coalesce(list_bool_or(list_transform(needles, needle -> contains(s, needle))), false)' },
+  { name: 'arrayPushBack', params: ['items', 'x'], body: 'list_append(items, x)' },
+  { name: 'arrayPushFront', params: ['items', 'x'], body: 'list_prepend(x, items)' },
+  { name: 'arrayPopBack', params: ['items'], body: 'list_slice(items, 1, len(items) - 1)' },
+  { name: 'arrayPopFront', params: ['items'], body: 'list_slice(items, 2, len(items))' },
+  // Consecutive repeats removed, as ClickHouse's arrayCompact does (not every duplicate).
+  { name: 'arrayCompact', params: ['items'], body: 'list_filter(items, (x, i) -> i = 1 OR x IS DISTINCT FROM items[i - 1])' },
+  { name: 'arrayIntersect', params: ['a', 'b'], body: 'list_intersect(a, b)' },
+  // ClickHouse's DateTime64 of a best-effort text has milliseconds (digits past them are cut, not rounded).
+  { name: 'parseDateTime64BestEffort', params: ['s'], body: "CAST(date_trunc('millisecond', parseDateTimeBestEffort(s)) AS TIMESTAMP_MS)" },
+  { name: 'parseDateTime64BestEffortOrNull', params: ['s'], body: "CAST(date_trunc('millisecond', parseDateTimeBestEffortOrNull(s)) AS TIMESTAMP_MS)" },
+  { name: 'parseDateTime64BestEffortOrZero', params: ['s'], body: "CAST(date_trunc('millisecond', parseDateTimeBestEffortOrZero(s)) AS TIMESTAMP_MS)" },
+  ...onTime('toRelativeDayNum', "date_diff('day', DATE '1970-01-01', t)", { zoned: false }),
+  ...onTime('toRelativeHourNum', "date_diff('hour', TIMESTAMP '1970-01-01 00:00:00', t)", { zoned: false }),
+  ...onTime('toRelativeMinuteNum', "date_diff('minute', TIMESTAMP '1970-01-01 00:00:00', t)", { zoned: false }),
+  ...onTime('toRelativeSecondNum', "date_diff('second', TIMESTAMP '1970-01-01 00:00:00', t)", { zoned: false }),
+  ...onTime('toRelativeMonthNum', 'year(t) * 12 + month(t)', { zoned: false }),
+  ...onTime('toRelativeYearNum', 'year(t)', { zoned: false }),
+  ...onTime('toLastDayOfMonth', 'last_day(t)', { zoned: false }),
+  // Half-hour slots, as ClickHouse's timeSlot gives them.
+  ...onTime('timeSlot', "CAST(time_bucket(INTERVAL 30 MINUTE, t, TIMESTAMP '1970-01-01 00:00:00') AS TIMESTAMP_S)", { zoned: false }),
+  // A month or a weekday by its English name; another part as its number.
+  {
+    name: 'dateName', params: ['part', 't'],
+    body: "CASE lower(part) WHEN 'month' THEN monthname(t) WHEN 'weekday' THEN dayname(t) ELSE CAST(date_part(lower(part), t) AS VARCHAR) END",
+  },
+  { name: 'toDate32', params: ['x'], body: TO_DATE },
+  { name: 'makeDate', params: ['y', 'm', 'd'], body: 'make_date(CAST(y AS BIGINT), CAST(m AS BIGINT), CAST(d AS BIGINT))' },
+  { name: 'makeDateTime', params: ['y', 'mo', 'd', 'h', 'mi', 's'], body: 'CAST(make_timestamp(CAST(y AS BIGINT), CAST(mo AS BIGINT), CAST(d AS BIGINT), CAST(h AS BIGINT), CAST(mi AS BIGINT), CAST(s AS DOUBLE)) AS TIMESTAMP_S)' },
+  // DuckDB's strings are always valid UTF-8, and index characters as ClickHouse's …UTF8 functions do.
+  { name: 'substringUTF8', params: ['s', 'start', 'n'], body: 'substring(s, start, n)' },
+  { name: 'positionUTF8', params: ['s', 'needle'], body: 'strpos(s, needle)' },
+  { name: 'toValidUTF8', params: ['s'], body: 's' },
+  { name: 'intDivOrZero', params: ['a', 'b'], body: 'CASE WHEN b = 0 THEN 0 ELSE a // b END' },
+  { name: 'modulo', params: ['a', 'b'], body: 'a % b' },
+  { name: 'bitShiftLeft', params: ['a', 'b'], body: 'a << b' },
+  { name: 'bitShiftRight', params: ['a', 'b'], body: 'a >> b' },
+  // ClickHouse's rand() is a UInt32, randCanonical() a Float64 in [0, 1).
+  { name: 'rand', params: [], body: 'CAST(floor(random() * 4294967296) AS UINTEGER)' },
+  { name: 'randCanonical', params: [], body: 'random()' },
 ];
 
 /**

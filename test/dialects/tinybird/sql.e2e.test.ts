@@ -194,6 +194,26 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.equal(unknownType.status, 400);
   });
 
+  test("ClickHouse's bit aggregates, readable quantities, multiSearchAny, array push/pop/compact/intersect, extractAll, relative numbers, dateName, timeSlot, makeDate, intDivOrZero and the like", async () => {
+    const response = await sql(`SELECT groupBitOr(n) AS bits_or, groupBitAnd(n) AS bits_and, (SELECT groupBitXor(n) FROM numbers WHERE n > 1000) AS no_bits,
+      formatReadableQuantity(1234567) AS millions, formatReadableQuantity(12) AS units, multiSearchAny('clickhouse', ['duck', 'house']) AS any_found,
+      arrayPushBack([1], 2) AS pushed, arrayPushFront([1], 0) AS fronted, arrayPopBack([1, 2, 3]) AS popped, arrayPopFront([1, 2, 3]) AS shifted,
+      arrayCompact([1, 1, 2, 1]) AS compact, arraySort(arrayIntersect([1, 2, 3], [3, 2, 4])) AS common, extractAll('k=1,v=22', '=(\\\\d+)') AS groups,
+      extractAll('a1b22', '[0-9]+') AS matches, toRelativeDayNum(toDate('2024-01-01')) AS day_num, toRelativeMonthNum(toDate('2024-03-01')) AS month_num,
+      dateName('month', toDate('2024-01-01')) AS month_name, dateName('weekday', toDate('2024-01-01')) AS weekday, timeSlot(toDateTime('2024-01-01 10:47:00')) AS slot,
+      makeDate(2024, 2, 29) AS made, makeDateTime(2024, 1, 2, 3, 4, 5) AS made_time, toLastDayOfMonth(toDate('2024-02-10')) AS last_day, intDivOrZero(7, 0) AS div_zero,
+      substringUTF8('héllo', 2, 2) AS sub, parseDateTime64BestEffort('2024-01-01T10:00:00.123456Z') AS precise
+      FROM numbers WHERE n IN (5, 6) FORMAT JSON`);
+    const body = (await response.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{
+      bits_or: 7, bits_and: 4, no_bits: 0, millions: '1.23 million', units: '12.00', any_found: true, pushed: [1, 2], fronted: [0, 1], popped: [1, 2], shifted: [2, 3],
+      compact: [1, 2, 1], common: [2, 3], groups: ['1', '22'], matches: ['1', '22'], day_num: 19723, month_num: 24291, month_name: 'January', weekday: 'Monday',
+      slot: '2024-01-01 10:30:00', made: '2024-02-29', made_time: '2024-01-02 03:04:05', last_day: '2024-02-29', div_zero: 0, sub: 'él', precise: '2024-01-01 10:00:00.123',
+    }]);
+    assert.equal(body.meta.find((column) => column.name === 'precise')?.type, 'DateTime64(3)');
+  });
+
   test('LIMIT n BY keeps the first n rows of each group in the query\'s order, with an offset and a plain LIMIT after it', async () => {
     const rows = async (query: string) => {
       const response = await sql(`${query} FORMAT JSON`);

@@ -432,12 +432,13 @@ class ClickHouseRewriter extends SqlRewriter {
       const [keys, values] = [args.filter((_arg, at) => at % 2 === 0), args.filter((_arg, at) => at % 2 === 1)];
       return { build: () => `map([${keys.map(text).join(', ')}], [${values.map(text).join(', ')}])`, next };
     }
-    // DuckDB reads position(…) and extract(…) as `position(a IN b)` and `extract(part FROM t)`.
+    // DuckDB reads position(…) and extract(…) as `position(a IN b)` and `extract(part FROM t)`; extract
+    // and extractAll give the first group's match when the pattern has one, else the whole match's.
     if (word === 'POSITION' && args.length === 2) return { build: () => `strpos(${text(args[0]!)}, ${text(args[1]!)})`, next };
-    if (word === 'EXTRACT' && args.length === 2) {
+    if ((word === 'EXTRACT' || word === 'EXTRACTALL') && args.length === 2) {
       const pattern = this.stringAt(args[1]!);
       const group = pattern !== undefined && CAPTURES.test(pattern) ? 1 : 0;
-      return { build: () => `regexp_extract(${text(args[0]!)}, ${text(args[1]!)}, ${group})`, next };
+      return { build: () => `regexp_extract${word === 'EXTRACTALL' ? '_all' : ''}(${text(args[0]!)}, ${text(args[1]!)}, ${group})`, next };
     }
     if (Object.hasOwn(LAMBDA_FIRST, word) && (args.length === 2 || !LAMBDA_OPTIONAL.has(word))) {
       if (args.length !== 2) throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} takes a lambda and one array here (${args.length} arguments given)`);
