@@ -254,6 +254,24 @@ test('aggregate aliases work per group', async () => {
   assert.deepEqual(result.rows.map((row) => row.map((value) => renderTextValue(value))), [['2024-03-15', '10'], ['2024-03-16', '7']]);
 });
 
+test('more ClickHouse names: bit aggregates, readable quantities, multiSearchAny, array push/pop/compact/intersect, 64-bit best-effort times, relative numbers, dateName, makeDate', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT groupBitOr(x), groupBitAnd(x), groupBitXor(x), formatReadableQuantity(1500), formatReadableQuantity(2.5e9), multiSearchAny('abc', ['z', 'b']),
+      arrayPushBack([1], 2), arrayPushFront([1], 0), arrayPopBack([1, 2]), arrayPopFront([1, 2]), arrayPopBack([]), arrayCompact([1, 1, NULL, NULL, 2]),
+      arrayIntersect([1, 2], [2]), parseDateTime64BestEffort('2024-01-01 00:00:00.98765'), parseDateTime64BestEffortOrNull('x'), parseDateTime64BestEffortOrZero('x'),
+      toRelativeDayNum(DATE '1970-01-03'), toRelativeHourNum(TIMESTAMP '1970-01-01 05:30:00'), toRelativeMinuteNum(TIMESTAMP '1970-01-01 00:02:30'),
+      toRelativeSecondNum(TIMESTAMP '1970-01-01 00:00:07'), toRelativeMonthNum(DATE '2024-02-10'), toRelativeYearNum(DATE '2024-02-10'),
+      toLastDayOfMonth(DATE '2023-02-10'), timeSlot(TIMESTAMP '2024-01-01 10:29:59'), dateName('month', DATE '2024-05-01'), dateName('Weekday', DATE '2024-05-01'),
+      dateName('day', DATE '2024-05-01'), toDate32('2024-05-01'), makeDate(2024, 5, 1), makeDateTime(2024, 5, 1, 23, 59, 58), substringUTF8('añob', 2, 2),
+      positionUTF8('añob', 'o'), toValidUTF8('ok'), intDivOrZero(5, 0), intDivOrZero(-7, 2), modulo(7, 4), bitShiftLeft(3, 2), bitShiftRight(12, 2),
+      rand() < 4294967296, randCanonical() BETWEEN 0 AND 1
+      FROM (VALUES (6), (3)) t(x)`),
+    ['7', '2', '5', '1.50 thousand', '2.50 billion', 'true', '[1,2]', '[0,1]', '[1]', '[2]', '[]', '[1,null,2]', '[2]', '2024-01-01 00:00:00.987', '',
+      '1970-01-01 00:00:00', '2', '5', '2', '7', '24290', '2024', '2023-02-28', '2024-01-01 10:00:00', 'May', 'Wednesday', '1', '2024-05-01', '2024-05-01',
+      '2024-05-01 23:59:58', 'ño', '3', 'ok', '0', '-3', '3', '12', '3', 'true', 'true'],
+  );
+});
+
 test('every macro is exercised by a query in this file', async () => {
   const source = await readFile(fileURLToPath(import.meta.url), 'utf8');
   const untested = CLICKHOUSE_MACROS.map((macro) => macro.name).filter((name) => !new RegExp(`\\b${name}\\(`).test(source));
