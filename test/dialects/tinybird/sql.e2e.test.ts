@@ -327,6 +327,13 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ d: 90, a: 86400 }]);
     assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE amount > 1 WHERE country != 'ES'"), [{ c: 1 }]);
     assert.deepEqual(await rows('SELECT countIf(DISTINCT n % 3, n > 20) AS d FROM numbers'), [{ d: 3 }]);
+    // ClickHouse's type names in casts, which DuckDB does not know (Float64, Nullable(…), Array(…), DateTime64(3) …).
+    assert.deepEqual(await rows(`SELECT CAST(n AS Float64) / 2 AS half, n::Nullable(String) AS text, CAST(['1', '2'] AS Array(UInt8)) AS numbers,
+      CAST('2024-01-01 10:00:00.5' AS DateTime64(3)) AS precise, CAST(n, 'LowCardinality(String)') AS low, CAST(map('a', 1) AS Map(String, UInt64)) AS m,
+      CAST(1.5 AS Decimal(10, 2)) AS d, CAST(n AS INTEGER) AS duck_type FROM numbers WHERE n = 3`),
+      [{ half: 1.5, text: '3', numbers: [1, 2], precise: '2024-01-01 10:00:00.500', low: '3', m: { a: 1 }, d: 1.5, duck_type: 3 }]);
+    assert.equal((await sql("SELECT CAST(1, 'Nope') FORMAT JSON")).status, 400);
+    assert.deepEqual(await rows('SELECT count() AS c FROM numbers WHERE n GLOBAL IN (SELECT n FROM numbers WHERE n < 3) AND n GLOBAL NOT IN (1)'), [{ c: 1 }]);
     assert.deepEqual(await rows("SELECT 0x1F AS hex, 0b101 AS bits, tuple(1, 'a').2 AS second, map('a', 1, 'b', 2)['b'] AS b # a comment, as ClickHouse reads it\n"),
       [{ hex: 31, bits: 5, second: 'a', b: 2 }]);
   });

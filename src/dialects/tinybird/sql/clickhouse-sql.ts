@@ -16,6 +16,22 @@ import { withTotals, type RenderedTotals } from './with-totals.ts';
 import { intervalAfter, timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
 import { keywordNames } from './keyword-names.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
+import { parseClickHouseType, readClickHouseType, TypeNameError } from '../../../core/types/index.ts';
+import { toDuckDBType } from '../../../core/types/duckdb-types.ts';
+import type { FieldType } from '../../../core/types/data-type.ts';
+
+/** Words that GLOBAL stands before, in `x GLOBAL IN (…)`, `GLOBAL NOT IN`, `GLOBAL [LEFT|ANY …] JOIN`. */
+const GLOBAL_BEFORE = new Set(['IN', 'NOT', 'JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'ANY', 'ALL', 'SEMI', 'ANTI', 'CROSS', 'ASOF']);
+
+/** A ClickHouse type given as a string (`CAST(x, 'Float64')`); a 400 when it is none. */
+function castType(name: string): FieldType {
+  try {
+    return parseClickHouseType(name);
+  } catch (error) {
+    if (error instanceof TypeNameError) throw new SluiceError('SQL_SYNTAX', `CAST: ${error.message}`);
+    throw error;
+  }
+}
 
 /** DuckDB's type of ClickHouse's toStartOfInterval, by its step's unit (finer ones keep fractions of a second). */
 const BUCKET_TYPES: Record<string, string> = {
@@ -137,6 +153,10 @@ class ClickHouseRewriter extends SqlRewriter {
     if (index === 0 && this.limited && !this.wrapping.has('limit')) return this.wrap('limit', () => this.limitByQuery(this.limited!), this.tokens.length);
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
     if (index === this.totals?.at) return { build: () => '', next: index + 2 };
+    // GLOBAL IN / GLOBAL JOIN send a subquery's result to a cluster's other shards: here there are none.
+    if (this.word(index) === 'GLOBAL' && GLOBAL_BEFORE.has(this.word(index + 1) ?? '')) return { build: () => '', next: index + 1 };
+    const castType = this.castTypeAt(index);
+    if (castType) return castType;
     const joinedItem = this.arrayJoinItems.get(index);
     if (joinedItem) return { build: () => quoteIdentifier(joinedItem.name), next: joinedItem.item.to };
     const arrayJoin = this.arrayJoins.get(index);
@@ -267,6 +287,39 @@ class ClickHouseRewriter extends SqlRewriter {
     if (interval) return interval.span.to === span.to ? interval.unit.replace(/S$/, '') : undefined;
     const call = /^TOINTERVAL(\w+)$/.exec(this.word(span.from) ?? '');
     return call && this.isSymbol(span.from + 1, '(') && this.closing(span.from + 1, span.to) === span.to - 1 ? call[1] : undefined;
+  }
+
+  /**
+   * A ClickHouse type a value is cast to (`CAST(x AS Float64)`, `x::Nullable(String)`, `CAST(x AS
+   * Array(String))`), written as DuckDB's type: DuckDB knows none of Float64, DateTime64(3),
+   * Nullable(…), LowCardinality(…), Array(…) or Map(…). A type that is not ClickHouse's is left as written.
+   */
+  private castTypeAt(index: number): Rewrite | undefined {
+    const colons = this.isSymbol(index, ':') && this.isSymbol(index + 1, ':') && this.tokens[index]!.end === this.tokens[index + 1]!.start;
+    const cast = colons || (this.word(index) === 'AS' && ['CAST', 'TRY_CAST'].includes(this.word(this.enclosingBracket(index) - 1) ?? ''));
+    const typeAt = colons ? index + 2 : index + 1;
+    const first = this.tokens[typeAt];
+    if (!cast || first === undefined || (first.kind !== 'word' && first.kind !== 'quoted')) return undefined;
+    let read: ReturnType<typeof readClickHouseType>;
+    try {
+      read = readClickHouseType(this.source, first.start);
+    } catch {
+      return undefined;
+    }
+    let next = typeAt;
+    while (next < this.tokens.length && this.tokens[next]!.start < read.end) next += 1;
+    if (this.tokens[next - 1]!.end !== read.end) return undefined;
+    const type = toDuckDBType(read.field.type);
+    return { build: () => (colons ? `::${type}` : `AS ${type}`), next };
+  }
+
+  /** The index of the innermost bracket open around `index`, or -1. */
+  private enclosingBracket(index: number): number {
+    for (let at = index - 1, depth = 0; at >= 0; at -= 1) {
+      if (this.closes(at)) depth += 1;
+      else if (this.opens(at) && (depth -= 1) < 0) return at;
+    }
+    return -1;
   }
 
   /** How many brackets enclose the token at `index`. */
@@ -426,6 +479,12 @@ class ClickHouseRewriter extends SqlRewriter {
     // ClickHouse's toStartOfInterval gives a DateTime for steps of seconds to days, a Date for weeks or more.
     const bucket = word === 'TOSTARTOFINTERVAL' && args.length === 2 ? BUCKET_TYPES[this.intervalUnit(args[1]!) ?? ''] : undefined;
     if (bucket) return { build: () => `CAST(toStartOfInterval(${text(args[0]!)}, ${text(args[1]!)}) AS ${bucket})`, next };
+    // ClickHouse's CAST(x, 'Type'), the type a string.
+    const typeName = word === 'CAST' && args.length === 2 ? this.stringAt(args[1]!) : undefined;
+    if (typeName !== undefined) {
+      const type = toDuckDBType(castType(typeName).type);
+      return { build: () => `CAST(${text(args[0]!)} AS ${type})`, next };
+    }
     // ClickHouse's tuple(a, b) and map(k1, v1, k2, v2 …): DuckDB's row(a, b) and map([keys], [values]).
     if (word === 'TUPLE' && args.length > 0) return { build: () => `row(${args.map(text).join(', ')})`, next };
     if (word === 'MAP' && args.length > 0 && args.length % 2 === 0) {
