@@ -333,6 +333,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       CAST(1.5 AS Decimal(10, 2)) AS d, CAST(n AS INTEGER) AS duck_type FROM numbers WHERE n = 3`),
       [{ half: 1.5, text: '3', numbers: [1, 2], precise: '2024-01-01 10:00:00.500', low: '3', m: { a: 1 }, d: 1.5, duck_type: 3 }]);
     assert.equal((await sql("SELECT CAST(1, 'Nope') FORMAT JSON")).status, 400);
+    assert.deepEqual(await rows("SELECT COLUMNS('^(id|amount)$') FROM sales WHERE id = 1"), [{ id: 1, amount: 2.5 }]);
     assert.deepEqual(await rows('SELECT count() AS c FROM numbers WHERE n GLOBAL IN (SELECT n FROM numbers WHERE n < 3) AND n GLOBAL NOT IN (1)'), [{ c: 1 }]);
     assert.deepEqual(await rows("SELECT 0x1F AS hex, 0b101 AS bits, tuple(1, 'a').2 AS second, map('a', 1, 'b', 2)['b'] AS b # a comment, as ClickHouse reads it\n"),
       [{ hex: 31, bits: 5, second: 'a', b: 2 }]);

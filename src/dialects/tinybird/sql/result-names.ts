@@ -14,7 +14,7 @@ const LIST_ENDS = new Set(['FROM', 'WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'WINDO
 export function resultNames(source: string, reader: TokenReader, items = selectItems(reader)): Map<number, { item: Span; name: string }> {
   const names = new Map<number, { item: Span; name: string }>();
   for (const item of items) {
-    if (!reader.isSymbol(item.to - 1, ')') || hasAlias(reader, item)) continue;
+    if (!reader.isSymbol(item.to - 1, ')') || hasAlias(reader, item) || isStar(reader, item)) continue;
     const text = source.slice(reader.tokens[item.from]!.start, reader.tokens[item.to - 1]!.end).replace(/\s+/g, ' ');
     names.set(item.from, { item, name: /^count\(\s*\*\s*\)$/i.test(text) ? 'count()' : text });
   }
@@ -58,6 +58,12 @@ export function selectLists(reader: TokenReader): SelectList[] {
 /** The items of every SELECT list of the query. */
 export function selectItems(reader: TokenReader): Span[] {
   return selectLists(reader).flatMap((list) => list.items);
+}
+
+/** Whether the item stands for several columns, each named by itself: `* EXCEPT (a)`, `t.* REPLACE (…)`, `COLUMNS('re')`. */
+function isStar(reader: TokenReader, item: Span): boolean {
+  const star = reader.isSymbol(item.from, '*') || (reader.isSymbol(item.from + 1, '.') && reader.isSymbol(item.from + 2, '*'));
+  return star || (reader.word(item.from) === 'COLUMNS' && reader.isSymbol(item.from + 1, '('));
 }
 
 /** Whether the item names itself with AS outside its brackets. */
