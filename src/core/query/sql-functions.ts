@@ -163,7 +163,11 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'toDateTime', params: ['x'], body: dateTime(`date_trunc('second', ${TO_DATE_TIME})`) },
   // In a time zone: the wall-clock time there of the UTC time.
   { name: 'toDateTime', params: ['x', 'zone'], body: dateTime(`date_trunc('second', timezone(zone, timezone('UTC', ${TO_DATE_TIME})))`) },
-  cast('toString', 'VARCHAR'),
+  // A DateTime64(3) as ClickHouse writes it, with its three digits (DuckDB's text drops trailing zeros).
+  {
+    name: 'toString', params: ['x'],
+    body: "CASE typeof(x) WHEN 'TIMESTAMP_MS' THEN strftime(TRY_CAST(x AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%g') ELSE CAST(x AS VARCHAR) END",
+  },
   ...Object.entries(NUMBER_TYPES).flatMap(([name, type]) => {
     const integer = name.includes('Int');
     return [

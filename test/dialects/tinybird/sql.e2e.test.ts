@@ -376,14 +376,14 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     await suite.tb.form('/v0/datasources?name=precise', { schema: 'ts DateTime64(3)' });
     await suite.tb.upload('name=precise&mode=append', 'csv', 'p.csv', '2024-01-01 10:20:45.750\n');
     const response = await sql(`SELECT toStartOfMinute(ts) AS m, toStartOfFifteenMinutes(ts) AS q, toStartOfHour(ts) AS h, toStartOfDay(ts) AS d,
-      toDateTime(ts) AS t, toDateTime('2024-01-01 10:20:45.9') AS parsed, fromUnixTimestamp(1704104445) AS u, ts FROM precise FORMAT JSON`);
+      toDateTime(ts) AS t, toDateTime('2024-01-01 10:20:45.9') AS parsed, fromUnixTimestamp(1704104445) AS u, ts, toString(ts) AS text FROM precise FORMAT JSON`);
     const body = (await response.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.deepEqual(body.data, [{
       m: '2024-01-01 10:20:00', q: '2024-01-01 10:15:00', h: '2024-01-01 10:00:00', d: '2024-01-01 00:00:00',
-      t: '2024-01-01 10:20:45', parsed: '2024-01-01 10:20:45', u: '2024-01-01 10:20:45', ts: '2024-01-01 10:20:45.750',
+      t: '2024-01-01 10:20:45', parsed: '2024-01-01 10:20:45', u: '2024-01-01 10:20:45', ts: '2024-01-01 10:20:45.750', text: '2024-01-01 10:20:45.750',
     }]);
-    assert.deepEqual(body.meta.map((column) => column.type), [...Array(7).fill('DateTime'), 'DateTime64(3)']);
+    assert.deepEqual(body.meta.map((column) => column.type), [...Array(7).fill('DateTime'), 'DateTime64(3)', 'String']);
     // toStartOfInterval counts steps from the epoch (weeks from a Monday) and gives a DateTime, or a Date for weeks and more.
     const buckets = await sql(`SELECT toStartOfInterval(ts, INTERVAL 5 HOUR) AS five_hours, toStartOfInterval(ts, toIntervalMinute(15)) AS quarter,
       toStartOfInterval(ts, INTERVAL 1 WEEK) AS week, toStartOfInterval(ts, INTERVAL 3 MONTH) AS months FROM precise FORMAT JSON`);
