@@ -1,6 +1,7 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { BOUNDING_MACROS, MAX_PAIRWISE_WORK } from './built-value-bounds.ts';
+import { FUNNEL_MACROS } from './funnel-functions.ts';
 import { timestampFromText } from '../ingest/coercion.ts';
 
 export interface SqlMacro {
@@ -394,14 +395,15 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
 
 /**
  * Creates (or refreshes) the macros in the database's `main` schema, where user queries resolve
- * unqualified function names: ClickHouse's names, and the checks of built values' sizes that the
- * query guard calls (see BOUNDING_MACROS). Persistent and idempotent: call once at startup.
+ * unqualified function names: ClickHouse's names, the checks of built values' sizes that the
+ * query guard calls (see BOUNDING_MACROS), and what ClickHouse's windowFunnel and retention are
+ * rewritten to (see FUNNEL_MACROS). Persistent and idempotent: call once at startup.
  */
 export async function installSqlFunctions(storage: DuckDBStorage): Promise<void> {
   await storage.transaction(async (tx) => {
     // Macros of one name are its overloads, one per number of arguments, created together.
     const byName = new Map<string, SqlMacro[]>();
-    for (const macro of [...CLICKHOUSE_MACROS, ...BOUNDING_MACROS]) byName.set(macro.name, [...(byName.get(macro.name) ?? []), macro]);
+    for (const macro of [...CLICKHOUSE_MACROS, ...BOUNDING_MACROS, ...FUNNEL_MACROS]) byName.set(macro.name, [...(byName.get(macro.name) ?? []), macro]);
     for (const [name, overloads] of byName) {
       await tx.run(`CREATE OR REPLACE MACRO main.${quoteIdentifier(name)}${overloads.map((macro) => `(${macro.params.join(', ')}) AS ${macro.body}`).join(', ')}`);
     }

@@ -452,6 +452,106 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     ]);
   });
 
+  test("windowFunnel and retention, with ClickHouse's levels and flags: the window's bound included, a chain restarted at level 1, ties and rows meeting two conditions, groups without a first step", async () => {
+    await suite.tb.form('/v0/datasources?name=funnel_events', { schema: 'user String, ts DateTime, event String' });
+    // u1 buys at the window's very end, u2 a second past it; u3 starts again at 10:30, and only that
+    // chain is in time for the rest; u4's quick_buy is both a cart and a buy; u5 never views; u6's
+    // view and cart share a second (the view, condition 1, counts first); u7 does something else
+    // between view and cart.
+    await suite.tb.upload('name=funnel_events&mode=append', 'csv', 'f.csv', [
+      'u1,2024-05-01 10:00:00,view', 'u1,2024-05-01 10:30:00,cart', 'u1,2024-05-01 11:00:00,buy',
+      'u2,2024-05-01 10:00:00,view', 'u2,2024-05-01 10:30:00,cart', 'u2,2024-05-01 11:00:01,buy',
+      'u3,2024-05-01 09:00:00,view', 'u3,2024-05-01 10:30:00,view', 'u3,2024-05-01 10:45:00,cart', 'u3,2024-05-01 11:15:00,buy',
+      'u4,2024-05-01 10:00:00,view', 'u4,2024-05-01 10:10:00,quick_buy',
+      'u5,2024-05-01 10:00:00,cart', 'u5,2024-05-01 10:05:00,buy',
+      'u6,2024-05-01 10:00:00,cart', 'u6,2024-05-01 10:00:00,view', 'u6,2024-05-01 12:00:00,buy',
+      'u7,2024-05-01 10:00:00,view', 'u7,2024-05-01 10:01:00,other', 'u7,2024-05-01 10:02:00,cart',
+    ].join('\n') + '\n');
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: Array<Record<string, unknown>>; meta: Array<{ name: string; type: string }> };
+      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
+      return body;
+    };
+    const steps = "event = 'view', event IN ('cart', 'quick_buy'), event IN ('buy', 'quick_buy')";
+    const levels = await rows(`SELECT user, windowFunnel(3600)(ts, ${steps}) AS level, windowFunnel(3600, 'strict_increase')(ts, ${steps}) AS increasing,
+      windowFunnel(3600, 'strict_order')(ts, ${steps}) AS ordered, windowFunnel(3600)(toUnixTimestamp(ts), ${steps}) AS by_seconds,
+      retention(${steps}) AS kept, count() AS events FROM funnel_events GROUP BY user ORDER BY user`);
+    assert.deepEqual(levels.data.map(({ user, level, increasing, ordered, by_seconds, kept, events }) => [user, level, increasing, ordered, by_seconds, kept, events]), [
+      ['u1', 3, 3, 3, 3, [1, 1, 1], 3],
+      ['u2', 2, 2, 2, 2, [1, 1, 1], 3],
+      ['u3', 3, 3, 3, 3, [1, 1, 1], 4],
+      // One row meets conditions 2 and 3: at one timestamp, which strict_increase does not chain.
+      ['u4', 3, 2, 3, 3, [1, 1, 1], 2],
+      ['u5', 0, 0, 0, 0, [0, 0, 0], 2],
+      // The cart ties with the view: condition 1 is taken first, so it chains (not with strict_increase).
+      ['u6', 2, 1, 2, 2, [1, 1, 1], 3],
+      // strict_order stops at the event that meets no condition.
+      ['u7', 2, 2, 1, 2, [1, 1, 0], 3],
+    ]);
+    assert.deepEqual(levels.meta.filter((column) => ['level', 'kept'].includes(column.name)).map((column) => column.type), ['UInt8', 'Array(UInt8)']);
+    // Nested in a subquery and grouped by its result, named by their text when not aliased, beside other aggregates.
+    const funnel = await rows(`SELECT level, count() AS users FROM (SELECT user, windowFunnel(3600)(ts, ${steps}) AS level FROM funnel_events GROUP BY user)
+      GROUP BY level ORDER BY level`);
+    assert.deepEqual(funnel.data, [{ level: 0, users: 1 }, { level: 2, users: 3 }, { level: 3, users: 3 }]);
+    const converted = await rows(`SELECT user, windowFunnel(3600)(ts, ${steps}) AS level FROM funnel_events GROUP BY user HAVING level = 3 AND retention(${steps})[3] = 1 ORDER BY user`);
+    assert.deepEqual(converted.data, [{ user: 'u1', level: 3 }, { user: 'u3', level: 3 }, { user: 'u4', level: 3 }]);
+    const named = await rows("SELECT windowFunnel(1800)(ts, event = 'view', event = 'cart'), retention(event = 'view', event = 'buy'), uniq(user) AS users FROM funnel_events WHERE user IN ('u1', 'u5')");
+    assert.deepEqual(named.data, [{ "windowFunnel(1800)(ts, event = 'view', event = 'cart')": 2, "retention(event = 'view', event = 'buy')": [1, 1], users: 2 }]);
+    // A group without rows, and conditions met by no row.
+    assert.deepEqual((await rows(`SELECT windowFunnel(60)(ts, ${steps}) AS level, retention(${steps}) AS kept FROM funnel_events WHERE user = 'nobody'`)).data, [{ level: 0, kept: [0, 0, 0] }]);
+    assert.deepEqual((await rows("SELECT windowFunnel(60)(ts, event = 'x', event = 'view') AS level, retention(event = 'x', event = 'view') AS kept FROM funnel_events")).data,
+      [{ level: 0, kept: [0, 0] }]);
+  });
+
+  test("windowFunnel of a Date counts its window in days; of an integer, in its own units; strict_order's stop and allow_reentry", async () => {
+    await suite.tb.form('/v0/datasources?name=funnel_days', { schema: 'user String, day Date, step UInt32, event String' });
+    await suite.tb.upload('name=funnel_days&mode=append', 'csv', 'd.csv', [
+      'a,2024-01-01,10,signup', 'a,2024-01-02,20,active', 'a,2024-01-09,27,paid',
+      'b,2024-01-01,10,signup', 'b,2024-01-03,12,paid', 'b,2024-01-04,13,active', 'b,2024-01-05,14,paid',
+    ].join('\n') + '\n');
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[] };
+      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
+      return body.data;
+    };
+    const steps = "event = 'signup', event = 'active', event = 'paid'";
+    // a pays 8 days after signing up: within 8 days, not 7; by step numbers, 17 after.
+    // b pays before being active: strict_order stops there (at level 1), allow_reentry skips that payment.
+    assert.deepEqual(await rows(`SELECT user, windowFunnel(7)(day, ${steps}) AS week, windowFunnel(8)(day, ${steps}) AS eight_days,
+      windowFunnel(17)(step, ${steps}) AS by_step, windowFunnel(7, 'strict_order')(day, ${steps}) AS ordered,
+      windowFunnel(7, 'strict_order', 'allow_reentry')(day, ${steps}) AS reentered FROM funnel_days GROUP BY user ORDER BY user`), [
+      { user: 'a', week: 2, eight_days: 3, by_step: 3, ordered: 2, reentered: 2 },
+      { user: 'b', week: 3, eight_days: 3, by_step: 3, ordered: 1, reentered: 3 },
+    ]);
+    assert.deepEqual(await rows("SELECT retention(day = '2024-01-01', day = '2024-01-02', day >= '2024-01-05') AS r FROM funnel_days GROUP BY user ORDER BY user"),
+      [{ r: [1, 1, 1] }, { r: [1, 0, 1] }]);
+  });
+
+  test('windowFunnel modes that are not walked as ClickHouse walks them, malformed calls and the sequence aggregates are 400s naming what is wrong', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ["SELECT windowFunnel(3600, 'strict_deduplication')(ts, event = 'view', event = 'cart') FROM funnel_events", /strict_deduplication' is not supported/],
+      ["SELECT windowFunnel(3600, 'strict_once')(ts, event = 'view', event = 'cart') FROM funnel_events", /strict_once' is not supported/],
+      ["SELECT windowFunnel(3600, 'strict')(ts, event = 'view') FROM funnel_events", /replaced it with strict_deduplication/],
+      ["SELECT windowFunnel(3600, 'sideways')(ts, event = 'view') FROM funnel_events", /no mode 'sideways'/],
+      ["SELECT windowFunnel(3600, 'allow_reentry')(ts, event = 'view') FROM funnel_events", /requires 'strict_order'/],
+      ["SELECT windowFunnel(-1)(ts, event = 'view') FROM funnel_events", /window as a whole number/],
+      ["SELECT windowFunnel(ts, event = 'view') FROM funnel_events", /window as a whole number/],
+      ['SELECT windowFunnel(3600)(ts) FROM funnel_events', /a timestamp and at least one condition/],
+      ["SELECT windowFunnel(3600)(event, event = 'view') FROM funnel_events", /timestamp, not VARCHAR/],
+      ["SELECT retention(event = 'view') FROM funnel_events", /retention takes 2 to 32 conditions/],
+      ["SELECT sequenceMatch('(?1)(?2)')(ts, event = 'view', event = 'cart') FROM funnel_events", /sequenceMatch is not supported/],
+      ["SELECT sequenceCount('(?1).*(?2)')(ts, event = 'view', event = 'cart') FROM funnel_events", /sequenceCount is not supported/],
+    ];
+    for (const [query, message] of cases) {
+      const response = await sql(query);
+      const body = (await response.json()) as { error: string };
+      assert.equal(response.status, 400, `${query}: ${JSON.stringify(body)}`);
+      assert.match(body.error, message, query);
+    }
+  });
+
   test('FORMAT JSON keeps 64-bit integers exact and names ClickHouse types', async () => {
     const body = await (await sql(QUERY)).json();
     assert.deepEqual(body.meta, [{ name: 'id', type: 'Int64' }, { name: 'country', type: 'String' }, { name: 'amount', type: 'Float64' }]);

@@ -15,6 +15,7 @@ import { withFill, type RenderedFill } from './with-fill.ts';
 import { withTotals, type RenderedTotals } from './with-totals.ts';
 import { intervalAfter, timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
 import { keywordNames } from './keyword-names.ts';
+import { SEQUENCE_AGGREGATES, retentionSql, windowFunnelSql } from './funnel-aggregates.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { parseClickHouseType, readClickHouseType, TypeNameError } from '../../../core/types/index.ts';
 import { toDuckDBType } from '../../../core/types/duckdb-types.ts';
@@ -49,7 +50,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  *   clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)`), `position(s, x)` and
  *   `extract(s, pattern)` (DuckDB reads `position(… IN …)` and `extract(… FROM …)` there), `dateAdd(day,
  *   n, t)` and `dateDiff(day, a, b)` with a unit word, typed `JSONExtract`, `countIf` of no rows (0),
- *   `now()` as a DateTime, and a few renames (`lagInFrame` → `lag`);
+ *   `now()` as a DateTime, `windowFunnel` and `retention` (see funnel-aggregates.ts), and a few
+ *   renames (`lagInFrame` → `lag`);
  * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
  *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), `ORDER BY … WITH FILL` (see with-fill.ts), a
  *   trailing `SETTINGS …` (dropped);
@@ -220,6 +222,8 @@ class ClickHouseRewriter extends SqlRewriter {
     if (word === 'NOW' && this.isSymbol(index + 2, ')')) return { build: () => 'CAST(now() AS TIMESTAMP_S)', next: index + 3 };
     const sum = word === 'SUM' && !this.wrapping.has(`sum:${index}`) ? this.emptySumIsZero(index, limit) : undefined;
     if (sum) return sum;
+    if (word === 'WINDOWFUNNEL') return this.windowFunnel(index, limit);
+    if (SEQUENCE_AGGREGATES.has(word)) throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} is not supported: ClickHouse's sequence pattern matching is not provided (windowFunnel is)`);
     const call = this.call(word, index, limit);
     if (call) return call;
     const aggregate = Object.hasOwn(PARAMETRIC, word) ? PARAMETRIC[word]! : undefined;
@@ -231,6 +235,22 @@ class ClickHouseRewriter extends SqlRewriter {
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
     const params = { from: index + 2, to: paramsClose };
     return { build: () => aggregate.build(this.render(params), args.map((span) => this.render(span))), next: argsClose + 1 };
+  }
+
+  /**
+   * `windowFunnel(window[, mode…])(timestamp, cond…)` (see `windowFunnelSql`); without its
+   * parameters it is refused, not left for DuckDB to report as an unknown function.
+   */
+  private windowFunnel(index: number, limit: number): Rewrite | undefined {
+    const paramsClose = this.closing(index + 1, limit);
+    if (paramsClose === undefined) return undefined;
+    const argsClose = this.isSymbol(paramsClose + 1, '(') ? this.closing(paramsClose + 1, limit) : undefined;
+    const params = this.arguments({ from: index + 2, to: paramsClose });
+    const first = params[0] && params[0].to === params[0].from + 1 ? this.tokens[params[0].from] : undefined;
+    const window = first?.kind === 'number' && /^\d+$/.test(first.text) ? first.text : undefined;
+    const modes = params.slice(1).map((span) => this.stringAt(span));
+    const args = argsClose === undefined ? [] : this.arguments({ from: paramsClose + 2, to: argsClose });
+    return { build: () => windowFunnelSql({ window, modes }, args.map((span) => this.render(span))), next: (argsClose ?? paramsClose) + 1 };
   }
 
   /** The pieces of a query with ORDER BY … WITH FILL, rendered (see `filledQuery`); undefined for another query. */
@@ -475,6 +495,9 @@ class ClickHouseRewriter extends SqlRewriter {
     const next = close + 1;
     const text = (span: Span) => this.render(span);
     if (word === 'MULTIIF') return { build: () => this.multiIf(args), next };
+    // retention takes no parameters: `retention(x)(…)` is ClickHouse's error too.
+    if (word === 'RETENTION' && this.isSymbol(next, '(')) throw new SluiceError('SQL_SYNTAX', 'retention takes no parameters: retention(cond1, cond2, …)');
+    if (word === 'RETENTION') return { build: () => retentionSql(args.map(text)), next };
     if (word === 'FORMATDATETIME') return { build: () => this.formatDateTime(args), next };
     // ClickHouse's toStartOfInterval gives a DateTime for steps of seconds to days, a Date for weeks or more.
     const bucket = word === 'TOSTARTOFINTERVAL' && args.length === 2 ? BUCKET_TYPES[this.intervalUnit(args[1]!) ?? ''] : undefined;
