@@ -60,6 +60,16 @@ export class TokenReader {
     return open >= 0 ? open : undefined;
   }
 
+  /** The indexes of the tokens outside every bracket (the outermost brackets themselves included), in order. */
+  *outermost(): Generator<number> {
+    let depth = 0;
+    for (let index = 0; index < this.tokens.length; index += 1) {
+      if (this.closes(index)) depth -= 1;
+      if (depth <= 0) yield index;
+      if (this.opens(index)) depth += 1;
+    }
+  }
+
   /** A call's arguments: the spans between its top-level commas (none for an empty call). */
   arguments(span: Span): Span[] {
     if (span.from >= span.to) return [];

@@ -282,7 +282,8 @@ class ClickHouseRewriter extends SqlRewriter {
     const text = (span: Span) => this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end).replace(/\s+/g, ' ');
     const keyTexts = new Set(keys.map(text));
     // The outermost SELECT list's items that are keys: as written, by their alias, or by the column they name.
-    const outer = selectLists(this).find((list) => list.items.length > 0 && this.depthAt(list.items[0]!.from) === 0);
+    const outermost = new Set(this.outermost());
+    const outer = selectLists(this).find((list) => list.items.length > 0 && outermost.has(list.items[0]!.from));
     const keyColumns = (outer?.items ?? []).flatMap((item) => {
       const aliased = item.to - item.from >= 3 && this.word(item.to - 2) === 'AS';
       const expression = aliased ? { from: item.from, to: item.to - 2 } : item;
@@ -340,16 +341,6 @@ class ClickHouseRewriter extends SqlRewriter {
       else if (this.opens(at) && (depth -= 1) < 0) return at;
     }
     return -1;
-  }
-
-  /** How many brackets enclose the token at `index`. */
-  private depthAt(index: number): number {
-    let depth = 0;
-    for (let at = 0; at < index; at += 1) {
-      if (this.opens(at)) depth += 1;
-      else if (this.closes(at)) depth -= 1;
-    }
-    return depth;
   }
 
   /**

@@ -19,13 +19,9 @@ const BY_LIST_ENDS = new Set(['LIMIT', 'OFFSET', 'SETTINGS']);
 /** The query's outermost LIMIT BY, if it has one (see `LimitBy`). */
 export function limitBy(reader: TokenReader): LimitBy | undefined {
   const { tokens } = reader;
-  let depth = 0;
   let orderStart: number | undefined;
-  for (let index = 0; index < tokens.length; index += 1) {
-    if (reader.opens(index)) depth += 1;
-    else if (reader.closes(index)) depth -= 1;
-    else if (depth > 0) continue;
-    else if (reader.word(index) === 'ORDER' && reader.word(index + 1) === 'BY') orderStart = index + 2;
+  for (const index of reader.outermost()) {
+    if (reader.word(index) === 'ORDER' && reader.word(index + 1) === 'BY') orderStart = index + 2;
     else if (reader.word(index) === 'UNION' || reader.word(index) === 'EXCEPT' || reader.word(index) === 'INTERSECT') orderStart = undefined;
     else if (reader.word(index) === 'LIMIT') {
       const number = (at: number) => (tokens[at]?.kind === 'number' && /^\d+$/.test(tokens[at].text) ? Number(tokens[at].text) : undefined);

@@ -23,15 +23,10 @@ const CLAUSES_AFTER = new Set(['HAVING', 'ORDER', 'LIMIT', 'SETTINGS', 'QUALIFY'
 
 /** The query's outermost `GROUP BY … WITH TOTALS`, if it has one. */
 export function withTotals(reader: TokenReader): WithTotals | undefined {
-  const { tokens } = reader;
-  let depth = 0;
   let groupStart: number | undefined;
   let found: WithTotals | undefined;
-  for (let index = 0; index < tokens.length; index += 1) {
-    if (reader.opens(index)) depth += 1;
-    else if (reader.closes(index)) depth -= 1;
-    else if (depth > 0) continue;
-    else if (reader.word(index) === 'GROUP' && reader.word(index + 1) === 'BY') groupStart = index + 2;
+  for (const index of reader.outermost()) {
+    if (reader.word(index) === 'GROUP' && reader.word(index + 1) === 'BY') groupStart = index + 2;
     else if (reader.word(index) === 'WITH' && reader.word(index + 1) === 'TOTALS') {
       if (groupStart === undefined) throw new SluiceError('SQL_SYNTAX', 'WITH TOTALS follows the GROUP BY of the outermost query');
       for (let key = groupStart; key < index; key += 1) {
