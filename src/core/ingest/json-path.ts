@@ -29,15 +29,26 @@ export function parseJsonPath(text: string): JsonPath {
     }
     rest = rest.slice(match![0].length);
   }
+  // DuckDB's JSON paths have no way to name an empty key, and SQL text ends at a NUL.
+  if (steps.some((step) => 'key' in step && !isReadableKey(step.key))) fail('a key must not be empty nor hold a NUL character');
   if (steps.filter((step) => 'every' in step).length > 1) {
     throw new SluiceError('INVALID_SCHEMA', `Invalid JSONPath "${text}": Nested arrays are not supported`, { jsonPath: text });
   }
   return { text, steps };
 }
 
-/** The path in DuckDB's JSON path syntax (`$."a"[*]."b"`), safe to embed in a SQL string literal. */
+/** Whether a JSON key can be read by a path: not empty, and without a NUL (see `parseJsonPath`). */
+export function isReadableKey(key: string): boolean {
+  return key !== '' && !key.includes('\u0000');
+}
+
+/**
+ * The path in DuckDB's JSON path syntax (`$."a"[*]."b"`), safe to embed in a SQL string literal:
+ * a quote or a backslash in a key is escaped with a backslash, as DuckDB reads them (a key ending
+ * in a backslash would otherwise escape its closing quote).
+ */
 export function toDuckDBJsonPath(path: JsonPath): string {
-  return '$' + path.steps.map((step) => ('every' in step ? '[*]' : `."${step.key.replaceAll('"', '\\"')}"`)).join('');
+  return '$' + path.steps.map((step) => ('every' in step ? '[*]' : `."${step.key.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)).join('');
 }
 
 export function hasWildcard(path: JsonPath): boolean {

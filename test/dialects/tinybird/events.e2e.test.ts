@@ -93,6 +93,19 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT user_id, tags FROM auto_events ORDER BY user_id'), [{ user_id: 7, tags: ['x', 'y'] }, { user_id: 8, tags: [] }]);
   });
 
+  test('keys with a backslash or a quote are read by their columns; an empty key makes no column; a second event lands as the first', async () => {
+    const record = JSON.stringify({ '': 0, 'a\\': 1, 'x\\\\y': 2, 'q"': 3, b: 4 });
+    for (const attempt of [1, 2]) {
+      const response = await send('name=odd_keys&wait=true', `${record}\n`);
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.deepEqual(await response.json(), { successful_rows: 1, quarantined_rows: 0 }, `event ${attempt}`);
+    }
+    const rows = await tb.sql<Record<string, unknown>>('SELECT * FROM odd_keys');
+    assert.deepEqual(rows.map((row) => Object.values(row)), [[1, 2, 3, 4], [1, 2, 3, 4]]);
+    const datasource = await (await server.fetch('/v0/datasources/odd_keys')).json();
+    assert.deepEqual(datasource.columns.map((column: { jsonpath: string }) => column.jsonpath), ["$.['a\\\\']", "$.['x\\\\\\\\y']", '$.[\'q"\']', '$.b']);
+  });
+
   test('errors are plain text: no name 400, bad token 403, too large 413, unknown data source without create scope 404', async () => {
     const noName = await send('wait=true', '{}\n');
     assert.equal(noName.status, 400);

@@ -4,6 +4,7 @@ import type { DataType, FieldType } from '../../types/data-type.ts';
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
 import { assignColumnNames } from './assign-column-names.ts';
 import { ndjsonRecords, readOrMalformed, resolveInferenceInput } from './inference-input.ts';
+import { isReadableKey } from '../json-path.ts';
 
 export interface JsonAnalysisColumn {
   /** JSONPath: `$.a.b`, `$.['a.b']`, `$.arr[:]`, `$.arr[:].f`. */
@@ -137,7 +138,10 @@ class JsonPathCollector {
   }
 
   private walkObject(object: Record<string, unknown>, path: string, keys: string[], arrayPath: string | null): void {
-    for (const [key, value] of Object.entries(object)) this.walkValue(value, `${path}${formatJsonPathStep(key)}`, [...keys, key], arrayPath);
+    for (const [key, value] of Object.entries(object)) {
+      // A key no path can read (empty, or with a NUL) makes no column: the value is left out, as unknown keys are.
+      if (isReadableKey(key)) this.walkValue(value, `${path}${formatJsonPathStep(key)}`, [...keys, key], arrayPath);
+    }
   }
 
   private walkValue(value: unknown, path: string, keys: string[], arrayPath: string | null): void {
