@@ -155,7 +155,7 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await missing.json(), { successful_rows: 0, quarantined_rows: 1 }, 'a new row still needs the value (the column has no DEFAULT)');
   });
 
-  test('multipart form fields are parameters before the file; one after the file is a 400 and writes nothing, and never takes the server down after an import already refused', async () => {
+  test('multipart form fields are parameters before the file; one after the file, or a second file, is a 400 and writes nothing, and never takes the server down after an import already refused', async () => {
     await suite.tb.form('/v0/datasources?name=ordered_parts', { schema: 'id Int32, v String' });
     await suite.tb.upload('name=ordered_parts&mode=append', 'csv', 'seed.csv', '1,a\n2,b\n3,c\n');
     const post = (fields: Array<[string, string | Blob, string?]>, token?: null) => {
@@ -178,6 +178,11 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     const exists = await post([['csv', replacement, 'r.csv'], ['mode', 'append']]);
     assert.equal(exists.status, 400);
     assert.match(((await exists.json()) as { error: string }).error, /already exists/);
+    // A second file would go unread: a 400, and nothing written.
+    const twoFiles = await post([['mode', 'append'], ['csv', replacement, 'r.csv'], ['csv', new Blob(['9,z\n']), 's.csv']]);
+    assert.equal(twoFiles.status, 400);
+    assert.match(((await twoFiles.json()) as { error: string }).error, /second file \("csv"\): send one file per request/);
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM ordered_parts'), [{ n: 3 }]);
     const early = await post([['mode', 'replace'], ['replace_condition', 'id < 2'], ['csv', replacement, 'r.csv']]);
     assert.equal(early.status, 200, await early.clone().text());
     assert.deepEqual(await suite.tb.sql('SELECT id, v FROM ordered_parts ORDER BY id'), [{ id: 1, v: 'A' }, { id: 2, v: 'b' }, { id: 3, v: 'c' }]);

@@ -69,7 +69,10 @@ async function importMultipart(core: Sluice, request: FastifyRequest, reply: Fas
         throw new SluiceError('INVALID_ARGUMENT', `The form field "${part.fieldname}" comes after the file: send parameters before the file part, or in the URL`, { field: part.fieldname });
       } else if (part.type === 'field') {
         params.add(part.fieldname, String(part.value));
-      } else if (!file && (FILE_PARTS.has(part.fieldname) || part.filename)) {
+      } else if (file && (FILE_PARTS.has(part.fieldname) || part.filename)) {
+        // An import reads one file; a second one would be left unread without a word.
+        throw new SluiceError('INVALID_ARGUMENT', `The request has a second file ("${part.fieldname}"): send one file per request`, { field: part.fieldname });
+      } else if (FILE_PARTS.has(part.fieldname) || part.filename) {
         const body = new PassThrough();
         // The import reads the body and takes its errors; one that comes after the import stopped
         // reading (it was refused, then a late field or a broken upload fails the body) has no one
