@@ -133,7 +133,9 @@ export class JsonBatch {
       line += 1;
       let text = region.toString('utf8', start, end);
       if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      if (text.trim() !== '') await this.add({ text, index: line });
+      // Decoding would put U+FFFD in place of invalid bytes without a word: the record is refused.
+      if (!isUtf8(region.subarray(start, end))) await this.add({ text, index: line, error: 'invalid UTF-8' });
+      else if (text.trim() !== '') await this.add({ text, index: line });
       start = newline + 1;
     }
     return line;

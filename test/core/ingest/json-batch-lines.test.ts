@@ -46,7 +46,9 @@ test('NDJSON lines numbered as bytes are the records the text path gives, number
       for await (const lines of splitLines(chunked(body, size))) {
         for (const text of lines) {
           line += 1;
-          if (text.trim() !== '') await batch.add({ text, index: line });
+          // Bytes that are not UTF-8 decode to U+FFFD (the body holds none of its own): such a line is refused.
+          if (text.includes('\ufffd')) await batch.add({ text, index: line, error: 'invalid UTF-8' });
+          else if (text.trim() !== '') await batch.add({ text, index: line });
         }
       }
       await batch.input([], { format: 'raw', caseInsensitive: false, positional: false });

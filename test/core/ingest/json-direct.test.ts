@@ -53,7 +53,7 @@ const UNREADABLE: Record<string, { lines: Array<string | Buffer>; quarantined: n
   'a null record': { lines: ['null'], quarantined: 1 },
   'an array record': { lines: ['[{"id": 1}]'], quarantined: 1 },
   'a byte order mark': { lines: ['\ufeff{"id": 1}'], quarantined: 0 },
-  'invalid UTF-8': { lines: [Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x31, 0x2c, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])], quarantined: 0 },
+  'invalid UTF-8': { lines: [Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x31, 0x2c, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])], quarantined: 1 },
   'a trailing comma (which both readers accept)': { lines: ['{"id": 1, "name": "a",}'], quarantined: 0 },
   'a line past the line limit': { lines: [`{"id": 1, "name": "${'x'.repeat(MAX_LINE_BYTES + 1000)}"}`], quarantined: 1 },
 };

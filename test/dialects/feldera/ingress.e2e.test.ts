@@ -139,6 +139,17 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'kept', price: null }]);
   });
 
+  test('a JSON record with bytes that are not UTF-8 is a parse error, not text with U+FFFD in their place; the push keeps its other records', async () => {
+    const pipeline = await fresh();
+    const body = Buffer.concat([Buffer.from('{"insert": {"id": 1, "name": "kept"}}\n{"insert": {"id": 2, "name": "a'), Buffer.from([0xff]), Buffer.from('b"}}\n')]);
+    const response = await server.fetch(`/v0/pipelines/${pipeline}/ingress/items?format=json`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
+    const refused = await felderaError(response, 400, 'ParseErrors');
+    const errors = (refused.details as { errors: Array<{ event_number: number; description: string }> }).errors;
+    assert.deepEqual(errors.map((error) => error.event_number), [2]);
+    assert.match(errors[0]!.description, /invalid UTF-8/);
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'kept', price: null }]);
+  });
+
   test('an update sets a column to null when it gives null, and is refused on a table without a key', async () => {
     const pipeline = await fresh(`${ITEMS}\nCREATE TABLE log (msg VARCHAR);`);
     await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');

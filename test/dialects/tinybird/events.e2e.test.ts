@@ -93,6 +93,16 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT user_id, tags FROM auto_events ORDER BY user_id'), [{ user_id: 7, tags: ['x', 'y'] }, { user_id: 8, tags: [] }]);
   });
 
+  test('a line whose bytes are not UTF-8 is quarantined as such, not stored with U+FFFD in their place', async () => {
+    await tb.form('/v0/datasources?name=bytes_in', { schema: 'id Int32 `json:$.id`, s String `json:$.s`', format: 'ndjson' });
+    const body = Buffer.concat([Buffer.from('{"id": 1, "s": "ok"}\n{"id": 2, "s": "a'), Buffer.from([0xff]), Buffer.from('b"}\n')]);
+    const response = await send('name=bytes_in&wait=true', body);
+    assert.deepEqual(await response.json(), { successful_rows: 1, quarantined_rows: 1 });
+    assert.deepEqual(await tb.sql('SELECT id, s FROM bytes_in'), [{ id: 1, s: 'ok' }]);
+    const [quarantined] = await tb.sql<{ c__error: string[] }>('SELECT c__error FROM bytes_in_quarantine');
+    assert.match(quarantined!.c__error.join(' '), /invalid UTF-8/);
+  });
+
   test('keys with a backslash or a quote are read by their columns; an empty key makes no column; a second event lands as the first', async () => {
     const record = JSON.stringify({ '': 0, 'a\\': 1, 'x\\\\y': 2, 'q"': 3, b: 4 });
     for (const attempt of [1, 2]) {

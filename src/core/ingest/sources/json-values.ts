@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 
 /** One top-level JSON value (or array element) of a stream, as text; DuckDB parses and validates it later. */
@@ -447,7 +448,8 @@ export class JsonValueSplitter {
       this.pushEntry(errorText(this.parts, chunk.subarray(start, end)), `value of ${bytes} bytes is larger than the limit of ${this.maxValueBytes} bytes ${this.valuePosition()}`);
     } else {
       const first = this.parts.length === 0 ? chunk[start] : this.parts[0]![0];
-      const text = this.parts.length === 0 ? chunk.toString('utf8', start, end) : Buffer.concat([...this.parts, chunk.subarray(start, end)]).toString('utf8');
+      const valueBytes = this.parts.length === 0 ? chunk.subarray(start, end) : Buffer.concat([...this.parts, chunk.subarray(start, end)]);
+      const text = valueBytes.toString('utf8');
       // A bare literal is the one kind of garbage the grammar above does not catch.
       if (first !== QUOTE && first !== OPEN_BRACE && first !== OPEN_BRACKET && !LITERAL.test(text)) {
         const garbage = errorText(this.parts, chunk.subarray(start, end));
@@ -462,6 +464,9 @@ export class JsonValueSplitter {
         }
       } else if (this.unwrapArrays && this.stack.length === 0) {
         this.pushEntry(errorText(this.parts, chunk.subarray(start, end)), `expected an array of records, found ${describeValue(first)} ${this.valuePosition()}`);
+      } else if (!isUtf8(valueBytes)) {
+        // Decoding would put U+FFFD in place of the bytes without a word.
+        this.pushEntry(errorText(this.parts, chunk.subarray(start, end)), `invalid UTF-8 ${this.valuePosition()}`);
       } else {
         this.pushEntry(text, undefined);
       }
