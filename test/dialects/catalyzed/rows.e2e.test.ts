@@ -146,6 +146,16 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     assert.deepEqual(await suite.client.rows(tableId), before);
   });
 
+  test('a JSON row whose bytes are not UTF-8 is refused, not stored with U+FFFD in their place, and nothing is written', async () => {
+    const tableId = await seededTable();
+    const before = await suite.client.rows(tableId);
+    const body = Buffer.concat([Buffer.from('[{"id": 9, "name": "a'), Buffer.from([0xff]), Buffer.from('b", "amount": 1}]')]);
+    const response = await suite.client.write(tableId, 'mode=append', new Uint8Array(body), 'application/json');
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.match(JSON.stringify(response.body), /invalid UTF-8/);
+    assert.deepEqual(await suite.client.rows(tableId), before);
+  });
+
   test('a delete may list key objects, full rows or bare key values for a one-column key', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'bare_keys', ORDER_FIELDS, ['id']);
     await suite.client.writeRows(tableId, 'mode=append', 'json', [1, 2, 3, 4, 5].map((id) => ({ id, name: `n${id}`, amount: id })));
