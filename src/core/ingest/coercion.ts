@@ -54,10 +54,16 @@ export function timestampFromText(text: string, nanos: boolean): string {
   // cast to TIMESTAMP drops it). Nothing else may: once DuckDB's TIMESTAMPTZ cast has read a named
   // zone ("… Europe/Madrid"), it shifts zone-less texts cast after it in the same query. A plain cast
   // refuses named zones, so such a value is reported invalid instead of silently moving others.
-  const hasOffset = `regexp_matches(${trimmed}, '[0-9][+-][0-9]{2}(:?[0-9]{2})?$')`;
+  // An offset after the time: hours up to 23, minutes (and seconds, as some writers give historical
+  // zones) up to 59. Another numeric suffix there (+24:00, +99:99, +1:2) is no offset: the value is
+  // invalid, not read as if it had none.
+  const time = `:[0-9]{2}(:[0-9]{2}(\\.[0-9]*)?)?`;
+  const hasOffset = `regexp_matches(${trimmed}, '${time}[+-]([01][0-9]|2[0-3])(:?[0-5][0-9]){0,2}$')`;
+  const otherOffset = `regexp_matches(${trimmed}, '${time}[+-][0-9:]+$')`;
   const unit = nanos ? 'TIMESTAMP_NS' : 'TIMESTAMP';
   const inUnit = (timestamp: string) => (nanos ? nanosecondsOf(timestamp) : timestamp);
-  const parsed = `CASE WHEN ${hasOffset} THEN ${inUnit(`TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP)`)} ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
+  const parsed = `CASE WHEN ${hasOffset} THEN ${inUnit(`TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP)`)}
+    WHEN ${otherOffset} THEN NULL ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
   const epoch = inUnit(epochToTimestamp(trimmed));
   return `CASE WHEN regexp_full_match(${trimmed}, ${EPOCH_TEXT}) THEN ${epoch} ELSE ${parsed} END`;
 }

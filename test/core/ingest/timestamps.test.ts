@@ -50,6 +50,21 @@ test('a named time zone is refused as invalid and does not shift the other rows 
   assert.deepEqual(rows.map((row) => row['t']), ['2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02 03:04:05', '2024-01-02 02:04:05']);
 });
 
+test('an offset is hours up to 23 and minutes (or seconds) up to 59, all applied; another numeric suffix is invalid, not dropped', async () => {
+  const admin = await harness.core.authenticate(ADMIN_TOKEN);
+  const namespace = await harness.core.catalog.ensureNamespace('default');
+  const table = await harness.core.createTable(admin, namespace, {
+    name: 'ts_offsets', columns: [{ name: 'n', type: { kind: 'int', bits: 32, signed: true }, nullable: false }, { name: 't', type: { kind: 'timestamp', unit: 'us' }, nullable: false }],
+  });
+  const texts = ['2024-01-01T00:00:00+01:00:30', '2024-01-01T00:00:00-23:59', '2024-01-01 00:00:00.5-03', '2024-01-01T00:00:00+24:00', '2024-01-01T00:00:00+99:99', '2024-01-01T00:00:00+1:2', '2024-12-31'];
+  const result = await harness.core.write(admin, {
+    table, kind: 'append', onInvalid: 'report', input: recordsInput({ columns: ['n', 't'], rows: texts.map((text, index) => [String(index), text]) }),
+  });
+  assert.deepEqual([result.rowsInserted, result.rowsInvalid, result.errors.map((error) => error.row)], [4, 3, [4, 5, 6]]);
+  const rows = await harness.core.storage.query(`SELECT t::VARCHAR AS t FROM ${physicalName(table)} ORDER BY n`);
+  assert.deepEqual(rows.map((row) => row['t']), ['2023-12-31 22:59:30', '2024-01-01 23:59:00', '2024-01-01 03:00:00.5', '2024-12-31 00:00:00']);
+});
+
 /** Texts near every shape the timestamp rule tells apart: formats, offsets, epochs, spaces, signs, junk. */
 function awkwardTimestampTexts(count: number): string[] {
   const random = seededRandom(42);
