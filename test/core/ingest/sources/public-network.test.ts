@@ -12,6 +12,13 @@ test('loopback, private, link-local and reserved addresses are not public; ordin
   for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) assert.equal(isPublicAddress(address), true, address);
 });
 
+test('an IPv6 address that carries an IPv4 one (mapped, NAT64, 6to4) is judged as that address; other special IPv6 ranges are not public', () => {
+  for (const address of ['::ffff:7f00:1', '64:ff9b::7f00:1', '64:ff9b::a00:1', '2002:7f00:1::', '2002:c0a8:101::1', '::127.0.0.1', '64:ff9b:1::808:808', '100::1', '2001::1', '2001:db8::1', 'fec0::1', 'fe80::1%eth0']) {
+    assert.equal(isPublicAddress(address), false, address);
+  }
+  for (const address of ['64:ff9b::808:808', '2002:808:808::1', '2a00:1450:4001::200e']) assert.equal(isPublicAddress(address), true, address);
+});
+
 test('a download from the server\'s own network is refused unless private networks are allowed', async () => {
   const server = createServer((_request, response) => response.end('id\n1\n'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
