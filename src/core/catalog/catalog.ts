@@ -8,7 +8,7 @@ import { toDuckDBType } from '../types/duckdb-types.ts';
 import { zeroValueSql } from '../types/zero-value.ts';
 import { CATALOG_SCHEMA, migrateCatalog } from './migrations.ts';
 import { defaultSqlOf, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
-import { SchemaChange } from './schema-change.ts';
+import { quarantineNameTaken, SchemaChange } from './schema-change.ts';
 import { checkColumns, checkName, parseJson, physicalName, quarantineColumns, tableFromRow } from './table-ddl.ts';
 
 export { physicalName } from './table-ddl.ts';
@@ -193,8 +193,9 @@ export class Catalog {
       const quarantine = this.quarantineOf(table);
       const renames: Array<[Table, string]> = [[table, name]];
       if (quarantine) renames.push([quarantine, name + QUARANTINE_SUFFIX]);
-      for (const [, newName] of renames) {
-        if (this.findTable(table.namespaceId, newName)) throw new SluiceError('TABLE_EXISTS', `Table "${newName}" already exists`, { table: newName });
+      for (const [renamed, newName] of renames) {
+        if (!this.findTable(table.namespaceId, newName)) continue;
+        throw renamed === table ? new SluiceError('TABLE_EXISTS', `Table "${newName}" already exists`, { table: newName }) : quarantineNameTaken(name, newName);
       }
       await this.storage.transaction(async (tx) => {
         for (const [renamed, newName] of renames) {

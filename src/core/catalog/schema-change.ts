@@ -59,7 +59,8 @@ export class SchemaChange {
     checkColumns(spec);
     const quarantined = spec.quarantine ?? true;
     const quarantineName = spec.name + QUARANTINE_SUFFIX;
-    for (const name of quarantined ? [spec.name, quarantineName] : [spec.name]) this.checkFree(name);
+    this.checkFree(spec.name);
+    if (quarantined && this.find(quarantineName)) throw quarantineNameTaken(spec.name, quarantineName);
     const columns: Column[] = [];
     for (const column of spec.columns) columns.push(await guardDefault(this.storage, column));
     const now = new Date();
@@ -176,6 +177,11 @@ export class SchemaChange {
   private checkFree(name: string): void {
     if (this.find(name)) throw new SluiceError('TABLE_EXISTS', `Table "${name}" already exists`, { table: name });
   }
+}
+
+/** A table's quarantine companion would take a name another table has (one renamed to it, say). */
+export function quarantineNameTaken(name: string, quarantineName: string): SluiceError {
+  return new SluiceError('INVALID_ARGUMENT', `"${name}" needs the name "${quarantineName}" for its quarantine, and another table has it: rename or drop that one first`, { table: quarantineName });
 }
 
 /**

@@ -547,4 +547,16 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.server.fetch('/v0/datasources/renamed', { method: 'DELETE' })).status, 204);
     assert.equal((await suite.server.fetch('/v0/datasources/renamed')).status, 404);
   });
+
+  test("a data source whose quarantine's name another data source has is refused with that reason, not as if it existed itself", async () => {
+    await suite.tb.form('/v0/datasources?name=squatter', { schema: 'id Int32' });
+    assert.equal((await suite.server.fetch('/v0/datasources/squatter?name=wanted_quarantine', { method: 'PUT' })).status, 200);
+    const created = await suite.tb.form('/v0/datasources?name=wanted', { schema: 'id Int32' });
+    assert.equal(created.status, 400);
+    assert.match((await created.json()).error, /"wanted" needs the name "wanted_quarantine" for its quarantine, and another table has it/);
+    await suite.tb.form('/v0/datasources?name=mover', { schema: 'id Int32' });
+    const moved = await suite.server.fetch('/v0/datasources/mover?name=wanted', { method: 'PUT' });
+    assert.equal(moved.status, 400);
+    assert.match((await moved.json()).error, /"wanted" needs the name "wanted_quarantine"/);
+  });
 });
