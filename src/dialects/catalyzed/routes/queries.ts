@@ -13,6 +13,7 @@ import { clientGone } from '../../../server/client-gone.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
+import { JSON_BINARY_COERCION } from './rows.ts';
 
 const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
 
@@ -44,7 +45,8 @@ function literal(column: Column, value: unknown, field: string): string {
     if (!NUMBER.test(text.trim())) throw invalid(`Filter on "${field}": "${text}" is not a number`, { field, value: text });
     return text.trim();
   }
-  const coerced = coerceColumn({ name: column.name, type: column.type, nullable: true }, quoteLiteral(text), ({ type }) => printArrowType(type));
+  // A binary value is base64, as in a row written in JSON.
+  const coerced = coerceColumn({ name: column.name, type: column.type, nullable: true }, quoteLiteral(text), ({ type }) => printArrowType(type), JSON_BINARY_COERCION);
   return `CASE WHEN ${coerced.error} IS NULL THEN ${coerced.value} ELSE error(${quoteLiteral(`Filter on "${field}": `)} || ${coerced.error}) END`;
 }
 

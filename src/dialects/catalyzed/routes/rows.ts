@@ -30,11 +30,11 @@ const CATALYZED_COERCION: CoercionOptions = { integerFractions: 'truncate', null
  * is what the value means, not a check. (Constants: the write queue merges writes whose coercion
  * is the same object.)
  */
-const CATALYZED_JSON_COERCION: CoercionOptions = { ...CATALYZED_COERCION, binary: 'base64' };
-const UNVALIDATED_JSON_COERCION: CoercionOptions = { binary: 'base64' };
+export const JSON_BINARY_COERCION: CoercionOptions = { binary: 'base64' };
+const CATALYZED_JSON_COERCION: CoercionOptions = { ...CATALYZED_COERCION, ...JSON_BINARY_COERCION };
 
 function coercionOf(format: IngestFormat, skipValidation: boolean): CoercionOptions | undefined {
-  if (format === 'json') return skipValidation ? UNVALIDATED_JSON_COERCION : CATALYZED_JSON_COERCION;
+  if (format === 'json') return skipValidation ? JSON_BINARY_COERCION : CATALYZED_JSON_COERCION;
   return skipValidation ? undefined : CATALYZED_COERCION;
 }
 
