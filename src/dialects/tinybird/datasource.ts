@@ -32,6 +32,7 @@ export function tinybirdColumn(column: Column) {
 
 export interface DatasourceFacts {
   bytes: number;
+  rowCount: number;
   quarantineRows: number;
   usedBy: string[];
 }
@@ -60,7 +61,7 @@ export function renderDatasource(table: Table, facts: DatasourceFacts, options: 
       ...Object.fromEntries(Object.entries(engine).filter(([key]) => !['engine', 'engine_sorting_key', 'engine_partition_key'].includes(key))),
     },
     columns: table.columns.map(tinybirdColumn),
-    statistics: { bytes: facts.bytes, row_count: table.rowCount },
+    statistics: { bytes: facts.bytes, row_count: facts.rowCount },
     used_by: facts.usedBy.map((name) => ({ name })),
     quarantine_rows: facts.quarantineRows,
     ...(options.withSchema && { schema: { columns: table.columns.map(tinybirdColumn), sql_schema: printSchema(table.columns) } }),

@@ -175,11 +175,15 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
   });
 }
 
-/** The data source as Tinybird shows it, with its statistics. */
-export async function datasourceOf(core: Sluice, table: Table, options: { withSchema?: boolean } = {}) {
+/**
+ * The data source as Tinybird shows it, with its statistics; its row count is of the rows the
+ * principal may read (a token with a row filter does not learn how many it may not).
+ */
+export async function datasourceOf(core: Sluice, principal: Principal, table: Table, options: { withSchema?: boolean } = {}) {
   const current = core.catalog.getTableById(table.id);
   const quarantine = core.catalog.quarantineOf(current);
-  return renderDatasource(current, { bytes: await core.tableBytes(current), quarantineRows: quarantine?.rowCount ?? 0, usedBy: [] }, options);
+  const facts = { bytes: await core.tableBytes(current), rowCount: await core.readableRowCount(principal, current), quarantineRows: quarantine?.rowCount ?? 0, usedBy: [] };
+  return renderDatasource(current, facts, options);
 }
 
 /**
@@ -231,7 +235,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
         throw new SluiceError('INVALID_ARGUMENT', `mode=${mode} needs data: send a file (multipart, curl -F csv=@file.csv), a url, or a body whose `
           + 'Content-Type is not application/x-www-form-urlencoded (which curl -d and --data-binary send unless told otherwise: add -H "Content-Type: text/csv")');
       }
-      return { datasource: await datasourceOf(core, table) };
+      return { datasource: await datasourceOf(core, principal, table) };
     }
     const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : request.source;
     const result = await ingest(core, principal, {
@@ -250,7 +254,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       ...(request.onProgress && { onProgress: request.onProgress }),
       ...(request.signal && { signal: request.signal }),
     });
-    return importResponse(request.importId, await datasourceOf(core, table), result);
+    return importResponse(request.importId, await datasourceOf(core, principal, table), result);
   } catch (error) {
     // A data source this import created goes with it, so that the request can simply be sent again.
     if (table && !existing) await core.undoCreate(table).catch(() => undefined);

@@ -104,6 +104,11 @@ describe('Tinybird tokens and scope checks', () => {
       }
       const mine = await (await sql('SELECT v, count() OVER () AS n FROM orders FORMAT JSON', token)).json();
       assert.deepEqual(mine.data, [{ v: 'mine', n: 1 }]);
+      // The data source's statistics count the rows the token may read, not the others.
+      const shown = await (await server.fetch('/v0/datasources/orders', { token })).json();
+      assert.equal(shown.statistics.row_count, 1);
+      const listed = await (await server.fetch('/v0/datasources', { token })).json();
+      assert.deepEqual(listed.datasources.map((datasource: { statistics: { row_count: number } }) => datasource.statistics.row_count), [1]);
       assert.equal((await sql('SELECT * FROM orders_quarantine', token)).status, 403);
     }
     for (const scope of ['DATASOURCES:READ:orders:nope = 1', 'DATASOURCES:READ:orders:1) OR (1 = 1', 'DATASOURCES:APPEND:orders:user_id = 1']) {

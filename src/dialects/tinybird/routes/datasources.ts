@@ -125,14 +125,14 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
         return false;
       }
     });
-    return { datasources: await Promise.all(readable.map((table) => datasourceOf(core, table))) };
+    return { datasources: await Promise.all(readable.map((table) => datasourceOf(core, principal, table))) };
   });
 
   app.get<{ Params: { name: string } }>('/v0/datasources/:name', async (request) => {
     const principal = await request.principal();
     const table = tableOf(core, request.params.name);
     core.authorize(principal, 'read', table);
-    return datasourceOf(core, table, { withSchema: true });
+    return datasourceOf(core, principal, table, { withSchema: true });
   });
 
   app.put<{ Params: { name: string } }>('/v0/datasources/:name', async (request) => {
@@ -144,7 +144,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     if (newName !== undefined) checkDatasourceName(newName);
     const description = params.get('description');
     const altered = await core.alterTable(principal, table, { ...(newName !== undefined && { name: newName }), ...(description !== undefined && { properties: { description } }) });
-    return datasourceOf(core, altered, { withSchema: true });
+    return datasourceOf(core, principal, altered, { withSchema: true });
   });
 
   app.delete<{ Params: { name: string } }>('/v0/datasources/:name', async (request, reply) => {
@@ -198,7 +198,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
       ...(addColumns && { addColumns, zeroFill: true }), ...(description !== undefined && { properties: { description } }), dryRun,
     });
     const operations = [...added.map((column) => `ADD COLUMN ${printSchemaColumn(column)}`), ...(description !== undefined ? ['MODIFY COMMENT'] : [])];
-    return { operations, datasource: await datasourceOf(core, altered, { withSchema: true }) };
+    return { operations, datasource: await datasourceOf(core, principal, altered, { withSchema: true }) };
   });
 }
 
