@@ -3,8 +3,13 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/**
+ * A string literal of `value`. DuckDB reads SQL text only up to a NUL character, so a value holding
+ * one is written as the concatenation of its pieces around `chr(0)`, in brackets.
+ */
 export function quoteLiteral(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+  const quoted = (piece: string) => `'${piece.replaceAll("'", "''")}'`;
+  return value.includes('\0') ? `(${value.split('\0').map(quoted).join(' || chr(0) || ')})` : quoted(value);
 }
 
 export function qualifiedName(schema: string, table: string): string {

@@ -334,6 +334,8 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ half: 1.5, text: '3', numbers: [1, 2], precise: '2024-01-01 10:00:00.500', low: '3', m: { a: 1 }, d: 1.5, duck_type: 3 }]);
     assert.equal((await sql("SELECT CAST(1, 'Nope') FORMAT JSON")).status, 400);
     assert.deepEqual(await rows("SELECT COLUMNS('^(id|amount)$') FROM sales WHERE id = 1"), [{ id: 1, amount: 2.5 }]);
+    // A NUL written as an escape is a character of the string, not the end of the query.
+    assert.deepEqual(await rows("SELECT length('a\\x00b') AS n, position('a\\0b', 'b') AS at"), [{ n: 3, at: 3 }]);
     assert.deepEqual(await rows('SELECT count() AS c FROM numbers WHERE n GLOBAL IN (SELECT n FROM numbers WHERE n < 3) AND n GLOBAL NOT IN (1)'), [{ c: 1 }]);
     assert.deepEqual(await rows("SELECT 0x1F AS hex, 0b101 AS bits, tuple(1, 'a').2 AS second, map('a', 1, 'b', 2)['b'] AS b # a comment, as ClickHouse reads it\n"),
       [{ hex: 31, bits: 5, second: 'a', b: 2 }]);
