@@ -81,7 +81,10 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
       scope.setErrorHandler(async (error: FastifyError, request, reply) => {
         discardUnreadBody(request);
         const sluiceError = fromHttpError(error);
-        if (sluiceError.status >= 500) request.log.error({ err: error }, 'request failed');
+        // A 503 says the server cannot serve the request now (a pipeline not running, memory or
+        // connections short): worth a warning, not a stack trace. Other 5xx are faults.
+        if (sluiceError.status === 503) request.log.warn({ code: sluiceError.code, message: sluiceError.message }, 'request refused for now');
+        else if (sluiceError.status >= 500) request.log.error({ err: error }, 'request failed');
         const rendered = dialect.renderError(sluiceError, request);
         reply.status(rendered.status).headers(rendered.headers ?? {});
         if (rendered.contentType) reply.type(rendered.contentType);
