@@ -56,6 +56,8 @@ function readMember(reader: TypeNameReader): { type: DataType; nullable: boolean
   return { type, nullable: !reader.acceptWords('not', 'null') };
 }
 
+const MAX_FIXED_SIZE = 100_000;
+
 function readList(reader: TypeNameReader, size?: number): DataType {
   reader.expectSymbol('<');
   const { type, nullable } = readMember(reader);
@@ -124,7 +126,11 @@ const ARROW_READERS: Record<string, ReadType> = {
   time64: readTime(['us', 'ns']),
   timestamp: readTimestamp,
   list: (reader) => readList(reader),
-  fixed_size_list: (reader) => readList(reader, readBracketed(reader, (r) => r.readInteger())),
+  // DuckDB's ARRAY holds 1 to 100,000 elements.
+  fixed_size_list: (reader) => readList(reader, readBracketed(reader, (r) => {
+    const size = r.readInteger();
+    return size >= 1 && size <= MAX_FIXED_SIZE ? size : r.fail(`a fixed_size_list holds 1 to ${MAX_FIXED_SIZE} elements`);
+  })),
   map: readMap,
   struct: readStruct,
   null: always({ kind: 'null' }),

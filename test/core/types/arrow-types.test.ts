@@ -99,6 +99,8 @@ const INVALID_NAMES: [text: string, message: RegExp][] = [
   ['timestamp[us, tz=Nowhere]', /unknown time zone "Nowhere"/],
   ['time32[us]', /time unit must be s, ms/],
   ['fixed_size_list<utf8>', /expected "\["/],
+  ['fixed_size_list[0]<int32>', /a fixed_size_list holds 1 to 100000 elements/],
+  ['fixed_size_list[99999999999]<int32>', /a fixed_size_list holds 1 to 100000 elements/],
   ['decimal128(40, 2)', /precision must be 1 to 38/],
   ['struct<int32>', /expected "name: type"/],
   ['utf8 utf8', /unexpected "utf8"/],
