@@ -40,6 +40,19 @@ describe('Tinybird Analyze API', () => {
     assert.deepEqual(body.preview.data, [{ id: 1, tags: ['a'] }, { id: 2, tags: [] }]);
   });
 
+  test('a record of 3,000 keys is analyzed and previewed with every column holding its value', async () => {
+    const record = (row: number) => JSON.stringify(Object.fromEntries(Array.from({ length: 3000 }, (_, key) => [`k${key}`, row * 100_000 + key])));
+    const response = await analyzeFile('ndjson', 'wide.ndjson', `${record(1)}\n${record(2)}\n`);
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body).slice(0, 500));
+    assert.equal(body.analysis.columns.length, 3000);
+    assert.deepEqual(body.analysis.columns[2999], { path: '$.k2999', recommended_type: 'Int32', present_pct: 1, name: 'k2999' });
+    assert.equal(body.preview.data.length, 2);
+    for (const [index, row] of body.preview.data.entries()) {
+      assert.deepEqual([row.k0, row.k1500, row.k2999], [(index + 1) * 100_000, (index + 1) * 100_000 + 1500, (index + 1) * 100_000 + 2999]);
+    }
+  });
+
   test('the analyzed schema creates a data source that takes the same file', async () => {
     const ndjson = '{"id": 1, "user": {"name": "a"}}\n{"id": 2, "user": {"name": "b"}}\n';
     const analysis = await (await analyzeFile('file', 'users.ndjson', ndjson)).json();

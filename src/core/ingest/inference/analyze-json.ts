@@ -131,6 +131,8 @@ class JsonPathCollector {
   private readonly paths = new Map<string, PathState>();
   /** Per `…[:]` path: how many of its elements were objects, to tell when a member was missing. */
   private readonly objectElements = new Map<string, number>();
+  /** Paths under which some value was found: an object with a member, or an array with an element. */
+  private readonly parents = new Set<string>();
 
   addRecord(record: Record<string, unknown>): void {
     this.records += 1;
@@ -140,7 +142,9 @@ class JsonPathCollector {
   private walkObject(object: Record<string, unknown>, path: string, keys: string[], arrayPath: string | null): void {
     for (const [key, value] of Object.entries(object)) {
       // A key no path can read (empty, or with a NUL) makes no column: the value is left out, as unknown keys are.
-      if (isReadableKey(key)) this.walkValue(value, `${path}${formatJsonPathStep(key)}`, [...keys, key], arrayPath);
+      if (!isReadableKey(key)) continue;
+      this.parents.add(path);
+      this.walkValue(value, `${path}${formatJsonPathStep(key)}`, [...keys, key], arrayPath);
     }
   }
 
@@ -150,6 +154,7 @@ class JsonPathCollector {
     // A JSONPath holds one `[:]` at most: an array inside an array is kept as its JSON text.
     if (arrayPath !== null) return this.addValue(path, keys, arrayPath, STRING_GUESS);
     const elementsPath = `${path}[:]`;
+    if (value.length > 0) this.parents.add(path);
     for (const element of value) {
       if (isObject(element)) {
         this.objectElements.set(elementsPath, (this.objectElements.get(elementsPath) ?? 0) + 1);
@@ -172,11 +177,8 @@ class JsonPathCollector {
   }
 
   toColumns(): JsonAnalysisColumn[] {
-    const allPaths = [...this.paths.keys()];
     // A path seen only as null, where other records hold an object or array, is not a column of its own.
-    const leaves = [...this.paths].filter(
-      ([path, state]) => state.guess !== null || !allPaths.some((other) => other.startsWith(`${path}.`) || other.startsWith(`${path}[`)),
-    );
+    const leaves = [...this.paths].filter(([path, state]) => state.guess !== null || !this.parents.has(path));
     const names = assignColumnNames(leaves.map(([, state]) => state.keys.join('_')));
     return leaves.map(([path, state], index) => ({
       path,

@@ -39,14 +39,28 @@ export function previewSql(format: 'csv' | 'ndjson' | 'parquet', path: string, c
     };
     return `SELECT ${columns.map((column) => as(column, source(column))).join(', ')} FROM read_parquet(${file}) LIMIT ${limit}`;
   }
+  // Each record is parsed once for all plain paths (`json_extract_string(json, [paths])` gives one
+  // list per record); one call per column would parse a record once per column, which for a record
+  // of thousands of keys takes minutes. DuckDB takes no wildcard in a list of paths, so `[:]` paths
+  // are extracted one by one.
+  const plain: string[] = [];
+  const nested: string[] = [];
   const extract = (column: PreviewColumn) => {
     const jsonPath = parseJsonPath(column.path ?? '$');
     const duckdbPath = quoteLiteral(toDuckDBJsonPath(jsonPath));
     // An element of scalar type is read as its text (a string without its quotes), nested ones as JSON.
     const type = column.field.type;
-    const leaf = hasWildcard(jsonPath) && type.kind === 'list' ? type.element : type;
-    return NESTED_KINDS.has(leaf.kind) ? `json_extract(json, ${duckdbPath})` : `json_extract_string(json, ${duckdbPath})`;
+    const isNested = NESTED_KINDS.has((hasWildcard(jsonPath) && type.kind === 'list' ? type.element : type).kind);
+    if (hasWildcard(jsonPath)) return isNested ? `json_extract(json, ${duckdbPath})` : `json_extract_string(json, ${duckdbPath})`;
+    const paths = isNested ? nested : plain;
+    paths.push(duckdbPath);
+    return `${isNested ? '_nested' : '_plain'}[${paths.length}]`;
   };
-  return `SELECT ${columns.map((column) => as(column, extract(column))).join(', ')}
-          FROM ${ndjsonRecords(path)} LIMIT ${limit}`;
+  const expressions = columns.map((column) => as(column, extract(column)));
+  const lists = [
+    ...(plain.length > 0 ? [`json_extract_string(json, [${plain.join(', ')}]) AS _plain`] : []),
+    ...(nested.length > 0 ? [`json_extract(json, [${nested.join(', ')}]) AS _nested`] : []),
+  ];
+  return `SELECT ${expressions.join(', ')}
+          FROM (SELECT ${['json', ...lists].join(', ')} FROM ${ndjsonRecords(path)} LIMIT ${limit})`;
 }
