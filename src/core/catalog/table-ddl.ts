@@ -2,6 +2,7 @@ import type { Row, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
 import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { parseJsonPath } from '../ingest/json-path.ts';
+import { getTypeNestingProblem, MAX_TYPE_NESTING } from '../types/data-type.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { TypeNameError } from '../types/type-name-error.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
@@ -80,6 +81,9 @@ const UNINDEXABLE_KINDS: ReadonlySet<string> = new Set(['list', 'map', 'struct']
 
 /** A column whose type the storage engine cannot hold (a decimal of more than 38 digits) is the definition's fault. */
 function checkStorable(column: Column): void {
+  // Types come from files (Parquet, Arrow IPC) and inference too, not only from the parsers that bound their nesting.
+  const nesting = getTypeNestingProblem(column.type);
+  if (nesting !== undefined) throw new SluiceError('INVALID_TYPE', `Column "${column.name}": ${nesting}`, { column: column.name, maxNesting: MAX_TYPE_NESTING });
   try {
     toDuckDBType(column.type);
   } catch (error) {
