@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
+import { checkName } from '../catalog/table-ddl.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
@@ -120,7 +121,7 @@ export class TokenStore {
   /** Creates a token; its secret is returned here, once, and never stored. */
   async create(name: string, scopes: Scope[], properties: Record<string, unknown> = {}): Promise<{ token: StoredToken; secret: string }> {
     return this.changes.run(async () => {
-      if (name.length === 0) throw new SluiceError('INVALID_ARGUMENT', 'A token needs a name');
+      checkName(name, 'token');
       if (this.find(name)) throw new SluiceError('TOKEN_EXISTS', `Token "${name}" already exists`, { token: name });
       const secret = generateSecret();
       const hash = hashBuffer(secret).toString('hex');

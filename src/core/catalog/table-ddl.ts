@@ -10,7 +10,8 @@ import { QUARANTINE_COLUMNS, type Column, type Table, type TableSpec, type ViewD
 
 // How catalog entries become storage objects and catalog rows, shared by the catalog and by schema changes.
 
-const MAX_NAME_LENGTH = 255;
+/** The longest name of a namespace, table, view, column or token (in UTF-16 code units, as JavaScript counts). */
+export const MAX_NAME_LENGTH = 255;
 
 /** The storage engine's name for a table's rows. User names never reach SQL; ids do. */
 export function physicalName(table: Pick<Table, 'id'>): string {
