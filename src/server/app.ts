@@ -4,6 +4,8 @@ import multipart from '@fastify/multipart';
 import { pino } from 'pino';
 import type { Config } from '../config.ts';
 import type { Principal } from '../core/auth/scopes.ts';
+import { MAX_NAME_LENGTH } from '../core/catalog/table-ddl.ts';
+import { QUARANTINE_SUFFIX } from '../core/catalog/model.ts';
 import { SluiceError, toSluiceError } from '../core/errors.ts';
 import type { Sluice } from '../core/sluice.ts';
 import { DIALECTS } from '../dialects/index.ts';
@@ -56,7 +58,19 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     genReqId: (request) => String(request.headers['x-request-id'] ?? randomUUID()),
     requestIdHeader: false,
     bodyLimit: config.maxRequestBodyBytes,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_LENGTH },
+    // Errors Fastify meets before routing (a path parameter past the bound, a malformed URL) are
+    // answered in the dialect's shape, as every other error is.
+    frameworkErrors: (error, request, frameworkReply) => {
+      const reply = frameworkReply as unknown as FastifyReply;
+      const sluiceError = fromFrameworkError(error);
+      const dialect = dialects.find((candidate) => candidate.prefixes.some((prefix) => request.url.startsWith(prefix)));
+      if (!dialect) return reply.status(sluiceError.status).send({ error: sluiceError.message, code: sluiceError.code });
+      const rendered = dialect.renderError(sluiceError, request);
+      reply.status(rendered.status).headers(rendered.headers ?? {});
+      if (rendered.contentType) reply.type(rendered.contentType);
+      return reply.send(rendered.body);
+    },
   });
 
   // Large bodies are handed to handlers as streams, small ones whole (see `parseBody`).
@@ -139,6 +153,20 @@ function tokenOf(request: FastifyRequest, allowQueryToken: boolean): string | un
 /** A request URL fit for the log: a token passed in the query string (the Tinybird dialect allows it) is blanked. */
 function withoutSecrets(url: string): string {
   return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}
+
+/**
+ * The longest path parameter routed: every legal name (MAX_NAME_LENGTH) with its quarantine's
+ * suffix fits, so any table a dialect can create can be addressed. Fastify's own default is 100.
+ */
+const MAX_PATH_PARAM_LENGTH = MAX_NAME_LENGTH + QUARANTINE_SUFFIX.length;
+
+function fromFrameworkError(error: FastifyError): SluiceError {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new SluiceError('INVALID_NAME', `A name in the path is longer than ${MAX_PATH_PARAM_LENGTH} characters; names are at most ${MAX_NAME_LENGTH}`, { maxLength: MAX_NAME_LENGTH }, { cause: error });
+  }
+  if (error.code === 'FST_ERR_BAD_URL') return new SluiceError('INVALID_ARGUMENT', 'The URL is malformed (a bad %-escape in the path)', null, { cause: error });
+  return fromHttpError(error);
 }
 
 /** Errors raised by Fastify itself (body too large, malformed multipart …) as coded errors. */

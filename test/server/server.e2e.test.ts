@@ -36,6 +36,33 @@ describe('the HTTP server', () => {
     assert.equal(response.status, 404);
     assert.equal((await response.json()).code, 'NOT_FOUND');
   });
+
+  test('a name in a path longer than any legal name is a 400 in each dialect\'s error shape, naming the bound', async () => {
+    const long = 'x'.repeat(300);
+    const bound = 'A name in the path is longer than 266 characters; names are at most 255';
+    const tinybird = await server.fetch(`/v0/datasources/${long}`);
+    assert.equal(tinybird.status, 400);
+    assert.deepEqual(await tinybird.json(), { error: bound });
+    const feldera = await server.fetch(`/v0/pipelines/${long}/ingress/t`, { method: 'POST', body: '{}' });
+    assert.equal(feldera.status, 400);
+    assert.deepEqual(await feldera.json(), { message: bound, error_code: 'InvalidParam', details: { maxLength: 255 } });
+    const catalyzed = await server.fetch(`/datasets/${long}`);
+    assert.equal(catalyzed.status, 400);
+    assert.deepEqual(await catalyzed.json(), { error: bound, code: 'VALIDATION_ERROR', details: { maxLength: 255 }, retryable: false, message: bound });
+  });
+
+  test('a data source with the longest legal name, and its quarantine, are addressed by URL; a longer name or token name is refused on creation', async () => {
+    const longest = 'd'.repeat(255);
+    const created = await server.fetch(`/v0/datasources?name=${longest}&schema=${encodeURIComponent('a Int32')}`, { method: 'POST' });
+    assert.equal(created.status, 200, await created.clone().text());
+    assert.equal((await server.fetch(`/v0/datasources/${longest}`)).status, 200);
+    assert.equal((await server.fetch(`/v0/datasources/${longest}_quarantine/truncate`, { method: 'POST' })).status, 205);
+    for (const path of [`/v0/datasources?name=${'d'.repeat(256)}&schema=a%20Int32`, `/v0/tokens?name=${'t'.repeat(256)}&scope=ADMIN`]) {
+      const refused = await server.fetch(path, { method: 'POST' });
+      assert.equal(refused.status, 400, path);
+      assert.match((await refused.json()).error, /use 1 to 255 printable characters/, path);
+    }
+  });
 });
 
 describe('the admin token', () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
+import { checkName } from '../catalog/table-ddl.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { Mutex } from '../mutex.ts';
@@ -24,6 +25,19 @@ export interface StoredToken {
 export type JwtScopeParser = (payload: Record<string, unknown>) => Scope[] | undefined;
 
 const ADMIN_PRINCIPAL_ID = 'admin';
+
+/**
+ * The latest expiration a signed token may carry, in Unix seconds: 9999-12-31T23:59:59Z, the last
+ * second an ISO date writes with four digits. Past about 8.64e12 a JavaScript Date is invalid.
+ */
+export const MAX_TOKEN_EXPIRATION_SECONDS = 253_402_300_799;
+
+/** Why a token cannot expire at `seconds` (Unix time), or undefined when it can. */
+export function tokenExpirationProblem(seconds: number, now = Date.now()): string | undefined {
+  if (!Number.isInteger(seconds) || seconds * 1000 <= now) return 'must be a Unix time (whole seconds) in the future';
+  if (seconds > MAX_TOKEN_EXPIRATION_SECONDS) return `must be at most ${MAX_TOKEN_EXPIRATION_SECONDS} (9999-12-31T23:59:59Z)`;
+  return undefined;
+}
 
 /**
  * Tokens and their scopes. Secrets are stored as SHA-256 hashes only: tokens are 256-bit random
@@ -87,11 +101,13 @@ export class TokenStore {
 
   /**
    * A JWT signed with the admin token, carrying `payload` (whose scopes a registered parser reads
-   * back) and expiring at `expiresAt`. Nothing is stored: the signature is the token's authority.
+   * back) and expiring at `expiresAtSeconds` (Unix time). Nothing is stored: the signature is the token's authority.
    */
-  async signJwt(payload: Record<string, unknown>, expiresAt: Date): Promise<string> {
+  async signJwt(payload: Record<string, unknown>, expiresAtSeconds: number): Promise<string> {
+    const problem = tokenExpirationProblem(expiresAtSeconds);
+    if (problem) throw new SluiceError('INVALID_ARGUMENT', `A token's expiration time ${problem}`, { expiration: expiresAtSeconds, max: MAX_TOKEN_EXPIRATION_SECONDS });
     const { SignJWT } = await loadJose();
-    return new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(Math.floor(expiresAt.getTime() / 1000)).sign(this.jwtKey);
+    return new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(expiresAtSeconds).sign(this.jwtKey);
   }
 
   list(): StoredToken[] {
@@ -105,7 +121,7 @@ export class TokenStore {
   /** Creates a token; its secret is returned here, once, and never stored. */
   async create(name: string, scopes: Scope[], properties: Record<string, unknown> = {}): Promise<{ token: StoredToken; secret: string }> {
     return this.changes.run(async () => {
-      if (name.length === 0) throw new SluiceError('INVALID_ARGUMENT', 'A token needs a name');
+      checkName(name, 'token');
       if (this.find(name)) throw new SluiceError('TOKEN_EXISTS', `Token "${name}" already exists`, { token: name });
       const secret = generateSecret();
       const hash = hashBuffer(secret).toString('hex');

@@ -2,6 +2,7 @@ import type { Row, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
 import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { parseJsonPath } from '../ingest/json-path.ts';
+import { getTypeNestingProblem, MAX_TYPE_NESTING } from '../types/data-type.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
 import { TypeNameError } from '../types/type-name-error.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
@@ -9,7 +10,8 @@ import { QUARANTINE_COLUMNS, type Column, type Table, type TableSpec, type ViewD
 
 // How catalog entries become storage objects and catalog rows, shared by the catalog and by schema changes.
 
-const MAX_NAME_LENGTH = 255;
+/** The longest name of a namespace, table, view, column or token (in UTF-16 code units, as JavaScript counts). */
+export const MAX_NAME_LENGTH = 255;
 
 /** The storage engine's name for a table's rows. User names never reach SQL; ids do. */
 export function physicalName(table: Pick<Table, 'id'>): string {
@@ -80,6 +82,9 @@ const UNINDEXABLE_KINDS: ReadonlySet<string> = new Set(['list', 'map', 'struct']
 
 /** A column whose type the storage engine cannot hold (a decimal of more than 38 digits) is the definition's fault. */
 function checkStorable(column: Column): void {
+  // Types come from files (Parquet, Arrow IPC) and inference too, not only from the parsers that bound their nesting.
+  const nesting = getTypeNestingProblem(column.type);
+  if (nesting !== undefined) throw new SluiceError('INVALID_TYPE', `Column "${column.name}": ${nesting}`, { column: column.name, maxNesting: MAX_TYPE_NESTING });
   try {
     toDuckDBType(column.type);
   } catch (error) {

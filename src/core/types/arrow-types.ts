@@ -60,16 +60,16 @@ const MAX_FIXED_SIZE = 100_000;
 
 function readList(reader: TypeNameReader, size?: number): DataType {
   reader.expectSymbol('<');
-  const { type, nullable } = readMember(reader);
+  const { type, nullable } = reader.nested(() => readMember(reader));
   reader.expectSymbol('>');
   return { kind: 'list', element: type, elementNullable: nullable, ...(size === undefined ? {} : { size }) };
 }
 
 function readMap(reader: TypeNameReader): DataType {
   reader.expectSymbol('<');
-  const key = readMember(reader);
+  const key = reader.nested(() => readMember(reader));
   reader.expectSymbol(',');
-  const value = readMember(reader);
+  const value = reader.nested(() => readMember(reader));
   reader.expectSymbol('>');
   return { kind: 'map', key: key.type, value: value.type, valueNullable: value.nullable };
 }
@@ -79,7 +79,7 @@ function readStruct(reader: TypeNameReader): DataType {
   const fields: StructField[] = [];
   do {
     const name = reader.acceptLabel('"') ?? reader.fail('expected "name: type"');
-    const { type, nullable } = readMember(reader);
+    const { type, nullable } = reader.nested(() => readMember(reader));
     fields.push({ name, type, nullable });
   } while (reader.acceptSymbol(','));
   reader.expectSymbol('>');
@@ -146,7 +146,7 @@ export function parseArrowType(text: string): DataType {
   const reader = new TypeNameReader(text);
   const type = readType(reader);
   reader.expectEnd();
-  return type;
+  return reader.checkNesting(type);
 }
 
 const quoteName = (name: string): string =>

@@ -64,37 +64,43 @@ function readTupleElement(reader: TypeNameReader, index: number): StructField {
 function readTuple(reader: TypeNameReader): FieldType {
   reader.expectSymbol('(');
   const fields: StructField[] = [];
-  do {
-    fields.push(readTupleElement(reader, fields.length));
-  } while (reader.acceptSymbol(','));
+  reader.nested(() => {
+    do {
+      fields.push(readTupleElement(reader, fields.length));
+    } while (reader.acceptSymbol(','));
+  });
   reader.expectSymbol(')');
   return notNull({ kind: 'struct', fields });
 }
 
+/** LowCardinality(Nullable(String)) is the most wrappers a type can have in a row. */
+const readWrapped = (reader: TypeNameReader): FieldType =>
+  reader.wrapped(2, 'Nullable and LowCardinality may wrap one another only once', () => readInParentheses(reader, readField));
+
 function readNullable(reader: TypeNameReader): FieldType {
-  const inner = readInParentheses(reader, readField);
+  const inner = readWrapped(reader);
   if (inner.nullable) reader.fail('Nullable cannot be nested in Nullable');
   return { type: inner.type, nullable: true };
 }
 
 function readLowCardinality(reader: TypeNameReader): FieldType {
-  const inner = readInParentheses(reader, readField);
+  const inner = readWrapped(reader);
   // LowCardinality is a storage hint; only strings keep it (dates and numbers lose nothing by dropping it).
   return inner.type.kind === 'string' ? { ...inner, type: { ...inner.type, lowCardinality: true } } : inner;
 }
 
 function readMap(reader: TypeNameReader): FieldType {
   reader.expectSymbol('(');
-  const key = readField(reader);
+  const key = reader.nested(() => readField(reader));
   if (key.nullable) reader.fail('a Map key cannot be Nullable');
   reader.expectSymbol(',');
-  const value = readField(reader);
+  const value = reader.nested(() => readField(reader));
   reader.expectSymbol(')');
   return notNull({ kind: 'map', key: key.type, value: value.type, valueNullable: value.nullable });
 }
 
 function readArray(reader: TypeNameReader): FieldType {
-  const element = readInParentheses(reader, readField);
+  const element = readInParentheses(reader, (r) => r.nested(() => readField(r)));
   return notNull({ kind: 'list', element: element.type, elementNullable: element.nullable });
 }
 
@@ -152,6 +158,7 @@ export function parseClickHouseType(text: string): FieldType {
   const reader = new TypeNameReader(text);
   const field = readField(reader);
   reader.expectEnd();
+  reader.checkNesting(field.type);
   return field;
 }
 
@@ -163,6 +170,7 @@ export function parseClickHouseType(text: string): FieldType {
 export function readClickHouseType(text: string, start = 0): { field: FieldType; end: number } {
   const reader = new TypeNameReader(text.slice(start));
   const field = readField(reader);
+  reader.checkNesting(field.type);
   return { field, end: start + reader.offset };
 }
 

@@ -37,6 +37,33 @@ export function getTimeUnitForDigits(digits: number): TimeUnit | undefined {
   return digits === 0 ? 's' : digits <= 3 ? 'ms' : digits <= 6 ? 'us' : 'ns';
 }
 
+/**
+ * The deepest nesting of lists, maps and structs a type may have (`Array(Array(Int32))` nests 2).
+ * Real schemas stay far below it; far deeper ones overflow the parsers' and DuckDB's recursion
+ * (DuckDB refuses 1,000 levels with a raw "expression depth" error).
+ */
+export const MAX_TYPE_NESTING = 32;
+
+/** How many lists, maps and structs nest in `type` at its deepest; walked without recursion, so any depth is measured. */
+export function getTypeNesting(type: DataType): number {
+  let deepest = 0;
+  const pending: Array<[DataType, number]> = [[type, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [current, depth] = next;
+    deepest = Math.max(deepest, depth);
+    if (current.kind === 'list') pending.push([current.element, depth + 1]);
+    else if (current.kind === 'map') pending.push([current.key, depth + 1], [current.value, depth + 1]);
+    else if (current.kind === 'struct') for (const field of current.fields) pending.push([field.type, depth + 1]);
+  }
+  return deepest;
+}
+
+/** Why `type` nests too deeply to be stored, or undefined when it does not. */
+export function getTypeNestingProblem(type: DataType): string | undefined {
+  const depth = getTypeNesting(type);
+  return depth > MAX_TYPE_NESTING ? `lists, maps and structs nest ${depth} levels deep; at most ${MAX_TYPE_NESTING} are allowed` : undefined;
+}
+
 export interface StructField {
   name: string;
   type: DataType;

@@ -71,10 +71,10 @@ function readTimestamp(reader: TypeNameReader): DataType {
 
 function readMap(reader: TypeNameReader): DataType {
   reader.expectSymbol('<');
-  const key = readField(reader, false);
+  const key = reader.nested(() => readField(reader, false));
   if (key.nullable) reader.fail('a MAP key cannot be NULL');
   reader.expectSymbol(',');
-  const value = readField(reader, true);
+  const value = reader.nested(() => readField(reader, true));
   reader.expectSymbol('>');
   return { kind: 'map', key: key.type, value: value.type, valueNullable: value.nullable };
 }
@@ -84,7 +84,7 @@ function readRow(reader: TypeNameReader): DataType {
   const fields: StructField[] = [];
   do {
     const name = reader.readName('"');
-    fields.push({ name, ...readField(reader, false) });
+    fields.push({ name, ...reader.nested(() => readField(reader, false)) });
   } while (reader.acceptSymbol(','));
   reader.expectSymbol(')');
   return { kind: 'struct', fields };
@@ -164,6 +164,7 @@ export function parseSqlType(text: string): FieldType {
   const reader = new TypeNameReader(text);
   const field = readField(reader, true);
   reader.expectEnd();
+  reader.checkNesting(field.type);
   return field;
 }
 
@@ -175,6 +176,7 @@ export function parseSqlType(text: string): FieldType {
 export function readSqlType(text: string, start = 0): { field: FieldType; end: number } {
   const reader = new TypeNameReader(text.slice(start));
   const field = readField(reader, true);
+  reader.checkNesting(field.type);
   return { field, end: start + reader.offset };
 }
 

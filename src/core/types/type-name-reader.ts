@@ -1,4 +1,4 @@
-import type { DataTypeOf } from './data-type.ts';
+import { getTypeNestingProblem, MAX_TYPE_NESTING, type DataType, type DataTypeOf } from './data-type.ts';
 import { TypeNameError } from './type-name-error.ts';
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
@@ -14,6 +14,10 @@ export class TypeNameReader {
   private position = 0;
   /** Just past the last thing read, so that trailing spaces are not counted as read. */
   private readEnd = 0;
+  /** Lists, maps and structs open around the position. */
+  private depth = 0;
+  /** Wrappers (ClickHouse's Nullable, LowCardinality) open since the innermost of those. */
+  private wrappers = 0;
 
   constructor(readonly text: string) {}
 
@@ -138,17 +142,60 @@ export class TypeNameReader {
     return { kind: 'decimal', precision, scale };
   }
 
+  /**
+   * Reads a list's, map's or struct's members one level deeper. The parsers recurse, so a name
+   * nested thousands of levels deep would overflow the stack; it is refused at the bound instead.
+   */
+  nested<T>(read: () => T): T {
+    if (this.depth >= MAX_TYPE_NESTING) this.fail(`lists, maps and structs may nest at most ${MAX_TYPE_NESTING} levels deep`);
+    const wrappers = this.wrappers;
+    this.depth += 1;
+    this.wrappers = 0;
+    try {
+      return read();
+    } finally {
+      this.depth -= 1;
+      this.wrappers = wrappers;
+    }
+  }
+
+  /**
+   * Reads what a wrapper of no depth of its own wraps (`Nullable(…)`): a valid type has at most
+   * `max` of them in a row, so more are refused (`problem`) before they recurse any deeper.
+   */
+  wrapped<T>(max: number, problem: string, read: () => T): T {
+    if (this.wrappers >= max) this.fail(problem);
+    this.wrappers += 1;
+    try {
+      return read();
+    } finally {
+      this.wrappers -= 1;
+    }
+  }
+
+  /** Refuses a type read whole that nests too deeply (postfix `INT ARRAY ARRAY …` is read by a loop, not by `nested`). */
+  checkNesting<T extends DataType>(type: T): T {
+    const problem = getTypeNestingProblem(type);
+    if (problem !== undefined) throw new TypeNameError(this.text, `Invalid type "${this.shownText}": ${problem}`);
+    return type;
+  }
+
   expectEnd(): void {
     if (!this.isAtEnd()) this.fail(`unexpected "${this.text.slice(this.position)}"`);
   }
 
   fail(problem: string): never {
-    throw new TypeNameError(this.text, `Invalid type "${this.text}": ${problem} at position ${this.position + 1}`);
+    throw new TypeNameError(this.text, `Invalid type "${this.shownText}": ${problem} at position ${this.position + 1}`);
   }
 
   failUnknown(name: string, hint?: string): never {
     const where = name === this.text.trim() ? '' : ` in "${this.text}"`;
     throw new TypeNameError(this.text, `Unknown type "${name}"${where}${hint === undefined ? '' : `: ${hint}`}`);
+  }
+
+  /** The text as messages quote it: a name thousands of characters long is cut short. */
+  private get shownText(): string {
+    return this.text.length > 200 ? `${this.text.slice(0, 200)}…` : this.text;
   }
 
   private skipSpace(): void {

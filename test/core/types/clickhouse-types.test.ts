@@ -178,6 +178,20 @@ for (const [text, message] of INVALID_NAMES) {
   });
 }
 
+test('types nest at most 32 levels of Array, Map and Tuple; deeper ones, and stacked Nullable or LowCardinality of any depth, are refused without overflowing', () => {
+  const nest = (depth: number, wrap: (inner: string) => string) => Array.from({ length: depth }).reduce<string>((inner) => wrap(inner), 'Int32');
+  for (const wrap of [(inner: string) => `Array(${inner})`, (inner: string) => `Map(String, ${inner})`, (inner: string) => `Tuple(x ${inner})`]) {
+    assert.doesNotThrow(() => parseClickHouseType(nest(32, wrap)));
+    for (const depth of [33, 100_000]) {
+      assert.throws(() => parseClickHouseType(nest(depth, wrap)), (error: unknown) => error instanceof TypeNameError && /nest at most 32 levels deep/.test(error.message) && error.message.length < 400);
+    }
+  }
+  assert.deepEqual(parseClickHouseType('LowCardinality(Nullable(String))'), { type: { kind: 'string', lowCardinality: true }, nullable: true });
+  for (const wrap of [(inner: string) => `Nullable(${inner})`, (inner: string) => `LowCardinality(Nullable(${inner}))`]) {
+    assert.throws(() => parseClickHouseType(nest(100_000, wrap)), TypeNameError);
+  }
+});
+
 test('readClickHouseType reads the type inside a schema column and ends just past it', () => {
   const column = "`tags` Array(LowCardinality(String)) `json:$.tags[:]` DEFAULT []";
   const start = '`tags` '.length;

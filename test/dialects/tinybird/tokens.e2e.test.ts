@@ -157,6 +157,21 @@ describe('Tinybird tokens and scope checks', () => {
     assert.equal((await sql('SELECT 1', forged)).status, 403);
   });
 
+  test('an expiration_time past 9999-12-31 is a 400 naming the bound; the last second allowed makes a working token', async () => {
+    for (const expiration of ['1e20', '9000000000000000', '253402300800']) {
+      const response = await server.fetch(`/v0/tokens?name=far&scope=DATASOURCES:READ:events&expiration_time=${expiration}`, { method: 'POST' });
+      assert.equal(response.status, 400, expiration);
+      assert.deepEqual(await response.json(), { error: 'expiration_time must be at most 253402300799 (9999-12-31T23:59:59Z)' }, expiration);
+    }
+    for (const expiration of ['1', 'soon', '1.5']) {
+      const response = await server.fetch(`/v0/tokens?name=past&scope=DATASOURCES:READ:events&expiration_time=${expiration}`, { method: 'POST' });
+      assert.equal(response.status, 400, expiration);
+      assert.match((await response.json()).error, /^expiration_time must be a Unix time/, expiration);
+    }
+    const last = await createToken('name=last&scope=DATASOURCES:READ:events&expiration_time=253402300799');
+    assert.equal((await sql('SELECT count() FROM events', last.token)).status, 200);
+  });
+
   test("a JWT's scopes of kinds Sluice does not serve (PIPES:READ) grant nothing and leave its other scopes working; a malformed scope invalidates it", async () => {
     const key = new TextEncoder().encode(ADMIN_TOKEN);
     const sign = (scopes: unknown[]) => new SignJWT({ name: 'sdk-jwt', scopes }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key);

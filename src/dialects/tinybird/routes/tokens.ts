@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin, type Scope } from '../../../core/auth/scopes.ts';
-import type { StoredToken } from '../../../core/auth/token-store.ts';
+import { tokenExpirationProblem, type StoredToken } from '../../../core/auth/token-store.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { readJsonBody } from '../../../server/body.ts';
@@ -51,8 +51,9 @@ export function tokenRoutes(app: FastifyInstance, core: Sluice): void {
     if (expiration !== undefined) {
       // An expiring token is a JWT: signed, not stored, valid until its expiration time (Unix seconds).
       const seconds = Number(expiration);
-      if (!Number.isInteger(seconds) || seconds * 1000 <= Date.now()) throw new SluiceError('INVALID_ARGUMENT', 'expiration_time must be a Unix time in the future');
-      const token = await core.tokens.signJwt({ name, scopes: scopes.map(printTinybirdScope) }, new Date(seconds * 1000));
+      const problem = tokenExpirationProblem(seconds);
+      if (problem) throw new SluiceError('INVALID_ARGUMENT', `expiration_time ${problem}`, { expiration_time: expiration });
+      const token = await core.tokens.signJwt({ name, scopes: scopes.map(printTinybirdScope) }, seconds);
       return { name, scopes: scopes.map(printTinybirdScope), token };
     }
     const description = body?.description ?? params.get('description');
