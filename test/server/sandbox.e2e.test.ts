@@ -136,3 +136,50 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
     assert.deepEqual(((await left.json()) as { data: unknown[] }).data, [{ n: 2 }]);
   });
 });
+
+describe('calls nested so that DuckDB would copy their arguments past a million expressions are refused', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start();
+    await seedTable(server.core, 'default', 'words', [{ name: 's', type: { kind: 'string' }, nullable: false }], [['ab']]);
+  });
+  after(() => server.stop());
+
+  const query = (sql: string) => server.fetch(`/v0/sql?q=${encodeURIComponent(`${sql} FORMAT JSON`)}`);
+  const nested = (call: (inner: string) => string, innermost: string, depth: number) =>
+    Array.from({ length: depth }).reduce<string>((inner) => call(inner), innermost);
+
+  // Each took DuckDB (or the guard) minutes of one core and then ended the server, its JavaScript heap out of room.
+  const tooDeep: Array<[string, string]> = [
+    ['a ClickHouse function that names its argument seven times, ten deep', `SELECT ${nested((inner) => `toDate(${inner})`, "'2024-01-01'", 10)} AS d`],
+    ['repeat eighteen deep', `SELECT ${nested((inner) => `repeat(${inner}, 1)`, 's', 18)} AS r FROM words`],
+    ['lpad nested in its own width', `SELECT ${nested((inner) => `lpad('x', len(${inner}), 'y')`, "'x'", 16)} AS p`],
+  ];
+  for (const [what, sql] of tooDeep) {
+    test(`${what} is a 400 that says the query expands too far, and the server keeps serving`, async () => {
+      const response = await query(sql);
+      const body = (await response.json()) as { error: string };
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(body.error, /The query would expand to about [\d.e+]+ expressions, more than the 1000000 a query may/);
+      assert.equal((await query('SELECT 1 AS one')).status, 200);
+    });
+  }
+
+  test('the same calls nested a few deep answer as DuckDB does', async () => {
+    const response = await query(`SELECT ${nested((inner) => `toDate(${inner})`, "'2024-01-01'", 4)} AS d,
+      ${nested((inner) => `repeat(${inner}, 1)`, 's', 6)} AS r FROM words`);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{ d: '2024-01-01', r: 'ab' }]);
+  });
+
+  test('a row condition nested too deeply is refused when it is given', async () => {
+    const response = await server.fetch('/v0/datasources/words/delete', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `delete_condition=${encodeURIComponent(`${nested((inner) => `toDate(${inner})`, "'2024-01-01'", 10)} IS NULL`)}`,
+    });
+    const body = (await response.json()) as { error?: string };
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.match(String(body.error), /would expand to about/);
+  });
+});

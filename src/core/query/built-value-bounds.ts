@@ -1,4 +1,4 @@
-import { JsonNumber, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
+import { isJsonObject, JsonNumber, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import type { SqlMacro } from './sql-functions.ts';
 
 /**
@@ -140,4 +140,23 @@ function functionCall(name: string, children: JsonValue[], location: JsonValue):
 
 function text(value: string, location: JsonValue): JsonObject {
   return { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: location, value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value } };
+}
+
+/**
+ * How a bounded call of `name` with `arity` arguments holds each argument once rewritten: for
+ * each, given how many times the check's body names each of its parameters, how many times the
+ * argument is in the call and its check (see checkExpandedSize). Undefined for a call left as it is.
+ */
+export function boundedArgumentUses(name: string, arity: number): { macro: string; macroArity: number; uses: Array<(checkUses: readonly number[]) => number> } | undefined {
+  if (!Object.hasOwn(BOUNDS, name)) return undefined;
+  const probes: JsonObject[] = Array.from({ length: arity }, (_, index) => ({ probe: new JsonNumber(String(index)) }));
+  const bound = BOUNDS[name]!(probes, name);
+  if (!bound) return undefined;
+  const probeOf = (arg: JsonValue) => (isJsonObject(arg) && arg['probe'] instanceof JsonNumber ? Number(arg['probe'].text) : -1);
+  return {
+    macro: bound.macro,
+    macroArity: bound.args.length,
+    uses: probes.map((_, index) => (checkUses) =>
+      (index === bound.index ? 0 : 1) + bound.args.reduce<number>((sum, arg, at) => sum + (probeOf(arg) === index ? (checkUses[at] ?? 1) : 0), 0)),
+  };
 }
