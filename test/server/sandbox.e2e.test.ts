@@ -92,6 +92,13 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
     ['levenshtein of long texts', "SELECT levenshtein(repeat('a', 200000), repeat('b', 200000)) AS n", /Function levenshtein would compare 40000000000 pairs of characters/],
     ['damerau_levenshtein of long texts', "SELECT damerau_levenshtein(repeat('a', 20000), repeat('b', 20000)) AS n", /Function damerau_levenshtein would compare/],
     ['jaro_winkler_similarity of long texts', "SELECT jaro_winkler_similarity(repeat('a', 20000), repeat('b', 20000)) AS n", /Function jaro_winkler_similarity would compare/],
+    ['replace of every character by a long text', "SELECT len(replace(repeat('a', 1000000), 'a', repeat('b', 1000000))) AS n", /Function replace would build a value of 1000000000000 characters or elements, more than the 16777216/],
+    ['replace nested so that the size is squared twice', "SELECT len(replace(replace(repeat('a', 4000), 'a', repeat('a', 4000)), 'a', repeat('a', 4000))) AS n", /Function replace would build a value of 64000000000 characters/],
+    ['replace by a column', "SELECT len(replace(repeat(s, 1000000), 'a', repeat('x', 100))) AS n FROM counts", /Function replace would build a value of 101000000 characters/],
+    ['regexp_replace of every empty match', "SELECT len(regexp_replace(repeat('a', 1000000), '', repeat('b', 10000), 'g')) AS n", /Function regexp_replace would build a value of 10001010000 characters/],
+    ["regexp_replace's back-references, each up to the whole text", `SELECT len(regexp_replace(repeat('ab', 1000000), 'a', '${'\\\\0'.repeat(10)}')) AS n`, /Function regexp_replace would build a value of 22000020 characters/],
+    ["ClickHouse's replaceAll", "SELECT len(replaceAll(repeat('a', 1000000), 'a', repeat('b', 100))) AS n", /Function replaceall would build/],
+    ["ClickHouse's replaceRegexpAll", "SELECT len(replaceRegexpAll(repeat('a', 1000000), '', repeat('b', 100))) AS n", /Function replaceregexpall would build/],
     ['arrayCumSum of a long array', 'SELECT len(arrayCumSum(range(100000))) AS n', /Function arrayCumSum takes arrays of at most 10000 elements .*, not 100000/],
     ['arrayDistinct of a long array', 'SELECT len(arrayDistinct(range(100000))) AS n', /Function arrayDistinct takes arrays of at most 10000 elements/],
   ];
@@ -111,6 +118,9 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
       printf('%5d|%-3s|%.2f', 42, 'x', 3.14159) AS f, format('{:>4}|{}', 'x', 7) AS g, bar(5, 0, 10, 4) AS h,
       levenshtein('kitten', 'sitting') AS lv, round(jaro_winkler_similarity('martha', 'marhta'), 3) AS jw,
       len(arrayCumSum(range(10000))) AS cs, len(arrayDistinct(range(10000))) AS ds,
+      replace('aaaa', 'aa', 'b') AS rp, len(replace(repeat('abc', 1000000), 'a', repeat('b', 10))) AS rl,
+      len(replace(repeat('abc', 1000000), 'q', repeat('b', 100))) AS rn, regexp_replace('abc', '', '-', 'g') AS re,
+      regexp_replace('aBcb', 'b', 'x', 'i') AS ri, regexp_replace('abc', '(b)', '\\\\1\\\\1\\\\0', 'g') AS rb, replaceAll('abc', 'b', 'xx') AS ra, replaceRegexpOne('abc', '.', '-') AS ro,
       (SELECT list(repeat(s, 2) ORDER BY n) FROM counts WHERE n < 10) AS k,
       (SELECT count(*) FROM range(0, 100000000) t(i) WHERE i % 50000000 = 0) AS t`);
     const body = (await response.json()) as { data: Array<Record<string, unknown>> };
@@ -119,7 +129,19 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
       r: 'ababab', l: [1, 2, 1, 2], p: '007', q: '7--', z: [1, 0, 0], a: [0, 1, 2, 3, 4], b: [0, 1, 2], c: [10, 6, 2],
       d: ['2024-01-01 00:00:00', '2024-01-02 00:00:00', '2024-01-03 00:00:00'],
       f: '   42|x  |3.14', g: '   x|7', h: '██  ', lv: 3, jw: 0.961, cs: 10000, ds: 10000, k: ['abab'], t: 2,
+      rp: 'bb', rl: 12000000, rn: 3000000, re: '-a-b-c-', ri: 'axcb', rb: 'abbbc', ra: 'axxc', ro: '-bc',
     }]);
+  });
+
+  test("through Catalyzed the refusal is a 400 in Catalyzed's shape", async () => {
+    const refused = await server.fetch('/queries', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: "SELECT len(replace(repeat('ab', 1000000), 'b', repeat('c', 100))) AS n" }),
+    });
+    const body = (await refused.json()) as { code: string; message: string };
+    assert.equal(refused.status, 400, JSON.stringify(body));
+    assert.equal(body.code, 'QUERY_ERROR');
+    assert.match(body.message, /Function replace would build a value of 101000000 characters or elements, more than the 16777216/);
   });
 
   test('a row condition that would build too large a value is refused the same way', async () => {
@@ -134,5 +156,52 @@ describe('scalar functions cannot build values larger than 16 Mi characters or e
     assert.match(String(done.error), /Function repeat would build/);
     const left = await query('SELECT count(*) AS n FROM counts');
     assert.deepEqual(((await left.json()) as { data: unknown[] }).data, [{ n: 2 }]);
+  });
+});
+
+describe('calls nested so that DuckDB would copy their arguments past a million expressions are refused', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start();
+    await seedTable(server.core, 'default', 'words', [{ name: 's', type: { kind: 'string' }, nullable: false }], [['ab']]);
+  });
+  after(() => server.stop());
+
+  const query = (sql: string) => server.fetch(`/v0/sql?q=${encodeURIComponent(`${sql} FORMAT JSON`)}`);
+  const nested = (call: (inner: string) => string, innermost: string, depth: number) =>
+    Array.from({ length: depth }).reduce<string>((inner) => call(inner), innermost);
+
+  // Each took DuckDB (or the guard) minutes of one core and then ended the server, its JavaScript heap out of room.
+  const tooDeep: Array<[string, string]> = [
+    ['a ClickHouse function that names its argument seven times, ten deep', `SELECT ${nested((inner) => `toDate(${inner})`, "'2024-01-01'", 10)} AS d`],
+    ['repeat eighteen deep', `SELECT ${nested((inner) => `repeat(${inner}, 1)`, 's', 18)} AS r FROM words`],
+    ['lpad nested in its own width', `SELECT ${nested((inner) => `lpad('x', len(${inner}), 'y')`, "'x'", 16)} AS p`],
+  ];
+  for (const [what, sql] of tooDeep) {
+    test(`${what} is a 400 that says the query expands too far, and the server keeps serving`, async () => {
+      const response = await query(sql);
+      const body = (await response.json()) as { error: string };
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(body.error, /The query would expand to about [\d.e+]+ expressions, more than the 1000000 a query may/);
+      assert.equal((await query('SELECT 1 AS one')).status, 200);
+    });
+  }
+
+  test('the same calls nested a few deep answer as DuckDB does', async () => {
+    const response = await query(`SELECT ${nested((inner) => `toDate(${inner})`, "'2024-01-01'", 4)} AS d,
+      ${nested((inner) => `repeat(${inner}, 1)`, 's', 6)} AS r FROM words`);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{ d: '2024-01-01', r: 'ab' }]);
+  });
+
+  test('a row condition nested too deeply is refused when it is given', async () => {
+    const response = await server.fetch('/v0/datasources/words/delete', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `delete_condition=${encodeURIComponent(`${nested((inner) => `toDate(${inner})`, "'2024-01-01'", 10)} IS NULL`)}`,
+    });
+    const body = (await response.json()) as { error?: string };
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.match(String(body.error), /would expand to about/);
   });
 });

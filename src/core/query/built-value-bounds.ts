@@ -1,4 +1,4 @@
-import { JsonNumber, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
+import { isJsonObject, JsonNumber, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import type { SqlMacro } from './sql-functions.ts';
 
 /**
@@ -48,6 +48,37 @@ const FORMAT_SPECIFIERS = "'\\{[^{}]*\\}'";
 const widthsOf = (format: string, specifiers: string) =>
   `coalesce(list_sum(list_transform(regexp_extract_all(${format}, ${specifiers}), spec -> coalesce(list_sum(list_transform(regexp_extract_all(spec, '[0-9]+'), n -> CAST(n AS DOUBLE))), 0))), 0)`;
 
+const lengthOf = (text: string) => `CAST(length(${text}) AS DOUBLE)`;
+
+/**
+ * What `replace(s, search, replacement)` builds, at most: every non-overlapping occurrence of
+ * `search` replaced. Counted only when the bound on it (as if `s` were all occurrences) is too
+ * large, by removing them (a pass over `s` that builds no more than `s`).
+ */
+const replaced = (s: string, search: string, replacement: string) => {
+  const grows = `greatest(${lengthOf(replacement)} - ${lengthOf(search)}, 0)`;
+  const occurrences = (count: string) => `CASE WHEN length(${search}) = 0 THEN 0 ELSE ${count} END`;
+  const most = `${lengthOf(s)} + ${occurrences(`floor(${lengthOf(s)} / ${lengthOf(search)})`)} * ${grows}`;
+  const exactly = `${lengthOf(s)} + ${occurrences(`(${lengthOf(s)} - ${lengthOf(`replace(${s}, ${search}, '')`)}) / ${lengthOf(search)}`)} * ${grows}`;
+  return `CASE WHEN ${most} <= ${MAX_BUILT_VALUE} THEN ${most} ELSE ${exactly} END`;
+};
+
+/**
+ * What `regexp_replace(s, pattern, replacement, options)` builds, at most: `s`, the replacement
+ * once for each match (every one with the `g` option, of which there are at most one more than `s`
+ * has characters, as the empty pattern matches between them; else the first), and for each
+ * back-reference (`\0` … `\9`) in it the text matched, which over all matches is at most `s`.
+ * The matches are counted only when that bound is too large.
+ */
+const regexpReplaced = (s: string, pattern: string, replacement: string, options: string) => {
+  const references = `(${lengthOf(replacement)} - ${lengthOf(`replace(${replacement}, '\\', '')`)})`;
+  const withMatches = (matches: string) => `${lengthOf(s)} + ${matches} * ${lengthOf(replacement)} + ${references} * ${lengthOf(s)}`;
+  const global = `contains(${options}, 'g')`;
+  const most = withMatches(`CASE WHEN ${global} THEN ${lengthOf(s)} + 1 ELSE 1 END`);
+  const exactly = withMatches(`CAST(len(regexp_extract_all(${s}, ${pattern}, 0, replace(${options}, 'g', ''))) AS DOUBLE)`);
+  return `CASE WHEN ${most} <= ${MAX_BUILT_VALUE} OR NOT ${global} THEN ${most} ELSE ${exactly} END`;
+};
+
 /** The checks the guard wraps arguments in, installed as macros beside the others. */
 export const BOUNDING_MACROS: readonly SqlMacro[] = [
   { name: 'sluice_bounded_size', params: ['n', 'fn'], body: bounded('n', 'n') },
@@ -57,6 +88,9 @@ export const BOUNDING_MACROS: readonly SqlMacro[] = [
   { name: 'sluice_bounded_range1', params: ['stop', 'fn'], body: bounded(`coalesce(${asNumber('stop')}, 0)`, 'stop') },
   { name: 'sluice_bounded_range2', params: ['start', 'stop', 'fn'], body: bounded(`coalesce(${asNumber('stop')} - ${asNumber('start')}, 0)`, 'start') },
   { name: 'sluice_bounded_range3', params: ['start', 'stop', 'step', 'fn'], body: bounded(`coalesce(${elements('start', 'stop', 'step')}, 0)`, 'start') },
+  { name: 'sluice_bounded_replace', params: ['s', 'search', 'replacement', 'fn'], body: bounded(replaced('s', 'search', 'replacement'), 'replacement', 'fn') },
+  { name: 'sluice_bounded_regexp_replace', params: ['s', 'pattern', 'replacement', 'fn'], body: bounded(regexpReplaced('s', 'pattern', 'replacement', "''"), 'replacement', 'fn') },
+  { name: 'sluice_bounded_regexp_replace', params: ['s', 'pattern', 'replacement', 'options', 'fn'], body: bounded(regexpReplaced('s', 'pattern', 'replacement', 'options'), 'replacement', 'fn') },
   {
     name: 'sluice_bounded_format', params: ['format', 'fn'],
     body: `CASE WHEN regexp_matches(format, CASE WHEN fn = 'printf' THEN ${LARGE_PRINTF_WIDTH} ELSE ${LARGE_FORMAT_WIDTH} END)
@@ -86,12 +120,29 @@ const BOUNDS: Record<string, (args: JsonValue[], name: string) => { index: numbe
   generate_series: rangeBound,
   printf: (args, name) => (args.length > 0 ? { index: 0, macro: 'sluice_bounded_format', args: [args[0]!, NAME] } : undefined),
   format: (args, name) => (args.length > 0 ? { index: 0, macro: 'sluice_bounded_format', args: [args[0]!, NAME] } : undefined),
+  replace: (args) => replaceBound(args, 3),
+  replaceall: (args) => replaceBound(args, 3),
+  regexp_replace: (args) => regexpReplaceBound(args, args.length === 4 ? args[3] : undefined),
+  // ClickHouse's names (see CLICKHOUSE_MACROS), whose bodies call DuckDB's functions unchecked.
+  replaceregexpall: (args) => regexpReplaceBound(args, text('g', new JsonNumber('0'))),
+  replaceregexpone: (args) => regexpReplaceBound(args, undefined),
   levenshtein: pairwise,
   editdist3: pairwise,
   damerau_levenshtein: pairwise,
   jaro_similarity: pairwise,
   jaro_winkler_similarity: pairwise,
 };
+
+/** A replacement is checked against how much the text and what it searches for let it build. */
+function replaceBound(args: JsonValue[], arity: number) {
+  return args.length === arity ? { index: 2, macro: 'sluice_bounded_replace', args: [copy(args[0]!), copy(args[1]!), args[2]!, NAME] } : undefined;
+}
+
+function regexpReplaceBound(args: JsonValue[], options: JsonValue | undefined) {
+  if (args.length !== 3 && !(args.length === 4 && options !== undefined)) return undefined;
+  const optionArgs = options === undefined ? [] : [copy(options)];
+  return { index: 2, macro: 'sluice_bounded_regexp_replace', args: [copy(args[0]!), copy(args[1]!), args[2]!, ...optionArgs, NAME] };
+}
 
 /** A comparison of every character of one text with every one of another: both lengths count. */
 function pairwise(args: JsonValue[]) {
@@ -140,4 +191,23 @@ function functionCall(name: string, children: JsonValue[], location: JsonValue):
 
 function text(value: string, location: JsonValue): JsonObject {
   return { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: location, value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value } };
+}
+
+/**
+ * How a bounded call of `name` with `arity` arguments holds each argument once rewritten: for
+ * each, given how many times the check's body names each of its parameters, how many times the
+ * argument is in the call and its check (see checkExpandedSize). Undefined for a call left as it is.
+ */
+export function boundedArgumentUses(name: string, arity: number): { macro: string; macroArity: number; uses: Array<(checkUses: readonly number[]) => number> } | undefined {
+  if (!Object.hasOwn(BOUNDS, name)) return undefined;
+  const probes: JsonObject[] = Array.from({ length: arity }, (_, index) => ({ probe: new JsonNumber(String(index)) }));
+  const bound = BOUNDS[name]!(probes, name);
+  if (!bound) return undefined;
+  const probeOf = (arg: JsonValue) => (isJsonObject(arg) && arg['probe'] instanceof JsonNumber ? Number(arg['probe'].text) : -1);
+  return {
+    macro: bound.macro,
+    macroArity: bound.args.length,
+    uses: probes.map((_, index) => (checkUses) =>
+      (index === bound.index ? 0 : 1) + bound.args.reduce<number>((sum, arg, at) => sum + (probeOf(arg) === index ? (checkUses[at] ?? 1) : 0), 0)),
+  };
 }
