@@ -242,12 +242,21 @@ function lengthChecked(type: DataType, options: CoercionOptions): number | undef
 }
 
 /**
+ * SQL for the column's input text with the options' null texts (`null`, `''`, …) read as NULL; the
+ * input itself where none apply (text columns keep them as values, typed inputs have none).
+ */
+export function withoutNullTexts(column: Column, input: string, options: CoercionOptions = {}, typed = false): string {
+  const nullTexts = TEXT_KINDS.has(column.type.kind) || typed ? [] : (options.nullTexts ?? []);
+  if (nullTexts.length === 0) return input;
+  return `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
+}
+
+/**
  * `input` is SQL for the column's input text (NULL when the row has no value for it), or with
  * `typed`, SQL for a value already of the column's DuckDB type (see `passesTyped`).
  */
 export function coerceColumn(column: Column, input: string, describeType: TypeDescriber, options: CoercionOptions = {}, typed = false): CoercedColumn {
-  const nullTexts = TEXT_KINDS.has(column.type.kind) || typed ? [] : (options.nullTexts ?? []);
-  const text = nullTexts.length === 0 ? input : `CASE WHEN lower(trim(${input})) NOT IN (${nullTexts.map((nullText) => quoteLiteral(nullText.toLowerCase())).join(', ')}) THEN ${input} END`;
+  const text = withoutNullTexts(column, input, options, typed);
   const castLeaf = (leafText: string, type: DataType): string => {
     if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
     if (options.integerFractions === 'refuse' && type.kind === 'int') return castIntegerOnly(leafText, type);

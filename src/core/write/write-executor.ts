@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { physicalName } from '../catalog/catalog.ts';
 import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts';
 import { SluiceError } from '../errors.ts';
-import { coerceColumn, passesTyped, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
+import { coerceColumn, passesTyped, withoutNullTexts, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
 import { RAW_STAGE_COLUMNS, STAGE_CONTROL_COLUMNS, type DirectSource, type MergedPart, type StagedInput } from '../ingest/staged-input.ts';
 import { MAX_REPORTED_ERRORS, type RowError, type WriteCounts, type WriteKind, type WriteRequest } from './write-command.ts';
 
@@ -155,12 +155,17 @@ function runSource(tx: Transaction, source: DirectSource, sql: string): Promise<
 function checkedSelect(table: Table, request: WriteRequest, source: DirectSource, ordinal = false): { columns: string; checked: string } {
   const input = request.input!;
   const describeType = request.describeType ?? describeNeutral;
+  // Each column's text, null texts read as NULL, is computed once in a projection of its own: the
+  // coercion names it a dozen times, and DuckDB's search for common subexpressions grows faster
+  // than the statement (400 columns: 3.9 s to prepare with the texts inline, 1.2 s with them here).
+  const texts: string[] = [];
   const coerced = table.columns.map((column, index) => {
     const position = input.columns.indexOf(column.name);
     const nativeType = position < 0 ? undefined : source.nativeTypes?.[position];
     const typed = nativeType !== undefined && passesTyped(column, nativeType, request.coercion);
     const text = position < 0 ? 'CAST(NULL AS VARCHAR)' : `${typed ? 'n' : 'v'}${position}`;
-    return { name: `c${index}`, ...coerceColumn(column, text, describeType, request.coercion, typed) };
+    texts.push(`${withoutNullTexts(column, text, request.coercion, typed)} AS t${index}`);
+    return { name: `c${index}`, ...coerceColumn(column, `t${index}`, describeType, { ...request.coercion, nullTexts: [] }, typed) };
   });
   const failures = [
     '_error IS NOT NULL',
@@ -174,7 +179,8 @@ function checkedSelect(table: Table, request: WriteRequest, source: DirectSource
   const rows = !ordinal ? source.sql : `SELECT *, ${source.numbered ? '_row' : 'row_number() OVER ()'} AS _ord FROM (${source.sql})`;
   return {
     columns: table.columns.map((column) => quoteIdentifier(column.name)).join(', '),
-    checked: `SELECT ${checkedColumns.join(', ')}${ordinal ? ', _ord' : ''} FROM (SELECT *, ${coerced.map(({ name, value }) => `${value} AS ${name}`).join(', ')} FROM (${rows}))`,
+    checked: `SELECT ${checkedColumns.join(', ')}${ordinal ? ', _ord' : ''} FROM (SELECT *, ${coerced.map(({ name, value }) => `${value} AS ${name}`).join(', ')}
+              FROM (SELECT *${texts.map((text) => `, ${text}`).join('')} FROM (${rows})))`,
   };
 }
 

@@ -83,6 +83,18 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     });
   }
 
+  test('a table of 300 columns takes appended JSON rows and upserted CSV rows, every value in its column and empty CSV fields NULL', async () => {
+    const columns = Array.from({ length: 300 }, (_, index) => `c${index}`);
+    const tableId = await suite.client.createTable(suite.datasetId, 'wide', [{ name: 'id', arrowType: 'int64' }, ...columns.map((name) => ({ name, arrowType: 'int64' }))], ['id']);
+    const row = (id: number, value: (index: number) => number | null): Row => ({ id, ...Object.fromEntries(columns.map((name, index) => [name, value(index)])) });
+    const appended = [1, 2, 3].map((id) => row(id, (index) => id * 1000 + index));
+    assert.equal((await suite.client.writeRows(tableId, 'mode=append', 'json', appended)).rows_inserted, 3);
+    const upserted = [row(2, (index) => (index % 2 === 0 ? null : -index)), row(4, (index) => index)];
+    const response = await suite.client.writeRows(tableId, 'mode=upsert', 'csv', upserted);
+    assert.deepEqual([response.rows_inserted, response.rows_updated], [1, 1]);
+    assert.deepEqual(await suite.client.rows(tableId), [appended[0], upserted[0], appended[2], upserted[1]]);
+  });
+
   test('each JSON key that matches no column is named once, however many rows have it; keys inside values are not fields', async () => {
     const tableId = await seededTable();
     const body = [
