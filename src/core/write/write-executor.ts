@@ -4,7 +4,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { physicalName } from '../catalog/catalog.ts';
 import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts';
 import { SluiceError } from '../errors.ts';
-import { coerceColumn, passesTyped, withoutNullTexts, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
+import { coerceProjectedText, passesTyped, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
 import { RAW_STAGE_COLUMNS, STAGE_CONTROL_COLUMNS, type DirectSource, type MergedPart, type StagedInput } from '../ingest/staged-input.ts';
 import { MAX_REPORTED_ERRORS, type RowError, type WriteCounts, type WriteKind, type WriteRequest } from './write-command.ts';
 
@@ -155,17 +155,12 @@ function runSource(tx: Transaction, source: DirectSource, sql: string): Promise<
 function checkedSelect(table: Table, request: WriteRequest, source: DirectSource, ordinal = false): { columns: string; checked: string } {
   const input = request.input!;
   const describeType = request.describeType ?? describeNeutral;
-  // Each column's text, null texts read as NULL, is computed once in a projection of its own: the
-  // coercion names it a dozen times, and DuckDB's search for common subexpressions grows faster
-  // than the statement (400 columns: 3.9 s to prepare with the texts inline, 1.2 s with them here).
-  const texts: string[] = [];
   const coerced = table.columns.map((column, index) => {
     const position = input.columns.indexOf(column.name);
     const nativeType = position < 0 ? undefined : source.nativeTypes?.[position];
     const typed = nativeType !== undefined && passesTyped(column, nativeType, request.coercion);
     const text = position < 0 ? 'CAST(NULL AS VARCHAR)' : `${typed ? 'n' : 'v'}${position}`;
-    texts.push(`${withoutNullTexts(column, text, request.coercion, typed)} AS t${index}`);
-    return { name: `c${index}`, ...coerceColumn(column, `t${index}`, describeType, { ...request.coercion, nullTexts: [] }, typed) };
+    return { name: `c${index}`, ...coerceProjectedText(column, text, `t${index}`, describeType, request.coercion, typed) };
   });
   const failures = [
     '_error IS NOT NULL',
@@ -180,7 +175,7 @@ function checkedSelect(table: Table, request: WriteRequest, source: DirectSource
   return {
     columns: table.columns.map((column) => quoteIdentifier(column.name)).join(', '),
     checked: `SELECT ${checkedColumns.join(', ')}${ordinal ? ', _ord' : ''} FROM (SELECT *, ${coerced.map(({ name, value }) => `${value} AS ${name}`).join(', ')}
-              FROM (SELECT *${texts.map((text) => `, ${text}`).join('')} FROM (${rows})))`,
+              FROM (SELECT *${coerced.map(({ text }) => `, ${text}`).join('')} FROM (${rows})))`,
   };
 }
 
@@ -347,7 +342,7 @@ class Stage {
   /** SQL for the text given for a column, NULL when the input has no such column. */
   private textOf(column: string): string {
     const index = this.inputColumns.indexOf(column);
-    return index < 0 ? 'CAST(NULL AS VARCHAR)' : `r.v${index}`;
+    return index < 0 ? 'CAST(NULL AS VARCHAR)' : `v${index}`;
   }
 
   async load(inputs: Array<StagedInput | undefined>): Promise<void> {
@@ -370,7 +365,7 @@ class Stage {
 
   /** Coerces every row and returns, per request, how many rows are valid and the first errors. */
   async validate(requestCount: number): Promise<Map<number, RequestValidation>> {
-    const coerced = this.checkedColumns.map((column) => ({ column, ...coerceColumn(column, this.textOf(column.name), this.describeType, this.coercion) }));
+    const coerced = this.checkedColumns.map((column, index) => ({ column, ...coerceProjectedText(column, this.textOf(column.name), `t${index}`, this.describeType, this.coercion) }));
     const values = coerced.map(({ column, value }) => `${value} AS ${quoteIdentifier(column.name)}`);
     const failures = coerced.map(({ column, error }) => `{'c': ${quoteLiteral(column.name)}, 'e': ${this.checkedOnly(column, error)}}`);
     if (this.controls && (this.kind !== 'changes' || this.table.primaryKey.length === 0)) {
@@ -383,7 +378,7 @@ class Stage {
     const rawTexts = this.inputColumns.map((_, index) => `v${index}`);
     const controls = this.controls ? 'r._group, r._sets' : 'NULL::BIGINT AS _group, NULL::VARCHAR[] AS _sets';
     let checked = `SELECT r._req, r._row, r._weight, r._error IS NOT NULL AS _undecodable, r._source, ${controls}, ${[...values, `${failureList} AS _failures`].join(', ')}, ${rawTexts.length > 0 ? rawTexts.map((text) => `r.${text}`).join(', ') : 'NULL AS _none'}
-             FROM ${this.raw} r`;
+             FROM (SELECT *${coerced.map(({ text }) => `, ${text}`).join('')} FROM ${this.raw}) r`;
     if (this.controls) {
       // The rows of a group stand or fall together: a failed row fails the rest of its group.
       checked = `SELECT * REPLACE (CASE WHEN len(_failures) = 0 AND _group IS NOT NULL AND count(*) FILTER (WHERE len(_failures) > 0) OVER g > 0

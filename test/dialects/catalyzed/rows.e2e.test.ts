@@ -83,7 +83,7 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     });
   }
 
-  test('a table of 300 columns takes appended JSON rows and upserted CSV rows, every value in its column and empty CSV fields NULL', async () => {
+  test('a table of 300 columns takes appended JSON rows and upserted CSV rows, every value in its column and empty CSV fields NULL, and refuses a batch with one bad value naming it', async () => {
     const columns = Array.from({ length: 300 }, (_, index) => `c${index}`);
     const tableId = await suite.client.createTable(suite.datasetId, 'wide', [{ name: 'id', arrowType: 'int64' }, ...columns.map((name) => ({ name, arrowType: 'int64' }))], ['id']);
     const row = (id: number, value: (index: number) => number | null): Row => ({ id, ...Object.fromEntries(columns.map((name, index) => [name, value(index)])) });
@@ -93,6 +93,12 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     const response = await suite.client.writeRows(tableId, 'mode=upsert', 'csv', upserted);
     assert.deepEqual([response.rows_inserted, response.rows_updated], [1, 1]);
     assert.deepEqual(await suite.client.rows(tableId), [appended[0], upserted[0], appended[2], upserted[1]]);
+    const bad = { ...row(5, (index) => index), c250: 'twelve' };
+    const refused = await suite.client.write(tableId, 'mode=append', JSON.stringify([row(6, (index) => index), bad]), 'application/json');
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(refused.body.details.errors.map(({ row, columns, values }: any) => ({ row, columns, values })), [{ row: 2, columns: ['c250'], values: ['twelve'] }]);
+    assert.match(refused.body.details.errors[0].messages[0], /column "c250": value "twelve" is not a valid int64/);
+    assert.equal((await suite.client.rows(tableId)).length, 4);
   });
 
   test('each JSON key that matches no column is named once, however many rows have it; keys inside values are not fields', async () => {
