@@ -72,6 +72,20 @@ export class ServerProcess {
     return this.child.pid!;
   }
 
+  /** How the process ended: its exit code, or the signal that ended it; undefined while it runs. */
+  get ended(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    const { exitCode: code, signalCode: signal } = this.child;
+    return code === null && signal === null ? undefined : { code, signal };
+  }
+
+  /** Resolves once the process has ended by itself (see `ended`), or with undefined after `timeoutMs`. */
+  async waitForEnd(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+    if (this.ended) return this.ended;
+    const ended = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    return this.ended;
+  }
+
   /**
    * CPU time the server has used so far, in seconds: all its threads (`total`: the event loop,
    * libuv's pool running DuckDB's calls, DuckDB's own workers) and the event loop's thread alone
@@ -138,8 +152,8 @@ export class ServerProcess {
 
   /** Signals the process and resolves with its exit code (null when a signal ended it); removes the data unless kept. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', options: { keepData?: boolean } = {}): Promise<number | null> {
-    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
-    this.child.kill(signal);
+    const exited = this.ended ? Promise.resolve(this.child.exitCode) : new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
+    if (!this.ended) this.child.kill(signal);
     const code = await exited;
     await this.agent.close();
     if (!options.keepData) await rm(this.dataDir, { recursive: true, force: true });

@@ -57,9 +57,16 @@ program
         },
       );
     };
+    void server.failed.then((error) => {
+      log.fatal({ err: error }, 'the database engine failed and cannot go on in this process: exiting, so that a restart reopens the database and replays its write-ahead log, which holds every acknowledged write');
+      process.exit(EXIT_STORAGE_FAILED);
+    });
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+
+/** The exit status after the database engine failed (sysexits' EX_TEMPFAIL: a restart recovers). */
+const EXIT_STORAGE_FAILED = 75;
 
 /** A size as DuckDB's settings take it (`2GB`), in bytes; undefined for the forms only DuckDB reads (`80%`, `2GiB`). */
 function bytesOrUndefined(size: string): number | undefined {

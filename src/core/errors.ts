@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   TOO_MANY_REQUESTS: { status: 429, retryable: true },
   UNAVAILABLE: { status: 503, retryable: true },
   RESOURCE_EXHAUSTED: { status: 503, retryable: true },
+  /** The database engine failed beyond repair in this process (DuckDB invalidated the database): the server must restart. */
+  STORAGE_FAILED: { status: 503, retryable: true },
   INTERNAL: { status: 500, retryable: true },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 

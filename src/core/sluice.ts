@@ -381,6 +381,15 @@ export class Sluice {
   }
 
   /**
+   * Aborted, with the error as its reason, once the database engine has failed beyond repair in
+   * this process (see `EngineHealth`): only a restart, which reopens the database and replays its
+   * write-ahead log, recovers, and no acknowledged write is lost.
+   */
+  get failure(): AbortSignal {
+    return this.storage.failure;
+  }
+
+  /**
    * Ends what would otherwise hold up a close: running queries are stopped, change feeds end, and
    * sources still being read (a body still arriving, a download) fail with a retryable UNAVAILABLE,
    * so that their writes fail too; what chunked ingests committed before stays. Writes whose input

@@ -84,7 +84,11 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     done();
   });
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  // A server whose database engine failed answers 503 until it is restarted (see `Sluice.failure`).
+  app.get('/health', async (_request, reply) => {
+    if (!core.failure.aborted) return { status: 'ok' };
+    return reply.status(503).send({ status: 'failed', error: (core.failure.reason as SluiceError).message });
+  });
 
   for (const dialect of dialects) {
     dialect.configure?.(core);

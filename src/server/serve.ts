@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
+import type { SluiceError } from '../core/errors.ts';
 import { Sluice } from '../core/sluice.ts';
 import { buildApp } from './app.ts';
 
@@ -11,7 +12,16 @@ export interface RunningServer {
   url: string;
   /** Stops accepting connections, finishes queued writes, checkpoints and closes the database. */
   close(): Promise<void>;
+  /**
+   * Settles once the database engine has failed beyond repair (see `Sluice.failure`), with its
+   * error: by then the server accepts no more connections and the requests it was answering are
+   * answered (or FAILED_ANSWER_WAIT_MS have passed). The process should exit, to be restarted.
+   */
+  failed: Promise<SluiceError>;
 }
+
+/** How long a failed server waits for the requests it is answering (each fails fast) before giving up on them. */
+const FAILED_ANSWER_WAIT_MS = 2000;
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const core = await Sluice.open(config);
@@ -27,11 +37,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const requests = trackRequests(app.server);
+  const failed = new Promise<SluiceError>((resolve) => {
+    core.failure.addEventListener('abort', () => {
+      app.server.close();
+      const waited = new Promise((timeUp) => setTimeout(timeUp, FAILED_ANSWER_WAIT_MS).unref());
+      void Promise.race([requests.settled(), waited]).then(() => resolve(core.failure.reason as SluiceError));
+    }, { once: true });
+  });
   let closing: Promise<void> | undefined;
   return {
     app,
     core,
     url: `http://${host}:${port}`,
+    failed,
     close() {
       closing ??= (async () => {
         // Running queries, change feeds and bodies still arriving are ended first: their clients

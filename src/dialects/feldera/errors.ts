@@ -70,6 +70,7 @@ const CORE_CODES: Record<ErrorCode, FelderaCode> = {
   TOO_MANY_REQUESTS: 'PipelineInteractionUnreachable',
   UNAVAILABLE: 'PipelineInteractionUnreachable',
   RESOURCE_EXHAUSTED: 'PipelineInteractionUnreachable',
+  STORAGE_FAILED: 'PipelineInteractionUnreachable',
   INTERNAL: 'UnknownError',
 };
 

@@ -1,4 +1,5 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { EngineHealth } from './engine-health.ts';
 
 /** A connection lent by a pool until `release` is called (once). */
 export interface PooledConnection {
@@ -8,7 +9,8 @@ export interface PooledConnection {
 
 /**
  * A bounded set of connections to one DuckDB instance. Callers borrow a connection for the length
- * of one unit of work; when all are busy they wait in arrival order.
+ * of one unit of work; when all are busy they wait in arrival order. Once the engine has failed
+ * beyond repair (see `EngineHealth`), no connection is lent.
  */
 export class ConnectionPool {
   private readonly idle: DuckDBConnection[] = [];
@@ -19,12 +21,17 @@ export class ConnectionPool {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly size: number,
+    /** Whether DuckDB can still be trusted, shared by every pool of the instance. */
+    readonly health: EngineHealth,
   ) {}
 
   async use<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     const { connection, release } = await this.lend();
     try {
       return await work(connection);
+    } catch (error) {
+      this.health.note(error);
+      throw error;
     } finally {
       release();
     }
@@ -36,7 +43,15 @@ export class ConnectionPool {
    */
   async lend(signal?: AbortSignal): Promise<PooledConnection> {
     signal?.throwIfAborted();
+    this.health.check();
     const connection = await this.acquire(signal);
+    try {
+      // The engine may have failed while this caller waited.
+      this.health.check();
+    } catch (error) {
+      this.release(connection);
+      throw error;
+    }
     let released = false;
     return {
       connection,

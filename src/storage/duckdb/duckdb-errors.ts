@@ -20,20 +20,37 @@ const ERROR_CLASSES: Array<[prefix: string, code: ErrorCode]> = [
   ['TransactionContext Error', 'WRITE_CONFLICT'],
   ['Out of Memory Error', 'RESOURCE_EXHAUSTED'],
   ['INTERRUPT Error', 'UNAVAILABLE'],
+  // DuckDB could not undo a failed transaction ("Failed to rollback transaction. Cannot continue
+  // operation.") and has invalidated the database: every later statement fails the same way.
+  ['FATAL Error', 'STORAGE_FAILED'],
 ];
+
+/** The words of DuckDB's out-of-memory failures, as a commit or an appender quotes them ("Failed to append: failed to allocate …"). */
+const OUT_OF_MEMORY = /Out of Memory Error|failed to (pin block|allocate)|could not allocate block/i;
+
+const MESSAGES: Partial<Record<ErrorCode, (text: string) => string>> = {
+  // DuckDB's own words ("Allocation failure") do not say that memory ran out.
+  RESOURCE_EXHAUSTED: (text) => `Out of memory: ${text}`,
+  STORAGE_FAILED: (text) =>
+    text.startsWith('Failed to commit')
+      ? `The database engine failed while committing this write, which may have been applied all the same, and the server must restart to recover (${text})`
+      : `The database engine failed and the server must restart to recover (${text})`,
+};
 
 export function translateDuckDBError(error: unknown): SluiceError {
   if (error instanceof SluiceError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  for (const [prefix, code] of ERROR_CLASSES) {
-    if (message.startsWith(prefix)) {
-      // Conflicts on the write path are retryable; the same class raised by a read is not.
-      const text = firstParagraph(message.slice(prefix.length + 1).trim());
-      // DuckDB's own words ("Allocation failure") do not say that memory ran out.
-      return new SluiceError(code, code === 'RESOURCE_EXHAUSTED' ? `Out of memory: ${text}` : text, null, { cause: error });
-    }
-  }
-  return new SluiceError('INTERNAL', 'Storage engine error', null, { cause: error });
+  const [prefix, classCode] = ERROR_CLASSES.find(([prefix]) => message.startsWith(prefix)) ?? ['', 'INTERNAL'];
+  const outOfMemory = (classCode === 'WRITE_CONFLICT' || classCode === 'INTERNAL') && OUT_OF_MEMORY.test(message);
+  // A commit that failed for want of memory may have failed after the transaction was written,
+  // while DuckDB cleaned it up, and leaves it with dangling undo entries: the next update of the
+  // same rows crashed the server (SIGSEGV in UpdateSegment::Update; duckdb/duckdb#26019). The
+  // engine cannot be trusted past it, so it counts as failed; other appends and commits that ran
+  // out of memory are neither conflicts nor faults.
+  const code = outOfMemory ? (message.includes('Failed to commit') ? 'STORAGE_FAILED' : 'RESOURCE_EXHAUSTED') : classCode;
+  if (code === 'INTERNAL') return new SluiceError('INTERNAL', 'Storage engine error', null, { cause: error });
+  const text = firstParagraph(message.slice(prefix.length).replace(/^:/, '').trim());
+  return new SluiceError(code, MESSAGES[code]?.(text) ?? text, null, { cause: error });
 }
 
 /** DuckDB appends a caret diagram and hints after a blank line; clients get the sentence itself. */

@@ -2,6 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { ConnectionPool } from './connection-pool.ts';
+import { EngineHealth } from './engine-health.ts';
 import { translateDuckDBError } from './duckdb-errors.ts';
 import { OwnerSlots } from './owner-slots.ts';
 import { QueryLease, stopError, type QueryLimits, type StopReason } from './query-lease.ts';
@@ -58,7 +59,16 @@ export class DuckDBStorage {
     readonly spoolDir: string,
     /** Copies of relations that change feeds compare against (see RelationSnapshots). */
     readonly snapshots: RelationSnapshots,
+    private readonly health: EngineHealth,
   ) {}
+
+  /**
+   * Aborted, with the error as its reason, once DuckDB has failed beyond repair in this process
+   * (see `EngineHealth`): the server should exit, so that a restart recovers.
+   */
+  get failure(): AbortSignal {
+    return this.health.failure;
+  }
 
   static async open(options: StorageOptions): Promise<DuckDBStorage> {
     const databasePath = join(options.dataDir, 'sluice.duckdb');
@@ -96,13 +106,14 @@ export class DuckDBStorage {
     } finally {
       setup.closeSync();
     }
-    const snapshots = new RelationSnapshots(new ConnectionPool(instance, SNAPSHOT_CONNECTIONS));
+    const health = new EngineHealth();
+    const snapshots = new RelationSnapshots(new ConnectionPool(instance, SNAPSHOT_CONNECTIONS, health));
     const queryConnections = options.queryConnections ?? DEFAULT_QUERY_CONNECTIONS;
     return new DuckDBStorage(
       instance,
-      new ConnectionPool(instance, options.readConnections ?? 4),
-      new ConnectionPool(instance, options.writeConnections ?? 4),
-      new ConnectionPool(instance, queryConnections),
+      new ConnectionPool(instance, options.readConnections ?? 4, health),
+      new ConnectionPool(instance, options.writeConnections ?? 4, health),
+      new ConnectionPool(instance, queryConnections, health),
       new OwnerSlots(options.queriesPerOwner ?? Math.max(1, queryConnections - 1)),
       options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
       options.resultMemoryBytes ?? DEFAULT_RESULT_MEMORY_BYTES,
@@ -110,6 +121,7 @@ export class DuckDBStorage {
       databasePath,
       spoolDir,
       snapshots,
+      health,
     );
   }
 
@@ -161,7 +173,7 @@ export class DuckDBStorage {
       giveBack();
       throw stop.signal.aborted ? stopError(stop.signal.reason as StopReason, timeoutMs) : translateDuckDBError(error);
     }
-    const lease = new QueryLease(lent, timeoutMs, () => {
+    const lease = new QueryLease(lent, timeoutMs, this.health, () => {
       forget();
       giveBack();
     });
@@ -181,13 +193,16 @@ export class DuckDBStorage {
    */
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.writers.use(async (connection) => {
-      await run(connection, 'BEGIN TRANSACTION');
       let kept = this.keptAppenders.get(connection);
       if (!kept) this.keptAppenders.set(connection, (kept = new Map()));
-      const tx = new Transaction(connection, kept);
+      const tx = new Transaction(connection, kept, this.health);
       try {
+        // Inside: a BEGIN that fails for want of memory may have begun the transaction all the same.
+        await run(connection, 'BEGIN TRANSACTION');
         const result = await work(tx);
         tx.closeAppenders();
+        // Another transaction may have left the engine failed meanwhile: this one commits nothing then.
+        this.health.check();
         // One round trip for the statements left for the commit and the commit itself; a failing
         // statement stops the rest, and the transaction is rolled back below.
         await run(connection, [...tx.takeStatementsAtCommit(), 'COMMIT'].join(';\n'));
@@ -195,8 +210,9 @@ export class DuckDBStorage {
         return result;
       } catch (error) {
         tx.abandonAppenders();
-        await connection.run('ROLLBACK').catch(() => undefined);
-        throw translateDuckDBError(error);
+        // A rollback that fails leaves the engine failed: that is then the news to tell.
+        await this.health.rollBack(connection);
+        throw this.health.translate(error);
       }
     });
   }
@@ -241,6 +257,7 @@ export class Transaction {
     readonly connection: DuckDBConnection,
     /** The connection's kept appenders, by table (see `appendKept`). */
     private readonly kept: Map<string, DuckDBAppender>,
+    private readonly health: EngineHealth,
   ) {}
 
   async run(sql: string, params?: SqlParams): Promise<number> {
@@ -248,7 +265,7 @@ export class Transaction {
       const result = await this.connection.run(sql, params);
       return Number(result.rowsChanged);
     } catch (error) {
-      throw translateDuckDBError(error);
+      throw this.health.translate(error);
     }
   }
 
@@ -284,7 +301,7 @@ export class Transaction {
         prepared.clearBindings();
       }
     } catch (error) {
-      throw translateDuckDBError(error);
+      throw this.health.translate(error);
     }
   }
 
@@ -305,13 +322,9 @@ export class Transaction {
     } catch (error) {
       if (appender) {
         this.kept.delete(key);
-        try {
-          appender.closeSync();
-        } catch {
-          // Its rows are not wanted: the transaction fails.
-        }
+        closeQuietly(appender);
       }
-      throw translateDuckDBError(error);
+      throw this.health.translate(error);
     }
   }
 
@@ -322,7 +335,7 @@ export class Transaction {
       this.appenders.push(appender);
       return appender;
     } catch (error) {
-      throw translateDuckDBError(error);
+      throw this.health.translate(error);
     }
   }
 
@@ -357,13 +370,16 @@ export class Transaction {
 
   /** After a failure: close the appenders without caring whether their last rows could be flushed. */
   abandonAppenders(): void {
-    for (const appender of this.appenders.splice(0)) {
-      try {
-        appender.closeSync();
-      } catch {
-        // The transaction is being rolled back; the rows are discarded either way.
-      }
-    }
+    for (const appender of this.appenders.splice(0)) closeQuietly(appender);
+  }
+}
+
+/** Closes an appender whose rows are not wanted (its transaction is failing): whether they could be flushed does not matter. */
+function closeQuietly(appender: DuckDBAppender): void {
+  try {
+    appender.closeSync();
+  } catch {
+    // The rows are discarded with the transaction either way.
   }
 }
 

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.ts';
 import type { PooledConnection } from './connection-pool.ts';
-import { translateDuckDBError } from './duckdb-errors.ts';
+import type { EngineHealth } from './engine-health.ts';
 
 /** Why a query was stopped before it finished. */
 export type StopReason = 'timeout' | 'cancelled' | 'shutdown';
@@ -32,6 +32,7 @@ export class QueryLease {
   constructor(
     private readonly lent: PooledConnection,
     private readonly timeoutMs: number,
+    private readonly health: EngineHealth,
     private readonly onEnd: () => void,
   ) {}
 
@@ -45,7 +46,7 @@ export class QueryLease {
       if (this.reason) throw stopError(this.reason, this.timeoutMs);
       return result;
     } catch (error) {
-      throw this.reason ? stopError(this.reason, this.timeoutMs, error) : translateDuckDBError(error);
+      throw this.reason ? stopError(this.reason, this.timeoutMs, error) : this.health.translate(error);
     } finally {
       this.busy = false;
       clearInterval(this.interrupting);

@@ -142,13 +142,14 @@ export class RelationSnapshot {
   private async inTransaction(before: () => void, work: (connection: DuckDBConnection) => Promise<Record<SnapshotPart, number>>): Promise<void> {
     await this.pool.use(async (connection) => {
       before();
-      await connection.run('BEGIN TRANSACTION');
       try {
+        // Inside: a BEGIN that fails for want of memory may have begun the transaction all the same.
+        await connection.run('BEGIN TRANSACTION');
         const counts = await work(connection);
         await connection.run('COMMIT');
         this.counts = counts;
       } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
+        await this.pool.health.rollBack(connection);
         throw translateDuckDBError(error);
       }
     });
