@@ -6,10 +6,10 @@ import { translateDuckDBError } from './duckdb-errors.ts';
  * Whether DuckDB can still be trusted in this process. A few failures leave it beyond repair: it
  * invalidates the database when it cannot roll a transaction back, and a commit or a rollback that
  * failed for want of memory may leave dangling undo entries behind (see `translateDuckDBError` and
- * `rollBack`). Once one is met,
- * no statement more is run, as the next one might crash the server or worse: each is refused with
- * that failure (STORAGE_FAILED, a retryable 503), and `failure` tells the server to exit, so that a
- * restart reopens the database and replays its write-ahead log, which holds every acknowledged write.
+ * `rollBack`). Once one is met, no statement more is run, as the next one might crash the server or
+ * worse: each is refused with that failure (STORAGE_FAILED, a retryable 503), and `failure` tells
+ * the server to exit, so that a restart reopens the database and replays its write-ahead log, which
+ * holds every acknowledged write.
  */
 export class EngineHealth {
   private readonly failed = new AbortController();
