@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Column, Table } from '../../../core/catalog/model.ts';
 import { rewriteClickHouseSql } from '../sql/clickhouse-sql.ts';
@@ -62,7 +63,7 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
  */
 async function importMultipart(core: Sluice, request: FastifyRequest, reply: FastifyReply) {
   const params = Params.ofQuery(request);
-  let file: { body: PassThrough; importing: Promise<unknown> } | undefined;
+  let file: { body: PassThrough; importing: Promise<unknown>; piped: Promise<unknown> } | undefined;
   try {
     for await (const part of multipartParts(request)) {
       if (part.type === 'field' && file) {
@@ -80,6 +81,9 @@ async function importMultipart(core: Sluice, request: FastifyRequest, reply: Fas
         body.on('error', () => undefined);
         part.file.on('error', (error) => body.destroy(error));
         part.file.pipe(body, { end: false });
+        // Settles once the part's last byte has gone into `body` (or the part failed, failing `body`):
+        // the parser may be done with the request while the part still holds bytes `body` had no room for.
+        const piped = finished(part.file).catch(() => undefined);
         const hints = { fileName: part.filename, contentType: part.mimetype };
         const importing = handleImport(core, request, reply, params, { kind: 'stream', stream: body, hints }, core.config.maxRequestBodyBytes);
         // An import that stops reading (refused, failed) leaves the rest of the file to be drained, so that the body's other parts are read.
@@ -87,7 +91,7 @@ async function importMultipart(core: Sluice, request: FastifyRequest, reply: Fas
           part.file.unpipe(body);
           part.skip();
         });
-        file = { body, importing };
+        file = { body, importing, piped };
       } else {
         part.skip();
       }
@@ -100,6 +104,9 @@ async function importMultipart(core: Sluice, request: FastifyRequest, reply: Fas
     throw error;
   }
   if (!file) return handleImport(core, request, reply, params, undefined, core.config.maxRequestBodyBytes);
+  // Ended only once every byte of the file is in it: ending it as soon as the parser is done with
+  // the request cut off what the part still held, and the import committed the rest as the file.
+  await file.piped;
   file.body.end();
   return file.importing;
 }
