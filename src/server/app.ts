@@ -51,6 +51,8 @@ const LOG_SERIALIZERS = {
 export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions): Promise<FastifyInstance> {
   // Log lines go to standard output asynchronously: written in batches under load, flushed at exit.
   const logger = config.logLevel === 'silent' ? undefined : pino({ level: config.logLevel, serializers: LOG_SERIALIZERS }, pino.destination({ sync: false }));
+  /** The dialect serving a request's path, by its prefixes. */
+  const dialectOf = (request: FastifyRequest): Dialect | undefined => dialects.find((candidate) => candidate.prefixes.some((prefix) => request.url.startsWith(prefix)));
   const app = Fastify({
     // Typed as Fastify's base logger, which pino's own type is wider than.
     ...(logger && { loggerInstance: logger as FastifyBaseLogger }),
@@ -61,15 +63,8 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_LENGTH },
     // Errors Fastify meets before routing (a path parameter past the bound, a malformed URL) are
     // answered in the dialect's shape, as every other error is.
-    frameworkErrors: (error, request, frameworkReply) => {
-      const reply = frameworkReply as unknown as FastifyReply;
-      const sluiceError = fromFrameworkError(error);
-      const dialect = dialects.find((candidate) => candidate.prefixes.some((prefix) => request.url.startsWith(prefix)));
-      if (!dialect) return reply.status(sluiceError.status).send({ error: sluiceError.message, code: sluiceError.code });
-      const rendered = dialect.renderError(sluiceError, request);
-      reply.status(rendered.status).headers(rendered.headers ?? {});
-      if (rendered.contentType) reply.type(rendered.contentType);
-      return reply.send(rendered.body);
+    frameworkErrors: (error, request, reply) => {
+      sendError(reply as unknown as FastifyReply, request, dialectOf(request), fromFrameworkError(error));
     },
   });
 
@@ -103,26 +98,26 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
         // connections short): worth a warning, not a stack trace. Other 5xx are faults.
         if (sluiceError.status === 503) request.log.warn({ code: sluiceError.code, message: sluiceError.message }, 'request refused for now');
         else if (sluiceError.status >= 500) request.log.error({ err: error }, 'request failed');
-        const rendered = dialect.renderError(sluiceError, request);
-        reply.status(rendered.status).headers(rendered.headers ?? {});
-        if (rendered.contentType) reply.type(rendered.contentType);
-        return rendered.body;
+        return sendError(reply, request, dialect, sluiceError);
       });
       await dialect.routes(scope, core);
     });
   }
 
-  app.setNotFoundHandler(async (request, reply) => {
-    const dialect = dialects.find((candidate) => candidate.prefixes.some((prefix) => request.url.startsWith(prefix)));
-    const error = new SluiceError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`);
-    if (!dialect) return reply.status(404).send({ error: error.message, code: error.code });
-    const rendered = dialect.renderError(error, request);
-    reply.status(rendered.status).headers(rendered.headers ?? {});
-    if (rendered.contentType) reply.type(rendered.contentType);
-    return rendered.body;
-  });
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(reply, request, dialectOf(request), new SluiceError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
 
   return app;
+}
+
+/** Answers `error` in `dialect`'s shape, or in Sluice's own (`{error, code}`) on a path no dialect serves. */
+function sendError(reply: FastifyReply, request: FastifyRequest, dialect: Dialect | undefined, error: SluiceError): FastifyReply {
+  if (!dialect) return reply.status(error.status).send({ error: error.message, code: error.code });
+  const rendered = dialect.renderError(error, request);
+  reply.status(rendered.status).headers(rendered.headers ?? {});
+  if (rendered.contentType) reply.type(rendered.contentType);
+  return reply.send(rendered.body);
 }
 
 /**
