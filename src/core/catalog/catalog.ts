@@ -9,7 +9,7 @@ import { zeroValueSql } from '../types/zero-value.ts';
 import { CATALOG_SCHEMA, migrateCatalog } from './migrations.ts';
 import { defaultSqlOf, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
 import { quarantineNameTaken, SchemaChange } from './schema-change.ts';
-import { checkColumns, checkName, parseJson, physicalName, quarantineColumns, tableFromRow } from './table-ddl.ts';
+import { checkColumns, checkName, deleteTableRow, parseJson, physicalName, quarantineColumns, tableFromRow } from './table-ddl.ts';
 
 export { physicalName } from './table-ddl.ts';
 
@@ -271,7 +271,7 @@ export class Catalog {
 
   private async dropTableIn(tx: Transaction, table: Table): Promise<void> {
     await tx.run(`DROP ${table.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${physicalName(table)}`);
-    await tx.run(`DELETE FROM ${CATALOG_SCHEMA}.tables WHERE id = ?`, [table.id]);
+    await deleteTableRow(tx, table.id);
     tx.afterCommit(() => this.tables.delete(table.id));
   }
 
@@ -279,7 +279,7 @@ export class Catalog {
    * Records a committed write's effect on a table inside the writing transaction: the new version
    * and row count are persisted with the rows (at the commit) and become visible here only after it.
    */
-  recordWrite(tx: Transaction, table: Table, change: { versions: number; rowDelta: number; replaceRowCount?: number }): Table {
+  recordWrite(tx: Transaction, table: Table, change: { versions: number; rowDelta: number; replaceRowCount?: number; lastSequence?: number }): Table {
     // A transaction may write a table more than once (a quarantine, once per upsert of a group):
     // each write counts from the one before it, not from the state before the transaction.
     let recorded = this.recordedWrites.get(tx);
@@ -293,8 +293,10 @@ export class Catalog {
       updatedAt: now,
     };
     // Every commit runs it: with the commit, in one round trip.
+    // With the sequence of the last write (see WriteLog), which start-up reads the last one handed out from.
+    const sequence = change.lastSequence === undefined ? '' : `, last_sequence = ${change.lastSequence}`;
     tx.runAtCommit(
-      `UPDATE ${CATALOG_SCHEMA}.tables SET version = ${updated.version}, row_count = ${updated.rowCount}, updated_at = ${quoteLiteral(now.toISOString())}
+      `UPDATE ${CATALOG_SCHEMA}.tables SET version = ${updated.version}, row_count = ${updated.rowCount}, updated_at = ${quoteLiteral(now.toISOString())}${sequence}
        WHERE id = ${quoteLiteral(table.id)}`,
     );
     recorded.set(table.id, updated);

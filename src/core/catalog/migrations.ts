@@ -52,6 +52,11 @@ const MIGRATIONS: Migration[] = [
     name: 'version columns',
     statements: [`ALTER TABLE ${CATALOG_SCHEMA}.tables ADD COLUMN version_column VARCHAR`],
   },
+  {
+    version: 4,
+    name: 'last write sequences',
+    statements: [`ALTER TABLE ${CATALOG_SCHEMA}.tables ADD COLUMN last_sequence BIGINT`],
+  },
 ];
 
 export async function migrateCatalog(storage: DuckDBStorage): Promise<void> {

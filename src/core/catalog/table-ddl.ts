@@ -1,6 +1,7 @@
 import type { Row, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
 import { qualifiedName, quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
+import { newId } from '../ids.ts';
 import { parseJsonPath } from '../ingest/json-path.ts';
 import { getTypeNestingProblem, MAX_TYPE_NESTING } from '../types/data-type.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
@@ -50,6 +51,20 @@ export async function insertTableRow(tx: Transaction, table: Table): Promise<voi
       table.definition ? JSON.stringify(table.definition) : null, table.versionColumn ?? null,
     ],
   );
+}
+
+/**
+ * Deletes a table's catalog row. The sequence of the table's last write moves to the write log
+ * (as a `drop` entry): start-up takes the last sequence handed out from both, and it must not go
+ * back when the table that held it is gone.
+ */
+export async function deleteTableRow(tx: Transaction, id: string): Promise<void> {
+  await tx.run(
+    `INSERT INTO ${CATALOG_SCHEMA}.write_log (id, table_id, kind, rows_inserted, rows_updated, rows_deleted, rows_quarantined, version, sequence, created_at)
+     SELECT ?, id, 'drop', 0, 0, row_count, 0, version, last_sequence, now()::TIMESTAMP FROM ${CATALOG_SCHEMA}.tables WHERE id = ? AND last_sequence IS NOT NULL`,
+    [newId(), id],
+  );
+  await tx.run(`DELETE FROM ${CATALOG_SCHEMA}.tables WHERE id = ?`, [id]);
 }
 
 export function tableFromRow(row: Row): Table {

@@ -171,18 +171,8 @@ export class WriteQueue {
         const effects: WriteEffect[] = [];
         for (const run of runsOf(group.map((pending) => pending.request))) effects.push(...(await executeRun(tx, this.catalog, run, { direct })));
         effects.forEach((effect, index) => effect.direct && directIndexes.add(index));
-        const applied = effects.filter((effect) => !effect.failure);
-        let version = this.catalog.getTableById(this.tableId).version;
         const table = this.catalog.getTableById(this.tableId);
-        const replaced = [...applied].reverse().find((effect) => effect.replacedRowCount !== undefined);
-        const rowDelta = applied.reduce((sum, effect) => sum + effect.rowsInserted - effect.rowsDeleted, 0);
-        if (applied.length > 0) {
-          this.catalog.recordWrite(tx, table, {
-            versions: applied.length,
-            rowDelta,
-            ...(replaced && applied.indexOf(replaced) === applied.length - 1 ? { replaceRowCount: replaced.replacedRowCount! } : {}),
-          });
-        }
+        let version = table.version;
         const outcomes: Array<WriteResult | SluiceError> = [];
         const logged: Parameters<WriteLog['record']>[1] = [];
         for (const [index, effect] of effects.entries()) {
@@ -206,6 +196,16 @@ export class WriteQueue {
           };
           logged.push({ result, idempotency: request.idempotency });
           outcomes.push(result);
+        }
+        const applied = effects.filter((effect) => !effect.failure);
+        if (applied.length > 0) {
+          const replaced = [...applied].reverse().find((effect) => effect.replacedRowCount !== undefined);
+          this.catalog.recordWrite(tx, table, {
+            versions: applied.length,
+            rowDelta: applied.reduce((sum, effect) => sum + effect.rowsInserted - effect.rowsDeleted, 0),
+            ...(replaced && applied.indexOf(replaced) === applied.length - 1 ? { replaceRowCount: replaced.replacedRowCount! } : {}),
+            lastSequence: sequences.at(-1)!,
+          });
         }
         await this.writeLog.record(tx, logged);
         return outcomes;

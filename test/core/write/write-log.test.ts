@@ -30,21 +30,34 @@ test('pruning drops writes older than the retention, with their idempotency keys
   assert.equal((await write('old')).replayed, false);
 });
 
-test('pruning keeps the latest write however old, so sequences go on from it after a restart', async () => {
+test('a write without an idempotency key adds no row to the write log; sequences go on after a restart from its table', async () => {
   const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
   const write = () => fixture.core.write(fixture.admin, { table: fixture.current(table), kind: 'append', onInvalid: 'reject', input: recordsInput({ columns: ['id'], rows: [['1']] }) });
   await write();
   const last = (await write()).sequence;
-  await fixture.core.storage.transaction((tx) => tx.run(`UPDATE ${CATALOG_SCHEMA}.write_log SET created_at = now() - INTERVAL 3 DAY`));
+  const logged = await fixture.core.storage.query(`SELECT sequence FROM ${CATALOG_SCHEMA}.write_log WHERE table_id = ?`, [table.id]);
+  assert.deepEqual(logged, []);
   await fixture.core.writer.log.prune();
-  const kept = await fixture.core.storage.query(`SELECT sequence FROM ${CATALOG_SCHEMA}.write_log`);
-  assert.deepEqual(kept.map((row) => Number(row['sequence'])), [last]);
   await fixture.reopen();
   assert.equal(fixture.core.writer.log.completedThrough, last);
   assert.equal((await write()).sequence, last + 1);
 });
 
-test('pruning drops writes without an idempotency key at once, as nothing reads them back, and keeps the latest', async () => {
+test('sequences never go back after a restart, even once the table that wrote the last one is dropped', async () => {
+  const column = { name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false } as const;
+  const [kept, dropped] = [await fixture.createTable([column]), await fixture.createTable([column])];
+  const write = (table: typeof kept) => fixture.core.write(fixture.admin, { table: fixture.current(table), kind: 'append', onInvalid: 'reject', input: recordsInput({ columns: ['id'], rows: [['1']] }) });
+  await write(kept);
+  const last = (await write(dropped)).sequence;
+  await fixture.core.catalog.dropTable(dropped.id);
+  // Pruning keeps the latest entry of the log, here the dropped table's last sequence.
+  await fixture.core.writer.log.prune();
+  await fixture.reopen();
+  assert.equal(fixture.core.writer.log.completedThrough, last);
+  assert.equal((await write(kept)).sequence, last + 1);
+});
+
+test('the write log keeps only writes with an idempotency key', async () => {
   const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
   const write = (key?: string) => fixture.core.write(fixture.admin, {
     table: fixture.current(table), kind: 'append', onInvalid: 'reject', input: recordsInput({ columns: ['id'], rows: [['1']] }),
@@ -56,28 +69,28 @@ test('pruning drops writes without an idempotency key at once, as nothing reads 
   const last = (await write()).sequence;
   await fixture.core.writer.log.prune();
   const rows = await fixture.core.storage.query(`SELECT idempotency_key, sequence FROM ${CATALOG_SCHEMA}.write_log WHERE table_id = ? ORDER BY sequence`, [table.id]);
-  assert.deepEqual(rows.map((row) => [row['idempotency_key'], Number(row['sequence'])]), [['kept', last - 2], [null, last]]);
+  assert.deepEqual(rows.map((row) => [row['idempotency_key'], Number(row['sequence'])]), [['kept', last - 2]]);
   assert.equal((await write('kept')).replayed, true);
 });
 
-test('the write log holds one row per committed write, whatever was rolled back on the way', async () => {
+test('the write log holds one row per committed write with a key, whatever was rolled back on the way', async () => {
   const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
   const cleanups: Array<() => Promise<void>> = [];
-  const append = async (body: string, onInvalid: InvalidRowPolicy) => {
+  const append = async (body: string, onInvalid: InvalidRowPolicy, key: string) => {
     const batch = new JsonBatch(fixture.core.storage.spoolDir, cleanups);
     await batch.addWholeLines(Buffer.from(body));
     const input = await batch.input(fixture.current(table).columns, { format: 'raw', caseInsensitive: false, positional: false });
-    return fixture.core.write(fixture.admin, { table: fixture.current(table), kind: 'append', onInvalid, input });
+    return fixture.core.write(fixture.admin, { table: fixture.current(table), kind: 'append', onInvalid, input, idempotency: { key, requestHash: key } });
   };
   const logged = async () =>
     (await fixture.core.storage.query(`SELECT version, rows_inserted, rows_quarantined FROM ${CATALOG_SCHEMA}.write_log WHERE table_id = ? ORDER BY sequence`, [table.id]))
       .map((row) => [Number(row['version']), Number(row['rows_inserted']), Number(row['rows_quarantined'])]);
   const misses = fixture.core.writer.stats.directMisses;
-  await append('{"id": 1}\n', 'reject');
-  await assert.rejects(append('{"id": "x"}\n', 'reject'), /1 row failed validation/);
+  await append('{"id": 1}\n', 'reject', 'a');
+  await assert.rejects(append('{"id": "x"}\n', 'reject', 'b'), /1 row failed validation/);
   // Tried straight into the table and logged there, then rolled back and written again through the stage.
-  await append('{"id": 2}\n{"id": "y"}\n', 'quarantine');
-  await append('{"id": 3}\n', 'reject');
+  await append('{"id": 2}\n{"id": "y"}\n', 'quarantine', 'c');
+  await append('{"id": 3}\n', 'reject', 'd');
   assert.equal(fixture.core.writer.stats.directMisses, misses + 2, 'two writes were rolled back after a direct try');
   const first = fixture.current(table).version - 2;
   assert.deepEqual(await logged(), [[first, 1, 0], [first + 1, 1, 1], [first + 2, 1, 0]]);
