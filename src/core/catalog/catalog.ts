@@ -292,8 +292,8 @@ export class Catalog {
       rowCount: change.replaceRowCount ?? Math.max(0, current.rowCount + change.rowDelta),
       updatedAt: now,
     };
-    // Every commit runs it: with the commit, in one round trip.
-    // With the sequence of the last write (see WriteLog), which start-up reads the last one handed out from.
+    // Every commit runs it, with the commit, in one round trip. It also records the sequence of the
+    // table's last write, from which start-up takes the last one handed out (see WriteLog).
     const sequence = change.lastSequence === undefined ? '' : `, last_sequence = ${change.lastSequence}`;
     tx.runAtCommit(
       `UPDATE ${CATALOG_SCHEMA}.tables SET version = ${updated.version}, row_count = ${updated.rowCount}, updated_at = ${quoteLiteral(now.toISOString())}${sequence}
