@@ -98,3 +98,21 @@ test('the write log holds one row per committed write with a key, whatever was r
   assert.deepEqual(await logged(), [[first, 1, 0], [first + 1, 1, 1], [first + 2, 1, 0]], 'as read after a restart');
   for (const cleanup of cleanups) await cleanup();
 });
+
+test('a database written by an earlier version, which logged every write and no table sequence, goes on from its log', async () => {
+  const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
+  const write = () => fixture.core.write(fixture.admin, { table: fixture.current(table), kind: 'append', onInvalid: 'reject', input: recordsInput({ columns: ['id'], rows: [['1']] }) });
+  const last = (await write()).sequence + 5;
+  // As an earlier version left it: the last write in the log, none on the catalog's tables.
+  await fixture.core.storage.transaction(async (tx) => {
+    await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET last_sequence = NULL`);
+    await tx.run(
+      `INSERT INTO ${CATALOG_SCHEMA}.write_log (id, table_id, kind, rows_inserted, rows_updated, rows_deleted, rows_quarantined, version, sequence, created_at)
+       VALUES ('earlier', ?, 'append', 1, 0, 0, 0, 1, ?, now()::TIMESTAMP)`,
+      [table.id, last],
+    );
+  });
+  await fixture.reopen();
+  assert.equal(fixture.core.writer.log.completedThrough, last);
+  assert.equal((await write()).sequence, last + 1);
+});
