@@ -9,7 +9,7 @@ import { zeroValueSql } from '../types/zero-value.ts';
 import { CATALOG_SCHEMA, migrateCatalog } from './migrations.ts';
 import { defaultSqlOf, QUARANTINE_SUFFIX, type Column, type Namespace, type Table, type TableSpec } from './model.ts';
 import { quarantineNameTaken, SchemaChange } from './schema-change.ts';
-import { checkColumns, checkName, deleteTableRow, parseJson, physicalName, quarantineColumns, tableFromRow } from './table-ddl.ts';
+import { checkColumns, checkName, dropTableAndRow, parseJson, physicalName, quarantineColumns, tableFromRow } from './table-ddl.ts';
 
 export { physicalName } from './table-ddl.ts';
 
@@ -270,8 +270,7 @@ export class Catalog {
   }
 
   private async dropTableIn(tx: Transaction, table: Table): Promise<void> {
-    await tx.run(`DROP ${table.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${physicalName(table)}`);
-    await deleteTableRow(tx, table.id);
+    await dropTableAndRow(tx, table);
     tx.afterCommit(() => this.tables.delete(table.id));
   }
 

@@ -6,7 +6,7 @@ import type { DataType } from '../types/data-type.ts';
 import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
 import { QUARANTINE_SUFFIX, type Column, type Table, type TableSpec, type ViewSpec } from './model.ts';
-import { checkColumns, checkName, createTableSql, deleteTableRow, insertTableRow, physicalName, quarantineColumns } from './table-ddl.ts';
+import { checkColumns, checkName, createTableSql, dropTableAndRow, insertTableRow, physicalName, quarantineColumns } from './table-ddl.ts';
 import { viewNullability } from './view-nullability.ts';
 
 export interface ViewOptions {
@@ -139,8 +139,7 @@ export class SchemaChange {
       throw new SluiceError('HAS_DEPENDENTS', `"${table.name}" is read by ${names.map((name) => `"${name}"`).join(', ')}; drop those views first`, { table: table.name, dependents: names });
     }
     for (const dropped of [table, ...(quarantine ? [quarantine] : [])]) {
-      await this.tx.run(`DROP ${dropped.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${physicalName(dropped)}`);
-      await deleteTableRow(this.tx, dropped.id);
+      await dropTableAndRow(this.tx, dropped);
       this.entries.delete(dropped.id);
       this.changed.delete(dropped.id);
       this.dropped.add(dropped.id);

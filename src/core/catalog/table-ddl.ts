@@ -54,17 +54,18 @@ export async function insertTableRow(tx: Transaction, table: Table): Promise<voi
 }
 
 /**
- * Deletes a table's catalog row. The sequence of the table's last write moves to the write log
- * (as a `drop` entry): start-up takes the last sequence handed out from both, and it must not go
- * back when the table that held it is gone.
+ * Drops a table or view with its catalog row. The sequence of the table's last write moves to the
+ * write log (as a `drop` entry): start-up takes the last sequence handed out from both, and it
+ * must not go back when the table that held it is gone.
  */
-export async function deleteTableRow(tx: Transaction, id: string): Promise<void> {
+export async function dropTableAndRow(tx: Transaction, table: Table): Promise<void> {
+  await tx.run(`DROP ${table.kind === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${physicalName(table)}`);
   await tx.run(
     `INSERT INTO ${CATALOG_SCHEMA}.write_log (id, table_id, kind, rows_inserted, rows_updated, rows_deleted, rows_quarantined, version, sequence, created_at)
      SELECT ?, id, 'drop', 0, 0, row_count, 0, version, last_sequence, now()::TIMESTAMP FROM ${CATALOG_SCHEMA}.tables WHERE id = ? AND last_sequence IS NOT NULL`,
-    [newId(), id],
+    [newId(), table.id],
   );
-  await tx.run(`DELETE FROM ${CATALOG_SCHEMA}.tables WHERE id = ?`, [id]);
+  await tx.run(`DELETE FROM ${CATALOG_SCHEMA}.tables WHERE id = ?`, [table.id]);
 }
 
 export function tableFromRow(row: Row): Table {
