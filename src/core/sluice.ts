@@ -369,11 +369,13 @@ export class Sluice {
 
   /**
    * Bytes of storage a table's rows occupy: the database blocks that hold its checkpointed data.
-   * Rows still only in the write-ahead log are not counted until the next checkpoint.
+   * Rows still only in the write-ahead log are not counted until the next checkpoint. The block
+   * size is the table's database's: other databases attached beside it (the in-memory one of
+   * change feeds' snapshots) have blocks of another size, or none.
    */
   async tableBytes(table: Table): Promise<number> {
     const [row] = await this.storage.query(
-      `SELECT count(DISTINCT block_id) * (SELECT any_value(block_size) FROM pragma_database_size()) AS bytes
+      `SELECT count(DISTINCT block_id) * (SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()) AS bytes
        FROM pragma_storage_info(?) WHERE persistent AND block_id >= 0`,
       [`data.${table.id}`],
     );

@@ -240,6 +240,20 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal(fetched.schema.sql_schema, 'symbol String, date Date, close Float32');
   });
 
+  test("statistics.bytes is the storage a data source's rows take: none while empty, compressed blocks once a large append wrote them", async () => {
+    const created = await (await suite.tb.form('/v0/datasources?name=sized', { schema: 'id Int64, label String' })).json();
+    assert.equal(created.datasource.statistics.bytes, 0);
+    // Rows enough for DuckDB to write full row groups into the database file with the commit.
+    const lines = Array.from({ length: 300_000 }, (_, index) => `${index},label ${index % 7}`);
+    const csv = `${lines.join('\n')}\n`;
+    const appended = await (await suite.tb.upload('mode=append&name=sized', 'csv', 'sized.csv', csv)).json();
+    const { bytes, row_count: rowCount } = appended.datasource.statistics;
+    assert.equal(rowCount, 300_000);
+    assert.ok(bytes > 0 && bytes < csv.length, `${bytes} bytes for a ${csv.length}-byte CSV`);
+    const fetched = await (await suite.server.fetch('/v0/datasources/sized')).json();
+    assert.equal(fetched.statistics.bytes, bytes);
+  });
+
   test('appending a CSV with a header maps columns by name; without a header, by position; gzip files work', async () => {
     await suite.tb.form('/v0/datasources?name=appendable', { schema: 'id Int32, name String, amount Float64' });
     await suite.tb.upload('mode=append&name=appendable', 'csv', 'a.csv', 'amount,id,name\n1.5,1,one\n');
