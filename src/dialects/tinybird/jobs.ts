@@ -28,7 +28,7 @@ export function renderJob(job: Job, baseUrl: string) {
     started_at: tinybirdTime(job.startedAt),
     is_cancellable: CANCELLABLE.has(job.status),
     mode: properties.mode ?? null,
-    datasource: properties.datasource ?? null,
+    datasource: jobDatasource(properties, result),
     ...(properties.importId !== undefined && { import_id: properties.importId }),
     ...(properties.url !== undefined && { url: properties.url }),
     ...(properties.deleteCondition !== undefined && { delete_condition: properties.deleteCondition, delete_id: job.id }),
@@ -38,6 +38,18 @@ export function renderJob(job: Job, baseUrl: string) {
     ...(job.error !== null && { error: job.error }),
     ...(job.result !== null && { result: job.result }),
   };
+}
+
+/**
+ * The data source a job works on. An import that creates its data source starts before the data
+ * source has an id: once done, the id is the one its result shows.
+ */
+function jobDatasource(properties: TinybirdJobProperties, result: Record<string, unknown>): { id: string; name: string } | null {
+  const datasource = properties.datasource;
+  if (!datasource) return null;
+  const created = result['datasource'] as { id?: unknown } | undefined;
+  if (datasource.id === '' && typeof created?.id === 'string') return { ...datasource, id: created.id };
+  return datasource;
 }
 
 /** The answer to a request that started a job. */
