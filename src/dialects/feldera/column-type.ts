@@ -1,5 +1,4 @@
 import type { DataType } from '../../core/types/data-type.ts';
-import { printSqlType } from '../../core/types/index.ts';
 
 /**
  * A column's type as Feldera's `program_info` gives it, in Calcite's JSON form: the type's name,
@@ -27,7 +26,9 @@ export function columnTypeOf(type: DataType, nullable: boolean): ColumnType {
       return { type: 'BOOLEAN', nullable };
     case 'int': {
       const names = INTEGERS[type.bits];
-      return { type: names ? names[type.signed ? 0 : 1] : printSqlType({ type, nullable: true }), nullable };
+      // Calcite has no integer wider than 64 bits; a view's sum of integers (DuckDB's HUGEINT) is
+      // given as Feldera's widest exact number, not as a type name with arguments no client reads.
+      return names ? { type: names[type.signed ? 0 : 1], nullable } : { type: 'DECIMAL', nullable, precision: 38, scale: 0 };
     }
     case 'float':
       return { type: type.bits === 64 ? 'DOUBLE' : 'REAL', nullable };
