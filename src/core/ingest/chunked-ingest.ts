@@ -156,11 +156,13 @@ class ChunkWriter {
     if (this.failure) throw this.failure.error;
     const last = this.results.at(-1);
     if (!last) throw new SluiceError('INTERNAL', 'A chunked ingest made no write');
-    const sum = (key: 'rowsInserted' | 'rowsUpdated' | 'rowsDeleted' | 'rowsQuarantined' | 'rowsInvalid' | 'linesInvalid') =>
-      this.results.reduce((total, result) => total + result[key], 0);
+    const sum = (key: 'rowsInserted' | 'rowsUpdated' | 'rowsDeleted' | 'rowsSuperseded' | 'rowsAccepted' | 'rowsQuarantined' | 'rowsInvalid' | 'linesInvalid') =>
+      this.results.reduce((total, result) => total + (result[key] ?? 0), 0);
+    const { rowsSuperseded: _lastSuperseded, ...lastWrite } = last;
     return {
-      ...last,
-      rowsInserted: sum('rowsInserted'), rowsUpdated: sum('rowsUpdated'), rowsDeleted: sum('rowsDeleted'),
+      ...lastWrite,
+      rowsInserted: sum('rowsInserted'), rowsUpdated: sum('rowsUpdated'), rowsDeleted: sum('rowsDeleted'), rowsAccepted: sum('rowsAccepted'),
+      ...(sum('rowsSuperseded') > 0 && { rowsSuperseded: sum('rowsSuperseded') }),
       rowsQuarantined: sum('rowsQuarantined'), rowsInvalid: sum('rowsInvalid'), linesInvalid: sum('linesInvalid'),
       errors: this.results.flatMap((result) => result.errors).slice(0, MAX_REPORTED_ERRORS),
       ...withIgnoredFields(this.results),

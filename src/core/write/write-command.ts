@@ -78,6 +78,12 @@ export interface WriteCounts {
    * its version column. They were accepted, not lost; absent when none.
    */
   rowsSuperseded?: number;
+  /**
+   * Valid rows the write took in, whatever they changed: a row another of its key superseded, a
+   * delete or update of a key the table lacks and a weighted row each count one (a debezium update
+   * is two rows, its delete and its insert). Invalid rows are counted apart, in `rowsInvalid`.
+   */
+  rowsAccepted: number;
   rowsQuarantined: number;
   /** Rows that failed validation (quarantined or reported), whatever was done with them. */
   rowsInvalid: number;

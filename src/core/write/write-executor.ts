@@ -72,7 +72,7 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
     const effects: WriteEffect[] = requests.map((request, index) => {
       const stats = validation.get(index) ?? { valid: 0, invalid: 0, undecodable: 0, errors: [] };
       const effect: WriteEffect = {
-        rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, rowsQuarantined: 0,
+        rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0, rowsAccepted: stats.valid, rowsQuarantined: 0,
         rowsInvalid: stats.invalid, linesInvalid: stats.undecodable, errors: stats.errors,
       };
       if (stats.invalid > 0 && request.onInvalid === 'reject') {
@@ -139,7 +139,7 @@ async function appendDirect(tx: Transaction, table: Table, requests: WriteReques
   }
   const counts = direct.rowCounts ?? [rowsInserted];
   if (counts.reduce((sum, count) => sum + count, 0) !== rowsInserted) throw new DirectWriteMissed(new Error('the rows written do not add up to the rows given'));
-  return counts.map((count) => ({ rowsInserted: count, rowsUpdated: 0, rowsDeleted: 0, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true }));
+  return counts.map((count) => ({ rowsInserted: count, rowsUpdated: 0, rowsDeleted: 0, rowsAccepted: count, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true }));
 }
 
 /** Runs a statement over a direct source, prepared once when the source passes its rows as parameters. */
@@ -228,7 +228,7 @@ async function upsertDirect(tx: Transaction, table: Table, request: WriteRequest
   const superseded = given === undefined ? 0 : given - changed;
   return [{
     rowsInserted, rowsUpdated: changed - rowsInserted, rowsDeleted: 0, ...(superseded > 0 && { rowsSuperseded: superseded }),
-    rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true,
+    rowsAccepted: changed + superseded, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [], direct: true,
   }];
 }
 
@@ -276,7 +276,7 @@ const KIND_WRITERS: Record<Exclude<WriteKind, 'append' | 'delete_where'>, KindWr
 
 async function deleteWhere(tx: Transaction, table: Table, request: WriteRequest): Promise<WriteEffect> {
   const rowsDeleted = await tx.run(`DELETE FROM ${physicalName(table)} WHERE ${requirePredicate(request)}`);
-  return { rowsInserted: 0, rowsUpdated: 0, rowsDeleted, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [] };
+  return { rowsInserted: 0, rowsUpdated: 0, rowsDeleted, rowsAccepted: 0, rowsQuarantined: 0, rowsInvalid: 0, linesInvalid: 0, errors: [] };
 }
 
 function requirePredicate(request: WriteRequest): string {

@@ -188,7 +188,7 @@ export class WriteQueue {
             writeId: newId(), kind: request.kind, tableId: this.tableId,
             rowsInserted: effect.rowsInserted, rowsUpdated: effect.rowsUpdated, rowsDeleted: effect.rowsDeleted,
             ...(effect.rowsSuperseded && { rowsSuperseded: effect.rowsSuperseded }),
-            rowsQuarantined: effect.rowsQuarantined, rowsInvalid: effect.rowsInvalid, linesInvalid: effect.linesInvalid, errors: effect.errors,
+            rowsAccepted: effect.rowsAccepted, rowsQuarantined: effect.rowsQuarantined, rowsInvalid: effect.rowsInvalid, linesInvalid: effect.linesInvalid, errors: effect.errors,
             version, sequence, importId: request.importId ?? null,
             durationMs: Math.round(performance.now() - startedAt), replayed: false,
             ...(request.input?.ignoredFields?.length && { ignoredFields: request.input.ignoredFields }),

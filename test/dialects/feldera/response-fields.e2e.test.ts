@@ -234,6 +234,23 @@ describe('Feldera response fields', () => {
     assert.deepEqual(paused.inputs.map((input) => [input.config.stream, input.metrics['buffered_records'], input.metrics['end_of_input']]), [['orders', 0, false], ['notes', 0, false], ['Audit', 0, false]]);
   });
 
+  test('/stats counts each record a push took in, whatever it changed: a record superseded, a delete or an update of a missing key, and a weighted record count one each', async () => {
+    await client.pipeline('counting', PROGRAM);
+    await client.pushOk('counting', 'orders', [
+      '{"insert": {"id": 1, "amount": 10}}',
+      '{"insert": {"id": 1, "amount": 20}}',
+      '{"delete": {"id": 9}}',
+      '{"update": {"id": 8, "amount": 5}}',
+      '{"update": {"id": 1, "customer": "ann"}}',
+    ].join('\n'));
+    await client.pushOk('counting', 'notes', '{"weight": 3, "data": {"body": "x"}}\n{"weight": -1, "data": {"body": "x"}}\n', 'format=json&update_format=weighted');
+    const body = await stats('counting');
+    assert.deepEqual(
+      [inputOf(body, 'orders')['total_records'], inputOf(body, 'notes')['total_records'], body.global_metrics['total_input_records']],
+      [5, 2, 7],
+    );
+  });
+
   test('a pipeline left running across a restart begins a new run: a new incarnation, dated from the restart, with no records counted', async () => {
     await client.pipeline('survivor', PROGRAM);
     await client.pushOk('survivor', 'notes', 'a\n', 'format=csv');

@@ -56,7 +56,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
       csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, emptyTextIsEmptyString: true },
       json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true },
     });
-    pipelines.runs.noteInput(pipeline.namespace.id, table.name, { records: result.rowsInserted + result.rowsUpdated + result.rowsDeleted, parseErrors: result.rowsInvalid });
+    pipelines.runs.noteInput(pipeline.namespace.id, table.name, { records: result.rowsAccepted, parseErrors: result.rowsInvalid });
     if (result.rowsInvalid > 0) throw parseErrors(result);
     return { token: encodeToken({ pipelineId: pipeline.state.id, sequence: result.sequence }) };
   });
