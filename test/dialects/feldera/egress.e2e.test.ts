@@ -1,52 +1,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestServer } from '../../helpers/test-server.ts';
-import { FelderaClient, felderaError } from './feldera-fixture.ts';
+import { EgressStream, FelderaClient, felderaError, type EgressChunk } from './feldera-fixture.ts';
 
 const PROGRAM = `
   CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR, price INT);
   CREATE VIEW totals AS SELECT count(*) AS n, sum(price) AS total FROM items;
   CREATE LOCAL VIEW hidden AS SELECT id FROM items;`;
-
-type Chunk = { sequence_number: number; json_data?: Array<Record<string, unknown>>; text_data?: string };
-
-/** An egress stream's chunks, read line by line as they arrive. */
-class Stream {
-  private buffer = '';
-  private readonly decoder = new TextDecoder();
-  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
-
-  async chunk(): Promise<Chunk | null> {
-    const line = await this.line();
-    return line === null ? null : (JSON.parse(line) as Chunk);
-  }
-
-  /** The next chunk's text as sent. */
-  async line(): Promise<string | null> {
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n');
-      if (end >= 0) {
-        const line = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end + 2);
-        return line;
-      }
-      const { done, value } = await this.reader.read();
-      if (done) return null;
-      this.buffer += this.decoder.decode(value, { stream: true });
-    }
-  }
-
-  /** Chunks until their items number `count` (heartbeats skipped). */
-  async items(count: number): Promise<Array<Record<string, unknown>>> {
-    const items: Array<Record<string, unknown>> = [];
-    while (items.length < count) {
-      const chunk = await this.chunk();
-      assert.ok(chunk, `stream ended after ${JSON.stringify(items)}`);
-      items.push(...(chunk.json_data ?? []));
-    }
-    return items;
-  }
-}
 
 describe('Feldera egress', () => {
   let server: TestServer;
@@ -60,7 +20,7 @@ describe('Feldera egress', () => {
   const open = async (pipeline: string, relation: string, query = 'format=json') => {
     const response = await server.fetch(`/v0/pipelines/${pipeline}/egress/${relation}?${query}`, { method: 'POST' });
     assert.equal(response.status, 200);
-    return new Stream(response.body!.getReader());
+    return new EgressStream(response.body!.getReader());
   };
 
   before(async () => {
@@ -101,7 +61,7 @@ describe('Feldera egress', () => {
   test('CSV chunks carry each row with its weight, NULL empty and an empty string quoted', async () => {
     const pipeline = await fresh();
     const response = await server.fetch(`/v0/pipelines/${pipeline}/egress/items?format=csv`, { method: 'POST' });
-    const stream = new Stream(response.body!.getReader());
+    const stream = new EgressStream(response.body!.getReader());
     await client.pushOk(pipeline, 'items', '1,"x, y",\n2,"",3\n', 'format=csv');
     const chunk = await stream.chunk();
     assert.deepEqual(chunk?.text_data?.split('\n').filter(Boolean).sort(), ['1,"x, y",,1', '2,"",3,1']);
@@ -110,7 +70,7 @@ describe('Feldera egress', () => {
   test('CSV chunks write binary values and arrays as JSON, so that a chunk pushed back to a table gives the same rows', async () => {
     await client.pipeline('bytes', 'CREATE TABLE b (id INT, v VARBINARY, a INT ARRAY); CREATE TABLE copy (id INT, v VARBINARY, a INT ARRAY);');
     const response = await server.fetch('/v0/pipelines/bytes/egress/b?format=csv', { method: 'POST' });
-    const stream = new Stream(response.body!.getReader());
+    const stream = new EgressStream(response.body!.getReader());
     await client.pushOk('bytes', 'b', '{"insert": {"id": 1, "v": [1, 2, 255], "a": [4, 5]}}');
     const lines = (await stream.chunk())!.text_data!;
     assert.equal(lines, '1,"[1,2,255]","[4,5]",1\n');
@@ -170,7 +130,7 @@ describe('Feldera egress', () => {
     const pipeline = await fresh();
     const stream = await open(pipeline, 'items');
     assert.equal((await client.action(pipeline, 'stop')).status, 202);
-    let chunk: Chunk | null;
+    let chunk: EgressChunk | null;
     do chunk = await stream.chunk();
     while (chunk !== null);
     assert.equal(chunk, null);

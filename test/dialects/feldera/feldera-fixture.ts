@@ -84,3 +84,48 @@ export function useFelderaSuite(setup: (client: FelderaClient) => Promise<void> 
   after(() => suite.server.stop());
   return suite;
 }
+
+export type EgressChunk = { sequence_number: number; json_data?: Array<Record<string, unknown>>; text_data?: string };
+
+/** An egress stream's chunks, read line by line as they arrive. */
+export class EgressStream {
+  private buffer = '';
+  private readonly decoder = new TextDecoder();
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  async chunk(): Promise<EgressChunk | null> {
+    const line = await this.line();
+    return line === null ? null : (JSON.parse(line) as EgressChunk);
+  }
+
+  /** The next chunk's text as sent. */
+  async line(): Promise<string | null> {
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n');
+      if (end >= 0) {
+        const line = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        return line;
+      }
+      const { done, value } = await this.reader.read();
+      if (done) return null;
+      this.buffer += this.decoder.decode(value, { stream: true });
+    }
+  }
+
+  /** Chunks until their items number `count` (heartbeats skipped). */
+  async items(count: number): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    while (items.length < count) {
+      const chunk = await this.chunk();
+      assert.ok(chunk, `stream ended after ${JSON.stringify(items)}`);
+      items.push(...(chunk.json_data ?? []));
+    }
+    return items;
+  }
+
+  /** Stops reading: the server sees the client go. */
+  cancel(): void {
+    this.reader.cancel().catch(() => {});
+  }
+}
