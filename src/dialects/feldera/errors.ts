@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { SluiceError, type ErrorCode } from '../../core/errors.ts';
+import { retryAfterHeaders, SluiceError, type ErrorCode } from '../../core/errors.ts';
 import type { RenderedError } from '../../server/dialect.ts';
 
 /** Feldera's error codes and the core code (so the HTTP status) each stands for. */
@@ -78,9 +78,6 @@ const CORE_CODES: Record<ErrorCode, FelderaCode> = {
 export function renderFelderaError(error: SluiceError, _request: FastifyRequest): RenderedError {
   const code = error instanceof FelderaError ? error.felderaCode : CORE_CODES[error.code];
   const message = error.code === 'UNAUTHENTICATED' ? 'Unauthorized: the API key is missing or invalid' : error.message;
-  return {
-    status: error.status,
-    body: { message, error_code: code, details: error.details ?? null },
-    ...(error.retryable && error.status >= 500 && { headers: { 'retry-after': '1' } }),
-  };
+  const headers = retryAfterHeaders(error);
+  return { status: error.status, body: { message, error_code: code, details: error.details ?? null }, ...(headers && { headers }) };
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { ErrorCode, SluiceError } from '../../core/errors.ts';
+import { retryAfterHeaders, type ErrorCode, type SluiceError } from '../../core/errors.ts';
 import type { RenderedError } from '../../server/dialect.ts';
 
 /**
@@ -21,13 +21,13 @@ export function tinybirdMessage(error: SluiceError): string {
 
 export function renderTinybirdError(error: SluiceError, _request: FastifyRequest): RenderedError {
   const status = STATUS_OVERRIDES[error.code] ?? error.status;
-  const retryLater = status === 429 || (error.retryable && status >= 500);
-  return { status, body: { error: tinybirdMessage(error) }, ...(retryLater && { headers: { 'retry-after': '1' } }) };
+  const headers = retryAfterHeaders(error, status);
+  return { status, body: { error: tinybirdMessage(error) }, ...(headers && { headers }) };
 }
 
 /** The Events API answers errors as plain text. */
 export function renderEventsError(error: SluiceError): RenderedError {
   const status = STATUS_OVERRIDES[error.code] ?? error.status;
-  const headers: Record<string, string> = status === 429 || status === 503 ? { 'retry-after': '1' } : {};
-  return { status, body: tinybirdMessage(error), contentType: 'text/plain; charset=utf-8', headers };
+  const headers = retryAfterHeaders(error, status);
+  return { status, body: tinybirdMessage(error), contentType: 'text/plain; charset=utf-8', ...(headers && { headers }) };
 }
