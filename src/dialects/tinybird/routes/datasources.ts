@@ -36,7 +36,8 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   const format = parseFormat(params);
   const url = params.get('url');
   const fileName = source?.kind === 'stream' || source?.kind === 'bytes' ? source.hints?.fileName : undefined;
-  const name = params.get('name') ?? nameFromFile(url ?? fileName);
+  // Only a create names its data source after the file or URL; an append or replace must say which data source it writes.
+  const name = params.get('name') ?? (mode === 'create' ? nameFromFile(url ?? fileName) : undefined);
   const importRequest: ImportRequest = { mode, format, name, params, maxBytes, importId: newImportId(), ...(source && { source }) };
   if (mode !== 'append') requireCreate(principal);
   if (url === undefined) return runImport(core, principal, importRequest);
