@@ -193,6 +193,9 @@ class StatementParser {
         setKey(this.nameList('column'), first!);
       } else if (this.isWord(this.peek(), 'FOREIGN')) {
         this.fail('FOREIGN KEY constraints are not supported');
+      } else if (this.isWord(this.peek(), 'UNIQUE') || this.isWord(this.peek(), 'CHECK')) {
+        // A table constraint, not a column of that name (both words are reserved).
+        this.fail(`${this.peek()!.text.toUpperCase()} is not supported`);
       } else {
         const column = this.column(setKey);
         const other = table.columns.find((existing) => existing.name.toLowerCase() === column.column.name.toLowerCase());
