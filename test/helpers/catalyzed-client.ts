@@ -9,6 +9,13 @@ import type { TestServer } from './test-server.ts';
 export type Row = Record<string, unknown>;
 export type BodyFormat = 'json' | 'csv' | 'parquet' | 'arrow';
 
+/** The fields of the orders table the row tests write to. */
+export const ORDER_FIELDS = [
+  { name: 'id', arrowType: 'int64' },
+  { name: 'name', arrowType: 'utf8' },
+  { name: 'amount', arrowType: 'float64' },
+];
+
 export const CONTENT_TYPES: Record<BodyFormat, string> = {
   json: 'application/json',
   csv: 'text/csv',

@@ -2,15 +2,10 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Field as ArrowField, FixedSizeList, Int32, Table, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { useCatalyzedSuite } from '../../helpers/catalyzed-suite.ts';
-import { CONTENT_TYPES, encodeRows, type BodyFormat, type Row } from '../../helpers/catalyzed-client.ts';
+import { CONTENT_TYPES, encodeRows, ORDER_FIELDS, type BodyFormat, type Row } from '../../helpers/catalyzed-client.ts';
 
 const FORMATS: BodyFormat[] = ['json', 'csv', 'parquet', 'arrow'];
 
-const ORDER_FIELDS = [
-  { name: 'id', arrowType: 'int64' },
-  { name: 'name', arrowType: 'utf8' },
-  { name: 'amount', arrowType: 'float64' },
-];
 const SEED: Row[] = [
   { id: 1, name: 'a', amount: 1.5 },
   { id: 2, name: 'b', amount: 2.5 },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Column, Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { CoercionOptions } from '../../../core/ingest/coercion.ts';
 import { ingest, type IngestFormat } from '../../../core/ingest/ingest.ts';
@@ -47,6 +48,20 @@ const USAGE = {
   headCold: 0, headWarm: 0, listCold: 0, listWarm: 0, putOperations: 0, deleteOperations: 0,
   cacheHitRatePercent: 0, readBytesCold: 0, readBytesWarm: 0, writeBytes: 0,
 } as const;
+
+/**
+ * The table as Catalyzed rows address it: by column name. A Tinybird data source's columns may carry
+ * JSONPaths (`$.payload.n`), which say where Tinybird's events hold their values; Catalyzed's JSON
+ * rows and Parquet files name the columns themselves (regardless of case), so the paths are left
+ * out. (Kept per column list, so that the JSON reader's plan for the list is reused.)
+ */
+const byName = new WeakMap<Column[], Column[]>();
+function addressedByName(table: Table): Table {
+  if (!table.columns.some((column) => column.jsonPath !== undefined)) return table;
+  let columns = byName.get(table.columns);
+  if (!columns) byName.set(table.columns, (columns = table.columns.map(({ jsonPath: _path, ...column }) => column)));
+  return { ...table, columns };
+}
 
 interface RowWriteParams {
   mode: Mode;
@@ -103,7 +118,7 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
     const [onlyKey, ...otherKeys] = table.primaryKey;
     const coercion = coercionOf(format, skipValidation);
     const result = await ingest(core, principal, {
-      table,
+      table: addressedByName(table),
       kind: MODES[mode],
       format,
       // No body is no rows, but never by accident: `[]` (or a CSV header alone) says so.
