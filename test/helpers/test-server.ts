@@ -37,6 +37,11 @@ export class TestServer {
     return this.server.core;
   }
 
+  /** The Fastify app serving the requests (its routes, for tests that enumerate them). */
+  get app(): RunningServer['app'] {
+    return this.server.app;
+  }
+
   /** Stops the server cleanly and starts a new one over the same data directory. */
   async restart(): Promise<void> {
     await this.server.close();
