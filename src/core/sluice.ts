@@ -195,7 +195,6 @@ export class Sluice {
     }
   }
 
-  /** How many rows of a table a user's condition holds for (a dry run of a delete). */
   /**
    * How many rows of the table the principal may read: all of them, or those its row filters admit
    * (counted), so that a filtered token does not learn the size of what it may not see.
@@ -204,15 +203,24 @@ export class Sluice {
     const filters = readFilters(principal, { namespace: this.namespaceOf(table).name, table: table.name });
     if (filters.length === 0) return table.rowCount;
     const conditions = await Promise.all(filters.map((filter) => this.checkPredicate(table, filter)));
-    const [row] = await this.storage.query(`SELECT count(*) AS n FROM ${physicalName(table)} WHERE ${conditions.map((condition) => `(${condition})`).join(' OR ')}`);
-    return Number(row?.['n'] ?? 0);
+    return this.countMatching(principal, table, conditions.map((condition) => `(${condition})`).join(' OR '));
   }
 
+  /** How many rows of a table a user's condition holds for (a dry run of a delete). */
   async countWhere(principal: Principal, table: Table, predicate: string): Promise<number> {
     this.authorize(principal, 'read', table);
-    const condition = await this.checkPredicate(table, predicate);
-    const [row] = await this.storage.query(`SELECT count(*) AS n FROM ${physicalName(table)} WHERE ${condition}`);
-    return Number(row?.['n'] ?? 0);
+    return this.countMatching(principal, table, await this.checkPredicate(table, predicate));
+  }
+
+  /**
+   * Rows of the table a checked condition holds for, counted as a user's query runs: on a query
+   * connection, within the query time limit, as one of the principal's queries. A user's condition
+   * may be slow, and the server's own reads must not wait behind it.
+   */
+  private async countMatching(principal: Principal, table: Table, condition: string): Promise<number> {
+    const sql = `SELECT count(*) AS n FROM ${physicalName(table)} WHERE ${condition}`;
+    const result = await runQuery(this.storage, { sql, tables: [table], owner: principal.tokenId }, { maxRows: 1 });
+    return Number(result.rows[0]?.[0] ?? 0);
   }
 
   /** Creates a table (and its quarantine companion); DEFAULT expressions must be constant expressions. */

@@ -254,3 +254,25 @@ describe('SLUICE_MAX_BODY_BYTES bounds a multipart file of the Tinybird dialect'
     assert.equal((await server.fetch('/v0/datasources/bounded_new')).status, 404);
   });
 });
+
+describe('SLUICE_QUERY_TIMEOUT_MS bounds the conditions of the Tinybird dialect as it bounds queries', () => {
+  let server: TestServer;
+  let tb: TinybirdClient;
+  before(async () => {
+    server = await TestServer.start({ queryTimeoutMs: 200 });
+    tb = new TinybirdClient(server);
+  });
+  after(() => server.stop());
+
+  test("a delete dry run whose condition runs past the query time limit is stopped with the limit's 503, and a quick one still counts", async () => {
+    await tb.form('/v0/datasources?name=many', { schema: 'id Int32' });
+    const ids = Array.from({ length: 1_000_000 }, (_, index) => index).join('\n');
+    assert.equal((await tb.upload('mode=append&name=many', 'csv', 'ids.csv', `${ids}\n`)).status, 200);
+    // A few microseconds a row: about ten seconds over the million rows, in steps DuckDB can interrupt.
+    const slow = await tb.form('/v0/datasources/many/delete', { delete_condition: 'list_sum(range(id, id + 2000)) < 0', dry_run: 'true' });
+    assert.equal(slow.status, 503);
+    assert.match(((await slow.json()) as { error: string }).error, /did not finish within the server's limit of 0\.2 s/);
+    const quick = await tb.form('/v0/datasources/many/delete', { delete_condition: 'id < 10', dry_run: 'true' });
+    assert.deepEqual(await quick.json(), { rows_to_be_deleted: 10 });
+  });
+});
