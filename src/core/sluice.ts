@@ -8,7 +8,7 @@ import { ChangeFeeds, type ChangeFeed, type FeedOptions } from './changes/change
 import { readFilters, requireReadsIn, requireScope, type Action, type Principal, type Target } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
-import type { Namespace, Table, TableChange, TableSpec } from './catalog/model.ts';
+import { QUARANTINE_SUFFIX, type Namespace, type Table, type TableChange, type TableSpec } from './catalog/model.ts';
 import type { SchemaChange } from './catalog/schema-change.ts';
 import { SluiceError } from './errors.ts';
 import { openSource } from './ingest/sources/open-source.ts';
@@ -108,6 +108,16 @@ export class Sluice {
   /** Checks that the principal may act on the table (a scope on a table covers its quarantine). */
   authorize(principal: Principal, action: Action, table: Table): void {
     requireScope(principal, action, this.targetOf(table));
+  }
+
+  /**
+   * For a table a request names that does not exist: refuses the principal (FORBIDDEN) as it would
+   * for an existing table of that name when it may not `action` one, so that a token without rights
+   * learns nothing of which names exist. A token that may is then told the table is missing.
+   */
+  authorizeName(principal: Principal, action: Action, namespace: string, name: string): void {
+    const parentTable = name.endsWith(QUARANTINE_SUFFIX) ? name.slice(0, -QUARANTINE_SUFFIX.length) : undefined;
+    requireScope(principal, action, { namespace, table: name, ...(parentTable && { parentTable }) });
   }
 
   private targetOf(table: Table): Target {

@@ -516,6 +516,23 @@ describe('every route checks the token and its scopes', () => {
     checkEveryRouteWith('read-only token', () => reader, new Set<Access>(['read', 'list', 'any-token']), true);
   });
 
+  describe('a token that reads only elsewhere is refused a missing object as it is an existing one, so that it cannot learn which names exist', () => {
+    for (const [key, route] of CLASSIFIED) {
+      if (route.access === 'public' || route.access === 'list' || route.access === 'any-token' || !route.missing) continue;
+      const dialect = route.dialect!;
+      const method = key.split(' ')[0]!;
+      test(`${key} (${route.access})`, async () => {
+        for (const req of route.missing!(fixture)) {
+          const before = snapshot(server);
+          const answer = await send(server, method, req, { bearer: outsider }, route.streams);
+          const what = describeRequest(method, req, 'token reading elsewhere, on a missing object');
+          assertForbidden(dialect, method, req.path, answer, what);
+          assert.equal(snapshot(server), before, `${what}: changed something`);
+        }
+      });
+    }
+  });
+
   describe('a token that reads only elsewhere is refused every route on these objects with 403 (lists leave them out), and changes nothing', () => {
     checkEveryRouteWith('token reading elsewhere', () => outsider, new Set<Access>(['list', 'any-token']), false);
   });

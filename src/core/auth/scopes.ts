@@ -82,6 +82,21 @@ export function requireReadsIn(principal: Principal, namespace?: string): void {
   }
 }
 
+/** Whether the principal holds a scope over every namespace (admin included). */
+export function actsEverywhere(principal: Principal): boolean {
+  return principal.scopes.some((scope) => scope.action === 'admin' || scope.namespace === undefined);
+}
+
+/** Whether the principal holds any scope in the namespace (or over every namespace). */
+export function actsIn(principal: Principal, namespace: string): boolean {
+  return principal.scopes.some((scope) => scope.action === 'admin' || scope.namespace === undefined || scope.namespace === namespace);
+}
+
+/** Throws FORBIDDEN unless the principal holds some scope in the namespace. */
+export function requireActsIn(principal: Principal, namespace: string): void {
+  if (!actsIn(principal, namespace)) throw new SluiceError('FORBIDDEN', `The token has no scope in namespace "${namespace}"`, { namespace });
+}
+
 export function requireAdmin(principal: Principal): void {
   if (!isAdmin(principal)) throw new SluiceError('FORBIDDEN', 'The token needs the admin scope', { action: 'admin' });
 }

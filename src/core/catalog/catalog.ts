@@ -58,8 +58,12 @@ export class Catalog {
     return namespace;
   }
 
+  findNamespaceById(id: string): Namespace | undefined {
+    return this.namespaces.get(id);
+  }
+
   getNamespaceById(id: string): Namespace {
-    const namespace = this.namespaces.get(id);
+    const namespace = this.findNamespaceById(id);
     if (!namespace) throw new SluiceError('NAMESPACE_NOT_FOUND', `Namespace "${id}" does not exist`, { namespace: id });
     return namespace;
   }

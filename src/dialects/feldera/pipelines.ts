@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { allows, requireScope, type Action, type Principal } from '../../core/auth/scopes.ts';
+import { allows, requireActsIn, requireScope, type Action, type Principal } from '../../core/auth/scopes.ts';
 import type { Namespace, Table } from '../../core/catalog/model.ts';
 import type { SchemaChange } from '../../core/catalog/schema-change.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -93,10 +93,12 @@ export class Pipelines {
    * checks the principal's scopes on the tables it acts on).
    */
   get(name: string, principal: Principal, action: Action | null): Pipeline {
+    // Checked before the lookup, so that a token without a right there learns nothing of which pipelines exist.
+    if (action) requireScope(principal, action, { namespace: name });
+    else requireActsIn(principal, name);
     const namespace = this.core.catalog.findNamespace(name);
     const state = namespace && stateOf(namespace);
     if (!namespace || !state) throw new FelderaError('UnknownPipelineName', `Unknown pipeline name '${name}'`, { pipeline_name: name });
-    if (action) requireScope(principal, action, { namespace: namespace.name });
     return { namespace, state };
   }
 

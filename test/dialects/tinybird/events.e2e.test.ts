@@ -116,7 +116,7 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(datasource.columns.map((column: { jsonpath: string }) => column.jsonpath), ["$.['a\\\\']", "$.['x\\\\\\\\y']", '$.[\'q"\']', '$.b']);
   });
 
-  test('errors are plain text: no name 400, bad token 403, too large 413, unknown data source without create scope 404', async () => {
+  test('errors are plain text: no name 400, bad token 403, too large 413; an unknown data source is a 404 to a token that may append to it but not create it, a 403 to others', async () => {
     const noName = await send('wait=true', '{}\n');
     assert.equal(noName.status, 400);
     assert.match(noName.headers.get('content-type') ?? '', /^text\/plain/);
@@ -144,8 +144,13 @@ describe('Tinybird Events API', () => {
       assert.equal((await server.fetch('/v0/datasources/clicks')).status, 200);
     }
     const token = await (await server.fetch('/v0/tokens?name=appender&scope=DATASOURCES:APPEND:clicks', { method: 'POST' })).json();
+    // A token that may not append to a data source of that name learns nothing of whether there is one.
     const unknown = await send('name=elsewhere', '{"a": 1}\n', {}, token.token);
-    assert.equal(unknown.status, 404);
+    assert.equal(unknown.status, 403);
+    const awaiting = await (await server.fetch('/v0/tokens?name=awaiting&scope=DATASOURCES:APPEND:elsewhere', { method: 'POST' })).json();
+    const missing = await send('name=elsewhere', '{"a": 1}\n', {}, awaiting.token);
+    assert.equal(missing.status, 404);
+    assert.equal(await missing.text(), 'Data Source "elsewhere" does not exist');
     const allowed = await send('name=clicks&wait=true', '{"id": 9, "kind": "z", "at": "2024-01-03"}\n', {}, token.token);
     assert.equal(allowed.status, 200);
   });

@@ -38,14 +38,14 @@ export function datasetRoutes(app: FastifyInstance, core: Sluice): void {
 
   app.get<{ Params: { datasetId: string } }>('/datasets/:datasetId', async (request) => {
     const principal = await request.principal();
-    const namespace = findDataset(core, request.params.datasetId);
+    const namespace = findDataset(core, principal, request.params.datasetId);
     if (!readsIn(principal, namespace.name)) requireScope(principal, 'read', { namespace: namespace.name });
     return renderDataset(namespace);
   });
 
   app.put<{ Params: { datasetId: string } }>('/datasets/:datasetId', async (request) => {
     const principal = await request.principal();
-    const namespace = findDataset(core, request.params.datasetId);
+    const namespace = findDataset(core, principal, request.params.datasetId);
     requireScope(principal, 'create', { namespace: namespace.name });
     const body = await readObject(request);
     const name = member.string(body, 'name');
@@ -59,7 +59,7 @@ export function datasetRoutes(app: FastifyInstance, core: Sluice): void {
 
   app.delete<{ Params: { datasetId: string } }>('/datasets/:datasetId', async (request, reply) => {
     const principal = await request.principal();
-    const namespace = findDataset(core, request.params.datasetId);
+    const namespace = findDataset(core, principal, request.params.datasetId);
     await core.dropNamespace(principal, namespace);
     return reply.status(204).send();
   });

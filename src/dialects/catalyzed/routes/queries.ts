@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Column, Table } from '../../../core/catalog/model.ts';
+import type { Principal } from '../../../core/auth/scopes.ts';
 import { coerceColumn } from '../../../core/ingest/coercion.ts';
 import { newId } from '../../../core/ids.ts';
 import { encodeQuery } from '../../../core/query/encode-query.ts';
@@ -13,6 +14,7 @@ import { clientGone } from '../../../server/client-gone.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
+import { missing } from '../resources.ts';
 import { JSON_BINARY_COERCION } from './rows.ts';
 
 const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
@@ -108,12 +110,12 @@ function condition(table: Table, filters: Filter[]): string {
     .join(' AND ');
 }
 
-function bindTable(core: Sluice, bindings: Map<string, Binding>, name: string, qualifier: string | null): Table | FilteredTable {
+function bindTable(core: Sluice, principal: Principal, bindings: Map<string, Binding>, name: string, qualifier: string | null): Table | FilteredTable {
   if (qualifier !== null) throw invalid(`Table "${qualifier}.${name}": name tables by the names bound in "tables"`, { table: `${qualifier}.${name}` });
   const binding = bindings.get(name) ?? [...bindings].find(([bound]) => bound.toLowerCase() === name.toLowerCase())?.[1];
   if (!binding) throw invalid(`Table "${name}" is not bound: map it to a table id in "tables"`, { table: name });
   const table = core.catalog.findTableById(binding.tableId);
-  if (!table) throw new SluiceError('NOT_FOUND', `Table ${binding.tableId} not found`, { tableId: binding.tableId });
+  if (!table) throw missing(principal, new SluiceError('NOT_FOUND', `Table ${binding.tableId} not found`, { tableId: binding.tableId }));
   return binding.filters.length === 0 ? table : { table, where: condition(table, binding.filters) };
 }
 
@@ -126,7 +128,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice): void {
     const maxRows = member.integer(body, 'maxRows', { min: 1, max: 10_000, fallback: 1000 });
     const includeStats = member.boolean(body, 'includeStats') ?? true;
     // A query binds tables of any dataset by id, so the principal must read in some dataset, not one in particular.
-    const guarded = await core.guardBoundQuery(principal, null, sql, (name, qualifier) => bindTable(core, bindings, name, qualifier));
+    const guarded = await core.guardBoundQuery(principal, null, sql, (name, qualifier) => bindTable(core, principal, bindings, name, qualifier));
     const queryId = newId();
 
     if (String(request.headers.accept ?? '').toLowerCase().includes(ARROW_STREAM)) {

@@ -109,7 +109,7 @@ export function renderWriteResult(result: WriteResult) {
 export function rowRoutes(app: FastifyInstance, core: Sluice): void {
   app.post<{ Params: { tableId: string } }>('/dataset-tables/:tableId/rows', async (request, reply) => {
     const principal = await request.principal();
-    const table = findDatasetTable(core, request.params.tableId);
+    const table = findDatasetTable(core, principal, request.params.tableId);
     const { mode, idempotencyKey, skipValidation } = rowWriteParams(queryParams(request));
     const format = formatOf(request.headers['content-type']);
     if (KEYED_MODES.has(mode) && table.primaryKey.length === 0) {

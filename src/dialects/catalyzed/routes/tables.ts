@@ -51,7 +51,7 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/dataset-tables', async (request, reply) => {
     const principal = await request.principal();
     const body = await readObject(request);
-    const namespace = findDataset(core, member.requiredString(body, 'datasetId'));
+    const namespace = findDataset(core, principal, member.requiredString(body, 'datasetId'));
     const description = member.string(body, 'description');
     const table = await core.createTable(principal, namespace, {
       name: member.requiredString(body, 'tableName'),
@@ -67,7 +67,7 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
   app.get('/dataset-tables', async (request) => {
     const principal = await request.principal();
     const datasetId = queryParams(request).get('datasetId');
-    const namespaces = datasetId ? [findDataset(core, datasetId)] : core.catalog.listNamespaces();
+    const namespaces = datasetId ? [findDataset(core, principal, datasetId)] : core.catalog.listNamespaces();
     const readable = namespaces.flatMap((namespace) =>
       core.catalog.listTables(namespace.id).filter((table) => allows(principal, 'read', { namespace: namespace.name, table: table.name })),
     );
@@ -77,21 +77,21 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
 
   app.get<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request) => {
     const principal = await request.principal();
-    const table = findDatasetTable(core, request.params.tableId);
+    const table = findDatasetTable(core, principal, request.params.tableId);
     core.authorize(principal, 'read', table);
     return renderTable(table, await core.readableRowCount(principal, table));
   });
 
   app.get<{ Params: { tableId: string } }>('/dataset-tables/:tableId/schema', async (request) => {
     const principal = await request.principal();
-    const table = findDatasetTable(core, request.params.tableId);
+    const table = findDatasetTable(core, principal, request.params.tableId);
     core.authorize(principal, 'read', table);
     return renderSchema(table);
   });
 
   app.put<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request) => {
     const principal = await request.principal();
-    const table = findDatasetTable(core, request.params.tableId);
+    const table = findDatasetTable(core, principal, request.params.tableId);
     requireScope(principal, 'create', { namespace: core.namespaceOf(table).name });
     const body = await readObject(request);
     const primaryKey = member.strings(body, 'primaryKeyColumns');
@@ -106,7 +106,7 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
 
   app.delete<{ Params: { tableId: string } }>('/dataset-tables/:tableId', async (request, reply) => {
     const principal = await request.principal();
-    const table = findDatasetTable(core, request.params.tableId);
+    const table = findDatasetTable(core, principal, request.params.tableId);
     await core.dropTable(principal, table);
     return reply.status(204).send();
   });

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Action, Principal } from '../../../core/auth/scopes.ts';
 import type { Column, Table } from '../../../core/catalog/model.ts';
 import { rewriteClickHouseSql } from '../sql/clickhouse-sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
@@ -19,11 +20,16 @@ const RAW_BODY_BYTES = 8 * 1024 * 1024;
 const FILE_PARTS = new Set(['csv', 'ndjson', 'parquet', 'file']);
 
 /** The data source a path names, readable (or else actionable) by the principal. */
-function tableOf(core: Sluice, name: string): Table {
+/**
+ * The data source of this name. One that does not exist is a 404 only for a principal that may
+ * `action` a data source of that name; others are refused as they would be for one that exists.
+ */
+function tableOf(core: Sluice, principal: Principal, action: Action, name: string): Table {
   const namespace = core.catalog.getNamespace(WORKSPACE);
   const table = core.catalog.findTable(namespace.id, name);
-  if (!table || table.kind === 'view') throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
-  return table;
+  if (table && table.kind !== 'view') return table;
+  core.authorizeName(principal, action, WORKSPACE, name);
+  throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
 }
 
 /**
@@ -138,7 +144,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
 
   app.get<{ Params: { name: string } }>('/v0/datasources/:name', async (request) => {
     const principal = await request.principal();
-    const table = tableOf(core, request.params.name);
+    const table = tableOf(core, principal, 'read', request.params.name);
     core.authorize(principal, 'read', table);
     return datasourceOf(core, principal, table, { withSchema: true });
   });
@@ -147,7 +153,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const principal = await request.principal();
     requireCreate(principal);
     const params = await Params.of(request);
-    const table = tableOf(core, request.params.name);
+    const table = tableOf(core, principal, 'create', request.params.name);
     const newName = params.get('name');
     if (newName !== undefined) checkDatasourceName(newName);
     const description = params.get('description');
@@ -157,7 +163,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
 
   app.delete<{ Params: { name: string } }>('/v0/datasources/:name', async (request, reply) => {
     const principal = await request.principal();
-    const table = tableOf(core, request.params.name);
+    const table = tableOf(core, principal, 'drop', request.params.name);
     if (table.kind === 'quarantine') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a quarantine data source; drop "${table.name.replace(/_quarantine$/, '')}" instead`);
     await core.dropTable(principal, table);
     return reply.status(204).send();
@@ -166,7 +172,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
   app.post<{ Params: { name: string } }>('/v0/datasources/:name/truncate', async (request, reply) => {
     const principal = await request.principal();
     requireCreate(principal);
-    const table = tableOf(core, request.params.name);
+    const table = tableOf(core, principal, 'create', request.params.name);
     await core.write(principal, { table, kind: 'delete_where', predicate: 'true', onInvalid: 'reject' });
     return reply.status(205).send();
   });
@@ -175,7 +181,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const principal = await request.principal();
     requireCreate(principal);
     const params = await Params.of(request);
-    const table = tableOf(core, request.params.name);
+    const table = tableOf(core, principal, 'create', request.params.name);
     const condition = params.get('delete_condition');
     if (condition === undefined) throw new SluiceError('INVALID_ARGUMENT', 'The delete_condition parameter is required');
     const predicate = await core.checkPredicate(table, rewriteClickHouseSql(condition));
@@ -192,7 +198,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const principal = await request.principal();
     requireCreate(principal);
     const params = await Params.of(request);
-    const table = tableOf(core, request.params.name);
+    const table = tableOf(core, principal, 'create', request.params.name);
     const schema = params.get('schema');
     // Parsed as on create, so that a column reads the same here as in the data source (an Array's implicit DEFAULT []).
     const columns = schema === undefined ? undefined : tinybirdColumns(parseSchema(schema));

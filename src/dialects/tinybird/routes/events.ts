@@ -36,7 +36,11 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
     const cleanups: Array<() => Promise<void>> = [];
     try {
       if (!table) {
-        if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
+        if (!allows(principal, 'create', { namespace: WORKSPACE })) {
+          // Refused as for a data source that exists, unless the token may append to one of that name.
+          core.authorizeName(principal, 'append', WORKSPACE, name);
+          throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
+        }
         // A new data source takes its schema from the rows themselves.
         const file = await spoolToFile(await core.openSource(source, { maxBytes: EVENTS_MAX_BYTES }), core.storage.spoolDir, { extension: 'ndjson' });
         cleanups.push(() => file.remove());
