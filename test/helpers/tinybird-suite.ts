@@ -12,12 +12,13 @@ export interface TinybirdSuite {
 
 /**
  * Registers the suite's hooks: a real server (and a file server for URL imports) started before
- * its tests and stopped after. The returned object is filled in when the tests run.
+ * its tests and stopped after, with the configuration's `overrides`. The returned object is filled
+ * in when the tests run.
  */
-export function useTinybirdSuite(): TinybirdSuite {
+export function useTinybirdSuite(overrides: Parameters<typeof TestServer.start>[0] = {}): TinybirdSuite {
   const suite = {} as TinybirdSuite;
   before(async () => {
-    suite.server = await TestServer.start();
+    suite.server = await TestServer.start(overrides);
     suite.files = await FileServer.start();
     suite.tb = new TinybirdClient(suite.server);
   });

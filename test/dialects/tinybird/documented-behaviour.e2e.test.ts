@@ -1,10 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { TestServer } from '../../helpers/test-server.ts';
-import { TinybirdClient } from '../../helpers/tinybird-client.ts';
 import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
 
 /** Behaviours README.md and docs/tinybird.md promise for the Tinybird dialect's parameters, formats, limits and scopes. */
@@ -231,48 +229,36 @@ describe('Tinybird dialect: what the docs promise', () => {
 });
 
 describe('SLUICE_MAX_BODY_BYTES bounds a multipart file of the Tinybird dialect', () => {
-  let server: TestServer;
-  let tb: TinybirdClient;
-  before(async () => {
-    server = await TestServer.start({ maxRequestBodyBytes: 4096 });
-    tb = new TinybirdClient(server);
-  });
-  after(() => server.stop());
+  const suite = useTinybirdSuite({ maxRequestBodyBytes: 4096 });
 
   test('a multipart file larger than the limit is a 413 that writes nothing and creates nothing; a file within it loads', async () => {
-    await tb.form('/v0/datasources?name=bounded', { schema: 'id Int32' });
+    await suite.tb.form('/v0/datasources?name=bounded', { schema: 'id Int32' });
     const small = '1\n'.repeat(1000);
     const large = '1\n'.repeat(5000);
-    const within = await tb.upload('mode=append&name=bounded', 'csv', 'small.csv', small);
+    const within = await suite.tb.upload('mode=append&name=bounded', 'csv', 'small.csv', small);
     assert.equal(within.status, 200, await within.clone().text());
-    const over = await tb.upload('mode=append&name=bounded', 'csv', 'large.csv', large);
+    const over = await suite.tb.upload('mode=append&name=bounded', 'csv', 'large.csv', large);
     assert.equal(over.status, 413);
     assert.equal(typeof ((await over.json()) as { error: unknown }).error, 'string');
-    assert.deepEqual(await tb.sql('SELECT count() AS n FROM bounded'), [{ n: 1000 }]);
-    const created = await tb.upload('mode=create&name=bounded_new', 'csv', 'large.csv', `id\n${large}`);
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM bounded'), [{ n: 1000 }]);
+    const created = await suite.tb.upload('mode=create&name=bounded_new', 'csv', 'large.csv', `id\n${large}`);
     assert.equal(created.status, 413);
-    assert.equal((await server.fetch('/v0/datasources/bounded_new')).status, 404);
+    assert.equal((await suite.server.fetch('/v0/datasources/bounded_new')).status, 404);
   });
 });
 
 describe('SLUICE_QUERY_TIMEOUT_MS bounds the conditions of the Tinybird dialect as it bounds queries', () => {
-  let server: TestServer;
-  let tb: TinybirdClient;
-  before(async () => {
-    server = await TestServer.start({ queryTimeoutMs: 200 });
-    tb = new TinybirdClient(server);
-  });
-  after(() => server.stop());
+  const suite = useTinybirdSuite({ queryTimeoutMs: 200 });
 
   test("a delete dry run whose condition runs past the query time limit is stopped with the limit's 503, and a quick one still counts", async () => {
-    await tb.form('/v0/datasources?name=many', { schema: 'id Int32' });
+    await suite.tb.form('/v0/datasources?name=many', { schema: 'id Int32' });
     const ids = Array.from({ length: 1_000_000 }, (_, index) => index).join('\n');
-    assert.equal((await tb.upload('mode=append&name=many', 'csv', 'ids.csv', `${ids}\n`)).status, 200);
+    assert.equal((await suite.tb.upload('mode=append&name=many', 'csv', 'ids.csv', `${ids}\n`)).status, 200);
     // A few microseconds a row: about ten seconds over the million rows, in steps DuckDB can interrupt.
-    const slow = await tb.form('/v0/datasources/many/delete', { delete_condition: 'list_sum(range(id, id + 2000)) < 0', dry_run: 'true' });
+    const slow = await suite.tb.form('/v0/datasources/many/delete', { delete_condition: 'list_sum(range(id, id + 2000)) < 0', dry_run: 'true' });
     assert.equal(slow.status, 503);
     assert.match(((await slow.json()) as { error: string }).error, /did not finish within the server's limit of 0\.2 s/);
-    const quick = await tb.form('/v0/datasources/many/delete', { delete_condition: 'id < 10', dry_run: 'true' });
+    const quick = await suite.tb.form('/v0/datasources/many/delete', { delete_condition: 'id < 10', dry_run: 'true' });
     assert.deepEqual(await quick.json(), { rows_to_be_deleted: 10 });
   });
 });
