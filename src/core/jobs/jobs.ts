@@ -39,9 +39,15 @@ export class Jobs {
   private readonly running = new Set<Promise<void>>();
   /**
    * Writes of jobs' states to the catalog, one after another: two transactions updating one job's
-   * row at once would conflict. The map above is updated first, so it always holds the latest state.
+   * row at once would conflict. The map above is updated first, so it always holds the latest state,
+   * except for a final state, shown once saved (see `finish`).
    */
   private persisting: Promise<void> = Promise.resolve();
+  /**
+   * Jobs whose final state is being saved, until it is: that state is shown (and the job reads as
+   * finished) only once saved, so that a job answered done is still done after a crash.
+   */
+  private readonly finishing = new Map<string, Promise<void>>();
 
   private constructor(private readonly storage: DuckDBStorage) {}
 
@@ -100,6 +106,12 @@ export class Jobs {
   }
 
   async cancel(id: string): Promise<Job> {
+    const finishing = this.finishing.get(id);
+    if (finishing) {
+      // Its work is over (and what it committed stays committed): the job ends as it finished.
+      await finishing;
+      return this.get(id);
+    }
     const job = this.get(id);
     if (FINISHED.has(job.status)) {
       throw new SluiceError('INVALID_ARGUMENT', `Job "${id}" has already finished (${job.status}) and cannot be cancelled`, { job: id, status: job.status });
@@ -120,7 +132,7 @@ export class Jobs {
     // Let the caller answer with the waiting job before it starts working.
     await new Promise((resolve) => setImmediate(resolve));
     if (controller.signal.aborted) {
-      await this.update(id, { status: 'cancelled', finishedAt: new Date() });
+      await this.finish(id, { status: 'cancelled', finishedAt: new Date() });
       return;
     }
     let outcome: Partial<Job>;
@@ -139,7 +151,24 @@ export class Jobs {
       const status = controller.signal.aborted ? 'cancelled' : 'error';
       outcome = { status, error: toSluiceError(error).message, result: (error as { result?: unknown }).result ?? null };
     }
-    await this.update(id, { ...outcome, finishedAt: new Date() });
+    await this.finish(id, { ...outcome, finishedAt: new Date() });
+  }
+
+  /**
+   * Saves a job's final state, and only then shows it: a state shown first and saved after could be
+   * answered (a URL import done) and then lost to a crash, the job reading as interrupted after the
+   * restart. A failure to save still shows it, as the state held in memory is what is answered.
+   */
+  private async finish(id: string, change: Partial<Job>): Promise<void> {
+    const updated: Job = { ...this.get(id), ...change, updatedAt: new Date() };
+    const persisted = this.persisting.then(() => this.persist(updated));
+    this.persisting = persisted.catch(() => undefined);
+    const finished = persisted.catch(() => undefined).then(() => {
+      this.jobs.set(id, updated);
+      this.finishing.delete(id);
+    });
+    this.finishing.set(id, finished);
+    await persisted.finally(() => finished);
   }
 
   /** Changes a job's state at once, and resolves once the change is persisted. */
