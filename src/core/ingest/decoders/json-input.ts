@@ -350,26 +350,26 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
            THEN 'expected {"insert": row} or {"delete": row} (or {"update": row} on a keyed table)'
            WHEN json_exists(j, '$.insert')::INT + json_exists(j, '$.delete')::INT + json_exists(j, '$.update')::INT > 1
            THEN 'expected one of "insert", "delete" and "update" in a record, not several' END AS _error,
-      j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
+      _text AS j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
       coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
-    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text FROM ${source})`,
   weighted: (source) => `
     SELECT _req, _row, _group, CASE WHEN ${INTEGER_WEIGHT} THEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN NOT ${INTEGER_WEIGHT} OR TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
            WHEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) NOT BETWEEN -${MAX_WEIGHT} AND ${MAX_WEIGHT} THEN 'expected a "weight" between -${MAX_WEIGHT} and ${MAX_WEIGHT} (each copy is stored as a row)'
            WHEN NOT json_exists(j, '$.data') THEN 'expected {"weight": n, "data": row}' END AS _error,
-      j, json_extract(j, '$.data') AS row, false AS _partial
-    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source})`,
+      _text AS j, json_extract(j, '$.data') AS row, false AS _partial
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text FROM ${source})`,
   // An update is a delete of `before` and an insert of `after`: two changes of one record,
   // ordered delete first (the write path orders a record's changes by weight).
   debezium: (source) => `
-    WITH records AS (SELECT _req, _row, _group, _error, j, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j FROM ${source}))
-    SELECT _req, _row, _group, -1 AS _weight, _error, j, json_extract(j, '$.payload.before') AS row, false AS _partial FROM records WHERE _error IS NULL AND op IN ('u', 'd')
+    WITH records AS (SELECT _req, _row, _group, _error, j, _text, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text FROM ${source}))
+    SELECT _req, _row, _group, -1 AS _weight, _error, _text AS j, json_extract(j, '$.payload.before') AS row, false AS _partial FROM records WHERE _error IS NULL AND op IN ('u', 'd')
     UNION ALL
-    SELECT _req, _row, _group, 1 AS _weight, _error, j, json_extract(j, '$.payload.after') AS row, false FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
+    SELECT _req, _row, _group, 1 AS _weight, _error, _text, json_extract(j, '$.payload.after') AS row, false FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
     UNION ALL
-    SELECT _req, _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), j, NULL, false
+    SELECT _req, _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), _text, NULL, false
     FROM records WHERE _error IS NOT NULL OR op IS NULL OR op NOT IN ('c', 'r', 'u', 'd')`,
 };
 
