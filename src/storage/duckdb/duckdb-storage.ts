@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
@@ -42,7 +43,12 @@ export class DuckDBStorage {
   /** Appenders kept per writer connection (see `Transaction.appendKept`), by table; closed with the storage. */
   private readonly keptAppenders = new Map<DuckDBConnection, Map<string, DuckDBAppender>>();
   /** Aborted at shutdown: stops every user query still running. */
-  private readonly shutdown = new AbortController();
+  /** Aborted at shutdown; each query lease listens to it while it lasts, so it may have any number of listeners. */
+  private readonly shutdown = (() => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  })();
 
   private constructor(
     private readonly instance: DuckDBInstance,
