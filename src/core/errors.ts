@@ -70,11 +70,3 @@ export function toSluiceError(error: unknown): SluiceError {
   if (isSluiceError(error)) return error;
   return new SluiceError('INTERNAL', 'Internal server error', null, { cause: error });
 }
-
-/**
- * The headers of a refusal worth retrying after a pause, a retryable 429 or 5xx as the dialect
- * answers it (`status`, when it maps the error's own): `Retry-After: 1`. None for the others.
- */
-export function retryAfterHeaders(error: SluiceError, status = error.status): Record<string, string> | undefined {
-  return error.retryable && (status === 429 || status >= 500) ? { 'retry-after': '1' } : undefined;
-}

@@ -115,7 +115,9 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
 function sendError(reply: FastifyReply, request: FastifyRequest, dialect: Dialect | undefined, error: SluiceError): FastifyReply {
   if (!dialect) return reply.status(error.status).send({ error: error.message, code: error.code });
   const rendered = dialect.renderError(error, request);
-  reply.status(rendered.status).headers(rendered.headers ?? {});
+  // A retryable refusal (a 429 or 5xx as the dialect answers it) says when to try again.
+  const retryLater = error.retryable && (rendered.status === 429 || rendered.status >= 500);
+  reply.status(rendered.status).headers({ ...(retryLater && { 'retry-after': '1' }), ...rendered.headers });
   if (rendered.contentType) reply.type(rendered.contentType);
   return reply.send(rendered.body);
 }

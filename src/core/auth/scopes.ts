@@ -82,9 +82,14 @@ export function requireReadsIn(principal: Principal, namespace?: string): void {
   }
 }
 
-/** Whether the principal holds a scope over every namespace (admin included). */
-export function actsEverywhere(principal: Principal): boolean {
-  return principal.scopes.some((scope) => scope.action === 'admin' || scope.namespace === undefined);
+/**
+ * The error for an object named by an id that does not exist: `notFound` for a principal with a
+ * scope over every namespace (admin included), who could act on any object; for others, the
+ * refusal an existing object they may not touch gets, so that they learn nothing of which ids exist.
+ */
+export function absentById(principal: Principal, notFound: SluiceError): SluiceError {
+  const everywhere = principal.scopes.some((scope) => scope.action === 'admin' || scope.namespace === undefined);
+  return everywhere ? notFound : new SluiceError('FORBIDDEN', 'The token has no scope on this object');
 }
 
 /** Whether the principal holds any scope in the namespace (or over every namespace). */

@@ -1,4 +1,4 @@
-import { retryAfterHeaders, type ErrorCode, type SluiceError } from '../../core/errors.ts';
+import type { ErrorCode, SluiceError } from '../../core/errors.ts';
 import type { RenderedError } from '../../server/dialect.ts';
 
 /** Catalyzed's stable error codes; the core's finer codes stay visible in the message and details. */
@@ -64,11 +64,8 @@ const STATUS_OVERRIDES: Partial<Record<ErrorCode, number>> = { CONSTRAINT_VIOLAT
 export function renderCatalyzedError(error: SluiceError): RenderedError {
   if (error.code === 'UNAUTHENTICATED') return { status: 401, body: { error: 'UNAUTHORIZED', message: 'Invalid or expired token' } };
   if (error.code === 'FORBIDDEN') return { status: 403, body: { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' } };
-  const status = STATUS_OVERRIDES[error.code] ?? error.status;
-  const headers = retryAfterHeaders(error, status);
   return {
-    status,
+    status: STATUS_OVERRIDES[error.code] ?? error.status,
     body: { error: error.message, code: CODES[error.code], details: error.details, retryable: error.retryable, message: error.message },
-    ...(headers && { headers }),
   };
 }

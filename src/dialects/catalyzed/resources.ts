@@ -1,5 +1,5 @@
 import type { Column, Namespace, Table } from '../../core/catalog/model.ts';
-import { actsEverywhere, type Principal } from '../../core/auth/scopes.ts';
+import { absentById, type Principal } from '../../core/auth/scopes.ts';
 import { SluiceError } from '../../core/errors.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { printArrowType } from '../../core/types/index.ts';
@@ -16,24 +16,15 @@ export interface DatasetProperties {
 
 export function findDataset(core: Sluice, principal: Principal, datasetId: string): Namespace {
   const namespace = core.catalog.findNamespaceById(datasetId);
-  if (!namespace) throw missing(principal, new SluiceError('NOT_FOUND', `Dataset ${datasetId} not found`, { datasetId }));
+  if (!namespace) throw absentById(principal, new SluiceError('NOT_FOUND', `Dataset ${datasetId} not found`, { datasetId }));
   return namespace;
 }
 
 /** A dataset table by id; quarantine companions and views are not dataset tables. */
 export function findDatasetTable(core: Sluice, principal: Principal, tableId: string): Table {
   const table = core.catalog.findTableById(tableId);
-  if (!table || table.kind !== 'table') throw missing(principal, new SluiceError('NOT_FOUND', `Table ${tableId} not found`, { tableId }));
+  if (!table || table.kind !== 'table') throw absentById(principal, new SluiceError('NOT_FOUND', `Table ${tableId} not found`, { tableId }));
   return table;
-}
-
-/**
- * What a request for a dataset or table that does not exist gets: its 404 for a token with a scope
- * over every dataset; for others, the refusal a dataset or table it may not touch gets, so that
- * they learn nothing of which ids exist.
- */
-export function missing(principal: Principal, notFound: SluiceError): SluiceError {
-  return actsEverywhere(principal) ? notFound : new SluiceError('FORBIDDEN', 'The token has no scope on this dataset or table');
 }
 
 export function renderDataset(namespace: Namespace) {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { retryAfterHeaders, SluiceError, type ErrorCode } from '../../core/errors.ts';
+import { SluiceError, type ErrorCode } from '../../core/errors.ts';
 import type { RenderedError } from '../../server/dialect.ts';
 
 /** Feldera's error codes and the core code (so the HTTP status) each stands for. */
@@ -78,6 +78,5 @@ const CORE_CODES: Record<ErrorCode, FelderaCode> = {
 export function renderFelderaError(error: SluiceError, _request: FastifyRequest): RenderedError {
   const code = error instanceof FelderaError ? error.felderaCode : CORE_CODES[error.code];
   const message = error.code === 'UNAUTHENTICATED' ? 'Unauthorized: the API key is missing or invalid' : error.message;
-  const headers = retryAfterHeaders(error);
-  return { status: error.status, body: { message, error_code: code, details: error.details ?? null }, ...(headers && { headers }) };
+  return { status: error.status, body: { message, error_code: code, details: error.details ?? null } };
 }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { retryAfterHeaders, type ErrorCode, type SluiceError } from '../../core/errors.ts';
+import type { ErrorCode, SluiceError } from '../../core/errors.ts';
 import type { RenderedError } from '../../server/dialect.ts';
 
 /**
@@ -21,13 +21,11 @@ export function tinybirdMessage(error: SluiceError): string {
 
 export function renderTinybirdError(error: SluiceError, _request: FastifyRequest): RenderedError {
   const status = STATUS_OVERRIDES[error.code] ?? error.status;
-  const headers = retryAfterHeaders(error, status);
-  return { status, body: { error: tinybirdMessage(error) }, ...(headers && { headers }) };
+  return { status, body: { error: tinybirdMessage(error) } };
 }
 
 /** The Events API answers errors as plain text. */
 export function renderEventsError(error: SluiceError): RenderedError {
   const status = STATUS_OVERRIDES[error.code] ?? error.status;
-  const headers = retryAfterHeaders(error, status);
-  return { status, body: tinybirdMessage(error), contentType: 'text/plain; charset=utf-8', ...(headers && { headers }) };
+  return { status, body: tinybirdMessage(error), contentType: 'text/plain; charset=utf-8' };
 }

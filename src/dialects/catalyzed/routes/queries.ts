@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Column, Table } from '../../../core/catalog/model.ts';
-import type { Principal } from '../../../core/auth/scopes.ts';
+import { absentById, type Principal } from '../../../core/auth/scopes.ts';
 import { coerceColumn } from '../../../core/ingest/coercion.ts';
 import { newId } from '../../../core/ids.ts';
 import { encodeQuery } from '../../../core/query/encode-query.ts';
@@ -14,7 +14,6 @@ import { clientGone } from '../../../server/client-gone.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
-import { missing } from '../resources.ts';
 import { JSON_BINARY_COERCION } from './rows.ts';
 
 const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
@@ -115,7 +114,7 @@ function bindTable(core: Sluice, principal: Principal, bindings: Map<string, Bin
   const binding = bindings.get(name) ?? [...bindings].find(([bound]) => bound.toLowerCase() === name.toLowerCase())?.[1];
   if (!binding) throw invalid(`Table "${name}" is not bound: map it to a table id in "tables"`, { table: name });
   const table = core.catalog.findTableById(binding.tableId);
-  if (!table) throw missing(principal, new SluiceError('NOT_FOUND', `Table ${binding.tableId} not found`, { tableId: binding.tableId }));
+  if (!table) throw absentById(principal, new SluiceError('NOT_FOUND', `Table ${binding.tableId} not found`, { tableId: binding.tableId }));
   return binding.filters.length === 0 ? table : { table, where: condition(table, binding.filters) };
 }
 

@@ -19,7 +19,6 @@ import { requireCreate, WORKSPACE } from '../scopes.ts';
 const RAW_BODY_BYTES = 8 * 1024 * 1024;
 const FILE_PARTS = new Set(['csv', 'ndjson', 'parquet', 'file']);
 
-/** The data source a path names, readable (or else actionable) by the principal. */
 /**
  * The data source of this name. One that does not exist is a 404 only for a principal that may
  * `action` a data source of that name; others are refused as they would be for one that exists.
