@@ -102,6 +102,30 @@ describe('Feldera egress', () => {
     assert.equal((await statusOf()).status, 'complete');
   });
 
+  test('with backpressure, a stream that waits for its client again and again leaves no listener behind each time', async () => {
+    const pipeline = await fresh();
+    const stream = await open(pipeline, 'items', 'format=json&backpressure=true');
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      // Each batch is more than the sockets between server and client hold, so the stream waits for the client once per batch.
+      const long = 'x'.repeat(1000);
+      for (let batch = 0; batch < 15; batch += 1) {
+        const rows = Array.from({ length: 3000 }, (_, index) => `${batch * 3000 + index},${long},1\n`).join('');
+        await client.pushOk(pipeline, 'items', rows, 'format=csv');
+        const ids = (await stream.items(3000)).map((item) => (item['insert'] as { id: number }).id).sort((a, b) => a - b);
+        assert.deepEqual(ids, Array.from({ length: 3000 }, (_, index) => batch * 3000 + index));
+      }
+      // Node reports a listener leak past ten listeners of one event on one emitter.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning').map(String), []);
+    } finally {
+      process.off('warning', onWarning);
+      stream.cancel();
+    }
+  });
+
   test("a stream's snapshot cannot be read by users' queries", async () => {
     const pipeline = await fresh();
     await open(pipeline, 'items');

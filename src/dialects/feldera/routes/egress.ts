@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChangeBatch } from '../../../core/changes/change-feeds.ts';
 import { renderJsonRow, renderJsonValue, renderTextValue } from '../../../core/query/render-value.ts';
@@ -27,6 +28,22 @@ function csvField(value: SqlValue): string {
   if (value === null) return '';
   const text = value instanceof Uint8Array ? renderJsonValue(value, FELDERA_JSON) : renderTextValue(value);
   return text === '' || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * Resolves once the response can take more, or is gone. Both listeners go when either fires: a
+ * stream waits for its client again and again, and a listener left each time would pile up.
+ */
+function drainedOrClosed(out: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }
 
 type EgressRequest = FastifyRequest<{ Params: { pipeline: string; relation: string } }>;
@@ -68,7 +85,7 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
     };
     try {
       for (;;) {
-        if (backpressure && out.writableNeedDrain) await new Promise((resolve) => { out.once('drain', resolve); out.once('close', resolve); });
+        if (backpressure && out.writableNeedDrain) await drainedOrClosed(out);
         const next = await feed.next(HEARTBEAT_MS);
         if (next === null || out.destroyed) break;
         send(next === 'idle' ? '' : ENCODERS[format](feed.names, next), !backpressure);
