@@ -52,24 +52,39 @@ export function bodySource(request: FastifyRequest): IngestSource | undefined {
 export const EMPTY_BODY: IngestSource = { kind: 'bytes', bytes: Buffer.alloc(0) };
 
 /**
- * The request body as the source of an ingest that needs at least one byte: an absent or empty
- * body fails with MALFORMED_BODY and `message` (a stream, once it ends without a byte).
+ * The request body as the source of an ingest that needs at least one byte besides whitespace: an
+ * absent or empty body, or one of only spaces, tabs, line breaks and a byte order mark (a JSON body
+ * with no value, not even `[]`), fails with MALFORMED_BODY and `message` (a stream, once it ends so).
  */
 export function nonEmptyBodySource(request: FastifyRequest, message: string): IngestSource {
   const source = bodySource(request);
-  if (source === undefined || (source.kind === 'bytes' && source.bytes.length === 0)) throw new SluiceError('MALFORMED_BODY', message);
+  if (source === undefined || (source.kind === 'bytes' && !hasContent(source.bytes, 0))) throw new SluiceError('MALFORMED_BODY', message);
   if (source.kind !== 'stream') return source;
   const body = source.stream;
   // Read through a generator: the body's errors pass on, and ending the result early ends the body.
   async function* bytes() {
     let seen = false;
+    let offset = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      seen ||= chunk.length > 0;
+      seen ||= hasContent(chunk, offset);
+      offset += chunk.length;
       yield chunk;
     }
     if (!seen) throw new SluiceError('MALFORMED_BODY', message);
   }
   return { ...source, stream: Readable.from(bytes(), { objectMode: false }) };
+}
+
+const BYTE_ORDER_MARK = [0xef, 0xbb, 0xbf];
+const BLANK_BYTES = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/** Whether `chunk`, found at `offset` in a body, holds a byte other than whitespace and the body's opening byte order mark. */
+function hasContent(chunk: Buffer, offset: number): boolean {
+  for (let index = 0; index < chunk.length; index += 1) {
+    const byte = chunk[index]!;
+    if (!BLANK_BYTES.has(byte) && !(offset + index < 3 && byte === BYTE_ORDER_MARK[offset + index])) return true;
+  }
+  return false;
 }
 
 /** Small control bodies (a JSON document, a form) are read whole, up to a limit. */

@@ -334,8 +334,9 @@ class CsvChunker implements Chunker {
       await this.writer.submit(async () => undecodableInput(this.command.table.columns.map((column) => column.name), [{ line, error, source }]), async () => {});
       return;
     }
-    // The last record needs no line break.
-    if (rest.trim() !== '') await this.append(Buffer.from('\n'), 1);
+    // The last record needs no line break. A record of spaces is a record, as it is before a line break
+    // (only a byte order mark alone, the whole body, is none).
+    if (rest.replace(/^\uFEFF/, '') !== '') await this.append(Buffer.from('\n'), 1);
     if (this.records > 0 || this.writer.submitted === 0) await this.cut();
   }
 

@@ -6,7 +6,7 @@ import { isSqlStruct, SqlDate, SqlDecimal, SqlInterval, SqlJson, SqlMap, SqlTime
  * - 64/128-bit integers and decimals are JSON numbers only when a double reads them back exactly,
  *   otherwise JSON strings — never a rounded number (or, with `wideNumbers: 'number'`, always
  *   numbers with all their digits);
- * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers);
+ * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers); -0 is `-0`;
  * - timestamps `YYYY-MM-DD HH:MM:SS[.fffffffff]` in UTC with trailing fractional zeros trimmed
  *   (or ISO-8601 `…T…Z`), or with `timestampDigits: 'declared'` with as many as their type
  *   declares (`.500` for milliseconds, as ClickHouse writes a DateTime64(3)), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
@@ -60,7 +60,8 @@ const MAX_EXACT_INTEGER = BigInt(Number.MAX_SAFE_INTEGER);
 const TEXT_RENDERERS: Renderers = {
   null: () => '',
   boolean: (value: boolean) => String(value),
-  number: (value: number) => (Number.isFinite(value) ? String(value) : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf'),
+  // -0 keeps its sign (String(-0) is "0"), as ClickHouse and Feldera write it.
+  number: (value: number) => (Number.isFinite(value) ? (Object.is(value, -0) ? '-0' : String(value)) : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf'),
   bigint: (value: bigint) => String(value),
   string: (value: string) => value,
   binary: (value: Uint8Array) => renderBlobText(value),
@@ -101,7 +102,7 @@ const CLICKHOUSE_ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '
 const JSON_RENDERERS: Renderers = {
   null: () => 'null',
   boolean: (value: boolean) => String(value),
-  number: (value: number) => (Number.isFinite(value) ? String(value) : JSON.stringify(TEXT_RENDERERS.number(value as never, {}))),
+  number: (value: number) => (Number.isFinite(value) ? TEXT_RENDERERS.number(value as never, {}) : JSON.stringify(TEXT_RENDERERS.number(value as never, {}))),
   bigint: (value: bigint, options) =>
     options.wideNumbers === 'number' || (value <= MAX_EXACT_INTEGER && value >= -MAX_EXACT_INTEGER) ? String(value) : `"${value}"`,
   string: (value: string) => JSON.stringify(value),

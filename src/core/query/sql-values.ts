@@ -153,7 +153,8 @@ const asTimestamp = (nanos: bigint, finite: boolean, digits?: 0 | 3 | 9): SqlTim
 /** FLOAT values arrive widened to doubles; the shortest decimal that reads back as the same float is what a user typed. */
 const asFloat32: Converter = (value) => {
   const widened = Number(value);
-  if (!Number.isFinite(widened)) return widened;
+  // Zero too: its shortest decimal would lose the sign of -0 (0 === -0).
+  if (!Number.isFinite(widened) || widened === 0) return widened;
   for (let digits = 1; digits <= 9; digits += 1) {
     const candidate = Number(widened.toPrecision(digits));
     if (Math.fround(candidate) === widened) return candidate;

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { mkdir, readdir, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { ConnectionPool } from './connection-pool.ts';
@@ -9,6 +10,11 @@ import { OwnerSlots } from './owner-slots.ts';
 import { QueryLease, stopError, type QueryLimits, type StopReason } from './query-lease.ts';
 import { ATTACH_SNAPSHOTS, RelationSnapshots } from './relation-snapshots.ts';
 import { quoteLiteral } from './sql.ts';
+
+// @duckdb/node-api decodes every VARCHAR it reads with one shared `new TextDecoder()`, which drops a
+// U+FEFF opening the text as a byte order mark: a stored value "\uFEFFx" read back as "x". Its
+// decoder is replaced by one that keeps every character (the module reads it at each decode).
+(createRequire(import.meta.url)('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder: TextDecoder }).textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;

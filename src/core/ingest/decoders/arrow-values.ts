@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { formatEpochDays } from '../../types/civil-date.ts';
 import { DateUnit, IntervalUnit, Precision, TimeUnit, Type, UnionMode, util } from 'apache-arrow';
 import type {
@@ -265,10 +266,20 @@ function viewBytes(data: Data): (index: number) => Uint8Array {
   };
 }
 
+/**
+ * The text of a utf8 value's bytes. Decoding puts U+FFFD in place of bytes that are not UTF-8
+ * without a word, so a value that decodes with one is checked, and refused when its bytes are not UTF-8.
+ */
+function utf8Text(bytes: Buffer, start: number, end: number): string {
+  const text = bytes.toString('utf8', start, end);
+  if (text.includes('\uFFFD') && !isUtf8(bytes.subarray(start, end))) throw new Error(`the value ${quote(text)} is not valid UTF-8 (U+FFFD marks the bytes that are not)`);
+  return text;
+}
+
 const bindUtf8 = (): BindReader => (data) => {
   const bytes = asBuffer(data.values as Uint8Array);
   const at = offsetsOf(data);
-  const text = (index: number): string => bytes.toString('utf8', at(index), at(index + 1));
+  const text = (index: number): string => utf8Text(bytes, at(index), at(index + 1));
   return readerOf(data, text, (index) => quote(text(index)));
 };
 
@@ -351,7 +362,10 @@ const READERS: ReaderTable = {
   [Type.LargeUtf8]: bindUtf8,
   [Type.Utf8View]: () => (data) => {
     const bytes = viewBytes(data);
-    const text = (index: number): string => asBuffer(bytes(index)).toString('utf8');
+    const text = (index: number): string => {
+      const value = asBuffer(bytes(index));
+      return utf8Text(value, 0, value.length);
+    };
     return readerOf(data, text, (index) => quote(text(index)));
   },
   [Type.Binary]: bindBinary,

@@ -11,7 +11,7 @@ export interface CsvDialect {
   delimiter: string;
   quote: string;
   escape: string;
-  newline: '\n' | '\r\n';
+  newline: '\n' | '\r\n' | '\r';
 }
 
 export interface CsvOptions {
@@ -63,7 +63,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
   const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
-        new_line = ${quoteLiteral(dialect.newline === '\r\n' ? '\\r\\n' : '\\n')}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
+        new_line = ${quoteLiteral(newLineOption(dialect, options.lenient))}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
         allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}${rejects ? `, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}` : ''}
         ${options.lenient ? ', strict_mode = false, null_padding = true' : ''}${!parallel || options.lenient ? ', parallel = false' : ''})`;
   const values = mapped.map(({ column, field }) => {
@@ -116,11 +116,21 @@ async function withRejects<T>(tx: Transaction, path: string, read: (rejects: str
   try {
     result = await read(rejects);
   } catch (error) {
-    throw asMalformed(error, 'CSV', path);
+    throw asMalformed(explained(error), 'CSV', path);
   }
   await tx.run(`DROP TABLE IF EXISTS ${rejects}`);
   await tx.run(`DROP TABLE IF EXISTS ${rejects}_scan`);
   return result;
+}
+
+/**
+ * DuckDB's strict reader fails a whole file on a carriage return that neither ends the line as the
+ * first line ends nor stands inside quotes, with a message that names no line and suggests a reader
+ * option the client cannot set: such a failure is said in the client's terms.
+ */
+function explained(error: unknown): unknown {
+  if (!(error instanceof Error) || !error.message.includes('The CSV Parser state machine reached an invalid state')) return error;
+  return new Error('its lines do not all end alike (\\n, \\r\\n or \\r), or a carriage return stands outside quotes inside a line (a value holding a line break must be quoted)', { cause: error });
 }
 
 /**
@@ -165,10 +175,33 @@ async function detectDialect(path: string, options: CsvOptions): Promise<CsvDial
   const head = await readHead(path, 64 * 1024);
   const firstLineEnd = head.indexOf('\n');
   const firstLine = firstLineEnd < 0 ? head : head.slice(0, firstLineEnd);
-  const newline = firstLine.endsWith('\r') ? '\r\n' : '\n';
   const quote = options.quote ?? '"';
+  const escape = options.escape ?? quote;
   const delimiter = options.delimiter ?? guessDelimiter(firstLine, quote);
-  return { delimiter, quote, escape: options.escape ?? quote, newline };
+  return { delimiter, quote, escape, newline: firstLineEnding(head, quote, escape) };
+}
+
+/** How the first record ends, outside quotes: \r\n, \n, or a lone \r (as old Mac files end their lines). */
+function firstLineEnding(head: string, quote: string, escape: string): CsvDialect['newline'] {
+  let quoted = false;
+  for (let index = 0; index < head.length; index += 1) {
+    const char = head[index];
+    if (quoted && char === escape && escape !== quote && head[index + 1] === quote) index += 1;
+    else if (char === quote) quoted = !quoted;
+    else if (!quoted && char === '\n') return '\n';
+    else if (!quoted && char === '\r') return head[index + 1] === '\n' ? '\r\n' : '\r';
+  }
+  return '\n';
+}
+
+/**
+ * DuckDB's `new_line` for a dialect. A lenient (non-strict) read is told \n, with which DuckDB ends a
+ * record at \n, \r\n or a lone \r alike; told \r\n, it reads a record after a lone \r with its first
+ * field NULL (`1,a\r2,b` gave the 2 as NULL), so a file whose line endings are mixed would lose values.
+ */
+function newLineOption(dialect: CsvDialect, lenient: boolean): string {
+  if (lenient) return '\\n';
+  return dialect.newline === '\r\n' ? '\\r\\n' : dialect.newline === '\r' ? '\\r' : '\\n';
 }
 
 function guessDelimiter(line: string, quote: string): string {

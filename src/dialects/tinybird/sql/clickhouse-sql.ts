@@ -181,7 +181,7 @@ class ClickHouseRewriter extends SqlRewriter {
       const last = this.tokens[span.to - 1]!;
       // A select item that is the column alone keeps the column's name.
       const named = this.selectItemStarts.has(span.from) && this.selectItemEnds.has(span.to) ? ` AS ${quoteIdentifier(last.text)}` : '';
-      const column = span.to - span.from === 1 ? quoteIdentifier(last.text) : this.source.slice(this.tokens[span.from]!.start, last.end);
+      const column = span.to - span.from === 1 ? quoteIdentifier(last.text) : this.asWritten(span);
       return { build: () => `coalesce(${column}, ${zero})${named}`, next: span.to };
     }
     const aliased = this.selectAliases.get(index);
@@ -348,9 +348,8 @@ class ClickHouseRewriter extends SqlRewriter {
    * (a window's row number); the order and the keys are the query's result columns, as written.
    */
   private limitByQuery({ head, order, offset, count, by, rest }: LimitBy): string {
-    const raw = (span: Span) => this.source.slice(this.tokens[span.from]!.start, this.tokens[span.to - 1]!.end);
-    const ordered = order && order.to > order.from ? raw(order) : undefined;
-    const position = `row_number() OVER (PARTITION BY ${raw(by)}${ordered ? ` ORDER BY ${ordered}` : ''})`;
+    const ordered = order && order.to > order.from ? this.asWritten(order) : undefined;
+    const position = `row_number() OVER (PARTITION BY ${this.asWritten(by)}${ordered ? ` ORDER BY ${ordered}` : ''})`;
     const after = rest.to > rest.from ? ` ${this.render(rest)}` : '';
     return `SELECT * FROM (${this.render(head)}) QUALIFY ${position} BETWEEN ${offset + 1} AND ${offset + count}${ordered ? ` ORDER BY ${ordered}` : ''}${after}`;
   }
@@ -367,6 +366,22 @@ class ClickHouseRewriter extends SqlRewriter {
     if (this.word(end) === 'OVER') end = this.isSymbol(end + 1, '(') ? (this.closing(end + 1, limit) ?? end) + 1 : end + 2;
     if (end > limit) return undefined;
     return this.wrap(`sum:${index}`, () => `coalesce(${this.render({ from: index, to: end })}, 0)`, end);
+  }
+
+  /**
+   * A span's text as written, but with its names in DuckDB's quoting: a name in backticks or with
+   * backslash escapes, or a column named like a DuckDB keyword (`order`), in double quotes.
+   */
+  private asWritten(span: Span): string {
+    let text = '';
+    for (let index = span.from; index < span.to; index += 1) {
+      const token = this.tokens[index]!;
+      if (index > span.from) text += this.source.slice(this.tokens[index - 1]!.end, token.start);
+      const written = this.source.slice(token.start, token.end);
+      const requoted = this.keywordNames.has(index) || (token.kind === 'quoted' && (written.startsWith('`') || written.includes('\\')));
+      text += requoted ? quoteIdentifier(token.text) : token.kind === 'string' && written.includes('\\') ? quoteLiteral(token.text) : written;
+    }
+    return text;
   }
 
   /** A rewrite built while `key` marks its own tokens as being wrapped (see `wrapping`). */

@@ -43,7 +43,7 @@ export function selectLists(reader: TokenReader): SelectList[] {
       if (reader.opens(index)) depth += 1;
       else if (reader.closes(index) && (depth -= 1) < 0) break;
       // A SELECT of the list's own level cannot be in it: the list (a malformed one) ends there.
-      else if (depth === 0 && (LIST_ENDS.has(reader.word(index) ?? '') || reader.word(index) === 'SELECT' || reader.isSymbol(index, ';'))) break;
+      else if (depth === 0 && (endsList(reader, index) || reader.word(index) === 'SELECT' || reader.isSymbol(index, ';'))) break;
       else if (depth === 0 && reader.isSymbol(index, ',')) {
         if (index > start) items.push({ from: start, to: index });
         start = index + 1;
@@ -53,6 +53,16 @@ export function selectLists(reader: TokenReader): SelectList[] {
     lists.push({ items, end: index });
   }
   return lists;
+}
+
+/**
+ * Whether the word at `index` is a clause that ends a SELECT list, not a column named like one: a
+ * name follows a `.` (`t.order`), and GROUP and ORDER are clauses only before BY (`SELECT group, order FROM t`).
+ */
+function endsList(reader: TokenReader, index: number): boolean {
+  const word = reader.word(index) ?? '';
+  if (!LIST_ENDS.has(word) || reader.isSymbol(index - 1, '.')) return false;
+  return (word !== 'GROUP' && word !== 'ORDER') || reader.word(index + 1) === 'BY';
 }
 
 /** The items of every SELECT list of the query. */

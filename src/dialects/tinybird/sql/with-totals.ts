@@ -30,7 +30,9 @@ export function withTotals(reader: TokenReader): WithTotals | undefined {
     else if (reader.word(index) === 'WITH' && reader.word(index + 1) === 'TOTALS') {
       if (groupStart === undefined) throw new SluiceError('SQL_SYNTAX', 'WITH TOTALS follows the GROUP BY of the outermost query');
       for (let key = groupStart; key < index; key += 1) {
-        if (CLAUSES_AFTER.has(reader.word(key) ?? '') || reader.word(key) === 'WITH') {
+        // A key's first word is a name, not a clause (`GROUP BY order, group WITH TOTALS`).
+        const startsKey = key === groupStart || reader.isSymbol(key - 1, ',');
+        if (!startsKey && (CLAUSES_AFTER.has(reader.word(key) ?? '') || reader.word(key) === 'WITH')) {
           throw new SluiceError('SQL_SYNTAX', 'WITH TOTALS follows the GROUP BY keys directly (beside WITH ROLLUP or CUBE it is not supported)');
         }
       }
