@@ -62,7 +62,12 @@ export function timestampFromText(text: string, nanos: boolean): string {
   const otherOffset = `regexp_matches(${trimmed}, '${time}[+-][0-9:]+$')`;
   const unit = nanos ? 'TIMESTAMP_NS' : 'TIMESTAMP';
   const inUnit = (timestamp: string) => (nanos ? nanosecondsOf(timestamp) : timestamp);
-  const parsed = `CASE WHEN ${hasOffset} THEN ${inUnit(`TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP)`)}
+  const inMicroseconds = inUnit(`TRY_CAST(TRY_CAST(${trimmed} AS TIMESTAMPTZ) AS TIMESTAMP)`);
+  // TIMESTAMPTZ holds microseconds: for nanoseconds, DuckDB's cast to TIMESTAMP_NS, which applies a
+  // numeric offset itself, keeps the last three digits; where it gives NULL (a text at the very end
+  // of the years TIMESTAMP_NS holds) the microsecond reading decides, as before.
+  const withOffset = nanos ? `COALESCE(TRY_CAST(${trimmed} AS TIMESTAMP_NS), ${inMicroseconds})` : inMicroseconds;
+  const parsed = `CASE WHEN ${hasOffset} THEN ${withOffset}
     WHEN ${otherOffset} THEN NULL ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
   const epoch = inUnit(epochToTimestamp(trimmed));
   return `CASE WHEN regexp_full_match(${trimmed}, ${EPOCH_TEXT}) THEN ${epoch} ELSE ${parsed} END`;
