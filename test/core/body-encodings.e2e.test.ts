@@ -870,9 +870,8 @@ describe('CSV records after a line that could not be read are reported under the
   const catalyzed = useCatalyzedSuite({ dataset: 'csv_numbers' });
   // Record 2 has bytes that are not UTF-8 (DuckDB rejects the line), record 3 a value that is no integer.
   const records = (header: string) => withInvalidBytes(Buffer.from(`${header}1,good\n2,"bad ${INVALID_MARKER} bytes"\nthree,c\n4,d\n`));
-  const todo = 'csv-input.ts numbers the rows DuckDB reads with row_number() over the rows it kept and a rejected line by its line in the file (the header counted): records after a rejected one are numbered one less (the report of record 3 says 2, the rejected record\'s own number), and with a header the rejected record one more. Numbering each record needs the records\' positions, which DuckDB\'s reader does not give: more than a few lines';
 
-  test('Feldera CSV: each bad record has its own event_number', { todo }, async () => {
+  test('Feldera CSV: each bad record has its own event_number', async () => {
     await feldera.client.pipeline('csv_numbers', FELDERA_PROGRAM);
     const response = await post(feldera.server, '/v0/pipelines/csv_numbers/ingress/t?format=csv', records(''), { 'content-type': 'text/plain' });
     const error = await felderaError(response, 400, 'ParseErrors');
@@ -881,11 +880,21 @@ describe('CSV records after a line that could not be read are reported under the
     assert.deepEqual(await feldera.client.rows('csv_numbers', 'SELECT * FROM t ORDER BY id'), [{ id: 1, s: 'good' }, { id: 4, s: 'd' }]);
   });
 
-  test('Catalyzed CSV: each bad row has its own row number, as a row\'s coercion failure is numbered', { todo }, async () => {
+  test('Catalyzed CSV: each bad row has its own row number, as a row\'s coercion failure is numbered', async () => {
     const tableId = await catalyzedTable(catalyzed);
     const response = await post(catalyzed.server, `/dataset-tables/${tableId}/rows?mode=append`, records('id,s\n'), { 'content-type': 'text/csv' });
     const body = await catalyzedError(response, /^2 rows failed validation/);
     assert.deepEqual(body.details.errors.map((entry: any) => [entry.row, entry.columns]), [[2, []], [3, ['id']]]);
+  });
+
+  test('Catalyzed CSV: with unreadable records side by side and apart, every bad row is reported under its own number', async () => {
+    const tableId = await catalyzedTable(catalyzed);
+    const bad = (id: number) => `${id},"bad ${INVALID_MARKER} bytes"\n`;
+    const parts = `id,s\n1,a\n${bad(2)}${bad(3)}x,c\n5,"two\nlines"\n${bad(6)}y,e\n8,f\n${bad(9)}`.split(INVALID_MARKER).map((part) => Buffer.from(part));
+    const body = Buffer.concat(parts.flatMap((part, index) => (index === 0 ? [part] : [INVALID_BYTES, part])));
+    const response = await post(catalyzed.server, `/dataset-tables/${tableId}/rows?mode=append`, body, { 'content-type': 'text/csv' });
+    const error = await catalyzedError(response, /^6 rows failed validation/);
+    assert.deepEqual(error.details.errors.map((entry: any) => [entry.row, entry.columns]), [[2, []], [3, []], [4, ['id']], [6, []], [7, ['id']], [9, []]]);
   });
 });
 

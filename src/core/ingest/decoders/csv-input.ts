@@ -75,17 +75,30 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
     ...(ignoredFields.length > 0 && { ignoredFields }),
     async load(tx: Transaction, rawTable: string, request: number) {
       const offset = options.recordOffset ?? 0;
+      const skipped = header ? 1 : 0;
       const nulls = mapped.map(() => ', NULL').join('');
-      /** Stages the file's rows and rejected lines read with one reader; gives how many records that accounts for. */
+      /**
+       * Stages the file's rows and rejected lines read with one reader; gives how many records that
+       * accounts for. Each is numbered by its record in the file (the first after a header is 1):
+       * DuckDB's rejects give a rejected record's number (counting the header), and the rows it kept
+       * are numbered in order and then moved past the rejected records before them.
+       */
       const stage = (parallel: boolean) =>
         withRejects(tx, path, async (rejects) => {
           const rows = await tx.run(
             `INSERT INTO ${rawTable} SELECT ${request}, ${offset} + row_number() OVER (), 1, NULL, NULL${values.map((value) => `, ${value}`).join('')} FROM ${reader(rejects, parallel)}`,
           );
           const lines = await tx.run(
-            `INSERT INTO ${rawTable} SELECT ${request}, ${offset} + line, 1, 'line ' || (${offset} + line) || ': ' || error_message, csv_line${nulls} FROM ${rejects}
+            `INSERT INTO ${rawTable} SELECT ${request}, ${offset} + line - ${skipped}, 1, 'line ' || (${offset} + line) || ': ' || error_message, csv_line${nulls} FROM ${rejects}
              WHERE line IS NOT NULL QUALIFY row_number() OVER (PARTITION BY line ORDER BY column_idx) = 1`,
           );
+          // The k-th kept record comes after every rejected one (the j-th, record r) with fewer than k kept records before it (r - j).
+          if (lines > 0 && rows > 0) {
+            await tx.run(
+              `UPDATE ${rawTable} SET _row = _row + (SELECT count(*) FROM (SELECT line - ${skipped} - row_number() OVER (ORDER BY line) AS kept_before FROM (SELECT DISTINCT line FROM ${rejects} WHERE line IS NOT NULL))
+                 WHERE kept_before < ${rawTable}._row - ${offset}) WHERE _req = ${request} AND _error IS NULL`,
+            );
+          }
           return rows + lines;
         });
       const staged = await stage(true);
