@@ -155,10 +155,17 @@ describe('Tinybird: awkward names', () => {
     assert.deepEqual(await read(), [{ 'a"b': 'new', 'with space': 5 }]);
   });
 
-  test('a delete condition names a reserved-word column bare, as the SQL API reads it (`order = 1`)', { todo: 'delete_condition and replace_condition are rewritten without the data source\'s columns, so a keyword-named column is not quoted: 400 "syntax error at or near \\"order\\""' }, async () => {
+  test('delete and replace conditions name reserved-word columns bare, as the SQL API reads them (`order = 1`), and remove and replace exactly the matching rows', async () => {
     await tbOk(await tb.form('/v0/datasources', { name: 'keyword_condition', schema: '`order` Int32, `group` String' }));
-    await tbOk(await tb.upload('name=keyword_condition&mode=append', 'csv', 'rows.csv', '1,a\n2,b\n'));
+    await tbOk(await tb.upload('name=keyword_condition&mode=append', 'csv', 'rows.csv', '1,a\n2,b\n3,c\n4,d\n'));
+    const read = async () => (await tbQuery('SELECT `order`, `group` FROM keyword_condition ORDER BY `order`')).data;
     assert.deepEqual(await tbOk(await tb.form('/v0/datasources/keyword_condition/delete', { delete_condition: "order = 1 OR group = 'b'", dry_run: 'true' })), { rows_to_be_deleted: 2 });
+    const started = await tb.form('/v0/datasources/keyword_condition/delete', { delete_condition: "order = 1 OR (group = 'b' AND order > 1)" });
+    assert.equal(started.status, 201);
+    assert.equal((await tb.waitForJob((await started.json()).job_id))['status'], 'done');
+    assert.deepEqual(await read(), [{ order: 3, group: 'c' }, { order: 4, group: 'd' }]);
+    await tbOk(await tb.upload(`name=keyword_condition&mode=replace&replace_condition=${encodeURIComponent("group IN ('c', 'x')")}`, 'csv', 'rows.csv', '5,x\n6,y\n'));
+    assert.deepEqual(await read(), [{ order: 4, group: 'd' }, { order: 5, group: 'x' }]);
   });
 
   test('a ReplacingMergeTree keyed by a column with a quote, versioned by a reserved-word column, keeps the newest row of each key', async () => {

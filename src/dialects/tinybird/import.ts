@@ -243,7 +243,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       kind: writeKind(mode, table, params), onInvalid: 'quarantine', importId: request.importId,
       describeType: printClickHouseType, duplicateKeys: 'last_wins', coercion: TINYBIRD_COERCION,
       emptyInput: mode === 'replace' && !params.flag('replace_truncate_when_empty', false) ? 'keep' : 'apply',
-      ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: rewriteClickHouseSql(params.get('replace_condition')!) }),
+      ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: rewriteClickHouseSql(params.get('replace_condition')!, { conditionOn: table.columns.map((column) => column.name) }) }),
       csv: {
         header: inferred ? inferred.hasHeader : 'detect',
         byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,

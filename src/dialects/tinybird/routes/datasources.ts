@@ -183,7 +183,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const table = tableOf(core, principal, 'create', request.params.name);
     const condition = params.get('delete_condition');
     if (condition === undefined) throw new SluiceError('INVALID_ARGUMENT', 'The delete_condition parameter is required');
-    const predicate = await core.checkPredicate(table, rewriteClickHouseSql(condition));
+    const predicate = await core.checkPredicate(table, rewriteClickHouseSql(condition, { conditionOn: table.columns.map((column) => column.name) }));
     if (params.flag('dry_run', false)) return { rows_to_be_deleted: await core.countWhere(principal, table, predicate) };
     const properties: TinybirdJobProperties = { datasource: { id: `t_${table.id}`, name: table.name }, deleteCondition: condition };
     const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async () => {

@@ -64,7 +64,7 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * Strings, quoted names and comments are tokens of their own, so a name inside them is never
  * rewritten; a query that does not even tokenize is left for DuckDB to report.
  */
-export function rewriteClickHouseSql(sql: string, options: { columnsOf?: ColumnsOf } = {}): string {
+export function rewriteClickHouseSql(sql: string, options: RewriteOptions = {}): string {
   const query = rewriteClickHouseQuery(sql, options);
   if ('fill' in query) throw new SluiceError('SQL_SYNTAX', 'WITH FILL is only supported in a query');
   if ('totals' in query) throw new SluiceError('SQL_SYNTAX', 'WITH TOTALS is only supported in a query');
@@ -76,11 +76,11 @@ export function rewriteClickHouseSql(sql: string, options: { columnsOf?: Columns
  * comes in rendered pieces instead, to be put together once the columns of the query under its
  * ORDER BY are known (see `filledQuery`).
  */
-export function rewriteClickHouseQuery(sql: string, options: { columnsOf?: ColumnsOf } = {}): { sql: string } | { fill: RenderedFill } | { totals: RenderedTotals } {
+export function rewriteClickHouseQuery(sql: string, options: RewriteOptions = {}): { sql: string } | { fill: RenderedFill } | { totals: RenderedTotals } {
   // ClickHouse's own default max_query_size.
   if (sql.length > MAX_QUERY_CHARS) throw new SluiceError('SQL_SYNTAX', `The query is longer than ${MAX_QUERY_CHARS} characters`);
   try {
-    const rewriter = new ClickHouseRewriter(sql, tokenizeSql(sql, { clickhouse: true }), options.columnsOf);
+    const rewriter = new ClickHouseRewriter(sql, tokenizeSql(sql, { clickhouse: true }), options);
     const fill = rewriter.renderedFill();
     const totals = rewriter.renderedTotals();
     return fill ? { fill } : totals ? { totals } : { sql: rewriter.rewrite() };
@@ -93,6 +93,13 @@ export function rewriteClickHouseQuery(sql: string, options: { columnsOf?: Colum
 }
 
 const MAX_QUERY_CHARS = 262_144;
+
+interface RewriteOptions {
+  /** The columns of the data sources a query reads, by name (for LEFT JOIN defaults, time arithmetic, keyword-named columns). */
+  columnsOf?: ColumnsOf;
+  /** For a condition on one data source (delete_condition, replace_condition), that data source's column names. */
+  conditionOn?: readonly string[];
+}
 
 function byName(aliases: WithAlias[]): Map<string, WithAlias[]> {
   const byName = new Map<string, WithAlias[]>();
@@ -107,11 +114,11 @@ class ClickHouseRewriter extends SqlRewriter {
   /** Arithmetic on times that ClickHouse means otherwise (see `timeArithmetic`), by its left side's first token. */
   private readonly timeOperations: Map<number, TimeArithmetic>;
 
-  constructor(source: string, tokens: Token[], columnsOf?: ColumnsOf) {
+  constructor(source: string, tokens: Token[], { columnsOf, conditionOn }: RewriteOptions) {
     super(source, tokens);
     this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
     this.timeOperations = timeArithmetic(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
-    this.keywordNames = keywordNames(this, columnsOf ?? (() => undefined));
+    this.keywordNames = keywordNames(this, columnsOf ?? (() => undefined), conditionOn);
   }
 
   /** Names DuckDB would take for keywords (`end`, `at`), quoted where they stand as names (see `keywordNames`). */

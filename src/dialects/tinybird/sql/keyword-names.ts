@@ -27,12 +27,14 @@ const EXPRESSION_ENDS = new Set([')', ']', '}', '*']);
  * or a name given with AS, that DuckDB takes for a keyword (`SELECT start, end FROM sessions`,
  * `… AS at`), where a name stands: after a symbol that no expression ends with, or after a word
  * that a name follows (SELECT, WHERE, BY, AND, AS …), and not before a bracket (a call). The keyword
- * itself always follows the end of an expression (`ELSE 0 END`, `t LEFT JOIN`, `x DESC`).
+ * itself always follows the end of an expression (`ELSE 0 END`, `t LEFT JOIN`, `x DESC`). A condition
+ * on a table (a delete or replace condition: no FROM to find columns by) names its columns in `conditionOn`.
  */
-export function keywordNames(reader: TokenReader, columnsOf: ColumnsOf): Set<number> {
+export function keywordNames(reader: TokenReader, columnsOf: ColumnsOf, conditionOn?: readonly string[]): Set<number> {
   const quoted = new Set<number>();
   const { tokens } = reader;
-  const names = new Set(columnsRead(reader, columnsOf).map((column) => column.name).filter((name) => DUCKDB_KEYWORDS.has(name.toUpperCase())));
+  const columns = [...columnsRead(reader, columnsOf).map((column) => column.name), ...(conditionOn ?? [])];
+  const names = new Set(columns.filter((name) => DUCKDB_KEYWORDS.has(name.toUpperCase())));
   tokens.forEach((token, index) => {
     if (reader.word(index - 1) === 'AS' && DUCKDB_KEYWORDS.has(reader.word(index) ?? '') && !reader.isSymbol(index + 1, '(')) names.add(token.text);
   });
@@ -40,7 +42,8 @@ export function keywordNames(reader: TokenReader, columnsOf: ColumnsOf): Set<num
   tokens.forEach((token, index) => {
     if (token.kind !== 'word' || !names.has(token.text) || reader.isSymbol(index + 1, '(')) return;
     const before = tokens[index - 1];
-    const standsAsName = before?.kind === 'symbol' ? !EXPRESSION_ENDS.has(before.text) : NAME_AFTER.has(reader.word(index - 1) ?? '');
+    // A condition (`order = 1`) may open with a name; a query opens with SELECT or WITH.
+    const standsAsName = before === undefined ? conditionOn !== undefined : before.kind === 'symbol' ? !EXPRESSION_ENDS.has(before.text) : NAME_AFTER.has(reader.word(index - 1) ?? '');
     if (standsAsName) quoted.add(index);
   });
   return quoted;
