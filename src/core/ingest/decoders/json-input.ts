@@ -3,7 +3,7 @@ import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS, MAX_LINE_BYTES } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
-import type { DataTypeKind } from '../../types/data-type.ts';
+import type { DataType, DataTypeKind } from '../../types/data-type.ts';
 import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
 import type { DirectSource, QuerySource, StagedInput } from '../staged-input.ts';
 
@@ -290,6 +290,9 @@ const JSON_KIND_NAME = `CASE json_type(row) WHEN 'VARCHAR' THEN 'a string' WHEN 
   WHEN 'DOUBLE' THEN 'a number' WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' WHEN 'ARRAY' THEN 'an array' WHEN 'OBJECT' THEN 'an object' ELSE 'nothing' END`;
 
 function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
+  // The JSON text each record is read from: with its long numbers as strings where a decimal column
+  // could receive one (see `withExactNumbers`).
+  const parsed = columns.some((column) => holdsDecimal(column.type)) ? withExactNumbers : (text: string) => text;
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
   // Plain paths are read together, one parse of the row for all scalars and one for all nested values;
@@ -304,7 +307,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
                    WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || ${JSON_KIND_NAME} END AS _error,
               CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
-            FROM (SELECT *, ${shared.lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`)}))`;
+            FROM (SELECT *, ${shared.lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`, parsed)}))`;
   const directOf = (textSql: string) => `SELECT _req, _row, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
   // Texts passed as parameters, all of them opening an object, of whole rows whose columns all have
   // plain paths: each text is parsed once, by the extraction. The checks `rowsOf` makes need parses
@@ -313,7 +316,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   const lean = options.format === 'raw' && !options.caseInsensitive && !options.positional && options.scalarColumn === undefined &&
     shared.element.every((element) => element !== undefined);
   const leanOf = (textSql: string) => `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${element} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
-       FROM (SELECT _req, _row, ${shared.lists} FROM (SELECT _req, _row, j AS row FROM (${textSql})))`;
+       FROM (SELECT _req, _row, ${shared.lists} FROM (SELECT _req, _row, ${parsed('j')} AS row FROM (${textSql})))`;
   // Parameters come as one of two fixed queries: the SQL over each is built once.
   const parameterSql = new Map<string, string>();
   return {
@@ -337,12 +340,13 @@ interface JsonStagedInput extends StagedInput {
 
 /**
  * Each update format as SQL over `(_req, _row, _group, _error, j)` giving `(_req, _row, _group, _weight, _error,
- * j, row, _partial)`; `row` is the JSON of the row the change is about, NULL when the value has
- * the wrong shape, and `_partial` marks a row that sets only the columns it has.
+ * j, row, _partial)`; `row` is the JSON of the row the change is about (read from `parsed(j)`), NULL
+ * when the value has the wrong shape, and `_partial` marks a row that sets only the columns it has;
+ * `j` stays the record's text as sent.
  */
-const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
-  raw: (source) => `SELECT _req, _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN j::JSON END AS row, false AS _partial FROM ${source}`,
-  insert_delete: (source) => `
+const UPDATE_FORMATS: Record<UpdateFormat, (source: string, parsed: (text: string) => string) => string> = {
+  raw: (source, parsed) => `SELECT _req, _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN ${parsed('j')}::JSON END AS row, false AS _partial FROM ${source}`,
+  insert_delete: (source, parsed) => `
     SELECT _req, _row, _group,
       CASE WHEN json_exists(j, '$.insert') OR json_exists(j, '$.update') THEN 1 WHEN json_exists(j, '$.delete') THEN -1 ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
@@ -352,19 +356,19 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
            THEN 'expected one of "insert", "delete" and "update" in a record, not several' END AS _error,
       _text AS j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
       coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
-    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text FROM ${source})`,
-  weighted: (source) => `
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN ${parsed('j')} END AS j, j AS _text FROM ${source})`,
+  weighted: (source, parsed) => `
     SELECT _req, _row, _group, CASE WHEN ${INTEGER_WEIGHT} THEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN NOT ${INTEGER_WEIGHT} OR TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
            WHEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) NOT BETWEEN -${MAX_WEIGHT} AND ${MAX_WEIGHT} THEN 'expected a "weight" between -${MAX_WEIGHT} and ${MAX_WEIGHT} (each copy is stored as a row)'
            WHEN NOT json_exists(j, '$.data') THEN 'expected {"weight": n, "data": row}' END AS _error,
       _text AS j, json_extract(j, '$.data') AS row, false AS _partial
-    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text FROM ${source})`,
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN ${parsed('j')} END AS j, j AS _text FROM ${source})`,
   // An update is a delete of `before` and an insert of `after`: two changes of one record,
   // ordered delete first (the write path orders a record's changes by weight).
-  debezium: (source) => `
-    WITH records AS (SELECT _req, _row, _group, _error, j, _text, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text FROM ${source}))
+  debezium: (source, parsed) => `
+    WITH records AS (SELECT _req, _row, _group, _error, j, _text, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN ${parsed('j')} END AS j, j AS _text FROM ${source}))
     SELECT _req, _row, _group, -1 AS _weight, _error, _text AS j, json_extract(j, '$.payload.before') AS row, false AS _partial FROM records WHERE _error IS NULL AND op IN ('u', 'd')
     UNION ALL
     SELECT _req, _row, _group, 1 AS _weight, _error, _text, json_extract(j, '$.payload.after') AS row, false FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
@@ -385,6 +389,8 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string) => string> = {
  */
 function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], options: JsonDecodeOptions): string | undefined {
   if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined) return undefined;
+  // The reader reads a number with a fraction as a double, which a decimal column would store rounded.
+  if (columns.some((column) => holdsDecimal(column.type))) return undefined;
   const keys = paths.map((path) => (path.steps.length === 1 && 'key' in path.steps[0]! ? path.steps[0].key : undefined));
   if (keys.some((key) => key === undefined)) return undefined;
   const types = new Map<string, string>();
@@ -401,6 +407,38 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
   return `SELECT CASE WHEN ${allMissing} THEN 'a record without values, perhaps null' END AS _error, *
     FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets
     FROM read_json(${quoteLiteral(path)}, format = 'newline_delimited', records = true, columns = {${readerColumns}}, maximum_object_size = ${MAX_LINE_BYTES}))`;
+}
+
+/** Whether values of the type hold decimals, in it or in its elements, fields, keys or values. */
+function holdsDecimal(type: DataType): boolean {
+  switch (type.kind) {
+    case 'decimal':
+      return true;
+    case 'list':
+      return holdsDecimal(type.element);
+    case 'map':
+      return holdsDecimal(type.key) || holdsDecimal(type.value);
+    case 'struct':
+      return type.fields.some((field) => holdsDecimal(field.type));
+    default:
+      return false;
+  }
+}
+
+/**
+ * SQL: a record's JSON text with its numbers that have a fraction or an exponent as strings, when it
+ * holds a long run of digits. DuckDB's JSON functions read such a number as a double, which keeps 15
+ * to 17 significant digits: 0.1234567890123456789 would reach a Decimal(38, 19) column as
+ * 0.12345678901234568. As a string the number keeps its digits, and every column reads it as it
+ * reads the number (a value's text is what its column converts). The text is cut into string
+ * literals and what lies between them, and only numbers between strings are quoted; a text without
+ * 16 digits and points in a row (nearly every record) and one that is not JSON are left as they are.
+ */
+function withExactNumbers(text: string): string {
+  const pieces = `regexp_extract_all(${text}, '"(?:[^"\\\\]|\\\\.)*"|[^"]+')`;
+  const quoted = `array_to_string(list_transform(${pieces}, piece -> CASE WHEN starts_with(piece, '"') THEN piece
+    ELSE regexp_replace(piece, '(-?[0-9]+(?:\\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9]+\\.[0-9]+)', '"\\1"', 'g') END), '')`;
+  return `CASE WHEN regexp_matches(${text}, '[0-9.]{16}') AND json_valid(${text}) THEN ${quoted} ELSE ${text} END`;
 }
 
 /** The largest number of copies one weighted record may insert or delete. */
