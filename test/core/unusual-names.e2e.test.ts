@@ -210,9 +210,12 @@ describe('Tinybird: awkward names', () => {
       assert.equal((await tbOk(await server.fetch('/v0/tokens/select'))).name, 'select');
     });
 
-    test('a token\'s row filter names columns in backticks and bare keyword names, as ClickHouse SQL does', { todo: 'row filters reach the core as written, without the ClickHouse rewrite the SQL API and delete conditions get: `group` = \'h\' is a 400 "syntax error at or near \\"group\\""' }, async () => {
-      const created = await tbOk(await createToken('backticked_filter', [{ type: 'DATASOURCES:READ', resource: 'scoped_table', filter: "`group` = 'h' AND `a\"b` < 3" }]));
+    test('a token\'s row filter names columns in backticks, as ClickHouse SQL does, and is shown back as written', async () => {
+      const filter = "`group` = 'h' AND `a\"b` < 3";
+      const created = await tbOk(await createToken('backticked_filter', [{ type: 'DATASOURCES:READ', resource: 'scoped_table', filter }]));
       assert.deepEqual(await readAs(created.token, 'SELECT `a"b` FROM scoped_table'), [{ 'a"b': 2 }]);
+      const listed = (await tbOk(await tb.server.fetch('/v0/tokens'))) as { tokens: Array<{ name: string; scopes: unknown[] }> };
+      assert.deepEqual(listed.tokens.find((token) => token.name === 'backticked_filter')?.scopes, [{ type: 'DATASOURCES:READ', resource: 'scoped_table', filter }]);
     });
   });
 

@@ -9,9 +9,11 @@ export type Action = 'read' | 'append' | 'drop' | 'create';
 
 /**
  * A `read` scope on one table may carry a `filter`: a SQL condition over the table's columns, and
- * the token then reads only the rows it holds for (the table's quarantine not at all).
+ * the token then reads only the rows it holds for (the table's quarantine not at all). A dialect
+ * whose SQL it translates (Tinybird's ClickHouse) keeps the condition as its client wrote it in
+ * `filterAsWritten`, to show it back.
  */
-export type Scope = { action: 'admin' } | { action: Action; namespace?: string; table?: string; filter?: string };
+export type Scope = { action: 'admin' } | { action: Action; namespace?: string; table?: string; filter?: string; filterAsWritten?: string };
 
 export interface Principal {
   tokenId: string;

@@ -1,5 +1,6 @@
 import { allows, type Principal, type Scope } from '../../core/auth/scopes.ts';
 import { SluiceError } from '../../core/errors.ts';
+import { rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
 
 export const WORKSPACE = 'default';
 
@@ -36,14 +37,18 @@ export function parseTinybirdScope(type: string, resource?: string, rowFilter?: 
   if (action === 'admin') return { action };
   if (action === 'create') return { action, namespace: WORKSPACE };
   if (!table) throw new SluiceError('INVALID_ARGUMENT', `Scope "${type}" needs a data source, as in ${type}:events`, { scope: type });
-  return { action, namespace: WORKSPACE, table, ...(filter !== undefined && { filter }) };
+  if (filter === undefined) return { action, namespace: WORKSPACE, table };
+  // The filter is ClickHouse SQL, as the SQL API's queries are (names in backticks, its functions).
+  const sql = rewriteClickHouseSql(filter);
+  return { action, namespace: WORKSPACE, table, filter: sql, ...(sql !== filter && { filterAsWritten: filter }) };
 }
 
 /** A scope as Tinybird shows it: `{type, resource}`, with the `filter` of a filtered read. */
 export function printTinybirdScope(scope: Scope): { type: string; resource?: string; filter?: string } {
   const type = (Object.keys(SCOPE_ACTIONS) as TinybirdScopeType[]).find((key) => SCOPE_ACTIONS[key] === scope.action)!;
   if (!('table' in scope) || scope.table === undefined) return { type };
-  return { type, resource: scope.table, ...(scope.filter !== undefined && { filter: scope.filter }) };
+  const filter = scope.filterAsWritten ?? scope.filter;
+  return { type, resource: scope.table, ...(filter !== undefined && { filter }) };
 }
 
 /** One `{type, resource?, filter?}` entry of a JSON body or JWT; anything else is refused. */
