@@ -104,8 +104,12 @@ export class SchemaChange {
     );
     // DuckDB describes every view column as nullable; the query's shape may say better.
     const nullable = guarded.statement && viewNullability(guarded.statement, (id) => this.list().find((table) => table.id === id));
+    // The view's columns are named as the query names them: DuckDB's view renames a second column
+    // whose name differs from an earlier one only in case ("a" after "A" becomes "a_1"), which
+    // `checkColumns` then refuses, as it refuses such a table, rather than a name nobody gave.
+    const names = await this.tx.columnNamesOf(guarded.sql);
     const columns = described.map((row, index) => ({
-      name: String(row['column_name']), type: describedType(String(row['data_type'])),
+      name: names[index] ?? String(row['column_name']), type: describedType(String(row['data_type'])),
       nullable: nullable?.length === described.length ? nullable[index]! : true,
     }));
     checkColumns({ name: spec.name, columns });

@@ -111,13 +111,17 @@ function checkStorable(column: Column): void {
 
 export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey' | 'versionColumn'>): void {
   if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (const column of spec.columns) {
     checkName(column.name, 'column');
     // The storage engine compares column names without regard to case.
     const key = column.name.toLowerCase();
-    if (seen.has(key)) throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}"`, { column: column.name });
-    seen.add(key);
+    const earlier = seen.get(key);
+    if (earlier === column.name) throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}"`, { column: column.name });
+    if (earlier !== undefined) {
+      throw new SluiceError('INVALID_SCHEMA', `Duplicate column name "${column.name}": it differs from column "${earlier}" only in case, which the storage engine cannot tell apart`, { column: column.name });
+    }
+    seen.set(key, column.name);
     if (column.jsonPath !== undefined) parseJsonPath(column.jsonPath);
     checkStorable(column);
   }

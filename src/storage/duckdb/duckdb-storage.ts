@@ -285,6 +285,20 @@ export class Transaction {
     return readRows(this.connection, sql, params, types);
   }
 
+  /** The names of a query's result columns as the query gives them (duplicates kept), without running it. */
+  async columnNamesOf(sql: string): Promise<string[]> {
+    try {
+      const prepared = await this.connection.prepare(sql);
+      try {
+        return Array.from({ length: prepared.columnCount }, (_, index) => prepared.columnName(index));
+      } finally {
+        prepared.destroySync();
+      }
+    } catch (error) {
+      throw this.health.translate(error);
+    }
+  }
+
   /**
    * Like `run`, through a statement prepared once per connection and kept: for statements run
    * again and again with other values (a group commit's rows as list parameters), which DuckDB
