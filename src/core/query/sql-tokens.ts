@@ -28,7 +28,8 @@ export class SqlTextError extends Error {
   }
 }
 
-const WORD = /[A-Za-z_][A-Za-z0-9_$]*/y;
+/** A name or keyword: letters of any script (DuckDB and Calcite take `größe` or `名前` unquoted), digits, `_` and `$`. */
+const WORD = /[\p{L}_][\p{L}\p{M}\p{N}_$]*/uy;
 const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
 /** ClickHouse's hexadecimal and binary integers (`0x1F`, `0b101`). */
 const BASED_NUMBER = /0(?:[xX][0-9A-Fa-f]+|[bB][01]+)(?![A-Za-z0-9_])/y;
