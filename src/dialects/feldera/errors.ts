@@ -78,5 +78,15 @@ const CORE_CODES: Record<ErrorCode, FelderaCode> = {
 export function renderFelderaError(error: SluiceError, _request: FastifyRequest): RenderedError {
   const code = error instanceof FelderaError ? error.felderaCode : CORE_CODES[error.code];
   const message = error.code === 'UNAUTHENTICATED' ? 'Unauthorized: the API key is missing or invalid' : error.message;
-  return { status: error.status, body: { message, error_code: code, details: error.details ?? null } };
+  return { status: error.status, body: { message, error_code: code, details: code === 'ParseErrors' ? parseErrorDetails(error) : (error.details ?? null) } };
+}
+
+/**
+ * ParseErrors always carry `{num_errors, errors}`, which clients read: a failure of the whole body
+ * (a gzip stream cut short, a key twice in one push) is one error of no particular record.
+ */
+function parseErrorDetails(error: SluiceError): unknown {
+  const details = error.details as { errors?: unknown } | null | undefined;
+  if (Array.isArray(details?.errors)) return details;
+  return { num_errors: 1, errors: [{ description: error.message, event_number: null, field: null, invalid_text: null, suggestion: null }] };
 }

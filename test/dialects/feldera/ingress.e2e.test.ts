@@ -129,6 +129,20 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await client.rows(pipeline, 'SELECT id, v, c FROM s ORDER BY id'), [{ id: 1, v: 'abcdefg', c: 'xyz' }, { id: 2, v: 'hijklmn', c: 'uvw' }]);
   });
 
+  test('a body that fails as a whole (gzip over bytes that are not gzip) is ParseErrors with one error of no record in its details, as clients read them', async () => {
+    const pipeline = await fresh();
+    const response = await server.fetch(`/v0/pipelines/${pipeline}/ingress/items?format=json`, {
+      method: 'POST', body: '{"insert": {"id": 1, "name": "a", "price": 5}}', headers: { 'content-encoding': 'gzip' },
+    });
+    const refused = await felderaError(response, 400, 'ParseErrors');
+    assert.deepEqual(refused.details, {
+      num_errors: 1,
+      errors: [{ description: refused.message, event_number: null, field: null, invalid_text: null, suggestion: null }],
+    });
+    assert.match(refused.message, /not valid gzip/);
+    assert.deepEqual(await itemsOf(client, pipeline), []);
+  });
+
   test('a record with more than one of insert, delete and update is a parse error, and the push keeps its other records', async () => {
     const pipeline = await fresh();
     const body = ['{"insert": {"id": 1, "name": "kept"}}', '{"insert": {"id": 2, "name": "x"}, "delete": {"id": 2}}', '{"update": {"id": 1, "name": "y"}, "insert": {"id": 1, "name": "z"}}'].join('\n');
