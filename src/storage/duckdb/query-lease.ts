@@ -53,8 +53,10 @@ export class QueryLease {
     this.busy = true;
     try {
       if (!this.reading) {
-        await this.lent.connection.run('BEGIN TRANSACTION');
+        // Marked first: a BEGIN that fails (interrupted, short of memory) may have begun the
+        // transaction all the same, and the rollback at the end tolerates finding none.
         this.reading = true;
+        await this.lent.connection.run('BEGIN TRANSACTION');
       }
       const result = await step(this.lent.connection);
       if (this.reason) throw stopError(this.reason, this.timeoutMs);
