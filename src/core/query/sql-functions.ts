@@ -88,13 +88,19 @@ const TO_DATE = `CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DA
   WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN CAST(make_timestamp(CAST(trunc(TRY_CAST(x AS DOUBLE)) AS BIGINT) * 1000000) AS DATE)
   ELSE CAST(CAST(x AS VARCHAR) AS DATE) END`;
 
+/**
+ * A JSON function's body over a document that is not JSON as over none (NULL): ClickHouse gives its
+ * defaults there ('', 0, false, []), where DuckDB's json functions would fail the whole query.
+ */
+const overValidJson = (body: string) => body.replace(/\bjson\b/g, '(CASE WHEN json_valid(json) THEN json END)');
+
 /** A JSON function of a key, and of two keys (the second inside the first's object). */
 function jsonFunction(name: string, body: (path: string) => string, { wholeDocument = false } = {}): SqlMacro[] {
   const step = (key: string) => `'."' || replace(${key}, '"', '\\"') || '"'`;
   return [
-    ...(wholeDocument ? [{ name, params: ['json'], body: body("'$'") }] : []),
-    { name, params: ['json', 'k1'], body: body(`'$' || ${step('k1')}`) },
-    { name, params: ['json', 'k1', 'k2'], body: body(`'$' || ${step('k1')} || ${step('k2')}`) },
+    ...(wholeDocument ? [{ name, params: ['json'], body: overValidJson(body("'$'")) }] : []),
+    { name, params: ['json', 'k1'], body: overValidJson(body(`'$' || ${step('k1')}`)) },
+    { name, params: ['json', 'k1', 'k2'], body: overValidJson(body(`'$' || ${step('k1')} || ${step('k2')}`)) },
   ];
 }
 
@@ -154,7 +160,8 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   ...onTime('toSecond', 'second(t)'),
   ...onTime('toYYYYMM', 'year(t) * 100 + month(t)'),
   ...onTime('toYYYYMMDD', 'year(t) * 10000 + month(t) * 100 + dayofmonth(t)'),
-  ...onTime('toUnixTimestamp', 'CAST(epoch(t) AS BIGINT)', { zoned: false }),
+  // A DateTime64's fraction of a second is cut, as ClickHouse does (DuckDB's cast would round it).
+  ...onTime('toUnixTimestamp', 'CAST(floor(epoch(t)) AS BIGINT)', { zoned: false }),
   // ClickHouse's now64() has milliseconds; a time without a zone compares with every time column.
   { name: 'now64', params: [], body: 'CAST(now() AS TIMESTAMP_MS)' },
   { name: 'yesterday', params: [], body: 'current_date - 1' },
@@ -167,7 +174,10 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // A DateTime64(3) as ClickHouse writes it, with its three digits (DuckDB's text drops trailing zeros).
   {
     name: 'toString', params: ['x'],
-    body: "CASE typeof(x) WHEN 'TIMESTAMP_MS' THEN strftime(TRY_CAST(x AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%g') ELSE CAST(x AS VARCHAR) END",
+    // A whole Float64 without DuckDB's `.0` (ClickHouse writes 1, not 1.0).
+    body: `CASE typeof(x) WHEN 'TIMESTAMP_MS' THEN strftime(TRY_CAST(x AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%g')
+      WHEN 'DOUBLE' THEN regexp_replace(CAST(x AS VARCHAR), '\\.0$', '') WHEN 'FLOAT' THEN regexp_replace(CAST(x AS VARCHAR), '\\.0$', '')
+      ELSE CAST(x AS VARCHAR) END`,
   },
   ...Object.entries(NUMBER_TYPES).flatMap(([name, type]) => {
     const integer = name.includes('Int');
@@ -179,11 +189,15 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   }),
   tryCast('toDateOrNull', 'DATE'),
   tryCast('toDateTimeOrNull', 'TIMESTAMP'),
-  { name: 'intDiv', params: ['a', 'b'], body: 'a // b' },
+  // By zero an error, as in ClickHouse (DuckDB gives NULL).
+  { name: 'intDiv', params: ['a', 'b'], body: "CASE WHEN b = 0 THEN error('Division by zero (intDiv)') ELSE a // b END" },
   { name: 'empty', params: ['x'], body: 'length(x) = 0' },
   { name: 'notEmpty', params: ['x'], body: 'length(x) > 0' },
-  { name: 'has', params: ['items', 'x'], body: 'list_contains(items, x)' },
-  { name: 'splitByChar', params: ['separator', 's'], body: 'string_split(s, separator)' },
+  // NULL is a value like any other, as in ClickHouse: has([1, NULL], NULL) is true.
+  { name: 'has', params: ['items', 'x'], body: 'CASE WHEN x IS NULL THEN coalesce(list_position(items, x), 0) > 0 ELSE list_contains(items, x) END' },
+  // ClickHouse refuses a separator that is not exactly one byte (splitByString takes the others).
+  { name: 'splitByChar', params: ['separator', 's'],
+    body: "CASE WHEN strlen(separator) <> 1 THEN error('splitByChar: the separator must be exactly one byte, not \"' || separator || '\"') ELSE string_split(s, separator) END" },
   { name: 'replaceAll', params: ['s', 'search', 'replacement'], body: 'replace(s, search, replacement)' },
   { name: 'lowerUTF8', params: ['s'], body: 'lower(s)' },
   { name: 'upperUTF8', params: ['s'], body: 'upper(s)' },
@@ -270,10 +284,12 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'arrayReverseSort', params: ['items'], body: 'list_reverse_sort(items)' },
   { name: 'arrayConcat', params: ['a', 'b'], body: 'list_concat(a, b)' },
   { name: 'arrayConcat', params: ['a', 'b', 'c'], body: 'list_concat(a, b, c)' },
-  // From a position counted from the end when negative, as many elements as asked for (or to the end).
+  // From a position counted from the end when negative, as many elements as asked for (or to the end;
+  // a negative count leaves that many off the end).
   { name: 'arraySlice', params: ['items', 'start'], body: 'list_slice(items, start, length(items))' },
   { name: 'arraySlice', params: ['items', 'start', 'n'],
-    body: 'CASE WHEN start < 0 THEN list_slice(items, length(items) + start + 1, length(items) + start + n) ELSE list_slice(items, start, start + n - 1) END' },
+    body: `list_slice(items, CASE WHEN start < 0 THEN length(items) + start + 1 ELSE start END,
+      CASE WHEN n < 0 THEN length(items) + n WHEN start < 0 THEN length(items) + start + n ELSE start + n - 1 END)` },
   { name: 'hasAny', params: ['a', 'b'], body: 'list_has_any(a, b)' },
   { name: 'hasAll', params: ['a', 'b'], body: 'list_has_all(a, b)' },
   { name: 'mapKeys', params: ['m'], body: 'map_keys(m)' },
@@ -299,7 +315,7 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
     WHEN 'OBJECT' THEN len(json_keys(json, ${path})) ELSE 0 END`, { wholeDocument: true }),
   // The simple (visitParam) forms, by one key.
   ...['simpleJSON', 'visitParam'].flatMap((prefix) => ([['String', JSON_STRING], ['Int', JSON_INT], ['Float', JSON_FLOAT], ['Bool', JSON_BOOL], ['Raw', JSON_RAW]] as const)
-    .map(([kind, body]) => ({ name: `${prefix}Extract${kind}`, params: ['json', 'k1'], body: body(`'$."' || replace(k1, '"', '\\"') || '"'`) }))),
+    .map(([kind, body]) => ({ name: `${prefix}Extract${kind}`, params: ['json', 'k1'], body: overValidJson(body(`'$."' || replace(k1, '"', '\\"') || '"'`)) }))),
   // URLs, as web analytics pipes take them apart.
   { name: 'domain', params: ['url'], body: URL_HOST },
   { name: 'domainWithoutWWW', params: ['url'], body: `regexp_replace(${URL_HOST}, '^www\\.', '')` },
@@ -332,20 +348,21 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   aggregate('minIf', ['x', 'c'], 'min(x) FILTER (WHERE c)'),
   aggregate('maxIf', ['x', 'c'], 'max(x) FILTER (WHERE c)'),
   // ClickHouse's array aggregates skip NULLs; DuckDB's list keeps them.
-  aggregate('groupArray', ['x'], 'list(x) FILTER (WHERE x IS NOT NULL)'),
+  // Of no rows an empty array, as in ClickHouse.
+  aggregate('groupArray', ['x'], 'coalesce(list(x) FILTER (WHERE x IS NOT NULL), [])'),
   aggregate('anyLast', ['x'], 'last(x)'),
   aggregate('anyIf', ['x', 'c'], 'any_value(x) FILTER (WHERE c)'),
   aggregate('countDistinct', ['x'], 'count(DISTINCT x)'),
   aggregate('argMaxIf', ['a', 'b', 'c'], 'arg_max(a, b) FILTER (WHERE c)'),
   aggregate('argMinIf', ['a', 'b', 'c'], 'arg_min(a, b) FILTER (WHERE c)'),
-  aggregate('groupArrayIf', ['x', 'c'], 'list(x) FILTER (WHERE c AND x IS NOT NULL)'),
+  aggregate('groupArrayIf', ['x', 'c'], 'coalesce(list(x) FILTER (WHERE c AND x IS NOT NULL), [])'),
   aggregate('stddevPop', ['x'], 'stddev_pop(x)'),
   aggregate('stddevSamp', ['x'], 'stddev_samp(x)'),
   aggregate('varPop', ['x'], 'var_pop(x)'),
   aggregate('varSamp', ['x'], 'var_samp(x)'),
   aggregate('covarPop', ['x', 'y'], 'covar_pop(x, y)'),
   aggregate('covarSamp', ['x', 'y'], 'covar_samp(x, y)'),
-  aggregate('groupUniqArray', ['x'], 'list(DISTINCT x) FILTER (WHERE x IS NOT NULL)'),
+  aggregate('groupUniqArray', ['x'], 'coalesce(list(DISTINCT x) FILTER (WHERE x IS NOT NULL), [])'),
   // Bits of no rows are 0 in ClickHouse.
   aggregate('groupBitOr', ['x'], 'coalesce(bit_or(x), 0)'),
   aggregate('groupBitAnd', ['x'], 'coalesce(bit_and(x), 0)'),
@@ -381,11 +398,15 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'makeDate', params: ['y', 'm', 'd'], body: 'make_date(CAST(y AS BIGINT), CAST(m AS BIGINT), CAST(d AS BIGINT))' },
   { name: 'makeDateTime', params: ['y', 'mo', 'd', 'h', 'mi', 's'], body: 'CAST(make_timestamp(CAST(y AS BIGINT), CAST(mo AS BIGINT), CAST(d AS BIGINT), CAST(h AS BIGINT), CAST(mi AS BIGINT), CAST(s AS DOUBLE)) AS TIMESTAMP_S)' },
   // DuckDB's strings are always valid UTF-8, and index characters as ClickHouse's …UTF8 functions do.
-  { name: 'substringUTF8', params: ['s', 'start', 'n'], body: 'substring(s, start, n)' },
+  { name: 'substringUTF8', params: ['s', 'start'], body: 'substring(s, start)' },
+  // A negative length leaves that many characters off the end, as in ClickHouse.
+  { name: 'substringUTF8', params: ['s', 'start', 'n'],
+    body: 'substring(s, start, CASE WHEN n < 0 THEN greatest(length(s) - (CASE WHEN start < 0 THEN length(s) + start + 1 ELSE start END) + 1 + n, 0) ELSE n END)' },
   { name: 'positionUTF8', params: ['s', 'needle'], body: 'strpos(s, needle)' },
   { name: 'toValidUTF8', params: ['s'], body: 's' },
   { name: 'intDivOrZero', params: ['a', 'b'], body: 'CASE WHEN b = 0 THEN 0 ELSE a // b END' },
-  { name: 'modulo', params: ['a', 'b'], body: 'a % b' },
+  // Integers by zero are an error, as in ClickHouse (DuckDB gives NULL).
+  { name: 'modulo', params: ['a', 'b'], body: "CASE WHEN b = 0 AND typeof(a % b) NOT IN ('FLOAT', 'DOUBLE') THEN error('Division by zero (modulo)') ELSE a % b END" },
   { name: 'bitShiftLeft', params: ['a', 'b'], body: 'a << b' },
   { name: 'bitShiftRight', params: ['a', 'b'], body: 'a >> b' },
   // ClickHouse's rand() is a UInt32, randCanonical() a Float64 in [0, 1).

@@ -16,15 +16,15 @@ export const PARAMETRIC: Record<string, { arity: number; build: (params: string,
   QUANTILES: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, [${params}])` },
   QUANTILESEXACT: { arity: 1, build: (params, [value]) => `quantile_disc(${value}, [${params}])` },
   // ClickHouse's topK is approximate too: the most frequent values, most frequent first.
-  TOPK: { arity: 1, build: (params, [value]) => `approx_top_k(${value}, ${params})` },
+  TOPK: { arity: 1, build: (params, [value]) => `coalesce(approx_top_k(${value}, ${params}), [])` },
   QUANTILEIF: { arity: 2, build: (params, [value, condition]) => `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})` },
   // quantileTiming is exact for the timings it is made for: the element at ⌊level × count⌋.
   QUANTILETIMING: { arity: 1, build: (params, [value]) => exactQuantile(params, value!) },
   QUANTILESTIMING: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, [${params}])` },
   QUANTILEDETERMINISTIC: { arity: 2, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
-  // The first n values (NULLs skipped, as ClickHouse's array aggregates skip them), or distinct ones.
-  GROUPARRAY: { arity: 1, build: (params, [value]) => `list_slice(list(${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params})` },
-  GROUPUNIQARRAY: { arity: 1, build: (params, [value]) => `list_slice(list(DISTINCT ${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params})` },
+  // The first n values (NULLs skipped, as ClickHouse's array aggregates skip them), or distinct ones; [] of no rows.
+  GROUPARRAY: { arity: 1, build: (params, [value]) => `coalesce(list_slice(list(${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params}), [])` },
+  GROUPUNIQARRAY: { arity: 1, build: (params, [value]) => `coalesce(list_slice(list(DISTINCT ${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params}), [])` },
 };
 
 /**

@@ -19,7 +19,6 @@ const LETTERS: Record<string, Piece> = {
   d: { strftime: '%d' },
   D: { strftime: '%m/%d/%y' },
   e: { sql: (value) => padded(`day(${value})`, 2, ' ') },
-  f: { strftime: '%f' },
   F: { strftime: '%Y-%m-%d' },
   g: { sql: (value) => `right(strftime(${value}, '%G'), 2)` },
   G: { strftime: '%G' },
@@ -72,6 +71,9 @@ export function formatDateTimeSql(value: string, format: string, timeZone?: stri
     } else {
       const letter = format[(at += 1)];
       if (letter === 'z') piece = timeZone === undefined ? { strftime: '+0000' } : { sql: (local) => offsetSql(local, value) };
+      // The fraction in as many digits as the value's type has: 3 for a DateTime64(3), 9 for a
+      // DateTime64(9), else 6 (ClickHouse's digits for a value without a fraction too).
+      else if (letter === 'f') piece = { sql: (local) => `strftime(${local}, CASE typeof(${value}) WHEN 'TIMESTAMP_MS' THEN '%g' WHEN 'TIMESTAMP_NS' THEN '%n' ELSE '%f' END)` };
       else if (letter !== undefined && Object.hasOwn(LETTERS, letter)) piece = LETTERS[letter]!;
       else throw new SluiceError('SQL_SYNTAX', `formatDateTime: ${letter === undefined ? 'the format ends in a lone %' : `%${letter} is not a format letter ClickHouse knows`}`);
     }

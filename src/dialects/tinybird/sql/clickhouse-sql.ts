@@ -539,7 +539,11 @@ class ClickHouseRewriter extends SqlRewriter {
       if (args.length !== 2) throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} takes a lambda and one array here (${args.length} arguments given)`);
       return { build: () => LAMBDA_FIRST[word]!(text(args[1]!), text(args[0]!)), next };
     }
-    if (Object.hasOwn(RENAMED, word)) return { build: () => `${RENAMED[word]}(${args.map(text).join(', ')})`, next };
+    // leftPad(s, n) pads with spaces, as ClickHouse does (DuckDB's lpad takes the fill always).
+    const fill = /PAD/.test(word) && args.length === 2 ? ", ' '" : '';
+    if (Object.hasOwn(RENAMED, word)) return { build: () => `${RENAMED[word]}(${args.map(text).join(', ')}${fill})`, next };
+    // concat of a NULL is NULL in ClickHouse (DuckDB's concat skips it); each value as its text.
+    if (word === 'CONCAT' && args.length >= 2) return { build: () => `(${args.map((arg) => `CAST(${text(arg)} AS VARCHAR)`).join(' || ')})`, next };
     // A count is never NULL in ClickHouse, not even of no rows; countIf(DISTINCT x, c) counts distinct values.
     if (word === 'COUNTIF' && this.word(index + 2) === 'DISTINCT' && args.length === 2) {
       return { build: () => `count(DISTINCT ${this.render({ from: index + 3, to: args[0]!.to })}) FILTER (WHERE ${text(args[1]!)})`, next };
@@ -553,7 +557,9 @@ class ClickHouseRewriter extends SqlRewriter {
         return { build: () => `${JSON_EXTRACT_TYPES[typeName]}(${[args[0]!, ...keys].map(text).join(', ')})`, next };
       }
       if (arrayOf !== undefined && Object.hasOwn(JSON_ARRAY_TYPES, arrayOf) && keys.length <= 2) {
-        return { build: () => `coalesce(TRY_CAST(json_extract(${text(args[0]!)}, ${jsonPathOf(keys.map(text))}) AS ${JSON_ARRAY_TYPES[arrayOf]}[]), [])`, next };
+        // A document that is not JSON gives [] too (DuckDB's json_extract would fail the query).
+        const document = () => `CASE WHEN json_valid(${text(args[0]!)}) THEN ${text(args[0]!)} END`;
+        return { build: () => `coalesce(TRY_CAST(json_extract(${document()}, ${jsonPathOf(keys.map(text))}) AS ${JSON_ARRAY_TYPES[arrayOf]}[]), [])`, next };
       }
       throw new SluiceError('SQL_SYNTAX', `JSONExtract: a type of ${Object.keys(JSON_EXTRACT_TYPES).join(', ')} or Array(${Object.keys(JSON_ARRAY_TYPES).join('|')}) is supported, by one or two keys`);
     }

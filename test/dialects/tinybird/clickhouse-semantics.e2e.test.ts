@@ -1,0 +1,396 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
+
+/**
+ * ClickHouse's answers, through the SQL API, at the edges where DuckDB's function of the same name
+ * (or the macro standing for ClickHouse's) answers otherwise: NULLs, empty strings and arrays,
+ * signs, division by zero, rounding, 1-based and negative positions, UTF-8, date boundaries, result
+ * types in `meta`, aggregates of no rows. Each expectation is ClickHouse's documented behaviour; a
+ * case whose ClickHouse answer is not certain is left out. Differences not fixed are `todo`.
+ */
+describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
+  const suite = useTinybirdSuite();
+
+  before(async () => {
+    await suite.tb.form('/v0/datasources?name=edges', {
+      schema: 'id Int32, u UInt8, f Float64, s String, d Date, ts DateTime, ts3 DateTime64(3), n Nullable(Int32), tags Array(String), j String',
+    });
+    // Two Sundays at a week's and a year's edge, and a leap day (a Thursday).
+    const rows = [
+      { id: 1, u: 200, f: 2.5, s: 'héllo', d: '2024-01-07', ts: '2024-01-07 23:59:59', ts3: '2024-01-07 23:59:59.123', n: null, tags: ['a', 'b'], j: '{"a":1,"b":"x","c":[1,2],"d":{"e":2.5},"t":true}' },
+      { id: 2, u: 100, f: -2.5, s: '', d: '2023-12-31', ts: '2024-01-01 00:00:00', ts3: '2024-01-01 00:00:00.000', n: 5, tags: [], j: '{}' },
+      { id: 3, u: 55, f: 3.5, s: 'abc', d: '2024-02-29', ts: '2024-02-29 12:30:00', ts3: '2024-02-29 12:30:00.750', n: 7, tags: ['c'], j: 'not json' },
+    ];
+    const loaded = await suite.server.fetch('/v0/events?name=edges&wait=true', { method: 'POST', body: rows.map((row) => JSON.stringify(row)).join('\n') });
+    assert.equal(loaded.status, 200, await loaded.text());
+    await suite.tb.form('/v0/datasources?name=ties', { schema: 'k String, v Int32' });
+    const ties = [{ k: 'a', v: 1 }, { k: 'b', v: 2 }, { k: 'c', v: 2 }, { k: 'd', v: 1 }];
+    const tied = await suite.server.fetch('/v0/events?name=ties&wait=true', { method: 'POST', body: ties.map((row) => JSON.stringify(row)).join('\n') });
+    assert.equal(tied.status, 200, await tied.text());
+  });
+
+  interface Result {
+    data: Array<Record<string, unknown>>;
+    meta: Array<{ name: string; type: string }>;
+  }
+
+  const run = (sql: string) => suite.server.fetch(`/v0/sql?q=${encodeURIComponent(sql)}`);
+
+  async function query(sql: string): Promise<Result> {
+    const response = await run(`${sql} FORMAT JSON`);
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body));
+    return body as Result;
+  }
+
+  async function text(sql: string): Promise<string> {
+    const response = await run(sql);
+    const body = await response.text();
+    assert.equal(response.status, 200, body);
+    return body;
+  }
+
+  /** The `meta` types of the columns named (the others are not ClickHouse's here, or not this test's point). */
+  function assertTypes(result: Result, expected: Record<string, string>): void {
+    const types = Object.fromEntries(result.meta.map(({ name, type }) => [name, type]));
+    assert.deepEqual(Object.fromEntries(Object.keys(expected).map((name) => [name, types[name]])), expected);
+  }
+
+  async function assertRefused(sql: string, error: RegExp): Promise<void> {
+    const response = await run(sql);
+    const body = (await response.json()) as { error?: string };
+    assert.equal(response.status, 400, `${sql}: ${JSON.stringify(body)}`);
+    assert.match(body.error ?? '', error, sql);
+  }
+
+  describe('numbers', () => {
+    test('intDiv truncates toward zero and modulo takes the sign of the dividend; intDivOrZero by zero is 0', async () => {
+      const result = await query(`SELECT intDiv(-7, 2) AS a, intDiv(7, -2) AS b, modulo(-7, 2) AS c, modulo(7, -2) AS e, -7 % 2 AS g,
+        intDivOrZero(7, 0) AS h, intDiv(id, 2) AS i FROM edges WHERE id = 3`);
+      assert.deepEqual(result.data, [{ a: -3, b: -3, c: -1, e: 1, g: -1, h: 0, i: 1 }]);
+    });
+
+    test('intDiv and modulo of an integer by zero are errors, not NULL, for constants and columns alike', async () => {
+      await assertRefused('SELECT intDiv(1, 0)', /Division by zero/);
+      await assertRefused('SELECT modulo(1, 0)', /Division by zero/);
+      await assertRefused('SELECT intDiv(id, id - id) FROM edges', /Division by zero/);
+      await assertRefused('SELECT modulo(id, 0) FROM edges', /Division by zero/);
+    });
+
+    test('the % operator of an integer by zero is an error too', { todo: "the operator is DuckDB's own %, which gives NULL; modulo() is a macro and was fixed, the operator would need a rewrite of the expression" }, async () => {
+      await assertRefused('SELECT id % 0 FROM edges', /Division by zero/);
+    });
+
+    test('/ divides as floats: 7 / 2 is 3.5 (a Float64), and by zero it gives inf, -inf and nan rather than an error', async () => {
+      const result = await query('SELECT 7 / 2 AS half, 6 / 3 AS whole');
+      assert.deepEqual(result.data, [{ half: 3.5, whole: 2 }]);
+      assertTypes(result, { half: 'Float64', whole: 'Float64' });
+      assert.equal(await text('SELECT 1 / 0, -1 / 0, 0 / 0, id / 0 FROM edges WHERE id = 1 FORMAT CSV'), 'inf,-inf,nan,inf\n');
+    });
+
+    test('round of a Float64 rounds half to even (banker\'s rounding): 2.5 is 2, -2.5 is -2, 3.5 is 4', { todo: "DuckDB's round rounds half away from zero (3, -3, 4); round is DuckDB's own function, and a fix must keep Decimal rounding away from zero and the result's type: more than a macro" }, async () => {
+      const result = await query('SELECT round(f) AS r FROM edges ORDER BY id');
+      assert.deepEqual(result.data, [{ r: 2 }, { r: -2 }, { r: 4 }]);
+      assertTypes(result, { r: 'Float64' });
+    });
+
+    test('integer arithmetic widens the type as ClickHouse does instead of overflowing: Int32 + UInt32, UInt8 + UInt8, UInt8 - UInt8 and -UInt8', { todo: "DuckDB keeps the operands' type: Int32 + 2147483647 and UInt8 + UInt8 past 255 are overflow errors (400), UInt8 - 201 too, and -u of a UInt8 200 wraps to 56; ClickHouse's result types (Int64, UInt16, Int16) need type-aware rewriting of every operator" }, async () => {
+      const result = await query('SELECT id + 2147483647 AS a, u + u AS b, u - 201 AS c, -u AS e, id * 2147483647 AS g FROM edges WHERE id = 1');
+      assert.deepEqual(result.data, [{ a: 2147483648, b: 400, c: -1, e: -200, g: 2147483647 }]);
+    });
+
+    test('toInt8 and toUInt8 of an out-of-range number wrap around, without an overflow check: toInt8(300) is 44, toUInt8(-1) 255', { todo: 'the conversions are casts that fail with an error (400) out of range; wrapping needs modular arithmetic per integer width in toInteger()' }, async () => {
+      const result = await query('SELECT toInt8(300) AS a, toInt8(128) AS b, toUInt8(-1) AS c, toUInt8(256) AS e');
+      assert.deepEqual(result.data, [{ a: 44, b: -128, c: 255, e: 0 }]);
+    });
+  });
+
+  describe('dates and times', () => {
+    test('toStartOfWeek starts on Sunday (mode 0) or Monday (mode 1); toMonday, toDayOfWeek (Sunday is 7), toYYYYMM and toYYYYMMDD at a year\'s end and a leap day', async () => {
+      const result = await query(`SELECT toStartOfWeek(d) AS w0, toStartOfWeek(d, 1) AS w1, toMonday(d) AS monday, toStartOfWeek(ts) AS of_time,
+        toDayOfWeek(d) AS dow, toYYYYMM(d) AS ym, toYYYYMMDD(d) AS ymd, toDayOfYear(d) AS doy, toQuarter(d) AS q FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { w0: '2024-01-07', w1: '2024-01-01', monday: '2024-01-01', of_time: '2024-01-07', dow: 7, ym: 202401, ymd: 20240107, doy: 7, q: 1 },
+        { w0: '2023-12-31', w1: '2023-12-25', monday: '2023-12-25', of_time: '2023-12-31', dow: 7, ym: 202312, ymd: 20231231, doy: 365, q: 4 },
+        { w0: '2024-02-25', w1: '2024-02-26', monday: '2024-02-26', of_time: '2024-02-25', dow: 4, ym: 202402, ymd: 20240229, doy: 60, q: 1 },
+      ]);
+      assertTypes(result, { w0: 'Date', w1: 'Date', monday: 'Date', of_time: 'Date' });
+    });
+
+    test('toISOWeek and toISOYear across a year boundary, toLastDayOfMonth of a leap February, and month arithmetic clamped to the month\'s last day', async () => {
+      const result = await query(`SELECT toISOWeek(toDate('2024-12-30')) AS w1, toISOYear(toDate('2024-12-30')) AS y1, toISOWeek(toDate('2021-01-01')) AS w2,
+        toISOYear(toDate('2021-01-01')) AS y2, toLastDayOfMonth(toDate('2024-02-10')) AS last, addMonths(toDate('2024-01-31'), 1) AS next_month,
+        subtractYears(toDate('2024-02-29'), 1) AS year_before`);
+      assert.deepEqual(result.data, [{ w1: 1, y1: 2025, w2: 53, y2: 2020, last: '2024-02-29', next_month: '2024-02-29', year_before: '2023-02-28' }]);
+      assertTypes(result, { last: 'Date', next_month: 'Date', year_before: 'Date' });
+    });
+
+    test('dateDiff counts the unit boundaries crossed, not whole units elapsed, and is negative when the end comes first', async () => {
+      const result = await query(`SELECT dateDiff('day', toDateTime('2024-01-07 23:59:59'), toDateTime('2024-01-08 00:00:00')) AS day,
+        dateDiff('month', toDate('2024-01-31'), toDate('2024-02-01')) AS month, dateDiff('year', toDate('2024-12-31'), toDate('2025-01-01')) AS year,
+        dateDiff('quarter', toDate('2024-03-31'), toDate('2024-04-01')) AS quarter, dateDiff('day', toDate('2024-01-02'), toDate('2024-01-01')) AS back,
+        dateDiff('hour', toDateTime('2024-01-01 01:00:00'), toDateTime('2024-01-01 00:59:59')) AS hour_back,
+        dateDiff('minute', toDateTime('2024-01-01 00:00:59'), toDateTime('2024-01-01 00:01:00')) AS minute,
+        dateDiff('second', toDateTime('2024-01-01 00:00:00'), toDateTime('2024-01-01 00:01:00')) AS seconds,
+        dateDiff('week', toDate('2024-01-07'), toDate('2024-01-08')) AS week`);
+      assert.deepEqual(result.data, [{ day: 1, month: 1, year: 1, quarter: 1, back: -1, hour_back: -1, minute: 1, seconds: 60, week: 1 }]);
+      const perRow = await query("SELECT dateDiff('day', d, toDate('2024-01-08')) AS days FROM edges ORDER BY id");
+      assert.deepEqual(perRow.data, [{ days: 1 }, { days: 8 }, { days: -52 }]);
+    });
+
+    test('toUnixTimestamp of a DateTime64 cuts its fraction of a second (.750 belongs to the second before), as a DateTime has it', async () => {
+      const result = await query(`SELECT toUnixTimestamp(ts3) AS of_64, toUnixTimestamp(ts) AS of_time,
+        toUnixTimestamp(toDateTime64('2024-01-01 00:00:00.999', 3)) AS almost FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { of_64: 1704671999, of_time: 1704671999, almost: 1704067200 },
+        { of_64: 1704067200, of_time: 1704067200, almost: 1704067200 },
+        { of_64: 1709209800, of_time: 1709209800, almost: 1704067200 },
+      ]);
+    });
+
+    test('formatDateTime: %u, %w, %V, %j and %e on Sundays and a leap day; %I, %h, %p and %r at midnight and noon; %f in as many digits as the type has', async () => {
+      const result = await query(`SELECT formatDateTime(d, '%u %w %V %j [%e] %a %y') AS day, formatDateTime(ts3, '%f') AS millis,
+        formatDateTime(ts, '%f') AS of_time, formatDateTime(ts3, '%S.%f', 'Asia/Kolkata') AS zoned, formatDateTime(d, '%H:%i:%S') AS of_date FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { day: '7 0 01 007 [ 7] Sun 24', millis: '123', of_time: '000000', zoned: '59.123', of_date: '00:00:00' },
+        { day: '7 0 52 365 [31] Sun 23', millis: '000', of_time: '000000', zoned: '00.000', of_date: '00:00:00' },
+        { day: '4 4 09 060 [29] Thu 24', millis: '750', of_time: '000000', zoned: '00.750', of_date: '00:00:00' },
+      ]);
+      const clock = await query(`SELECT formatDateTime(toDateTime('2024-01-01 00:00:00'), '%I %h %p|%r') AS midnight,
+        formatDateTime(toDateTime('2024-01-01 12:05:00'), '%I %h %p|%r') AS noon, formatDateTime(toDateTime64('2024-01-01 00:00:00.123456', 6), '%f') AS micros`);
+      assert.deepEqual(clock.data, [{ midnight: '12 12 AM|12:00 AM', noon: '12 12 PM|12:05 PM', micros: '123456' }]);
+      assertTypes(clock, { midnight: 'String', noon: 'String', micros: 'String' });
+    });
+
+    test('toString writes a whole Float64 without a fraction (1, not 1.0), and a Date, a DateTime and a DateTime64(3) with all their digits', async () => {
+      const result = await query(`SELECT toString(f) AS f, toString(f * 2) AS doubled, toString(toFloat64(1)) AS one, toString(id) AS id,
+        toString(d) AS d, toString(ts) AS ts, toString(ts3) AS ts3 FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { f: '2.5', doubled: '5', one: '1', id: '1', d: '2024-01-07', ts: '2024-01-07 23:59:59', ts3: '2024-01-07 23:59:59.123' },
+        { f: '-2.5', doubled: '-5', one: '1', id: '2', d: '2023-12-31', ts: '2024-01-01 00:00:00', ts3: '2024-01-01 00:00:00.000' },
+        { f: '3.5', doubled: '7', one: '1', id: '3', d: '2024-02-29', ts: '2024-02-29 12:30:00', ts3: '2024-02-29 12:30:00.750' },
+      ]);
+      assertTypes(result, { f: 'String', doubled: 'String', d: 'String', ts3: 'String' });
+    });
+
+    test("date parts have ClickHouse's narrow unsigned types in meta: toYear UInt16, toMonth, toDayOfWeek and toHour UInt8, toYYYYMM UInt32, toUnixTimestamp UInt32", { todo: 'the macros give DuckDB\'s BIGINT (Int64); casting them to UTINYINT/USMALLINT/UINTEGER would make DuckDB overflow where ClickHouse widens (toHour(t) * 1000), as its arithmetic does not promote' }, async () => {
+      const result = await query(`SELECT toYear(d) AS y, toMonth(d) AS m, toDayOfMonth(d) AS dom, toDayOfWeek(d) AS dow, toDayOfYear(d) AS doy, toQuarter(d) AS q,
+        toHour(ts) AS h, toYYYYMM(d) AS ym, toYYYYMMDD(d) AS ymd, toUnixTimestamp(ts) AS unix, toISOWeek(d) AS iso FROM edges WHERE id = 1`);
+      assert.deepEqual(result.data, [{ y: 2024, m: 1, dom: 7, dow: 7, doy: 7, q: 1, h: 23, ym: 202401, ymd: 20240107, unix: 1704671999, iso: 1 }]);
+      assertTypes(result, {
+        y: 'UInt16', m: 'UInt8', dom: 'UInt8', dow: 'UInt8', doy: 'UInt16', q: 'UInt8', h: 'UInt8', ym: 'UInt32', ymd: 'UInt32', unix: 'UInt32', iso: 'UInt8',
+      });
+    });
+  });
+
+  describe('aggregates', () => {
+    test('count, sum, avg and uniq over rows: their values; avg is a Float64', async () => {
+      const result = await query('SELECT count() AS c, sum(id) AS s, sum(u) AS su, sum(f) AS sf, avg(id) AS a, uniq(id) AS uq, countIf(id > 1) AS ci, sumIf(id, id > 1) AS si FROM edges');
+      assert.deepEqual(result.data, [{ c: 3, s: 6, su: 355, sf: 3.5, a: 2, uq: 3, ci: 2, si: 5 }]);
+      assertTypes(result, { sf: 'Float64', a: 'Float64' });
+    });
+
+    test("count(), uniq and countIf are UInt64 in meta, sum of an Int32 is Int64 and of a UInt8 UInt64", { todo: "DuckDB's count is BIGINT (Int64) and its sum of integers HUGEINT (Int128), countIf's too; casting them would make DuckDB's arithmetic overflow where ClickHouse's does not (count() - 10 on a UInt64)" }, async () => {
+      const result = await query('SELECT count() AS c, sum(id) AS s, sum(u) AS su, uniq(id) AS uq, uniqExact(id) AS ue, countIf(id > 1) AS ci, sumIf(id, id > 1) AS si FROM edges');
+      assertTypes(result, { c: 'UInt64', s: 'Int64', su: 'UInt64', uq: 'UInt64', ue: 'UInt64', ci: 'UInt64', si: 'Int64' });
+    });
+
+    test('of no rows: count, sum, sumIf, countIf, uniq and groupBitOr are 0; groupArray, groupUniqArray, groupArrayIf, groupArray(n) and topK are []', async () => {
+      const result = await query(`SELECT count() AS c, sum(id) AS s, sumIf(id, u > 0) AS si, countIf(u > 0) AS ci, uniq(id) AS uq, groupBitOr(u) AS bits,
+        groupArray(id) AS ga, groupUniqArray(s) AS gu, groupArrayIf(id, u > 0) AS gai, groupArray(2)(id) AS ga2, topK(2)(s) AS top FROM edges WHERE id > 100`);
+      assert.deepEqual(result.data, [{ c: 0, s: 0, si: 0, ci: 0, uq: 0, bits: 0, ga: [], gu: [], gai: [], ga2: [], top: [] }]);
+      assertTypes(result, { ga: 'Array(Int32)', gu: 'Array(String)', gai: 'Array(Int32)', ga2: 'Array(Int32)', top: 'Array(String)' });
+    });
+
+    test('avg, avgIf and quantile of no rows are nan, typed Float64 (not a Nullable NULL)', { todo: "DuckDB's avg and quantile_cont give NULL of no rows (Nullable(Float64)); a coalesce to nan as sum's to 0 is small, but Sluice's JSON writes nan as \"nan\" where ClickHouse's JSON writes null, so the choice is left open" }, async () => {
+      assert.equal(await text('SELECT avg(id), avgIf(id, u > 0), quantile(0.5)(id) FROM edges WHERE id > 100 FORMAT CSV'), 'nan,nan,nan\n');
+      const result = await query('SELECT avg(id) AS a, avgIf(id, u > 0) AS ai, quantile(0.5)(id) AS q FROM edges WHERE id > 100');
+      assertTypes(result, { a: 'Float64', ai: 'Float64', q: 'Float64' });
+    });
+
+    test("any, anyLast and argMax of no rows give the type's default (0, ''), not NULL", { todo: "DuckDB's any_value, last and arg_max give NULL of no rows; the default depends on the argument's type, which a macro or the text rewrite does not know" }, async () => {
+      const result = await query('SELECT any(id) AS a, anyLast(s) AS b, argMax(s, id) AS c, any(s) AS e FROM edges WHERE id > 100');
+      assert.deepEqual(result.data, [{ a: 0, b: '', c: '', e: '' }]);
+      assertTypes(result, { a: 'Int32', b: 'String', c: 'String', e: 'String' });
+    });
+
+    test('groupArray keeps the order the rows come in and skips NULLs; argMax and argMin keep the first row of a tie', async () => {
+      const ordered = await query('SELECT groupArray(x) AS xs FROM (SELECT number AS x FROM numbers(5) ORDER BY x DESC)');
+      assert.deepEqual(ordered.data, [{ xs: [4, 3, 2, 1, 0] }]);
+      const nullable = await query('SELECT groupArray(n) AS ns, count(n) AS counted FROM edges');
+      assert.deepEqual(nullable.data, [{ ns: [5, 7], counted: 2 }]);
+      const ties = await query('SELECT argMax(k, v) AS max_first, argMin(k, v) AS min_first FROM ties');
+      assert.deepEqual(ties.data, [{ max_first: 'b', min_first: 'a' }]);
+      assertTypes(ties, { max_first: 'String', min_first: 'String' });
+    });
+
+    test('quantile and median interpolate between the middle values (2.5 of 1 to 4); quantileExact and medianExact take the higher one (3)', async () => {
+      const result = await query(`SELECT quantile(0.5)(x) AS q, median(x) AS m, quantileExact(0.5)(x) AS qe, medianExact(x) AS me,
+        quantiles(0.25, 0.75)(x) AS qs, quantile(0.9)(x) AS q90 FROM (SELECT number + 1 AS x FROM numbers(4))`);
+      assert.deepEqual(result.data, [{ q: 2.5, m: 2.5, qe: 3, me: 3, qs: [1.75, 3.25], q90: 3.7 }]);
+      assertTypes(result, { q: 'Float64', m: 'Float64', qs: 'Array(Float64)', q90: 'Float64' });
+    });
+  });
+
+  describe('conditions and NULLs', () => {
+    test('if and multiIf take a NULL condition as false; ifNull and coalesce replace a NULL', async () => {
+      const result = await query(`SELECT if(n > 5, 'big', 'small') AS by_if, multiIf(isNull(n), 'none', n > 5, 'big', 'small') AS by_multi,
+        multiIf(n > 5, 'big', 'small') AS null_false, if(NULL, 1, 2) AS null_condition, ifNull(n, -1) AS if_null, coalesce(n, 0) AS coalesced FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { by_if: 'small', by_multi: 'none', null_false: 'small', null_condition: 2, if_null: -1, coalesced: 0 },
+        { by_if: 'small', by_multi: 'small', null_false: 'small', null_condition: 2, if_null: 5, coalesced: 5 },
+        { by_if: 'big', by_multi: 'big', null_false: 'big', null_condition: 2, if_null: 7, coalesced: 7 },
+      ]);
+      assertTypes(result, { by_if: 'String', by_multi: 'String', if_null: 'Int32', coalesced: 'Int32' });
+    });
+
+    test('has and indexOf take NULL as a value like any other: has([1, NULL], NULL) holds, has([1, 2], NULL) does not, indexOf finds the first NULL', async () => {
+      const result = await query(`SELECT if(has([1, NULL], NULL), 'yes', 'no') AS has_null, if(has([1, 2], NULL), 'yes', 'no') AS no_null,
+        if(has(tags, 'a'), 'yes', 'no') AS tag, indexOf([1, 3, NULL, NULL], NULL) AS first_null, indexOf([1, 2], 3) AS missing FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { has_null: 'yes', no_null: 'no', tag: 'yes', first_null: 3, missing: 0 },
+        { has_null: 'yes', no_null: 'no', tag: 'no', first_null: 3, missing: 0 },
+        { has_null: 'yes', no_null: 'no', tag: 'no', first_null: 3, missing: 0 },
+      ]);
+    });
+
+    test('predicates are UInt8 1 or 0, not booleans: has, empty, startsWith, isNull, JSONHas, JSONExtractBool and comparisons', { todo: "DuckDB's predicates are BOOLEAN, written true/false and typed Bool; ClickHouse's are UInt8. Every comparison and predicate would need a cast in the rewrite, and a cast would break their use as conditions" }, async () => {
+      const result = await query(`SELECT has(tags, 'a') AS h, empty(s) AS e, startsWith(s, 'h') AS sw, isNull(n) AS isn, JSONHas(j, 'a') AS jh,
+        JSONExtractBool(j, 't') AS jb, id > 1 AS gt FROM edges WHERE id = 1`);
+      assert.deepEqual(result.data, [{ h: 1, e: 0, sw: 1, isn: 1, jh: 1, jb: 1, gt: 0 }]);
+      assertTypes(result, { h: 'UInt8', e: 'UInt8', sw: 'UInt8', isn: 'UInt8', jh: 'UInt8', jb: 'UInt8', gt: 'UInt8' });
+    });
+
+    test('concat with a NULL argument is NULL; otherwise it joins the texts of its arguments', async () => {
+      const result = await query(`SELECT concat('x', n) AS with_null, concat(s, '-', toString(id)) AS joined, concat(id, 'x') AS number,
+        concat('it\\'s', '!') AS escaped FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { with_null: null, joined: 'héllo-1', number: '1x', escaped: "it's!" },
+        { with_null: 'x5', joined: '-2', number: '2x', escaped: "it's!" },
+        { with_null: 'x7', joined: 'abc-3', number: '3x', escaped: "it's!" },
+      ]);
+      assertTypes(result, { with_null: 'Nullable(String)', joined: 'String', number: 'String' });
+      const constant = await query("SELECT concat('a', NULL, 'b') AS c");
+      assert.deepEqual(constant.data, [{ c: null }]);
+    });
+  });
+
+  describe('strings', () => {
+    test('lengthUTF8 and substringUTF8 count characters: a negative offset from the end, a negative length off the end, and the two-argument form', async () => {
+      const result = await query(`SELECT lengthUTF8('héllo') AS chars, substringUTF8('héllo', 2) AS rest, substringUTF8('héllo', -2) AS tail,
+        substringUTF8('héllo', 2, 2) AS two, substringUTF8('héllo', 2, -1) AS but_last, substringUTF8('héllo', -4, -1) AS from_end,
+        substringUTF8('héllo', 2, -10) AS nothing, substringUTF8(s, 1, -1) AS per_row FROM edges ORDER BY id`);
+      const constants = { chars: 5, rest: 'éllo', tail: 'lo', two: 'él', but_last: 'éll', from_end: 'éll', nothing: '' };
+      assert.deepEqual(result.data, [{ ...constants, per_row: 'héll' }, { ...constants, per_row: '' }, { ...constants, per_row: 'ab' }]);
+      assertTypes(result, { rest: 'String', per_row: 'String' });
+    });
+
+    test('length, position and substring count bytes, not characters, and substring takes a negative length off the end', { todo: "DuckDB's length, strpos (which position() is rewritten to) and substring count characters: length('héllo') is 5, position 3; substring('hello', 2, -1) is 'h'. length and substring are DuckDB's own functions, to be renamed in the rewrite to byte-counting macros (two files)" }, async () => {
+      const result = await query(`SELECT length(s) AS bytes, position(s, 'l') AS at, positionCaseInsensitive(s, 'L') AS at_ci, positionUTF8(s, 'l') AS at_char,
+        substring('hello', 2, -1) AS but_last FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { bytes: 6, at: 4, at_ci: 4, at_char: 3, but_last: 'ell' },
+        { bytes: 0, at: 0, at_ci: 0, at_char: 0, but_last: 'ell' },
+        { bytes: 3, at: 0, at_ci: 0, at_char: 0, but_last: 'ell' },
+      ]);
+    });
+
+    test('substring counts a negative offset from the end; position of an empty needle is 1; empty and notEmpty of empty strings and arrays', async () => {
+      const result = await query(`SELECT substring('hello', -3) AS tail, substring('hello', -3, 2) AS mid, position('abc', '') AS empty_needle,
+        position('abc', 'z') AS missing, if(empty(s), 'yes', 'no') AS empty_s, if(notEmpty(tags), 'yes', 'no') AS has_tags FROM edges ORDER BY id`);
+      assert.deepEqual(result.data.map((row) => [row.tail, row.mid, row.empty_needle, row.missing, row.empty_s, row.has_tags]), [
+        ['llo', 'll', 1, 0, 'no', 'yes'],
+        ['llo', 'll', 1, 0, 'yes', 'no'],
+        ['llo', 'll', 1, 0, 'no', 'yes'],
+      ]);
+    });
+
+    test('lower and upper change ASCII letters only (lowerUTF8 and upperUTF8 change the others)', { todo: "DuckDB's lower and upper are Unicode-aware: lower('ÉCOLE') is 'école'; an ASCII-only version is not a one-line macro" }, async () => {
+      const result = await query("SELECT lower('ÉCOLE') AS a, upper('école') AS b, lowerUTF8('ÉCOLE') AS c, upperUTF8('école') AS e");
+      assert.deepEqual(result.data, [{ a: 'École', b: 'éCOLE', c: 'école', e: 'ÉCOLE' }]);
+    });
+
+    test('leftPad and rightPad pad with spaces when no fill is given, repeat a longer fill and cut a longer string', async () => {
+      const result = await query(`SELECT leftPad('abc', 5) AS left_spaces, rightPad('abc', 5) AS right_spaces, leftPad('abc', 5, '*') AS stars,
+        leftPad('abcdef', 3) AS cut, rightPad('ab', 5, 'xy') AS repeated`);
+      assert.deepEqual(result.data, [{ left_spaces: '  abc', right_spaces: 'abc  ', stars: '**abc', cut: 'abc', repeated: 'abxyx' }]);
+    });
+
+    test('splitByChar keeps empty pieces and gives [\'\'] for an empty string, and refuses a separator that is not one byte; splitByString and splitByRegexp split an empty separator into characters', async () => {
+      const result = await query(String.raw`SELECT splitByChar(',', '') AS of_empty, splitByChar(',', 'a,,b') AS doubled, splitByChar(',', ',a,') AS edges,
+        splitByString(', ', 'a, b, c') AS by_string, splitByString('', 'abc') AS by_nothing, splitByRegexp('\\d+', 'a1b22c') AS by_regexp,
+        splitByRegexp('', 'abc') AS by_empty_regexp`);
+      assert.deepEqual(result.data, [{
+        of_empty: [''], doubled: ['a', '', 'b'], edges: ['', 'a', ''], by_string: ['a', 'b', 'c'], by_nothing: ['a', 'b', 'c'], by_regexp: ['a', 'b', 'c'], by_empty_regexp: ['a', 'b', 'c'],
+      }]);
+      assertTypes(result, { of_empty: 'Array(String)', doubled: 'Array(String)', by_string: 'Array(String)', by_regexp: 'Array(String)' });
+      await assertRefused("SELECT splitByChar(', ', 'a, b')", /splitByChar/);
+      await assertRefused("SELECT splitByChar('', 'ab')", /splitByChar/);
+    });
+
+    test('replaceRegexpAll takes \\0 for the whole match and \\1 for a group; extract gives \'\' without a match; replaceOne replaces the first only', async () => {
+      const result = await query(String.raw`SELECT replaceRegexpAll('Hello', '.', '\\0\\0') AS doubled, replaceRegexpOne('abc', '(b)', '[\\1]') AS grouped,
+        replaceRegexpAll('a1b2', '\\d', '') AS removed, extract('abc', '\\d+') AS no_match, extractAll('a1b22c333', '\\d+') AS every,
+        replaceOne('aaa', 'a', 'b') AS once, replaceAll('aaa', 'a', 'bb') AS every_one`);
+      assert.deepEqual(result.data, [{ doubled: 'HHeelllloo', grouped: 'a[b]c', removed: 'ab', no_match: '', every: ['1', '22', '333'], once: 'baa', every_one: 'bbbbbb' }]);
+    });
+
+    test("URL parts: extractURLParameter takes a repeated parameter's first value and '' for a missing one; the query string and fragment without their marks", async () => {
+      const url = "'https://www.example.com:8080/a/b?c=1&d=2&c=3#frag'";
+      const result = await query(`SELECT domain(${url}) AS domain, domainWithoutWWW(${url}) AS bare, topLevelDomain(${url}) AS tld, protocol(${url}) AS protocol,
+        path(${url}) AS path, pathFull(${url}) AS full, queryString(${url}) AS query, fragment(${url}) AS fragment, cutQueryString(${url}) AS cut,
+        extractURLParameter(${url}, 'c') AS first, extractURLParameter(${url}, 'z') AS missing`);
+      assert.deepEqual(result.data, [{
+        domain: 'www.example.com', bare: 'example.com', tld: 'com', protocol: 'https', path: '/a/b', full: '/a/b?c=1&d=2&c=3#frag', query: 'c=1&d=2&c=3',
+        fragment: 'frag', cut: 'https://www.example.com:8080/a/b#frag', first: '1', missing: '',
+      }]);
+    });
+  });
+
+  describe('JSON', () => {
+    test("JSONExtract* of a missing key, of a value of another type, or of a document that is not JSON give '', 0 or [] (not NULL, not an error)", async () => {
+      const result = await query(`SELECT JSONExtractString(j, 'missing') AS missing_string, JSONExtractInt(j, 'missing') AS missing_int,
+        JSONExtractFloat(j, 'd', 'e') AS nested, JSONExtractString(j, 'b') AS string, JSONExtractString(j, 'a') AS number_as_string,
+        JSONExtractInt(j, 'b') AS string_as_int, JSONExtractUInt(j, 'a') AS uint, JSONExtractRaw(j, 'c') AS raw, JSONLength(j) AS keys_count,
+        JSONExtractKeys(j) AS keys, JSONExtract(j, 'c', 'Array(Int32)') AS typed, JSONExtract(j, 'a', 'Int64') AS typed_int,
+        JSONExtractArrayRaw(j, 'c') AS raw_items, visitParamExtractInt(j, 'a') AS visit, if(JSONHas(j, 'a'), 'yes', 'no') AS has_a FROM edges ORDER BY id`);
+      const none = {
+        missing_string: '', missing_int: 0, nested: 0, string: '', number_as_string: '', string_as_int: 0, uint: 0, raw: '', keys_count: 0, keys: [],
+        typed: [], typed_int: 0, raw_items: [], visit: 0, has_a: 'no',
+      };
+      assert.deepEqual(result.data, [
+        { ...none, nested: 2.5, string: 'x', uint: 1, raw: '[1,2]', keys_count: 5, keys: ['a', 'b', 'c', 'd', 't'], typed: [1, 2], typed_int: 1, raw_items: ['1', '2'], visit: 1, has_a: 'yes' },
+        none,
+        none,
+      ]);
+      assertTypes(result, {
+        missing_string: 'String', missing_int: 'Int64', nested: 'Float64', uint: 'UInt64', raw: 'String', keys: 'Array(String)', typed: 'Array(Int32)',
+        typed_int: 'Int64', raw_items: 'Array(String)',
+      });
+    });
+  });
+
+  describe('arrays', () => {
+    test('arraySlice counts a negative offset from the end and takes a negative length off the end; other array functions at their edges', async () => {
+      const result = await query(`SELECT arraySlice([1, 2, 3, 4, 5], 2, 3) AS mid, arraySlice([1, 2, 3, 4, 5], 2, -1) AS but_last,
+        arraySlice([1, 2, 3, 4, 5], -3, -1) AS from_end, arraySlice([1, 2, 3, 4, 5], -2) AS tail, arraySlice([1, 2, 3, 4, 5], -2, 1) AS one,
+        arraySlice([1, 2, 3], 5, 1) AS past, arrayElement([1, 2, 3], -1) AS last, arraySum(CAST([] AS Array(Int32))) AS empty_sum,
+        arrayPopBack(CAST([] AS Array(Int32))) AS popped, arrayCumSum([1, 2, 3]) AS cumulative, arrayCompact([1, 1, 2, 2, 1]) AS compact,
+        arrayDistinct([3, 1, 3, 2, 1]) AS distinct_first_seen, arrayEnumerate(['a', 'b']) AS positions, arrayReverseSort([2, 3, 1]) AS reversed,
+        arrayStringConcat(['a', 'b'], '-') AS joined, arrayUniq([1, 1, 2]) AS uniques`);
+      assert.deepEqual(result.data, [{
+        mid: [2, 3, 4], but_last: [2, 3, 4], from_end: [3, 4], tail: [4, 5], one: [4], past: [], last: 3, empty_sum: 0, popped: [], cumulative: [1, 3, 6],
+        compact: [1, 2, 1], distinct_first_seen: [3, 1, 2], positions: [1, 2], reversed: [3, 2, 1], joined: 'a-b', uniques: 2,
+      }]);
+      assertTypes(result, { popped: 'Array(Int32)', joined: 'String' });
+    });
+
+    test("arrayElement out of range, a subscript past the end and arrayFirst without a match give the element type's default (0, ''), not NULL", { todo: "DuckDB's list_extract gives NULL past the end (typed Nullable); the default depends on the element type, which the macro does not know" }, async () => {
+      const result = await query(`SELECT arrayElement(tags, 3) AS third, tags[5] AS fifth, arrayElement([1, 2, 3], 5) AS number,
+        arrayFirst(x -> x > 10, [1, 2]) AS first FROM edges WHERE id = 1`);
+      assert.deepEqual(result.data, [{ third: '', fifth: '', number: 0, first: 0 }]);
+      assertTypes(result, { third: 'String', fifth: 'String' });
+    });
+  });
+});
