@@ -20,7 +20,15 @@ export const WHOLE_BODY_BYTES = 64 * 1024;
 export function parseBody(request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: unknown) => void): void {
   const length = request.headers['content-length'];
   if (length === undefined || request.headers['transfer-encoding'] !== undefined || !(Number(length) <= WHOLE_BODY_BYTES)) {
-    done(null, payload.pipe(new PassThrough()));
+    const body = new PassThrough();
+    // `pipe` passes no failure on: a body whose client disconnects before its end must fail, or its
+    // reader waits for the rest forever (holding its spool file). Its reader takes the error; the
+    // listener only keeps one nobody reads (a request refused before its body) from ending the process.
+    body.on('error', () => undefined);
+    request.raw.once('close', () => {
+      if (!request.raw.complete) body.destroy(new SluiceError('MALFORMED_BODY', 'The request body was cut off before its end: the client disconnected'));
+    });
+    done(null, payload.pipe(body));
     return;
   }
   const chunks: Buffer[] = [];
@@ -137,6 +145,9 @@ export async function* multipartParts(request: FastifyRequest): AsyncGenerator<M
       if (part.type === 'field') yield { type: 'field', fieldname: part.fieldname, value: part.value };
       else {
         const file = mapStreamErrors(part.file, malformedMultipart);
+        // Past the size limit the parser drops the rest of the file, which then ends only with its
+        // part (never, for a body that never ends): its reader hears of the limit at once instead.
+        part.file.once('limit', () => file.emit('limit'));
         // Skipping reads the rest of the part and drops it (the stream it is piped through included).
         yield { type: 'file', fieldname: part.fieldname, filename: part.filename, mimetype: part.mimetype, file, skip: () => void file.resume() };
       }

@@ -62,12 +62,23 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
 }
 
 /**
+ * A multipart import, answered as soon as its import fails: the rest of the body is drained after
+ * the answer, as a raw body's is, rather than read first (it may be far past the limit that refused
+ * it, or never end).
+ */
+async function importMultipart(core: Sluice, request: FastifyRequest, reply: FastifyReply) {
+  let failImport!: (error: unknown) => void;
+  const importFailed = new Promise<never>((_, reject) => (failImport = reject));
+  return Promise.race([readMultipart(core, request, reply, (importing) => void importing.catch(failImport)), importFailed]);
+}
+
+/**
  * A multipart import: form fields are parameters (besides the URL's), and the first file part is
  * imported as it streams. The import sees the file end only once the whole body has been read, so
  * that nothing commits before every parameter is known: a field after the file (which the import,
  * already under way, could not honour) fails it with a 400 and writes nothing.
  */
-async function importMultipart(core: Sluice, request: FastifyRequest, reply: FastifyReply) {
+async function readMultipart(core: Sluice, request: FastifyRequest, reply: FastifyReply, onImport: (importing: Promise<unknown>) => void) {
   const params = Params.ofQuery(request);
   let file: { body: PassThrough; importing: Promise<unknown>; piped: Promise<unknown> } | undefined;
   try {
@@ -86,12 +97,14 @@ async function importMultipart(core: Sluice, request: FastifyRequest, reply: Fas
         // left to tell, and an 'error' event nobody listens to would end the process.
         body.on('error', () => undefined);
         part.file.on('error', (error) => body.destroy(error));
+        part.file.once('limit', () => body.destroy(new SluiceError('PAYLOAD_TOO_LARGE', 'The request body is too large', { maxBytes: core.config.maxRequestBodyBytes })));
         part.file.pipe(body, { end: false });
         // Settles once the part's last byte has gone into `body` (or the part failed, failing `body`):
         // the parser may be done with the request while the part still holds bytes `body` had no room for.
         const piped = finished(part.file).catch(() => undefined);
         const hints = { fileName: part.filename, contentType: part.mimetype };
         const importing = handleImport(core, request, reply, params, { kind: 'stream', stream: body, hints }, core.config.maxRequestBodyBytes);
+        onImport(importing);
         // An import that stops reading (refused, failed) leaves the rest of the file to be drained, so that the body's other parts are read.
         void importing.catch(() => undefined).finally(() => {
           part.file.unpipe(body);
