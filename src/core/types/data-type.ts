@@ -58,6 +58,18 @@ export function getTypeNesting(type: DataType): number {
   return deepest;
 }
 
+/** Whether `type` is of `kind` or holds a value of it (in a list's elements, a map's keys or values, a struct's fields). */
+export function holdsKind(type: DataType, kind: DataTypeKind): boolean {
+  const pending: DataType[] = [type];
+  for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
+    if (current.kind === kind) return true;
+    if (current.kind === 'list') pending.push(current.element);
+    else if (current.kind === 'map') pending.push(current.key, current.value);
+    else if (current.kind === 'struct') pending.push(...current.fields.map((field) => field.type));
+  }
+  return false;
+}
+
 /** Why `type` nests too deeply to be stored, or undefined when it does not. */
 export function getTypeNestingProblem(type: DataType): string | undefined {
   const depth = getTypeNesting(type);

@@ -88,5 +88,10 @@ export function renderFelderaError(error: SluiceError, _request: FastifyRequest)
 function parseErrorDetails(error: SluiceError): unknown {
   const details = error.details as { errors?: unknown } | null | undefined;
   if (Array.isArray(details?.errors)) return details;
-  return { num_errors: 1, errors: [{ description: error.message, event_number: null, field: null, invalid_text: null, suggestion: null }] };
+  return { num_errors: 1, errors: [parseError(error.message, null, null, null)] };
+}
+
+/** One entry of a ParseErrors' `errors`: what failed, in which record (its number), which field, on what text. */
+export function parseError(description: string, eventNumber: number | null, field: string | null, invalidText: string | null) {
+  return { description, event_number: eventNumber, field, invalid_text: invalidText, suggestion: null };
 }

@@ -3,7 +3,7 @@ import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS, MAX_LINE_BYTES } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
-import type { DataType, DataTypeKind } from '../../types/data-type.ts';
+import { holdsKind, type DataTypeKind } from '../../types/data-type.ts';
 import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
 import type { DirectSource, QuerySource, StagedInput } from '../staged-input.ts';
 
@@ -292,7 +292,7 @@ const JSON_KIND_NAME = `CASE json_type(row) WHEN 'VARCHAR' THEN 'a string' WHEN 
 function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
   // The JSON text each record is read from: with its long numbers as strings where a decimal column
   // could receive one (see `withExactNumbers`).
-  const parsed = columns.some((column) => holdsDecimal(column.type)) ? withExactNumbers : (text: string) => text;
+  const parsed = columns.some((column) => holdsKind(column.type, 'decimal')) ? withExactNumbers : (text: string) => text;
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
   // Plain paths are read together, one parse of the row for all scalars and one for all nested values;
@@ -390,7 +390,7 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string, parsed: (text: strin
 function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], options: JsonDecodeOptions): string | undefined {
   if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined) return undefined;
   // The reader reads a number with a fraction as a double, which a decimal column would store rounded.
-  if (columns.some((column) => holdsDecimal(column.type))) return undefined;
+  if (columns.some((column) => holdsKind(column.type, 'decimal'))) return undefined;
   const keys = paths.map((path) => (path.steps.length === 1 && 'key' in path.steps[0]! ? path.steps[0].key : undefined));
   if (keys.some((key) => key === undefined)) return undefined;
   const types = new Map<string, string>();
@@ -407,22 +407,6 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
   return `SELECT CASE WHEN ${allMissing} THEN 'a record without values, perhaps null' END AS _error, *
     FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets
     FROM read_json(${quoteLiteral(path)}, format = 'newline_delimited', records = true, columns = {${readerColumns}}, maximum_object_size = ${MAX_LINE_BYTES}))`;
-}
-
-/** Whether values of the type hold decimals, in it or in its elements, fields, keys or values. */
-function holdsDecimal(type: DataType): boolean {
-  switch (type.kind) {
-    case 'decimal':
-      return true;
-    case 'list':
-      return holdsDecimal(type.element);
-    case 'map':
-      return holdsDecimal(type.key) || holdsDecimal(type.value);
-    case 'struct':
-      return type.fields.some((field) => holdsDecimal(field.type));
-    default:
-      return false;
-  }
 }
 
 /**

@@ -9,7 +9,7 @@ import type { WriteKind, WriteResult } from '../../../core/write/write-command.t
 import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
 import { decodeToken, encodeToken } from '../completion-token.ts';
 import { FELDERA_COERCION } from '../encodings.ts';
-import { FelderaError } from '../errors.ts';
+import { FelderaError, parseError } from '../errors.ts';
 import { QueryParams } from '../params.ts';
 import type { Pipelines } from '../pipelines.ts';
 
@@ -76,13 +76,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
 
 /** The records that failed, in Feldera's terms; the good records of the push are kept. */
 function parseErrors(result: WriteResult): FelderaError {
-  const errors = result.errors.map((error) => ({
-    description: error.messages.join('; '),
-    event_number: error.row,
-    field: error.columns[0] ?? null,
-    invalid_text: error.source ?? error.values[0] ?? null,
-    suggestion: null,
-  }));
+  const errors = result.errors.map((error) => parseError(error.messages.join('; '), error.row, error.columns[0] ?? null, error.source ?? error.values[0] ?? null));
   const lines = errors.slice(0, 10).map((error) => `    Parse error (event #${error.event_number}): ${error.description}`);
   const more = result.rowsInvalid > lines.length ? `\n    … and ${result.rowsInvalid - lines.length} more` : '';
   return new FelderaError(
