@@ -317,6 +317,8 @@ interface RequestValidation {
 class Stage {
   private readonly raw: string;
   private readonly typed: string;
+  /** A keyed batch of changes folded into one outcome per key (see `applyKeyedChanges`). */
+  private readonly folded: string;
   private readonly id = (stageCounter += 1);
 
   constructor(
@@ -332,6 +334,7 @@ class Stage {
   ) {
     this.raw = `sluice_raw_${this.id}`;
     this.typed = `sluice_typed_${this.id}`;
+    this.folded = `sluice_folded_${this.id}`;
     for (const name of inputColumns) {
       if (!table.columns.some((column) => column.name === name)) {
         throw new SluiceError('INVALID_ARGUMENT', `Table "${table.name}" has no column "${name}"`, { column: name });
@@ -452,7 +455,6 @@ class Stage {
     return this.table.columns.map((column) => quoteIdentifier(column.name)).join(', ');
   }
 
-  /** Inserts the valid rows of the given requests; returns the count inserted per request. */
   /**
    * Inserts the valid rows of the requests (those the predicate holds for, when given). On a keyed
    * table, `duplicateKeys` first makes them one row per key (see `onePerKey`), as a replacement of
@@ -565,29 +567,47 @@ class Stage {
   }
 
   /**
-   * Applies weighted changes. On a keyed table a positive weight upserts and a negative one deletes
-   * by key, in the order of the records (the n-th change to a key is applied in the n-th round).
-   * Without a key the batch is a multiset: net weights per distinct row, then inserts of copies
-   * and deletes of as many matching rows.
+   * Applies weighted changes. On a keyed table a positive weight upserts a whole row or sets some
+   * columns of one, and a negative one deletes by key, as if one after the other in the order of
+   * the records (see `applyKeyedChanges`). Without a key the batch is a multiset: net weights per
+   * distinct row, then inserts of copies and deletes of as many matching rows.
    */
   async applyChanges(): Promise<Partial<WriteEffect>> {
     return this.table.primaryKey.length > 0 ? this.applyKeyedChanges() : this.applyMultisetChanges();
   }
 
+  /**
+   * A key's changes fold into what they leave, so a batch is three statements however many
+   * changes it makes to a key. The key's last delete or whole row (its last "whole" change) decides
+   * whether it ends without a row or with that row; the partial rows after it set the columns they
+   * name in it, the last to name a column winning. A key with partial rows only has their columns
+   * set in the row it has, if any. The counts are the net effect on the table: a row inserted and
+   * deleted again in one batch counts as neither.
+   */
   private async applyKeyedChanges(): Promise<Partial<WriteEffect>> {
     const keys = this.keyList();
-    const rounds = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _row, _weight) AS _round FROM ${this.validRows([0])})`;
-    const [maxRound] = await this.tx.rows(`SELECT coalesce(max(_round), 0) AS n FROM ${rounds}`);
-    const effect = { rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0 };
-    for (let round = 1; round <= Number(maxRound?.['n'] ?? 0); round += 1) {
-      const inRound = (condition: string) => `(SELECT * FROM ${rounds} WHERE _round = ${round} AND ${condition})`;
-      effect.rowsDeleted += await this.deleteByKey(inRound('_weight < 0'));
-      const upserted = await this.upsertRows('reject', inRound('_weight > 0 AND _sets IS NULL'));
-      effect.rowsInserted += upserted.rowsInserted ?? 0;
-      effect.rowsUpdated += upserted.rowsUpdated ?? 0;
-      effect.rowsUpdated += await this.setColumns(inRound('_weight > 0 AND _sets IS NOT NULL'));
-    }
-    return effect;
+    const changes = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _row, _weight) AS _seq FROM ${this.validRows([0], '_weight <> 0')})`;
+    // A column's value is the one its last upsert gives (a whole row or a partial one naming it): a
+    // whole row after it would give another, a delete after it would end the key without a row.
+    const values = this.table.columns
+      .filter((column) => !this.table.primaryKey.includes(column.name))
+      .map((column) => {
+        const name = quoteIdentifier(column.name);
+        return `arg_max_null(${name}, _seq) FILTER (WHERE _weight > 0 AND (_sets IS NULL OR list_contains(_sets, ${quoteLiteral(column.name)}))) AS ${name}`;
+      });
+    const lastWholeDeletes = `arg_max(_weight < 0, _seq) FILTER (WHERE _weight < 0 OR _sets IS NULL)`;
+    await this.tx.run(
+      `CREATE TEMP TABLE ${this.folded} AS SELECT ${[
+        keys,
+        ...values,
+        `CASE ${lastWholeDeletes} WHEN true THEN 'delete' WHEN false THEN 'row' ELSE 'set' END AS _outcome`,
+        'list_distinct(flatten(list(_sets) FILTER (WHERE _sets IS NOT NULL))) AS _sets',
+      ].join(', ')} FROM ${changes} GROUP BY ${keys}`,
+    );
+    const ending = (outcome: string) => `(SELECT * FROM ${this.folded} WHERE _outcome = '${outcome}')`;
+    const rowsDeleted = await this.deleteByKey(ending('delete'));
+    const { rowsInserted = 0, rowsUpdated = 0 } = await this.upsertRows('reject', ending('row'));
+    return { rowsInserted, rowsUpdated: rowsUpdated + (await this.setColumns(ending('set'))), rowsDeleted };
   }
 
   /** Partial rows: each sets the columns it names in the row with its key; a key without a row is left alone. */
@@ -624,6 +644,7 @@ class Stage {
   }
 
   async drop(): Promise<void> {
+    await this.tx.run(`DROP TABLE IF EXISTS temp.${this.folded}`);
     await this.tx.run(`DROP TABLE IF EXISTS temp.${this.typed}`);
     await this.tx.run(`DROP TABLE IF EXISTS temp.${this.raw}`);
   }
