@@ -236,7 +236,7 @@ function tinybirdNdjson(suite: TinybirdSuite, how: 'events' | 'body' | 'multipar
   const path: TextPath & { target(): Promise<ReturnType<typeof tinybirdTarget>> } = {
     name: events ? 'Tinybird Events API, NDJSON' : `Tinybird data source append, NDJSON ${how === 'body' ? 'body' : 'multipart file'}`,
     lines: (rows) => rows.map(ndjsonLine),
-    emptyAnswer: how === 'body' ? 'a 400 asking for data' : how === 'events' ? '200, no rows (with the Content-Type clients send)' : '200, an empty file being a file of no rows',
+    emptyAnswer: how === 'body' ? 'a 400 asking for data' : how === 'events' ? '200, no rows' : '200, an empty file being a file of no rows',
     blankAnswer: '200, no rows and nothing quarantined',
     async target() {
       const name = await tinybirdDatasource(suite, 'ndjson');
@@ -260,8 +260,7 @@ function tinybirdNdjson(suite: TinybirdSuite, how: 'events' | 'body' | 'multipar
     },
     async empty(response, target) {
       if (events) {
-        // With the Content-Type clients send, an empty body is a request of no rows. (Without one, the
-        // server sees no body at all: 400 "The request has no body". Either way nothing is written.)
+        // An empty body is a request of no rows (with a Content-Type or without one).
         await answer(response, 0, 0);
       } else if (how === 'body') {
         const body = await json(response);

@@ -83,6 +83,18 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT id, code FROM coded_defaults ORDER BY id'), [{ id: 1, code: 'a\u0000\u0000' }, { id: 2, code: 'b\u0000\u0000' }]);
   });
 
+  test('an empty body is a request of no rows, with or without a Content-Type; to a missing data source it is a 400, as rows are needed to create one', async () => {
+    for (const headers of [{}, { 'content-type': 'application/x-ndjson' }] as Array<Record<string, string>>) {
+      const response = await server.fetch('/v0/events?name=clicks&wait=true', { method: 'POST', headers });
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.deepEqual(await response.json(), { successful_rows: 0, quarantined_rows: 0 });
+      const missing = await server.fetch('/v0/events?name=never_created&wait=true', { method: 'POST', headers });
+      assert.equal(missing.status, 400);
+      assert.match(await missing.text(), /holds no JSON object/);
+    }
+    assert.equal((await server.fetch('/v0/datasources/never_created')).status, 404);
+  });
+
   test('a missing data source is created from the rows when the token may create', async () => {
     const response = await send('name=auto_events&wait=true', '{"user": {"id": 7}, "tags": ["x", "y"], "price": 1.5}\n{"user": {"id": 8}, "tags": [], "price": 2}\n');
     assert.equal(response.status, 200, await response.clone().text());

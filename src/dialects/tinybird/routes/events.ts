@@ -7,7 +7,7 @@ import { ingest } from '../../../core/ingest/ingest.ts';
 import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
-import { bodySource } from '../../../server/body.ts';
+import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
 import { checkDatasourceName, successfulRows } from '../import.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
@@ -30,8 +30,8 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
     const format = params.get('format') ?? 'ndjson';
     if (format !== 'ndjson' && format !== 'json') throw new SluiceError('INVALID_ARGUMENT', `Invalid format "${format}": the Events API takes ndjson`);
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-    let source = bodySource(request);
-    if (!source) throw new SluiceError('INVALID_ARGUMENT', 'The request has no body');
+    // No body at all (a request without a Content-Type) is an empty body: a request of no rows.
+    let source = bodySource(request) ?? EMPTY_BODY;
     let table = core.catalog.findTable(namespace.id, name);
     const cleanups: Array<() => Promise<void>> = [];
     try {
