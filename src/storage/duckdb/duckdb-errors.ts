@@ -15,6 +15,8 @@ const ERROR_CLASSES: Array<[prefix: string, code: ErrorCode]> = [
   ['Binder Error', 'QUERY_FAILED'],
   ['Catalog Error', 'QUERY_FAILED'],
   ['Not implemented Error', 'QUERY_FAILED'],
+  // Data that is not what its format says (a Parquet page header that does not decode, say).
+  ['Invalid Error', 'QUERY_FAILED'],
   ['Permission Error', 'SQL_NOT_ALLOWED'],
   ['Invalid Configuration Error', 'SQL_NOT_ALLOWED'],
   ['TransactionContext Error', 'WRITE_CONFLICT'],

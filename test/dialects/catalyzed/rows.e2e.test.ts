@@ -502,6 +502,16 @@ describe('Catalyzed row write errors', () => {
     }
   });
 
+  test('a Parquet body whose pages are corrupt is a 400 saying what is wrong with it, not a bare storage engine error', async () => {
+    const parquet = Buffer.from((await encodeRows('parquet', [{ id: 1, name: 'a' }, { id: 2, name: 'b' }])) as Uint8Array);
+    // The bytes after the leading magic are the first page's header: a varint that never ends.
+    parquet.fill(0xab, 4, 20);
+    const response = await suite.client.write(keyed, 'mode=append', parquet, CONTENT_TYPES.parquet);
+    assert.equal(response.status, 400, JSON.stringify(response.body));
+    assert.equal(response.body.code, 'VALIDATION_ERROR');
+    assert.match(response.body.error, /^The Parquet data could not be read: .*Variable-length int over 10 bytes/);
+  });
+
   test('a body over the row-write cap is refused with 413, whether its length is declared or not', async () => {
     const big = json(Array.from({ length: 5000 }, (_, id) => ({ id, name: 'x'.repeat(20) })));
     const declared = await suite.client.write(keyed, 'mode=append', big, 'application/json');
