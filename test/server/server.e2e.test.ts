@@ -1,8 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
+import { SluiceError } from '../../src/core/errors.ts';
+import type { EngineHealth } from '../../src/storage/duckdb/engine-health.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { makeDataDir, TestServer } from '../helpers/test-server.ts';
 
@@ -82,6 +85,48 @@ describe('the admin token', () => {
       await assert.rejects(second.core.authenticate('wrong'), { code: 'UNAUTHENTICATED' });
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('a server whose database engine failed beyond repair', () => {
+  test('answers a /health request it was receiving 503 with the failure, refuses work with a retryable 503, takes no new connection and settles `failed`', async () => {
+    const dataDir = await makeDataDir();
+    const server = await startServer(loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {}));
+    const { hostname, port } = new URL(server.url);
+    // Requests under way when the engine fails are answered; idle connections are closed with the server.
+    const request = (path: string, method = 'GET', body = '') => {
+      const socket = connect(Number(port), hostname);
+      const sent = new Promise((resolve) => socket.write(`${method} ${path} HTTP/1.1\r\nHost: sluice\r\nAuthorization: Bearer ${server.core.generatedAdminToken}\r\n`, resolve));
+      const answer = new Promise<string>((resolve, reject) => {
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk)).on('end', () => resolve(text)).on('error', reject);
+      });
+      return { sent, answer, finish: () => socket.write(`Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`) };
+    };
+    try {
+      const health = request('/health');
+      const write = request('/v0/events?name=clicks&wait=true', 'POST', '{"id": 1}\n');
+      // The server is in this process: once the bytes are sent, a turn of its event loop reads them.
+      await Promise.all([health.sent, write.sent]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // What DuckDB's failure to roll back would do, without making DuckDB fail.
+      const failure = new SluiceError('STORAGE_FAILED', 'The database engine failed and the server must restart to recover (as this test says)');
+      (server.core.storage as unknown as { health: EngineHealth }).health.note(failure);
+      health.finish();
+      write.finish();
+      const answered = await health.answer;
+      assert.match(answered, /^HTTP\/1.1 503 /);
+      assert.deepEqual(JSON.parse(answered.slice(answered.indexOf('\r\n\r\n') + 4)), { status: 'failed', error: failure.message });
+      const refused = await write.answer;
+      assert.match(refused, /^HTTP\/1.1 503 /);
+      assert.ok(refused.endsWith(`\r\n\r\n${failure.message}`), refused);
+      assert.equal(await server.failed, failure);
+      await assert.rejects(fetch(`${server.url}/health`), 'a new connection is refused');
+    } finally {
+      // Closing cannot checkpoint a failed engine: the process would exit here and restart.
+      await server.close().catch(() => undefined);
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
