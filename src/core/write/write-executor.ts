@@ -631,11 +631,14 @@ class Stage {
     }
     const net = `(SELECT ${columns}, CAST(sum(_weight) AS BIGINT) AS _net FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(_weight) <> 0)`;
     const matches = this.table.columns.map((column) => `t.${quoteIdentifier(column.name)} IS NOT DISTINCT FROM n.${quoteIdentifier(column.name)}`).join(' AND ');
-    const partition = this.table.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+    // Each row to delete is matched with the table's copies of it, and as many of them as it deletes
+    // are taken: only the matched copies are numbered, not every row of the table.
     const rowsDeleted = await this.tx.run(
       `DELETE FROM ${target} WHERE rowid IN (
-         SELECT t.rowid FROM (SELECT rowid, *, row_number() OVER (PARTITION BY ${partition}) AS _copy FROM ${target}) t
-         JOIN ${net} n ON ${matches} WHERE n._net < 0 AND t._copy <= -n._net)`,
+         SELECT rowid FROM (
+           SELECT t.rowid, n._net, row_number() OVER (PARTITION BY n._id) AS _copy
+           FROM ${target} t JOIN (SELECT *, row_number() OVER () AS _id FROM ${net} WHERE _net < 0) n ON ${matches})
+         WHERE _copy <= -_net)`,
     );
     const rowsInserted = await this.tx.run(
       `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM (SELECT ${columns}, unnest(range(_net)) FROM ${net} WHERE _net > 0)`,

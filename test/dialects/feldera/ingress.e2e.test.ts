@@ -217,6 +217,20 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'kept', price: null }]);
   });
 
+  test('on a table without a key, each delete removes as many copies of its row as its weight asks and no more than there are, a NULL matching a NULL', async () => {
+    const pipeline = await fresh('CREATE TABLE log (msg VARCHAR, n INT);');
+    await client.pushOk(pipeline, 'log', 'x,1\nx,1\nx,1\n,2\n,2\ny,\ny,\nz,4\n', 'format=csv');
+    await client.pushOk(pipeline, 'log', [
+      '{"weight": -2, "data": {"msg": "x", "n": 1}}',
+      '{"weight": -1, "data": {"msg": null, "n": 2}}',
+      '{"weight": -5, "data": {"msg": "y", "n": null}}',
+      '{"weight": -1, "data": {"msg": "z", "n": 5}}',
+    ].join('\n'), 'format=json&update_format=weighted');
+    assert.deepEqual(await client.rows(pipeline, 'SELECT msg, n, count(*) AS c FROM log GROUP BY ALL ORDER BY msg NULLS FIRST, n'), [
+      { msg: null, n: 2, c: 1 }, { msg: 'x', n: 1, c: 1 }, { msg: 'z', n: 4, c: 1 },
+    ]);
+  });
+
   test('an update sets a column to null when it gives null, and is refused on a table without a key', async () => {
     const pipeline = await fresh(`${ITEMS}\nCREATE TABLE log (msg VARCHAR);`);
     await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');
