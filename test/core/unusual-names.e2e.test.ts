@@ -412,16 +412,19 @@ describe('Feldera: awkward names', () => {
       await felderaError(await feldera.push('cases', 'Upper', '{}'), 404, 'UnknownInputStream');
     });
 
-    test('an unquoted T in a view\'s query reads table t, as Feldera folds unquoted names, not the quoted table "T"', { todo: 'DuckDB\'s parse tree does not say whether a name was quoted, and the view\'s resolver takes an exact match first: the view reads "T" ([{id: 1, v: "quoted T"}])' }, async () => {
+    test('an unquoted T in a view\'s query reads table t, as Feldera folds unquoted names, not the quoted table "T"', async () => {
       assert.deepEqual(await felderaRows('cases', 'SELECT * FROM lower_of_unquoted'), [{ id: 2, v: 'unquoted t' }]);
     });
 
-    test('an unquoted T in an ad-hoc query reads table t, not the quoted table "T"', { todo: 'Pipelines.relation takes an exact match first and cannot tell a quoted name from an unquoted one: the query reads "T"' }, async () => {
+    test('an unquoted T in an ad-hoc query reads table t, not the quoted table "T"', async () => {
       assert.deepEqual(await felderaRows('cases', 'SELECT * FROM T'), [{ id: 2, v: 'unquoted t' }]);
+      // A quoted name is exact: "UPPER" is not the view "Upper".
+      await felderaError(await feldera.query('cases', 'SELECT * FROM "UPPER"'), 400, 'AdHocQueryError');
     });
 
-    test('an unquoted alias names its column in lower case, as Feldera folds it; a quoted one keeps its case', { todo: 'view and query columns keep DuckDB\'s case ("MyId"); Feldera folds unquoted names to lower case ("myid")' }, async () => {
+    test('an unquoted alias names its column in lower case, as Feldera folds it; a quoted one keeps its case', async () => {
       assert.deepEqual(await felderaRows('cases', 'SELECT * FROM aliased'), [{ myid: 2, MyV: 'unquoted t' }]);
+      assert.deepEqual(await felderaRows('cases', 'SELECT id AS MyId, v AS "MyV" FROM T'), [{ myid: 2, MyV: 'unquoted t' }]);
     });
 
     test('columns differing only in case are a SqlError in a table', async () => {

@@ -10,11 +10,6 @@ import { checkColumns, checkName, createTableSql, dropTableAndRow, insertTableRo
 import { viewNullability } from './view-nullability.ts';
 
 export interface ViewOptions {
-  /**
-   * A name the view's query reads that matches no table exactly is looked up in lower case, as SQL
-   * dialects that fold unquoted names expect.
-   */
-  lowerCaseFallback?: boolean;
   /** The meaning the view's query is given where the dialect's SQL differs from DuckDB's. */
   semantics?: QuerySemantics;
 }
@@ -92,7 +87,7 @@ export class SchemaChange {
     this.checkFree(spec.name);
     const guarded = await guardQuery(this.storage, spec.sql, (name, qualifier) => {
       if (qualifier !== null) throw new SluiceError('SQL_NOT_ALLOWED', `A view reads only tables of its own namespace, not "${qualifier}.${name}"`, { table: `${qualifier}.${name}` });
-      const table = this.find(name) ?? (options.lowerCaseFallback ? this.find(name.toLowerCase()) : undefined);
+      const table = this.find(name);
       if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${name}" does not exist`, { table: name });
       return table;
     }, options.semantics);

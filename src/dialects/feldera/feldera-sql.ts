@@ -1,6 +1,6 @@
 import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
 import type { QuerySemantics } from '../../core/query/sql-guard.ts';
-import type { Token } from '../../core/query/sql-tokens.ts';
+import { SqlTextError, tokenizeSql, type Token } from '../../core/query/sql-tokens.ts';
 import { readSqlType, toDuckDBType } from '../../core/types/index.ts';
 
 /**
@@ -72,7 +72,8 @@ const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (ar
  * - `x RLIKE 'pattern'` into `x SIMILAR TO` the pattern anywhere;
  * - `MAP[k, v, …]` into `MAP {k: v, …}`, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
  * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
- *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's.
+ *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's;
+ * - unquoted names into lower case (see NameFolder).
  * Anything else, including a construct of another shape, is kept as written (DuckDB then reports
  * what it cannot read), with its comments and spacing.
  */
@@ -82,9 +83,48 @@ export function translateViewQuery(program: string, tokens: Token[]): Translated
   return { sql, programOffset: (position) => translator.sourceOffset(position) };
 }
 
-class Translator extends SqlRewriter {
+/**
+ * An ad-hoc query with its unquoted names in lower case (see NameFolder), and nothing else
+ * rewritten: Feldera answers these with another engine than its programs' (DataFusion), which
+ * folds names alike but has none of the Calcite constructs of `translateViewQuery`. A string,
+ * quoted name or comment never closed is left for DuckDB to report, as any query it cannot read.
+ */
+export function foldAdHocQuery(sql: string): string {
+  let tokens: Token[];
+  try {
+    tokens = tokenizeSql(sql);
+  } catch (error) {
+    if (error instanceof SqlTextError) return sql;
+    throw error;
+  }
+  return new NameFolder(sql, tokens).rewrite();
+}
+
+/**
+ * Writes every unquoted word in lower case, as Feldera reads it: quoted names, strings and
+ * comments are kept. DuckDB itself matches names in any case, but a table is found by its exact
+ * name (`T` must be table `t`, not a quoted `"T"`) and a column is named by its alias as written
+ * (`AS MyId` must name `myid`), so the fold is written into the text. Keywords, functions and
+ * type names mean the same in either case.
+ */
+class NameFolder extends SqlRewriter {
+  protected rewriteAt(index: number, _limit: number): Rewrite | undefined {
+    const token = this.tokens[index]!;
+    if (token.kind !== 'word') return undefined;
+    const folded = token.text.toLowerCase();
+    // A word already in lower case is copied, as any other token.
+    return folded === token.text ? undefined : { build: () => folded, next: index + 1 };
+  }
+}
+
+class Translator extends NameFolder {
+  /** The rewrite at `index`: a Feldera construct starting there, else its word folded. */
+  protected override rewriteAt(index: number, limit: number): Rewrite | undefined {
+    return this.construct(index, limit) ?? super.rewriteAt(index, limit);
+  }
+
   /** The rewrite of the construct starting at `index`, if one does (and the index after it). */
-  protected rewriteAt(index: number, limit: number): Rewrite | undefined {
+  private construct(index: number, limit: number): Rewrite | undefined {
     const word = this.word(index);
     if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
     // `x RLIKE 'pattern'` finds the pattern anywhere in x; DuckDB's SIMILAR TO must match all of it.

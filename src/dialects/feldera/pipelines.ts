@@ -285,10 +285,13 @@ export class Pipelines {
     return table;
   }
 
-  /** A table or view a query names: an exact match, else the name folded to lower case (it was unquoted). */
+  /**
+   * A table or view an ad-hoc query names, exactly: the query's unquoted names are already folded
+   * to lower case (see `foldAdHocQuery`), and a quoted name is exact.
+   */
   relation(pipeline: Pipeline, name: string): Table {
     const tables = this.core.catalog.listTables(pipeline.namespace.id, { includeViews: true });
-    const table = tables.find((candidate) => candidate.name === name) ?? tables.find((candidate) => candidate.name === name.toLowerCase());
+    const table = tables.find((candidate) => candidate.name === name);
     if (!table) throw new FelderaError('AdHocQueryError', `Table or view '${name}' does not exist in pipeline '${pipeline.namespace.name}'`, { name });
     return table;
   }
@@ -367,7 +370,7 @@ export class Pipelines {
         for (const spec of program.tables) await placed(spec.offset, undefined, () => applyTable(change, spec));
         for (const view of program.views) {
           await placed(view.offset, view.programOffset, () =>
-            change.createView({ name: view.name, sql: view.sql, properties: { view: view.kind } satisfies RelationProperties }, { lowerCaseFallback: true, semantics: FELDERA_SEMANTICS }));
+            change.createView({ name: view.name, sql: view.sql, properties: { view: view.kind } satisfies RelationProperties }, { semantics: FELDERA_SEMANTICS }));
         }
       });
     } catch (failure) {

@@ -8,7 +8,7 @@ import { translateViewQuery } from './feldera-sql.ts';
  * core tables, views core views. Unquoted names are folded to lower case, as Feldera does; quoted
  * names are kept exactly. A view's query is DuckDB SQL, with the Feldera constructs DuckDB cannot read
  * (TUMBLE and HOP windows, `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)`, functions of other names) rewritten
- * into it (see `translateViewQuery`), for the core to check.
+ * into it and its unquoted names folded too (see `translateViewQuery`), for the core to check.
  */
 
 export interface ProgramTable {

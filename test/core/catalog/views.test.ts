@@ -63,13 +63,6 @@ describe('views and schema changes in the core', () => {
     assert.equal((await refused('SELECT nope FROM people')).code, 'QUERY_FAILED');
   });
 
-  test('names a view reads fall back to lower case only when asked', async () => {
-    const upper = (lowerCaseFallback: boolean) =>
-      harness.core.changeSchema(admin, home, (change) => change.createView({ name: `upper_${lowerCaseFallback}`, sql: 'SELECT * FROM PEOPLE' }, { lowerCaseFallback }));
-    assert.equal((await rejection(upper(false))).code, 'TABLE_NOT_FOUND');
-    assert.equal((await upper(true)).name, 'upper_true');
-  });
-
   test('a table or view that a view reads cannot be dropped before that view', async () => {
     const named = harness.core.catalog.getTable(home.id, 'named');
     const refusal = await rejection(harness.core.catalog.dropTable(named.id));

@@ -40,32 +40,36 @@ describe('Feldera program parser', () => {
     assert.deepEqual(lines!.columns[0]!.type, int32);
   });
 
-  test('views keep their query as written, with its place in the program, and their kind', () => {
+  test('views keep their query as written but for unquoted words, folded to lower case, with its place in the program, and their kind', () => {
     const text = 'CREATE TABLE t (x INT);\nCREATE MATERIALIZED VIEW m AS SELECT x FROM T;\ncreate local view l as select 1;\nCREATE VIEW "V" AS SELECT \';\' AS semi -- a comment; still the view\n FROM t;';
     const { views } = parseProgram(text);
     assert.deepEqual(views.map((view) => [view.name, view.kind]), [['m', 'materialized'], ['l', 'local'], ['V', 'view']]);
-    assert.equal(views[0]!.sql, 'SELECT x FROM T');
+    assert.equal(views[0]!.sql, 'select x from t');
     assert.equal(text.slice(views[0]!.programOffset(0), views[0]!.programOffset(0) + 6), 'SELECT');
     assert.equal(text.slice(views[0]!.programOffset(9), views[0]!.programOffset(9) + 6), 'FROM T');
-    assert.equal(views[2]!.sql, "SELECT ';' AS semi -- a comment; still the view\n FROM t");
+    assert.equal(views[2]!.sql, "select ';' as semi -- a comment; still the view\n from t");
   });
 
-  test("Feldera's windows, truncations, FLOOR/CEIL TO, SAFE_CAST and type names in casts become DuckDB SQL; other text stays as written", () => {
+  test("Feldera's windows, truncations, FLOOR/CEIL TO, SAFE_CAST and type names in casts become DuckDB SQL; other text stays as written, unquoted words in lower case", () => {
     const view = (query: string) => parseProgram(`CREATE TABLE t (ts TIMESTAMP);\nCREATE VIEW v AS ${query};`).views[0]!.sql;
     assert.equal(view('SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h, DATE_TRUNC(ts, month) AS m FROM t'),
-      "SELECT date_trunc('hour', ts) AS h, CAST(date_trunc('month', ts) AS DATE) AS m FROM t");
-    assert.equal(view("SELECT date_trunc('hour', ts) AS h FROM t"), "SELECT date_trunc('hour', ts) AS h FROM t");
+      "select date_trunc('hour', ts) as h, CAST(date_trunc('month', ts) AS DATE) as m from t");
+    assert.equal(view("SELECT date_trunc('hour', ts) AS h FROM t"), "select date_trunc('hour', ts) as h from t");
     assert.equal(view('SELECT FLOOR(ts TO DAY) AS d, FLOOR(2.5) AS f, SAFE_CAST(ts AS DATE) AS c FROM t'),
-      "SELECT date_trunc('day', ts) AS d, FLOOR(2.5) AS f, TRY_CAST(ts AS DATE) AS c FROM t");
-    assert.equal(view('SELECT CEIL(ts TO HOUR) FROM t'), "SELECT CASE WHEN date_trunc('hour', ts) = ts THEN ts ELSE date_trunc('hour', ts) + INTERVAL 1 hour END FROM t");
+      "select date_trunc('day', ts) as d, floor(2.5) as f, TRY_CAST(ts AS DATE) as c from t");
+    assert.equal(view('SELECT CEIL(ts TO HOUR) FROM t'), "select CASE WHEN date_trunc('hour', ts) = ts THEN ts ELSE date_trunc('hour', ts) + INTERVAL 1 hour END from t");
     assert.equal(view("SELECT window_start FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' HOUR)) /* kept */ GROUP BY 1"),
-      "SELECT window_start FROM (SELECT *, time_bucket((INTERVAL '1' HOUR), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') AS window_start, " +
-      "time_bucket((INTERVAL '1' HOUR), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (INTERVAL '1' HOUR) AS window_end FROM t WHERE ts IS NOT NULL) /* kept */ GROUP BY 1");
+      "select window_start from (SELECT *, time_bucket((interval '1' hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') AS window_start, " +
+      "time_bucket((interval '1' hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (interval '1' hour) AS window_end FROM t WHERE ts IS NOT NULL) /* kept */ group by 1");
     assert.equal(view("SELECT CAST(ts AS VARCHAR ARRAY) AS a, SAFE_CAST(x AS BIGINT UNSIGNED) AS b, CAST(m AS MAP<VARCHAR, INT>) AS c, CAST(y AS INTEGER[]) AS d FROM t"),
-      'SELECT CAST(ts AS VARCHAR[]) AS a, TRY_CAST(x AS UBIGINT) AS b, CAST(m AS MAP(VARCHAR, INTEGER)) AS c, CAST(y AS INTEGER[]) AS d FROM t');
-    assert.equal(view('SELECT SOME(x > 0) AS any_positive FROM t WHERE x = SOME (SELECT 1)'), 'SELECT bool_or(x > 0) AS any_positive FROM t WHERE x = SOME (SELECT 1)');
+      'select CAST(ts AS VARCHAR[]) as a, TRY_CAST(x AS UBIGINT) as b, CAST(m AS MAP(VARCHAR, INTEGER)) as c, CAST(y as integer[]) as d from t');
+    assert.equal(view('SELECT SOME(x > 0) AS any_positive FROM t WHERE x = SOME (SELECT 1)'), 'select bool_or(x > 0) as any_positive from t where x = some (select 1)');
     // A construct of another shape is left to DuckDB to report.
-    assert.equal(view('SELECT * FROM TABLE(TUMBLE(t, ts))'), 'SELECT * FROM TABLE(TUMBLE(t, ts))');
+    assert.equal(view('SELECT * FROM TABLE(TUMBLE(t, ts))'), 'select * from table(tumble(t, ts))');
+    // Names in a rewritten construct fold too; quoted names, strings and comments are kept as written.
+    assert.equal(view(`SELECT r.Field, "Q".X, 'Str' AS "Keep" FROM TABLE(TUMBLE(TABLE T, DESCRIPTOR(Ts), INTERVAL 1 HOUR)) AS "Q" /* Kept */ WHERE X RLIKE 'A'`),
+      "select r.field, \"Q\".x, 'Str' as \"Keep\" from (SELECT *, time_bucket((interval 1 hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') AS window_start, " +
+      "time_bucket((interval 1 hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (interval 1 hour) AS window_end FROM t WHERE ts IS NOT NULL) as \"Q\" /* Kept */ where x SIMILAR TO '(?s).*(?:A).*'");
   });
 
   test('a position in a rewritten query leads back to its place in the program', () => {

@@ -6,7 +6,7 @@ import type { Sluice } from '../../../core/sluice.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { FELDERA_JSON } from '../encodings.ts';
 import { FelderaError } from '../errors.ts';
-import { FELDERA_SEMANTICS } from '../feldera-sql.ts';
+import { FELDERA_SEMANTICS, foldAdHocQuery } from '../feldera-sql.ts';
 import { QueryParams } from '../params.ts';
 import type { Pipelines } from '../pipelines.ts';
 
@@ -33,7 +33,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
     pipelines.requireDeployed(pipeline, 'query it');
     let encoded;
     try {
-      const guarded = await core.guardBoundQuery(principal, pipeline.namespace, sql.trim().replace(/;\s*$/, ''), (name, qualifier) => {
+      const guarded = await core.guardBoundQuery(principal, pipeline.namespace, foldAdHocQuery(sql.trim().replace(/;\s*$/, '')), (name, qualifier) => {
         if (qualifier !== null) throw new FelderaError('AdHocQueryError', `'${qualifier}.${name}': a query reads only the pipeline's own tables and views`);
         return pipelines.relation(pipeline, name);
       }, FELDERA_SEMANTICS);
