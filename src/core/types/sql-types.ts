@@ -83,7 +83,8 @@ function readRow(reader: TypeNameReader): DataType {
   reader.expectSymbol('(');
   const fields: StructField[] = [];
   do {
-    const name = reader.readName('"');
+    // Feldera folds an unquoted field name to lower case, as any name; a quoted one is exact.
+    const name = reader.readName('"', true);
     fields.push({ name, ...reader.nested(() => readField(reader, false)) });
   } while (reader.acceptSymbol(','));
   reader.expectSymbol(')');

@@ -70,9 +70,14 @@ export class TypeNameReader {
     return true;
   }
 
-  /** A field name: a bare word, or text between `quote` characters. */
-  readName(quote: string): string {
-    return this.peekChar() === quote ? this.readQuoted(quote) : this.readWord();
+  /**
+   * A field name: a bare word, or text between `quote` characters. With `foldBare`, a bare word
+   * is read in lower case, as SQL dialects that fold unquoted names read it.
+   */
+  readName(quote: string, foldBare = false): string {
+    if (this.peekChar() === quote) return this.readQuoted(quote);
+    const word = this.readWord();
+    return foldBare ? word.toLowerCase() : word;
   }
 
   /** Reads `name:` when it comes next (`list<item: int32>`), else leaves the position unchanged. */

@@ -95,6 +95,7 @@ const ALIASES: [alias: string, canonical: string][] = [
   ['int array', 'INTEGER ARRAY'],
   ['map<varchar, int>', 'MAP<VARCHAR, INTEGER>'],
   ['row(x int)', 'ROW(x INTEGER NOT NULL)'],
+  ['ROW(Field INT, "Field" INT)', 'ROW(field INTEGER NOT NULL, "Field" INTEGER NOT NULL)'],
   ['BIGINT NULL', 'BIGINT'],
 ];
 
