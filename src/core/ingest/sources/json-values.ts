@@ -95,7 +95,8 @@ const ERROR_TEXT_BYTES = 1024;
 /**
  * Splits a stream of JSON text into its values as bytes arrive: NDJSON, concatenated or
  * pretty-printed values, and with `unwrapArrays` the elements of top-level arrays. Malformed input
- * becomes an entry with `error`, after which splitting resumes at the next line.
+ * becomes an entry with `error`, after which splitting resumes at the next line, or inside an
+ * unwrapped array at the element after the bad one.
  */
 export async function* splitJsonValues(stream: Readable, options: SplitJsonOptions): AsyncIterable<JsonValueChunk> {
   const splitter = new JsonValueSplitter(options);
@@ -137,6 +138,7 @@ const IN_STRUCTURE = 0;
 const IN_STRING = 1;
 const IN_LITERAL = 2;
 const SKIPPING_LINE = 3;
+const SKIPPING_ELEMENT = 4;
 
 // What may come next, in structure.
 const EXPECT_VALUE = 0;
@@ -186,10 +188,14 @@ export class JsonValueSplitter {
   private valueLine = 0;
   private valueColumn = 0;
 
-  /** What to report once the line being skipped after an error ends. */
+  /** What to report once the line or element being skipped after an error ends. */
   private skipError = '';
   private skipText: Buffer[] = [];
   private skipTopLevelIndex = 0;
+  /** While a bad element is skipped: its containers still open, innermost last, and whether it is inside a string (and just after a backslash). */
+  private skipStack: number[] = [];
+  private skipInString = false;
+  private skipEscaped = false;
 
   /** Error recovery restarts at a token that begins a line, so that neighbours of a bad value survive. */
   private newlineSinceToken = false;
@@ -221,6 +227,7 @@ export class JsonValueSplitter {
       if (this.mode === IN_STRUCTURE) i = this.scanStructure(chunk, i);
       else if (this.mode === IN_STRING) i = this.continueString(chunk, i);
       else if (this.mode === IN_LITERAL) i = this.continueLiteral(chunk, i);
+      else if (this.mode === SKIPPING_ELEMENT) i = this.skipElement(chunk, i);
       else i = this.skipLine(chunk, i);
     }
     if (this.inValue) this.keepValueBytes(chunk.subarray(this.valueStart));
@@ -232,6 +239,9 @@ export class JsonValueSplitter {
     this.valueStart = 0;
     if (this.mode === SKIPPING_LINE) {
       this.finishSkippedLine();
+    } else if (this.mode === SKIPPING_ELEMENT) {
+      // The bad element ran to the end: it is reported, then its array as not closed.
+      this.finishSkippedElement();
     } else if (this.mode === IN_LITERAL && this.stack.length === 0) {
       // Only a top-level literal is known to be whole: inside an open array it may have been cut.
       this.mode = IN_STRUCTURE;
@@ -264,7 +274,7 @@ export class JsonValueSplitter {
    * being read, or a bad line being skipped (its error entry is yet to come). Undefined between values.
    */
   get openTopLevelIndex(): number | undefined {
-    if (this.mode === SKIPPING_LINE) return this.skipTopLevelIndex;
+    if (this.mode === SKIPPING_LINE || this.mode === SKIPPING_ELEMENT) return this.skipTopLevelIndex;
     return this.inValue || this.stack.length > 0 ? this.topLevelCount : undefined;
   }
 
@@ -493,17 +503,19 @@ export class JsonValueSplitter {
 
   private failInString(chunk: Buffer, at: number): number {
     const message = chunk[at] === LINE_FEED ? 'unterminated string (a line break in a string must be escaped)' : 'unescaped control character in a string';
-    return this.fail(chunk, at, message, false);
+    return this.fail(chunk, at, message, false, true);
   }
 
   /**
    * Reports malformed input at `at` and returns where scanning resumes: at `at` itself when the bad
-   * value was cut short by a token that begins a new line (`restartable`), else after the line.
+   * value was cut short by a token that begins a new line (`restartable`), else after the line, or
+   * inside an unwrapped array after the bad element (see `failElement`). `inString`: `at` is inside a string.
    */
-  private fail(chunk: Buffer, at: number, message: string, restartable: boolean): number {
+  private fail(chunk: Buffer, at: number, message: string, restartable: boolean, inString = false): number {
     const error = `${message} ${this.position(at)}`;
     const priorText = this.inValue ? this.parts : [];
     const start = this.inValue ? this.valueStart : at;
+    if (this.valueDepth === 1) return this.failElement(chunk, at, error, restartable, inString, priorText, start);
     const restartAtToken = restartable && this.inValue;
     if (!this.inValue && this.valueDepth === 0) this.topLevelCount += 1;
     const topLevelIndex = this.topLevelCount;
@@ -520,6 +532,96 @@ export class JsonValueSplitter {
     for (const part of priorText) this.collectErrorText(part);
     this.collectErrorText(chunk.subarray(start, at));
     return at;
+  }
+
+  /**
+   * Malformed input inside an unwrapped top-level array: the bad element is one error, and the array
+   * goes on. Only a token that opens a line and could open the next element or close the array (`{`,
+   * `[`, `]`) is taken to cut the element short, as at the top level; otherwise the element is
+   * skipped to its end (see `skipElement`).
+   */
+  private failElement(chunk: Buffer, at: number, error: string, restartable: boolean, inString: boolean, priorText: Buffer[], start: number): number {
+    const inValue = this.inValue;
+    // The element's own containers still open where it went wrong; the array stays open.
+    const open = this.stack.slice(1);
+    this.reset();
+    this.stack.push(ARRAY);
+    this.valueDepth = 1;
+    const byte = chunk[at];
+    if (restartable && inValue && (byte === OPEN_BRACE || byte === OPEN_BRACKET || byte === CLOSE_BRACKET)) {
+      this.pushEntry(errorText(priorText, chunk.subarray(start, at)).trimEnd(), `value starting ${this.valuePosition()} is not closed: ${error}`);
+      this.expect = EXPECT_VALUE_OR_END;
+      return at;
+    }
+    this.mode = SKIPPING_ELEMENT;
+    this.skipError = error;
+    this.skipText = [];
+    this.skipTopLevelIndex = this.topLevelCount;
+    this.skipStack = open;
+    this.skipInString = inString;
+    this.skipEscaped = false;
+    for (const part of priorText) this.collectErrorText(part);
+    this.collectErrorText(chunk.subarray(start, at));
+    return at;
+  }
+
+  /**
+   * Skips the rest of a bad element, following its strings and brackets from where it went wrong,
+   * to the comma after it (the next element follows) or the array's closing bracket. A closing
+   * bracket of the other kind closes the container it matches, or the innermost one. A line break
+   * inside a string loses the element's structure (strings do not span lines): the element is taken
+   * to end there, and the next line is read as what follows it in the array.
+   */
+  private skipElement(chunk: Buffer, start: number): number {
+    const open = this.skipStack;
+    for (let i = start; i < chunk.length; i += 1) {
+      const byte = chunk[i]!;
+      if (byte === LINE_FEED) {
+        if (this.skipInString) return this.endSkippedElement(chunk, start, i, i, EXPECT_VALUE_OR_END);
+        this.line += 1;
+        this.lineStart = this.offset + i + 1;
+      } else if (this.skipInString) {
+        if (this.skipEscaped) this.skipEscaped = false;
+        else if (byte === BACKSLASH) this.skipEscaped = true;
+        else if (byte === QUOTE) this.skipInString = false;
+      } else if (byte === QUOTE) {
+        this.skipInString = true;
+      } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+        open.push(byte === OPEN_BRACE ? OBJECT : ARRAY);
+      } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        if (open.length > 0) {
+          const matching = open.lastIndexOf(byte === CLOSE_BRACE ? OBJECT : ARRAY);
+          open.length = matching >= 0 ? matching : open.length - 1;
+        } else if (byte === CLOSE_BRACKET) {
+          // The array's own end: it closes with the element.
+          this.stack.length = 0;
+          this.valueDepth = 0;
+          return this.endSkippedElement(chunk, start, i, i + 1, EXPECT_VALUE);
+        }
+        // A '}' outside any container of the element is stray: it stays part of the bad text.
+      } else if (byte === COMMA && open.length === 0) {
+        return this.endSkippedElement(chunk, start, i, i + 1, EXPECT_VALUE);
+      }
+    }
+    this.collectErrorText(chunk.subarray(start));
+    return chunk.length;
+  }
+
+  /** The skipped element ended before byte `end`; scanning resumes at `resume`, expecting `expect`. */
+  private endSkippedElement(chunk: Buffer, start: number, end: number, resume: number, expect: number): number {
+    this.collectErrorText(chunk.subarray(start, end));
+    this.finishSkippedElement();
+    this.expect = expect;
+    return resume;
+  }
+
+  private finishSkippedElement(): void {
+    this.mode = IN_STRUCTURE;
+    this.pushEntry(errorText(this.skipText, EMPTY).trimEnd(), this.skipError, this.skipTopLevelIndex);
+    this.skipText = [];
+    this.skipStack = [];
+    this.skipInString = false;
+    this.skipEscaped = false;
   }
 
   private skipLine(chunk: Buffer, start: number): number {

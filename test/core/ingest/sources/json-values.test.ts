@@ -89,6 +89,7 @@ describe('splitJsonValues: chunk boundaries', () => {
     ['[{"a":"😀"},{"b":[1,[2]]}, 3, "s\\"]"]\n[4]\n{"z":null}', UNWRAP],
     ['{"a":1}\n{"a":2\n{"a":"x\n{"b":"😀"}\n]\n{"c":3}', PLAIN],
     ['{"a":1,\n"bb" 5}\n{"c":3,\n"dd"\n7}\n[1,\nxyz 2]', PLAIN],
+    ['[{"a":"x\u0001\\"]"}, {"b":[1}, "c"} {"d":2},\n{"e":"y\n{"f":3},\n{"g":4,\n{"h":5}\n]\n[{"i" 6}]', UNWRAP],
   ];
 
   test('gives the same values when the input arrives one byte at a time', async () => {
@@ -199,8 +200,60 @@ describe('splitJsonValues: malformed input', () => {
     assert.deepEqual(entries.map((entry) => [entry.text, entry.topLevelIndex, entry.error === undefined]), [
       ['{"a":1}', 1, true],
       ['{"b":2}', 2, true],
-      ['{"c" 3}]', 2, false],
+      ['{"c" 3}', 2, false],
       ['{"d":4}', 3, true],
+    ]);
+  });
+
+  test('a bad element of an unwrapped array is one error: the elements after it and the array’s end are read as such', async () => {
+    const body = '[\n{"id":1,"s":"nul\u0000"},\n{"id":2,"s":"good"}\n]\n[{"id":3}]';
+    const entries = await split([body], UNWRAP);
+    assert.deepEqual(entries.map(({ text, index, topLevelIndex, error }) => [text, index, topLevelIndex, error ?? null]), [
+      ['{"id":1,"s":"nul\u0000"}', 1, 1, 'unescaped control character in a string at line 2, column 17'],
+      ['{"id":2,"s":"good"}', 2, 1, null],
+      ['{"id":3}', 3, 2, null],
+    ]);
+  });
+
+  test('a bad element is skipped to its end by its brackets and strings, over lines, whatever went wrong in it', async () => {
+    const body = [
+      '[{"a":1 "b":"],"}, {"c":[1}, {"d":2} {"e":3}, {"f":4},',
+      '  {',
+      '    "g": 5',
+      '    "h": [6, {"i": "}"}]',
+      '  },',
+      '  {"j": 7}]',
+    ].join('\n');
+    const entries = await split([body], UNWRAP);
+    assert.deepEqual(entries.map(({ text, error }) => [text, error?.replace(/ at line.*/, '') ?? null]), [
+      ['{"a":1 "b":"],"}', "unexpected '\"'"],
+      ['{"c":[1}', "expected ',' or ']'"],
+      ['{"d":2}', null],
+      ['{"e":3}', "expected ',' or ']'"],
+      ['{"f":4}', null],
+      ['{\n    "g": 5\n    "h": [6, {"i": "}"}]\n  }', "unexpected '\"'"],
+      ['{"j": 7}', null],
+    ]);
+    assert.deepEqual(entries.map((entry) => entry.topLevelIndex), [1, 1, 1, 1, 1, 1, 1]);
+  });
+
+  test('in an unwrapped array, a line break inside a string or a line opening with the next element ends the bad element there', async () => {
+    const entries = await split(['[\n{"a":"x\n{"b":2},\n{"c":3,\n{"d":4}\n]\n{"e":5}'], UNWRAP);
+    assert.deepEqual(entries.map(({ text, error }) => [text, error?.replace(/ at line.*/, '') ?? null]), [
+      ['{"a":"x', 'unterminated string (a line break in a string must be escaped)'],
+      ['{"b":2}', null],
+      ['{"c":3,', 'value starting'],
+      ['{"d":4}', null],
+      ['{"e":5}', 'expected an array of records, found an object'],
+    ]);
+  });
+
+  test('a bad element at the end of input is reported, then its array as not closed', async () => {
+    const entries = await split(['[{"a":1},\n{"b":[2 3]'], UNWRAP);
+    assert.deepEqual(entries.map(({ text, error }) => [text, error?.replace(/ at line.*/, '') ?? null]), [
+      ['{"a":1}', null],
+      ['{"b":[2 3]', "expected ',' or ']'"],
+      ['', 'unexpected end of input: the top-level array is not closed'],
     ]);
   });
 
