@@ -125,6 +125,17 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await expensiveOf(client, pipeline), [{ id: 2, name: 'back' }]);
   });
 
+  test('beside a DECIMAL column, a record with long numbers keeps the numbers of its VARIANT column as numbers, in each update format', async () => {
+    const pipeline = await fresh('CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, d DECIMAL(30, 20), p VARIANT);');
+    const row = (id: number) => `{"id": ${id}, "d": 0.12345678901234567891, "p": {"x": 1.5, "y": [2.25]}}`;
+    await client.pushOk(pipeline, 't', `{"insert": ${row(1)}}`, 'format=json&update_format=insert_delete');
+    await client.pushOk(pipeline, 't', `{"weight": 1, "data": ${row(2)}}`, 'format=json&update_format=weighted');
+    await client.pushOk(pipeline, 't', `{"payload": {"op": "c", "before": null, "after": ${row(3)}}}`, 'format=json&update_format=debezium');
+    await client.pushOk(pipeline, 't', row(4), 'format=json&update_format=raw');
+    const rows = await client.rows(pipeline, 'SELECT id, CAST(d AS VARCHAR) AS d, CAST(p AS VARCHAR) AS p FROM t ORDER BY id');
+    assert.deepEqual(rows, [1, 2, 3, 4].map((id) => ({ id, d: '0.12345678901234567891', p: '{"x":1.5,"y":[2.25]}' })));
+  });
+
   test('pretty-printed JSON values and positional rows are read like NDJSON objects', async () => {
     const pipeline = await fresh();
     await client.pushOk(pipeline, 'items', '{\n  "insert": {\n    "id": 1,\n    "name": "a"\n  }\n}\n{"insert": [2, "b", "12.50"]}');

@@ -290,15 +290,22 @@ const JSON_KIND_NAME = `CASE json_type(row) WHEN 'VARCHAR' THEN 'a string' WHEN 
   WHEN 'DOUBLE' THEN 'a number' WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' WHEN 'ARRAY' THEN 'an array' WHEN 'OBJECT' THEN 'an object' ELSE 'nothing' END`;
 
 function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
-  // The JSON text each record is read from: with its long numbers as strings where a decimal column
-  // could receive one (see `withExactNumbers`).
-  const parsed = columns.some((column) => holdsKind(column.type, 'decimal')) ? withExactNumbers : (text: string) => text;
+  // Columns that may receive a decimal read a record with long numbers from a text of it that keeps
+  // their digits (`_exact`, see `exactNumbers`); the other columns, and other records, read it as sent.
+  const exactColumns = columns.map((column) => holdsKind(column.type, 'decimal'));
+  const exact = exactColumns.some(Boolean) ? exactNumbers : () => 'NULL::VARCHAR';
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
   // Plain paths are read together, one parse of the row for all scalars and one for all nested values;
   // each column then takes its element of those lists.
-  const shared = sharedExtraction(columns, paths);
-  const values = columns.map((column, index) => `${extractColumn(column, paths[index]!, index, options, shared.element[index])} AS v${index}`);
+  const shared = sharedExtraction(columns, paths, 'row', () => true);
+  const sharedExact = sharedExtraction(columns, paths, '_exact', (index) => exactColumns[index]!);
+  const lists = [shared.lists, sharedExact.lists].filter(Boolean).join(', ');
+  const orExact = (index: number, asSent: string, exactly: string) => (exactColumns[index] ? `CASE WHEN _exact IS NULL THEN ${asSent} ELSE ${exactly} END` : asSent);
+  const values = columns.map((column, index) => {
+    const read = (row: string, element: string | undefined) => extractColumn(column, paths[index]!, index, options, row, element);
+    return `${orExact(index, read('row', shared.element[index]), read('_exact', sharedExact.element[index]))} AS v${index}`;
+  });
   const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
   const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
   const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
@@ -307,7 +314,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
                    WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || ${JSON_KIND_NAME} END AS _error,
               CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
-            FROM (SELECT *, ${shared.lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`, parsed)}))`;
+            FROM (SELECT *, ${lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`, exact)}))`;
   const directOf = (textSql: string) => `SELECT _req, _row, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
   // Texts passed as parameters, all of them opening an object, of whole rows whose columns all have
   // plain paths: each text is parsed once, by the extraction. The checks `rowsOf` makes need parses
@@ -315,8 +322,8 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   // the stage takes over), and one that opens with `{` and is valid is an object.
   const lean = options.format === 'raw' && !options.caseInsensitive && !options.positional && options.scalarColumn === undefined &&
     shared.element.every((element) => element !== undefined);
-  const leanOf = (textSql: string) => `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${element} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
-       FROM (SELECT _req, _row, ${shared.lists} FROM (SELECT _req, _row, ${parsed('j')} AS row FROM (${textSql})))`;
+  const leanOf = (textSql: string) => `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${orExact(index, element!, sharedExact.element[index]!)} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
+       FROM (SELECT _req, _row, _exact, ${lists} FROM (SELECT _req, _row, j AS row, ${exact('j')} AS _exact FROM (${textSql})))`;
   // Parameters come as one of two fixed queries: the SQL over each is built once.
   const parameterSql = new Map<string, string>();
   return {
@@ -340,13 +347,14 @@ interface JsonStagedInput extends StagedInput {
 
 /**
  * Each update format as SQL over `(_req, _row, _group, _error, j)` giving `(_req, _row, _group, _weight, _error,
- * j, row, _partial)`; `row` is the JSON of the row the change is about (read from `parsed(j)`), NULL
- * when the value has the wrong shape, and `_partial` marks a row that sets only the columns it has;
- * `j` stays the record's text as sent.
+ * j, row, _exact, _partial)`; `row` is the JSON of the row the change is about, NULL when the value
+ * has the wrong shape, `_exact` the same row read from `exact(j)` (NULL where that is), and
+ * `_partial` marks a row that sets only the columns it has; `j` stays the record's text as sent.
  */
-const UPDATE_FORMATS: Record<UpdateFormat, (source: string, parsed: (text: string) => string) => string> = {
-  raw: (source, parsed) => `SELECT _req, _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN ${parsed('j')}::JSON END AS row, false AS _partial FROM ${source}`,
-  insert_delete: (source, parsed) => `
+const UPDATE_FORMATS: Record<UpdateFormat, (source: string, exact: (text: string) => string) => string> = {
+  raw: (source, exact) => `SELECT _req, _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN j::JSON END AS row,
+    CASE WHEN _error IS NULL THEN (${exact('j')})::JSON END AS _exact, false AS _partial FROM ${source}`,
+  insert_delete: (source, exact) => `
     SELECT _req, _row, _group,
       CASE WHEN json_exists(j, '$.insert') OR json_exists(j, '$.update') THEN 1 WHEN json_exists(j, '$.delete') THEN -1 ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
@@ -355,25 +363,29 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string, parsed: (text: strin
            WHEN json_exists(j, '$.insert')::INT + json_exists(j, '$.delete')::INT + json_exists(j, '$.update')::INT > 1
            THEN 'expected one of "insert", "delete" and "update" in a record, not several' END AS _error,
       _text AS j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
+      coalesce(json_extract(_exact, '$.insert'), json_extract(_exact, '$.delete'), json_extract(_exact, '$.update')) AS _exact,
       coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
-    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN ${parsed('j')} END AS j, j AS _text FROM ${source})`,
-  weighted: (source, parsed) => `
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text, CASE WHEN _error IS NULL THEN ${exact('j')} END AS _exact FROM ${source})`,
+  weighted: (source, exact) => `
     SELECT _req, _row, _group, CASE WHEN ${INTEGER_WEIGHT} THEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
            WHEN NOT ${INTEGER_WEIGHT} OR TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) IS NULL THEN 'expected an integer "weight"'
            WHEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) NOT BETWEEN -${MAX_WEIGHT} AND ${MAX_WEIGHT} THEN 'expected a "weight" between -${MAX_WEIGHT} and ${MAX_WEIGHT} (each copy is stored as a row)'
            WHEN NOT json_exists(j, '$.data') THEN 'expected {"weight": n, "data": row}' END AS _error,
-      _text AS j, json_extract(j, '$.data') AS row, false AS _partial
-    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN ${parsed('j')} END AS j, j AS _text FROM ${source})`,
+      _text AS j, json_extract(j, '$.data') AS row, json_extract(_exact, '$.data') AS _exact, false AS _partial
+    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text, CASE WHEN _error IS NULL THEN ${exact('j')} END AS _exact FROM ${source})`,
   // An update is a delete of `before` and an insert of `after`: two changes of one record,
   // ordered delete first (the write path orders a record's changes by weight).
-  debezium: (source, parsed) => `
-    WITH records AS (SELECT _req, _row, _group, _error, j, _text, json_extract_string(j, '$.payload.op') AS op FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN ${parsed('j')} END AS j, j AS _text FROM ${source}))
-    SELECT _req, _row, _group, -1 AS _weight, _error, _text AS j, json_extract(j, '$.payload.before') AS row, false AS _partial FROM records WHERE _error IS NULL AND op IN ('u', 'd')
+  debezium: (source, exact) => `
+    WITH records AS (SELECT *, json_extract_string(j, '$.payload.op') AS op
+      FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text, CASE WHEN _error IS NULL THEN ${exact('j')} END AS _exact FROM ${source}))
+    SELECT _req, _row, _group, -1 AS _weight, _error, _text AS j, json_extract(j, '$.payload.before') AS row, json_extract(_exact, '$.payload.before') AS _exact, false AS _partial
+      FROM records WHERE _error IS NULL AND op IN ('u', 'd')
     UNION ALL
-    SELECT _req, _row, _group, 1 AS _weight, _error, _text, json_extract(j, '$.payload.after') AS row, false FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
+    SELECT _req, _row, _group, 1 AS _weight, _error, _text, json_extract(j, '$.payload.after') AS row, json_extract(_exact, '$.payload.after') AS _exact, false
+      FROM records WHERE _error IS NULL AND op IN ('c', 'r', 'u')
     UNION ALL
-    SELECT _req, _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), _text, NULL, false
+    SELECT _req, _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), _text, NULL, NULL, false
     FROM records WHERE _error IS NOT NULL OR op IS NULL OR op NOT IN ('c', 'r', 'u', 'd')`,
 };
 
@@ -411,18 +423,19 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
 
 /**
  * SQL: a record's JSON text with its numbers that have a fraction or an exponent as strings, when it
- * holds a long run of digits. DuckDB's JSON functions read such a number as a double, which keeps 15
- * to 17 significant digits: 0.1234567890123456789 would reach a Decimal(38, 19) column as
- * 0.12345678901234568. As a string the number keeps its digits, and every column reads it as it
- * reads the number (a value's text is what its column converts). The text is cut into string
- * literals and what lies between them, and only numbers between strings are quoted; a text without
- * 16 digits and points in a row (nearly every record) and one that is not JSON are left as they are.
+ * holds a long run of digits; NULL for the others (nearly every record) and for a text that is not
+ * JSON. DuckDB's JSON functions read such a number as a double, which keeps 15 to 17 significant
+ * digits: 0.1234567890123456789 would reach a Decimal(38, 19) column as 0.12345678901234568. As a
+ * string the number keeps its digits, and a scalar column reads it as it reads the number (a
+ * value's text is what its column converts); only the columns that may hold a decimal read this
+ * text, as it would turn a JSON column's numbers into strings. The text is cut into string literals
+ * and what lies between them, and only numbers between strings are quoted.
  */
-function withExactNumbers(text: string): string {
+function exactNumbers(text: string): string {
   const pieces = `regexp_extract_all(${text}, '"(?:[^"\\\\]|\\\\.)*"|[^"]+')`;
   const quoted = `array_to_string(list_transform(${pieces}, piece -> CASE WHEN starts_with(piece, '"') THEN piece
     ELSE regexp_replace(piece, '(-?[0-9]+(?:\\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9]+\\.[0-9]+)', '"\\1"', 'g') END), '')`;
-  return `CASE WHEN regexp_matches(${text}, '[0-9.]{16}') AND json_valid(${text}) THEN ${quoted} ELSE ${text} END`;
+  return `CASE WHEN regexp_matches(${text}, '[0-9.]{16}') AND json_valid(${text}) THEN ${quoted} END`;
 }
 
 /** The largest number of copies one weighted record may insert or delete. */
@@ -441,49 +454,50 @@ const NESTED_KINDS = new Set<DataTypeKind>(['list', 'map', 'struct', 'json']);
  * The lists of values of the columns with plain paths (no `[:]`), read with one parse of the row per
  * list, and for each column the SQL of its element (undefined for the others).
  */
-function sharedExtraction(columns: Column[], paths: JsonPath[]): { lists: string; element: Array<string | undefined> } {
+function sharedExtraction(columns: Column[], paths: JsonPath[], row: string, included: (index: number) => boolean): { lists: string; element: Array<string | undefined> } {
   const scalars: string[] = [];
   const nested: string[] = [];
   const element = columns.map((column, index) => {
     const path = paths[index]!;
-    if (path.steps.length === 0 || hasWildcard(path)) return undefined;
+    if (!included(index) || path.steps.length === 0 || hasWildcard(path)) return undefined;
     const literal = quoteLiteral(toDuckDBJsonPath(path));
     if (NESTED_KINDS.has(column.type.kind)) {
       nested.push(literal);
-      return `nullif(_nested[${nested.length}]::VARCHAR, 'null')`;
+      return `nullif(${row}_nested[${nested.length}]::VARCHAR, 'null')`;
     }
     scalars.push(literal);
-    return `_scalars[${scalars.length}]`;
+    return `${row}_scalars[${scalars.length}]`;
   });
   const lists = [
-    scalars.length > 0 ? `json_extract_string(row, [${scalars.join(', ')}]) AS _scalars` : 'NULL AS _scalars',
-    nested.length > 0 ? `json_extract(row, [${nested.join(', ')}]) AS _nested` : 'NULL AS _nested',
-  ].join(', ');
+    scalars.length > 0 && `json_extract_string(${row}, [${scalars.join(', ')}]) AS ${row}_scalars`,
+    nested.length > 0 && `json_extract(${row}, [${nested.join(', ')}]) AS ${row}_nested`,
+  ].filter(Boolean).join(', ');
   return { lists, element };
 }
 
-function extractColumn(column: Column, path: JsonPath, position: number, options: JsonDecodeOptions, sharedElement?: string): string {
+/** SQL: the text of the column's value in the JSON `row`, or `sharedElement` where that reads it (see `sharedExtraction`). */
+function extractColumn(column: Column, path: JsonPath, position: number, options: JsonDecodeOptions, row: string, sharedElement?: string): string {
   const nested = NESTED_KINDS.has(column.type.kind);
   const read = (duckdbPath: string) => {
     const literal = quoteLiteral(duckdbPath);
     if (hasWildcard(path)) {
       // A wildcard over a missing array gives []: only an array that is there is a value.
       const container = toDuckDBJsonPath({ text: path.text, steps: path.steps.slice(0, path.steps.findIndex((step) => 'every' in step)) });
-      return `CASE WHEN json_type(row, ${quoteLiteral(container)}) = 'ARRAY' THEN to_json(json_extract(row, ${literal}))::VARCHAR END`;
+      return `CASE WHEN json_type(${row}, ${quoteLiteral(container)}) = 'ARRAY' THEN to_json(json_extract(${row}, ${literal}))::VARCHAR END`;
     }
-    return nested ? `nullif(json_extract(row, ${literal})::VARCHAR, 'null')` : `json_extract_string(row, ${literal})`;
+    return nested ? `nullif(json_extract(${row}, ${literal})::VARCHAR, 'null')` : `json_extract_string(${row}, ${literal})`;
   };
-  let byName = sharedElement ?? (path.steps.length === 0 ? (nested ? `row::VARCHAR` : `json_extract_string(row, '$')`) : read(toDuckDBJsonPath(path)));
+  let byName = sharedElement ?? (path.steps.length === 0 ? (nested ? `${row}::VARCHAR` : `json_extract_string(${row}, '$')`) : read(toDuckDBJsonPath(path)));
   if (options.caseInsensitive && !column.jsonPath) {
     // Exact key first; otherwise the first key equal regardless of case.
-    const key = `list_filter(json_keys(row), k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})[1]`;
-    const loose = nested ? `nullif(json_extract(row, '$."' || replace(${key}, '"', '\\"') || '"')::VARCHAR, 'null')` : `json_extract_string(row, '$."' || replace(${key}, '"', '\\"') || '"')`;
-    byName = `coalesce(${byName}, CASE WHEN json_type(row) = 'OBJECT' THEN ${loose} END)`;
+    const key = `list_filter(json_keys(${row}), k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})[1]`;
+    const loose = nested ? `nullif(json_extract(${row}, '$."' || replace(${key}, '"', '\\"') || '"')::VARCHAR, 'null')` : `json_extract_string(${row}, '$."' || replace(${key}, '"', '\\"') || '"')`;
+    byName = `coalesce(${byName}, CASE WHEN json_type(${row}) = 'OBJECT' THEN ${loose} END)`;
   }
-  if (options.scalarColumn === column.name) byName = `CASE WHEN ${IS_SCALAR} THEN json_extract_string(row, '$') ELSE ${byName} END`;
+  if (options.scalarColumn === column.name) byName = `CASE WHEN ${IS_SCALAR} THEN json_extract_string(${row}, '$') ELSE ${byName} END`;
   if (!options.positional) return byName;
-  const atPosition = nested ? `nullif(json_extract(row, '$[${position}]')::VARCHAR, 'null')` : `json_extract_string(row, '$[${position}]')`;
-  return `CASE WHEN json_type(row) = 'ARRAY' THEN ${atPosition} ELSE ${byName} END`;
+  const atPosition = nested ? `nullif(json_extract(${row}, '$[${position}]')::VARCHAR, 'null')` : `json_extract_string(${row}, '$[${position}]')`;
+  return `CASE WHEN json_type(${row}) = 'ARRAY' THEN ${atPosition} ELSE ${byName} END`;
 }
 
 /** SQL: whether the row gives a value (possibly null) for the column, found the way `extractColumn` finds it. */
