@@ -2,7 +2,7 @@ import { RewriteTooLarge, SqlRewriter, type Rewrite, type Span } from '../../../
 import { SqlTextError, tokenizeSql, type Token } from '../../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import {
-  CAPTURES, DATE_SHIFTS, DATE_UNITS, JSON_ARRAY_TYPES, JSON_EXTRACT_TYPES, LAMBDA_FIRST, LAMBDA_OPTIONAL, PARAMETRIC, RENAMED, USING_ENDS, jsonPathOf,
+  CAPTURES, DATE_SHIFTS, DATE_UNITS, JSON_ARRAY_TYPES, JSON_EXTRACT_TYPES, LAMBDA_FIRST, LAMBDA_OPTIONAL, PARAMETRIC, RENAMED, SAME_NAMES, USING_ENDS, jsonPathOf,
 } from './clickhouse-calls.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems, selectLists } from './result-names.ts';
@@ -15,6 +15,7 @@ import { withFill, type RenderedFill } from './with-fill.ts';
 import { withTotals, type RenderedTotals } from './with-totals.ts';
 import { intervalAfter, timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
 import { keywordNames } from './keyword-names.ts';
+import { moduloOperations, type ModuloOperation } from './modulo-operator.ts';
 import { SEQUENCE_AGGREGATES, retentionSql, windowFunnelSql } from './funnel-aggregates.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { parseClickHouseType, readClickHouseType, TypeNameError } from '../../../core/types/index.ts';
@@ -50,14 +51,15 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  *   clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)`), `position(s, x)` and
  *   `extract(s, pattern)` (DuckDB reads `position(… IN …)` and `extract(… FROM …)` there), `dateAdd(day,
  *   n, t)` and `dateDiff(day, a, b)` with a unit word, typed `JSONExtract`, `countIf` of no rows (0),
- *   `now()` as a DateTime, `windowFunnel` and `retention` (see funnel-aggregates.ts), and a few
- *   renames (`lagInFrame` → `lag`);
+ *   `now()` as a DateTime, `windowFunnel` and `retention` (see funnel-aggregates.ts), a few
+ *   renames (`lagInFrame` → `lag`), and the functions DuckDB has by the same name with another
+ *   meaning (`length` of a String in bytes, `lower` of ASCII letters, `round` half to even: see SAME_NAMES);
  * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
  *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), `ORDER BY … WITH FILL` (see with-fill.ts), a
  *   trailing `SETTINGS …` (dropped);
  * - values: `DateTime - DateTime` as seconds and `Date ± INTERVAL n DAY` as a Date, where the
  *   operands are plainly such (see time-arithmetic.ts), a LEFT JOIN's unmatched columns as their
- *   type's zero (left-join-defaults.ts);
+ *   type's zero (left-join-defaults.ts), `a % b` as `modulo(a, b)` (see modulo-operator.ts);
  * - names and strings: a SELECT alias over a column of the same name (see select-aliases.ts), result
  *   columns of unaliased calls named by their text (`count()`, see result-names.ts), and strings'
  *   backslash escapes (`'\\d+'` is the pattern `\d+`).
@@ -119,7 +121,11 @@ class ClickHouseRewriter extends SqlRewriter {
     this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
     this.timeOperations = timeArithmetic(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
     this.keywordNames = keywordNames(this, columnsOf ?? (() => undefined), conditionOn);
+    this.moduloAt = moduloOperations(this, this.keywordNames);
   }
+
+  /** `a % b`, to be `modulo(a, b)`, by the first token of `a` (see `moduloOperations`). */
+  private readonly moduloAt: (start: number, limit: number) => ModuloOperation | undefined;
 
   /** Names DuckDB would take for keywords (`end`, `at`), quoted where they stand as names (see `keywordNames`). */
   private readonly keywordNames: Set<number>;
@@ -175,12 +181,24 @@ class ClickHouseRewriter extends SqlRewriter {
       const { tables, span } = this.withs;
       return { build: () => (tables.length === 0 ? '' : `WITH ${tables.map((table) => this.render(table)).join(', ')}`), next: span.to };
     }
+    // An item named by its text is named around the rewrites below, which render parts of it again
+    // (the first operand of an operation that starts the item).
+    const named = this.names.get(index);
+    if (named && !this.wrapping.has(`name:${index}`) && named.item.to <= limit) {
+      return this.wrap(`name:${index}`, () => `${this.render(named.item)} AS ${quoteIdentifier(named.name)}`, named.item.to);
+    }
     // An operation on times renders its operands again, where a LEFT JOIN's default still applies.
     const timeOperation = this.timeOperations.get(index);
     if (timeOperation && !this.wrapping.has(`time:${index}`)) {
       if (timeOperation.kind === 'dateShift') return this.wrap(`time:${index}`, () => `CAST(${this.render(timeOperation.span)} AS DATE)`, timeOperation.span.to);
       const { left, right } = timeOperation;
       return this.wrap(`time:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
+    }
+    // The last `a % b` within the span: the others starting here are in its left side, rendered again.
+    const modulo = this.moduloAt(index, limit);
+    if (modulo) {
+      const { operator, end } = modulo;
+      return { build: () => `modulo(${this.render({ from: index, to: operator })}, ${this.render({ from: operator + 1, to: end })})`, next: end };
     }
     const joinDefault = this.joinDefaults.get(index);
     if (joinDefault) {
@@ -198,10 +216,6 @@ class ClickHouseRewriter extends SqlRewriter {
       // A select item that is the name alone is named by it, as in ClickHouse.
       const named = this.selectItemStarts.has(index) && this.selectItemEnds.has(index + 1) ? ` AS ${quoteIdentifier(alias.name)}` : '';
       return { build: () => `(${this.render(alias.expression)})${named}`, next: index + 1 };
-    }
-    const named = this.names.get(index);
-    if (named && !this.wrapping.has(`name:${index}`)) {
-      return this.wrap(`name:${index}`, () => `${this.render(named.item)} AS ${quoteIdentifier(named.name)}`, named.item.to);
     }
     // A string or name written with backslash escapes, or a name in backticks, is written again in standard quotes.
     const token = this.tokens[index]!;
@@ -527,9 +541,15 @@ class ClickHouseRewriter extends SqlRewriter {
       const [keys, values] = [args.filter((_arg, at) => at % 2 === 0), args.filter((_arg, at) => at % 2 === 1)];
       return { build: () => `map([${keys.map(text).join(', ')}], [${values.map(text).join(', ')}])`, next };
     }
-    // DuckDB reads position(…) and extract(…) as `position(a IN b)` and `extract(part FROM t)`; extract
-    // and extractAll give the first group's match when the pattern has one, else the whole match's.
-    if (word === 'POSITION' && args.length === 2) return { build: () => `strpos(${text(args[0]!)}, ${text(args[1]!)})`, next };
+    // DuckDB reads position(…) and extract(…) as `position(a IN b)` and `extract(part FROM t)`; ClickHouse's
+    // position(needle IN s) is position(s, needle). extract and extractAll give the first group's match
+    // when the pattern has one, else the whole match's.
+    const within = word === 'POSITION' && args.length === 1 ? this.levelWord(args[0]!, 'IN') : undefined;
+    if (within !== undefined) {
+      return { build: () => SAME_NAMES.POSITION!.build([text({ from: within + 1, to: close }), text({ from: index + 2, to: within })]), next };
+    }
+    const sameName = Object.hasOwn(SAME_NAMES, word) ? SAME_NAMES[word]! : undefined;
+    if (sameName?.arities.includes(args.length)) return { build: () => sameName.build(args.map(text)), next };
     if ((word === 'EXTRACT' || word === 'EXTRACTALL') && args.length === 2) {
       const pattern = this.stringAt(args[1]!);
       const group = pattern !== undefined && CAPTURES.test(pattern) ? 1 : 0;
@@ -575,6 +595,15 @@ class ClickHouseRewriter extends SqlRewriter {
     }
     if ((word === 'DATEDIFF' || word === 'DATE_DIFF') && unitWord !== undefined) {
       return { build: () => `date_diff('${unit.toLowerCase()}', ${text(args[1]!)}, ${text(args[2]!)})`, next };
+    }
+    return undefined;
+  }
+
+  /** The first `word` of a span outside its brackets. */
+  private levelWord(span: Span, word: string): number | undefined {
+    for (let index = span.from; index < span.to; index += 1) {
+      if (this.opens(index)) index = this.closing(index, span.to) ?? span.to;
+      else if (this.word(index) === word) return index;
     }
     return undefined;
   }
