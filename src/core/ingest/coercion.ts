@@ -3,7 +3,7 @@ import type { DataType, DataTypeKind, FieldType } from '../types/data-type.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toComputeType, toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteLiteral } from '../../storage/duckdb/sql.ts';
-import { castNested } from './nested-coercion.ts';
+import { castNested, type NestedLiterals } from './nested-coercion.ts';
 
 /**
  * Coercion from text to a column's type, as SQL that DuckDB runs over a whole batch at once.
@@ -157,6 +157,11 @@ export interface CoercionOptions {
   fixedStrings?: 'bytes';
   /** `ignore`: a string or binary value longer than its column's declared length is kept whole rather than invalid. */
   declaredLengths?: 'ignore';
+  /**
+   * The literal syntax nested values given as text may be written in besides JSON: DuckDB's (the
+   * default) or ClickHouse's, as its text formats write them (see `castNested`).
+   */
+  nestedLiterals?: NestedLiterals;
 }
 
 /** A string or binary value within its declared length (padded when the options say so), else NULL. */
@@ -282,7 +287,7 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     const length = lengthChecked(type, options);
     return length === undefined ? cast : withinLength(cast, type, length, options);
   };
-  const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf) : null;
+  const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf, options.nestedLiterals) : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
   const defaultSql = defaultSqlOf(column);
   const declared = typed || nested ? undefined : lengthChecked(column.type, options);

@@ -4,7 +4,8 @@ import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 
 /**
  * Lists, maps and structs from text: JSON, or DuckDB's own literal syntax (`[a, b]`, `{k=v}`,
- * `{f: v}`, as DuckDB prints nested values and ClickHouse-style clients send arrays).
+ * `{f: v}`, as DuckDB prints nested values and ClickHouse-style clients send arrays), and where a
+ * dialect asks for it ClickHouse's (`['a\'b']`, `{'k':1}`, as its text formats write them).
  *
  * DuckDB's casts of nested values keep what converts and make NULL of an element that does not,
  * so `[1, "x"]` would silently become `[1, NULL]`. Here each element is taken apart and converted
@@ -21,16 +22,52 @@ export interface NestedCast {
   intact(value: string): string;
 }
 
-export function castNested(text: string, type: DataType, castLeaf: LeafCast): NestedCast {
-  const isJson = `json_valid(${text})`;
+/**
+ * The literal syntax read besides JSON: DuckDB's own, or ClickHouse's (`['a','b']`, `{'k':1}`,
+ * strings in single quotes with backslash escapes, as ClickHouse's text formats write nested
+ * values), read as the JSON it converts to, else as DuckDB's.
+ */
+export type NestedLiterals = 'duckdb' | 'clickhouse';
+
+export function castNested(text: string, type: DataType, castLeaf: LeafCast, literals: NestedLiterals = 'duckdb'): NestedCast {
+  const jsonSource = literals === 'clickhouse' ? `CASE WHEN json_valid(${text}) THEN ${text} ELSE ${clickHouseLiteralAsJson(text)} END` : text;
+  const isJson = `json_valid(${jsonSource})`;
   const json = new NestedSql(JSON_SYNTAX, castLeaf);
   const literal = new NestedSql(LITERAL_SYNTAX, castLeaf);
-  const jsonText = `CAST(${text} AS JSON)`;
+  const jsonText = `CAST(${jsonSource} AS JSON)`;
   return {
     value: `CASE WHEN ${isJson} THEN ${json.convert(jsonText, type, 0)} ELSE ${literal.convert(text, type, 0)} END`,
     // A top-level NULL is the column's business (its nullability, its default), not the value's.
     intact: (value) => `CASE WHEN ${isJson} THEN ${json.intact(jsonText, value, type, true, 0)} ELSE ${literal.intact(text, value, type, true, 0)} END`,
   };
+}
+
+/**
+ * A token of a ClickHouse literal: a quoted string, a bare word (a number, NULL, true, nan …), a
+ * bracket, brace, parenthesis, comma or colon, or spaces.
+ */
+const CLICKHOUSE_TOKEN = String.raw`'(?:[^'\\]|\\.)*'|[^'\s\[\]{}(),:]+|[\[\]{}(),:]|\s+`;
+const CLICKHOUSE_BARE_WORD = String.raw`[^'\s\[\]{}(),:]+`;
+
+/** ClickHouse's escapes that stand for another character; any other escaped character is itself (`\'`, `\\`). */
+const CLICKHOUSE_ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0, b: 8, f: 12, a: 7, v: 11 };
+
+/**
+ * SQL for the JSON text a ClickHouse literal stands for, token by token: a quoted string becomes a
+ * JSON string, NULL null, any other bare word a JSON string (which the leaf's own cast reads, so
+ * that a number keeps every digit). NULL when the text is not made of such tokens (a string left
+ * open, say). Tuples keep their parentheses, which are no JSON: they are read as DuckDB's literals.
+ */
+function clickHouseLiteralAsJson(text: string): string {
+  const escapes = Object.entries(CLICKHOUSE_ESCAPES).map(([escape, code]) => `WHEN ${quoteLiteral(escape)} THEN chr(${code})`).join(' ');
+  const pieces = `regexp_extract_all(ch_token[2:-2], ${quoteLiteral(String.raw`(?s)\\.|[^\\]+`)})`;
+  const unescaped = `array_to_string(list_transform(${pieces}, ch_piece -> CASE WHEN ch_piece[1] <> '\\' THEN ch_piece ELSE CASE ch_piece[2] ${escapes} ELSE ch_piece[2] END END), '')`;
+  const asJson = `CASE WHEN ch_token[1] = '''' THEN CAST(to_json(${unescaped}) AS VARCHAR)
+    WHEN ch_token = 'NULL' THEN 'null'
+    WHEN regexp_full_match(ch_token, ${quoteLiteral(CLICKHOUSE_BARE_WORD)}) THEN CAST(to_json(ch_token) AS VARCHAR)
+    ELSE ch_token END`;
+  const tokens = `regexp_extract_all(${text}, ${quoteLiteral(`(?s)${CLICKHOUSE_TOKEN}`)})`;
+  return `CASE WHEN regexp_full_match(${text}, ${quoteLiteral(`(?s)(?:${CLICKHOUSE_TOKEN})*`)}) THEN array_to_string(list_transform(${tokens}, ch_token -> ${asJson}), '') END`;
 }
 
 /** How one syntax is taken apart: SQL over a part of the text, itself SQL of the syntax's type. */

@@ -23,6 +23,9 @@ export type Mode = (typeof MODES)[number];
 export const FORMATS = { csv: 'csv', ndjson: 'json', parquet: 'parquet' } as const satisfies Record<string, IngestFormat>;
 export type TinybirdFormat = keyof typeof FORMATS;
 
+/** How ClickHouse's CSV writes NULL, and reads it: an unquoted `\N`. */
+export const CLICKHOUSE_CSV_NULL = '\\N';
+
 export interface ImportRequest {
   mode: Mode;
   format: TinybirdFormat;
@@ -223,7 +226,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       const file = await spoolToFile(stream, core.storage.spoolDir, { extension: 'csv' });
       cleanups.push(() => file.remove());
       const inference = await inferCsv(core.storage, file.path, {
-        ...csvDialect(params), typeGuessing: params.flag('type_guessing', true),
+        ...csvDialect(params), typeGuessing: params.flag('type_guessing', true), nullText: CLICKHOUSE_CSV_NULL,
       });
       table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params);
       const { hasHeader, delimiter, quote, escape } = inference.dialect;
@@ -247,6 +250,9 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       csv: {
         header: inferred ? inferred.hasHeader : 'detect',
         byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,
+        // As ClickHouse reads CSV (and writes it with FORMAT CSV): `\N` is NULL, a quoted "" the empty string.
+        // Outside String columns "" stays a missing value, as an empty field is (writers that quote every field write one so).
+        nullText: CLICKHOUSE_CSV_NULL, quotedEmptyIsNull: 'outsideText',
         // The file a table was inferred from loads in the dialect found for it (which the request's dialect_* options fixed).
         ...(inferred ? { delimiter: inferred.delimiter, quote: inferred.quote, escape: inferred.escape } : csvDialect(params)),
       },

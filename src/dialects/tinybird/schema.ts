@@ -5,9 +5,10 @@ import { printClickHouseType, readClickHouseType, TypeNameError } from '../../co
 
 /**
  * How ClickHouse reads values: a FixedString(N) holds N bytes, a shorter value padded with NUL bytes;
- * an integer column takes only digits (`27.5`, `1e2` and `0x1F` are invalid, not rounded or read).
+ * an integer column takes only digits (`27.5`, `1e2` and `0x1F` are invalid, not rounded or read);
+ * an Array or Map given as text may be a ClickHouse literal (`['it\'s']`, `{'a':1}`), as FORMAT CSV writes it.
  */
-export const TINYBIRD_COERCION: CoercionOptions = { fixedStrings: 'bytes', integerFractions: 'refuse' };
+export const TINYBIRD_COERCION: CoercionOptions = { fixedStrings: 'bytes', integerFractions: 'refuse', nestedLiterals: 'clickhouse' };
 
 /**
  * Tinybird's schema syntax: `` `name` Type `json:$.path` DEFAULT expr CODEC(…), … ``, comma

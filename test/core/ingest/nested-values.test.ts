@@ -82,3 +82,20 @@ test('elements convert by the same rules as columns of their type', async () => 
 test('a missing nested value is not invalid in a nullable column', async () => {
   assert.deepEqual(await convert(listOf(INT), [null]), [null]);
 });
+
+test("with ClickHouse's literals, as its text formats write nested values: quoted strings with backslash escapes, NULL, maps with colons, at any depth", async () => {
+  const clickhouse: CoercionOptions = { nestedLiterals: 'clickhouse' };
+  const texts = await convert(listOf(TEXT), [String.raw`['it\'s','back\\slash','two\nlines','tab\there','q"d','NULL']`, String.raw`['open]`, '[a, b]', '["json"]'], clickhouse);
+  assert.deepEqual(texts.slice(0, 1), [JSON.stringify(["it's", 'back\\slash', 'two\nlines', 'tab\there', 'q"d', 'NULL'])]);
+  assert.match(texts[1]!, /^invalid/, 'a string left open');
+  assert.deepEqual(texts.slice(2), ['["a","b"]', '["json"]']);
+  const numbers = await convert(listOf(INT), ['[1,NULL,-3]', "['1','x']"], clickhouse);
+  assert.equal(numbers[0], '[1,null,-3]');
+  assert.match(numbers[1]!, /^invalid/);
+  const unsigned: DataType = { kind: 'map', key: TEXT, value: { kind: 'int', bits: 64, signed: false }, valueNullable: true };
+  const maps = await convert(unsigned, ["{'a':18446744073709551615,'b':NULL}", '{a=1}', "{'a':-1}"], clickhouse);
+  assert.deepEqual(maps.slice(0, 2), ['{"a":18446744073709551615,"b":null}', '{"a":1}']);
+  assert.match(maps[2]!, /^invalid/);
+  const nested: DataType = { kind: 'map', key: INT, value: listOf(TEXT), valueNullable: true };
+  assert.deepEqual(await convert(nested, ["{1:['x'],2:[]}"], clickhouse), ['{"1":["x"],"2":[]}']);
+});

@@ -4,7 +4,8 @@ import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
-import type { StagedInput } from '../staged-input.ts';
+import { undecodableInput, type StagedInput } from '../staged-input.ts';
+import { patchStrayReturns, STRAY_RETURN_REASON } from './csv-stray-returns.ts';
 import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
 
 export interface CsvDialect {
@@ -28,8 +29,16 @@ export interface CsvOptions {
   emptyTextIsEmptyString?: boolean;
   /** Missing trailing fields are NULL and extra fields ignored; otherwise such records are invalid. */
   lenient: boolean;
-  /** Whether a quoted empty field ("") is NULL like an unquoted empty one (the default), or an empty string. */
-  quotedEmptyIsNull?: boolean;
+  /**
+   * Whether a quoted empty field ("") is NULL like an unquoted empty one (the default), or an empty
+   * string; `outsideText`: the empty string in a String column, NULL in any other (where no text is a value).
+   */
+  quotedEmptyIsNull?: boolean | 'outsideText';
+  /**
+   * An unquoted field of just this text is NULL too, as an unquoted empty one is (ClickHouse writes
+   * NULL as `\N` in CSV); quoted, it is the text itself.
+   */
+  nullText?: string;
   /** Records of this file are numbered after this many (a file that continues an earlier one). */
   recordOffset?: number;
 }
@@ -40,7 +49,8 @@ let scanCounter = 0;
  * A spooled CSV file, read by DuckDB's own CSV reader (typed later by the write path). Records with
  * the wrong number of fields or broken quoting land in DuckDB's rejects table and are staged as
  * undecodable records with DuckDB's reason and the line's text. The direct read fails at the first
- * such record instead.
+ * such record instead. A record with a carriage return outside quotes in a file of \n lines, which
+ * DuckDB cannot reject, is found by a scan of the file and staged alike (see patchStrayReturns).
  *
  * DuckDB's readers can lose a record while keeping rejects, without an error: the parallel one a
  * line past the line limit that falls across its buffers in some layouts, the sequential one an
@@ -60,15 +70,22 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   const ignoredFields = header && !options.byPosition ? firstRecord.flatMap((name, field) => (taken.has(field) ? [] : [name.trim() || `field ${field + 1}`])) : [];
   // A header none of whose names is a column is most likely a first row of data.
   if (header && !options.byPosition) checkSomeFieldMatches('the CSV header', firstRecord, columns, mapped.length);
+  // The strict reader fails a whole file on a carriage return outside quotes that does not end its line: such
+  // records are found first, to be staged as undecodable lines (the lenient reader takes one for a line break).
+  const strayReturns = !options.lenient && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, header) : [];
+  // DuckDB refuses a null text holding the quote or escape character (`\N` where `\` escapes): there it is text.
+  const { nullText } = options;
+  const nullStrings = nullText === undefined || nullText.includes(dialect.quote) || nullText.includes(dialect.escape) ? '' : `, nullstr = ['', ${quoteLiteral(nullText)}]`;
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
   const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
         new_line = ${quoteLiteral(newLineOption(dialect, options.lenient))}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
-        allow_quoted_nulls = ${options.quotedEmptyIsNull ?? true}${rejects ? `, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}` : ''}
+        allow_quoted_nulls = ${(options.quotedEmptyIsNull ?? true) === true}${nullStrings}${rejects ? `, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}` : ''}
         ${options.lenient ? ', strict_mode = false, null_padding = true' : ''}${!parallel || options.lenient ? ', parallel = false' : ''})`;
   const values = mapped.map(({ column, field }) => {
     const value = quoteIdentifier(`f${field}`);
-    return options.emptyTextIsEmptyString && column.type.kind === 'string' && !column.nullable ? `coalesce(${value}, '')` : value;
+    if (column.type.kind !== 'string') return options.quotedEmptyIsNull === 'outsideText' ? `nullif(${value}, '')` : value;
+    return options.emptyTextIsEmptyString && !column.nullable ? `coalesce(${value}, '')` : value;
   });
   return {
     columns: mapped.map(({ column }) => column.name),
@@ -111,11 +128,21 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
         await tx.run(`DELETE FROM ${rawTable} WHERE _req = ${request}`);
         await stage(false);
       }
+      if (strayReturns.length > 0) {
+        // What was read from a record whose carriage returns were patched (see patchStrayReturns) is not what was sent: the record is an undecodable line instead.
+        const records = strayReturns.map(({ line, source }) => ({ line: offset + line - skipped, error: `line ${offset + line}: ${STRAY_RETURN_REASON}`, source }));
+        for (let from = 0; from < records.length; from += 1000) {
+          await tx.run(`DELETE FROM ${rawTable} WHERE _req = ${request} AND _row IN (${records.slice(from, from + 1000).map(({ line }) => line).join(', ')})`);
+        }
+        await undecodableInput(mapped.map(({ column }) => column.name), records).load(tx, rawTable, request);
+      }
     },
-    // Without a rejects table DuckDB's reader fails on a record it would have rejected.
-    async direct() {
-      return { sql: `SELECT NULL::VARCHAR AS _error${values.map((value, index) => `, ${value} AS v${index}`).join('')} FROM ${reader()}` };
-    },
+    // Without a rejects table DuckDB's reader fails on a record it would have rejected; a patched record it would read as a row.
+    ...(strayReturns.length === 0 && {
+      async direct() {
+        return { sql: `SELECT NULL::VARCHAR AS _error${values.map((value, index) => `, ${value} AS v${index}`).join('')} FROM ${reader()}` };
+      },
+    }),
   };
 }
 
@@ -139,7 +166,8 @@ async function withRejects<T>(tx: Transaction, path: string, read: (rejects: str
 /**
  * DuckDB's strict reader fails a whole file on a carriage return that neither ends the line as the
  * first line ends nor stands inside quotes, with a message that names no line and suggests a reader
- * option the client cannot set: such a failure is said in the client's terms.
+ * option the client cannot set: such a failure (lines ending both with \r\n and otherwise; a stray
+ * one in a file of \n lines is patched before, see patchStrayReturns) is said in the client's terms.
  */
 function explained(error: unknown): unknown {
   if (!(error instanceof Error) || !error.message.includes('The CSV Parser state machine reached an invalid state')) return error;

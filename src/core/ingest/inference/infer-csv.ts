@@ -20,6 +20,8 @@ export interface CsvInferenceOptions {
   typeGuessing?: boolean;
   /** Rows read to guess the dialect, the types and the nullability. */
   sampleRows?: number;
+  /** An unquoted field of just this text is a missing value, as an empty one is (ClickHouse writes NULL as `\N`). */
+  nullText?: string;
 }
 
 export interface CsvDialect {
@@ -145,7 +147,7 @@ export async function inferCsv(storage: DuckDBStorage, filePath: string, options
   const columnCount = sniffed.columnTypes.length;
   const rules = sniffed.columnTypes.map((type) => (guessTypes && Object.hasOwn(GUESS_RULES, type) ? GUESS_RULES[type]! : GUESS_RULES['VARCHAR']!));
 
-  const readFile = (header: boolean): string => readCsvAsText(path, sniffed, columnCount, header);
+  const readFile = (header: boolean): string => readCsvAsText(path, sniffed, columnCount, header, options.nullText);
   const [headerRow, stats] = await readOrMalformed(
     () =>
       Promise.all([
@@ -213,6 +215,8 @@ async function sniffCsv(storage: DuckDBStorage, path: string, options: CsvInfere
   // A CRLF file has `\n`-terminated lines too, so only a bare `\r` is forced on the sniffer.
   if (options.newline === '\r') args.push(`new_line=${quoteLiteral('\\r')}`);
   if (options.header !== undefined) args.push(`header=${options.header}`);
+  // A column of numbers and `\N` is a column of numbers with missing values, not text.
+  args.push(...nullStrings(options.nullText, [options.escape]));
 
   const [row] = await storage.query(
     `SELECT Delimiter, Quote, Escape, NewLineDelimiter, HasHeader, Columns FROM sniff_csv(${args.join(', ')})`,
@@ -233,7 +237,7 @@ async function sniffCsv(storage: DuckDBStorage, path: string, options: CsvInfere
  * see each value as written. Short rows are padded with NULLs (missing values); rows DuckDB cannot
  * parse at all are skipped rather than failing the guess.
  */
-function readCsvAsText(path: string, sniffed: SniffedCsv, columnCount: number, header: boolean): string {
+function readCsvAsText(path: string, sniffed: SniffedCsv, columnCount: number, header: boolean, nullText: string | undefined): string {
   const columns = Array.from({ length: columnCount }, (_, index) => `${quoteLiteral(`c${index}`)}: 'VARCHAR'`);
   const args = [
     quoteLiteral(path),
@@ -250,7 +254,17 @@ function readCsvAsText(path: string, sniffed: SniffedCsv, columnCount: number, h
   // Left unset, quote and escape are DuckDB's defaults: `"`, doubled inside quoted fields.
   if (sniffed.quote !== null) args.push(`quote=${quoteLiteral(sniffed.quote)}`);
   if (sniffed.escape !== null) args.push(`escape=${quoteLiteral(sniffed.escape)}`);
+  args.push(...nullStrings(nullText, [sniffed.quote ?? '"', sniffed.escape]));
   return `read_csv(${args.join(', ')})`;
+}
+
+/**
+ * DuckDB's option reading the empty field and `nullText` as NULL, if any: DuckDB refuses a null text
+ * holding the file's quote or escape character (`\N` where `\` escapes), which is then text.
+ */
+function nullStrings(nullText: string | undefined, reserved: Array<string | null | undefined>): string[] {
+  if (nullText === undefined || reserved.some((char) => char && nullText.includes(char))) return [];
+  return [`nullstr=['', ${quoteLiteral(nullText)}]`];
 }
 
 /** One row of aggregates over the sample: `row_count`, `empty<i>` and each rule's `m<i>_<measure>`. */
