@@ -64,6 +64,13 @@ describe('Tinybird Analyze API', () => {
     assert.deepEqual(rows.data, [{ id: 1, user_name: 'a' }, { id: 2, user_name: 'b' }]);
   });
 
+  test('a CSV column of numbers and \\N (ClickHouse\'s NULL) is recommended as nullable numbers, \\N read as NULL as imports read it', async () => {
+    const response = await analyzeFile('csv', 'nulls.csv', 'id,n\n1,\\N\n2,30\n3,\\N\n');
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.analysis.columns.map((column: { name: string; recommended_type: string }) => [column.name, column.recommended_type]), [['id', 'Int32'], ['n', 'Nullable(Int32)']]);
+  });
+
   test('a CSV file adds its dialect, and a URL can be analyzed', async () => {
     const url = suite.files.serve('/semicolon.csv', 'id;name\n1;x\n2;y\n');
     const response = await suite.server.fetch('/v0/analyze', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ url }).toString() });

@@ -10,7 +10,7 @@ import type { Sluice } from '../../../core/sluice.ts';
 import { CLICKHOUSE_OUTPUT } from './sql.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { multipartParts } from '../../../server/body.ts';
-import type { TinybirdFormat } from '../import.ts';
+import { CLICKHOUSE_CSV_NULL, type TinybirdFormat } from '../import.ts';
 import { Params } from '../params.ts';
 import { printSchema } from '../schema.ts';
 import { requireCreate } from '../scopes.ts';
@@ -44,7 +44,8 @@ async function analyze(core: Sluice, source: IngestSource, format: TinybirdForma
     let columns: Array<PreviewColumn & { presentPct: number | null }>;
     let dialect: Awaited<ReturnType<typeof inferCsv>>['dialect'] | undefined;
     if (format === 'csv') {
-      const inference = await inferCsv(core.storage, file.path);
+      // A column of numbers and `\N` is recommended as it is created from the same file: numbers that may be missing.
+      const inference = await inferCsv(core.storage, file.path, { nullText: CLICKHOUSE_CSV_NULL });
       dialect = inference.dialect;
       columns = inference.columns.map((column) => ({ name: column.name, field: column.field, presentPct: null }));
     } else {
