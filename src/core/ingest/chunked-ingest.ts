@@ -4,6 +4,7 @@ import { SluiceError } from '../errors.ts';
 import type { Sluice } from '../sluice.ts';
 import { MAX_REPORTED_ERRORS, type WriteRequest, type WriteResult } from '../write/write-command.ts';
 import { csvInput, type CsvOptions } from './decoders/csv-input.ts';
+import { CsvQuoting } from './decoders/csv-quoting.ts';
 import type { IngestCommand, JsonIngestOptions } from './ingest.ts';
 import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
 import { JsonValueSplitter } from './sources/json-values.ts';
@@ -259,10 +260,7 @@ class CsvChunker implements Chunker {
   private records = 0;
   /** Records committed in earlier chunks, so that record numbers run on across chunks. */
   private offset = 0;
-  private inQuotes = false;
-  private escaping = false;
-  private readonly quote: number;
-  private readonly escape: number;
+  private readonly quoting: CsvQuoting;
   waitingSince: number | undefined;
 
   constructor(
@@ -271,8 +269,7 @@ class CsvChunker implements Chunker {
     private readonly writer: ChunkWriter,
   ) {
     if (command.csv.header !== false) throw new SluiceError('INTERNAL', 'Chunked CSV has no header');
-    this.quote = (command.csv.quote ?? '"').charCodeAt(0);
-    this.escape = (command.csv.escape ?? command.csv.quote ?? '"').charCodeAt(0);
+    this.quoting = new CsvQuoting((command.csv.quote ?? '"').charCodeAt(0), (command.csv.escape ?? command.csv.quote ?? '"').charCodeAt(0));
   }
 
   async write(bytes: Buffer): Promise<void> {
@@ -282,10 +279,7 @@ class CsvChunker implements Chunker {
     let records = 0;
     for (let index = 0; index < bytes.length; index += 1) {
       const byte = bytes[index]!;
-      if (this.escaping) this.escaping = false;
-      else if (this.inQuotes && byte === this.escape && this.escape !== this.quote) this.escaping = true;
-      else if (byte === this.quote) this.inQuotes = !this.inQuotes;
-      else if (byte === LINE_FEED && !this.inQuotes) {
+      if (this.quoting.outside(byte) && byte === LINE_FEED) {
         end = index + 1;
         records += 1;
         if (this.bytes + this.tailBytes + end - from >= this.command.chunks.bytes) {
@@ -324,7 +318,7 @@ class CsvChunker implements Chunker {
 
   async end(): Promise<void> {
     const rest = Buffer.concat(this.tail).toString('utf8');
-    if (this.inQuotes) {
+    if (this.quoting.inQuotes) {
       // A quote opened and never closed: the rest of the body is not one long field but a bad record.
       if (this.records > 0) await this.cut();
       const line = this.offset + 1;

@@ -73,14 +73,12 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   // The strict reader fails a whole file on a carriage return outside quotes that does not end its line: such
   // records are found first, to be staged as undecodable lines (the lenient reader takes one for a line break).
   const strayReturns = !options.lenient && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, header) : [];
-  // DuckDB refuses a null text holding the quote or escape character (`\N` where `\` escapes): there it is text.
-  const { nullText } = options;
-  const nullStrings = nullText === undefined || nullText.includes(dialect.quote) || nullText.includes(dialect.escape) ? '' : `, nullstr = ['', ${quoteLiteral(nullText)}]`;
+  const nullStrings = nullStringsOption(options.nullText, [dialect.quote, dialect.escape]);
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
   const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
         new_line = ${quoteLiteral(newLineOption(dialect, options.lenient))}, columns = {${fields.join(', ')}}, ${DUCKDB_LINE_LIMITS},
-        allow_quoted_nulls = ${(options.quotedEmptyIsNull ?? true) === true}${nullStrings}${rejects ? `, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}` : ''}
+        allow_quoted_nulls = ${(options.quotedEmptyIsNull ?? true) === true}${nullStrings ? `, ${nullStrings}` : ''}${rejects ? `, store_rejects = true, rejects_table = ${quoteLiteral(rejects)}, rejects_scan = ${quoteLiteral(`${rejects}_scan`)}` : ''}
         ${options.lenient ? ', strict_mode = false, null_padding = true' : ''}${!parallel || options.lenient ? ', parallel = false' : ''})`;
   const values = mapped.map(({ column, field }) => {
     const value = quoteIdentifier(`f${field}`);
@@ -233,6 +231,15 @@ function firstLineEnding(head: string, quote: string, escape: string): CsvDialec
     else if (!quoted && char === '\r') return head[index + 1] === '\n' ? '\r\n' : '\r';
   }
   return '\n';
+}
+
+/**
+ * DuckDB's option reading the empty field and `nullText` as NULL, if any: DuckDB refuses a null text
+ * holding the file's quote or escape character (`\N` where `\` escapes), which is then text.
+ */
+export function nullStringsOption(nullText: string | undefined, reserved: Array<string | null | undefined>): string | undefined {
+  if (nullText === undefined || reserved.some((char) => char && nullText.includes(char))) return undefined;
+  return `nullstr = ['', ${quoteLiteral(nullText)}]`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { CsvQuoting } from './csv-quoting.ts';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -66,7 +67,7 @@ interface FoundRecord {
 
 /**
  * The records holding a carriage return outside quotes that does not end the line, quotes told
- * apart as the chunked reader tells them (see CsvChunker); none when one stands before a line feed.
+ * apart as the chunked reader tells them (see CsvQuoting); none when one stands before a line feed.
  */
 async function findStrayReturns(file: FileHandle, quote: number, escape: number, header: boolean): Promise<FoundRecord[]> {
   const found: FoundRecord[] = [];
@@ -76,8 +77,7 @@ async function findStrayReturns(file: FileHandle, quote: number, escape: number,
     if (record.returns.length > 0 && !(header && record.line === 1)) found.push({ ...record, end });
     record = { line: record.line + 1, start: end + 1, end: 0, returns: [] };
   };
-  let quoted = false;
-  let escaping = false;
+  const quoting = new CsvQuoting(quote, escape);
   // An unquoted carriage return whose next byte decides whether it ends the line.
   let pendingReturn: number | undefined;
   const buffer = Buffer.alloc(BLOCK_BYTES);
@@ -92,11 +92,9 @@ async function findStrayReturns(file: FileHandle, quote: number, escape: number,
         record.returns.push(pendingReturn);
         pendingReturn = undefined;
       }
-      if (escaping) escaping = false;
-      else if (quoted && byte === escape && escape !== quote) escaping = true;
-      else if (byte === quote) quoted = !quoted;
-      else if (!quoted && byte === CR) pendingReturn = position + index;
-      else if (!quoted && byte === LF) endRecord(position + index);
+      if (!quoting.outside(byte)) continue;
+      if (byte === CR) pendingReturn = position + index;
+      else if (byte === LF) endRecord(position + index);
     }
     position += bytesRead;
   }

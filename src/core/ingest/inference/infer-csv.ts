@@ -5,6 +5,7 @@ import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { assignColumnNames } from './assign-column-names.ts';
 import { readOrMalformed, resolveInferenceInput } from './inference-input.ts';
+import { nullStringsOption } from '../decoders/csv-input.ts';
 import { DUCKDB_LINE_LIMITS } from '../decoders/line-limits.ts';
 
 export interface CsvInferenceOptions {
@@ -216,7 +217,8 @@ async function sniffCsv(storage: DuckDBStorage, path: string, options: CsvInfere
   if (options.newline === '\r') args.push(`new_line=${quoteLiteral('\\r')}`);
   if (options.header !== undefined) args.push(`header=${options.header}`);
   // A column of numbers and `\N` is a column of numbers with missing values, not text.
-  args.push(...nullStrings(options.nullText, [options.escape]));
+  const nullStrings = nullStringsOption(options.nullText, [options.escape]);
+  if (nullStrings) args.push(nullStrings);
 
   const [row] = await storage.query(
     `SELECT Delimiter, Quote, Escape, NewLineDelimiter, HasHeader, Columns FROM sniff_csv(${args.join(', ')})`,
@@ -254,17 +256,9 @@ function readCsvAsText(path: string, sniffed: SniffedCsv, columnCount: number, h
   // Left unset, quote and escape are DuckDB's defaults: `"`, doubled inside quoted fields.
   if (sniffed.quote !== null) args.push(`quote=${quoteLiteral(sniffed.quote)}`);
   if (sniffed.escape !== null) args.push(`escape=${quoteLiteral(sniffed.escape)}`);
-  args.push(...nullStrings(nullText, [sniffed.quote ?? '"', sniffed.escape]));
+  const nullStrings = nullStringsOption(nullText, [sniffed.quote ?? '"', sniffed.escape]);
+  if (nullStrings) args.push(nullStrings);
   return `read_csv(${args.join(', ')})`;
-}
-
-/**
- * DuckDB's option reading the empty field and `nullText` as NULL, if any: DuckDB refuses a null text
- * holding the file's quote or escape character (`\N` where `\` escapes), which is then text.
- */
-function nullStrings(nullText: string | undefined, reserved: Array<string | null | undefined>): string[] {
-  if (nullText === undefined || reserved.some((char) => char && nullText.includes(char))) return [];
-  return [`nullstr=['', ${quoteLiteral(nullText)}]`];
 }
 
 /** One row of aggregates over the sample: `row_count`, `empty<i>` and each rule's `m<i>_<measure>`. */
