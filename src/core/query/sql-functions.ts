@@ -130,13 +130,25 @@ function toInteger(type: string, safe: boolean): string {
     WHEN TRY_CAST(x AS DECIMAL(38, 10)) IS NULL THEN ${cast}(CAST(x AS VARCHAR) AS ${type}) ELSE ${cast}(trunc(TRY_CAST(x AS DECIMAL(38, 10))) AS ${type}) END`;
 }
 
+const ASCII_CAPITALS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/**
+ * ClickHouse rounds a Float64 (or Float32) of `x` as C's nearbyint does, half to even, once scaled
+ * (`scaled`, unscaled again by `unscale`); other numbers, Decimals and integers, half away from zero
+ * as DuckDB's `rounded` does. DuckDB binds both branches whatever the type, and the first is cast to
+ * round's own type, which the result keeps.
+ */
+function roundHalfEven(scaled: string, rounded: string, unscale = (even: string) => even): string {
+  const even = `CASE WHEN ${scaled} - floor(${scaled}) = 0.5 THEN 2 * round((${scaled}) / 2) ELSE round(${scaled}) END`;
+  return `CASE WHEN typeof(x) IN ('DOUBLE', 'FLOAT') THEN cast_to_type(${unscale(even)}, ${rounded}) ELSE ${rounded} END`;
+}
+
 /**
  * ClickHouse names Tinybird users write, as DuckDB macros over DuckDB's own functions. Function
  * names are case-insensitive in DuckDB, so `toStartOfHour` and `tostartofhour` both work.
  *
  * Already native in DuckDB and so not here: `count()`, `countIf`, `argMax`, `argMin`, `today()`,
- * `ifNull`, `if`, `round`, `lower`, `upper`, `length`. Aggregates work as macros (their bodies
- * are expanded at bind time), including `FILTER (WHERE …)`. What a macro cannot express is rewritten
+ * `ifNull`, `if`. Aggregates work as macros (their bodies are expanded at bind time), including `FILTER (WHERE …)`. What a macro cannot express is rewritten
  * in the query's text by the Tinybird dialect (parametric aggregates such as `quantile(0.9)(x)`,
  * `multiIf`, `formatDateTime`, the lambda-first `arrayMap` and its kin: see
  * dialects/tinybird/sql/clickhouse-sql.ts).
@@ -251,7 +263,6 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'startsWith', params: ['s', 'prefix'], body: 'starts_with(s, prefix)' },
   { name: 'endsWith', params: ['s', 'suffix'], body: 'suffix(s, suffix)' },
   { name: 'lengthUTF8', params: ['s'], body: 'length(s)' },
-  { name: 'positionCaseInsensitive', params: ['s', 'needle'], body: 'strpos(lower(s), lower(needle))' },
   { name: 'match', params: ['s', 'pattern'], body: 'regexp_matches(s, pattern)' },
   { name: 'replaceRegexpAll', params: ['s', 'pattern', 'replacement'], body: "regexp_replace(s, pattern, replacement, 'g')" },
   { name: 'replaceRegexpOne', params: ['s', 'pattern', 'replacement'], body: 'regexp_replace(s, pattern, replacement)' },
@@ -403,6 +414,34 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'substringUTF8', params: ['s', 'start', 'n'],
     body: 'substring(s, start, CASE WHEN n < 0 THEN greatest(length(s) - (CASE WHEN start < 0 THEN length(s) + start + 1 ELSE start END) + 1 + n, 0) ELSE n END)' },
   { name: 'positionUTF8', params: ['s', 'needle'], body: 'strpos(s, needle)' },
+  // ClickHouse's functions that DuckDB has by the same name with another meaning, under names of their
+  // own (a macro of DuckDB's name would replace DuckDB's function everywhere); the Tinybird rewrite
+  // calls them for ClickHouse's names. A String is bytes to ClickHouse: length, position and
+  // substring count bytes (their …UTF8 forms count characters, as DuckDB's do), and lower and upper
+  // change ASCII letters only; round rounds a Float half to even.
+  // A String's bytes, or an array's elements.
+  { name: 'sluice_byte_length', params: ['v'], body: "CASE WHEN typeof(v) = 'VARCHAR' THEN strlen(CAST(v AS VARCHAR)) ELSE length(v) END" },
+  // Where `needle` starts in `s`, in bytes from 1 (0 when it is not there), from DuckDB's position in characters.
+  { name: 'sluice_byte_position', params: ['s', 'needle'], body: 'CASE WHEN strpos(s, needle) = 0 THEN 0 ELSE strlen(left(s, strpos(s, needle) - 1)) + 1 END' },
+  // A slice of the text's UTF-8 (a BLOB), whose bounds count from the end when negative as ClickHouse's
+  // offset does: to the end, or with a negative length that many bytes off the end, and '' from offset 0.
+  // A character cut in two comes out as `?` for each byte kept (ClickHouse gives the bytes themselves).
+  { name: 'sluice_byte_substring', params: ['s', 'o'], body: "decode(encode(s)[o:CASE WHEN o = 0 THEN 0 ELSE -1 END], 'replace')" },
+  {
+    name: 'sluice_byte_substring', params: ['s', 'o', 'n'],
+    // From a negative offset, a length that reaches past the end takes the bytes to the end.
+    body: "decode(encode(s)[o:CASE WHEN o = 0 THEN 0 WHEN n < 0 THEN n - 1 WHEN o > 0 OR o + n <= 0 THEN o + n - 1 ELSE -1 END], 'replace')",
+  },
+  { name: 'sluice_ascii_lower', params: ['s'], body: `translate(s, '${ASCII_CAPITALS}', '${ASCII_CAPITALS.toLowerCase()}')` },
+  { name: 'sluice_ascii_upper', params: ['s'], body: `translate(s, '${ASCII_CAPITALS.toLowerCase()}', '${ASCII_CAPITALS}')` },
+  // Lowering ASCII letters only keeps every byte where it was.
+  { name: 'positionCaseInsensitive', params: ['s', 'needle'], body: 'sluice_byte_position(sluice_ascii_lower(s), sluice_ascii_lower(needle))' },
+  { name: 'sluice_round_half_even', params: ['x'], body: roundHalfEven('x', 'round(x)') },
+  {
+    name: 'sluice_round_half_even', params: ['x', 'd'],
+    // Scaled as ClickHouse scales: × 10^d, or ÷ 10^-d for a negative d.
+    body: roundHalfEven('CASE WHEN d >= 0 THEN x * power(10, d) ELSE x / power(10, -d) END', 'round(x, d)', (even) => `CASE WHEN d >= 0 THEN ${even} / power(10, d) ELSE ${even} * power(10, -d) END`),
+  },
   { name: 'toValidUTF8', params: ['s'], body: 's' },
   { name: 'intDivOrZero', params: ['a', 'b'], body: 'CASE WHEN b = 0 THEN 0 ELSE a // b END' },
   // Integers by zero are an error, as in ClickHouse (DuckDB gives NULL).

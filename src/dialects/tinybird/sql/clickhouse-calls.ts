@@ -39,72 +39,21 @@ export function exactQuantile(level: string, value: string): string {
 export const RENAMED: Record<string, string> = { LAGINFRAME: 'lag', LEADINFRAME: 'lead', LEFTPAD: 'lpad', RIGHTPAD: 'rpad', LEFTPADUTF8: 'lpad', RIGHTPADUTF8: 'rpad' };
 
 /**
- * ClickHouse's functions that DuckDB has by the same name with another meaning, by name: the numbers
- * of arguments taken, and DuckDB's SQL from the arguments' texts. A String is bytes to ClickHouse:
- * length, position and substring count bytes (their …UTF8 forms count characters, as DuckDB does),
- * and lower and upper change ASCII letters only; round rounds a Float64 half to even.
+ * ClickHouse's functions that DuckDB has by the same name with another meaning (see the `sluice_…`
+ * macros of CLICKHOUSE_MACROS), by name: the numbers of arguments taken, and the macro called. Calls
+ * of another shape (`substring(s FROM a FOR b)`) are left as DuckDB reads them.
  */
-export const SAME_NAMES: Record<string, { arities: number[]; build: (args: string[]) => string }> = {
-  LENGTH: { arities: [1], build: ([value]) => byteLength(value!) },
-  POSITION: { arities: [2], build: ([s, needle]) => bytePosition(s!, needle!) },
-  // Lowering ASCII letters only keeps every byte where it was.
-  POSITIONCASEINSENSITIVE: { arities: [2], build: ([s, needle]) => bytePosition(asciiLower(s!), asciiLower(needle!)) },
-  SUBSTRING: { arities: [2, 3], build: ([s, offset, length]) => byteSubstring(s!, offset!, length) },
-  SUBSTR: { arities: [2, 3], build: ([s, offset, length]) => byteSubstring(s!, offset!, length) },
-  LOWER: { arities: [1], build: ([s]) => asciiLower(s!) },
-  LCASE: { arities: [1], build: ([s]) => asciiLower(s!) },
-  UPPER: { arities: [1], build: ([s]) => asciiUpper(s!) },
-  UCASE: { arities: [1], build: ([s]) => asciiUpper(s!) },
-  ROUND: { arities: [1, 2], build: ([value, digits]) => roundHalfEven(value!, digits) },
+export const SAME_NAMES: Record<string, { arities: number[]; macro: string }> = {
+  LENGTH: { arities: [1], macro: 'sluice_byte_length' },
+  POSITION: { arities: [2], macro: 'sluice_byte_position' },
+  SUBSTRING: { arities: [2, 3], macro: 'sluice_byte_substring' },
+  SUBSTR: { arities: [2, 3], macro: 'sluice_byte_substring' },
+  LOWER: { arities: [1], macro: 'sluice_ascii_lower' },
+  LCASE: { arities: [1], macro: 'sluice_ascii_lower' },
+  UPPER: { arities: [1], macro: 'sluice_ascii_upper' },
+  UCASE: { arities: [1], macro: 'sluice_ascii_upper' },
+  ROUND: { arities: [1, 2], macro: 'sluice_round_half_even' },
 };
-
-/** A String's bytes (DuckDB's length counts characters), or an array's elements. */
-function byteLength(value: string): string {
-  return `CASE WHEN typeof(${value}) = 'VARCHAR' THEN strlen(CAST(${value} AS VARCHAR)) ELSE length(${value}) END`;
-}
-
-/** Where `needle` starts in `s`, in bytes from 1 (0 when it is not there), from DuckDB's position in characters. */
-function bytePosition(s: string, needle: string): string {
-  return `CASE WHEN strpos(${s}, ${needle}) = 0 THEN 0 ELSE strlen(left(${s}, strpos(${s}, ${needle}) - 1)) + 1 END`;
-}
-
-/**
- * ClickHouse's substring(s, offset[, length]) in bytes: a negative offset counts from the end, 0
- * gives '', and a negative length leaves that many bytes off the end. The bytes are a slice of the
- * text's UTF-8 (a BLOB), whose bounds count from the end when negative as ClickHouse's offset does:
- * `[offset:length - 1]` for a negative length, `[offset:-1]` to the end. A character cut in two
- * comes out as `?` for each byte kept (ClickHouse gives the bytes themselves, not valid UTF-8).
- */
-function byteSubstring(s: string, offset: string, length?: string): string {
-  const [o, n] = [`(${offset})`, `(${length})`];
-  // From a negative offset, a length that reaches past the end takes the bytes to the end.
-  const last = length === undefined
-    ? `CASE WHEN ${o} = 0 THEN 0 ELSE -1 END`
-    : `CASE WHEN ${o} = 0 THEN 0 WHEN ${n} < 0 THEN ${n} - 1 WHEN ${o} > 0 OR ${o} + ${n} <= 0 THEN ${o} + ${n} - 1 ELSE -1 END`;
-  return `decode(encode(${s})[${o}:${last}], 'replace')`;
-}
-
-const ASCII_CAPITALS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const asciiLower = (s: string) => `translate(${s}, '${ASCII_CAPITALS}', '${ASCII_CAPITALS.toLowerCase()}')`;
-const asciiUpper = (s: string) => `translate(${s}, '${ASCII_CAPITALS.toLowerCase()}', '${ASCII_CAPITALS}')`;
-
-/**
- * ClickHouse rounds a Float64 (or Float32) as C's nearbyint does, half to even, scaled by the digits
- * as it scales them (× 10^n, or ÷ 10^-n for negative n); other numbers, Decimals and integers, half
- * away from zero, as DuckDB's round does. DuckDB binds both branches whatever the type, and the first
- * is cast to round's own type, which the result keeps. Only digits written as a number are taken
- * (ClickHouse wants a constant): with others DuckDB's round stays.
- */
-function roundHalfEven(value: string, digits?: string): string {
-  const rounded = `round(${digits === undefined ? value : `${value}, ${digits}`})`;
-  const n = digits === undefined ? 0 : /^-?\s*\d+$/.test(digits.trim()) ? Number(digits.replace(/\s+/g, '')) : undefined;
-  if (n === undefined || Math.abs(n) > 308) return rounded;
-  const power = `1e${Math.abs(n)}`;
-  const [scale, unscale] = n === 0 ? ['', ''] : n > 0 ? [` * ${power}`, ` / ${power}`] : [` / ${power}`, ` * ${power}`];
-  const scaled = `(${value})${scale}`;
-  const even = `CASE WHEN ${scaled} - floor(${scaled}) = 0.5 THEN 2 * round(${scaled} / 2) ELSE round(${scaled}) END`;
-  return `CASE WHEN typeof(${value}) IN ('DOUBLE', 'FLOAT') THEN cast_to_type((${even})${unscale}, ${rounded}) ELSE ${rounded} END`;
-}
 
 /**
  * ClickHouse's JSONExtract(json, key…, 'Type') by its type's name: the matching JSONExtract* function,

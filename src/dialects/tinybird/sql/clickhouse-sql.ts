@@ -546,10 +546,10 @@ class ClickHouseRewriter extends SqlRewriter {
     // when the pattern has one, else the whole match's.
     const within = word === 'POSITION' && args.length === 1 ? this.levelWord(args[0]!, 'IN') : undefined;
     if (within !== undefined) {
-      return { build: () => SAME_NAMES.POSITION!.build([text({ from: within + 1, to: close }), text({ from: index + 2, to: within })]), next };
+      return { build: () => `${SAME_NAMES.POSITION!.macro}(${text({ from: within + 1, to: close })}, ${text({ from: index + 2, to: within })})`, next };
     }
     const sameName = Object.hasOwn(SAME_NAMES, word) ? SAME_NAMES[word]! : undefined;
-    if (sameName?.arities.includes(args.length)) return { build: () => sameName.build(args.map(text)), next };
+    if (sameName?.arities.includes(args.length)) return { build: () => `${sameName.macro}(${args.map(text).join(', ')})`, next };
     if ((word === 'EXTRACT' || word === 'EXTRACTALL') && args.length === 2) {
       const pattern = this.stringAt(args[1]!);
       const group = pattern !== undefined && CAPTURES.test(pattern) ? 1 : 0;
