@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { MAX_STRAY_RETURN_RECORDS } from '../../src/core/ingest/decoders/csv-stray-returns.ts';
 import { felderaError, useFelderaSuite, type FelderaSuite } from '../dialects/feldera/feldera-fixture.ts';
 import { useCatalyzedSuite, type CatalyzedSuite } from '../helpers/catalyzed-suite.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
@@ -625,6 +626,17 @@ describe('Tinybird: request bodies of every ingest path', () => {
         const { import_id } = await importAnswer(await target.send(Buffer.from('1,a\n2,b\rc\n3,d\n')), { successful: 2, quarantined: 0, invalid: 1 });
         assertRows(await target.rows(), [{ id: 1, s: 'a' }, { id: 3, s: 'd' }], p.name);
         await quarantinedLine(target as ReturnType<typeof tinybirdTarget>, /^line 2: /, import_id);
+      });
+
+      test(`more than ${MAX_STRAY_RETURN_RECORDS} lines with a stray CR: the file fails as a whole with a 400, as one whose lines end otherwise, and nothing is written`, async () => {
+        const p = tinybirdCsv(suite, how);
+        const target = await p.target();
+        const lines = Array.from({ length: MAX_STRAY_RETURN_RECORDS + 1 }, (_, index) => `${index},a\rb\n`);
+        const response = await target.send(Buffer.from(`0,first\n${lines.join('')}`));
+        const answer = await json(response);
+        assert.equal(response.status, 400, JSON.stringify(answer));
+        assert.match(answer.error, /^The CSV data could not be read: its lines do not all end alike/);
+        assert.deepEqual(await target.rows(), []);
       });
     });
   }

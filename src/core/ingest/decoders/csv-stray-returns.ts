@@ -6,6 +6,12 @@ const LF = 0x0a;
 const BLOCK_BYTES = 1024 * 1024;
 /** How much of a record's text is kept to show with it: a quarantine row shows the line, not a whole file. */
 const MAX_SOURCE_BYTES = 4096;
+/**
+ * Past this many such records the file fails as a whole, as DuckDB's reader fails it: what is
+ * found is held in memory (each record's place and text), and a file with that many stray
+ * carriage returns is more likely one whose lines end otherwise than one with a few bad lines.
+ */
+export const MAX_STRAY_RETURN_RECORDS = 10_000;
 
 /** Why such a record could not be read, as its quarantine row says after its line. */
 export const STRAY_RETURN_REASON = 'a carriage return stands outside quotes inside the line (a value holding a line break must be quoted)';
@@ -27,7 +33,8 @@ export interface StrayReturnRecord {
  * A carriage return before a \n is left alone: such a file's lines do not all end alike, which
  * stays an error of the whole file; so is one in a header, which names the columns. The file is a
  * spooled copy of the request's body, the server's own to rewrite. Most files hold no carriage
- * return at all: for them this costs one search through the file.
+ * return at all: for them this costs one search through the file. More than
+ * MAX_STRAY_RETURN_RECORDS such records are left, unpatched, to fail the file.
  */
 export async function patchStrayReturns(path: string, quote: string, escape: string, header: boolean): Promise<StrayReturnRecord[]> {
   // The scan compares bytes: a quote or escape character beyond ASCII is left to DuckDB.
@@ -72,10 +79,12 @@ interface FoundRecord {
 async function findStrayReturns(file: FileHandle, quote: number, escape: number, header: boolean): Promise<FoundRecord[]> {
   const found: FoundRecord[] = [];
   let record: FoundRecord = { line: 1, start: 0, end: 0, returns: [] };
-  const endRecord = (end: number) => {
+  /** Ends the record at `end`; false when too many have been found. */
+  const endRecord = (end: number): boolean => {
     // A header's carriage return is left to fail the file: the header names the columns.
     if (record.returns.length > 0 && !(header && record.line === 1)) found.push({ ...record, end });
     record = { line: record.line + 1, start: end + 1, end: 0, returns: [] };
+    return found.length <= MAX_STRAY_RETURN_RECORDS;
   };
   const quoting = new CsvQuoting(quote, escape);
   // An unquoted carriage return whose next byte decides whether it ends the line.
@@ -94,13 +103,12 @@ async function findStrayReturns(file: FileHandle, quote: number, escape: number,
       }
       if (!quoting.outside(byte)) continue;
       if (byte === CR) pendingReturn = position + index;
-      else if (byte === LF) endRecord(position + index);
+      else if (byte === LF && !endRecord(position + index)) return [];
     }
     position += bytesRead;
   }
   if (pendingReturn !== undefined) record.returns.push(pendingReturn);
-  endRecord(position);
-  return found;
+  return endRecord(position) ? found : [];
 }
 
 async function textBetween(file: FileHandle, start: number, end: number): Promise<string> {
