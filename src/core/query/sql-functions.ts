@@ -132,6 +132,19 @@ function toInteger(type: string, safe: boolean): string {
 
 const ASCII_CAPITALS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/** SQL: where `needle` starts in `text`, in bytes from 1 (0 when it is not there), from DuckDB's position in characters. */
+function bytePosition(text: string): string {
+  return `CASE WHEN strpos(${text}, needle) = 0 THEN 0 ELSE strlen(left(${text}, strpos(${text}, needle) - 1)) + 1 END`;
+}
+
+/**
+ * SQL: where `search(from)`, a search of the text from `from` on, finds its needle, as a place in the
+ * whole text; 0 when it does not, or when `from` is past the text's end (`size` + 1 is its end).
+ */
+function searchFrom(from: string, size: string, search: (from: string) => string): string {
+  return `CASE WHEN ${from} > ${size} + 1 THEN 0 WHEN ${search(from)} = 0 THEN 0 ELSE ${search(from)} + ${from} - 1 END`;
+}
+
 /**
  * ClickHouse rounds a Float64 (or Float32) of `x` as C's nearbyint does, half to even, once scaled
  * (`scaled`, unscaled again by `unscale`); other numbers, Decimals and integers, half away from zero
@@ -409,11 +422,18 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'makeDate', params: ['y', 'm', 'd'], body: 'make_date(CAST(y AS BIGINT), CAST(m AS BIGINT), CAST(d AS BIGINT))' },
   { name: 'makeDateTime', params: ['y', 'mo', 'd', 'h', 'mi', 's'], body: 'CAST(make_timestamp(CAST(y AS BIGINT), CAST(mo AS BIGINT), CAST(d AS BIGINT), CAST(h AS BIGINT), CAST(mi AS BIGINT), CAST(s AS DOUBLE)) AS TIMESTAMP_S)' },
   // DuckDB's strings are always valid UTF-8, and index characters as ClickHouse's …UTF8 functions do.
-  { name: 'substringUTF8', params: ['s', 'start'], body: 'substring(s, start)' },
+  // From offset 0 nothing, as in ClickHouse (DuckDB's substring takes it as 1).
+  { name: 'substringUTF8', params: ['s', 'start'], body: "CASE WHEN start = 0 THEN '' ELSE substring(s, start) END" },
   // A negative length leaves that many characters off the end, as in ClickHouse.
   { name: 'substringUTF8', params: ['s', 'start', 'n'],
-    body: 'substring(s, start, CASE WHEN n < 0 THEN greatest(length(s) - (CASE WHEN start < 0 THEN length(s) + start + 1 ELSE start END) + 1 + n, 0) ELSE n END)' },
+    body: "CASE WHEN start = 0 THEN '' ELSE substring(s, start, CASE WHEN n < 0 THEN greatest(length(s) - (CASE WHEN start < 0 THEN length(s) + start + 1 ELSE start END) + 1 + n, 0) ELSE n END) END" },
+  // DuckDB's left and right count characters, and take a negative count as ClickHouse's …UTF8 forms do (all but that many).
+  { name: 'leftUTF8', params: ['s', 'n'], body: 'left(s, n)' },
+  { name: 'rightUTF8', params: ['s', 'n'], body: 'right(s, n)' },
+  { name: 'reverseUTF8', params: ['s'], body: 'reverse(s)' },
   { name: 'positionUTF8', params: ['s', 'needle'], body: 'strpos(s, needle)' },
+  // From the character `start` on (from 1 below 1), 0 when it is past the end.
+  { name: 'positionUTF8', params: ['s', 'needle', 'start'], body: searchFrom('greatest(start, 1)', 'length(s)', (from) => `strpos(substring(s, ${from}), needle)`) },
   // ClickHouse's functions that DuckDB has by the same name with another meaning, under names of their
   // own (a macro of DuckDB's name would replace DuckDB's function everywhere); the Tinybird rewrite
   // calls them for ClickHouse's names. A String is bytes to ClickHouse: length, position and
@@ -421,8 +441,6 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // change ASCII letters only; round rounds a Float half to even.
   // A String's bytes, or an array's elements.
   { name: 'sluice_byte_length', params: ['v'], body: "CASE WHEN typeof(v) = 'VARCHAR' THEN strlen(CAST(v AS VARCHAR)) ELSE length(v) END" },
-  // Where `needle` starts in `s`, in bytes from 1 (0 when it is not there), from DuckDB's position in characters.
-  { name: 'sluice_byte_position', params: ['s', 'needle'], body: 'CASE WHEN strpos(s, needle) = 0 THEN 0 ELSE strlen(left(s, strpos(s, needle) - 1)) + 1 END' },
   // A slice of the text's UTF-8 (a BLOB), whose bounds count from the end when negative as ClickHouse's
   // offset does: to the end, or with a negative length that many bytes off the end, and '' from offset 0.
   // A character cut in two comes out as `?` for each byte kept (ClickHouse gives the bytes themselves).
@@ -432,10 +450,26 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
     // From a negative offset, a length that reaches past the end takes the bytes to the end.
     body: "decode(encode(s)[o:CASE WHEN o = 0 THEN 0 WHEN n < 0 THEN n - 1 WHEN o > 0 OR o + n <= 0 THEN o + n - 1 ELSE -1 END], 'replace')",
   },
+  // Where `needle` starts in `s`, in bytes from 1 (0 when it is not there).
+  { name: 'sluice_byte_position', params: ['s', 'needle'], body: bytePosition('s') },
+  // The same from the byte `start` on (from 1 below 1), 0 past the end. From within a character the
+  // search starts at the next one, as a needle cannot start inside one (bar a needle starting with `?`,
+  // which the cut character's bytes read as).
+  {
+    name: 'sluice_byte_position', params: ['s', 'needle', 'start'],
+    body: searchFrom('greatest(start, 1)', 'strlen(s)', (from) => bytePosition(`sluice_byte_substring(s, ${from})`)),
+  },
   { name: 'sluice_ascii_lower', params: ['s'], body: `translate(s, '${ASCII_CAPITALS}', '${ASCII_CAPITALS.toLowerCase()}')` },
   { name: 'sluice_ascii_upper', params: ['s'], body: `translate(s, '${ASCII_CAPITALS.toLowerCase()}', '${ASCII_CAPITALS}')` },
   // Lowering ASCII letters only keeps every byte where it was.
   { name: 'positionCaseInsensitive', params: ['s', 'needle'], body: 'sluice_byte_position(sluice_ascii_lower(s), sluice_ascii_lower(needle))' },
+  { name: 'positionCaseInsensitive', params: ['s', 'needle', 'start'], body: 'sluice_byte_position(sluice_ascii_lower(s), sluice_ascii_lower(needle), start)' },
+  // The first `n` bytes, or all but the last -n; the last `n` bytes, or all but the first -n.
+  { name: 'sluice_byte_left', params: ['s', 'n'], body: 'sluice_byte_substring(s, 1, n)' },
+  { name: 'sluice_byte_right', params: ['s', 'n'], body: 'CASE WHEN n >= 0 THEN sluice_byte_substring(s, -n) ELSE sluice_byte_substring(s, 1 - n) END' },
+  // ClickHouse's locate takes the needle first, as MySQL's does.
+  { name: 'locate', params: ['needle', 's'], body: 'sluice_byte_position(s, needle)' },
+  { name: 'locate', params: ['needle', 's', 'start'], body: 'sluice_byte_position(s, needle, start)' },
   { name: 'sluice_round_half_even', params: ['x'], body: roundHalfEven('x', 'round(x)') },
   {
     name: 'sluice_round_half_even', params: ['x', 'd'],

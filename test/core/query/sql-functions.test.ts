@@ -160,12 +160,14 @@ test('null, string and bit helpers: isNull, startsWith, match, replaceRegexp*, r
   );
 });
 
-test("ClickHouse's meanings of DuckDB's own names, called by the Tinybird rewrite: byte length, position and substring, ASCII-only case, round half to even of a Float", async () => {
+test("ClickHouse's meanings of DuckDB's own names, called by the Tinybird rewrite: byte length, position (from a start too), substring, left and right, ASCII-only case, round half to even of a Float", async () => {
   assert.deepEqual(
     await firstRow(`SELECT sluice_byte_length('héllo'), sluice_byte_length([1, 2]), sluice_byte_position('héllo', 'l'), sluice_byte_position('abc', 'z'),
       sluice_byte_substring('hello', -3), sluice_byte_substring('hello', 2, -1), sluice_ascii_lower('ÉCOLE'), sluice_ascii_upper('école'),
-      sluice_round_half_even(2.5::DOUBLE), sluice_round_half_even(3.5::DOUBLE), sluice_round_half_even(2.5), sluice_round_half_even(0.125::DOUBLE, 2)`),
-    ['6', '2', '4', '0', 'llo', 'ell', 'École', 'éCOLE', '2', '4', '3', '0.12'],
+      sluice_round_half_even(2.5::DOUBLE), sluice_round_half_even(3.5::DOUBLE), sluice_round_half_even(2.5), sluice_round_half_even(0.125::DOUBLE, 2),
+      sluice_byte_position('héllo', 'l', 5), sluice_byte_left('héllo', 3), sluice_byte_right('héllo', -1), leftUTF8('héllo', 2), rightUTF8('héllo', -1),
+      reverseUTF8('añb'), locate('l', 'héllo'), locate('l', 'héllo', 5)`),
+    ['6', '2', '4', '0', 'llo', 'ell', 'École', 'éCOLE', '2', '4', '3', '0.12', '5', 'hé', 'éllo', 'hé', 'éllo', 'bña', '4', '5'],
   );
 });
 

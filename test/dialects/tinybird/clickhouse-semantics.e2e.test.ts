@@ -86,6 +86,14 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
       assert.deepEqual(result.data, [{ a: 2, b: 6, c: 3, e: 4, g: 3, h: 1, pct: '100%', has_l: 'yes' }]);
     });
 
+    test('DIV and MOD are intDiv and modulo, binding as * and / do (an integer by zero is an error), and a name div or mod stays a name', async () => {
+      const result = await query(`SELECT 7 DIV 2 AS a, -7 DIV 2 AS b, 7 MOD 4 AS c, -7 MOD 4 AS e, 2 * 7 DIV 2 AS g, 1 + 7 DIV 2 AS h, 7 MOD 4 * 2 AS i,
+        id DIV 2 AS j, id AS div, div DIV 2 AS k FROM edges WHERE id = 3`);
+      assert.deepEqual(result.data, [{ a: 3, b: -3, c: 3, e: -3, g: 7, h: 4, i: 6, j: 1, div: 3, k: 1 }]);
+      await assertRefused('SELECT id DIV 0 FROM edges', /Division by zero/);
+      await assertRefused('SELECT id MOD (id - id) FROM edges', /Division by zero/);
+    });
+
     test('/ divides as floats: 7 / 2 is 3.5 (a Float64), and by zero it gives inf, -inf and nan rather than an error', async () => {
       const result = await query('SELECT 7 / 2 AS half, 6 / 3 AS whole');
       assert.deepEqual(result.data, [{ half: 3.5, whole: 2 }]);
@@ -308,6 +316,29 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
         ['llo', 'll', 1, 0, 'yes', 'no'],
         ['llo', 'll', 1, 0, 'no', 'yes'],
       ]);
+    });
+
+    test('left and right count bytes, leftUTF8 and rightUTF8 characters; a negative count takes all but that many, a count past the end the whole string', async () => {
+      const result = await query(`SELECT left(s, 3) AS l3, right(s, 3) AS r3, left(s, -1) AS all_but_last, right(s, -1) AS all_but_first,
+        leftUTF8(s, 2) AS l2_chars, rightUTF8(s, 4) AS r4_chars, left(s, 10) AS l10, right(s, 0) AS r0 FROM edges ORDER BY id`);
+      assert.deepEqual(result.data, [
+        { l3: 'hé', r3: 'llo', all_but_last: 'héll', all_but_first: 'éllo', l2_chars: 'hé', r4_chars: 'éllo', l10: 'héllo', r0: '' },
+        { l3: '', r3: '', all_but_last: '', all_but_first: '', l2_chars: '', r4_chars: '', l10: '', r0: '' },
+        { l3: 'abc', r3: 'abc', all_but_last: 'ab', all_but_first: 'bc', l2_chars: 'ab', r4_chars: 'abc', l10: 'abc', r0: '' },
+      ]);
+      assertTypes(result, { l3: 'String', r4_chars: 'String' });
+    });
+
+    test('position from a start (in bytes; positionUTF8 in characters), 0 past the end, and locate with the needle first', async () => {
+      const result = await query(`SELECT position('abcabc', 'b', 3) AS from3, position(s, 'l', 5) AS from5, position(s, 'l', 3) AS within_e,
+        positionUTF8(s, 'l', 4) AS chars_from4, positionCaseInsensitive('ABCabc', 'b', 3) AS ci, position('abc', '', 4) AS empty_at_end,
+        position('abc', '', 5) AS past_end, position('abc', 'a', 0) AS from0, locate('l', s) AS loc, locate('b', 'abcabc', 3) AS loc3 FROM edges WHERE id = 1`);
+      assert.deepEqual(result.data, [{ from3: 5, from5: 5, within_e: 4, chars_from4: 4, ci: 5, empty_at_end: 4, past_end: 0, from0: 1, loc: 4, loc3: 5 }]);
+    });
+
+    test('substring and substringUTF8 from offset 0 are empty', async () => {
+      const result = await query("SELECT substring('abc', 0) AS a, substring('abc', 0, 2) AS b, substringUTF8('abc', 0) AS c, substringUTF8('abc', 0, 2) AS e");
+      assert.deepEqual(result.data, [{ a: '', b: '', c: '', e: '' }]);
     });
 
     test('lower and upper change ASCII letters only (lowerUTF8 and upperUTF8 change the others)', async () => {

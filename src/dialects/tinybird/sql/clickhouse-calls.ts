@@ -45,7 +45,9 @@ export const RENAMED: Record<string, string> = { LAGINFRAME: 'lag', LEADINFRAME:
  */
 export const SAME_NAMES: Record<string, { arities: number[]; macro: string }> = {
   LENGTH: { arities: [1], macro: 'sluice_byte_length' },
-  POSITION: { arities: [2], macro: 'sluice_byte_position' },
+  POSITION: { arities: [2, 3], macro: 'sluice_byte_position' },
+  LEFT: { arities: [2], macro: 'sluice_byte_left' },
+  RIGHT: { arities: [2], macro: 'sluice_byte_right' },
   SUBSTRING: { arities: [2, 3], macro: 'sluice_byte_substring' },
   SUBSTR: { arities: [2, 3], macro: 'sluice_byte_substring' },
   LOWER: { arities: [1], macro: 'sluice_ascii_lower' },

@@ -15,7 +15,7 @@ import { withFill, type RenderedFill } from './with-fill.ts';
 import { withTotals, type RenderedTotals } from './with-totals.ts';
 import { intervalAfter, timeArithmetic, type TimeArithmetic } from './time-arithmetic.ts';
 import { keywordNames } from './keyword-names.ts';
-import { moduloOperations, type ModuloOperation } from './modulo-operator.ts';
+import { divisionOperations, type DivisionOperation } from './division-operators.ts';
 import { SEQUENCE_AGGREGATES, retentionSql, windowFunnelSql } from './funnel-aggregates.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { parseClickHouseType, readClickHouseType, TypeNameError } from '../../../core/types/index.ts';
@@ -59,7 +59,8 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  *   trailing `SETTINGS …` (dropped);
  * - values: `DateTime - DateTime` as seconds and `Date ± INTERVAL n DAY` as a Date, where the
  *   operands are plainly such (see time-arithmetic.ts), a LEFT JOIN's unmatched columns as their
- *   type's zero (left-join-defaults.ts), `a % b` as `modulo(a, b)` (see modulo-operator.ts);
+ *   type's zero (left-join-defaults.ts), `a % b` and `a MOD b` as `modulo(a, b)`, `a DIV b` as
+ *   `intDiv(a, b)` (see division-operators.ts);
  * - names and strings: a SELECT alias over a column of the same name (see select-aliases.ts), result
  *   columns of unaliased calls named by their text (`count()`, see result-names.ts), and strings'
  *   backslash escapes (`'\\d+'` is the pattern `\d+`).
@@ -121,11 +122,11 @@ class ClickHouseRewriter extends SqlRewriter {
     this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
     this.timeOperations = timeArithmetic(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
     this.keywordNames = keywordNames(this, columnsOf ?? (() => undefined), conditionOn);
-    this.moduloAt = moduloOperations(this, this.keywordNames);
+    this.divisionAt = divisionOperations(this, this.keywordNames);
   }
 
-  /** `a % b`, to be `modulo(a, b)`, by the first token of `a` (see `moduloOperations`). */
-  private readonly moduloAt: (start: number, limit: number) => ModuloOperation | undefined;
+  /** `a % b`, `a MOD b` and `a DIV b`, to be `modulo(a, b)` or `intDiv(a, b)`, by the first token of `a` (see `divisionOperations`). */
+  private readonly divisionAt: (start: number, limit: number) => DivisionOperation | undefined;
 
   /** Names DuckDB would take for keywords (`end`, `at`), quoted where they stand as names (see `keywordNames`). */
   private readonly keywordNames: Set<number>;
@@ -194,11 +195,11 @@ class ClickHouseRewriter extends SqlRewriter {
       const { left, right } = timeOperation;
       return this.wrap(`time:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
     }
-    // The last `a % b` within the span: the others starting here are in its left side, rendered again.
-    const modulo = this.moduloAt(index, limit);
-    if (modulo) {
-      const { operator, end } = modulo;
-      return { build: () => `modulo(${this.render({ from: index, to: operator })}, ${this.render({ from: operator + 1, to: end })})`, next: end };
+    // The last `a % b` (or MOD, DIV) within the span: the others starting here are in its left side, rendered again.
+    const division = this.divisionAt(index, limit);
+    if (division) {
+      const { operator, end, call } = division;
+      return { build: () => `${call}(${this.render({ from: index, to: operator })}, ${this.render({ from: operator + 1, to: end })})`, next: end };
     }
     const joinDefault = this.joinDefaults.get(index);
     if (joinDefault) {

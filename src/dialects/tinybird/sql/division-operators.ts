@@ -1,9 +1,10 @@
 import type { TokenReader } from '../../../core/query/sql-rewriter.ts';
 
-/** A `%` and the end of its right operand (one past its last token). */
-export interface ModuloOperation {
+/** A `%`, `DIV` or `MOD`, the end of its right operand (one past its last token) and the function it calls. */
+export interface DivisionOperation {
   operator: number;
   end: number;
+  call: 'modulo' | 'intDiv';
 }
 
 /**
@@ -16,32 +17,37 @@ const NOT_OPERANDS = new Set([
   'BETWEEN', 'EXISTS', 'CASE', 'WHEN', 'THEN', 'ELSE', 'END', 'INTERVAL', 'GLOBAL', 'ASC', 'DESC',
 ]);
 
+/** ClickHouse's operator words and the functions they are. */
+const OPERATOR_WORDS: Record<string, DivisionOperation['call']> = { DIV: 'intDiv', MOD: 'modulo' };
+
 /**
- * ClickHouse's `a % b` is its `modulo(a, b)`, an error by an integer zero where DuckDB's `%` gives
- * NULL; the rewrite calls the `modulo` macro instead, with the operands `%` binds: it binds as `*`
- * and `/` do, from the left (`a * b % c` is `modulo(a * b, c)`), looser than a unary sign, a call,
- * a subscript, `.` or `::`. A sign before the whole left side stays outside, as `-(a % b)` is
- * `(-a) % b` (the remainder takes the dividend's sign).
+ * ClickHouse's `a % b` and `a MOD b` are its `modulo(a, b)`, an error by an integer zero where
+ * DuckDB's `%` gives NULL, and `a DIV b` its `intDiv(a, b)` (DuckDB has neither word); the rewrite
+ * calls the functions instead, with the operands the operator binds: as `*` and `/` do, from the
+ * left (`a * b % c` is `modulo(a * b, c)`), looser than a unary sign, a call, a subscript, `.` or
+ * `::`. A sign before the whole left side stays outside, as `-(a % b)` is `(-a) % b` (the
+ * remainder takes the dividend's sign).
  *
- * Given the first token of a left side and where the text rendered ends, the last `%` of that left
- * side within it (`a % b % c` holds two, the first in the second's left side, rendered again). A `%`
- * whose operands the rewrite cannot delimit (beside an INTERVAL, a keyword …) is left as DuckDB's.
- * `names` are keywords standing as column names.
+ * Given the first token of a left side and where the text rendered ends, the last such operator of
+ * that left side within it (`a % b % c` holds two, the first in the second's left side, rendered
+ * again). An operator whose operands the rewrite cannot delimit (beside an INTERVAL, a keyword …)
+ * is left as it is, for DuckDB. `names` are keywords standing as column names.
  */
-export function moduloOperations(reader: TokenReader, names: ReadonlySet<number>): (start: number, limit: number) => ModuloOperation | undefined {
-  const byStart = new Map<number, ModuloOperation[]>();
+export function divisionOperations(reader: TokenReader, names: ReadonlySet<number>): (start: number, limit: number) => DivisionOperation | undefined {
+  const byStart = new Map<number, DivisionOperation[]>();
   const operands = new Operands(reader, names);
   reader.tokens.forEach((_token, operator) => {
-    if (!reader.isSymbol(operator, '%')) return;
+    const call = operands.division(operator);
+    if (call === undefined) return;
     const start = operands.leftSide(operator);
     const end = operands.after(operator + 1);
     if (start === undefined || end === undefined) return;
     // In the order of their operators, and so of their ends.
     const operations = byStart.get(start) ?? [];
-    operations.push({ operator, end });
+    operations.push({ operator, end, call });
     byStart.set(start, operations);
   });
-  // Searched by halves: a chain of n `%` renders n left sides, each within the last.
+  // Searched by halves: a chain of n operators renders n left sides, each within the last.
   return (start, limit) => {
     const operations = byStart.get(start) ?? [];
     let [low, high] = [0, operations.length];
@@ -57,7 +63,7 @@ export function moduloOperations(reader: TokenReader, names: ReadonlySet<number>
 class Operands {
   /** The CASE and END of each CASE expression, each by the other. */
   private readonly cases = new Map<number, number>();
-  /** Where the left side of each `%` read so far starts (undefined where it cannot be delimited). */
+  /** Where the left side of each operator read so far starts (undefined where it cannot be delimited). */
   private readonly leftSides = new Map<number, number | undefined>();
 
   constructor(
@@ -81,16 +87,22 @@ class Operands {
     });
   }
 
-  /** The start of the left side of the `%` at `operator`: operands joined by `*`, `/` and `%`, from the left. */
+  /** The function the token at `index` calls when it is `%`, `DIV` or `MOD` (a word not standing as a name). */
+  division(index: number): DivisionOperation['call'] | undefined {
+    if (this.reader.isSymbol(index, '%')) return 'modulo';
+    return this.names.has(index) ? undefined : OPERATOR_WORDS[this.reader.word(index) ?? ''];
+  }
+
+  /** The start of the left side of the operator at `operator`: operands joined by `*`, `/`, `%`, `DIV` and `MOD`, from the left. */
   leftSide(operator: number): number | undefined {
     let start = this.before(operator);
     while (start !== undefined) {
-      // A sign after `*`, `/` or `%` belongs to the operand it precedes (`a * -b % c`).
+      // A sign after `*`, `/`, `%` … belongs to the operand it precedes (`a * -b % c`).
       let signed = start;
       while (this.isSign(signed - 1)) signed -= 1;
       const joint = signed - 1;
       if (!this.isMultiplicative(joint)) break;
-      // A `%` there has its left side, this one's, read already.
+      // A `%`, `DIV` or `MOD` there has its left side, this one's, read already.
       if (this.leftSides.has(joint)) {
         start = this.leftSides.get(joint);
         break;
@@ -202,7 +214,7 @@ class Operands {
   }
 
   private isMultiplicative(index: number): boolean {
-    return this.reader.isSymbol(index, '*') || this.reader.isSymbol(index, '/') || this.reader.isSymbol(index, '%');
+    return this.reader.isSymbol(index, '*') || this.reader.isSymbol(index, '/') || this.division(index) !== undefined;
   }
 
   /** Whether `::` starts at `index`. */
