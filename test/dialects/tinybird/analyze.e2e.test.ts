@@ -64,11 +64,12 @@ describe('Tinybird Analyze API', () => {
     assert.deepEqual(rows.data, [{ id: 1, user_name: 'a' }, { id: 2, user_name: 'b' }]);
   });
 
-  test('a CSV column of numbers and \\N (ClickHouse\'s NULL) is recommended as nullable numbers, \\N read as NULL as imports read it', async () => {
-    const response = await analyzeFile('csv', 'nulls.csv', 'id,n\n1,\\N\n2,30\n3,\\N\n');
+  test('a CSV column of numbers and \\N (ClickHouse\'s NULL) is recommended as nullable numbers, \\N read as NULL as imports read it, in the preview too', async () => {
+    const response = await analyzeFile('csv', 'nulls.csv', 'id,n,s\n1,\\N,\\N\n2,30,x\n3,\\N,y\n');
     const body = await response.json();
     assert.equal(response.status, 200, JSON.stringify(body));
-    assert.deepEqual(body.analysis.columns.map((column: { name: string; recommended_type: string }) => [column.name, column.recommended_type]), [['id', 'Int32'], ['n', 'Nullable(Int32)']]);
+    assert.deepEqual(body.analysis.columns.map((column: { name: string; recommended_type: string }) => [column.name, column.recommended_type]), [['id', 'Int32'], ['n', 'Nullable(Int32)'], ['s', 'Nullable(String)']]);
+    assert.deepEqual(body.preview.data, [{ id: 1, n: null, s: null }, { id: 2, n: 30, s: 'x' }, { id: 3, n: null, s: 'y' }]);
   });
 
   test('a CSV file adds its dialect, and a URL can be analyzed', async () => {

@@ -2,6 +2,7 @@ import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import type { FieldType } from '../../types/data-type.ts';
 import { toDuckDBType } from '../../types/duckdb-types.ts';
 import { hasWildcard, parseJsonPath, toDuckDBJsonPath } from '../json-path.ts';
+import { nullStringsOption } from '../decoders/csv-input.ts';
 import type { CsvDialect } from './infer-csv.ts';
 import { ndjsonRecords } from './inference-input.ts';
 
@@ -14,21 +15,30 @@ export interface PreviewColumn {
   path?: string;
 }
 
+export interface PreviewOptions {
+  /** A CSV file's dialect, as inferred. */
+  dialect?: CsvDialect;
+  /** A CSV text read as NULL besides the empty field (`\N`), as the inference was told. */
+  nullText?: string;
+  limit?: number;
+}
+
 /**
  * SQL giving the first rows of an analyzed file as the proposed columns would hold them (values
  * that do not convert show as NULL). The SQL is built by the server from a spooled file and
  * analysis results, quoting every name and literal.
  */
-export function previewSql(format: 'csv' | 'ndjson' | 'parquet', path: string, columns: PreviewColumn[], options: { dialect?: CsvDialect; limit?: number } = {}): string {
+export function previewSql(format: 'csv' | 'ndjson' | 'parquet', path: string, columns: PreviewColumn[], options: PreviewOptions = {}): string {
   const limit = options.limit ?? 10;
   const file = quoteLiteral(path);
   const as = (column: PreviewColumn, expression: string) => `TRY_CAST(${expression} AS ${toDuckDBType(column.field.type)}) AS ${quoteIdentifier(column.name)}`;
   if (format === 'csv') {
     const dialect = options.dialect;
     const fields = columns.map((_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`).join(', ');
+    const nullStrings = nullStringsOption(options.nullText, [dialect?.quote ?? '"', dialect?.escape]);
     const reader = `read_csv(${file}, auto_detect = false, header = ${dialect?.hasHeader ?? false}, columns = {${fields}},
       delim = ${quoteLiteral(dialect?.delimiter ?? ',')}, quote = ${quoteLiteral(dialect?.quote ?? '"')}${dialect?.escape ? `, escape = ${quoteLiteral(dialect.escape)}` : ''},
-      ignore_errors = true, null_padding = true)`;
+      ${nullStrings ? `${nullStrings}, ` : ''}ignore_errors = true, null_padding = true)`;
     return `SELECT ${columns.map((column, index) => as(column, quoteIdentifier(`f${index}`))).join(', ')} FROM ${reader} LIMIT ${limit}`;
   }
   if (format === 'parquet') {
