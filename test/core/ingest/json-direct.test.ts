@@ -55,6 +55,9 @@ const UNREADABLE: Record<string, { lines: Array<string | Buffer>; quarantined: n
   'a byte order mark': { lines: ['\ufeff{"id": 1}'], quarantined: 0 },
   'invalid UTF-8': { lines: [Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x31, 0x2c, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])], quarantined: 1 },
   'a trailing comma (which both readers accept)': { lines: ['{"id": 1, "name": "a",}'], quarantined: 0 },
+  'numbers in a text column that the JSON reader prints otherwise (1e-07 for 1e-7), and a text spelled like one': {
+    lines: ['{"id": 1, "name": 1e-7}', '{"id": 2, "name": 1e16}', '{"id": 3, "name": 0.00001}', '{"id": 4, "name": 1.5e300}', '{"id": 5, "name": "1e+16"}'], quarantined: 0,
+  },
   'a line past the line limit': { lines: [`{"id": 1, "name": "${'x'.repeat(MAX_LINE_BYTES + 1000)}"}`], quarantined: 1 },
 };
 

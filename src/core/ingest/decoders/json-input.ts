@@ -389,15 +389,27 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string, exact: (text: string
     FROM records WHERE _error IS NOT NULL OR op IS NULL OR op NOT IN ('c', 'r', 'u', 'd')`,
 };
 
+/** Kinds whose column keeps a value's text as it is read (a number's spelling included). */
+const TEXT_KINDS = new Set<DataTypeKind>(['string', 'binary']);
+
+/**
+ * A number with an exponent as DuckDB prints a double (`1e-07`, `1e+16`, `1.5e+300`): the JSON
+ * reader prints a number read as text so, where JSON extraction prints `1e-7`,
+ * `10000000000000000.0`, `1.5e300`. Where DuckDB's print has no exponent, the two agree.
+ */
+const READER_EXPONENT_PRINT = `'-?[0-9]+(\\.[0-9]+)?e[+-][0-9]+'`;
+
 /**
  * SQL reading the direct source's columns (`_error, v0…vn, _sets`) from an NDJSON file with
  * DuckDB's JSON reader, when that gives exactly the texts the extraction below gives: whole rows
  * (raw format) whose columns are top-level keys, matched by exact name. Values of nested kinds are
  * read as JSON, the others as text; both print a value the way JSON extraction does, as both come
- * from the same parser. The reader fails, and the stage takes over, on a record it reads
- * differently: a line that is not one whole object (an array, a scalar, two objects, an object
- * over two lines), an object with a key twice, a byte order mark, a line longer than the spool's
- * line limit. It reads a `null` line as a row of NULLs, like `{}`; such rows are left to the stage.
+ * from the same parser, but for a number that DuckDB prints with an exponent (see
+ * READER_EXPONENT_PRINT), which a text column would keep. The reader fails, and the stage takes
+ * over, on a record it reads differently: a line that is not one whole object (an array, a scalar,
+ * two objects, an object over two lines), an object with a key twice, a byte order mark, a line
+ * longer than the spool's line limit, such a number in a text column (or a text spelled like one).
+ * It reads a `null` line as a row of NULLs, like `{}`; such rows are left to the stage.
  */
 function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], options: JsonDecodeOptions): string | undefined {
   if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined) return undefined;
@@ -416,7 +428,10 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
   });
   const readerColumns = [...types].map(([key, type]) => `${quoteLiteral(key)}: '${type}'`).join(', ');
   const allMissing = columns.map((_, index) => `v${index} IS NULL`).join(' AND ');
-  return `SELECT CASE WHEN ${allMissing} THEN 'a record without values, perhaps null' END AS _error, *
+  // A text column keeps the text it reads, which for a number must be the extraction's print of it.
+  const printedOtherwise = columns.flatMap((column, index) => (TEXT_KINDS.has(column.type.kind) && types.get(keys[index]!) === 'VARCHAR' ? [`regexp_full_match(v${index}, ${READER_EXPONENT_PRINT})`] : []));
+  return `SELECT CASE WHEN ${allMissing} THEN 'a record without values, perhaps null'
+      ${printedOtherwise.length > 0 ? `WHEN ${printedOtherwise.join(' OR ')} THEN 'a number the JSON reader prints otherwise'` : ''} END AS _error, *
     FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets
     FROM read_json(${quoteLiteral(path)}, format = 'newline_delimited', records = true, columns = {${readerColumns}}, maximum_object_size = ${MAX_LINE_BYTES}))`;
 }
