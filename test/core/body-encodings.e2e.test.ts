@@ -628,6 +628,17 @@ describe('Tinybird: request bodies of every ingest path', () => {
         await quarantinedLine(target as ReturnType<typeof tinybirdTarget>, /^line 2: /, import_id);
       });
 
+      test('a stray CR far into a large body (past its first chunks, which hold none): that line alone is quarantined', async () => {
+        const p = tinybirdCsv(suite, how);
+        const target = await p.target();
+        const lines = Array.from({ length: 200_000 }, (_, index) => `${index + 1},v${index + 1}\n`);
+        lines[99_999] = '100000,b\rc\n';
+        const { import_id } = await importAnswer(await target.send(Buffer.from(lines.join(''))), { successful: 199_999, quarantined: 0, invalid: 1 });
+        const ids = (await target.rows()).map((row) => row.id);
+        assert.deepEqual([ids.length, ids.includes(100_000), ids.at(-1)], [199_999, false, 200_000]);
+        await quarantinedLine(target as ReturnType<typeof tinybirdTarget>, /^line 100000: /, import_id);
+      });
+
       test(`more than ${MAX_STRAY_RETURN_RECORDS} lines with a stray CR: the file fails as a whole with a 400, as one whose lines end otherwise, and nothing is written`, async () => {
         const p = tinybirdCsv(suite, how);
         const target = await p.target();

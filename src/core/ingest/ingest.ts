@@ -131,21 +131,32 @@ function streamOf(content: Content): Readable {
   return Buffer.isBuffer(content) ? Readable.from([content], { objectMode: false }) : content;
 }
 
-/** The source as a file in the spool folder: the file itself when it already is one, else a copy of its content. */
-async function spooled(core: Sluice, content: Content, command: IngestCommand, extension: string, cleanups: Array<() => Promise<void>>): Promise<string> {
-  if (command.source.kind === 'file') return command.source.path;
-  const file = await spoolToFile(streamOf(content), core.storage.spoolDir, { extension });
+/**
+ * The source as a file in the spool folder: the file itself when it already is one, else a copy of
+ * its content, each chunk of which `inspect` sees on the way (and `inspected` is then true).
+ */
+async function spooled(
+  core: Sluice, content: Content, command: IngestCommand, extension: string, cleanups: Array<() => Promise<void>>, inspect?: (chunk: Buffer) => void,
+): Promise<{ path: string; inspected: boolean }> {
+  if (command.source.kind === 'file') return { path: command.source.path, inspected: false };
+  const file = await spoolToFile(streamOf(content), core.storage.spoolDir, { extension, ...(inspect && { inspect }) });
   cleanups.push(() => file.remove());
-  return file.path;
+  return { path: file.path, inspected: true };
 }
+
+const CARRIAGE_RETURN = 0x0d;
 
 type Decoder = (core: Sluice, content: Content, command: IngestCommand, cleanups: Array<() => Promise<void>>) => Promise<StagedInput>;
 
 const DECODERS: Record<IngestFormat, Decoder> = {
-  csv: async (core, content, command, cleanups) =>
-    csvInput(await spooled(core, content, command, 'csv', cleanups), command.table.columns, command.csv ?? DEFAULT_CSV),
+  csv: async (core, content, command, cleanups) => {
+    // A file seen to hold no carriage return on its way to the spool needs no search for stray ones.
+    let carriageReturn = false;
+    const { path, inspected } = await spooled(core, content, command, 'csv', cleanups, (chunk) => (carriageReturn ||= chunk.includes(CARRIAGE_RETURN)));
+    return csvInput(path, command.table.columns, { ...(command.csv ?? DEFAULT_CSV), noStrayReturns: inspected && !carriageReturn });
+  },
   parquet: async (core, content, command, cleanups) =>
-    parquetInput(core.storage, await spooled(core, content, command, 'parquet', cleanups), command.table.columns, { caseInsensitive: command.caseInsensitive ?? false }),
+    parquetInput(core.storage, (await spooled(core, content, command, 'parquet', cleanups)).path, command.table.columns, { caseInsensitive: command.caseInsensitive ?? false }),
   json: async (core, content, command, cleanups) => {
     const options = command.json ?? DEFAULT_JSON;
     const batch = new JsonBatch(core.storage.spoolDir, cleanups);
@@ -174,7 +185,8 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     }
     await spool.close();
     const mapped = columns.map((name) => command.table.columns.find((column) => column.name === name)!);
-    const input = await csvInput(spool.path, mapped, { header: false, caseInsensitive: false, lenient: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false });
+    // Every text is quoted (see csvField): no carriage return stands outside quotes.
+    const input = await csvInput(spool.path, mapped, { header: false, caseInsensitive: false, lenient: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, noStrayReturns: true });
     return ignoredFields.size > 0 ? { ...input, ignoredFields: [...ignoredFields] } : input;
   },
 };

@@ -41,6 +41,11 @@ export interface CsvOptions {
   nullText?: string;
   /** Records of this file are numbered after this many (a file that continues an earlier one). */
   recordOffset?: number;
+  /**
+   * The file is known to hold no carriage return outside quotes (none at all, as its spooling saw,
+   * or none unquoted, as its writer quotes every text), sparing the search for them.
+   */
+  noStrayReturns?: boolean;
 }
 
 let scanCounter = 0;
@@ -72,7 +77,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   if (header && !options.byPosition) checkSomeFieldMatches('the CSV header', firstRecord, columns, mapped.length);
   // The strict reader fails a whole file on a carriage return outside quotes that does not end its line: such
   // records are found first, to be staged as undecodable lines (the lenient reader takes one for a line break).
-  const strayReturns = !options.lenient && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, header) : [];
+  const strayReturns = !options.lenient && !options.noStrayReturns && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, header) : [];
   const nullStrings = nullStringsOption(options.nullText, [dialect.quote, dialect.escape]);
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
   const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},

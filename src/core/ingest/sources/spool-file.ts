@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ByteLimit } from './byte-limit.ts';
 
@@ -26,6 +26,8 @@ export interface SpoolOptions {
   extension: string;
   /** Fails with PAYLOAD_TOO_LARGE (and removes the file) past this many bytes. */
   maxBytes?: number;
+  /** Sees each chunk on its way to the file: what a reader wants to know of the file, learned without reading it again. */
+  inspect?: (chunk: Buffer) => void;
 }
 
 /** Writes a stream to a new, uniquely named file in `spoolDir`; on any failure no partial file is left behind. */
@@ -38,8 +40,12 @@ export async function spoolToFile(stream: Readable, spoolDir: string, options: S
   // 'wx': a name clash must fail rather than overwrite another request's file.
   const file = createWriteStream(path, { flags: 'wx', highWaterMark: SPOOL_WRITE_BUFFER_BYTES });
   try {
-    if (options.maxBytes === undefined) await pipeline(stream, file);
-    else await pipeline(stream, new ByteLimit(options.maxBytes), file);
+    const { maxBytes, inspect } = options;
+    const stages = [
+      ...(maxBytes === undefined ? [] : [new ByteLimit(maxBytes)]),
+      ...(inspect ? [new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, (inspect(chunk), chunk)) })] : []),
+    ];
+    await pipeline([stream, ...stages, file]);
   } catch (error) {
     await remove();
     throw error;
