@@ -13,6 +13,8 @@ import { EgressStream, FelderaClient, felderaError } from '../dialects/feldera/f
 const RESERVED = ['select', 'order', 'group', 'table', 'default', 'from', 'user'];
 const INJECTION = 'a"; DROP TABLE x; --';
 /** Column names with a character that SQL text must quote or escape (the last one names an integer column in Tinybird). */
+/** Names the write path gives its own columns and lambdas (see `own` in write-executor.ts), as column names. */
+const STAGE_NAMES = ['f', 'c', 'e', '_req', '_row', '_weight', '_group', '_sets', '_source', '_failures', '_texts', '_undecodable', 'v0', 't0', 'n0'];
 const AWKWARD = ['a"b', "it's", 'with space', 'dot.ted', 'back\\slash', 'ünïcødé', '名前', INJECTION];
 
 /** A name as a SQL double-quoted identifier. */
@@ -125,6 +127,26 @@ describe('Tinybird: awkward names', () => {
       c__error_column: [INJECTION],
       c__error: [`column "${INJECTION}": value "not a number" is not a valid Int32`],
     }]);
+  });
+
+  test('columns named like the write path\'s own (f, c, e, _req, _row, _weight, _group, _sets, _source, _failures, _texts, _undecodable, v0, t0, n0) keep their values when a bad row sends the batch through the stage', async () => {
+    const schema = STAGE_NAMES.map((name) => `\`${name}\` Int32 \`json:$.${name}\``).join(', ');
+    await tbOk(await tb.form('/v0/datasources', { name: 'stage_names', format: 'ndjson', schema }));
+    const good = Object.fromEntries(STAGE_NAMES.map((name, index) => [name, 100 + index]));
+    const bad = { ...good, _req: 'not a number' };
+    assert.deepEqual(await (await tbEvents('stage_names', `${JSON.stringify(good)}\n${JSON.stringify(bad)}`)).json(), { successful_rows: 1, quarantined_rows: 1 });
+    assert.deepEqual((await tbQuery('SELECT * FROM stage_names')).data, [good]);
+    const [quarantined] = (await tbQuery('SELECT * EXCLUDE (c__import_id, insertion_date) FROM stage_names_quarantine')).data;
+    assert.deepEqual(quarantined, {
+      ...Object.fromEntries(Object.entries(bad).map(([name, value]) => [name, String(value)])),
+      c__error_column: ['_req'], c__error: ['column "_req": value "not a number" is not a valid Int32'],
+    });
+  });
+
+  test('a column named rowid, or like a quarantine column (c__error, insertion_date), is refused with a 400 naming it', async () => {
+    await tbError(await tb.form('/v0/datasources', { name: 'with_rowid', schema: 'id Int32, RowId Int32' }), /Column name "RowId" is reserved: it names the storage engine's row number/);
+    await tbError(await tb.form('/v0/datasources', { name: 'with_error', schema: 'id Int32, c__error String' }), /Column name "c__error" is reserved for the quarantine table's own columns/);
+    await tbError(await tb.form('/v0/datasources', { name: 'with_date', schema: 'id Int32, insertion_date DateTime' }), /Column name "insertion_date" is reserved for the quarantine table's own columns/);
   });
 
   test('delete and replace conditions on awkward column names remove and replace exactly the matching rows', async () => {
@@ -326,6 +348,25 @@ async function openEgress(pipeline: string, relation: string, snapshot = true): 
   if (response.status !== 200) assert.fail(`egress of ${relation}: ${response.status} ${await response.text()}`);
   return new EgressStream(response.body!.getReader());
 }
+
+describe('Feldera: columns named like the write path\'s own', () => {
+  test('a keyed table with columns _seq, _outcome, _sets, _weight and _row takes folded upserts, partial updates and deletes, and a table without a key with _net, _id, _copy and _weight deletes one copy of a row', async () => {
+    await feldera.pipeline('stage_names', `
+      CREATE TABLE k (id INT NOT NULL PRIMARY KEY, "_seq" INT, "_outcome" VARCHAR, "_sets" INT, "_weight" INT, "_row" INT);
+      CREATE TABLE m ("_net" INT, "_id" INT, "_copy" INT, "_weight" INT);`);
+    const whole = (id: number, n: number) => ({ id, _seq: n, _outcome: `o${n}`, _sets: n + 1, _weight: n + 2, _row: n + 3 });
+    await feldera.pushOk('stage_names', 'k', [
+      { insert: whole(1, 10) }, { insert: whole(2, 20) }, { update: { id: 1, _sets: 99 } }, { insert: whole(3, 30) }, { delete: { id: 3 } },
+    ].map((change) => JSON.stringify(change)).join('\n'));
+    await feldera.pushOk('stage_names', 'k', [{ update: { id: 2, _outcome: 'set', _weight: -5 } }, { insert: whole(4, 40) }].map((change) => JSON.stringify(change)).join('\n'));
+    assert.deepEqual(await felderaRows('stage_names', 'SELECT * FROM k ORDER BY id'), [{ ...whole(1, 10), _sets: 99 }, { ...whole(2, 20), _outcome: 'set', _weight: -5 }, whole(4, 40)]);
+
+    const copy = { _net: 1, _id: 2, _copy: 3, _weight: 4 };
+    await feldera.pushOk('stage_names', 'm', [copy, copy, copy, { ...copy, _net: 7 }].map((row) => JSON.stringify({ insert: row })).join('\n'));
+    await feldera.pushOk('stage_names', 'm', JSON.stringify({ delete: copy }));
+    assert.deepEqual(await felderaRows('stage_names', 'SELECT * FROM m ORDER BY "_net"'), [copy, copy, { ...copy, _net: 7 }]);
+  });
+});
 
 describe('Feldera: awkward names', () => {
   // A reserved word; Catalyzed's datasets (namespaces, as pipelines are) take the lower-case one.

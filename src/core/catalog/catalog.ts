@@ -234,7 +234,7 @@ export class Catalog {
     return this.ddl.run(async () => {
       const table = this.getTableById(id);
       const quarantine = this.quarantineOf(table);
-      checkColumns({ name: table.name, columns: [...table.columns, ...columns] });
+      checkColumns({ name: table.name, columns: [...table.columns, ...columns] }, quarantine !== undefined);
       for (const column of columns) {
         if (!zeroFill && !column.nullable && column.defaultExpression === undefined && table.rowCount > 0) {
           throw new SluiceError('INVALID_SCHEMA', `Column "${column.name}" must be nullable or have a default: the table already has rows`, { column: column.name });

@@ -51,8 +51,8 @@ export class SchemaChange {
   /** Creates a table and, unless the spec says not to, its quarantine companion `<name>_quarantine`. */
   async createTable(spec: TableSpec): Promise<Table> {
     checkName(spec.name, 'table');
-    checkColumns(spec);
     const quarantined = spec.quarantine ?? true;
+    checkColumns(spec, quarantined);
     const quarantineName = spec.name + QUARANTINE_SUFFIX;
     this.checkFree(spec.name);
     if (quarantined && this.find(quarantineName)) throw quarantineNameTaken(spec.name, quarantineName);

@@ -93,6 +93,8 @@ export function checkName(name: string, what: string): void {
   }
 }
 
+const QUARANTINE_COLUMN_NAMES: ReadonlySet<string> = new Set(Object.values(QUARANTINE_COLUMNS));
+
 /** Kinds of values a primary key cannot hold. */
 const UNINDEXABLE_KINDS: ReadonlySet<string> = new Set(['list', 'map', 'struct']);
 
@@ -109,11 +111,22 @@ function checkStorable(column: Column): void {
   }
 }
 
-export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey' | 'versionColumn'>): void {
+/**
+ * With `quarantined`, the table has a quarantine companion, whose own columns (see
+ * QUARANTINE_COLUMNS) stand beside the table's: no column may take one of their names.
+ */
+export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primaryKey' | 'versionColumn'>, quarantined = false): void {
   if (spec.columns.length === 0) throw new SluiceError('INVALID_SCHEMA', `Table "${spec.name}" needs at least one column`);
   const seen = new Map<string, string>();
   for (const column of spec.columns) {
     checkName(column.name, 'column');
+    // A column so named hides DuckDB's row number, by which rows are told apart (deletes of copies, pages of snapshots).
+    if (column.name.toLowerCase() === 'rowid') {
+      throw new SluiceError('INVALID_SCHEMA', `Column name "${column.name}" is reserved: it names the storage engine's row number`, { column: column.name });
+    }
+    if (quarantined && QUARANTINE_COLUMN_NAMES.has(column.name.toLowerCase())) {
+      throw new SluiceError('INVALID_SCHEMA', `Column name "${column.name}" is reserved for the quarantine table's own columns (${[...QUARANTINE_COLUMN_NAMES].join(', ')})`, { column: column.name });
+    }
     // The storage engine compares column names without regard to case.
     const key = column.name.toLowerCase();
     const earlier = seen.get(key);

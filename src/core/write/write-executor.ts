@@ -29,6 +29,20 @@ const MAX_EXTRA_COPIES = 10_000_000;
 let stageCounter = 0;
 
 /**
+ * A name of the stage's own in the tables and queries that also hold the table's columns under
+ * their names (the typed stage, a batch's folded changes): it opens with \x01, a character no
+ * column name may hold (see `checkName`), so that a column named `_req`, `_row` or `v0` is never
+ * read for one of the stage's columns, nor one of those for it.
+ */
+const own = (name: string): string => quoteIdentifier(`\u0001${name}`);
+
+/** The stage's own columns of the typed stage, beside the table's (see `own`). */
+const OWN = {
+  req: own('req'), row: own('row'), weight: own('weight'), undecodable: own('undecodable'), source: own('source'),
+  group: own('group'), sets: own('sets'), failures: own('failures'), texts: own('texts'),
+} as const;
+
+/**
  * Thrown when a write tried without a stage met a row that is not valid (or a record its reader
  * could not decode). DuckDB cannot continue a transaction after a failed statement: the caller
  * rolls the transaction back and runs it again with `direct: false`, where the stage sorts
@@ -374,32 +388,35 @@ class Stage {
     if (this.controls && (this.kind !== 'changes' || this.table.primaryKey.length === 0)) {
       failures.push(`{'c': NULL, 'e': CASE WHEN r._sets IS NOT NULL THEN 'setting some columns of a row needs a table with a primary key' END}`);
     }
-    // A record that could not be decoded has no values to check: its one failure is why.
+    // A record that could not be decoded has no values to check: its one failure is why. (The
+    // failures are read by subscript: `f.e` would be a column `f`'s field, were a column so named.)
     const failureList = `CASE WHEN r._error IS NOT NULL THEN [{'c': NULL::VARCHAR, 'e': r._error}]
-      ELSE list_filter([${failures.join(', ')}]::STRUCT(c VARCHAR, e VARCHAR)[], f -> f.e IS NOT NULL) END`;
+      ELSE list_filter([${failures.join(', ')}]::STRUCT(c VARCHAR, e VARCHAR)[], f -> f['e'] IS NOT NULL) END`;
     // The input text is kept only for failed rows, for the quarantine and the error report.
-    const rawTexts = this.inputColumns.map((_, index) => `v${index}`);
-    const controls = this.controls ? 'r._group, r._sets' : 'NULL::BIGINT AS _group, NULL::VARCHAR[] AS _sets';
-    let checked = `SELECT r._req, r._row, r._weight, r._error IS NOT NULL AS _undecodable, r._source, ${controls}, ${[...values, `${failureList} AS _failures`].join(', ')}, ${rawTexts.length > 0 ? rawTexts.map((text) => `r.${text}`).join(', ') : 'NULL AS _none'}
+    const rawTexts = this.inputColumns.map((_, index) => own(`v${index}`));
+    const controls = this.controls ? `r._group AS ${OWN.group}, r._sets AS ${OWN.sets}` : `NULL::BIGINT AS ${OWN.group}, NULL::VARCHAR[] AS ${OWN.sets}`;
+    const { req, row, failures: failed, group } = OWN;
+    let checked = `SELECT r._req AS ${req}, r._row AS ${row}, r._weight AS ${OWN.weight}, r._error IS NOT NULL AS ${OWN.undecodable}, r._source AS ${OWN.source}, ${controls},
+               ${[...values, `${failureList} AS ${failed}`, ...this.inputColumns.map((_, index) => `r.v${index} AS ${rawTexts[index]}`)].join(', ')}
              FROM (SELECT *${coerced.map(({ text }) => `, ${text}`).join('')} FROM ${this.raw}) r`;
     if (this.controls) {
       // The rows of a group stand or fall together: a failed row fails the rest of its group.
-      checked = `SELECT * REPLACE (CASE WHEN len(_failures) = 0 AND _group IS NOT NULL AND count(*) FILTER (WHERE len(_failures) > 0) OVER g > 0
-          THEN [{'c': NULL::VARCHAR, 'e': 'not applied: record ' || min(_row) FILTER (WHERE len(_failures) > 0) OVER g || ' of the same group failed'}]
-          ELSE _failures END AS _failures)
-        FROM (${checked}) WINDOW g AS (PARTITION BY _req, _group)`;
+      checked = `SELECT * REPLACE (CASE WHEN len(${failed}) = 0 AND ${group} IS NOT NULL AND count(*) FILTER (WHERE len(${failed}) > 0) OVER g > 0
+          THEN [{'c': NULL::VARCHAR, 'e': 'not applied: record ' || min(${row}) FILTER (WHERE len(${failed}) > 0) OVER g || ' of the same group failed'}]
+          ELSE ${failed} END AS ${failed})
+        FROM (${checked}) WINDOW g AS (PARTITION BY ${req}, ${group})`;
     }
     await this.tx.run(
-      `CREATE TEMP TABLE ${this.typed} AS SELECT * EXCLUDE (${rawTexts.length > 0 ? this.inputColumns.map((_, index) => `v${index}`).join(', ') : '_none'}),
-         CASE WHEN len(_failures) > 0 THEN [${rawTexts.join(', ')}]::VARCHAR[] END AS _texts
+      `CREATE TEMP TABLE ${this.typed} AS SELECT * ${rawTexts.length > 0 ? `EXCLUDE (${rawTexts.join(', ')})` : ''},
+         CASE WHEN len(${failed}) > 0 THEN [${rawTexts.join(', ')}]::VARCHAR[] END AS ${OWN.texts}
        FROM (${checked}) r`,
     );
     const result = new Map<number, RequestValidation>();
     for (let request = 0; request < requestCount; request += 1) result.set(request, { valid: 0, invalid: 0, undecodable: 0, errors: [] });
     const counts = await this.tx.rows(
-      `SELECT _req, count(*) FILTER (WHERE len(_failures) = 0) AS valid, count(*) FILTER (WHERE len(_failures) > 0) AS invalid,
-         count(*) FILTER (WHERE _undecodable) AS undecodable
-       FROM ${this.typed} GROUP BY _req`,
+      `SELECT ${req} AS _req, count(*) FILTER (WHERE len(${failed}) = 0) AS valid, count(*) FILTER (WHERE len(${failed}) > 0) AS invalid,
+         count(*) FILTER (WHERE ${OWN.undecodable}) AS undecodable
+       FROM ${this.typed} GROUP BY ${req}`,
     );
     for (const row of counts) {
       const entry = result.get(Number(row['_req']))!;
@@ -409,10 +426,10 @@ class Stage {
     }
     if ([...result.values()].some((entry) => entry.invalid > 0)) {
       const rows = await this.tx.rows(
-        `SELECT _req, _row, _failures, _texts, _source FROM ${this.typed}
-         WHERE len(_failures) > 0
-         QUALIFY row_number() OVER (PARTITION BY _req ORDER BY _row) <= ${MAX_REPORTED_ERRORS}
-         ORDER BY _req, _row`,
+        `SELECT ${req} AS _req, ${row} AS _row, ${failed} AS _failures, ${OWN.texts} AS _texts, ${OWN.source} AS _source FROM ${this.typed}
+         WHERE len(${failed}) > 0
+         QUALIFY row_number() OVER (PARTITION BY ${req} ORDER BY ${row}) <= ${MAX_REPORTED_ERRORS}
+         ORDER BY ${req}, ${row}`,
       );
       for (const row of rows) {
         const failuresOfRow = row['_failures'] as Array<{ c: string | null; e: string }>;
@@ -448,7 +465,7 @@ class Stage {
 
   private validRows(requests: number[], predicate?: string): string {
     const filter = predicate ? ` AND (${predicate})` : '';
-    return `(SELECT * FROM ${this.typed} WHERE len(_failures) = 0 AND _req IN (${requests.join(', ')})${filter})`;
+    return `(SELECT * FROM ${this.typed} WHERE len(${OWN.failures}) = 0 AND ${OWN.req} IN (${requests.join(', ')})${filter})`;
   }
 
   private columnList(): string {
@@ -464,7 +481,7 @@ class Stage {
     const columns = this.columnList();
     const valid = this.validRows(requests, predicate);
     const source = duplicateKeys && this.table.primaryKey.length > 0 ? await this.onePerKey(valid, duplicateKeys) : valid;
-    const counted = await this.tx.rows(`SELECT _req, count(*) AS n FROM ${source} GROUP BY _req`);
+    const counted = await this.tx.rows(`SELECT ${OWN.req} AS _req, count(*) AS n FROM ${source} GROUP BY ${OWN.req}`);
     await this.tx.run(`INSERT INTO ${physicalName(this.table)} (${columns}) SELECT ${columns} FROM ${source}`);
     return new Map(counted.map((row) => [Number(row['_req']), Number(row['n'])]));
   }
@@ -475,17 +492,18 @@ class Stage {
     const originals = this.table.columns.map((column) => quoteIdentifier(column.name));
     const texts = this.table.columns.map((column) => {
       const index = this.inputColumns.indexOf(column.name);
-      return index < 0 ? 'NULL' : `t._texts[${index + 1}]`;
+      return index < 0 ? 'NULL' : `t.${OWN.texts}[${index + 1}]`;
     });
     const names = [...originals, ...[QUARANTINE_COLUMNS.errorColumns, QUARANTINE_COLUMNS.errors, QUARANTINE_COLUMNS.importId, QUARANTINE_COLUMNS.insertedAt].map(quoteIdentifier)];
-    const source = `${this.typed} t WHERE len(t._failures) > 0 AND t._req IN (${requests.join(', ')})`;
-    const counted = await this.tx.rows(`SELECT t._req, count(*) AS n FROM ${source} GROUP BY t._req`);
+    const { req, row, failures, source: text } = OWN;
+    const source = `${this.typed} t WHERE len(t.${failures}) > 0 AND t.${req} IN (${requests.join(', ')})`;
+    const counted = await this.tx.rows(`SELECT t.${req} AS _req, count(*) AS n FROM ${source} GROUP BY t.${req}`);
     await this.tx.run(
       `INSERT INTO ${physicalName(target)} (${names.join(', ')})
-       SELECT ${texts.join(', ')}, list_filter(list_transform(t._failures, f -> f.c), c -> c IS NOT NULL),
-         list_transform(t._failures, f -> CASE WHEN t._source IS NULL THEN f.e ELSE f.e || ': ' || left(t._source, 1000) END),
-         CAST(? AS VARCHAR[])[t._req + 1], now()::TIMESTAMP
-       FROM ${source} ORDER BY t._req, t._row`,
+       SELECT ${texts.join(', ')}, list_filter(list_transform(t.${failures}, f -> f['c']), c -> c IS NOT NULL),
+         list_transform(t.${failures}, f -> CASE WHEN t.${text} IS NULL THEN f['e'] ELSE f['e'] || ': ' || left(t.${text}, 1000) END),
+         CAST(? AS VARCHAR[])[t.${req} + 1], now()::TIMESTAMP
+       FROM ${source} ORDER BY t.${req}, t.${row}`,
       [JSON.stringify(importIds)],
     );
     const rows = counted.map((row) => [Number(row['_req']), Number(row['n'])] as const);
@@ -504,10 +522,12 @@ class Stage {
   /** The rows of `source`, one per key: the last of a key's rows (`last_wins`), or refused when a key has several (`reject`). */
   private async onePerKey(source: string, duplicateKeys: 'reject' | 'last_wins'): Promise<string> {
     const keys = this.keyList();
-    if (duplicateKeys === 'last_wins') return `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${newestFirst(this.table, '_row')}) = 1)`;
-    const duplicates = await this.tx.rows(`SELECT ${keys}, count(*) AS n FROM ${source} GROUP BY ALL HAVING count(*) > 1 LIMIT 10`);
+    if (duplicateKeys === 'last_wins') return `(SELECT * FROM ${source} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${newestFirst(this.table, OWN.row)}) = 1)`;
+    // The keys as text, as SQL writes them (a date as 2024-01-01).
+    const shownKeys = keyColumns(this.table).map((column, index) => `CAST(${quoteIdentifier(column.name)} AS VARCHAR) AS k${index}`);
+    const duplicates = await this.tx.rows(`SELECT ${shownKeys.join(', ')} FROM ${source} GROUP BY ${keys} HAVING count(*) > 1 LIMIT 10`);
     if (duplicates.length > 0) {
-      const shown = duplicates.map((row) => keyColumns(this.table).map((column) => String(row[column.name])).join(', '));
+      const shown = duplicates.map((row) => keyColumns(this.table).map((_, index) => String(row[`k${index}`])).join(', '));
       throw new SluiceError('DUPLICATE_KEY_IN_BATCH', `The request has more than one row for the key ${shown.map((key) => `(${key})`).join(', ')}`, { keys: shown });
     }
     return source;
@@ -586,25 +606,27 @@ class Stage {
    */
   private async applyKeyedChanges(): Promise<Partial<WriteEffect>> {
     const keys = this.keyList();
-    const changes = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _row, _weight) AS _seq FROM ${this.validRows([0], '_weight <> 0')})`;
+    const { row, weight, sets } = OWN;
+    const [seq, outcome] = [own('seq'), own('outcome')];
+    const changes = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${row}, ${weight}) AS ${seq} FROM ${this.validRows([0], `${weight} <> 0`)})`;
     // A column's value is the one its last upsert gives (a whole row or a partial one naming it): a
     // whole row after it would give another, a delete after it would end the key without a row.
     const values = this.table.columns
       .filter((column) => !this.table.primaryKey.includes(column.name))
       .map((column) => {
         const name = quoteIdentifier(column.name);
-        return `arg_max_null(${name}, _seq) FILTER (WHERE _weight > 0 AND (_sets IS NULL OR list_contains(_sets, ${quoteLiteral(column.name)}))) AS ${name}`;
+        return `arg_max_null(${name}, ${seq}) FILTER (WHERE ${weight} > 0 AND (${sets} IS NULL OR list_contains(${sets}, ${quoteLiteral(column.name)}))) AS ${name}`;
       });
-    const lastWholeDeletes = `arg_max(_weight < 0, _seq) FILTER (WHERE _weight < 0 OR _sets IS NULL)`;
+    const lastWholeDeletes = `arg_max(${weight} < 0, ${seq}) FILTER (WHERE ${weight} < 0 OR ${sets} IS NULL)`;
     await this.tx.run(
       `CREATE TEMP TABLE ${this.folded} AS SELECT ${[
         keys,
         ...values,
-        `CASE ${lastWholeDeletes} WHEN true THEN 'delete' WHEN false THEN 'row' ELSE 'set' END AS _outcome`,
-        'list_distinct(flatten(list(_sets) FILTER (WHERE _sets IS NOT NULL))) AS _sets',
+        `CASE ${lastWholeDeletes} WHEN true THEN 'delete' WHEN false THEN 'row' ELSE 'set' END AS ${outcome}`,
+        `list_distinct(flatten(list(${sets}) FILTER (WHERE ${sets} IS NOT NULL))) AS ${sets}`,
       ].join(', ')} FROM ${changes} GROUP BY ${keys}`,
     );
-    const ending = (outcome: string) => `(SELECT * FROM ${this.folded} WHERE _outcome = '${outcome}')`;
+    const ending = (kind: string) => `(SELECT * FROM ${this.folded} WHERE ${outcome} = '${kind}')`;
     const rowsDeleted = await this.deleteByKey(ending('delete'));
     const { rowsInserted = 0, rowsUpdated = 0 } = await this.upsertRows('reject', ending('row'));
     return { rowsInserted, rowsUpdated: rowsUpdated + (await this.setColumns(ending('set'))), rowsDeleted };
@@ -616,7 +638,7 @@ class Stage {
     if (settable.length === 0) return 0;
     const assignments = settable.map((column) => {
       const name = quoteIdentifier(column.name);
-      return `${name} = CASE WHEN list_contains(s._sets, ${quoteLiteral(column.name)}) THEN s.${name} ELSE t.${name} END`;
+      return `${name} = CASE WHEN list_contains(s.${OWN.sets}, ${quoteLiteral(column.name)}) THEN s.${name} ELSE t.${name} END`;
     });
     return this.tx.run(`UPDATE ${physicalName(this.table)} AS t SET ${assignments.join(', ')} FROM ${source} s WHERE ${this.keyMatch('t', 's')}`);
   }
@@ -624,24 +646,27 @@ class Stage {
   private async applyMultisetChanges(): Promise<Partial<WriteEffect>> {
     const columns = this.columnList();
     const target = physicalName(this.table);
-    const [copies] = await this.tx.rows(`SELECT coalesce(sum(_weight - 1), 0)::BIGINT AS extra FROM ${this.validRows([0])} WHERE _weight > 1`);
+    const { weight } = OWN;
+    const [copies] = await this.tx.rows(`SELECT coalesce(sum(${weight} - 1), 0)::BIGINT AS extra FROM ${this.validRows([0])} WHERE ${weight} > 1`);
     const extra = Number(copies?.['extra'] ?? 0);
     if (extra > MAX_EXTRA_COPIES) {
       throw new SluiceError('PAYLOAD_TOO_LARGE', `The weights of this batch add ${extra} copies of its rows; at most ${MAX_EXTRA_COPIES} are stored per batch`, { extraCopies: extra, limit: MAX_EXTRA_COPIES });
     }
-    const net = `(SELECT ${columns}, CAST(sum(_weight) AS BIGINT) AS _net FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(_weight) <> 0)`;
+    const [net, id, copy] = [own('net'), own('id'), own('copy')];
+    const netRows = `(SELECT ${columns}, CAST(sum(${weight}) AS BIGINT) AS ${net} FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(${weight}) <> 0)`;
     const matches = this.table.columns.map((column) => `t.${quoteIdentifier(column.name)} IS NOT DISTINCT FROM n.${quoteIdentifier(column.name)}`).join(' AND ');
     // Each row to delete is matched with the table's copies of it, and as many of them as it deletes
-    // are taken: only the matched copies are numbered, not every row of the table.
+    // are taken: only the matched copies are numbered, not every row of the table. (No column is
+    // named rowid, which would hide DuckDB's row number: see `checkColumns`.)
     const rowsDeleted = await this.tx.run(
       `DELETE FROM ${target} WHERE rowid IN (
          SELECT rowid FROM (
-           SELECT t.rowid, n._net, row_number() OVER (PARTITION BY n._id) AS _copy
-           FROM ${target} t JOIN (SELECT *, row_number() OVER () AS _id FROM ${net} WHERE _net < 0) n ON ${matches})
-         WHERE _copy <= -_net)`,
+           SELECT t.rowid, n.${net}, row_number() OVER (PARTITION BY n.${id}) AS ${copy}
+           FROM ${target} t JOIN (SELECT *, row_number() OVER () AS ${id} FROM ${netRows} WHERE ${net} < 0) n ON ${matches})
+         WHERE ${copy} <= -${net})`,
     );
     const rowsInserted = await this.tx.run(
-      `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM (SELECT ${columns}, unnest(range(_net)) FROM ${net} WHERE _net > 0)`,
+      `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM (SELECT ${columns}, unnest(range(${net})) FROM ${netRows} WHERE ${net} > 0)`,
     );
     return { rowsInserted, rowsDeleted };
   }
