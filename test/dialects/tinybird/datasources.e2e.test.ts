@@ -34,6 +34,20 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT column_00 FROM no_header ORDER BY 1'), [{ column_00: '1' }, { column_00: '2' }]);
   });
 
+  test('a CSV without a header whose later rows leave a field empty keeps its first row as data: numbers and times are never column names', async () => {
+    for (const [name, csv, expected] of [
+      ['first_row_numbers', '1,2\n3,\n', [['column_00', 'Int32'], ['column_01', 'Nullable(Int32)']]],
+      ['first_row_times', '2024-01-01 00:00:00,5,2024-01-01,x\n2024-01-02 10:00:00,6,,\n', [['column_00', 'DateTime'], ['column_01', 'Int32'], ['column_02', 'Nullable(Date)'], ['column_03', 'Nullable(String)']]],
+    ] as const) {
+      const response = await suite.tb.upload(`name=${name}`, 'csv', 'x.csv', csv);
+      const body = await response.json();
+      assert.equal(response.status, 200, JSON.stringify(body));
+      assert.deepEqual(body.datasource.columns.map((column: { name: string; type: string }) => [column.name, column.type]), expected, name);
+      assert.equal(body.successful_rows, 2, name);
+    }
+    assert.deepEqual(await suite.tb.sql('SELECT column_00, column_01 FROM first_row_numbers ORDER BY column_00'), [{ column_00: 1, column_01: 2 }, { column_00: 3, column_01: null }]);
+  });
+
   test('creating a data source from a remote CSV file answers with an import job that completes', async () => {
     const url = suite.files.serve('/trip+data/fhv_tripdata_2018-12.csv', CSV);
     const response = await suite.tb.form('/v0/datasources?name=remote_csv', { url });

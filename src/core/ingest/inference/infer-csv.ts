@@ -130,6 +130,9 @@ interface SniffedCsv {
   columnTypes: string[];
 }
 
+/** A field that is a number, a date or a time: data, never a column's name. */
+const DATA_LIKE = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$/;
+
 /**
  * Guesses how to read a CSV file and the table it holds, from a sample: the dialect and header
  * come from DuckDB's sniffer, the column types from the sniffer checked against the sample.
@@ -141,25 +144,27 @@ export async function inferCsv(storage: DuckDBStorage, filePath: string, options
   const { path, sampleRows } = resolveInferenceInput(storage, filePath, options.sampleRows);
   const guessTypes = options.typeGuessing ?? true;
 
-  const sniffed = await readOrMalformed(
-    () => sniffCsv(storage, path, options, sampleRows),
+  const sniff = (header = options.header) => readOrMalformed(
+    () => sniffCsv(storage, path, { ...options, header }, sampleRows),
     'The CSV dialect could not be detected: set the delimiter, newline or escape character',
   );
+  let sniffed = await sniff();
+  const unreadable = 'The CSV file could not be read with the detected dialect';
+  const readFile = (header: boolean): string => readCsvAsText(path, sniffed, sniffed.columnTypes.length, header, options.nullText);
+  let headerRow = sniffed.hasHeader ? await readOrMalformed(() => storage.query(`SELECT * FROM ${readFile(false)} LIMIT 1`).then((rows) => rows[0]), unreadable) : undefined;
+  if (sniffed.hasHeader && headerRow === undefined) throw new SluiceError('MALFORMED_BODY', 'The CSV file is empty');
+  // DuckDB's sniffer may take a first row of data for a header (`1,2` before `3,`, whose empty
+  // field it types otherwise); names are never numbers or times, so such a row is data, and the
+  // columns are typed again with it.
+  if (headerRow !== undefined && options.header === undefined && Object.values(headerRow).some((field) => typeof field === 'string' && DATA_LIKE.test(field.trim()))) {
+    headerRow = undefined;
+    sniffed = await sniff(false);
+  }
+  const hasHeader = headerRow !== undefined;
   const columnCount = sniffed.columnTypes.length;
   const rules = sniffed.columnTypes.map((type) => (guessTypes && Object.hasOwn(GUESS_RULES, type) ? GUESS_RULES[type]! : GUESS_RULES['VARCHAR']!));
-
-  const readFile = (header: boolean): string => readCsvAsText(path, sniffed, columnCount, header, options.nullText);
-  const [headerRow, stats] = await readOrMalformed(
-    () =>
-      Promise.all([
-        sniffed.hasHeader ? storage.query(`SELECT * FROM ${readFile(false)} LIMIT 1`).then((rows) => rows[0]) : undefined,
-        storage.query(measureSample(readFile(sniffed.hasHeader), rules, sampleRows)).then((rows) => rows[0]!),
-      ]),
-    'The CSV file could not be read with the detected dialect',
-  );
-  if (sniffed.hasHeader ? headerRow === undefined : Number(stats['row_count']) === 0) {
-    throw new SluiceError('MALFORMED_BODY', 'The CSV file is empty');
-  }
+  const stats = await readOrMalformed(() => storage.query(measureSample(readFile(hasHeader), rules, sampleRows)).then((rows) => rows[0]!), unreadable);
+  if (!hasHeader && Number(stats['row_count']) === 0) throw new SluiceError('MALFORMED_BODY', 'The CSV file is empty');
 
   const sourceNames = Array.from({ length: columnCount }, (_, index) =>
     headerRow === undefined ? null : ((headerRow[`c${index}`] as string | null) ?? ''),
@@ -176,7 +181,7 @@ export async function inferCsv(storage: DuckDBStorage, filePath: string, options
   return {
     dialect: {
       delimiter: sniffed.delimiter,
-      hasHeader: sniffed.hasHeader,
+      hasHeader,
       newline: NEWLINES[sniffed.newlineText] ?? '\n',
       escape: sniffed.escape === quote ? null : sniffed.escape,
       quote,
