@@ -45,6 +45,20 @@ describe('Tinybird Events API', () => {
     assert.match(quarantined[0]!.c__error[0]!, /column "scores": value "\[3,"three"\]" is not a valid Array\(Int32\)/);
   });
 
+  test('a value that is no array under a [:] JSONPath is quarantined with its text, not stored as []; a missing or null one is []', async () => {
+    await tb.form('/v0/datasources?name=not_arrays', { schema: 'id Int64 `json:$.id`, tags Array(String) `json:$.tags[:]`, names Array(String) `json:$.people[:].name`', format: 'ndjson' });
+    const response = await send('name=not_arrays&wait=true', [
+      '{"id": 1, "tags": ["a"], "people": [{"name": "x"}]}', '{"id": 2, "tags": "oops"}', '{"id": 3, "people": {"name": "y"}}', '{"id": 4, "tags": 5}',
+      '{"id": 5, "tags": null}', '{"id": 6}',
+    ].join('\n'));
+    assert.deepEqual(await response.json(), { successful_rows: 3, quarantined_rows: 3 });
+    assert.deepEqual(await tb.sql('SELECT id, tags, names FROM not_arrays ORDER BY id'), [{ id: 1, tags: ['a'], names: ['x'] }, { id: 5, tags: [], names: [] }, { id: 6, tags: [], names: [] }]);
+    const quarantined = await tb.sql<{ id: string; tags: string; names: string; c__error_column: string[] }>('SELECT id, tags, names, c__error_column FROM not_arrays_quarantine ORDER BY id');
+    assert.deepEqual(quarantined.map((row) => [row.id, row.tags, row.names, row.c__error_column]), [
+      ['2', '"oops"', null, ['tags']], ['3', null, '{"name":"y"}', ['names']], ['4', '5', null, ['tags']],
+    ]);
+  });
+
   test('a FixedString(N) value longer than N bytes is quarantined with the column, the value and the reason; a shorter one is padded with NUL bytes, from events and CSV alike', async () => {
     await tb.form('/v0/datasources?name=codes', { schema: 'id Int64 `json:$.id`, code FixedString(3) `json:$.code`', format: 'ndjson' });
     const response = await send('name=codes&wait=true', '{"id": 1, "code": "abc"}\n{"id": 2, "code": "ab"}\n{"id": 3, "code": "abcd"}\n{"id": 4, "code": "éé"}\n');

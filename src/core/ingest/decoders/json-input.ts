@@ -496,9 +496,11 @@ function extractColumn(column: Column, path: JsonPath, position: number, options
   const read = (duckdbPath: string) => {
     const literal = quoteLiteral(duckdbPath);
     if (hasWildcard(path)) {
-      // A wildcard over a missing array gives []: only an array that is there is a value.
-      const container = toDuckDBJsonPath({ text: path.text, steps: path.steps.slice(0, path.steps.findIndex((step) => 'every' in step)) });
-      return `CASE WHEN json_type(${row}, ${quoteLiteral(container)}) = 'ARRAY' THEN to_json(json_extract(${row}, ${literal}))::VARCHAR END`;
+      // A wildcard over a missing array gives []: only an array that is there is a value. Over a
+      // value that is no array (`"tags": "a"`), the value itself is given, which no array type takes.
+      const container = quoteLiteral(toDuckDBJsonPath({ text: path.text, steps: path.steps.slice(0, path.steps.findIndex((step) => 'every' in step)) }));
+      return `CASE json_type(${row}, ${container}) WHEN 'ARRAY' THEN to_json(json_extract(${row}, ${literal}))::VARCHAR WHEN 'NULL' THEN NULL
+        ELSE json_extract(${row}, ${container})::VARCHAR END`;
     }
     return nested ? `nullif(json_extract(${row}, ${literal})::VARCHAR, 'null')` : `json_extract_string(${row}, ${literal})`;
   };
