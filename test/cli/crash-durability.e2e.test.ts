@@ -453,7 +453,7 @@ test('schema changes acknowledged before a kill -9 hold after it: Tinybird creat
     assert.equal((await first.fetch('/v0/pipelines/p/start', { method: 'POST' })).status, 202);
     assert.equal((await push(first, 'p', 't', '{"insert": {"id": 1}}')).status, 200);
     assert.equal((await first.fetch('/v0/pipelines/p/stop', { method: 'POST' })).status, 202);
-    await ok(await put('CREATE TABLE t (id INT NOT NULL PRIMARY KEY);\nCREATE TABLE u (x VARCHAR);\nCREATE VIEW w AS SELECT count(*) AS n FROM t;'));
+    await ok(await put('CREATE TABLE t (id INT NOT NULL PRIMARY KEY);\nCREATE TABLE u (x VARCHAR);\nCREATE MATERIALIZED VIEW w AS SELECT count(*) AS n FROM t;'));
     assert.equal((await first.fetch('/v0/pipelines/p/start', { method: 'POST' })).status, 202);
 
     const second = track(await crashAndRestart(first));

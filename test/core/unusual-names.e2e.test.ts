@@ -376,7 +376,7 @@ describe('Feldera: awkward names', () => {
   const program = `
     CREATE TABLE "select" (${columns.map((name) => `${dq(name)} ${name === 'order' || name === INJECTION ? 'INT NOT NULL' : 'VARCHAR'}`).join(', ')}, PRIMARY KEY ("order", ${dq(INJECTION)}));
     CREATE MATERIALIZED VIEW "v.w ""x"" ü" AS SELECT "order", "a""b", "it's", ${dq(INJECTION)} AS "inj ""q""" FROM "select" WHERE "group" = 'g';
-    CREATE VIEW "from" AS SELECT "group", count(*) AS "count(*)" FROM "select" GROUP BY "group";`;
+    CREATE MATERIALIZED VIEW "from" AS SELECT "group", count(*) AS "count(*)" FROM "select" GROUP BY "group";`;
   const view = (r: Row) => ({ order: r['order'], 'a"b': r['a"b'], "it's": r["it's"], 'inj "q"': r[INJECTION] });
 
   before(async () => {
@@ -438,9 +438,9 @@ describe('Feldera: awkward names', () => {
       await feldera.pipeline('cases', `
         CREATE TABLE "T" (id INT NOT NULL PRIMARY KEY, v VARCHAR);
         CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v VARCHAR);
-        CREATE VIEW "Upper" AS SELECT id, v FROM "T";
-        CREATE VIEW lower_of_unquoted AS SELECT id, v FROM T;
-        CREATE VIEW aliased AS SELECT id AS MyId, v AS "MyV" FROM t;`);
+        CREATE MATERIALIZED VIEW "Upper" AS SELECT id, v FROM "T";
+        CREATE MATERIALIZED VIEW lower_of_unquoted AS SELECT id, v FROM T;
+        CREATE MATERIALIZED VIEW aliased AS SELECT id AS MyId, v AS "MyV" FROM t;`);
       await feldera.pushOk('cases', '%22T%22', '{"insert": {"id": 1, "v": "quoted T"}}');
       await feldera.pushOk('cases', 'T', '{"insert": {"id": 2, "v": "unquoted t"}}');
     });
@@ -482,7 +482,7 @@ describe('Feldera: awkward names', () => {
   });
 
   test('unquoted names with non-ASCII letters are names in a program, as Calcite reads them, folded to lower case', async () => {
-    const body = await compiled('unicode_words', 'CREATE TABLE Größe (Maß INT NOT NULL PRIMARY KEY, 名前 VARCHAR); CREATE VIEW Übersicht AS SELECT maß, 名前 FROM größe;');
+    const body = await compiled('unicode_words', 'CREATE TABLE Größe (Maß INT NOT NULL PRIMARY KEY, 名前 VARCHAR); CREATE MATERIALIZED VIEW Übersicht AS SELECT maß, 名前 FROM größe;');
     assert.equal(body['program_status'], 'Success', JSON.stringify(body['program_error']));
     await feldera.action('unicode_words', 'start');
     await feldera.pushOk('unicode_words', encodeURIComponent('Größe'), JSON.stringify({ insert: { MAß: 1, 名前: 'n' } }));

@@ -78,8 +78,17 @@ function referenced(view: ViewDef): string[] {
   return [...view.sql.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
 }
 
+/**
+ * The relation an ad-hoc query reads a view's rows from: the view itself when materialized, else a
+ * materialized view of all its rows, as ad-hoc queries read no other view (as in Feldera).
+ */
+function readable(view: ViewDef): string {
+  return view.kind === 'MATERIALIZED ' ? view.name : `seen_${view.name}`;
+}
+
 function program(views: ViewDef[]): string {
-  return TABLES + views.map((view) => `\n  CREATE ${view.kind}VIEW ${view.name} AS ${view.sql.replace(/\{(\w+)\}/g, '$1')};`).join('');
+  return TABLES + views.map((view) => `\n  CREATE ${view.kind}VIEW ${view.name} AS ${view.sql.replace(/\{(\w+)\}/g, '$1')};`
+    + (readable(view) === view.name ? '' : `\n  CREATE MATERIALIZED VIEW ${readable(view)} AS SELECT * FROM ${view.name};`)).join('');
 }
 
 /** The view's SQL over the base tables only: each view it reads (transitively) inlined as a CTE of another name. */
@@ -368,7 +377,7 @@ class Harness {
     const current = new Map<string, string[]>();
     await Promise.all(this.views.map(async (view) => {
       // One query reads both, so that they see the same commits: the view's rows tagged 0, the fresh evaluation's 1.
-      const both = await this.rows(`SELECT 0 AS fresh_side, * FROM ${view.name} UNION ALL SELECT 1, * FROM (${freshSql(view)})`);
+      const both = await this.rows(`SELECT 0 AS fresh_side, * FROM ${readable(view)} UNION ALL SELECT 1, * FROM (${freshSql(view)})`);
       const side = (tag: number): Row[] => both.filter((row) => row['fresh_side'] === tag).map(({ fresh_side: _, ...row }) => row);
       const [stored, fresh] = [side(0), side(1)];
       current.set(view.name, multiset(stored));

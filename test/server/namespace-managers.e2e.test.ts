@@ -14,7 +14,7 @@ describe("a namespace another dialect manages keeps its schema: Catalyzed cannot
     server = await TestServer.start();
     catalyzed = new CatalyzedClient(server);
     feldera = new FelderaClient(server);
-    await feldera.pipeline('shop', 'CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR);\nCREATE VIEW names AS SELECT name FROM items;');
+    await feldera.pipeline('shop', 'CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR);\nCREATE MATERIALIZED VIEW names AS SELECT name FROM items;');
     const datasets = (await (await server.fetch('/datasets')).json()) as { datasets: Array<{ datasetId: string; name: string }> };
     pipelineDataset = datasets.datasets.find((dataset) => dataset.name === 'shop')!.datasetId;
     const tables = (await (await server.fetch(`/dataset-tables?datasetId=${pipelineDataset}`)).json()) as { tables: Array<{ tableId: string; tableName: string }> };

@@ -73,6 +73,7 @@ const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (ar
  * - `MAP[k, v, …]` into `MAP {k: v, …}`, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
  * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
  *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's;
+ * - `EXTRACT(DOW FROM x)` and `DAYOFWEEK(x)` into Calcite's count of days (see CalciteDays);
  * - unquoted names into lower case (see NameFolder).
  * Anything else, including a construct of another shape, is kept as written (DuckDB then reports
  * what it cannot read), with its comments and spacing.
@@ -86,8 +87,9 @@ export function translateViewQuery(program: string, tokens: Token[]): Translated
 /**
  * An ad-hoc query with its unquoted names in lower case (see NameFolder), and nothing else
  * rewritten: Feldera answers these with another engine than its programs' (DataFusion), which
- * folds names alike but has none of the Calcite constructs of `translateViewQuery`. A string,
- * quoted name or comment never closed is left for DuckDB to report, as any query it cannot read.
+ * folds names alike but has none of the Calcite constructs of `translateViewQuery` (and counts the
+ * day of the week from 0 for Sunday, as DuckDB does). A string, quoted name or comment never
+ * closed is left for DuckDB to report, as any query it cannot read.
  */
 export function foldAdHocQuery(sql: string): string {
   let tokens: Token[];
@@ -117,7 +119,33 @@ class NameFolder extends SqlRewriter {
   }
 }
 
-class Translator extends NameFolder {
+/**
+ * Names folded (see NameFolder), and the day of the week counted as Calcite counts it, 1 for
+ * Sunday to 7 for Saturday, where DuckDB counts from 0: `EXTRACT(DOW FROM x)` and `DAYOFWEEK(x)`
+ * (its abbreviation). `EXTRACT(ISODOW FROM x)`, 1 for Monday to 7 for Sunday, is the same in both.
+ */
+class CalciteDays extends NameFolder {
+  protected override rewriteAt(index: number, limit: number): Rewrite | undefined {
+    return this.dayOfWeek(index, limit) ?? super.rewriteAt(index, limit);
+  }
+
+  private dayOfWeek(index: number, limit: number): Rewrite | undefined {
+    const word = this.word(index);
+    if ((word !== 'EXTRACT' && word !== 'DAYOFWEEK') || !this.isSymbol(index + 1, '(')) return undefined;
+    const close = this.closing(index + 1, limit);
+    if (close === undefined) return undefined;
+    const next = close + 1;
+    if (word === 'DAYOFWEEK') {
+      const args = this.arguments({ from: index + 2, to: close });
+      if (args.length !== 1) return undefined;
+      return { build: () => `(dayofweek(${this.render(args[0]!)}) + 1)`, next };
+    }
+    if (this.word(index + 2) !== 'DOW' || this.word(index + 3) !== 'FROM' || index + 4 >= close) return undefined;
+    return { build: () => `(extract(dow FROM ${this.render({ from: index + 4, to: close })}) + 1)`, next };
+  }
+}
+
+class Translator extends CalciteDays {
   /** The rewrite at `index`: a Feldera construct starting there, else its word folded. */
   protected override rewriteAt(index: number, limit: number): Rewrite | undefined {
     return this.construct(index, limit) ?? super.rewriteAt(index, limit);

@@ -10,6 +10,7 @@ import { FelderaError } from './errors.ts';
 import { FELDERA_SEMANTICS } from './feldera-sql.ts';
 import { PipelineRuns } from './pipeline-runs.ts';
 import { lineAndColumn, normalizeName, parseProgram, ProgramError, type ProgramTable, type ViewKind } from './program.ts';
+import { UnsentChanges } from './unsent-changes.ts';
 
 /** Where a pipeline keeps its state in its namespace's properties. */
 const STATE_KEY = 'feldera';
@@ -85,6 +86,8 @@ export class Pipelines {
   private readonly deployments = new Map<string, AbortController>();
   /** The counters of each deployed pipeline's run (see `stats`). */
   readonly runs = new PipelineRuns();
+  /** The changes egress streams have read and not yet written (see UnsentChanges). */
+  readonly unsent = new UnsentChanges();
 
   constructor(private readonly core: Sluice) {}
 
@@ -286,13 +289,26 @@ export class Pipelines {
   }
 
   /**
-   * A table or view an ad-hoc query names, exactly: the query's unquoted names are already folded
-   * to lower case (see `foldAdHocQuery`), and a quoted name is exact.
+   * A table or materialized view an ad-hoc query names, exactly: the query's unquoted names are
+   * already folded to lower case (see `foldAdHocQuery`), and a quoted name is exact. Feldera
+   * keeps the contents of materialized relations only (a plain or LOCAL view's rows exist only as
+   * they flow past), so its ad-hoc queries read no other view; tables are read here whether
+   * declared materialized or not. A view the principal may not read is refused as such first, so
+   * that its token learns nothing more of it.
    */
-  relation(pipeline: Pipeline, name: string): Table {
+  adHocRelation(pipeline: Pipeline, name: string, principal: Principal): Table {
     const tables = this.core.catalog.listTables(pipeline.namespace.id, { includeViews: true });
     const table = tables.find((candidate) => candidate.name === name);
     if (!table) throw new FelderaError('AdHocQueryError', `Table or view '${name}' does not exist in pipeline '${pipeline.namespace.name}'`, { name });
+    this.core.authorize(principal, 'read', table);
+    const kind = relationProperties(table).view;
+    if (table.kind === 'view' && kind !== 'materialized') {
+      throw new FelderaError(
+        'AdHocQueryError',
+        `${kind === 'local' ? 'LOCAL view' : 'View'} '${name}' of pipeline '${pipeline.namespace.name}' is not materialized: ad-hoc queries read only tables and materialized views; declare it CREATE MATERIALIZED VIEW to query it`,
+        { name },
+      );
+    }
     return table;
   }
 

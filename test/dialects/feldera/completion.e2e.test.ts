@@ -4,7 +4,7 @@ import { decodeToken, encodeToken } from '../../../src/dialects/feldera/completi
 import { TestServer } from '../../helpers/test-server.ts';
 import { FelderaClient, felderaError } from './feldera-fixture.ts';
 
-const PROGRAM = 'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v VARCHAR); CREATE VIEW upper_v AS SELECT id, upper(v) AS v FROM t;';
+const PROGRAM = 'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v VARCHAR); CREATE MATERIALIZED VIEW upper_v AS SELECT id, upper(v) AS v FROM t;';
 
 describe('Feldera completion tokens', () => {
   let server: TestServer;

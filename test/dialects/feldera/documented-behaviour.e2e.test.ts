@@ -235,7 +235,7 @@ describe('Feldera behaviour the README documents', () => {
 
   test('a view that fails on a row fails its queries with 400 AdHocQueryError while the pipeline takes pushes, until the row is changed', async () => {
     const pipeline = await fresh(`CREATE TABLE raw (id INT NOT NULL PRIMARY KEY, s VARCHAR);
-      CREATE VIEW parsed AS SELECT id, CAST(s AS INT) AS n FROM raw;`);
+      CREATE MATERIALIZED VIEW parsed AS SELECT id, CAST(s AS INT) AS n FROM raw;`);
     await suite.client.pushOk(pipeline, 'raw', '1,10\n2,abc\n', 'format=csv');
     await felderaError(await suite.client.query(pipeline, 'SELECT * FROM parsed'), 400, 'AdHocQueryError');
     await suite.client.pushOk(pipeline, 'raw', '3,30\n', 'format=csv');

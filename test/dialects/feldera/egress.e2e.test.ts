@@ -38,6 +38,45 @@ describe('Feldera egress', () => {
     assert.deepEqual(await stream.items(2), [{ delete: { id: 1, name: 'a', price: 5 } }, { insert: { id: 1, name: 'b', price: 7 } }]);
   });
 
+  test("one change's deletes and inserts go out in one chunk, deletes first, in JSON and CSV, for tables and views", async () => {
+    const pipeline = await fresh();
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}');
+    const json = await open(pipeline, 'items');
+    const csv = await open(pipeline, 'items', 'format=csv');
+    const view = await open(pipeline, 'totals');
+    await client.pushOk(pipeline, 'items', '{"update": {"id": 1, "price": 7}}\n{"insert": {"id": 2, "name": "b", "price": 1}}');
+    assert.equal(await json.line(), '{"sequence_number":0,"json_data":[{"delete":{"id":1,"name":"a","price":5}},{"insert":{"id":1,"name":"a","price":7}},{"insert":{"id":2,"name":"b","price":1}}]}');
+    const lines = (await csv.chunk())!.text_data!.split('\n');
+    assert.deepEqual([lines[0], lines.slice(1).sort()], ['1,a,5,-1', ['', '1,a,7,1', '2,b,1,1']]);
+    assert.equal(await view.line(), '{"sequence_number":0,"json_data":[{"delete":{"n":1,"total":5}},{"insert":{"n":2,"total":8}}]}');
+  });
+
+  test('a change of more rows than a chunk holds goes out in chunks of at most 2048 rows, none with a delete after an insert', async () => {
+    const pipeline = await fresh();
+    const push = (name: string) => client.pushOk(pipeline, 'items', Array.from({ length: 3000 }, (_, id) => `${id},${name},1\n`).join(''), 'format=csv');
+    await push('a');
+    const stream = await open(pipeline, 'items', 'format=json&backpressure=true');
+    await push('b');
+    const rows = new Map(Array.from({ length: 3000 }, (_, id) => [id, 'a']));
+    let items = 0;
+    while (items < 6000) {
+      const chunk = await stream.chunk();
+      assert.ok(chunk, 'the stream ended early');
+      const data = chunk.json_data ?? [];
+      assert.ok(data.length <= 2048, `a chunk of ${data.length} rows`);
+      const kinds = data.map((item) => ('delete' in item ? 'delete' : 'insert'));
+      assert.ok(kinds.indexOf('insert') < 0 || kinds.lastIndexOf('delete') < kinds.indexOf('insert'), 'a delete after an insert');
+      for (const item of data) {
+        const row = (item['delete'] ?? item['insert']) as { id: number; name: string };
+        if ('delete' in item) assert.equal(rows.get(row.id), row.name);
+        rows.set(row.id, 'insert' in item ? row.name : '');
+      }
+      items += data.length;
+    }
+    assert.deepEqual(new Set(rows.values()), new Set(['b']));
+    stream.cancel();
+  });
+
   test('64-bit integers and wide decimals are JSON numbers with all their digits, in egress chunks and JSON query results, as Feldera writes them', async () => {
     const pipeline = await fresh();
     const stream = await open(pipeline, 'items');

@@ -28,7 +28,12 @@ const PROGRAM = `
     FROM clicks WHERE id = 2;
   CREATE MATERIALIZED VIEW divided AS
     SELECT id, id / 2 AS half, -id / 2 AS negative_half, id / 0 AS by_zero, amount / 8 AS eighth, id / 2.0 AS exact FROM clicks WHERE id = 3;
-  CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large FROM clicks;`;
+  CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large FROM clicks;
+  CREATE MATERIALIZED VIEW weekdays AS
+    SELECT id, EXTRACT(DOW FROM ts) AS dow, DAYOFWEEK(ts) AS day_of_week, EXTRACT(ISODOW FROM ts) AS isodow,
+           EXTRACT(DOW FROM DATE '2024-05-05') AS sunday, Extract(Dow From DATE '2024-05-04') AS saturday,
+           DAYOFWEEK(DATE '2024-05-05') AS sunday_too, EXTRACT(ISODOW FROM DATE '2024-05-05') AS iso_sunday
+    FROM clicks WHERE id = 1;`;
 
 describe("Feldera's SQL in views", () => {
   const suite = useFelderaSuite(async (client) => {
@@ -81,6 +86,14 @@ describe("Feldera's SQL in views", () => {
     const { program_info: info } = (await (await suite.client.get('windows')).json()) as { program_info: { schema: { outputs: Array<{ name: string; fields: Array<{ name: string; columntype: { type: string } }> }> } } };
     const divided = info.schema.outputs.find((view) => view.name === 'divided')!;
     assert.equal(divided.fields.find((field) => field.name === 'half')!.columntype.type, 'INTEGER');
+  });
+
+  test('in views EXTRACT(DOW …) and DAYOFWEEK count 1 for Sunday to 7 for Saturday, as Calcite does, and ISODOW 1 for Monday to 7 for Sunday; ad-hoc queries count DOW from 0, as DataFusion does', async () => {
+    // 2024-05-01, the clicks' day, is a Wednesday.
+    assert.deepEqual(await rows('SELECT * FROM weekdays'), [{ id: 1, dow: 4, day_of_week: 4, isodow: 3, sunday: 1, saturday: 7, sunday_too: 1, iso_sunday: 7 }]);
+    assert.deepEqual(await rows(`SELECT EXTRACT(DOW FROM ts) AS dow, EXTRACT(ISODOW FROM ts) AS isodow,
+        EXTRACT(DOW FROM DATE '2024-05-05') AS sunday, EXTRACT(DOW FROM TIMESTAMP '2024-05-04 23:59:59') AS saturday,
+        EXTRACT(ISODOW FROM DATE '2024-05-06') AS iso_monday FROM clicks WHERE id = 1`), [{ dow: 3, isodow: 3, sunday: 0, saturday: 6, iso_monday: 1 }]);
   });
 
   test('an error after a rewritten construct is reported at its own line and column', async () => {

@@ -252,7 +252,7 @@ describe('Feldera ingress', () => {
   });
 
   test('a table without a key is a multiset: inserts add copies, a delete removes one matching row', async () => {
-    const pipeline = await fresh('CREATE TABLE log (msg VARCHAR, n INT); CREATE VIEW counts AS SELECT msg, count(*) AS c FROM log GROUP BY msg;');
+    const pipeline = await fresh('CREATE TABLE log (msg VARCHAR, n INT); CREATE MATERIALIZED VIEW counts AS SELECT msg, count(*) AS c FROM log GROUP BY msg;');
     await client.pushOk(pipeline, 'log', 'x,1\nx,1\ny,2\n', 'format=csv');
     await client.pushOk(pipeline, 'log', '{"delete": {"msg": "x", "n": 1}}\n{"delete": {"msg": "absent", "n": 0}}', 'format=json&update_format=insert_delete');
     await felderaError(await client.push(pipeline, 'log', '{"weight": 2, "data": {"msg": "z", "n": 3}}', 'format=json&update_format=insert_delete'), 400, 'ParseErrors');

@@ -185,7 +185,7 @@ describe('Feldera pipelines', () => {
     assert.equal((await client.action('evolve', 'stop')).status, 202);
     const changed = PROGRAM.replace('CREATE TABLE notes (body VARCHAR);', 'CREATE TABLE notes (body VARCHAR, author VARCHAR);')
       .replace("WITH ('materialized' = 'true')", "WITH ('materialized' = 'false')")
-      + '\nCREATE VIEW by_customer AS SELECT customer, sum(amount) AS total FROM orders GROUP BY customer;';
+      + '\nCREATE MATERIALIZED VIEW by_customer AS SELECT customer, sum(amount) AS total FROM orders GROUP BY customer;';
     const replaced = (await (await client.putPipeline('evolve', { program_code: changed })).json()) as Record<string, unknown>;
     assert.equal(replaced['program_status'], 'Success');
     assert.equal(replaced['program_version'], 2);

@@ -78,6 +78,26 @@ describe('Feldera ad-hoc queries', () => {
     await felderaError(await client.query('sensors', 'SELECT 1', 'xml'), 400, 'InvalidParam');
   });
 
+  test('a plain or LOCAL view is refused with 400 AdHocQueryError naming it and asking for MATERIALIZED; tables and materialized views stay queryable', async () => {
+    await client.pipeline('kinds', `CREATE TABLE t (x INT);
+      CREATE VIEW plain AS SELECT x FROM t;
+      CREATE LOCAL VIEW helper AS SELECT x * 2 AS y FROM t;
+      CREATE MATERIALIZED VIEW kept AS SELECT y FROM helper JOIN plain ON y = x * 2;`);
+    await client.pushOk('kinds', 't', '{"insert": {"x": 1}}');
+    for (const [sql, name] of [['SELECT * FROM plain', 'plain'], ['SELECT * FROM Helper', 'helper'], ['SELECT * FROM t JOIN plain USING (x)', 'plain'], ['SELECT (SELECT count(*) FROM helper) AS n', 'helper']] as const) {
+      const { message, details } = await felderaError(await client.query('kinds', sql), 400, 'AdHocQueryError');
+      assert.match(message, new RegExp(`'${name}'.*MATERIALIZED`), sql);
+      assert.deepEqual(details, { name }, sql);
+    }
+    // A materialized view may read plain and LOCAL views; and a query's own WITH names no view.
+    assert.deepEqual(await client.rows('kinds', 'SELECT * FROM kept'), [{ y: 2 }]);
+    assert.deepEqual(await client.rows('kinds', 'WITH plain AS (SELECT x FROM t) SELECT * FROM plain'), [{ x: 1 }]);
+    assert.deepEqual(await client.rows('kinds', 'SELECT * FROM t'), [{ x: 1 }]);
+    // A token that may not read the view learns only that: 403, as for a materialized one.
+    const { secret } = await server.core.tokens.create('kinds-table-reader', [{ action: 'read', namespace: 'kinds', table: 't' }]);
+    await felderaError(await server.fetch(`/v0/pipelines/kinds/query?format=json&sql=${encodeURIComponent('SELECT * FROM plain')}`, { token: secret }), 403, 'InsufficientPermissions');
+  });
+
   test('a view of a program reads only its own pipeline', async () => {
     const response = await client.putPipeline('peek', { program_code: 'CREATE TABLE mine (x INT);\nCREATE VIEW stolen AS SELECT * FROM elsewhere.secret;' });
     const body = (await response.json()) as { program_status: string; program_error: { sql_compilation: { messages: Array<{ message: string }> } } };

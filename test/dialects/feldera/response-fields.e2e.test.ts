@@ -157,7 +157,8 @@ describe('Feldera response fields', () => {
   });
 
   test("program_info gives a view's computed columns as Calcite type names: a count is BIGINT, a sum of integers DECIMAL with precision 38 and scale 0, an average DOUBLE", async () => {
-    const created = (await suite.client.pipeline('aggregates', PROGRAM, { start: false })) as Pipeline;
+    // Materialized, so that its rows can be queried.
+    const created = (await suite.client.pipeline('aggregates', PROGRAM.replace('CREATE VIEW totals', 'CREATE MATERIALIZED VIEW totals'), { start: false })) as Pipeline;
     const totals = (created['program_info'].schema.outputs as Pipeline[]).find((output) => output['name'] === 'totals')!;
     const types = Object.fromEntries((totals['fields'] as Pipeline[]).map((field) => [field['name'], field['columntype']]));
     assert.deepEqual(types, {

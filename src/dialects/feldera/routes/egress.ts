@@ -11,14 +11,35 @@ import type { Pipelines } from '../pipelines.ts';
 /** Silence longer than this is broken by an empty chunk, so that clients and proxies know the stream is alive. */
 const HEARTBEAT_MS = 3000;
 
+/**
+ * Rows a chunk holds at most: as many as the change feed reads at a time, so that gathering a
+ * change's batches holds no more rows in memory than one read. A change whose deletes and inserts
+ * fit goes out whole; a larger one is split.
+ */
+const CHUNK_ROWS = 2048;
+
+/** A sequence number above every commit's: a feed reflects it once it holds nothing it has not passed on. */
+const EVERY_COMMIT = Number.MAX_SAFE_INTEGER;
+
 /** A chunk's fields after its sequence number, as JSON text (`,"json_data":[…]`). */
-type Encode = (names: readonly string[], batch: ChangeBatch) => string;
+type Encode = (names: readonly string[], batches: readonly ChangeBatch[]) => string;
 
 /** Each format's chunk body: JSON `{"insert": row}` / `{"delete": row}` items, or CSV lines ending in the weight. */
 const ENCODERS: Record<'json' | 'csv', Encode> = {
-  json: (names, { weight, rows }) => `,"json_data":[${rows.map((row) => `{"${weight > 0 ? 'insert' : 'delete'}":${renderJsonRow(names, row, FELDERA_JSON)}}`).join(',')}]`,
-  csv: (_names, { weight, rows }) => `,"text_data":${JSON.stringify(rows.map((row) => `${[...row.map(csvField), String(weight)].join(',')}\n`).join(''))}`,
+  json: (names, batches) => `,"json_data":[${batches.flatMap(({ weight, rows }) => rows.map((row) => `{"${weight > 0 ? 'insert' : 'delete'}":${renderJsonRow(names, row, FELDERA_JSON)}}`)).join(',')}]`,
+  csv: (_names, batches) => `,"text_data":${JSON.stringify(batches.flatMap(({ weight, rows }) => rows.map((row) => `${[...row.map(csvField), String(weight)].join(',')}\n`)).join(''))}`,
 };
+
+/**
+ * Whether a batch joins the chunk gathered so far (`rows` rows): within CHUNK_ROWS, and not a
+ * delete after an insert. A feed passes on each comparison's deletes, then its inserts, so such a
+ * delete is of a later change: a consumer applying a chunk's deletes first would apply it before
+ * the insert it comes after.
+ */
+function joinsChunk(gathered: readonly ChangeBatch[], rows: number, batch: ChangeBatch): boolean {
+  const last = gathered.at(-1);
+  return last === undefined || (rows + batch.rows.length <= CHUNK_ROWS && !(last.weight > 0 && batch.weight < 0));
+}
 
 /**
  * A CSV field as Feldera's ingress reads it back: NULL empty, an empty string quoted, quotes only
@@ -50,10 +71,13 @@ type EgressRequest = FastifyRequest<{ Params: { pipeline: string; relation: stri
 
 /**
  * A stream of a table's or view's changes, one chunk per line: `{"sequence_number", "json_data" |
- * "text_data"}`, numbered from 0. With `send_snapshot` the current rows come first. With
- * `backpressure`, changes are read out only as fast as the client takes them (commits meanwhile
- * are passed on together, and completion tokens wait); without it, a chunk the client has no
- * room for is dropped, and its sequence number skipped, so that the client can tell.
+ * "text_data"}`, numbered from 0. With `send_snapshot` the current rows come first. A change's
+ * deletes and inserts go out in one chunk (deletes first), as Feldera sends a step's output, so
+ * that a consumer applying each chunk as a unit never sees an updated row missing; a change of
+ * more than CHUNK_ROWS rows is split, deletes first. With `backpressure`, changes are read out
+ * only as fast as the client takes them (commits meanwhile are passed on together, and
+ * completion tokens wait); without it, a chunk the client has no room for is dropped, and its
+ * sequence number skipped, so that the client can tell.
  */
 export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipelines): void {
   app.post('/v0/pipelines/:pipeline/egress/:relation', async (request: EgressRequest, reply: FastifyReply) => {
@@ -73,8 +97,12 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
     out.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
     // The client learns at once that it is subscribed, not with the first chunk.
     out.flushHeaders();
+    const pipelineId = pipeline.namespace.id;
     let sequence = 0;
     let failed = false;
+    /** The batches read for the next chunk; held (see UnsentChanges) until it is written. */
+    let gathered: ChangeBatch[] = [];
+    let gatheredRows = 0;
     const send = (fields: string, droppable: boolean): void => {
       const number = sequence++;
       if (droppable && out.writableNeedDrain) {
@@ -83,18 +111,44 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
       }
       out.write(`{"sequence_number":${number}${fields}}\r\n`);
     };
+    const gather = (batch: ChangeBatch): void => {
+      if (gathered.length === 0) pipelines.unsent.hold(pipelineId);
+      gathered.push(batch);
+      gatheredRows += batch.rows.length;
+    };
+    const flush = (): void => {
+      if (gathered.length === 0) return;
+      if (!out.destroyed) send(ENCODERS[format](feed.names, gathered), !backpressure);
+      gathered = [];
+      gatheredRows = 0;
+      pipelines.unsent.release(pipelineId);
+    };
     try {
       for (;;) {
         if (backpressure && out.writableNeedDrain) await drainedOrClosed(out);
-        const next = await feed.next(HEARTBEAT_MS);
+        // A chunk takes only what the feed has in hand (the rest of a comparison, or commits
+        // already landed), never waiting for more: once the feed holds nothing, the chunk goes.
+        if (gathered.length > 0 && feed.reflects(EVERY_COMMIT)) {
+          flush();
+          continue;
+        }
+        const next = await feed.next(gathered.length > 0 ? 0 : HEARTBEAT_MS);
         if (next === null || out.destroyed) break;
-        send(next === 'idle' ? '' : ENCODERS[format](feed.names, next), !backpressure);
+        if (next === 'idle') {
+          if (gathered.length > 0) flush();
+          else send('', !backpressure);
+          continue;
+        }
+        if (!joinsChunk(gathered, gatheredRows, next)) flush();
+        gather(next);
       }
     } catch (error) {
       request.log.error({ err: error, pipeline: pipeline.namespace.name, relation: relation.name }, 'egress stream failed');
       // Broken off rather than ended: the client's read fails, where a clean end would say the stream was done.
       failed = true;
     } finally {
+      // What was read before the end (or the failure) still goes out.
+      flush();
       await feed.close();
       if (failed) out.destroy();
       else out.end();

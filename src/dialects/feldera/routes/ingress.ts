@@ -68,8 +68,10 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
     if (token.pipelineId !== pipeline.state.id) throw new FelderaError('InvalidParam', `The completion token was issued by another pipeline`, { pipeline_name: pipeline.namespace.name });
     // Writes commit in sequence order per table and views are evaluated when read, so once every
     // write up to the token's is committed, the token's records are in every table and view; and
-    // once every open egress stream has passed their changes on, in those too.
-    const complete = core.writer.log.completedThrough >= token.sequence && core.changes.reflects(pipeline.namespace.id, token.sequence);
+    // once every open egress stream has passed their changes on (read them from its feed, and
+    // written what it read), in those too.
+    const complete = core.writer.log.completedThrough >= token.sequence && core.changes.reflects(pipeline.namespace.id, token.sequence)
+      && !pipelines.unsent.any(pipeline.namespace.id);
     return { status: complete ? 'complete' : 'inprogress', step: null };
   });
 }

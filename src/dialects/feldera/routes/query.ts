@@ -21,7 +21,7 @@ const FORMATS = {
 
 type QueryFormat = keyof typeof FORMATS;
 
-/** Ad-hoc SELECTs over a running (or paused) pipeline's tables and views. */
+/** Ad-hoc SELECTs over a running (or paused) pipeline's tables and materialized views. */
 export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipelines): void {
   app.get('/v0/pipelines/:pipeline/query', async (request: FastifyRequest<{ Params: { pipeline: string } }>, reply: FastifyReply) => {
     const principal = await request.principal();
@@ -35,7 +35,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
     try {
       const guarded = await core.guardBoundQuery(principal, pipeline.namespace, foldAdHocQuery(sql.trim().replace(/;\s*$/, '')), (name, qualifier) => {
         if (qualifier !== null) throw new FelderaError('AdHocQueryError', `'${qualifier}.${name}': a query reads only the pipeline's own tables and views`);
-        return pipelines.relation(pipeline, name);
+        return pipelines.adHocRelation(pipeline, name, principal);
       }, FELDERA_SEMANTICS);
       encoded = await encodeQuery(core.storage, guarded, FORMATS[format], { ...(format === 'json' && FELDERA_JSON), signal: clientGone(reply) });
     } catch (error) {
