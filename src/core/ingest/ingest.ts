@@ -4,6 +4,7 @@ import type { Principal } from '../auth/scopes.ts';
 import type { Sluice } from '../sluice.ts';
 import type { WriteRequest, WriteResult } from '../write/write-command.ts';
 import { csvInput, type CsvOptions } from './decoders/csv-input.ts';
+import { checkSomeFieldMatches } from './decoders/malformed.ts';
 import type { UpdateFormat } from './decoders/json-input.ts';
 import { ingestInChunks, type ChunkPolicy } from './chunked-ingest.ts';
 import { JsonBatch, jsonDecodeOptions } from './json-batch.ts';
@@ -36,6 +37,9 @@ export interface JsonIngestOptions {
    * Keys of records (objects of the raw format) that match no column are named in the result's
    * `ignoredFields`, each once and at most MAX_IGNORED_KEYS of them. They are collected as the
    * values are split out of the stream, so line-delimited input, read line by line, cannot ask for it.
+   * Records that have keys, none of which matches a column, are refused as a CSV header of no
+   * column's name is (see `checkSomeFieldMatches`): a mistake, not rows of nulls. Empty objects
+   * name no key and do not count.
    */
   reportUnknownKeys?: boolean;
 }
@@ -166,6 +170,7 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     const keys = options.reportUnknownKeys ? new JsonKeyCollector(isUnknownKey(command.table.columns, options.caseInsensitive), MAX_IGNORED_KEYS) : undefined;
     if (options.lineDelimited) await (Buffer.isBuffer(content) ? batch.addWholeLines(content) : batch.addLines(content));
     else for await (const chunk of splitJsonValues(streamOf(content), { unwrapArrays: options.arrays, ...(keys && { keys }) })) for (const value of chunk) await batch.add(value);
+    if (keys && !keys.someUnwanted) checkSomeFieldMatches('the JSON body', keys.keys, command.table.columns, 0);
     const input = await batch.input(command.table.columns, jsonDecodeOptions(options));
     if (!keys || keys.keys.length === 0) return input;
     return { ...input, ignoredFields: keys.keys, ...(keys.more && { moreIgnoredFields: true }) };

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { SluiceError } from '../../core/errors.ts';
-import { readJsonBody } from '../../server/body.ts';
+import { readBody } from '../../server/body.ts';
+import { ExactNumber, parseExactJson } from './exact-json.ts';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -9,13 +10,27 @@ export function invalid(message: string, details: Record<string, unknown> | null
 }
 
 export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof ExactNumber);
 }
 
-/** The JSON object a control request carries (an empty object when there is no body). */
-export async function readObject(request: FastifyRequest): Promise<JsonObject> {
-  const body = await readJsonBody(request);
-  if (body === undefined) return {};
+/** The largest control request body read. */
+const CONTROL_BODY_BYTES = 1024 * 1024;
+
+/**
+ * The JSON object a control request carries (an empty object when there is no body). With
+ * `exactNumbers`, a number a double cannot hold is an `ExactNumber`, so that a query filter compares
+ * with every digit sent. Other bodies keep plain numbers: a dataset's metadata is stored as JSON
+ * text, where an `ExactNumber` could not be written back as a number.
+ */
+export async function readObject(request: FastifyRequest, { exactNumbers = false } = {}): Promise<JsonObject> {
+  const text = (await readBody(request, CONTROL_BODY_BYTES)).toString('utf8');
+  if (text.trim() === '') return {};
+  let body: unknown;
+  try {
+    body = exactNumbers ? parseExactJson(text) : JSON.parse(text);
+  } catch (error) {
+    throw new SluiceError('MALFORMED_BODY', `The request body is not valid JSON: ${(error as Error).message}`);
+  }
   if (!isObject(body)) throw invalid('The request body must be a JSON object');
   return body;
 }

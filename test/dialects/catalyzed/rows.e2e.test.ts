@@ -229,6 +229,37 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     assert.deepEqual(await suite.client.rows(tableId), SEED);
   });
 
+  test('JSON rows none of whose keys is a column are a 400 naming the keys, as a CSV header is, in every mode, and write nothing', async () => {
+    const tableId = await seededTable();
+    for (const mode of ['append', 'upsert', 'overwrite', 'delete']) {
+      const response = await suite.client.write(tableId, `mode=${mode}`, '[{"order_id": 1, "status": "x"}, {}, {"Status": "y"}]', CONTENT_TYPES.json);
+      assert.equal(response.status, 400, `${mode}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.code, 'VALIDATION_ERROR');
+      assert.equal(response.body.error, 'None of the JSON body\'s fields ("order_id", "status", "Status") matches a column of the table');
+      assert.deepEqual(response.body.details, { fields: ['order_id', 'status', 'Status'], columns: ['id', 'name', 'amount'] });
+    }
+    // A key inside a value is not a field; a bare object is refused as not an array, whatever its keys.
+    const nested = await suite.client.write(tableId, 'mode=overwrite', '[{"row": {"id": 1}}]', CONTENT_TYPES.json);
+    assert.match(nested.body.error, /None of the JSON body's fields \("row"\)/);
+    const bare = await suite.client.write(tableId, 'mode=overwrite', '{"order_id": 1}', CONTENT_TYPES.json);
+    assert.equal(bare.status, 400);
+    assert.match(JSON.stringify(bare.body), /expected an array of records, found an object/);
+    assert.deepEqual(await suite.client.rows(tableId), SEED);
+  });
+
+  test('JSON rows with one key that is a column anywhere are written, the others warned of; [] and rows of {} name no key and are written as they are', async () => {
+    const tableId = await suite.client.createTable(suite.datasetId, 'keyless_rows', ORDER_FIELDS);
+    const some = await suite.client.write(tableId, 'mode=append', '[{"order_id": 1}, {"order_id": 2, "ID": 3}]', CONTENT_TYPES.json);
+    assert.equal(some.status, 200, JSON.stringify(some.body));
+    assert.deepEqual(some.body.warnings, ['Field "order_id" matches no column of the table; its values were not written']);
+    assert.deepEqual(await suite.client.rows(tableId, 'id NULLS FIRST'), [{ id: null, name: null, amount: null }, { id: 3, name: null, amount: null }]);
+    const none = await suite.client.write(tableId, 'mode=overwrite', '[]', CONTENT_TYPES.json);
+    assert.deepEqual([none.status, none.body.rows_deleted, none.body.warnings], [200, 2, []]);
+    const empty = await suite.client.write(tableId, 'mode=append', '[{}, {}]', CONTENT_TYPES.json);
+    assert.deepEqual([empty.status, empty.body.rows_inserted, empty.body.warnings], [200, 2, []]);
+    assert.deepEqual(await suite.client.rows(tableId), [{ id: null, name: null, amount: null }, { id: null, name: null, amount: null }]);
+  });
+
   test('a fixed_size_list column takes rows with and without a value in one write, in every mode and format; a list of another length is refused', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'vectors', [{ name: 'id', arrowType: 'int32' }, { name: 'v', arrowType: 'fixed_size_list[3]<int32>' }], ['id']);
     for (const query of ['mode=append', 'mode=upsert', 'mode=upsert&skip_validation=true', 'mode=overwrite']) {
@@ -461,6 +492,22 @@ describe('Catalyzed row write errors', () => {
       }
     }
     assert.deepEqual(await suite.client.rows(keyed), []);
+  });
+
+  test('a date key given twice is named as the date it is (2024-01-01), in the message and in details.keys, alone or with another key column', async () => {
+    const datasetId = await suite.client.createDataset('date_keys');
+    const days = await suite.client.createTable(datasetId, 'days', [{ name: 'd', arrowType: 'date32' }, { name: 'v', arrowType: 'utf8' }], ['d']);
+    const pairs = await suite.client.createTable(datasetId, 'pairs', [{ name: 'd', arrowType: 'date64' }, { name: 'n', arrowType: 'int64' }, { name: 'v', arrowType: 'utf8' }], ['d', 'n']);
+    for (const mode of ['upsert', 'overwrite', 'append']) {
+      const single = await suite.client.write(days, `mode=${mode}`, json([{ d: '2024-01-01', v: 'a' }, { d: '2024-01-01', v: 'b' }]), 'application/json');
+      assert.equal(single.status, 400, `${mode}: ${JSON.stringify(single.body)}`);
+      assert.equal(single.body.error, 'The request has more than one row for the key (2024-01-01)');
+      assert.deepEqual(single.body.details, { keys: ['2024-01-01'] });
+      const composite = await suite.client.write(pairs, `mode=${mode}`, json([{ d: '2024-02-29', n: 7 }, { d: '2024-02-29', n: 7 }]), 'application/json');
+      assert.equal(composite.status, 400, `${mode}: ${JSON.stringify(composite.body)}`);
+      assert.deepEqual(composite.body.details, { keys: ['2024-02-29, 7'] });
+    }
+    assert.deepEqual([await suite.client.rows(days, 'd'), await suite.client.rows(pairs, 'd')], [[], []]);
   });
 
   test('an append of a key that exists is a 409 conflict with the table state and writes nothing', async () => {

@@ -26,7 +26,11 @@ export interface SplitJsonOptions {
   maxValueBytes?: number;
   /** Approximate size of each batch; default 1 MiB. */
   batchBytes?: number;
-  /** Receives the keys of each value that is an object (not those of objects inside it), as they are scanned. */
+  /**
+   * Receives the keys of each value that is an object (not those of objects inside it), as they are
+   * scanned; with `unwrapArrays`, of each element of a top-level array (a top-level object is a bad
+   * record, not a value).
+   */
   keys?: JsonKeyCollector;
 }
 
@@ -37,13 +41,15 @@ const MAX_REMEMBERED_KEYS = 10_000;
 
 /**
  * Keys of the values of a stream for which `wanted` holds (keys matching no column, say), each
- * once, the first `max` of them; `more` tells that there were others. Values of one stream mostly
- * have the same keys in the same order, so a key is first compared, as bytes, with the key at the
- * same place in the previous value: only a key that differs becomes a string.
+ * once, the first `max` of them; `more` tells that there were others, and `someUnwanted` that some
+ * key was not wanted (a key that does match a column). Values of one stream mostly have the same
+ * keys in the same order, so a key is first compared, as bytes, with the key at the same place in
+ * the previous value: only a key that differs becomes a string.
  */
 export class JsonKeyCollector {
   readonly keys: string[] = [];
   more = false;
+  someUnwanted = false;
   /** Keys already decided, wanted or not. */
   private readonly seen = new Set<string>();
   /** The raw bytes of the previous value's keys, by position. */
@@ -62,6 +68,7 @@ export class JsonKeyCollector {
     const key = decodeKey(chunk, start, end);
     if (key === undefined || this.seen.has(key)) return;
     if (!this.wanted(key)) {
+      this.someUnwanted = true;
       if (this.seen.size < MAX_REMEMBERED_KEYS) this.seen.add(key);
     } else if (this.keys.length < this.max) {
       this.keys.push(key);
@@ -310,8 +317,8 @@ export class JsonValueSplitter {
         const atValueLevel = !isKey && stack.length === this.valueDepth;
         if (atValueLevel) this.beginValue(i);
         const end = skipStringBody(chunk, i + 1);
-        // A key of the value itself, not of an object inside it.
-        const valueKey = isKey && this.keys !== undefined && stack.length === this.valueDepth + 1;
+        // A key of the value itself, not of an object inside it, nor of a top-level object where arrays of records are expected.
+        const valueKey = isKey && this.keys !== undefined && stack.length === this.valueDepth + 1 && (this.valueDepth === 1 || !this.unwrapArrays);
         if (end >= length) {
           this.mode = IN_STRING;
           this.stringIsKey = isKey;

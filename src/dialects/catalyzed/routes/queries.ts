@@ -13,6 +13,7 @@ import { printArrowType } from '../../../core/types/index.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
+import { ExactNumber } from '../exact-json.ts';
 import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
 import { JSON_BINARY_COERCION } from './rows.ts';
 
@@ -34,14 +35,15 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * A filter's JSON value as SQL of the column's type. Numbers compare as numbers (a fraction is not
- * cut to compare with an integer column); other values are read by the rules rows are written by
- * (an ISO-8601 text for a timestamp …), and one that does not convert fails the query, saying so.
+ * cut to compare with an integer column), with every digit sent (see `ExactNumber`); other values
+ * are read by the rules rows are written by (an ISO-8601 text for a timestamp …), and one that does
+ * not convert fails the query, saying so.
  */
 function literal(column: Column, value: unknown, field: string): string {
-  if (typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
+  if (!(value instanceof ExactNumber) && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
     throw invalid(`Filter on "${field}": the value must be a string, a number or a boolean`, { field });
   }
-  const text = String(value);
+  const text = value instanceof ExactNumber ? value.text : String(value);
   if (NUMERIC_KINDS.has(column.type.kind)) {
     if (!NUMBER.test(text.trim())) throw invalid(`Filter on "${field}": "${text}" is not a number`, { field, value: text });
     return text.trim();
@@ -121,7 +123,7 @@ function bindTable(core: Sluice, principal: Principal, bindings: Map<string, Bin
 export function queryRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/queries', async (request, reply) => {
     const principal = await request.principal();
-    const body: JsonObject = await readObject(request);
+    const body: JsonObject = await readObject(request, { exactNumbers: true });
     const sql = member.requiredString(body, 'sql');
     const bindings = parseBindings(body['tables']);
     const maxRows = member.integer(body, 'maxRows', { min: 1, max: 10_000, fallback: 1000 });
