@@ -68,6 +68,66 @@ const READABLE_QUANTITY = `CASE WHEN abs(x) >= 1e15 THEN printf('%.2f quadrillio
   WHEN abs(x) >= 1e9 THEN printf('%.2f billion', x / 1e9) WHEN abs(x) >= 1e6 THEN printf('%.2f million', x / 1e6)
   WHEN abs(x) >= 1e3 THEN printf('%.2f thousand', x / 1e3) ELSE printf('%.2f', CAST(x AS DOUBLE)) END`;
 
+/** The texts ClickHouse reads as a Bool, either case: the words of SerializationBool, and 1 and 0. */
+const TRUE_TEXTS = ['true', 't', 'yes', 'y', 'on', 'enable', 'enabled', '1'];
+const FALSE_TEXTS = ['false', 'f', 'no', 'n', 'off', 'disable', 'disabled', '0'];
+const inList = (texts: string[]) => texts.map((text) => `'${text}'`).join(', ');
+/** ClickHouse's toBool: a number is true unless 0, a text one of TRUE_TEXTS or FALSE_TEXTS (anything else is an error). */
+const TO_BOOL = `CASE WHEN x IS NULL THEN NULL
+  WHEN typeof(x) = 'VARCHAR' THEN CASE WHEN lower(CAST(x AS VARCHAR)) IN (${inList(TRUE_TEXTS)}) THEN true
+    WHEN lower(CAST(x AS VARCHAR)) IN (${inList(FALSE_TEXTS)}) THEN false
+    ELSE error('toBool: cannot read "' || CAST(x AS VARCHAR) || '" as a Bool') END
+  ELSE TRY_CAST(x AS DOUBLE) <> 0 END`;
+
+/**
+ * ClickHouse's transform(x, matches, results[, otherwise]): the result at the place of x among the
+ * matches (the first such place), else `otherwise` (x itself without it).
+ */
+const transform = (otherwise: string) => `CASE WHEN len(matches) <> len(results) THEN error('transform: the arrays of values and of results must have the same size')
+  WHEN list_position(matches, x) IS NULL THEN ${otherwise} ELSE results[list_position(matches, x)] END`;
+
+/**
+ * ClickHouse's isValidJSON: a document simdjson reads. DuckDB's json_valid also takes trailing
+ * commas and NaN and Infinity, which standard JSON (and ClickHouse) does not: outside the strings
+ * (removed first) a document json_valid takes has no other letters than those of true, false, null
+ * and exponents, so `nan` or `inf` there is one of those.
+ */
+const VALID_JSON = `json_valid(s) AND NOT regexp_matches(regexp_replace(s, '"(?:[^"\\\\]|\\\\.)*"', '', 'g'), ',\\s*[\\]}]|(?i:nan|inf)')`;
+
+/**
+ * A number for ClickHouse's toDecimal32(x, S) and its kin, as the text of its value with no more than
+ * `scale` decimals: the rest are cut, not rounded, as ClickHouse cuts them (the Tinybird rewrite casts
+ * the text to the Decimal). A Float is scaled as a Float, so 1.15 is 1.14 at scale 2 as in ClickHouse;
+ * a text, an integer or a Decimal keeps its digits.
+ */
+const DECIMAL_TEXT = `CASE WHEN typeof(x) IN ('FLOAT', 'DOUBLE') THEN CAST(trunc(TRY_CAST(x AS DOUBLE) * power(10, scale)) / power(10, scale) AS VARCHAR)
+  WHEN typeof(x) = 'BOOLEAN' THEN CAST(TRY_CAST(x AS INTEGER) AS VARCHAR)
+  ELSE regexp_replace(trim(CAST(x AS VARCHAR)), '^([+-]?[0-9]*\\.[0-9]{' || scale || '})[0-9]*$', '\\1') END`;
+
+/**
+ * ClickHouse's toWeek modes that are done here, by number: 0 (weeks from Sunday, 0 before the first
+ * Sunday of the year), 1 (weeks from Monday, week 1 the first with four days of the year, 0 before
+ * it; no week of the next year) and 3 (ISO 8601 weeks, as toISOWeek).
+ */
+const WEEK_MODES: Record<number, string> = {
+  0: `CASE WHEN dayofyear(t) < 1 + (7 - dayofweek(date_trunc('year', t))) % 7 THEN 0
+    ELSE (dayofyear(t) - 1 - (7 - dayofweek(date_trunc('year', t))) % 7) // 7 + 1 END`,
+  1: `CASE WHEN CAST(t AS DATE) < CAST(date_trunc('week', make_date(year(t), 1, 4)) AS DATE) THEN 0
+    ELSE date_diff('day', CAST(date_trunc('week', make_date(year(t), 1, 4)) AS DATE), CAST(t AS DATE)) // 7 + 1 END`,
+  3: 'week(t)',
+};
+const TO_WEEK = `CASE mode ${Object.entries(WEEK_MODES).map(([mode, body]) => `WHEN ${mode} THEN ${body}`).join(' ')}
+  ELSE error('toWeek: mode ' || CAST(mode AS VARCHAR) || ' is not supported (modes ${Object.keys(WEEK_MODES).join(', ')} are)') END`;
+
+/**
+ * ClickHouse's arrayCumSumNonNegative: running sums, each below 0 taken as 0 before the next is added,
+ * in the type of arrayCumSum's. Fields by subscript: DuckDB reads `running.sum` as a column
+ * `running`'s field when the query has one.
+ */
+const CUM_SUM_NON_NEGATIVE = `struct_extract(list_reduce(list_transform(items, x -> {'sum': x, 'sums': []}),
+  (running, next) -> {'sum': greatest(running['sum'] + next['sum'], 0), 'sums': list_append(running['sums'], greatest(running['sum'] + next['sum'], 0))},
+  {'sum': coalesce(list_sum(list_slice(items, 1, 0)), 0), 'sums': list_slice([list_sum(items)], 1, 0)}), 'sums')`;
+
 /** `t` moved by `n` of a unit, for ClickHouse's addDays, subtractHours and the like. */
 function shiftBy(unit: string, interval: (n: string) => string): SqlMacro[] {
   return [
@@ -187,8 +247,6 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   ...onTime('toYYYYMMDD', 'year(t) * 10000 + month(t) * 100 + dayofmonth(t)'),
   // A DateTime64's fraction of a second is cut, as ClickHouse does (DuckDB's cast would round it).
   ...onTime('toUnixTimestamp', 'CAST(floor(epoch(t)) AS BIGINT)', { zoned: false }),
-  // ClickHouse's now64() has milliseconds; a time without a zone compares with every time column.
-  { name: 'now64', params: [], body: 'CAST(now() AS TIMESTAMP_MS)' },
   { name: 'yesterday', params: [], body: 'current_date - 1' },
   { name: 'toDate', params: ['x'], body: TO_DATE },
   // In a time zone: the date there of the UTC time.
@@ -252,6 +310,12 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   ...onTime('toStartOfSecond', "date_trunc('second', t)"),
   { name: 'toDateTime64', params: ['x', 'scale'], body: TO_DATE_TIME_64 },
   { name: 'toDateTime64', params: ['x', 'scale', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME_64}))` },
+  // ClickHouse's now64() has milliseconds (cut, not rounded); a time without a zone compares with every time
+  // column. With a scale, its digits (the Tinybird rewrite types a constant scale's DateTime64), and in a zone
+  // the wall clock there.
+  { name: 'now64', params: [], body: 'CAST(toDateTime64(now(), 3) AS TIMESTAMP_MS)' },
+  { name: 'now64', params: ['scale'], body: 'toDateTime64(now(), scale)' },
+  { name: 'now64', params: ['scale', 'zone'], body: 'toDateTime64(now(), scale, zone)' },
   ...onTime('toUnixTimestamp64Milli', 'epoch_ms(t)', { zoned: false }),
   ...onTime('toUnixTimestamp64Micro', 'epoch_us(t)', { zoned: false }),
   ...onTime('toUnixTimestamp64Nano', 'epoch_ns(t)', { zoned: false }),
@@ -485,6 +549,45 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // ClickHouse's rand() is a UInt32, randCanonical() a Float64 in [0, 1).
   { name: 'rand', params: [], body: 'CAST(floor(random() * 4294967296) AS UINTEGER)' },
   { name: 'randCanonical', params: [], body: 'random()' },
+  // ClickHouse's hashes are the digest's bytes (a FixedString; hex(MD5(s)) is its text), DuckDB's its
+  // text in hexadecimal: the Tinybird rewrite calls these for ClickHouse's names.
+  { name: 'sluice_md5', params: ['s'], body: 'unhex(md5(s))' },
+  { name: 'sluice_sha1', params: ['s'], body: 'unhex(sha1(s))' },
+  { name: 'sluice_sha256', params: ['s'], body: 'unhex(sha256(s))' },
+  { name: 'sluice_decimal_text', params: ['x', 'scale'], body: DECIMAL_TEXT },
+  { name: 'toBool', params: ['x'], body: TO_BOOL },
+  { name: 'transform', params: ['x', 'matches', 'results'], body: transform('x') },
+  { name: 'transform', params: ['x', 'matches', 'results', 'otherwise'], body: transform('otherwise') },
+  ...onTime('toYYYYMMDDhhmmss', 'year(t) * 10000000000 + month(t) * 100000000 + dayofmonth(t) * 1000000 + hour(t) * 10000 + minute(t) * 100 + second(t)'),
+  { name: 'toWeek', params: ['t'], body: WEEK_MODES[0]! },
+  { name: 'toWeek', params: ['t', 'mode'], body: TO_WEEK },
+  { name: 'isValidJSON', params: ['s'], body: VALID_JSON },
+  // Arrays of one size, as ClickHouse requires (DuckDB's list_zip pads the shorter ones with NULLs).
+  { name: 'arrayZip', params: ['a'], body: 'list_zip(a)' },
+  { name: 'arrayZip', params: ['a', 'b'], body: "CASE WHEN len(a) <> len(b) THEN error('arrayZip: the arrays must have the same size') ELSE list_zip(a, b) END" },
+  {
+    name: 'arrayZip', params: ['a', 'b', 'c'],
+    body: "CASE WHEN len(a) <> len(b) OR len(a) <> len(c) THEN error('arrayZip: the arrays must have the same size') ELSE list_zip(a, b, c) END",
+  },
+  // ClickHouse flattens every level; DuckDB's flatten one, which is all there is in an array of arrays.
+  {
+    name: 'arrayFlatten', params: ['items'],
+    body: "CASE WHEN typeof(items) LIKE '%[][][]' THEN error('arrayFlatten takes an array of arrays (of more levels is not supported)') ELSE flatten(items) END",
+  },
+  // The first element's difference is 0. Integers are subtracted as Int64 (ClickHouse widens; an unsigned difference may be negative).
+  {
+    name: 'arrayDifference', params: ['items'],
+    body: `CASE WHEN typeof(items) SIMILAR TO '(U?(TINY|SMALL|BIG)?INT(EGER)?)\\[\\]' THEN list_transform(items, (x, i) -> CASE WHEN i = 1 THEN 0 ELSE TRY_CAST(x AS BIGINT) - TRY_CAST(items[i - 1] AS BIGINT) END)
+      ELSE list_transform(items, (x, i) -> CASE WHEN i = 1 THEN x - x ELSE x - items[i - 1] END) END`,
+  },
+  // Each running sum is appended to a copy of the list so far: quadratic in the length, as arrayCumSum is.
+  pairwiseOnArray('arrayCumSumNonNegative', CUM_SUM_NON_NEGATIVE),
+  // NULL counts as a value like any other, as in ClickHouse.
+  { name: 'countEqual', params: ['items', 'x'], body: 'len(list_filter(items, item -> item IS NOT DISTINCT FROM x))' },
+  ...['UInt8', 'UInt16', 'UInt32', 'UInt64', 'Int8', 'Int16', 'Int32', 'Int64', 'Float32', 'Float64'].map((type) => ({ name: `emptyArray${type}`, params: [], body: `CAST([] AS ${NUMBER_TYPES[type]}[])` })),
+  { name: 'emptyArrayString', params: [], body: 'CAST([] AS VARCHAR[])' },
+  { name: 'emptyArrayDate', params: [], body: 'CAST([] AS DATE[])' },
+  { name: 'emptyArrayDateTime', params: [], body: 'CAST([] AS TIMESTAMP_S[])' },
 ];
 
 /**

@@ -283,6 +283,36 @@ test('more ClickHouse names: bit aggregates, readable quantities, multiSearchAny
   );
 });
 
+test('hashes as their bytes, decimal digits cut not rounded, toBool, transform, toYYYYMMDDhhmmss, toWeek by mode, isValidJSON, array helpers, now64 with a scale', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT lower(hex(sluice_md5('a'))), hex(sluice_sha1('a')), hex(sluice_sha256('a')), octet_length(sluice_md5('a')),
+      sluice_decimal_text(1.15::DOUBLE, 2), sluice_decimal_text('-1.999', 2), sluice_decimal_text(42, 3), sluice_decimal_text(true, 1),
+      toBool('Yes'), toBool(0), toBool(-2), transform(2, [1, 2], [10, 20]), transform(3, [1, 2], [10, 20]), transform('c', ['a', 'b'], ['x', 'y'], 'z'),
+      toYYYYMMDDhhmmss(ts), toYYYYMMDDhhmmss(ts, 'Asia/Tokyo'), toWeek(DATE '2016-12-27'), toWeek(DATE '2016-12-27', 1), toWeek(DATE '2021-01-01', 3),
+      isValidJSON('{"a": [1, 2]}'), isValidJSON('[1,]'), isValidJSON('{"s": "NaN,]"}'), arrayZip([1, 2], ['a', 'b']), arrayZip([1]), arrayZip([1], [2], [3]),
+      arrayFlatten([[1], [], [2, 3]]), arrayDifference([1, 4, 2]), arrayCumSumNonNegative([1, 1, -4, 1]),
+      (SELECT arrayCumSumNonNegative(running) FROM (SELECT [5, -9, 1] AS running, 1 AS next)), countEqual([1, NULL, NULL], NULL),
+      len(now64(6)::VARCHAR) > 0, now64(3, 'Asia/Tokyo') > now64(3)
+      FROM events ORDER BY ts LIMIT 1`),
+    ['0cc175b9c0f1b6a831c399e269772661', '86F7E437FAA5A7FCE15D1DDCB9EAEAEA377667B8', 'CA978112CA1BBDCAFAC231B39A23DC4DA786EFF8147C4E72B9807785AFEE48BB', '16',
+      '1.14', '-1.99', '42', '1',
+      'true', 'false', 'true', '20', '3', 'z',
+      '20240315101742', '20240315191742', '52', '52', '53',
+      'true', 'false', 'true', '[[1,"a"],[2,"b"]]', '[[1]]', '[[1,2,3]]',
+      '[1,2,3]', '[0,3,-2]', '[1,2,0,1]', '[5,0,1]', '2',
+      'true', 'true'],
+  );
+  await assert.rejects(firstRow(`SELECT toBool('maybe')`), /toBool: cannot read "maybe"/);
+  await assert.rejects(firstRow('SELECT transform(1, [1, 2], [3])'), /transform: the arrays/);
+  await assert.rejects(firstRow('SELECT arrayZip([1], [1, 2])'), /arrayZip: the arrays must have the same size/);
+  await assert.rejects(firstRow('SELECT toWeek(DATE \'2024-01-01\', 2)'), /toWeek: mode 2 is not supported/);
+  assert.deepEqual(
+    await firstRow(`SELECT emptyArrayUInt8(), emptyArrayUInt16(), emptyArrayUInt32(), emptyArrayUInt64(), emptyArrayInt8(), emptyArrayInt16(), emptyArrayInt32(),
+      emptyArrayInt64(), emptyArrayFloat32(), emptyArrayFloat64(), emptyArrayString(), emptyArrayDate(), emptyArrayDateTime()`),
+    Array.from({ length: 13 }, () => '[]'),
+  );
+});
+
 test('every macro is exercised by a query in this file', async () => {
   const source = await readFile(fileURLToPath(import.meta.url), 'utf8');
   const untested = CLICKHOUSE_MACROS.map((macro) => macro.name).filter((name) => !new RegExp(`\\b${name}\\(`).test(source));

@@ -4,35 +4,88 @@
  * types and dateAdd's units, each with DuckDB's SQL for it; and the words that end a USING list.
  */
 
+/** A ClickHouse parametric aggregate, as DuckDB's aggregate from the parameters' texts and the arguments'. */
+export interface ParametricAggregate {
+  /** How many arguments it takes. */
+  arity: number;
+  /** A quantile of one level, which is 0.5 when the call has no parameters (`quantileExact(x)`). */
+  oneLevel?: boolean;
+  build: (params: string[], args: string[]) => string;
+}
+
 /**
- * ClickHouse's parametric aggregates, by name: how many arguments they take, and DuckDB's aggregate
- * from the parameters' text and the arguments'.
+ * ClickHouse's quantiles of one level, by name: how many arguments they take (the value first), and
+ * DuckDB's aggregate from the level's text and the arguments'. Each has a plural form of many levels
+ * (`quantilesExact(0.5, 0.9)(x)`: the same quantiles, in an array) and -If forms (see PARAMETRIC).
  */
-export const PARAMETRIC: Record<string, { arity: number; build: (params: string, args: string[]) => string }> = {
-  QUANTILE: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
-  QUANTILETDIGEST: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
-  // ClickHouse's exact quantile is the element at position floor(level × count) of the sorted values.
-  QUANTILEEXACT: { arity: 1, build: (params, [value]) => exactQuantile(params, value!) },
-  QUANTILES: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, [${params}])` },
-  QUANTILESEXACT: { arity: 1, build: (params, [value]) => `quantile_disc(${value}, [${params}])` },
-  // ClickHouse's topK is approximate too: the most frequent values, most frequent first.
-  TOPK: { arity: 1, build: (params, [value]) => `coalesce(approx_top_k(${value}, ${params}), [])` },
-  QUANTILEIF: { arity: 2, build: (params, [value, condition]) => `quantile_cont(${value}, ${params}) FILTER (WHERE ${condition})` },
+const QUANTILE_AT: Record<string, { arity: number; at: (level: string, args: string[]) => string }> = {
+  QUANTILE: { arity: 1, at: (level, [value]) => `quantile_cont(${value}, ${level})` },
+  QUANTILETDIGEST: { arity: 1, at: (level, [value]) => `quantile_cont(${value}, ${level})` },
+  QUANTILEDETERMINISTIC: { arity: 2, at: (level, [value]) => `quantile_cont(${value}, ${level})` },
+  // ClickHouse's exact quantile is the element at position ⌊level × count⌋ of the sorted values;
+  // quantileExactHigh takes the same one (at 0.5, the higher middle value of an even count).
+  QUANTILEEXACT: { arity: 1, at: (level, [value]) => exactQuantile(level, value!) },
+  QUANTILEEXACTHIGH: { arity: 1, at: (level, [value]) => exactQuantile(level, value!) },
+  // quantileExactLow too, but at 0.5 the lower middle value of an even count.
+  QUANTILEEXACTLOW: { arity: 1, at: (level, [value]) => exactQuantile(level, value!, { lowMedian: true }) },
   // quantileTiming is exact for the timings it is made for: the element at ⌊level × count⌋.
-  QUANTILETIMING: { arity: 1, build: (params, [value]) => exactQuantile(params, value!) },
-  QUANTILESTIMING: { arity: 1, build: (params, [value]) => `quantile_cont(${value}, [${params}])` },
-  QUANTILEDETERMINISTIC: { arity: 2, build: (params, [value]) => `quantile_cont(${value}, ${params})` },
+  QUANTILETIMING: { arity: 1, at: (level, [value]) => exactQuantile(level, value!) },
+  QUANTILEEXACTWEIGHTED: { arity: 2, at: (level, [value, weight]) => weightedQuantile(level, value!, weight!) },
+};
+
+/** A quantile's -If form: a condition last, the quantile of the values where it holds (a NULL value is skipped). */
+function onlyIf({ arity, oneLevel, build }: ParametricAggregate): ParametricAggregate {
+  return {
+    arity: arity + 1,
+    ...(oneLevel && { oneLevel }),
+    build: (params, [value, ...rest]) => build(params, [`CASE WHEN ${rest.at(-1)} THEN ${value} END`, ...rest.slice(0, -1)]),
+  };
+}
+
+/**
+ * ClickHouse's parametric aggregates, by name (see ParametricAggregate): the quantiles of QUANTILE_AT
+ * (`quantileExact(0.9)(x)`), their plural forms (`quantilesExact(0.5, 0.9)(x)`) and the -If forms of
+ * both (`quantilesIf(0.5, 0.9)(x, cond)`), topK, and groupArray and groupUniqArray of at most n values.
+ */
+export const PARAMETRIC: Record<string, ParametricAggregate> = {
+  ...Object.fromEntries(Object.entries(QUANTILE_AT).flatMap(([name, { arity, at }]) => {
+    const one: ParametricAggregate = { arity, oneLevel: true, build: ([level], args) => at(level!, args) };
+    const many: ParametricAggregate = { arity, build: (levels, args) => `[${levels.map((level) => at(level, args)).join(', ')}]` };
+    const plural = name.replace(/^QUANTILE/, 'QUANTILES');
+    return [[name, one], [plural, many], [`${name}IF`, onlyIf(one)], [`${plural}IF`, onlyIf(many)]];
+  })),
+  // ClickHouse's topK is approximate too: the most frequent values, most frequent first.
+  TOPK: { arity: 1, build: ([count], [value]) => `coalesce(approx_top_k(${value}, ${count}), [])` },
   // The first n values (NULLs skipped, as ClickHouse's array aggregates skip them), or distinct ones; [] of no rows.
-  GROUPARRAY: { arity: 1, build: (params, [value]) => `coalesce(list_slice(list(${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params}), [])` },
-  GROUPUNIQARRAY: { arity: 1, build: (params, [value]) => `coalesce(list_slice(list(DISTINCT ${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${params}), [])` },
+  GROUPARRAY: { arity: 1, build: ([count], [value]) => `coalesce(list_slice(list(${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${count}), [])` },
+  GROUPUNIQARRAY: { arity: 1, build: ([count], [value]) => `coalesce(list_slice(list(DISTINCT ${value}) FILTER (WHERE ${value} IS NOT NULL), 1, ${count}), [])` },
 };
 
 /**
- * ClickHouse's higher-order array functions take the lambda first (`arrayMap(x -> x * 2, arr)`),
- * DuckDB's list functions last: each as DuckDB's SQL from the array's text and the lambda's.
+ * The element at position ⌊level × count⌋ (from 0; the last from level 1 on) of the sorted values
+ * that are not NULL; with `lowMedian`, at level 0.5 the one at ⌊(count - 1) / 2⌋.
  */
-export function exactQuantile(level: string, value: string): string {
-  return `list_sort(list(${value}) FILTER (WHERE ${value} IS NOT NULL))[least(CAST(floor((${level}) * count(${value})) AS BIGINT), count(${value}) - 1) + 1]`;
+export function exactQuantile(level: string, value: string, { lowMedian = false } = {}): string {
+  const count = `count(${value})`;
+  const position = `least(CAST(floor((${level}) * ${count}) AS BIGINT), ${count} - 1)`;
+  const at = lowMedian ? `CASE WHEN (${level}) = 0.5 THEN (${count} - 1) // 2 ELSE ${position} END` : position;
+  return `list_sort(list(${value}) FILTER (WHERE ${value} IS NOT NULL))[${at} + 1]`;
+}
+
+/**
+ * ClickHouse's quantileExactWeighted: over the values in order, each counted `weight` times (a whole
+ * number), the first at which the running total of weights reaches ⌈level × the total⌉ (the last if
+ * none does). A row whose value or weight is NULL is skipped. The total starts below 0 by that many,
+ * so that the lambda takes no expression of the query's (whose names it would shadow).
+ */
+function weightedQuantile(level: string, value: string, weight: string): string {
+  const counted = `${value} IS NOT NULL AND ${weight} IS NOT NULL`;
+  const times = `CAST(trunc(${weight}) AS DOUBLE)`;
+  const sorted = `list_sort(list({'v': ${value}, 'w': ${times}}) FILTER (WHERE ${counted}))`;
+  const start = `{'v': NULL, 'w': -ceil(sum(${times}) FILTER (WHERE ${counted}) * (${level}))}`;
+  // Fields by subscript: DuckDB reads `total.v` as a column `total`'s field when the query has one.
+  const step = "(total, next) -> CASE WHEN total['v'] IS NOT NULL AND total['w'] >= 0 THEN total ELSE {'v': next['v'], 'w': total['w'] + next['w']} END";
+  return `struct_extract(list_reduce(${sorted}, ${step}, ${start}), 'v')`;
 }
 
 /** Calls renamed to DuckDB's function of the same meaning (the guard then bounds lpad and rpad as it does). */
@@ -40,7 +93,8 @@ export const RENAMED: Record<string, string> = { LAGINFRAME: 'lag', LEADINFRAME:
 
 /**
  * ClickHouse's functions that DuckDB has by the same name with another meaning (see the `sluice_…`
- * macros of CLICKHOUSE_MACROS), by name: the numbers of arguments taken, and the macro called. Calls
+ * macros of CLICKHOUSE_MACROS, and arrayFlatten for flatten), by name: the numbers of arguments taken,
+ * and the macro called. Calls
  * of another shape (`substring(s FROM a FOR b)`) are left as DuckDB reads them.
  */
 export const SAME_NAMES: Record<string, { arities: number[]; macro: string }> = {
@@ -55,7 +109,26 @@ export const SAME_NAMES: Record<string, { arities: number[]; macro: string }> = 
   UPPER: { arities: [1], macro: 'sluice_ascii_upper' },
   UCASE: { arities: [1], macro: 'sluice_ascii_upper' },
   ROUND: { arities: [1, 2], macro: 'sluice_round_half_even' },
+  MD5: { arities: [1], macro: 'sluice_md5' },
+  SHA1: { arities: [1], macro: 'sluice_sha1' },
+  SHA256: { arities: [1], macro: 'sluice_sha256' },
+  FLATTEN: { arities: [1], macro: 'arrayFlatten' },
 };
+
+/**
+ * ClickHouse's toDecimal32(x, S) and its kin, by name: the Decimal's precision, and what a value that
+ * does not convert gives (an error, NULL, or 0).
+ */
+export const DECIMAL_CONVERSIONS: Record<string, { precision: number; otherwise: 'error' | 'null' | 'zero' }> = Object.fromEntries(
+  ([['32', 9], ['64', 18], ['128', 38]] as const).flatMap(([bits, precision]) => [
+    [`TODECIMAL${bits}`, { precision, otherwise: 'error' }],
+    [`TODECIMAL${bits}ORNULL`, { precision, otherwise: 'null' }],
+    [`TODECIMAL${bits}ORZERO`, { precision, otherwise: 'zero' }],
+  ]),
+);
+
+/** ClickHouse's functions of a DateTime64 whose scale is an argument, by name: that argument's place. */
+export const SCALED_TIMES: Record<string, number> = { NOW64: 0, TODATETIME64: 1 };
 
 /**
  * ClickHouse's JSONExtract(json, key…, 'Type') by its type's name: the matching JSONExtract* function,
@@ -68,6 +141,10 @@ export const JSON_EXTRACT_TYPES: Record<string, string> = {
 };
 export const JSON_ARRAY_TYPES: Record<string, string> = { String: 'VARCHAR', Int32: 'INTEGER', Int64: 'BIGINT', UInt32: 'UINTEGER', UInt64: 'UBIGINT', Float64: 'DOUBLE', Bool: 'BOOLEAN' };
 
+/**
+ * ClickHouse's higher-order array functions take the lambda first (`arrayMap(x -> x * 2, arr)`),
+ * DuckDB's list functions last: each as DuckDB's SQL from the array's text and the lambda's.
+ */
 export const LAMBDA_FIRST: Record<string, (items: string, lambda: string) => string> = {
   ARRAYMAP: (items, lambda) => `list_transform(${items}, ${lambda})`,
   ARRAYFILTER: (items, lambda) => `list_filter(${items}, ${lambda})`,

@@ -2,7 +2,8 @@ import { RewriteTooLarge, SqlRewriter, type Rewrite, type Span } from '../../../
 import { SqlTextError, tokenizeSql, type Token } from '../../../core/query/sql-tokens.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import {
-  CAPTURES, DATE_SHIFTS, DATE_UNITS, JSON_ARRAY_TYPES, JSON_EXTRACT_TYPES, LAMBDA_FIRST, LAMBDA_OPTIONAL, PARAMETRIC, RENAMED, SAME_NAMES, USING_ENDS, jsonPathOf,
+  CAPTURES, DATE_SHIFTS, DATE_UNITS, DECIMAL_CONVERSIONS, JSON_ARRAY_TYPES, JSON_EXTRACT_TYPES, LAMBDA_FIRST, LAMBDA_OPTIONAL, PARAMETRIC, RENAMED, SAME_NAMES,
+  SCALED_TIMES, USING_ENDS, jsonPathOf,
 } from './clickhouse-calls.ts';
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems, selectLists } from './result-names.ts';
@@ -51,7 +52,9 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  *   clickhouse-date-format.ts), the lambda-first array functions (`arrayMap(f, a)`), `position(s, x)` and
  *   `extract(s, pattern)` (DuckDB reads `position(… IN …)` and `extract(… FROM …)` there), `dateAdd(day,
  *   n, t)` and `dateDiff(day, a, b)` with a unit word, typed `JSONExtract`, `countIf` of no rows (0),
- *   `now()` as a DateTime, `windowFunnel` and `retention` (see funnel-aggregates.ts), a few
+ *   `now()` as a DateTime, `now64(3)` and `toDateTime64(x, 3)` as the DateTime64 of their constant scale,
+ *   `toDecimal32(x, S)` and its kin as the Decimal of theirs, `concatWithSeparator` (`concat_ws`) of any
+ *   length, `windowFunnel` and `retention` (see funnel-aggregates.ts), a few
  *   renames (`lagInFrame` → `lag`), and the functions DuckDB has by the same name with another
  *   meaning (`length` of a String in bytes, `lower` of ASCII letters, `round` half to even: see SAME_NAMES);
  * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
@@ -242,21 +245,38 @@ class ClickHouseRewriter extends SqlRewriter {
     // ClickHouse's now() is a DateTime: to the second, without a zone, so that it compares with
     // DateTime columns (DuckDB's is a TIMESTAMPTZ, which a TIMESTAMP_S column does not compare with).
     if (word === 'NOW' && this.isSymbol(index + 2, ')')) return { build: () => 'CAST(now() AS TIMESTAMP_S)', next: index + 3 };
+    const scaled = Object.hasOwn(SCALED_TIMES, word) && !this.wrapping.has(`scale:${index}`) ? this.scaledTime(word, index, limit) : undefined;
+    if (scaled) return scaled;
     const sum = word === 'SUM' && !this.wrapping.has(`sum:${index}`) ? this.emptySumIsZero(index, limit) : undefined;
     if (sum) return sum;
     if (word === 'WINDOWFUNNEL') return this.windowFunnel(index, limit);
     if (SEQUENCE_AGGREGATES.has(word)) throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} is not supported: ClickHouse's sequence pattern matching is not provided (windowFunnel is)`);
     const call = this.call(word, index, limit);
     if (call) return call;
+    return this.parametric(word, index, limit);
+  }
+
+  /**
+   * A parametric aggregate (`quantileExact(0.9)(x)`, see PARAMETRIC), or a quantile of one level
+   * without its parameters, at 0.5 (`quantileExact(x)`); a call of another shape stays as written.
+   */
+  private parametric(word: string, index: number, limit: number): Rewrite | undefined {
     const aggregate = Object.hasOwn(PARAMETRIC, word) ? PARAMETRIC[word]! : undefined;
     const paramsClose = aggregate && this.closing(index + 1, limit);
-    if (!aggregate || paramsClose === undefined || !this.isSymbol(paramsClose + 1, '(')) return undefined;
+    if (!aggregate || paramsClose === undefined) return undefined;
+    const render = (spans: Span[]) => spans.map((span) => this.render(span));
+    const params = this.arguments({ from: index + 2, to: paramsClose });
+    if (!this.isSymbol(paramsClose + 1, '(')) {
+      if (!aggregate.oneLevel || params.length !== aggregate.arity) return undefined;
+      return { build: () => aggregate.build(['0.5'], render(params)), next: paramsClose + 1 };
+    }
     const argsClose = this.closing(paramsClose + 1, limit);
     const args = argsClose === undefined ? [] : this.arguments({ from: paramsClose + 2, to: argsClose });
-    // A call of another shape stays as written.
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
-    const params = { from: index + 2, to: paramsClose };
-    return { build: () => aggregate.build(this.render(params), args.map((span) => this.render(span))), next: argsClose + 1 };
+    if (aggregate.oneLevel && params.length !== 1) {
+      throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} takes one level (${params.length} given): quantiles… take several`);
+    }
+    return { build: () => aggregate.build(render(params), render(args)), next: argsClose + 1 };
   }
 
   /**
@@ -565,6 +585,14 @@ class ClickHouseRewriter extends SqlRewriter {
     if (Object.hasOwn(RENAMED, word)) return { build: () => `${RENAMED[word]}(${args.map(text).join(', ')}${fill})`, next };
     // concat of a NULL is NULL in ClickHouse (DuckDB's concat skips it); each value as its text.
     if (word === 'CONCAT' && args.length >= 2) return { build: () => `(${args.map((arg) => `CAST(${text(arg)} AS VARCHAR)`).join(' || ')})`, next };
+    // concatWithSeparator (concat_ws) too, with the separator between the values (DuckDB's concat_ws skips a NULL).
+    if ((word === 'CONCATWITHSEPARATOR' || word === 'CONCAT_WS') && args.length >= 1) {
+      const [separator, ...values] = args;
+      const joined = () => values.map((value) => `CAST(${text(value)} AS VARCHAR)`).join(` || (${text(separator!)}) || `);
+      return { build: () => (values.length === 0 ? `CASE WHEN (${text(separator!)}) IS NULL THEN NULL ELSE '' END` : `(${joined()})`), next };
+    }
+    const decimal = Object.hasOwn(DECIMAL_CONVERSIONS, word) ? DECIMAL_CONVERSIONS[word]! : undefined;
+    if (decimal) return { build: () => this.toDecimal(index, args, decimal), next };
     // A count is never NULL in ClickHouse, not even of no rows; countIf(DISTINCT x, c) counts distinct values.
     if (word === 'COUNTIF' && this.word(index + 2) === 'DISTINCT' && args.length === 2) {
       return { build: () => `count(DISTINCT ${this.render({ from: index + 3, to: args[0]!.to })}) FILTER (WHERE ${text(args[1]!)})`, next };
@@ -598,6 +626,41 @@ class ClickHouseRewriter extends SqlRewriter {
       return { build: () => `date_diff('${unit.toLowerCase()}', ${text(args[1]!)}, ${text(args[2]!)})`, next };
     }
     return undefined;
+  }
+
+  /**
+   * ClickHouse's toDecimal32(x, S) and its kin: x cut to S decimals (see sluice_decimal_text), as a
+   * Decimal of the function's precision; the scale must be a constant, as it is in ClickHouse.
+   */
+  private toDecimal(index: number, args: Span[], { precision, otherwise }: (typeof DECIMAL_CONVERSIONS)[string]): string {
+    const name = this.tokens[index]!.text;
+    const scale = args.length === 2 ? this.integerAt(args[1]!) : undefined;
+    if (scale === undefined) throw new SluiceError('SQL_SYNTAX', `${name} takes a value and its scale, a constant whole number`);
+    if (scale > precision) throw new SluiceError('SQL_SYNTAX', `${name}: the scale must be from 0 to ${precision}, not ${scale}`);
+    const type = `DECIMAL(${precision}, ${scale})`;
+    const digits = `sluice_decimal_text(${this.render(args[0]!)}, ${scale})`;
+    if (otherwise === 'error') return `CAST(${digits} AS ${type})`;
+    return otherwise === 'null' ? `TRY_CAST(${digits} AS ${type})` : `coalesce(TRY_CAST(${digits} AS ${type}), CAST(0 AS ${type}))`;
+  }
+
+  /**
+   * now64(scale[, zone]) and toDateTime64(x, scale[, zone]) with a constant scale, typed as the DateTime64
+   * of that scale, as a cast to it is (DuckDB's macros give microseconds, written without their trailing zeros).
+   */
+  private scaledTime(word: string, index: number, limit: number): Rewrite | undefined {
+    const close = this.closing(index + 1, limit);
+    const args = close === undefined ? [] : this.arguments({ from: index + 2, to: close });
+    const scaleArg = args[SCALED_TIMES[word]!];
+    const scale = scaleArg && this.integerAt(scaleArg);
+    if (close === undefined || scale === undefined || scale > 9) return undefined;
+    const type = toDuckDBType(castType(`DateTime64(${scale})`).type);
+    return this.wrap(`scale:${index}`, () => `CAST(${this.render({ from: index, to: close + 1 })} AS ${type})`, close + 1);
+  }
+
+  /** The value of a span that is a single whole number. */
+  private integerAt(span: Span): number | undefined {
+    const token = this.tokens[span.from];
+    return span.to === span.from + 1 && token?.kind === 'number' && /^\d+$/.test(token.text) ? Number(token.text) : undefined;
   }
 
   /** The first `word` of a span outside its brackets. */
