@@ -190,6 +190,22 @@ export async function datasourceOf(core: Sluice, principal: Principal, table: Ta
 }
 
 /**
+ * The mistakes a request's parameters make on their own, whatever its data: a 400 before any data
+ * is read, and before a URL's import job starts (the job checks again when it runs).
+ */
+export function checkImportRequest(request: ImportRequest, existing: Table | undefined): void {
+  const { mode, format, params, name } = request;
+  if (params.get('schema') !== undefined && mode !== 'create') throw new SluiceError('INVALID_ARGUMENT', `The schema parameter is only valid with mode=create`);
+  if (mode === 'create' && existing) throw new SluiceError('TABLE_EXISTS', `Data Source "${name}" already exists, use mode=append`, { table: name });
+  if (mode === 'replace' && !existing) throw new SluiceError('INVALID_ARGUMENT', `Data Source "${name}" does not exist`);
+  // Only a CSV file names and types its own table.
+  if (!existing && params.get('schema') === undefined && format !== 'csv') {
+    if (mode === 'create') throw new SluiceError('INVALID_ARGUMENT', "mode=create with format=ndjson or format=parquet requires to set parameter 'schema'.");
+    throw new SluiceError('INVALID_ARGUMENT', `Data Source "${name}" does not exist`);
+  }
+}
+
+/**
  * create / append / replace of a data source, from a request's data or a URL's (this runs inside
  * the import job for URLs). Returns Tinybird's response body.
  */
@@ -199,26 +215,20 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
   const name = request.name;
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
   const existing = core.catalog.findTable(namespace.id, name);
+  checkImportRequest(request, existing);
   const schemaText = params.get('schema');
-  if (schemaText !== undefined && mode !== 'create') throw new SluiceError('INVALID_ARGUMENT', `The schema parameter is only valid with mode=create`);
 
   let table = existing;
   /** The spooled CSV a new table was inferred from, loaded as it is (by position, with its header or not). */
   let inferred: { path: string; hasHeader: boolean; delimiter: string; quote: string; escape: string } | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   try {
-    if (mode === 'create' && existing) throw new SluiceError('TABLE_EXISTS', `Data Source "${name}" already exists, use mode=append`, { table: name });
-    if (mode === 'replace' && !existing) throw new SluiceError('INVALID_ARGUMENT', `Data Source "${name}" does not exist`);
     if (!table && schemaText !== undefined) {
       const columns = parseSchema(schemaText);
       if (format === 'csv' && columns.some((column) => column.jsonPath)) throw new SluiceError('INVALID_SCHEMA', 'JSONPaths are only supported with format=ndjson or format=parquet');
       table = await createTable(core, principal, namespace, name, columns, format, params);
     }
     if (!table) {
-      if (format !== 'csv') {
-        if (mode === 'create') throw new SluiceError('INVALID_ARGUMENT', "mode=create with format=ndjson or format=parquet requires to set parameter 'schema'.");
-        throw new SluiceError('INVALID_ARGUMENT', `Data Source "${name}" does not exist`);
-      }
       if (!request.source) throw new SluiceError('INVALID_ARGUMENT', 'To create a data source send a schema, a file or a url');
       if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
       // A CSV file names and types its own table: spool it, infer, create, then load the same file.

@@ -79,6 +79,27 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.doesNotMatch(JSON.stringify(await (await suite.server.fetch('/v0/jobs')).json()), /s3cret/);
   });
 
+  test('a URL import whose parameters are wrong whatever the file is a 400 at once, not a job that fails: NDJSON without a schema, a create of an existing data source, a replace of a missing one', async () => {
+    const url = suite.files.serve('/never.ndjson', '{"a": 1}\n');
+    const cases: Array<[string, Record<string, string>, RegExp]> = [
+      ['name=no_schema&format=ndjson', {}, /requires to set parameter 'schema'/],
+      ['name=no_schema&format=parquet', {}, /requires to set parameter 'schema'/],
+      ['name=no_such&mode=replace&format=ndjson', {}, /Data Source "no_such" does not exist/],
+      ['name=no_such&mode=append&format=ndjson', {}, /Data Source "no_such" does not exist/],
+      ['name=url_checks', {}, /Data Source "url_checks" already exists/],
+      ['name=url_checks&mode=append', { schema: 'a Int32' }, /The schema parameter is only valid with mode=create/],
+    ];
+    assert.equal((await suite.tb.form('/v0/datasources?name=url_checks', { schema: 'a Int32' })).status, 200);
+    const before = (await (await suite.server.fetch('/v0/jobs')).json()).jobs.length;
+    for (const [query, fields, message] of cases) {
+      const response = await suite.tb.form(`/v0/datasources?${query}`, { url, ...fields });
+      const body = await response.json();
+      assert.equal(response.status, 400, `${query}: ${JSON.stringify(body)}`);
+      assert.match(body.error, message, query);
+    }
+    assert.equal((await (await suite.server.fetch('/v0/jobs')).json()).jobs.length, before, 'no job was started');
+  });
+
   test('an NDJSON data source is created with a URL-encoded schema of JSONPaths, from a local file and from a URL', async () => {
     const ndjson = '{ "id": 123, "name": "Al Brown"}\n{"id": 124, "name": "Bea"}\n';
     const local = await suite.tb.upload(`name=events&mode=create&format=ndjson&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'ndjson', 'local_file.ndjson', ndjson);

@@ -10,7 +10,7 @@ import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { bodySource, multipartParts } from '../../../server/body.ts';
 import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
-import { checkDatasourceName, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, tinybirdColumns, type ImportRequest } from '../import.ts';
+import { checkDatasourceName, checkImportRequest, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, tinybirdColumns, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
 import { parseSchema, printSchemaColumn } from '../schema.ts';
 import { requireCreate, WORKSPACE } from '../scopes.ts';
@@ -52,6 +52,7 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
   const existing = core.catalog.findTable(namespace.id, name);
+  checkImportRequest(importRequest, existing);
   const properties: TinybirdJobProperties = {
     mode, url: shownUrl, importId: importRequest.importId, datasource: { id: existing ? `t_${existing.id}` : '', name },
   };
