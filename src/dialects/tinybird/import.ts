@@ -93,12 +93,18 @@ function csvDialect(params: Params): { delimiter?: string; escape?: string } {
   return { ...(delimiter !== undefined && { delimiter }), ...(escape !== undefined && { escape }) };
 }
 
-/** Engine settings kept as table metadata; `ReplacingMergeTree` keys the table by its sorting key. */
+/** The table engines of ClickHouse's MergeTree family (and Null) that Tinybird data sources name. */
+const ENGINES = ['MergeTree', 'ReplacingMergeTree', 'SummingMergeTree', 'AggregatingMergeTree', 'CollapsingMergeTree', 'VersionedCollapsingMergeTree', 'Null'];
+
+/** Engine settings kept as table metadata; `ReplacingMergeTree` keys the table by its sorting key; an unknown engine is a 400. */
 function engineOf(params: Params): { properties: TinybirdTableProperties; sortingKey: KeyPart[]; partitionKey: KeyPart[]; replacing: boolean; version?: string } {
   const engine: Record<string, string> = {};
   for (const key of ['engine', 'engine_sorting_key', 'engine_partition_key', 'engine_ttl', 'engine_ver', 'engine_settings', 'engine_primary_key']) {
     const value = params.get(key);
     if (value !== undefined) engine[key] = value;
+  }
+  if (engine['engine'] !== undefined && !ENGINES.includes(engine['engine'])) {
+    throw new SluiceError('INVALID_ARGUMENT', `Unknown engine "${engine['engine']}": use one of ${ENGINES.join(', ')}`, { engine: engine['engine'] });
   }
   return {
     properties: Object.keys(engine).length > 0 ? { engine } : {},

@@ -1,7 +1,7 @@
 import type { Column } from '../../core/catalog/model.ts';
 import type { CoercionOptions } from '../../core/ingest/coercion.ts';
 import { SluiceError } from '../../core/errors.ts';
-import { printClickHouseType, readClickHouseType, TypeNameError } from '../../core/types/index.ts';
+import { printClickHouseType, readClickHouseType, TypeNameError, type DataType, type FieldType } from '../../core/types/index.ts';
 
 /**
  * How ClickHouse reads values: a FixedString(N) holds N bytes, a shorter value padded with NUL bytes;
@@ -49,6 +49,8 @@ export function parseSchema(text: string): Column[] {
       if (error instanceof TypeNameError) fail(`column "${name}": ${error.message}`);
       throw error;
     }
+    const refused = refusedByClickHouse(field!);
+    if (refused !== undefined) fail(`column "${name}": ${refused}`);
     const column: Column = { name, type: field!.type, nullable: field!.nullable };
     skipSpace();
     const jsonMatch = /^`json:([^`]*)`/.exec(text.slice(position));
@@ -75,6 +77,30 @@ export function parseSchema(text: string): Column[] {
   }
   if (columns.length === 0) fail('no columns');
   return columns;
+}
+
+const COMPOSITE_NAMES: Partial<Record<DataType['kind'], string>> = { list: 'an Array', map: 'a Map', struct: 'a Tuple' };
+
+/**
+ * Why ClickHouse refuses a column's type that Sluice's type names read (for other uses, such as
+ * reading back what it prints of other dialects' nullable lists): an Array, Map or Tuple inside
+ * Nullable, or as a Map's key.
+ */
+function refusedByClickHouse(field: FieldType): string | undefined {
+  const pending: FieldType[] = [field];
+  for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
+    const { type, nullable } = current;
+    const composite = COMPOSITE_NAMES[type.kind];
+    if (nullable && composite) return `${composite} cannot be inside Nullable`;
+    if (type.kind === 'list') pending.push({ type: type.element, nullable: type.elementNullable });
+    else if (type.kind === 'struct') pending.push(...type.fields);
+    else if (type.kind === 'map') {
+      const key = COMPOSITE_NAMES[type.key.kind];
+      if (key) return `a Map key cannot be ${key}`;
+      pending.push({ type: type.value, nullable: type.valueNullable });
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -166,6 +166,25 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.server.fetch('/v0/datasources/too_deep')).status, 404);
   });
 
+  test('types ClickHouse refuses are a 400 naming the column: an Array, Map or Tuple inside Nullable, an Array as a Map key; and so is an unknown engine', async () => {
+    for (const [schema, reason] of [
+      ['a Nullable(Array(Int32))', /column "a": an Array cannot be inside Nullable/],
+      ['a Array(Nullable(Array(Int32)))', /column "a": an Array cannot be inside Nullable/],
+      ['a Nullable(Tuple(x Int32))', /column "a": a Tuple cannot be inside Nullable/],
+      ['a Map(String, Nullable(Map(String, Int32)))', /column "a": a Map cannot be inside Nullable/],
+      ['a Map(Array(Int32), Int32)', /column "a": a Map key cannot be an Array/],
+    ] as const) {
+      const response = await suite.tb.form('/v0/datasources?name=refused_type', { schema });
+      assert.equal(response.status, 400, schema);
+      assert.match((await response.json()).error, reason, schema);
+    }
+    const engine = await suite.tb.form('/v0/datasources?name=refused_type&engine=Nope', { schema: 'a Int32' });
+    assert.equal(engine.status, 400);
+    assert.match((await engine.json()).error, /Unknown engine "Nope": use one of MergeTree, ReplacingMergeTree/);
+    assert.equal((await suite.server.fetch('/v0/datasources/refused_type')).status, 404);
+    assert.equal((await suite.tb.form('/v0/datasources?name=allowed_type&engine=SummingMergeTree', { schema: 'a Array(Nullable(Int32)), m Map(String, Array(Int32)), n Nullable(String)' })).status, 200);
+  });
+
   test('DEFAULTs are shown as written, and an alter that repeats them adds only the new columns', async () => {
     const schema = "a Int32, arr Array(Int32) DEFAULT [1, 2], s String DEFAULT 'x' || 'y', n Nullable(Int32) DEFAULT -1";
     assert.equal((await suite.tb.form('/v0/datasources?name=shown_defaults', { schema })).status, 200);
