@@ -138,7 +138,13 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     if (contentType.startsWith('application/x-www-form-urlencoded') || !hasBody(request)) {
       return handleImport(core, request, reply, await Params.of(request), undefined, RAW_BODY_BYTES);
     }
-    return handleImport(core, request, reply, Params.ofQuery(request), bodySource(request), RAW_BODY_BYTES);
+    try {
+      return await handleImport(core, request, reply, Params.ofQuery(request), bodySource(request), RAW_BODY_BYTES);
+    } catch (error) {
+      // The 413 of a raw body says how to send more: a multipart file streams up to the server's limit.
+      if (!(error instanceof SluiceError) || error.code !== 'PAYLOAD_TOO_LARGE') throw error;
+      throw new SluiceError('PAYLOAD_TOO_LARGE', `${error.message}: send a larger file as multipart (curl -F csv=@file.csv), up to ${core.config.maxRequestBodyBytes} bytes`, error.details);
+    }
   });
 
   app.get('/v0/datasources', async (request) => {
