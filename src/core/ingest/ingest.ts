@@ -33,6 +33,8 @@ export interface JsonIngestOptions {
   scalarColumn?: string;
   /** The records of one top-level array are applied together or not at all. */
   atomicArrays?: boolean;
+  /** Each value must be of the JSON kind its column's type is written in (see `JsonDecodeOptions.typedValues`). */
+  typedValues?: boolean;
   /**
    * Keys of records (objects of the raw format) that match no column are named in the result's
    * `ignoredFields`, each once and at most MAX_IGNORED_KEYS of them. They are collected as the

@@ -285,5 +285,6 @@ export function jsonDecodeOptions(options: JsonIngestOptions): JsonDecodeOptions
     format: options.updateFormat, caseInsensitive: options.caseInsensitive, positional: options.positional,
     ...(options.scalarColumn !== undefined && { scalarColumn: options.scalarColumn }),
     ...(options.atomicArrays && { atomicArrays: true }),
+    ...(options.typedValues && { typedValues: true }),
   };
 }

@@ -19,8 +19,11 @@ export const RAW_STAGE_COLUMNS = '_req INTEGER, _row BIGINT, _weight BIGINT, _er
  *   one fails validation, the others are refused with it (NULL: the row stands alone)
  * - `_sets`: for a partial row (a change setting some columns of the row with its key), the
  *   columns it sets; NULL for a whole row
+  * - `_mismatches`: the columns whose value the input found of the wrong kind for their type (a
+ *   JSON string for a number, where the input takes values of their type's kind only), each with
+ *   why (`c`: the column, `e`: the message); their failures, in place of their text's (NULL: none)
  */
-export const STAGE_CONTROL_COLUMNS = '_group BIGINT, _sets VARCHAR[]';
+export const STAGE_CONTROL_COLUMNS = '_group BIGINT, _sets VARCHAR[], _mismatches STRUCT(c VARCHAR, e VARCHAR)[]';
 
 /**
  * Decoded rows of one request, ready to be loaded into the raw stage table inside the write's

@@ -390,8 +390,11 @@ class Stage {
     }
     // A record that could not be decoded has no values to check: its one failure is why. (The
     // failures are read by subscript: `f.e` would be a column `f`'s field, were a column so named.)
+    const columnFailures = `list_filter([${failures.join(', ')}]::STRUCT(c VARCHAR, e VARCHAR)[], f -> f['e'] IS NOT NULL)`;
+    // A value the input found of the wrong kind fails as such, in place of its text's failure.
     const failureList = `CASE WHEN r._error IS NOT NULL THEN [{'c': NULL::VARCHAR, 'e': r._error}]
-      ELSE list_filter([${failures.join(', ')}]::STRUCT(c VARCHAR, e VARCHAR)[], f -> f['e'] IS NOT NULL) END`;
+      ${this.controls ? `WHEN r._mismatches IS NOT NULL THEN list_concat(r._mismatches, list_filter(${columnFailures}, f -> NOT list_contains(list_transform(r._mismatches, m -> m['c']), f['c'])))` : ''}
+      ELSE ${columnFailures} END`;
     // The input text is kept only for failed rows, for the quarantine and the error report.
     const rawTexts = this.inputColumns.map((_, index) => own(`v${index}`));
     const controls = this.controls ? `r._group AS ${OWN.group}, r._sets AS ${OWN.sets}` : `NULL::BIGINT AS ${OWN.group}, NULL::VARCHAR[] AS ${OWN.sets}`;

@@ -23,6 +23,13 @@ export interface JsonDecodeOptions {
    * refuses the others); otherwise each value stands alone.
    */
   atomicArrays?: boolean;
+  /**
+   * Each column's value must be of the JSON kind its type is written in (see TYPED_JSON_KINDS: a
+   * string for text and times, a number for numbers, true or false for a boolean …): another is that
+   * column's failure (see `_mismatches` in STAGE_CONTROL_COLUMNS). Otherwise a value is read from its
+   * text whatever its kind (`"5"` for a number).
+   */
+  typedValues?: boolean;
 }
 
 /** One JSON value of a request as text, with its record number; `error` when it could not even be split out. */
@@ -259,7 +266,7 @@ export function jsonInput(source: JsonTextSource, columns: Column[], options: Js
 interface JsonReadPlan {
   columnNames: string[];
   paths: JsonPath[];
-  /** The raw stage's columns (`_req, _row, _weight, _error, _source, v0…vn, _group, _sets`) from SQL over texts. */
+  /** The raw stage's columns (`_req, _row, _weight, _error, _source, v0…vn, _group, _sets, _mismatches`) from SQL over texts. */
   rowsOf(textSql: string): string;
   /** The columns a direct write reads (`_req, _row, _error, v0…vn, _sets`) from SQL over texts. */
   directOf(textSql: string): string;
@@ -285,9 +292,33 @@ function readPlanOf(columns: Column[], options: JsonDecodeOptions): JsonReadPlan
   return plan;
 }
 
-/** The JSON name of `row`'s kind (DuckDB's json_type names numbers by the type it would read them as). */
-const JSON_KIND_NAME = `CASE json_type(row) WHEN 'VARCHAR' THEN 'a string' WHEN 'BIGINT' THEN 'a number' WHEN 'UBIGINT' THEN 'a number'
+/** SQL: the JSON name of a kind as DuckDB's json_type gives it (naming numbers by the type it would read them as). */
+const jsonKindName = (kind: string) => `CASE ${kind} WHEN 'VARCHAR' THEN 'a string' WHEN 'BIGINT' THEN 'a number' WHEN 'UBIGINT' THEN 'a number'
   WHEN 'DOUBLE' THEN 'a number' WHEN 'BOOLEAN' THEN 'a boolean' WHEN 'NULL' THEN 'null' WHEN 'ARRAY' THEN 'an array' WHEN 'OBJECT' THEN 'an object' ELSE 'nothing' END`;
+
+/** The JSON name of `row`'s kind. */
+const JSON_KIND_NAME = jsonKindName('json_type(row)');
+
+/**
+ * The JSON kinds (as json_type names them) a value of each column type is written in, with their
+ * name for messages, where `JsonDecodeOptions.typedValues` asks for them: as Feldera reads JSON.
+ * A JSON column (a VARIANT) takes any; null is every column's missing value.
+ */
+const TYPED_JSON_KINDS: Partial<Record<DataTypeKind, { kinds: string[]; name: string }>> = {
+  boolean: { kinds: ['BOOLEAN'], name: 'true or false' },
+  int: { kinds: ['BIGINT', 'UBIGINT'], name: 'an integer' },
+  float: { kinds: ['BIGINT', 'UBIGINT', 'DOUBLE'], name: 'a number' },
+  decimal: { kinds: ['BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR'], name: 'a number or a string' },
+  string: { kinds: ['VARCHAR'], name: 'a string' },
+  uuid: { kinds: ['VARCHAR'], name: 'a string' },
+  date: { kinds: ['VARCHAR'], name: 'a string' },
+  time: { kinds: ['VARCHAR'], name: 'a string' },
+  timestamp: { kinds: ['VARCHAR'], name: 'a string' },
+  binary: { kinds: ['ARRAY'], name: 'an array of bytes' },
+  list: { kinds: ['ARRAY'], name: 'an array' },
+  map: { kinds: ['OBJECT'], name: 'an object' },
+  struct: { kinds: ['OBJECT'], name: 'an object' },
+};
 
 function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
   // Columns that may receive a decimal read a record with long numbers from a text of it that keeps
@@ -306,6 +337,17 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
     const read = (row: string, element: string | undefined) => extractColumn(column, paths[index]!, index, options, row, element);
     return `${orExact(index, read('row', shared.element[index]), read('_exact', sharedExact.element[index]))} AS v${index}`;
   });
+  // With typed values, each column's value as JSON (found as its text is) is checked for its kind.
+  const mismatches = !options.typedValues ? [] : columns.flatMap((column, index) => {
+    const typed = TYPED_JSON_KINDS[column.type.kind];
+    if (!typed) return [];
+    const json = extractColumn({ ...column, type: { kind: 'json' } }, paths[index]!, index, options, 'row');
+    const kind = `json_type(${json})`;
+    return [`{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN ${kind} NOT IN (${[...typed.kinds, 'NULL'].map((name) => `'${name}'`).join(', ')})
+      THEN ${quoteLiteral(`column "${column.name}": value `)} || left(${json}, 200) || ' is ' || ${jsonKindName(kind)} || ${quoteLiteral(`, not ${typed.name}`)} END}`];
+  });
+  const mismatchList = mismatches.length === 0 ? 'NULL::STRUCT(c VARCHAR, e VARCHAR)[]'
+    : `nullif(list_filter([${mismatches.join(', ')}], m -> m['e'] IS NOT NULL), []::STRUCT(c VARCHAR, e VARCHAR)[])`;
   const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
   const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
   const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
@@ -313,14 +355,16 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
               CASE WHEN _error IS NOT NULL THEN _error
                    WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || ${JSON_KIND_NAME} END AS _error,
               CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
-              ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets
+              ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets, ${mismatchList} AS _mismatches
             FROM (SELECT *, ${lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`, exact)}))`;
-  const directOf = (textSql: string) => `SELECT _req, _row, _error, ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
+  // A direct write only needs to fail on a value of the wrong kind: the stage then says which.
+  const directOf = (textSql: string) => `SELECT _req, _row, coalesce(_error, CASE WHEN _mismatches IS NOT NULL THEN 'a value of the wrong JSON kind' END) AS _error,
+      ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
   // Texts passed as parameters, all of them opening an object, of whole rows whose columns all have
   // plain paths: each text is parsed once, by the extraction. The checks `rowsOf` makes need parses
   // of their own and change nothing here: extraction fails on a text that is not valid JSON (and
   // the stage takes over), and one that opens with `{` and is valid is an object.
-  const lean = options.format === 'raw' && !options.caseInsensitive && !options.positional && options.scalarColumn === undefined &&
+  const lean = options.format === 'raw' && !options.caseInsensitive && !options.positional && options.scalarColumn === undefined && !options.typedValues &&
     shared.element.every((element) => element !== undefined);
   const leanOf = (textSql: string) => `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${orExact(index, element!, sharedExact.element[index]!)} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
        FROM (SELECT _req, _row, _exact, ${lists} FROM (SELECT _req, _row, j AS row, ${exact('j')} AS _exact FROM (${textSql})))`;

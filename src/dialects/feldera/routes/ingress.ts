@@ -54,7 +54,8 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
       source: bodySource(request) ?? EMPTY_BODY,
       limits: { maxBytes: core.config.maxRequestBodyBytes },
       csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, emptyTextIsEmptyString: true },
-      json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true },
+      // Values of JSON's kind for their column, as Feldera's decoder takes them: "5" is no INT, 1 no BOOLEAN.
+      json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true, typedValues: true },
     });
     pipelines.runs.noteInput(pipeline.namespace.id, table.name, { records: result.rowsAccepted, parseErrors: result.rowsInvalid });
     if (result.rowsInvalid > 0) throw parseErrors(result);
