@@ -261,7 +261,8 @@ const FD_BAD: BadValue[] = [
   { what: 'bad timestamp', column: 'ts', csv: '2024-01-01 25:00:00', json: '"2024-01-01 25:00:00"', reason: /is not a valid TIMESTAMP/ },
   { what: 'bad decimal', column: 'dec', csv: '1.2.3', json: '"1.2.3"', reason: /is not a valid DECIMAL\(10, ?2\)/ },
   { what: 'decimal overflow', column: 'dec', csv: '123456789012.5', json: '123456789012.5', reason: /is not a valid DECIMAL\(10, ?2\)/ },
-  { what: 'bad bool', column: 'b', csv: 'maybe', json: '"maybe"', reason: /is not a valid BOOLEAN/ },
+  // In JSON a boolean is true or false: a string is of the wrong kind, whatever its text.
+  { what: 'bad bool', column: 'b', csv: 'maybe', json: '"maybe"', reason: /is not a valid BOOLEAN|value "maybe" is a string, not true or false/ },
   { what: 'bad UUID', column: 'uid', csv: 'not-a-uuid', json: '"not-a-uuid"', reason: /is not a valid UUID/ },
   { what: 'bad JSON in a VARIANT column', column: 'v', csv: '{"a":', reason: /is not a valid VARIANT/ },
   { what: 'bad array element', column: 'arr', csv: '[1,"x"]', json: '[1,"x"]', reason: /is not a valid INT(EGER)? ARRAY/ },

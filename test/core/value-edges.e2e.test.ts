@@ -68,6 +68,8 @@ interface Bad {
   text: string;
   json?: string;
   jsonOnly?: boolean;
+  /** Routes this value is not sent by (see Edge). */
+  skip?: string[];
 }
 
 interface Case {
@@ -1001,12 +1003,13 @@ const FD_CASES: Case[] = [
   {
     name: 'BOOLEAN keeps true, false and NULL apart',
     type: 'BOOLEAN',
+    // In JSON a boolean is true or false, never a string (see the ingress tests).
     edges: [
-      { text: 'true', json: 'true', want: { bool: true } },
-      { text: 'false', json: 'false', want: { bool: false } },
+      { text: 'true', json: 'true', skip: ['JSON string'], want: { bool: true } },
+      { text: 'false', json: 'false', skip: ['JSON string'], want: { bool: false } },
       { text: '', json: 'null', jsonOnly: true, want: NUL },
     ],
-    bad: [{ text: 'maybe' }],
+    bad: [{ text: 'maybe', skip: ['JSON string'] }],
   },
   {
     name: 'INT ARRAY keeps the empty array, the int extremes and a NULL element; an element past the extremes is a parse error',

@@ -25,7 +25,7 @@ export interface JsonDecodeOptions {
   atomicArrays?: boolean;
   /**
    * Each column's value must be of the JSON kind its type is written in (see TYPED_JSON_KINDS: a
-   * string for text and times, a number for numbers, true or false for a boolean …): another is that
+   * string for text and times, true or false for a boolean, an array for an array …): another is that
    * column's failure (see `_mismatches` in STAGE_CONTROL_COLUMNS). Otherwise a value is read from its
    * text whatever its kind (`"5"` for a number).
    */
@@ -302,13 +302,12 @@ const JSON_KIND_NAME = jsonKindName('json_type(row)');
 /**
  * The JSON kinds (as json_type names them) a value of each column type is written in, with their
  * name for messages, where `JsonDecodeOptions.typedValues` asks for them: as Feldera reads JSON.
- * A JSON column (a VARIANT) takes any; null is every column's missing value.
+ * Numbers are not checked: one given as a string has the same digits (and a number that is not a
+ * value of its column, a fraction for an integer, fails as such). A JSON column (a VARIANT) takes
+ * any; null is every column's missing value.
  */
 const TYPED_JSON_KINDS: Partial<Record<DataTypeKind, { kinds: string[]; name: string }>> = {
   boolean: { kinds: ['BOOLEAN'], name: 'true or false' },
-  int: { kinds: ['BIGINT', 'UBIGINT'], name: 'an integer' },
-  float: { kinds: ['BIGINT', 'UBIGINT', 'DOUBLE'], name: 'a number' },
-  decimal: { kinds: ['BIGINT', 'UBIGINT', 'DOUBLE', 'VARCHAR'], name: 'a number or a string' },
   string: { kinds: ['VARCHAR'], name: 'a string' },
   uuid: { kinds: ['VARCHAR'], name: 'a string' },
   date: { kinds: ['VARCHAR'], name: 'a string' },
