@@ -14,6 +14,7 @@ const FELDERA_CODES = {
   AdHocQueryError: 'QUERY_FAILED',
   ProgramError: 'INVALID_SCHEMA',
   IllegalPipelineAction: 'INVALID_ARGUMENT',
+  InitialImmutableUnlessStopped: 'INVALID_ARGUMENT',
   PipelineInteractionNotDeployed: 'UNAVAILABLE',
   PipelineInteractionUnreachable: 'UNAVAILABLE',
   InvalidApiKey: 'UNAUTHENTICATED',

@@ -1,7 +1,7 @@
 import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
 import type { QuerySemantics } from '../../core/query/sql-guard.ts';
 import { SqlTextError, tokenizeSql, type Token } from '../../core/query/sql-tokens.ts';
-import { readSqlType, toDuckDBType } from '../../core/types/index.ts';
+import { readSqlType, toDuckDBType, type DataType } from '../../core/types/index.ts';
 
 /**
  * A view's query with Feldera's SQL constructs that DuckDB cannot read rewritten into DuckDB SQL,
@@ -11,6 +11,13 @@ import { readSqlType, toDuckDBType } from '../../core/types/index.ts';
 export interface TranslatedQuery {
   sql: string;
   programOffset(position: number): number;
+  /**
+   * Present when an unaliased expression of the outermost select list follows a `*`, whose place
+   * among the view's columns (its name, `EXPR$<place>`) is known only once the `*` is expanded:
+   * `sql` names it with a placeholder, and this gives the query again with each named after its
+   * place among `columns`, the columns of a view created from `sql`.
+   */
+  nameAfterColumns?: (columns: readonly string[]) => TranslatedQuery;
 }
 
 /** Feldera's SQL is Calcite's: `/` between integers gives an integer (`7 / 2` is 3), in views and ad-hoc queries. */
@@ -34,6 +41,26 @@ const RENAMED_FUNCTIONS: Record<string, string> = {
 
 /** The last character of a comparison operator (the tokenizer splits `<=` into two symbols). */
 const COMPARISONS = new Set(['=', '<', '>']);
+
+/** The words that end a select list at its level: the query's next clause, or a set operation. */
+const CLAUSES = new Set(['FROM', 'WHERE', 'GROUP', 'HAVING', 'WINDOW', 'QUALIFY', 'ORDER', 'LIMIT', 'OFFSET', 'FETCH', 'UNION', 'INTERSECT', 'EXCEPT', 'MINUS']);
+
+/** A clause's word that, after this one, is part of an expression: `a IS DISTINCT FROM b`, `LISTAGG(x) WITHIN GROUP (…)`. */
+const CLAUSE_IN_EXPRESSION: Record<string, string> = { FROM: 'DISTINCT', GROUP: 'WITHIN' };
+
+/** Literals written as words: a select item of one alone is an expression, not a column. */
+const LITERAL_WORDS = new Set(['NULL', 'TRUE', 'FALSE', 'UNKNOWN']);
+
+/** Words that end an expression and so are no alias after it: `CASE … END`, `x IS NULL`, `INTERVAL '1' DAY`. */
+const NOT_ALIASES = new Set([
+  'END', ...LITERAL_WORDS, ...[...UNITS].flatMap((unit) => [unit, `${unit}S`]), 'CENTURIES', 'MILLENNIA', 'EPOCH',
+]);
+
+/** Words after which a name goes on with the expression rather than aliasing it (`NOT x`, `a AND b`, `x IS DISTINCT FROM y`). */
+const OPERATOR_WORDS = new Set([
+  'AND', 'OR', 'NOT', 'IS', 'IN', 'LIKE', 'ILIKE', 'GLOB', 'SIMILAR', 'RLIKE', 'ESCAPE', 'TO', 'BETWEEN', 'SYMMETRIC', 'CASE', 'WHEN', 'THEN', 'ELSE',
+  'INTERVAL', 'DATE', 'TIME', 'TIMESTAMP', 'DISTINCT', 'ALL', 'ANY', 'SOME', 'EXISTS', 'FROM', 'AT', 'ZONE', 'COLLATE', 'OVER', 'AS', 'MEMBER', 'OF',
+]);
 
 /** The casts, and the DuckDB function each is. */
 const CASTS: Record<string, string> = { CAST: 'CAST', TRY_CAST: 'TRY_CAST', SAFE_CAST: 'TRY_CAST' };
@@ -71,17 +98,24 @@ const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (ar
  * - `FLOOR(x TO UNIT)` into `date_trunc`, `CEIL(x TO UNIT)` into the next boundary unless x is one;
  * - `x RLIKE 'pattern'` into `x SIMILAR TO` the pattern anywhere;
  * - `MAP[k, v, …]` into `MAP {k: v, …}`, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
+ *   a cast to VARIANT into `to_json`, which wraps the value rather than parsing a string;
  * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
  *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's;
  * - `EXTRACT(DOW FROM x)` and `DAYOFWEEK(x)` into Calcite's count of days (see CalciteDays);
- * - unquoted names into lower case (see NameFolder).
+ * - unquoted names into lower case (see NameFolder);
+ * - and an alias added to each select item that is an expression without one, as Calcite names
+ *   it (`EXPR$<n>`, see `Translator.nameExpressions`), DuckDB naming it after its text.
  * Anything else, including a construct of another shape, is kept as written (DuckDB then reports
  * what it cannot read), with its comments and spacing.
  */
-export function translateViewQuery(program: string, tokens: Token[]): TranslatedQuery {
-  const translator = new Translator(program, tokens);
+export function translateViewQuery(program: string, tokens: Token[], columns?: readonly string[]): TranslatedQuery {
+  const translator = new Translator(program, tokens, columns);
   const sql = translator.rewrite();
-  return { sql, programOffset: (position) => translator.sourceOffset(position) };
+  return {
+    sql,
+    programOffset: (position) => translator.sourceOffset(position),
+    ...(translator.awaitsColumns && { nameAfterColumns: (created: readonly string[]) => translateViewQuery(program, tokens, created) }),
+  };
 }
 
 /**
@@ -145,10 +179,192 @@ class CalciteDays extends NameFolder {
   }
 }
 
+/** What a select item is, for the name Calcite gives its column. */
+type SelectItem = 'star' | 'column' | 'aliased' | 'expression';
+
 class Translator extends CalciteDays {
-  /** The rewrite at `index`: a Feldera construct starting there, else its word folded. */
+  /**
+   * The aliases naming select items as Calcite names them, by the index of the token the item
+   * ends before (the token count for an item that ends the query): the alias is written there.
+   */
+  private readonly aliases = new Map<number, string>();
+  /** Whether an alias is a placeholder awaiting the view's columns (see `TranslatedQuery.nameAfterColumns`). */
+  readonly awaitsColumns: boolean;
+
+  constructor(source: string, tokens: Token[], columns?: readonly string[]) {
+    super(source, tokens);
+    this.awaitsColumns = this.nameExpressions(columns);
+  }
+
+  override rewrite(): string {
+    const sql = super.rewrite();
+    const alias = this.aliases.get(this.tokens.length);
+    return alias === undefined ? sql : `${sql} AS ${alias}`;
+  }
+
+  /** The rewrite at `index`: a Feldera construct starting there, else its word folded; after it, the alias of a select item ending before it. */
   protected override rewriteAt(index: number, limit: number): Rewrite | undefined {
-    return this.construct(index, limit) ?? super.rewriteAt(index, limit);
+    const rewrite = this.construct(index, limit) ?? super.rewriteAt(index, limit);
+    const alias = this.aliases.get(index);
+    if (alias === undefined) return rewrite;
+    const token = this.tokens[index]!;
+    const spaced = index > 0 && this.tokens[index - 1]!.end < token.start;
+    return {
+      build: () => `${spaced ? '' : ' '}AS ${alias}${spaced ? ' ' : ''}${rewrite ? rewrite.build() : this.source.slice(token.start, token.end)}`,
+      next: rewrite?.next ?? index + 1,
+    };
+  }
+
+  /**
+   * Names the unaliased expressions of every select list as Calcite does: `EXPR$<n>`, n being the
+   * column's place among the select's columns, counted from 0 (those a `*` expands to included);
+   * a column reference (`a`, `t.a`) keeps its name, as it does in DuckDB. The columns an
+   * expression after a `*` follows are counted once the view exists: in the view's own select
+   * list it is named by a placeholder until `columns` (of the view as created with the
+   * placeholders) give its place; in a nested select it keeps DuckDB's name. Returns whether
+   * placeholders were written.
+   */
+  private nameExpressions(columns: readonly string[] | undefined): boolean {
+    const main = this.mainSelect();
+    const ends = this.groupEnds();
+    let placeholders = false;
+    for (let select = 0; select < this.tokens.length; select += 1) {
+      if (this.word(select) !== 'SELECT') continue;
+      let place = 0;
+      let afterStar = false;
+      this.selectItems(select, ends[select]!).forEach((item, number) => {
+        const kind = this.itemKind(item);
+        if (kind === 'star') {
+          afterStar = true;
+          return;
+        }
+        if (kind === 'expression') {
+          let name = afterStar ? undefined : `EXPR$${place}`;
+          if (afterStar && select === main) {
+            const placeholder = `EXPR$?${number}`;
+            placeholders ||= columns === undefined;
+            const at = columns?.indexOf(placeholder) ?? -1;
+            name = columns === undefined ? placeholder : at >= 0 ? `EXPR$${at}` : undefined;
+          }
+          if (name !== undefined) this.aliases.set(item.to, `"${name}"`);
+        }
+        place += 1;
+      });
+    }
+    return placeholders;
+  }
+
+  /**
+   * The index of the SELECT whose select list names the view's columns: the query's first, after
+   * its WITH clause, inside the parentheses it may start with; undefined for a query of another
+   * shape (VALUES …).
+   */
+  private mainSelect(): number | undefined {
+    let index = 0;
+    let end = this.tokens.length;
+    if (this.word(index) === 'WITH') {
+      index += this.word(index + 1) === 'RECURSIVE' ? 2 : 1;
+      for (;;) {
+        // name [(columns)] AS [[NOT] MATERIALIZED] (query)
+        index += 1;
+        if (this.isSymbol(index, '(')) index = (this.closing(index, end) ?? end) + 1;
+        if (this.word(index) !== 'AS') return undefined;
+        index += 1;
+        if (this.word(index) === 'NOT') index += 1;
+        if (this.word(index) === 'MATERIALIZED') index += 1;
+        if (!this.isSymbol(index, '(')) return undefined;
+        index = (this.closing(index, end) ?? end) + 1;
+        if (!this.isSymbol(index, ',')) break;
+        index += 1;
+      }
+    }
+    while (this.isSymbol(index, '(')) {
+      const close = this.closing(index, end);
+      if (close === undefined) return undefined;
+      index += 1;
+      end = close;
+    }
+    return this.word(index) === 'SELECT' ? index : undefined;
+  }
+
+  /** The items of the select list of the SELECT at `select`, up to its next clause at its level (or `end`, its group's end). */
+  private selectItems(select: number, end: number): Span[] {
+    let from = select + 1;
+    if (this.word(from) === 'ALL') from += 1;
+    else if (this.word(from) === 'DISTINCT') {
+      from += 1;
+      // DuckDB's DISTINCT ON (…)
+      if (this.word(from) === 'ON' && this.opens(from + 1)) from = (this.closing(from + 1, end) ?? end) + 1;
+    }
+    let to = from;
+    while (to < end) {
+      if (this.opens(to)) {
+        const close = this.closing(to, end);
+        if (close === undefined) return [];
+        to = close + 1;
+        continue;
+      }
+      const word = this.word(to);
+      if (word !== undefined && CLAUSES.has(word) && (CLAUSE_IN_EXPRESSION[word] === undefined || this.word(to - 1) !== CLAUSE_IN_EXPRESSION[word])) break;
+      to += 1;
+    }
+    return from < to ? this.arguments({ from, to }) : [];
+  }
+
+  /** For each token, the index of the bracket closing the group it is in (the token count when it is in none, or the group is never closed). */
+  private groupEnds(): Int32Array {
+    const count = this.tokens.length;
+    const ends = new Int32Array(count).fill(count);
+    const opened: number[] = [];
+    for (let index = 0; index < count; index += 1) {
+      if (this.closes(index)) opened.pop();
+      const open = opened.at(-1);
+      if (open !== undefined) ends[index] = this.closing(open, count) ?? count;
+      if (this.opens(index)) opened.push(index);
+    }
+    return ends;
+  }
+
+  /**
+   * What a select item is: a `*` (or `t.*`, DuckDB's `COLUMNS(…)`), a column reference (names
+   * joined by dots, in parentheses or not), an item with an alias (`AS name`, or a name after the
+   * expression), or any other expression. An item in doubt counts as aliased, so that no alias
+   * is added to it.
+   */
+  private itemKind({ from, to }: Span): SelectItem {
+    if (from >= to) return 'aliased';
+    for (let index = from; index < to; index += 1) {
+      if (this.opens(index)) index = this.closing(index, to) ?? to;
+      else if (this.isSymbol(index, '*') && (index === from || this.isSymbol(index - 1, '.'))) return 'star';
+    }
+    if (this.word(from) === 'COLUMNS' && this.isSymbol(from + 1, '(')) return 'star';
+    if (this.isAliased(from, to)) return 'aliased';
+    while (this.isSymbol(from, '(') && this.closing(from, to) === to - 1) {
+      from += 1;
+      to -= 1;
+    }
+    return this.isColumnReference(from, to) ? 'column' : 'expression';
+  }
+
+  private isAliased(from: number, to: number): boolean {
+    if (to - from < 2) return false;
+    if (this.word(to - 2) === 'AS') return true;
+    const last = this.tokens[to - 1]!;
+    if (!(last.kind === 'quoted' || (last.kind === 'word' && !NOT_ALIASES.has(last.text.toUpperCase())))) return false;
+    const before = this.tokens[to - 2]!;
+    if (before.kind === 'symbol') return before.text === ')' || before.text === ']';
+    return before.kind !== 'word' || !OPERATOR_WORDS.has(before.text.toUpperCase());
+  }
+
+  /** Whether the tokens are names joined by dots (`a`, `t.a`, `"T"."A"`), which Calcite names after the last. */
+  private isColumnReference(from: number, to: number): boolean {
+    if ((to - from) % 2 === 0) return false;
+    for (let index = from; index < to; index += 1) {
+      const token = this.tokens[index]!;
+      const isName = token.kind === 'quoted' || (token.kind === 'word' && !LITERAL_WORDS.has(token.text.toUpperCase()));
+      if ((index - from) % 2 === 0 ? !isName : !this.isSymbol(index, '.')) return false;
+    }
+    return true;
   }
 
   /** The rewrite of the construct starting at `index`, if one does (and the index after it). */
@@ -212,14 +428,20 @@ class Translator extends CalciteDays {
     }
     const type = as === undefined || as + 1 >= span.to ? undefined : this.sqlType(this.tokens[as + 1]!.start, this.tokens[close]!.start);
     if (as === undefined || type === undefined) return { build: () => `${name}(${this.render(span)})`, next };
-    return { build: () => `${name}(${this.render({ from: span.from, to: as })} AS ${type})`, next };
+    const value = () => this.render({ from: span.from, to: as });
+    // A VARIANT wraps the value as it is, a string as a string (DuckDB's cast to JSON would parse
+    // it as JSON text, and fail on one that is not): to_json gives its JSON, and never fails.
+    if (type.type.kind === 'json') return { build: () => `to_json(${value()})`, next };
+    if (holdsVariant(type.type)) return { build: () => `${name}(to_json(${value()}) AS ${type.sql})`, next };
+    return { build: () => `${name}(${value()} AS ${type.sql})`, next };
   }
 
-  /** The DuckDB name of the Feldera type written from `start` to just before `end`, if it reads as one. */
-  private sqlType(start: number, end: number): string | undefined {
+  /** The Feldera type written from `start` to just before `end`, and its DuckDB name, if it reads as one. */
+  private sqlType(start: number, end: number): { type: DataType; sql: string } | undefined {
     try {
       const read = readSqlType(this.source, start);
-      return read.end <= end && this.source.slice(read.end, end).trim() === '' ? toDuckDBType(read.field.type) : undefined;
+      if (read.end > end || this.source.slice(read.end, end).trim() !== '') return undefined;
+      return { type: read.field.type, sql: toDuckDBType(read.field.type) };
     } catch {
       return undefined;
     }
@@ -279,4 +501,16 @@ class Translator extends CalciteDays {
     const word = span.to - span.from === 1 ? this.word(span.from) : undefined;
     return word !== undefined && UNITS.has(word) ? word.toLowerCase() : undefined;
   }
+}
+
+/** Whether a type holds a VARIANT inside (`VARIANT ARRAY`, `MAP<VARCHAR, VARIANT>`, a ROW with one). */
+function holdsVariant(type: DataType): boolean {
+  const pending: DataType[] = [type];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.kind === 'json') return true;
+    if (next.kind === 'list') pending.push(next.element);
+    else if (next.kind === 'map') pending.push(next.key, next.value);
+    else if (next.kind === 'struct') pending.push(...next.fields.map((field) => field.type));
+  }
+  return false;
 }

@@ -45,6 +45,11 @@ export interface PipelineState {
   version: number;
   deployment_status: DeploymentStatus;
   deployment_status_since: string;
+  /**
+   * The status a deployed pipeline was started into (`/start?initial=…`), which only a stop
+   * resets; absent while stopped (and in states saved before it was kept).
+   */
+  deployment_initial?: 'Running' | 'Paused';
   /** Whether the pipeline holds data: from its first start until cleared (absent in states saved before it was kept). */
   storage_status?: 'Cleared' | 'InUse';
 }
@@ -199,7 +204,9 @@ export class Pipelines {
       if (status === pipeline.state.deployment_status) return pipeline;
       const starting = pipeline.state.deployment_status === 'Stopped';
       const saved = await this.save(pipeline, {
-        deployment_status: status, deployment_status_since: new Date().toISOString(), ...(starting && { storage_status: 'InUse' as const }),
+        deployment_status: status, deployment_status_since: new Date().toISOString(),
+        ...(starting && status !== 'Stopped' && { storage_status: 'InUse' as const, deployment_initial: status }),
+        ...(status === 'Stopped' && { deployment_initial: undefined }),
       });
       this.wake(pipeline.namespace.id);
       if (starting) this.runs.start(pipeline.namespace.id);
@@ -348,6 +355,7 @@ export class Pipelines {
         : null,
       deployment_status: state.deployment_status,
       deployment_status_since: state.deployment_status_since,
+      deployment_initial: deployed ? (state.deployment_initial ?? null) : null,
       // Moves are made at once: the desired status is the status. The resources and runtime
       // statuses are Feldera's newer, finer view of the same.
       deployment_desired_status: state.deployment_status,
@@ -385,8 +393,15 @@ export class Pipelines {
         }
         for (const spec of program.tables) await placed(spec.offset, undefined, () => applyTable(change, spec));
         for (const view of program.views) {
-          await placed(view.offset, view.programOffset, () =>
-            change.createView({ name: view.name, sql: view.sql, properties: { view: view.kind } satisfies RelationProperties }, { semantics: FELDERA_SEMANTICS }));
+          const create = (sql: string) =>
+            change.createView({ name: view.name, sql, properties: { view: view.kind } satisfies RelationProperties }, { semantics: FELDERA_SEMANTICS });
+          await placed(view.offset, view.programOffset, async () => {
+            const created = await create(view.sql);
+            if (!view.nameAfterColumns) return;
+            // An unaliased expression after a `*` is named after its place, known now that the view's columns are.
+            await change.drop(created);
+            await create(view.nameAfterColumns(created.columns.map((column) => column.name)).sql);
+          });
         }
       });
     } catch (failure) {

@@ -1,7 +1,7 @@
 import type { Column } from '../../core/catalog/model.ts';
 import { readSqlType, TypeNameError } from '../../core/types/index.ts';
 import { SqlTextError, tokenizeSql, type Token } from '../../core/query/sql-tokens.ts';
-import { translateViewQuery } from './feldera-sql.ts';
+import { translateViewQuery, type TranslatedQuery } from './feldera-sql.ts';
 
 /**
  * Feldera's SQL programs: `;`-separated statements with `--` and `/* *\/` comments. Tables become
@@ -30,6 +30,8 @@ export interface ProgramView {
   sql: string;
   /** Where a position of `sql` comes from in the program. */
   programOffset(position: number): number;
+  /** See `TranslatedQuery.nameAfterColumns`. */
+  nameAfterColumns?: TranslatedQuery['nameAfterColumns'];
   offset: number;
 }
 
@@ -293,6 +295,6 @@ class StatementParser {
     this.expectWord('AS');
     if (!this.peek()) this.fail('Expected the view\'s query');
     const query = translateViewQuery(this.program, this.tokens.slice(this.position));
-    return { name, kind, sql: query.sql, programOffset: query.programOffset, offset };
+    return { name, kind, sql: query.sql, programOffset: query.programOffset, ...(query.nameAfterColumns && { nameAfterColumns: query.nameAfterColumns }), offset };
   }
 }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useFelderaSuite } from './feldera-fixture.ts';
+import { EgressStream, useFelderaSuite } from './feldera-fixture.ts';
 
 const PROGRAM = `
   CREATE TABLE clicks (id INT NOT NULL PRIMARY KEY, ts TIMESTAMP, amount DECIMAL(10, 2));
@@ -104,5 +104,64 @@ describe("Feldera's SQL in views", () => {
     assert.equal(body.program_status, 'SqlError');
     const [message] = body.program_error.sql_compilation.messages;
     assert.deepEqual([message!.start_line_number, message!.start_column], [3, 11]);
+  });
+});
+
+const NAMING_PROGRAM = `
+  CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a INT, s VARCHAR);
+  CREATE MATERIALIZED VIEW computed AS SELECT id, a + 1, a / 2, t.a, (s), CAST(a AS BIGINT), a * 2 AS doubled, UPPER(s) FROM t;
+  CREATE MATERIALIZED VIEW starred AS SELECT *, a + 1 FROM t;
+  CREATE MATERIALIZED VIEW nested AS SELECT * FROM (SELECT id, a + 10 FROM t) AS inner_query WHERE id > 0;
+  CREATE MATERIALIZED VIEW counted AS SELECT s, count(*) FROM t GROUP BY s;
+  CREATE TABLE docs (id INT NOT NULL PRIMARY KEY, s VARCHAR, n INT, flag BOOLEAN, tags VARCHAR ARRAY, attrs MAP<VARCHAR, INT>);
+  CREATE MATERIALIZED VIEW wrapped AS SELECT id, CAST(s AS VARIANT) AS s, CAST(n AS VARIANT) AS n, CAST(flag AS VARIANT) AS flag,
+    CAST(tags AS VARIANT) AS tags, CAST(attrs AS VARIANT) AS attrs, SAFE_CAST(s AS VARIANT) AS safe, PARSE_JSON(s) AS parsed,
+    CAST(tags AS VARIANT ARRAY) AS items
+  FROM docs;`;
+
+describe("Feldera's view column names and VARIANT casts", () => {
+  const suite = useFelderaSuite(async (client) => {
+    await client.pipeline('named', NAMING_PROGRAM);
+    await client.pushOk('named', 't', '{"insert": {"id": 1, "a": 7, "s": "x"}}');
+    await client.pushOk('named', 'docs', [
+      { id: 1, s: '{"x": 1}', n: 5, flag: true, tags: ['a', 'b'], attrs: { k: 1 } },
+      { id: 2, s: 'plain', n: null, flag: null, tags: null, attrs: null },
+    ].map((row) => JSON.stringify({ insert: row })).join('\n'));
+  });
+  const rows = (sql: string) => suite.client.rows('named', sql);
+  const outputs = async () => {
+    const { program_info: info } = (await (await suite.client.get('named')).json()) as { program_info: { schema: { outputs: Array<{ name: string; fields: Array<{ name: string; columntype: { type: string } }> }> } } };
+    return Object.fromEntries(info.schema.outputs.map((view) => [view.name, view.fields]));
+  };
+
+  test("a view's unaliased expression is named EXPR$<n>, n its place in the select list from 0, as Calcite names it; a column reference keeps its name; so say program_info, ad-hoc queries and egress", async () => {
+    const views = await outputs();
+    assert.deepEqual(views['computed']!.map((field) => field.name), ['id', 'EXPR$1', 'EXPR$2', 'a', 's', 'EXPR$5', 'doubled', 'EXPR$7']);
+    // A `*` counts as the columns it gives; an inner query's names reach the view through its `*`.
+    assert.deepEqual(views['starred']!.map((field) => field.name), ['id', 'a', 's', 'EXPR$3']);
+    assert.deepEqual(views['nested']!.map((field) => field.name), ['id', 'EXPR$1']);
+    assert.deepEqual(views['counted']!.map((field) => [field.name, field.columntype.type]), [['s', 'VARCHAR'], ['EXPR$1', 'BIGINT']]);
+    assert.deepEqual(await rows('SELECT * FROM computed'), [{ id: 1, EXPR$1: 8, EXPR$2: 3, a: 7, s: 'x', EXPR$5: 7, doubled: 14, EXPR$7: 'X' }]);
+    assert.deepEqual(await rows('SELECT "EXPR$3" FROM starred'), [{ EXPR$3: 8 }]);
+    assert.deepEqual(await rows('SELECT * FROM nested'), [{ id: 1, EXPR$1: 17 }]);
+    // Ad-hoc queries are answered by another engine (DataFusion), which names columns its own way.
+    assert.ok(!Object.keys((await rows('SELECT a + 1 FROM t'))[0]!).includes('EXPR$0'));
+    const response = await suite.server.fetch('/v0/pipelines/named/egress/computed?format=json&send_snapshot=true', { method: 'POST' });
+    assert.equal(response.status, 200);
+    const stream = new EgressStream(response.body!.getReader());
+    try {
+      assert.deepEqual(await stream.items(1), [{ insert: { id: 1, EXPR$1: 8, EXPR$2: 3, a: 7, s: 'x', EXPR$5: 7, doubled: 14, EXPR$7: 'X' } }]);
+    } finally {
+      stream.cancel();
+    }
+  });
+
+  test('CAST(x AS VARIANT) wraps the value as it is, as Feldera does: a string stays a string (JSON text or not), numbers, booleans, arrays and maps become their VARIANT forms; only PARSE_JSON parses', async () => {
+    assert.deepEqual(await rows('SELECT * FROM wrapped ORDER BY id'), [
+      { id: 1, s: '{"x": 1}', n: 5, flag: true, tags: ['a', 'b'], attrs: { k: 1 }, safe: '{"x": 1}', parsed: { x: 1 }, items: ['a', 'b'] },
+      { id: 2, s: 'plain', n: null, flag: null, tags: null, attrs: null, safe: 'plain', parsed: null, items: null },
+    ]);
+    const wrapped = (await outputs())['wrapped']!;
+    assert.deepEqual(wrapped.filter((field) => field.name !== 'id' && field.name !== 'items').map((field) => field.columntype.type), Array(7).fill('VARIANT'));
   });
 });

@@ -286,6 +286,31 @@ describe('Feldera pipelines', () => {
     await felderaError(await client.action('cycle', 'start', '?initial=sideways'), 400, 'InvalidParam');
   });
 
+  test('start on a started pipeline answers 202 and leaves it as it is, paused or running, as in Feldera, where resume runs a paused one; a start into another initial status than it was started into is 400 InitialImmutableUnlessStopped until it stops', async () => {
+    await client.pipeline('restarted', PROGRAM, { start: false });
+    const fields = async () => {
+      const pipeline = (await (await client.get('restarted')).json()) as Record<string, unknown>;
+      return [pipeline['deployment_status'], pipeline['deployment_initial']];
+    };
+    assert.deepEqual(await fields(), ['Stopped', null]);
+    assert.equal((await client.action('restarted', 'start')).status, 202);
+    assert.equal((await client.action('restarted', 'pause')).status, 202);
+    assert.equal((await client.action('restarted', 'start')).status, 202);
+    assert.deepEqual(await fields(), ['Paused', 'Running']);
+    assert.equal((await client.action('restarted', 'start', '?initial=running')).status, 202);
+    assert.deepEqual(await fields(), ['Paused', 'Running']);
+    const refused = await felderaError(await client.action('restarted', 'start', '?initial=paused'), 400, 'InitialImmutableUnlessStopped');
+    assert.match(refused.message, /started running/);
+    assert.equal((await client.action('restarted', 'resume')).status, 202);
+    assert.deepEqual(await fields(), ['Running', 'Running']);
+    assert.equal((await client.action('restarted', 'stop', '?force=true')).status, 202);
+    assert.deepEqual(await fields(), ['Stopped', null]);
+    assert.equal((await client.action('restarted', 'start', '?initial=paused')).status, 202);
+    assert.equal((await client.action('restarted', 'resume')).status, 202);
+    await felderaError(await client.action('restarted', 'start'), 400, 'InitialImmutableUnlessStopped');
+    assert.deepEqual(await fields(), ['Running', 'Paused']);
+  });
+
   test('clear empties the tables of a stopped pipeline and keeps its program; refused while running', async () => {
     await client.pipeline('wipe', PROGRAM);
     await client.pushOk('wipe', 'orders', '1,500,ann\n', 'format=csv');

@@ -57,19 +57,36 @@ describe('Feldera program parser', () => {
     assert.equal(view("SELECT date_trunc('hour', ts) AS h FROM t"), "select date_trunc('hour', ts) as h from t");
     assert.equal(view('SELECT FLOOR(ts TO DAY) AS d, FLOOR(2.5) AS f, SAFE_CAST(ts AS DATE) AS c FROM t'),
       "select date_trunc('day', ts) as d, floor(2.5) as f, TRY_CAST(ts AS DATE) as c from t");
-    assert.equal(view('SELECT CEIL(ts TO HOUR) FROM t'), "select CASE WHEN date_trunc('hour', ts) = ts THEN ts ELSE date_trunc('hour', ts) + INTERVAL 1 hour END from t");
+    assert.equal(view('SELECT CEIL(ts TO HOUR) FROM t'), "select CASE WHEN date_trunc('hour', ts) = ts THEN ts ELSE date_trunc('hour', ts) + INTERVAL 1 hour END AS \"EXPR$0\" from t");
     assert.equal(view("SELECT window_start FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' HOUR)) /* kept */ GROUP BY 1"),
       "select window_start from (SELECT *, time_bucket((interval '1' hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') AS window_start, " +
       "time_bucket((interval '1' hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (interval '1' hour) AS window_end FROM t WHERE ts IS NOT NULL) /* kept */ group by 1");
     assert.equal(view("SELECT CAST(ts AS VARCHAR ARRAY) AS a, SAFE_CAST(x AS BIGINT UNSIGNED) AS b, CAST(m AS MAP<VARCHAR, INT>) AS c, CAST(y AS INTEGER[]) AS d FROM t"),
       'select CAST(ts AS VARCHAR[]) as a, TRY_CAST(x AS UBIGINT) as b, CAST(m AS MAP(VARCHAR, INTEGER)) as c, CAST(y as integer[]) as d from t');
-    assert.equal(view('SELECT SOME(x > 0) AS any_positive FROM t WHERE x = SOME (SELECT 1)'), 'select bool_or(x > 0) as any_positive from t where x = some (select 1)');
+    assert.equal(view('SELECT SOME(x > 0) AS any_positive FROM t WHERE x = SOME (SELECT 1)'), 'select bool_or(x > 0) as any_positive from t where x = some (select 1 AS "EXPR$0")');
     // A construct of another shape is left to DuckDB to report.
     assert.equal(view('SELECT * FROM TABLE(TUMBLE(t, ts))'), 'select * from table(tumble(t, ts))');
     // Names in a rewritten construct fold too; quoted names, strings and comments are kept as written.
     assert.equal(view(`SELECT r.Field, "Q".X, 'Str' AS "Keep" FROM TABLE(TUMBLE(TABLE T, DESCRIPTOR(Ts), INTERVAL 1 HOUR)) AS "Q" /* Kept */ WHERE X RLIKE 'A'`),
       "select r.field, \"Q\".x, 'Str' as \"Keep\" from (SELECT *, time_bucket((interval 1 hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') AS window_start, " +
       "time_bucket((interval 1 hour), CAST(ts AS TIMESTAMP), TIMESTAMP '1970-01-01 00:00:00') + (interval 1 hour) AS window_end FROM t WHERE ts IS NOT NULL) as \"Q\" /* Kept */ where x SIMILAR TO '(?s).*(?:A).*'");
+  });
+
+  test('unaliased expressions of select lists are named EXPR$<n> after their place, as Calcite names them; column references, aliased items and stars are left as written', () => {
+    const view = (query: string) => parseProgram(`CREATE TABLE t (a INT, s VARCHAR);\nCREATE VIEW v AS ${query};`).views[0]!;
+    assert.equal(view("SELECT a, t.a, (a), a x, a AS \"Y\", 'lit' z, a::INT AS w, NULL, a IS NULL, INTERVAL '1' DAY, CASE WHEN a > 0 THEN 1 END, -a FROM t").sql,
+      'select a, t.a, (a), a x, a as "Y", \'lit\' z, a::int as w, null AS "EXPR$7", a is null AS "EXPR$8", interval \'1\' day AS "EXPR$9", case when a > 0 then 1 end AS "EXPR$10", -a AS "EXPR$11" from t');
+    assert.equal(view('SELECT DISTINCT a IS DISTINCT FROM 1, LISTAGG(s) WITHIN GROUP (ORDER BY s) FROM t GROUP BY a').sql,
+      'select distinct a is distinct from 1 AS "EXPR$0", listagg(s) within group (order by s) AS "EXPR$1" from t group by a');
+    // The view's select list after its WITH clause and inside parentheses; a set operation's other operands too; a query that ends with one.
+    assert.equal(view('WITH w (b) AS (SELECT a + 1 FROM t) (SELECT b * 2 FROM w UNION ALL SELECT 1)').sql,
+      'with w (b) as (select a + 1 AS "EXPR$0" from t) (select b * 2 AS "EXPR$0" from w union all select 1 AS "EXPR$0")');
+    // After a `*`, a place is known once the view's columns are: the view's own list names it by a placeholder until then.
+    const starred = view('SELECT *, a + 1, s, upper(s) FROM t -- end');
+    assert.equal(starred.sql, 'select *, a + 1 AS "EXPR$?1", s, upper(s) AS "EXPR$?3" from t');
+    assert.equal(starred.nameAfterColumns!(['a', 's', 'EXPR$?1', 's', 'EXPR$?3']).sql, 'select *, a + 1 AS "EXPR$2", s, upper(s) AS "EXPR$4" from t');
+    assert.equal(view('SELECT a + 1, t.* FROM t').nameAfterColumns, undefined);
+    assert.equal(view('SELECT * FROM (SELECT *, a + 1 FROM t)').sql, 'select * from (select *, a + 1 from t)');
   });
 
   test('a position in a rewritten query leads back to its place in the program', () => {

@@ -48,11 +48,17 @@ async function descriptorOf(request: FastifyRequest, whole: boolean): Promise<Pi
 
 /** Each lifecycle action: the deployment status it leads to from the current state. */
 const ACTIONS: Record<string, (state: PipelineState, params: QueryParams) => DeploymentStatus> = {
+  // Start deploys a stopped pipeline into its initial status. A deployed pipeline stays as it is,
+  // paused or running (`resume` and `pause` move it), as in Feldera, whose start only asks for the
+  // pipeline's resources; but the initial status it was started into cannot change until it stops.
   start: (state, params) => {
-    const initial = params.choice('initial', ['running', 'paused'], 'running');
+    const initial = params.choice('initial', ['running', 'paused'], 'running') === 'paused' ? 'Paused' : 'Running';
     if (state.program_status !== 'Success') throw new FelderaError('IllegalPipelineAction', `The program ${state.program_status === 'SqlError' ? 'does not compile' : 'is not compiled yet'}: the pipeline cannot start`);
-    if (state.deployment_status !== 'Stopped') return state.deployment_status;
-    return initial === 'paused' ? 'Paused' : 'Running';
+    if (state.deployment_status === 'Stopped') return initial;
+    if (state.deployment_initial !== undefined && state.deployment_initial !== initial) {
+      throw new FelderaError('InitialImmutableUnlessStopped', `The pipeline was started ${state.deployment_initial.toLowerCase()}: its initial status cannot change to ${initial.toLowerCase()} unless it is stopped (to move a started pipeline, pause or resume it)`, { deployment_initial: state.deployment_initial, initial });
+    }
+    return state.deployment_status;
   },
   pause: (state) => deployed(state, 'Paused'),
   resume: (state) => deployed(state, 'Running'),
