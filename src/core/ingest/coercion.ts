@@ -3,7 +3,7 @@ import type { DataType, DataTypeKind, FieldType } from '../types/data-type.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toComputeType, toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteLiteral } from '../../storage/duckdb/sql.ts';
-import { castNested, type NestedLiterals } from './nested-coercion.ts';
+import { castNested, type NestedLiterals, type StructMembers } from './nested-coercion.ts';
 
 /**
  * Coercion from text to a column's type, as SQL that DuckDB runs over a whole batch at once.
@@ -109,12 +109,12 @@ const NESTED_KINDS = new Set<DataTypeKind>(['list', 'map', 'struct']);
 const CASTS: Record<Exclude<DataTypeKind, 'list' | 'map' | 'struct'>, CastBuilder> = {
   boolean: tryCastTrimmed,
   int: tryCastTrimmed,
-  // A finite number too large for the type is invalid rather than infinity (only `inf` itself is).
-  // A number past the type's range is invalid rather than infinity (a half-precision float, stored
-  // in 32 bits, holds up to 65504).
+  // A number past the type's range is invalid rather than infinity (only `inf` itself is); a
+  // half-precision float, stored in 32 bits, holds up to 65504. NaN is no number past it, though
+  // DuckDB orders NaN above every number.
   float: (text, type) => {
     const value = tryCastTrimmed(text, type);
-    const tooLarge = type.kind === 'float' && type.bits === 16 ? `abs(${value}) > 65504` : `isinf(${value})`;
+    const tooLarge = type.kind === 'float' && type.bits === 16 ? `(abs(${value}) > 65504 AND NOT isnan(${value}))` : `isinf(${value})`;
     return `CASE WHEN ${tooLarge} AND NOT contains(lower(${text}), 'inf') THEN NULL ELSE ${value} END`;
   },
   decimal: tryCastTrimmed,
@@ -162,6 +162,11 @@ export interface CoercionOptions {
    * default) or ClickHouse's, as its text formats write them (see `castNested`).
    */
   nestedLiterals?: NestedLiterals;
+  /**
+   * How the members of a struct value given as a JSON object are matched to the struct's fields
+   * (see `StructMembers`): by default by their exact names, a member that is no field dropped.
+   */
+  structMembers?: StructMembers;
 }
 
 /** A string or binary value within its declared length (padded when the options say so), else NULL. */
@@ -287,7 +292,9 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     const length = lengthChecked(type, options);
     return length === undefined ? cast : withinLength(cast, type, length, options);
   };
-  const nested = !typed && NESTED_KINDS.has(column.type.kind) ? castNested(text, column.type, castLeaf, options.nestedLiterals) : null;
+  const nested = !typed && NESTED_KINDS.has(column.type.kind)
+    ? castNested(text, column.type, castLeaf, { ...options.structMembers, ...(options.nestedLiterals && { literals: options.nestedLiterals }) })
+    : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
   const defaultSql = defaultSqlOf(column);
   const declared = typed || nested ? undefined : lengthChecked(column.type, options);
@@ -297,7 +304,11 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const value = fallback ? `COALESCE(${cast}, CASE WHEN ${text} IS NULL THEN ${fallback} END)` : cast;
   const label = `column "${column.name}"`;
   const typeName = `${describeType({ type: column.type, nullable: column.nullable })}${options.binary === 'base64' && column.type.kind === 'binary' ? ' (base64)' : ''}`;
-  const invalid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
+  const notValid = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is not a valid ${typeName}`)}`;
+  // A struct member that is no field is named: the value may be right but for it (a misspelt name).
+  const invalid = nested?.unknownMember
+    ? `CASE WHEN ${nested.unknownMember} IS NOT NULL THEN ${notValid} || ': its member "' || ${nested.unknownMember} || ${quoteLiteral('" is no field of the struct')} ELSE ${notValid} END`
+    : notValid;
   const lost = (computed: string) => (nested ? ` OR NOT ${nested.intact(computed)}` : '');
   const branches = [`WHEN ${text} IS NOT NULL AND (${cast} IS NULL${lost(cast)}) THEN ${invalid}`];
   if (declared !== undefined) {

@@ -1,4 +1,4 @@
-import type { DataType } from '../types/data-type.ts';
+import { holdsKind, type DataType, type DataTypeOf } from '../types/data-type.ts';
 import { toComputeType, toDuckDBType } from '../types/duckdb-types.ts';
 import { quoteIdentifier, quoteLiteral } from '../../storage/duckdb/sql.ts';
 
@@ -20,6 +20,11 @@ export interface NestedCast {
   value: string;
   /** SQL that is false when `value` (SQL for the computed value) lost or lacks an element. */
   intact(value: string): string;
+  /**
+   * With `unknownMembers: 'refuse'`, SQL naming a member of a struct value (at any depth) that is
+   * no field of its struct, NULL when there is none: the reason such a value is not intact.
+   */
+  unknownMember?: string;
 }
 
 /**
@@ -29,16 +34,37 @@ export interface NestedCast {
  */
 export type NestedLiterals = 'duckdb' | 'clickhouse';
 
-export function castNested(text: string, type: DataType, castLeaf: LeafCast, literals: NestedLiterals = 'duckdb'): NestedCast {
-  const jsonSource = literals === 'clickhouse' ? `CASE WHEN json_valid(${text}) THEN ${text} ELSE ${clickHouseLiteralAsJson(text)} END` : text;
+/**
+ * How the members of a struct value written as a JSON object meet the struct's fields. A field
+ * takes the member of its own name; with `fieldNames: 'caseInsensitive'`, else the first member
+ * whose name differs from it only in case (DuckDB refuses a struct whose fields differ only in
+ * case, so no member can be taken by two fields). A member that no field takes is dropped, or with
+ * `unknownMembers: 'refuse'` makes the value invalid unless it holds null (as a Parquet or Arrow
+ * struct of more fields does, where they are missing), which loses nothing. (DuckDB's literal
+ * syntax is read by DuckDB's own cast, which matches names exactly and refuses a member that is no
+ * field.)
+ */
+export interface StructMembers {
+  fieldNames?: 'exact' | 'caseInsensitive';
+  unknownMembers?: 'ignore' | 'refuse';
+}
+
+export interface NestedOptions extends StructMembers {
+  literals?: NestedLiterals;
+}
+
+export function castNested(text: string, type: DataType, castLeaf: LeafCast, options: NestedOptions = {}): NestedCast {
+  const jsonSource = options.literals === 'clickhouse' ? `CASE WHEN json_valid(${text}) THEN ${text} ELSE ${clickHouseLiteralAsJson(text)} END` : text;
   const isJson = `json_valid(${jsonSource})`;
-  const json = new NestedSql(JSON_SYNTAX, castLeaf);
-  const literal = new NestedSql(LITERAL_SYNTAX, castLeaf);
+  const json = new NestedSql(JSON_SYNTAX, castLeaf, options);
+  const literal = new NestedSql(LITERAL_SYNTAX, castLeaf, options);
   const jsonText = `CAST(${jsonSource} AS JSON)`;
+  const refusesMembers = options.unknownMembers === 'refuse' && holdsKind(type, 'struct');
   return {
     value: `CASE WHEN ${isJson} THEN ${json.convert(jsonText, type, 0)} ELSE ${literal.convert(text, type, 0)} END`,
     // A top-level NULL is the column's business (its nullability, its default), not the value's.
     intact: (value) => `CASE WHEN ${isJson} THEN ${json.intact(jsonText, value, type, true, 0)} ELSE ${literal.intact(text, value, type, true, 0)} END`,
+    ...(refusesMembers && { unknownMember: `CASE WHEN ${isJson} THEN ${json.unknownMember(jsonText, type, 0)} END` }),
   };
 }
 
@@ -78,8 +104,14 @@ interface Syntax {
   elements(part: string): string;
   /** A struct's fields as a struct of parts, NULL when the part is no struct. */
   fields(part: string, names: string[]): string;
-  /** The part of a struct field, given `fields`. */
-  field(fields: string, name: string): string;
+  /** The part of a struct field, given `fields`; with `caseInsensitive`, else of a member named like it but for case. */
+  field(fields: string, name: string, caseInsensitive: boolean): string;
+  /**
+   * Where the syntax lets a member be no field (JSON's objects), a struct part's member names as a
+   * list, and the part of the member named by SQL text; undefined where it does not (DuckDB's cast
+   * refuses such a member itself).
+   */
+  members?: { names(part: string): string; member(part: string, name: string): string };
   /** A map's keys as a list of texts, and its values as a list of parts, in the same order; NULL when the part is no map. */
   keys(part: string): string;
   values(part: string): string;
@@ -87,13 +119,24 @@ interface Syntax {
   leaf(part: string, type: DataType): string;
 }
 
+/** The member of a JSON object named by SQL text, looked up with a JSON pointer, which quotes any name (`~` and `/` escaped). */
+const jsonMember = (object: string, name: string): string => `(${object} -> ('/' || replace(replace(${name}, '~', '~0'), '/', '~1')))`;
+
 /** JSON parts, of DuckDB's JSON type. */
 const JSON_SYNTAX: Syntax = {
   given: (part) => `(${part} IS NOT NULL AND json_type(${part}) <> 'NULL')`,
   elements: (part) => `CASE WHEN json_type(${part}) = 'ARRAY' THEN CAST(${part} AS JSON[]) END`,
-  // Each field is looked up with a JSON pointer, which quotes any name (`~` and `/` escaped).
+  // Each field is looked up with a JSON pointer, which quotes any name (`~` and `/` escaped). The
+  // exact member is SQL's NULL only when absent (a member given as null is JSON's null), so the
+  // member named but for case is looked for only then.
   fields: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN ${part} END`,
-  field: (object, name) => `(${object} -> ${quoteLiteral(`/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`)})`,
+  field: (object, name, caseInsensitive) => {
+    const exact = `(${object} -> ${quoteLiteral(`/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`)})`;
+    if (!caseInsensitive) return exact;
+    const member = `list_filter(json_keys(${object}), k -> lower(k) = ${quoteLiteral(name.toLowerCase())})[1]`;
+    return `COALESCE(${exact}, ${jsonMember(object, member)})`;
+  },
+  members: { names: (part) => `json_keys(${part})`, member: jsonMember },
   keys: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN json_keys(${part}) END`,
   values: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN map_values(CAST(${part} AS MAP(VARCHAR, JSON))) END`,
   leaf: (part, type) => (type.kind === 'json' ? part : `(${part} ->> '$')`),
@@ -111,10 +154,52 @@ const LITERAL_SYNTAX: Syntax = {
 };
 
 class NestedSql {
+  private readonly caseInsensitive: boolean;
+  private readonly refuseUnknown: boolean;
+
   constructor(
     private readonly syntax: Syntax,
     private readonly castLeaf: LeafCast,
-  ) {}
+    members: StructMembers = {},
+  ) {
+    this.caseInsensitive = members.fieldNames === 'caseInsensitive';
+    this.refuseUnknown = members.unknownMembers === 'refuse';
+  }
+
+  /**
+   * SQL for the list of the members of struct `part` that are no field of `type` and hold a value
+   * (see `StructMembers`); undefined where the syntax has none.
+   */
+  private unknownMembers(part: string, type: DataTypeOf<'struct'>, depth: number): string | undefined {
+    const { members } = this.syntax;
+    if (!members) return undefined;
+    const k = `k${depth}`;
+    const fold = (name: string) => (this.caseInsensitive ? name.toLowerCase() : name);
+    const names = `[${type.fields.map((field) => quoteLiteral(fold(field.name))).join(', ')}]::VARCHAR[]`;
+    const unknown = `list_filter(${members.names(part)}, ${k} -> NOT list_contains(${names}, ${this.caseInsensitive ? `lower(${k})` : k}))`;
+    return `list_filter(${unknown}, ${k} -> ${this.syntax.given(members.member(part, k))})`;
+  }
+
+  /** SQL naming the first member of a struct within `part` (at any depth) that is no field of its struct, else NULL. */
+  unknownMember(part: string, type: DataType, depth: number): string {
+    if (!holdsKind(type, 'struct')) return 'NULL';
+    const x = `x${depth}`;
+    const firstOf = (list: string, element: DataType) => `list_filter(list_transform(${list}, ${x} -> ${this.unknownMember(x, element, depth + 1)}), ${x} -> ${x} IS NOT NULL)[1]`;
+    switch (type.kind) {
+      case 'list':
+        return firstOf(this.syntax.elements(part), type.element);
+      case 'map':
+        return firstOf(this.syntax.values(part), type.value);
+      case 'struct': {
+        const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
+        const own = this.unknownMembers(fields, type, depth);
+        const within = type.fields.map((field) => this.unknownMember(this.syntax.field(fields, field.name, this.caseInsensitive), field.type, depth + 1));
+        return `COALESCE(${[...(own ? [`${own}[1]`] : []), ...within].join(', ')})`;
+      }
+      default:
+        return 'NULL';
+    }
+  }
 
   /** SQL converting `part` to `type`; `depth` names the lambda variables of each level apart. */
   convert(part: string, type: DataType, depth: number): string {
@@ -128,7 +213,7 @@ class NestedSql {
       }
       case 'struct': {
         const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
-        const packed = type.fields.map((field) => `${quoteIdentifier(field.name)} := ${this.convert(this.syntax.field(fields, field.name), field.type, depth + 1)}`);
+        const packed = type.fields.map((field) => `${quoteIdentifier(field.name)} := ${this.convert(this.syntax.field(fields, field.name, this.caseInsensitive), field.type, depth + 1)}`);
         return `CASE WHEN ${fields} IS NOT NULL THEN struct_pack(${packed.join(', ')}) END`;
       }
       case 'map': {
@@ -155,9 +240,11 @@ class NestedSql {
         break;
       case 'struct': {
         const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
-        parts = type.fields
-          .map((field) => this.intact(this.syntax.field(fields, field.name), `struct_extract(${value}, ${quoteLiteral(field.name)})`, field.type, field.nullable, depth + 1))
-          .join(' AND ');
+        const unknown = this.refuseUnknown ? this.unknownMembers(fields, type, depth) : undefined;
+        parts = [
+          ...(unknown ? [`len(${unknown}) = 0`] : []),
+          ...type.fields.map((field) => this.intact(this.syntax.field(fields, field.name, this.caseInsensitive), `struct_extract(${value}, ${quoteLiteral(field.name)})`, field.type, field.nullable, depth + 1)),
+        ].join(' AND ');
         break;
       }
       case 'map':

@@ -1,8 +1,9 @@
-import type { DuckDBResult, DuckDBType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBResult, DuckDBType } from '@duckdb/node-api';
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import type { QueryLease, QueryLimits } from '../../storage/duckdb/query-lease.ts';
 import { SluiceError } from '../errors.ts';
 import type { Table } from '../catalog/model.ts';
+import { viewNullability } from '../catalog/view-nullability.ts';
 import type { DataType } from '../types/data-type.ts';
 import { fromDuckDBTypeName, toDuckDBType } from '../types/duckdb-types.ts';
 import type { GuardedQuery } from './sql-guard.ts';
@@ -14,7 +15,8 @@ export interface ResultColumn {
   type: DataType;
   /**
    * Whether the column holds NULLs. DuckDB does not say for a query's columns: a bounded result
-   * (runQuery) reports whether its rows hold any; a stream reports true.
+   * (runQuery) reports whether its rows hold any; a stream reports true; with `nullability:
+   * 'query'`, either reports what the query says (see ResultTypeOptions).
    */
   nullable: boolean;
   /** DuckDB's name of the type (`DECIMAL(18,3)`, `VARCHAR[]`, `JSON` …). */
@@ -59,6 +61,19 @@ export interface ResultTypeOptions {
    * hold the difference (a date64 column is a DATE, as a date32 one is): see `declaredType`.
    */
   declaredTypes?: boolean | undefined;
+  /**
+   * Name a result column of DuckDB's NULL type (`SELECT NULL`, a column declared of the null type)
+   * `null`. DuckDB hands such a column out as INTEGER, so where a result has an INTEGER column the
+   * types of its columns are asked for once more, by a query over none of its rows.
+   */
+  nullTypes?: boolean | undefined;
+  /**
+   * `query`: a column is nullable unless the query's shape says it never holds NULL (a NOT NULL
+   * column of a table read by inner joins only, a count, a constant: see `viewNullability`),
+   * whatever the rows read, so that a schema sent before or beside the rows does not depend on
+   * them. By default a bounded result says whether its rows hold a NULL, a stream that any may.
+   */
+  nullability?: 'rows' | 'query' | undefined;
 }
 
 export interface StreamOptions extends QueryLimits, ResultTypeOptions {
@@ -94,7 +109,7 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
       if (held > budget) throw resultTooLarge(held, budget, rows.length + wanted);
       rows.push(...reader.convert(chunk, 0, wanted));
     }
-    for (const [index, column] of columns.entries()) column.nullable = rows.some((row) => row[index] === null);
+    if (options.nullability !== 'query') for (const [index, column] of columns.entries()) column.nullable = rows.some((row) => row[index] === null);
     return {
       columns,
       rows,
@@ -130,7 +145,7 @@ export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery,
     }
   }
   return {
-    columns: columns.map((column) => ({ ...column, nullable: true })),
+    columns: options.nullability === 'query' ? columns : columns.map((column) => ({ ...column, nullable: true })),
     batches: readBatches(),
     close: async () => lease.end(),
     summary: () => ({ rowsBeforeLimit: Math.max(seen, counted ?? 0), statistics: statisticsSince(started) }),
@@ -152,8 +167,14 @@ async function startQuery(storage: DuckDBStorage, guarded: GuardedQuery, options
   const lease = await storage.leaseQuery({ ...options, owner: guarded.owner });
   try {
     const counted = options.countBeforeLimit ? await countBeforeLimit(lease, guarded) : null;
-    const result = await lease.run((connection) => connection.stream(guarded.sql));
-    return { lease, result, columns: describeColumns(result, options.declaredTypes ? guarded.tables : []), counted, started };
+    const { result, nullColumns } = await lease.run((connection) => startResult(connection, guarded.sql, options.nullTypes === true));
+    const columns = describeColumns(result, options.declaredTypes ? guarded.tables : [], nullColumns);
+    if (options.nullability === 'query') {
+      const nullable = guarded.statement && viewNullability(guarded.statement, (id) => guarded.tables.find((table) => table.id === id));
+      // A column of the NULL type holds nothing else, whatever its declaration says.
+      for (const [index, column] of columns.entries()) column.nullable = nullable?.length !== columns.length || nullable[index]! || column.type.kind === 'null';
+    }
+    return { lease, result, columns, counted, started };
   } catch (error) {
     lease.end();
     throw error;
@@ -190,12 +211,39 @@ function resultTooLarge(bytes: number, budget: number, rows: number): SluiceErro
 }
 
 
-function describeColumns(result: DuckDBResult, tables: readonly Table[]): ResultColumn[] {
+/**
+ * Starts the query's result; with `nullTypes`, also says which of its columns are of DuckDB's NULL
+ * type. DuckDB hands those out as INTEGER, while `typeof` still names their own type where the
+ * query is read as a subquery: it is asked of the columns of the query cut to no rows (which DuckDB
+ * plans as an empty result, not running the query), joined to one row so that there is one to ask
+ * in. The query is prepared once, for both.
+ */
+async function startResult(connection: DuckDBConnection, sql: string, nullTypes: boolean): Promise<{ result: DuckDBResult; nullColumns: ReadonlySet<number> }> {
+  if (!nullTypes) return { result: await connection.stream(sql), nullColumns: new Set() };
+  const prepared = await connection.prepare(sql);
+  try {
+    const integers = Array.from({ length: prepared.columnCount }, (_, index) => prepared.columnType(index).toString() === 'INTEGER');
+    let nullColumns = new Set<number>();
+    if (integers.some(Boolean)) {
+      const reader = await connection.runAndReadAll(`SELECT typeof(COLUMNS(q.*)) FROM (SELECT 1) AS one LEFT JOIN (SELECT * FROM (${sql}) LIMIT 0) AS q ON true`);
+      const types = reader.getRows()[0] ?? [];
+      nullColumns = new Set(types.flatMap((type, index) => (integers[index] && (type === '"NULL"' || type === 'NULL') ? [index] : [])));
+    }
+    return { result: await prepared.stream(), nullColumns };
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+const NULL_TYPE: DataType = { kind: 'null' };
+
+function describeColumns(result: DuckDBResult, tables: readonly Table[], nullColumns: ReadonlySet<number>): ResultColumn[] {
   const names = result.deduplicatedColumnNames();
   return result.columnTypes().map((type, index) => {
     const duckdbType = duckdbTypeName(type);
     const name = names[index]!;
-    return { name, type: declaredType(name, duckdbType, tables) ?? dataTypeOf(duckdbType), nullable: true, duckdbType };
+    const described = nullColumns.has(index) ? NULL_TYPE : (declaredType(name, duckdbType, tables) ?? dataTypeOf(duckdbType));
+    return { name, type: described, nullable: true, duckdbType };
   });
 }
 

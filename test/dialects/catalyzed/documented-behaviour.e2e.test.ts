@@ -95,6 +95,20 @@ describe('Catalyzed documented behaviour: body formats and values', () => {
     assert.deepEqual(await suite.client.rows(tableId), [{ id: 1, h: 65504 }, { id: 2, h: -65504 }]);
   });
 
+  test('a float16 column takes NaN as float32 and float64 columns do, and infinities', async () => {
+    const tableId = await suite.client.createTable(suite.datasetId, 'not_numbers', [
+      { name: 'id', arrowType: 'int32' }, { name: 'h', arrowType: 'float16' }, { name: 'f', arrowType: 'float32' }, { name: 'd', arrowType: 'float64' },
+    ], ['id']);
+    const body = [{ id: 1, h: 'NaN', f: 'NaN', d: 'NaN' }, { id: 2, h: 'nan', f: 'nan', d: 'nan' }, { id: 3, h: 'Infinity', f: 'Infinity', d: 'Infinity' }, { id: 4, h: '-inf', f: '-inf', d: '-inf' }];
+    for (const query of ['mode=upsert', 'mode=upsert&skip_validation=true']) {
+      const response = await suite.client.write(tableId, query, JSON.stringify(body), CONTENT_TYPES.json);
+      assert.equal(response.status, 200, `${query}: ${JSON.stringify(response.body)}`);
+    }
+    const { body: read } = await suite.client.query('SELECT id, isnan(h) AS h, isnan(f) AS f, isnan(d) AS d, h::DOUBLE AS value FROM t ORDER BY id', { t: tableId });
+    assert.deepEqual(read.rows.map(({ id, h, f, d }: Row) => [id, h, f, d]), [[1, true, true, true], [2, true, true, true], [3, false, false, false], [4, false, false, false]]);
+    assert.deepEqual(read.rows.slice(2).map(({ value }: Row) => value), ['inf', '-inf']);
+  });
+
   test('with skip_validation=true the text "null" is not read as NULL: an integer column refuses it, where validation would store NULL', async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'counts', [{ name: 'id', arrowType: 'int32' }, { name: 'n', arrowType: 'int64' }], ['id']);
     await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 1, n: 10 }]);

@@ -200,6 +200,58 @@ describe('Catalyzed queries', () => {
     assert.deepEqual(table.toArray().map((row) => [row.d, row.d32]), [[Date.UTC(2024, 4, 1), Date.UTC(2024, 4, 1)]]);
   });
 
+  /** An Arrow result's rows and, per field, its name, type and nullability. */
+  async function arrowResult(sql: string, tables: Record<string, unknown>): Promise<{ fields: Array<[string, string, boolean]>; rows: unknown[][] }> {
+    const response = await suite.server.fetch('/queries', {
+      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/vnd.apache.arrow.stream' }, body: JSON.stringify({ sql, tables }),
+    });
+    assert.equal(response.status, 200, sql);
+    const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    return {
+      fields: table.schema.fields.map((field) => [field.name, String(field.type), field.nullable]),
+      rows: table.toArray().map((row) => table.schema.fields.map((field) => row[field.name])),
+    };
+  }
+
+  test('Arrow result fields are nullable unless the query says a column never holds NULL, whatever the rows: a nullable column filtered to its values stays nullable, a key column or a count is not', async () => {
+    const datasetId = await suite.client.createDataset('nullability');
+    const t = await suite.client.createTable(datasetId, 'values', [{ name: 'id', arrowType: 'int32' }, { name: 'v', arrowType: 'int32' }], ['id']);
+    await suite.client.writeRows(t, 'mode=append', 'json', [{ id: 1, v: 10 }, { id: 2 }]);
+    const cases: Array<[sql: string, fields: Array<[string, string, boolean]>]> = [
+      ['SELECT v FROM t WHERE v IS NOT NULL', [['v', 'Int32', true]]],
+      ['SELECT v FROM t', [['v', 'Int32', true]]],
+      ['SELECT id, v FROM t WHERE id > 100', [['id', 'Int32', false], ['v', 'Int32', true]]],
+      ['SELECT * FROM t', [['id', 'Int32', false], ['v', 'Int32', true]]],
+      ['SELECT count(*) AS n, max(id) AS top FROM t', [['n', 'Int64', false], ['top', 'Int32', true]]],
+      // A left join may give a row without a match, whatever the rows give.
+      ['SELECT b.id FROM t a LEFT JOIN t b ON a.id = b.id', [['id', 'Int32', true]]],
+    ];
+    for (const [sql, fields] of cases) {
+      assert.deepEqual((await arrowResult(sql, { t })).fields, fields, sql);
+      // The JSON answer names the same columns and types, and says nothing of nullability.
+      const { body } = await suite.client.query(sql, { t });
+      assert.deepEqual(body.columns, fields.map(([name, type]) => ({ name, type: type.toLowerCase() })), sql);
+    }
+  });
+
+  test('a column declared null, and a NULL of no other type, are typed null in columns and Null in an Arrow result; a NULL cast to a type keeps that type', async () => {
+    const datasetId = await suite.client.createDataset('nothing');
+    const t = await suite.client.createTable(datasetId, 'gaps', [{ name: 'id', arrowType: 'int32' }, { name: 'n', arrowType: 'null' }], ['id']);
+    await suite.client.writeRows(t, 'mode=append', 'json', [{ id: 1 }, { id: 2, n: null }]);
+    const sql = 'SELECT id, n, NULL AS x, NULL::INTEGER AS y FROM t ORDER BY id';
+    const { status, body } = await suite.client.query(sql, { t });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body.columns, [{ name: 'id', type: 'int32' }, { name: 'n', type: 'null' }, { name: 'x', type: 'null' }, { name: 'y', type: 'int32' }]);
+    assert.deepEqual(body.rows, [{ id: 1, n: null, x: null, y: null }, { id: 2, n: null, x: null, y: null }]);
+    assert.deepEqual(await arrowResult(sql, { t }), {
+      fields: [['id', 'Int32', false], ['n', 'Null', true], ['x', 'Null', true], ['y', 'Int32', true]],
+      rows: [[1, null, null, null], [2, null, null, null]],
+    });
+    const bare = await suite.client.query('SELECT NULL AS x', {});
+    assert.deepEqual([bare.body.columns, bare.body.rows], [[{ name: 'x', type: 'null' }], [{ x: null }]]);
+    assert.deepEqual((await arrowResult('SELECT NULL AS x', {})).fields, [['x', 'Null', true]]);
+  });
+
   test('refused queries: unbound names, unknown ids and fields, unknown ops, writes and SQL errors', async () => {
     const cases: Array<[string, Record<string, unknown>, number, string]> = [
       ['SELECT * FROM nowhere', {}, 400, 'VALIDATION_ERROR'],

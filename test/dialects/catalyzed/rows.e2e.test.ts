@@ -1,6 +1,6 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Field as ArrowField, FixedSizeList, Int32, Table, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Field as ArrowField, FixedSizeList, Int32, Struct, Table, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { useCatalyzedSuite } from '../../helpers/catalyzed-suite.ts';
 import { CONTENT_TYPES, encodeRows, ORDER_FIELDS, type BodyFormat, type Row } from '../../helpers/catalyzed-client.ts';
 
@@ -448,6 +448,73 @@ describe('Catalyzed coercion of values to column types', () => {
     const refused = await stored('i', 'abc', 'mode=upsert&skip_validation=true');
     assert.equal(refused.status, 400);
     assert.equal(refused.body.code, 'VALIDATION_ERROR');
+  });
+});
+
+describe('Catalyzed struct values', () => {
+  const suite = useCatalyzedSuite({ dataset: 'structs' });
+  let counter = 0;
+
+  /** A table of a key, a struct and a list of structs holding a struct. */
+  async function structTable(): Promise<string> {
+    return suite.client.createTable(suite.datasetId, `s${(counter += 1)}`, [
+      { name: 'id', arrowType: 'int32' }, { name: 'st', arrowType: 'struct<a: int32, b: utf8>' },
+      { name: 'l', arrowType: 'list<struct<Xy: int32, n: struct<q: bool>>>' },
+    ], ['id']);
+  }
+
+  test('a struct member matches its field regardless of case, the exact name taken first, as columns match, in JSON and CSV, with and without skip_validation', async () => {
+    for (const query of ['mode=upsert', 'mode=upsert&skip_validation=true']) {
+      const tableId = await structTable();
+      const rows = [
+        { id: 1, st: { A: 1, B: 'x' } },
+        { id: 2, st: { A: 1, a: 3 } },
+        { id: 3, l: [{ xy: 1, N: { Q: true } }, { XY: 2 }] },
+      ];
+      const json = await suite.client.write(tableId, query, JSON.stringify(rows), CONTENT_TYPES.json);
+      assert.equal(json.status, 200, `${query}: ${JSON.stringify(json.body)}`);
+      assert.deepEqual(json.body.warnings, [], query);
+      const csv = await suite.client.write(tableId, query, 'id,st\n4,"{""B"": ""y"", ""A"": 4}"\n', CONTENT_TYPES.csv);
+      assert.equal(csv.status, 200, `${query}: ${JSON.stringify(csv.body)}`);
+      assert.deepEqual(await suite.client.rows(tableId), [
+        { id: 1, st: { a: 1, b: 'x' }, l: null },
+        { id: 2, st: { a: 3, b: null }, l: null },
+        { id: 3, st: null, l: [{ Xy: 1, n: { q: true } }, { Xy: 2, n: null }] },
+        { id: 4, st: { a: 4, b: 'y' }, l: null },
+      ], query);
+    }
+  });
+
+  test('a struct value with a member that is no field of the struct and holds a value is refused with the column, the value and the member, at any depth, in every format and with skip_validation, and nothing is written', async () => {
+    const tableId = await structTable();
+    await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 1, st: { a: 1, b: 'kept' } }]);
+    // A member holding null loses nothing (a Parquet or Arrow struct has every field in every row): the first row is valid.
+    const rows = [{ id: 1, st: { a: 2, zz: null } }, { id: 2, st: { a: 1, zz: 2 } }];
+    const members = new Struct(['a', 'zz'].map((name) => new ArrowField(name, new Int32(), true)));
+    const bodies = {
+      json: JSON.stringify([rows[0], { id: 2, st: { A: 1, zz: 2 } }]),
+      csv: 'id,st\n1,"{""a"": 2, ""zz"": null}"\n2,"{""A"": 1, ""zz"": 2}"\n',
+      parquet: await encodeRows('parquet', rows),
+      // (tableFromJSON would take the struct's fields from the first row only.)
+      arrow: tableToIPC(new Table({ id: vectorFromArray([1, 2], new Int32()), st: vectorFromArray(rows.map((row) => row.st), members) }), 'stream'),
+    };
+    for (const query of ['mode=upsert', 'mode=upsert&skip_validation=true']) {
+      for (const format of ['json', 'csv', 'parquet', 'arrow'] as const) {
+        const response = await suite.client.write(tableId, query, bodies[format], CONTENT_TYPES[format]);
+        assert.equal(response.status, 400, `${query} ${format}: ${JSON.stringify(response.body)}`);
+        const [error] = response.body.details.errors;
+        assert.deepEqual([response.body.details.errors.length, error.row, error.columns], [1, 2, ['st']], `${query} ${format}`);
+        assert.match(error.values[0], /"zz": ?2/, `${query} ${format}`);
+        assert.match(error.messages[0], /^column "st": value ".*" is not a valid struct<a: int32, b: utf8>: its member "zz" is no field of the struct$/, `${query} ${format}`);
+      }
+      const deep = await suite.client.write(tableId, query, JSON.stringify([{ id: 3, l: [{ Xy: 1 }, { Xy: 2, n: { q: false, r: 1 } }] }]), CONTENT_TYPES.json);
+      assert.equal(deep.status, 400, `${query}: ${JSON.stringify(deep.body)}`);
+      assert.match(deep.body.details.errors[0].messages[0], /is not a valid list<struct<Xy: int32, n: struct<q: bool>>>: its member "r" is no field of the struct$/, query);
+    }
+    assert.deepEqual(await suite.client.rows(tableId), [{ id: 1, st: { a: 1, b: 'kept' }, l: null }]);
+    const nullMember = await suite.client.write(tableId, 'mode=upsert', JSON.stringify([rows[0]]), CONTENT_TYPES.json);
+    assert.equal(nullMember.status, 200, JSON.stringify(nullMember.body));
+    assert.deepEqual(await suite.client.rows(tableId), [{ id: 1, st: { a: 2, b: null }, l: null }]);
   });
 });
 

@@ -5,7 +5,7 @@ import { absentById, type Principal } from '../../../core/auth/scopes.ts';
 import { coerceColumn } from '../../../core/ingest/coercion.ts';
 import { newId } from '../../../core/ids.ts';
 import { encodeQuery } from '../../../core/query/encode-query.ts';
-import { runQuery } from '../../../core/query/query-runner.ts';
+import { runQuery, type ResultTypeOptions } from '../../../core/query/query-runner.ts';
 import { renderJsonRow } from '../../../core/query/render-value.ts';
 import type { FilteredTable } from '../../../core/query/sql-guard.ts';
 import type { Sluice } from '../../../core/sluice.ts';
@@ -15,9 +15,17 @@ import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { ExactNumber } from '../exact-json.ts';
 import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
-import { JSON_BINARY_COERCION } from './rows.ts';
+import { JSON_VALUE_COERCION } from './rows.ts';
 
 const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+
+/**
+ * How result columns are typed, in `columns` and in the Arrow schema alike: with the Arrow types
+ * their tables declared (a date64 column is not reported as date32), `null` for a column of the
+ * NULL type (DuckDB hands it out as INTEGER), and nullable unless the query says a column never
+ * holds NULL, whatever the rows (an Arrow schema says so of every row the query could give).
+ */
+const RESULT_TYPES = { declaredTypes: true, nullTypes: true, nullability: 'query' } as const satisfies ResultTypeOptions;
 
 interface Filter {
   field: string;
@@ -49,7 +57,7 @@ function literal(column: Column, value: unknown, field: string): string {
     return text.trim();
   }
   // A binary value is base64, as in a row written in JSON.
-  const coerced = coerceColumn({ name: column.name, type: column.type, nullable: true }, quoteLiteral(text), ({ type }) => printArrowType(type), JSON_BINARY_COERCION);
+  const coerced = coerceColumn({ name: column.name, type: column.type, nullable: true }, quoteLiteral(text), ({ type }) => printArrowType(type), JSON_VALUE_COERCION);
   return `CASE WHEN ${coerced.error} IS NULL THEN ${coerced.value} ELSE error(${quoteLiteral(`Filter on "${field}": `)} || ${coerced.error}) END`;
 }
 
@@ -133,13 +141,12 @@ export function queryRoutes(app: FastifyInstance, core: Sluice): void {
     const queryId = newId();
 
     if (String(request.headers.accept ?? '').toLowerCase().includes(ARROW_STREAM)) {
-      const encoded = await encodeQuery(core.storage, guarded, 'arrow', { maxRows, signal: clientGone(reply), declaredTypes: true });
+      const encoded = await encodeQuery(core.storage, guarded, 'arrow', { maxRows, signal: clientGone(reply), ...RESULT_TYPES });
       reply.headers({ 'x-query-id': queryId, 'x-row-count': String(encoded.result?.rowCount ?? 0), 'x-truncated': String(encoded.result?.truncated ?? false) });
       return reply.type(encoded.contentType).send(Readable.from(encoded.body));
     }
 
-    // Columns keep the Arrow types their tables declared (a date64 column is not reported as date32).
-    const result = await runQuery(core.storage, guarded, { maxRows, signal: clientGone(reply), declaredTypes: true });
+    const result = await runQuery(core.storage, guarded, { maxRows, signal: clientGone(reply), ...RESULT_TYPES });
     const names = result.columns.map((column) => column.name);
     // Rows are rendered by the core so that 64-bit integers and decimals keep every digit.
     const rows = result.rows.map((row) => renderJsonRow(names, row, { timestamps: 'iso', binary: 'base64' }));

@@ -23,20 +23,26 @@ const CONTENT_TYPES: Record<string, IngestFormat> = {
   'application/vnd.apache.arrow.stream': 'arrow',
 };
 
+/**
+ * What values mean, whether or not validation is skipped: a struct's members match its fields
+ * regardless of case, as columns do, and a member that is no field and holds a value refuses the
+ * value rather than being dropped with its data. (Constants: the write queue merges writes whose coercion is the
+ * same object.)
+ */
+const CATALYZED_MEANING: CoercionOptions = { structMembers: { fieldNames: 'caseInsensitive', unknownMembers: 'refuse' } };
 /** Catalyzed's coercion table: fractions of integers are truncated; `null` and the empty text are NULL outside text columns. */
-const CATALYZED_COERCION: CoercionOptions = { integerFractions: 'truncate', nullTexts: ['null', ''] };
+const CATALYZED_COERCION: CoercionOptions = { ...CATALYZED_MEANING, integerFractions: 'truncate', nullTexts: ['null', ''] };
 /**
  * JSON has no bytes: a binary value is written as base64, the form query results give it in, so
  * that a row read can be written back unchanged. Kept whether or not validation is skipped, as it
- * is what the value means, not a check. (Constants: the write queue merges writes whose coercion
- * is the same object.)
+ * is what the value means, not a check.
  */
-export const JSON_BINARY_COERCION: CoercionOptions = { binary: 'base64' };
-const CATALYZED_JSON_COERCION: CoercionOptions = { ...CATALYZED_COERCION, ...JSON_BINARY_COERCION };
+export const JSON_VALUE_COERCION: CoercionOptions = { ...CATALYZED_MEANING, binary: 'base64' };
+const CATALYZED_JSON_COERCION: CoercionOptions = { ...CATALYZED_COERCION, binary: 'base64' };
 
-function coercionOf(format: IngestFormat, skipValidation: boolean): CoercionOptions | undefined {
-  if (format === 'json') return skipValidation ? JSON_BINARY_COERCION : CATALYZED_JSON_COERCION;
-  return skipValidation ? undefined : CATALYZED_COERCION;
+function coercionOf(format: IngestFormat, skipValidation: boolean): CoercionOptions {
+  if (format === 'json') return skipValidation ? JSON_VALUE_COERCION : CATALYZED_JSON_COERCION;
+  return skipValidation ? CATALYZED_MEANING : CATALYZED_COERCION;
 }
 
 /**
@@ -137,7 +143,7 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
         ...(mode === 'delete' && onlyKey !== undefined && otherKeys.length === 0 && { scalarColumn: onlyKey }),
       },
       // Skipping validation leaves the casts to the engine (DuckDB rounds fractions); invalid values are still refused.
-      ...(coercion && { coercion }),
+      coercion,
       ...(idempotencyKey !== undefined && { idempotency: { key: idempotencyKey, request: JSON.stringify({ mode, format, skipValidation }) } }),
     });
     if (result.replayed) reply.header('x-idempotent-replay', 'true');
