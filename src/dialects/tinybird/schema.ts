@@ -6,9 +6,13 @@ import { printClickHouseType, readClickHouseType, TypeNameError, type DataType, 
 /**
  * How ClickHouse reads values: a FixedString(N) holds N bytes, a shorter value padded with NUL bytes;
  * an integer column takes only digits (`27.5`, `1e2` and `0x1F` are invalid, not rounded or read);
- * an Array or Map given as text may be a ClickHouse literal (`['it\'s']`, `{'a':1}`), as FORMAT CSV writes it.
+ * an Array or Map given as text may be a ClickHouse literal (`['it\'s']`, `{'a':1}`), as FORMAT CSV writes it;
+ * a Tuple's JSON object may not have a key that is none of its elements' names (ClickHouse's
+ * input_format_json_ignore_unknown_keys_in_named_tuple is off), rather than lose its value.
  */
-export const TINYBIRD_COERCION: CoercionOptions = { fixedStrings: 'bytes', integerFractions: 'refuse', nestedLiterals: 'clickhouse' };
+export const TINYBIRD_COERCION: CoercionOptions = {
+  fixedStrings: 'bytes', integerFractions: 'refuse', nestedLiterals: 'clickhouse', structMembers: { unknownMembers: 'refuse' },
+};
 
 /**
  * Tinybird's schema syntax: `` `name` Type `json:$.path` DEFAULT expr CODEC(…), … ``, comma

@@ -331,6 +331,14 @@ describe('Feldera ingress', () => {
     ]);
   });
 
+  test('a ROW value takes its fields from an object\'s keys in any case (an exact name first), and a key naming no field is ignored', async () => {
+    const pipeline = await fresh('CREATE TABLE r (id INT NOT NULL, pos ROW(x INT, label VARCHAR));');
+    await client.pushOk(pipeline, 'r', [
+      '{"insert": {"id": 1, "pos": {"X": 1, "Label": "a"}}}', '{"insert": {"id": 2, "pos": {"x": 2, "X": 9, "label": "b", "extra": true}}}',
+    ].join('\n'));
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM r ORDER BY id'), [{ id: 1, pos: { x: 1, label: 'a' } }, { id: 2, pos: { x: 2, label: 'b' } }]);
+  });
+
   test('a bad CSV record is reported and the records around it are kept', async () => {
     const pipeline = await fresh();
     const error = await felderaError(await client.push(pipeline, 'items', '1,a,1.5\nx,b,2\n3,c,not a number\n4,d,4\n', 'format=csv'), 400, 'ParseErrors');

@@ -59,6 +59,16 @@ describe('Tinybird Events API', () => {
     ]);
   });
 
+  test('a Tuple object with a key that names none of its elements is quarantined, not stored without it, as ClickHouse refuses it', async () => {
+    await tb.form('/v0/datasources?name=tuples', { schema: 'id Int64 `json:$.id`, t Tuple(a Int32, b String) `json:$.t`', format: 'ndjson' });
+    const response = await send('name=tuples&wait=true', '{"id": 1, "t": {"a": 1, "b": "x"}}\n{"id": 2, "t": {"a": 2, "b": "y", "zz": 3}}\n{"id": 3, "t": {"A": 3, "b": "z"}}');
+    assert.deepEqual(await response.json(), { successful_rows: 1, quarantined_rows: 2 });
+    assert.deepEqual(await tb.sql('SELECT id, t FROM tuples'), [{ id: 1, t: { a: 1, b: 'x' } }]);
+    const quarantined = await tb.sql<{ id: string; c__error: string[] }>('SELECT id, c__error FROM tuples_quarantine ORDER BY id');
+    assert.deepEqual(quarantined.map((row) => row.id), ['2', '3']);
+    assert.match(quarantined[0]!.c__error[0]!, /its member "zz" is no field/);
+  });
+
   test('a FixedString(N) value longer than N bytes is quarantined with the column, the value and the reason; a shorter one is padded with NUL bytes, from events and CSV alike', async () => {
     await tb.form('/v0/datasources?name=codes', { schema: 'id Int64 `json:$.id`, code FixedString(3) `json:$.code`', format: 'ndjson' });
     const response = await send('name=codes&wait=true', '{"id": 1, "code": "abc"}\n{"id": 2, "code": "ab"}\n{"id": 3, "code": "abcd"}\n{"id": 4, "code": "éé"}\n');
