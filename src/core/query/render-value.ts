@@ -6,7 +6,8 @@ import { isSqlStruct, SqlDate, SqlDecimal, SqlInterval, SqlJson, SqlMap, SqlTime
  * - 64/128-bit integers and decimals are JSON numbers only when a double reads them back exactly,
  *   otherwise JSON strings — never a rounded number (or, with `wideNumbers: 'number'`, always
  *   numbers with all their digits);
- * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers); -0 is `-0`;
+ * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers; with
+ *   `nonFinite: 'null'`, null in JSON); -0 is `-0`;
  * - timestamps `YYYY-MM-DD HH:MM:SS[.fffffffff]` in UTC with trailing fractional zeros trimmed
  *   (or ISO-8601 `…T…Z`), or with `timestampDigits: 'declared'` with as many as their type
  *   declares (`.500` for milliseconds, as ClickHouse writes a DateTime64(3)), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
@@ -31,6 +32,11 @@ export interface RenderOptions {
   wideNumbers?: 'string' | 'number';
   /** How an interval is written: as DuckDB's text (the default, `00:01:00`) or as its seconds (`60`), as ClickHouse gives a time difference. */
   intervals?: 'text' | 'seconds';
+  /**
+   * How JSON writes NaN and ±infinity: as the strings `nan`, `inf`, `-inf` (the default) or as
+   * null, as ClickHouse's JSON formats do unless told to quote them (output_format_json_quote_denormals).
+   */
+  nonFinite?: 'text' | 'null';
 }
 
 type ValueKind =
@@ -102,7 +108,10 @@ const CLICKHOUSE_ESCAPES: Record<string, string> = { '\\': '\\\\', "'": "\\'", '
 const JSON_RENDERERS: Renderers = {
   null: () => 'null',
   boolean: (value: boolean) => String(value),
-  number: (value: number) => (Number.isFinite(value) ? TEXT_RENDERERS.number(value as never, {}) : JSON.stringify(TEXT_RENDERERS.number(value as never, {}))),
+  number: (value: number, options) => {
+    if (Number.isFinite(value)) return TEXT_RENDERERS.number(value as never, {});
+    return options.nonFinite === 'null' ? 'null' : JSON.stringify(TEXT_RENDERERS.number(value as never, {}));
+  },
   bigint: (value: bigint, options) =>
     options.wideNumbers === 'number' || (value <= MAX_EXACT_INTEGER && value >= -MAX_EXACT_INTEGER) ? String(value) : `"${value}"`,
   string: (value: string) => JSON.stringify(value),

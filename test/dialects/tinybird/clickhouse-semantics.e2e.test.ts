@@ -94,11 +94,14 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
       await assertRefused('SELECT id MOD (id - id) FROM edges', /Division by zero/);
     });
 
-    test('/ divides as floats: 7 / 2 is 3.5 (a Float64), and by zero it gives inf, -inf and nan rather than an error', async () => {
+    test('/ divides as floats: 7 / 2 is 3.5 (a Float64), and by zero it gives inf, -inf and nan rather than an error, written null in JSON', async () => {
       const result = await query('SELECT 7 / 2 AS half, 6 / 3 AS whole');
       assert.deepEqual(result.data, [{ half: 3.5, whole: 2 }]);
       assertTypes(result, { half: 'Float64', whole: 'Float64' });
       assert.equal(await text('SELECT 1 / 0, -1 / 0, 0 / 0, id / 0 FROM edges WHERE id = 1 FORMAT CSV'), 'inf,-inf,nan,inf\n');
+      // JSON has no such numbers: ClickHouse's JSON formats write them as null (output_format_json_quote_denormals is off).
+      assert.deepEqual((await query('SELECT 1 / 0 AS a, -1 / 0 AS b, 0 / 0 AS c')).data, [{ a: null, b: null, c: null }]);
+      assert.equal(await text('SELECT 1 / 0 AS a, 0 / 0 AS c FORMAT JSONEachRow'), '{"a":null,"c":null}\n');
     });
 
     test('round of a Float64 rounds half to even (banker\'s rounding): 2.5 is 2, -2.5 is -2, 3.5 is 4', async () => {
@@ -272,7 +275,7 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
       assertTypes(result, { ga: 'Array(Int32)', gu: 'Array(String)', gai: 'Array(Int32)', ga2: 'Array(Int32)', top: 'Array(String)' });
     });
 
-    test('avg, avgIf and quantile of no rows are nan, typed Float64 (not a Nullable NULL)', { todo: "DuckDB's avg and quantile_cont give NULL of no rows (Nullable(Float64)); a coalesce to nan as sum's to 0 is small, but Sluice's JSON writes nan as \"nan\" where ClickHouse's JSON writes null, so the choice is left open" }, async () => {
+    test('avg, avgIf and quantile of no rows are nan, typed Float64 (not a Nullable NULL)', { todo: "DuckDB's avg and quantile_cont give NULL of no rows (Nullable(Float64)); ClickHouse gives nan of a non-Nullable argument but NULL of a Nullable one, which the text rewrite cannot tell apart (in JSON both are null)" }, async () => {
       assert.equal(await text('SELECT avg(id), avgIf(id, u > 0), quantile(0.5)(id) FROM edges WHERE id > 100 FORMAT CSV'), 'nan,nan,nan\n');
       const result = await query('SELECT avg(id) AS a, avgIf(id, u > 0) AS ai, quantile(0.5)(id) AS q FROM edges WHERE id > 100');
       assertTypes(result, { a: 'Float64', ai: 'Float64', q: 'Float64' });

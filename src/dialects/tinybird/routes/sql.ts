@@ -68,9 +68,10 @@ async function queryText(request: FastifyRequest): Promise<string | undefined> {
 /**
  * Results written as ClickHouse writes them: its type names in meta; in text formats arrays, tuples
  * and maps in its syntax (['a','b'], (1,'x'), {'k':1}); a difference of two times as its seconds,
- * as ClickHouse's DateTime - DateTime is; a DateTime64(3) with its three digits (`.500`).
+ * as ClickHouse's DateTime - DateTime is; a DateTime64(3) with its three digits (`.500`); in JSON
+ * NaN and ±infinity as null (text formats write nan, inf, -inf).
  */
-export const CLICKHOUSE_OUTPUT = { printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', timestampDigits: 'declared' } as const;
+export const CLICKHOUSE_OUTPUT = { printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', timestampDigits: 'declared', nonFinite: 'null' } as const;
 
 export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
   const handler = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
