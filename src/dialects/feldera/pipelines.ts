@@ -179,6 +179,9 @@ export class Pipelines {
       }
     }
     const { name: _name, ...fields } = descriptor;
+    // As in Feldera, the version counts changes: a request that changes nothing leaves it as it is.
+    const changed = newName !== undefined || Object.entries(fields).some(([field, value]) => JSON.stringify(state[field as keyof PipelineState]) !== JSON.stringify(value));
+    if (!changed) return pipeline;
     pipeline = await this.save(pipeline, {
       ...fields, version: state.version + 1,
       ...(programChanged && { program_version: state.program_version + 1, program_status: 'Pending' as const }),

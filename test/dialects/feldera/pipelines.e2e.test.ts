@@ -222,13 +222,17 @@ describe('Feldera pipelines', () => {
     assert.deepEqual(await client.rows('guarded', 'SELECT id FROM orders'), [{ id: 3 }]);
   });
 
-  test('the program and the name change only while stopped; other fields any time', async () => {
+  test('the program and the name change only while stopped; other fields any time; a change of nothing keeps the version', async () => {
     await client.pipeline('live', PROGRAM);
     const patch = (name: string, body: unknown) => server.fetch(`/v0/pipelines/${name}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     await felderaError(await patch('live', { program_code: 'CREATE TABLE x (y INT);' }), 400, 'IllegalPipelineAction');
     await felderaError(await patch('live', { name: 'renamed' }), 400, 'IllegalPipelineAction');
     const described = (await (await patch('live', { description: 'now described' })).json()) as Record<string, unknown>;
     assert.deepEqual([described['description'], described['version'], described['program_code']], ['now described', 2, PROGRAM]);
+    // A request that changes nothing leaves the version as it is, as in Feldera.
+    for (const body of [{}, { description: 'now described' }, { program_code: PROGRAM }]) {
+      assert.equal(((await (await patch('live', body)).json()) as Record<string, unknown>)['version'], 2, JSON.stringify(body));
+    }
     await client.action('live', 'stop');
     const renamed = (await (await patch('live', { name: 'renamed' })).json()) as Record<string, unknown>;
     assert.equal(renamed['name'], 'renamed');
