@@ -129,6 +129,8 @@ interface JsonStyle {
   wide: 'string' | 'number';
   /** Bytes as arrays of byte values (Feldera) or standard base64 (Catalyzed). */
   binary?: 'bytes' | 'base64';
+  /** NaN and ±infinity as the strings nan, inf, -inf (the default), or as null (Tinybird, as ClickHouse's JSON writes them). */
+  nonFinite?: 'text' | 'null';
 }
 
 /** Fields of CSV records, with whether each was quoted. */
@@ -310,6 +312,7 @@ function checkJson(value: JsonValue, want: Want, style: JsonStyle, label: string
       assert.ok(value instanceof JsonNumber, `${label}: a finite float must be a JSON number, got ${shown}`);
       return sameFloat(Number(value.text), want, label);
     }
+    if (style.nonFinite === 'null') return assert.equal(value, null, `${label}: NaN and infinities are null in JSON, got ${shown}`);
     assert.equal(typeof value, 'string', `${label}: NaN and infinities are strings in JSON, got ${shown}`);
     return sameFloat(floatOf(value as string), want, label);
   }
@@ -693,7 +696,8 @@ const TB_CASES: Case[] = [
     edges: [
       {
         text: '[-0.0,"nan","inf",5e-324]', json: '[-0.0, "nan", "inf", 5e-324]', jsonOnly: true, sql: "['-0.0'::DOUBLE, 'nan'::DOUBLE, 'inf'::DOUBLE, 5e-324]",
-        want: { nested: { json: '[-0,"nan","inf",5e-324]', text: '[-0,nan,inf,5e-324]', duck: '[-0.0, nan, inf, 5e-324]' } },
+        // JSON writes NaN and infinity as null, as ClickHouse's JSON does.
+        want: { nested: { json: '[-0,null,null,5e-324]', text: '[-0,nan,inf,5e-324]', duck: '[-0.0, nan, inf, 5e-324]' } },
       },
     ],
     bad: [],
@@ -808,7 +812,7 @@ describe('Tinybird: edge values written through NDJSON, the Events API, CSV and 
         for (const route of Object.keys(ROUTE_IDS)) {
           for (const { id, value } of routeRows(route, testCase.edges)) {
             if (!written.has(id)) continue;
-            checkSeen(rows.get(id), value.want, { wide: 'string' }, `${testCase.type} ${JSON.stringify(value.text)} via ${route}, read as ${format}`);
+            checkSeen(rows.get(id), value.want, { wide: 'string', nonFinite: 'null' }, `${testCase.type} ${JSON.stringify(value.text)} via ${route}, read as ${format}`);
           }
         }
       }
