@@ -195,7 +195,8 @@ const PLAIN_FRACTION = "'[+-]?[0-9]*\\.[0-9]*'";
 
 /**
  * An integer from text, dropping any fraction. Plain decimals are cut as text (exact at any size);
- * values with an exponent go through a 38-digit decimal with 18 fractional digits.
+ * values with an exponent go through a 38-digit decimal with 18 fractional digits; anything else
+ * must be digits (DuckDB's cast would also read `0x10`, `0b101` and `1_000`).
  */
 function castTruncatedInteger(text: string, type: DataType): string {
   const trimmed = `trim(${text})`;
@@ -203,7 +204,7 @@ function castTruncatedInteger(text: string, type: DataType): string {
   return `CASE WHEN regexp_full_match(${trimmed}, ${PLAIN_FRACTION}) AND regexp_matches(${trimmed}, '[0-9]')
       THEN ${tryCast(`CASE WHEN ${integerPart} IN ('', '+', '-') THEN '0' ELSE ${integerPart} END`, type)}
     WHEN regexp_matches(${trimmed}, '[eE]') THEN TRY_CAST(trunc(TRY_CAST(${trimmed} AS DECIMAL(38, 18))) AS ${toDuckDBType(type)})
-    ELSE ${tryCast(trimmed, type)} END`;
+    ELSE ${castIntegerOnly(trimmed, type)} END`;
 }
 
 /**

@@ -353,6 +353,16 @@ describe('Catalyzed coercion of values to column types', () => {
     }
   });
 
+  test('an integer column takes decimal digits only: hex, binary and _-separated texts are refused (400 naming the column and the value), as no row of the table coercion is', async () => {
+    for (const input of ['0x10', '0b101', '1_000', '0o17']) {
+      const result = await stored('i', input);
+      assert.equal(result.status, 400, `${input}: ${JSON.stringify(result.body)}`);
+      assert.deepEqual(result.body.details.errors[0].columns, ['i'], input);
+      assert.deepEqual(result.body.details.errors[0].values, [input], input);
+    }
+    assert.deepEqual([(await stored('i', ' 42 ')).value, (await stored('i', '+7')).value], [42, 7]);
+  });
+
   test('booleans read true/1/yes/y and false/0/no/n in any case; null and the empty text are NULL', async () => {
     const cases: Array<[unknown, boolean | null]> = [
       ['true', true], ['1', true], ['YES', true], ['y', true], [true, true],
