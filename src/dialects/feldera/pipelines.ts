@@ -9,7 +9,7 @@ import { columnTypeOf } from './column-type.ts';
 import { FelderaError } from './errors.ts';
 import { FELDERA_SEMANTICS } from './feldera-sql.ts';
 import { PipelineRuns } from './pipeline-runs.ts';
-import { lineAndColumn, normalizeName, parseProgram, ProgramError, type ProgramTable, type ViewKind } from './program.ts';
+import { lineAndColumn, normalizeName, parseProgram, ProgramError, withColumnNames, type ProgramTable, type ViewKind } from './program.ts';
 import { UnsentChanges } from './unsent-changes.ts';
 
 /** Where a pipeline keeps its state in its namespace's properties. */
@@ -400,6 +400,15 @@ export class Pipelines {
             change.createView({ name: view.name, sql, properties: { view: view.kind } satisfies RelationProperties }, { semantics: FELDERA_SEMANTICS });
           await placed(view.offset, view.programOffset, async () => {
             const created = await create(view.sql);
+            if (view.columns) {
+              // The query is created as written first, for the number of its columns.
+              if (view.columns.length !== created.columns.length) {
+                throw new SluiceError('INVALID_SCHEMA', `View '${view.name}' names ${view.columns.length} columns, but its query gives ${created.columns.length}`);
+              }
+              await change.drop(created);
+              await create(withColumnNames(view.sql, view.columns));
+              return;
+            }
             if (!view.nameAfterColumns) return;
             // An unaliased expression after a `*` is named after its place, known now that the view's columns are.
             await change.drop(created);

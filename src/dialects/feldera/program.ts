@@ -1,6 +1,7 @@
 import type { Column } from '../../core/catalog/model.ts';
 import { readSqlType, TypeNameError } from '../../core/types/index.ts';
 import { SqlTextError, tokenizeSql, type Token } from '../../core/query/sql-tokens.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { translateViewQuery, type TranslatedQuery } from './feldera-sql.ts';
 
 /**
@@ -32,6 +33,8 @@ export interface ProgramView {
   programOffset(position: number): number;
   /** See `TranslatedQuery.nameAfterColumns`. */
   nameAfterColumns?: TranslatedQuery['nameAfterColumns'];
+  /** The view's column list (`CREATE VIEW v (a, b) AS …`): its columns' names, as many as `sql` gives (see `withColumnNames`). */
+  columns?: string[];
   offset: number;
 }
 
@@ -43,6 +46,11 @@ export interface Program {
 /** A problem at a place in the program text. */
 export class ProgramError extends SqlTextError {
   override name = 'ProgramError';
+}
+
+/** A view's query with its columns named in order, as its column list names them. */
+export function withColumnNames(sql: string, columns: readonly string[]): string {
+  return `SELECT * FROM (${sql}) AS listed(${columns.map(quoteIdentifier).join(', ')})`;
 }
 
 /** 1-based line and column of an offset in a text. */
@@ -281,7 +289,7 @@ class StatementParser {
     return properties;
   }
 
-  /** `CREATE [MATERIALIZED | LOCAL] VIEW name AS <query>` */
+  /** `CREATE [MATERIALIZED | LOCAL] VIEW name [(column, …)] AS <query>` */
   view(): ProgramView {
     const offset = this.tokens[0]!.start;
     const kind: ViewKind = this.acceptWord('MATERIALIZED') ? 'materialized' : this.acceptWord('LOCAL') ? 'local' : 'view';
@@ -291,10 +299,12 @@ class StatementParser {
       this.fail(kind === 'view' ? 'Expected TABLE or VIEW' : 'Expected VIEW');
     }
     const { name } = this.name('view');
-    if (this.peek()?.text === '(') this.fail('Column lists on views are not supported; name the columns in the query with AS');
+    const listed = this.peek()?.text === '(' ? this.nameList('column') : undefined;
     this.expectWord('AS');
     if (!this.peek()) this.fail('Expected the view\'s query');
     const query = translateViewQuery(this.program, this.tokens.slice(this.position));
+    // A column list names the query's columns in order: their own names (EXPR$n too) give way.
+    if (listed !== undefined) return { name, kind, sql: query.sql, programOffset: query.programOffset, columns: listed.map((column) => column.name), offset };
     return { name, kind, sql: query.sql, programOffset: query.programOffset, ...(query.nameAfterColumns && { nameAfterColumns: query.nameAfterColumns }), offset };
   }
 }

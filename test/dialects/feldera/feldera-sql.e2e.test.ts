@@ -96,6 +96,22 @@ describe("Feldera's SQL in views", () => {
         EXTRACT(ISODOW FROM DATE '2024-05-06') AS iso_monday FROM clicks WHERE id = 1`), [{ dow: 3, isodow: 3, sunday: 0, saturday: 6, iso_monday: 1 }]);
   });
 
+  test('a view with a column list names its query\'s columns in order (unquoted names folded, EXPR$n too renamed); a list of another length is a SqlError', async () => {
+    const created = await suite.client.putPipeline('listed', {
+      program_code: 'CREATE TABLE t (a INT, b VARCHAR);\nCREATE MATERIALIZED VIEW v (X, "Y", z) AS SELECT a, upper(b), a + 1 FROM t;',
+    });
+    const body = (await created.json()) as { program_status: string; program_info: { schema: { outputs: Array<{ name: string; fields: Array<{ name: string }> }> } } };
+    assert.equal(body.program_status, 'Success', JSON.stringify(body));
+    assert.deepEqual(body.program_info.schema.outputs.find((output) => output.name === 'v')!.fields.map((field) => field.name), ['x', 'Y', 'z']);
+    await suite.client.action('listed', 'start');
+    await suite.client.pushOk('listed', 't', '{"insert": {"a": 1, "b": "q"}}');
+    assert.deepEqual(await suite.client.rows('listed', 'SELECT * FROM v'), [{ x: 1, Y: 'Q', z: 2 }]);
+    const wrong = await suite.client.putPipeline('listed_wrong', { program_code: 'CREATE TABLE t (a INT);\nCREATE VIEW v (x, y) AS SELECT a FROM t;' });
+    const failed = (await wrong.json()) as { program_status: string; program_error: { sql_compilation: { messages: Array<{ message: string; start_line_number: number }> } } };
+    assert.equal(failed.program_status, 'SqlError');
+    assert.deepEqual(failed.program_error.sql_compilation.messages.map(({ message, start_line_number }) => [message, start_line_number]), [["View 'v' names 2 columns, but its query gives 1", 2]]);
+  });
+
   test('an error after a rewritten construct is reported at its own line and column', async () => {
     const response = await suite.client.putPipeline('broken', {
       program_code: "CREATE TABLE t (ts TIMESTAMP);\nCREATE VIEW v AS SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h,\n  count(* FROM t;",
