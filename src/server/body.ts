@@ -112,11 +112,12 @@ export async function readBody(request: FastifyRequest, limitBytes: number): Pro
   return Buffer.concat(chunks);
 }
 
-export async function readJsonBody(request: FastifyRequest, limitBytes = 1024 * 1024): Promise<unknown> {
+/** A JSON body read whole (undefined when there is none), by `parse` (JSON.parse unless given). */
+export async function readJsonBody(request: FastifyRequest, limitBytes = 1024 * 1024, parse: (text: string) => unknown = JSON.parse): Promise<unknown> {
   const text = (await readBody(request, limitBytes)).toString('utf8');
   if (text.trim() === '') return undefined;
   try {
-    return JSON.parse(text);
+    return parse(text);
   } catch (error) {
     throw new SluiceError('MALFORMED_BODY', `The request body is not valid JSON: ${(error as Error).message}`);
   }

@@ -18,7 +18,7 @@ export interface FeedOptions {
 }
 
 /** Rows read and passed on at a time: a page of a snapshot's part. */
-const PAGE_ROWS = 2048;
+export const PAGE_ROWS = 2048;
 
 /**
  * The open change feeds: each follows one table or view and passes on the rows that enter and

@@ -131,7 +131,7 @@ const JSON_SYNTAX: Syntax = {
   // member named but for case is looked for only then.
   fields: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN ${part} END`,
   field: (object, name, caseInsensitive) => {
-    const exact = `(${object} -> ${quoteLiteral(`/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`)})`;
+    const exact = jsonMember(object, quoteLiteral(name));
     if (!caseInsensitive) return exact;
     const member = `list_filter(json_keys(${object}), k -> lower(k) = ${quoteLiteral(name.toLowerCase())})[1]`;
     return `COALESCE(${exact}, ${jsonMember(object, member)})`;

@@ -5,7 +5,7 @@ import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { boundBuiltValue } from './built-value-bounds.ts';
 import { checkExpandedSize } from './expansion-bound.ts';
-import { SqlTextError, tokenizeSql, type Token } from './sql-tokens.ts';
+import { tokensOrUndefined } from './sql-tokens.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
 import { toDuckDBType } from '../types/duckdb-types.ts';
@@ -505,14 +505,9 @@ async function printStatement(storage: DuckDBStorage, statement: JsonObject): Pr
 
 /** Whether parentheses outside string literals, quoted names and comments balance without closing early. */
 function hasBalancedParentheses(sql: string): boolean {
-  let tokens: Token[];
-  try {
-    tokens = tokenizeSql(sql);
-  } catch (error) {
-    // An unterminated literal or comment is the parser's to report.
-    if (error instanceof SqlTextError) return true;
-    throw error;
-  }
+  const tokens = tokensOrUndefined(sql);
+  // An unterminated literal or comment is the parser's to report.
+  if (!tokens) return true;
   let depth = 0;
   for (const token of tokens) {
     if (token.kind !== 'symbol') continue;

@@ -76,6 +76,19 @@ function backslashQuoted(text: string, at: number): { value: string; end: number
   throw new SqlTextError(quote === "'" ? 'Unterminated string' : 'Unterminated quoted name', at);
 }
 
+/**
+ * The text's tokens, or undefined when it does not even tokenize (a string, quoted name or comment
+ * left open): for a caller that leaves such a text as it is, for the parser to report.
+ */
+export function tokensOrUndefined(text: string, options: TokenizeOptions = {}): Token[] | undefined {
+  try {
+    return tokenizeSql(text, options);
+  } catch (error) {
+    if (error instanceof SqlTextError) return undefined;
+    throw error;
+  }
+}
+
 export function tokenizeSql(text: string, options: TokenizeOptions = {}): Token[] {
   const tokens: Token[] = [];
   let at = 0;

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { SluiceError } from '../../core/errors.ts';
-import { readBody } from '../../server/body.ts';
+import { readJsonBody } from '../../server/body.ts';
 import { ExactNumber, parseExactJson } from './exact-json.ts';
 
 export type JsonObject = Record<string, unknown>;
@@ -23,14 +23,8 @@ const CONTROL_BODY_BYTES = 1024 * 1024;
  * text, where an `ExactNumber` could not be written back as a number.
  */
 export async function readObject(request: FastifyRequest, { exactNumbers = false } = {}): Promise<JsonObject> {
-  const text = (await readBody(request, CONTROL_BODY_BYTES)).toString('utf8');
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = exactNumbers ? parseExactJson(text) : JSON.parse(text);
-  } catch (error) {
-    throw new SluiceError('MALFORMED_BODY', `The request body is not valid JSON: ${(error as Error).message}`);
-  }
+  const body = await readJsonBody(request, CONTROL_BODY_BYTES, exactNumbers ? parseExactJson : JSON.parse);
+  if (body === undefined) return {};
   if (!isObject(body)) throw invalid('The request body must be a JSON object');
   return body;
 }

@@ -1,6 +1,6 @@
 import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
 import type { QuerySemantics } from '../../core/query/sql-guard.ts';
-import { SqlTextError, tokenizeSql, type Token } from '../../core/query/sql-tokens.ts';
+import { tokensOrUndefined, type Token } from '../../core/query/sql-tokens.ts';
 import { readSqlType, toDuckDBType, type DataType } from '../../core/types/index.ts';
 
 /**
@@ -126,14 +126,8 @@ export function translateViewQuery(program: string, tokens: Token[], columns?: r
  * closed is left for DuckDB to report, as any query it cannot read.
  */
 export function foldAdHocQuery(sql: string): string {
-  let tokens: Token[];
-  try {
-    tokens = tokenizeSql(sql);
-  } catch (error) {
-    if (error instanceof SqlTextError) return sql;
-    throw error;
-  }
-  return new NameFolder(sql, tokens).rewrite();
+  const tokens = tokensOrUndefined(sql);
+  return tokens ? new NameFolder(sql, tokens).rewrite() : sql;
 }
 
 /**

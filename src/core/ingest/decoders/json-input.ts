@@ -433,7 +433,7 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string, exact: (text: string
 };
 
 /** Kinds whose column keeps a value's text as it is read (a number's spelling included). */
-const TEXT_KINDS = new Set<DataTypeKind>(['string', 'binary']);
+const KEPT_TEXT_KINDS = new Set<DataTypeKind>(['string', 'binary']);
 
 /**
  * A number with an exponent as DuckDB prints a double (`1e-07`, `1e+16`, `1.5e+300`): the JSON
@@ -472,7 +472,7 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
   const readerColumns = [...types].map(([key, type]) => `${quoteLiteral(key)}: '${type}'`).join(', ');
   const allMissing = columns.map((_, index) => `v${index} IS NULL`).join(' AND ');
   // A text column keeps the text it reads, which for a number must be the extraction's print of it.
-  const printedOtherwise = columns.flatMap((column, index) => (TEXT_KINDS.has(column.type.kind) && types.get(keys[index]!) === 'VARCHAR' ? [`regexp_full_match(v${index}, ${READER_EXPONENT_PRINT})`] : []));
+  const printedOtherwise = columns.flatMap((column, index) => (KEPT_TEXT_KINDS.has(column.type.kind) && types.get(keys[index]!) === 'VARCHAR' ? [`regexp_full_match(v${index}, ${READER_EXPONENT_PRINT})`] : []));
   return `SELECT CASE WHEN ${allMissing} THEN 'a record without values, perhaps null'
       ${printedOtherwise.length > 0 ? `WHEN ${printedOtherwise.join(' OR ')} THEN 'a number the JSON reader prints otherwise'` : ''} END AS _error, *
     FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets

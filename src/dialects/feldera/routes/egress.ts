@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ChangeBatch } from '../../../core/changes/change-feeds.ts';
+import { PAGE_ROWS, type ChangeBatch } from '../../../core/changes/change-feeds.ts';
 import { renderJsonRow, renderJsonValue, renderTextValue } from '../../../core/query/render-value.ts';
 import type { SqlValue } from '../../../core/query/sql-values.ts';
 import type { Sluice } from '../../../core/sluice.ts';
@@ -16,7 +16,7 @@ const HEARTBEAT_MS = 3000;
  * change's batches holds no more rows in memory than one read. A change whose deletes and inserts
  * fit goes out whole; a larger one is split.
  */
-const CHUNK_ROWS = 2048;
+const CHUNK_ROWS = PAGE_ROWS;
 
 /** A sequence number above every commit's: a feed reflects it once it holds nothing it has not passed on. */
 const EVERY_COMMIT = Number.MAX_SAFE_INTEGER;
