@@ -55,7 +55,10 @@ export function translateDuckDBError(error: unknown): SluiceError {
   return new SluiceError(code, MESSAGES[code]?.(text) ?? text, null, { cause: error });
 }
 
-/** DuckDB appends a caret diagram and hints after a blank line; clients get the sentence itself. */
+/**
+ * DuckDB appends a caret diagram and hints after a blank line, and to "No function matches" every
+ * signature of the function (dozens of lines for `+`); clients get the sentence itself.
+ */
 function firstParagraph(text: string): string {
-  return text.split(/\n\s*\n/)[0]!.trim();
+  return text.split(/\n\s*\n|\n\s*Candidate functions:/)[0]!.trim();
 }

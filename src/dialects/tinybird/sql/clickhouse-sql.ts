@@ -60,7 +60,7 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  * - clauses: `WITH <expression> AS <name>` (see with-aliases.ts), `ARRAY JOIN` over one table (see
  *   array-join.ts), `LIMIT n BY k` (see limit-by.ts), `ORDER BY … WITH FILL` (see with-fill.ts), a
  *   trailing `SETTINGS …` (dropped);
- * - values: `DateTime - DateTime` as seconds and `Date ± INTERVAL n DAY` as a Date, where the
+ * - values: `DateTime - DateTime` as seconds, `DateTime ± n` as n seconds later or earlier and `Date ± INTERVAL n DAY` as a Date, where the
  *   operands are plainly such (see time-arithmetic.ts), a LEFT JOIN's unmatched columns as their
  *   type's zero (left-join-defaults.ts), `a % b` and `a MOD b` as `modulo(a, b)`, `a DIV b` as
  *   `intDiv(a, b)` (see division-operators.ts);
@@ -195,6 +195,7 @@ class ClickHouseRewriter extends SqlRewriter {
     const timeOperation = this.timeOperations.get(index);
     if (timeOperation && !this.wrapping.has(`time:${index}`)) {
       if (timeOperation.kind === 'dateShift') return this.wrap(`time:${index}`, () => `CAST(${this.render(timeOperation.span)} AS DATE)`, timeOperation.span.to);
+      if (timeOperation.kind === 'seconds') return this.wrap(`time:${index}`, () => `to_seconds(${this.render(timeOperation.span)})`, timeOperation.span.to);
       const { left, right } = timeOperation;
       return this.wrap(`time:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
     }

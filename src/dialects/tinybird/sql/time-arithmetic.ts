@@ -2,8 +2,8 @@ import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
 import { columnsRead, type ColumnsOf } from './left-join-defaults.ts';
 import type { WithAlias } from './with-aliases.ts';
 
-/** A value's kind, where the rewrite can tell: ClickHouse's DateTime (DuckDB's TIMESTAMP) or Date. */
-type TimeKind = 'time' | 'date';
+/** A value's kind, where the rewrite can tell: ClickHouse's DateTime (DuckDB's TIMESTAMP), Date, or a number. */
+type TimeKind = 'time' | 'date' | 'number';
 
 /** Calls that give a DateTime or a Date whatever they are given. */
 const KIND_CALLS: Record<string, TimeKind> = {
@@ -39,9 +39,12 @@ const TIGHTER_AFTER = new Set(['*', '/', '%', '.', '[', '::', '(']);
  * - `dateShift`: ClickHouse's `Date ± INTERVAL n DAY` (or WEEK, MONTH, QUARTER, YEAR) is a Date,
  *   DuckDB's a TIMESTAMP (shown with its midnight); the whole is cast back to a DATE. So are the
  *   calls that move a Date by such units: `addDays(d, 1)`, `dateAdd(month, 1, d)`, `timestampAdd(d,
- *   INTERVAL 1 WEEK)`.
+ *   INTERVAL 1 WEEK)`;
+ * - `seconds`: ClickHouse's `DateTime ± n` moves the time by n seconds (`now() - 3600`, `t + 60 * 60
+ *   * 24`), which DuckDB has no operator for; the number, keyed by its own first token, becomes an
+ *   interval of that many seconds. Its result is a DateTime again, so `now() - 3600 - 60` chains.
  */
-export type TimeArithmetic = { kind: 'difference'; left: Span; right: Span } | { kind: 'dateShift'; span: Span };
+export type TimeArithmetic = { kind: 'difference'; left: Span; right: Span } | { kind: 'dateShift'; span: Span } | { kind: 'seconds'; span: Span };
 
 export function timeArithmetic(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], withs: WithAlias[]): Map<number, TimeArithmetic> {
   const found = new Map<number, TimeArithmetic>();
@@ -57,18 +60,26 @@ export function timeArithmetic(reader: TokenReader, columnsOf: ColumnsOf, items:
     const shifted = shiftedDate(reader, reader.word(call)!, reader.arguments({ from: call + 2, to: close }));
     if (shifted && kindOf(shifted) === 'date') found.set(call, { kind: 'dateShift', span: { from: call, to: close + 1 } });
   }
-  // An operation that starts with such a call is the outer one, and takes its place.
+  // An operation that starts with such a call is the outer one, and takes its place. A time moved by
+  // seconds is the left side of the operation that follows it (`now() - 3600 - 60`).
+  let moved: Span | undefined;
   for (let operator = 1; operator < tokens.length - 1; operator += 1) {
     if (!reader.isSymbol(operator, '-') && !reader.isSymbol(operator, '+')) continue;
-    const left = operandBefore(reader, operator);
+    const left = moved?.to === operator ? moved : operandBefore(reader, operator);
     const before = left && tokens[left.from - 1];
     if (!left || (before?.kind === 'symbol' && TIGHTER_BEFORE.has(before.text)) || reader.word(left.from - 1) === 'INTERVAL') continue;
     const interval = reader.word(operator + 1) === 'INTERVAL' ? intervalAfter(reader, operator + 1) : undefined;
     const operand = operandAfter(reader, operator + 1);
     const right = interval ?? (operand && { span: operand });
     const after = right && tokens[right.span.to];
+    const leftKind = left === moved ? 'time' : kindOf(left);
+    const seconds = !interval && leftKind === 'time' ? productAfter(reader, operator + 1) : undefined;
+    if (seconds && kindOf(seconds) === 'number' && !(tokens[seconds.to]?.kind === 'symbol' && TIGHTER_AFTER.has(tokens[seconds.to]!.text))) {
+      found.set(seconds.from, { kind: 'seconds', span: seconds });
+      moved = { from: left.from, to: seconds.to };
+      continue;
+    }
     if (!right || (after?.kind === 'symbol' && TIGHTER_AFTER.has(after.text))) continue;
-    const leftKind = kindOf(left);
     if (interval && leftKind === 'date' && DATE_UNITS.has(interval.unit)) found.set(left.from, { kind: 'dateShift', span: { from: left.from, to: interval.span.to } });
     else if (!interval && reader.isSymbol(operator, '-') && leftKind === 'time' && kindOf(right.span) === 'time') found.set(left.from, { kind: 'difference', left, right: right.span });
   }
@@ -106,9 +117,14 @@ function timeKinds(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], wit
   const names = columnKinds(reader, columnsOf);
   const kindOf = (span: Span): TimeKind | undefined => {
     const first = tokens[span.from];
-    if (span.to - span.from === 1) return first?.kind === 'word' || first?.kind === 'quoted' ? names.get(first.text) : undefined;
+    if (span.to - span.from === 1) {
+      if (first?.kind === 'number') return 'number';
+      return first?.kind === 'word' || first?.kind === 'quoted' ? names.get(first.text) : undefined;
+    }
     if (span.to - span.from === 3 && reader.isSymbol(span.from + 1, '.')) return names.get(tokens[span.from + 2]!.text);
     if (reader.opens(span.from) && reader.closing(span.from, span.to) === span.to - 1) return kindOf({ from: span.from + 1, to: span.to - 1 });
+    const terms = arithmeticTerms(reader, span);
+    if (terms.length > 1) return terms.every((term) => term.from === term.to || kindOf(term) === 'number') ? 'number' : undefined;
     const call = reader.word(span.from);
     if (call === undefined || !reader.isSymbol(span.from + 1, '(') || reader.closing(span.from + 1, span.to) !== span.to - 1) return undefined;
     if (Object.hasOwn(KIND_CALLS, call)) return KIND_CALLS[call];
@@ -134,15 +150,43 @@ function timeKinds(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], wit
   return kindOf;
 }
 
+/** The parts of a span between its operators `+ - * / %` outside brackets (an empty first one before a sign). */
+function arithmeticTerms(reader: TokenReader, span: Span): Span[] {
+  const terms: Span[] = [];
+  let from = span.from;
+  for (let index = span.from; index < span.to; index += 1) {
+    if (reader.opens(index)) index = reader.closing(index, span.to) ?? span.to;
+    else if (ARITHMETIC.has(reader.tokens[index]!.text) && reader.tokens[index]!.kind === 'symbol') {
+      terms.push({ from, to: index });
+      from = index + 1;
+    }
+  }
+  terms.push({ from, to: span.to });
+  return terms;
+}
+const ARITHMETIC = new Set(['+', '-', '*', '/', '%']);
+
+/** The operand that starts at `at` and the ones it is multiplied or divided by (`60 * 60 * 24`). */
+function productAfter(reader: TokenReader, at: number): Span | undefined {
+  const factor = (from: number): Span | undefined => (reader.tokens[from]?.kind === 'number' ? { from, to: from + 1 } : operandAfter(reader, from));
+  let product = factor(at);
+  while (product && (reader.isSymbol(product.to, '*') || reader.isSymbol(product.to, '/'))) {
+    const next = factor(product.to + 1);
+    product = next && { from: product.from, to: next.to };
+  }
+  return product;
+}
+
 /**
- * The DateTime and Date columns of the data sources the query names after FROM or JOIN, by name; a
- * name that is another type's column in any of them is left out, as it could be either.
+ * The DateTime, Date and number columns of the data sources the query names after FROM or JOIN, by
+ * name; a name that is another type's column in any of them is left out, as it could be either.
  */
 function columnKinds(reader: TokenReader, columnsOf: ColumnsOf): Map<string, TimeKind> {
   const kinds = new Map<string, TimeKind>();
   const mixed = new Set<string>();
   for (const column of columnsRead(reader, columnsOf)) {
-    const kind = column.type.kind === 'timestamp' ? 'time' : column.type.kind === 'date' ? 'date' : undefined;
+    const { kind: type } = column.type;
+    const kind = type === 'timestamp' ? 'time' : type === 'date' ? 'date' : type === 'int' || type === 'float' || type === 'decimal' ? 'number' : undefined;
     if (kind === undefined || (kinds.has(column.name) && kinds.get(column.name) !== kind)) mixed.add(column.name);
     else kinds.set(column.name, kind);
   }
