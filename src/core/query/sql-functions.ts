@@ -63,6 +63,12 @@ const TO_DATE_TIME_64 = `make_timestamp(epoch_us(CASE WHEN TRY_CAST(x AS TIMESTA
   WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN make_timestamp(CAST(TRY_CAST(x AS DOUBLE) * 1000000 AS BIGINT))
   ELSE CAST(CAST(x AS VARCHAR) AS TIMESTAMP) END) // CAST(10 ** (6 - least(scale, 6)) AS BIGINT) * CAST(10 ** (6 - least(scale, 6)) AS BIGINT))`;
 
+/**
+ * `time` (a TIMESTAMP of `x`) as the wall clock in `zone`: a time or a number is an instant, shown
+ * there; a text is read as that zone's wall clock already, as ClickHouse parses it in the zone given.
+ */
+const inZone = (time: string): string => `CASE WHEN typeof(x) = 'VARCHAR' THEN ${time} ELSE timezone(zone, timezone('UTC', ${time})) END`;
+
 /** ClickHouse's formatReadableQuantity: two decimals and the name of the power of a thousand (`1.23 million`). */
 const READABLE_QUANTITY = `CASE WHEN abs(x) >= 1e15 THEN printf('%.2f quadrillion', x / 1e15) WHEN abs(x) >= 1e12 THEN printf('%.2f trillion', x / 1e12)
   WHEN abs(x) >= 1e9 THEN printf('%.2f billion', x / 1e9) WHEN abs(x) >= 1e6 THEN printf('%.2f million', x / 1e6)
@@ -138,9 +144,33 @@ function shiftBy(unit: string, interval: (n: string) => string): SqlMacro[] {
 
 /**
  * ClickHouse's parseDateTimeBestEffort: the texts the ingest rule for timestamps reads (ISO 8601 and
- * RFC 3339 with offsets, `YYYY-MM-DD HH:MM:SS`, a date, Unix seconds or milliseconds), in UTC.
+ * RFC 3339 with offsets, `YYYY-MM-DD HH:MM:SS`, a date, Unix seconds or milliseconds), in UTC, and
+ * ClickHouse's other shapes: `YYYYMMDD` and `YYYYMMDDhhmmss` (not Unix times), a date whose day comes
+ * first (`03/02/2024`, `3.2.2024 10:00`, `03-02-24`), or with the US forms its month, and RFC 1123's
+ * and English month names (`Sat, 18 Aug 2018 07:22:16 GMT`, `Aug 18 2018`, `18 August 2018`). These
+ * are tried first: DuckDB's cast reads `03-02-24` as the year 3.
  */
-const BEST_EFFORT = timestampFromText('s', false);
+const bestEffort = (dayFirst: boolean): string => {
+  const date = dayFirst ? '%d{s}%m{s}' : '%m{s}%d{s}';
+  const numeric = ['/', '.', '-'].flatMap((separator) => ['%y', '%Y'].map((year) => `${date.replaceAll('{s}', separator)}${year}`));
+  const named = ['%d %b %Y', '%b %d %Y', '%b %d, %Y', '%d %B %Y', '%B %d %Y', '%B %d, %Y', '%a, %d %b %Y', '%a %b %d %Y'];
+  const formats = [...numeric, ...named].flatMap((format) => [`${format} %H:%M:%S.%f`, `${format} %H:%M:%S`, `${format} %H:%M`, format]);
+  const text = 'trim(CAST(s AS VARCHAR))';
+  return `CASE WHEN regexp_full_match(${text}, '[0-9]{14}') THEN try_strptime(${text}, '%Y%m%d%H%M%S')
+    WHEN regexp_full_match(${text}, '[0-9]{8}') THEN try_strptime(${text}, '%Y%m%d')
+    ELSE coalesce(try_strptime(regexp_replace(${text}, ' (GMT|UTC|Z)$', ''), [${formats.map((format) => `'${format}'`).join(', ')}]), ${timestampFromText('s', false)}) END`;
+};
+const BEST_EFFORT = bestEffort(true);
+const BEST_EFFORT_US = bestEffort(false);
+
+/** A best-effort parse as ClickHouse's three calls: failing on a text it cannot read, `OrNull`, `OrZero` (1970-01-01). */
+function bestEffortCalls(name: string, parsed: string, typed: (time: string) => string): SqlMacro[] {
+  return [
+    { name, params: ['s'], body: `CASE WHEN s IS NOT NULL AND (${parsed}) IS NULL THEN error('${name}: cannot read "' || s || '" as a date and time') ELSE ${typed(parsed)} END` },
+    { name: `${name}OrNull`, params: ['s'], body: typed(parsed) },
+    { name: `${name}OrZero`, params: ['s'], body: typed(`coalesce(${parsed}, TIMESTAMP '1970-01-01 00:00:00')`) },
+  ];
+}
 
 /** ClickHouse's `toDate` of a number: days since 1970 below 65536, Unix seconds from there. */
 const TO_DATE = `CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE)
@@ -249,11 +279,11 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   ...onTime('toUnixTimestamp', 'CAST(floor(epoch(t)) AS BIGINT)', { zoned: false }),
   { name: 'yesterday', params: [], body: 'current_date - 1' },
   { name: 'toDate', params: ['x'], body: TO_DATE },
-  // In a time zone: the date there of the UTC time.
-  { name: 'toDate', params: ['x', 'zone'], body: `CAST(timezone(zone, timezone('UTC', ${TO_DATE_TIME})) AS DATE)` },
+  // In a time zone: the date there of the UTC time (of a text, its date).
+  { name: 'toDate', params: ['x', 'zone'], body: `CAST(${inZone(TO_DATE_TIME)} AS DATE)` },
   { name: 'toDateTime', params: ['x'], body: dateTime(`date_trunc('second', ${TO_DATE_TIME})`) },
-  // In a time zone: the wall-clock time there of the UTC time.
-  { name: 'toDateTime', params: ['x', 'zone'], body: dateTime(`date_trunc('second', timezone(zone, timezone('UTC', ${TO_DATE_TIME})))`) },
+  // In a time zone: the wall-clock time there of the UTC time (of a text, that text's time).
+  { name: 'toDateTime', params: ['x', 'zone'], body: dateTime(`date_trunc('second', ${inZone(TO_DATE_TIME)})`) },
   // A DateTime64(3) as ClickHouse writes it, with its three digits (DuckDB's text drops trailing zeros).
   {
     name: 'toString', params: ['x'],
@@ -309,7 +339,7 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   },
   ...onTime('toStartOfSecond', "date_trunc('second', t)"),
   { name: 'toDateTime64', params: ['x', 'scale'], body: TO_DATE_TIME_64 },
-  { name: 'toDateTime64', params: ['x', 'scale', 'zone'], body: `timezone(zone, timezone('UTC', ${TO_DATE_TIME_64}))` },
+  { name: 'toDateTime64', params: ['x', 'scale', 'zone'], body: inZone(TO_DATE_TIME_64) },
   // ClickHouse's now64() has milliseconds (cut, not rounded); a time without a zone compares with every time
   // column. With a scale, its digits (the Tinybird rewrite types a constant scale's DateTime64), and in a zone
   // the wall clock there.
@@ -321,10 +351,8 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   ...onTime('toUnixTimestamp64Nano', 'epoch_ns(t)', { zoned: false }),
   { name: 'fromUnixTimestamp64Milli', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT) * 1000)' },
   { name: 'fromUnixTimestamp64Micro', params: ['n'], body: 'make_timestamp(CAST(n AS BIGINT))' },
-  { name: 'parseDateTimeBestEffort', params: ['s'], body: `CASE WHEN s IS NOT NULL AND (${BEST_EFFORT}) IS NULL
-    THEN error('parseDateTimeBestEffort: cannot read "' || s || '" as a date and time') ELSE ${BEST_EFFORT} END` },
-  { name: 'parseDateTimeBestEffortOrNull', params: ['s'], body: BEST_EFFORT },
-  { name: 'parseDateTimeBestEffortOrZero', params: ['s'], body: `coalesce(${BEST_EFFORT}, TIMESTAMP '1970-01-01 00:00:00')` },
+  ...bestEffortCalls('parseDateTimeBestEffort', BEST_EFFORT, (time) => dateTime(`date_trunc('second', ${time})`)),
+  ...bestEffortCalls('parseDateTimeBestEffortUS', BEST_EFFORT_US, (time) => dateTime(`date_trunc('second', ${time})`)),
   ...shiftBy('Seconds', (n) => `to_seconds(CAST(${n} AS DOUBLE))`),
   ...shiftBy('Minutes', (n) => `to_minutes(CAST(${n} AS BIGINT))`),
   ...shiftBy('Hours', (n) => `to_hours(CAST(${n} AS BIGINT))`),
@@ -465,9 +493,7 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'arrayCompact', params: ['items'], body: 'list_filter(items, (x, i) -> i = 1 OR x IS DISTINCT FROM items[i - 1])' },
   { name: 'arrayIntersect', params: ['a', 'b'], body: 'list_intersect(a, b)' },
   // ClickHouse's DateTime64 of a best-effort text has milliseconds (digits past them are cut, not rounded).
-  { name: 'parseDateTime64BestEffort', params: ['s'], body: "CAST(date_trunc('millisecond', parseDateTimeBestEffort(s)) AS TIMESTAMP_MS)" },
-  { name: 'parseDateTime64BestEffortOrNull', params: ['s'], body: "CAST(date_trunc('millisecond', parseDateTimeBestEffortOrNull(s)) AS TIMESTAMP_MS)" },
-  { name: 'parseDateTime64BestEffortOrZero', params: ['s'], body: "CAST(date_trunc('millisecond', parseDateTimeBestEffortOrZero(s)) AS TIMESTAMP_MS)" },
+  ...bestEffortCalls('parseDateTime64BestEffort', BEST_EFFORT, (time) => `CAST(date_trunc('millisecond', ${time}) AS TIMESTAMP_MS)`),
   ...onTime('toRelativeDayNum', "date_diff('day', DATE '1970-01-01', t)", { zoned: false }),
   ...onTime('toRelativeHourNum', "date_diff('hour', TIMESTAMP '1970-01-01 00:00:00', t)", { zoned: false }),
   ...onTime('toRelativeMinuteNum', "date_diff('minute', TIMESTAMP '1970-01-01 00:00:00', t)", { zoned: false }),

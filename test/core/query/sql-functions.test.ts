@@ -260,6 +260,27 @@ test('time zones on date functions (the wall clock there), integer conversions o
   );
 });
 
+test("best-effort parsing reads ClickHouse's other shapes: a day first (a month first in the US forms), YYYYMMDD[hhmmss], RFC 1123, month names; whole seconds", async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT parseDateTimeBestEffort('03/02/2024'), parseDateTimeBestEffortUS('03/02/2024'), parseDateTimeBestEffort('3.2.2024 10:00'),
+      parseDateTimeBestEffort('03-02-24 10:00:05'), parseDateTimeBestEffort('20240102030405'), parseDateTimeBestEffort('20240102'),
+      parseDateTimeBestEffort('Sat, 18 Aug 2018 07:22:16 GMT'), parseDateTimeBestEffort('Aug 18 2018'), parseDateTimeBestEffort('18 August 2018 10:00'),
+      parseDateTimeBestEffort('2024-01-01 10:00:00.75'), parseDateTimeBestEffortUSOrNull('13/13/2024'), parseDateTimeBestEffortUSOrZero('x'),
+      parseDateTime64BestEffort('18/08/2018 07:22:16.25')`),
+    ['2024-02-03 00:00:00', '2024-03-02 00:00:00', '2024-02-03 10:00:00', '2024-02-03 10:00:05', '2024-01-02 03:04:05', '2024-01-02 00:00:00',
+      '2018-08-18 07:22:16', '2018-08-18 00:00:00', '2018-08-18 10:00:00', '2024-01-01 10:00:00', '', '1970-01-01 00:00:00', '2018-08-18 07:22:16.25'],
+  );
+  await assert.rejects(firstRow(`SELECT parseDateTimeBestEffortUS('31/01/2024')`), /parseDateTimeBestEffortUS: cannot read "31\/01\/2024"/);
+});
+
+test('a text given a time zone is that zone\'s wall clock already (toDateTime, toDateTime64, toDate), where a time or a number is moved there', async () => {
+  assert.deepEqual(
+    await firstRow(`SELECT toDateTime('2024-01-01 00:00:00', 'Asia/Tokyo'), toDateTime64('2024-01-01 00:00:00.5', 3, 'Asia/Tokyo'), toDate('2024-01-01 20:00:00', 'Asia/Tokyo'),
+      toDateTime(1704067200, 'Asia/Tokyo'), toDateTime(TIMESTAMP '2024-01-01 00:00:00', 'Asia/Tokyo'), toDate(TIMESTAMP '2024-01-01 20:00:00', 'Asia/Tokyo')`),
+    ['2024-01-01 00:00:00', '2024-01-01 00:00:00.5', '2024-01-01', '2024-01-01 09:00:00', '2024-01-01 09:00:00', '2024-01-02'],
+  );
+});
+
 test('aggregate aliases work per group', async () => {
   const result = await runQuery(fixture.storage, await fixture.guard('SELECT toDate(ts) AS day, sumIf(amount, amount > 5) AS s FROM events GROUP BY day ORDER BY day'));
   assert.deepEqual(result.rows.map((row) => row.map((value) => renderTextValue(value))), [['2024-03-15', '10'], ['2024-03-16', '7']]);

@@ -343,6 +343,14 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
       assert.deepEqual(result.data, [{ qi: 7, qsi: [7, 8.6], qei: 2, qsei: [4, 8], qewi: 7, qti: 6 }]);
       await assertRefused('SELECT quantileExact(0.5, 0.9)(number) FROM numbers(3)', /quantileExact takes one level/);
     });
+
+    test('a quantile level outside 0 to 1, or not a constant number, is a 400 naming it, as in ClickHouse', async () => {
+      await assertRefused('SELECT quantile(-1)(number) FROM numbers(3)', /quantile: a quantile level is a constant number from 0 to 1, not -1/);
+      await assertRefused('SELECT quantilesExact(0.5, 1.5)(number) FROM numbers(3)', /quantilesExact: .* not 1\.5/);
+      await assertRefused('SELECT quantileIf(number)(number, 1) FROM numbers(3)', /quantileIf: .* not number/);
+      const edges = await query('SELECT quantileExact(0)(number) AS low, quantileExact(1)(number) AS high, quantile(1e-1)(number) AS tenth FROM numbers(11)');
+      assert.deepEqual(edges.data, [{ low: 0, high: 10, tenth: 1 }]);
+    });
   });
 
   describe('conditions and NULLs', () => {

@@ -473,6 +473,30 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     ]);
   });
 
+  test("SELECT * over joined data sources names a column an earlier side gave through its side (p.id, not id:1), gives a USING column once and a LEFT JOIN's unmatched columns their defaults", async () => {
+    await suite.tb.form('/v0/datasources?name=owners', { schema: 'id Int32, name String, nick Nullable(String)' });
+    await suite.tb.upload('name=owners&mode=append', 'csv', 'o.csv', '1,ann,a\n');
+    await suite.tb.form('/v0/datasources?name=pets', { schema: 'id Int32, name String, owner Int32' });
+    await suite.tb.upload('name=pets&mode=append', 'csv', 'p.csv', '10,rex,1\n11,tom,2\n');
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
+      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
+      return body;
+    };
+    const left = await rows('SELECT * FROM pets LEFT JOIN owners AS o ON o.id = pets.owner ORDER BY pets.id');
+    assert.deepEqual(left.meta.map(({ name, type }) => `${name} ${type}`), ['id Int32', 'name String', 'owner Int32', 'o.id Int32', 'o.name String', 'nick Nullable(String)']);
+    assert.deepEqual(left.data, [
+      { id: 10, name: 'rex', owner: 1, 'o.id': 1, 'o.name': 'ann', nick: 'a' },
+      { id: 11, name: 'tom', owner: 2, 'o.id': 0, 'o.name': '', nick: null },
+    ]);
+    // Without an alias the side is named by its data source; a USING column comes once.
+    const inner = await rows('SELECT * FROM owners INNER JOIN pets ON owners.id = pets.owner');
+    assert.deepEqual(inner.data, [{ id: 1, name: 'ann', nick: 'a', 'pets.id': 10, 'pets.name': 'rex', owner: 1 }]);
+    const using = await rows('SELECT * FROM owners AS a JOIN owners AS b USING id');
+    assert.deepEqual(using.data, [{ id: 1, name: 'ann', nick: 'a', 'b.name': 'ann', 'b.nick': 'a' }]);
+  });
+
   test("windowFunnel and retention, with ClickHouse's levels and flags: the window's bound included, a chain restarted at level 1, ties and rows meeting two conditions, groups without a first step", async () => {
     await suite.tb.form('/v0/datasources?name=funnel_events', { schema: 'user String, ts DateTime, event String' });
     // u1 buys at the window's very end, u2 a second past it; u3 starts again at 10:30, and only that

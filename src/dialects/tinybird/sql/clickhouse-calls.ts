@@ -10,6 +10,8 @@ export interface ParametricAggregate {
   arity: number;
   /** A quantile of one level, which is 0.5 when the call has no parameters (`quantileExact(x)`). */
   oneLevel?: boolean;
+  /** Its parameters are quantile levels, each a number from 0 to 1. */
+  levels?: boolean;
   build: (params: string[], args: string[]) => string;
 }
 
@@ -34,10 +36,11 @@ const QUANTILE_AT: Record<string, { arity: number; at: (level: string, args: str
 };
 
 /** A quantile's -If form: a condition last, the quantile of the values where it holds (a NULL value is skipped). */
-function onlyIf({ arity, oneLevel, build }: ParametricAggregate): ParametricAggregate {
+function onlyIf({ arity, oneLevel, levels, build }: ParametricAggregate): ParametricAggregate {
   return {
     arity: arity + 1,
     ...(oneLevel && { oneLevel }),
+    ...(levels && { levels }),
     build: (params, [value, ...rest]) => build(params, [`CASE WHEN ${rest.at(-1)} THEN ${value} END`, ...rest.slice(0, -1)]),
   };
 }
@@ -49,8 +52,8 @@ function onlyIf({ arity, oneLevel, build }: ParametricAggregate): ParametricAggr
  */
 export const PARAMETRIC: Record<string, ParametricAggregate> = {
   ...Object.fromEntries(Object.entries(QUANTILE_AT).flatMap(([name, { arity, at }]) => {
-    const one: ParametricAggregate = { arity, oneLevel: true, build: ([level], args) => at(level!, args) };
-    const many: ParametricAggregate = { arity, build: (levels, args) => `[${levels.map((level) => at(level, args)).join(', ')}]` };
+    const one: ParametricAggregate = { arity, oneLevel: true, levels: true, build: ([level], args) => at(level!, args) };
+    const many: ParametricAggregate = { arity, levels: true, build: (levels, args) => `[${levels.map((level) => at(level, args)).join(', ')}]` };
     const plural = name.replace(/^QUANTILE/, 'QUANTILES');
     return [[name, one], [plural, many], [`${name}IF`, onlyIf(one)], [`${plural}IF`, onlyIf(many)]];
   })),

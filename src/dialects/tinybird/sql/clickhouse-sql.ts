@@ -9,6 +9,7 @@ import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems, selectLists } from './result-names.ts';
 import { arrayJoins, selectedArrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
 import { leftJoinDefaults, type ColumnsOf } from './left-join-defaults.ts';
+import { joinedStars } from './joined-stars.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
@@ -62,7 +63,7 @@ const NOT_AGGREGATE_AFTER = new Set(['=', '<', '>', '.']);
  *   trailing `SETTINGS …` (dropped);
  * - values: `DateTime - DateTime` as seconds, `DateTime ± n` as n seconds later or earlier and `Date ± INTERVAL n DAY` as a Date, where the
  *   operands are plainly such (see time-arithmetic.ts), a LEFT JOIN's unmatched columns as their
- *   type's zero (left-join-defaults.ts), `a % b` and `a MOD b` as `modulo(a, b)`, `a DIV b` as
+ *   type's zero (left-join-defaults.ts), `SELECT *` over joined data sources as ClickHouse's columns (joined-stars.ts), `a % b` and `a MOD b` as `modulo(a, b)`, `a DIV b` as
  *   `intDiv(a, b)` (see division-operators.ts);
  * - names and strings: a SELECT alias over a column of the same name (see select-aliases.ts), result
  *   columns of unaliased calls named by their text (`count()`, see result-names.ts), and strings'
@@ -117,12 +118,16 @@ class ClickHouseRewriter extends SqlRewriter {
   /** A LEFT JOIN's right-side columns that take their type's default where no row matched (see `leftJoinDefaults`). */
   private readonly joinDefaults: Map<number, { span: Span; zero: string }>;
 
+  /** `SELECT *` over joined data sources, as the list of columns ClickHouse gives (see `joinedStars`), by the `*`. */
+  private readonly stars: Map<number, string>;
+
   /** Arithmetic on times that ClickHouse means otherwise (see `timeArithmetic`), by its left side's first token. */
   private readonly timeOperations: Map<number, TimeArithmetic>;
 
   constructor(source: string, tokens: Token[], { columnsOf, conditionOn }: RewriteOptions) {
     super(source, tokens);
     this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
+    this.stars = columnsOf ? joinedStars(this, columnsOf) : new Map();
     this.timeOperations = timeArithmetic(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
     this.keywordNames = keywordNames(this, columnsOf ?? (() => undefined), conditionOn);
     this.divisionAt = divisionOperations(this, this.keywordNames);
@@ -205,6 +210,8 @@ class ClickHouseRewriter extends SqlRewriter {
       const { operator, end, call } = division;
       return { build: () => `${call}(${this.render({ from: index, to: operator })}, ${this.render({ from: operator + 1, to: end })})`, next: end };
     }
+    const star = this.stars.get(index);
+    if (star !== undefined) return { build: () => star, next: index + 1 };
     const joinDefault = this.joinDefaults.get(index);
     if (joinDefault) {
       const { span, zero } = joinDefault;
@@ -276,6 +283,13 @@ class ClickHouseRewriter extends SqlRewriter {
     if (argsClose === undefined || args.length !== aggregate.arity) return undefined;
     if (aggregate.oneLevel && params.length !== 1) {
       throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text} takes one level (${params.length} given): quantiles… take several`);
+    }
+    for (const level of aggregate.levels ? params : []) {
+      const text = this.source.slice(this.tokens[level.from]!.start, this.tokens[level.to - 1]!.end);
+      const value = /^-?\s*(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text.replace(/\s+/g, '')) : undefined;
+      if (value === undefined || !(value >= 0 && value <= 1)) {
+        throw new SluiceError('SQL_SYNTAX', `${this.tokens[index]!.text}: a quantile level is a constant number from 0 to 1, not ${text}`);
+      }
     }
     return { build: () => aggregate.build(render(params), render(args)), next: argsClose + 1 };
   }

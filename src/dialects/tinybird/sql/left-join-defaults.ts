@@ -12,6 +12,11 @@ export function columnsRead(reader: TokenReader, columnsOf: ColumnsOf): Column[]
     (token.kind === 'word' || token.kind === 'quoted') && ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '') ? columnsOf(token.text) ?? [] : []);
 }
 
+/** A column's type's default (ClickHouse's zero value: '', 0, 1970-01-01, []), as SQL of its DuckDB type. */
+export function zeroOf(column: Column): string {
+  return `CAST(${zeroValueSql(column.type)} AS ${toDuckDBType(column.type)})`;
+}
+
 /** Words that end an ON condition at its own level. */
 const CONDITION_ENDS = new Set(['JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'CROSS', 'ANY', 'ALL', 'ARRAY', 'WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
 
@@ -50,7 +55,7 @@ export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map
   const conditions = onConditions(reader);
   const inCondition = (index: number) => conditions.some((span) => index >= span.from && index < span.to);
   const withDefault = (column: Column | undefined, span: Span) => {
-    if (column && !column.nullable) defaults.set(span.from, { span, zero: `CAST(${zeroValueSql(column.type)} AS ${toDuckDBType(column.type)})` });
+    if (column && !column.nullable) defaults.set(span.from, { span, zero: zeroOf(column) });
   };
   for (let index = 0; index + 2 < tokens.length; index += 1) {
     const columns = joined.get(tokens[index]!.text);
