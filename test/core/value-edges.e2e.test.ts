@@ -544,13 +544,13 @@ const TB_CASES: Case[] = [
     bad: [{ text: '10000000000000000000000000000', json: '10000000000000000000000000000' }],
   },
   ...(['Date', 'Date32'] as const).map((type): Case => ({
-    name: `${type} keeps 0001-01-01, 1969-12-31, 1970-01-01, 2000-02-29 and 9999-12-31; 2023-02-29, 2024-02-30 and a bare number are quarantined`,
+    name: `${type} keeps 0001-01-01, 1969-12-31, 1970-01-01, 2000-02-29 and 9999-12-31; 2023-02-29, 2024-02-30, a bare number and a short year (15-02-24, not the year 15) are quarantined`,
     type, parquetType: 'DATE',
     edges: ['0001-01-01', '1969-12-31', '1970-01-01', '2000-02-29', '9999-12-31'].map((day) => ({ text: day, sql: sqlText(day), want: text(day) })),
-    bad: [{ text: '2023-02-29' }, { text: '2024-02-30' }, { text: '20240501', json: '20240501' }],
+    bad: [{ text: '2023-02-29' }, { text: '2024-02-30' }, { text: '20240501', json: '20240501' }, { text: '15-02-24' }, { text: '03/02/24' }],
   })),
   {
-    name: 'DateTime keeps the epoch, the second before it and its last second (2106-02-07 06:28:15); applies offsets, reads epoch seconds and drops a fraction; 2023-02-29 and a +24:00 offset are quarantined',
+    name: 'DateTime keeps the epoch, the second before it and its last second (2106-02-07 06:28:15); applies offsets, reads epoch seconds and drops a fraction; 2023-02-29, a +24:00 offset and a short year (03-02-24) are quarantined',
     type: 'DateTime', parquetType: 'TIMESTAMP',
     edges: [
       { text: '1970-01-01 00:00:00', sql: sqlText('1970-01-01 00:00:00'), want: text('1970-01-01 00:00:00') },
@@ -564,7 +564,7 @@ const TB_CASES: Case[] = [
       { text: '-1', json: '-1', sql: sqlText('1969-12-31 23:59:59'), want: text('1969-12-31 23:59:59') },
       { text: '2024-05-01 10:00:00.999', sql: sqlText('2024-05-01 10:00:00.999'), want: text('2024-05-01 10:00:00') },
     ],
-    bad: [{ text: '2023-02-29 00:00:00' }, { text: '2024-05-01T10:00:00+24:00' }, { text: '2024-05-01 24:00:01' }],
+    bad: [{ text: '2023-02-29 00:00:00' }, { text: '2024-05-01T10:00:00+24:00' }, { text: '2024-05-01 24:00:01' }, { text: '03-02-24 10:00:05' }],
   },
   {
     name: 'DateTime64(3) keeps milliseconds, written with all three digits; drops a fourth digit; applies offsets; keeps 0001-01-01 and 9999-12-31 23:59:59.999',
@@ -958,10 +958,10 @@ const FD_CASES: Case[] = [
     bad: [{ text: '3.5e38', json: '3.5e38' }],
   },
   {
-    name: 'DATE keeps 0001-01-01, 1969-12-31, 1970-01-01, 2000-02-29 and 9999-12-31; 2023-02-29 is a parse error',
+    name: 'DATE keeps 0001-01-01, 1969-12-31, 1970-01-01, 2000-02-29 and 9999-12-31; 2023-02-29 and a short year (024-02-03) are parse errors',
     type: 'DATE',
     edges: ['0001-01-01', '1969-12-31', '1970-01-01', '2000-02-29', '9999-12-31'].map((day) => ({ text: day, want: text(day) })),
-    bad: [{ text: '2023-02-29' }, { text: '2024-02-30' }],
+    bad: [{ text: '2023-02-29' }, { text: '2024-02-30' }, { text: '024-02-03' }],
   },
   {
     name: 'TIME keeps midnight, the last microsecond of the day and a half second; 25:00:00 is a parse error',
@@ -974,7 +974,7 @@ const FD_CASES: Case[] = [
     bad: [{ text: '25:00:00' }, { text: '12:60:00' }],
   },
   {
-    name: 'TIMESTAMP keeps the epoch, the microsecond before it, 0001-01-01 and 9999-12-31 23:59:59.999999, and converts RFC 3339 offsets to UTC; 2023-02-29 is a parse error',
+    name: 'TIMESTAMP keeps the epoch, the microsecond before it, 0001-01-01 and 9999-12-31 23:59:59.999999, and converts RFC 3339 offsets to UTC; 2023-02-29 and a short year (24-05-01) are parse errors',
     type: 'TIMESTAMP',
     edges: [
       { text: '1970-01-01 00:00:00', want: text('1970-01-01 00:00:00') },
@@ -984,7 +984,7 @@ const FD_CASES: Case[] = [
       { text: '2000-02-29T23:30:00.5+02:00', want: text('2000-02-29 21:30:00.5') },
       { text: '2024-05-01T10:00:00.000001Z', want: text('2024-05-01 10:00:00.000001') },
     ],
-    bad: [{ text: '2023-02-29 00:00:00' }, { text: '2024-05-01T10:00:00+24:00' }],
+    bad: [{ text: '2023-02-29 00:00:00' }, { text: '2024-05-01T10:00:00+24:00' }, { text: '24-05-01 10:00:00' }],
   },
   {
     name: 'VARCHAR tells the empty string from NULL, and keeps quotes, commas, tabs, newlines, backslashes and non-ASCII text',
@@ -1262,10 +1262,10 @@ const CZ_CASES: Case[] = [
     bad: [{ text: '10000000000000000000000000000', json: '10000000000000000000000000000' }],
   },
   {
-    name: 'date32 keeps 0001-01-01, 1969-12-31, 1970-01-01, 2000-02-29 and 9999-12-31; 2023-02-29 is rejected',
+    name: 'date32 keeps 0001-01-01, 1969-12-31, 1970-01-01, 2000-02-29 and 9999-12-31; 2023-02-29 and a short year (1-2-3) are rejected',
     type: 'date32', parquetType: 'DATE',
     edges: ['0001-01-01', '1969-12-31', '1970-01-01', '2000-02-29', '9999-12-31'].map((day) => ({ text: day, sql: sqlText(day), arrow: epochDays(day), want: text(day) })),
-    bad: [{ text: '2023-02-29' }, { text: '2024-02-30' }],
+    bad: [{ text: '2023-02-29' }, { text: '2024-02-30' }, { text: '1-2-3' }],
   },
   {
     name: 'date64 keeps 0001-01-01, 1969-12-31 and 9999-12-31; 2023-02-29 is rejected',
@@ -1274,7 +1274,7 @@ const CZ_CASES: Case[] = [
     bad: [{ text: '2023-02-29' }],
   },
   {
-    name: 'timestamp[s] keeps 0001-01-01, the second before the epoch and 9999-12-31 23:59:59, applies offsets and drops a fraction; 2023-02-29 is rejected',
+    name: 'timestamp[s] keeps 0001-01-01, the second before the epoch and 9999-12-31 23:59:59, applies offsets and drops a fraction; 2023-02-29 and a short year (99-05-01) are rejected',
     type: 'timestamp[s]', parquetType: 'TIMESTAMP_S',
     edges: [
       timeEdge('1970-01-01T00:00:00Z', '1970-01-01T00:00:00Z', 's'),
@@ -1284,7 +1284,7 @@ const CZ_CASES: Case[] = [
       timeEdge('2024-05-01T10:00:00+02:00', '2024-05-01T08:00:00Z', 's'),
       timeEdge('2024-05-01T10:00:00.9Z', '2024-05-01T10:00:00Z', 's', false),
     ],
-    bad: [{ text: '2023-02-29T00:00:00Z' }, { text: '2024-05-01T10:00:00+24:00' }],
+    bad: [{ text: '2023-02-29T00:00:00Z' }, { text: '2024-05-01T10:00:00+24:00' }, { text: '99-05-01T10:00:00Z' }],
   },
   {
     name: 'timestamp[ms] keeps milliseconds either side of the epoch and at 9999-12-31, drops a fourth digit and applies offsets',

@@ -23,6 +23,13 @@ const tryCast = (text: string, type: DataType): string => `TRY_CAST(${text} AS $
 export const tryCastTrimmed = (text: string, type: DataType): string =>
   `CASE WHEN strlen(${text}) = length(${text}) AND NOT prefix(${text}, ' ') AND NOT suffix(${text}, ' ') THEN ${tryCast(text, type)} ELSE ${tryCast(`trim(${text})`, type)} END`;
 
+/**
+ * A text whose year has one to three digits (`03-02-24`, `15/02/24`, `024-02-03`): DuckDB's casts read
+ * it as the year 3, 15 or 24, where each dialect's clients mean a day or month first or a mistake,
+ * so no date or time is read from it (a year before 1000 is written with four digits, `0999-01-01`).
+ */
+export const shortYear = (text: string): string => `regexp_matches(${text}, '^\\s*[+-]?[0-9]{1,3}[^0-9]')`;
+
 /** A text the timestamp rule reads as epoch seconds or milliseconds: a bare number. */
 const EPOCH_TEXT = "'-?[0-9]+(\\.[0-9]+)?'";
 
@@ -67,7 +74,7 @@ export function timestampFromText(text: string, nanos: boolean): string {
   // numeric offset itself, keeps the last three digits; where it gives NULL (a text at the very end
   // of the years TIMESTAMP_NS holds) the microsecond reading decides, as before.
   const withOffset = nanos ? `COALESCE(TRY_CAST(${trimmed} AS TIMESTAMP_NS), ${inMicroseconds})` : inMicroseconds;
-  const parsed = `CASE WHEN ${hasOffset} THEN ${withOffset}
+  const parsed = `CASE WHEN ${shortYear(trimmed)} THEN NULL WHEN ${hasOffset} THEN ${withOffset}
     WHEN ${otherOffset} THEN NULL ELSE TRY_CAST(${trimmed} AS ${unit}) END`;
   const epoch = inUnit(epochToTimestamp(trimmed));
   return `CASE WHEN regexp_full_match(${trimmed}, ${EPOCH_TEXT}) THEN ${epoch} ELSE ${parsed} END`;
@@ -96,11 +103,12 @@ function castTimestamp(text: string, type: DataType): string {
 
 /**
  * A date, or the day of a timestamp text (`2024-05-01T10:00:00Z`). A bare number is no date: read as
- * a timestamp it would be epoch seconds (`20240501` → 1970-08-23), so it is invalid instead.
+ * a timestamp it would be epoch seconds (`20240501` → 1970-08-23), so it is invalid instead; nor is a
+ * text with a short year (see `shortYear`).
  */
 function castDate(text: string, type: DataType): string {
   const timestampDay = `TRY_CAST(${castTimestamp(text, { kind: 'timestamp', unit: 'us' })} AS DATE)`;
-  return `COALESCE(${tryCastTrimmed(text, type)}, CASE WHEN NOT regexp_full_match(trim(${text}), ${EPOCH_TEXT}) THEN ${timestampDay} END)`;
+  return `CASE WHEN NOT ${shortYear(text)} THEN COALESCE(${tryCastTrimmed(text, type)}, CASE WHEN NOT regexp_full_match(trim(${text}), ${EPOCH_TEXT}) THEN ${timestampDay} END) END`;
 }
 
 /** Nested kinds are taken apart and their elements cast by the rules here (see `castNested`). */
@@ -139,6 +147,11 @@ export interface CoercionOptions {
    * rounds it (`round`), `truncate` drops the fraction, `refuse` makes it invalid (only digits are an integer).
    */
   integerFractions?: 'round' | 'truncate' | 'refuse';
+  /**
+   * Which texts are booleans: DuckDB's (`true`/`false`, `t`/`f`, `1`/`0`, `yes`/`no` … in any case,
+   * the default) or, with `strict`, only `true` and `false` as written, as Rust's parsers read them.
+   */
+  booleans?: 'strict';
   /** Texts meaning NULL in columns that do not hold text (matched trimmed, regardless of case), e.g. `null` and the empty text. */
   nullTexts?: readonly string[];
   /**
@@ -289,6 +302,7 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
     if (options.integerFractions === 'refuse' && type.kind === 'int') return castIntegerOnly(leafText, type);
     if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
+    if (options.booleans === 'strict' && type.kind === 'boolean') return `CASE ${leafText} WHEN 'true' THEN true WHEN 'false' THEN false END`;
     const cast = options.binary === 'base64' && type.kind === 'binary' ? castBase64(leafText) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
     const length = lengthChecked(type, options);
     return length === undefined ? cast : withinLength(cast, type, length, options);

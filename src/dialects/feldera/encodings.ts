@@ -6,10 +6,11 @@ import type { RenderOptions } from '../../core/query/render-value.ts';
  * its output does; its decoders take only whole numbers for integer columns (`2.5` and `1e2` are
  * errors, not rounded), and do not hold strings to a declared length (a `VARCHAR(4)` column takes
  * a longer string whole). A ROW's fields are matched to an object's keys in any case, as columns
- * are (an exact name first), and a key that names no field is ignored, as Feldera ignores one.
+ * are (an exact name first), and a key that names no field is ignored, as Feldera ignores one. A
+ * boolean is `true` or `false` only (in CSV too: `t`, `1` or `TRUE` is an error, as Rust parses it).
  */
 export const FELDERA_COERCION: CoercionOptions = {
-  binary: 'bytes', integerFractions: 'refuse', declaredLengths: 'ignore', structMembers: { fieldNames: 'caseInsensitive' },
+  binary: 'bytes', integerFractions: 'refuse', declaredLengths: 'ignore', structMembers: { fieldNames: 'caseInsensitive' }, booleans: 'strict',
 };
 
 /**

@@ -331,6 +331,24 @@ describe('Feldera ingress', () => {
     ]);
   });
 
+  test('a bare NaN or Infinity in JSON is a parse error (no JSON number), and a CSV boolean is true or false only, as Feldera parses them; a CSV NaN is a double', async () => {
+    const pipeline = await fresh('CREATE TABLE nb (id INT NOT NULL, b BOOLEAN, f DOUBLE, v VARIANT);');
+    const json = ['{"insert": {"id": 1, "b": true, "f": 1.5}}', '{"insert": {"id": 2, "f": NaN}}', '{"insert": {"id": 3, "f": -Infinity}}', '{"insert": {"id": 4, "v": Infinity}}'].join('\n');
+    const jsonError = await felderaError(await client.push(pipeline, 'nb', json, 'format=json&update_format=insert_delete'), 400, 'ParseErrors');
+    const jsonErrors = (jsonError.details as { errors: Array<{ description: string; event_number: number; field: string | null }> }).errors;
+    assert.deepEqual(jsonErrors.map(({ event_number, field, description }) => [event_number, field, description]), [
+      [2, 'f', 'column "f": value NaN is not JSON (NaN and Infinity are no JSON numbers)'],
+      [3, 'f', 'column "f": value -Infinity is not JSON (NaN and Infinity are no JSON numbers)'],
+      [4, 'v', 'column "v": value Infinity is not JSON (NaN and Infinity are no JSON numbers)'],
+    ]);
+    const csvError = await felderaError(await client.push(pipeline, 'nb', '10,true,NaN,\n11,false,inf,\n12,t,1,\n13,1,1,\n14,TRUE,1,\n15,yes,1,\n', 'format=csv'), 400, 'ParseErrors');
+    const csvErrors = (csvError.details as { errors: Array<{ event_number: number; field: string | null; invalid_text: string | null }> }).errors;
+    assert.deepEqual(csvErrors.map(({ event_number, field, invalid_text }) => [event_number, field, invalid_text]), [[3, 'b', 't'], [4, 'b', '1'], [5, 'b', 'TRUE'], [6, 'b', 'yes']]);
+    assert.deepEqual(await client.rows(pipeline, 'SELECT id, b, isnan(f) AS nan, NOT isnan(f) AND f > 1e308 AS inf FROM nb ORDER BY id'), [
+      { id: 1, b: true, nan: false, inf: false }, { id: 10, b: true, nan: true, inf: false }, { id: 11, b: false, nan: false, inf: true },
+    ]);
+  });
+
   test('a ROW value takes its fields from an object\'s keys in any case (an exact name first), and a key naming no field is ignored', async () => {
     const pipeline = await fresh('CREATE TABLE r (id INT NOT NULL, pos ROW(x INT, label VARCHAR));');
     await client.pushOk(pipeline, 'r', [

@@ -336,14 +336,17 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
     const read = (row: string, element: string | undefined) => extractColumn(column, paths[index]!, index, options, row, element);
     return `${orExact(index, read('row', shared.element[index]), read('_exact', sharedExact.element[index]))} AS v${index}`;
   });
-  // With typed values, each column's value as JSON (found as its text is) is checked for its kind.
-  const mismatches = !options.typedValues ? [] : columns.flatMap((column, index) => {
+  // With typed values, each column's value as JSON (found as its text is) is checked for its kind,
+  // and for a bare NaN or Infinity, which DuckDB's parser takes for a number and JSON has none of.
+  const mismatches = !options.typedValues ? [] : columns.map((column, index) => {
     const typed = TYPED_JSON_KINDS[column.type.kind];
-    if (!typed) return [];
     const json = extractColumn({ ...column, type: { kind: 'json' } }, paths[index]!, index, options, 'row');
     const kind = `json_type(${json})`;
-    return [`{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN ${kind} NOT IN (${[...typed.kinds, 'NULL'].map((name) => `'${name}'`).join(', ')})
-      THEN ${quoteLiteral(`column "${column.name}": value `)} || left(${json}, 200) || ' is ' || ${jsonKindName(kind)} || ${quoteLiteral(`, not ${typed.name}`)} END}`];
+    const value = `${quoteLiteral(`column "${column.name}": value `)} || left(${json}, 200)`;
+    const wrongKind = typed && `WHEN ${kind} NOT IN (${[...typed.kinds, 'NULL'].map((name) => `'${name}'`).join(', ')})
+      THEN ${value} || ' is ' || ${jsonKindName(kind)} || ${quoteLiteral(`, not ${typed.name}`)}`;
+    return `{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN ${kind} = 'DOUBLE' AND regexp_matches(${json}, '[A-DF-Za-df-z]') THEN ${value} || ' is not JSON (NaN and Infinity are no JSON numbers)'
+      ${wrongKind ?? ''} END}`;
   });
   const mismatchList = mismatches.length === 0 ? 'NULL::STRUCT(c VARCHAR, e VARCHAR)[]'
     : `nullif(list_filter([${mismatches.join(', ')}], m -> m['e'] IS NOT NULL), []::STRUCT(c VARCHAR, e VARCHAR)[])`;

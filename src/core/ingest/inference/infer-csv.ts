@@ -6,6 +6,7 @@ import { quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { assignColumnNames } from './assign-column-names.ts';
 import { readOrMalformed, resolveInferenceInput } from './inference-input.ts';
 import { nullStringsOption } from '../decoders/csv-input.ts';
+import { shortYear } from '../coercion.ts';
 import { DUCKDB_LINE_LIMITS } from '../decoders/line-limits.ts';
 
 export interface CsvInferenceOptions {
@@ -78,7 +79,7 @@ const fitsInt32 = (value: unknown): boolean => typeof value !== 'bigint' || (val
 
 const TIMESTAMP_RULE: GuessRule = {
   measures: {
-    unparsed: (value) => `count(${value}) - count(COALESCE(TRY_CAST(${value} AS TIMESTAMP), TRY_CAST(${value} AS TIMESTAMPTZ)))`,
+    unparsed: (value) => `count(${value}) - count(CASE WHEN NOT ${shortYear(value)} THEN COALESCE(TRY_CAST(${value} AS TIMESTAMP), TRY_CAST(${value} AS TIMESTAMPTZ)) END)`,
     digits: (value) => `max(length(regexp_extract(${value}, ':[0-9]{2}[.,]([0-9]+)', 1)))`,
   },
   // Whole seconds are a DateTime; written fractions keep their precision (DateTime64(3) for ms).
@@ -110,9 +111,10 @@ const GUESS_RULES: Record<string, GuessRule> = {
       return measured['min'] === null ? FLOAT64 : decideInteger(measured);
     },
   },
-  // The sniffer also takes dates like 02/01/2024, guessing the day/month order; those stay text.
+  // The sniffer also takes dates like 02/01/2024, guessing the day/month order, and 03-02-24 (read
+  // as the year 3); those stay text.
   DATE: {
-    measures: { unparsed: (value) => `count(${value}) - count(TRY_CAST(${value} AS DATE))` },
+    measures: { unparsed: (value) => `count(${value}) - count(CASE WHEN NOT ${shortYear(value)} THEN TRY_CAST(${value} AS DATE) END)` },
     decide: ({ unparsed }) => (Number(unparsed) > 0 ? STRING : DATE),
   },
   TIMESTAMP: TIMESTAMP_RULE,

@@ -116,6 +116,11 @@ describe('inferCsv', () => {
     assert.deepEqual(typesOf(inference), [['flag', 'String'], ['clock', 'String'], ['day', 'String']]);
   });
 
+  test('dates and times with a short year (15-02-24, which DuckDB reads as the year 15) stay String', async () => {
+    const inference = await infer('day,moment\n03-02-24,03-02-24 10:00:05\n15-02-24,15-02-24 11:30:00\n');
+    assert.deepEqual(typesOf(inference), [['day', 'String'], ['moment', 'String']]);
+  });
+
   test('typeGuessing: false makes every column a non-nullable String', async () => {
     const inference = await infer('id,price,day\n1,1.5,2024-01-02\n2,,2024-01-03\n', { typeGuessing: false });
     assert.equal(inference.dialect.hasHeader, true);
