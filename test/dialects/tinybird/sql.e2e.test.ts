@@ -12,6 +12,13 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   });
 
   const sql = (query: string) => suite.server.fetch(`/v0/sql?q=${encodeURIComponent(query)}`);
+  /** A query's result as FORMAT JSON, once it answered 200 (its body is the assertion's message otherwise). */
+  const queryJson = async (query: string) => {
+    const response = await sql(`${query} FORMAT JSON`);
+    const body = (await response.json()) as { data: Array<Record<string, unknown>>; meta: Array<{ name: string; type: string }> };
+    assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
+    return body;
+  };
   const QUERY = 'SELECT id, country, amount FROM sales ORDER BY id';
 
   test('FORMAT CSV, CSVWithNames, TSV, TSVWithNames and JSONEachRow', async () => {
@@ -215,12 +222,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   });
 
   test('LIMIT n BY keeps the first n rows of each group in the query\'s order, with an offset and a plain LIMIT after it', async () => {
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[] };
-      assert.equal(response.status, 200, JSON.stringify(body));
-      return body.data;
-    };
+    const rows = async (query: string) => (await queryJson(query)).data;
     assert.deepEqual(await rows('SELECT n % 2 AS parity, n FROM numbers ORDER BY parity, n DESC LIMIT 2 BY parity'),
       [{ parity: 0, n: 24 }, { parity: 0, n: 22 }, { parity: 1, n: 25 }, { parity: 1, n: 23 }]);
     assert.deepEqual(await rows('SELECT n % 2 AS parity, n FROM numbers ORDER BY parity, n DESC LIMIT 1, 1 BY parity'), [{ parity: 0, n: 22 }, { parity: 1, n: 23 }]);
@@ -234,12 +236,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     await suite.server.fetch('/v0/events?name=visits&wait=true', {
       method: 'POST', body: '{"ts": "2024-03-02 10:15:00", "page": "/", "ms": 5}\n{"ts": "2024-03-02 12:40:00", "page": "/a", "ms": 7}\n{"ts": "2024-03-04 09:00:00", "page": "/", "ms": 1}\n',
     });
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[]; error?: string };
-      assert.equal(response.status, 200, JSON.stringify(body));
-      return body.data;
-    };
+    const rows = async (query: string) => (await queryJson(query)).data;
     // Dates, the data's bounds, a day apart by default.
     assert.deepEqual(await rows('SELECT toDate(ts) AS day, count() AS hits, max(page) AS last_page FROM visits GROUP BY day ORDER BY day WITH FILL'), [
       { day: '2024-03-02', hits: 2, last_page: '/a' }, { day: '2024-03-03', hits: 0, last_page: '' }, { day: '2024-03-04', hits: 1, last_page: '/' },
@@ -268,12 +265,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   test('ARRAY JOIN gives a row per element of a data source or subquery, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays; arrayJoin() beside aggregates', async () => {
     await suite.tb.form('/v0/datasources?name=joined_tags&format=ndjson', { schema: 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`' });
     await suite.server.fetch('/v0/events?name=joined_tags&wait=true', { method: 'POST', body: '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": ["b"]}\n{"id": 3, "tags": []}\n' });
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[] };
-      assert.equal(response.status, 200, JSON.stringify(body));
-      return body.data;
-    };
+    const rows = async (query: string) => (await queryJson(query)).data;
     assert.deepEqual(await rows('SELECT id, tag FROM joined_tags ARRAY JOIN tags AS tag ORDER BY id, tag'), [{ id: 1, tag: 'a' }, { id: 1, tag: 'b' }, { id: 2, tag: 'b' }]);
     assert.deepEqual(await rows("SELECT id, tags FROM joined_tags ARRAY JOIN tags WHERE tags != 'a' ORDER BY id"), [{ id: 1, tags: 'b' }, { id: 2, tags: 'b' }]);
     assert.deepEqual(await rows('SELECT tag, count() AS c FROM joined_tags AS t ARRAY JOIN t.tags AS tag GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
@@ -304,12 +296,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   });
 
   test("ClickHouse's small syntax: groupArray(n)(x), quantileTiming, * EXCEPT, LIMIT m, n, a tuple's .1, ANY LEFT JOIN, numbers(n), INTERVAL -n, USING without brackets, PREWHERE, countIf(DISTINCT …), DateTime - DateTime in seconds", async () => {
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[] };
-      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
-      return body.data;
-    };
+    const rows = async (query: string) => (await queryJson(query)).data;
     assert.deepEqual(await rows('SELECT groupArray(3)(n) AS first, length(groupUniqArray(2)(n % 5)) AS distinct_two, quantileTiming(0.5)(n) AS median FROM (SELECT n FROM numbers ORDER BY n)'),
       [{ first: [1, 2, 3], distinct_two: 2, median: 13 }]);
     assert.deepEqual(await rows('SELECT * EXCEPT (amount) FROM sales WHERE id = 1'), [{ id: 1, country: 'ES' }]);
@@ -344,12 +331,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   test('DateTime - DateTime of columns, calls and the names given to them is a number of seconds inside the query too, as the web analytics template\'s kpis pipe uses it; Date ± INTERVAL n DAY, addDays(d, n) and dateAdd(day, n, d) are Dates', async () => {
     await suite.tb.form('/v0/datasources?name=page_hits', { schema: 'session String, timestamp DateTime, day Date' });
     await suite.tb.upload('name=page_hits&mode=append', 'csv', 'h.csv', 'a,2024-01-01 10:00:00,2024-01-01\na,2024-01-01 10:01:30,2024-01-03\nb,2024-01-01 11:00:00,2024-01-01\n');
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
-      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
-      return body;
-    };
+    const rows = queryJson;
     // The kpis pipe's shape: names given in a subquery, the difference averaged and defaulted.
     const kpis = await rows(`SELECT coalesce(avg(latest_hit - first_hit), 0) AS avg_session_sec, countIf(latest_hit - first_hit > 60) AS long_sessions
       FROM (SELECT session, max(timestamp) AS latest_hit, min(timestamp) AS first_hit FROM page_hits GROUP BY session)`);
@@ -433,12 +415,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   test('columns named like DuckDB keywords (at, end, order, left) are read as names where ClickHouse reads them so, and stay keywords elsewhere', async () => {
     await suite.tb.form('/v0/datasources?name=spans', { schema: '`at` DateTime, `end` DateTime, `left` String, `order` Int32' });
     await suite.tb.upload('name=spans&mode=append', 'csv', 's.csv', '2024-01-01 10:00:00,2024-01-01 10:00:30,ab,1\n2024-01-02 10:00:00,2024-01-02 10:02:00,cd,2\n');
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[] };
-      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
-      return body.data;
-    };
+    const rows = async (query: string) => (await queryJson(query)).data;
     assert.deepEqual(await rows('SELECT at, end, left, order FROM spans ORDER BY order DESC LIMIT 1'),
       [{ at: '2024-01-02 10:00:00', end: '2024-01-02 10:02:00', left: 'cd', order: 2 }]);
     assert.deepEqual(await rows(`SELECT toDate(at) AS day, end - at AS seconds, CASE WHEN order > 1 THEN left(left, 1) ELSE 'none' END AS label
@@ -478,12 +455,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     await suite.tb.upload('name=owners&mode=append', 'csv', 'o.csv', '1,ann,a\n');
     await suite.tb.form('/v0/datasources?name=pets', { schema: 'id Int32, name String, owner Int32' });
     await suite.tb.upload('name=pets&mode=append', 'csv', 'p.csv', '10,rex,1\n11,tom,2\n');
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
-      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
-      return body;
-    };
+    const rows = queryJson;
     const left = await rows('SELECT * FROM pets LEFT JOIN owners AS o ON o.id = pets.owner ORDER BY pets.id');
     assert.deepEqual(left.meta.map(({ name, type }) => `${name} ${type}`), ['id Int32', 'name String', 'owner Int32', 'o.id Int32', 'o.name String', 'nick Nullable(String)']);
     assert.deepEqual(left.data, [
@@ -512,12 +484,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       'u6,2024-05-01 10:00:00,cart', 'u6,2024-05-01 10:00:00,view', 'u6,2024-05-01 12:00:00,buy',
       'u7,2024-05-01 10:00:00,view', 'u7,2024-05-01 10:01:00,other', 'u7,2024-05-01 10:02:00,cart',
     ].join('\n') + '\n');
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: Array<Record<string, unknown>>; meta: Array<{ name: string; type: string }> };
-      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
-      return body;
-    };
+    const rows = queryJson;
     const steps = "event = 'view', event IN ('cart', 'quick_buy'), event IN ('buy', 'quick_buy')";
     const levels = await rows(`SELECT user, windowFunnel(3600)(ts, ${steps}) AS level, windowFunnel(3600, 'strict_increase')(ts, ${steps}) AS increasing,
       windowFunnel(3600, 'strict_order')(ts, ${steps}) AS ordered, windowFunnel(3600)(toUnixTimestamp(ts), ${steps}) AS by_seconds,
@@ -555,12 +522,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       'a,2024-01-01,10,signup', 'a,2024-01-02,20,active', 'a,2024-01-09,27,paid',
       'b,2024-01-01,10,signup', 'b,2024-01-03,12,paid', 'b,2024-01-04,13,active', 'b,2024-01-05,14,paid',
     ].join('\n') + '\n');
-    const rows = async (query: string) => {
-      const response = await sql(`${query} FORMAT JSON`);
-      const body = (await response.json()) as { data: unknown[] };
-      assert.equal(response.status, 200, `${query}: ${JSON.stringify(body)}`);
-      return body.data;
-    };
+    const rows = async (query: string) => (await queryJson(query)).data;
     const steps = "event = 'signup', event = 'active', event = 'paid'";
     // a pays 8 days after signing up: within 8 days, not 7; by step numbers, 17 after.
     // b pays before being active: strict_order stops there (at level 1), allow_reentry skips that payment.
