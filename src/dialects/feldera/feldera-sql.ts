@@ -427,6 +427,18 @@ class Translator extends CalciteDays {
     // it as JSON text, and fail on one that is not): to_json gives its JSON, and never fails.
     if (type.type.kind === 'json') return { build: () => `to_json(${value()})`, next };
     if (holdsVariant(type.type)) return { build: () => `${name}(to_json(${value()}) AS ${type.sql})`, next };
+    // A VARIANT holding a string is cast to that string, not to its JSON text with the quotes (a
+    // VARIANT is stored as JSON; the rewrite has no types, so the value's own type decides).
+    if (type.type.kind === 'string') {
+      return {
+        build: () => {
+          const x = value();
+          const cast = `${name}(${x} AS ${type.sql})`;
+          return `CASE WHEN typeof(${x}) = 'JSON' AND json_type(${x}::JSON) = 'VARCHAR' THEN json_extract_string(${x}::JSON, '$') ELSE ${cast} END`;
+        },
+        next,
+      };
+    }
     return { build: () => `${name}(${value()} AS ${type.sql})`, next };
   }
 
