@@ -47,6 +47,14 @@ class ArrowFraming {
     return this.phase === 'ended';
   }
 
+  /**
+   * Whether bytes may follow the end-of-stream marker: a file's footer does. In a stream they would
+   * be data never read (a second stream written after the first, say), so they are refused.
+   */
+  refuseTrailing(bytes: number): void {
+    if (!this.file && bytes > 0) throw malformed(`bytes follow its end-of-stream marker, which ends at byte ${this.position}; send one stream per request`);
+  }
+
   /** Follows one chunk; returns how many of its bytes belong to the stream (all, until the end-of-stream marker). */
   follow(chunk: Buffer): number {
     let at = 0;
@@ -157,7 +165,8 @@ function checkCompression(message: Message<MessageHeader.RecordBatch> | Message<
 /**
  * Passes the bytes of an Arrow IPC stream (or file) on to apache-arrow while checking their framing:
  * throws MALFORMED_BODY as soon as the bytes cannot be an Arrow stream, and stops at the
- * end-of-stream marker (what follows it, such as a file's footer, is not read).
+ * end-of-stream marker (what follows it in a file, its footer, is not read; in a stream, anything
+ * is refused).
  */
 export async function* followArrowFraming(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   // The first 8 bytes tell a stream from a file, whose leading magic apache-arrow must not see: it
@@ -165,7 +174,14 @@ export async function* followArrowFraming(chunks: AsyncIterable<Buffer>): AsyncG
   // too, so after the magic a file reads as a stream.
   let framing: ArrowFraming | undefined;
   let head = Buffer.alloc(0);
+  // The bytes up to the marker are held back until the rest of the body is read (to see that a
+  // stream ends there): apache-arrow stops reading at the marker.
+  let last: Buffer | undefined;
   for await (const chunk of chunks) {
+    if (framing?.ended) {
+      framing.refuseTrailing(chunk.length);
+      continue;
+    }
     let bytes = chunk;
     if (framing === undefined) {
       head = Buffer.concat([head, chunk]);
@@ -175,12 +191,15 @@ export async function* followArrowFraming(chunks: AsyncIterable<Buffer>): AsyncG
       bytes = file ? head.subarray(FILE_MAGIC.length) : head;
     }
     const length = framing.follow(bytes);
-    if (length > 0) yield bytes.subarray(0, length);
-    if (framing.ended) return;
+    if (framing.ended) {
+      framing.refuseTrailing(bytes.length - length);
+      last = bytes.subarray(0, length);
+    } else if (length > 0) yield bytes.subarray(0, length);
   }
   if (framing === undefined) {
     framing = new ArrowFraming(false);
     framing.follow(head);
   }
   framing.finish();
+  if (last !== undefined && last.length > 0) yield last;
 }

@@ -561,6 +561,14 @@ describe('decodeArrowIpc: malformed bodies are MALFORMED_BODY', () => {
     await assert.rejects(decode(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]), textColumns('id')), isSluiceError('MALFORMED_BODY', /ends before its schema/));
   });
 
+  test('bytes after the end-of-stream marker of a stream (a second stream sent after the first), whole or in small chunks, are MALFORMED_BODY', async () => {
+    const first = streamOf({ id: vectorFromArray(['1', '2'], new Utf8()) });
+    const twice = Buffer.concat([first, streamOf({ id: vectorFromArray(['3'], new Utf8()) })]);
+    for (const body of [twice, chunked(twice, 7), Buffer.concat([first, Buffer.from('x')])]) {
+      await assert.rejects(decode(body, textColumns('id')), isSluiceError('MALFORMED_BODY', new RegExp(`bytes follow its end-of-stream marker, which ends at byte ${first.length}`)));
+    }
+  });
+
   test('a message whose metadata is not a flatbuffer', async () => {
     const body = Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xff, 16, 0, 0, 0]), Buffer.alloc(16, 0xee)]);
     await assert.rejects(decode(body, textColumns('id')), isSluiceError('MALFORMED_BODY', /message 1 \(at byte 0\) has unreadable metadata/));
