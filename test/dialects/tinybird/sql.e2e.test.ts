@@ -356,16 +356,16 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(called.meta.map((column) => column.type).slice(0, 5), ['Date', 'Date', 'Date', 'Date', 'Date']);
   });
 
-  test('DateTime ± n moves the time by n seconds, as in ClickHouse: of a column, a call, a product of numbers, a number column or a WITH constant, and chained; two times added are a 400 of one sentence', async () => {
+  test('DateTime ± n moves the time by n seconds, as in ClickHouse: of a column, a call, a product of numbers, a number column or a WITH constant, chained, and n + DateTime; two times added are a 400 of one sentence', async () => {
     await suite.tb.form('/v0/datasources?name=arrivals', { schema: 'at DateTime, precise DateTime64(3), wait Int32, day Date' });
     await suite.tb.upload('name=arrivals&mode=append', 'csv', 'v.csv', '2024-01-01 10:00:00,2024-01-01 10:00:00.250,90,2024-01-02\n2024-01-03 12:00:00,2024-01-03 12:00:00.500,30,2024-01-04\n');
     const response = await sql(`WITH 3600 AS hour SELECT at - 3600 AS before, at + 60 * 60 * 24 AS next_day, at + wait AS waited, at - hour - 60 AS chained,
-      toStartOfDay(at) + (60 + 30) AS into_day, precise + 1 AS precise_later, at + 30 - at AS seconds, day - 1 AS day_before FROM arrivals ORDER BY at FORMAT JSON`);
+      toStartOfDay(at) + (60 + 30) AS into_day, precise + 1 AS precise_later, at + 30 - at AS seconds, day - 1 AS day_before, 60 * 2 + at AS number_first FROM arrivals ORDER BY at FORMAT JSON`);
     const body = (await response.json()) as { data: unknown[] };
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.deepEqual(body.data, [
-      { before: '2024-01-01 09:00:00', next_day: '2024-01-02 10:00:00', waited: '2024-01-01 10:01:30', chained: '2024-01-01 08:59:00', into_day: '2024-01-01 00:01:30', precise_later: '2024-01-01 10:00:01.25', seconds: 30, day_before: '2024-01-01' },
-      { before: '2024-01-03 11:00:00', next_day: '2024-01-04 12:00:00', waited: '2024-01-03 12:00:30', chained: '2024-01-03 10:59:00', into_day: '2024-01-03 00:01:30', precise_later: '2024-01-03 12:00:01.5', seconds: 30, day_before: '2024-01-03' },
+      { before: '2024-01-01 09:00:00', next_day: '2024-01-02 10:00:00', waited: '2024-01-01 10:01:30', chained: '2024-01-01 08:59:00', into_day: '2024-01-01 00:01:30', precise_later: '2024-01-01 10:00:01.25', seconds: 30, day_before: '2024-01-01', number_first: '2024-01-01 10:02:00' },
+      { before: '2024-01-03 11:00:00', next_day: '2024-01-04 12:00:00', waited: '2024-01-03 12:00:30', chained: '2024-01-03 10:59:00', into_day: '2024-01-03 00:01:30', precise_later: '2024-01-03 12:00:01.5', seconds: 30, day_before: '2024-01-03', number_first: '2024-01-03 12:02:00' },
     ]);
     const recent = await sql("SELECT count() AS c FROM arrivals WHERE at > toDateTime('2024-01-03 12:00:00') - 86400 FORMAT JSON");
     assert.deepEqual(((await recent.json()) as { data: unknown[] }).data, [{ c: 1 }]);

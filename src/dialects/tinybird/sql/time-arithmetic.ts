@@ -41,9 +41,10 @@ const TIGHTER_AFTER = new Set(['*', '/', '%', '.', '[', '::', '(']);
  *   DuckDB's a TIMESTAMP (shown with its midnight); the whole is cast back to a DATE. So are the
  *   calls that move a Date by such units: `addDays(d, 1)`, `dateAdd(month, 1, d)`, `timestampAdd(d,
  *   INTERVAL 1 WEEK)`;
- * - `seconds`: ClickHouse's `DateTime ± n` moves the time by n seconds (`now() - 3600`, `t + 60 * 60
- *   * 24`), which DuckDB has no operator for; the number, keyed by its own first token, becomes an
- *   interval of that many seconds. Its result is a DateTime again, so `now() - 3600 - 60` chains.
+ * - `seconds`: ClickHouse's `DateTime ± n` (and `n + DateTime`) moves the time by n seconds (`now() -
+ *   3600`, `t + 60 * 60 * 24`), which DuckDB has no operator for; the number, keyed by its own first
+ *   token, becomes an interval of that many seconds. Its result is a DateTime again, so `now() - 3600
+ *   - 60` chains.
  */
 export type TimeArithmetic = { kind: 'difference'; left: Span; right: Span } | { kind: 'dateShift'; span: Span } | { kind: 'seconds'; span: Span };
 
@@ -66,6 +67,12 @@ export function timeArithmetic(reader: TokenReader, columnsOf: ColumnsOf, items:
   let moved: Span | undefined;
   for (let operator = 1; operator < tokens.length - 1; operator += 1) {
     if (!reader.isSymbol(operator, '-') && !reader.isSymbol(operator, '+')) continue;
+    const numberFirst = reader.isSymbol(operator, '+') ? secondsBefore(reader, operator, kindOf) : undefined;
+    if (numberFirst) {
+      found.set(numberFirst.seconds.from, { kind: 'seconds', span: numberFirst.seconds });
+      moved = { from: numberFirst.seconds.from, to: numberFirst.time.to };
+      continue;
+    }
     const left = moved?.to === operator ? moved : operandBefore(reader, operator);
     const before = left && tokens[left.from - 1];
     if (!left || (before?.kind === 'symbol' && TIGHTER_BEFORE.has(before.text)) || reader.word(left.from - 1) === 'INTERVAL') continue;
@@ -166,6 +173,21 @@ function arithmeticTerms(reader: TokenReader, span: Span): Span[] {
   return terms;
 }
 const ARITHMETIC = new Set(['+', '-', '*', '/', '%']);
+
+/** `n + t` ending at a `+`: the number (a product, see `productAfter`) before it and the time after it. */
+function secondsBefore(reader: TokenReader, operator: number, kindOf: (span: Span) => TimeKind | undefined): { seconds: Span; time: Span } | undefined {
+  const factor = (end: number): Span | undefined => (reader.tokens[end - 1]?.kind === 'number' ? { from: end - 1, to: end } : operandBefore(reader, end));
+  let seconds = factor(operator);
+  while (seconds && (reader.isSymbol(seconds.from - 1, '*') || reader.isSymbol(seconds.from - 1, '/'))) {
+    const previous = factor(seconds.from - 1);
+    seconds = previous && { from: previous.from, to: seconds.to };
+  }
+  const time = operandAfter(reader, operator + 1);
+  const before = seconds && reader.tokens[seconds.from - 1];
+  const after = time && reader.tokens[time.to];
+  if (!seconds || !time || (before?.kind === 'symbol' && TIGHTER_BEFORE.has(before.text)) || (after?.kind === 'symbol' && TIGHTER_AFTER.has(after.text))) return undefined;
+  return kindOf(seconds) === 'number' && kindOf(time) === 'time' ? { seconds, time } : undefined;
+}
 
 /** The operand that starts at `at` and the ones it is multiplied or divided by (`60 * 60 * 24`). */
 function productAfter(reader: TokenReader, at: number): Span | undefined {
