@@ -111,6 +111,22 @@ function castDate(text: string, type: DataType): string {
   return `CASE WHEN NOT ${shortYear(text)} THEN COALESCE(${tryCastTrimmed(text, type)}, CASE WHEN NOT regexp_full_match(trim(${text}), ${EPOCH_TEXT}) THEN ${timestampDay} END) END`;
 }
 
+/** The words ClickHouse reads as a Bool, in either case (SerializationBool's, and 1 and 0). */
+export const CLICKHOUSE_TRUE_TEXTS = ['true', 't', 'yes', 'y', 'on', 'enable', 'enabled', '1'];
+export const CLICKHOUSE_FALSE_TEXTS = ['false', 'f', 'no', 'n', 'off', 'disable', 'disabled', '0'];
+
+/** A boolean from only `true` and `false` as written (`strict`), or from ClickHouse's words in any case. */
+function castBooleanWords(text: string, words: 'strict' | 'clickhouse'): string {
+  if (words === 'strict') return `CASE ${text} WHEN 'true' THEN true WHEN 'false' THEN false END`;
+  const listed = (texts: string[]) => texts.map(quoteLiteral).join(', ');
+  return `CASE WHEN lower(trim(${text})) IN (${listed(CLICKHOUSE_TRUE_TEXTS)}) THEN true WHEN lower(trim(${text})) IN (${listed(CLICKHOUSE_FALSE_TEXTS)}) THEN false END`;
+}
+
+/** A decimal text with its fraction cut to `scale` digits (`1.23456` → `1.2345` at scale 4), as ClickHouse reads one. */
+function cutFraction(text: string, scale: number): string {
+  return `regexp_replace(${text}, '^(\\s*[+-]?[0-9]*\\.[0-9]{${scale}})[0-9]+(\\s*)$', '\\1\\2')`;
+}
+
 /** Nested kinds are taken apart and their elements cast by the rules here (see `castNested`). */
 const NESTED_KINDS = new Set<DataTypeKind>(['list', 'map', 'struct']);
 
@@ -149,9 +165,12 @@ export interface CoercionOptions {
   integerFractions?: 'round' | 'truncate' | 'refuse';
   /**
    * Which texts are booleans: DuckDB's (`true`/`false`, `t`/`f`, `1`/`0`, `yes`/`no` … in any case,
-   * the default) or, with `strict`, only `true` and `false` as written, as Rust's parsers read them.
+   * the default); with `strict`, only `true` and `false` as written, as Rust's parsers read them;
+   * with `clickhouse`, ClickHouse's words in any case (CLICKHOUSE_TRUE_TEXTS, CLICKHOUSE_FALSE_TEXTS).
    */
-  booleans?: 'strict';
+  booleans?: 'strict' | 'clickhouse';
+  /** A decimal text with more fraction digits than its column's scale: DuckDB's cast rounds it (the default), `truncate` cuts them off. */
+  decimalFractions?: 'truncate';
   /** Texts meaning NULL in columns that do not hold text (matched trimmed, regardless of case), e.g. `null` and the empty text. */
   nullTexts?: readonly string[];
   /**
@@ -302,7 +321,8 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     if (options.integerFractions === 'truncate' && type.kind === 'int') return castTruncatedInteger(leafText, type);
     if (options.integerFractions === 'refuse' && type.kind === 'int') return castIntegerOnly(leafText, type);
     if (options.binary === 'bytes' && type.kind === 'binary') return castByteArray(leafText, castLeaf);
-    if (options.booleans === 'strict' && type.kind === 'boolean') return `CASE ${leafText} WHEN 'true' THEN true WHEN 'false' THEN false END`;
+    if (options.booleans && type.kind === 'boolean') return castBooleanWords(leafText, options.booleans);
+    if (options.decimalFractions === 'truncate' && type.kind === 'decimal') return tryCastTrimmed(cutFraction(leafText, type.scale), type);
     const cast = options.binary === 'base64' && type.kind === 'binary' ? castBase64(leafText) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
     const length = lengthChecked(type, options);
     return length === undefined ? cast : withinLength(cast, type, length, options);

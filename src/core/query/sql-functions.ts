@@ -2,7 +2,7 @@ import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { BOUNDING_MACROS, MAX_PAIRWISE_WORK } from './built-value-bounds.ts';
 import { FUNNEL_MACROS } from './funnel-functions.ts';
-import { timestampFromText } from '../ingest/coercion.ts';
+import { CLICKHOUSE_FALSE_TEXTS, CLICKHOUSE_TRUE_TEXTS, timestampFromText } from '../ingest/coercion.ts';
 
 export interface SqlMacro {
   name: string;
@@ -74,14 +74,11 @@ const READABLE_QUANTITY = `CASE WHEN abs(x) >= 1e15 THEN printf('%.2f quadrillio
   WHEN abs(x) >= 1e9 THEN printf('%.2f billion', x / 1e9) WHEN abs(x) >= 1e6 THEN printf('%.2f million', x / 1e6)
   WHEN abs(x) >= 1e3 THEN printf('%.2f thousand', x / 1e3) ELSE printf('%.2f', CAST(x AS DOUBLE)) END`;
 
-/** The texts ClickHouse reads as a Bool, either case: the words of SerializationBool, and 1 and 0. */
-const TRUE_TEXTS = ['true', 't', 'yes', 'y', 'on', 'enable', 'enabled', '1'];
-const FALSE_TEXTS = ['false', 'f', 'no', 'n', 'off', 'disable', 'disabled', '0'];
 const inList = (texts: string[]) => texts.map((text) => `'${text}'`).join(', ');
-/** ClickHouse's toBool: a number is true unless 0, a text one of TRUE_TEXTS or FALSE_TEXTS (anything else is an error). */
+/** ClickHouse's toBool: a number is true unless 0, a text one of ClickHouse's Bool words (anything else is an error). */
 const TO_BOOL = `CASE WHEN x IS NULL THEN NULL
-  WHEN typeof(x) = 'VARCHAR' THEN CASE WHEN lower(CAST(x AS VARCHAR)) IN (${inList(TRUE_TEXTS)}) THEN true
-    WHEN lower(CAST(x AS VARCHAR)) IN (${inList(FALSE_TEXTS)}) THEN false
+  WHEN typeof(x) = 'VARCHAR' THEN CASE WHEN lower(CAST(x AS VARCHAR)) IN (${inList(CLICKHOUSE_TRUE_TEXTS)}) THEN true
+    WHEN lower(CAST(x AS VARCHAR)) IN (${inList(CLICKHOUSE_FALSE_TEXTS)}) THEN false
     ELSE error('toBool: cannot read "' || CAST(x AS VARCHAR) || '" as a Bool') END
   ELSE TRY_CAST(x AS DOUBLE) <> 0 END`;
 
@@ -184,9 +181,15 @@ const TO_DATE = `CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DA
  */
 const overValidJson = (body: string) => body.replace(/\bjson\b/g, '(CASE WHEN json_valid(json) THEN json END)');
 
-/** A JSON function of a key, and of two keys (the second inside the first's object). */
+/**
+ * A JSON function of a key, and of two keys (the second inside the first's value). A key is a
+ * member's name, or an index into an array, as in ClickHouse: from 1, or from the end when negative
+ * (0 finds nothing).
+ */
 function jsonFunction(name: string, body: (path: string) => string, { wholeDocument = false } = {}): SqlMacro[] {
-  const step = (key: string) => `'."' || replace(${key}, '"', '\\"') || '"'`;
+  const step = (key: string) => `CASE WHEN typeof(${key}) IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT')
+    THEN '[' || CASE WHEN TRY_CAST(${key} AS BIGINT) > 0 THEN CAST(TRY_CAST(${key} AS BIGINT) - 1 AS VARCHAR) WHEN TRY_CAST(${key} AS BIGINT) < 0 THEN '#' || CAST(TRY_CAST(${key} AS BIGINT) AS VARCHAR) END || ']'
+    ELSE '."' || replace(CAST(${key} AS VARCHAR), '"', '\\"') || '"' END`;
   return [
     ...(wholeDocument ? [{ name, params: ['json'], body: overValidJson(body("'$'")) }] : []),
     { name, params: ['json', 'k1'], body: overValidJson(body(`'$' || ${step('k1')}`)) },

@@ -8,10 +8,13 @@ import { printClickHouseType, readClickHouseType, TypeNameError, type DataType, 
  * an integer column takes only digits (`27.5`, `1e2` and `0x1F` are invalid, not rounded or read);
  * an Array or Map given as text may be a ClickHouse literal (`['it\'s']`, `{'a':1}`), as FORMAT CSV writes it;
  * a Tuple's JSON object may not have a key that is none of its elements' names (ClickHouse's
- * input_format_json_ignore_unknown_keys_in_named_tuple is off), rather than lose its value.
+ * input_format_json_ignore_unknown_keys_in_named_tuple is off), rather than lose its value; a Bool
+ * takes ClickHouse's words (`on`, `off`, `enable` … in any case), and a Decimal's digits past its
+ * scale are cut, not rounded (`1.23456` is 1.2345 in a Decimal(18, 4)).
  */
 export const TINYBIRD_COERCION: CoercionOptions = {
   fixedStrings: 'bytes', integerFractions: 'refuse', nestedLiterals: 'clickhouse', structMembers: { unknownMembers: 'refuse' },
+  booleans: 'clickhouse', decimalFractions: 'truncate',
 };
 
 /**

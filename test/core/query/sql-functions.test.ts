@@ -196,6 +196,15 @@ test("JSON functions read by key (and nested key) and give the type's zero where
   );
 });
 
+test('a JSON function\'s integer key is an array index from 1, or from the end when negative; 0 finds nothing', async () => {
+  const doc = `'{"a": [10, 20, 30], "s": ["x", "y"]}'`;
+  assert.deepEqual(
+    await firstRow(`SELECT JSONExtractInt(${doc}, 'a', 1), JSONExtractInt(${doc}, 'a', -1), JSONExtractInt(${doc}, 'a', 0), JSONExtractString('["x", "y"]', 2),
+      JSONHas(${doc}, 's', 3), JSONExtractRaw(${doc}, 'a', -2), JSONExtractString(${doc}, 's', 1)`),
+    ['10', '30', '0', 'y', 'false', '20', 'x'],
+  );
+});
+
 test('aggregate aliases: uniq, uniqExact, *If, groupArray', async () => {
   assert.deepEqual(
     await firstRow(`

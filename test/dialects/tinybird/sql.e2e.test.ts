@@ -262,7 +262,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.match((await unnamed.json()).error, /WITH FILL fills a result column/);
   });
 
-  test('ARRAY JOIN gives a row per element of a data source or subquery, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays; arrayJoin() beside aggregates', async () => {
+  test('ARRAY JOIN gives a row per element of a data source or subquery, named by its alias or in place of the array column; LEFT ARRAY JOIN keeps rows with empty arrays; arrayJoin() beside aggregates, named with or without AS (unnamed, a 400 that says how to write it)', async () => {
     await suite.tb.form('/v0/datasources?name=joined_tags&format=ndjson', { schema: 'id Int32 `json:$.id`, tags Array(String) `json:$.tags[:]`' });
     await suite.server.fetch('/v0/events?name=joined_tags&wait=true', { method: 'POST', body: '{"id": 1, "tags": ["a", "b"]}\n{"id": 2, "tags": ["b"]}\n{"id": 3, "tags": []}\n' });
     const rows = async (query: string) => (await queryJson(query)).data;
@@ -271,6 +271,10 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(await rows('SELECT tag, count() AS c FROM joined_tags AS t ARRAY JOIN t.tags AS tag GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
     assert.deepEqual(await rows('SELECT id, tag FROM joined_tags LEFT ARRAY JOIN tags AS tag WHERE id >= 2 ORDER BY id'), [{ id: 2, tag: 'b' }, { id: 3, tag: null }]);
     assert.deepEqual(await rows('SELECT arrayJoin(tags) AS tag, count() AS c FROM joined_tags WHERE id < 3 GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
+    assert.deepEqual(await rows('SELECT arrayJoin(tags) tag, count() c FROM joined_tags GROUP BY tag ORDER BY tag'), [{ tag: 'a', c: 1 }, { tag: 'b', c: 2 }]);
+    const unnamed = await sql('SELECT arrayJoin(tags), count() FROM joined_tags GROUP BY arrayJoin(tags)');
+    assert.equal(unnamed.status, 400);
+    assert.match(((await unnamed.json()) as { error: string }).error, /name each arrayJoin\(…\) in the SELECT list \(`arrayJoin\(tags\) AS tag`\)/);
     assert.deepEqual(await rows('SELECT tag FROM joined_tags ARRAY JOIN tags AS tag PREWHERE id = 2'), [{ tag: 'b' }]);
     // After a subquery, with or without its alias.
     assert.deepEqual(await rows('SELECT s.id, tag FROM (SELECT id, tags FROM joined_tags WHERE id > 1) AS s ARRAY JOIN s.tags AS tag'), [{ id: 2, tag: 'b' }]);

@@ -1,3 +1,4 @@
+import { SluiceError } from '../../../core/errors.ts';
 import type { Span, TokenReader } from '../../../core/query/sql-rewriter.ts';
 
 /** One array of an ARRAY JOIN: its expression, and the name its elements take (the column's own when it is one). */
@@ -87,20 +88,26 @@ const TABLE_ENDS = new Set(['WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', '
  * `SELECT arrayJoin(tags) AS tag, count() … FROM t GROUP BY tag`: DuckDB cannot unnest in a query
  * that groups, so each such item becomes an ARRAY JOIN of its query's one table (the FROM is
  * rewritten as one, see `arrayJoins`) and the item its name. Only named items over one table, in
- * queries with a GROUP BY, are taken (elsewhere arrayJoin is DuckDB's unnest).
+ * queries with a GROUP BY, are taken (elsewhere arrayJoin is DuckDB's unnest); an unnamed one there
+ * is refused with the way to write it.
  */
 export function selectedArrayJoins(reader: TokenReader, lists: Array<{ items: Span[]; end: number }>): { joins: ArrayJoin[]; items: SelectedArrayJoin[] } {
   const joins: ArrayJoin[] = [];
   const items: SelectedArrayJoin[] = [];
   const { tokens } = reader;
   for (const list of lists) {
+    const unnamed: Span[] = [];
     const selected = list.items.flatMap((item) => {
       const close = reader.word(item.from) === 'ARRAYJOIN' && reader.isSymbol(item.from + 1, '(') ? reader.closing(item.from + 1, item.to) : undefined;
       const name = tokens[item.to - 1];
-      if (close === undefined || close + 3 !== item.to || reader.word(close + 1) !== 'AS' || (name?.kind !== 'word' && name?.kind !== 'quoted')) return [];
+      // Named with or without AS (`arrayJoin(tags) AS tag`, `arrayJoin(tags) tag`).
+      const named = close !== undefined && (name?.kind === 'word' || name?.kind === 'quoted')
+        && ((close + 3 === item.to && reader.word(close + 1) === 'AS') || close + 2 === item.to);
+      if (close !== undefined && close + 1 === item.to) unnamed.push(item);
+      if (!named) return [];
       return [{ item, name: name.text, array: { from: item.from + 2, to: close } }];
     });
-    if (selected.length === 0 || reader.word(list.end) !== 'FROM') continue;
+    if ((selected.length === 0 && unnamed.length === 0) || reader.word(list.end) !== 'FROM') continue;
     // The one table, up to the next clause of the level; and a GROUP BY among those clauses.
     let end = list.end + 1;
     while (end < tokens.length && !TABLE_ENDS.has(reader.word(end) ?? '') && !reader.opens(end) && !reader.closes(end) && !reader.isSymbol(end, ',') && reader.word(end) !== 'JOIN') end += 1;
@@ -111,6 +118,9 @@ export function selectedArrayJoins(reader: TokenReader, lists: Array<{ items: Sp
       else if (depth === 0 && reader.word(index) === 'GROUP') groups = true;
     }
     if (!groups || end - list.end < 2 || end - list.end > 4 || !(end === tokens.length || TABLE_ENDS.has(reader.word(end) ?? '') || reader.closes(end))) continue;
+    if (unnamed.length > 0) {
+      throw new SluiceError('SQL_SYNTAX', 'In a query that groups, name each arrayJoin(…) in the SELECT list (`arrayJoin(tags) AS tag`) and group by that name');
+    }
     joins.push({
       span: { from: list.end + 1, to: end }, table: { from: list.end + 1, to: end }, name: tokens[end - 1]!.text, left: false,
       arrays: selected.map(({ array, name }) => ({ array, alias: name })),
