@@ -10,6 +10,12 @@ import type { Pipelines } from '../pipelines.ts';
 
 /** Silence longer than this is broken by an empty chunk, so that clients and proxies know the stream is alive. */
 const HEARTBEAT_MS = 3000;
+/**
+ * Without backpressure, how much output may wait for the client before a chunk is dropped: a
+ * client too slow for it. Node's own buffer (16 KiB) holds less than one full chunk, so going by it
+ * would drop the second chunk of any large change sent to a client that is keeping up.
+ */
+const UNSENT_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Rows a chunk holds at most: as many as the change feed reads at a time, so that gathering a
@@ -76,8 +82,8 @@ type EgressRequest = FastifyRequest<{ Params: { pipeline: string; relation: stri
  * that a consumer applying each chunk as a unit never sees an updated row missing; a change of
  * more than CHUNK_ROWS rows is split, deletes first. With `backpressure`, changes are read out
  * only as fast as the client takes them (commits meanwhile are passed on together, and
- * completion tokens wait); without it, a chunk the client has no room for is dropped, and its
- * sequence number skipped, so that the client can tell.
+ * completion tokens wait); without it, a chunk is dropped while more than UNSENT_LIMIT_BYTES of
+ * output wait for the client, and its sequence number skipped, so that the client can tell.
  */
 export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipelines): void {
   app.post('/v0/pipelines/:pipeline/egress/:relation', async (request: EgressRequest, reply: FastifyReply) => {
@@ -105,7 +111,7 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
     let gatheredRows = 0;
     const send = (fields: string, droppable: boolean): void => {
       const number = sequence++;
-      if (droppable && out.writableNeedDrain) {
+      if (droppable && out.writableLength > UNSENT_LIMIT_BYTES) {
         request.log.warn({ pipeline: pipeline.namespace.name, relation: relation.name, sequence: number }, 'egress client not keeping up: chunk dropped');
         return;
       }
