@@ -90,8 +90,12 @@ export function requireReadsIn(principal: Principal, namespace?: string): void {
  * refusal an existing object they may not touch gets, so that they learn nothing of which ids exist.
  */
 export function absentById(principal: Principal, notFound: SluiceError): SluiceError {
-  const everywhere = principal.scopes.some((scope) => scope.action === 'admin' || scope.namespace === undefined);
-  return everywhere ? notFound : new SluiceError('FORBIDDEN', 'The token has no scope on this object');
+  return actsEverywhere(principal) ? notFound : new SluiceError('FORBIDDEN', 'The token has no scope on this object');
+}
+
+/** Whether the principal holds a scope over every namespace (admin included): it could act on any object. */
+export function actsEverywhere(principal: Principal): boolean {
+  return principal.scopes.some((scope) => scope.action === 'admin' || scope.namespace === undefined);
 }
 
 /** Whether the principal holds any scope in the namespace (or over every namespace). */

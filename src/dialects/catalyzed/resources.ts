@@ -1,5 +1,5 @@
 import type { Column, Namespace, Table } from '../../core/catalog/model.ts';
-import { absentById, type Principal } from '../../core/auth/scopes.ts';
+import { absentById, actsIn, type Principal } from '../../core/auth/scopes.ts';
 import { SluiceError } from '../../core/errors.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { printArrowType } from '../../core/types/index.ts';
@@ -14,16 +14,22 @@ export interface DatasetProperties {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * A dataset by id. A token with no scope in it is refused as for a dataset that does not exist, so
+ * that it learns nothing of which ids exist (see `absentById`).
+ */
 export function findDataset(core: Sluice, principal: Principal, datasetId: string): Namespace {
   const namespace = core.catalog.findNamespaceById(datasetId);
-  if (!namespace) throw absentById(principal, new SluiceError('NOT_FOUND', `Dataset ${datasetId} not found`, { datasetId }));
+  const missing = new SluiceError('NOT_FOUND', `Dataset ${datasetId} not found`, { datasetId });
+  if (!namespace || !actsIn(principal, namespace.name)) throw absentById(principal, missing);
   return namespace;
 }
 
-/** A dataset table by id; quarantine companions and views are not dataset tables. */
+/** A dataset table by id, refused as `findDataset` refuses; quarantine companions and views are not dataset tables. */
 export function findDatasetTable(core: Sluice, principal: Principal, tableId: string): Table {
   const table = core.catalog.findTableById(tableId);
-  if (!table || table.kind !== 'table') throw absentById(principal, new SluiceError('NOT_FOUND', `Table ${tableId} not found`, { tableId }));
+  const missing = new SluiceError('NOT_FOUND', `Table ${tableId} not found`, { tableId });
+  if (!table || table.kind !== 'table' || !actsIn(principal, core.namespaceOf(table).name)) throw absentById(principal, missing);
   return table;
 }
 

@@ -78,7 +78,7 @@ describe('Catalyzed datasets', () => {
     assert.deepEqual([status, body.code], [404, 'NOT_FOUND']);
   });
 
-  test('a token sees only the datasets it may read and cannot create others', async () => {
+  test('a token sees only the datasets it may read and cannot create others; another dataset and its tables are refused (or listed empty) as missing ones are', async () => {
     await suite.client.createDataset('visible');
     await suite.client.createDataset('hidden');
     const { secret } = await suite.server.core.tokens.create('visible-reader', [{ action: 'read', namespace: 'visible' }]);
@@ -88,6 +88,17 @@ describe('Catalyzed datasets', () => {
     const denied = await suite.client.call('GET', `/datasets/${hidden.datasetId}`, undefined, secret);
     assert.deepEqual([denied.status, denied.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }]);
     assert.equal((await suite.client.call('POST', '/datasets', { name: 'mine' }, secret)).status, 403);
+    // Its tables are refused, and listed, as those of a dataset that does not exist are: the answer tells nothing of which ids exist.
+    const tableId = await suite.client.createTable(hidden.datasetId, 'secret_table', [{ name: 'id', arrowType: 'int32' }]);
+    for (const path of [`/dataset-tables/${tableId}`, '/dataset-tables/doesnotexist']) {
+      const refused = await suite.client.call('GET', path, undefined, secret);
+      assert.deepEqual([refused.status, refused.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }], path);
+    }
+    for (const path of [`/dataset-tables?datasetId=${hidden.datasetId}`, '/dataset-tables?datasetId=doesnotexist']) {
+      const listedTables = await suite.client.call('GET', path, undefined, secret);
+      assert.deepEqual([listedTables.status, listedTables.body.tables, listedTables.body.total], [200, [], 0], path);
+    }
+    assert.equal((await suite.client.call('GET', '/dataset-tables?datasetId=doesnotexist')).status, 404);
   });
 
   test('a token that may read one table of a dataset sees the dataset, listed and by id, as it sees the table, with the count of the rows its filter admits', async () => {

@@ -90,6 +90,21 @@ describe('Catalyzed queries', () => {
     assert.match(String(notBase64[2]), /Filter on "raw"/);
   });
 
+  test('a float filter takes NaN and the infinities as rows written to the column do', async () => {
+    const datasetId = await suite.client.createDataset('float_filters');
+    const floats = await suite.client.createTable(datasetId, 'floats', [{ name: 'id', arrowType: 'int32' }, { name: 'f', arrowType: 'float64' }], ['id']);
+    await suite.client.writeRows(floats, 'mode=append', 'json', [{ id: 1, f: 'Infinity' }, { id: 2, f: 'NaN' }, { id: 3, f: '-Infinity' }, { id: 4, f: 1.5 }]);
+    const ids = async (filter: Record<string, unknown>) => {
+      const { status, body } = await suite.client.query('SELECT id FROM t ORDER BY id', { t: { tableId: floats, filters: [filter] } });
+      assert.equal(status, 200, JSON.stringify(body));
+      return body.rows.map((row: { id: number }) => row.id);
+    };
+    assert.deepEqual(await ids({ field: 'f', op: 'eq', value: 'Infinity' }), [1]);
+    assert.deepEqual(await ids({ field: 'f', op: 'eq', value: 'NaN' }), [2]);
+    assert.deepEqual(await ids({ field: 'f', op: 'in', value: ['-inf', 1.5] }), [3, 4]);
+    assert.deepEqual(await ids({ field: 'f', op: 'lt', value: 'inf' }), [3, 4]);
+  });
+
   test('a JSON number in a filter keeps every digit a double would lose: eq and in on int64, uint64 and decimal columns match the rows written with those numbers', async () => {
     const datasetId = await suite.client.createDataset('exact_filters');
     const numbers = await suite.client.createTable(datasetId, 'numbers', [

@@ -666,7 +666,7 @@ describe('Catalyzed row write errors', () => {
     assert.deepEqual({ ...response.body, message: undefined, error: undefined }, { code: 'NOT_FOUND', details: { tableId: 'x'.repeat(21) }, retryable: false, message: undefined, error: undefined });
   });
 
-  test('a missing or wrong token is 401 and a token without the write scope is 403', async () => {
+  test('a missing or wrong token is 401 and a token without the write scope is 403, before anything about the request or the table is checked', async () => {
     for (const token of [null, 'not-a-token']) {
       const response = await suite.client.write(keyed, 'mode=append', json([{ id: 1 }]), 'application/json', token);
       assert.equal(response.status, 401);
@@ -680,5 +680,10 @@ describe('Catalyzed row write errors', () => {
     assert.equal((await suite.client.write(keyed, 'mode=delete', json([1]), 'application/json', appender)).status, 403);
     assert.equal((await suite.client.write(keyed, 'mode=upsert', json([{ id: 1 }]), 'application/json', appender)).status, 200);
     assert.equal((await suite.server.fetch(`/datasets?token=${secret}`, { token: null })).status, 401);
+    // The scope is checked before the request is: a keyless table's lack of a key is not told to a token that may not write it.
+    for (const mode of ['upsert', 'delete']) {
+      const refused = await suite.client.write(keyless, `mode=${mode}`, json([{ id: 1 }]), 'application/json', secret);
+      assert.deepEqual([refused.status, refused.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }]);
+    }
   });
 });

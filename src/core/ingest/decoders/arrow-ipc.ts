@@ -30,9 +30,10 @@ interface FieldSource {
 function findField(fields: readonly Field[], column: string, caseInsensitive: boolean): number | undefined {
   const indicesWhere = (test: (name: string) => boolean): number[] =>
     fields.flatMap((field, index) => (test(field.name) ? [index] : []));
-  const exact = indicesWhere((name) => name === column);
+  // Regardless of case, every field that names the column counts (`id` and `ID` are one column
+  // named twice, as in a CSV header): an exact name is not taken over the other.
   const lower = column.toLowerCase();
-  const matches = exact.length > 0 || !caseInsensitive ? exact : indicesWhere((name) => name.toLowerCase() === lower);
+  const matches = caseInsensitive ? indicesWhere((name) => name.toLowerCase() === lower) : indicesWhere((name) => name === column);
   if (matches.length > 1) {
     const names = matches.map((index) => fields[index]!.name);
     throw new SluiceError('INVALID_ARGUMENT', `Column "${column}" matches ${matches.length} fields of the Arrow stream (${names.map((name) => `"${name}"`).join(', ')})`, {

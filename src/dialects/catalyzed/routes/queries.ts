@@ -40,6 +40,8 @@ interface Binding {
 
 const NUMERIC_KINDS = new Set(['int', 'float', 'decimal']);
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** The texts a float column takes besides numbers, as rows written to it do. */
+const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
 /**
  * A filter's JSON value as SQL of the column's type. Numbers compare as numbers (a fraction is not
@@ -52,6 +54,7 @@ function literal(column: Column, value: unknown, field: string): string {
     throw invalid(`Filter on "${field}": the value must be a string, a number or a boolean`, { field });
   }
   const text = value instanceof ExactNumber ? value.text : String(value);
+  if (column.type.kind === 'float' && NON_FINITE.test(text.trim())) return `CAST(${quoteLiteral(text.trim())} AS DOUBLE)`;
   if (NUMERIC_KINDS.has(column.type.kind)) {
     if (!NUMBER.test(text.trim())) throw invalid(`Filter on "${field}": "${text}" is not a number`, { field, value: text });
     return text.trim();

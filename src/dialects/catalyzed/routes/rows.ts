@@ -117,6 +117,8 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
     const principal = await request.principal();
     const table = findDatasetTable(core, principal, request.params.tableId);
     const { mode, idempotencyKey, skipValidation } = rowWriteParams(queryParams(request));
+    // A token that may not write the table learns nothing more of it (its key, its columns).
+    core.authorizeWrite(principal, MODES[mode], table);
     const format = formatOf(request.headers['content-type']);
     if (KEYED_MODES.has(mode) && table.primaryKey.length === 0) {
       throw new SluiceError('PRIMARY_KEY_REQUIRED', `mode=${mode} needs a primary key, and table "${table.name}" has none`, { mode, tableId: table.id });

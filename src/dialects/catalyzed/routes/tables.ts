@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { allows, requireScope } from '../../../core/auth/scopes.ts';
-import type { Column, Table } from '../../../core/catalog/model.ts';
+import { actsEverywhere, actsIn, allows, requireScope, type Principal } from '../../../core/auth/scopes.ts';
+import type { Column, Namespace, Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { parseArrowType, printArrowType, TypeNameError } from '../../../core/types/index.ts';
@@ -47,6 +47,18 @@ function addedFields(table: Table, fields: Column[]): Column[] {
   return fields.slice(table.columns.length);
 }
 
+/**
+ * The dataset a listing is filtered to: none when the token has no scope in it, whether it exists
+ * or not (an empty list either way, so that the answer tells nothing of which ids exist); a token
+ * that may act in every dataset is told that one does not exist.
+ */
+function listedDataset(core: Sluice, principal: Principal, datasetId: string): Namespace[] {
+  const namespace = core.catalog.findNamespaceById(datasetId);
+  if (namespace && actsIn(principal, namespace.name)) return [namespace];
+  if (!namespace && actsEverywhere(principal)) throw new SluiceError('NOT_FOUND', `Dataset ${datasetId} not found`, { datasetId });
+  return [];
+}
+
 export function tableRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/dataset-tables', async (request, reply) => {
     const principal = await request.principal();
@@ -67,7 +79,7 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
   app.get('/dataset-tables', async (request) => {
     const principal = await request.principal();
     const datasetId = queryParams(request).get('datasetId');
-    const namespaces = datasetId ? [findDataset(core, principal, datasetId)] : core.catalog.listNamespaces();
+    const namespaces = datasetId ? listedDataset(core, principal, datasetId) : core.catalog.listNamespaces();
     const readable = namespaces.flatMap((namespace) =>
       core.catalog.listTables(namespace.id).filter((table) => allows(principal, 'read', { namespace: namespace.name, table: table.name })),
     );

@@ -408,9 +408,10 @@ describe('decodeArrowIpc: fields are matched to columns by name', () => {
     ]);
   });
 
-  test('an exact match wins over a case-insensitive one', async () => {
+  test('an exact match is not taken over one that differs in case: both name the column, which is ambiguous (as a CSV header naming it twice is), where only the exact one counts when case matters', async () => {
     const twoCases = streamOf({ a: vectorFromArray(['lower'], new Utf8()), A: vectorFromArray(['upper'], new Utf8()) });
-    assert.deepEqual(await decodeRows(twoCases, textColumns('A'), { caseInsensitive: true }), [['upper']]);
+    await assert.rejects(decode(twoCases, textColumns('A'), { caseInsensitive: true }), isSluiceError('INVALID_ARGUMENT', /"A" matches 2 fields .*"a", "A"/));
+    assert.deepEqual(await decodeRows(twoCases, textColumns('A'), { caseInsensitive: false }), [['upper']]);
   });
 
   test('a column matching two fields is rejected as ambiguous', async () => {
