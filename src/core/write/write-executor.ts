@@ -331,7 +331,7 @@ interface RequestValidation {
 class Stage {
   private readonly raw: string;
   private readonly typed: string;
-  /** A keyed batch of changes folded into one outcome per key (see `applyKeyedChanges`). */
+  /** A batch of changes folded into one outcome per key, or per distinct row without a key (see `applyChanges`). */
   private readonly folded: string;
   private readonly id = (stageCounter += 1);
 
@@ -592,8 +592,8 @@ class Stage {
   /**
    * Applies weighted changes. On a keyed table a positive weight upserts a whole row or sets some
    * columns of one, and a negative one deletes by key, as if one after the other in the order of
-   * the records (see `applyKeyedChanges`). Without a key the batch is a multiset: net weights per
-   * distinct row, then inserts of copies and deletes of as many matching rows.
+   * the records (see `applyKeyedChanges`). Without a key the table is a multiset, changed by each
+   * distinct row's weights in the order of the records (see `applyMultisetChanges`).
    */
   async applyChanges(): Promise<Partial<WriteEffect>> {
     return this.table.primaryKey.length > 0 ? this.applyKeyedChanges() : this.applyMultisetChanges();
@@ -646,30 +646,52 @@ class Stage {
     return this.tx.run(`UPDATE ${physicalName(this.table)} AS t SET ${assignments.join(', ')} FROM ${source} s WHERE ${this.keyMatch('t', 's')}`);
   }
 
+  /**
+   * Each distinct row's copies change by its weights one after the other, as separate commits would
+   * change them: a delete of a copy that is not there does nothing (a row's count stays at zero), so
+   * a delete and then an insert of an absent row leave one copy, however the records were batched.
+   * Counting from the table's c copies, weights whose running sums are W_1 … W_n leave
+   * c + W_n − min(0, c + m) copies, m being the lowest of 0 and the running sums (a count held at
+   * zero rises again from there); only rows whose running sum dips below zero need c. The outcome
+   * is folded into a temporary table before the table changes, then applied: deletes of as many
+   * matching copies, inserts of copies.
+   */
   private async applyMultisetChanges(): Promise<Partial<WriteEffect>> {
     const columns = this.columnList();
     const target = physicalName(this.table);
-    const { weight } = OWN;
+    const { row, weight } = OWN;
     const [copies] = await this.tx.rows(`SELECT coalesce(sum(${weight} - 1), 0)::BIGINT AS extra FROM ${this.validRows([0])} WHERE ${weight} > 1`);
     const extra = Number(copies?.['extra'] ?? 0);
     if (extra > MAX_EXTRA_COPIES) {
       throw new SluiceError('PAYLOAD_TOO_LARGE', `The weights of this batch add ${extra} copies of its rows; at most ${MAX_EXTRA_COPIES} are stored per batch`, { extraCopies: extra, limit: MAX_EXTRA_COPIES });
     }
-    const [net, id, copy] = [own('net'), own('id'), own('copy')];
-    const netRows = `(SELECT ${columns}, CAST(sum(${weight}) AS BIGINT) AS ${net} FROM ${this.validRows([0])} GROUP BY ALL HAVING sum(${weight}) <> 0)`;
-    const matches = this.table.columns.map((column) => `t.${quoteIdentifier(column.name)} IS NOT DISTINCT FROM n.${quoteIdentifier(column.name)}`).join(' AND ');
+    const [net, dip, id, copy, running, present, change] = [own('net'), own('dip'), own('id'), own('copy'), own('running'), own('present'), own('change')];
+    const matches = (table: string, other: string) => this.table.columns.map((column) => `${table}.${quoteIdentifier(column.name)} IS NOT DISTINCT FROM ${other}.${quoteIdentifier(column.name)}`).join(' AND ');
+    const changed = this.validRows([0], `${weight} <> 0`);
+    // Each distinct row is numbered and its records' running sums taken by that number: a window
+    // partitioned by the values themselves would give -0.0 back as 0.
+    await this.tx.run(`CREATE TEMP TABLE ${this.folded} AS SELECT *, row_number() OVER () AS ${id} FROM (SELECT ${columns} FROM ${changed} GROUP BY ALL)`);
+    const runningSums = `(SELECT n.${id}, c.${weight}, sum(c.${weight}) OVER (PARTITION BY n.${id} ORDER BY c.${row} ROWS UNBOUNDED PRECEDING) AS ${running}
+      FROM ${changed} c JOIN ${this.folded} n ON ${matches('c', 'n')})`;
+    const sums = `SELECT ${id}, CAST(sum(${weight}) AS BIGINT) AS ${net}, CAST(least(0, min(${running})) AS BIGINT) AS ${dip} FROM ${runningSums} GROUP BY ${id}`;
+    // The copies already in the table, counted only for rows whose running sum dips below zero.
+    await this.tx.run(`CREATE OR REPLACE TEMP TABLE ${this.folded} AS
+      WITH sums AS (${sums}), distinct_rows AS (SELECT n.*, s.${net}, s.${dip} FROM ${this.folded} n JOIN sums s ON s.${id} = n.${id}),
+        counted AS (SELECT n.${id}, count(*) AS ${present} FROM ${target} t JOIN distinct_rows n ON ${matches('t', 'n')} WHERE n.${dip} < 0 GROUP BY n.${id})
+      SELECT * FROM (SELECT n.*, n.${net} - least(0, coalesce(p.${present}, 0) + n.${dip}) AS ${change} FROM distinct_rows n LEFT JOIN counted p ON p.${id} = n.${id})
+      WHERE ${change} <> 0`);
     // Each row to delete is matched with the table's copies of it, and as many of them as it deletes
     // are taken: only the matched copies are numbered, not every row of the table. (No column is
     // named rowid, which would hide DuckDB's row number: see `checkColumns`.)
     const rowsDeleted = await this.tx.run(
       `DELETE FROM ${target} WHERE rowid IN (
          SELECT rowid FROM (
-           SELECT t.rowid, n.${net}, row_number() OVER (PARTITION BY n.${id}) AS ${copy}
-           FROM ${target} t JOIN (SELECT *, row_number() OVER () AS ${id} FROM ${netRows} WHERE ${net} < 0) n ON ${matches})
-         WHERE ${copy} <= -${net})`,
+           SELECT t.rowid, n.${change}, row_number() OVER (PARTITION BY n.${id}) AS ${copy}
+           FROM ${target} t JOIN (SELECT * FROM ${this.folded} WHERE ${change} < 0) n ON ${matches('t', 'n')})
+         WHERE ${copy} <= -${change})`,
     );
     const rowsInserted = await this.tx.run(
-      `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM (SELECT ${columns}, unnest(range(${net})) FROM ${netRows} WHERE ${net} > 0)`,
+      `INSERT INTO ${target} (${columns}) SELECT ${columns} FROM (SELECT ${columns}, unnest(range(${change})) FROM ${this.folded} WHERE ${change} > 0)`,
     );
     return { rowsInserted, rowsDeleted };
   }
