@@ -87,6 +87,8 @@ export class Sluice {
       await installSqlFunctions(storage);
       const writeLog = await WriteLog.open(storage, config.idempotencyRetentionHours);
       const tokens = await TokenStore.open(storage, admin.token);
+      // A token's scopes follow what they name through renames and drops.
+      catalog.onNameChange((tx, change) => tokens.followNameChange(tx, change));
       const jobs = await Jobs.open(storage);
       return new Sluice(config, storage, catalog, new Writer(storage, catalog, writeLog, config.maxPendingWrites), tokens, jobs, admin.generated ? admin.token : undefined);
     } catch (error) {

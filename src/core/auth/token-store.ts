@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
+import type { DuckDBStorage, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
+import type { NameChange } from '../catalog/catalog.ts';
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
 import { checkName } from '../catalog/table-ddl.ts';
 import { SluiceError } from '../errors.ts';
@@ -136,6 +137,21 @@ export class TokenStore {
     });
   }
 
+  /**
+   * Scopes follow the namespaces and tables they name: a rename carries them to the new name, a drop
+   * removes them, so that a later table or namespace given the old name is not reached through them.
+   * Runs inside the transaction that makes the change. (A JWT names what it reaches in its payload,
+   * which cannot follow.)
+   */
+  async followNameChange(tx: Transaction, change: NameChange): Promise<void> {
+    for (const [hash, token] of this.byHash) {
+      const scopes = token.scopes.flatMap((scope) => retarget(scope, change));
+      if (JSON.stringify(scopes) === JSON.stringify(token.scopes)) continue;
+      await tx.run(`UPDATE ${CATALOG_SCHEMA}.tokens SET scopes = ? WHERE id = ?`, [JSON.stringify(scopes), token.id]);
+      tx.afterCommit(() => this.byHash.set(hash, { ...token, scopes }));
+    }
+  }
+
   async delete(name: string): Promise<void> {
     await this.changes.run(async () => {
       const entry = [...this.byHash.entries()].find(([, token]) => token.name === name);
@@ -146,6 +162,14 @@ export class TokenStore {
       });
     });
   }
+}
+
+/** A scope after a namespace or table it names was renamed (carried to the new name) or dropped (gone). */
+function retarget(scope: Scope, change: NameChange): Scope[] {
+  if (scope.action === 'admin' || scope.namespace !== change.namespace) return [scope];
+  if (change.table !== undefined && scope.table !== change.table) return [scope];
+  if (change.to === undefined) return [];
+  return [{ ...scope, ...change.to }];
 }
 
 export function generateSecret(): string {

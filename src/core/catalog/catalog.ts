@@ -18,8 +18,21 @@ export { physicalName } from './table-ddl.ts';
  * in a transaction and reaches the in-memory view only when that transaction commits. Changes to
  * the catalog are serialized so that name checks and creation cannot interleave.
  */
+/**
+ * A namespace or table (by name) renamed (`to` its new name) or dropped (no `to`), told to what
+ * names them (tokens' scopes) inside the transaction that makes the change.
+ */
+export interface NameChange {
+  namespace: string;
+  table?: string;
+  to?: { namespace: string } | { table: string };
+}
+
+export type NameChangeListener = (tx: Transaction, change: NameChange) => Promise<void>;
+
 export class Catalog {
   private readonly namespaces = new Map<string, Namespace>();
+  private readonly nameListeners: NameChangeListener[] = [];
   private readonly tables = new Map<string, Table>();
   private readonly ddl = new Mutex();
   /** What each open transaction has recorded so far (see `recordWrite`). */
@@ -93,6 +106,15 @@ export class Catalog {
     });
   }
 
+  /** Lets `listener` follow the namespaces and tables renamed and dropped, in the transactions that do it. */
+  onNameChange(listener: NameChangeListener): void {
+    this.nameListeners.push(listener);
+  }
+
+  private async namesChanged(tx: Transaction, change: NameChange): Promise<void> {
+    for (const listener of this.nameListeners) await listener(tx, change);
+  }
+
   /** Renames a namespace and sets some of its properties, merged over the current ones at the change's turn. */
   async updateNamespace(id: string, change: { name?: string; properties?: Record<string, unknown> }): Promise<Namespace> {
     if (change.name !== undefined) checkName(change.name, 'namespace');
@@ -108,6 +130,7 @@ export class Catalog {
         await tx.run(`UPDATE ${CATALOG_SCHEMA}.namespaces SET name = ?, properties = ?, updated_at = ? WHERE id = ?`, [
           updated.name, JSON.stringify(updated.properties), updated.updatedAt.toISOString(), id,
         ]);
+        if (updated.name !== current.name) await this.namesChanged(tx, { namespace: current.name, to: { namespace: updated.name } });
         tx.afterCommit(() => this.namespaces.set(id, updated));
       });
       return updated;
@@ -117,10 +140,11 @@ export class Catalog {
   /** Drops a namespace with all its tables. */
   async dropNamespace(id: string): Promise<void> {
     await this.ddl.run(async () => {
-      this.getNamespaceById(id);
+      const namespace = this.getNamespaceById(id);
       const tables = this.listTables(id, { includeQuarantine: true, includeViews: true });
       await this.storage.transaction(async (tx) => {
         for (const table of tables) await this.dropTableIn(tx, table);
+        await this.namesChanged(tx, { namespace: namespace.name });
         await tx.run(`DELETE FROM ${CATALOG_SCHEMA}.namespaces WHERE id = ?`, [id]);
         tx.afterCommit(() => this.namespaces.delete(id));
       });
@@ -175,11 +199,12 @@ export class Catalog {
    */
   async changeSchema<T>(namespaceId: string, work: (change: SchemaChange) => Promise<T>): Promise<T> {
     return this.ddl.run(async () => {
-      this.getNamespaceById(namespaceId);
+      const namespace = this.getNamespaceById(namespaceId);
       const current = this.listTables(namespaceId, { includeQuarantine: true, includeViews: true });
       return this.storage.transaction(async (tx) => {
         const change = new SchemaChange(tx, this.storage, namespaceId, current);
         const result = await work(change);
+        for (const table of change.droppedNames(current)) await this.namesChanged(tx, { namespace: namespace.name, table });
         tx.afterCommit(() => change.applyTo(this.tables));
         return result;
       });
@@ -205,6 +230,7 @@ export class Catalog {
         for (const [renamed, newName] of renames) {
           const updated = { ...renamed, name: newName, updatedAt: new Date() };
           await tx.run(`UPDATE ${CATALOG_SCHEMA}.tables SET name = ?, updated_at = ? WHERE id = ?`, [newName, updated.updatedAt.toISOString(), renamed.id]);
+          await this.namesChanged(tx, { namespace: this.getNamespaceById(table.namespaceId).name, table: renamed.name, to: { table: newName } });
           tx.afterCommit(() => this.tables.set(renamed.id, updated));
         }
       });

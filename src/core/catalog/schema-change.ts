@@ -157,6 +157,11 @@ export class SchemaChange {
   }
 
   /** Brings the catalog's tables up to date once the transaction has committed. */
+  /** The names of the tables and views this change dropped (quarantine tables included). */
+  droppedNames(current: Table[]): string[] {
+    return current.filter((table) => this.dropped.has(table.id)).map((table) => table.name);
+  }
+
   applyTo(tables: Map<string, Table>): void {
     for (const id of this.dropped) tables.delete(id);
     for (const [id, table] of this.changed) {

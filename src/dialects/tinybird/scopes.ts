@@ -34,6 +34,10 @@ export function parseTinybirdScope(type: string, resource?: string, rowFilter?: 
   if (filter !== undefined && (action !== 'read' || filter.trim() === '')) {
     throw new SluiceError('INVALID_ARGUMENT', `Scope "${type}": a filter applies to DATASOURCES:READ scopes and must be a SQL condition`, { scope: type });
   }
+  // These reach every data source: one named would be a wider grant than asked for.
+  if ((action === 'admin' || action === 'create') && table !== undefined) {
+    throw new SluiceError('INVALID_ARGUMENT', `Invalid scope "${[name, table].join(':')}": ${name} takes no data source`, { scope: type });
+  }
   if (action === 'admin') return { action };
   if (action === 'create') return { action, namespace: WORKSPACE };
   if (!table) throw new SluiceError('INVALID_ARGUMENT', `Scope "${type}" needs a data source, as in ${type}:events`, { scope: type });

@@ -101,6 +101,18 @@ describe('Catalyzed datasets', () => {
     assert.equal((await suite.client.call('GET', '/dataset-tables?datasetId=doesnotexist')).status, 404);
   });
 
+  test("a token's scope on a dataset follows it: renamed, the token still reads it; deleted, a new dataset of the old name is not the token's", async () => {
+    const datasetId = await suite.client.createDataset('followed');
+    const { secret } = await suite.server.core.tokens.create('follower', [{ action: 'read', namespace: 'followed' }]);
+    assert.equal((await suite.client.call('PUT', `/datasets/${datasetId}`, { name: 'followed_renamed' })).status, 200);
+    assert.equal((await suite.client.call('GET', `/datasets/${datasetId}`, undefined, secret)).status, 200);
+    assert.equal((await suite.client.call('DELETE', `/datasets/${datasetId}`)).status, 204);
+    const again = await suite.client.createDataset('followed_renamed');
+    const refused = await suite.client.call('GET', `/datasets/${again}`, undefined, secret);
+    assert.deepEqual([refused.status, refused.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }]);
+    assert.deepEqual(suite.server.core.tokens.find('follower')!.scopes, []);
+  });
+
   test('a token that may read one table of a dataset sees the dataset, listed and by id, as it sees the table, with the count of the rows its filter admits', async () => {
     const datasetId = await suite.client.createDataset('partly');
     await suite.client.createTable(datasetId, 'shared', [{ name: 'id', arrowType: 'int32' }]);

@@ -100,6 +100,24 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await (await suite.server.fetch('/v0/jobs')).json()).jobs.length, before, 'no job was started');
   });
 
+  test("a URL import the token may not make is a 403 at once, in Tinybird's words, not a job that fails: a READ token's append, an APPEND token's import into a data source it would create", async () => {
+    const url = suite.files.serve('/forbidden.csv', '1\n');
+    assert.equal((await suite.tb.form('/v0/datasources?name=url_guarded', { schema: 'a Int32' })).status, 200);
+    const token = async (scope: string) => (await (await suite.server.fetch(`/v0/tokens?name=${scope.replaceAll(':', '_')}&scope=${scope}`, { method: 'POST' })).json()).token as string;
+    const reader = await token('DATASOURCES:READ:url_guarded');
+    const appender = await token('DATASOURCES:APPEND:url_missing');
+    const before = (await (await suite.server.fetch('/v0/jobs')).json()).jobs.length;
+    for (const [query, secret, message] of [
+      ['name=url_guarded&mode=append', reader, /may not append table "url_guarded"/],
+      ['name=url_elsewhere&mode=append', reader, /may not append table "url_elsewhere"/],
+      ['name=url_missing&mode=append', appender, /token needs scope DATASOURCES:CREATE/],
+    ] as const) {
+      const response = await suite.tb.form(`/v0/datasources?${query}`, { url }, secret);
+      assert.deepEqual([response.status, ((await response.json()) as { error: string }).error.match(message) !== null], [403, true], query);
+    }
+    assert.equal((await (await suite.server.fetch('/v0/jobs')).json()).jobs.length, before, 'no job was started');
+  });
+
   test('an NDJSON data source is created with a URL-encoded schema of JSONPaths, from a local file and from a URL', async () => {
     const ndjson = '{ "id": 123, "name": "Al Brown"}\n{"id": 124, "name": "Bea"}\n';
     const local = await suite.tb.upload(`name=events&mode=create&format=ndjson&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'ndjson', 'local_file.ndjson', ndjson);

@@ -63,7 +63,7 @@ describe('Tinybird tokens and scope checks', () => {
     assert.equal((await sql('SELECT 1', created.token)).status, 403);
   });
 
-  test('tokens are created from a JSON body too, and an unknown scope is refused', async () => {
+  test('tokens are created from a JSON body too; an unknown scope, and a data source named on DATASOURCES:CREATE or ADMIN, are refused', async () => {
     const response = await server.fetch('/v0/tokens', {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'json-token', scopes: [{ type: 'DATASOURCES:APPEND', resource: 'events' }] }),
@@ -72,6 +72,30 @@ describe('Tinybird tokens and scope checks', () => {
     assert.deepEqual((await response.json()).scopes, [{ type: 'DATASOURCES:APPEND', resource: 'events' }]);
     const bad = await server.fetch('/v0/tokens?name=bad&scope=PIPES:EVERYTHING', { method: 'POST' });
     assert.equal(bad.status, 400);
+    // CREATE and ADMIN reach every data source: one named would grant more than was asked for.
+    const wider = await server.fetch('/v0/tokens?name=wider&scope=DATASOURCES:CREATE:events', { method: 'POST' });
+    assert.deepEqual([wider.status, (await wider.json()).error], [400, 'Invalid scope "DATASOURCES:CREATE:events": DATASOURCES:CREATE takes no data source']);
+    const admin = await server.fetch('/v0/tokens', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'wider', scopes: [{ type: 'ADMIN', resource: 'events' }] }),
+    });
+    assert.deepEqual([admin.status, (await admin.json()).error], [400, 'Invalid scope "ADMIN:events": ADMIN takes no data source']);
+  });
+
+  test("a token's scope follows its data source: renamed, the token reads it by its new name; dropped, a new data source of the old name is not the token's", async () => {
+    const form = (path: string, fields: Record<string, string>, method = 'POST') => server.fetch(path, { method, body: new URLSearchParams(fields) });
+    assert.equal((await form('/v0/datasources?name=moving', { schema: 'x String' })).status, 200);
+    const { token, name } = await createToken('name=mover&scope=DATASOURCES:READ:moving');
+    assert.equal((await server.fetch('/v0/datasources/moving?name=moved', { method: 'PUT' })).status, 200);
+    assert.equal((await sql('SELECT count() AS n FROM moved', token)).status, 200);
+    const shown = await (await server.fetch(`/v0/tokens/${name}`)).json();
+    assert.deepEqual(shown.scopes, [{ type: 'DATASOURCES:READ', resource: 'moved' }]);
+    // A new data source under the old name is another: the token does not reach it.
+    assert.equal((await form('/v0/datasources?name=moving', { schema: 'secret String' })).status, 200);
+    assert.equal((await sql('SELECT * FROM moving', token)).status, 403);
+    assert.equal((await server.fetch('/v0/datasources/moved', { method: 'DELETE' })).status, 204);
+    assert.equal((await form('/v0/datasources?name=moved', { schema: 'secret String' })).status, 200);
+    assert.equal((await sql('SELECT * FROM moved', token)).status, 403);
+    assert.deepEqual((await (await server.fetch(`/v0/tokens/${name}`)).json()).scopes, []);
   });
 
   test('analyze and jobs refuse a token without DATASOURCES:CREATE in Tinybird\'s words', async () => {

@@ -52,7 +52,12 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
   const existing = core.catalog.findTable(namespace.id, name);
+  // The scope is this request's 403, not the job's failure, and is checked first, so that a token
+  // learns nothing of a data source it may not write: appending needs its scope, creating one DATASOURCES:CREATE.
+  if (existing) core.authorize(principal, 'append', existing);
+  else core.authorizeName(principal, 'append', WORKSPACE, name);
   checkImportRequest(importRequest, existing);
+  if (!existing) requireCreate(principal);
   const properties: TinybirdJobProperties = {
     mode, url: shownUrl, importId: importRequest.importId, datasource: { id: existing ? `t_${existing.id}` : '', name },
   };
