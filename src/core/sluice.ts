@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { DuckDBStorage } from '../storage/duckdb/duckdb-storage.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import { ChangeFeeds, type ChangeFeed, type FeedOptions } from './changes/change-feeds.ts';
-import { readFilters, requireReadsIn, requireScope, type Action, type Principal, type Target } from './auth/scopes.ts';
+import { allows, readFilters, requireReadsIn, requireScope, type Action, type Principal, type Target } from './auth/scopes.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { Catalog, physicalName } from './catalog/catalog.ts';
 import { QUARANTINE_SUFFIX, type Namespace, type Table, type TableChange, type TableSpec } from './catalog/model.ts';
@@ -110,6 +110,11 @@ export class Sluice {
   /** Checks that the principal may act on the table (a scope on a table covers its quarantine). */
   authorize(principal: Principal, action: Action, table: Table): void {
     requireScope(principal, action, this.targetOf(table));
+  }
+
+  /** Whether the principal may act on the table (see `authorize`). */
+  mayAct(principal: Principal, action: Action, table: Table): boolean {
+    return allows(principal, action, this.targetOf(table));
   }
 
   /**

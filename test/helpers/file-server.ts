@@ -38,6 +38,12 @@ export class FileServer {
     return this.url(path);
   }
 
+  /** Ends the stalled downloads after the line they sent, as if their files held only that. */
+  release(): void {
+    for (const response of this.stalled) response.end();
+    this.stalled.clear();
+  }
+
   private url(path: string): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
   }

@@ -67,7 +67,8 @@ export interface RunOptions {
  */
 export async function executeRun(tx: Transaction, catalog: Catalog, requests: WriteRequest[], options: RunOptions = { direct: false }): Promise<WriteEffect[]> {
   const first = requests[0]!;
-  const table = catalog.getTableById(first.table.id);
+  const table = catalog.findTableById(first.table.id);
+  if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${first.table.name}" was dropped before this write was applied`, { table: first.table.name });
   if (first.kind === 'delete_where') return [await deleteWhere(tx, table, first)];
 
   const inputColumns = first.input?.columns ?? [];

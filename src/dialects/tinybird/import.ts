@@ -191,7 +191,9 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
 export async function datasourceOf(core: Sluice, principal: Principal, table: Table, options: { withSchema?: boolean } = {}) {
   const current = core.catalog.getTableById(table.id);
   const quarantine = core.catalog.quarantineOf(current);
-  const facts = { bytes: await core.tableBytes(current), rowCount: await core.readableRowCount(principal, current), quarantineRows: quarantine?.rowCount ?? 0, usedBy: [] };
+  // A token that may not read the quarantine (one reading through a row filter) is not told how many rows it holds.
+  const quarantineRows = quarantine && core.mayAct(principal, 'read', quarantine) ? quarantine.rowCount : 0;
+  const facts = { bytes: await core.tableBytes(current), rowCount: await core.readableRowCount(principal, current), quarantineRows, usedBy: [] };
   return renderDatasource(current, facts, options);
 }
 
@@ -234,6 +236,11 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       if (format === 'csv' && columns.some((column) => column.jsonPath)) throw new SluiceError('INVALID_SCHEMA', 'JSONPaths are only supported with format=ndjson or format=parquet');
       table = await createTable(core, principal, namespace, name, columns, format, params);
     }
+    // Only a create may come without data (a data source from its schema alone); an append or replace of nothing is a mistake.
+    if (!request.source && mode !== 'create') {
+      throw new SluiceError('INVALID_ARGUMENT', `mode=${mode} needs data: send a file (multipart, curl -F csv=@file.csv), a url, or a body whose `
+        + 'Content-Type is not application/x-www-form-urlencoded (which curl -d and --data-binary send unless told otherwise: add -H "Content-Type: text/csv")');
+    }
     if (!table) {
       if (!request.source) throw new SluiceError('INVALID_ARGUMENT', 'To create a data source send a schema, a file or a url');
       if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
@@ -248,14 +255,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       const { hasHeader, delimiter, quote, escape } = inference.dialect;
       inferred = { path: file.path, hasHeader, delimiter, quote, escape: escape ?? quote };
     }
-    if (!request.source) {
-      // Only a create may come without data (a data source from its schema alone); an append or replace of nothing is a mistake.
-      if (mode !== 'create') {
-        throw new SluiceError('INVALID_ARGUMENT', `mode=${mode} needs data: send a file (multipart, curl -F csv=@file.csv), a url, or a body whose `
-          + 'Content-Type is not application/x-www-form-urlencoded (which curl -d and --data-binary send unless told otherwise: add -H "Content-Type: text/csv")');
-      }
-      return { datasource: await datasourceOf(core, principal, table) };
-    }
+    if (!request.source) return { datasource: await datasourceOf(core, principal, table) };
     const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : request.source;
     const result = await ingest(core, principal, {
       table, format: FORMATS[format], source, limits: { maxBytes: request.maxBytes },

@@ -100,6 +100,23 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await (await suite.server.fetch('/v0/jobs')).json()).jobs.length, before, 'no job was started');
   });
 
+  test('a URL import into a data source dropped while it downloads ends as a job in error naming the data source', async () => {
+    assert.equal((await suite.tb.form('/v0/datasources?name=dropped_midway', { schema: 'a Int32' })).status, 200);
+    const url = suite.files.stall('/midway.csv');
+    const job = await (await suite.tb.form('/v0/datasources?name=dropped_midway&mode=append', { url })).json();
+    for (let waited = 0; (await (await suite.server.fetch(`/v0/jobs/${job.id}`)).json()).status === 'waiting' && waited < 100; waited += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal((await suite.server.fetch('/v0/datasources/dropped_midway', { method: 'DELETE' })).status, 204);
+    suite.files.release();
+    let finished: Record<string, unknown> = {};
+    for (let waited = 0; waited < 200; waited += 1) {
+      finished = await (await suite.server.fetch(`/v0/jobs/${job.id}`)).json();
+      if (finished['status'] === 'done' || finished['status'] === 'error') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.equal(finished['status'], 'error');
+    assert.match(String(finished['error']), /dropped_midway/);
+  });
+
   test("a URL import the token may not make is a 403 at once, in Tinybird's words, not a job that fails: a READ token's append, an APPEND token's import into a data source it would create", async () => {
     const url = suite.files.serve('/forbidden.csv', '1\n');
     assert.equal((await suite.tb.form('/v0/datasources?name=url_guarded', { schema: 'a Int32' })).status, 200);
@@ -386,10 +403,10 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT id, v FROM wide_first ORDER BY id'), [{ id: 2, v: 'b' }, { id: 4, v: 'd' }]);
   });
 
-  test('an append or replace without a file, url or body is a 400 that says how to send one, and changes nothing', async () => {
+  test('an append or replace without a file, url or body is a 400 that says how to send one (of a missing data source too), and changes nothing', async () => {
     await suite.tb.form('/v0/datasources?name=no_data', { schema: 'id Int32' });
     await suite.tb.upload('mode=append&name=no_data', 'csv', 'a.csv', '1\n');
-    for (const query of ['mode=append&name=no_data', 'mode=replace&name=no_data', `mode=replace&name=no_data&replace_condition=${encodeURIComponent('id > 0')}`]) {
+    for (const query of ['mode=append&name=no_data', 'mode=replace&name=no_data', `mode=replace&name=no_data&replace_condition=${encodeURIComponent('id > 0')}`, 'mode=append&name=no_such_data']) {
       const response = await suite.tb.form(`/v0/datasources?${query}`, {});
       assert.equal(response.status, 400, query);
       assert.match((await response.json()).error, /needs data: send a file .*, a url, or a body whose Content-Type is not application\/x-www-form-urlencoded/);

@@ -107,8 +107,11 @@ describe('Tinybird tokens and scope checks', () => {
     }
   });
 
-  test('a READ scope with a filter reads only the rows the filter holds for, from SQL, static tokens and JWTs alike', async () => {
+  test('a READ scope with a filter reads only the rows the filter holds for, from SQL, static tokens and JWTs alike, and is not told of the quarantine', async () => {
     await seedTable(server.core, 'default', 'orders', [{ name: 'user_id', type: int32, nullable: false }, { name: 'v', type: { kind: 'string' }, nullable: false }], [['1', 'mine'], ['2', 'secret']]);
+    const quarantined = await server.fetch('/v0/events?name=orders&wait=true', { method: 'POST', body: '{"user_id": "not a number", "v": "bad"}' });
+    assert.deepEqual(await quarantined.json(), { successful_rows: 0, quarantined_rows: 1 });
+    assert.equal((await (await server.fetch('/v0/datasources/orders')).json()).quarantine_rows, 1);
     const stat = await createToken(`name=filtered&scope=${encodeURIComponent('DATASOURCES:READ:orders:user_id = 1')}`);
     assert.deepEqual(stat.scopes, [{ type: 'DATASOURCES:READ', resource: 'orders', filter: 'user_id = 1' }]);
     const body = JSON.stringify({ name: 'filtered-jwt', scopes: [{ type: 'DATASOURCES:READ', resource: 'orders', filter: 'user_id = 1' }] });
@@ -130,7 +133,7 @@ describe('Tinybird tokens and scope checks', () => {
       assert.deepEqual(mine.data, [{ v: 'mine', n: 1 }]);
       // The data source's statistics count the rows the token may read, not the others.
       const shown = await (await server.fetch('/v0/datasources/orders', { token })).json();
-      assert.equal(shown.statistics.row_count, 1);
+      assert.deepEqual([shown.statistics.row_count, shown.quarantine_rows], [1, 0]);
       const listed = await (await server.fetch('/v0/datasources', { token })).json();
       assert.deepEqual(listed.datasources.map((datasource: { statistics: { row_count: number } }) => datasource.statistics.row_count), [1]);
       assert.equal((await sql('SELECT * FROM orders_quarantine', token)).status, 403);
