@@ -5,10 +5,11 @@ import type { Column, Table } from './model.ts';
  * Which of a view's columns can never be NULL, from its query's parse tree (the guarded query,
  * whose table references name the tables' ids): DuckDB says every view column may be NULL. A
  * column is NOT NULL when its expression is a NOT NULL column of a table read by inner joins only,
- * a `count`, a non-null constant, or a CAST of one of those (and no ROLLUP, CUBE or GROUPING SETS
- * grouping); anything else may be NULL. Returns
- * one flag per column of the query, or undefined when the query's shape is not read here (set
- * operations, `*` beside other items): then every column may be NULL.
+ * a `count`, a non-null constant, a CAST, `trunc` or `split_part` of those (Feldera's integer casts
+ * are written with them), or a CASE whose every branch and ELSE is one (and no ROLLUP, CUBE or
+ * GROUPING SETS grouping); anything else may be NULL. Returns one flag per column of the query, or
+ * undefined when the query's shape is not read here (set operations, `*` beside other items): then
+ * every column may be NULL.
  */
 export function viewNullability(statement: JsonObject, tables: (id: string) => Table | undefined): boolean[] | undefined {
   const node = statement['node'];
@@ -25,6 +26,9 @@ export function viewNullability(statement: JsonObject, tables: (id: string) => T
   }
   return items.map((item) => !isNotNull(item, scope));
 }
+
+/** Functions that give NULL only of a NULL argument. */
+const KEEP_NOT_NULL = new Set(['trunc', 'split_part']);
 
 interface Scope {
   /** The tables read, with the name each goes by. */
@@ -56,7 +60,12 @@ function isNotNull(expression: JsonValue | undefined, scope: Scope | undefined):
       return isJsonObject(expression['value']) && expression['value']['is_null'] === false;
     case 'FUNCTION': {
       const name = String(expression['function_name']).toLowerCase();
+      if (KEEP_NOT_NULL.has(name)) return Array.isArray(expression['children']) && expression['children'].every((child) => isNotNull(child, scope));
       return (name === 'count_star' || name === 'count') && !expression['export_state'];
+    }
+    case 'CASE': {
+      const checks = Array.isArray(expression['case_checks']) ? expression['case_checks'] : [];
+      return checks.every((check) => isJsonObject(check) && isNotNull(check['then_expr'], scope)) && isNotNull(expression['else_expr'], scope);
     }
     case 'CAST':
       return expression['try_cast'] !== true && isNotNull(expression['child'], scope);

@@ -69,7 +69,7 @@ const CASTS: Record<string, string> = { CAST: 'CAST', TRY_CAST: 'TRY_CAST', SAFE
  * Feldera's calls that DuckDB writes another way, by name: how many arguments they take, whether
  * the first is a unit (`HOUR`), and the DuckDB SQL of the call from the other arguments' SQL.
  */
-const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (args: string[], unit: string) => string }> = {
+const CALLS: Record<string, { arity: number | number[]; unit?: 'first' | 'last'; build: (args: string[], unit: string) => string }> = {
   TIMESTAMP_TRUNC: { arity: 2, unit: 'last', build: ([value], unit) => `date_trunc('${unit}', ${value})` },
   DATE_TRUNC: { arity: 2, unit: 'last', build: ([value], unit) => `CAST(date_trunc('${unit}', ${value}) AS DATE)` },
   TIMESTAMPDIFF: { arity: 3, unit: 'first', build: ([from, to], unit) => `date_sub('${unit}', ${from}, ${to})` },
@@ -78,10 +78,23 @@ const CALLS: Record<string, { arity: number; unit?: 'first' | 'last'; build: (ar
   DATEADD: { arity: 3, unit: 'first', build: ([count, time], unit) => `(${time} + (${count}) * INTERVAL 1 ${unit})` },
   FORMAT_DATE: { arity: 2, build: ([format, value]) => `strftime(${value}, ${format})` },
   FORMAT_TIMESTAMP: { arity: 2, build: ([format, value]) => `strftime(${value}, ${format})` },
-  PARSE_TIMESTAMP: { arity: 2, build: ([format, text]) => `strptime(${text}, ${format})` },
-  PARSE_DATE: { arity: 2, build: ([format, text]) => `CAST(strptime(${text}, ${format}) AS DATE)` },
+  // A text that does not match the format is NULL, as in Feldera.
+  PARSE_TIMESTAMP: { arity: 2, build: ([format, text]) => `try_strptime(${text}, ${format})` },
+  PARSE_DATE: { arity: 2, build: ([format, text]) => `CAST(try_strptime(${text}, ${format}) AS DATE)` },
   PARSE_JSON: { arity: 1, build: ([text]) => `CASE WHEN json_valid(${text}) THEN CAST(${text} AS JSON) END` },
-  SORT_ARRAY: { arity: 1, build: ([array]) => `list_sort(${array})` },
+  // NULL elements count as the smallest, first in ascending order.
+  SORT_ARRAY: {
+    arity: [1, 2],
+    build: ([array, ascending]) => (ascending === undefined ? `list_sort(${array}, 'ASC', 'NULLS FIRST')`
+      : `CASE WHEN ${ascending} THEN list_sort(${array}, 'ASC', 'NULLS FIRST') ELSE list_sort(${array}, 'DESC', 'NULLS LAST') END`),
+  },
+  // Every match is replaced (DuckDB's replaces the first without 'g'); without a replacement, by nothing.
+  REGEXP_REPLACE: { arity: [2, 3], build: ([text, pattern, replacement]) => `regexp_replace(${text}, ${pattern}, ${replacement ?? "''"}, 'g')` },
+  // An empty text splits into no parts, an empty delimiter leaves the text whole; the delimiter is ',' by default.
+  SPLIT: {
+    arity: [1, 2],
+    build: ([text, delimiter = "','"]) => `CASE WHEN ${text} = '' THEN []::VARCHAR[] WHEN ${delimiter} = '' THEN [${text}] ELSE string_split(${text}, ${delimiter}) END`,
+  },
   // An array's length or a map's entry count, through JSON: DuckDB's cardinality takes maps only, and the type is not known here.
   CARDINALITY: { arity: 1, build: ([value]) => `coalesce(nullif(json_array_length(to_json(${value})), 0), len(json_keys(to_json(${value}))))` },
   // Each run of letters and digits with its first character upper-cased and the rest lower-cased.
@@ -382,8 +395,9 @@ class Translator extends CalciteDays {
     if (word === 'TABLE') return this.window(index + 2, close, next);
     // The whole of a cast's parentheses: a type's own commas (`MAP<K, V>`) are no argument separators.
     if (word !== undefined && Object.hasOwn(CASTS, word)) return this.cast(CASTS[word]!, { from: index + 2, to: close }, close, next);
+    if (word === 'SUBSTRING' || word === 'SUBSTR') return this.substring(args, next);
     const call = word !== undefined && Object.hasOwn(CALLS, word) ? CALLS[word]! : undefined;
-    if (call && call.arity === args.length) {
+    if (call && [call.arity].flat().includes(args.length)) {
       // A unit argument must be one (`date_trunc('hour', ts)`, DuckDB's own form, is left as it is).
       const unit = call.unit === 'first' ? this.unit(args[0]!) : call.unit === 'last' ? this.unit(args.at(-1)!) : '';
       if (unit === undefined) return undefined;
@@ -427,6 +441,28 @@ class Translator extends CalciteDays {
     // it as JSON text, and fail on one that is not): to_json gives its JSON, and never fails.
     if (type.type.kind === 'json') return { build: () => `to_json(${value()})`, next };
     if (holdsVariant(type.type)) return { build: () => `${name}(to_json(${value()}) AS ${type.sql})`, next };
+    const to = (x: string) => `${name}(${x} AS ${type.sql})`;
+    // A fraction cast to an integer is cut, as Feldera casts (DuckDB's cast rounds: 2.9 would be 3).
+    if (type.type.kind === 'int') {
+      return {
+        build: () => {
+          const x = value();
+          return `CASE WHEN typeof(${x}) IN ('FLOAT', 'DOUBLE') THEN ${to(`trunc(CAST(${x} AS DOUBLE))`)} ` +
+            `WHEN typeof(${x}) LIKE 'DECIMAL%' THEN ${to(`split_part(CAST(${x} AS VARCHAR), '.', 1)`)} ELSE ${to(x)} END`;
+        },
+        next,
+      };
+    }
+    // A text that is no date or time is NULL, as in Feldera (DuckDB's cast fails the query; a TRY_CAST needs nothing).
+    if (name === 'CAST' && (type.type.kind === 'date' || type.type.kind === 'time' || type.type.kind === 'timestamp')) {
+      return {
+        build: () => {
+          const x = value();
+          return `CASE WHEN typeof(${x}) = 'VARCHAR' THEN TRY_CAST(${x} AS ${type.sql}) ELSE ${to(x)} END`;
+        },
+        next,
+      };
+    }
     // A VARIANT holding a string is cast to that string, not to its JSON text with the quotes (a
     // VARIANT is stored as JSON; the rewrite has no types, so the value's own type decides).
     if (type.type.kind === 'string') {
@@ -440,6 +476,39 @@ class Translator extends CalciteDays {
       };
     }
     return { build: () => `${name}(${value()} AS ${type.sql})`, next };
+  }
+
+  /**
+   * `SUBSTRING(s FROM start [FOR count])` or `SUBSTRING(s, start [, count])` as Feldera reads it: a
+   * negative start is 1 and a negative count gives '' (DuckDB's would count from the end).
+   */
+  private substring(args: Span[], next: number): Rewrite | undefined {
+    let parts = args;
+    if (args.length === 1) {
+      const span = args[0]!;
+      const from = this.levelWordIn(span, 'FROM');
+      if (from === undefined) return undefined;
+      const count = this.levelWordIn({ from: from + 1, to: span.to }, 'FOR');
+      parts = [{ from: span.from, to: from }, { from: from + 1, to: count ?? span.to }, ...(count === undefined ? [] : [{ from: count + 1, to: span.to }])];
+    }
+    if (parts.length < 2 || parts.length > 3 || parts.some((part) => part.to <= part.from)) return undefined;
+    return {
+      build: () => {
+        const [text, start, count] = parts.map((part) => this.render(part));
+        const first = `CASE WHEN ${start} < 0 THEN 1 ELSE ${start} END`;
+        return count === undefined ? `substring(${text}, ${first})` : `substring(${text}, ${first}, CASE WHEN ${count} < 0 THEN 0 ELSE ${count} END)`;
+      },
+      next,
+    };
+  }
+
+  /** The first `word` in a span outside its brackets. */
+  private levelWordIn(span: Span, word: string): number | undefined {
+    for (let index = span.from; index < span.to; index += 1) {
+      if (this.opens(index)) index = this.closing(index, span.to) ?? span.to;
+      else if (this.word(index) === word) return index;
+    }
+    return undefined;
   }
 
   /** The Feldera type written from `start` to just before `end`, and its DuckDB name, if it reads as one. */

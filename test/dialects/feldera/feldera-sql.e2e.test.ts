@@ -33,7 +33,15 @@ const PROGRAM = `
     SELECT id, EXTRACT(DOW FROM ts) AS dow, DAYOFWEEK(ts) AS day_of_week, EXTRACT(ISODOW FROM ts) AS isodow,
            EXTRACT(DOW FROM DATE '2024-05-05') AS sunday, Extract(Dow From DATE '2024-05-04') AS saturday,
            DAYOFWEEK(DATE '2024-05-05') AS sunday_too, EXTRACT(ISODOW FROM DATE '2024-05-05') AS iso_sunday
-    FROM clicks WHERE id = 1;`;
+    FROM clicks WHERE id = 1;
+  CREATE MATERIALIZED VIEW edges AS
+    SELECT id, CAST(amount * 0.7 AS INT) AS cut, CAST(-2.9 AS INTEGER) AS cut_negative, CAST(2.9e0 AS BIGINT) AS cut_double,
+           CAST('not a date' AS DATE) AS bad_date, CAST('2024-02-30 10:00:00' AS TIMESTAMP) AS bad_time, PARSE_DATE('%Y-%m-%d', 'garbage') AS unparsed,
+           REGEXP_REPLACE('banana', 'a', 'X') AS replaced, REGEXP_REPLACE('banana', 'a') AS removed,
+           SUBSTRING('hello' FROM -1 FOR 2) AS from_negative, SUBSTRING('hello' FROM 2 FOR -1) AS negative_count, SUBSTRING('hello', 2, 3) AS commas,
+           SUBSTRING('hello' FROM 3) AS rest, SORT_ARRAY(ARRAY[4, 7, 1, NULL]) AS nulls_first, SORT_ARRAY(ARRAY[4, 7, 1, NULL], false) AS descending,
+           SPLIT('', ',') AS split_empty, SPLIT('foo bar', '') AS split_whole, SPLIT('a,b') AS split_default
+    FROM clicks WHERE id = 3;`;
 
 describe("Feldera's SQL in views", () => {
   const suite = useFelderaSuite(async (client) => {
@@ -46,6 +54,14 @@ describe("Feldera's SQL in views", () => {
     ].map((row) => JSON.stringify({ insert: row })).join('\n'));
   });
   const rows = (sql: string) => suite.client.rows('windows', sql);
+
+  test("casts, REGEXP_REPLACE, SUBSTRING, SORT_ARRAY, SPLIT and PARSE_DATE at their edges, as Feldera documents them: a fraction cast to an integer is cut, a text that is no date NULL, every match replaced, a negative start 1 and a negative count '', NULLs sorted first", async () => {
+    assert.deepEqual(await rows('SELECT * FROM edges'), [{
+      id: 3, cut: 2, cut_negative: -2, cut_double: 2, bad_date: null, bad_time: null, unparsed: null, replaced: 'bXnXnX', removed: 'bnn',
+      from_negative: 'he', negative_count: '', commas: 'ell', rest: 'llo', nulls_first: [null, 1, 4, 7], descending: [7, 4, 1, null],
+      split_empty: [], split_whole: ['foo bar'], split_default: ['a', 'b'],
+    }]);
+  });
 
   test('TUMBLE gives each timed row its window, aligned on the epoch; rows without a time are in none', async () => {
     assert.deepEqual(await rows('SELECT * FROM per_hour ORDER BY window_start'), [

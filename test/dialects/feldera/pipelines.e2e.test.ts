@@ -135,11 +135,12 @@ describe('Feldera pipelines', () => {
     assert.deepEqual(await client.rows('defaults', 'SELECT id FROM t'), []);
   });
 
-  test("program_info says a view's column is NOT NULL when its query shows it: a NOT NULL column over inner joins, a count, a constant, a cast of one (not under ROLLUP)", async () => {
+  test("program_info says a view's column is NOT NULL when its query shows it: a NOT NULL column over inner joins, a count, a constant, a cast of one, a CASE of them (not under ROLLUP)", async () => {
     const created = await client.pipeline('nullness', `
       CREATE TABLE a (id INT NOT NULL PRIMARY KEY, name VARCHAR);
       CREATE TABLE b (id INT NOT NULL PRIMARY KEY, a_id INT NOT NULL);
-      CREATE VIEW joined AS SELECT a.id, b.a_id, name, CAST(b.id AS BIGINT) AS wide, 1 AS one, NULL AS nothing, a.id + 1 AS next
+      CREATE VIEW joined AS SELECT a.id, b.a_id, name, CAST(b.id AS BIGINT) AS wide, 1 AS one, NULL AS nothing, a.id + 1 AS next,
+          CASE WHEN name IS NULL THEN 0 ELSE b.id END AS chosen, CASE WHEN b.id > 1 THEN b.id END AS some_ids
         FROM a JOIN b ON a.id = b.a_id;
       CREATE VIEW outer_joined AS SELECT a.id, b.id AS b_id FROM a LEFT JOIN b ON a.id = b.a_id;
       CREATE VIEW counted AS SELECT a_id, count(*) AS n, max(id) AS top FROM b GROUP BY a_id;
@@ -150,7 +151,7 @@ describe('Feldera pipelines', () => {
         .schema.outputs.find((candidate) => candidate.name === view)!;
       return Object.fromEntries(output.fields.map((field) => [field.name, field.columntype.nullable]));
     };
-    assert.deepEqual(nullability('joined'), { id: false, a_id: false, name: true, wide: false, one: false, nothing: true, next: true });
+    assert.deepEqual(nullability('joined'), { id: false, a_id: false, name: true, wide: false, one: false, nothing: true, next: true, chosen: false, some_ids: true });
     assert.deepEqual(nullability('outer_joined'), { id: true, b_id: true });
     assert.deepEqual(nullability('counted'), { a_id: false, n: false, top: true });
     assert.deepEqual(nullability('every_column'), { id: false, name: true });
