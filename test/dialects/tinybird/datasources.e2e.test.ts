@@ -65,6 +65,18 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.ok(listed.jobs.some((entry: { id: string }) => entry.id === body.id));
   });
 
+  test('a URL import, sent as a form or in the query, takes files past the 8 MB of a raw body, up to the server limit', async () => {
+    const rows = 400_000;
+    const csv = Array.from({ length: rows }, (_, index) => `${index},row-number-${index}\n`).join('');
+    assert.ok(csv.length > 9 * 1024 * 1024);
+    const url = suite.files.serve('/nine-megabytes.csv', csv);
+    const form = await (await suite.tb.form('/v0/datasources?name=large_remote', { url })).json();
+    assert.equal((await suite.tb.waitForJob(form.id))['status'], 'done');
+    const query = await (await suite.server.fetch(`/v0/datasources?name=large_remote&mode=append&url=${encodeURIComponent(url)}`, { method: 'POST' })).json();
+    assert.equal((await suite.tb.waitForJob(query.id))['status'], 'done');
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM large_remote'), [{ n: 2 * rows }]);
+  });
+
   test('a URL that is not http or https is a 400 at once, and a job shows its URL without credentials', async () => {
     for (const url of ['file:///etc/passwd', 'ftp://example.com/a.csv', 'not a url']) {
       const response = await suite.tb.form('/v0/datasources?name=never', { url });

@@ -39,12 +39,12 @@ async function openContent(source: IngestSource, limits: SourceLimits, { onProgr
   let totalBytes: number | undefined;
   let gzipDeclared: boolean;
   if (source.kind === 'url') {
-    // The HTTP client (undici) is loaded on the first URL import.
+    // The download's code is loaded on the first URL import.
     const { downloadUrl } = await import('./download-url.ts');
     const download = await downloadUrl(source.url, { timeoutMs: limits.timeoutMs, allowPrivateNetworks: limits.allowPrivateNetworks, signal });
     raw = download.body;
     totalBytes = download.totalBytes;
-    // fetch has already undone any Content-Encoding, after which servers' labels (a .gz name, an
+    // The download has already undone any Content-Encoding, after which servers' labels (a .gz name, an
     // application/gzip type) no longer describe the bytes; the bytes themselves still do.
     gzipDeclared = false;
   } else if (source.kind === 'bytes') {

@@ -1,6 +1,5 @@
 import { lookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { Agent } from 'undici';
 import { SluiceError } from '../../errors.ts';
 
 /**
@@ -73,20 +72,16 @@ export function checkLiteralHost(url: URL): void {
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /**
- * The connection pool for URL imports: every name is resolved when a connection is made and
+ * A `lookup` for connections of URL imports: every name is resolved when a connection is made and
  * refused if any of its addresses is not public, so redirects and changing DNS answers cannot reach
- * the server's own network.
+ * the server's own network. (A literal address is never looked up: see `checkLiteralHost`.)
  */
-export const publicNetworkAgent = new Agent({
-  connect: {
-    lookup(hostname: string, options: { all?: boolean }, callback: LookupCallback) {
-      lookup(hostname, { all: true }, (error, addresses) => {
-        if (error) return callback(error, []);
-        const refused = addresses.find((entry) => !isPublicAddress(entry.address));
-        if (refused) return callback(refusedAddress(`${hostname} (${refused.address})`) as unknown as NodeJS.ErrnoException, []);
-        if (options.all) return callback(null, addresses);
-        return callback(null, addresses[0]!.address, addresses[0]!.family);
-      });
-    },
-  } as never,
-});
+export function publicLookup(hostname: string, options: { all?: boolean }, callback: LookupCallback): void {
+  lookup(hostname, { all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const refused = addresses.find((entry) => !isPublicAddress(entry.address));
+    if (refused) return callback(refusedAddress(`${hostname} (${refused.address})`) as unknown as NodeJS.ErrnoException, []);
+    if (options.all) return callback(null, addresses);
+    return callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
+}

@@ -140,8 +140,9 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/v0/datasources', async (request, reply) => {
     if (request.isMultipart()) return importMultipart(core, request, reply);
     const contentType = String(request.headers['content-type'] ?? '');
+    // Parameters alone (a form or the query): the data, if any, comes from a url, up to the server's limit.
     if (contentType.startsWith('application/x-www-form-urlencoded') || !hasBody(request)) {
-      return handleImport(core, request, reply, await Params.of(request), undefined, RAW_BODY_BYTES);
+      return handleImport(core, request, reply, await Params.of(request), undefined, core.config.maxRequestBodyBytes);
     }
     try {
       return await handleImport(core, request, reply, Params.ofQuery(request), bodySource(request), RAW_BODY_BYTES);
