@@ -34,6 +34,15 @@ describe('Tinybird dialect: what the docs promise', () => {
     assert.deepEqual(await suite.tb.sql('SELECT id, t FROM escaped ORDER BY id'), [{ id: 1, t: 'say "hi", then go' }, { id: 2, t: 'plain' }]);
   });
 
+  test('a data source created with dialect_escapechar reads quoted fields with it; a line the escape does not fit is an invalid line, not a reason to read the file another way', async () => {
+    const created = await suite.tb.upload(`name=escaped_create&dialect_escapechar=${encodeURIComponent('\\')}`, 'csv', 'e.csv', 'a,b\n1,"x y"\n2,"p""q"\n3,"r\\"s"\n');
+    const body = await created.json();
+    assert.equal(created.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.datasource.columns.map((column: { name: string }) => column.name), ['a', 'b']);
+    assert.equal(body.invalid_lines, 1);
+    assert.deepEqual(await suite.tb.sql('SELECT a, b FROM escaped_create ORDER BY a'), [{ a: 1, b: 'x y' }, { a: 3, b: 'r"s' }]);
+  });
+
   test('a dialect_delimiter or dialect_escapechar of more than one character, or a dialect_new_line that is not a line ending, is a 400 that creates nothing', async () => {
     for (const [parameter, value] of [['dialect_delimiter', ';;'], ['dialect_escapechar', '\\\\'], ['dialect_new_line', 'xx']] as const) {
       const response = await suite.tb.upload(`name=bad_dialect&${parameter}=${encodeURIComponent(value)}`, 'csv', 'd.csv', 'id\n1\n');

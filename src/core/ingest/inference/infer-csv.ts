@@ -219,7 +219,9 @@ async function sniffCsv(storage: DuckDBStorage, path: string, options: CsvInfere
     `auto_type_candidates=[${SNIFF_TYPE_CANDIDATES.map(quoteLiteral).join(', ')}]`,
   ];
   if (options.delimiter !== undefined) args.push(`delim=${quoteLiteral(options.delimiter)}`);
-  if (options.escape !== undefined) args.push(`escape=${quoteLiteral(options.escape)}`);
+  // A given escape character may not fit every line (a doubled quote in a file escaped by `\`): such
+  // a line must not make the sniffer choose another delimiter or quote; the load reports it.
+  if (options.escape !== undefined) args.push(`escape=${quoteLiteral(options.escape)}`, 'strict_mode=false');
   // A CRLF file has `\n`-terminated lines too, so only a bare `\r` is forced on the sniffer.
   if (options.newline === '\r') args.push(`new_line=${quoteLiteral('\\r')}`);
   if (options.header !== undefined) args.push(`header=${options.header}`);
