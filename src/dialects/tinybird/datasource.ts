@@ -1,3 +1,4 @@
+import type { Catalog } from '../../core/catalog/catalog.ts';
 import type { Column, Table } from '../../core/catalog/model.ts';
 import { printClickHouseType } from '../../core/types/index.ts';
 import { printSchema } from './schema.ts';
@@ -11,6 +12,22 @@ export interface TinybirdTableProperties {
 
 export function tinybirdProperties(table: Table): TinybirdTableProperties {
   return table.properties as TinybirdTableProperties;
+}
+
+/** A data source's id in Tinybird's responses. */
+export function datasourceId(table: Table): string {
+  return `t_${table.id}`;
+}
+
+/**
+ * The table a request names by its name or by its id (`t_…`), as Tinybird's APIs take either (a
+ * name wins); undefined when there is none in the namespace.
+ */
+export function findDatasource(catalog: Catalog, namespaceId: string, nameOrId: string): Table | undefined {
+  const named = catalog.findTable(namespaceId, nameOrId);
+  if (named || !nameOrId.startsWith('t_')) return named;
+  const byId = catalog.findTableById(nameOrId.slice(2));
+  return byId?.namespaceId === namespaceId ? byId : undefined;
 }
 
 /** Tinybird prints times as `YYYY-MM-DD HH:MM:SS` (UTC). */
@@ -42,7 +59,7 @@ export function renderDatasource(table: Table, facts: DatasourceFacts, options: 
   const properties = tinybirdProperties(table);
   const engine = properties.engine ?? {};
   return {
-    id: `t_${table.id}`,
+    id: datasourceId(table),
     name: table.name,
     type: properties.format ?? 'csv',
     description: properties.description ?? '',

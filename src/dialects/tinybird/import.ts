@@ -10,7 +10,7 @@ import { spoolToFile } from '../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { printClickHouseType } from '../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../core/write/write-command.ts';
-import { renderDatasource, type TinybirdTableProperties } from './datasource.ts';
+import { findDatasource, renderDatasource, type TinybirdTableProperties } from './datasource.ts';
 import type { Params } from './params.ts';
 import { parseSchema, TINYBIRD_COERCION } from './schema.ts';
 import { WORKSPACE } from './scopes.ts';
@@ -222,7 +222,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
   const name = request.name;
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
-  const existing = core.catalog.findTable(namespace.id, name);
+  const existing = findDatasource(core.catalog, namespace.id, name);
   checkImportRequest(request, existing);
   const schemaText = params.get('schema');
 

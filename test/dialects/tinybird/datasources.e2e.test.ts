@@ -270,6 +270,16 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await missing.json(), { successful_rows: 0, quarantined_rows: 1 }, 'a new row still needs the value (the column has no DEFAULT)');
   });
 
+  test('alter adds new columns at the end only: one placed before an existing column is a 400, as a headerless CSV would fill it with that column\'s values', async () => {
+    await suite.tb.form('/v0/datasources?name=altered_middle', { schema: 'a String, b String' });
+    const altered = await suite.tb.form('/v0/datasources/altered_middle/alter', { schema: 'a String, n String, b String' });
+    assert.equal(altered.status, 400);
+    assert.match((await altered.json()).error, /New columns can only be added at the end: "n" comes before the existing column "b"/);
+    const datasource = await (await suite.server.fetch('/v0/datasources/altered_middle')).json();
+    assert.deepEqual(datasource.columns.map((column: { name: string }) => column.name), ['a', 'b']);
+    assert.equal((await suite.tb.form('/v0/datasources/altered_middle/alter', { schema: 'a String, b String, n String' })).status, 200);
+  });
+
   test('multipart form fields are parameters before the file; one after the file, or a second file, is a 400 and writes nothing, and never takes the server down after an import already refused', async () => {
     await suite.tb.form('/v0/datasources?name=ordered_parts', { schema: 'id Int32, v String' });
     await suite.tb.upload('name=ordered_parts&mode=append', 'csv', 'seed.csv', '1,a\n2,b\n3,c\n');

@@ -129,6 +129,30 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT user_id, tags FROM auto_events ORDER BY user_id'), [{ user_id: 7, tags: ['x', 'y'] }, { user_id: 8, tags: [] }]);
   });
 
+  test('an Array column of a data source created from events defaults to [], so that a later event without it is kept', async () => {
+    const created = await send('name=optional_arrays&wait=true', '{"a": 1, "b": {"d": [1, 2]}}\n');
+    assert.equal(created.status, 200, await created.clone().text());
+    const datasource = await (await server.fetch('/v0/datasources/optional_arrays')).json();
+    assert.deepEqual(datasource.columns.map((column: { name: string; default_value: string | null }) => [column.name, column.default_value]), [['a', null], ['b_d', '[]']]);
+    assert.deepEqual(await (await send('name=optional_arrays&wait=true', '{"a": 2}\n')).json(), { successful_rows: 1, quarantined_rows: 0 });
+    assert.deepEqual(await tb.sql('SELECT a, b_d FROM optional_arrays ORDER BY a'), [{ a: 1, b_d: [1, 2] }, { a: 2, b_d: [] }]);
+  });
+
+  test("a data source is named by its name or its id (t_…), as Tinybird's APIs take either", async () => {
+    const { id } = await (await server.fetch('/v0/datasources/clicks')).json();
+    assert.match(id, /^t_/);
+    const appended = await send(`name=${id}&wait=true`, '{"id": 900, "kind": "by-id", "at": "2024-01-01 00:00:00"}\n');
+    assert.deepEqual(await appended.json(), { successful_rows: 1, quarantined_rows: 0 });
+    assert.deepEqual(await tb.sql("SELECT id FROM clicks WHERE kind = 'by-id'"), [{ id: 900 }]);
+    const byId = await (await server.fetch(`/v0/datasources/${id}`)).json();
+    assert.equal(byId.name, 'clicks');
+    const csv = await tb.upload(`name=${id}&mode=append&format=ndjson`, 'ndjson', 'c.ndjson', '{"id": 901, "kind": "by-id", "at": "2024-01-01 00:00:00"}\n');
+    assert.equal(csv.status, 200, await csv.clone().text());
+    assert.deepEqual(await tb.sql("SELECT count() AS n FROM clicks WHERE kind = 'by-id'"), [{ n: 2 }]);
+    const listed = await (await server.fetch('/v0/datasources')).json();
+    assert.ok(!listed.datasources.some((datasource: { name: string }) => datasource.name.startsWith('t_')), 'no data source was created under the id');
+  });
+
   test('a line whose bytes are not UTF-8 is quarantined as such, not stored with U+FFFD in their place', async () => {
     await tb.form('/v0/datasources?name=bytes_in', { schema: 'id Int32 `json:$.id`, s String `json:$.s`', format: 'ndjson' });
     const body = Buffer.concat([Buffer.from('{"id": 1, "s": "ok"}\n{"id": 2, "s": "a'), Buffer.from([0xff]), Buffer.from('b"}\n')]);

@@ -9,6 +9,7 @@ import { parseHttpUrl, withoutCredentials } from '../../../core/ingest/sources/h
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { bodySource, multipartParts } from '../../../server/body.ts';
+import { datasourceId, findDatasource } from '../datasource.ts';
 import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
 import { checkDatasourceName, checkImportRequest, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, tinybirdColumns, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
@@ -25,7 +26,7 @@ const FILE_PARTS = new Set(['csv', 'ndjson', 'parquet', 'file']);
  */
 function tableOf(core: Sluice, principal: Principal, action: Action, name: string): Table {
   const namespace = core.catalog.getNamespace(WORKSPACE);
-  const table = core.catalog.findTable(namespace.id, name);
+  const table = findDatasource(core.catalog, namespace.id, name);
   if (table && table.kind !== 'view') return table;
   core.authorizeName(principal, action, WORKSPACE, name);
   throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
@@ -51,7 +52,7 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   const shownUrl = withoutCredentials(parseHttpUrl(url)).href;
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-  const existing = core.catalog.findTable(namespace.id, name);
+  const existing = findDatasource(core.catalog, namespace.id, name);
   // The scope is this request's 403, not the job's failure, and is checked first, so that a token
   // learns nothing of a data source it may not write: appending needs its scope, creating one DATASOURCES:CREATE.
   if (existing) core.authorize(principal, 'append', existing);
@@ -59,7 +60,7 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   checkImportRequest(importRequest, existing);
   if (!existing) requireCreate(principal);
   const properties: TinybirdJobProperties = {
-    mode, url: shownUrl, importId: importRequest.importId, datasource: { id: existing ? `t_${existing.id}` : '', name },
+    mode, url: shownUrl, importId: importRequest.importId, datasource: { id: existing ? datasourceId(existing) : '', name: existing?.name ?? name },
   };
   const job = await core.jobs.start({ kind: 'import', namespaceId: namespace.id, properties: properties as Record<string, unknown> }, ({ signal, reportProgress }) =>
     runImport(core, principal, { ...importRequest, source: { kind: 'url', url }, signal, onProgress: ({ bytesRead }) => reportProgress({ bytesRead }) }),
@@ -211,7 +212,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     if (condition === undefined) throw new SluiceError('INVALID_ARGUMENT', 'The delete_condition parameter is required');
     const predicate = await core.checkPredicate(table, rewriteClickHouseSql(condition, { conditionOn: table.columns.map((column) => column.name) }));
     if (params.flag('dry_run', false)) return { rows_to_be_deleted: await core.countWhere(principal, table, predicate) };
-    const properties: TinybirdJobProperties = { datasource: { id: `t_${table.id}`, name: table.name }, deleteCondition: condition };
+    const properties: TinybirdJobProperties = { datasource: { id: datasourceId(table), name: table.name }, deleteCondition: condition };
     const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async () => {
       const result = await core.write(principal, { table: core.catalog.getTableById(table.id), kind: 'delete_where', predicate, onInvalid: 'reject' });
       return { rows_deleted: result.rowsDeleted };
@@ -252,6 +253,13 @@ function addedColumns(table: Table, columns: Column[]): Column[] {
   }
   const missing = table.columns.filter((column) => !columns.some((candidate) => candidate.name === column.name));
   if (missing.length > 0) throw new SluiceError('INVALID_SCHEMA', `Columns cannot be dropped: the schema lacks ${missing.map((column) => column.name).join(', ')}`);
+  // New columns go after the table's: a CSV without a header is read by position, so one placed
+  // between them would take another column's values.
+  const firstNew = columns.findIndex((column) => !existing.has(column.name));
+  const misplaced = firstNew === -1 ? undefined : columns.slice(firstNew).find((column) => existing.has(column.name));
+  if (misplaced) {
+    throw new SluiceError('INVALID_SCHEMA', `New columns can only be added at the end: "${columns[firstNew]!.name}" comes before the existing column "${misplaced.name}"`);
+  }
   return columns.filter((column) => !existing.has(column.name));
 }
 

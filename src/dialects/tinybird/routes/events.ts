@@ -8,7 +8,8 @@ import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
-import { checkDatasourceName, successfulRows } from '../import.ts';
+import { findDatasource } from '../datasource.ts';
+import { checkDatasourceName, successfulRows, tinybirdColumns } from '../import.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
 import { TINYBIRD_COERCION } from '../schema.ts';
@@ -32,7 +33,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
     // No body at all (a request without a Content-Type) is an empty body: a request of no rows.
     let source = bodySource(request) ?? EMPTY_BODY;
-    let table = core.catalog.findTable(namespace.id, name);
+    let table = findDatasource(core.catalog, namespace.id, name);
     const cleanups: Array<() => Promise<void>> = [];
     try {
       if (!table) {
@@ -45,7 +46,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
         const file = await spoolToFile(await core.openSource(source, { maxBytes: EVENTS_MAX_BYTES }), core.storage.spoolDir, { extension: 'ndjson' });
         cleanups.push(() => file.remove());
         const analysis = await analyzeNdjson(core.storage, file.path);
-        const columns: Column[] = analysis.columns.map((column) => ({ name: column.name, ...column.field, jsonPath: column.path }));
+        const columns = tinybirdColumns(analysis.columns.map((column): Column => ({ name: column.name, ...column.field, jsonPath: column.path })));
         table = core.catalog.findTable(namespace.id, name) ?? (await createOrFind(core, principal, namespace.id, name, columns));
         source = { kind: 'file', path: file.path };
       }
