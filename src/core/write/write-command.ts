@@ -112,3 +112,10 @@ export interface WriteResult extends WriteCounts {
 }
 
 export const MAX_REPORTED_ERRORS = 1000;
+
+/**
+ * A value or record an error report shows is cut to this many characters, as Feldera cuts its error
+ * texts (4096 bytes), so that a thousand failed rows of huge values cannot make a huge answer; the
+ * quarantine keeps them whole.
+ */
+export const MAX_REPORTED_TEXT = 4096;

@@ -6,7 +6,7 @@ import { QUARANTINE_COLUMNS, type Column, type Table } from '../catalog/model.ts
 import { SluiceError } from '../errors.ts';
 import { coerceProjectedText, passesTyped, type CoercionOptions, type TypeDescriber } from '../ingest/coercion.ts';
 import { RAW_STAGE_COLUMNS, STAGE_CONTROL_COLUMNS, type DirectSource, type MergedPart, type StagedInput } from '../ingest/staged-input.ts';
-import { MAX_REPORTED_ERRORS, type RowError, type WriteCounts, type WriteKind, type WriteRequest } from './write-command.ts';
+import { MAX_REPORTED_ERRORS, MAX_REPORTED_TEXT, type RowError, type WriteCounts, type WriteKind, type WriteRequest } from './write-command.ts';
 
 /** The effect of one request, before the version and write-log entry are added. */
 export interface WriteEffect extends WriteCounts {
@@ -430,7 +430,8 @@ class Stage {
     }
     if ([...result.values()].some((entry) => entry.invalid > 0)) {
       const rows = await this.tx.rows(
-        `SELECT ${req} AS _req, ${row} AS _row, ${failed} AS _failures, ${OWN.texts} AS _texts, ${OWN.source} AS _source FROM ${this.typed}
+        `SELECT ${req} AS _req, ${row} AS _row, ${failed} AS _failures, list_transform(${OWN.texts}, t -> left(t, ${MAX_REPORTED_TEXT})) AS _texts,
+           left(${OWN.source}, ${MAX_REPORTED_TEXT}) AS _source FROM ${this.typed}
          WHERE len(${failed}) > 0
          QUALIFY row_number() OVER (PARTITION BY ${req} ORDER BY ${row}) <= ${MAX_REPORTED_ERRORS}
          ORDER BY ${req}, ${row}`,

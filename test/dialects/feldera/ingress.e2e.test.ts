@@ -325,6 +325,15 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'good', price: null }, { id: 5, name: 'good too', price: 7 }]);
   });
 
+  test('an error shows at most 4096 characters of a bad value, however long the value is', async () => {
+    const pipeline = await fresh();
+    const huge = 'x'.repeat(100_000);
+    const error = await felderaError(await client.push(pipeline, 'items', `{"insert": {"id": "${huge}"}}\n{"insert": {"id": "${huge}y"}}`), 400, 'ParseErrors');
+    const details = error.details as { num_errors: number; errors: Array<{ field: string | null; invalid_text: string | null }> };
+    assert.equal(details.num_errors, 2);
+    assert.deepEqual(details.errors.map((entry) => [entry.field, entry.invalid_text]), [['id', huge.slice(0, 4096)], ['id', huge.slice(0, 4096)]]);
+  });
+
   test('a JSON value of another kind than its column takes is a parse error naming the column, as Feldera decodes JSON: no text from an object or a number, no boolean from "yes" or 1, no timestamp from a number; a number may be a string', async () => {
     const pipeline = await fresh(`CREATE TABLE k (
       s VARCHAR, b BOOLEAN, i INT, f DOUBLE, d DECIMAL(10, 2), ts TIMESTAMP, day DATE, arr INT ARRAY, m MAP<VARCHAR, INT>, v VARIANT);`);
