@@ -153,6 +153,19 @@ describe('Feldera ingress', () => {
     ]);
   });
 
+  test("CSV empty and missing fields as Feldera reads them: empty is NULL in a nullable column, quoted or not, and '' in a NOT NULL text; a missing NOT NULL field takes its DEFAULT or is a bad record", async () => {
+    const pipeline = await fresh(`CREATE TABLE d (id INT NOT NULL PRIMARY KEY, b VARCHAR NOT NULL, n VARCHAR, f VARCHAR NOT NULL DEFAULT 'dflt', i INT);`);
+    const refused = await felderaError(await client.push(pipeline, 'd', '1,,,x,\n2,"","",y,""\n3,text\n4\n', 'format=csv'), 400, 'ParseErrors');
+    const errors = (refused.details as { errors: Array<{ event_number: number; field: string; description: string }> }).errors;
+    assert.deepEqual(errors.map((entry) => [entry.event_number, entry.field]), [[4, 'b']]);
+    assert.match(errors[0]!.description, /missing/);
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM d ORDER BY id'), [
+      { id: 1, b: '', n: null, f: 'x', i: null },
+      { id: 2, b: '', n: null, f: 'y', i: null },
+      { id: 3, b: 'text', n: null, f: 'dflt', i: null },
+    ]);
+  });
+
   test('a CSV quote that is never closed is a parse error for the rest of the body, not a field holding it', async () => {
     const pipeline = await fresh();
     const refused = await felderaError(await client.push(pipeline, 'items', '20,kept,1\n21,"unterminated\n22,c,3\n23,d,4\n', 'format=csv'), 400, 'ParseErrors');

@@ -27,7 +27,12 @@ export interface CsvOptions {
   byPosition?: boolean;
   /** An empty field of a non-nullable text column is the empty string rather than a missing value. */
   emptyTextIsEmptyString?: boolean;
-  /** Missing trailing fields are NULL and extra fields ignored; otherwise such records are invalid. */
+  /**
+   * Missing trailing fields are NULL and extra fields ignored; otherwise such records are invalid.
+   * A lenient read tells a missing field from an empty one: a non-nullable text column with
+   * `emptyTextIsEmptyString` takes an empty field as '' and a missing one as missing (its DEFAULT, or
+   * an error), and every other column takes both as NULL, quoted ("") or not, as Feldera's CSV reader does.
+   */
   lenient: boolean;
   /**
    * Whether a quoted empty field ("") is NULL like an unquoted empty one (the default), or an empty
@@ -49,6 +54,9 @@ export interface CsvOptions {
 }
 
 let scanCounter = 0;
+
+/** A null string no CSV file holds as a field, so that DuckDB reads every field as its text. */
+const NO_NULL_TEXT = '\u0001sluice: no field is NULL\u0001';
 
 /**
  * A spooled CSV file, read by DuckDB's own CSV reader (typed later by the write path). Records with
@@ -78,7 +86,9 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   // The strict reader fails a whole file on a carriage return outside quotes that does not end its line: such
   // records are found first, to be staged as undecodable lines (the lenient reader takes one for a line break).
   const strayReturns = !options.lenient && !options.noStrayReturns && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, header) : [];
-  const nullStrings = nullStringsOption(options.nullText, [dialect.quote, dialect.escape]);
+  // A lenient read's only NULLs are the missing fields it pads: no field is read as NULL (the
+  // null string is one no file holds), and empty ones are made NULL below where they are.
+  const nullStrings = options.lenient ? `nullstr = ${quoteLiteral(NO_NULL_TEXT)}` : nullStringsOption(options.nullText, [dialect.quote, dialect.escape]);
   const fields = Array.from({ length: Math.max(fieldCount, 1) }, (_, index) => `${quoteLiteral(`f${index}`)}: 'VARCHAR'`);
   const reader = (rejects?: string, parallel = true) => `read_csv(${quoteLiteral(path)}, auto_detect = false, header = false, skip = ${header ? 1 : 0},
         delim = ${quoteLiteral(dialect.delimiter)}, quote = ${quoteLiteral(dialect.quote)}, escape = ${quoteLiteral(dialect.escape)},
@@ -87,8 +97,10 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
         ${options.lenient ? ', strict_mode = false, null_padding = true' : ''}${!parallel || options.lenient ? ', parallel = false' : ''})`;
   const values = mapped.map(({ column, field }) => {
     const value = quoteIdentifier(`f${field}`);
+    const emptyIsText = options.emptyTextIsEmptyString && column.type.kind === 'string' && !column.nullable;
+    if (options.lenient) return emptyIsText ? value : `nullif(${value}, '')`;
     if (column.type.kind !== 'string') return options.quotedEmptyIsNull === 'outsideText' ? `nullif(${value}, '')` : value;
-    return options.emptyTextIsEmptyString && !column.nullable ? `coalesce(${value}, '')` : value;
+    return emptyIsText ? `coalesce(${value}, '')` : value;
   });
   return {
     columns: mapped.map(({ column }) => column.name),

@@ -53,7 +53,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
       signal: pipelines.stopSignal(pipeline),
       source: bodySource(request) ?? EMPTY_BODY,
       limits: { maxBytes: core.config.maxRequestBodyBytes },
-      csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', quotedEmptyIsNull: false, emptyTextIsEmptyString: true },
+      csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', emptyTextIsEmptyString: true },
       // Values of JSON's kind for their column, as Feldera's decoder takes them: "5" is no INT, 1 no BOOLEAN.
       json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true, typedValues: true },
     });
