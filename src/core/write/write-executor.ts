@@ -39,7 +39,7 @@ const own = (name: string): string => quoteIdentifier(`\u0001${name}`);
 /** The stage's own columns of the typed stage, beside the table's (see `own`). */
 const OWN = {
   req: own('req'), row: own('row'), weight: own('weight'), undecodable: own('undecodable'), source: own('source'),
-  group: own('group'), sets: own('sets'), failures: own('failures'), texts: own('texts'),
+  group: own('group'), sets: own('sets'), failures: own('failures'), texts: own('texts'), dropped: own('dropped'),
 } as const;
 
 /**
@@ -404,11 +404,21 @@ class Stage {
                ${[...values, `${failureList} AS ${failed}`, ...this.inputColumns.map((_, index) => `r.v${index} AS ${rawTexts[index]}`)].join(', ')}
              FROM (SELECT *${coerced.map(({ text }) => `, ${text}`).join('')} FROM ${this.raw}) r`;
     if (this.controls) {
-      // The rows of a group stand or fall together: a failed row fails the rest of its group.
-      checked = `SELECT * REPLACE (CASE WHEN len(${failed}) = 0 AND ${group} IS NOT NULL AND count(*) FILTER (WHERE len(${failed}) > 0) OVER g > 0
-          THEN [{'c': NULL::VARCHAR, 'e': 'not applied: record ' || min(${row}) FILTER (WHERE len(${failed}) > 0) OVER g || ' of the same group failed'}]
-          ELSE ${failed} END AS ${failed})
+      // The rows of a group stand or fall together: a failed row takes the rest of its group with it.
+      // Those are not written and not reported one by one (a bad element of an array of 60,000
+      // would be hidden behind 1,000 reports of its siblings, as Feldera reports only the failure):
+      // each failed row's report says how many of its group it took.
+      const groupFailed = `${group} IS NOT NULL AND count(*) FILTER (WHERE len(${failed}) > 0) OVER g > 0`;
+      const others = `count(*) FILTER (WHERE len(${failed}) = 0) OVER g`;
+      checked = `SELECT * REPLACE (
+          CASE WHEN len(${failed}) = 0 AND ${groupFailed} THEN [{'c': NULL::VARCHAR, 'e': 'not applied: its group failed'}]
+               WHEN len(${failed}) > 0 AND ${group} IS NOT NULL AND ${others} > 0
+               THEN list_append(${failed}, {'c': NULL::VARCHAR, 'e': 'the ' || ${others} || ' other change' || CASE WHEN ${others} = 1 THEN '' ELSE 's' END || ' of its group (its array, or its record) not applied'})
+               ELSE ${failed} END AS ${failed}),
+          (len(${failed}) = 0 AND ${groupFailed}) AS ${OWN.dropped}
         FROM (${checked}) WINDOW g AS (PARTITION BY ${req}, ${group})`;
+    } else {
+      checked = `SELECT *, false AS ${OWN.dropped} FROM (${checked})`;
     }
     await this.tx.run(
       `CREATE TEMP TABLE ${this.typed} AS SELECT * ${rawTexts.length > 0 ? `EXCLUDE (${rawTexts.join(', ')})` : ''},
@@ -418,7 +428,7 @@ class Stage {
     const result = new Map<number, RequestValidation>();
     for (let request = 0; request < requestCount; request += 1) result.set(request, { valid: 0, invalid: 0, undecodable: 0, errors: [] });
     const counts = await this.tx.rows(
-      `SELECT ${req} AS _req, count(*) FILTER (WHERE len(${failed}) = 0) AS valid, count(*) FILTER (WHERE len(${failed}) > 0) AS invalid,
+      `SELECT ${req} AS _req, count(*) FILTER (WHERE len(${failed}) = 0) AS valid, count(*) FILTER (WHERE len(${failed}) > 0 AND NOT ${OWN.dropped}) AS invalid,
          count(*) FILTER (WHERE ${OWN.undecodable}) AS undecodable
        FROM ${this.typed} GROUP BY ${req}`,
     );
@@ -432,7 +442,7 @@ class Stage {
       const rows = await this.tx.rows(
         `SELECT ${req} AS _req, ${row} AS _row, ${failed} AS _failures, list_transform(${OWN.texts}, t -> left(t, ${MAX_REPORTED_TEXT})) AS _texts,
            left(${OWN.source}, ${MAX_REPORTED_TEXT}) AS _source FROM ${this.typed}
-         WHERE len(${failed}) > 0
+         WHERE len(${failed}) > 0 AND NOT ${OWN.dropped}
          QUALIFY row_number() OVER (PARTITION BY ${req} ORDER BY ${row}) <= ${MAX_REPORTED_ERRORS}
          ORDER BY ${req}, ${row}`,
       );
