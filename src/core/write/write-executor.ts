@@ -623,7 +623,8 @@ class Stage {
     const keys = this.keyList();
     const { row, weight, sets } = OWN;
     const [seq, outcome] = [own('seq'), own('outcome')];
-    const changes = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${row}, ${weight}) AS ${seq} FROM ${this.validRows([0], `${weight} <> 0`)})`;
+    // In record order; within a record, a delete before an insert before an update (a partial row).
+    const changes = `(SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${row}, ${weight}, ${sets} IS NOT NULL) AS ${seq} FROM ${this.validRows([0], `${weight} <> 0`)})`;
     // A column's value is the one its last upsert gives (a whole row or a partial one naming it): a
     // whole row after it would give another, a delete after it would end the key without a row.
     const values = this.table.columns
@@ -683,7 +684,7 @@ class Stage {
     // Each distinct row is numbered and its records' running sums taken by that number: a window
     // partitioned by the values themselves would give -0.0 back as 0.
     await this.tx.run(`CREATE TEMP TABLE ${this.folded} AS SELECT *, row_number() OVER () AS ${id} FROM (SELECT ${columns} FROM ${changed} GROUP BY ALL)`);
-    const runningSums = `(SELECT n.${id}, c.${weight}, sum(c.${weight}) OVER (PARTITION BY n.${id} ORDER BY c.${row} ROWS UNBOUNDED PRECEDING) AS ${running}
+    const runningSums = `(SELECT n.${id}, c.${weight}, sum(c.${weight}) OVER (PARTITION BY n.${id} ORDER BY c.${row}, c.${weight} ROWS UNBOUNDED PRECEDING) AS ${running}
       FROM ${changed} c JOIN ${this.folded} n ON ${matches('c', 'n')})`;
     const sums = `SELECT ${id}, CAST(sum(${weight}) AS BIGINT) AS ${net}, CAST(least(0, min(${running})) AS BIGINT) AS ${dip} FROM ${runningSums} GROUP BY ${id}`;
     // The copies already in the table, counted only for rows whose running sum dips below zero.

@@ -220,14 +220,29 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await itemsOf(client, pipeline), []);
   });
 
-  test('a record with more than one of insert, delete and update is a parse error, and the push keeps its other records', async () => {
+  test('a record may hold a delete, an insert and an update, applied in that order as Feldera applies them; {} and a null change are no-ops, another key a parse error', async () => {
     const pipeline = await fresh();
-    const body = ['{"insert": {"id": 1, "name": "kept"}}', '{"insert": {"id": 2, "name": "x"}, "delete": {"id": 2}}', '{"update": {"id": 1, "name": "y"}, "insert": {"id": 1, "name": "z"}}'].join('\n');
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}\n{"insert": {"id": 2, "name": "b"}}');
+    const body = [
+      '{"insert": {"id": 1, "name": "replaced"}, "delete": {"id": 1}}',
+      '{"update": {"id": 2, "price": 9}, "insert": {"id": 2, "name": "b2", "price": 1}, "delete": {"id": 2}}',
+      '{"insert": {"id": 3, "name": "c"}, "delete": null}',
+      '{}',
+      '{"insert": null}',
+      '{"upsert": {"id": 4, "name": "d"}}',
+    ].join('\n');
     const refused = await felderaError(await client.push(pipeline, 'items', body), 400, 'ParseErrors');
     const errors = (refused.details as { errors: Array<{ event_number: number; description: string }> }).errors;
-    assert.deepEqual(errors.map((error) => error.event_number), [2, 3]);
-    assert.match(errors[0]!.description, /one of "insert", "delete" and "update"/);
-    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'kept', price: null }]);
+    assert.deepEqual(errors.map((error) => error.event_number), [6]);
+    assert.match(errors[0]!.description, /expected \{"insert": row\} or \{"delete": row\}/);
+    assert.deepEqual(await itemsOf(client, pipeline), [
+      { id: 1, name: 'replaced', price: null }, { id: 2, name: 'b2', price: 9 }, { id: 3, name: 'c', price: null },
+    ]);
+    // Without a key the delete comes first too: of no copy it deletes nothing, and the insert adds one.
+    const log = await fresh('CREATE TABLE log (msg VARCHAR, n INT);');
+    await client.pushOk(log, 'log', '{"insert": {"msg": "x", "n": 1}, "delete": {"msg": "x", "n": 1}}\n{"delete": {"msg": "y", "n": 2}, "insert": {"msg": "y", "n": 2}}');
+    await client.pushOk(log, 'log', '{"insert": {"msg": "y", "n": 2}, "delete": {"msg": "y", "n": 2}}');
+    assert.deepEqual(await client.rows(log, 'SELECT msg, n, count(*) AS c FROM log GROUP BY ALL ORDER BY msg'), [{ msg: 'x', n: 1, c: 1 }, { msg: 'y', n: 2, c: 1 }]);
   });
 
   test('a JSON record with bytes that are not UTF-8 is a parse error, not text with U+FFFD in their place; the push keeps its other records', async () => {

@@ -400,18 +400,22 @@ interface JsonStagedInput extends StagedInput {
 const UPDATE_FORMATS: Record<UpdateFormat, (source: string, exact: (text: string) => string) => string> = {
   raw: (source, exact) => `SELECT _req, _row, _group, 1 AS _weight, _error, j, CASE WHEN _error IS NULL THEN j::JSON END AS row,
     CASE WHEN _error IS NULL THEN (${exact('j')})::JSON END AS _exact, false AS _partial FROM ${source}`,
+  // A record may hold a delete, an insert and an update (a partial row), each present and not null;
+  // they apply in that order (the write path orders a record's changes by weight, then whole rows
+  // before partial ones). A record of none of them (`{}`, `{"insert": null}`) changes nothing, as in
+  // Feldera; any other key is an error.
   insert_delete: (source, exact) => `
-    SELECT _req, _row, _group,
-      CASE WHEN json_exists(j, '$.insert') OR json_exists(j, '$.update') THEN 1 WHEN json_exists(j, '$.delete') THEN -1 ELSE 0 END AS _weight,
-      CASE WHEN _error IS NOT NULL THEN _error
-           WHEN NOT (json_exists(j, '$.insert') OR json_exists(j, '$.delete') OR json_exists(j, '$.update'))
-           THEN 'expected {"insert": row} or {"delete": row} (or {"update": row} on a keyed table)'
-           WHEN json_exists(j, '$.insert')::INT + json_exists(j, '$.delete')::INT + json_exists(j, '$.update')::INT > 1
-           THEN 'expected one of "insert", "delete" and "update" in a record, not several' END AS _error,
-      _text AS j, coalesce(json_extract(j, '$.insert'), json_extract(j, '$.delete'), json_extract(j, '$.update')) AS row,
-      coalesce(json_extract(_exact, '$.insert'), json_extract(_exact, '$.delete'), json_extract(_exact, '$.update')) AS _exact,
-      coalesce(json_exists(j, '$.update') AND NOT json_exists(j, '$.insert') AND NOT json_exists(j, '$.delete'), false) AS _partial
-    FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text, CASE WHEN _error IS NULL THEN ${exact('j')} END AS _exact FROM ${source})`,
+    WITH records AS (SELECT _req, _row, _group, _text AS j, _exact,
+        CASE WHEN _error IS NOT NULL THEN _error
+             WHEN json_type(j) <> 'OBJECT' OR len(list_filter(json_keys(j), k -> k NOT IN ('insert', 'delete', 'update', 'table'))) > 0
+             THEN 'expected {"insert": row} or {"delete": row} (or {"update": row} on a keyed table)' END AS _error,
+        CASE WHEN _error IS NULL THEN j END AS valid
+      FROM (SELECT _req, _row, _group, _error, CASE WHEN _error IS NULL THEN j END AS j, j AS _text, CASE WHEN _error IS NULL THEN ${exact('j')} END AS _exact FROM ${source}))
+    ${INSERT_DELETE_PARTS.map(({ key, weight, partial }) => `SELECT _req, _row, _group, ${weight} AS _weight, NULL::VARCHAR AS _error, j,
+        json_extract(valid, '$.${key}') AS row, json_extract(_exact, '$.${key}') AS _exact, ${partial} AS _partial
+      FROM records WHERE _error IS NULL AND coalesce(json_type(valid, '$.${key}'), 'NULL') <> 'NULL'`).join('\n    UNION ALL\n    ')}
+    UNION ALL
+    SELECT _req, _row, _group, 0, _error, j, NULL, NULL, false FROM records WHERE _error IS NOT NULL`,
   weighted: (source, exact) => `
     SELECT _req, _row, _group, CASE WHEN ${INTEGER_WEIGHT} THEN TRY_CAST(json_extract_string(j, '$.weight') AS BIGINT) ELSE 0 END AS _weight,
       CASE WHEN _error IS NOT NULL THEN _error
@@ -434,6 +438,13 @@ const UPDATE_FORMATS: Record<UpdateFormat, (source: string, exact: (text: string
     SELECT _req, _row, _group, 0, coalesce(_error, 'expected {"payload": {"op": "c|u|d|r", "before": row, "after": row}}'), _text, NULL, NULL, false
     FROM records WHERE _error IS NOT NULL OR op IS NULL OR op NOT IN ('c', 'r', 'u', 'd')`,
 };
+
+/** The changes a record of the insert_delete format may hold, in the order they apply. */
+const INSERT_DELETE_PARTS = [
+  { key: 'delete', weight: -1, partial: false },
+  { key: 'insert', weight: 1, partial: false },
+  { key: 'update', weight: 1, partial: true },
+];
 
 /** Kinds whose column keeps a value's text as it is read (a number's spelling included). */
 const KEPT_TEXT_KINDS = new Set<DataTypeKind>(['string', 'binary']);
