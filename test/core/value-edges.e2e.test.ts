@@ -997,8 +997,11 @@ const FD_CASES: Case[] = [
     name: 'VARCHAR tells the empty string from NULL, and keeps quotes, commas, tabs, newlines, backslashes and non-ASCII text',
     type: 'VARCHAR',
     edges: [
-      ...['', 'a,b"c', 'tab\there', 'two\nlines', 'back\\slash', 'null', '€ 😀'].map((value) => ({ text: value, want: text(value) })),
+      // In CSV an empty field, quoted or not, is NULL in a nullable column, as Feldera's CSV reader reads it.
+      { text: '', skip: ['CSV'], want: text('') },
+      ...['a,b"c', 'tab\there', 'two\nlines', 'back\\slash', 'null', '€ 😀'].map((value) => ({ text: value, want: text(value) })),
       { text: '', json: 'null', jsonOnly: true, want: NUL },
+      { text: '', skip: ['JSON string', 'JSON literal'], want: NUL },
     ],
     bad: [],
   },
