@@ -15,8 +15,9 @@ export const feldera: Dialect = {
   configure(core) {
     core.manageNamespaces('feldera', isPipeline);
   },
-  routes(app, core) {
+  async routes(app, core) {
     const pipelines = new Pipelines(core);
+    await pipelines.compileInterrupted();
     pipelineRoutes(app, pipelines);
     ingressRoutes(app, core, pipelines);
     queryRoutes(app, core, pipelines);

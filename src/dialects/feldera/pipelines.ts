@@ -123,6 +123,19 @@ export class Pipelines {
     });
   }
 
+  /**
+   * Compiles the programs whose compile a stop of the server cut off (saved 'Pending'): the program
+   * is saved before it is compiled, so a pipeline killed mid-compile would stay 'Pending', never
+   * startable, and a PUT of the same program changes nothing. Run once at start, before requests.
+   */
+  async compileInterrupted(): Promise<void> {
+    const principal: Principal = { tokenId: 'feldera-recovery', name: 'recovery at start', scopes: [{ action: 'admin' }], dialect: 'feldera' };
+    for (const namespace of this.core.catalog.listNamespaces()) {
+      const state = stateOf(namespace);
+      if (state?.program_status === 'Pending') await this.control.run(() => this.compile(principal, { namespace, state }));
+    }
+  }
+
   async create(principal: Principal, descriptor: PipelineDescriptor): Promise<Pipeline> {
     return this.control.run(() => this.createNow(principal, descriptor));
   }

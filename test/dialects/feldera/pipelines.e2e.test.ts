@@ -372,4 +372,20 @@ describe('Feldera pipelines across a restart', () => {
     await client.pushOk('running', 'orders', '2,250,bob\n', 'format=csv');
     assert.deepEqual(await client.rows('running', 'SELECT id FROM big_orders ORDER BY id'), [{ id: 1 }, { id: 2 }]);
   });
+
+  test('a program whose compile a stop cut off (saved, still Pending) is compiled at start, and the pipeline can start', async () => {
+    const client = new FelderaClient(server);
+    await client.pipeline('cut_off', PROGRAM, { start: false });
+    // What a PUT of a new program leaves when the server is killed between saving it and compiling it.
+    const namespace = server.core.catalog.findNamespace('cut_off')!;
+    const state = namespace.properties['feldera'] as Record<string, unknown>;
+    const program = 'CREATE TABLE fresh (id INT NOT NULL PRIMARY KEY, note VARCHAR);';
+    await server.core.catalog.updateNamespace(namespace.id, { properties: { feldera: { ...state, program_code: program, program_status: 'Pending' } } });
+    await server.restart();
+    const pipeline = (await (await client.get('cut_off')).json()) as Record<string, unknown>;
+    assert.equal(pipeline['program_status'], 'Success');
+    assert.equal((await client.action('cut_off', 'start')).status, 202);
+    await client.pushOk('cut_off', 'fresh', '{"insert": {"id": 1, "note": "compiled"}}');
+    assert.deepEqual(await client.rows('cut_off', 'SELECT * FROM fresh'), [{ id: 1, note: 'compiled' }]);
+  });
 });
