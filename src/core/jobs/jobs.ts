@@ -2,6 +2,7 @@ import type { DuckDBStorage, Row } from '../../storage/duckdb/duckdb-storage.ts'
 import { CATALOG_SCHEMA } from '../catalog/migrations.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { quoteLiteral } from '../../storage/duckdb/sql.ts';
 
 export type JobStatus = 'waiting' | 'working' | 'cancelling' | 'done' | 'error' | 'cancelled';
 
@@ -25,6 +26,17 @@ export interface Job {
 export interface JobContext {
   signal: AbortSignal;
   reportProgress(progress: Record<string, number>): void;
+  /**
+   * The idempotency key the job's write is to carry (one write per job): the write log then holds
+   * it in the write's own transaction, and a job cut off by a crash after its write committed is
+   * found done at the next start (see `Jobs.open`), not failed, so that nobody repeats its write.
+   */
+  writeKey: string;
+}
+
+/** The idempotency key of a job's write (see `JobContext.writeKey`). */
+function jobWriteKey(id: string): string {
+  return `job:${id}`;
 }
 
 const FINISHED: ReadonlySet<JobStatus> = new Set(['done', 'error', 'cancelled']);
@@ -53,11 +65,14 @@ export class Jobs {
 
   static async open(storage: DuckDBStorage): Promise<Jobs> {
     const jobs = new Jobs(storage);
-    // A job that was waiting or working when the server stopped will not resume: say so.
-    await storage.transaction((tx) =>
-      tx.run(`UPDATE ${CATALOG_SCHEMA}.jobs SET status = 'error', error = 'interrupted by a server restart', finished_at = now(), updated_at = now()
-              WHERE status IN ('waiting', 'working', 'cancelling')`),
-    );
+    // A job that was waiting or working when the server stopped will not resume. One whose write
+    // committed is done (its result is that write's, as logged); any other failed: say so.
+    await storage.transaction(async (tx) => {
+      await tx.run(`UPDATE ${CATALOG_SCHEMA}.jobs SET status = 'done', result = '{"write": ' || w.response || '}', finished_at = now(), updated_at = now()
+              FROM ${CATALOG_SCHEMA}.write_log w WHERE w.idempotency_key = ${quoteLiteral(jobWriteKey(''))} || jobs.id AND jobs.status IN ('waiting', 'working', 'cancelling')`);
+      await tx.run(`UPDATE ${CATALOG_SCHEMA}.jobs SET status = 'error', error = 'interrupted by a server restart', finished_at = now(), updated_at = now()
+              WHERE status IN ('waiting', 'working', 'cancelling')`);
+    });
     const since = new Date(Date.now() - 7 * 24 * 3_600_000).toISOString();
     for (const row of await storage.query(`SELECT * FROM ${CATALOG_SCHEMA}.jobs WHERE created_at >= ? ORDER BY created_at`, [since])) {
       const job = jobFromRow(row);
@@ -140,6 +155,7 @@ export class Jobs {
       await this.update(id, { status: 'working', startedAt: new Date() });
       const result = await work({
         signal: controller.signal,
+        writeKey: jobWriteKey(id),
         reportProgress: (progress) => {
           const job = this.jobs.get(id);
           if (job) this.jobs.set(id, { ...job, progress: { ...job.progress, ...progress }, updatedAt: new Date() });

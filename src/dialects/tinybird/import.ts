@@ -37,6 +37,8 @@ export interface ImportRequest {
   importId: string;
   onProgress?: (progress: { bytesRead: number; totalBytes?: number }) => void;
   signal?: AbortSignal;
+  /** The idempotency key of the import's write (a job's, see `JobContext.writeKey`). */
+  writeKey?: string;
 }
 
 export function parseMode(params: Params): Mode {
@@ -275,6 +277,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       json: { updateFormat: 'raw', lineDelimited: true, arrays: false, caseInsensitive: false, positional: false },
       ...(request.onProgress && { onProgress: request.onProgress }),
       ...(request.signal && { signal: request.signal }),
+      ...(request.writeKey && { idempotency: { key: request.writeKey, request: request.writeKey } }),
     });
     return importResponse(request.importId, await datasourceOf(core, principal, table), result);
   } catch (error) {

@@ -16,7 +16,8 @@ const CANCELLABLE = new Set(['waiting', 'working']);
 /** A job as Tinybird's Jobs API shows it. */
 export function renderJob(job: Job, baseUrl: string) {
   const properties = job.properties as TinybirdJobProperties;
-  const result = (job.result ?? {}) as Record<string, unknown>;
+  const answered = tinybirdResult(job);
+  const result = answered ?? {};
   return {
     kind: job.kind,
     id: job.id,
@@ -36,8 +37,20 @@ export function renderJob(job: Job, baseUrl: string) {
     quarantine_rows: Number(result['quarantine_rows'] ?? 0),
     invalid_lines: Number(result['invalid_lines'] ?? 0),
     ...(job.error !== null && { error: job.error }),
-    ...(job.result !== null && { result: job.result }),
+    ...(answered !== null && { result: answered }),
   };
+}
+
+/**
+ * A job's result in Tinybird's words: as the job answered it, or, for a job found done at a start
+ * after a crash cut it off, from the write it had committed (`{write}`, the core's write result).
+ */
+function tinybirdResult(job: Job): Record<string, unknown> | null {
+  const fields = job.result as Record<string, unknown> | null;
+  const write = fields?.['write'] as { rowsInserted?: number; rowsDeleted?: number; rowsQuarantined?: number; linesInvalid?: number } | undefined;
+  if (!write) return fields;
+  if (job.kind === 'delete_data') return { rows_deleted: write.rowsDeleted ?? 0 };
+  return { successful_rows: write.rowsInserted ?? 0, quarantine_rows: write.rowsQuarantined ?? 0, invalid_lines: write.linesInvalid ?? 0 };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { physicalName } from '../../../src/core/catalog/catalog.ts';
 import { CATALOG_SCHEMA } from '../../../src/core/catalog/migrations.ts';
 import { SluiceError } from '../../../src/core/errors.ts';
 import type { Job, JobContext } from '../../../src/core/jobs/jobs.ts';
@@ -86,5 +87,24 @@ describe('jobs', () => {
     await fixture.reopen();
     const interrupted = jobs().get(job.id);
     assert.deepEqual([interrupted.status, interrupted.error], ['error', 'interrupted by a server restart']);
+  });
+
+  test("a job a crashed server left working after its write committed (the write carries the job's key) is done after the restart, with that write's result", async () => {
+    const table = await fixture.createTable([{ name: 'id', type: { kind: 'int', bits: 32, signed: true }, nullable: false }]);
+    await fixture.core.storage.transaction((tx) => tx.run(`INSERT INTO ${physicalName(table)} VALUES (1), (2), (3)`));
+    const job = await jobs().start({ kind: 'test' }, async ({ writeKey }) => {
+      const result = await fixture.core.write(fixture.admin, {
+        table: fixture.current(table), kind: 'delete_where', predicate: 'id >= 2', onInvalid: 'reject', idempotency: { key: writeKey, requestHash: writeKey },
+      });
+      return { deleted: result.rowsDeleted };
+    });
+    await finished(job.id);
+    // What a crash between the write's commit and the job's final state leaves in the catalog.
+    await fixture.core.storage.transaction((tx) => tx.run(`UPDATE ${CATALOG_SCHEMA}.jobs SET status = 'working', result = NULL, finished_at = NULL WHERE id = ?`, [job.id]));
+    await fixture.reopen();
+    const recovered = jobs().get(job.id);
+    assert.deepEqual([recovered.status, recovered.error], ['done', null]);
+    assert.equal((recovered.result as { write: { rowsDeleted: number } }).write.rowsDeleted, 2);
+    assert.deepEqual(await fixture.rows(table), [{ id: 1 }]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { CATALOG_SCHEMA } from '../../../src/core/catalog/migrations.ts';
 import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
 
 const CSV = 'id,name,amount,day\n1,Al Brown,10.5,2024-01-01\n2,Bea,3,2024-01-02\n3,,7.25,2024-01-03\n';
@@ -61,6 +62,9 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     const job = await suite.tb.waitForJob(body.id);
     assert.equal(job['status'], 'done', JSON.stringify(job));
     assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM remote_csv'), [{ n: 3 }]);
+    // Its write was logged under the job's key, in the write's own transaction, for a restart after a crash to find it done.
+    const logged = await suite.server.core.storage.query(`SELECT count(*) AS n FROM ${CATALOG_SCHEMA}.write_log WHERE idempotency_key = ?`, [`job:${body.id}`]);
+    assert.equal(Number(logged[0]!['n']), 1);
     const listed = await (await suite.server.fetch('/v0/jobs')).json();
     assert.ok(listed.jobs.some((entry: { id: string }) => entry.id === body.id));
   });

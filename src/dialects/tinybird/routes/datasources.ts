@@ -62,8 +62,8 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   const properties: TinybirdJobProperties = {
     mode, url: shownUrl, importId: importRequest.importId, datasource: { id: existing ? datasourceId(existing) : '', name: existing?.name ?? name },
   };
-  const job = await core.jobs.start({ kind: 'import', namespaceId: namespace.id, properties: properties as Record<string, unknown> }, ({ signal, reportProgress }) =>
-    runImport(core, principal, { ...importRequest, source: { kind: 'url', url }, signal, onProgress: ({ bytesRead }) => reportProgress({ bytesRead }) }),
+  const job = await core.jobs.start({ kind: 'import', namespaceId: namespace.id, properties: properties as Record<string, unknown> }, ({ signal, reportProgress, writeKey }) =>
+    runImport(core, principal, { ...importRequest, source: { kind: 'url', url }, signal, writeKey, onProgress: ({ bytesRead }) => reportProgress({ bytesRead }) }),
   );
   return reply.send(jobEnvelope(job, baseUrlOf(request), { import_id: importRequest.importId }));
 }
@@ -213,8 +213,10 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const predicate = await core.checkPredicate(table, rewriteClickHouseSql(condition, { conditionOn: table.columns.map((column) => column.name) }));
     if (params.flag('dry_run', false)) return { rows_to_be_deleted: await core.countWhere(principal, table, predicate) };
     const properties: TinybirdJobProperties = { datasource: { id: datasourceId(table), name: table.name }, deleteCondition: condition };
-    const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async () => {
-      const result = await core.write(principal, { table: core.catalog.getTableById(table.id), kind: 'delete_where', predicate, onInvalid: 'reject' });
+    const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async ({ writeKey }) => {
+      const result = await core.write(principal, {
+        table: core.catalog.getTableById(table.id), kind: 'delete_where', predicate, onInvalid: 'reject', idempotency: { key: writeKey, requestHash: writeKey },
+      });
       return { rows_deleted: result.rowsDeleted };
     });
     return reply.status(201).send(jobEnvelope(job, baseUrlOf(request), { delete_id: job.id }));
