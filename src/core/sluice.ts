@@ -49,7 +49,7 @@ export class Sluice {
   /** The open feeds of tables' and views' changes (see `openChangeFeed`). */
   readonly changes: ChangeFeeds;
   /** Aborted once the server begins to close (see `interrupt`): sources still being read end. */
-  private readonly closing = new AbortController();
+  private readonly closingController = new AbortController();
 
   private constructor(
     readonly config: Config,
@@ -65,7 +65,7 @@ export class Sluice {
     this.housekeeping = setInterval(() => void this.writer.log.prune().catch(() => undefined), PRUNE_INTERVAL_MS).unref();
     this.changes = new ChangeFeeds(storage, catalog, writer.log);
     // One listener per source being read, however many requests stream at once: not a leak.
-    setMaxListeners(0, this.closing.signal);
+    setMaxListeners(0, this.closingController.signal);
   }
 
   static async open(config: Config): Promise<Sluice> {
@@ -201,7 +201,7 @@ export class Sluice {
    */
   async openSource(source: IngestSource, limits: SourceLimits, options: OpenOptions = {}): Promise<Readable> {
     // Cancelled by the caller's signal, and by the server's close (see `interrupt`).
-    const cancel = linkedSignal(options.signal ? [this.closing.signal, options.signal] : [this.closing.signal]);
+    const cancel = linkedSignal(options.signal ? [this.closingController.signal, options.signal] : [this.closingController.signal]);
     try {
       const stream = await openSource(source, { ...limits, allowPrivateNetworks: this.config.allowPrivateUrls }, { ...options, signal: cancel.signal });
       stream.once('close', cancel.unlink);
@@ -423,9 +423,17 @@ export class Sluice {
    * is whole are left to finish.
    */
   async interrupt(): Promise<void> {
-    this.closing.abort(new SluiceError('UNAVAILABLE', 'The server is shutting down: the data (a body still arriving, a download) was cut off before its end and its write failed, though a streamed push keeps the chunks it had committed; retry once the server is back'));
+    // Jobs first, so that a download the close cuts off ends its job cancelled, not failed.
+    const cancelled = this.jobs.list().filter((job) => job.status === 'waiting' || job.status === 'working').map((job) => this.jobs.cancel(job.id).catch(() => undefined));
+    this.closingController.abort(new SluiceError('UNAVAILABLE', 'The server is shutting down: the data (a body still arriving, a download) was cut off before its end and its write failed, though a streamed push keeps the chunks it had committed; retry once the server is back'));
     this.storage.stopQueries();
     await this.changes.closeAll();
+    await Promise.all(cancelled);
+  }
+
+  /** Whether the server has begun to close (see `interrupt`). */
+  get closing(): boolean {
+    return this.closingController.signal.aborted;
   }
 
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */

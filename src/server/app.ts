@@ -58,6 +58,8 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
     ...(logger && { loggerInstance: logger as FastifyBaseLogger }),
     logController: new RequestLog(),
     genReqId: (request) => String(request.headers['x-request-id'] ?? randomUUID()),
+    // A request that arrives while the server closes is refused in its dialect's shape (below), not Fastify's.
+    return503OnClosing: false,
     requestIdHeader: false,
     bodyLimit: config.maxRequestBodyBytes,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_LENGTH },
@@ -76,7 +78,10 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
   // Set as the request arrives, in a callback hook: no promise per request, and error answers keep it.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-ID', request.id);
-    done();
+    if (!core.closing) return done();
+    // Closing: a new request (on a connection kept alive) is refused, retryable, and the connection closed.
+    reply.header('connection', 'close');
+    sendError(reply, request, dialectOf(request), new SluiceError('UNAVAILABLE', 'The server is shutting down: retry once it is back'));
   });
 
   // A server whose database engine failed answers 503 until it is restarted (see `Sluice.failure`).

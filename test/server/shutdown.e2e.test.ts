@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestServer } from '../helpers/test-server.ts';
 import { FelderaClient, felderaError } from '../dialects/feldera/feldera-fixture.ts';
+import { FileServer } from '../helpers/file-server.ts';
 
 /** A request body that stays open until `close`: `send` adds to it. */
 function openBody(): { body: ReadableStream<Uint8Array>; send(text: string): void; close(): void } {
@@ -91,5 +92,48 @@ test('many bodies streaming at once, each cancellable by the close, raise no lis
   } finally {
     process.off('warning', onWarning);
     await server.stop();
+  }
+});
+
+test('a request that arrives while the server closes is refused with a retryable 503 in its dialect\'s shape, and its connection closed', { timeout: 60_000 }, async () => {
+  const server = await TestServer.start();
+  try {
+    // What a close does first: from then on, requests on connections still open are refused.
+    await server.core.interrupt();
+    const refused = async (path: string, init: RequestInit = {}) => {
+      const response = await server.fetch(path, init);
+      assert.equal(response.status, 503, path);
+      assert.equal(response.headers.get('retry-after'), '1', path);
+      assert.equal(response.headers.get('connection'), 'close', path);
+      return response;
+    };
+    const feldera = await (await refused('/v0/pipelines')).json();
+    assert.equal(feldera.error_code, 'PipelineInteractionUnreachable');
+    assert.match(feldera.message, /shutting down/);
+    const tinybird = await (await refused('/v0/datasources')).json();
+    assert.match(tinybird.error, /shutting down/);
+    const events = await refused('/v0/events?name=e', { method: 'POST', body: '{"id": 1}\n' });
+    assert.match(await events.text(), /^The server is shutting down/);
+    const catalyzed = await (await refused('/datasets')).json();
+    assert.equal(catalyzed.retryable, true);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('stopping the server cancels a URL import still downloading: its job is cancelled, not failed', { timeout: 60_000 }, async () => {
+  const files = await FileServer.start();
+  const server = await TestServer.start();
+  try {
+    const url = files.stall('/never-ends.csv');
+    const form = new URLSearchParams({ url });
+    const job = await (await server.fetch('/v0/datasources?name=downloading&format=csv', { method: 'POST', body: form })).json();
+    await until(async () => (await (await server.fetch(`/v0/jobs/${job.id}`)).json()).status === 'working', 'the download started');
+    await within(server.restart(), 20_000, 'closing the server');
+    const after = await (await server.fetch(`/v0/jobs/${job.id}`)).json();
+    assert.equal(after.status, 'cancelled', JSON.stringify(after));
+  } finally {
+    await server.stop();
+    await files.stop();
   }
 });
