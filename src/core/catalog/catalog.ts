@@ -51,6 +51,8 @@ export class Catalog {
       const table = tableFromRow(row);
       catalog.tables.set(table.id, table);
     }
+    // Tables created for a first write that never committed (a crash cut the create off) go.
+    for (const table of [...catalog.tables.values()]) if (table.provisional) await catalog.dropTable(table.id);
     return catalog;
   }
 
@@ -324,15 +326,21 @@ export class Catalog {
     // Every commit runs it, with the commit, in one round trip. It also records the sequence of the
     // table's last write, from which start-up takes the last one handed out (see WriteLog).
     const sequence = change.lastSequence === undefined ? '' : `, last_sequence = ${change.lastSequence}`;
+    // The first write to a provisional table makes it a table like any other, with the write.
+    const settled = current.provisional ? ', provisional = NULL' : '';
+    delete updated.provisional;
     tx.runAtCommit(
-      `UPDATE ${CATALOG_SCHEMA}.tables SET version = ${updated.version}, row_count = ${updated.rowCount}, updated_at = ${quoteLiteral(now.toISOString())}${sequence}
+      `UPDATE ${CATALOG_SCHEMA}.tables SET version = ${updated.version}, row_count = ${updated.rowCount}, updated_at = ${quoteLiteral(now.toISOString())}${sequence}${settled}
        WHERE id = ${quoteLiteral(table.id)}`,
     );
     recorded.set(table.id, updated);
     tx.afterCommit(() => {
       // A concurrent DDL change (rename, properties) must not be undone by a stale copy.
       const latest = this.tables.get(table.id);
-      if (latest) this.tables.set(table.id, { ...latest, version: updated.version, rowCount: updated.rowCount, updatedAt: now });
+      if (latest) {
+        const { provisional: _provisional, ...settledTable } = latest;
+        this.tables.set(table.id, { ...settledTable, version: updated.version, rowCount: updated.rowCount, updatedAt: now });
+      }
     });
     return updated;
   }

@@ -57,6 +57,11 @@ const MIGRATIONS: Migration[] = [
     name: 'last write sequences',
     statements: [`ALTER TABLE ${CATALOG_SCHEMA}.tables ADD COLUMN last_sequence BIGINT`],
   },
+  {
+    version: 5,
+    name: 'provisional tables',
+    statements: [`ALTER TABLE ${CATALOG_SCHEMA}.tables ADD COLUMN provisional BOOLEAN`],
+  },
 ];
 
 export async function migrateCatalog(storage: DuckDBStorage): Promise<void> {

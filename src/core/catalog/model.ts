@@ -54,6 +54,8 @@ export interface Table {
   updatedAt: Date;
   /** For a view: the query it stands for. */
   definition?: ViewDefinition;
+  /** See `TableSpec.provisional`; absent once a write to the table has committed. */
+  provisional?: boolean;
 }
 
 /** A view's query as it was given, and the tables and views of its namespace it reads (their ids). */
@@ -84,6 +86,12 @@ export interface TableSpec {
    * out, so that the name stays free.
    */
   quarantine?: boolean;
+  /**
+   * The table is created for the write that follows (a data source created from its first file):
+   * until a write to it commits, which clears this in its own transaction, a start of the server
+   * drops it, so that a create cut off by a crash leaves nothing, as a failed one does.
+   */
+  provisional?: boolean;
 }
 
 /** A change to an existing table; what is left out stays as it is. */

@@ -64,8 +64,10 @@ export class SchemaChange {
       primaryKey: spec.primaryKey ?? [], sortingKey: spec.sortingKey ?? [], partitionKey: spec.partitionKey ?? [],
       ...(spec.versionColumn !== undefined && { versionColumn: spec.versionColumn }),
       properties: spec.properties ?? {}, version: 0, rowCount: 0, createdAt: now, updatedAt: now,
+      ...(spec.provisional && { provisional: true }),
     };
-    const { versionColumn: _versionColumn, ...unversioned } = table;
+    // The companion goes with its table, provisional or not.
+    const { versionColumn: _versionColumn, provisional: _provisional, ...unversioned } = table;
     const quarantine: Table = {
       ...unversioned, id: newId(), name: quarantineName, kind: 'quarantine', parentId: table.id,
       columns: quarantineColumns(columns), primaryKey: [], sortingKey: [], partitionKey: [], properties: {},

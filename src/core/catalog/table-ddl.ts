@@ -43,12 +43,12 @@ export function quarantineColumns(columns: Column[]): Column[] {
 export async function insertTableRow(tx: Transaction, table: Table): Promise<void> {
   await tx.run(
     `INSERT INTO ${CATALOG_SCHEMA}.tables (id, namespace_id, name, kind, parent_id, columns, primary_key, sorting_key, partition_key,
-       properties, version, row_count, created_at, updated_at, definition, version_column) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       properties, version, row_count, created_at, updated_at, definition, version_column, provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       table.id, table.namespaceId, table.name, table.kind, table.parentId, JSON.stringify(table.columns),
       JSON.stringify(table.primaryKey), JSON.stringify(table.sortingKey), JSON.stringify(table.partitionKey),
       JSON.stringify(table.properties), table.version, table.rowCount, table.createdAt.toISOString(), table.updatedAt.toISOString(),
-      table.definition ? JSON.stringify(table.definition) : null, table.versionColumn ?? null,
+      table.definition ? JSON.stringify(table.definition) : null, table.versionColumn ?? null, table.provisional ?? null,
     ],
   );
 }
@@ -79,6 +79,7 @@ export function tableFromRow(row: Row): Table {
     rowCount: Number(row['row_count']), createdAt: row['created_at'] as Date, updatedAt: row['updated_at'] as Date,
     ...(definition ? { definition } : {}),
     ...(typeof row['version_column'] === 'string' && { versionColumn: row['version_column'] }),
+    ...(row['provisional'] === true && { provisional: true }),
   };
 }
 

@@ -156,7 +156,8 @@ export function tinybirdColumns(columns: Column[]): Column[] {
   return columns.map((column) => (column.type.kind === 'list' && !column.nullable && column.defaultExpression === undefined ? { ...column, defaultExpression: '[]' } : column));
 }
 
-async function createTable(core: Sluice, principal: Principal, namespace: Namespace, name: string, columns: Column[], format: TinybirdFormat, params: Params): Promise<Table> {
+/** `withData`: the table is created for the rows that follow, provisional until they commit (see `TableSpec.provisional`). */
+async function createTable(core: Sluice, principal: Principal, namespace: Namespace, name: string, columns: Column[], format: TinybirdFormat, params: Params, withData: boolean): Promise<Table> {
   const engine = engineOf(params);
   const columnsOf = (parts: KeyPart[]) => parts.flatMap((part) => ('column' in part ? [part.column] : []));
   const [sortingKey, partitionKey] = [columnsOf(engine.sortingKey), columnsOf(engine.partitionKey)];
@@ -183,6 +184,7 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
     // ReplacingMergeTree(ver): of the rows of one key, the one with the greatest version stays.
     ...(engine.replacing && sortingKey.length > 0 && engine.version !== undefined && { versionColumn: engine.version }),
     properties: { ...engine.properties, format },
+    ...(withData && { provisional: true }),
   });
 }
 
@@ -236,7 +238,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
     if (!table && schemaText !== undefined) {
       const columns = parseSchema(schemaText);
       if (format === 'csv' && columns.some((column) => column.jsonPath)) throw new SluiceError('INVALID_SCHEMA', 'JSONPaths are only supported with format=ndjson or format=parquet');
-      table = await createTable(core, principal, namespace, name, columns, format, params);
+      table = await createTable(core, principal, namespace, name, columns, format, params, request.source !== undefined);
     }
     // Only a create may come without data (a data source from its schema alone); an append or replace of nothing is a mistake.
     if (!request.source && mode !== 'create') {
@@ -253,7 +255,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       const inference = await inferCsv(core.storage, file.path, {
         ...csvDialect(params), typeGuessing: params.flag('type_guessing', true), nullText: CLICKHOUSE_CSV_NULL,
       });
-      table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params);
+      table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params, true);
       const { hasHeader, delimiter, quote, escape } = inference.dialect;
       inferred = { path: file.path, hasHeader, delimiter, quote, escape: escape ?? quote };
     }

@@ -75,3 +75,26 @@ describe('changes to a table between its writes', () => {
     assert.equal(fixture.core.catalog.findNamespace('doomed'), undefined);
   });
 });
+
+describe('provisional tables, created for the write that follows', () => {
+  let fixture: CoreFixture;
+  before(async () => {
+    fixture = await CoreFixture.open();
+  });
+  after(() => fixture.close());
+
+  test('a start drops a provisional table no write committed to (a create a crash cut off), and keeps one a write settled', async () => {
+    const namespace = fixture.core.catalog.getNamespace('default');
+    const create = (name: string) => fixture.core.createTable(fixture.admin, namespace, { name, columns: structuredClone(COLUMNS), provisional: true });
+    const cutOff = await create('cut_off');
+    const settled = await create('settled');
+    assert.equal(fixture.current(settled).provisional, true);
+    // A write that quarantines every row settles its table too: the request it belongs to was answered.
+    await fixture.core.write(fixture.admin, { table: fixture.current(settled), kind: 'append', onInvalid: 'quarantine', input: recordsInput({ columns: ['id'], rows: [['not a number']] }) });
+    assert.equal(fixture.current(settled).provisional, undefined);
+    await fixture.reopen();
+    const names = fixture.core.catalog.listTables(namespace.id, { includeQuarantine: true }).map((table) => table.name).sort();
+    assert.deepEqual(names, ['settled', 'settled_quarantine']);
+    assert.equal(fixture.core.catalog.findTable(namespace.id, cutOff.name), undefined);
+  });
+});

@@ -67,7 +67,8 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
 async function createOrFind(core: Sluice, principal: Parameters<Sluice['createTable']>[0], namespaceId: string, name: string, columns: Column[]) {
   const namespace = core.catalog.getNamespaceById(namespaceId);
   try {
-    return await core.createTable(principal, namespace, { name: checkDatasourceName(name), columns, properties: { format: 'ndjson' } });
+    // Provisional until the rows it is created for commit: a crash in between leaves no empty data source.
+    return await core.createTable(principal, namespace, { name: checkDatasourceName(name), columns, properties: { format: 'ndjson' }, provisional: true });
   } catch (error) {
     const existing = core.catalog.findTable(namespaceId, name);
     if (existing) return existing;
