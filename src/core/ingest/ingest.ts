@@ -35,6 +35,8 @@ export interface JsonIngestOptions {
   atomicArrays?: boolean;
   /** Each value must be of the JSON kind its column's type is written in (see `JsonDecodeOptions.typedValues`). */
   typedValues?: boolean;
+  /** A TIMESTAMP is a JSON number of milliseconds since the epoch (see `JsonDecodeOptions.timestampsInMillis`). */
+  timestampsInMillis?: boolean;
   /**
    * Keys of records (objects of the raw format) that match no column are named in the result's
    * `ignoredFields`, each once and at most MAX_IGNORED_KEYS of them. They are collected as the

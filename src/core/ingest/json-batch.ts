@@ -286,5 +286,6 @@ export function jsonDecodeOptions(options: JsonIngestOptions): JsonDecodeOptions
     ...(options.scalarColumn !== undefined && { scalarColumn: options.scalarColumn }),
     ...(options.atomicArrays && { atomicArrays: true }),
     ...(options.typedValues && { typedValues: true }),
+    ...(options.timestampsInMillis && { timestampsInMillis: true }),
   };
 }

@@ -220,6 +220,20 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await itemsOf(client, pipeline), []);
   });
 
+  test("json_flavor=pandas, as the Python SDK's input_pandas pushes a DataFrame, takes a TIMESTAMP as milliseconds since the epoch; an unknown or unsupported flavor is a 400", async () => {
+    const pipeline = await fresh('CREATE TABLE t (id INT NOT NULL PRIMARY KEY, ts TIMESTAMP, day DATE);');
+    const query = 'format=json&array=true&update_format=raw&json_flavor=pandas';
+    await client.pushOk(pipeline, 't', '[{"id": 1, "ts": 1714557600000, "day": "2024-05-01"}, {"id": 2, "ts": 1714557600123, "day": null}, {"id": 3, "ts": null}]', query);
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM t ORDER BY id'), [
+      { id: 1, ts: '2024-05-01 10:00:00', day: '2024-05-01' }, { id: 2, ts: '2024-05-01 10:00:00.123', day: null }, { id: 3, ts: null, day: null },
+    ]);
+    const text = await felderaError(await client.push(pipeline, 't', '[{"id": 4, "ts": "2024-05-01 10:00:00"}]', query), 400, 'ParseErrors');
+    assert.match((text.details as { errors: Array<{ description: string }> }).errors[0]!.description, /not a number of milliseconds since the epoch/);
+    for (const flavor of ['bogus', 'debezium_mysql']) {
+      await felderaError(await client.push(pipeline, 't', '[{"id": 5}]', `format=json&array=true&update_format=raw&json_flavor=${flavor}`), 400, 'InvalidParam');
+    }
+  });
+
   test('a record may hold a delete, an insert and an update, applied in that order as Feldera applies them; {} and a null change are no-ops, another key a parse error', async () => {
     const pipeline = await fresh();
     await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "a", "price": 5}}\n{"insert": {"id": 2, "name": "b"}}');

@@ -30,6 +30,11 @@ export interface JsonDecodeOptions {
    * text whatever its kind (`"5"` for a number).
    */
   typedValues?: boolean;
+  /**
+   * A TIMESTAMP is given as a JSON number of milliseconds since the epoch (Feldera's `pandas` JSON
+   * flavor, as pandas' `to_json` writes times), and with `typedValues` only so.
+   */
+  timestampsInMillis?: boolean;
 }
 
 /** One JSON value of a request as text, with its record number; `error` when it could not even be split out. */
@@ -339,7 +344,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   // With typed values, each column's value as JSON (found as its text is) is checked for its kind,
   // and for a bare NaN or Infinity, which DuckDB's parser takes for a number and JSON has none of.
   const mismatches = !options.typedValues ? [] : columns.map((column, index) => {
-    const typed = TYPED_JSON_KINDS[column.type.kind];
+    const typed = column.type.kind === 'timestamp' && options.timestampsInMillis ? MILLIS_KINDS : TYPED_JSON_KINDS[column.type.kind];
     const json = extractColumn({ ...column, type: { kind: 'json' } }, paths[index]!, index, options, 'row');
     const kind = `json_type(${json})`;
     const value = `${quoteLiteral(`column "${column.name}": value `)} || left(${json}, 200)`;
@@ -446,6 +451,9 @@ const INSERT_DELETE_PARTS = [
   { key: 'update', weight: 1, partial: true },
 ];
 
+/** The JSON kinds of a timestamp given in milliseconds since the epoch (see `JsonDecodeOptions.timestampsInMillis`). */
+const MILLIS_KINDS = { kinds: ['BIGINT', 'UBIGINT'], name: 'a number of milliseconds since the epoch' };
+
 /** Kinds whose column keeps a value's text as it is read (a number's spelling included). */
 const KEPT_TEXT_KINDS = new Set<DataTypeKind>(['string', 'binary']);
 
@@ -469,7 +477,7 @@ const READER_EXPONENT_PRINT = `'-?[0-9]+(\\.[0-9]+)?e[+-][0-9]+'`;
  * It reads a `null` line as a row of NULLs, like `{}`; such rows are left to the stage.
  */
 function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], options: JsonDecodeOptions): string | undefined {
-  if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined) return undefined;
+  if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined || options.timestampsInMillis) return undefined;
   // The reader reads a number with a fraction as a double, which a decimal column would store rounded.
   if (columns.some((column) => holdsKind(column.type, 'decimal'))) return undefined;
   const keys = paths.map((path) => (path.steps.length === 1 && 'key' in path.steps[0]! ? path.steps[0].key : undefined));
@@ -569,9 +577,12 @@ function extractColumn(column: Column, path: JsonPath, position: number, options
     byName = `coalesce(${byName}, CASE WHEN json_type(${row}) = 'OBJECT' THEN ${loose} END)`;
   }
   if (options.scalarColumn === column.name) byName = `CASE WHEN ${IS_SCALAR} THEN json_extract_string(${row}, '$') ELSE ${byName} END`;
-  if (!options.positional) return byName;
-  const atPosition = nested ? `nullif(json_extract(${row}, '$[${position}]')::VARCHAR, 'null')` : `json_extract_string(${row}, '$[${position}]')`;
-  return `CASE WHEN json_type(${row}) = 'ARRAY' THEN ${atPosition} ELSE ${byName} END`;
+  const text = !options.positional ? byName : `CASE WHEN json_type(${row}) = 'ARRAY' THEN ${nested ? `nullif(json_extract(${row}, '$[${position}]')::VARCHAR, 'null')` : `json_extract_string(${row}, '$[${position}]')`} ELSE ${byName} END`;
+  // Milliseconds since the epoch, as the time they stand for (the text a timestamp column reads).
+  if (column.type.kind === 'timestamp' && options.timestampsInMillis) {
+    return `CASE WHEN regexp_full_match(${text}, '-?[0-9]{1,15}') THEN strftime(epoch_ms(CAST(${text} AS BIGINT)), '%Y-%m-%d %H:%M:%S.%g') ELSE ${text} END`;
+  }
+  return text;
 }
 
 /** SQL: whether the row gives a value (possibly null) for the column, found the way `extractColumn` finds it. */

@@ -15,6 +15,12 @@ import type { Pipelines } from '../pipelines.ts';
 
 const FORMATS = ['csv', 'json'] as const;
 const UPDATE_FORMATS = ['insert_delete', 'raw', 'weighted', 'debezium'] as const satisfies readonly UpdateFormat[];
+/**
+ * Feldera's JSON flavors that Sluice reads: `pandas` (the Python SDK's `input_pandas`) writes a
+ * TIMESTAMP as milliseconds since the epoch, as pandas' `to_json` does; `default` and `datagen` read
+ * values as Feldera's defaults do. The others (Debezium's, Kafka Connect's, Snowflake's …) are refused.
+ */
+const JSON_FLAVORS = ['default', 'datagen', 'pandas'] as const;
 
 /** A push is committed as it arrives: every 4 MiB, or when its oldest record has waited 200 ms. */
 const INGRESS_CHUNKS: ChunkPolicy = { bytes: 4 * 1024 * 1024, maxDelayMs: 200 };
@@ -40,6 +46,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
     const format = params.choice('format', FORMATS, 'csv', 'UnknownInputFormat');
     const arrays = params.flag('array', false);
     const updateFormat = params.choice('update_format', UPDATE_FORMATS, 'insert_delete');
+    const flavor = params.choice('json_flavor', JSON_FLAVORS, 'default');
     const force = params.flag('force', false);
     const pipeline = pipelines.get(request.params.pipeline, principal, null);
     const table = pipelines.inputTable(pipeline, request.params.table);
@@ -55,7 +62,7 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
       limits: { maxBytes: core.config.maxRequestBodyBytes },
       csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',', quote: '"', escape: '"', emptyTextIsEmptyString: true },
       // Values of JSON's kind for their column, as Feldera's decoder takes them: "5" is no INT, 1 no BOOLEAN.
-      json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true, typedValues: true },
+      json: { updateFormat, arrays, atomicArrays: arrays, caseInsensitive: true, positional: true, typedValues: true, timestampsInMillis: flavor === 'pandas' },
     });
     pipelines.runs.noteInput(pipeline.namespace.id, table.name, { records: result.rowsAccepted, parseErrors: result.rowsInvalid });
     if (result.rowsInvalid > 0) throw parseErrors(result);
