@@ -9,6 +9,7 @@ const FELDERA_CODES = {
   UnknownInputStream: 'TABLE_NOT_FOUND',
   UnknownOutputStream: 'TABLE_NOT_FOUND',
   UnknownInputFormat: 'UNSUPPORTED_FORMAT',
+  UnknownOutputFormat: 'UNSUPPORTED_FORMAT',
   InvalidParam: 'INVALID_ARGUMENT',
   ParseErrors: 'INVALID_ROWS',
   AdHocQueryError: 'QUERY_FAILED',

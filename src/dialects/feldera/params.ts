@@ -23,7 +23,7 @@ export class QueryParams {
   }
 
   /** One of `allowed`; an unknown value is an error with the given code. */
-  choice<T extends string>(name: string, allowed: readonly T[], fallback: T, code: 'InvalidParam' | 'UnknownInputFormat' = 'InvalidParam'): T {
+  choice<T extends string>(name: string, allowed: readonly T[], fallback: T, code: 'InvalidParam' | 'UnknownInputFormat' | 'UnknownOutputFormat' = 'InvalidParam'): T {
     const value = this.get(name);
     if (value === undefined || value === '') return fallback;
     if (!(allowed as readonly string[]).includes(value)) {

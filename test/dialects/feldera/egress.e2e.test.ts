@@ -214,7 +214,7 @@ describe('Feldera egress', () => {
     }, 'the read fails rather than seeing the stream end');
   });
 
-  test('a stream ends when its pipeline stops; unknown and local relations are UnknownOutputStream', async () => {
+  test('a stream ends when its pipeline stops; unknown and local relations are UnknownOutputStream, an unknown format UnknownOutputFormat', async () => {
     const pipeline = await fresh();
     const stream = await open(pipeline, 'items');
     assert.equal((await client.action(pipeline, 'stop')).status, 202);
@@ -226,5 +226,6 @@ describe('Feldera egress', () => {
     assert.equal((await client.action(pipeline, 'start')).status, 202);
     await felderaError(await server.fetch(`/v0/pipelines/${pipeline}/egress/nope`, { method: 'POST' }), 404, 'UnknownOutputStream');
     await felderaError(await server.fetch(`/v0/pipelines/${pipeline}/egress/hidden`, { method: 'POST' }), 404, 'UnknownOutputStream');
+    await felderaError(await server.fetch(`/v0/pipelines/${pipeline}/egress/items?format=xml`, { method: 'POST' }), 400, 'UnknownOutputFormat');
   });
 });

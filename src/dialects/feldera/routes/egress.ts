@@ -89,7 +89,7 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
   app.post('/v0/pipelines/:pipeline/egress/:relation', async (request: EgressRequest, reply: FastifyReply) => {
     const principal = await request.principal();
     const params = new QueryParams(request);
-    const format = params.choice('format', ['csv', 'json'] as const, 'csv', 'UnknownInputFormat');
+    const format = params.choice('format', ['csv', 'json'] as const, 'csv', 'UnknownOutputFormat');
     const backpressure = params.flag('backpressure', false);
     const snapshot = params.flag('send_snapshot', false);
     params.flag('array', false);
