@@ -78,6 +78,34 @@ describe('Feldera ad-hoc queries', () => {
     await felderaError(await client.query('sensors', 'SELECT 1', 'xml'), 400, 'InvalidParam');
   });
 
+  test("INSERT writes a query's rows into a table as a push would, casting each value to its column, and answers their count; views follow", async () => {
+    await client.pipeline('inserts', `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, name VARCHAR, seen TIMESTAMP, tags VARCHAR ARRAY);
+      CREATE TABLE copy (id INT, name VARCHAR);
+      CREATE MATERIALIZED VIEW named AS SELECT id, name FROM t WHERE name IS NOT NULL;`);
+    const inserted = await client.query('inserts', "INSERT INTO t VALUES (1, 'one', '2024-05-01 10:00:00', ['a', 'b']), (2, NULL, NULL, NULL);");
+    assert.equal(inserted.status, 200);
+    assert.deepEqual(JSON.parse(await inserted.text()), { count: 2 });
+    // A column list, a keyed table upserted, numbers cast to text as the column is.
+    assert.deepEqual(JSON.parse(await (await client.query('inserts', 'insert into T (ID, "name") values (2, 22)')).text()), { count: 1 });
+    assert.deepEqual(await client.rows('inserts', 'SELECT id, name, seen, tags FROM t ORDER BY id'), [
+      { id: 1, name: 'one', seen: '2024-05-01 10:00:00', tags: ['a', 'b'] }, { id: 2, name: '22', seen: null, tags: null },
+    ]);
+    assert.deepEqual(await client.rows('inserts', 'SELECT * FROM named ORDER BY id'), [{ id: 1, name: 'one' }, { id: 2, name: '22' }]);
+    // From a SELECT over the pipeline's tables; the text format shows the count as a table.
+    const copied = await (await client.query('inserts', 'INSERT INTO copy SELECT id, name FROM t', 'text')).text();
+    assert.match(copied, /\| count \|[\s\S]*\| 2 {5}\|/);
+    assert.deepEqual(await client.rows('inserts', 'SELECT * FROM copy ORDER BY id'), [{ id: 1, name: 'one' }, { id: 2, name: '22' }]);
+  });
+
+  test('an INSERT that does not fit writes nothing: 400 AdHocQueryError for a missing table or column, the wrong number of values, or a value that does not convert', async () => {
+    await client.pipeline('bad_inserts', 'CREATE TABLE t (id INT NOT NULL, n INT);');
+    for (const sql of ['INSERT INTO nowhere VALUES (1)', 'INSERT INTO t (id, nope) VALUES (1, 2)', 'INSERT INTO t VALUES (1)', 'INSERT INTO t VALUES (1, 2, 3)',
+      "INSERT INTO t VALUES (1, 2), (3, 'x')", 'INSERT INTO t VALUES (NULL, 1)', 'INSERT t VALUES (1, 2)', "INSERT INTO t SELECT * FROM read_csv('/etc/passwd')"]) {
+      await felderaError(await client.query('bad_inserts', sql), 400, 'AdHocQueryError');
+    }
+    assert.deepEqual(await client.rows('bad_inserts', 'SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+  });
+
   test('a plain or LOCAL view is refused with 400 AdHocQueryError naming it and asking for MATERIALIZED; tables and materialized views stay queryable', async () => {
     await client.pipeline('kinds', `CREATE TABLE t (x INT);
       CREATE VIEW plain AS SELECT x FROM t;

@@ -25,13 +25,13 @@ const JSON_FLAVORS = ['default', 'datagen', 'pandas'] as const;
 /** A push is committed as it arrives: every 4 MiB, or when its oldest record has waited 200 ms. */
 const INGRESS_CHUNKS: ChunkPolicy = { bytes: 4 * 1024 * 1024, maxDelayMs: 200 };
 
-const describeType = ({ type }: Parameters<typeof printSqlType>[0]) => printSqlType({ type, nullable: true });
+export const describeType = ({ type }: Parameters<typeof printSqlType>[0]) => printSqlType({ type, nullable: true });
 
 /**
  * Inserts and deletes only ever add rows to a table without a key, so those pushes are appends;
  * everything else is a batch of weighted changes (upserts and deletes by key on keyed tables).
  */
-function writeKind(table: Table, format: (typeof FORMATS)[number], updateFormat: UpdateFormat): WriteKind {
+export function writeKind(table: Table, format: (typeof FORMATS)[number], updateFormat: UpdateFormat): WriteKind {
   const insertsOnly = format === 'csv' || updateFormat === 'raw';
   return insertsOnly && table.primaryKey.length === 0 ? 'append' : 'changes';
 }
