@@ -136,10 +136,17 @@ describe('Feldera ingress', () => {
     assert.deepEqual(rows, [1, 2, 3, 4].map((id) => ({ id, d: '0.12345678901234567891', p: '{"x":1.5,"y":[2.25]}' })));
   });
 
-  test('pretty-printed JSON values and positional rows are read like NDJSON objects', async () => {
+  test('pretty-printed JSON values and positional rows are read like NDJSON objects; a positional row of another length than the columns is a bad record', async () => {
     const pipeline = await fresh();
     await client.pushOk(pipeline, 'items', '{\n  "insert": {\n    "id": 1,\n    "name": "a"\n  }\n}\n{"insert": [2, "b", "12.50"]}');
     assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'a', price: null }, { id: 2, name: 'b', price: 12.5 }]);
+    const refused = await felderaError(await client.push(pipeline, 'items', '{"insert": [3]}\n{"insert": [4, "d", 1, "extra"]}\n{"insert": [5, "e", 2]}'), 400, 'ParseErrors');
+    const errors = (refused.details as { errors: Array<{ event_number: number; description: string; invalid_text: string }> }).errors;
+    assert.deepEqual(errors.map((error) => [error.event_number, error.description]), [
+      [1, 'expected an array of 3 values, one per column, got 1'], [2, 'expected an array of 3 values, one per column, got 4'],
+    ]);
+    assert.equal(errors[0]!.invalid_text, '{"insert": [3]}');
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['id']), [1, 2, 5]);
   });
 
   test('CSV fields fill columns in order, with RFC 4180 quoting, booleans, JSON arrays, and missing or extra fields', async () => {

@@ -358,10 +358,13 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
   const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
   const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
+  // A row given as an array (positional) has one value per column, as Feldera's decoder reads it.
+  const wrongLength = `coalesce(json_type(row) = 'ARRAY' AND json_array_length(row) <> ${columns.length}, false)`;
   const rowsOf = (textSql: string) => `SELECT _req, _row, _weight,
               CASE WHEN _error IS NOT NULL THEN _error
-                   WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || ${JSON_KIND_NAME} END AS _error,
-              CASE WHEN _error IS NOT NULL OR NOT (${rowCheck}) THEN j END AS _source,
+                   WHEN NOT (${rowCheck}) THEN 'expected a JSON ${expected}, got ' || ${JSON_KIND_NAME}
+                   ${options.positional ? `WHEN ${wrongLength} THEN 'expected an array of ${columns.length} value${columns.length === 1 ? '' : 's'}, one per column, got ' || json_array_length(row)` : ''} END AS _error,
+              CASE WHEN _error IS NOT NULL OR NOT (${rowCheck})${options.positional ? ` OR ${wrongLength}` : ''} THEN j END AS _source,
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets, ${mismatchList} AS _mismatches
             FROM (SELECT *, ${lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`, exact)}))`;
   // A direct write only needs to fail on a value of the wrong kind: the stage then says which.
