@@ -129,7 +129,10 @@ const JSON_SYNTAX: Syntax = {
   // Each field is looked up with a JSON pointer, which quotes any name (`~` and `/` escaped). The
   // exact member is SQL's NULL only when absent (a member given as null is JSON's null), so the
   // member named but for case is looked for only then.
-  fields: (part) => `CASE WHEN json_type(${part}) = 'OBJECT' THEN ${part} END`,
+  // A struct is an object of its fields, or an array of one value per field, in order (how
+  // ClickHouse writes an unnamed Tuple, and reads any).
+  fields: (part, names) => `CASE json_type(${part}) WHEN 'OBJECT' THEN ${part}
+    WHEN 'ARRAY' THEN CASE WHEN json_array_length(${part}) = ${names.length} THEN json_object(${names.map((name, index) => `${quoteLiteral(name)}, (${part}) -> ${index}`).join(', ')}) END END`,
   field: (object, name, caseInsensitive) => {
     const exact = jsonMember(object, quoteLiteral(name));
     if (!caseInsensitive) return exact;

@@ -69,6 +69,13 @@ describe('Tinybird Events API', () => {
     assert.match(quarantined[0]!.c__error[0]!, /its member "zz" is no field/);
   });
 
+  test('a Tuple is read from a JSON array of one value per element, named or not, as ClickHouse reads it; an array of another length is quarantined', async () => {
+    await tb.form('/v0/datasources?name=tuple_arrays', { schema: 'id Int64 `json:$.id`, t Tuple(a Int32, b String) `json:$.t`, u Tuple(Int32, String) `json:$.u`', format: 'ndjson' });
+    const response = await send('name=tuple_arrays&wait=true', '{"id": 1, "t": [2, "z"], "u": [1, "y"]}\n{"id": 2, "t": [3], "u": [1, "y"]}\n{"id": 3, "t": {"a": 4, "b": "w"}, "u": [5, "v"]}');
+    assert.deepEqual(await response.json(), { successful_rows: 2, quarantined_rows: 1 });
+    assert.deepEqual(await tb.sql('SELECT id, t.a AS a, t.b AS b, tupleElement(u, 1) AS u1 FROM tuple_arrays ORDER BY id'), [{ id: 1, a: 2, b: 'z', u1: 1 }, { id: 3, a: 4, b: 'w', u1: 5 }]);
+  });
+
   test('a FixedString(N) value longer than N bytes is quarantined with the column, the value and the reason; a shorter one is padded with NUL bytes, from events and CSV alike', async () => {
     await tb.form('/v0/datasources?name=codes', { schema: 'id Int64 `json:$.id`, code FixedString(3) `json:$.code`', format: 'ndjson' });
     const response = await send('name=codes&wait=true', '{"id": 1, "code": "abc"}\n{"id": 2, "code": "ab"}\n{"id": 3, "code": "abcd"}\n{"id": 4, "code": "éé"}\n');
