@@ -87,9 +87,18 @@ export function parseJson(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
 }
 
+/**
+ * Whether a name may name a namespace, table or column: 1 to MAX_NAME_LENGTH characters (not UTF-16
+ * units: an emoji is one), none a control character. Names are stored and compared, never pasted
+ * into SQL, so nothing else matters here.
+ */
+export function isValidName(name: string): boolean {
+  const characters = [...name].length;
+  return characters > 0 && characters <= MAX_NAME_LENGTH && !/[\u0000-\u001f]/.test(name);
+}
+
 export function checkName(name: string, what: string): void {
-  // Names are stored and compared, never pasted into SQL, so only emptiness, length and control characters matter here.
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f]/.test(name)) {
+  if (!isValidName(name)) {
     throw new SluiceError('INVALID_NAME', `Invalid ${what} name "${name}": use 1 to ${MAX_NAME_LENGTH} printable characters`, { name });
   }
 }

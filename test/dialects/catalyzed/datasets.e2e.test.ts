@@ -36,6 +36,9 @@ describe('Catalyzed datasets', () => {
     const datasetId = await suite.client.createDataset('well-named');
     const renamed = await suite.client.call('PUT', `/datasets/${datasetId}`, { name: 'y'.repeat(256) });
     assert.deepEqual([renamed.status, renamed.body.message], [400, '"name" must be 1 to 255 printable characters']);
+    // Characters are counted, not UTF-16 units: 255 emoji are a name, 256 are not.
+    assert.equal((await suite.client.call('POST', '/datasets', { name: '😀'.repeat(255) })).status, 201);
+    assert.equal((await suite.client.call('POST', '/datasets', { name: '😀'.repeat(256) })).status, 400);
   });
 
   test('datasets are listed a page at a time', async () => {

@@ -532,8 +532,9 @@ describe('Catalyzed row write errors', () => {
   const suite = useCatalyzedSuite({ config: { maxRowWriteBytes: 64 * 1024 } });
   let keyed: string;
   let keyless: string;
+  let datasetId: string;
   before(async () => {
-    const datasetId = await suite.client.createDataset('errors');
+    datasetId = await suite.client.createDataset('errors');
     keyed = await suite.client.createTable(datasetId, 'keyed', ORDER_FIELDS, ['id']);
     keyless = await suite.client.createTable(datasetId, 'keyless', ORDER_FIELDS);
   });
@@ -685,5 +686,16 @@ describe('Catalyzed row write errors', () => {
       const refused = await suite.client.write(keyless, `mode=${mode}`, json([{ id: 1 }]), 'application/json', secret);
       assert.deepEqual([refused.status, refused.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }]);
     }
+    // A missing or wrong mode or parameter is not told to a token that may write in no mode.
+    for (const query of ['', 'mode=bogus', 'mode=append&skip_validation=maybe', 'mode=append&idempotency_key=']) {
+      assert.equal((await suite.client.write(keyed, query, json([{ id: 1 }]), 'application/json', secret)).status, 403, query);
+    }
+    // Nor a dataset's or table's missing name.
+    const datasets = await suite.server.fetch('/datasets', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', token: secret });
+    assert.equal(datasets.status, 403);
+    const tables = await suite.server.fetch('/dataset-tables', {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId, tableName: 'x', fields: [] }), token: secret,
+    });
+    assert.equal(tables.status, 403);
   });
 });

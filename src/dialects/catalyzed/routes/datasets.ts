@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { readsIn, requireScope } from '../../../core/auth/scopes.ts';
+import { isValidName, MAX_NAME_LENGTH } from '../../../core/catalog/table-ddl.ts';
+import { SluiceError } from '../../../core/errors.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { findDataset, renderDataset, type DatasetProperties } from '../resources.ts';
 import { invalid, member, pageOf, paginate, readObject, type JsonObject } from '../request.ts';
@@ -14,13 +16,15 @@ function datasetProperties(body: JsonObject): DatasetProperties {
 
 /** A dataset's name: 1 to 255 printable characters (said in Catalyzed's words, before the core's check). */
 function datasetName(name: string): string {
-  if (name.length > 255 || /[\u0000-\u001f]/.test(name)) throw invalid('"name" must be 1 to 255 printable characters', { field: 'name' });
+  if (!isValidName(name)) throw invalid(`"name" must be 1 to ${MAX_NAME_LENGTH} printable characters`, { field: 'name' });
   return name;
 }
 
 export function datasetRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/datasets', async (request, reply) => {
     const principal = await request.principal();
+    // A token that may create no dataset is refused before its body is read.
+    if (!principal.scopes.some((scope) => scope.action === 'admin' || scope.action === 'create')) throw new SluiceError('FORBIDDEN', 'The token may not create datasets');
     const body = await readObject(request);
     const name = datasetName(member.requiredString(body, 'name'));
     requireScope(principal, 'create', { namespace: name });

@@ -116,6 +116,8 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
   app.post<{ Params: { tableId: string } }>('/dataset-tables/:tableId/rows', async (request, reply) => {
     const principal = await request.principal();
     const table = findDatasetTable(core, principal, request.params.tableId);
+    // A token that may write the table in no mode is refused before its parameters are read.
+    if (!core.mayAct(principal, 'append', table) && !core.mayAct(principal, 'drop', table)) core.authorizeWrite(principal, 'append', table);
     const { mode, idempotencyKey, skipValidation } = rowWriteParams(queryParams(request));
     // A token that may not write the table learns nothing more of it (its key, its columns).
     core.authorizeWrite(principal, MODES[mode], table);

@@ -64,6 +64,8 @@ export function tableRoutes(app: FastifyInstance, core: Sluice): void {
     const principal = await request.principal();
     const body = await readObject(request);
     const namespace = findDataset(core, principal, member.requiredString(body, 'datasetId'));
+    // The scope before the rest of the body: a token that may not create tables learns nothing of what it got wrong.
+    requireScope(principal, 'create', { namespace: namespace.name });
     const description = member.string(body, 'description');
     const table = await core.createTable(principal, namespace, {
       name: member.requiredString(body, 'tableName'),
