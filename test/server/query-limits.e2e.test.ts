@@ -158,5 +158,9 @@ describe('a Parquet result is bounded on disk', () => {
     const small = await sql(server, 'SELECT 1 AS one FORMAT Parquet');
     assert.equal(small.status, 200);
     assert.equal(Buffer.from(await small.arrayBuffer()).subarray(0, 4).toString(), 'PAR1');
+    // A file written faster than the watch looks at it (a few MB in milliseconds) is measured once whole.
+    const quick = await sql(server, "SELECT i, md5(i::VARCHAR) AS h FROM range(0, 200000) t(i) FORMAT Parquet");
+    assert.equal(quick.status, 400);
+    assert.deepEqual((await readdir(server.core.storage.spoolDir)).filter((name) => name.endsWith('.parquet')), []);
   });
 });

@@ -81,6 +81,8 @@ function rowTooLarge(bytes: number, budget: number): SluiceError {
   );
 }
 
+/** A size as people read it: GB with a decimal, MB, or KB under a megabyte (a 4 KB limit is no "1 MB"). */
 export function megabytes(bytes: number): string {
-  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GB` : `${Math.max(1, Math.round(bytes / 1024 ** 2))} MB`;
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  return bytes >= 1024 ** 2 ? `${Math.round(bytes / 1024 ** 2)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }

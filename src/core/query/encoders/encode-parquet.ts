@@ -7,6 +7,7 @@ import type { QueryLimits } from '../../../storage/duckdb/query-lease.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../errors.ts';
 import type { GuardedQuery } from '../sql-guard.ts';
+import { megabytes } from '../chunk-reader.ts';
 import type { EncodedOutput } from './encoder-input.ts';
 
 export interface ParquetEncodeOptions extends QueryLimits {
@@ -40,17 +41,20 @@ export async function* encodeParquet(storage: DuckDBStorage, guarded: GuardedQue
         () => undefined,
       );
     }, EXPORT_WATCH_MS);
+    const tooLarge = () => new SluiceError('QUERY_FAILED', `The Parquet result grew past the ${megabytes(allowance)} the server may write for one query: ask for fewer rows`, {
+      limitBytes: allowance,
+    });
     try {
       await lease.run((connection) => connection.run(`COPY (SELECT ${selectList} FROM (${guarded.sql})${limit}) TO ${quoteLiteral(path)} (FORMAT parquet)`));
     } catch (error) {
       if (!outgrown) throw error;
-      throw new SluiceError('QUERY_FAILED', `The Parquet result grew past the ${Math.round(allowance / 1024 ** 2)} MB the server may write for one query: ask for fewer rows`, {
-        limitBytes: allowance,
-      });
+      throw tooLarge();
     } finally {
       clearInterval(watch);
       lease.end();
     }
+    // A file written between two looks of the watch is measured once it is whole.
+    if ((await stat(path)).size > allowance) throw tooLarge();
     for await (const chunk of createReadStream(path)) yield chunk as Buffer;
   } finally {
     await rm(path, { force: true });
