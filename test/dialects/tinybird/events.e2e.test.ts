@@ -136,6 +136,13 @@ describe('Tinybird Events API', () => {
     assert.deepEqual(await tb.sql('SELECT user_id, tags FROM auto_events ORDER BY user_id'), [{ user_id: 7, tags: ['x', 'y'] }, { user_id: 8, tags: [] }]);
   });
 
+  test("a data source created from events takes its types from every row of the request, so that none of the request's rows is quarantined", async () => {
+    const rows = Array.from({ length: 40_000 }, (_, id) => JSON.stringify({ id, label: id < 30_000 ? 'short' : 'x'.repeat(10) }));
+    const response = await send('name=every_row&wait=true', `${rows.join('\n')}\n`);
+    assert.deepEqual(await response.json(), { successful_rows: 40_000, quarantined_rows: 0 });
+    assert.deepEqual(await tb.sql('SELECT max(id) AS top FROM every_row'), [{ top: 39_999 }]);
+  });
+
   test('an Array column of a data source created from events defaults to [], so that a later event without it is kept', async () => {
     const created = await send('name=optional_arrays&wait=true', '{"a": 1, "b": {"d": [1, 2]}}\n');
     assert.equal(created.status, 200, await created.clone().text());

@@ -45,7 +45,8 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
         // A new data source takes its schema from the rows themselves.
         const file = await spoolToFile(await core.openSource(source, { maxBytes: EVENTS_MAX_BYTES }), core.storage.spoolDir, { extension: 'ndjson' });
         cleanups.push(() => file.remove());
-        const analysis = await analyzeNdjson(core.storage, file.path);
+        // From every row of the request (at most 10 MB), not a sample: its later rows must fit the types too.
+        const analysis = await analyzeNdjson(core.storage, file.path, { sampleRows: Number.MAX_SAFE_INTEGER });
         const columns = tinybirdColumns(analysis.columns.map((column): Column => ({ name: column.name, ...column.field, jsonPath: column.path })));
         table = core.catalog.findTable(namespace.id, name) ?? (await createOrFind(core, principal, namespace.id, name, columns));
         source = { kind: 'file', path: file.path };
