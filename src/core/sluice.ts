@@ -269,12 +269,12 @@ export class Sluice {
     this.requireManager(principal, this.namespaceOf(table));
     return this.writer.exclusive([table.id], async () => {
       const added = change.addColumns?.(this.catalog.getTableById(table.id)) ?? [];
-      if (change.dryRun) {
-        if (added.length > 0) await this.catalog.addColumns(table.id, added, { zeroFill: change.zeroFill ?? false, dryRun: true });
-        return this.catalog.getTableById(table.id);
-      }
-      if (added.length > 0) await this.catalog.addColumns(table.id, added, { zeroFill: change.zeroFill ?? false });
+      // Every part is checked before any is made, so that a change refused leaves the table as it was.
+      if (added.length > 0) await this.catalog.addColumns(table.id, added, { zeroFill: change.zeroFill ?? false, dryRun: true });
+      if (change.name !== undefined) this.catalog.checkRename(table.id, change.name);
+      if (change.dryRun) return this.catalog.getTableById(table.id);
       if (change.name !== undefined) await this.catalog.renameTable(table.id, change.name);
+      if (added.length > 0) await this.catalog.addColumns(table.id, added, { zeroFill: change.zeroFill ?? false });
       if (change.properties !== undefined) {
         await this.catalog.updateTableProperties(table.id, { ...this.catalog.getTableById(table.id).properties, ...change.properties });
       }

@@ -213,21 +213,29 @@ export class Catalog {
     });
   }
 
-  async renameTable(id: string, name: string): Promise<Table> {
+  /** Throws what `renameTable` would throw, changing nothing; gives the renames it would make (the table's, its quarantine's). */
+  checkRename(id: string, name: string): Array<[Table, string]> {
     checkName(name, 'table');
+    const table = this.getTableById(id);
+    if (name === table.name) return [];
+    if (table.kind === 'quarantine') {
+      throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is renamed with the table it belongs to`, { table: table.name });
+    }
+    const quarantine = this.quarantineOf(table);
+    const renames: Array<[Table, string]> = [[table, name]];
+    if (quarantine) renames.push([quarantine, name + QUARANTINE_SUFFIX]);
+    for (const [renamed, newName] of renames) {
+      if (!this.findTable(table.namespaceId, newName)) continue;
+      throw renamed === table ? new SluiceError('TABLE_EXISTS', `Table "${newName}" already exists`, { table: newName }) : quarantineNameTaken(name, newName);
+    }
+    return renames;
+  }
+
+  async renameTable(id: string, name: string): Promise<Table> {
     return this.ddl.run(async () => {
       const table = this.getTableById(id);
-      if (name === table.name) return table;
-      if (table.kind === 'quarantine') {
-        throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is renamed with the table it belongs to`, { table: table.name });
-      }
-      const quarantine = this.quarantineOf(table);
-      const renames: Array<[Table, string]> = [[table, name]];
-      if (quarantine) renames.push([quarantine, name + QUARANTINE_SUFFIX]);
-      for (const [renamed, newName] of renames) {
-        if (!this.findTable(table.namespaceId, newName)) continue;
-        throw renamed === table ? new SluiceError('TABLE_EXISTS', `Table "${newName}" already exists`, { table: newName }) : quarantineNameTaken(name, newName);
-      }
+      const renames = this.checkRename(id, name);
+      if (renames.length === 0) return table;
       await this.storage.transaction(async (tx) => {
         for (const [renamed, newName] of renames) {
           const updated = { ...renamed, name: newName, updatedAt: new Date() };

@@ -241,6 +241,17 @@ describe('Catalyzed dataset tables', () => {
     assert.equal((await suite.client.call('PUT', `/dataset-tables/${tableId}`, { primaryKeyColumns: ['note'] })).status, 400);
   });
 
+  test('a PUT that is refused changes nothing: fields it adds are not added when its new name is taken or invalid', async () => {
+    const tableId = await suite.client.createTable(suite.datasetId, 'put_a', [{ name: 'a', arrowType: 'int32' }]);
+    await suite.client.createTable(suite.datasetId, 'put_b', [{ name: 'a', arrowType: 'int32' }]);
+    const taken = await suite.client.call('PUT', `/dataset-tables/${tableId}`, { tableName: 'put_b', fields: [{ name: 'a', arrowType: 'int32' }, { name: 'added', arrowType: 'utf8' }] });
+    assert.equal(taken.status, 409);
+    const invalidName = await suite.client.call('PUT', `/dataset-tables/${tableId}`, { tableName: '', fields: [{ name: 'a', arrowType: 'int32' }, { name: 'added', arrowType: 'utf8' }] });
+    assert.equal(invalidName.status, 400);
+    const table = await suite.client.call('GET', `/dataset-tables/${tableId}`);
+    assert.deepEqual([table.body.tableName, table.body.fields.map((field: { name: string }) => field.name)], ['put_a', ['a']]);
+  });
+
   test("a PUT may send back the fields a table was created with, its key's nullability as given then; a null description clears it, on datasets and tables", async () => {
     const tableId = await suite.client.createTable(suite.datasetId, 'resent', [{ name: 'id', arrowType: 'int32', nullable: true }, { name: 'v', arrowType: 'utf8' }], ['id']);
     const resent = await suite.client.call('PUT', `/dataset-tables/${tableId}`, {
