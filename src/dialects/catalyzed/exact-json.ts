@@ -1,4 +1,4 @@
-import { isSafeNumber, parse } from 'lossless-json';
+import { isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
 
 /**
  * A JSON number that a double would change (9007199254740993, a decimal of 20 digits), kept as
@@ -14,4 +14,9 @@ export class ExactNumber {
  */
 export function parseExactJson(text: string): unknown {
   return parse(text, null, (number) => (isSafeNumber(number) ? Number(number) : new ExactNumber(number)));
+}
+
+/** `JSON.stringify`, writing an `ExactNumber` as the number it holds, every digit kept. */
+export function stringifyExactJson(value: unknown): string {
+  return stringify(value, (_key, member: unknown) => (member instanceof ExactNumber ? new LosslessNumber(member.text) : member)) ?? 'null';
 }

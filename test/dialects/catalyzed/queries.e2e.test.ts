@@ -105,6 +105,30 @@ describe('Catalyzed queries', () => {
     assert.deepEqual(await ids({ field: 'f', op: 'lt', value: 'inf' }), [3, 4]);
   });
 
+  test('a struct filter takes a JSON object of its fields, or its text, nested structs and lists included; a member that is no field is a 400', async () => {
+    const datasetId = await suite.client.createDataset('struct_filters');
+    const table = await suite.client.createTable(datasetId, 'structs', [
+      { name: 'id', arrowType: 'int32' }, { name: 'st', arrowType: 'struct<a: int32, b: utf8>' },
+      { name: 'deep', arrowType: 'struct<tags: list<utf8>, inner: struct<z: float64>>' },
+    ], ['id']);
+    await suite.client.writeRows(table, 'mode=append', 'json', [
+      { id: 1, st: { a: 1, b: 'q' }, deep: { tags: ['x'], inner: { z: 1.5 } } },
+      { id: 2, st: { a: 1, b: 'r' }, deep: { tags: ['x', 'y'], inner: { z: 2.5 } } },
+    ]);
+    const ids = async (filter: Record<string, unknown>) => {
+      const { status, body } = await suite.client.query('SELECT id FROM t ORDER BY id', { t: { tableId: table, filters: [filter] } });
+      assert.equal(status, 200, JSON.stringify(body));
+      return body.rows.map((row: { id: number }) => row.id);
+    };
+    assert.deepEqual(await ids({ field: 'st', op: 'eq', value: '{"a": 1, "b": "q"}' }), [1]);
+    assert.deepEqual(await ids({ field: 'st', op: 'neq', value: { a: 1, b: 'q' } }), [2]);
+    assert.deepEqual(await ids({ field: 'deep', op: 'eq', value: { tags: ['x', 'y'], inner: { z: 2.5 } } }), [2]);
+    assert.deepEqual(await ids({ field: 'st', op: 'in', value: [{ a: 1, b: 'r' }, '{"a": 9, "b": "none"}'] }), [2]);
+    const unknown = await suite.client.query('SELECT id FROM t', { t: { tableId: table, filters: [{ field: 'st', op: 'eq', value: { a: 1, zz: 2 } }] } });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.message, /"zz" is no field of the struct/);
+  });
+
   test('a JSON number in a filter keeps every digit a double would lose: eq and in on int64, uint64 and decimal columns match the rows written with those numbers', async () => {
     const datasetId = await suite.client.createDataset('exact_filters');
     const numbers = await suite.client.createTable(datasetId, 'numbers', [

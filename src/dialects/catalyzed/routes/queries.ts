@@ -9,11 +9,13 @@ import { runQuery, type ResultTypeOptions } from '../../../core/query/query-runn
 import { renderJsonRow } from '../../../core/query/render-value.ts';
 import type { FilteredTable } from '../../../core/query/sql-guard.ts';
 import type { Sluice } from '../../../core/sluice.ts';
+import type { DataTypeOf } from '../../../core/types/index.ts';
 import { printArrowType } from '../../../core/types/index.ts';
+import { toDuckDBType } from '../../../core/types/duckdb-types.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { SluiceError } from '../../../core/errors.ts';
-import { ExactNumber } from '../exact-json.ts';
+import { ExactNumber, parseExactJson, stringifyExactJson } from '../exact-json.ts';
 import { invalid, isObject, member, readObject, type JsonObject } from '../request.ts';
 import { JSON_VALUE_COERCION } from './rows.ts';
 
@@ -50,6 +52,7 @@ const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
  * not convert fails the query, saying so.
  */
 function literal(column: Column, value: unknown, field: string): string {
+  if (column.type.kind === 'struct') return structLiteral(column.type, value, field);
   if (!(value instanceof ExactNumber) && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
     throw invalid(`Filter on "${field}": the value must be a string, a number or a boolean`, { field });
   }
@@ -62,6 +65,37 @@ function literal(column: Column, value: unknown, field: string): string {
   // A binary value is base64, as in a row written in JSON.
   const coerced = coerceColumn({ name: column.name, type: column.type, nullable: true }, quoteLiteral(text), ({ type }) => printArrowType(type), JSON_VALUE_COERCION);
   return `CASE WHEN ${coerced.error} IS NULL THEN ${coerced.value} ELSE error(${quoteLiteral(`Filter on "${field}": `)} || ${coerced.error}) END`;
+}
+
+/**
+ * A struct's value, a JSON object of its fields or the text of one, as SQL built field by field,
+ * each read as `literal` reads a value of its type: the rules rows are written by, applied to the
+ * whole struct's text, repeat that text for every field at every depth, past what a query may
+ * expand to. A field left out is NULL; a member that is no field is refused.
+ */
+function structLiteral(type: DataTypeOf<'struct'>, value: unknown, field: string): string {
+  let object = value;
+  if (typeof value === 'string') {
+    try {
+      object = parseExactJson(value);
+    } catch {
+      throw invalid(`Filter on "${field}": "${value}" is not a JSON object of the struct's fields`, { field });
+    }
+  }
+  if (!isObject(object)) throw invalid(`Filter on "${field}": a struct's value is a JSON object of its fields`, { field });
+  const unknown = Object.keys(object).find((key) => !type.fields.some((candidate) => candidate.name === key));
+  if (unknown !== undefined) throw invalid(`Filter on "${field}": "${unknown}" is no field of the struct`, { field });
+  const members = type.fields.map((member) => {
+    const given = object[member.name];
+    const path = `${field}.${member.name}`;
+    const column: Column = { name: member.name, type: member.type, nullable: true };
+    // A nested list or map is read from its JSON text, as in a row.
+    const sql = given === null || given === undefined ? 'NULL'
+      : member.type.kind !== 'struct' && (Array.isArray(given) || isObject(given)) ? literal(column, stringifyExactJson(given), path)
+      : literal(column, given, path);
+    return `${quoteIdentifier(member.name)} := ${sql}`;
+  });
+  return `CAST(struct_pack(${members.join(', ')}) AS ${toDuckDBType(type)})`;
 }
 
 function list(column: Column, value: unknown, field: string): string {
