@@ -49,7 +49,7 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT column_00, column_01 FROM first_row_numbers ORDER BY column_00'), [{ column_00: 1, column_01: 2 }, { column_00: 3, column_01: null }]);
   });
 
-  test('creating a data source from a remote CSV file answers with an import job that completes', async () => {
+  test('creating a data source from a remote CSV file answers with an import job that completes, listed by /v0/jobs and by its status and kind', async () => {
     const url = suite.files.serve('/trip+data/fhv_tripdata_2018-12.csv', CSV);
     const response = await suite.tb.form('/v0/datasources?name=remote_csv', { url });
     const body = await response.json();
@@ -67,6 +67,11 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal(Number(logged[0]!['n']), 1);
     const listed = await (await suite.server.fetch('/v0/jobs')).json();
     assert.ok(listed.jobs.some((entry: { id: string }) => entry.id === body.id));
+    // status and kind keep the jobs of one, as `tb job ls --status done` asks.
+    const ids = async (query: string) => (await (await suite.server.fetch(`/v0/jobs?${query}`)).json()).jobs.map((entry: { id: string }) => entry.id) as string[];
+    assert.ok((await ids('status=done&kind=import')).includes(body.id));
+    assert.ok(!(await ids('status=error')).includes(body.id));
+    assert.ok(!(await ids('kind=delete_data')).includes(body.id));
   });
 
   test('a URL import, sent as a form or in the query, takes files past the 8 MB of a raw body, up to the server limit', async () => {
