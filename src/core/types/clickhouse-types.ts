@@ -116,7 +116,8 @@ const CLICKHOUSE_READERS: Record<string, ReadField> = {
   ...INTEGER_READERS,
   float32: always({ kind: 'float', bits: 32 }),
   float64: always({ kind: 'float', bits: 64 }),
-  decimal: (reader) => notNull(reader.readDecimalArguments(MAX_DECIMAL_PRECISION)),
+  // A bare `Decimal` is ClickHouse's Decimal(10, 0).
+  decimal: (reader) => notNull(reader.acceptSymbol('(') ? reader.readDecimalArguments(MAX_DECIMAL_PRECISION, { opened: true }) : { kind: 'decimal', precision: 10, scale: 0 }),
   decimal32: readDecimalOfWidth(9),
   decimal64: readDecimalOfWidth(18),
   decimal128: readDecimalOfWidth(38),

@@ -133,8 +133,9 @@ export class TypeNameReader {
   }
 
   /** Reads `(precision[, scale])`, the one decimal spelling all dialects share. */
-  readDecimalArguments(maxPrecision: number): DataTypeOf<'decimal'> {
-    this.expectSymbol('(');
+  /** `(P[, S])` after a decimal's name; `opened`: its `(` is read already. */
+  readDecimalArguments(maxPrecision: number, { opened = false } = {}): DataTypeOf<'decimal'> {
+    if (!opened) this.expectSymbol('(');
     const precision = this.readInteger();
     const scale = this.acceptSymbol(',') ? this.readInteger() : 0;
     this.expectSymbol(')');

@@ -72,6 +72,8 @@ const ALIASES: [alias: string, canonical: string][] = [
   ['Decimal128(10)', 'Decimal(38, 10)'],
   ['Decimal256(20)', 'Decimal(76, 20)'],
   ['Decimal(12)', 'Decimal(12, 0)'],
+  ['Decimal', 'Decimal(10, 0)'],
+  ['Array(Decimal)', 'Array(Decimal(10, 0))'],
   ['Decimal(10,2)', 'Decimal(10, 2)'],
   ['DateTime64(0)', 'DateTime'],
   // Precisions between units round up to the next unit, so no written digit is lost.
