@@ -14,7 +14,8 @@ export function zeroValueSql(type: DataType): string {
     case 'decimal':
       return '0';
     case 'string':
-      return "''";
+      // A FixedString(N)'s zero is N NUL bytes, as a value given to it is padded.
+      return type.fixed && type.length !== undefined ? `repeat(chr(0), ${type.length})` : "''";
     case 'binary':
       return "''::BLOB";
     case 'uuid':

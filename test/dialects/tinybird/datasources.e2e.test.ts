@@ -269,11 +269,11 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     await suite.tb.form('/v0/datasources?name=zero_filled&format=ndjson', { schema: 'id Int32 `json:$.id`' });
     await suite.server.fetch('/v0/events?name=zero_filled&wait=true', { method: 'POST', body: '{"id": 1}\n' });
     const schema = 'id Int32 `json:$.id`, n UInt64 `json:$.n`, s String `json:$.s`, d Date `json:$.d`, t DateTime `json:$.t`, b Bool `json:$.b`, '
-      + 'u UUID `json:$.u`, l Array(Int32) `json:$.l[:]`, m Map(String, Int32) `json:$.m`';
+      + 'u UUID `json:$.u`, l Array(Int32) `json:$.l[:]`, m Map(String, Int32) `json:$.m`, f FixedString(2) `json:$.f`';
     const altered = await suite.tb.form('/v0/datasources/zero_filled/alter', { schema });
     assert.equal(altered.status, 200, await altered.clone().text());
-    assert.deepEqual(await suite.tb.sql('SELECT id, n, s, d, t, b, u, l, m FROM zero_filled'), [
-      { id: 1, n: 0, s: '', d: '1970-01-01', t: '1970-01-01 00:00:00', b: false, u: '00000000-0000-0000-0000-000000000000', l: [], m: {} },
+    assert.deepEqual(await suite.tb.sql('SELECT id, n, s, d, t, b, u, l, m, length(f) AS f_bytes, f = \'\\0\\0\' AS f_nul FROM zero_filled'), [
+      { id: 1, n: 0, s: '', d: '1970-01-01', t: '1970-01-01 00:00:00', b: false, u: '00000000-0000-0000-0000-000000000000', l: [], m: {}, f_bytes: 2, f_nul: true },
     ]);
     const missing = await suite.server.fetch('/v0/events?name=zero_filled&wait=true', { method: 'POST', body: '{"id": 2}\n' });
     assert.deepEqual(await missing.json(), { successful_rows: 0, quarantined_rows: 1 }, 'a new row still needs the value (the column has no DEFAULT)');
