@@ -6,7 +6,7 @@ import type { Column, Table } from './model.ts';
  * whose table references name the tables' ids): DuckDB says every view column may be NULL. A
  * column is NOT NULL when its expression is a NOT NULL column of a table read by inner joins only,
  * a `count`, a non-null constant, a CAST, `trunc` or `split_part` of those (Feldera's integer casts
- * are written with them), or a CASE whose every branch and ELSE is one (and no ROLLUP, CUBE or
+ * are written with them), or a CASE whose every branch that can be taken and ELSE is one (and no ROLLUP, CUBE or
  * GROUPING SETS grouping); anything else may be NULL. Returns one flag per column of the query, or
  * undefined when the query's shape is not read here (set operations, `*` beside other items): then
  * every column may be NULL.
@@ -65,7 +65,7 @@ function isNotNull(expression: JsonValue | undefined, scope: Scope | undefined):
     }
     case 'CASE': {
       const checks = Array.isArray(expression['case_checks']) ? expression['case_checks'] : [];
-      return checks.every((check) => isJsonObject(check) && isNotNull(check['then_expr'], scope)) && isNotNull(expression['else_expr'], scope);
+      return checks.every((check) => isJsonObject(check) && (neverJson(check['when_expr'], scope) || isNotNull(check['then_expr'], scope))) && isNotNull(expression['else_expr'], scope);
     }
     case 'CAST':
       return expression['try_cast'] !== true && isNotNull(expression['child'], scope);
@@ -74,6 +74,21 @@ function isNotNull(expression: JsonValue | undefined, scope: Scope | undefined):
     default:
       return false;
   }
+}
+
+/**
+ * Whether a condition is `typeof(c) = 'JSON'` for a column `c` of another type: the branch it
+ * guards is never taken (Feldera's casts are written with one for a VARIANT's value).
+ */
+function neverJson(condition: JsonValue | undefined, scope: Scope | undefined): boolean {
+  if (!isJsonObject(condition) || condition['type'] !== 'COMPARE_EQUAL' || !scope) return false;
+  const [left, right] = [condition['left'], condition['right']];
+  if (!isJsonObject(left) || !isJsonObject(right) || String(left['function_name']).toLowerCase() !== 'typeof') return false;
+  const [argument] = Array.isArray(left['children']) ? left['children'] : [];
+  const constant = isJsonObject(right['value']) ? right['value']['value'] : undefined;
+  if (!isJsonObject(argument) || argument['class'] !== 'COLUMN_REF' || constant !== 'JSON') return false;
+  const column = columnOf(argument, scope);
+  return column !== undefined && column.type.kind !== 'json';
 }
 
 /** The column a reference names: `t.c`, or `c` when exactly one table has it. */

@@ -88,8 +88,17 @@ const CALLS: Record<string, { arity: number | number[]; unit?: 'first' | 'last';
     build: ([array, ascending]) => (ascending === undefined ? `list_sort(${array}, 'ASC', 'NULLS FIRST')`
       : `CASE WHEN ${ascending} THEN list_sort(${array}, 'ASC', 'NULLS FIRST') ELSE list_sort(${array}, 'DESC', 'NULLS LAST') END`),
   },
-  // Every match is replaced (DuckDB's replaces the first without 'g'); without a replacement, by nothing.
-  REGEXP_REPLACE: { arity: [2, 3], build: ([text, pattern, replacement]) => `regexp_replace(${text}, ${pattern}, ${replacement ?? "''"}, 'g')` },
+  // Every match is replaced (DuckDB's replaces the first without 'g'); without a replacement, by
+  // nothing. A group is named `$1` in the replacement, as in Feldera, where DuckDB writes `\1`.
+  REGEXP_REPLACE: {
+    arity: [2, 3],
+    build: ([text, pattern, replacement]) => `regexp_replace(${text}, ${pattern}, ${replacement === undefined ? "''" : `regexp_replace(${replacement}, '\\$(\\d)', '\\\\\\1', 'g')`}, 'g')`,
+  },
+  // LOG(value [, base]): the natural logarithm without a base (DuckDB's log is base 10, and takes the base first).
+  LOG: { arity: [1, 2], build: ([value, base]) => (base === undefined ? `ln(${value})` : `log(${base}, ${value})`) },
+  // NULL when any argument is, as in Feldera (DuckDB's skip NULLs).
+  GREATEST: { arity: [2, 3, 4, 5, 6, 7, 8], build: (args) => `CASE WHEN ${args.map((arg) => `(${arg}) IS NULL`).join(' OR ')} THEN NULL ELSE greatest(${args.join(', ')}) END` },
+  LEAST: { arity: [2, 3, 4, 5, 6, 7, 8], build: (args) => `CASE WHEN ${args.map((arg) => `(${arg}) IS NULL`).join(' OR ')} THEN NULL ELSE least(${args.join(', ')}) END` },
   // An empty text splits into no parts, an empty delimiter leaves the text whole; the delimiter is ',' by default.
   SPLIT: {
     arity: [1, 2],
@@ -395,7 +404,7 @@ class Translator extends CalciteDays {
     if (word === 'TABLE') return this.window(index + 2, close, next);
     // The whole of a cast's parentheses: a type's own commas (`MAP<K, V>`) are no argument separators.
     if (word !== undefined && Object.hasOwn(CASTS, word)) return this.cast(CASTS[word]!, { from: index + 2, to: close }, close, next);
-    if (word === 'SUBSTRING' || word === 'SUBSTR') return this.substring(args, next);
+    if (word === 'SUBSTRING' || word === 'SUBSTR') return this.substring(args, next, word === 'SUBSTR');
     const call = word !== undefined && Object.hasOwn(CALLS, word) ? CALLS[word]! : undefined;
     if (call && [call.arity].flat().includes(args.length)) {
       // A unit argument must be one (`date_trunc('hour', ts)`, DuckDB's own form, is left as it is).
@@ -442,12 +451,14 @@ class Translator extends CalciteDays {
     if (type.type.kind === 'json') return { build: () => `to_json(${value()})`, next };
     if (holdsVariant(type.type)) return { build: () => `${name}(to_json(${value()}) AS ${type.sql})`, next };
     const to = (x: string) => `${name}(${x} AS ${type.sql})`;
+    // A VARIANT (stored as JSON) whose value is not of the type casts to NULL, as in Feldera.
+    const variant = (x: string) => `WHEN typeof(${x}) = 'JSON' THEN TRY_CAST(${x} AS ${type.sql})`;
     // A fraction cast to an integer is cut, as Feldera casts (DuckDB's cast rounds: 2.9 would be 3).
     if (type.type.kind === 'int') {
       return {
         build: () => {
           const x = value();
-          return `CASE WHEN typeof(${x}) IN ('FLOAT', 'DOUBLE') THEN ${to(`trunc(CAST(${x} AS DOUBLE))`)} ` +
+          return `CASE ${name === 'CAST' ? `${variant(x)} ` : ''}WHEN typeof(${x}) IN ('FLOAT', 'DOUBLE') THEN ${to(`trunc(CAST(${x} AS DOUBLE))`)} ` +
             `WHEN typeof(${x}) LIKE 'DECIMAL%' THEN ${to(`split_part(CAST(${x} AS VARCHAR), '.', 1)`)} ELSE ${to(x)} END`;
         },
         next,
@@ -458,7 +469,7 @@ class Translator extends CalciteDays {
       return {
         build: () => {
           const x = value();
-          return `CASE WHEN typeof(${x}) = 'VARCHAR' THEN TRY_CAST(${x} AS ${type.sql}) ELSE ${to(x)} END`;
+          return `CASE WHEN typeof(${x}) IN ('VARCHAR', 'JSON') THEN TRY_CAST(${x} AS ${type.sql}) ELSE ${to(x)} END`;
         },
         next,
       };
@@ -475,14 +486,25 @@ class Translator extends CalciteDays {
         next,
       };
     }
-    return { build: () => `${name}(${value()} AS ${type.sql})`, next };
+    if (name === 'CAST') {
+      return {
+        build: () => {
+          const x = value();
+          return `CASE ${variant(x)} ELSE ${to(x)} END`;
+        },
+        next,
+      };
+    }
+    return { build: () => to(value()), next };
   }
 
   /**
    * `SUBSTRING(s FROM start [FOR count])` or `SUBSTRING(s, start [, count])` as Feldera reads it: a
-   * negative start is 1 and a negative count gives '' (DuckDB's would count from the end).
+   * start before the first character keeps only the characters of the range from the first on
+   * (`max(count + start - 1, 0)` of them; DuckDB's would count from the end), and a negative count
+   * gives ''. `SUBSTR(s, start [, count])` counts a negative start from the end, as DuckDB does.
    */
-  private substring(args: Span[], next: number): Rewrite | undefined {
+  private substring(args: Span[], next: number, fromEnd: boolean): Rewrite | undefined {
     let parts = args;
     if (args.length === 1) {
       const span = args[0]!;
@@ -495,8 +517,10 @@ class Translator extends CalciteDays {
     return {
       build: () => {
         const [text, start, count] = parts.map((part) => this.render(part));
-        const first = `CASE WHEN ${start} < 0 THEN 1 ELSE ${start} END`;
-        return count === undefined ? `substring(${text}, ${first})` : `substring(${text}, ${first}, CASE WHEN ${count} < 0 THEN 0 ELSE ${count} END)`;
+        if (fromEnd) return count === undefined ? `substring(${text}, ${start})` : `substring(${text}, ${start}, greatest(${count}, 0))`;
+        const first = `greatest(${start}, 1)`;
+        return count === undefined ? `substring(${text}, ${first})`
+          : `substring(${text}, ${first}, greatest(CASE WHEN ${start} < 1 THEN ${count} + ${start} - 1 ELSE ${count} END, 0))`;
       },
       next,
     };

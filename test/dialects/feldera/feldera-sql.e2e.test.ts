@@ -40,7 +40,11 @@ const PROGRAM = `
            REGEXP_REPLACE('banana', 'a', 'X') AS replaced, REGEXP_REPLACE('banana', 'a') AS removed,
            SUBSTRING('hello' FROM -1 FOR 2) AS from_negative, SUBSTRING('hello' FROM 2 FOR -1) AS negative_count, SUBSTRING('hello', 2, 3) AS commas,
            SUBSTRING('hello' FROM 3) AS rest, SORT_ARRAY(ARRAY[4, 7, 1, NULL]) AS nulls_first, SORT_ARRAY(ARRAY[4, 7, 1, NULL], false) AS descending,
-           SPLIT('', ',') AS split_empty, SPLIT('foo bar', '') AS split_whole, SPLIT('a,b') AS split_default
+           SPLIT('', ',') AS split_empty, SPLIT('foo bar', '') AS split_whole, SPLIT('a,b') AS split_default,
+           SUBSTRING('Thomas' FROM -1 FOR 3) AS before_start, SUBSTR('Thomas', -2) AS substr_from_end,
+           REGEXP_REPLACE('Springsteen, Bruce', '([^,\\s]+),\\s+(\\S+)', '$2 $1') AS groups, LOG(8, 2) AS log_base_two, LOG(EXP(1)) AS natural_log,
+           GREATEST(amount, NULL) AS greatest_null, LEAST(amount, 9, 1) AS least, CAST(PARSE_JSON('{"k": "val", "n": 7}')['k'] AS INT) AS variant_mismatch,
+           CAST(PARSE_JSON('{"k": "val", "n": 7}')['n'] AS INT) AS variant_int
     FROM clicks WHERE id = 3;`;
 
 describe("Feldera's SQL in views", () => {
@@ -55,12 +59,16 @@ describe("Feldera's SQL in views", () => {
   });
   const rows = (sql: string) => suite.client.rows('windows', sql);
 
-  test("casts, REGEXP_REPLACE, SUBSTRING, SORT_ARRAY, SPLIT and PARSE_DATE at their edges, as Feldera documents them: a fraction cast to an integer is cut, a text that is no date NULL, every match replaced, a negative start 1 and a negative count '', NULLs sorted first", async () => {
-    assert.deepEqual(await rows('SELECT * FROM edges'), [{
+  test("casts, REGEXP_REPLACE, SUBSTRING, SORT_ARRAY, SPLIT, LOG, GREATEST and PARSE_DATE at their edges, as Feldera documents them: a fraction cast to an integer is cut, a text that is no date NULL, a VARIANT of another type NULL, every match replaced with $n groups, a start before the first character counted in, NULLs sorted first and making GREATEST NULL", async () => {
+    const [row] = await rows('SELECT * FROM edges');
+    assert.equal(Math.round(Number(row!['natural_log']) * 1e9), 1e9);
+    assert.equal(Number(row!['log_base_two']), 3);
+    assert.deepEqual({ ...row, natural_log: undefined, log_base_two: undefined }, {
       id: 3, cut: 2, cut_negative: -2, cut_double: 2, bad_date: null, bad_time: null, unparsed: null, replaced: 'bXnXnX', removed: 'bnn',
-      from_negative: 'he', negative_count: '', commas: 'ell', rest: 'llo', nulls_first: [null, 1, 4, 7], descending: [7, 4, 1, null],
-      split_empty: [], split_whole: ['foo bar'], split_default: ['a', 'b'],
-    }]);
+      from_negative: '', negative_count: '', commas: 'ell', rest: 'llo', nulls_first: [null, 1, 4, 7], descending: [7, 4, 1, null],
+      split_empty: [], split_whole: ['foo bar'], split_default: ['a', 'b'], before_start: 'T', substr_from_end: 'as', groups: 'Bruce Springsteen',
+      greatest_null: null, least: 1, variant_mismatch: null, variant_int: 7, natural_log: undefined, log_base_two: undefined,
+    });
   });
 
   test('TUMBLE gives each timed row its window, aligned on the epoch; rows without a time are in none', async () => {
