@@ -256,13 +256,16 @@ class StatementParser {
     return { column, token };
   }
 
-  /** The text of a column clause's expression: up to the next clause, or the `,` or `)` ending the column. */
+  /**
+   * The text of a column clause's expression: up to the next clause, or the `,` or `)` ending the
+   * column (not one inside its parentheses or brackets: `DEFAULT ARRAY[1, 2]`).
+   */
   private clauseExpression(clause: string): string {
     const first = this.position;
     let depth = 0;
     for (let token = this.peek(); token; token = this.peek()) {
-      if (token.kind === 'symbol' && token.text === '(') depth += 1;
-      else if (token.kind === 'symbol' && token.text === ')') {
+      if (token.kind === 'symbol' && (token.text === '(' || token.text === '[')) depth += 1;
+      else if (token.kind === 'symbol' && (token.text === ')' || token.text === ']')) {
         if (depth === 0) break;
         depth -= 1;
       } else if (depth === 0 && ((token.kind === 'symbol' && token.text === ',') || (this.position > first && COLUMN_CLAUSES.some((word) => this.isWord(token, word))))) break;
@@ -300,6 +303,9 @@ class StatementParser {
     }
     const { name } = this.name('view');
     const listed = this.peek()?.text === '(' ? this.nameList('column') : undefined;
+    // `WITH ('emit_final' = 'c', 'connectors' = '…')`: a view here is its query over every row, read
+    // or followed as it is; the options are accepted, as a table's are.
+    if (this.acceptWord('WITH')) this.properties();
     this.expectWord('AS');
     if (!this.peek()) this.fail('Expected the view\'s query');
     const query = translateViewQuery(this.program, this.tokens.slice(this.position));

@@ -135,6 +135,13 @@ describe('Feldera pipelines', () => {
     assert.deepEqual(await client.rows('defaults', 'SELECT id FROM t'), []);
   });
 
+  test("a DEFAULT may hold commas inside brackets (ARRAY[1, 2]), and a view's WITH options are accepted, as in Feldera's programs", async () => {
+    await client.pipeline('with_options', `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, tags INT ARRAY DEFAULT ARRAY[1, 2], note VARCHAR DEFAULT 'n');
+      CREATE MATERIALIZED VIEW v WITH ('emit_final' = 'id') AS SELECT id, tags, note FROM t;`);
+    await client.pushOk('with_options', 't', '{"insert": {"id": 1}}');
+    assert.deepEqual(await client.rows('with_options', 'SELECT * FROM v'), [{ id: 1, tags: [1, 2], note: 'n' }]);
+  });
+
   test("program_info says a view's column is NOT NULL when its query shows it: a NOT NULL column over inner joins, a count, a constant, a cast of one, a CASE of them (not under ROLLUP)", async () => {
     const created = await client.pipeline('nullness', `
       CREATE TABLE a (id INT NOT NULL PRIMARY KEY, name VARCHAR);
