@@ -104,10 +104,10 @@ function checkNames(program: Program): void {
   }
 }
 
-const UNSUPPORTED_COLUMN_CLAUSES = ['FOREIGN', 'REFERENCES', 'CHECK', 'UNIQUE', 'INTERNED'];
+const UNSUPPORTED_COLUMN_CLAUSES = ['REFERENCES', 'CHECK', 'UNIQUE'];
 
 /** The words that start a column's clause, and so end the expression of the clause before. */
-const COLUMN_CLAUSES = ['PRIMARY', 'NOT', 'NULL', 'DEFAULT', 'LATENESS', 'WATERMARK', ...UNSUPPORTED_COLUMN_CLAUSES];
+const COLUMN_CLAUSES = ['PRIMARY', 'NOT', 'NULL', 'DEFAULT', 'LATENESS', 'WATERMARK', 'FOREIGN', 'INTERNED', ...UNSUPPORTED_COLUMN_CLAUSES];
 
 class StatementParser {
   private position = 0;
@@ -189,6 +189,7 @@ class StatementParser {
     const { name } = this.name('table');
     const table: ProgramTable = { name, columns: [], primaryKey: [], properties: {}, offset };
     const columnTokens = new Map<string, Token>();
+    const foreignKeys: Array<{ name: string; token: Token }> = [];
     let keyToken: Token | undefined;
     const setKey = (names: Array<{ name: string; token: Token }>, at: Token) => {
       if (keyToken) this.fail('The primary key is declared twice', at);
@@ -201,8 +202,14 @@ class StatementParser {
       if (this.acceptWord('CONSTRAINT')) this.name('constraint');
       if (this.acceptWord('PRIMARY', 'KEY')) {
         setKey(this.nameList('column'), first!);
-      } else if (this.isWord(this.peek(), 'FOREIGN')) {
-        this.fail('FOREIGN KEY constraints are not supported');
+      } else if (this.acceptWord('FOREIGN', 'KEY')) {
+        // `FOREIGN KEY (columns) REFERENCES table (columns)`: declared, and not enforced, as in Feldera.
+        const columns = this.nameList('column');
+        this.expectWord('REFERENCES');
+        this.name('table');
+        const referenced = this.nameList('column');
+        if (referenced.length !== columns.length) this.fail(`A foreign key of ${columns.length} column${columns.length === 1 ? '' : 's'} must reference as many`, first!);
+        foreignKeys.push(...columns);
       } else if (this.isWord(this.peek(), 'UNIQUE') || this.isWord(this.peek(), 'CHECK')) {
         // A table constraint, not a column of that name (both words are reserved).
         this.fail(`${this.peek()!.text.toUpperCase()} is not supported`);
@@ -223,6 +230,8 @@ class StatementParser {
       if (!column) this.fail(`Primary key column "${key}" is not a column of table "${name}"`, keyToken);
       column.nullable = false;
     }
+    const unknown = foreignKeys.find((key) => !table.columns.some((column) => column.name === key.name));
+    if (unknown) this.fail(`Foreign key column "${unknown.name}" is not a column of table "${name}"`, unknown.token);
     if (this.acceptWord('WITH')) table.properties = this.properties();
     this.expectEnd();
     return table;
@@ -250,6 +259,14 @@ class StatementParser {
       else if (this.acceptWord('DEFAULT')) column.defaultExpression = this.clauseExpression('DEFAULT');
       // Lateness and watermarks bound what Feldera's engine keeps; views here are evaluated over every row, late or not.
       else if (this.acceptWord('LATENESS') || this.acceptWord('WATERMARK')) this.clauseExpression(clause!.text.toUpperCase());
+      // `FOREIGN KEY REFERENCES table (column)`: declared, and not enforced, as in Feldera.
+      else if (this.acceptWord('FOREIGN', 'KEY')) {
+        this.expectWord('REFERENCES');
+        this.name('table');
+        if (this.nameList('column').length !== 1) this.fail('A column\'s foreign key references one column', clause);
+      }
+      // A hint to Feldera's compiler to intern the strings; nothing to do here.
+      else if (this.acceptWord('INTERNED')) continue;
       else if (UNSUPPORTED_COLUMN_CLAUSES.some((word) => this.isWord(clause, word))) this.fail(`${clause!.text.toUpperCase()} is not supported`, clause);
       else break;
     }
