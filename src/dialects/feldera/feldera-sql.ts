@@ -566,7 +566,8 @@ class Translator extends CalciteDays {
   private window(from: number, close: number, next: number): Rewrite | undefined {
     const kind = this.word(from);
     if ((kind !== 'TUMBLE' && kind !== 'HOP') || !this.isSymbol(from + 1, '(') || this.closing(from + 1, close) !== close - 1) return undefined;
-    const args = this.arguments({ from: from + 2, to: close - 1 });
+    const args = this.positional(this.arguments({ from: from + 2, to: close - 1 }), kind === 'TUMBLE' ? TUMBLE_PARAMETERS : HOP_PARAMETERS);
+    if (args === undefined) return undefined;
     const sizes = kind === 'TUMBLE' ? 1 : 2;
     if (args.length < 2 + sizes || args.length > 3 + sizes) return undefined;
     const [table, descriptor] = args as [Span, Span];
@@ -595,12 +596,37 @@ class Translator extends CalciteDays {
     };
   }
 
+  /**
+   * A window function's arguments in their positional order: as they are, or, when every one is
+   * named (`"DATA" => TABLE t`, `"SIZE" => INTERVAL 1 HOUR`), by their names; undefined when a
+   * name is no parameter's or some are named and some not.
+   */
+  private positional(args: Span[], parameters: readonly string[]): Span[] | undefined {
+    const named = args.map((span) => (span.to - span.from > 3 && this.isSymbol(span.from + 1, '=') && this.isSymbol(span.from + 2, '>')
+      ? { name: this.tokens[span.from]!.text.toUpperCase(), value: { from: span.from + 3, to: span.to } } : undefined));
+    if (named.every((entry) => entry === undefined)) return args;
+    if (named.some((entry) => entry === undefined)) return undefined;
+    const byName = new Map(named.map((entry) => [entry!.name, entry!.value]));
+    if ([...byName.keys()].some((name) => !parameters.includes(name)) || byName.size !== named.length) return undefined;
+    const ordered: Span[] = [];
+    for (const parameter of parameters) {
+      const value = byName.get(parameter);
+      if (value === undefined) break;
+      ordered.push(value);
+    }
+    return ordered.length === byName.size ? ordered : undefined;
+  }
+
   /** The unit a span names (one word of UNITS), lower-cased for DuckDB. */
   private unit(span: Span): string | undefined {
     const word = span.to - span.from === 1 ? this.word(span.from) : undefined;
     return word !== undefined && UNITS.has(word) ? word.toLowerCase() : undefined;
   }
 }
+
+/** The parameters of Feldera's window table functions, in their positional order (OFFSET may be left out). */
+const TUMBLE_PARAMETERS = ['DATA', 'TIMECOL', 'SIZE', 'OFFSET'] as const;
+const HOP_PARAMETERS = ['DATA', 'TIMECOL', 'SLIDE', 'SIZE', 'OFFSET'] as const;
 
 /** Whether a type holds a VARIANT inside (`VARIANT ARRAY`, `MAP<VARCHAR, VARIANT>`, a ROW with one). */
 function holdsVariant(type: DataType): boolean {

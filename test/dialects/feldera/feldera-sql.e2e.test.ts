@@ -11,6 +11,11 @@ const PROGRAM = `
   CREATE MATERIALIZED VIEW sliding AS
     SELECT window_start, count(*) AS clicks
     FROM TABLE(HOP(TABLE clicks, DESCRIPTOR(ts), INTERVAL '30' MINUTE, INTERVAL '1' HOUR)) GROUP BY window_start;
+  CREATE MATERIALIZED VIEW named_sliding AS
+    SELECT window_start, count(*) AS clicks
+    FROM TABLE(HOP("DATA" => TABLE clicks, "TIMECOL" => DESCRIPTOR(ts), "SLIDE" => INTERVAL '30' MINUTE, "SIZE" => INTERVAL '1' HOUR)) GROUP BY window_start;
+  CREATE MATERIALIZED VIEW named_per_hour AS
+    SELECT window_start, count(*) AS clicks FROM TABLE(TUMBLE("TIMECOL" => DESCRIPTOR(ts), "SIZE" => INTERVAL '1' HOUR, "DATA" => TABLE clicks)) GROUP BY window_start;
   CREATE MATERIALIZED VIEW shifted AS
     SELECT window_start, count(*) AS clicks
     FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' DAY, INTERVAL '6' HOUR)) GROUP BY window_start;
@@ -87,6 +92,13 @@ describe("Feldera's SQL in views", () => {
       { window_start: '2024-05-01 12:00:00', clicks: 1 },
     ]);
     assert.deepEqual(await rows('SELECT * FROM shifted ORDER BY window_start'), [{ window_start: '2024-05-01 06:00:00', clicks: 3 }]);
+  });
+
+  test('TUMBLE and HOP take named arguments ("DATA" => TABLE t, "TIMECOL" => DESCRIPTOR(ts), "SIZE" => …) in any order, as in Feldera', async () => {
+    assert.deepEqual(await rows('SELECT * FROM named_sliding ORDER BY window_start'), await rows('SELECT * FROM sliding ORDER BY window_start'));
+    assert.deepEqual(await rows('SELECT * FROM named_per_hour ORDER BY window_start'), [
+      { window_start: '2024-05-01 10:00:00', clicks: 2 }, { window_start: '2024-05-01 12:00:00', clicks: 1 },
+    ]);
   });
 
   test('TIMESTAMP_TRUNC, DATE_TRUNC, FLOOR … TO, CEIL … TO and SAFE_CAST', async () => {
