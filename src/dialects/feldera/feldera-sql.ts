@@ -106,6 +106,18 @@ const CALLS: Record<string, { arity: number | number[]; unit?: 'first' | 'last';
   },
   // An array's length or a map's entry count, through JSON: DuckDB's cardinality takes maps only, and the type is not known here.
   CARDINALITY: { arity: 1, build: ([value]) => `coalesce(nullif(json_array_length(to_json(${value})), 0), len(json_keys(to_json(${value}))))` },
+  ARRAY_SIZE: { arity: 1, build: ([value]) => `len(${value})` },
+  ARRAY_LENGTH: { arity: 1, build: ([value]) => `len(${value})` },
+  // Feldera's array and map functions by DuckDB's names.
+  ARRAY_COMPACT: { arity: 1, build: ([array]) => `list_filter(${array}, sluice_x -> sluice_x IS NOT NULL)` },
+  ARRAY_MAX: { arity: 1, build: ([array]) => `list_max(${array})` },
+  ARRAY_MIN: { arity: 1, build: ([array]) => `list_min(${array})` },
+  ARRAYS_OVERLAP: { arity: 2, build: ([left, right]) => `list_has_any(${left}, ${right})` },
+  ARRAY_REPEAT: { arity: 2, build: ([element, count]) => `CASE WHEN (${count}) IS NULL THEN NULL ELSE list_transform(range(greatest(${count}, 0)), sluice_x -> ${element}) END` },
+  MAP_CONTAINS_KEY: { arity: 2, build: ([map, key]) => `map_contains(${map}, ${key})` },
+  // NULL entries are left out, or written as the third argument when it is given and not NULL.
+  ARRAY_TO_STRING: { arity: [2, 3], build: ([array, separator, nulls]) => arrayToString(array!, separator!, nulls) },
+  ARRAY_JOIN: { arity: [2, 3], build: ([array, separator, nulls]) => arrayToString(array!, separator!, nulls) },
   // Each run of letters and digits with its first character upper-cased and the rest lower-cased.
   INITCAP: { arity: 1, build: ([text]) => `array_to_string(list_transform(regexp_extract_all(${text}, '[\\pL\\pN]+|[^\\pL\\pN]+'), w -> upper(w[1]) || lower(w[2:])), '')` },
   ELEMENT: { arity: 1, build: ([array]) => `CASE len(${array}) WHEN 0 THEN NULL WHEN 1 THEN (${array})[1] ELSE error('ELEMENT of an array with more than one element') END` },
@@ -481,7 +493,9 @@ class Translator extends CalciteDays {
         build: () => {
           const x = value();
           const cast = `${name}(${x} AS ${type.sql})`;
-          return `CASE WHEN typeof(${x}) = 'JSON' AND json_type(${x}::JSON) = 'VARCHAR' THEN json_extract_string(${x}::JSON, '$') ELSE ${cast} END`;
+          // A boolean is written TRUE or FALSE, as Feldera writes it.
+          return `CASE WHEN typeof(${x}) = 'JSON' AND json_type(${x}::JSON) = 'VARCHAR' THEN json_extract_string(${x}::JSON, '$')
+            WHEN typeof(${x}) = 'BOOLEAN' THEN ${name}(upper(CAST(${x} AS VARCHAR)) AS ${type.sql}) ELSE ${cast} END`;
         },
         next,
       };
@@ -622,6 +636,11 @@ class Translator extends CalciteDays {
     const word = span.to - span.from === 1 ? this.word(span.from) : undefined;
     return word !== undefined && UNITS.has(word) ? word.toLowerCase() : undefined;
   }
+}
+
+function arrayToString(array: string, separator: string, nulls: string | undefined): string {
+  const texts = nulls === undefined ? array : `list_transform(${array}, sluice_x -> coalesce(CAST(sluice_x AS VARCHAR), ${nulls}))`;
+  return `array_to_string(${texts}, ${separator})`;
 }
 
 /** The parameters of Feldera's window table functions, in their positional order (OFFSET may be left out). */
