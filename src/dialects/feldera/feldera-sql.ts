@@ -404,6 +404,10 @@ class Translator extends CalciteDays {
     if (word === 'RLIKE' && pattern?.kind === 'string') {
       return { build: () => `SIMILAR TO '(?s).*(?:${pattern.text.replaceAll("'", "''")}).*'`, next: index + 2 };
     }
+    // `x LIKE 'pattern'` escapes with a backslash unless told otherwise, as in Feldera (DuckDB's LIKE has no escape by default).
+    if ((word === 'LIKE' || word === 'ILIKE') && pattern?.kind === 'string' && this.word(index + 2) !== 'ESCAPE') {
+      return { build: () => `${word.toLowerCase()} '${pattern.text.replaceAll("'", "''")}' ESCAPE '\\'`, next: index + 2 };
+    }
     if (!this.isSymbol(index + 1, '(')) return undefined;
     // SOME(…) is an aggregate, unless it follows a comparison (`x = SOME (SELECT …)`, DuckDB's own quantifier).
     if (word === 'SOME' && !COMPARISONS.has(this.tokens[index - 1]?.text ?? '')) return { build: () => 'bool_or', next: index + 1 };

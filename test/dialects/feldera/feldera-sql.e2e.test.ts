@@ -53,7 +53,8 @@ const PROGRAM = `
            ARRAY_COMPACT(ARRAY[1, NULL, 2]) AS compact, ARRAY_MAX(ARRAY[9, 1, NULL]) AS array_max, ARRAY_MIN(ARRAY[9, 1, NULL]) AS array_min,
            ARRAYS_OVERLAP(ARRAY[1, 2], ARRAY[2, 3]) AS overlap, ARRAY_REPEAT('z', 3) AS repeated, ARRAY_REPEAT(1, -1) AS repeated_none,
            ARRAY_SIZE(ARRAY[1, 2, 3]) AS size, ARRAY_TO_STRING(ARRAY['a', NULL, 'b'], ',', '*') AS joined_nulls, ARRAY_JOIN(ARRAY['a', NULL, 'b'], '-') AS joined,
-           MAP_CONTAINS_KEY(MAP['a', 1], 'a') AS has_key, CAST(amount > 1 AS VARCHAR) AS true_text
+           MAP_CONTAINS_KEY(MAP['a', 1], 'a') AS has_key, CAST(amount > 1 AS VARCHAR) AS true_text,
+           'a_b' LIKE 'a\\_b' AS like_escaped, 'axb' LIKE 'a\\_b' AS like_literal, 'h%' LIKE 'h#%' ESCAPE '#' AS like_custom, 'axb' NOT LIKE 'a_b' AS not_like
     FROM clicks WHERE id = 3;`;
 
 describe("Feldera's SQL in views", () => {
@@ -78,7 +79,7 @@ describe("Feldera's SQL in views", () => {
       split_empty: [], split_whole: ['foo bar'], split_default: ['a', 'b'], before_start: 'T', substr_from_end: 'as', groups: 'Bruce Springsteen',
       greatest_null: null, least: 1, variant_mismatch: null, variant_int: 7, natural_log: undefined, log_base_two: undefined,
       compact: [1, 2], array_max: 9, array_min: 1, overlap: true, repeated: ['z', 'z', 'z'], repeated_none: [], size: 3,
-      joined_nulls: 'a,*,b', joined: 'a-b', has_key: true, true_text: 'TRUE',
+      joined_nulls: 'a,*,b', joined: 'a-b', has_key: true, true_text: 'TRUE', like_escaped: true, like_literal: false, like_custom: true, not_like: false,
     });
   });
 
