@@ -37,6 +37,11 @@ const RENAMED_FUNCTIONS: Record<string, string> = {
   IS_NAN: 'isnan',
   RLIKE: 'regexp_matches',
   EVERY: 'bool_and',
+  LOGICAL_AND: 'bool_and',
+  LOGICAL_OR: 'bool_or',
+  // DuckDB's GREATEST and LEAST skip NULLs, as these do (Feldera's own GREATEST and LEAST do not: see CALLS).
+  GREATEST_IGNORE_NULLS: 'greatest',
+  LEAST_IGNORE_NULLS: 'least',
 };
 
 /** The last character of a comparison operator (the tokenizer splits `<=` into two symbols). */

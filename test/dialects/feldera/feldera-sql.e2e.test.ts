@@ -33,7 +33,8 @@ const PROGRAM = `
     FROM clicks WHERE id = 2;
   CREATE MATERIALIZED VIEW divided AS
     SELECT id, id / 2 AS half, -id / 2 AS negative_half, id / 0 AS by_zero, amount / 8 AS eighth, id / 2.0 AS exact FROM clicks WHERE id = 3;
-  CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large FROM clicks;
+  CREATE MATERIALIZED VIEW everywhere AS SELECT EVERY(amount > 0) AS all_positive, SOME(amount > 3) AS any_large,
+    LOGICAL_AND(amount > 1) AS all_large, LOGICAL_OR(amount > 7) AS any_huge, GREATEST_IGNORE_NULLS(max(amount), NULL) AS top FROM clicks;
   CREATE MATERIALIZED VIEW weekdays AS
     SELECT id, EXTRACT(DOW FROM ts) AS dow, DAYOFWEEK(ts) AS day_of_week, EXTRACT(ISODOW FROM ts) AS isodow,
            EXTRACT(DOW FROM DATE '2024-05-05') AS sunday, Extract(Dow From DATE '2024-05-04') AS saturday,
@@ -120,7 +121,7 @@ describe("Feldera's SQL in views", () => {
       id: 2, minutes: 40, next_day: '2024-05-02 10:40:00', month: '2024/05', parsed: '2024-05-02', doc: { a: 1 }, bad_doc: null,
       sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2], infix: true, not_infix: true,
     }]);
-    assert.deepEqual(await rows('SELECT * FROM everywhere'), [{ all_positive: true, any_large: true }]);
+    assert.deepEqual(await rows('SELECT * FROM everywhere'), [{ all_positive: true, any_large: true, all_large: false, any_huge: true, top: 8 }]);
   });
 
   test('/ between integers gives an integer, truncated toward zero, in views and ad-hoc queries; other numbers divide exactly', async () => {
