@@ -403,6 +403,11 @@ class Translator extends CalciteDays {
   /** The rewrite of the construct starting at `index`, if one does (and the index after it). */
   private construct(index: number, limit: number): Rewrite | undefined {
     const word = this.word(index);
+    // `a <=> b`: equal, or both NULL (DuckDB writes IS NOT DISTINCT FROM); `MINUS` is EXCEPT.
+    if (this.isSymbol(index, '<') && this.isSymbol(index + 1, '=') && this.isSymbol(index + 2, '>') && this.adjacent(index, index + 2)) {
+      return { build: () => 'IS NOT DISTINCT FROM', next: index + 3 };
+    }
+    if (word === 'MINUS') return { build: () => 'EXCEPT', next: index + 1 };
     if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
     // `x RLIKE 'pattern'` finds the pattern anywhere in x; DuckDB's SIMILAR TO must match all of it.
     const pattern = this.tokens[index + 1];
@@ -638,6 +643,12 @@ class Translator extends CalciteDays {
       ordered.push(value);
     }
     return ordered.length === byName.size ? ordered : undefined;
+  }
+
+  /** Whether the tokens from `first` to `last` are written without a space between them (`<=>`, not `< = >`). */
+  private adjacent(first: number, last: number): boolean {
+    for (let index = first; index < last; index += 1) if (this.tokens[index]!.end !== this.tokens[index + 1]!.start) return false;
+    return true;
   }
 
   /** The unit a span names (one word of UNITS), lower-cased for DuckDB. */

@@ -55,8 +55,10 @@ const PROGRAM = `
            ARRAYS_OVERLAP(ARRAY[1, 2], ARRAY[2, 3]) AS overlap, ARRAY_REPEAT('z', 3) AS repeated, ARRAY_REPEAT(1, -1) AS repeated_none,
            ARRAY_SIZE(ARRAY[1, 2, 3]) AS size, ARRAY_TO_STRING(ARRAY['a', NULL, 'b'], ',', '*') AS joined_nulls, ARRAY_JOIN(ARRAY['a', NULL, 'b'], '-') AS joined,
            MAP_CONTAINS_KEY(MAP['a', 1], 'a') AS has_key, CAST(amount > 1 AS VARCHAR) AS true_text,
-           'a_b' LIKE 'a\\_b' AS like_escaped, 'axb' LIKE 'a\\_b' AS like_literal, 'h%' LIKE 'h#%' ESCAPE '#' AS like_custom, 'axb' NOT LIKE 'a_b' AS not_like
-    FROM clicks WHERE id = 3;`;
+           'a_b' LIKE 'a\\_b' AS like_escaped, 'axb' LIKE 'a\\_b' AS like_literal, 'h%' LIKE 'h#%' ESCAPE '#' AS like_custom, 'axb' NOT LIKE 'a_b' AS not_like,
+           NULL <=> NULL AS both_null, amount <=> 5 AS differ
+    FROM clicks WHERE id = 3;
+  CREATE MATERIALIZED VIEW first_only AS SELECT id FROM clicks MINUS SELECT id FROM clicks WHERE id > 1;`;
 
 describe("Feldera's SQL in views", () => {
   const suite = useFelderaSuite(async (client) => {
@@ -80,7 +82,7 @@ describe("Feldera's SQL in views", () => {
       split_empty: [], split_whole: ['foo bar'], split_default: ['a', 'b'], before_start: 'T', substr_from_end: 'as', groups: 'Bruce Springsteen',
       greatest_null: null, least: 1, variant_mismatch: null, variant_int: 7, natural_log: undefined, log_base_two: undefined,
       compact: [1, 2], array_max: 9, array_min: 1, overlap: true, repeated: ['z', 'z', 'z'], repeated_none: [], size: 3,
-      joined_nulls: 'a,*,b', joined: 'a-b', has_key: true, true_text: 'TRUE', like_escaped: true, like_literal: false, like_custom: true, not_like: false,
+      joined_nulls: 'a,*,b', joined: 'a-b', has_key: true, true_text: 'TRUE', like_escaped: true, like_literal: false, like_custom: true, not_like: false, both_null: true, differ: false,
     });
   });
 
@@ -122,6 +124,7 @@ describe("Feldera's SQL in views", () => {
       sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2], infix: true, not_infix: true,
     }]);
     assert.deepEqual(await rows('SELECT * FROM everywhere'), [{ all_positive: true, any_large: true, all_large: false, any_huge: true, top: 8 }]);
+    assert.deepEqual(await rows('SELECT * FROM first_only'), [{ id: 1 }]);
   });
 
   test('/ between integers gives an integer, truncated toward zero, in views and ad-hoc queries; other numbers divide exactly', async () => {
