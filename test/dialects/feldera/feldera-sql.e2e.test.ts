@@ -118,7 +118,7 @@ describe("Feldera's SQL in views", () => {
     ]);
   });
 
-  test("Feldera's function names and argument orders: TIMESTAMPDIFF, TIMESTAMPADD, FORMAT_DATE, PARSE_DATE, PARSE_JSON, SORT_ARRAY, ELEMENT, CARDINALITY, INITCAP, MAP[…], BROUND, RLIKE, EVERY, SOME", async () => {
+  test("Feldera's function names and argument orders: TIMESTAMPDIFF, TIMESTAMPADD, FORMAT_DATE, PARSE_DATE, PARSE_JSON, SORT_ARRAY, ELEMENT, CARDINALITY, INITCAP, MAP[…], BROUND, RLIKE, EVERY, SOME, LOGICAL_AND/OR, GREATEST_IGNORE_NULLS, and MINUS", async () => {
     assert.deepEqual(await rows('SELECT * FROM functions'), [{
       id: 2, minutes: 40, next_day: '2024-05-02 10:40:00', month: '2024/05', parsed: '2024-05-02', doc: { a: 1 }, bad_doc: null,
       sorted: [1, 2, 3], single: 7, from_map: 2, rounded: 2, matches: true, items: 3, entries: 1, title: 'Hello World-Élan', cast_array: [1, 2], infix: true, not_infix: true,
