@@ -7,7 +7,7 @@ import { isSqlStruct, SqlDate, SqlDecimal, SqlInterval, SqlJson, SqlMap, SqlTime
  *   otherwise JSON strings — never a rounded number (or, with `wideNumbers: 'number'`, always
  *   numbers with all their digits);
  * - NaN and ±infinity are the strings `nan`, `inf`, `-inf` (JSON has no such numbers; with
- *   `nonFinite: 'null'`, null in JSON); -0 is `-0`;
+ *   `nonFinite: 'null'`, null in JSON); -0 is `-0`; an exponent has no plus sign (`1e308`);
  * - timestamps `YYYY-MM-DD HH:MM:SS[.fffffffff]` in UTC with trailing fractional zeros trimmed
  *   (or ISO-8601 `…T…Z`), or with `timestampDigits: 'declared'` with as many as their type
  *   declares (`.500` for milliseconds, as ClickHouse writes a DateTime64(3)), dates `YYYY-MM-DD`, times `HH:MM:SS[.f][+HH[:MM]]`, ±infinity as
@@ -67,7 +67,8 @@ const TEXT_RENDERERS: Renderers = {
   null: () => '',
   boolean: (value: boolean) => String(value),
   // -0 keeps its sign (String(-0) is "0"), as ClickHouse and Feldera write it.
-  number: (value: number) => (Number.isFinite(value) ? (Object.is(value, -0) ? '-0' : String(value)) : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf'),
+  // An exponent without its plus sign (1e308, 3.4028235e38), as ClickHouse and Feldera write one.
+  number: (value: number) => (Number.isFinite(value) ? (Object.is(value, -0) ? '-0' : String(value).replace('e+', 'e')) : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf'),
   bigint: (value: bigint) => String(value),
   string: (value: string) => value,
   binary: (value: Uint8Array) => renderBlobText(value),

@@ -36,6 +36,12 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     }
   });
 
+  test('a float with an exponent is written without its plus sign, as ClickHouse writes it, in text and JSON formats', async () => {
+    const query = "SELECT toFloat64('1e308') AS a, toFloat64('-8.98846567431158e307') AS b, toFloat32('3.4028235e38') AS c, toFloat64('1e-7') AS d";
+    assert.equal(await (await sql(`${query} FORMAT TSV`)).text(), '1e308\t-8.98846567431158e307\t3.4028235e38\t1e-7\n');
+    assert.equal(await (await sql(`${query} FORMAT JSONEachRow`)).text(), '{"a":1e308,"b":-8.98846567431158e307,"c":3.4028235e38,"d":1e-7}\n');
+  });
+
   test("text formats write arrays, tuples and maps in ClickHouse's syntax; JSON formats as JSON", async () => {
     const query = "SELECT ['a', 'it''s', NULL] AS l, [[1, 2], []] AS n, {'id': 1, 'name': 'x', 'day': DATE '2024-01-02'} AS t, MAP {'k': 1.5} AS m";
     const expectations: Array<[string, string]> = [
