@@ -38,6 +38,11 @@ export class FileServer {
     return this.url(path);
   }
 
+  /** Resolves once a download has reached a stalling URL (the client's request has arrived). */
+  async downloading(): Promise<void> {
+    while (this.stalled.size === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
   /** Ends the stalled downloads after the line they sent, as if their files held only that. */
   release(): void {
     for (const response of this.stalled) response.end();

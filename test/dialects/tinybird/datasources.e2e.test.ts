@@ -125,7 +125,8 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.tb.form('/v0/datasources?name=dropped_midway', { schema: 'a Int32' })).status, 200);
     const url = suite.files.stall('/midway.csv');
     const job = await (await suite.tb.form('/v0/datasources?name=dropped_midway&mode=append', { url })).json();
-    for (let waited = 0; (await (await suite.server.fetch(`/v0/jobs/${job.id}`)).json()).status === 'waiting' && waited < 100; waited += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The download has begun (its request reached the file server) before the data source is dropped.
+    await suite.files.downloading();
     assert.equal((await suite.server.fetch('/v0/datasources/dropped_midway', { method: 'DELETE' })).status, 204);
     suite.files.release();
     let finished: Record<string, unknown> = {};

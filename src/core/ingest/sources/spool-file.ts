@@ -47,6 +47,9 @@ export async function spoolToFile(stream: Readable, spoolDir: string, options: S
     ];
     await pipeline([stream, ...stages, file]);
   } catch (error) {
+    // The file is opened asynchronously: one that fails early (a limit passed in the first chunks)
+    // may be created after a removal that did not wait for its stream to close.
+    if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
     await remove();
     throw error;
   }
