@@ -70,11 +70,22 @@ const OPERATOR_WORDS = new Set([
 /** The casts, and the DuckDB function each is. */
 const CASTS: Record<string, string> = { CAST: 'CAST', TRY_CAST: 'TRY_CAST', SAFE_CAST: 'TRY_CAST' };
 
+type Call = { arity: number | number[]; unit?: 'first' | 'last'; build: (args: string[], unit: string) => string };
+
+/** A DuckDB function of 2 to 8 arguments, NULL when any argument is (DuckDB's GREATEST and LEAST skip NULLs). */
+function nullWhenAnyIs(name: string): Call {
+  return { arity: [2, 3, 4, 5, 6, 7, 8], build: (args) => `CASE WHEN ${args.map((arg) => `(${arg}) IS NULL`).join(' OR ')} THEN NULL ELSE ${name}(${args.join(', ')}) END` };
+}
+
+const ARRAY_LENGTH_CALL: Call = { arity: 1, build: ([value]) => `len(${value})` };
+/** NULL entries are left out, or written as the third argument when it is given and not NULL. */
+const ARRAY_TO_STRING_CALL: Call = { arity: [2, 3], build: ([array, separator, nulls]) => arrayToString(array!, separator!, nulls) };
+
 /**
  * Feldera's calls that DuckDB writes another way, by name: how many arguments they take, whether
  * the first is a unit (`HOUR`), and the DuckDB SQL of the call from the other arguments' SQL.
  */
-const CALLS: Record<string, { arity: number | number[]; unit?: 'first' | 'last'; build: (args: string[], unit: string) => string }> = {
+const CALLS: Record<string, Call> = {
   TIMESTAMP_TRUNC: { arity: 2, unit: 'last', build: ([value], unit) => `date_trunc('${unit}', ${value})` },
   DATE_TRUNC: { arity: 2, unit: 'last', build: ([value], unit) => `CAST(date_trunc('${unit}', ${value}) AS DATE)` },
   TIMESTAMPDIFF: { arity: 3, unit: 'first', build: ([from, to], unit) => `date_sub('${unit}', ${from}, ${to})` },
@@ -102,8 +113,8 @@ const CALLS: Record<string, { arity: number | number[]; unit?: 'first' | 'last';
   // LOG(value [, base]): the natural logarithm without a base (DuckDB's log is base 10, and takes the base first).
   LOG: { arity: [1, 2], build: ([value, base]) => (base === undefined ? `ln(${value})` : `log(${base}, ${value})`) },
   // NULL when any argument is, as in Feldera (DuckDB's skip NULLs).
-  GREATEST: { arity: [2, 3, 4, 5, 6, 7, 8], build: (args) => `CASE WHEN ${args.map((arg) => `(${arg}) IS NULL`).join(' OR ')} THEN NULL ELSE greatest(${args.join(', ')}) END` },
-  LEAST: { arity: [2, 3, 4, 5, 6, 7, 8], build: (args) => `CASE WHEN ${args.map((arg) => `(${arg}) IS NULL`).join(' OR ')} THEN NULL ELSE least(${args.join(', ')}) END` },
+  GREATEST: nullWhenAnyIs('greatest'),
+  LEAST: nullWhenAnyIs('least'),
   // An empty text splits into no parts, an empty delimiter leaves the text whole; the delimiter is ',' by default.
   SPLIT: {
     arity: [1, 2],
@@ -111,8 +122,8 @@ const CALLS: Record<string, { arity: number | number[]; unit?: 'first' | 'last';
   },
   // An array's length or a map's entry count, through JSON: DuckDB's cardinality takes maps only, and the type is not known here.
   CARDINALITY: { arity: 1, build: ([value]) => `coalesce(nullif(json_array_length(to_json(${value})), 0), len(json_keys(to_json(${value}))))` },
-  ARRAY_SIZE: { arity: 1, build: ([value]) => `len(${value})` },
-  ARRAY_LENGTH: { arity: 1, build: ([value]) => `len(${value})` },
+  ARRAY_SIZE: ARRAY_LENGTH_CALL,
+  ARRAY_LENGTH: ARRAY_LENGTH_CALL,
   // Feldera's array and map functions by DuckDB's names.
   ARRAY_COMPACT: { arity: 1, build: ([array]) => `list_filter(${array}, sluice_x -> sluice_x IS NOT NULL)` },
   ARRAY_MAX: { arity: 1, build: ([array]) => `list_max(${array})` },
@@ -120,9 +131,8 @@ const CALLS: Record<string, { arity: number | number[]; unit?: 'first' | 'last';
   ARRAYS_OVERLAP: { arity: 2, build: ([left, right]) => `list_has_any(${left}, ${right})` },
   ARRAY_REPEAT: { arity: 2, build: ([element, count]) => `CASE WHEN (${count}) IS NULL THEN NULL ELSE list_transform(range(greatest(${count}, 0)), sluice_x -> ${element}) END` },
   MAP_CONTAINS_KEY: { arity: 2, build: ([map, key]) => `map_contains(${map}, ${key})` },
-  // NULL entries are left out, or written as the third argument when it is given and not NULL.
-  ARRAY_TO_STRING: { arity: [2, 3], build: ([array, separator, nulls]) => arrayToString(array!, separator!, nulls) },
-  ARRAY_JOIN: { arity: [2, 3], build: ([array, separator, nulls]) => arrayToString(array!, separator!, nulls) },
+  ARRAY_TO_STRING: ARRAY_TO_STRING_CALL,
+  ARRAY_JOIN: ARRAY_TO_STRING_CALL,
   // Each run of letters and digits with its first character upper-cased and the rest lower-cased.
   INITCAP: { arity: 1, build: ([text]) => `array_to_string(list_transform(regexp_extract_all(${text}, '[\\pL\\pN]+|[^\\pL\\pN]+'), w -> upper(w[1]) || lower(w[2:])), '')` },
   ELEMENT: { arity: 1, build: ([array]) => `CASE len(${array}) WHEN 0 THEN NULL WHEN 1 THEN (${array})[1] ELSE error('ELEMENT of an array with more than one element') END` },
