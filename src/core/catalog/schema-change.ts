@@ -1,9 +1,10 @@
 import type { DuckDBStorage, Transaction } from '../../storage/duckdb/duckdb-storage.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { guardDefault, guardQuery, type QuerySemantics } from '../query/sql-guard.ts';
-import type { DataType } from '../types/data-type.ts';
-import { fromDuckDBTypeName } from '../types/duckdb-types.ts';
+import { holdsType, isUnnamedStruct, withFieldNames, type DataType } from '../types/data-type.ts';
+import { fromDuckDBTypeName, toDuckDBType } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
 import { QUARANTINE_SUFFIX, type Column, type Table, type TableSpec, type ViewSpec } from './model.ts';
 import { checkColumns, checkName, createTableSql, dropTableAndRow, insertTableRow, physicalName, quarantineColumns } from './table-ddl.ts';
@@ -12,6 +13,12 @@ import { viewNullability } from './view-nullability.ts';
 export interface ViewOptions {
   /** The meaning the view's query is given where the dialect's SQL differs from DuckDB's. */
   semantics?: QuerySemantics;
+  /**
+   * The name of the field at `index` (from 0) of a struct the query builds without names
+   * (`ROW(a, b)`), as the dialect names it; `"1"`, `"2"` … (ClickHouse's) by default. A view's rows
+   * are kept in tables to follow its changes, and a table cannot hold a struct without names.
+   */
+  fieldName?: (index: number) => string;
 }
 
 /**
@@ -99,6 +106,8 @@ export class SchemaChange {
       `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index`,
       [DATA_SCHEMA, id],
     );
+    const types = described.map((row) => describedType(String(row['data_type'])));
+    const named = await this.nameStructFields(id, guarded.sql, described.map((row) => String(row['column_name'])), types, options.fieldName);
     // DuckDB describes every view column as nullable; the query's shape may say better.
     const nullable = guarded.statement && viewNullability(guarded.statement, (id) => this.list().find((table) => table.id === id));
     // The view's columns are named as the query names them: DuckDB's view renames a second column
@@ -106,7 +115,7 @@ export class SchemaChange {
     // `checkColumns` then refuses, as it refuses such a table, rather than a name nobody gave.
     const names = await this.tx.columnNamesOf(guarded.sql);
     const columns = described.map((row, index) => ({
-      name: names[index] ?? String(row['column_name']), type: describedType(String(row['data_type'])),
+      name: names[index] ?? String(row['column_name']), type: named[index]!,
       nullable: nullable?.length === described.length ? nullable[index]! : true,
     }));
     checkColumns({ name: spec.name, columns });
@@ -177,6 +186,20 @@ export class SchemaChange {
     await insertTableRow(this.tx, table);
     this.entries.set(table.id, table);
     this.changed.set(table.id, table);
+  }
+
+  /**
+   * The view's column types with the fields of structs built without names named: where there
+   * are any, the view is made again, casting those columns to the named types (a cast from a
+   * struct without names takes its fields in order).
+   */
+  private async nameStructFields(id: string, sql: string, columnNames: string[], types: DataType[], fieldName = (index: number) => String(index + 1)): Promise<DataType[]> {
+    const unnamed = types.flatMap((type, index) => (holdsType(type, isUnnamedStruct) ? [index] : []));
+    if (unnamed.length === 0) return types;
+    const named = types.map((type) => withFieldNames(type, fieldName));
+    const casts = unnamed.map((index) => `CAST(${quoteIdentifier(columnNames[index]!)} AS ${toDuckDBType(named[index]!)}) AS ${quoteIdentifier(columnNames[index]!)}`);
+    await this.tx.run(`CREATE OR REPLACE VIEW ${physicalName({ id })} AS SELECT * REPLACE (${casts.join(', ')}) FROM (${sql})`);
+    return named;
   }
 
   private checkFree(name: string): void {

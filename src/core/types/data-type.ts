@@ -60,14 +60,40 @@ export function getTypeNesting(type: DataType): number {
 
 /** Whether `type` is of `kind` or holds a value of it (in a list's elements, a map's keys or values, a struct's fields). */
 export function holdsKind(type: DataType, kind: DataTypeKind): boolean {
+  return holdsType(type, (current) => current.kind === kind);
+}
+
+/** Whether `type`, or a type it holds (a list's elements, a map's keys or values, a struct's fields), passes `test`. */
+export function holdsType(type: DataType, test: (type: DataType) => boolean): boolean {
   const pending: DataType[] = [type];
   for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
-    if (current.kind === kind) return true;
+    if (test(current)) return true;
     if (current.kind === 'list') pending.push(current.element);
     else if (current.kind === 'map') pending.push(current.key, current.value);
     else if (current.kind === 'struct') pending.push(...current.fields.map((field) => field.type));
   }
   return false;
+}
+
+/** A struct built without field names (DuckDB's `ROW(1, 'x')`): its fields are all named "". */
+export function isUnnamedStruct(type: DataType): boolean {
+  return type.kind === 'struct' && type.fields.length > 0 && type.fields.every((field) => field.name === '');
+}
+
+/** `type` with the fields of each struct it holds that has no names named by their position (from 0). */
+export function withFieldNames(type: DataType, name: (index: number) => string): DataType {
+  switch (type.kind) {
+    case 'list':
+      return { ...type, element: withFieldNames(type.element, name) };
+    case 'map':
+      return { ...type, key: withFieldNames(type.key, name), value: withFieldNames(type.value, name) };
+    case 'struct': {
+      const unnamed = isUnnamedStruct(type);
+      return { ...type, fields: type.fields.map((field, index) => ({ ...field, name: unnamed ? name(index) : field.name, type: withFieldNames(field.type, name) })) };
+    }
+    default:
+      return type;
+  }
 }
 
 /** Why `type` nests too deeply to be stored, or undefined when it does not. */

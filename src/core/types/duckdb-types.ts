@@ -140,16 +140,32 @@ function readTime(reader: TypeNameReader): DataType {
   return { kind: 'time' };
 }
 
+/**
+ * A struct's fields. A struct built without names (`ROW(1, 'x')`) is printed as its fields' types
+ * alone (`STRUCT(INTEGER, VARCHAR)`): its fields are read named "" (see `nameUnnamedFields`).
+ */
 function readStructFields(reader: TypeNameReader): StructField[] {
   reader.expectSymbol('(');
+  const unnamed = reader.lookAhead(() => startsUnnamedField(reader));
   const fields: StructField[] = [];
   do {
     // DuckDB quotes a field name only when it must; a bare one runs to the next space.
-    const name = reader.peekChar() === '"' ? reader.readQuoted('"') : reader.readUntil(' \t\n');
+    const name = unnamed ? '' : reader.peekChar() === '"' ? reader.readQuoted('"') : reader.readUntil(' \t\n');
     fields.push({ name, type: readType(reader), nullable: true });
   } while (reader.acceptSymbol(','));
   reader.expectSymbol(')');
   return fields;
+}
+
+/**
+ * Whether a struct's first field is a type alone: a name is followed by its type, a type by `,`,
+ * `)`, its arguments or suffix, or `WITH[OUT] TIME ZONE` (the NULL type is quoted, as names may be).
+ */
+function startsUnnamedField(reader: TypeNameReader): boolean {
+  if (reader.peekChar() === '"') reader.readQuoted('"');
+  else if (reader.peekWord() !== undefined) reader.readWord();
+  else return false;
+  return [',', ')', '(', '['].includes(reader.peekChar()) || ['WITH', 'WITHOUT'].includes(reader.peekWord()?.toUpperCase() ?? '');
 }
 
 function readMap(reader: TypeNameReader): DataType {

@@ -80,6 +80,16 @@ export class TypeNameReader {
     return foldBare ? word.toLowerCase() : word;
   }
 
+  /** What `read` finds from here, the position left unchanged. */
+  lookAhead<T>(read: () => T): T {
+    const [start, readEnd] = [this.position, this.readEnd];
+    try {
+      return read();
+    } finally {
+      [this.position, this.readEnd] = [start, readEnd];
+    }
+  }
+
   /** Reads `name:` when it comes next (`list<item: int32>`), else leaves the position unchanged. */
   acceptLabel(quote: string): string | undefined {
     const [start, readEnd] = [this.position, this.readEnd];

@@ -1,5 +1,6 @@
 import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
 import type { QuerySemantics } from '../../core/query/sql-guard.ts';
+import type { ViewOptions } from '../../core/catalog/schema-change.ts';
 import { tokensOrUndefined, type Token } from '../../core/query/sql-tokens.ts';
 import { readSqlType, toDuckDBType, type DataType } from '../../core/types/index.ts';
 
@@ -22,6 +23,9 @@ export interface TranslatedQuery {
 
 /** Feldera's SQL is Calcite's: `/` between integers gives an integer (`7 / 2` is 3), in views and ad-hoc queries. */
 export const FELDERA_SEMANTICS: QuerySemantics = { integerDivision: true };
+
+/** How a program's views are made: Feldera's SQL, and the fields of `ROW(a, b)` named as Calcite names them (`EXPR$0`, `EXPR$1`). */
+export const FELDERA_VIEWS: ViewOptions = { semantics: FELDERA_SEMANTICS, fieldName: (index) => `EXPR$${index}` };
 
 /** The units Feldera's `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)` and `CEIL(x TO UNIT)` take. */
 const UNITS = new Set(['MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND']);

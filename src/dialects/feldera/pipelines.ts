@@ -7,7 +7,7 @@ import { Mutex } from '../../core/mutex.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { columnTypeOf } from './column-type.ts';
 import { FelderaError } from './errors.ts';
-import { FELDERA_SEMANTICS } from './feldera-sql.ts';
+import { FELDERA_VIEWS } from './feldera-sql.ts';
 import { PipelineRuns } from './pipeline-runs.ts';
 import { lineAndColumn, normalizeName, parseProgram, ProgramError, withColumnNames, type ProgramTable, type ViewKind } from './program.ts';
 import { UnsentChanges } from './unsent-changes.ts';
@@ -410,7 +410,7 @@ export class Pipelines {
         for (const spec of program.tables) await placed(spec.offset, undefined, () => applyTable(change, spec));
         for (const view of program.views) {
           const create = (sql: string) =>
-            change.createView({ name: view.name, sql, properties: { view: view.kind } satisfies RelationProperties }, { semantics: FELDERA_SEMANTICS });
+            change.createView({ name: view.name, sql, properties: { view: view.kind } satisfies RelationProperties }, FELDERA_VIEWS);
           await placed(view.offset, view.programOffset, async () => {
             const created = await create(view.sql);
             if (view.columns) {

@@ -179,6 +179,17 @@ for (const [alias, canonical] of ALIASES) {
   });
 }
 
+test('a struct built without field names is read with its fields named "", at any depth, a TIMESTAMP WITH TIME ZONE or NULL field included', () => {
+  const unnamed = (...types: DataType[]): DataType => ({ kind: 'struct', fields: types.map((type) => ({ name: '', type, nullable: true })) });
+  const utc: DataType = { kind: 'timestamp', unit: 'us', timezone: 'UTC' };
+  assert.deepEqual(fromDuckDBTypeName('STRUCT(INTEGER, VARCHAR)'), unnamed(int32, string));
+  assert.deepEqual(fromDuckDBTypeName('STRUCT(INTEGER, INTEGER)[]'), { kind: 'list', element: unnamed(int32, int32), elementNullable: true });
+  assert.deepEqual(fromDuckDBTypeName('STRUCT(DECIMAL(10,2), TIMESTAMP WITH TIME ZONE, "NULL")'), unnamed({ kind: 'decimal', precision: 10, scale: 2 }, utc, { kind: 'null' }));
+  assert.deepEqual(fromDuckDBTypeName('STRUCT(a STRUCT(BIGINT), "b c" INTEGER)'), {
+    kind: 'struct', fields: [{ name: 'a', type: unnamed(int64), nullable: true }, { name: 'b c', type: int32, nullable: true }],
+  });
+});
+
 test('an unknown or malformed DuckDB type name is refused with a TypeNameError', () => {
   const cases: [string, RegExp][] = [
     ['GEOMETRY', /^Unknown type "GEOMETRY"$/],

@@ -121,6 +121,20 @@ describe('Feldera egress', () => {
     assert.deepEqual(await stream.items(2), [{ delete: { n: 1, total: 5 } }, { insert: { n: 2, total: 15 } }]);
   });
 
+  test('a view of a ROW built without field names streams and is queried with its fields named as Calcite names them (EXPR$0, EXPR$1)', async () => {
+    await client.pipeline('rows', `CREATE TABLE t (id INT, x INT);
+      CREATE MATERIALIZED VIEW v AS SELECT id, ROW(x, x + 1) AS r, ARRAY[ROW(x, 'a')] AS l FROM t;`);
+    const stream = await open('rows', 'v');
+    await client.pushOk('rows', 't', '{"insert": {"id": 1, "x": 5}}');
+    const row = { id: 1, r: { EXPR$0: 5, EXPR$1: 6 }, l: [{ EXPR$0: 5, EXPR$1: 'a' }] };
+    assert.deepEqual(await stream.items(1), [{ insert: row }]);
+    assert.deepEqual(await client.rows('rows', 'SELECT * FROM v'), [row]);
+    type Field = { name: string; columntype: { type: string; fields?: Field[] } };
+    const described = (await (await client.get('rows')).json()) as { program_info: { schema: { outputs: Array<{ fields: Field[] }> } } };
+    const fields = described.program_info.schema.outputs[0]!.fields[1]!.columntype.fields!;
+    assert.deepEqual(fields.map((field) => [field.name, field.columntype.type]), [['EXPR$0', 'INTEGER'], ['EXPR$1', 'INTEGER']]);
+  });
+
   test('CSV chunks carry each row with its weight, NULL empty and an empty string quoted', async () => {
     const pipeline = await fresh();
     const response = await server.fetch(`/v0/pipelines/${pipeline}/egress/items?format=csv`, { method: 'POST' });
