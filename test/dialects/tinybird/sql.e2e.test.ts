@@ -460,6 +460,15 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     ]);
   });
 
+  test("a LEFT JOIN whose right side has a column named like the left data source or an alias leaves those names alone and still gives the column its default", async () => {
+    await suite.tb.form('/v0/datasources?name=tallies', { schema: 'id Int64, sales Int32, s String' });
+    await suite.tb.upload('name=tallies&mode=append', 'csv', 't.csv', '1,5,x\n');
+    const rows = async (query: string) => (await queryJson(query)).data;
+    assert.deepEqual(await rows('SELECT s.id, v.sales AS counted, sales FROM sales s LEFT JOIN tallies v ON s.id = v.id ORDER BY s.id LIMIT 2'),
+      [{ id: 1, counted: 5, sales: 5 }, { id: 2, counted: 0, sales: 0 }]);
+    assert.deepEqual(await rows('SELECT sales.id, v.s FROM sales LEFT JOIN tallies AS v USING id ORDER BY sales.id LIMIT 2'), [{ id: 1, s: 'x' }, { id: 2, s: '' }]);
+  });
+
   test("SELECT * over joined data sources names a column an earlier side gave through its side (p.id, not id:1), gives a USING column once and a LEFT JOIN's unmatched columns their defaults", async () => {
     await suite.tb.form('/v0/datasources?name=owners', { schema: 'id Int32, name String, nick Nullable(String)' });
     await suite.tb.upload('name=owners&mode=append', 'csv', 'o.csv', '1,ann,a\n');

@@ -20,6 +20,9 @@ export function zeroOf(column: Column): string {
 /** Words that end an ON condition at its own level. */
 const CONDITION_ENDS = new Set(['JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'CROSS', 'ANY', 'ALL', 'ARRAY', 'WHERE', 'PREWHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER', 'LIMIT', 'SETTINGS', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW']);
 
+/** Words that may follow a data source after FROM or JOIN, other than an alias. */
+const ALIAS_FOLLOWERS = new Set([...CONDITION_ENDS, 'ON', 'USING', 'AS', 'FINAL', 'SAMPLE', 'OUTER', 'SEMI', 'ANTI', 'ASOF', 'GLOBAL', 'NATURAL', 'FORMAT', 'LIMIT', 'OFFSET']);
+
 /**
  * The right side's columns of a LEFT JOIN outside the join's own conditions: where no row matched,
  * ClickHouse gives them their type's default ('' , 0, 1970-01-01; its `join_use_nulls` is off by
@@ -66,7 +69,8 @@ export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map
   const alone = rightSideOnlyColumns(reader, columnsOf, rightSides);
   tokens.forEach((token, index) => {
     const column = (token.kind === 'word' || token.kind === 'quoted') ? alone.get(token.text) : undefined;
-    if (!column || defaults.has(index) || inCondition(index)) return;
+    // A data source's name after FROM or JOIN is not a column, whatever columns share it.
+    if (!column || defaults.has(index) || inCondition(index) || ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '')) return;
     // Not a qualified name's part, a call, a lambda's parameter, or a name being given.
     if (reader.isSymbol(index - 1, '.') || reader.isSymbol(index + 1, '.') || reader.isSymbol(index + 1, '(') || reader.word(index - 1) === 'AS') return;
     if (reader.isSymbol(index + 1, '-') && reader.isSymbol(index + 2, '>')) return;
@@ -92,8 +96,11 @@ function rightSideOnlyColumns(reader: TokenReader, columnsOf: ColumnsOf, rightSi
       if (rightSides.has(index)) found.set(column.name, column);
     }
   });
+  const readAt = (index: number) => ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '');
   tokens.forEach((token, index) => {
-    if (reader.word(index - 1) === 'AS' || (reader.isSymbol(index + 1, '-') && reader.isSymbol(index + 2, '>'))) found.delete(token.text);
+    // A name given: `AS name`, a lambda's parameter, or a data source's alias without AS (`FROM ev e`).
+    const aliased = readAt(index - 1) && token.kind === 'word' && !reader.isSymbol(index - 1, '(') && !ALIAS_FOLLOWERS.has(reader.word(index) ?? '');
+    if (reader.word(index - 1) === 'AS' || aliased || (reader.isSymbol(index + 1, '-') && reader.isSymbol(index + 2, '>'))) found.delete(token.text);
   });
   for (const name of found.keys()) if (counts.get(name) !== 1) found.delete(name);
   return found;
