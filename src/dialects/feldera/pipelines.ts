@@ -293,12 +293,15 @@ export class Pipelines {
 
   /** A table (not a view) of the pipeline by the name in a URL: `t1` and `T1` are `t1`; `"T1"` is exactly `T1`. */
   inputTable(pipeline: Pipeline, urlName: string): Table {
-    const name = normalizeName(urlName);
-    const table = this.core.catalog.findTable(pipeline.namespace.id, name);
-    if (!table || table.kind !== 'table') {
-      throw new FelderaError('UnknownInputStream', `Pipeline '${pipeline.namespace.name}' has no table '${urlName}'`, { pipeline_name: pipeline.namespace.name, table_name: urlName });
-    }
+    const table = this.tableNamed(pipeline, normalizeName(urlName));
+    if (!table) throw new FelderaError('UnknownInputStream', `Pipeline '${pipeline.namespace.name}' has no table '${urlName}'`, { pipeline_name: pipeline.namespace.name, table_name: urlName });
     return table;
+  }
+
+  /** A table (not a view) of the pipeline by its exact name. */
+  tableNamed(pipeline: Pipeline, name: string): Table | undefined {
+    const table = this.core.catalog.findTable(pipeline.namespace.id, name);
+    return table?.kind === 'table' ? table : undefined;
   }
 
   /** A table or output view (not a LOCAL one) of the pipeline by the name in a URL, as `inputTable` reads it. */

@@ -81,6 +81,7 @@ describe('Feldera ad-hoc queries', () => {
   test("INSERT writes a query's rows into a table as a push would, casting each value to its column, and answers their count; views follow", async () => {
     await client.pipeline('inserts', `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, name VARCHAR, seen TIMESTAMP, tags VARCHAR ARRAY);
       CREATE TABLE copy (id INT, name VARCHAR);
+      CREATE TABLE "Quoted" (id INT);
       CREATE MATERIALIZED VIEW named AS SELECT id, name FROM t WHERE name IS NOT NULL;`);
     const inserted = await client.query('inserts', "INSERT INTO t VALUES (1, 'one', '2024-05-01 10:00:00', ['a', 'b']), (2, NULL, NULL, NULL);");
     assert.equal(inserted.status, 200);
@@ -95,6 +96,10 @@ describe('Feldera ad-hoc queries', () => {
     const copied = await (await client.query('inserts', 'INSERT INTO copy SELECT id, name FROM t', 'text')).text();
     assert.match(copied, /\| count \|[\s\S]*\| 2 {5}\|/);
     assert.deepEqual(await client.rows('inserts', 'SELECT * FROM copy ORDER BY id'), [{ id: 1, name: 'one' }, { id: 2, name: '22' }]);
+    // A quoted table name is exact, as in a SELECT.
+    assert.deepEqual(JSON.parse(await (await client.query('inserts', 'INSERT INTO "Quoted" VALUES (7)')).text()), { count: 1 });
+    assert.deepEqual(await client.rows('inserts', 'SELECT * FROM "Quoted"'), [{ id: 7 }]);
+    await felderaError(await client.query('inserts', 'INSERT INTO Quoted VALUES (8)'), 400, 'AdHocQueryError');
   });
 
   test('an INSERT that does not fit writes nothing: 400 AdHocQueryError for a missing table or column, the wrong number of values, or a value that does not convert', async () => {

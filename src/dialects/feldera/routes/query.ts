@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../../core/auth/scopes.ts';
-import type { Table } from '../../../core/catalog/model.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import { ingest } from '../../../core/ingest/ingest.ts';
 import { encodeQuery, type ResultFormat } from '../../../core/query/encode-query.ts';
@@ -65,12 +64,8 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
  * does not convert, none. Gives the number of rows written.
  */
 async function insertRows(core: Sluice, pipelines: Pipelines, pipeline: Pipeline, principal: Principal, insert: AdHocInsert, guard: (sql: string) => Promise<GuardedQuery>): Promise<number> {
-  let table: Table;
-  try {
-    table = pipelines.inputTable(pipeline, insert.table);
-  } catch {
-    throw new FelderaError('AdHocQueryError', `Table '${insert.table}' does not exist in pipeline '${pipeline.namespace.name}'`, { name: insert.table });
-  }
+  const table = pipelines.tableNamed(pipeline, insert.table);
+  if (!table) throw new FelderaError('AdHocQueryError', `Table '${insert.table}' does not exist in pipeline '${pipeline.namespace.name}'`, { name: insert.table });
   const columns = (insert.columns ?? table.columns.map((column) => column.name)).map((name) => {
     const column = table.columns.find((candidate) => candidate.name === name);
     if (!column) throw new FelderaError('AdHocQueryError', `Table '${table.name}' has no column '${name}'`, { name });
