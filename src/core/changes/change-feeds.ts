@@ -25,8 +25,8 @@ export const PAGE_ROWS = 2048;
  * leave it, commit after commit. A feed keeps a snapshot of what it has passed on and, once a
  * commit may have changed its relation, compares the relation with it (see RelationSnapshots);
  * commits that land while it compares or while its reader is busy are compared together next
- * time. A feed of a table follows that table's commits; a feed of a view, every commit to its
- * namespace, as a view reads the tables of its namespace.
+ * time. A feed of a table follows that table's commits; a feed of a view, the commits to the
+ * tables it reads.
  */
 export class ChangeFeeds {
   private readonly feeds = new Set<ChangeFeed>();
@@ -37,10 +37,25 @@ export class ChangeFeeds {
     log: WriteLog,
   ) {
     log.onCommit((tableId, sequence) => {
-      if (this.feeds.size === 0) return;
-      const table = this.catalog.findTableById(tableId);
-      for (const feed of this.feeds) if (feed.follows(tableId, table?.namespaceId)) feed.noteCommit(sequence);
+      for (const feed of this.feeds) if (this.mayChange(feed.relation, tableId)) feed.noteCommit(sequence);
     });
+  }
+
+  /**
+   * Whether a commit to a table may change a relation: the table itself, or a view that reads
+   * it, directly or through other views. Only those are compared again: a view evaluated afresh
+   * may differ in ways no commit made (a floating-point sum's last digits, `NOW()`).
+   */
+  private mayChange(relation: Table, tableId: string): boolean {
+    const pending = [relation.id];
+    const seen = new Set<string>();
+    for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+      if (id === tableId) return true;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      pending.push(...(this.catalog.findTableById(id)?.definition?.reads ?? []));
+    }
+    return false;
   }
 
   /**
@@ -111,10 +126,6 @@ export class ChangeFeed {
     this.names = names;
     this.reader = new ChunkReader(types, storage.resultMemoryBytes);
     if (options.snapshot) this.pages = pagesOf('rows', this.snapshot.count('rows'), 1);
-  }
-
-  follows(tableId: string, namespaceId: string | undefined): boolean {
-    return this.relation.kind === 'view' ? namespaceId === this.relation.namespaceId : tableId === this.relation.id;
   }
 
   noteCommit(sequence: number): void {

@@ -135,6 +135,20 @@ describe('Feldera egress', () => {
     assert.deepEqual(fields.map((field) => [field.name, field.columntype.type]), [['EXPR$0', 'INTEGER'], ['EXPR$1', 'INTEGER']]);
   });
 
+  test("a view stream passes on nothing for a push to a table the view does not read, even where evaluating the view again gives other rows (NOW())", async () => {
+    await client.pipeline('unread', `CREATE TABLE items (id INT); CREATE TABLE other (x INT);
+      CREATE MATERIALIZED VIEW stamped AS SELECT id, NOW() AS at FROM items;`);
+    await client.pushOk('unread', 'items', '{"insert": {"id": 0}}');
+    const stream = await open('unread', 'stamped');
+    const token = await client.pushOk('unread', 'other', '{"insert": {"x": 1}}');
+    const status = await (await server.fetch(`/v0/pipelines/unread/completion_status?token=${encodeURIComponent(token)}`)).json();
+    assert.deepEqual(status, { status: 'complete', step: null });
+    await client.pushOk('unread', 'items', '{"insert": {"id": 1}}');
+    // The first change passed on is the push to items: the view evaluated again, row 1 among its inserts.
+    const ids = (await stream.items(3)).map((item) => Object.entries(item).map(([kind, row]) => `${kind} ${(row as { id: number }).id}`)[0]).sort();
+    assert.deepEqual(ids, ['delete 0', 'insert 0', 'insert 1']);
+  });
+
   test('CSV chunks carry each row with its weight, NULL empty and an empty string quoted', async () => {
     const pipeline = await fresh();
     const response = await server.fetch(`/v0/pipelines/${pipeline}/egress/items?format=csv`, { method: 'POST' });
@@ -226,6 +240,19 @@ describe('Feldera egress', () => {
     await assert.rejects(async () => {
       while ((await stream.chunk()) !== null);
     }, 'the read fails rather than seeing the stream end');
+  });
+
+  test('streams opening while their pipeline stops are refused or end: none outlives the stop', { timeout: 60_000 }, async () => {
+    const pipeline = await fresh();
+    const opening = Array.from({ length: 10 }, () => server.fetch(`/v0/pipelines/${pipeline}/egress/items?format=json`, { method: 'POST' }));
+    assert.equal((await client.action(pipeline, 'stop')).status, 202);
+    const statuses = await Promise.all(opening.map(async (pending) => {
+      const response = await pending;
+      // A stream still open after the stop would send heartbeats for ever, and the test would time out.
+      await response.text();
+      return response.status;
+    }));
+    assert.ok(statuses.every((status) => status === 200 || status === 503), statuses.join());
   });
 
   test('a stream ends when its pipeline stops; unknown and local relations are UnknownOutputStream, an unknown format UnknownOutputFormat', async () => {

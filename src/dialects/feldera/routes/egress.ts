@@ -97,6 +97,13 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
     pipelines.requireDeployed(pipeline, 'follow its changes');
     const relation = pipelines.outputRelation(pipeline, request.params.relation);
     const feed = await core.openChangeFeed(principal, relation, { snapshot });
+    try {
+      // A stop while the feed was opening ended the feeds open then, not this one.
+      pipelines.requireDeployed(pipelines.get(request.params.pipeline, principal, null), 'follow its changes');
+    } catch (error) {
+      await feed.close();
+      throw error;
+    }
     const out = reply.raw;
     out.once('close', () => void feed.close());
     reply.hijack();
