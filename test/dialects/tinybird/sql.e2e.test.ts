@@ -21,6 +21,19 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
   };
   const QUERY = 'SELECT id, country, amount FROM sales ORDER BY id';
 
+  test('brackets closed that were never opened are a 400 syntax error, in a query and in a delete condition, and the server goes on serving', async () => {
+    for (const query of ['SELECT 1))', 'SELECT ]]', 'SELECT }}', 'SELECT f(1)))', 'SELECT CASE WHEN 1 THEN 2 END)) % 3']) {
+      const response = await sql(query);
+      assert.equal(response.status, 400, query);
+      assert.equal(typeof ((await response.json()) as { error: unknown }).error, 'string', query);
+    }
+    const dryRun = await suite.server.fetch('/v0/datasources/sales/delete', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'delete_condition=id%20%3D%201))%20OR%20((1%3D1&dry_run=true',
+    });
+    assert.equal(dryRun.status, 400);
+    assert.equal((await suite.server.fetch('/health')).status, 200);
+  });
+
   test('FORMAT CSV, CSVWithNames, TSV, TSVWithNames and JSONEachRow', async () => {
     const expectations: Array<[string, string]> = [
       ['CSV', '1,"ES",2.5\n2,"FR",4\n9007199254740993,"say ""hi""",1\n'],

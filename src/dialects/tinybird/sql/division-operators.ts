@@ -77,7 +77,7 @@ class Operands {
       if (reader.opens(index)) depth += 1;
       else if (reader.closes(index)) {
         depth -= 1;
-        while ((open.at(-1)?.depth ?? -1) > depth) open.pop();
+        while (open.length > 0 && open.at(-1)!.depth > depth) open.pop();
       } else if (this.isCaseWord(index, 'CASE')) open.push({ at: index, depth });
       else if (this.isCaseWord(index, 'END') && open.at(-1)?.depth === depth) {
         const start = open.pop()!.at;
