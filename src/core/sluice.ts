@@ -23,15 +23,18 @@ import type { WriteKind, WriteRequest, WriteResult } from './write/write-command
 import { WriteLog } from './write/write-log.ts';
 import { Writer } from './write/writer.ts';
 
-/** The scope each kind of write needs: adding rows needs `append`; taking rows away needs `drop`. */
-const WRITE_ACTIONS: Record<WriteKind, Action> = {
-  append: 'append',
-  upsert: 'append',
-  changes: 'append',
-  delete: 'drop',
-  delete_where: 'drop',
-  overwrite: 'drop',
-  replace_where: 'drop',
+/**
+ * The scopes each kind of write needs: adding rows needs `append`, taking rows away `drop`, and
+ * replacing rows with others (which a token may use to do either) both.
+ */
+const WRITE_ACTIONS: Record<WriteKind, Action[]> = {
+  append: ['append'],
+  upsert: ['append'],
+  changes: ['append'],
+  delete: ['drop'],
+  delete_where: ['drop'],
+  overwrite: ['append', 'drop'],
+  replace_where: ['append', 'drop'],
 };
 
 /** How often the write log drops the writes no one will read again (see `WriteLog.prune`). */
@@ -175,7 +178,7 @@ export class Sluice {
 
   /** Checks that the principal may make this kind of write to the table, and that the table takes writes. */
   authorizeWrite(principal: Principal, kind: WriteKind, table: Table): void {
-    this.authorize(principal, WRITE_ACTIONS[kind], table);
+    for (const action of WRITE_ACTIONS[kind]) this.authorize(principal, action, table);
     if (table.kind === 'view') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a view; views cannot be written to`);
     // A quarantine table holds what writes to its table rejected: rows may be deleted from it, not written to it.
     if (table.kind === 'quarantine' && kind !== 'delete' && kind !== 'delete_where') {
@@ -341,8 +344,12 @@ export class Sluice {
    */
   async guardQuery(principal: Principal, namespace: Namespace, sql: string): Promise<GuardedQuery> {
     return this.guardBoundQuery(principal, namespace, sql, (name, qualifier) => {
-      const home = qualifier === null ? namespace : this.catalog.getNamespace(qualifier);
-      return this.catalog.getTable(home.id, name);
+      const home = qualifier === null ? namespace : this.catalog.findNamespace(qualifier);
+      const table = home && this.catalog.findTable(home.id, name);
+      if (table) return table;
+      // A name the token may not read is refused whether it exists or not.
+      this.authorizeName(principal, 'read', qualifier ?? namespace.name, name);
+      return this.catalog.getTable(this.catalog.getNamespace(qualifier ?? namespace.name).id, name);
     });
   }
 

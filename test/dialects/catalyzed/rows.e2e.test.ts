@@ -680,6 +680,12 @@ describe('Catalyzed row write errors', () => {
     const appender = (await suite.server.core.tokens.create('errors-appender', [{ action: 'append', namespace: 'errors' }])).secret;
     assert.equal((await suite.client.write(keyed, 'mode=delete', json([1]), 'application/json', appender)).status, 403);
     assert.equal((await suite.client.write(keyed, 'mode=upsert', json([{ id: 1 }]), 'application/json', appender)).status, 200);
+    // Overwriting both takes rows away and adds them: a token that may do only one of the two may not.
+    const dropper = (await suite.server.core.tokens.create('errors-dropper', [{ action: 'drop', namespace: 'errors' }])).secret;
+    assert.equal((await suite.client.write(keyed, 'mode=delete', json([1]), 'application/json', dropper)).status, 200);
+    for (const token of [appender, dropper]) assert.equal((await suite.client.write(keyed, 'mode=overwrite', json([{ id: 2 }]), 'application/json', token)).status, 403);
+    const both = (await suite.server.core.tokens.create('errors-both', [{ action: 'append', namespace: 'errors' }, { action: 'drop', namespace: 'errors' }])).secret;
+    assert.equal((await suite.client.write(keyed, 'mode=overwrite', json([{ id: 2 }]), 'application/json', both)).status, 200);
     assert.equal((await suite.server.fetch(`/datasets?token=${secret}`, { token: null })).status, 401);
     // The scope is checked before the request is: a keyless table's lack of a key is not told to a token that may not write it.
     for (const mode of ['upsert', 'delete']) {

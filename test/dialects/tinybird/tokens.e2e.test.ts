@@ -32,6 +32,13 @@ describe('Tinybird tokens and scope checks', () => {
     assert.match((await denied.json()).error, /may not read table "secrets"/);
     const joined = await sql('SELECT * FROM events JOIN secrets USING (id)', created.token);
     assert.equal(joined.status, 403);
+    // Nor does it learn which names exist: a missing data source or namespace is refused alike.
+    for (const query of ['SELECT * FROM nothing_here', 'SELECT * FROM no_such_namespace.events', 'SELECT * FROM events JOIN nothing_here USING (id)']) {
+      const refused = await sql(query, created.token);
+      assert.equal(refused.status, 403, query);
+      assert.match((await refused.json()).error, /may not read table/, query);
+    }
+    assert.equal((await sql('SELECT * FROM nothing_here', ADMIN_TOKEN)).status, 404);
   });
 
   test('a missing or unknown token gets 403 invalid authentication token', async () => {
