@@ -4,14 +4,16 @@ import { SluiceError } from '../../errors.ts';
 
 /**
  * Addresses a URL import must not reach unless the operator allows it: loopback, private,
- * link-local, shared, benchmark, multicast and reserved ranges (the server's own network); in
+ * link-local, shared, benchmark, documentation, 6to4 relay, multicast and reserved ranges (an
+ * address of one may be the server's own network's: documentation ranges are used so); in
  * IPv6 also the IPv4-compatible, local NAT64, discard, Teredo, benchmarking, ORCHID, documentation
  * and site-local ranges.
  */
 const NOT_PUBLIC = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
+  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
   ['::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 32], ['2001:2::', 48], ['2001:10::', 28], ['2001:db8::', 32],

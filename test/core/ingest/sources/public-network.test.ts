@@ -5,8 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { downloadUrl } from '../../../../src/core/ingest/sources/download-url.ts';
 import { isPublicAddress } from '../../../../src/core/ingest/sources/public-network.ts';
 
-test('loopback, private, link-local and reserved addresses are not public; ordinary ones are', () => {
-  for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.9', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1']) {
+test('loopback, private, link-local, documentation and reserved addresses are not public; ordinary ones are', () => {
+  for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.9', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1',
+    '192.0.2.2', '198.51.100.7', '203.0.113.200', '192.88.99.1', '2001:db8::1', '::ffff:192.0.2.2']) {
     assert.equal(isPublicAddress(address), false, address);
   }
   for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) assert.equal(isPublicAddress(address), true, address);
