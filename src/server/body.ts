@@ -37,6 +37,11 @@ export function parseBody(request: FastifyRequest, payload: Readable, done: (err
   payload.on('error', (error) => done(error));
 }
 
+/** The request's media type (`application/json`), in lower case as media types compare, without its parameters; '' without one. */
+export function mediaTypeOf(request: FastifyRequest): string {
+  return String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 /** The request body as a stream (see `parseBody`). */
 export function bodyStream(request: FastifyRequest): Readable | undefined {
   const body = request.body as Readable | Buffer | undefined;
@@ -125,8 +130,7 @@ export async function readJsonBody(request: FastifyRequest, limitBytes = 1024 * 
 
 /** Reads an `application/x-www-form-urlencoded` body; other bodies give no parameters. */
 export async function readFormBody(request: FastifyRequest, limitBytes = 1024 * 1024): Promise<URLSearchParams> {
-  const contentType = String(request.headers['content-type'] ?? '');
-  if (!contentType.startsWith('application/x-www-form-urlencoded')) return new URLSearchParams();
+  if (mediaTypeOf(request) !== 'application/x-www-form-urlencoded') return new URLSearchParams();
   return new URLSearchParams((await readBody(request, limitBytes)).toString('utf8'));
 }
 

@@ -107,12 +107,19 @@ export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTab
   return {
     sql: await printStatement(storage, statement),
     tables: [...walk.tables.values()],
-    countBeforeLimitSql: unlimited && `SELECT count(*) AS n FROM (${await printStatement(storage, unlimited)})`,
+    countBeforeLimitSql: unlimited && `SELECT count(*) AS n FROM (SELECT 1 FROM (${await printStatement(storage, unlimited)}) LIMIT ${ROWS_BEFORE_LIMIT_COUNTED})`,
     statement,
   };
 }
 
 const LIMIT_MODIFIERS = ['LIMIT_MODIFIER', 'LIMIT_PERCENT_MODIFIER'];
+
+/**
+ * Rows counted at most before the outermost LIMIT: past them the count stops, a lower bound as
+ * ClickHouse's "at least" allows, so that a LIMIT over an endless or vast result (`numbers(1e11)`)
+ * is not first read whole.
+ */
+export const ROWS_BEFORE_LIMIT_COUNTED = 10_000_000;
 
 /**
  * A copy of the checked statement without its outermost LIMIT/OFFSET, and without the ORDER BY

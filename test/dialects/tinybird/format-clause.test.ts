@@ -10,6 +10,14 @@ test('a trailing FORMAT clause is split off, whatever the spaces and a final sem
   assert.throws(() => splitFormat('SELECT 1 FORMAT Avro'), /Unknown format "Avro"/);
 });
 
+test('a FORMAT clause in a comment is not one, and a comment may follow the clause', () => {
+  assert.deepEqual(splitFormat('SELECT 1 AS x -- FORMAT CSV'), { sql: 'SELECT 1 AS x', format: 'json' });
+  assert.deepEqual(splitFormat('SELECT 1 AS x # FORMAT CSV'), { sql: 'SELECT 1 AS x', format: 'json' });
+  assert.deepEqual(splitFormat('SELECT 1 AS x /* FORMAT CSV */'), { sql: 'SELECT 1 AS x', format: 'json' });
+  assert.deepEqual(splitFormat('SELECT 1 AS x FORMAT CSV -- as a file\n'), { sql: 'SELECT 1 AS x', format: 'csv' });
+  assert.deepEqual(splitFormat('SELECT 1 AS x FORMAT /* the */ TSV;'), { sql: 'SELECT 1 AS x', format: 'tsv' });
+});
+
 test('a query padded with a long run of spaces is split like any other', () => {
   const padded = `${' '.repeat(200_000)}SELECT 1${' '.repeat(200_000)}FORMAT TSV${' '.repeat(200_000)}`;
   const { sql, format } = splitFormat(padded);

@@ -332,6 +332,11 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ week_before: '2024-01-01', day_before: '2024-01-07' }]);
     assert.deepEqual(await rows('SELECT count() AS c FROM sales AS s JOIN sales AS t USING id WHERE s.id < 3'), [{ c: 2 }]);
     assert.deepEqual(await rows("SELECT count() AS c FROM sales PREWHERE country = 'ES'"), [{ c: 1 }]);
+    // FINAL after a data source, its alias or a join's side (ReplacingMergeTree rows are one per key already).
+    for (const query of ['SELECT count() AS c FROM sales FINAL WHERE sales.id < 3', 'SELECT count() AS c FROM sales AS s FINAL WHERE s.id < 3',
+      'SELECT count() AS c FROM sales s FINAL WHERE s.id < 3', 'SELECT count() AS c FROM sales FINAL JOIN sales AS t FINAL USING id WHERE t.id < 3']) {
+      assert.deepEqual(await rows(query), [{ c: 2 }], query);
+    }
     // DateTime - DateTime is seconds, as in ClickHouse (the web analytics template's session length).
     assert.deepEqual(await rows("SELECT toDateTime('2024-01-01 00:01:30') - toDateTime('2024-01-01 00:00:00') AS d, avg(toDateTime('2024-01-02 00:00:00') - toDateTime('2024-01-01 00:00:00')) AS a"),
       [{ d: 90, a: 86400 }]);
@@ -613,6 +618,8 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       // A LIMIT inside the query shapes the rows; only the outermost one is left out.
       ['SELECT * FROM (SELECT n FROM numbers ORDER BY n LIMIT 7) LIMIT 2', 2, 7],
       ['SELECT * FROM (SELECT n FROM numbers ORDER BY n LIMIT 7)', 7, 7],
+      // Past ten million the count stops: a LIMIT over an endless result answers at once.
+      ['SELECT number FROM numbers(100000000000) LIMIT 3', 3, 10_000_000],
     ];
     for (const [query, rows, before] of cases) {
       const body = await (await sql(query)).json();
@@ -670,11 +677,13 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.match((await unknown.json()).error, /Unknown format "Avro"/);
   });
 
-  test('POST /v0/sql takes the query as a text body, a form or JSON {"q"}', async () => {
+  test('POST /v0/sql takes the query as a text body, a form or JSON {"q"}, its media type in any case and with parameters', async () => {
     for (const init of [
       { body: 'SELECT count() AS n FROM sales', headers: { 'content-type': 'text/plain' } },
       { body: 'q=SELECT+count()+AS+n+FROM+sales', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      { body: 'q=SELECT+count()+AS+n+FROM+sales', headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded; charset=UTF-8' } },
       { body: JSON.stringify({ q: 'SELECT count() AS n FROM sales' }), headers: { 'content-type': 'application/json' } },
+      { body: JSON.stringify({ q: 'SELECT count() AS n FROM sales' }), headers: { 'content-type': 'Application/JSON; charset=utf-8' } },
     ]) {
       const response = await suite.server.fetch('/v0/sql', { method: 'POST', ...init });
       assert.deepEqual((await response.json()).data, [{ n: 3 }], init.headers['content-type']);

@@ -2,9 +2,10 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../../core/errors.ts';
 import type { ResultFormat } from '../../../core/query/encode-query.ts';
+import { tokensOrUndefined } from '../../../core/query/sql-tokens.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
-import { readBody } from '../../../server/body.ts';
+import { mediaTypeOf, readBody } from '../../../server/body.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
 import { rewriteClickHouseQuery } from '../sql/clickhouse-sql.ts';
@@ -26,23 +27,23 @@ const FORMATS: Record<string, ResultFormat> = {
   PrettyCompact: 'pretty-compact',
 };
 
-/** A `FORMAT X` clause at the end of a query's last characters (a format's name is short). */
-const FORMAT_CLAUSE = /\sFORMAT\s+([A-Za-z]+)$/i;
-const FORMAT_TAIL_CHARS = 64;
-
 /**
- * Splits a trailing `FORMAT X` off the query (JSON when absent). Only the query's last characters
- * are matched: a pattern run over the whole text backtracks over every run of spaces, quadratically.
+ * Splits a trailing `FORMAT X` clause off the query (JSON when absent), found among its tokens, so
+ * that one in a comment or a string is not taken and a comment may follow it. A query that does not
+ * tokenize is left whole, for the rewrite to report.
  */
 export function splitFormat(sql: string): { sql: string; format: ResultFormat } {
-  let end = sql.trimEnd();
-  if (end.endsWith(';')) end = end.slice(0, -1).trimEnd();
-  const tail = end.slice(-FORMAT_TAIL_CHARS);
-  const match = FORMAT_CLAUSE.exec(tail);
-  if (!match) return { sql: end.trimStart(), format: 'json' };
-  const name = Object.keys(FORMATS).find((candidate) => candidate.toLowerCase() === match[1]!.toLowerCase());
-  if (!name) throw new SluiceError('INVALID_ARGUMENT', `Unknown format "${match[1]}": supported formats are ${Object.keys(FORMATS).join(', ')}`);
-  return { sql: end.slice(0, end.length - tail.length + match.index).trimEnd(), format: FORMATS[name]! };
+  const tokens = tokensOrUndefined(sql, { clickhouse: true });
+  if (!tokens) return { sql: sql.trimEnd(), format: 'json' };
+  let last = tokens.length - 1;
+  if (tokens[last]?.kind === 'symbol' && tokens[last]!.text === ';') last -= 1;
+  const [clause, written] = [tokens[last - 1], tokens[last]];
+  if (clause?.kind !== 'word' || clause.text.toUpperCase() !== 'FORMAT' || written?.kind !== 'word') {
+    return { sql: sql.slice(0, tokens[last]?.end ?? 0), format: 'json' };
+  }
+  const name = Object.keys(FORMATS).find((candidate) => candidate.toLowerCase() === written.text.toLowerCase());
+  if (!name) throw new SluiceError('INVALID_ARGUMENT', `Unknown format "${written.text}": supported formats are ${Object.keys(FORMATS).join(', ')}`);
+  return { sql: sql.slice(0, clause.start).trimEnd(), format: FORMATS[name]! };
 }
 
 async function queryText(request: FastifyRequest): Promise<string | undefined> {
@@ -50,8 +51,8 @@ async function queryText(request: FastifyRequest): Promise<string | undefined> {
   const inQuery = params.get('q');
   if (inQuery !== undefined || request.method === 'GET') return inQuery;
   const body = (await readBody(request, 8 * 1024 * 1024)).toString('utf8');
-  const contentType = String(request.headers['content-type'] ?? '');
-  if (contentType.startsWith('application/json')) {
+  const mediaType = mediaTypeOf(request);
+  if (mediaType === 'application/json') {
     let q: unknown;
     try {
       q = (JSON.parse(body) as { q?: unknown } | null)?.q;
@@ -61,7 +62,7 @@ async function queryText(request: FastifyRequest): Promise<string | undefined> {
     if (q !== undefined && typeof q !== 'string') throw new SluiceError('INVALID_ARGUMENT', 'The q member (the SQL query) must be a string');
     return q;
   }
-  if (contentType.startsWith('application/x-www-form-urlencoded')) return new URLSearchParams(body).get('q') ?? undefined;
+  if (mediaType === 'application/x-www-form-urlencoded') return new URLSearchParams(body).get('q') ?? undefined;
   return body.trim() === '' ? undefined : body;
 }
 

@@ -3,7 +3,7 @@ import { requireAdmin, type Scope } from '../../../core/auth/scopes.ts';
 import { tokenExpirationProblem, type StoredToken } from '../../../core/auth/token-store.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { Sluice } from '../../../core/sluice.ts';
-import { readJsonBody } from '../../../server/body.ts';
+import { mediaTypeOf, readJsonBody } from '../../../server/body.ts';
 import { Params } from '../params.ts';
 import { parseScopeEntry, parseTinybirdScope, printTinybirdScope, WORKSPACE } from '../scopes.ts';
 
@@ -34,7 +34,7 @@ async function checkRowFilters(core: Sluice, scopes: Scope[]): Promise<void> {
 export function tokenRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/v0/tokens', async (request) => {
     requireAdmin(await request.principal());
-    const isJson = String(request.headers['content-type'] ?? '').startsWith('application/json');
+    const isJson = mediaTypeOf(request) === 'application/json';
     const body = isJson ? ((await readJsonBody(request)) as TokenRequestBody | undefined) : undefined;
     const params = isJson ? Params.ofQuery(request) : await Params.of(request);
     const name = body?.name ?? params.get('name');

@@ -173,12 +173,21 @@ class ClickHouseRewriter extends SqlRewriter {
    */
   private readonly wrapping = new Set<string>();
 
+  /** Whether the token at `index` comes right after a data source read (`FROM t`, `JOIN t a`, `FROM t AS a`). */
+  private followsDataSource(index: number): boolean {
+    const isName = (at: number) => this.tokens[at]?.kind === 'word' || this.tokens[at]?.kind === 'quoted';
+    const read = (at: number) => isName(at) && ['FROM', 'JOIN'].includes(this.word(at - 1) ?? '');
+    return read(index - 1) || (isName(index - 1) && (read(index - 2) || (this.word(index - 2) === 'AS' && read(index - 3))));
+  }
+
   protected rewriteAt(index: number, limit: number): Rewrite | undefined {
     if (index === 0 && this.limited && !this.wrapping.has('limit')) return this.wrap('limit', () => this.limitByQuery(this.limited!), this.tokens.length);
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
     if (index === this.totals?.at) return { build: () => '', next: index + 2 };
     // GLOBAL IN / GLOBAL JOIN send a subquery's result to a cluster's other shards: here there are none.
     if (this.word(index) === 'GLOBAL' && GLOBAL_BEFORE.has(this.word(index + 1) ?? '')) return { build: () => '', next: index + 1 };
+    // FINAL after a data source merges a ReplacingMergeTree's rows of a key: its writes keep one per key already.
+    if (this.word(index) === 'FINAL' && this.followsDataSource(index)) return { build: () => '', next: index + 1 };
     const castType = this.castTypeAt(index);
     if (castType) return castType;
     const joinedItem = this.arrayJoinItems.get(index);
