@@ -221,7 +221,8 @@ export class Sluice {
    */
   async readableRowCount(principal: Principal, table: Table): Promise<number> {
     const filters = readFilters(principal, { namespace: this.namespaceOf(table).name, table: table.name });
-    if (filters.length === 0) return table.rowCount;
+    // A view's rows are its query's, counted when asked.
+    if (filters.length === 0) return table.kind === 'view' ? this.countMatching(principal, table, 'true') : table.rowCount;
     const conditions = await Promise.all(filters.map((filter) => this.checkPredicate(table, filter)));
     return this.countMatching(principal, table, conditions.map((condition) => `(${condition})`).join(' OR '));
   }
@@ -406,6 +407,8 @@ export class Sluice {
    * change feeds' snapshots) have blocks of another size, or none.
    */
   async tableBytes(table: Table): Promise<number> {
+    // A view stores nothing of its own.
+    if (table.kind === 'view') return 0;
     const [row] = await this.storage.query(
       `SELECT count(DISTINCT block_id) * (SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()) AS bytes
        FROM pragma_storage_info(?) WHERE persistent AND block_id >= 0`,

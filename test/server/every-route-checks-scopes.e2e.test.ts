@@ -123,6 +123,10 @@ const ROUTES: Record<string, RouteCase> = {
     existing: () => [{ path: '/v0/events?name=events&wait=true', body: () => '{"id": 9, "kind": "nine"}\n' }],
     missing: () => [{ path: '/v0/events?name=no_such_ds&wait=true', body: () => '{"id": 9}\n' }],
   },
+  'POST /v0/pipes': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes', body: form({ name: 'minted_pipe', sql: 'SELECT count() AS n FROM events' }), headers: FORM }] },
+  'GET /v0/pipes': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes' }] },
+  'GET /v0/pipes/:name': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes/kinds' }], missing: () => [{ path: '/v0/pipes/no_such_pipe' }] },
+  'DELETE /v0/pipes/:name': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes/kinds' }], missing: () => [{ path: '/v0/pipes/no_such_pipe' }] },
   'GET /v0/jobs': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/jobs' }] },
   'GET /v0/jobs/:id': {
     dialect: 'tinybird', access: 'create',
@@ -418,6 +422,8 @@ describe('every route checks the token and its scopes', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     await server.core.tokens.create('victim', [{ action: 'read', namespace: 'default', table: 'events' }]);
+    // A pipe materializing the data source's kinds.
+    await admin('POST', '/v0/pipes', JSON.stringify({ name: 'kinds', nodes: [{ sql: 'SELECT kind, count() AS n FROM events GROUP BY kind', type: 'materialized', datasource: 'kinds_target' }] }), JSON_TYPE);
     // Feldera: a running pipeline with a row, and the completion token of its push.
     await admin('PUT', '/v0/pipelines/shop', JSON.stringify({ program_code: PROGRAM }), JSON_TYPE);
     await admin('POST', '/v0/pipelines/shop/start');

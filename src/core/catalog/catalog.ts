@@ -208,6 +208,11 @@ export class Catalog {
         const result = await work(change);
         for (const table of change.droppedNames(current)) await this.namesChanged(tx, { namespace: namespace.name, table });
         tx.afterCommit(() => change.applyTo(this.tables));
+        if (change.namespaceProperties) {
+          const updated: Namespace = { ...namespace, properties: { ...namespace.properties, ...change.namespaceProperties }, updatedAt: new Date() };
+          await tx.run(`UPDATE ${CATALOG_SCHEMA}.namespaces SET properties = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(updated.properties), updated.updatedAt.toISOString(), namespaceId]);
+          tx.afterCommit(() => this.namespaces.set(namespaceId, updated));
+        }
         return result;
       });
     });

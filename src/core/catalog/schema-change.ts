@@ -19,6 +19,12 @@ export interface ViewOptions {
    * are kept in tables to follow its changes, and a table cannot hold a struct without names.
    */
   fieldName?: (index: number) => string;
+  /**
+   * The view's columns as the caller declares them, in place of those DuckDB describes: its query
+   * gives values of exactly these types, in this order, and NULL only in a nullable one (a
+   * materialized view's target keeps its data source's columns).
+   */
+  columns?: readonly Column[];
 }
 
 /**
@@ -30,6 +36,8 @@ export class SchemaChange {
   private readonly entries: Map<string, Table>;
   private readonly changed = new Map<string, Table>();
   private readonly dropped = new Set<string>();
+  /** Properties of the namespace this change sets (merged over its current ones), committed with it. */
+  namespaceProperties: Record<string, unknown> | undefined;
 
   constructor(
     private readonly tx: Transaction,
@@ -38,6 +46,11 @@ export class SchemaChange {
     current: Table[],
   ) {
     this.entries = new Map(current.map((table) => [table.id, table]));
+  }
+
+  /** Sets some of the namespace's properties along with the tables' changes: all commit together, or none does. */
+  setNamespaceProperties(properties: Record<string, unknown>): void {
+    this.namespaceProperties = { ...this.namespaceProperties, ...properties };
   }
 
   /** Tables, quarantine tables and views of the namespace as they stand in this change, oldest first. */
@@ -114,10 +127,11 @@ export class SchemaChange {
     // whose name differs from an earlier one only in case ("a" after "A" becomes "a_1"), which
     // `checkColumns` then refuses, as it refuses such a table, rather than a name nobody gave.
     const names = await this.tx.columnNamesOf(guarded.sql);
-    const columns = described.map((row, index) => ({
+    const columns = options.columns?.map(({ name, type, nullable: declared }) => ({ name, type, nullable: declared })) ?? described.map((row, index) => ({
       name: names[index] ?? String(row['column_name']), type: named[index]!,
       nullable: nullable?.length === described.length ? nullable[index]! : true,
     }));
+    if (columns.length !== described.length) throw new SluiceError('INTERNAL', `View "${spec.name}" gives ${described.length} columns, not the ${columns.length} declared`);
     checkColumns({ name: spec.name, columns });
     const now = new Date();
     const view: Table = {
@@ -167,12 +181,16 @@ export class SchemaChange {
     }
   }
 
-  /** Brings the catalog's tables up to date once the transaction has committed. */
-  /** The names of the tables and views this change dropped (quarantine tables included). */
+  /**
+   * The names of the tables and views this change dropped (quarantine tables included) and did not
+   * make again: a name dropped and given to a new table or view in the same change (a table a
+   * program changed, a data source become a view) stands for the same thing to its users.
+   */
   droppedNames(current: Table[]): string[] {
-    return current.filter((table) => this.dropped.has(table.id)).map((table) => table.name);
+    return current.filter((table) => this.dropped.has(table.id) && !this.find(table.name)).map((table) => table.name);
   }
 
+  /** Brings the catalog's tables up to date once the transaction has committed. */
   applyTo(tables: Map<string, Table>): void {
     for (const id of this.dropped) tables.delete(id);
     for (const [id, table] of this.changed) {

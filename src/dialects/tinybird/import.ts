@@ -12,6 +12,7 @@ import { printClickHouseType } from '../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../core/write/write-command.ts';
 import { findDatasource, renderDatasource, type TinybirdTableProperties } from './datasource.ts';
 import type { Params } from './params.ts';
+import { Pipes } from './pipes.ts';
 import { parseSchema, TINYBIRD_COERCION } from './schema.ts';
 import { WORKSPACE } from './scopes.ts';
 import { rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
@@ -197,7 +198,7 @@ export async function datasourceOf(core: Sluice, principal: Principal, table: Ta
   const quarantine = core.catalog.quarantineOf(current);
   // A token that may not read the quarantine (one reading through a row filter) is not told how many rows it holds.
   const quarantineRows = quarantine && core.mayAct(principal, 'read', quarantine) ? quarantine.rowCount : 0;
-  const facts = { bytes: await core.tableBytes(current), rowCount: await core.readableRowCount(principal, current), quarantineRows, usedBy: [] };
+  const facts = { bytes: await core.tableBytes(current), rowCount: await core.readableRowCount(principal, current), quarantineRows, usedBy: new Pipes(core).readersOf(current) };
   return renderDatasource(current, facts, options);
 }
 

@@ -4,15 +4,16 @@ import { analyzeRoutes } from './routes/analyze.ts';
 import { datasourceRoutes } from './routes/datasources.ts';
 import { eventRoutes } from './routes/events.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { pipeRoutes } from './routes/pipes.ts';
 import { sqlRoutes } from './routes/sql.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { parseJwtScopes, WORKSPACE } from './scopes.ts';
 
-/** Tinybird's Data Sources, Events, SQL and Tokens APIs over the core. */
+/** Tinybird's Data Sources, Events, SQL, Pipes (materialized views) and Tokens APIs over the core. */
 export const tinybird: Dialect = {
   name: 'tinybird',
   allowQueryToken: true,
-  prefixes: ['/v0/datasources', '/v0/events', '/v0/analyze', '/v0/jobs', '/v0/sql', '/v0/tokens'],
+  prefixes: ['/v0/datasources', '/v0/events', '/v0/analyze', '/v0/jobs', '/v0/sql', '/v0/pipes', '/v0/tokens'],
   renderError: (error, request) => (request.url.startsWith('/v0/events') ? renderEventsError(error) : renderTinybirdError(error, request)),
   configure(core) {
     core.tokens.addJwtScopeParser(parseJwtScopes);
@@ -25,6 +26,7 @@ export const tinybird: Dialect = {
     eventRoutes(app, core);
     jobRoutes(app, core);
     sqlRoutes(app, core);
+    pipeRoutes(app, core);
     tokenRoutes(app, core);
   },
 };

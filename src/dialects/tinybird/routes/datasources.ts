@@ -8,11 +8,12 @@ import { SluiceError } from '../../../core/errors.ts';
 import { parseHttpUrl, withoutCredentials } from '../../../core/ingest/sources/http-url.ts';
 import type { IngestSource } from '../../../core/ingest/sources/source.ts';
 import type { Sluice } from '../../../core/sluice.ts';
-import { bodySource, multipartParts } from '../../../server/body.ts';
+import { bodySource, mediaTypeOf, multipartParts } from '../../../server/body.ts';
 import { datasourceId, findDatasource } from '../datasource.ts';
 import { baseUrlOf, jobEnvelope, type TinybirdJobProperties } from '../jobs.ts';
 import { checkDatasourceName, checkImportRequest, datasourceOf, nameFromFile, newImportId, parseFormat, parseMode, runImport, tinybirdColumns, type ImportRequest } from '../import.ts';
 import { Params } from '../params.ts';
+import { Pipes } from '../pipes.ts';
 import { parseSchema, printSchemaColumn } from '../schema.ts';
 import { requireCreate, WORKSPACE } from '../scopes.ts';
 
@@ -23,11 +24,16 @@ const FILE_PARTS = new Set(['csv', 'ndjson', 'parquet', 'file']);
 /**
  * The data source of this name. One that does not exist is a 404 only for a principal that may
  * `action` a data source of that name; others are refused as they would be for one that exists.
+ * A materialized view's target (a view) is read and dropped, not changed: its rows are its pipe's.
  */
 function tableOf(core: Sluice, principal: Principal, action: Action, name: string): Table {
   const namespace = core.catalog.getNamespace(WORKSPACE);
   const table = findDatasource(core.catalog, namespace.id, name);
-  if (table && table.kind !== 'view') return table;
+  if (table?.kind === 'view' && action === 'create') {
+    core.authorize(principal, 'create', table);
+    throw new SluiceError('INVALID_ARGUMENT', `Data Source "${table.name}" is the materialized view of pipe "${String(table.properties['pipe'] ?? '')}": its rows are the pipe's, and change with the data sources it reads`, { table: table.name });
+  }
+  if (table) return table;
   core.authorizeName(principal, action, WORKSPACE, name);
   throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
 }
@@ -140,9 +146,8 @@ async function readMultipart(core: Sluice, request: FastifyRequest, reply: Fasti
 export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
   app.post('/v0/datasources', async (request, reply) => {
     if (request.isMultipart()) return importMultipart(core, request, reply);
-    const contentType = String(request.headers['content-type'] ?? '');
     // Parameters alone (a form or the query): the data, if any, comes from a url, up to the server's limit.
-    if (contentType.startsWith('application/x-www-form-urlencoded') || !hasBody(request)) {
+    if (mediaTypeOf(request) === 'application/x-www-form-urlencoded' || !hasBody(request)) {
       return handleImport(core, request, reply, await Params.of(request), undefined, core.config.maxRequestBodyBytes);
     }
     try {
@@ -157,7 +162,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
   app.get('/v0/datasources', async (request) => {
     const principal = await request.principal();
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-    const readable = core.catalog.listTables(namespace.id, { includeQuarantine: true }).filter((table) => {
+    const readable = core.catalog.listTables(namespace.id, { includeQuarantine: true, includeViews: true }).filter((table) => {
       try {
         core.authorize(principal, 'read', table);
         return true;
@@ -191,6 +196,8 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const principal = await request.principal();
     const table = tableOf(core, principal, 'drop', request.params.name);
     if (table.kind === 'quarantine') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" is a quarantine data source; drop "${table.name.replace(/_quarantine$/, '')}" instead`);
+    core.authorize(principal, 'drop', table);
+    new Pipes(core).checkUnread(table);
     await core.dropTable(principal, table);
     return reply.status(204).send();
   });

@@ -1,0 +1,221 @@
+import type { Principal } from '../../core/auth/scopes.ts';
+import type { Namespace, Table } from '../../core/catalog/model.ts';
+import type { SchemaChange } from '../../core/catalog/schema-change.ts';
+import { SluiceError } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import type { Sluice } from '../../core/sluice.ts';
+import { toDuckDBType } from '../../core/types/index.ts';
+import { zeroValueSql } from '../../core/types/zero-value.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
+import { tinybirdProperties, tinybirdTime, type TinybirdTableProperties } from './datasource.ts';
+import { checkDatasourceName } from './import.ts';
+import { requireCreate, WORKSPACE } from './scopes.ts';
+import { rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
+
+/** Where the workspace keeps its pipes, in its namespace's properties. */
+const PIPES_KEY = 'pipes';
+
+export interface PipeNode {
+  id: string;
+  name: string;
+  /** The node's SQL as its client wrote it (ClickHouse's). */
+  sql: string;
+  description: string | null;
+  /** The id of the data source the node materializes into, if it does. */
+  materializedInto?: string;
+  createdAt: string;
+}
+
+export interface Pipe {
+  id: string;
+  name: string;
+  description: string;
+  nodes: PipeNode[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A node as a request describes it (`type: materialized` with a `datasource` materializes it). */
+export interface NodeSpec {
+  name?: string;
+  sql: string;
+  description?: string;
+  type?: string;
+  datasource?: string;
+}
+
+/** What a materialized view's target keeps in its properties beside Tinybird's own (engine, description). */
+interface TargetProperties extends TinybirdTableProperties {
+  pipe?: string;
+}
+
+/**
+ * Tinybird's pipes: named lists of SQL nodes, kept in the workspace's properties. A materialized
+ * node (Tinybird's materialized view) makes its target data source a view of the node's SQL over
+ * the data sources it reads: the target equals that SQL over their current rows after every write
+ * to them (append, replace, delete, truncate), through chains of such views too, as the view is
+ * evaluated when read. Its rows are the pipe's: writes to it are refused, and it goes with the pipe.
+ */
+export class Pipes {
+  constructor(private readonly core: Sluice) {}
+
+  list(): Pipe[] {
+    return (this.workspace().properties[PIPES_KEY] as Pipe[] | undefined) ?? [];
+  }
+
+  /** The pipe of this name or id; 404 when there is none. */
+  get(nameOrId: string): Pipe {
+    const pipe = this.list().find((candidate) => candidate.name === nameOrId || `t_${candidate.id}` === nameOrId);
+    if (!pipe) throw new SluiceError('NOT_FOUND', `Pipe "${nameOrId}" does not exist`, { pipe: nameOrId });
+    return pipe;
+  }
+
+  /** The pipes whose nodes read a data source (by name), for its `used_by`. */
+  readersOf(table: Table): string[] {
+    const reads = (pipe: Pipe) => pipe.nodes.some((node) => node.materializedInto !== undefined && this.core.catalog.findTableById(node.materializedInto)?.definition?.reads.includes(table.id));
+    return this.list().filter(reads).map((pipe) => pipe.name);
+  }
+
+  /** Refuses to drop a data source that a pipe's materialized view reads (409), naming the pipes. */
+  checkUnread(table: Table): void {
+    const readers = this.readersOf(table);
+    if (readers.length === 0) return;
+    throw new SluiceError('HAS_DEPENDENTS', `Data Source "${table.name}" is used by ${readers.map((name) => `pipe "${name}"`).join(', ')}: delete ${readers.length === 1 ? 'it' : 'them'} first`, { table: table.name, dependents: readers });
+  }
+
+  /** The names of the data sources a materialized node's target reads (none for another node). */
+  readsOf(target: Table | undefined): string[] {
+    return (target?.definition?.reads ?? []).flatMap((id) => this.core.catalog.findTableById(id)?.name ?? []);
+  }
+
+  /** The data source a node materializes into, while it exists. */
+  targetOf(node: PipeNode): Table | undefined {
+    const target = node.materializedInto === undefined ? undefined : this.core.catalog.findTableById(node.materializedInto);
+    return target?.kind === 'view' ? target : undefined;
+  }
+
+  /**
+   * Creates a pipe, its materialized node's target with it, in one transaction. A target that
+   * exists must be an empty data source: it becomes the view, its columns (and engine settings)
+   * kept, each of the node's values cast to its column's type.
+   */
+  async create(principal: Principal, spec: { name: string; description?: string; nodes: NodeSpec[] }): Promise<Pipe> {
+    requireCreate(principal);
+    checkPipeName(spec.name);
+    if (spec.nodes.length === 0) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" needs at least one node with its sql`);
+    const workspace = this.workspace();
+    if (this.list().some((pipe) => pipe.name === spec.name)) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" already exists`, { pipe: spec.name });
+    if (this.core.catalog.findTable(workspace.id, spec.name)) throw new SluiceError('INVALID_ARGUMENT', `There is already a Data Source named "${spec.name}": pipes and data sources share their names`, { pipe: spec.name });
+    const now = new Date().toISOString();
+    const nodes = spec.nodes.map((node, index): PipeNode & { target?: string } => ({
+      id: newId(), name: node.name ?? `${spec.name}_${index}`, sql: checkNodeSql(node.sql), description: node.description ?? null, createdAt: now,
+      ...(materializes(node) && { target: checkDatasourceName(node.datasource!) }),
+    }));
+    checkNodeNames(nodes.map((node) => node.name));
+    const materialized = nodes.filter((node) => node.target !== undefined);
+    if (materialized.length > 1) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" materializes more than one node: a pipe has at most one materialized node`);
+    const pipe: Pipe = { id: newId(), name: spec.name, description: spec.description ?? '', nodes: [], createdAt: now, updatedAt: now };
+    return this.core.changeSchema(principal, workspace, async (change) => {
+      for (const { target, ...node } of nodes) {
+        const view = target === undefined ? undefined : await this.materialize(change, pipe, node, target);
+        pipe.nodes.push({ ...node, ...(view && { materializedInto: view.id }) });
+      }
+      change.setNamespaceProperties({ [PIPES_KEY]: [...this.list(), pipe] });
+      return pipe;
+    });
+  }
+
+  /** Deletes a pipe, and the data sources its nodes materialize into (refused while another pipe reads one). */
+  async drop(principal: Principal, pipe: Pipe): Promise<void> {
+    requireCreate(principal);
+    await this.core.changeSchema(principal, this.workspace(), async (change) => {
+      for (const node of pipe.nodes) {
+        const target = this.targetOf(node);
+        if (!target) continue;
+        this.checkUnread(target);
+        await change.drop(target);
+      }
+      change.setNamespaceProperties({ [PIPES_KEY]: this.list().filter((candidate) => candidate.id !== pipe.id) });
+    });
+  }
+
+  private async materialize(change: SchemaChange, pipe: Pipe, node: PipeNode, target: string): Promise<Table> {
+    const columnsOf = (name: string) => change.find(name)?.columns;
+    const sql = rewriteClickHouseSql(node.sql, { columnsOf });
+    const existing = change.find(target);
+    if (existing?.kind === 'view') {
+      const owner = tinybirdProperties(existing) as TargetProperties;
+      throw new SluiceError('INVALID_ARGUMENT', `Data Source "${target}" is already the target of pipe "${owner.pipe ?? target}"`, { table: target });
+    }
+    if (existing && existing.kind !== 'table') throw new SluiceError('INVALID_ARGUMENT', `"${target}" is a quarantine data source: it cannot be a materialized view's target`, { table: target });
+    if (existing && existing.rowCount > 0) {
+      throw new SluiceError('INVALID_ARGUMENT', `Data Source "${target}" holds rows: a materialized view's target holds only what its pipe gives; truncate it first, or materialize into a new data source`, { table: target });
+    }
+    const properties: Record<string, unknown> = { ...(existing && tinybirdProperties(existing)), pipe: pipe.name } satisfies TargetProperties;
+    if (existing) await change.drop(existing);
+    const view = await change.createView({ name: target, sql, properties });
+    if (!existing) return view;
+    // The node's columns go to the target's of their name, each cast to its type.
+    const missing = existing.columns.filter((column) => !view.columns.some((given) => given.name === column.name)).map((column) => column.name);
+    if (missing.length > 0) {
+      throw new SluiceError('INVALID_ARGUMENT', `The node "${node.name}" gives no column ${missing.map((name) => `"${name}"`).join(', ')} of Data Source "${target}": name its columns as the data source's`, { table: target, missing });
+    }
+    // A NULL for a column that is not Nullable is its type's default, as ClickHouse inserts it.
+    const casts = existing.columns.map((column) => {
+      const cast = `CAST(${quoteIdentifier(column.name)} AS ${toDuckDBType(column.type)})`;
+      return `${column.nullable ? cast : `coalesce(${cast}, ${zeroValueSql(column.type)})`} AS ${quoteIdentifier(column.name)}`;
+    });
+    await change.drop(view);
+    return change.createView({ name: target, sql: `SELECT ${casts.join(', ')} FROM (${sql})`, properties }, { columns: existing.columns });
+  }
+
+  private workspace(): Namespace {
+    return this.core.catalog.getNamespace(WORKSPACE);
+  }
+}
+
+/** Pipe names follow data source names' rule; `findDatasource`'s ids (`t_…`) are not names a pipe takes. */
+function checkPipeName(name: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SluiceError('INVALID_NAME', `Invalid Pipe name "${name}": use letters, digits and _, not starting with a digit`, { name });
+}
+
+function checkNodeNames(names: string[]): void {
+  for (const [index, name] of names.entries()) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SluiceError('INVALID_NAME', `Invalid node name "${name}": use letters, digits and _, not starting with a digit`, { name });
+    if (names.indexOf(name) !== index) throw new SluiceError('INVALID_ARGUMENT', `Two nodes are named "${name}"`, { name });
+  }
+}
+
+/** Tinybird's templates (`{{ … }}`, `{% … %}`) are not served: a node's SQL is plain SQL. */
+function checkNodeSql(sql: string): string {
+  if (sql.trim() === '') throw new SluiceError('INVALID_ARGUMENT', 'A node needs its sql');
+  if (/\{\{|\{%/.test(sql)) throw new SluiceError('INVALID_ARGUMENT', 'Templates ({{ … }}, {% … %}) are not supported in a node\'s SQL: write plain SQL');
+  return sql;
+}
+
+function materializes(node: NodeSpec): boolean {
+  if (node.type === undefined || node.type === 'standard') {
+    if (node.datasource !== undefined) throw new SluiceError('INVALID_ARGUMENT', 'A node with a datasource must be of type "materialized"');
+    return false;
+  }
+  if (node.type !== 'materialized') throw new SluiceError('INVALID_ARGUMENT', `Unsupported node type "${node.type}": a node is "standard" or "materialized"`);
+  if (node.datasource === undefined) throw new SluiceError('INVALID_ARGUMENT', 'A materialized node needs the datasource it materializes into');
+  return true;
+}
+
+/** A pipe as Tinybird's API gives it. */
+export function renderPipe(pipes: Pipes, pipe: Pipe) {
+  const nodes = pipe.nodes.map((node) => {
+    const target = pipes.targetOf(node);
+    return {
+      id: `t_${node.id}`, name: node.name, sql: node.sql, description: node.description,
+      materialized: target ? target.name : null, node_type: target ? 'materialized' : 'standard',
+      dependencies: pipes.readsOf(target), created_at: tinybirdTime(new Date(node.createdAt)), updated_at: tinybirdTime(new Date(node.createdAt)),
+    };
+  });
+  return {
+    id: `t_${pipe.id}`, name: pipe.name, description: pipe.description,
+    type: nodes.some((node) => node.node_type === 'materialized') ? 'materialized' : 'default',
+    created_at: tinybirdTime(new Date(pipe.createdAt)), updated_at: tinybirdTime(new Date(pipe.updatedAt)), nodes,
+  };
+}

@@ -1,0 +1,165 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useTinybirdSuite } from '../../helpers/tinybird-suite.ts';
+
+describe('Tinybird materialized views (pipes)', () => {
+  const suite = useTinybirdSuite();
+  const json = (path: string, body: unknown, token?: string) =>
+    suite.server.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...(token !== undefined && { token }) });
+  const events = (name: string, rows: unknown[]) =>
+    suite.server.fetch(`/v0/events?name=${name}&wait=true`, { method: 'POST', body: rows.map((row) => JSON.stringify(row)).join('\n') });
+  /** Creates a pipe materializing `sql` into `target`, expecting success. */
+  const materialize = async (pipe: string, sql: string, target: string) => {
+    const response = await json('/v0/pipes', { name: pipe, nodes: [{ name: `${pipe}_node`, sql, type: 'materialized', datasource: target }] });
+    const body = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(body));
+    return body;
+  };
+  const sales = async (name: string) => {
+    assert.equal((await suite.tb.form(`/v0/datasources?name=${name}`, { schema: 'id Int64, country String, amount Float64' })).status, 200);
+    assert.equal((await events(name, [{ id: 1, country: 'ES', amount: 2.5 }, { id: 2, country: 'FR', amount: 4 }, { id: 3, country: 'ES', amount: 1 }])).status, 200);
+  };
+
+  test("a materialized view's target equals its SQL over the source after events, appends, a delete job, a replace and a truncate", async () => {
+    await sales('orders');
+    const created = await materialize('by_country', 'SELECT country, count() AS n, sum(amount) AS total FROM orders GROUP BY country', 'country_totals');
+    assert.equal(created.type, 'materialized');
+    assert.deepEqual(created.nodes.map((node: Record<string, unknown>) => [node['name'], node['node_type'], node['materialized'], node['dependencies']]),
+      [['by_country_node', 'materialized', 'country_totals', ['orders']]]);
+    const totals = () => suite.tb.sql('SELECT country, n, total FROM country_totals ORDER BY country');
+    const expected = () => suite.tb.sql('SELECT country, count() AS n, sum(amount) AS total FROM orders GROUP BY country ORDER BY country');
+    assert.deepEqual(await totals(), [{ country: 'ES', n: 2, total: 3.5 }, { country: 'FR', n: 1, total: 4 }]);
+    await events('orders', [{ id: 4, country: 'DE', amount: 7 }]);
+    await suite.tb.upload('name=orders&mode=append', 'csv', 'o.csv', '5,FR,1\n');
+    assert.deepEqual(await totals(), await expected());
+    assert.deepEqual((await totals()).length, 3);
+    const deleted = await (await suite.tb.form('/v0/datasources/orders/delete', { delete_condition: "country = 'FR'" })).json();
+    assert.equal((await suite.tb.waitForJob(deleted.job_id)).status, 'done');
+    assert.deepEqual(await totals(), [{ country: 'DE', n: 1, total: 7 }, { country: 'ES', n: 2, total: 3.5 }]);
+    assert.equal((await suite.tb.upload('name=orders&mode=replace', 'csv', 'o.csv', '9,PT,5\n')).status, 200);
+    assert.deepEqual(await totals(), [{ country: 'PT', n: 1, total: 5 }]);
+    assert.equal((await suite.server.fetch('/v0/datasources/orders/truncate', { method: 'POST' })).status, 205);
+    assert.deepEqual(await totals(), []);
+  });
+
+  test('a replace cascades through a chain of materialized views A → B → C', async () => {
+    await sales('chain_a');
+    await materialize('a_to_b', 'SELECT country, sum(amount) AS total FROM chain_a GROUP BY country', 'chain_b');
+    await materialize('b_to_c', 'SELECT count() AS countries, sum(total) AS total FROM chain_b', 'chain_c');
+    assert.deepEqual(await suite.tb.sql('SELECT * FROM chain_c'), [{ countries: 2, total: 7.5 }]);
+    await suite.tb.upload('name=chain_a&mode=replace', 'csv', 'a.csv', '1,PT,1\n2,IT,2\n3,GR,3\n');
+    assert.deepEqual(await suite.tb.sql('SELECT * FROM chain_c'), [{ countries: 3, total: 6 }]);
+  });
+
+  test("materializing into an existing empty data source keeps its columns, types and READ tokens, the node's values cast to them", async () => {
+    await sales('typed_source');
+    assert.equal((await suite.tb.form('/v0/datasources?name=typed_target', { schema: 'country LowCardinality(String), n UInt32' })).status, 200);
+    const { token } = await (await suite.server.fetch('/v0/tokens?name=typed_reader&scope=DATASOURCES:READ:typed_target', { method: 'POST' })).json();
+    await materialize('typed', 'SELECT country, count() AS n, max(id) AS ignored FROM typed_source GROUP BY country', 'typed_target');
+    const described = await (await suite.server.fetch('/v0/datasources/typed_target')).json();
+    assert.deepEqual(described.columns.map((column: { name: string; type: string }) => [column.name, column.type]), [['country', 'LowCardinality(String)'], ['n', 'UInt32']]);
+    assert.equal(described.statistics.row_count, 2);
+    const read = await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT * FROM typed_target ORDER BY country FORMAT JSON')}`, { token });
+    const body = await read.json();
+    assert.equal(read.status, 200, JSON.stringify(body));
+    assert.deepEqual([body.meta, body.data], [[{ name: 'country', type: 'String' }, { name: 'n', type: 'UInt32' }], [{ country: 'ES', n: 2 }, { country: 'FR', n: 1 }]]);
+    // The token reads the target, not the source.
+    assert.equal((await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT * FROM typed_source')}`, { token })).status, 403);
+  });
+
+  test('a target holding rows, lacking a column the node must give, or already materialized into is refused, and nothing is created', async () => {
+    await sales('guarded_source');
+    assert.equal((await suite.tb.form('/v0/datasources?name=holding', { schema: 'country String' })).status, 200);
+    await events('holding', [{ country: 'XX' }]);
+    assert.equal((await suite.tb.form('/v0/datasources?name=wider', { schema: 'country String, missing Int32' })).status, 200);
+    await materialize('first', 'SELECT DISTINCT country FROM guarded_source', 'taken');
+    const cases: Array<[string, number, RegExp]> = [
+      ['holding', 400, /holds rows/], ['wider', 400, /gives no column "missing"/], ['taken', 400, /already the target of pipe "first"/],
+    ];
+    for (const [target, status, message] of cases) {
+      const response = await json('/v0/pipes', { name: `into_${target}`, nodes: [{ sql: 'SELECT DISTINCT country FROM guarded_source', type: 'materialized', datasource: target }] });
+      const body = await response.json();
+      assert.equal(response.status, status, target);
+      assert.match(body.error, message, target);
+      assert.equal((await suite.server.fetch(`/v0/pipes/into_${target}`)).status, 404, target);
+    }
+    assert.deepEqual(await suite.tb.sql('SELECT country FROM holding'), [{ country: 'XX' }]);
+    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/wider')).json()).columns.length, 2);
+  });
+
+  test("the target is listed with the data sources and its source's used_by names the pipe; it is not written to; a pipe's source and a target another pipe reads are not dropped (409)", async () => {
+    await sales('watched');
+    await materialize('watch', 'SELECT country, count() AS n FROM watched GROUP BY country', 'watch_target');
+    await materialize('watch_more', 'SELECT sum(n) AS n FROM watch_target', 'watch_total');
+    const listed = (await (await suite.server.fetch('/v0/datasources')).json()).datasources.map((datasource: { name: string }) => datasource.name);
+    assert.ok(listed.includes('watch_target') && listed.includes('watch_total'), listed.join());
+    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [{ name: 'watch' }]);
+    const refusals = [
+      await events('watch_target', [{ country: 'XX', n: 1 }]),
+      await suite.tb.upload('name=watch_target&mode=append', 'csv', 't.csv', 'XX,1\n'),
+      await suite.server.fetch('/v0/datasources/watch_target/truncate', { method: 'POST' }),
+      await suite.tb.form('/v0/datasources/watch_target/delete', { delete_condition: '1 = 1' }),
+      await suite.tb.form('/v0/datasources/watch_target/alter', { schema: 'country String, n Int64, extra String' }),
+    ];
+    for (const response of refusals) assert.equal(response.status, 400, await response.text());
+    assert.deepEqual(await suite.tb.sql('SELECT sum(n) AS n FROM watch_target'), [{ n: 3 }]);
+    const dropSource = await suite.server.fetch('/v0/datasources/watched', { method: 'DELETE' });
+    assert.equal(dropSource.status, 409);
+    assert.match((await dropSource.json()).error, /used by pipe "watch"/);
+    const dropPipe = await suite.server.fetch('/v0/pipes/watch', { method: 'DELETE' });
+    assert.equal(dropPipe.status, 409);
+    assert.match((await dropPipe.json()).error, /"watch_target" is used by pipe "watch_more"/);
+    // Deleting the pipes drops their targets, the last first; the source is free again.
+    assert.equal((await suite.server.fetch('/v0/pipes/watch_more', { method: 'DELETE' })).status, 204);
+    assert.equal((await suite.server.fetch('/v0/pipes/watch', { method: 'DELETE' })).status, 204);
+    assert.equal((await suite.server.fetch('/v0/datasources/watch_target')).status, 404);
+    assert.equal((await suite.server.fetch('/v0/datasources/watched', { method: 'DELETE' })).status, 204);
+  });
+
+  test('pipes are made from name and sql (a node named <pipe>_0) or JSON nodes, listed, read by name or id, deleted, and kept across a restart', async () => {
+    await sales('listed_source');
+    const plain = await suite.tb.form('/v0/pipes', { name: 'plain', sql: 'SELECT count() AS n FROM listed_source' });
+    const plainBody = await plain.json();
+    assert.equal(plain.status, 200, JSON.stringify(plainBody));
+    assert.deepEqual([plainBody.type, plainBody.nodes[0].name, plainBody.nodes[0].node_type, plainBody.nodes[0].materialized], ['default', 'plain_0', 'standard', null]);
+    const formed = await suite.tb.form('/v0/pipes', { name: 'formed', sql: 'SELECT country FROM listed_source', type: 'materialized', datasource: 'formed_target' });
+    assert.equal(formed.status, 200);
+    await suite.server.restart();
+    const names = (await (await suite.server.fetch('/v0/pipes')).json()).pipes.map((pipe: { name: string }) => pipe.name);
+    assert.ok(names.includes('plain') && names.includes('formed'), names.join());
+    const byId = await (await suite.server.fetch(`/v0/pipes/${plainBody.id}`)).json();
+    assert.equal(byId.name, 'plain');
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM formed_target'), [{ n: 3 }]);
+    assert.equal((await suite.server.fetch('/v0/pipes/plain', { method: 'DELETE' })).status, 204);
+    assert.equal((await suite.server.fetch('/v0/pipes/plain')).status, 404);
+  });
+
+  test('a pipe request that does not fit is a 400 naming the problem (a name taken by a pipe or data source too), and managing pipes needs DATASOURCES:CREATE', async () => {
+    await sales('checked_source');
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{ nodes: [{ sql: 'SELECT 1' }] }, 400, /name parameter is required/],
+      [{ name: 'no_nodes', nodes: [] }, 400, /at least one node/],
+      [{ name: 'no_sql', nodes: [{ name: 'n' }] }, 400, /needs its sql/],
+      [{ name: 'templated', nodes: [{ sql: "SELECT * FROM checked_source WHERE country = {{String(c, 'ES')}}" }] }, 400, /Templates/],
+      [{ name: 'odd_type', nodes: [{ sql: 'SELECT 1', type: 'copy' }] }, 400, /Unsupported node type "copy"/],
+      [{ name: 'no_target', nodes: [{ sql: 'SELECT 1', type: 'materialized' }] }, 400, /needs the datasource/],
+      [{ name: 'two', nodes: [{ name: 'a', sql: 'SELECT 1' }, { name: 'a', sql: 'SELECT 2' }] }, 400, /Two nodes are named "a"/],
+      [{ name: 'bad-name', nodes: [{ sql: 'SELECT 1' }] }, 400, /Invalid Pipe name/],
+      [{ name: 'checked_source', nodes: [{ sql: 'SELECT 1' }] }, 400, /already a Data Source named "checked_source"/],
+      [{ name: 'unknown_source', nodes: [{ sql: 'SELECT * FROM nowhere', type: 'materialized', datasource: 'unknown_target' }] }, 404, /nowhere/],
+    ];
+    for (const [body, status, message] of cases) {
+      const response = await json('/v0/pipes', body);
+      const answer = await response.json();
+      assert.equal(response.status, status, JSON.stringify(body));
+      assert.match(answer.error, message, JSON.stringify(body));
+    }
+    assert.equal((await json('/v0/pipes', { name: 'dup', nodes: [{ sql: 'SELECT 1' }] })).status, 200);
+    const again = await json('/v0/pipes', { name: 'dup', nodes: [{ sql: 'SELECT 1' }] });
+    assert.deepEqual([again.status, (await again.json()).error], [400, 'Pipe "dup" already exists']);
+    const { token } = await (await suite.server.fetch('/v0/tokens?name=pipe_reader&scope=DATASOURCES:READ:checked_source', { method: 'POST' })).json();
+    for (const [method, path] of [['GET', '/v0/pipes'], ['GET', '/v0/pipes/dup'], ['DELETE', '/v0/pipes/dup'], ['POST', '/v0/pipes?name=x&sql=SELECT%201']]) {
+      assert.equal((await suite.server.fetch(path!, { method: method!, token })).status, 403, `${method} ${path}`);
+    }
+  });
+});
