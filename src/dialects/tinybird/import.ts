@@ -48,10 +48,27 @@ export function parseMode(params: Params): Mode {
   return mode as Mode;
 }
 
-export function parseFormat(params: Params): TinybirdFormat {
-  const format = params.get('format') ?? 'csv';
+/**
+ * The import's format: the `format` parameter; without one, what the file's or URL's name ends in
+ * (`.ndjson`, `.jsonl`, `.parquet`, gzipped or not: Tinybird's SDK sends such files without a
+ * format), else the format of the data source written to, else CSV.
+ */
+export function parseFormat(params: Params, hints: { fileName?: string | undefined; existing?: Table | undefined } = {}): TinybirdFormat {
+  const format = params.get('format') ?? formatOfName(hints.fileName) ?? existingFormat(hints.existing) ?? 'csv';
   if (!(format in FORMATS)) throw new SluiceError('INVALID_ARGUMENT', `Invalid format "${format}", valid formats are ${Object.keys(FORMATS).join(', ')}`);
   return format as TinybirdFormat;
+}
+
+function formatOfName(name: string | undefined): TinybirdFormat | undefined {
+  const base = (name ?? '').toLowerCase().split(/[?#]/)[0]!.replace(/\.gz$/, '');
+  if (base.endsWith('.ndjson') || base.endsWith('.jsonl')) return 'ndjson';
+  if (base.endsWith('.parquet')) return 'parquet';
+  return base.endsWith('.csv') ? 'csv' : undefined;
+}
+
+function existingFormat(table: Table | undefined): TinybirdFormat | undefined {
+  const format = table && (table.properties as TinybirdTableProperties).format;
+  return format !== undefined && format in FORMATS ? (format as TinybirdFormat) : undefined;
 }
 
 /** A data source name from a file name or URL (`trips_2018.csv.gz` → `trips_2018`). */

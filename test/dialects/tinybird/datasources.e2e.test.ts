@@ -488,6 +488,28 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.match((await corrupt.json()).error, /Parquet data could not be read/);
   });
 
+  test("without a format, a file is read by its name's ending (.ndjson, .jsonl, .parquet, gzipped or not: the SDK's csv part), else in the data source's own format", async () => {
+    await suite.tb.upload(`name=guessed&format=ndjson&schema=${encodeURIComponent(NDJSON_SCHEMA)}`, 'ndjson', 'g.ndjson', '{"id": 1, "name": "a"}\n');
+    const path = `${suite.server.core.storage.spoolDir}/guess.parquet`;
+    await suite.server.core.storage.query(`COPY (SELECT 4 AS id, 'd' AS name) TO '${path}' (FORMAT parquet)`);
+    const { readFile } = await import('node:fs/promises');
+    const uploads: Array<[string, string | Buffer]> = [
+      ['two.ndjson.gz', gzipSync('{"id": 2, "name": "b"}\n')], ['three.jsonl', '{"id": 3, "name": "c"}\n'], ['four.parquet.gz', gzipSync(await readFile(path))],
+    ];
+    for (const [fileName, content] of uploads) {
+      const response = await suite.tb.upload('name=guessed&mode=append', 'csv', fileName, content);
+      const body = await response.json();
+      assert.deepEqual([response.status, body.error, body.invalid_lines, body.successful_rows], [200, false, 0, 1], `${fileName}: ${JSON.stringify(body)}`);
+    }
+    // A raw body names no file: it is read as the data source's own format.
+    const raw = await suite.server.fetch('/v0/datasources?mode=append&name=guessed', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '{"id": 5, "name": "e"}\n' });
+    assert.equal(raw.status, 200, await raw.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT id, name FROM guessed ORDER BY id'), ['a', 'b', 'c', 'd', 'e'].map((name, index) => ({ id: index + 1, name })));
+    // A file named .csv is CSV whatever the data source was made from.
+    const csv = await (await suite.tb.upload('name=guessed&mode=append', 'csv', 'six.csv', '6,f\n')).json();
+    assert.equal(csv.invalid_lines, 0, JSON.stringify(csv));
+  });
+
   test('a raw body is imported as the file, and one over the raw limit gets 413 saying to send it as multipart', async () => {
     await suite.tb.form('/v0/datasources?name=raw_body', { schema: 'id Int32' });
     const ok = await suite.server.fetch('/v0/datasources?mode=append&name=raw_body', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n2\n' });

@@ -45,11 +45,13 @@ function tableOf(core: Sluice, principal: Principal, action: Action, name: strin
 async function handleImport(core: Sluice, request: FastifyRequest, reply: FastifyReply, params: Params, source: IngestSource | undefined, maxBytes: number) {
   const principal = await request.principal();
   const mode = parseMode(params);
-  const format = parseFormat(params);
   const url = params.get('url');
   const fileName = source?.kind === 'stream' || source?.kind === 'bytes' ? source.hints?.fileName : undefined;
   // Only a create names its data source after the file or URL; an append or replace must say which data source it writes.
   const name = params.get('name') ?? (mode === 'create' ? nameFromFile(url ?? fileName) : undefined);
+  const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+  const existing = name === undefined ? undefined : findDatasource(core.catalog, namespace.id, name);
+  const format = parseFormat(params, { fileName: url ?? fileName, existing });
   const importRequest: ImportRequest = { mode, format, name, params, maxBytes, importId: newImportId(), ...(source && { source }) };
   if (mode !== 'append') requireCreate(principal);
   if (url === undefined) return runImport(core, principal, importRequest);
@@ -57,8 +59,6 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   // The URL is checked now, so that a bad one is this request's 400 rather than a failed job; the job shows it without credentials.
   const shownUrl = withoutCredentials(parseHttpUrl(url)).href;
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
-  const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-  const existing = findDatasource(core.catalog, namespace.id, name);
   // The scope is this request's 403, not the job's failure, and is checked first, so that a token
   // learns nothing of a data source it may not write: appending needs its scope, creating one DATASOURCES:CREATE.
   if (existing) core.authorize(principal, 'append', existing);
