@@ -76,6 +76,22 @@ export class Pipes {
     return this.list().filter(reads).map((pipe) => pipe.name);
   }
 
+  /**
+   * The SQL a pipe's endpoint runs: its last node's, which reads the earlier nodes by their names
+   * (each a common table expression, as Tinybird's nodes read one another). A pipe whose last node
+   * materializes has no endpoint: its rows are in its target.
+   */
+  endpointSql(pipe: Pipe): string {
+    const last = pipe.nodes.at(-1)!;
+    const target = this.targetOf(last);
+    if (target) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${pipe.name}" has no endpoint: its node "${last.name}" materializes into Data Source "${target.name}", which is queried instead`, { pipe: pipe.name });
+    const earlier = pipe.nodes.slice(0, -1).map((node) => `${quoteIdentifier(node.name)} AS (${node.sql})`);
+    if (earlier.length === 0) return last.sql;
+    // A last node with a WITH clause of its own takes the earlier nodes at its start.
+    const own = /^\s*WITH\s/i.exec(last.sql);
+    return own ? `WITH ${earlier.join(', ')}, ${last.sql.slice(own[0].length)}` : `WITH ${earlier.join(', ')} ${last.sql}`;
+  }
+
   /** Refuses to drop a data source that a pipe's materialized view reads (409), naming the pipes. */
   checkUnread(table: Table): void {
     const readers = this.readersOf(table);
@@ -209,13 +225,16 @@ export function renderPipe(pipes: Pipes, pipe: Pipe) {
     const target = pipes.targetOf(node);
     return {
       id: `t_${node.id}`, name: node.name, sql: node.sql, description: node.description,
-      materialized: target ? target.name : null, node_type: target ? 'materialized' : 'standard',
+      materialized: target ? target.name : null, node_type: target ? 'materialized' : 'standard', params: [],
       dependencies: pipes.readsOf(target), created_at: tinybirdTime(new Date(node.createdAt)), updated_at: tinybirdTime(new Date(node.createdAt)),
     };
   });
+  const materialized = pipe.nodes.map((node) => pipes.targetOf(node)).find((target) => target !== undefined);
   return {
     id: `t_${pipe.id}`, name: pipe.name, description: pipe.description,
-    type: nodes.some((node) => node.node_type === 'materialized') ? 'materialized' : 'default',
+    type: materialized ? 'materialized' : 'endpoint',
+    endpoint: materialized ? null : `t_${pipe.nodes.at(-1)!.id}`,
+    materialized_datasource: materialized ? `t_${materialized.id}` : null,
     created_at: tinybirdTime(new Date(pipe.createdAt)), updated_at: tinybirdTime(new Date(pipe.updatedAt)), nodes,
   };
 }

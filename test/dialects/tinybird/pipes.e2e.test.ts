@@ -121,7 +121,7 @@ describe('Tinybird materialized views (pipes)', () => {
     const plain = await suite.tb.form('/v0/pipes', { name: 'plain', sql: 'SELECT count() AS n FROM listed_source' });
     const plainBody = await plain.json();
     assert.equal(plain.status, 200, JSON.stringify(plainBody));
-    assert.deepEqual([plainBody.type, plainBody.nodes[0].name, plainBody.nodes[0].node_type, plainBody.nodes[0].materialized], ['default', 'plain_0', 'standard', null]);
+    assert.deepEqual([plainBody.type, plainBody.nodes[0].name, plainBody.nodes[0].node_type, plainBody.nodes[0].materialized], ['endpoint', 'plain_0', 'standard', null]);
     const formed = await suite.tb.form('/v0/pipes', { name: 'formed', sql: 'SELECT country FROM listed_source', type: 'materialized', datasource: 'formed_target' });
     assert.equal(formed.status, 200);
     await suite.server.restart();
@@ -132,6 +132,28 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM formed_target'), [{ n: 3 }]);
     assert.equal((await suite.server.fetch('/v0/pipes/plain', { method: 'DELETE' })).status, 204);
     assert.equal((await suite.server.fetch('/v0/pipes/plain')).status, 404);
+  });
+
+  test("a pipe's endpoint runs its last node over the earlier ones (by name, a WITH of its own too) in JSON, CSV with names, NDJSON or Parquet; a materialized pipe has none", async () => {
+    await sales('served');
+    const created = await json('/v0/pipes', { name: 'served_top', nodes: [
+      { name: 'big', sql: 'SELECT * FROM served WHERE amount > 1' },
+      { name: 'shown', sql: 'WITH 10 AS scale SELECT country, sum(amount) * scale AS total FROM big GROUP BY country ORDER BY country' },
+    ] });
+    const pipe = await created.json();
+    assert.deepEqual([created.status, pipe.type, pipe.endpoint], [200, 'endpoint', pipe.nodes[1].id]);
+    const body = await (await suite.server.fetch('/v0/pipes/served_top.json')).json();
+    assert.deepEqual([body.meta, body.data, body.rows], [[{ name: 'country', type: 'String' }, { name: 'total', type: 'Float64' }], [{ country: 'ES', total: 25 }, { country: 'FR', total: 40 }], 2]);
+    assert.equal(await (await suite.server.fetch('/v0/pipes/served_top.csv')).text(), '"country","total"\n"ES",25\n"FR",40\n');
+    assert.equal(await (await suite.server.fetch('/v0/pipes/served_top.ndjson')).text(), '{"country":"ES","total":25}\n{"country":"FR","total":40}\n');
+    const parquet = await suite.server.fetch('/v0/pipes/served_top.parquet');
+    assert.equal(Buffer.from(await parquet.arrayBuffer()).subarray(0, 4).toString(), 'PAR1');
+    await materialize('served_mv', 'SELECT count() AS n FROM served', 'served_count');
+    const none = await suite.server.fetch('/v0/pipes/served_mv.json');
+    assert.equal(none.status, 400);
+    assert.match((await none.json()).error, /has no endpoint: .* materializes into Data Source "served_count"/);
+    const { token } = await (await suite.server.fetch('/v0/tokens?name=elsewhere&scope=DATASOURCES:READ:served_count', { method: 'POST' })).json();
+    assert.equal((await suite.server.fetch('/v0/pipes/served_top.json', { token })).status, 403);
   });
 
   test('a pipe request that does not fit is a 400 naming the problem (a name taken by a pipe or data source too), and managing pipes needs DATASOURCES:CREATE', async () => {

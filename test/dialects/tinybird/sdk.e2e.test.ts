@@ -35,6 +35,23 @@ describe('the real @tinybirdco/sdk against Sluice', () => {
     assert.deepEqual(rows.data, [{ visits: 7 }]);
   });
 
+  test("queries a pipe's endpoint: its last node over the earlier ones, with the data sources' read scope", async () => {
+    await api.ingestBatch('page_views', [{ pathname: '/docs', visits: 5 }, { pathname: '/docs', visits: 2 }]);
+    const created = await server.fetch('/v0/pipes', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'top_pages', nodes: [
+        { name: 'docs', sql: "SELECT * FROM page_views WHERE pathname = '/docs'" },
+        { name: 'endpoint', sql: 'SELECT pathname, sum(visits) AS visits FROM docs GROUP BY pathname' },
+      ] }),
+    });
+    assert.equal(created.status, 200, await created.clone().text());
+    const result = await api.query('top_pages');
+    assert.deepEqual(result.data, [{ pathname: '/docs', visits: 7 }]);
+    const reader = new TinybirdApi({ baseUrl: server.url, token: (await api.createToken({ name: 'pipe-reader', scopes: [{ type: 'DATASOURCES:READ', resource: 'page_views' }] })).token });
+    assert.deepEqual((await reader.query('top_pages')).data, [{ pathname: '/docs', visits: 7 }]);
+    await assert.rejects(api.query('no_such_pipe'), (error: { statusCode?: number }) => error.statusCode === 404);
+  });
+
   test('creates tokens whose scopes are enforced, static and expiring', async () => {
     const created = await api.createToken({ name: 'sdk-reader', scopes: [{ type: 'DATASOURCES:READ', resource: 'page_views' }] });
     const reader = new TinybirdApi({ baseUrl: server.url, token: created.token });

@@ -1,10 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { SluiceError } from '../../../core/errors.ts';
+import type { ResultFormat } from '../../../core/query/encode-query.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { mediaTypeOf, readJsonBody } from '../../../server/body.ts';
 import { Params } from '../params.ts';
 import { Pipes, renderPipe, type NodeSpec } from '../pipes.ts';
 import { requireCreate } from '../scopes.ts';
+import { sendClickHouseQuery } from './sql.ts';
+
+/** A pipe's endpoint: its name and the format its extension asks for (pipe names have no dots). */
+const ENDPOINT = /^(.+)\.(json|csv|ndjson|parquet)$/;
+const ENDPOINT_FORMATS: Record<string, ResultFormat> = { json: 'json', csv: 'csv-with-names', ndjson: 'ndjson', parquet: 'parquet' };
 
 interface PipeRequestBody {
   name?: unknown;
@@ -27,9 +33,9 @@ function nodeSpec(node: unknown): NodeSpec {
 }
 
 /**
- * Tinybird's Pipes API for materialized views: a pipe is created from `name` and `sql` (one node,
- * `type=materialized` and `datasource` to materialize it) or from a JSON body with its `nodes`;
- * listed, read and deleted. Managing pipes needs DATASOURCES:CREATE.
+ * Tinybird's Pipes API: a pipe is created from `name` and `sql` (one node, `type=materialized` and
+ * `datasource` to materialize it) or from a JSON body with its `nodes`; listed, read and deleted
+ * (which needs DATASOURCES:CREATE); and its endpoint queried (`/v0/pipes/name.json`).
  */
 export function pipeRoutes(app: FastifyInstance, core: Sluice): void {
   const pipes = new Pipes(core);
@@ -63,8 +69,12 @@ export function pipeRoutes(app: FastifyInstance, core: Sluice): void {
     return { pipes: pipes.list().map((pipe) => renderPipe(pipes, pipe)) };
   });
 
-  app.get<{ Params: { name: string } }>('/v0/pipes/:name', async (request) => {
-    requireCreate(await request.principal());
+  app.get<{ Params: { name: string } }>('/v0/pipes/:name', async (request, reply) => {
+    const principal = await request.principal();
+    // A pipe's endpoint (`/v0/pipes/top.json`): its last node's rows, for any token that may read what it reads.
+    const endpoint = ENDPOINT.exec(request.params.name);
+    if (endpoint) return sendClickHouseQuery(core, principal, pipes.endpointSql(pipes.get(endpoint[1]!)), ENDPOINT_FORMATS[endpoint[2]!]!, reply);
+    requireCreate(principal);
     return renderPipe(pipes, pipes.get(request.params.name));
   });
 

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../../core/auth/scopes.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { ResultFormat } from '../../../core/query/encode-query.ts';
 import { tokensOrUndefined } from '../../../core/query/sql-tokens.ts';
@@ -46,6 +47,30 @@ export function splitFormat(sql: string): { sql: string; format: ResultFormat } 
   return { sql: sql.slice(0, clause.start).trimEnd(), format: FORMATS[name]! };
 }
 
+/**
+ * Runs a query in ClickHouse's SQL as Tinybird users write it, in the workspace, and sends its
+ * result in `format` (the SQL API's, and pipes' endpoints').
+ */
+export async function sendClickHouseQuery(core: Sluice, principal: Principal, written: string, format: ResultFormat, reply: FastifyReply) {
+  const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+  // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
+  const rewritten = rewriteClickHouseQuery(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
+  // ORDER BY … WITH FILL adds rows of zeros, and WITH TOTALS a row with keys at zero: their types
+  // are those of the query's own columns.
+  let sql: string;
+  let totalsSql: string | undefined;
+  if ('fill' in rewritten) sql = filledQuery(rewritten.fill, await core.describeQuery(principal, namespace, rewritten.fill.head));
+  else if ('totals' in rewritten) {
+    sql = rewritten.totals.sql;
+    totalsSql = totalsQuery(rewritten.totals, await core.describeQuery(principal, namespace, sql));
+  } else sql = rewritten.sql;
+  const encoded = await core.query(principal, namespace, sql, format, {
+    ...CLICKHOUSE_OUTPUT, signal: clientGone(reply), ...(totalsSql !== undefined && { totalsSql }),
+  });
+  reply.type(encoded.contentType);
+  return reply.send(Readable.from(encoded.body));
+}
+
 async function queryText(request: FastifyRequest): Promise<string | undefined> {
   const params = Params.ofQuery(request);
   const inQuery = params.get('q');
@@ -75,28 +100,12 @@ async function queryText(request: FastifyRequest): Promise<string | undefined> {
 export const CLICKHOUSE_OUTPUT = { printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', timestampDigits: 'declared', nonFinite: 'null' } as const;
 
 export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
-  const handler = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = await request.principal();
     const text = await queryText(request);
     if (!text) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
-    const { sql: written, format } = splitFormat(text);
-    const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-    // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
-    const rewritten = rewriteClickHouseQuery(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
-    // ORDER BY … WITH FILL adds rows of zeros, and WITH TOTALS a row with keys at zero: their types
-    // are those of the query's own columns.
-    let sql: string;
-    let totalsSql: string | undefined;
-    if ('fill' in rewritten) sql = filledQuery(rewritten.fill, await core.describeQuery(principal, namespace, rewritten.fill.head));
-    else if ('totals' in rewritten) {
-      sql = rewritten.totals.sql;
-      totalsSql = totalsQuery(rewritten.totals, await core.describeQuery(principal, namespace, sql));
-    } else sql = rewritten.sql;
-    const encoded = await core.query(principal, namespace, sql, format, {
-      ...CLICKHOUSE_OUTPUT, signal: clientGone(reply), ...(totalsSql !== undefined && { totalsSql }),
-    });
-    reply.type(encoded.contentType);
-    return reply.send(Readable.from(encoded.body));
+    const { sql, format } = splitFormat(text);
+    return sendClickHouseQuery(core, principal, sql, format, reply);
   };
   app.get('/v0/sql', handler);
   app.post('/v0/sql', handler);
