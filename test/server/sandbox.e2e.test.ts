@@ -187,6 +187,33 @@ describe('calls nested so that DuckDB would copy their arguments past a million 
     });
   }
 
+  // DuckDB binds each level again for every reading it tries: binding never ended, and it cannot be
+  // stopped by the time limit or the client leaving; four such queries froze every request.
+  const rebound: Array<[string, string, RegExp]> = [
+    ['sixty chained lambda arrows', `SELECT ${'x -> '.repeat(60)}1`, /nest 60 deep/],
+    ['forty chained JSON arrows', `SELECT '{}'::JSON ${"-> 'a' ".repeat(40)}`, /nest 40 deep/],
+    ['forty nested list_transform lambdas', `SELECT ${'list_transform([1], x -> '.repeat(40)}x${')'.repeat(40)}`, /nest 40 deep/],
+    ['forty nested scalar subqueries', `SELECT ${'(SELECT '.repeat(40)}1${')'.repeat(40)}`, /nest 40 deep/],
+    ['thirty CTEs each reading the one before twice', `WITH c0 AS (SELECT * FROM words), ${Array.from({ length: 30 }, (_, index) => `c${index + 1} AS (SELECT * FROM c${index} a, c${index} b)`).join(', ')} SELECT count() FROM c30`, /read one another [\d.e+]+ times once expanded, more than the 10000/],
+  ];
+  for (const [what, sql, message] of rebound) {
+    test(`${what} is a 400 at once, not a query that binds for ever`, async () => {
+      const response = await query(sql);
+      const body = (await response.json()) as { error: string };
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(body.error, message);
+    });
+  }
+
+  test('lambdas, JSON arrows and subqueries a few deep, and CTEs read a few times, answer as DuckDB does', async () => {
+    const response = await query(`WITH a AS (SELECT s FROM words), b AS (SELECT * FROM a UNION ALL SELECT * FROM a)
+      SELECT (SELECT (SELECT 1)) AS one, list_transform([1, 2], x -> list_transform([x], y -> y * 2)) AS doubled, '{"a":{"b":3}}'::JSON -> 'a' -> 'b' AS b,
+      (SELECT count() FROM b) AS n FROM words LIMIT 1`);
+    const body = (await response.json()) as { data: unknown[] };
+    assert.equal(response.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data, [{ one: 1, doubled: [[2], [4]], b: 3, n: 2 }]);
+  });
+
   test('the same calls nested a few deep answer as DuckDB does', async () => {
     const response = await query(`SELECT ${nested((inner) => `toDate(${inner})`, "'2024-01-01'", 4)} AS d,
       ${nested((inner) => `repeat(${inner}, 1)`, 's', 6)} AS r FROM words`);

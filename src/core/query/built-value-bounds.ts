@@ -196,7 +196,7 @@ function text(value: string, location: JsonValue): JsonObject {
 /**
  * How a bounded call of `name` with `arity` arguments holds each argument once rewritten: for
  * each, given how many times the check's body names each of its parameters, how many times the
- * argument is in the call and its check (see checkExpandedSize). Undefined for a call left as it is.
+ * argument is in the call and its check (see checkBindingCost). Undefined for a call left as it is.
  */
 export function boundedArgumentUses(name: string, arity: number): { macro: string; macroArity: number; uses: Array<(checkUses: readonly number[]) => number> } | undefined {
   if (!Object.hasOwn(BOUNDS, name)) return undefined;

@@ -41,11 +41,112 @@ function expansionOf(macro: SqlMacro): Expansion {
 }
 
 /**
+ * How deep lambdas and subqueries may nest in one another. DuckDB binds each level's inside again
+ * for every way it tries the level (a `->` is both a lambda and JSON's extraction, and it tries
+ * one, then the other), so the time to bind doubles or more with each level: 20 nested
+ * `list_transform(…, x -> …)`, 20 chained `j -> 'a'` or 20 nested `(SELECT …)` took half a second,
+ * 26 a quarter of a minute, 40 never finished — and binding cannot be stopped, not by the query's
+ * time limit nor by its client leaving. At 16 the worst of them binds in under a tenth of a second.
+ */
+export const MAX_REBOUND_NESTING = 16;
+
+/**
+ * Refuses, with a 400 under `code`, a parse tree (before the guard rewrites it) that DuckDB would
+ * take too long to bind: one whose expansion would pass MAX_EXPANDED_SIZE, or whose lambdas and
+ * subqueries nest deeper than MAX_REBOUND_NESTING. Both are counted in one walk of the tree as written.
+ */
+export function checkBindingCost(tree: JsonValue, code: ErrorCode): void {
+  const depth = reboundNesting(tree);
+  if (depth > MAX_REBOUND_NESTING) {
+    throw new SluiceError(
+      code,
+      `Lambdas (x -> …), JSON arrows (j -> 'a') and subqueries nest ${depth} deep in the query, more than the ${MAX_REBOUND_NESTING} a query may`,
+      { nesting: depth, limit: MAX_REBOUND_NESTING },
+    );
+  }
+  const references = expandedReferences(tree);
+  if (references > MAX_EXPANDED_REFERENCES) {
+    throw new SluiceError(
+      code,
+      `The query's common table expressions read one another ${Math.round(references).toExponential(1)} times once expanded, more than the ${MAX_EXPANDED_REFERENCES} a query may`,
+      { expandedReferences: Math.round(references), limit: MAX_EXPANDED_REFERENCES },
+    );
+  }
+  checkExpandedSize(tree, code);
+}
+
+/**
+ * How many tables and common table expressions a query may read once each reference to a common
+ * table expression is counted as what it reads. DuckDB binds a CTE at each of its references, so
+ * a chain of CTEs each reading the one before twice (`c1 AS (SELECT * FROM c0 a, c0 b)`, …) binds
+ * 2ⁿ times, and its `*` doubles its columns at each step: 30 steps never finished binding.
+ */
+export const MAX_EXPANDED_REFERENCES = 10_000;
+
+/**
+ * The tables a parse tree reads, each reference to a CTE counted as the tables that CTE reads
+ * (names are matched throughout the tree, whatever scope defines them; a CTE that reads its own
+ * name, as a recursive one does, counts that reference once).
+ */
+function expandedReferences(tree: JsonValue): number {
+  const definitions = new Map<string, JsonValue>();
+  collectCtes(tree, definitions);
+  const expanded = new Map<string, number>();
+  const countOf = (name: string): number => {
+    const known = expanded.get(name);
+    if (known !== undefined) return known;
+    expanded.set(name, 1);
+    const count = references(definitions.get(name)!);
+    expanded.set(name, count);
+    return count;
+  };
+  const references = (value: JsonValue | undefined): number => {
+    if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + references(item), 0);
+    if (!isJsonObject(value)) return 0;
+    if (value['type'] === 'BASE_TABLE') {
+      const name = String(value['table_name'] ?? '').toLowerCase();
+      return value['schema_name'] === '' && definitions.has(name) ? countOf(name) : 1;
+    }
+    let sum = 0;
+    // A CTE's definition is counted where it is read, not where it is defined.
+    for (const [field, child] of Object.entries(value)) if (field !== 'cte_map') sum += references(child);
+    return sum;
+  };
+  return references(tree) + [...definitions.keys()].reduce((sum, name) => sum + countOf(name), 0);
+}
+
+function collectCtes(value: JsonValue | undefined, definitions: Map<string, JsonValue>): void {
+  if (Array.isArray(value)) {
+    for (const item of value) collectCtes(item, definitions);
+    return;
+  }
+  if (!isJsonObject(value)) return;
+  const map = isJsonObject(value['cte_map']) ? value['cte_map']['map'] : undefined;
+  if (Array.isArray(map)) {
+    for (const entry of map) {
+      if (isJsonObject(entry) && isJsonObject(entry['value'])) definitions.set(String(entry['key']).toLowerCase(), entry['value']['query'] ?? null);
+    }
+  }
+  for (const child of Object.values(value)) collectCtes(child, definitions);
+}
+
+const REBOUND_CLASSES = new Set(['LAMBDA', 'SUBQUERY']);
+
+/** The deepest nesting of lambdas and subqueries in a parse tree. */
+function reboundNesting(value: JsonValue | undefined): number {
+  if (Array.isArray(value)) return value.reduce<number>((deepest, item) => Math.max(deepest, reboundNesting(item)), 0);
+  if (!isJsonObject(value)) return 0;
+  let deepest = 0;
+  for (const child of Object.values(value)) deepest = Math.max(deepest, reboundNesting(child));
+  return deepest + (REBOUND_CLASSES.has(String(value['class'])) ? 1 : 0);
+}
+
+/**
  * Refuses a parse tree (before the guard rewrites it) whose expansion would pass MAX_EXPANDED_SIZE,
  * with a 400 under `code`. Sizes are counted bottom-up, so the count itself takes time in
  * proportion to the tree as written.
  */
-export function checkExpandedSize(tree: JsonValue, code: ErrorCode): void {
+function checkExpandedSize(tree: JsonValue, code: ErrorCode): void {
   const size = expandedSize(tree);
   if (size > MAX_EXPANDED_SIZE) {
     throw new SluiceError(

@@ -287,13 +287,38 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   { name: 'toDateTime', params: ['x'], body: dateTime(`date_trunc('second', ${TO_DATE_TIME})`) },
   // In a time zone: the wall-clock time there of the UTC time (of a text, that text's time).
   { name: 'toDateTime', params: ['x', 'zone'], body: dateTime(`date_trunc('second', ${inZone(TO_DATE_TIME)})`) },
+  // A float's shortest digits (DuckDB's text has them), and where its decimal point falls among them.
+  {
+    name: 'sluice_float_digits', params: ['m'],
+    body: `{'digits': rtrim(ltrim(m.i || m.f, '0'), '0'),
+      'point': length(m.i) + coalesce(TRY_CAST(nullif(m.e, '') AS INTEGER), 0) - (length(m.i || m.f) - length(ltrim(m.i || m.f, '0')))}`,
+  },
+  {
+    name: 'sluice_float_from_digits', params: ['p'],
+    body: `CASE WHEN p.digits = '' THEN '0'
+      WHEN length(p.digits) <= p.point AND p.point <= 21 THEN p.digits || repeat('0', p.point - length(p.digits))
+      WHEN 0 < p.point AND p.point <= 21 THEN p.digits[1:p.point] || '.' || p.digits[p.point + 1:]
+      WHEN -6 < p.point AND p.point <= 0 THEN '0.' || repeat('0', -p.point) || p.digits
+      ELSE p.digits[1:1] || CASE WHEN length(p.digits) > 1 THEN '.' || p.digits[2:] ELSE '' END || 'e' || CAST(p.point - 1 AS VARCHAR) END`,
+  },
+  /**
+   * A float, given as DuckDB's text of it, as ClickHouse writes it: its shortest digits, in plain
+   * notation from 1e-6 up to below 1e21 (\`10000000000000000\`, \`0.000001\`), else with an exponent
+   * without a plus sign (\`1e-7\`, \`1e21\`); DuckDB's text switches at other bounds and pads the
+   * exponent (\`1e+16\`, \`1e-07\`). A NaN is nan, whatever its sign bit (DuckDB may write -nan).
+   */
+  {
+    name: 'sluice_float_text', params: ['s'],
+    body: `CASE WHEN s IN ('nan', '-nan') THEN 'nan' WHEN s IN ('inf', '-inf') THEN s
+      ELSE CASE WHEN starts_with(s, '-') THEN '-' ELSE '' END
+        || sluice_float_from_digits(sluice_float_digits(regexp_extract(s, '^-?([0-9]+)(?:\\.([0-9]*))?(?:e([-+][0-9]+))?$', ['i', 'f', 'e']))) END`,
+  },
   // A DateTime64(3) as ClickHouse writes it, with its three digits (DuckDB's text drops trailing zeros).
   {
     name: 'toString', params: ['x'],
-    // A whole Float64 without DuckDB's `.0` (ClickHouse writes 1, not 1.0).
+    // A float as ClickHouse writes it (see sluice_float_text).
     body: `CASE typeof(x) WHEN 'TIMESTAMP_MS' THEN strftime(TRY_CAST(x AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%g')
-      WHEN 'DOUBLE' THEN regexp_replace(CAST(x AS VARCHAR), '\\.0$', '') WHEN 'FLOAT' THEN regexp_replace(CAST(x AS VARCHAR), '\\.0$', '')
-      ELSE CAST(x AS VARCHAR) END`,
+      WHEN 'DOUBLE' THEN sluice_float_text(CAST(x AS VARCHAR)) WHEN 'FLOAT' THEN sluice_float_text(CAST(x AS VARCHAR)) ELSE CAST(x AS VARCHAR) END`,
   },
   ...Object.entries(NUMBER_TYPES).flatMap(([name, type]) => {
     const integer = name.includes('Int');

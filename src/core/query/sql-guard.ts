@@ -4,7 +4,7 @@ import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { boundBuiltValue } from './built-value-bounds.ts';
-import { checkExpandedSize } from './expansion-bound.ts';
+import { checkBindingCost } from './expansion-bound.ts';
 import { tokensOrUndefined } from './sql-tokens.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
@@ -99,7 +99,7 @@ function isDeniedFunction(name: string): boolean {
 export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTable: ResolveTable, semantics: QuerySemantics = {}): Promise<GuardedQuery> {
   const statement = await parseStatement(storage, sql, 'SQL_SYNTAX', 'SQL_NOT_ALLOWED');
   // Before the walk: its size checks copy arguments, so a tree that expands too far grows there too.
-  checkExpandedSize(statement, 'SQL_NOT_ALLOWED');
+  checkBindingCost(statement, 'SQL_NOT_ALLOWED');
   const walk: QueryWalk = { resolveTable, semantics, tables: new Map(), filtered: [] };
   visit(statement, new Set(), walk);
   for (const { node, table, where } of walk.filtered) await filterTableRef(storage, node, table, where);
@@ -314,7 +314,7 @@ export async function guardExpression(storage: DuckDBStorage, expressionSql: str
     knownColumns: columns,
     aggregates: await aggregateNames(storage),
   };
-  checkExpandedSize(expression, 'INVALID_PREDICATE');
+  checkBindingCost(expression, 'INVALID_PREDICATE');
   checkExpression(expression, check, new Set());
   node['select_list'] = [expression];
   node['where_clause'] = null;

@@ -94,6 +94,20 @@ describe('Tinybird Analyze API', () => {
     }
   });
 
+  test('a CSV whose quoted field holds a line break on a row with more fields than the header is analyzed and imported, not a 500', async () => {
+    const analyzed = await analyzeFile('csv', 't.csv', 'a\n"x\ny",1\n');
+    const body = await analyzed.json();
+    assert.equal(analyzed.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.analysis.columns.map((column: { name: string }) => column.name), ['a']);
+    assert.equal((await suite.tb.upload('name=wrapped', 'csv', 't.csv', 'a\n"x\ny",1\n')).status, 200);
+  });
+
+  test('NDJSON of records without values is a 400 saying so, not a 500', async () => {
+    const response = await analyzeFile('ndjson', 'e.ndjson', '{}\n{}\n');
+    assert.equal(response.status, 400);
+    assert.deepEqual(await response.json(), { error: 'The file has no columns to analyze: its records hold no values' });
+  });
+
   test('analyze without a file or url is a 400, and needs the create scope', async () => {
     const empty = await suite.server.fetch('/v0/analyze', { method: 'POST' });
     assert.equal(empty.status, 400);

@@ -202,7 +202,7 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
       assertTypes(clock, { midnight: 'String', noon: 'String', micros: 'String' });
     });
 
-    test('toString writes a whole Float64 without a fraction (1, not 1.0), and a Date, a DateTime and a DateTime64(3) with all their digits', async () => {
+    test('toString writes a float as ClickHouse does (1, not 1.0; 1e-7 and 10000000000000000, not 1e-07 and 1e+16), and a Date, a DateTime and a DateTime64(3) with all their digits', async () => {
       const result = await query(`SELECT toString(f) AS f, toString(f * 2) AS doubled, toString(toFloat64(1)) AS one, toString(id) AS id,
         toString(d) AS d, toString(ts) AS ts, toString(ts3) AS ts3 FROM edges ORDER BY id`);
       assert.deepEqual(result.data, [
@@ -211,6 +211,14 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
         { f: '3.5', doubled: '7', one: '1', id: '3', d: '2024-02-29', ts: '2024-02-29 12:30:00', ts3: '2024-02-29 12:30:00.750' },
       ]);
       assertTypes(result, { f: 'String', doubled: 'String', d: 'String', ts3: 'String' });
+      // Its shortest digits, plain from 1e-6 to below 1e21, else with an exponent without a plus sign, as ClickHouse writes floats.
+      const floats = await query(`SELECT toString(toFloat64(1e-7)) AS tiny, toString(toFloat64(0.000015)) AS small, toString(toFloat64(1e16)) AS big,
+        toString(toFloat64(1e20)) AS bigger, toString(toFloat64(1e21)) AS huge, toString(toFloat64(-2.5e300)) AS negative, toString(toFloat64(0.1) + toFloat64(0.2)) AS sum,
+        toString(toFloat32(0.1)) AS single, toString(toFloat64(0) / 0) AS nan, toString(toFloat64(-1) / 0) AS minus_inf`);
+      assert.deepEqual(floats.data, [{
+        tiny: '1e-7', small: '0.000015', big: '10000000000000000', bigger: '100000000000000000000', huge: '1e21', negative: '-2.5e300',
+        sum: '0.30000000000000004', single: '0.1', nan: 'nan', minus_inf: '-inf',
+      }]);
     });
 
     test('now64 is a DateTime64(3), or of the scale given (in a time zone, its wall clock); toDateTime64 of a constant scale is typed as that DateTime64, as a cast is, and a (3) written with its three digits', async () => {

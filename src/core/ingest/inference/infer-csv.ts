@@ -213,7 +213,9 @@ async function sniffCsv(storage: DuckDBStorage, path: string, options: CsvInfere
     quoteLiteral(path),
     'skip=0',
     "comment=''",
+    // DuckDB's parallel reader cannot pad short rows where a quoted field holds a line break: a sample needs no parallel reader.
     'null_padding=true',
+    'parallel=false',
     `sample_size=${sampleRows}`,
     DUCKDB_LINE_LIMITS,
     `auto_type_candidates=[${SNIFF_TYPE_CANDIDATES.map(quoteLiteral).join(', ')}]`,
@@ -258,6 +260,7 @@ function readCsvAsText(path: string, sniffed: SniffedCsv, columnCount: number, h
     `header=${header}`,
     'skip=0',
     'null_padding=true',
+    'parallel=false',
     'ignore_errors=true',
     `columns={${columns.join(', ')}}`,
     DUCKDB_LINE_LIMITS,

@@ -38,7 +38,7 @@ export function previewSql(format: 'csv' | 'ndjson' | 'parquet', path: string, c
     const nullStrings = nullStringsOption(options.nullText, [dialect?.quote ?? '"', dialect?.escape]);
     const reader = `read_csv(${file}, auto_detect = false, header = ${dialect?.hasHeader ?? false}, columns = {${fields}},
       delim = ${quoteLiteral(dialect?.delimiter ?? ',')}, quote = ${quoteLiteral(dialect?.quote ?? '"')}${dialect?.escape ? `, escape = ${quoteLiteral(dialect.escape)}` : ''},
-      ${nullStrings ? `${nullStrings}, ` : ''}ignore_errors = true, null_padding = true)`;
+      ${nullStrings ? `${nullStrings}, ` : ''}ignore_errors = true, null_padding = true, parallel = false)`;
     return `SELECT ${columns.map((column, index) => as(column, quoteIdentifier(`f${index}`))).join(', ')} FROM ${reader} LIMIT ${limit}`;
   }
   if (format === 'parquet') {

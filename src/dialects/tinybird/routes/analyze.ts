@@ -52,6 +52,7 @@ async function analyze(core: Sluice, source: IngestSource, format: TinybirdForma
       const analysis = format === 'ndjson' ? await analyzeNdjson(core.storage, file.path) : await analyzeParquet(core.storage, file.path);
       columns = analysis.columns.map((column) => ({ name: column.name, field: column.field, path: column.path, presentPct: column.presentPct }));
     }
+    if (columns.length === 0) throw new SluiceError('INVALID_ARGUMENT', 'The file has no columns to analyze: its records hold no values');
     const sql = previewSql(format, file.path, columns, dialect ? { dialect, nullText: CLICKHOUSE_CSV_NULL } : {});
     // Server-built SQL over the server's own spool file: no user text reaches it, so it needs no guard.
     const preview = await encodeQuery(core.storage, { sql, tables: [] }, 'json', { ...CLICKHOUSE_OUTPUT, maxRows: 10 });
