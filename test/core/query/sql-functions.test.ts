@@ -171,6 +171,28 @@ test("ClickHouse's meanings of DuckDB's own names, called by the Tinybird rewrit
   );
 });
 
+test("sluice_float_text writes a float as ClickHouse does, JavaScript's shortest text without an exponent's plus sign, for 2,000 random doubles; its parts are sluice_float_digits and sluice_float_from_digits", async () => {
+  // Seeded, so that a failure is the same on every run.
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const bytes = new DataView(new ArrayBuffer(8));
+  const doubles = Array.from({ length: 2000 }, (_, index) => {
+    if (index % 2 === 0) return (random() - 0.5) * 10 ** Math.floor(random() * 60 - 30);
+    for (let byte = 0; byte < 8; byte += 1) bytes.setUint8(byte, Math.floor(random() * 256));
+    return bytes.getFloat64(0);
+  }).filter(Number.isFinite);
+  const rows = await fixture.storage.query(
+    `SELECT sluice_float_text(CAST(v AS VARCHAR)) AS text FROM (SELECT unnest([${doubles.map((value) => `'${value}'`).join(', ')}]::DOUBLE[]) AS v, generate_subscripts([${doubles.map(() => '0').join(', ')}], 1) AS i) ORDER BY i`,
+  );
+  const wrong = doubles.flatMap((value, index) => (rows[index]!['text'] === String(value).replace('e+', 'e') ? [] : [`${value}: ${String(rows[index]!['text'])}`]));
+  assert.deepEqual(wrong, []);
+  assert.deepEqual(
+    await firstRow(`SELECT sluice_float_text('-nan'), sluice_float_text('-inf'), sluice_float_text('1e+16'), sluice_float_text('1e-07'), sluice_float_text('123456.0'),
+      sluice_float_from_digits(sluice_float_digits({'i': '0', 'f': '0015', 'e': ''}))`),
+    ['nan', '-inf', '10000000000000000', '1e-7', '123456', '0.0015'],
+  );
+});
+
 test('array and map helpers: arrayElement, arrayDistinct in first-seen order, arrayUniq, arraySum, arrayMin/Max/Avg, arrayConcat, arraySlice from either end, hasAny, hasAll, mapKeys', async () => {
   assert.deepEqual(
     await firstRow('SELECT arrayMin([3, 1, 2]), arrayMax([3, 1, 2]), arrayAvg([1, 2])'),
