@@ -102,6 +102,18 @@ describe('Tinybird Analyze API', () => {
     assert.equal((await suite.tb.upload('name=wrapped', 'csv', 't.csv', 'a\n"x\ny",1\n')).status, 200);
   });
 
+  test('a CSV of 2,000 columns is analyzed with each column typed by its own values, measured a hundred columns at a time', async () => {
+    const values = ['7', 'text', '2024-01-02'];
+    const header = Array.from({ length: 2000 }, (_, index) => `c${index}`).join(',');
+    const row = Array.from({ length: 2000 }, (_, index) => values[index % 3]).join(',');
+    const response = await analyzeFile('csv', 'wide.csv', `${header}\n${row}\n${row}\n`);
+    const body = await response.json();
+    assert.equal(response.status, 200);
+    const types = body.analysis.columns.map((column: { recommended_type: string }) => column.recommended_type);
+    assert.equal(types.length, 2000);
+    assert.deepEqual([types[0], types[1], types[2], types[1998], types[1999]], ['Int32', 'String', 'Date', 'Int32', 'String']);
+  });
+
   test('NDJSON of records without values is a 400 saying so, not a 500', async () => {
     const response = await analyzeFile('ndjson', 'e.ndjson', '{}\n{}\n');
     assert.equal(response.status, 400);
