@@ -127,7 +127,7 @@ export class SchemaChange {
     // whose name differs from an earlier one only in case ("a" after "A" becomes "a_1"), which
     // `checkColumns` then refuses, as it refuses such a table, rather than a name nobody gave.
     const names = await this.tx.columnNamesOf(guarded.sql);
-    const columns = options.columns?.map(({ name, type, nullable: declared }) => ({ name, type, nullable: declared })) ?? described.map((row, index) => ({
+    const columns = options.columns?.map((column) => ({ ...column })) ?? described.map((row, index) => ({
       name: names[index] ?? String(row['column_name']), type: named[index]!,
       nullable: nullable?.length === described.length ? nullable[index]! : true,
     }));

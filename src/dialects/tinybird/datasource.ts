@@ -49,7 +49,8 @@ export function tinybirdColumn(column: Column) {
 
 export interface DatasourceFacts {
   bytes: number;
-  rowCount: number;
+  /** Null for a materialized view's target in a listing (see `datasourceOf`). */
+  rowCount: number | null;
   quarantineRows: number;
   usedBy: string[];
 }

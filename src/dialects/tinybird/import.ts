@@ -210,12 +210,17 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
  * The data source as Tinybird shows it, with its statistics; its row count is of the rows the
  * principal may read (a token with a row filter does not learn how many it may not).
  */
-export async function datasourceOf(core: Sluice, principal: Principal, table: Table, options: { withSchema?: boolean } = {}) {
+/**
+ * A data source as Tinybird's responses give it. A materialized view's target is counted only
+ * when asked for by itself (`listing` false): counting runs its pipe's query.
+ */
+export async function datasourceOf(core: Sluice, principal: Principal, table: Table, options: { withSchema?: boolean; listing?: boolean } = {}) {
   const current = core.catalog.getTableById(table.id);
   const quarantine = core.catalog.quarantineOf(current);
   // A token that may not read the quarantine (one reading through a row filter) is not told how many rows it holds.
   const quarantineRows = quarantine && core.mayAct(principal, 'read', quarantine) ? quarantine.rowCount : 0;
-  const facts = { bytes: await core.tableBytes(current), rowCount: await core.readableRowCount(principal, current), quarantineRows, usedBy: new Pipes(core).readersOf(current) };
+  const rowCount = options.listing && current.kind === 'view' ? null : await core.readableRowCount(principal, current);
+  const facts = { bytes: await core.tableBytes(current), rowCount, quarantineRows, usedBy: new Pipes(core).readersOf(current) };
   return renderDatasource(current, facts, options);
 }
 

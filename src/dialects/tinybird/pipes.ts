@@ -1,7 +1,8 @@
 import type { Principal } from '../../core/auth/scopes.ts';
-import type { Namespace, Table } from '../../core/catalog/model.ts';
+import { defaultSqlOf, type Column, type Namespace, type Table } from '../../core/catalog/model.ts';
 import type { SchemaChange } from '../../core/catalog/schema-change.ts';
 import { SluiceError } from '../../core/errors.ts';
+import { tokensOrUndefined } from '../../core/query/sql-tokens.ts';
 import { newId } from '../../core/ids.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { toDuckDBType } from '../../core/types/index.ts';
@@ -85,11 +86,12 @@ export class Pipes {
     const last = pipe.nodes.at(-1)!;
     const target = this.targetOf(last);
     if (target) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${pipe.name}" has no endpoint: its node "${last.name}" materializes into Data Source "${target.name}", which is queried instead`, { pipe: pipe.name });
-    const earlier = pipe.nodes.slice(0, -1).map((node) => `${quoteIdentifier(node.name)} AS (${node.sql})`);
-    if (earlier.length === 0) return last.sql;
-    // A last node with a WITH clause of its own takes the earlier nodes at its start.
-    const own = /^\s*WITH\s/i.exec(last.sql);
-    return own ? `WITH ${earlier.join(', ')}, ${last.sql.slice(own[0].length)}` : `WITH ${earlier.join(', ')} ${last.sql}`;
+    return endpointSqlOf(pipe.nodes);
+  }
+
+  /** Refuses a write to a materialized view's target (400, naming its pipe): its rows are the pipe's. */
+  static refuseWrite(table: Table): never {
+    throw new SluiceError('INVALID_ARGUMENT', `Data Source "${table.name}" is the materialized view of pipe "${String(table.properties['pipe'] ?? '')}": its rows are the pipe's, and change with the data sources it reads`, { table: table.name });
   }
 
   /** Refuses to drop a data source that a pipe's materialized view reads (409), naming the pipes. */
@@ -115,23 +117,28 @@ export class Pipes {
    * exists must be an empty data source: it becomes the view, its columns (and engine settings)
    * kept, each of the node's values cast to its column's type.
    */
-  async create(principal: Principal, spec: { name: string; description?: string; nodes: NodeSpec[] }): Promise<Pipe> {
+  async create(principal: Principal, spec: { name: string; description?: string; nodes: NodeSpec[] }, checkEndpoint: (sql: string) => Promise<unknown>): Promise<Pipe> {
     requireCreate(principal);
     checkPipeName(spec.name);
     if (spec.nodes.length === 0) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" needs at least one node with its sql`);
     const workspace = this.workspace();
-    if (this.list().some((pipe) => pipe.name === spec.name)) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" already exists`, { pipe: spec.name });
-    if (this.core.catalog.findTable(workspace.id, spec.name)) throw new SluiceError('INVALID_ARGUMENT', `There is already a Data Source named "${spec.name}": pipes and data sources share their names`, { pipe: spec.name });
     const now = new Date().toISOString();
     const nodes = spec.nodes.map((node, index): PipeNode & { target?: string } => ({
       id: newId(), name: node.name ?? `${spec.name}_${index}`, sql: checkNodeSql(node.sql), description: node.description ?? null, createdAt: now,
       ...(materializes(node) && { target: checkDatasourceName(node.datasource!) }),
     }));
     checkNodeNames(nodes.map((node) => node.name));
-    const materialized = nodes.filter((node) => node.target !== undefined);
-    if (materialized.length > 1) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" materializes more than one node: a pipe has at most one materialized node`);
+    // A pipe is an endpoint or a materialized view: its last node is the one served or materialized.
+    if (nodes.slice(0, -1).some((node) => node.target !== undefined)) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" materializes a node that is not its last: only the last node may be materialized`);
+    const target = nodes.at(-1)!.target;
+    if (target === spec.name) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" cannot materialize into a data source of its own name: pipes and data sources share their names`, { pipe: spec.name });
     const pipe: Pipe = { id: newId(), name: spec.name, description: spec.description ?? '', nodes: [], createdAt: now, updatedAt: now };
+    // An endpoint's SQL is checked now (its syntax, the data sources it reads), not when it is first called.
+    if (target === undefined) await checkEndpoint(endpointSqlOf(nodes));
     return this.core.changeSchema(principal, workspace, async (change) => {
+      // Checked here, in the schema change's turn, so that two creates of one name cannot both pass.
+      if (this.list().some((existing) => existing.name === spec.name)) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" already exists`, { pipe: spec.name });
+      if (change.find(spec.name)) throw new SluiceError('INVALID_ARGUMENT', `There is already a Data Source named "${spec.name}": pipes and data sources share their names`, { pipe: spec.name });
       for (const { target, ...node } of nodes) {
         const view = target === undefined ? undefined : await this.materialize(change, pipe, node, target);
         pipe.nodes.push({ ...node, ...(view && { materializedInto: view.id }) });
@@ -167,27 +174,59 @@ export class Pipes {
     if (existing && existing.rowCount > 0) {
       throw new SluiceError('INVALID_ARGUMENT', `Data Source "${target}" holds rows: a materialized view's target holds only what its pipe gives; truncate it first, or materialize into a new data source`, { table: target });
     }
+    if (existing && existing.primaryKey.length > 0) {
+      throw new SluiceError('INVALID_ARGUMENT', `Data Source "${target}" is keyed (ReplacingMergeTree with a sorting key): a materialized view's target cannot keep one row per key yet; materialize into a data source without a key`, { table: target });
+    }
     const properties: Record<string, unknown> = { ...(existing && tinybirdProperties(existing)), pipe: pipe.name } satisfies TargetProperties;
     if (existing) await change.drop(existing);
     const view = await change.createView({ name: target, sql, properties });
-    if (!existing) return view;
-    // The node's columns go to the target's of their name, each cast to its type.
-    const missing = existing.columns.filter((column) => !view.columns.some((given) => given.name === column.name)).map((column) => column.name);
+    // The target's columns are fixed when it is made, as a table's are: a `SELECT *` does not take
+    // a column added to its source later.
+    const columns = existing?.columns ?? view.columns;
+    const missing = columns.filter((column) => !view.columns.some((given) => given.name === column.name)).map((column) => column.name);
     if (missing.length > 0) {
       throw new SluiceError('INVALID_ARGUMENT', `The node "${node.name}" gives no column ${missing.map((name) => `"${name}"`).join(', ')} of Data Source "${target}": name its columns as the data source's`, { table: target, missing });
     }
-    // A NULL for a column that is not Nullable is its type's default, as ClickHouse inserts it.
-    const casts = existing.columns.map((column) => {
-      const cast = `CAST(${quoteIdentifier(column.name)} AS ${toDuckDBType(column.type)})`;
-      return `${column.nullable ? cast : `coalesce(${cast}, ${zeroValueSql(column.type)})`} AS ${quoteIdentifier(column.name)}`;
-    });
     await change.drop(view);
-    return change.createView({ name: target, sql: `SELECT ${casts.join(', ')} FROM (${sql})`, properties }, { columns: existing.columns });
+    return change.createView({ name: target, sql: `SELECT ${columns.map(castInto).join(', ')} FROM (${sql})`, properties }, { columns });
   }
 
   private workspace(): Namespace {
     return this.core.catalog.getNamespace(WORKSPACE);
   }
+}
+
+/**
+ * A node's value as the target's column takes it: converted to its type, NULL where it does not
+ * convert (a view cannot quarantine a row; one value that fails would fail every read of the
+ * target), and where the column is not Nullable, its DEFAULT or its type's default instead of NULL,
+ * as ClickHouse inserts a NULL there.
+ */
+function castInto(column: Column): string {
+  const type = toDuckDBType(column.type);
+  const value = `TRY_CAST(${quoteIdentifier(column.name)} AS ${type})`;
+  const filled = column.nullable ? value : `CAST(coalesce(${value}, ${defaultSqlOf(column) ?? zeroValueSql(column.type)}) AS ${type})`;
+  return `${filled} AS ${quoteIdentifier(column.name)}`;
+}
+
+/**
+ * The SQL of a pipe's last node over the earlier ones: each earlier node a common table expression
+ * of its name before it (a last node with a WITH clause of its own takes them at its start). Each
+ * node is closed on a line of its own, so that one ending in a comment or a `;` still reads.
+ */
+function endpointSqlOf(nodes: readonly PipeNode[]): string {
+  const last = nodes.at(-1)!;
+  const earlier = nodes.slice(0, -1).map((node) => `${quoteIdentifier(node.name)} AS (\n${withoutFinalSemicolon(node.sql)}\n)`);
+  if (earlier.length === 0) return last.sql;
+  const tokens = tokensOrUndefined(last.sql, { clickhouse: true });
+  const first = tokens?.[0];
+  if (first?.kind === 'word' && first.text.toUpperCase() === 'WITH') return `WITH ${earlier.join(', ')}, ${last.sql.slice(first.end)}`;
+  return `WITH ${earlier.join(', ')}\n${last.sql}`;
+}
+
+function withoutFinalSemicolon(sql: string): string {
+  const last = tokensOrUndefined(sql, { clickhouse: true })?.at(-1);
+  return last?.kind === 'symbol' && last.text === ';' ? sql.slice(0, last.start) : sql;
 }
 
 /** Pipe names follow data source names' rule; `findDatasource`'s ids (`t_…`) are not names a pipe takes. */

@@ -156,6 +156,81 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.equal((await suite.server.fetch('/v0/pipes/served_top.json', { token })).status, 403);
   });
 
+  test("a target's values: one that does not fit its column is NULL (its DEFAULT or zero where not Nullable) and the target stays readable; its columns, types and DEFAULTs are the data source's, fixed when it is made", async () => {
+    assert.equal((await suite.tb.form('/v0/datasources?name=fit_source', { schema: 'id Int32, price Float64, label Nullable(String)' })).status, 200);
+    await events('fit_source', [{ id: 1, price: 9.5, label: 'a' }, { id: -5, price: 12345678.9, label: null }]);
+    assert.equal((await suite.tb.form('/v0/datasources?name=fit_target', { schema: "id UInt8, price Decimal(5, 2), label String DEFAULT 'none', at DateTime64(3)" })).status, 200);
+    await materialize('fit', "SELECT id, price, label, toDateTime64('2024-01-01 00:00:00.5', 3) AS at FROM fit_source", 'fit_target');
+    const body = await (await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT * FROM fit_target ORDER BY id FORMAT JSON')}`)).json();
+    assert.deepEqual(body.data, [
+      { id: 0, price: 0, label: 'none', at: '2024-01-01 00:00:00.500' },
+      { id: 1, price: 9.5, label: 'a', at: '2024-01-01 00:00:00.500' },
+    ]);
+    assert.deepEqual(body.meta.map((column: { type: string }) => column.type), ['UInt8', 'Decimal(5, 2)', 'String', 'DateTime64(3)']);
+    const described = await (await suite.server.fetch('/v0/datasources/fit_target')).json();
+    assert.deepEqual(described.columns.map((column: { default_value: string | null }) => column.default_value), [null, null, "'none'", null]);
+    // A SELECT * target keeps the columns it had: one added to the source later is not its.
+    await materialize('star', 'SELECT * FROM fit_source', 'star_target');
+    assert.equal((await suite.tb.form('/v0/datasources/fit_source/alter', { schema: 'id Int32, price Float64, label Nullable(String), extra Nullable(Int32)' })).status, 200);
+    assert.deepEqual(Object.keys((await suite.tb.sql('SELECT * FROM star_target LIMIT 1'))[0]!), ['id', 'price', 'label']);
+    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/star_target')).json()).columns.length, 3);
+  });
+
+  test("a listing does not count a target's rows (that runs its query): it gives null, and the data source asked for by name counts them", async () => {
+    await sales('counted_source');
+    await materialize('counted', 'SELECT country FROM counted_source', 'counted_target');
+    const listed = (await (await suite.server.fetch('/v0/datasources')).json()).datasources.find((datasource: { name: string }) => datasource.name === 'counted_target');
+    assert.equal(listed.statistics.row_count, null);
+    assert.equal((await (await suite.server.fetch('/v0/datasources/counted_target')).json()).statistics.row_count, 3);
+  });
+
+  test("writes to a target are 400s naming its pipe, URL imports and events included; a keyed data source is not a target; an endpoint needs a read scope and takes no q", async () => {
+    await sales('written_source');
+    await materialize('written', 'SELECT country, count() AS n FROM written_source GROUP BY country', 'written_target');
+    const url = suite.files.serve('/written.csv', 'XX,1\n');
+    const attempts = [
+      await events('written_target', [{ country: 'XX', n: 1 }]),
+      await suite.tb.form('/v0/datasources?name=written_target&mode=append', { url }),
+      await suite.tb.upload('name=written_target&mode=append', 'csv', 'w.csv', 'XX,1\n'),
+    ];
+    for (const response of attempts) {
+      assert.equal(response.status, 400);
+      assert.match(await response.text(), /is the materialized view of pipe \\?"written\\?"/);
+    }
+    assert.equal((await suite.tb.form('/v0/datasources?name=keyed_target', { schema: 'country String, n UInt64', engine: 'ReplacingMergeTree', engine_sorting_key: 'country' })).status, 200);
+    const keyed = await json('/v0/pipes', { name: 'keyed', nodes: [{ sql: 'SELECT country, count() AS n FROM written_source GROUP BY country', type: 'materialized', datasource: 'keyed_target' }] });
+    assert.equal(keyed.status, 400);
+    assert.match((await keyed.json()).error, /is keyed/);
+    await json('/v0/pipes', { name: 'written_endpoint', nodes: [{ sql: 'SELECT count() AS n FROM written_source' }] });
+    const { token } = await (await suite.server.fetch('/v0/tokens?name=appender&scope=DATASOURCES:APPEND:written_source', { method: 'POST' })).json();
+    for (const path of ['/v0/pipes/written_endpoint.json', '/v0/pipes/written.json', '/v0/pipes/nowhere.json']) {
+      assert.equal((await suite.server.fetch(path, { token })).status, 403, path);
+    }
+    const q = await suite.server.fetch(`/v0/pipes/written_endpoint.json?q=${encodeURIComponent('SELECT count() FROM _')}`);
+    assert.equal(q.status, 400);
+    assert.match((await q.json()).error, /q parameter .* is not supported/);
+  });
+
+  test("an earlier node may end in a comment or a semicolon and the last open with a comment; an endpoint's SQL is checked when the pipe is made; concurrent creates of one name make one pipe", async () => {
+    await sales('noted_source');
+    const created = await json('/v0/pipes', { name: 'noted', nodes: [
+      { name: 'first', sql: 'SELECT country FROM noted_source -- the countries' }, { name: 'second', sql: 'SELECT DISTINCT country FROM first;' },
+      { sql: '-- the count\nWITH 2 AS two SELECT count() * two AS n FROM second' },
+    ] });
+    assert.equal(created.status, 200, await created.clone().text());
+    assert.deepEqual((await (await suite.server.fetch('/v0/pipes/noted.json')).json()).data, [{ n: 4 }]);
+    for (const [sql, message] of [['SELEC garbage', /syntax error/], ['SELECT * FROM nothing_here', /nothing_here/]] as const) {
+      const refused = await json('/v0/pipes', { name: 'unchecked', nodes: [{ sql }] });
+      assert.ok(refused.status === 400 || refused.status === 404, `${sql}: ${refused.status}`);
+      assert.match((await refused.json()).error, message);
+    }
+    assert.equal((await suite.server.fetch('/v0/pipes/unchecked')).status, 404);
+    const racing = await Promise.all(Array.from({ length: 10 }, () => json('/v0/pipes', { name: 'raced', nodes: [{ sql: 'SELECT 1 AS a' }] })));
+    assert.deepEqual(racing.map((response) => response.status).sort(), [200, ...Array(9).fill(400)]);
+    const named = (await (await suite.server.fetch('/v0/pipes')).json()).pipes.filter((pipe: { name: string }) => pipe.name === 'raced');
+    assert.equal(named.length, 1);
+  });
+
   test('a pipe request that does not fit is a 400 naming the problem (a name taken by a pipe or data source too), and managing pipes needs DATASOURCES:CREATE', async () => {
     await sales('checked_source');
     const cases: Array<[unknown, number, RegExp]> = [
@@ -166,6 +241,8 @@ describe('Tinybird materialized views (pipes)', () => {
       [{ name: 'odd_type', nodes: [{ sql: 'SELECT 1', type: 'copy' }] }, 400, /Unsupported node type "copy"/],
       [{ name: 'no_target', nodes: [{ sql: 'SELECT 1', type: 'materialized' }] }, 400, /needs the datasource/],
       [{ name: 'two', nodes: [{ name: 'a', sql: 'SELECT 1' }, { name: 'a', sql: 'SELECT 2' }] }, 400, /Two nodes are named "a"/],
+      [{ name: 'early', nodes: [{ sql: 'SELECT 1 AS a', type: 'materialized', datasource: 'early_target' }, { sql: 'SELECT 2' }] }, 400, /only the last node may be materialized/],
+      [{ name: 'selfnamed', nodes: [{ sql: 'SELECT 1 AS a', type: 'materialized', datasource: 'selfnamed' }] }, 400, /of its own name/],
       [{ name: 'bad-name', nodes: [{ sql: 'SELECT 1' }] }, 400, /Invalid Pipe name/],
       [{ name: 'checked_source', nodes: [{ sql: 'SELECT 1' }] }, 400, /already a Data Source named "checked_source"/],
       [{ name: 'unknown_source', nodes: [{ sql: 'SELECT * FROM nowhere', type: 'materialized', datasource: 'unknown_target' }] }, 404, /nowhere/],

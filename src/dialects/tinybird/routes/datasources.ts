@@ -31,7 +31,7 @@ function tableOf(core: Sluice, principal: Principal, action: Action, name: strin
   const table = findDatasource(core.catalog, namespace.id, name);
   if (table?.kind === 'view' && action === 'create') {
     core.authorize(principal, 'create', table);
-    throw new SluiceError('INVALID_ARGUMENT', `Data Source "${table.name}" is the materialized view of pipe "${String(table.properties['pipe'] ?? '')}": its rows are the pipe's, and change with the data sources it reads`, { table: table.name });
+    Pipes.refuseWrite(table);
   }
   if (table) return table;
   core.authorizeName(principal, action, WORKSPACE, name);
@@ -51,6 +51,10 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   const name = params.get('name') ?? (mode === 'create' ? nameFromFile(url ?? fileName) : undefined);
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
   const existing = name === undefined ? undefined : findDatasource(core.catalog, namespace.id, name);
+  if (existing?.kind === 'view') {
+    core.authorize(principal, 'append', existing);
+    Pipes.refuseWrite(existing);
+  }
   const format = parseFormat(params, { fileName: url ?? fileName, existing });
   const importRequest: ImportRequest = { mode, format, name, params, maxBytes, importId: newImportId(), ...(source && { source }) };
   if (mode !== 'append') requireCreate(principal);
@@ -170,7 +174,7 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
         return false;
       }
     });
-    return { datasources: await Promise.all(readable.map((table) => datasourceOf(core, principal, table))) };
+    return { datasources: await Promise.all(readable.map((table) => datasourceOf(core, principal, table, { listing: true }))) };
   });
 
   app.get<{ Params: { name: string } }>('/v0/datasources/:name', async (request) => {

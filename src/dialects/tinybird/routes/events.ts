@@ -9,6 +9,7 @@ import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
 import { findDatasource } from '../datasource.ts';
+import { Pipes } from '../pipes.ts';
 import { checkDatasourceName, successfulRows, tinybirdColumns } from '../import.ts';
 import { Params } from '../params.ts';
 import { WORKSPACE } from '../scopes.ts';
@@ -34,6 +35,10 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
     // No body at all (a request without a Content-Type) is an empty body: a request of no rows.
     let source = bodySource(request) ?? EMPTY_BODY;
     let table = findDatasource(core.catalog, namespace.id, name);
+    if (table?.kind === 'view') {
+      core.authorize(principal, 'append', table);
+      Pipes.refuseWrite(table);
+    }
     const cleanups: Array<() => Promise<void>> = [];
     try {
       if (!table) {

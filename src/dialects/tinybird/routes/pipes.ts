@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { requireReadsIn } from '../../../core/auth/scopes.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { ResultFormat } from '../../../core/query/encode-query.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { mediaTypeOf, readJsonBody } from '../../../server/body.ts';
 import { Params } from '../params.ts';
 import { Pipes, renderPipe, type NodeSpec } from '../pipes.ts';
-import { requireCreate } from '../scopes.ts';
-import { sendClickHouseQuery } from './sql.ts';
+import { requireCreate, WORKSPACE } from '../scopes.ts';
+import { checkClickHouseQuery, sendClickHouseQuery } from './sql.ts';
 
 /** A pipe's endpoint: its name and the format its extension asks for (pipe names have no dots). */
 const ENDPOINT = /^(.+)\.(json|csv|ndjson|parquet)$/;
@@ -60,7 +61,7 @@ export function pipeRoutes(app: FastifyInstance, core: Sluice): void {
       const [type, datasource] = [params.get('type'), params.get('datasource')];
       nodes = [{ sql, ...(type !== undefined && { type }), ...(datasource !== undefined && { datasource }) }];
     }
-    const pipe = await pipes.create(principal, { name, ...(description !== undefined && { description }), nodes });
+    const pipe = await pipes.create(principal, { name, ...(description !== undefined && { description }), nodes }, (sql) => checkClickHouseQuery(core, principal, sql));
     return renderPipe(pipes, pipe);
   });
 
@@ -73,7 +74,12 @@ export function pipeRoutes(app: FastifyInstance, core: Sluice): void {
     const principal = await request.principal();
     // A pipe's endpoint (`/v0/pipes/top.json`): its last node's rows, for any token that may read what it reads.
     const endpoint = ENDPOINT.exec(request.params.name);
-    if (endpoint) return sendClickHouseQuery(core, principal, pipes.endpointSql(pipes.get(endpoint[1]!)), ENDPOINT_FORMATS[endpoint[2]!]!, reply);
+    if (endpoint) {
+      // A token that reads nothing in the workspace learns nothing of its pipes.
+      requireReadsIn(principal, WORKSPACE);
+      if (Params.ofQuery(request).get('q') !== undefined) throw new SluiceError('INVALID_ARGUMENT', "An endpoint's q parameter (SQL over its result as _) is not supported: query the data sources with /v0/sql");
+      return sendClickHouseQuery(core, principal, pipes.endpointSql(pipes.get(endpoint[1]!)), ENDPOINT_FORMATS[endpoint[2]!]!, reply);
+    }
     requireCreate(principal);
     return renderPipe(pipes, pipes.get(request.params.name));
   });

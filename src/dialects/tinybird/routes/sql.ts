@@ -52,9 +52,7 @@ export function splitFormat(sql: string): { sql: string; format: ResultFormat } 
  * result in `format` (the SQL API's, and pipes' endpoints').
  */
 export async function sendClickHouseQuery(core: Sluice, principal: Principal, written: string, format: ResultFormat, reply: FastifyReply) {
-  const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-  // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
-  const rewritten = rewriteClickHouseQuery(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns });
+  const { namespace, rewritten } = await rewriteInWorkspace(core, written);
   // ORDER BY … WITH FILL adds rows of zeros, and WITH TOTALS a row with keys at zero: their types
   // are those of the query's own columns.
   let sql: string;
@@ -69,6 +67,18 @@ export async function sendClickHouseQuery(core: Sluice, principal: Principal, wr
   });
   reply.type(encoded.contentType);
   return reply.send(Readable.from(encoded.body));
+}
+
+/** Checks a query as `sendClickHouseQuery` would run it, without running it: its syntax, the data sources it reads, the principal's scopes. */
+export async function checkClickHouseQuery(core: Sluice, principal: Principal, written: string): Promise<void> {
+  const { namespace, rewritten } = await rewriteInWorkspace(core, written);
+  await core.describeQuery(principal, namespace, 'fill' in rewritten ? rewritten.fill.head : 'totals' in rewritten ? rewritten.totals.sql : rewritten.sql);
+}
+
+async function rewriteInWorkspace(core: Sluice, written: string) {
+  const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+  // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
+  return { namespace, rewritten: rewriteClickHouseQuery(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns }) };
 }
 
 async function queryText(request: FastifyRequest): Promise<string | undefined> {
