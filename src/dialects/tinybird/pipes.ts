@@ -71,7 +71,7 @@ export class Pipes {
     return pipe;
   }
 
-  /** The pipes whose nodes read a data source (by name), for its `used_by`. */
+  /** The names of the pipes whose materialized views read a data source, for its `used_by`. */
   readersOf(table: Table): string[] {
     const reads = (pipe: Pipe) => pipe.nodes.some((node) => node.materializedInto !== undefined && this.core.catalog.findTableById(node.materializedInto)?.definition?.reads.includes(table.id));
     return this.list().filter(reads).map((pipe) => pipe.name);
@@ -114,8 +114,9 @@ export class Pipes {
 
   /**
    * Creates a pipe, its materialized node's target with it, in one transaction. A target that
-   * exists must be an empty data source: it becomes the view, its columns (and engine settings)
-   * kept, each of the node's values cast to its column's type.
+   * exists must be an empty data source without a key: it becomes the view, its columns (and
+   * engine settings) kept, each of the node's values converted to its column's type (`castInto`).
+   * `checkEndpoint` checks an endpoint's SQL as it will run.
    */
   async create(principal: Principal, spec: { name: string; description?: string; nodes: NodeSpec[] }, checkEndpoint: (sql: string) => Promise<unknown>): Promise<Pipe> {
     requireCreate(principal);
