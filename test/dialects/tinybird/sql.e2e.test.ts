@@ -384,6 +384,15 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(called.meta.map((column) => column.type).slice(0, 5), ['Date', 'Date', 'Date', 'Date', 'Date']);
   });
 
+  test('a number compared with a DateTime is that many seconds since the epoch, as in ClickHouse, on either side and with any comparison', async () => {
+    await suite.tb.form('/v0/datasources?name=stamps', { schema: 'id Int32, at DateTime, n Int64' });
+    await suite.tb.upload('name=stamps&mode=append', 'csv', 's.csv', '1,2024-01-01 10:00:00,5\n2,2024-01-01 11:00:00,1704103200\n');
+    const rows = async (query: string) => (await queryJson(query)).data;
+    for (const [condition, ids] of [['at > 1704103200', [2]], ['1704103200 >= at', [1]], ['at = 1704103200', [1]], ['stamps.at <> 1704103200', [2]], ['(at <= 1704106800) AND n = 1704103200', [2]]] as const) {
+      assert.deepEqual((await rows(`SELECT id FROM stamps WHERE ${condition} ORDER BY id`)).map((row) => row['id']), ids, condition);
+    }
+  });
+
   test('DateTime ± n moves the time by n seconds, as in ClickHouse: of a column, a call, a product of numbers, a number column or a WITH constant, chained, and n + DateTime; two times added are a 400 of one sentence', async () => {
     await suite.tb.form('/v0/datasources?name=arrivals', { schema: 'at DateTime, precise DateTime64(3), wait Int32, day Date' });
     await suite.tb.upload('name=arrivals&mode=append', 'csv', 'v.csv', '2024-01-01 10:00:00,2024-01-01 10:00:00.250,90,2024-01-02\n2024-01-03 12:00:00,2024-01-03 12:00:00.500,30,2024-01-04\n');

@@ -210,6 +210,7 @@ class ClickHouseRewriter extends SqlRewriter {
     if (timeOperation && !this.wrapping.has(`time:${index}`)) {
       if (timeOperation.kind === 'dateShift') return this.wrap(`time:${index}`, () => `CAST(${this.render(timeOperation.span)} AS DATE)`, timeOperation.span.to);
       if (timeOperation.kind === 'seconds') return this.wrap(`time:${index}`, () => `to_seconds(${this.render(timeOperation.span)})`, timeOperation.span.to);
+      if (timeOperation.kind === 'epoch') return this.wrap(`time:${index}`, () => `CAST(to_timestamp(${this.render(timeOperation.span)}) AS TIMESTAMP)`, timeOperation.span.to);
       const { left, right } = timeOperation;
       return this.wrap(`time:${index}`, () => `date_diff('second', ${this.render(right)}, ${this.render(left)})`, right.to);
     }

@@ -44,17 +44,41 @@ const TIGHTER_AFTER = new Set(['*', '/', '%', '.', '[', '::', '(']);
  * - `seconds`: ClickHouse's `DateTime ± n` (and `n + DateTime`) moves the time by n seconds (`now() -
  *   3600`, `t + 60 * 60 * 24`), which DuckDB has no operator for; the number, keyed by its own first
  *   token, becomes an interval of that many seconds. Its result is a DateTime again, so `now() - 3600
- *   - 60` chains.
+ *   - 60` chains;
+ * - `epoch`: a number compared with a DateTime (`t > 1704103200`) is that many seconds since the
+ *   epoch, as ClickHouse reads it; DuckDB cannot compare a TIMESTAMP with a number.
  */
-export type TimeArithmetic = { kind: 'difference'; left: Span; right: Span } | { kind: 'dateShift'; span: Span } | { kind: 'seconds'; span: Span };
+export type TimeArithmetic = { kind: 'difference'; left: Span; right: Span } | { kind: 'dateShift'; span: Span } | { kind: 'seconds'; span: Span } | { kind: 'epoch'; span: Span };
+
+/** The characters of comparison operators (`=`, `<`, `>=`, `!=`, `<>` …): each is a token of its own. */
+const COMPARISON_CHARACTERS = new Set(['=', '<', '>', '!']);
 
 export function timeArithmetic(reader: TokenReader, columnsOf: ColumnsOf, items: Span[], withs: WithAlias[]): Map<number, TimeArithmetic> {
   const found = new Map<number, TimeArithmetic>();
   const { tokens } = reader;
   const operates = tokens.some((token, index) => token.kind === 'symbol' && (token.text === '-' || token.text === '+') && index > 0);
   const shifts = tokens.some((_token, index) => reader.isSymbol(index + 1, '(') && isShiftCall(reader.word(index)));
-  if (!operates && !shifts) return found;
+  const compares = tokens.some((token) => token.kind === 'number') && tokens.some((token) => token.kind === 'symbol' && COMPARISON_CHARACTERS.has(token.text));
+  if (!operates && !shifts && !compares) return found;
   const kindOf = timeKinds(reader, columnsOf, items, withs);
+  // `DateTime < n` (or `n < DateTime`): ClickHouse reads the number as that many seconds since the
+  // epoch, where DuckDB cannot compare the two; the number becomes that time.
+  for (let number = 0; compares && number < tokens.length; number += 1) {
+    if (tokens[number]!.kind !== 'number') continue;
+    const isComparison = (at: number) => tokens[at]?.kind === 'symbol' && COMPARISON_CHARACTERS.has(tokens[at]!.text);
+    let before = number - 1;
+    while (isComparison(before - 1)) before -= 1;
+    const left = isComparison(number - 1) ? operandBefore(reader, before) : undefined;
+    let after = number + 1;
+    while (isComparison(after)) after += 1;
+    const right = isComparison(number + 1) ? operandAfter(reader, after) : undefined;
+    // The number alone is the operand (`t < 1704103200 + 3600` compares with a sum, left as it is).
+    const bounds = (at: number) => tokens[at] === undefined || tokens[at]!.kind === 'word' || [')', '(', ',', ';'].some((symbol) => reader.isSymbol(at, symbol)) || isComparison(at);
+    if (!bounds(number - 1) || !bounds(number + 1)) continue;
+    // …and so is the DateTime: `last - first > 60` compares a number of seconds.
+    const whole = (span: Span | undefined): span is Span => span !== undefined && bounds(span.from - 1) && bounds(span.to);
+    if ((whole(left) && kindOf(left) === 'time') || (whole(right) && kindOf(right) === 'time')) found.set(number, { kind: 'epoch', span: { from: number, to: number + 1 } });
+  }
   for (let call = 0; shifts && call < tokens.length - 1; call += 1) {
     if (!reader.isSymbol(call + 1, '(') || !isShiftCall(reader.word(call)) || reader.isSymbol(call - 1, '.')) continue;
     const close = reader.closing(call + 1, tokens.length);
