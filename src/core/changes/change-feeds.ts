@@ -133,6 +133,14 @@ export class ChangeFeed {
     this.wake?.();
   }
 
+  /**
+   * Whether the feed was closed while it passed a change on: part of that change may have gone to
+   * its reader and the rest never will, so the reader must not take the end for a clean one.
+   */
+  get cutShort(): boolean {
+    return this.closed && this.inHand !== null;
+  }
+
   reflects(sequence: number): boolean {
     return (this.noted === null || this.noted > sequence) && (this.inHand === null || this.inHand > sequence);
   }

@@ -194,6 +194,21 @@ describe('Feldera egress', () => {
     assert.equal((await statusOf()).status, 'complete');
   });
 
+  test('a stop while a change is being passed on breaks the stream off rather than ending it as if the change were whole', async () => {
+    const pipeline = await fresh();
+    const stream = await open(pipeline, 'items', 'format=json&backpressure=true');
+    // One commit of far more rows than the sockets between server and client hold: the stream waits for the client mid-change.
+    await client.pushOk(pipeline, 'items', Array.from({ length: 200_000 }, (_, index) => `${index},n,1\n`).join(''), 'format=csv');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await client.action(pipeline, 'stop')).status, 202);
+    const received: unknown[] = [];
+    const reading = async () => {
+      for (let chunk = await stream.chunk(); chunk !== null; chunk = await stream.chunk()) received.push(...(chunk.json_data ?? []));
+    };
+    await assert.rejects(reading());
+    assert.ok(received.length > 0 && received.length < 200_000, `${received.length} items`);
+  });
+
   test('with backpressure, a stream that waits for its client again and again leaves no listener behind each time', async () => {
     const pipeline = await fresh();
     const stream = await open(pipeline, 'items', 'format=json&backpressure=true');

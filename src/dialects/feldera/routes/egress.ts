@@ -160,10 +160,11 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
       // Broken off rather than ended: the client's read fails, where a clean end would say the stream was done.
       failed = true;
     } finally {
-      // What was read before the end (or the failure) still goes out.
+      // What was read before the end (or the failure) still goes out; a change cut short by a stop
+      // breaks the stream off, so that a client applying chunks does not take half a change for all of it.
       flush();
       await feed.close();
-      if (failed) out.destroy();
+      if (failed || feed.cutShort) out.destroy();
       else out.end();
     }
   });
