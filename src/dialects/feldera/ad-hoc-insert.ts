@@ -1,4 +1,7 @@
 import { tokensOrUndefined, type Token } from '../../core/query/sql-tokens.ts';
+import { isUnnamedStruct } from '../../core/types/data-type.ts';
+import { toDuckDBType, type DataType } from '../../core/types/index.ts';
+import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { FelderaError } from './errors.ts';
 
 /** An ad-hoc `INSERT INTO table [(column, …)] query`, its names as Feldera reads them (unquoted ones folded). */
@@ -49,4 +52,23 @@ function nameOf(token: Token | undefined): string {
   if (token?.kind === 'word') return token.text.toLowerCase();
   if (token?.kind === 'quoted') return token.text;
   throw new FelderaError('AdHocQueryError', SHAPE);
+}
+
+/**
+ * SQL converting `value`, of type `given`, to `target`, as Feldera converts a ROW: by position, its
+ * fields' names aside (a view's `ROW(a, b)` has fields `EXPR$0`, `EXPR$1`; DuckDB's cast matches
+ * them by name), in lists too; anything else is a plain cast.
+ */
+export function castByPosition(value: string, given: DataType, target: DataType): string {
+  // A struct built without names (`ROW(5, 'w')`) is cast by position already.
+  if (given.kind === 'struct' && target.kind === 'struct' && given.fields.length === target.fields.length && !isUnnamedStruct(given)
+    && given.fields.some((field, index) => field.name !== target.fields[index]!.name)) {
+    const fields = target.fields.map((field, index) => `${quoteIdentifier(field.name)} := ${castByPosition(`(${value}).${quoteIdentifier(given.fields[index]!.name)}`, given.fields[index]!.type, field.type)}`);
+    return `CASE WHEN (${value}) IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
+  }
+  if (given.kind === 'list' && target.kind === 'list' && given.element.kind !== 'null') {
+    const inner = castByPosition('element', given.element, target.element);
+    if (inner !== `CAST(element AS ${toDuckDBType(target.element)})`) return `CAST(list_transform(${value}, element -> ${inner}) AS ${toDuckDBType(target)})`;
+  }
+  return `CAST(${value} AS ${toDuckDBType(target)})`;
 }

@@ -102,6 +102,19 @@ describe('Feldera ad-hoc queries', () => {
     await felderaError(await client.query('inserts', 'INSERT INTO Quoted VALUES (8)'), 400, 'AdHocQueryError');
   });
 
+  test("INSERT … SELECT puts a view's ROW (fields EXPR$0, EXPR$1) into a table's ROW column by position, as Feldera does, in arrays too, and a NULL ROW stays NULL", async () => {
+    await client.pipeline('rows_in', `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a INT, b VARCHAR, r ROW(x INT, y VARCHAR), rs ROW(x INT, y VARCHAR) ARRAY);
+      CREATE MATERIALIZED VIEW v AS SELECT id, ROW(a, b) AS rr, ARRAY[ROW(a, b)] AS ra FROM t;`);
+    await client.pushOk('rows_in', 't', '{"insert": {"id": 1, "a": 10, "b": "x"}}');
+    for (const sql of ["INSERT INTO t SELECT id + 10, 7, 'k', rr, ra FROM v", "INSERT INTO t VALUES (5, 1, 'w', ROW(5, 'w'), NULL)", "INSERT INTO t SELECT 6, 1, 'z', NULL, NULL"]) {
+      const response = await client.query('rows_in', sql);
+      assert.deepEqual([response.status, JSON.parse(await response.text())], [200, { count: 1 }], sql);
+    }
+    assert.deepEqual(await client.rows('rows_in', 'SELECT id, r, rs FROM t WHERE id > 1 ORDER BY id'), [
+      { id: 5, r: { x: 5, y: 'w' }, rs: null }, { id: 6, r: null, rs: null }, { id: 11, r: { x: 10, y: 'x' }, rs: [{ x: 10, y: 'x' }] },
+    ]);
+  });
+
   test('an INSERT that does not fit writes nothing: 400 AdHocQueryError for a missing table or column, the wrong number of values, or a value that does not convert', async () => {
     await client.pipeline('bad_inserts', 'CREATE TABLE t (id INT NOT NULL, n INT);');
     for (const sql of ['INSERT INTO nowhere VALUES (1)', 'INSERT INTO t (id, nope) VALUES (1, 2)', 'INSERT INTO t VALUES (1)', 'INSERT INTO t VALUES (1, 2, 3)',
