@@ -4,7 +4,7 @@ import { SluiceError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { guardDefault, guardQuery, type QuerySemantics } from '../query/sql-guard.ts';
 import { holdsType, isUnnamedStruct, withFieldNames, type DataType } from '../types/data-type.ts';
-import { fromDuckDBTypeName, toDuckDBType } from '../types/duckdb-types.ts';
+import { describeDuckDBType, toDuckDBType } from '../types/duckdb-types.ts';
 import { CATALOG_SCHEMA, DATA_SCHEMA } from './migrations.ts';
 import { QUARANTINE_SUFFIX, type Column, type Table, type TableSpec, type ViewSpec } from './model.ts';
 import { checkColumns, checkName, createTableSql, dropTableAndRow, insertTableRow, physicalName, quarantineColumns } from './table-ddl.ts';
@@ -235,9 +235,5 @@ export function quarantineNameTaken(name: string, quarantineName: string): Sluic
  * result; a type no dialect has a name for is described as text, which is how it is rendered.
  */
 function describedType(duckdbType: string): DataType {
-  try {
-    return fromDuckDBTypeName(duckdbType);
-  } catch {
-    return { kind: 'string' };
-  }
+  return describeDuckDBType(duckdbType) ?? { kind: 'string' };
 }

@@ -302,3 +302,12 @@ export function fromDuckDBTypeName(text: string): DataType {
   reader.expectEnd();
   return type;
 }
+
+/** A type as DuckDB names it (see `fromDuckDBTypeName`); undefined for one the model has no name for (INTERVAL's kin, GEOMETRY …). */
+export function describeDuckDBType(text: string): DataType | undefined {
+  try {
+    return fromDuckDBTypeName(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,4 +1,4 @@
-import type { Principal } from '../../core/auth/scopes.ts';
+import type { Action, Principal } from '../../core/auth/scopes.ts';
 import { defaultSqlOf, type Column, type Namespace, type Table } from '../../core/catalog/model.ts';
 import type { SchemaChange } from '../../core/catalog/schema-change.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -89,8 +89,12 @@ export class Pipes {
     return endpointSqlOf(pipe.nodes);
   }
 
-  /** Refuses a write to a materialized view's target (400, naming its pipe): its rows are the pipe's. */
-  static refuseWrite(table: Table): never {
+  /**
+   * Refuses a write to a materialized view's target (400, naming its pipe): its rows are the pipe's.
+   * A principal without the `action` scope on it is refused that first (403), as for any data source.
+   */
+  static refuseWrite(core: Sluice, principal: Principal, action: Action, table: Table): never {
+    core.authorize(principal, action, table);
     throw new SluiceError('INVALID_ARGUMENT', `Data Source "${table.name}" is the materialized view of pipe "${String(table.properties['pipe'] ?? '')}": its rows are the pipe's, and change with the data sources it reads`, { table: table.name });
   }
 

@@ -6,8 +6,7 @@ import { ingest } from '../../../core/ingest/ingest.ts';
 import { encodeQuery, type ResultFormat } from '../../../core/query/encode-query.ts';
 import type { GuardedQuery } from '../../../core/query/sql-guard.ts';
 import type { Sluice } from '../../../core/sluice.ts';
-import type { DataType } from '../../../core/types/data-type.ts';
-import { fromDuckDBTypeName, toDuckDBType } from '../../../core/types/duckdb-types.ts';
+import { describeDuckDBType, toDuckDBType } from '../../../core/types/duckdb-types.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { quoteIdentifier } from '../../../storage/duckdb/sql.ts';
 import { castByPosition, parseAdHocInsert, type AdHocInsert } from '../ad-hoc-insert.ts';
@@ -81,7 +80,7 @@ async function insertRows(core: Sluice, pipelines: Pipelines, pipeline: Pipeline
     throw new FelderaError('AdHocQueryError', `INSERT into '${table.name}' names ${columns.length} columns, but its query gives ${given.length}`);
   }
   const casts = columns.map((column, index) => {
-    const givenType = describedType(String(given[index]!['column_type']));
+    const givenType = describeDuckDBType(String(given[index]!['column_type']));
     return `${givenType ? castByPosition(names[index]!, givenType, column.type) : `CAST(${names[index]} AS ${toDuckDBType(column.type)})`} AS ${names[index]}`;
   });
   const rows = await guard(`SELECT ${casts.join(', ')} FROM ${source}`);
@@ -95,15 +94,6 @@ async function insertRows(core: Sluice, pipelines: Pipelines, pipeline: Pipeline
     json: { updateFormat: 'raw', lineDelimited: true, arrays: false, caseInsensitive: false, positional: false, typedValues: true },
   });
   return result.rowsAccepted;
-}
-
-/** A query's column type as DuckDB describes it; undefined for one the model has no name for (converted by a plain cast). */
-function describedType(duckdbType: string): DataType | undefined {
-  try {
-    return fromDuckDBTypeName(duckdbType);
-  } catch {
-    return undefined;
-  }
 }
 
 /** A query the client got wrong is an AdHocQueryError, whatever the core called it; permissions stay 403. */

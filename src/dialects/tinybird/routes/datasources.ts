@@ -29,10 +29,7 @@ const FILE_PARTS = new Set(['csv', 'ndjson', 'parquet', 'file']);
 function tableOf(core: Sluice, principal: Principal, action: Action, name: string): Table {
   const namespace = core.catalog.getNamespace(WORKSPACE);
   const table = findDatasource(core.catalog, namespace.id, name);
-  if (table?.kind === 'view' && action === 'create') {
-    core.authorize(principal, 'create', table);
-    Pipes.refuseWrite(table);
-  }
+  if (table?.kind === 'view' && action === 'create') Pipes.refuseWrite(core, principal, 'create', table);
   if (table) return table;
   core.authorizeName(principal, action, WORKSPACE, name);
   throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" does not exist`, { table: name });
@@ -51,10 +48,7 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   const name = params.get('name') ?? (mode === 'create' ? nameFromFile(url ?? fileName) : undefined);
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
   const existing = name === undefined ? undefined : findDatasource(core.catalog, namespace.id, name);
-  if (existing?.kind === 'view') {
-    core.authorize(principal, 'append', existing);
-    Pipes.refuseWrite(existing);
-  }
+  if (existing?.kind === 'view') Pipes.refuseWrite(core, principal, 'append', existing);
   const format = parseFormat(params, { fileName: url ?? fileName, existing });
   const importRequest: ImportRequest = { mode, format, name, params, maxBytes, importId: newImportId(), ...(source && { source }) };
   if (mode !== 'append') requireCreate(principal);

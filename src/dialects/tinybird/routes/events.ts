@@ -35,10 +35,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
     // No body at all (a request without a Content-Type) is an empty body: a request of no rows.
     let source = bodySource(request) ?? EMPTY_BODY;
     let table = findDatasource(core.catalog, namespace.id, name);
-    if (table?.kind === 'view') {
-      core.authorize(principal, 'append', table);
-      Pipes.refuseWrite(table);
-    }
+    if (table?.kind === 'view') Pipes.refuseWrite(core, principal, 'append', table);
     const cleanups: Array<() => Promise<void>> = [];
     try {
       if (!table) {
