@@ -194,7 +194,7 @@ describe('calls nested so that DuckDB would copy their arguments past a million 
     ['forty chained JSON arrows', `SELECT '{}'::JSON ${"-> 'a' ".repeat(40)}`, /nest 40 deep/],
     ['forty nested list_transform lambdas', `SELECT ${'list_transform([1], x -> '.repeat(40)}x${')'.repeat(40)}`, /nest 40 deep/],
     ['forty nested scalar subqueries', `SELECT ${'(SELECT '.repeat(40)}1${')'.repeat(40)}`, /nest 40 deep/],
-    ['thirty CTEs each reading the one before twice', `WITH c0 AS (SELECT * FROM words), ${Array.from({ length: 30 }, (_, index) => `c${index + 1} AS (SELECT * FROM c${index} a, c${index} b)`).join(', ')} SELECT count() FROM c30`, /read one another [\d.e+]+ times once expanded, more than the 10000/],
+    ['thirty CTEs each reading the one before twice', `WITH c0 AS (SELECT * FROM words), ${Array.from({ length: 30 }, (_, index) => `c${index + 1} AS (SELECT * FROM c${index} a, c${index} b)`).join(', ')} SELECT count() FROM c30`, /reads its common table expressions and views [\d.e+]+ times once they are expanded, more than the 10000/],
   ];
   for (const [what, sql, message] of rebound) {
     test(`${what} is a 400 at once, not a query that binds for ever`, async () => {

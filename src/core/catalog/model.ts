@@ -61,7 +61,14 @@ export interface Table {
 /** A view's query as it was given, and the tables and views of its namespace it reads (their ids). */
 export interface ViewDefinition {
   sql: string;
+  /** The ids of the tables and views its query reads, once each. */
   reads: string[];
+  /**
+   * How many tables DuckDB binds each time the view is read: its query's references, each one to a
+   * view or CTE counted as all that reads (see checkExpandedReads). Absent for views made before it
+   * was kept, counted as 1.
+   */
+  expandedReads?: number;
 }
 
 export interface ViewSpec {

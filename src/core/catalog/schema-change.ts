@@ -138,7 +138,7 @@ export class SchemaChange {
       id, namespaceId: this.namespaceId, name: spec.name, kind: 'view', parentId: null, columns,
       primaryKey: [], sortingKey: [], partitionKey: [], properties: spec.properties ?? {},
       version: 0, rowCount: 0, createdAt: now, updatedAt: now,
-      definition: { sql: spec.sql, reads: guarded.tables.map((table) => table.id) },
+      definition: { sql: spec.sql, reads: guarded.tables.map((table) => table.id), expandedReads: guarded.expandedReads },
     };
     await this.add(view);
     return view;

@@ -53,7 +53,9 @@ export const MAX_REBOUND_NESTING = 16;
 /**
  * Refuses, with a 400 under `code`, a parse tree (before the guard rewrites it) that DuckDB would
  * take too long to bind: one whose expansion would pass MAX_EXPANDED_SIZE, or whose lambdas and
- * subqueries nest deeper than MAX_REBOUND_NESTING. Both are counted in one walk of the tree as written.
+ * subqueries nest deeper than MAX_REBOUND_NESTING. Both are counted in one walk of the tree as
+ * written. How many tables it reads once expanded is checked after the guard has found its tables
+ * (see checkExpandedReads).
  */
 export function checkBindingCost(tree: JsonValue, code: ErrorCode): void {
   const depth = reboundNesting(tree);
@@ -64,31 +66,42 @@ export function checkBindingCost(tree: JsonValue, code: ErrorCode): void {
       { nesting: depth, limit: MAX_REBOUND_NESTING },
     );
   }
-  const references = expandedReferences(tree);
-  if (references > MAX_EXPANDED_REFERENCES) {
-    throw new SluiceError(
-      code,
-      `The query's common table expressions read one another ${Math.round(references).toExponential(1)} times once expanded, more than the ${MAX_EXPANDED_REFERENCES} a query may`,
-      { expandedReferences: Math.round(references), limit: MAX_EXPANDED_REFERENCES },
-    );
-  }
   checkExpandedSize(tree, code);
 }
 
 /**
- * How many tables and common table expressions a query may read once each reference to a common
- * table expression is counted as what it reads. DuckDB binds a CTE at each of its references, so
- * a chain of CTEs each reading the one before twice (`c1 AS (SELECT * FROM c0 a, c0 b)`, …) binds
- * 2ⁿ times, and its `*` doubles its columns at each step: 30 steps never finished binding.
+ * Refuses, with a 400 under `code`, a query that would read more than MAX_EXPANDED_REFERENCES
+ * tables once its common table expressions and views are expanded, and returns how many it reads.
+ * `readsOf` gives, for a reference to a table or view (not to a CTE), how many tables DuckDB binds
+ * to read it: 1 for a table, a view's own expanded count for a view.
+ */
+export function checkExpandedReads(tree: JsonValue, code: ErrorCode, readsOf: (reference: JsonObject) => number): number {
+  const references = expandedReferences(tree, readsOf);
+  if (references > MAX_EXPANDED_REFERENCES) {
+    throw new SluiceError(
+      code,
+      `The query reads its common table expressions and views ${Math.round(references).toExponential(1)} times once they are expanded, more than the ${MAX_EXPANDED_REFERENCES} a query may`,
+      { expandedReferences: Math.round(references), limit: MAX_EXPANDED_REFERENCES },
+    );
+  }
+  return references;
+}
+
+/**
+ * How many tables, views and common table expressions a query may read once each reference to a
+ * common table expression or a view is counted as what it reads. DuckDB binds a CTE or a view at
+ * each of its references, so a chain of CTEs or views each reading the one before twice
+ * (`c1 AS (SELECT * FROM c0 a, c0 b)`, …) binds 2ⁿ times, and its `*` doubles its columns at each
+ * step: 30 steps never finished binding, and 4,096 references bind in about 60 ms.
  */
 export const MAX_EXPANDED_REFERENCES = 10_000;
 
 /**
  * The tables a parse tree reads, each reference to a CTE counted as the tables that CTE reads
  * (names are matched throughout the tree, whatever scope defines them; a CTE that reads its own
- * name, as a recursive one does, counts that reference once).
+ * name, as a recursive one does, counts that reference once) and any other as `readsOf` counts it.
  */
-function expandedReferences(tree: JsonValue): number {
+function expandedReferences(tree: JsonValue, readsOf: (reference: JsonObject) => number): number {
   const definitions = new Map<string, JsonValue>();
   collectCtes(tree, definitions);
   const expanded = new Map<string, number>();
@@ -105,7 +118,7 @@ function expandedReferences(tree: JsonValue): number {
     if (!isJsonObject(value)) return 0;
     if (value['type'] === 'BASE_TABLE') {
       const name = String(value['table_name'] ?? '').toLowerCase();
-      return value['schema_name'] === '' && definitions.has(name) ? countOf(name) : 1;
+      return value['schema_name'] === '' && definitions.has(name) ? countOf(name) : readsOf(value);
     }
     let sum = 0;
     // A CTE's definition is counted where it is read, not where it is defined.

@@ -4,7 +4,7 @@ import { DATA_SCHEMA } from '../catalog/migrations.ts';
 import type { Column, Table } from '../catalog/model.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { boundBuiltValue } from './built-value-bounds.ts';
-import { checkBindingCost } from './expansion-bound.ts';
+import { checkBindingCost, checkExpandedReads } from './expansion-bound.ts';
 import { tokensOrUndefined } from './sql-tokens.ts';
 import { isJsonObject, parseJsonLosslessly, stringifyJsonLosslessly, type JsonObject, type JsonValue } from './lossless-json.ts';
 import { declaredLength, lengthUnit, sizeSql } from '../types/declared-length.ts';
@@ -44,6 +44,11 @@ export interface GuardedQuery {
   sql: string;
   /** The tables it reads, once each. */
   tables: Table[];
+  /**
+   * How many tables DuckDB binds to run it, each reference to a CTE or a view counted as all it
+   * reads (counted by guardQuery; absent for SQL Sluice writes itself).
+   */
+  expandedReads?: number;
   /** Who runs it (a token id): one owner's queries hold at most a set number of connections at once. */
   owner?: string | undefined;
   /**
@@ -102,11 +107,14 @@ export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTab
   checkBindingCost(statement, 'SQL_NOT_ALLOWED');
   const walk: QueryWalk = { resolveTable, semantics, tables: new Map(), filtered: [] };
   visit(statement, new Set(), walk);
+  // Once its references name tables: a view's reference binds everything the view reads.
+  const expandedReads = checkExpandedReads(statement, 'SQL_NOT_ALLOWED', (reference) => walk.tables.get(String(reference['table_name']))?.definition?.expandedReads ?? 1);
   for (const { node, table, where } of walk.filtered) await filterTableRef(storage, node, table, where);
   const unlimited = withoutOuterLimit(statement);
   return {
     sql: await printStatement(storage, statement),
     tables: [...walk.tables.values()],
+    expandedReads,
     countBeforeLimitSql: unlimited && `SELECT count(*) AS n FROM (SELECT 1 FROM (${await printStatement(storage, unlimited)}) LIMIT ${ROWS_BEFORE_LIMIT_COUNTED})`,
     statement,
   };

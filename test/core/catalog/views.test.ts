@@ -87,13 +87,18 @@ describe('views and schema changes in the core', () => {
     assert.equal(await storedObjects(), objectsBefore);
   });
 
-  test('views and what they read survive a reopen', async () => {
-    await harness.core.changeSchema(admin, home, (change) => change.createView({ name: 'kept', sql: 'SELECT id FROM people' }));
+  test('views, what they read and how many tables reading them binds survive a reopen', async () => {
+    await harness.core.changeSchema(admin, home, async (change) => {
+      await change.createView({ name: 'kept', sql: 'SELECT id FROM people' });
+      await change.createView({ name: 'kept_twice', sql: 'SELECT a.id FROM kept a JOIN kept b USING (id) UNION ALL SELECT id FROM people' });
+    });
     await harness.reopen();
     admin = await harness.core.authenticate(ADMIN_TOKEN);
     home = harness.core.catalog.getNamespace('home');
-    const kept = harness.core.catalog.getTable(home.id, 'kept');
-    assert.deepEqual(kept.definition, { sql: 'SELECT id FROM people', reads: [harness.core.catalog.getTable(home.id, 'people').id] });
+    const [kept, keptTwice, people] = ['kept', 'kept_twice', 'people'].map((name) => harness.core.catalog.getTable(home.id, name));
+    assert.deepEqual(kept!.definition, { sql: 'SELECT id FROM people', reads: [people!.id], expandedReads: 1 });
+    assert.deepEqual(keptTwice!.definition?.reads, [kept!.id, people!.id]);
+    assert.equal(keptTwice!.definition?.expandedReads, 3);
     assert.deepEqual(await rowsOf('SELECT * FROM kept'), [{ id: 2 }]);
   });
 });

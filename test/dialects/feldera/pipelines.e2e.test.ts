@@ -181,6 +181,17 @@ describe('Feldera pipelines', () => {
     }
   });
 
+  // DuckDB binds a view again at each reference to it, so each view reading the one before it four
+  // times asks for 4ⁿ bindings: eight such views held the compile (and the server's shutdown) for ever.
+  test('views each reading the one before several times are SqlError once they would bind too often, and a short chain compiles', async () => {
+    const chain = (length: number) => ['CREATE TABLE t (a INT);', 'CREATE VIEW v0 AS SELECT a FROM t;', ...Array.from({ length }, (_, index) =>
+      `CREATE VIEW v${index + 1} AS SELECT x.a FROM v${index} x WHERE x.a IN (SELECT a FROM v${index}) AND EXISTS (SELECT 1 FROM v${index} y, v${index} z);`)].join('\n');
+    const refused = await (await client.putPipeline('view_chain', { program_code: chain(8) })).json();
+    assert.match(sqlErrorOf(refused).message, /reads its common table expressions and views [\d.e+]+ times once they are expanded, more than the 10000/);
+    const compiled = await (await client.putPipeline('view_chain', { program_code: chain(3) })).json();
+    assert.equal(compiled.program_status, 'Success', JSON.stringify(compiled.program_error));
+  });
+
   test('a pipeline whose program does not compile cannot start', async () => {
     await client.putPipeline('unstartable', { program_code: 'CREATE TABLE t (x NOPE);' });
     await felderaError(await client.action('unstartable', 'start'), 400, 'IllegalPipelineAction');
