@@ -237,7 +237,7 @@ class JsonChunker implements Chunker {
     this.cleanups = [];
     this.batch = new JsonBatch(this.core.storage.spoolDir, this.cleanups);
     this.waitingSince = undefined;
-    await this.writer.submit(() => batch.input(this.command.table.columns, jsonDecodeOptions(this.command.json)), () => runAll(cleanups));
+    await this.writer.submit(() => batch.input(this.command.table.columns, jsonDecodeOptions(this.command.json, this.command.coercion)), () => runAll(cleanups));
   }
 
   async dispose(): Promise<void> {

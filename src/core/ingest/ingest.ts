@@ -175,7 +175,7 @@ const DECODERS: Record<IngestFormat, Decoder> = {
     if (options.lineDelimited) await (Buffer.isBuffer(content) ? batch.addWholeLines(content) : batch.addLines(content));
     else for await (const chunk of splitJsonValues(streamOf(content), { unwrapArrays: options.arrays, ...(keys && { keys }) })) for (const value of chunk) await batch.add(value);
     if (keys && !keys.someUnwanted) checkSomeFieldMatches('the JSON body', keys.keys, command.table.columns, 0);
-    const input = await batch.input(command.table.columns, jsonDecodeOptions(options));
+    const input = await batch.input(command.table.columns, jsonDecodeOptions(options, command.coercion));
     if (!keys || keys.keys.length === 0) return input;
     return { ...input, ignoredFields: keys.keys, ...(keys.more && { moreIgnoredFields: true }) };
   },

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Column } from '../catalog/model.ts';
+import type { CoercionOptions } from './coercion.ts';
 import { jsonInput, jsonLine, jsonLinesFile, jsonTextsInMemory, ndjsonBodyInMemory, type JsonDecodeOptions, type JsonText, type JsonTextSource, type NdjsonBody } from './decoders/json-input.ts';
 import { MAX_LINE_BYTES } from './decoders/line-limits.ts';
 import { openSpool, type SpoolWriter } from './sources/spool-writer.ts';
@@ -279,13 +280,18 @@ class LongestLine {
   }
 }
 
-/** How the values of an ingest with these options are decoded. */
-export function jsonDecodeOptions(options: JsonIngestOptions): JsonDecodeOptions {
+/**
+ * How the values of an ingest with these options are decoded, for values converted by `coercion`:
+ * where it takes a number with a fraction for an integer (rounding or truncating it), a long integer
+ * is read from the number as written.
+ */
+export function jsonDecodeOptions(options: JsonIngestOptions, coercion: CoercionOptions = {}): JsonDecodeOptions {
   return {
     format: options.updateFormat, caseInsensitive: options.caseInsensitive, positional: options.positional,
     ...(options.scalarColumn !== undefined && { scalarColumn: options.scalarColumn }),
     ...(options.atomicArrays && { atomicArrays: true }),
     ...(options.typedValues && { typedValues: true }),
     ...(options.timestampsInMillis && { timestampsInMillis: true }),
+    ...(coercion.integerFractions !== 'refuse' && { exactIntegers: true }),
   };
 }

@@ -353,6 +353,17 @@ describe('Catalyzed coercion of values to column types', () => {
     }
   });
 
+  test('a JSON number with a fraction or an exponent is truncated as written in an int64 or uint64 column, not through a double, and a delete by it removes that key', async () => {
+    const datasetId = await suite.client.createDataset('long_numbers');
+    const longs = await suite.client.createTable(datasetId, 'longs', [{ name: 'id', arrowType: 'int64' }, { name: 'u', arrowType: 'uint64' }], ['id']);
+    const write = (query: string, body: string) => suite.client.write(longs, query, body, 'application/json');
+    const written = await write('mode=append', '[{"id": 9007199254740992, "u": 9007199254740993e0}, {"id": 9007199254740993, "u": 12345678901234567890.5}, {"id": 1, "u": 1.8446744073709551615e19}]');
+    assert.equal(written.status, 200, JSON.stringify(written.body));
+    const deleted = await write('mode=delete', '[{"id": 9007199254740993.0}]');
+    assert.equal(deleted.body.rows_deleted, 1, JSON.stringify(deleted.body));
+    assert.deepEqual(await suite.client.rows(longs), [{ id: 1, u: '18446744073709551615' }, { id: '9007199254740992', u: '9007199254740993' }]);
+  });
+
   test('an integer column takes decimal digits only: hex, binary and _-separated texts are refused (400 naming the column and the value), as no row of the table coercion is', async () => {
     for (const input of ['0x10', '0b101', '1_000', '0o17']) {
       const result = await stored('i', input);

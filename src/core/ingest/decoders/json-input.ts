@@ -3,7 +3,7 @@ import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS, MAX_LINE_BYTES } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
-import { holdsKind, type DataTypeKind } from '../../types/data-type.ts';
+import { holdsType, type DataType, type DataTypeKind } from '../../types/data-type.ts';
 import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
 import type { DirectSource, QuerySource, StagedInput } from '../staged-input.ts';
 
@@ -35,6 +35,13 @@ export interface JsonDecodeOptions {
    * flavor, as pandas' `to_json` writes times), and with `typedValues` only so.
    */
   timestampsInMillis?: boolean;
+  /**
+   * Integer columns of 64 bits or more read a number with a fraction or an exponent as it was
+   * written, not as the double DuckDB's JSON functions make of it (`9007199254740993.5` would be
+   * 9007199254740994.0): for values converted by rules that take such a number for an integer,
+   * truncating or rounding it. Decimal columns always do.
+   */
+  exactIntegers?: boolean;
 }
 
 /** One JSON value of a request as text, with its record number; `error` when it could not even be split out. */
@@ -325,9 +332,10 @@ const TYPED_JSON_KINDS: Partial<Record<DataTypeKind, { kinds: string[]; name: st
 };
 
 function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadPlan {
-  // Columns that may receive a decimal read a record with long numbers from a text of it that keeps
-  // their digits (`_exact`, see `exactNumbers`); the other columns, and other records, read it as sent.
-  const exactColumns = columns.map((column) => holdsKind(column.type, 'decimal'));
+  // Columns that may receive a decimal (or with `exactIntegers` an integer a double cannot hold)
+  // read a record with long numbers from a text of it that keeps their digits (`_exact`, see
+  // `exactNumbers`); the other columns, and other records, read it as sent.
+  const exactColumns = columns.map((column) => holdsType(column.type, (type) => needsExactNumbers(type, options.exactIntegers ?? false)));
   const exact = exactColumns.some(Boolean) ? exactNumbers : () => 'NULL::VARCHAR';
   const paths = columns.map((column) => (column.jsonPath ? parseJsonPath(column.jsonPath) : keyPath(column.name)));
   const sets = `CASE WHEN _partial THEN list_filter([${columns.map((column, index) => `CASE WHEN ${columnPresent(column, paths[index]!, index, options)} THEN ${quoteLiteral(column.name)} END`).join(', ')}]::VARCHAR[], name -> name IS NOT NULL) END`;
@@ -482,7 +490,7 @@ const READER_EXPONENT_PRINT = `'-?[0-9]+(\\.[0-9]+)?e[+-][0-9]+'`;
 function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], options: JsonDecodeOptions): string | undefined {
   if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined || options.timestampsInMillis) return undefined;
   // The reader reads a number with a fraction as a double, which a decimal column would store rounded.
-  if (columns.some((column) => holdsKind(column.type, 'decimal'))) return undefined;
+  if (columns.some((column) => holdsType(column.type, (type) => needsExactNumbers(type, options.exactIntegers ?? false)))) return undefined;
   const keys = paths.map((path) => (path.steps.length === 1 && 'key' in path.steps[0]! ? path.steps[0].key : undefined));
   if (keys.some((key) => key === undefined)) return undefined;
   const types = new Map<string, string>();
@@ -506,11 +514,12 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
 
 /**
  * SQL: a record's JSON text with its numbers that have a fraction or an exponent as strings, when it
- * holds a long run of digits; NULL for the others (nearly every record) and for a text that is not
+ * holds such a number with many digits; NULL for the others (nearly every record) and for a text that is not
  * JSON. DuckDB's JSON functions read such a number as a double, which keeps 15 to 17 significant
- * digits: 0.1234567890123456789 would reach a Decimal(38, 19) column as 0.12345678901234568. As a
- * string the number keeps its digits, and a scalar column reads it as it reads the number (a
- * value's text is what its column converts); only the columns that may hold a decimal read this
+ * digits: 0.1234567890123456789 would reach a Decimal(38, 19) column as 0.12345678901234568, and
+ * 9007199254740993.0 an int64 column as 9007199254740992. As a string the number keeps its digits,
+ * and a scalar column reads it as it reads the number (a value's text is what its column converts);
+ * only the columns that may hold a decimal or a long integer read this
  * text, as it would turn a JSON column's numbers into strings. The text is cut into string literals
  * and what lies between them, and only numbers between strings are quoted.
  */
@@ -518,7 +527,25 @@ function exactNumbers(text: string): string {
   const pieces = `regexp_extract_all(${text}, '"(?:[^"\\\\]|\\\\.)*"|[^"]+')`;
   const quoted = `array_to_string(list_transform(${pieces}, piece -> CASE WHEN starts_with(piece, '"') THEN piece
     ELSE regexp_replace(piece, '(-?[0-9]+(?:\\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9]+\\.[0-9]+)', '"\\1"', 'g') END), '')`;
-  return `CASE WHEN regexp_matches(${text}, '[0-9.]{16}') AND json_valid(${text}) THEN ${quoted} END`;
+  return `CASE WHEN regexp_matches(${text}, '${LONG_INEXACT_NUMBER}') AND json_valid(${text}) THEN ${quoted} END`;
+}
+
+/**
+ * A regular expression finding, in a JSON text, what may be a number of 16 or more digits with a
+ * fraction or an exponent: sixteen characters of digits and a point that hold the point, or that
+ * an exponent follows. A double prints a number of 15 significant digits or fewer as it was
+ * written, so a text without such a run needs no exact reading; long integers without either are
+ * kept as written by DuckDB's JSON functions.
+ */
+const LONG_INEXACT_NUMBER = ['[0-9.]{16}[eE]', ...Array.from({ length: 16 }, (_, digits) => `[0-9]{${digits}}\\.[0-9.]{${15 - digits}}`)].join('|');
+
+/**
+ * Whether a number written with a fraction or an exponent (`9007199254740993.0`) could lose digits
+ * that a value of this type keeps, if read as a double: a decimal's, and with `integers` a long
+ * integer's (where a shorter one keeps all its digits in a double).
+ */
+function needsExactNumbers(type: DataType, integers: boolean): boolean {
+  return type.kind === 'decimal' || (integers && type.kind === 'int' && type.bits >= 64);
 }
 
 /** The largest number of copies one weighted record may insert or delete. */
