@@ -164,3 +164,37 @@ describe('a Parquet result is bounded on disk', () => {
     assert.deepEqual((await readdir(server.core.storage.spoolDir)).filter((name) => name.endsWith('.parquet')), []);
   });
 });
+
+describe('a query that fails part-way through its rows', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start();
+  });
+  after(() => server.stop());
+
+  // DuckDB ends a streamed result that fails after its first chunks just as one read to its end.
+  const FAILS_LATE = "SELECT number AS i, toInt32(if(number = 99999, 'oops', toString(number))) AS n FROM numbers(100000)";
+
+  /** The response is an error, or breaks off: never a 200 whose whole body holds fewer rows. */
+  async function failsWhole(response: Response): Promise<void> {
+    if (response.status !== 200) {
+      assert.equal(response.status, 400);
+      assert.match(await response.text(), /Could not convert string 'oops' to INT32/);
+      return;
+    }
+    await assert.rejects(response.text());
+  }
+
+  for (const format of ['JSON', 'CSV', 'JSONEachRow']) {
+    test(`in FORMAT ${format} it fails, rather than answering the rows before the failure as the whole result`, async () => {
+      await failsWhole(await sql(server, `${FAILS_LATE} FORMAT ${format}`));
+      assert.equal((await sql(server, 'SELECT 1 AS one')).status, 200);
+    });
+  }
+
+  test('a result read to its end still answers every row', async () => {
+    const response = await sql(server, `${FAILS_LATE.replace("'oops'", "'7'")} FORMAT CSV`);
+    assert.equal(response.status, 200);
+    assert.equal((await response.text()).trim().split('\n').length, 100000);
+  });
+});

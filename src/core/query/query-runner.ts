@@ -101,7 +101,10 @@ export async function runQuery(storage: DuckDBStorage, guarded: GuardedQuery, op
     let held = 0;
     while (seen <= maxRows) {
       const chunk = await lease.run(() => result.fetchChunk());
-      if (!chunk || chunk.rowCount === 0) break;
+      if (!chunk || chunk.rowCount === 0) {
+        await lease.checkEnded(guarded.sql);
+        break;
+      }
       seen += chunk.rowCount;
       const wanted = Math.min(chunk.rowCount, maxRows - rows.length);
       if (wanted <= 0) continue;
@@ -136,7 +139,7 @@ export async function streamQuery(storage: DuckDBStorage, guarded: GuardedQuery,
     try {
       for (;;) {
         const chunk = await lease.run(() => result.fetchChunk());
-        if (!chunk || chunk.rowCount === 0) return;
+        if (!chunk || chunk.rowCount === 0) return await lease.checkEnded(guarded.sql);
         seen += chunk.rowCount;
         yield* reader.batches(chunk);
       }

@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.ts';
 import type { PooledConnection } from './connection-pool.ts';
 import type { EngineHealth } from './engine-health.ts';
+import { checkStreamEnded } from './stream-end.ts';
 
 /** Why a query was stopped before it finished. */
 export type StopReason = 'timeout' | 'cancelled' | 'shutdown';
@@ -21,7 +22,8 @@ export interface QueryLimits {
  * server shuts down: DuckDB is interrupted if it is working, and the connection goes back to the
  * pool at once if it is not (a result waiting for a slow reader holds no connection past the
  * limit). After a stop every step fails with an error that says why: DuckDB would otherwise answer
- * the next fetch of an interrupted stream with an empty chunk, a truncated result that looks whole.
+ * the next fetch of an interrupted stream with an empty chunk, a truncated result that looks whole
+ * (as it answers a stream whose query failed, which `checkEnded` tells apart).
  *
  * The query's statements run in one read transaction, begun before the first and rolled back when
  * the lease ends: they all read one snapshot (a count before LIMIT agrees with the rows), and a
@@ -68,6 +70,14 @@ export class QueryLease {
       clearInterval(this.interrupting);
       if (this.reason) this.end();
     }
+  }
+
+  /**
+   * Called when a streamed result's chunks have run out: throws the query's error if it failed
+   * part-way (see checkStreamEnded), rather than let the rows read so far pass for all of them.
+   */
+  async checkEnded(sql: string): Promise<void> {
+    await this.run((connection) => checkStreamEnded(connection, sql));
   }
 
   stop(reason: StopReason): void {

@@ -2,6 +2,7 @@ import { SluiceError } from '../../errors.ts';
 import { getTimeUnitForDigits } from '../../types/data-type.ts';
 import type { DataType, FieldType } from '../../types/data-type.ts';
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
+import { checkStreamEnded } from '../../../storage/duckdb/stream-end.ts';
 import { assignColumnNames } from './assign-column-names.ts';
 import { ndjsonRecords, readOrMalformed, resolveInferenceInput } from './inference-input.ts';
 import { isReadableKey } from '../json-path.ts';
@@ -214,12 +215,19 @@ export async function analyzeNdjson(storage: DuckDBStorage, filePath: string, op
   await readOrMalformed(
     () =>
       storage.withReader(async (connection) => {
-        const result = await connection.stream(sql);
-        for await (const rows of result.yieldRowsJs()) {
-          for (const [text] of rows) {
-            const record = parseRecord(String(text));
-            if (record !== undefined) collector.addRecord(record);
+        // In a transaction, so that a read that fails part-way is told from one that ended.
+        await connection.run('BEGIN TRANSACTION');
+        try {
+          const result = await connection.stream(sql);
+          for await (const rows of result.yieldRowsJs()) {
+            for (const [text] of rows) {
+              const record = parseRecord(String(text));
+              if (record !== undefined) collector.addRecord(record);
+            }
           }
+          await checkStreamEnded(connection, sql);
+        } finally {
+          await connection.run('ROLLBACK');
         }
       }),
     'The NDJSON file could not be read',
