@@ -25,6 +25,11 @@ export interface ViewOptions {
    * materialized view's target keeps its data source's columns).
    */
   columns?: readonly Column[];
+  /**
+   * A table this change dropped whose place the view takes: it keeps the table's id and creation
+   * time, so that clients holding the id (a data source made a materialized view's target) find it.
+   */
+  replacing?: Table;
 }
 
 /**
@@ -113,7 +118,9 @@ export class SchemaChange {
       if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${name}" does not exist`, { table: name });
       return table;
     }, options.semantics);
-    const id = newId();
+    const replaced = options.replacing;
+    if (replaced && (!this.dropped.has(replaced.id) || this.entries.has(replaced.id))) throw new SluiceError('INTERNAL', `View "${spec.name}" can take the place only of a table this change dropped`);
+    const id = replaced?.id ?? newId();
     await this.tx.run(`CREATE VIEW ${physicalName({ id })} AS ${guarded.sql}`);
     const described = await this.tx.rows(
       `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index`,
@@ -137,7 +144,7 @@ export class SchemaChange {
     const view: Table = {
       id, namespaceId: this.namespaceId, name: spec.name, kind: 'view', parentId: null, columns,
       primaryKey: [], sortingKey: [], partitionKey: [], properties: spec.properties ?? {},
-      version: 0, rowCount: 0, createdAt: now, updatedAt: now,
+      version: 0, rowCount: 0, createdAt: replaced?.createdAt ?? now, updatedAt: now,
       definition: { sql: spec.sql, reads: guarded.tables.map((table) => table.id), expandedReads: guarded.expandedReads },
     };
     await this.add(view);

@@ -202,7 +202,7 @@ export interface CoercionOptions {
 }
 
 /** A string or binary value within its declared length (padded when the options say so), else NULL. */
-function withinLength(value: string, type: DataType, length: number, options: CoercionOptions): string {
+export function withinLength(value: string, type: DataType, length: number, options: CoercionOptions): string {
   const inBytes = options.fixedStrings === 'bytes';
   const padded = type.kind === 'string' && type.fixed === true && inBytes ? `${value} || repeat(chr(0), ${length} - strlen(${value}))` : value;
   return `CASE WHEN ${sizeSql(value, type, inBytes)} <= ${length} THEN ${padded} END`;

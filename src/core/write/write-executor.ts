@@ -69,6 +69,8 @@ export async function executeRun(tx: Transaction, catalog: Catalog, requests: Wr
   const first = requests[0]!;
   const table = catalog.findTableById(first.table.id);
   if (!table) throw new SluiceError('TABLE_NOT_FOUND', `Table "${first.table.name}" was dropped before this write was applied`, { table: first.table.name });
+  // A table made a view in its place, keeping its id (a Tinybird materialized view's target).
+  if (table.kind === 'view') throw new SluiceError('INVALID_ARGUMENT', `"${table.name}" became a view before this write was applied; views cannot be written to`, { table: table.name });
   if (first.kind === 'delete_where') return [await deleteWhere(tx, table, first)];
 
   const inputColumns = first.input?.columns ?? [];

@@ -6,10 +6,13 @@ import { tokensOrUndefined } from '../../core/query/sql-tokens.ts';
 import { newId } from '../../core/ids.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { toDuckDBType } from '../../core/types/index.ts';
+import { declaredLength } from '../../core/types/declared-length.ts';
+import { withinLength } from '../../core/ingest/coercion.ts';
 import { zeroValueSql } from '../../core/types/zero-value.ts';
 import { quoteIdentifier } from '../../storage/duckdb/sql.ts';
 import { tinybirdProperties, tinybirdTime, type TinybirdTableProperties } from './datasource.ts';
 import { checkDatasourceName } from './import.ts';
+import { TINYBIRD_COERCION } from './schema.ts';
 import { requireCreate, WORKSPACE } from './scopes.ts';
 import { rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
 
@@ -64,11 +67,17 @@ export class Pipes {
     return (this.workspace().properties[PIPES_KEY] as Pipe[] | undefined) ?? [];
   }
 
-  /** The pipe of this name or id; 404 when there is none. */
+  /** The pipe of this name, or else of this id; 404 when there is none. */
   get(nameOrId: string): Pipe {
-    const pipe = this.list().find((candidate) => candidate.name === nameOrId || `t_${candidate.id}` === nameOrId);
+    const pipe = this.find(nameOrId);
     if (!pipe) throw new SluiceError('NOT_FOUND', `Pipe "${nameOrId}" does not exist`, { pipe: nameOrId });
     return pipe;
+  }
+
+  /** The pipe of this name, or else of this id (a name is never another pipe's id). */
+  find(nameOrId: string): Pipe | undefined {
+    const pipes = this.list();
+    return pipes.find((candidate) => candidate.name === nameOrId) ?? pipes.find((candidate) => `t_${candidate.id}` === nameOrId);
   }
 
   /** The names of the pipes whose materialized views read a data source, for its `used_by`. */
@@ -142,7 +151,7 @@ export class Pipes {
     if (target === undefined) await checkEndpoint(endpointSqlOf(nodes));
     return this.core.changeSchema(principal, workspace, async (change) => {
       // Checked here, in the schema change's turn, so that two creates of one name cannot both pass.
-      if (this.list().some((existing) => existing.name === spec.name)) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" already exists`, { pipe: spec.name });
+      if (this.find(spec.name)) throw new SluiceError('INVALID_ARGUMENT', `Pipe "${spec.name}" already exists`, { pipe: spec.name });
       if (change.find(spec.name)) throw new SluiceError('INVALID_ARGUMENT', `There is already a Data Source named "${spec.name}": pipes and data sources share their names`, { pipe: spec.name });
       for (const { target, ...node } of nodes) {
         const view = target === undefined ? undefined : await this.materialize(change, pipe, node, target);
@@ -169,7 +178,7 @@ export class Pipes {
 
   private async materialize(change: SchemaChange, pipe: Pipe, node: PipeNode, target: string): Promise<Table> {
     const columnsOf = (name: string) => change.find(name)?.columns;
-    const sql = rewriteClickHouseSql(node.sql, { columnsOf });
+    const sql = rewriteClickHouseSql(withoutFinalSemicolon(node.sql), { columnsOf });
     const existing = change.find(target);
     if (existing?.kind === 'view') {
       const owner = tinybirdProperties(existing) as TargetProperties;
@@ -178,6 +187,10 @@ export class Pipes {
     if (existing && existing.kind !== 'table') throw new SluiceError('INVALID_ARGUMENT', `"${target}" is a quarantine data source: it cannot be a materialized view's target`, { table: target });
     if (existing && existing.rowCount > 0) {
       throw new SluiceError('INVALID_ARGUMENT', `Data Source "${target}" holds rows: a materialized view's target holds only what its pipe gives; truncate it first, or materialize into a new data source`, { table: target });
+    }
+    const quarantined = existing && change.list().find((table) => table.kind === 'quarantine' && table.parentId === existing.id);
+    if (quarantined && quarantined.rowCount > 0) {
+      throw new SluiceError('INVALID_ARGUMENT', `Data Source "${target}" has ${quarantined.rowCount} rows in "${quarantined.name}", which would go with it: truncate that first, or materialize into a new data source`, { table: target });
     }
     if (existing && existing.primaryKey.length > 0) {
       throw new SluiceError('INVALID_ARGUMENT', `Data Source "${target}" is keyed (ReplacingMergeTree with a sorting key): a materialized view's target cannot keep one row per key yet; materialize into a data source without a key`, { table: target });
@@ -193,7 +206,8 @@ export class Pipes {
       throw new SluiceError('INVALID_ARGUMENT', `The node "${node.name}" gives no column ${missing.map((name) => `"${name}"`).join(', ')} of Data Source "${target}": name its columns as the data source's`, { table: target, missing });
     }
     await change.drop(view);
-    return change.createView({ name: target, sql: `SELECT ${columns.map(castInto).join(', ')} FROM (${sql})`, properties }, { columns });
+    // A data source that becomes the target stays the same data source, by its id too.
+    return change.createView({ name: target, sql: `SELECT ${columns.map(castInto).join(', ')} FROM (\n${sql}\n)`, properties }, { columns, ...(existing && { replacing: existing }) });
   }
 
   private workspace(): Namespace {
@@ -209,8 +223,11 @@ export class Pipes {
  */
 function castInto(column: Column): string {
   const type = toDuckDBType(column.type);
-  const value = `TRY_CAST(${quoteIdentifier(column.name)} AS ${type})`;
-  const filled = column.nullable ? value : `CAST(coalesce(${value}, ${defaultSqlOf(column) ?? zeroValueSql(column.type)}) AS ${type})`;
+  const converted = `TRY_CAST(${quoteIdentifier(column.name)} AS ${type})`;
+  // A FixedString's value is padded to its length, as the column stores it; a longer one does not fit.
+  const length = declaredLength(column.type);
+  const value = length === undefined ? converted : withinLength(converted, column.type, length, TINYBIRD_COERCION);
+  const filled = column.nullable ? value : `coalesce(${value}, CAST((${defaultSqlOf(column) ?? zeroValueSql(column.type)}) AS ${type}))`;
   return `${filled} AS ${quoteIdentifier(column.name)}`;
 }
 

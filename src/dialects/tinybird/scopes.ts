@@ -6,7 +6,12 @@ export const WORKSPACE = 'default';
 
 /** Refuses, in Tinybird's words, a principal that may not create data sources (nor manage jobs, nor analyze). */
 export function requireCreate(principal: Principal): void {
-  if (!allows(principal, 'create', { namespace: WORKSPACE })) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
+  if (!mayCreate(principal)) throw new SluiceError('FORBIDDEN', 'token needs scope DATASOURCES:CREATE');
+}
+
+/** Whether the principal may create data sources (and pipes), and so see every pipe. */
+export function mayCreate(principal: Principal): boolean {
+  return allows(principal, 'create', { namespace: WORKSPACE });
 }
 
 /** Tinybird's scope names and the core scope each stands for (within the workspace namespace). */

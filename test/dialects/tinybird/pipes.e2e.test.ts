@@ -231,6 +231,58 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.equal(named.length, 1);
   });
 
+  test('a data source made a target keeps its id and creation time, and is refused while its quarantine holds rows', async () => {
+    await sales('kept_source');
+    assert.equal((await suite.tb.form('/v0/datasources?name=kept_target', { schema: 'country String, n UInt64' })).status, 200);
+    const before = await (await suite.server.fetch('/v0/datasources/kept_target')).json();
+    const pipe = await materialize('kept', 'SELECT country, count() AS n FROM kept_source GROUP BY country', 'kept_target');
+    assert.equal(pipe.materialized_datasource, before.id);
+    const after = await (await suite.server.fetch(`/v0/datasources/${before.id}`)).json();
+    assert.deepEqual([after.name, after.created_at, after.statistics.row_count], ['kept_target', before.created_at, 2]);
+    assert.equal((await suite.tb.form('/v0/datasources?name=quarantined_target', { schema: 'country String, n UInt32' })).status, 200);
+    assert.equal((await suite.tb.upload('name=quarantined_target&mode=append', 'csv', 'q.csv', 'ES,not a number\n')).status, 200);
+    const refused = await json('/v0/pipes', { name: 'quarantined', nodes: [{ sql: 'SELECT country, count() AS n FROM kept_source GROUP BY country', type: 'materialized', datasource: 'quarantined_target' }] });
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).error, /has 1 rows in "quarantined_target_quarantine", which would go with it/);
+    assert.equal((await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT count() AS n FROM quarantined_target_quarantine FORMAT JSON')}`).then((response) => response.json())).data[0].n, 1);
+  });
+
+  test('a node ending in ; materializes; a DateTime DEFAULT now() stands in for a value that does not fit; a FixedString is padded, and a longer value is its default', async () => {
+    assert.equal((await suite.tb.form('/v0/datasources?name=stamped_source', { schema: 'code String, at String' })).status, 200);
+    assert.equal((await events('stamped_source', [{ code: 'ab', at: '2024-01-02 03:04:05' }, { code: 'abcdef', at: 'not a time' }])).status, 200);
+    assert.equal((await suite.tb.form('/v0/datasources?name=stamped_target', { schema: 'code FixedString(3), at DateTime DEFAULT now()' })).status, 200);
+    await materialize('stamped', 'SELECT code, at FROM stamped_source;', 'stamped_target');
+    const read = await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT hex(code) AS code, at > toDateTime(\'2025-01-01 00:00:00\') AS now_filled, at FROM stamped_target ORDER BY code FORMAT JSON')}`);
+    const body = await read.json();
+    assert.equal(read.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.data.map((row: { code: string; now_filled: unknown }) => [row.code, Boolean(row.now_filled)]), [['000000', true], ['616200', false]]);
+    assert.equal(body.data[1].at, '2024-01-02 03:04:05');
+  });
+
+  test('a pipe named like another pipe\'s id does not take its place: names are found first', async () => {
+    const first = await (await json('/v0/pipes', { name: 'by_id', nodes: [{ sql: 'SELECT 1 AS answer' }] })).json();
+    assert.equal((await json('/v0/pipes', { name: first.id, nodes: [{ sql: 'SELECT 42 AS answer' }] })).status, 400);
+    assert.equal((await (await suite.server.fetch(`/v0/pipes/${first.id}`)).json()).name, 'by_id');
+    assert.deepEqual((await (await suite.server.fetch(`/v0/pipes/${first.id}.json`)).json()).data, [{ answer: 1 }]);
+  });
+
+  test('a token that reads only another data source learns nothing of a pipe: one it may not read and none at all are the same 403', async () => {
+    await sales('secret_source');
+    assert.equal((await suite.tb.form('/v0/datasources?name=other_source', { schema: 'x Int32' })).status, 200);
+    await materialize('secret_mv', 'SELECT country, count() AS n FROM secret_source GROUP BY country', 'secret_target');
+    await json('/v0/pipes', { name: 'secret_endpoint', nodes: [{ sql: 'SELECT count() AS n FROM secret_source' }] });
+    const { token } = await (await suite.server.fetch('/v0/tokens?name=other_reader&scope=DATASOURCES:READ:other_source', { method: 'POST' })).json();
+    const answers = await Promise.all(['secret_mv', 'secret_endpoint', 'no_such_pipe'].map(async (name) => {
+      const response = await suite.server.fetch(`/v0/pipes/${name}.json`, { token });
+      return [response.status, (await response.json()).error];
+    }));
+    assert.deepEqual(answers, ['secret_mv', 'secret_endpoint', 'no_such_pipe'].map((name) => [403, `The token may not read pipe "${name}"`]));
+    const { token: targetReader } = await (await suite.server.fetch('/v0/tokens?name=target_reader&scope=DATASOURCES:READ:secret_target', { method: 'POST' })).json();
+    const told = await suite.server.fetch('/v0/pipes/secret_mv.json', { token: targetReader });
+    assert.equal(told.status, 400);
+    assert.match((await told.json()).error, /materializes into Data Source "secret_target"/);
+  });
+
   test('a pipe request that does not fit is a 400 naming the problem (a name taken by a pipe or data source too), and managing pipes needs DATASOURCES:CREATE', async () => {
     await sales('checked_source');
     const cases: Array<[unknown, number, RegExp]> = [

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { requireReadsIn } from '../../../core/auth/scopes.ts';
+import { requireReadsIn, type Principal } from '../../../core/auth/scopes.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { ResultFormat } from '../../../core/query/encode-query.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { mediaTypeOf, readJsonBody } from '../../../server/body.ts';
 import { Params } from '../params.ts';
-import { Pipes, renderPipe, type NodeSpec } from '../pipes.ts';
-import { requireCreate, WORKSPACE } from '../scopes.ts';
+import { Pipes, renderPipe, type NodeSpec, type Pipe } from '../pipes.ts';
+import { mayCreate, requireCreate, WORKSPACE } from '../scopes.ts';
 import { checkClickHouseQuery, sendClickHouseQuery } from './sql.ts';
 
 /** A pipe's endpoint: its name and the format its extension asks for (pipe names have no dots). */
@@ -78,11 +78,31 @@ export function pipeRoutes(app: FastifyInstance, core: Sluice): void {
       // A token that reads nothing in the workspace learns nothing of its pipes.
       requireReadsIn(principal, WORKSPACE);
       if (Params.ofQuery(request).get('q') !== undefined) throw new SluiceError('INVALID_ARGUMENT', "An endpoint's q parameter (SQL over its result as _) is not supported: query the data sources with /v0/sql");
-      return sendClickHouseQuery(core, principal, pipes.endpointSql(pipes.get(endpoint[1]!)), ENDPOINT_FORMATS[endpoint[2]!]!, reply);
+      const name = endpoint[1]!;
+      // Only a token that sees the pipes learns whether one exists and what it reads: to another, a
+      // pipe it may not read and no pipe at all are the same 403.
+      if (!mayCreate(principal) && !(await readsEndpoint(principal, pipes.find(name)))) {
+        throw new SluiceError('FORBIDDEN', `The token may not read pipe "${name}"`, { pipe: name });
+      }
+      return sendClickHouseQuery(core, principal, pipes.endpointSql(pipes.get(name)), ENDPOINT_FORMATS[endpoint[2]!]!, reply);
     }
     requireCreate(principal);
     return renderPipe(pipes, pipes.get(request.params.name));
   });
+
+  /** Whether the principal may read what the pipe gives: its endpoint's data sources, or its target. */
+  async function readsEndpoint(principal: Principal, pipe: Pipe | undefined): Promise<boolean> {
+    if (!pipe) return false;
+    const target = pipes.targetOf(pipe.nodes.at(-1)!);
+    if (target) return core.mayAct(principal, 'read', target);
+    try {
+      await checkClickHouseQuery(core, principal, pipes.endpointSql(pipe));
+      return true;
+    } catch (error) {
+      if (error instanceof SluiceError && error.code === 'FORBIDDEN') return false;
+      throw error;
+    }
+  }
 
   app.delete<{ Params: { name: string } }>('/v0/pipes/:name', async (request, reply) => {
     const principal = await request.principal();
