@@ -162,6 +162,30 @@ export class Pipes {
     });
   }
 
+  /**
+   * The query with each pipe it reads by name (`FROM top_pages`, as Tinybird's SQL API reads a
+   * pipe's endpoint) defined before it as a common table expression of the pipe's endpoint SQL,
+   * the pipes those read before them. A name that is a data source (`isDatasource`), a CTE of the
+   * query, or a pipe without an endpoint stays what it is.
+   */
+  withPipesRead(sql: string, isDatasource: (name: string) => boolean): string {
+    const byName = new Map(this.list().filter((pipe) => !this.targetOf(pipe.nodes.at(-1)!)).map((pipe) => [pipe.name, pipe]));
+    if (byName.size === 0) return sql;
+    const read: Pipe[] = [];
+    const seen = new Set<string>();
+    const visit = (text: string): void => {
+      for (const name of tableNamesRead(text)) {
+        const pipe = byName.get(name);
+        if (!pipe || seen.has(name) || isDatasource(name)) continue;
+        seen.add(name);
+        visit(endpointSqlOf(pipe.nodes));
+        read.push(pipe);
+      }
+    };
+    visit(sql);
+    return withCtes(sql, read.map((pipe) => ({ name: pipe.name, sql: endpointSqlOf(pipe.nodes) })));
+  }
+
   /** Deletes a pipe, and the data sources its nodes materialize into (refused while another pipe reads one). */
   async drop(principal: Principal, pipe: Pipe): Promise<void> {
     requireCreate(principal);
@@ -237,13 +261,34 @@ function castInto(column: Column): string {
  * node is closed on a line of its own, so that one ending in a comment or a `;` still reads.
  */
 function endpointSqlOf(nodes: readonly PipeNode[]): string {
-  const last = nodes.at(-1)!;
-  const earlier = nodes.slice(0, -1).map((node) => `${quoteIdentifier(node.name)} AS (\n${withoutFinalSemicolon(node.sql)}\n)`);
-  if (earlier.length === 0) return last.sql;
-  const tokens = tokensOrUndefined(last.sql, { clickhouse: true });
-  const first = tokens?.[0];
-  if (first?.kind === 'word' && first.text.toUpperCase() === 'WITH') return `WITH ${earlier.join(', ')}, ${last.sql.slice(first.end)}`;
-  return `WITH ${earlier.join(', ')}\n${last.sql}`;
+  return withCtes(nodes.at(-1)!.sql, nodes.slice(0, -1));
+}
+
+/** A query with common table expressions defined before it (before its own, when it has a WITH). */
+function withCtes(sql: string, ctes: ReadonlyArray<{ name: string; sql: string }>): string {
+  if (ctes.length === 0) return sql;
+  const defined = ctes.map((cte) => `${quoteIdentifier(cte.name)} AS (\n${withoutFinalSemicolon(cte.sql)}\n)`).join(', ');
+  const first = tokensOrUndefined(sql, { clickhouse: true })?.[0];
+  if (first?.kind === 'word' && first.text.toUpperCase() === 'WITH') return `WITH ${defined}, ${sql.slice(first.end)}`;
+  return `WITH ${defined}\n${sql}`;
+}
+
+/**
+ * The names a query reads a table by (`FROM name`, `JOIN name`), less those it defines as common
+ * table expressions (`name AS (`), found in its tokens.
+ */
+function tableNamesRead(sql: string): Set<string> {
+  const tokens = tokensOrUndefined(sql, { clickhouse: true }) ?? [];
+  const isName = (index: number) => tokens[index]?.kind === 'word' || tokens[index]?.kind === 'quoted';
+  const isWord = (index: number, word: string) => tokens[index]?.kind === 'word' && tokens[index]!.text.toUpperCase() === word;
+  const read = new Set<string>();
+  const defined = new Set<string>();
+  tokens.forEach((token, index) => {
+    if (isName(index) && (isWord(index - 1, 'FROM') || isWord(index - 1, 'JOIN'))) read.add(token.text);
+    if (isName(index) && isWord(index + 1, 'AS') && tokens[index + 2]?.kind === 'symbol' && tokens[index + 2]!.text === '(') defined.add(token.text);
+  });
+  for (const name of defined) read.delete(name);
+  return read;
 }
 
 function withoutFinalSemicolon(sql: string): string {

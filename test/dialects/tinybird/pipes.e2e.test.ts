@@ -283,6 +283,22 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.match((await told.json()).error, /materializes into Data Source "secret_target"/);
   });
 
+  test('the SQL API reads a pipe by name as its endpoint, a pipe reading another pipe too; a CTE or data source of that name is read instead, and the sources need a read scope', async () => {
+    await sales('piped_source');
+    assert.equal((await json('/v0/pipes', { name: 'spanish_totals', nodes: [{ name: 'spain', sql: "SELECT * FROM piped_source WHERE country = 'ES'" }, { sql: 'SELECT country, sum(amount) AS total FROM spain GROUP BY country' }] })).status, 200);
+    assert.equal((await json('/v0/pipes', { name: 'doubled', nodes: [{ sql: 'SELECT country, total * 2 AS twice FROM spanish_totals' }] })).status, 200);
+    const query = async (sql: string, token?: string) => {
+      const response = await suite.server.fetch(`/v0/sql?q=${encodeURIComponent(`${sql} FORMAT JSON`)}`, token === undefined ? {} : { token });
+      return [response.status, (await response.json()).data ?? null];
+    };
+    assert.deepEqual(await query('SELECT * FROM spanish_totals'), [200, [{ country: 'ES', total: 3.5 }]]);
+    assert.deepEqual(await query('WITH 10 AS ten SELECT d.twice * ten AS n FROM doubled AS d JOIN spanish_totals USING (country)'), [200, [{ n: 70 }]]);
+    assert.deepEqual((await (await suite.server.fetch('/v0/pipes/doubled.json')).json()).data, [{ country: 'ES', twice: 7 }]);
+    assert.deepEqual(await query('WITH spanish_totals AS (SELECT 1 AS own) SELECT * FROM spanish_totals'), [200, [{ own: 1 }]]);
+    const { token } = await (await suite.server.fetch('/v0/tokens?name=piped_outsider&scope=DATASOURCES:READ:kept_source', { method: 'POST' })).json();
+    assert.deepEqual(await query('SELECT * FROM spanish_totals', token), [403, null]);
+  });
+
   test('a pipe request that does not fit is a 400 naming the problem (a name taken by a pipe or data source too), and managing pipes needs DATASOURCES:CREATE', async () => {
     await sales('checked_source');
     const cases: Array<[unknown, number, RegExp]> = [

@@ -9,6 +9,7 @@ import { printClickHouseType } from '../../../core/types/index.ts';
 import { mediaTypeOf, readBody } from '../../../server/body.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
+import { Pipes } from '../pipes.ts';
 import { rewriteClickHouseQuery } from '../sql/clickhouse-sql.ts';
 import { filledQuery } from '../sql/with-fill.ts';
 import { totalsQuery } from '../sql/with-totals.ts';
@@ -77,8 +78,10 @@ export async function checkClickHouseQuery(core: Sluice, principal: Principal, w
 
 async function rewriteInWorkspace(core: Sluice, written: string) {
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
+  // A pipe read by name is its endpoint's SQL.
+  const sql = new Pipes(core).withPipesRead(written, (name) => core.catalog.findTable(namespace.id, name) !== undefined);
   // A LEFT JOIN's unmatched columns take their type's default, as in ClickHouse: the rewrite needs the data sources' columns.
-  return { namespace, rewritten: rewriteClickHouseQuery(written, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns }) };
+  return { namespace, rewritten: rewriteClickHouseQuery(sql, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns }) };
 }
 
 async function queryText(request: FastifyRequest): Promise<string | undefined> {
