@@ -157,6 +157,8 @@ export function checkColumns(spec: Pick<TableSpec, 'name' | 'columns' | 'primary
     if (UNINDEXABLE_KINDS.has(column.type.kind)) {
       throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" cannot be a ${column.type.kind}: keys must be of scalar types`, { column: key });
     }
+    // A key is never NULL, and NULL is all this type holds: no row could be written.
+    if (column.type.kind === 'null') throw new SluiceError('INVALID_SCHEMA', `Primary key column "${key}" cannot be of the null type, which holds only NULL: a key is never NULL`, { column: key });
     column.nullable = false;
   }
   if (spec.versionColumn !== undefined) checkVersionColumn(spec);

@@ -206,6 +206,8 @@ describe('Catalyzed dataset tables', () => {
       [{ tableName: 'x'.repeat(256), fields: [{ name: 'a', arrowType: 'int32' }] }, /name/],
       [{ tableName: 'bad_key', fields: [{ name: 'a', arrowType: 'int32' }], primaryKeyColumns: ['b'] }, /"b"/],
       [{ tableName: 'twin', fields: [{ name: 'a', arrowType: 'int32' }, { name: 'A', arrowType: 'int32' }] }, /Duplicate/],
+      // A key is never NULL, and a null field holds nothing else: no row could ever be written.
+      [{ tableName: 'null_key', fields: [{ name: 'n', arrowType: 'null' }], primaryKeyColumns: ['n'] }, /"n" cannot be of the null type/],
       [{ fields: [{ name: 'a', arrowType: 'int32' }] }, /tableName/],
     ];
     for (const [definition, message] of cases) {

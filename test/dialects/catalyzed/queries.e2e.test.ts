@@ -299,6 +299,7 @@ describe('Catalyzed queries', () => {
       ['SELECT * FROM t', { t: { tableId: orders, filters: [{ field: 'nope', op: 'eq', value: 1 }] } }, 400, 'VALIDATION_ERROR'],
       ['SELECT * FROM t', { t: { tableId: orders, filters: [{ field: 'id', op: 'between', value: 1 }] } }, 400, 'VALIDATION_ERROR'],
       ['SELECT * FROM t', { t: { tableId: orders, filters: [{ field: 'id', op: 'in', value: [] }] } }, 400, 'VALIDATION_ERROR'],
+      ['SELECT * FROM t', { t: { tableId: orders, filters: [{ field: 'id', op: 'like', value: '1%' }] } }, 400, 'VALIDATION_ERROR'],
       ['DELETE FROM t', { t: orders }, 400, 'QUERY_ERROR'],
       ['SELECT * FROM read_csv(\'/etc/passwd\')', {}, 400, 'QUERY_ERROR'],
       ['SELEC 1', {}, 400, 'QUERY_ERROR'],

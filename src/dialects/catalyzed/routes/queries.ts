@@ -115,8 +115,9 @@ const OPERATORS: Record<string, Operator> = {
   lte: (sql, value, column, field) => `${sql} <= ${literal(column, value, field)}`,
   in: (sql, value, column, field) => `${sql} IN (${list(column, value, field)})`,
   not_in: (sql, value, column, field) => `${sql} NOT IN (${list(column, value, field)})`,
-  like: (sql, value, _column, field) => {
+  like: (sql, value, column, field) => {
     if (typeof value !== 'string') throw invalid(`Filter on "${field}": like needs a string pattern`, { field });
+    if (column.type.kind !== 'string') throw invalid(`Filter on "${field}": like matches text, and the column is ${printArrowType(column.type)}`, { field, value });
     return `${sql} LIKE ${quoteLiteral(value)}`;
   },
   is_null: (sql) => `${sql} IS NULL`,
