@@ -14,7 +14,7 @@ import { tinybirdProperties, tinybirdTime, type TinybirdTableProperties } from '
 import { checkDatasourceName } from './import.ts';
 import { TINYBIRD_COERCION } from './schema.ts';
 import { requireCreate, WORKSPACE } from './scopes.ts';
-import { rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
+import { conversionOf, rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
 
 /** Where the workspace keeps its pipes, in its namespace's properties. */
 const PIPES_KEY = 'pipes';
@@ -247,7 +247,9 @@ export class Pipes {
  */
 function castInto(column: Column): string {
   const type = toDuckDBType(column.type);
-  const converted = `TRY_CAST(${quoteIdentifier(column.name)} AS ${type})`;
+  // As ClickHouse's cast converts it: an integer drops a number's fraction, a String is a float as toString writes it.
+  const conversion = conversionOf(column.type, true);
+  const converted = conversion ? `CAST(${conversion}(${quoteIdentifier(column.name)}) AS ${type})` : `TRY_CAST(${quoteIdentifier(column.name)} AS ${type})`;
   // A FixedString's value is padded to its length, as the column stores it; a longer one does not fit.
   const length = declaredLength(column.type);
   const value = length === undefined ? converted : withinLength(converted, column.type, length, TINYBIRD_COERCION);

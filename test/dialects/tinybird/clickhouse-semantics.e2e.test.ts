@@ -65,6 +65,13 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
   }
 
   describe('numbers', () => {
+    test('CAST to an integer drops the fraction as toInt32 does, in any spelling; CAST to String writes a Float64 as toString does', async () => {
+      const result = await query(`SELECT CAST(f AS Int32) AS a, CAST(f, 'Int64') AS b, TRY_CAST(s AS Nullable(UInt8)) AS c, CAST(f * 2 AS String) AS e,
+        CAST(ts AS UInt32) AS g FROM edges WHERE id IN (1, 2) ORDER BY id`);
+      assert.deepEqual(result.data, [{ a: 2, b: 2, c: null, e: '5', g: 1704671999 }, { a: -2, b: -2, c: null, e: '-5', g: 1704067200 }]);
+      assertTypes(result, { a: 'Int32', b: 'Int64', c: 'Nullable(UInt8)', e: 'String', g: 'UInt32' });
+    });
+
     test('intDiv truncates toward zero and modulo takes the sign of the dividend; intDivOrZero by zero is 0', async () => {
       const result = await query(`SELECT intDiv(-7, 2) AS a, intDiv(7, -2) AS b, modulo(-7, 2) AS c, modulo(7, -2) AS e, -7 % 2 AS g,
         intDivOrZero(7, 0) AS h, intDiv(id, 2) AS i FROM edges WHERE id = 3`);

@@ -259,6 +259,15 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.equal(body.data[1].at, '2024-01-02 03:04:05');
   });
 
+  test("a target's integer column drops a Float64's fraction and its String column writes it as ClickHouse's cast does", async () => {
+    assert.equal((await suite.tb.form('/v0/datasources?name=cast_source', { schema: 'amount Float64' })).status, 200);
+    assert.equal((await events('cast_source', [{ amount: 1.5 }, { amount: -2.5 }, { amount: 3 }])).status, 200);
+    assert.equal((await suite.tb.form('/v0/datasources?name=cast_target', { schema: 'whole Int32, written String' })).status, 200);
+    await materialize('cast_pipe', 'SELECT amount AS whole, amount AS written FROM cast_source', 'cast_target');
+    const body = await (await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT * FROM cast_target ORDER BY whole FORMAT JSON')}`)).json();
+    assert.deepEqual(body.data, [{ whole: -2, written: '-2.5' }, { whole: 1, written: '1.5' }, { whole: 3, written: '3' }]);
+  });
+
   test('a pipe named like another pipe\'s id does not take its place: names are found first', async () => {
     const first = await (await json('/v0/pipes', { name: 'by_id', nodes: [{ sql: 'SELECT 1 AS answer' }] })).json();
     assert.equal((await json('/v0/pipes', { name: first.id, nodes: [{ sql: 'SELECT 42 AS answer' }] })).status, 400);

@@ -22,7 +22,7 @@ import { SEQUENCE_AGGREGATES, retentionSql, windowFunnelSql } from './funnel-agg
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { parseClickHouseType, readClickHouseType, TypeNameError } from '../../../core/types/index.ts';
 import { toDuckDBType } from '../../../core/types/duckdb-types.ts';
-import type { FieldType } from '../../../core/types/data-type.ts';
+import type { DataType, FieldType } from '../../../core/types/data-type.ts';
 
 /** Words that GLOBAL stands before, in `x GLOBAL IN (…)`, `GLOBAL NOT IN`, `GLOBAL [LEFT|ANY …] JOIN`. */
 const GLOBAL_BEFORE = new Set(['IN', 'NOT', 'JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'ANY', 'ALL', 'SEMI', 'ANTI', 'CROSS', 'ASOF']);
@@ -35,6 +35,18 @@ function castType(name: string): FieldType {
     if (error instanceof TypeNameError) throw new SluiceError('SQL_SYNTAX', `CAST: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * The ClickHouse function a cast to `type` converts as, where DuckDB's cast converts otherwise: to
+ * an integer a number's fraction is dropped (CAST(2.7 AS Int32) is 2, as toInt32 gives; DuckDB's
+ * cast rounds), and to a String a float is written as toString writes it (3, not 3.0). `orNull`
+ * for TRY_CAST. Undefined for other types, which DuckDB's cast converts as ClickHouse's does.
+ */
+export function conversionOf(type: DataType, orNull: boolean): string | undefined {
+  if (type.kind === 'string' && !type.fixed && type.length === undefined) return 'toString';
+  if (type.kind !== 'int' || type.bits > 128 || (type.bits === 128 && !type.signed)) return undefined;
+  return `to${type.signed ? '' : 'U'}Int${type.bits}${orNull ? 'OrNull' : ''}`;
 }
 
 /** DuckDB's type of ClickHouse's toStartOfInterval, by its step's unit (finer ones keep fractions of a second). */
@@ -401,6 +413,18 @@ class ClickHouseRewriter extends SqlRewriter {
     return { build: () => (colons ? `::${type}` : `AS ${type}`), next };
   }
 
+  /** The conversion function a cast to the ClickHouse type written in `span` is (see conversionOf), if any. */
+  private conversionAt(span: Span, orNull: boolean): string | undefined {
+    const first = this.tokens[span.from];
+    if (first === undefined || (first.kind !== 'word' && first.kind !== 'quoted')) return undefined;
+    try {
+      const read = readClickHouseType(this.source, first.start);
+      return read.end === this.tokens[span.to - 1]!.end ? conversionOf(read.field.type, orNull) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The index of the innermost bracket open around `index`, or -1. */
   private enclosingBracket(index: number): number {
     for (let at = index - 1, depth = 0; at >= 0; at -= 1) {
@@ -578,9 +602,16 @@ class ClickHouseRewriter extends SqlRewriter {
     // ClickHouse's CAST(x, 'Type'), the type a string.
     const typeName = word === 'CAST' && args.length === 2 ? this.stringAt(args[1]!) : undefined;
     if (typeName !== undefined) {
-      const type = toDuckDBType(castType(typeName).type);
+      const field = castType(typeName);
+      const conversion = conversionOf(field.type, false);
+      if (conversion) return { build: () => `${conversion}(${text(args[0]!)})`, next };
+      const type = toDuckDBType(field.type);
       return { build: () => `CAST(${text(args[0]!)} AS ${type})`, next };
     }
+    // CAST(x AS Int32) and CAST(x AS String) convert as toInt32 and toString do.
+    const as = (word === 'CAST' || word === 'TRY_CAST') && args.length === 1 ? this.levelWord(args[0]!, 'AS') : undefined;
+    const conversion = as === undefined ? undefined : this.conversionAt({ from: as + 1, to: close }, word === 'TRY_CAST');
+    if (conversion) return { build: () => `${conversion}(${text({ from: index + 2, to: as! })})`, next };
     // ClickHouse's tuple(a, b) and map(k1, v1, k2, v2 …): DuckDB's row(a, b) and map([keys], [values]).
     if (word === 'TUPLE' && args.length > 0) return { build: () => `row(${args.map(text).join(', ')})`, next };
     if (word === 'MAP' && args.length > 0 && args.length % 2 === 0) {
