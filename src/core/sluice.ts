@@ -446,6 +446,11 @@ export class Sluice {
     return this.closingController.signal.aborted;
   }
 
+  /** Aborts, with the error a request cut off by it gets, when the server begins to close. */
+  get closingSignal(): AbortSignal {
+    return this.closingController.signal;
+  }
+
   /** Stops taking writes, finishes the queued ones, checkpoints and closes the database. */
   async close(): Promise<void> {
     clearInterval(this.housekeeping);

@@ -72,7 +72,7 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
 
   // Large bodies are handed to handlers as streams, small ones whole (see `parseBody`).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', parseBody);
+  app.addContentTypeParser('*', (request, payload, done) => parseBody(request, payload, done, core.closingSignal));
   await app.register(multipart, { limits: { fileSize: config.maxRequestBodyBytes, fields: 100, fieldSize: 16 * 1024 * 1024 } });
 
   // Set as the request arrives, in a callback hook: no promise per request, and error answers keep it.

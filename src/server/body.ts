@@ -17,7 +17,7 @@ export const WHOLE_BODY_BYTES = 64 * 1024;
  * stream of its own: when one stops reading early (a refused or failed import), the socket stays
  * open and the rest of the body is drained, so the client can read the answer.
  */
-export function parseBody(request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: unknown) => void): void {
+export function parseBody(request: FastifyRequest, payload: Readable, done: (error: Error | null, body?: unknown) => void, closing?: AbortSignal): void {
   const length = request.headers['content-length'];
   if (length === undefined || request.headers['transfer-encoding'] !== undefined || !(Number(length) <= WHOLE_BODY_BYTES)) {
     const body = new PassThrough();
@@ -32,9 +32,24 @@ export function parseBody(request: FastifyRequest, payload: Readable, done: (err
     return;
   }
   const chunks: Buffer[] = [];
+  let settled = false;
+  const finish = (error: Error | null, body?: unknown): void => {
+    if (settled) return;
+    settled = true;
+    closing?.removeEventListener('abort', cutOff);
+    done(error, body);
+  };
+  // A small body still arriving when the server closes (a client that stalled) is cut off with the
+  // closing's error, as a streamed one is, rather than hold up the close for as long as it stalls.
+  const cutOff = (): void => {
+    payload.removeAllListeners('data');
+    payload.resume();
+    finish(closing!.reason as Error);
+  };
+  closing?.addEventListener('abort', cutOff, { once: true });
   payload.on('data', (chunk: Buffer) => chunks.push(chunk));
-  payload.on('end', () => done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-  payload.on('error', (error) => done(error));
+  payload.on('end', () => finish(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  payload.on('error', (error) => finish(error));
 }
 
 /** The request's media type (`application/json`), in lower case as media types compare, without its parameters; '' without one. */
@@ -42,15 +57,25 @@ export function mediaTypeOf(request: FastifyRequest): string {
   return String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
+/**
+ * The request's body as `parseBody` gave it. A multipart body is left unread by its parser, for a
+ * route that reads its parts (`multipartParts`); a route that reads the body itself gets its bytes
+ * as they came, as it gets any other media type's, rather than no body at all.
+ */
+function bodyOf(request: FastifyRequest): Readable | Buffer | undefined {
+  const body = request.body as Readable | Buffer | undefined;
+  return body === undefined && request.isMultipart() ? request.raw : body;
+}
+
 /** The request body as a stream (see `parseBody`). */
 export function bodyStream(request: FastifyRequest): Readable | undefined {
-  const body = request.body as Readable | Buffer | undefined;
+  const body = bodyOf(request);
   return Buffer.isBuffer(body) ? Readable.from([body], { objectMode: false }) : body;
 }
 
 /** The request body as the source of an ingest, with what its headers say about it; undefined without a body. */
 export function bodySource(request: FastifyRequest): IngestSource | undefined {
-  const body = request.body as Readable | Buffer | undefined;
+  const body = bodyOf(request);
   if (body === undefined) return undefined;
   const contentLength = Number(request.headers['content-length']);
   const hints = {

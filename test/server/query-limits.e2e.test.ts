@@ -192,6 +192,12 @@ describe('a query that fails part-way through its rows', () => {
     });
   }
 
+  test('a query with a LIMIT whose count of the rows before it fails is a 400 with the reason, not a 409 of an aborted transaction', async () => {
+    const response = await sql(server, "SELECT toInt32(toString(number) || 'x') AS c, count() AS n FROM numbers(10) GROUP BY c LIMIT 3");
+    assert.equal(response.status, 400);
+    assert.match((await response.json()).error, /Could not convert string '\d+x' to INT32/);
+  });
+
   test('a result read to its end still answers every row', async () => {
     const response = await sql(server, `${FAILS_LATE.replace("'oops'", "'7'")} FORMAT CSV`);
     assert.equal(response.status, 200);

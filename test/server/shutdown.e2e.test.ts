@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
-import { TestServer } from '../helpers/test-server.ts';
+import { ADMIN_TOKEN, TestServer } from '../helpers/test-server.ts';
 import { FelderaClient, felderaError } from '../dialects/feldera/feldera-fixture.ts';
 import { FileServer } from '../helpers/file-server.ts';
 
@@ -135,5 +136,48 @@ test('stopping the server cancels a URL import still downloading: its job is can
   } finally {
     await server.stop();
     await files.stop();
+  }
+});
+
+test('a server closing answers a small body that stalled on its way with a 503 at once, rather than wait for it', { timeout: 60_000 }, async () => {
+  const server = await TestServer.start();
+  try {
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+    });
+    // 26 of the 1,000 bytes it announces: read whole as it arrives, the body never ends.
+    socket.write(`POST /v0/events?name=stalled&wait=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Length: 1000\r\n\r\n{"id":1,"tag":"x","n":1}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await within(server.restart(), 10_000, 'closing the server');
+    const text = await within(answer, 5_000, 'the answer');
+    assert.match(text, /^HTTP\/1\.1 503/);
+    assert.match(text, /shutting down/);
+    socket.destroy();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a server closing refuses a Feldera push waiting on its paused pipeline with a 503 at once, not once the wait runs out', { timeout: 60_000 }, async () => {
+  const server = await TestServer.start();
+  try {
+    const client = new FelderaClient(server);
+    await client.pipeline('paused', 'CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY);');
+    assert.equal((await client.action('paused', 'pause')).status, 202);
+    const push = client.push('paused', 'items', '{"insert": {"id": 1}}');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await within(server.restart(), 10_000, 'closing the server');
+    const response = await within(push, 5_000, 'the push');
+    assert.ok(Date.now() - started < 10_000);
+    const body = await felderaError(response, 503, 'PipelineInteractionUnreachable');
+    assert.match(body.message, /shutting down: the push to pipeline 'paused', paused, was not taken/);
+  } finally {
+    await server.stop();
   }
 });

@@ -201,6 +201,11 @@ async function countBeforeLimit(lease: QueryLease, guarded: GuardedQuery): Promi
     const reader = await lease.run((connection) => connection.runAndReadAll(countSql));
     return Number(reader.getRows()[0]?.[0] ?? 0);
   } catch {
+    // The failure aborted the lease's transaction: the query gets a new one, or it would fail on that.
+    await lease.run(async (connection) => {
+      await connection.run('ROLLBACK');
+      await connection.run('BEGIN TRANSACTION');
+    });
     return null;
   }
 }

@@ -362,9 +362,11 @@ export const CLICKHOUSE_MACROS: readonly SqlMacro[] = [
   // Buckets counted from the epoch, as ClickHouse counts them (DuckDB's from 2000-01-03); weeks from its Monday before.
   {
     name: 'toStartOfInterval', params: ['t', 'step'],
-    body: `time_bucket(step, t, CASE WHEN datepart('day', step) > 0 AND datepart('day', step) % 7 = 0 AND step = to_days(datepart('day', step))
-      THEN TIMESTAMP '1969-12-29 00:00:00' ELSE TIMESTAMP '1970-01-01 00:00:00' END)`,
+    body: "time_bucket(step, t, TIMESTAMP '1970-01-01 00:00:00')",
   },
+  // Steps of weeks (which DuckDB's intervals hold as days: the Tinybird rewrite calls this for
+  // INTERVAL n WEEK) count from the first Monday after the epoch, as ClickHouse's do.
+  { name: 'sluice_start_of_weeks', params: ['t', 'step'], body: "time_bucket(step, t, TIMESTAMP '1970-01-05 00:00:00')" },
   ...onTime('toStartOfSecond', "date_trunc('second', t)"),
   { name: 'toDateTime64', params: ['x', 'scale'], body: TO_DATE_TIME_64 },
   { name: 'toDateTime64', params: ['x', 'scale', 'zone'], body: inZone(TO_DATE_TIME_64) },

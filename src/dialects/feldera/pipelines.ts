@@ -279,6 +279,8 @@ export class Pipelines {
     const deadline = Date.now() + this.core.config.pausedIngressTimeoutMs;
     const name = pipeline.namespace.name;
     for (;;) {
+      // A server closing does not wait out the pause: the push is refused, to be retried.
+      if (this.core.closing) throw new SluiceError('UNAVAILABLE', `The server is shutting down: the push to pipeline '${name}', paused, was not taken; retry once the server is back`);
       const namespace = this.core.catalog.getNamespaceById(pipeline.namespace.id);
       const status = stateOf(namespace)?.deployment_status;
       if (status === 'Running' || (status === 'Paused' && force)) return;
@@ -453,13 +455,16 @@ export class Pipelines {
     return new Promise((resolve) => {
       const waiters = this.waiting.get(namespaceId) ?? new Set();
       this.waiting.set(namespaceId, waiters);
+      const closing = this.core.closingSignal;
       const wake = () => {
         clearTimeout(timer);
         waiters.delete(wake);
+        closing.removeEventListener('abort', wake);
         resolve();
       };
       const timer = setTimeout(wake, timeoutMs);
       waiters.add(wake);
+      closing.addEventListener('abort', wake, { once: true });
     });
   }
 

@@ -129,7 +129,7 @@ test('array helpers: arrayJoin makes a row per element; splitByString, arrayStri
 
 test('time functions: intervals, seconds, 64-bit times and Unix milliseconds, best-effort parsing, adding and subtracting units', async () => {
   assert.deepEqual(
-    await firstRow(`SELECT toStartOfInterval(ts, INTERVAL 20 MINUTE), toStartOfInterval(ts, INTERVAL 1 MONTH), toStartOfSecond(ts),
+    await firstRow(`SELECT toStartOfInterval(ts, INTERVAL 20 MINUTE), toStartOfInterval(ts, INTERVAL 1 MONTH), sluice_start_of_weeks(ts, INTERVAL 2 WEEK), toStartOfSecond(ts),
       toDateTime64('2024-01-01 00:00:00.123456', 3), toDateTime64(1704067200.5, 3), toDateTime64(ts, 0, 'Europe/Madrid'),
       toUnixTimestamp64Milli(ts), toUnixTimestamp64Micro(ts), toUnixTimestamp64Nano(ts), fromUnixTimestamp64Milli(1710497862500),
       fromUnixTimestamp64Micro(1710497862500001), parseDateTimeBestEffort('2024-03-15T10:17:42+02:00'), parseDateTimeBestEffort('1710497862'),
@@ -138,7 +138,7 @@ test('time functions: intervals, seconds, 64-bit times and Unix milliseconds, be
       subtractSeconds(ts, 2), subtractMinutes(ts, 1), subtractHours(ts, 1), subtractDays(ts, 15), subtractWeeks(ts, 1), subtractMonths(ts, 1),
       subtractQuarters(ts, 1), subtractYears(ts, 1)
       FROM events ORDER BY ts LIMIT 1`),
-    ['2024-03-15 10:00:00', '2024-03-01 00:00:00', '2024-03-15 10:17:42', '2024-01-01 00:00:00.123', '2024-01-01 00:00:00.5', '2024-03-15 11:17:42',
+    ['2024-03-15 10:00:00', '2024-03-01 00:00:00', '2024-03-04 00:00:00', '2024-03-15 10:17:42', '2024-01-01 00:00:00.123', '2024-01-01 00:00:00.5', '2024-03-15 11:17:42',
       '1710497862500', '1710497862500000', '1710497862500000000', '2024-03-15 10:17:42.5', '2024-03-15 10:17:42.500001', '2024-03-15 08:17:42',
       '2024-03-15 10:17:42', '', '1970-01-01 00:00:00',
       '2024-03-15 10:17:44', '2024-03-15 10:18:42.5', '2024-03-15 12:17:42.5', '2024-03-16 10:17:42.5', '2024-03-22 10:17:42.5', '2024-04-15 10:17:42.5',

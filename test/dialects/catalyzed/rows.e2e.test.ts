@@ -149,6 +149,17 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     }
   });
 
+  test('JSON keys that name one column in different cases, none exactly, are refused naming them, as a CSV header naming a column twice is; an exact key wins, even holding null', async () => {
+    const tableId = await seededTable();
+    const refused = await suite.client.write(tableId, 'mode=append', '[{"id": 5, "name": "e"}, {"Id": 3, "ID": 4, "name": "c"}]', 'application/json');
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(refused.body.details.errors.map((error: { row: number; columns: string[]; messages: string[] }) => [error.row, error.columns, error.messages]),
+      [[2, ['id'], ['column "id": keys "Id" and "ID" all name it, in different cases; send it once']]]);
+    assert.equal((await suite.client.rows(tableId)).length, 2);
+    await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 6, NAME: 'upper', name: null }]);
+    assert.deepEqual((await suite.client.rows(tableId)).at(-1), { id: 6, name: null, amount: null });
+  });
+
   test('a JSON body must be an array of rows: a bare row object is a validation error and nothing is written', async () => {
     const tableId = await seededTable();
     const before = await suite.client.rows(tableId);

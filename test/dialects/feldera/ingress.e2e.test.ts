@@ -136,6 +136,18 @@ describe('Feldera ingress', () => {
     assert.deepEqual(rows, [1, 2, 3, 4].map((id) => ({ id, d: '0.12345678901234567891', p: '{"x":1.5,"y":[2.25]}' })));
   });
 
+  test('a push sent as multipart/form-data is read as its bytes, as Feldera ignores the Content-Type: never a 200 that wrote nothing', async () => {
+    const pipeline = await fresh();
+    const multipart = (body: string, query: string) => server.fetch(`/v0/pipelines/${pipeline}/ingress/items?${query}`, {
+      method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body,
+    });
+    const json = await multipart('{"insert": {"id": 1, "name": "a", "price": 5}}', 'format=json');
+    assert.equal(json.status, 200, await json.clone().text());
+    assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'a', price: 5 }]);
+    const framed = await multipart('--x\r\nContent-Disposition: form-data; name="file"; filename="rows.csv"\r\n\r\n2,b,7\r\n--x--\r\n', 'format=csv');
+    await felderaError(framed, 400, 'ParseErrors');
+  });
+
   test('pretty-printed JSON values and positional rows are read like NDJSON objects; a positional row of another length than the columns is a bad record', async () => {
     const pipeline = await fresh();
     await client.pushOk(pipeline, 'items', '{\n  "insert": {\n    "id": 1,\n    "name": "a"\n  }\n}\n{"insert": [2, "b", "12.50"]}');

@@ -65,6 +65,13 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
   }
 
   describe('numbers', () => {
+    test('an alias of a constant in GROUP BY or ORDER BY is that value, not a column position, nor refused', async () => {
+      const grouped = await query('SELECT number % 3 AS k, 1 AS one, 5 AS w, count() AS c FROM numbers(10) GROUP BY k, w ORDER BY one, c, k');
+      assert.deepEqual(grouped.data, [{ k: 1, one: 1, w: 5, c: 3 }, { k: 2, one: 1, w: 5, c: 3 }, { k: 0, one: 1, w: 5, c: 4 }]);
+      const labelled = await query("SELECT 'total' AS label, count() AS c FROM numbers(3) GROUP BY label ORDER BY label");
+      assert.deepEqual(labelled.data, [{ label: 'total', c: 3 }]);
+    });
+
     test('CAST to an integer drops the fraction as toInt32 does, in any spelling; CAST to String writes a Float64 as toString does', async () => {
       const result = await query(`SELECT CAST(f AS Int32) AS a, CAST(f, 'Int64') AS b, TRY_CAST(s AS Nullable(UInt8)) AS c, CAST(f * 2 AS String) AS e,
         CAST(ts AS UInt32) AS g FROM edges WHERE id IN (1, 2) ORDER BY id`);

@@ -426,10 +426,16 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     assert.deepEqual(body.meta.map((column) => column.type), [...Array(7).fill('DateTime'), 'DateTime64(3)', 'String']);
     // toStartOfInterval counts steps from the epoch (weeks from a Monday) and gives a DateTime, or a Date for weeks and more.
     const buckets = await sql(`SELECT toStartOfInterval(ts, INTERVAL 5 HOUR) AS five_hours, toStartOfInterval(ts, toIntervalMinute(15)) AS quarter,
-      toStartOfInterval(ts, INTERVAL 1 WEEK) AS week, toStartOfInterval(ts, INTERVAL 3 MONTH) AS months FROM precise FORMAT JSON`);
+      toStartOfInterval(ts, INTERVAL 1 WEEK) AS week, toStartOfInterval(ts, INTERVAL 3 MONTH) AS months,
+      toStartOfInterval(ts, INTERVAL 2 WEEK) AS fortnight, toStartOfInterval(toDate('2024-01-10'), INTERVAL 2 WEEK) AS later_fortnight,
+      toStartOfInterval(ts, INTERVAL 7 DAY) AS seven_days FROM precise FORMAT JSON`);
     const bucketBody = (await buckets.json()) as { data: unknown[]; meta: Array<{ name: string; type: string }> };
-    assert.deepEqual(bucketBody.data, [{ five_hours: '2024-01-01 08:00:00', quarter: '2024-01-01 10:15:00', week: '2024-01-01', months: '2024-01-01' }]);
-    assert.deepEqual(bucketBody.meta.map((column) => column.type), ['DateTime', 'DateTime', 'Date', 'Date']);
+    // Weeks count from Monday 1970-01-05 (2024-01-01 is a Monday 1,408 fortnights later plus one week); days from Thursday 1970-01-01.
+    assert.deepEqual(bucketBody.data, [{
+      five_hours: '2024-01-01 08:00:00', quarter: '2024-01-01 10:15:00', week: '2024-01-01', months: '2024-01-01',
+      fortnight: '2023-12-25', later_fortnight: '2024-01-08', seven_days: '2023-12-28 00:00:00',
+    }]);
+    assert.deepEqual(bucketBody.meta.map((column) => column.type), ['DateTime', 'DateTime', 'Date', 'Date', 'Date', 'Date', 'DateTime']);
   });
 
   test('GROUP BY … WITH TOTALS adds a totals row over every group, its keys at their zero, beside the ordered and limited rows, in JSON, CSV and TSV', async () => {

@@ -343,7 +343,9 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   // each column then takes its element of those lists.
   const shared = sharedExtraction(columns, paths, 'row', () => true);
   const sharedExact = sharedExtraction(columns, paths, '_exact', (index) => exactColumns[index]!);
-  const lists = [shared.lists, sharedExact.lists].filter(Boolean).join(', ');
+  // Keys matched regardless of case are looked up in the row's keys, listed once.
+  const keys = options.caseInsensitive ? "CASE WHEN json_type(row) = 'OBJECT' THEN json_keys(row) END AS _keys" : '';
+  const lists = [shared.lists, sharedExact.lists, keys].filter(Boolean).join(', ');
   const orExact = (index: number, asSent: string, exactly: string) => (exactColumns[index] ? `CASE WHEN _exact IS NULL THEN ${asSent} ELSE ${exactly} END` : asSent);
   const values = columns.map((column, index) => {
     const read = (row: string, element: string | undefined) => extractColumn(column, paths[index]!, index, options, row, element);
@@ -361,8 +363,11 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
     return `{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN ${kind} = 'DOUBLE' AND regexp_matches(${json}, '[A-DF-Za-df-z]') THEN ${value} || ' is not JSON (NaN and Infinity are no JSON numbers)'
       ${wrongKind ?? ''} END}`;
   });
-  const mismatchList = mismatches.length === 0 ? 'NULL::STRUCT(c VARCHAR, e VARCHAR)[]'
-    : `nullif(list_filter([${mismatches.join(', ')}], m -> m['e'] IS NOT NULL), []::STRUCT(c VARCHAR, e VARCHAR)[])`;
+  const failures = [
+    ...(mismatches.length === 0 ? [] : [`list_filter([${mismatches.join(', ')}], m -> m['e'] IS NOT NULL)`]),
+    ...(options.caseInsensitive ? [caseVariantKeys(columns)] : []),
+  ].filter((list) => list !== undefined);
+  const mismatchList = failures.length === 0 ? 'NULL::STRUCT(c VARCHAR, e VARCHAR)[]' : `nullif(${failures.reduce((all, list) => `list_concat(${all}, ${list})`)}, []::STRUCT(c VARCHAR, e VARCHAR)[])`;
   const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
   const rowCheck = `json_type(row) IN (${shapes.map((shape) => `'${shape}'`).join(', ')})${options.scalarColumn === undefined ? '' : ` OR ${IS_SCALAR}`}`;
   const expected = ['object', ...(options.positional ? ['array'] : []), ...(options.scalarColumn === undefined ? [] : ['bare value'])].join(' or ');
@@ -376,7 +381,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
               ${values.join(', ')}, ${options.atomicArrays ? '_group' : '_row'} AS _group, ${sets} AS _sets, ${mismatchList} AS _mismatches
             FROM (SELECT *, ${lists} FROM (${UPDATE_FORMATS[options.format](`(SELECT _req, _row, _group, CASE WHEN _error IS NULL AND NOT json_valid(j) THEN 'invalid JSON' ELSE _error END AS _error, j FROM (${textSql}))`, exact)}))`;
   // A direct write only needs to fail on a value of the wrong kind: the stage then says which.
-  const directOf = (textSql: string) => `SELECT _req, _row, coalesce(_error, CASE WHEN _mismatches IS NOT NULL THEN 'a value of the wrong JSON kind' END) AS _error,
+  const directOf = (textSql: string) => `SELECT _req, _row, coalesce(_error, CASE WHEN _mismatches IS NOT NULL THEN 'a value the JSON input refused' END) AS _error,
       ${[...columns.map((_, index) => `v${index}`), '_sets'].join(', ')} FROM (${rowsOf(textSql)})`;
   // Texts passed as parameters, all of them opening an object, of whole rows whose columns all have
   // plain paths: each text is parsed once, by the extraction. The checks `rowsOf` makes need parses
@@ -548,6 +553,25 @@ function needsExactNumbers(type: DataType, integers: boolean): boolean {
   return type.kind === 'decimal' || (integers && type.kind === 'int' && type.bits >= 64);
 }
 
+/**
+ * SQL: for keys matched to columns regardless of case, the columns of a row (its keys `_keys`) that
+ * two or more keys name in different cases and none exactly (`{"Id": 1, "ID": 2}` for a column
+ * `id`), each with why: neither value is taken over the other without a word, as a CSV header or an
+ * Arrow schema naming a column twice is refused. Checked only in a row whose keys collide so.
+ */
+function caseVariantKeys(columns: Column[]): string | undefined {
+  const named = columns.filter((column) => column.jsonPath === undefined);
+  if (named.length === 0) return undefined;
+  const entries = named.map((column) => {
+    const variants = `list_filter(_keys, k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})`;
+    return `{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN NOT list_contains(_keys, ${quoteLiteral(column.name)}) AND len(${variants}) > 1
+      THEN ${quoteLiteral(`column "${column.name}": keys `)} || array_to_string(list_transform(${variants}, k -> '"' || k || '"'), ' and ')
+        || ' all name it, in different cases; send it once' END}`;
+  });
+  return `CASE WHEN len(_keys) > len(list_distinct(list_transform(_keys, k -> lower(k))))
+    THEN list_filter([${entries.join(', ')}], m -> m['e'] IS NOT NULL) ELSE []::STRUCT(c VARCHAR, e VARCHAR)[] END`;
+}
+
 /** The largest number of copies one weighted record may insert or delete. */
 export const MAX_WEIGHT = 1_000_000;
 
@@ -601,10 +625,10 @@ function extractColumn(column: Column, path: JsonPath, position: number, options
   };
   let byName = sharedElement ?? (path.steps.length === 0 ? (nested ? `${row}::VARCHAR` : `json_extract_string(${row}, '$')`) : read(toDuckDBJsonPath(path)));
   if (options.caseInsensitive && !column.jsonPath) {
-    // Exact key first; otherwise the first key equal regardless of case.
-    const key = `list_filter(json_keys(${row}), k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})[1]`;
+    // The exact key where the row has it (holding null too); otherwise the first key equal regardless of case.
+    const key = `list_filter(_keys, k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})[1]`;
     const loose = nested ? `nullif(json_extract(${row}, '$."' || replace(${key}, '"', '\\"') || '"')::VARCHAR, 'null')` : `json_extract_string(${row}, '$."' || replace(${key}, '"', '\\"') || '"')`;
-    byName = `coalesce(${byName}, CASE WHEN json_type(${row}) = 'OBJECT' THEN ${loose} END)`;
+    byName = `CASE WHEN list_contains(_keys, ${quoteLiteral(column.name)}) THEN ${byName} ELSE ${loose} END`;
   }
   if (options.scalarColumn === column.name) byName = `CASE WHEN ${IS_SCALAR} THEN json_extract_string(${row}, '$') ELSE ${byName} END`;
   const text = !options.positional ? byName : `CASE WHEN json_type(${row}) = 'ARRAY' THEN ${nested ? `nullif(json_extract(${row}, '$[${position}]')::VARCHAR, 'null')` : `json_extract_string(${row}, '$[${position}]')`} ELSE ${byName} END`;
@@ -624,7 +648,7 @@ function columnPresent(column: Column, path: JsonPath, position: number, options
     byName = `coalesce(json_type(row, ${quoteLiteral(container)}) = 'ARRAY', false)`;
   } else byName = `json_extract(row, ${quoteLiteral(toDuckDBJsonPath(path))}) IS NOT NULL`;
   if (options.caseInsensitive && !column.jsonPath) {
-    byName = `(${byName} OR (json_type(row) = 'OBJECT' AND len(list_filter(json_keys(row), k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})) > 0))`;
+    byName = `(${byName} OR coalesce(len(list_filter(_keys, k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})) > 0, false))`;
   }
   if (options.scalarColumn === column.name) byName = `(${IS_SCALAR} OR ${byName})`;
   if (!options.positional) return byName;

@@ -244,7 +244,13 @@ class ClickHouseRewriter extends SqlRewriter {
       return { build: () => `coalesce(${column}, ${zero})${named}`, next: span.to };
     }
     const aliased = this.selectAliases.get(index);
-    if (aliased) return { build: () => `(${this.render(aliased)})`, next: index + 1 };
+    if (aliased) {
+      // A select item that is the name alone keeps it. A constant (`1 AS one`) stays a value where
+      // DuckDB would read a bare one as a position (GROUP BY 1) or refuse it (ORDER BY 'total').
+      const named = this.selectItemStarts.has(index) && this.selectItemEnds.has(index + 1) ? ` AS ${quoteIdentifier(this.tokens[index]!.text)}` : '';
+      const constant = aliased.to === aliased.from + 1 && ['number', 'string'].includes(this.tokens[aliased.from]!.kind);
+      return { build: () => `${constant ? 'coalesce' : ''}(${this.render(aliased)})${named}`, next: index + 1 };
+    }
     const alias = this.withAliasAt(index);
     if (alias) {
       // A select item that is the name alone is named by it, as in ClickHouse.
@@ -597,8 +603,13 @@ class ClickHouseRewriter extends SqlRewriter {
     if (word === 'RETENTION') return { build: () => retentionSql(args.map(text)), next };
     if (word === 'FORMATDATETIME') return { build: () => this.formatDateTime(args), next };
     // ClickHouse's toStartOfInterval gives a DateTime for steps of seconds to days, a Date for weeks or more.
-    const bucket = word === 'TOSTARTOFINTERVAL' && args.length === 2 ? BUCKET_TYPES[this.intervalUnit(args[1]!) ?? ''] : undefined;
-    if (bucket) return { build: () => `CAST(toStartOfInterval(${text(args[0]!)}, ${text(args[1]!)}) AS ${bucket})`, next };
+    const bucketUnit = word === 'TOSTARTOFINTERVAL' && args.length === 2 ? this.intervalUnit(args[1]!) : undefined;
+    const bucket = bucketUnit === undefined ? undefined : BUCKET_TYPES[bucketUnit];
+    if (bucket) {
+      // Days count from the epoch, weeks from the Monday after it (DuckDB's intervals hold weeks as days).
+      const macro = bucketUnit === 'WEEK' ? 'sluice_start_of_weeks' : 'toStartOfInterval';
+      return { build: () => `CAST(${macro}(${text(args[0]!)}, ${text(args[1]!)}) AS ${bucket})`, next };
+    }
     // ClickHouse's CAST(x, 'Type'), the type a string.
     const typeName = word === 'CAST' && args.length === 2 ? this.stringAt(args[1]!) : undefined;
     if (typeName !== undefined) {
