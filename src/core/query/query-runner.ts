@@ -202,10 +202,7 @@ async function countBeforeLimit(lease: QueryLease, guarded: GuardedQuery): Promi
     return Number(reader.getRows()[0]?.[0] ?? 0);
   } catch {
     // The failure aborted the lease's transaction: the query gets a new one, or it would fail on that.
-    await lease.run(async (connection) => {
-      await connection.run('ROLLBACK');
-      await connection.run('BEGIN TRANSACTION');
-    });
+    await lease.beginAnew();
     return null;
   }
 }

@@ -2,6 +2,7 @@ import type { Action, Principal } from '../../core/auth/scopes.ts';
 import { defaultSqlOf, type Column, type Namespace, type Table } from '../../core/catalog/model.ts';
 import type { SchemaChange } from '../../core/catalog/schema-change.ts';
 import { SluiceError } from '../../core/errors.ts';
+import { TokenReader } from '../../core/query/sql-rewriter.ts';
 import { tokensOrUndefined } from '../../core/query/sql-tokens.ts';
 import { newId } from '../../core/ids.ts';
 import type { Sluice } from '../../core/sluice.ts';
@@ -15,6 +16,7 @@ import { checkDatasourceName } from './import.ts';
 import { TINYBIRD_COERCION } from './schema.ts';
 import { requireCreate, WORKSPACE } from './scopes.ts';
 import { conversionOf, rewriteClickHouseSql } from './sql/clickhouse-sql.ts';
+import { isDataSourceName } from './sql/left-join-defaults.ts';
 
 /** Where the workspace keeps its pipes, in its namespace's properties. */
 const PIPES_KEY = 'pipes';
@@ -280,14 +282,12 @@ function withCtes(sql: string, ctes: ReadonlyArray<{ name: string; sql: string }
  * table expressions (`name AS (`), found in its tokens.
  */
 function tableNamesRead(sql: string): Set<string> {
-  const tokens = tokensOrUndefined(sql, { clickhouse: true }) ?? [];
-  const isName = (index: number) => tokens[index]?.kind === 'word' || tokens[index]?.kind === 'quoted';
-  const isWord = (index: number, word: string) => tokens[index]?.kind === 'word' && tokens[index]!.text.toUpperCase() === word;
+  const reader = new TokenReader(tokensOrUndefined(sql, { clickhouse: true }) ?? []);
   const read = new Set<string>();
   const defined = new Set<string>();
-  tokens.forEach((token, index) => {
-    if (isName(index) && (isWord(index - 1, 'FROM') || isWord(index - 1, 'JOIN'))) read.add(token.text);
-    if (isName(index) && isWord(index + 1, 'AS') && tokens[index + 2]?.kind === 'symbol' && tokens[index + 2]!.text === '(') defined.add(token.text);
+  reader.tokens.forEach((token, index) => {
+    if (isDataSourceName(reader, index)) read.add(token.text);
+    else if ((token.kind === 'word' || token.kind === 'quoted') && reader.word(index + 1) === 'AS' && reader.isSymbol(index + 2, '(')) defined.add(token.text);
   });
   for (const name of defined) read.delete(name);
   return read;

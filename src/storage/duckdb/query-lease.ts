@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.ts';
 import type { PooledConnection } from './connection-pool.ts';
 import type { EngineHealth } from './engine-health.ts';
-import { checkStreamEnded } from './stream-end.ts';
+import { beginAnew, checkStreamEnded } from './stream-end.ts';
 
 /** Why a query was stopped before it finished. */
 export type StopReason = 'timeout' | 'cancelled' | 'shutdown';
@@ -78,6 +78,11 @@ export class QueryLease {
    */
   async checkEnded(sql: string): Promise<void> {
     await this.run((connection) => checkStreamEnded(connection, sql));
+  }
+
+  /** Gives the query a new read transaction, in place of one a failed statement aborted. */
+  async beginAnew(): Promise<void> {
+    await this.run(beginAnew);
   }
 
   stop(reason: StopReason): void {

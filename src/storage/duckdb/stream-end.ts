@@ -19,11 +19,16 @@ export async function checkStreamEnded(connection: DuckDBConnection, sql: string
   } catch (error) {
     if (!(error instanceof Error && error.message.includes(ABORTED_TRANSACTION))) throw error;
   }
-  await connection.run('ROLLBACK');
-  await connection.run('BEGIN TRANSACTION');
+  await beginAnew(connection);
   await connection.run(`SELECT count(*) FROM (${sql}) AS q WHERE q IS NOT NULL`);
   // It failed once and not the second time (it reads a newer snapshot, or ran out of memory once).
   throw new SluiceError('QUERY_FAILED', 'The query failed part-way through its rows');
 }
 
 const ABORTED_TRANSACTION = 'Current transaction is aborted';
+
+/** Ends the connection's transaction (one a failed statement aborted) and begins a new one. */
+export async function beginAnew(connection: DuckDBConnection): Promise<void> {
+  await connection.run('ROLLBACK');
+  await connection.run('BEGIN TRANSACTION');
+}

@@ -563,13 +563,18 @@ function caseVariantKeys(columns: Column[]): string | undefined {
   const named = columns.filter((column) => column.jsonPath === undefined);
   if (named.length === 0) return undefined;
   const entries = named.map((column) => {
-    const variants = `list_filter(_keys, k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})`;
+    const variants = keysNaming(column);
     return `{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN NOT list_contains(_keys, ${quoteLiteral(column.name)}) AND len(${variants}) > 1
       THEN ${quoteLiteral(`column "${column.name}": keys `)} || array_to_string(list_transform(${variants}, k -> '"' || k || '"'), ' and ')
         || ' all name it, in different cases; send it once' END}`;
   });
   return `CASE WHEN len(_keys) > len(list_distinct(list_transform(_keys, k -> lower(k))))
     THEN list_filter([${entries.join(', ')}], m -> m['e'] IS NOT NULL) ELSE []::STRUCT(c VARCHAR, e VARCHAR)[] END`;
+}
+
+/** SQL: the keys of a row (`_keys`) that name the column regardless of case. */
+function keysNaming(column: Column): string {
+  return `list_filter(_keys, k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})`;
 }
 
 /** The largest number of copies one weighted record may insert or delete. */
@@ -626,7 +631,7 @@ function extractColumn(column: Column, path: JsonPath, position: number, options
   let byName = sharedElement ?? (path.steps.length === 0 ? (nested ? `${row}::VARCHAR` : `json_extract_string(${row}, '$')`) : read(toDuckDBJsonPath(path)));
   if (options.caseInsensitive && !column.jsonPath) {
     // The exact key where the row has it (holding null too); otherwise the first key equal regardless of case.
-    const key = `list_filter(_keys, k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})[1]`;
+    const key = `${keysNaming(column)}[1]`;
     const loose = nested ? `nullif(json_extract(${row}, '$."' || replace(${key}, '"', '\\"') || '"')::VARCHAR, 'null')` : `json_extract_string(${row}, '$."' || replace(${key}, '"', '\\"') || '"')`;
     byName = `CASE WHEN list_contains(_keys, ${quoteLiteral(column.name)}) THEN ${byName} ELSE ${loose} END`;
   }
@@ -648,7 +653,7 @@ function columnPresent(column: Column, path: JsonPath, position: number, options
     byName = `coalesce(json_type(row, ${quoteLiteral(container)}) = 'ARRAY', false)`;
   } else byName = `json_extract(row, ${quoteLiteral(toDuckDBJsonPath(path))}) IS NOT NULL`;
   if (options.caseInsensitive && !column.jsonPath) {
-    byName = `(${byName} OR coalesce(len(list_filter(_keys, k -> lower(k) = ${quoteLiteral(column.name.toLowerCase())})) > 0, false))`;
+    byName = `(${byName} OR coalesce(len(${keysNaming(column)}) > 0, false))`;
   }
   if (options.scalarColumn === column.name) byName = `(${IS_SCALAR} OR ${byName})`;
   if (!options.positional) return byName;

@@ -8,7 +8,7 @@ import {
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems, selectLists } from './result-names.ts';
 import { arrayJoins, selectedArrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
-import { leftJoinDefaults, type ColumnsOf } from './left-join-defaults.ts';
+import { isDataSourceName, leftJoinDefaults, type ColumnsOf } from './left-join-defaults.ts';
 import { joinedStars } from './joined-stars.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
@@ -188,7 +188,7 @@ class ClickHouseRewriter extends SqlRewriter {
   /** Whether the token at `index` comes right after a data source read (`FROM t`, `JOIN t a`, `FROM t AS a`). */
   private followsDataSource(index: number): boolean {
     const isName = (at: number) => this.tokens[at]?.kind === 'word' || this.tokens[at]?.kind === 'quoted';
-    const read = (at: number) => isName(at) && ['FROM', 'JOIN'].includes(this.word(at - 1) ?? '');
+    const read = (at: number) => isDataSourceName(this, at);
     return read(index - 1) || (isName(index - 1) && (read(index - 2) || (this.word(index - 2) === 'AS' && read(index - 3))));
   }
 

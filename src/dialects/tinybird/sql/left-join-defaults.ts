@@ -6,10 +6,15 @@ import { zeroValueSql } from '../../../core/types/zero-value.ts';
 /** The columns of a data source of the workspace, by its name; undefined for no such data source. */
 export type ColumnsOf = (table: string) => Column[] | undefined;
 
+/** Whether the token at `index` names a data source the query reads: a name right after FROM or JOIN. */
+export function isDataSourceName(reader: TokenReader, index: number): boolean {
+  const token = reader.tokens[index];
+  return (token?.kind === 'word' || token?.kind === 'quoted') && ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '');
+}
+
 /** The columns of the data sources a query names after FROM or JOIN (a name twice if two have it). */
 export function columnsRead(reader: TokenReader, columnsOf: ColumnsOf): Column[] {
-  return reader.tokens.flatMap((token, index) =>
-    (token.kind === 'word' || token.kind === 'quoted') && ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '') ? columnsOf(token.text) ?? [] : []);
+  return reader.tokens.flatMap((token, index) => (isDataSourceName(reader, index) ? columnsOf(token.text) ?? [] : []));
 }
 
 /** A column's type's default (ClickHouse's zero value: '', 0, 1970-01-01, []), as SQL of its DuckDB type. */
