@@ -69,18 +69,45 @@ export async function startServer(config: Config): Promise<RunningServer> {
   };
 }
 
-/** Counts the requests being answered, so that a close can wait for them and no longer. */
+/**
+ * How long, once the server closes, an answer may wait on a client that reads none of it (a large
+ * query result, an egress stream) before it is broken off: the close does not wait on such readers.
+ */
+const STALLED_READER_MS = 1000;
+
+/**
+ * Counts the requests being answered, so that a close can wait for them and no longer. While it
+ * waits, an answer whose client took none of it for STALLED_READER_MS is broken off (destroyed: the
+ * client sees a cut, never a clean end). A client still reading gets what was sent before the close
+ * began: the queries and feeds behind the answers are stopped by then, and end them.
+ */
 function trackRequests(server: Server): { settled(): Promise<void> } {
-  let answering = 0;
+  const answering = new Set<ServerResponse>();
   let wake: (() => void) | undefined;
   server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
-    answering += 1;
+    answering.add(response);
     response.once('close', () => {
-      answering -= 1;
-      if (answering === 0) wake?.();
+      answering.delete(response);
+      if (answering.size === 0) wake?.();
     });
   });
   return {
-    settled: () => (answering === 0 ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
+    settled: () => {
+      if (answering.size === 0) return Promise.resolve();
+      /** What each answer waiting on its client had sent at the last look. */
+      let waiting = new Map<ServerResponse, number>();
+      const watch = setInterval(() => {
+        const now = new Map([...answering].filter(waitsOnClient).map((response) => [response, response.socket?.bytesWritten ?? 0]));
+        // Waiting at both looks with nothing more taken between them: its client is not reading.
+        for (const [response, sent] of now) if (waiting.get(response) === sent) response.destroy();
+        waiting = now;
+      }, STALLED_READER_MS).unref();
+      return new Promise<void>((resolve) => (wake = resolve)).finally(() => clearInterval(watch));
+    },
   };
+}
+
+/** The answer has more written than its client has taken: its buffer is full, or it ended and is not yet flushed. */
+function waitsOnClient(response: ServerResponse): boolean {
+  return response.writableNeedDrain || (response.writableEnded && !response.writableFinished);
 }

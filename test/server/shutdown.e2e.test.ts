@@ -181,3 +181,28 @@ test('a server closing refuses a Feldera push waiting on its paused pipeline wit
     await server.stop();
   }
 });
+
+test('a server closing breaks off a query result its client has stopped reading, rather than wait for the client', { timeout: 60_000 }, async () => {
+  const server = await TestServer.start();
+  try {
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    const started = new Promise<string>((resolve) => socket.once('data', (chunk) => resolve(chunk.toString())));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const query = encodeURIComponent('SELECT number, repeat(\'x\', 100) AS padding FROM numbers(2000000) FORMAT CSV');
+    socket.write(`GET /v0/sql?q=${query} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n\r\n`);
+    assert.match(await within(started, 10_000, 'the answer'), /^HTTP\/1\.1 200/);
+    // The client reads the first bytes and then nothing: the server's buffers fill and stay full.
+    socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await within(server.restart(), 20_000, 'closing the server');
+    let rest = '';
+    socket.on('data', (chunk) => (rest += chunk.toString()));
+    socket.resume();
+    await within(closed, 5_000, 'the connection closing');
+    // Broken off, not ended: a chunked answer that ended cleanly would end with its last, empty chunk.
+    assert.doesNotMatch(rest, /\r\n0\r\n\r\n$/);
+  } finally {
+    await server.stop();
+  }
+});

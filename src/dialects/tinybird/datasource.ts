@@ -1,5 +1,6 @@
 import type { Catalog } from '../../core/catalog/catalog.ts';
 import type { Column, Table } from '../../core/catalog/model.ts';
+import { SluiceError } from '../../core/errors.ts';
 import { printClickHouseType } from '../../core/types/index.ts';
 import { printSchema } from './schema.ts';
 
@@ -28,6 +29,20 @@ export function findDatasource(catalog: Catalog, namespaceId: string, nameOrId: 
   if (named || !nameOrId.startsWith('t_')) return named;
   const byId = catalog.findTableById(nameOrId.slice(2));
   return byId?.namespaceId === namespaceId ? byId : undefined;
+}
+
+/**
+ * Creates a data source for the rows that follow it. Two first writes to a new data source may race
+ * to create it, both meaning to add rows: the loser writes into the winner's (`created` false).
+ */
+export async function createOrJoin(catalog: Catalog, namespaceId: string, name: string, create: () => Promise<Table>): Promise<{ table: Table; created: boolean }> {
+  try {
+    return { table: await create(), created: true };
+  } catch (error) {
+    const winner = error instanceof SluiceError && error.code === 'TABLE_EXISTS' ? catalog.findTable(namespaceId, name) : undefined;
+    if (winner) return { table: winner, created: false };
+    throw error;
+  }
 }
 
 /** Tinybird prints times as `YYYY-MM-DD HH:MM:SS` (UTC). */

@@ -10,7 +10,7 @@ import { spoolToFile } from '../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../core/sluice.ts';
 import { printClickHouseType } from '../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../core/write/write-command.ts';
-import { findDatasource, renderDatasource, type TinybirdTableProperties } from './datasource.ts';
+import { createOrJoin, findDatasource, renderDatasource, type TinybirdTableProperties } from './datasource.ts';
 import type { Params } from './params.ts';
 import { Pipes } from './pipes.ts';
 import { parseSchema, TINYBIRD_COERCION } from './schema.ts';
@@ -255,13 +255,16 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
 
   let table = existing;
   /** The spooled CSV a new table was inferred from, loaded as it is (by position, with its header or not). */
-  let inferred: { path: string; hasHeader: boolean; delimiter: string; quote: string; escape: string } | undefined;
+  let inferred: { path: string; hasHeader: boolean; delimiter: string; quote: string; escape: string; byPosition: boolean } | undefined;
+  /** Whether this import made the table (so that a failure undoes it). */
+  let created = false;
   const cleanups: Array<() => Promise<void>> = [];
   try {
     if (!table && schemaText !== undefined) {
       const columns = parseSchema(schemaText);
       if (format === 'csv' && columns.some((column) => column.jsonPath)) throw new SluiceError('INVALID_SCHEMA', 'JSONPaths are only supported with format=ndjson or format=parquet');
       table = await createTable(core, principal, namespace, name, columns, format, params, request.source !== undefined);
+      created = true;
     }
     // Only a create may come without data (a data source from its schema alone); an append or replace of nothing is a mistake.
     if (!request.source && mode !== 'create') {
@@ -278,9 +281,15 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       const inference = await inferCsv(core.storage, file.path, {
         ...csvDialect(params), typeGuessing: params.flag('type_guessing', true), nullText: CLICKHOUSE_CSV_NULL,
       });
-      table = await createTable(core, principal, namespace, name, inference.columns.map(({ name: column, field }) => ({ name: column, ...field })), format, params, true);
+      const columns = inference.columns.map(({ name: column, field }) => ({ name: column, ...field }));
+      const create = () => createTable(core, principal, namespace, name, columns, format, params, true);
+      // An append racing another first append to the same new data source loads its file into the winner's.
+      const made = mode === 'append' ? await createOrJoin(core.catalog, namespace.id, name, create) : { table: await create(), created: true };
+      table = made.table;
+      created = made.created;
       const { hasHeader, delimiter, quote, escape } = inference.dialect;
-      inferred = { path: file.path, hasHeader, delimiter, quote, escape: escape ?? quote };
+      // Into a table made from this file, its columns load by position; into the winner's, by the header's names.
+      inferred = { path: file.path, hasHeader, delimiter, quote, escape: escape ?? quote, byPosition: made.created };
     }
     if (!request.source) return { datasource: await datasourceOf(core, principal, table) };
     const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : request.source;
@@ -292,7 +301,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: rewriteClickHouseSql(params.get('replace_condition')!, { conditionOn: table.columns.map((column) => column.name) }) }),
       csv: {
         header: inferred ? inferred.hasHeader : 'detect',
-        byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,
+        byPosition: inferred?.byPosition ?? false, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,
         // As ClickHouse reads CSV (and writes it with FORMAT CSV): `\N` is NULL, a quoted "" the empty string.
         // Outside String columns "" stays a missing value, as an empty field is (writers that quote every field write one so).
         nullText: CLICKHOUSE_CSV_NULL, quotedEmptyIsNull: 'outsideText',
@@ -307,7 +316,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
     return importResponse(request.importId, await datasourceOf(core, principal, table), result);
   } catch (error) {
     // A data source this import created goes with it, so that the request can simply be sent again.
-    if (table && !existing) await core.undoCreate(table).catch(() => undefined);
+    if (table && created) await core.undoCreate(table).catch(() => undefined);
     throw error;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);

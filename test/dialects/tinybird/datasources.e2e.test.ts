@@ -388,6 +388,13 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     ]);
   });
 
+  test('concurrent first appends to a data source that does not exist yet all land: one creates it from its file, the others append theirs to it by header', async () => {
+    const files = Array.from({ length: 6 }, (_, index) => (index % 2 === 0 ? `id,name\n${index},n${index}\n` : `name,id\nn${index},${index}\n`));
+    const responses = await Promise.all(files.map((file, index) => suite.tb.upload('mode=append&name=raced_first', 'csv', `f${index}.csv`, file)));
+    for (const response of responses) assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT id, name FROM raced_first ORDER BY id'), files.map((_, index) => ({ id: index, name: `n${index}` })));
+  });
+
   test('replace swaps all rows, or only those matching replace_condition (others in the file are ignored)', async () => {
     await suite.tb.form('/v0/datasources?name=data_source_name', { schema: 'my_partition_key Int32, v String' });
     await suite.tb.upload('mode=append&name=data_source_name', 'csv', 'a.csv', '100,old\n200,old\n300,old\n');

@@ -8,7 +8,7 @@ import { spoolToFile } from '../../../core/ingest/sources/spool-file.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printClickHouseType } from '../../../core/types/index.ts';
 import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
-import { findDatasource } from '../datasource.ts';
+import { createOrJoin, findDatasource } from '../datasource.ts';
 import { Pipes } from '../pipes.ts';
 import { checkDatasourceName, successfulRows, tinybirdColumns } from '../import.ts';
 import { Params } from '../params.ts';
@@ -50,7 +50,9 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
         // From every row of the request (at most 10 MB), not a sample: its later rows must fit the types too.
         const analysis = await analyzeNdjson(core.storage, file.path, { sampleRows: Number.MAX_SAFE_INTEGER });
         const columns = tinybirdColumns(analysis.columns.map((column): Column => ({ name: column.name, ...column.field, jsonPath: column.path })));
-        table = core.catalog.findTable(namespace.id, name) ?? (await createOrFind(core, principal, namespace.id, name, columns));
+        // Provisional until the rows it is created for commit: a crash in between leaves no empty data source.
+        const create = () => core.createTable(principal, namespace, { name: checkDatasourceName(name), columns, properties: { format: 'ndjson' }, provisional: true });
+        table = core.catalog.findTable(namespace.id, name) ?? (await createOrJoin(core.catalog, namespace.id, name, create)).table;
         source = { kind: 'file', path: file.path };
       }
       const result = await ingest(core, principal, {
@@ -64,17 +66,4 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
       for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     }
   });
-}
-
-/** Two first requests for a new data source may race to create it: the loser uses the winner's. */
-async function createOrFind(core: Sluice, principal: Parameters<Sluice['createTable']>[0], namespaceId: string, name: string, columns: Column[]) {
-  const namespace = core.catalog.getNamespaceById(namespaceId);
-  try {
-    // Provisional until the rows it is created for commit: a crash in between leaves no empty data source.
-    return await core.createTable(principal, namespace, { name: checkDatasourceName(name), columns, properties: { format: 'ndjson' }, provisional: true });
-  } catch (error) {
-    const existing = core.catalog.findTable(namespaceId, name);
-    if (existing) return existing;
-    throw error;
-  }
 }
