@@ -497,6 +497,41 @@ describe('concurrent writes over HTTP', () => {
   });
 });
 
+describe('large overwrites and the readers meanwhile', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await TestServer.start();
+  });
+  after(() => server.stop());
+
+  test('readers of a keyed table overwritten again and again by 130,000 rows (more than one DuckDB row group) and by 1,000 see all of one or all of the other, never both', async () => {
+    const cz = new CatalyzedClient(server);
+    const tableId = await cz.createTable(await cz.createDataset('overwritten'), 't', [{ name: 'id', arrowType: 'int64', nullable: false }, { name: 'v', arrowType: 'utf8' }], ['id']);
+    const csv = (rows: number, tag: string, offset: number) => `id,v\n${Array.from({ length: rows }, (_, index) => `${offset + index},${tag}`).join('\n')}\n`;
+    const [large, small] = [csv(130_000, 'new', 0), csv(1000, 'old', 10_000_000)];
+    const write = async (body: string) => {
+      const response = await cz.write(tableId, 'mode=overwrite', body, 'text/csv');
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+    };
+    await write(small);
+    const seen = new Set<string>();
+    await together([(async () => {
+      for (let round = 0; round < 4; round += 1) {
+        await write(large);
+        await write(small);
+      }
+    })()], (running) => Array.from({ length: 2 }, async () => {
+      while (running()) {
+        const { status, body } = await cz.query("SELECT count(*) FILTER (WHERE v = 'old') AS old, count(*) FILTER (WHERE v = 'new') AS new FROM t", { t: tableId });
+        assert.equal(status, 200, JSON.stringify(body));
+        seen.add(`${body.rows[0].old}/${body.rows[0].new}`);
+      }
+    }));
+    assert.ok(seen.size > 0);
+    for (const counts of seen) assert.ok(['1000/0', '0/130000'].includes(counts), `a read saw ${counts} (old/new rows)`);
+  });
+});
+
 describe('concurrent writes past the queue limit', () => {
   let server: TestServer;
   let cz: CatalyzedClient;

@@ -282,7 +282,7 @@ describe('Tinybird: awkward names', () => {
     });
   });
 
-  test('data sources whose names differ only in case are distinct, each read by its own name; columns differing only in case are a 400', async () => {
+  test('data sources whose names differ only in case are distinct, each read by its own name; columns, and struct fields, differing only in case are a 400', async () => {
     await tbOk(await tb.form('/v0/datasources', { name: 'Cased', schema: 'x Int32' }));
     await tbOk(await tb.form('/v0/datasources', { name: 'cased', schema: 'x Int32' }));
     await tbOk(await tb.upload('name=Cased&mode=append', 'csv', 'rows.csv', '1\n'));
@@ -293,6 +293,13 @@ describe('Tinybird: awkward names', () => {
     assert.deepEqual((await tbQuery('SELECT x FROM CASED')).data, [{ x: 4 }]);
     assert.deepEqual((await tbQuery('SELECT (SELECT sum(x) FROM Cased) AS a, (SELECT sum(x) FROM cased) AS b, (SELECT sum(x) FROM CASED) AS c')).data, [{ a: 1, b: 5, c: 4 }]);
     await tbError(await tb.form('/v0/datasources', { name: 'cased_columns', schema: 'value Int32, Value Int32' }), /Duplicate column name "Value"/);
+    // So are a struct's fields, in every dialect, nested or not: a 400 naming them, no table made.
+    await tbError(await tb.form('/v0/datasources', { name: 'cased_fields', schema: 's Tuple(a Int32, A Int32)' }), /struct field "A" differs from field "a" only in case/);
+    const datasetId = await catalyzed.createDataset('cased_fields');
+    for (const [arrowType, pattern] of [['struct<a: int32, A: int32>', /field "A" differs from field "a" only in case/], ['list<struct<a: int32, a: utf8>>', /field "a" is named twice/]] as const) {
+      await catalyzedError(await catalyzed.call('POST', '/dataset-tables', { datasetId, tableName: 't', fields: [{ name: 's', arrowType }] }), 400, 'VALIDATION_ERROR', pattern);
+    }
+    assert.deepEqual((await catalyzed.call('GET', `/dataset-tables?datasetId=${datasetId}`)).body.tables, []);
   });
 
   test('a 255-character data source with a 255-character column is served, quarantine included; 256 characters is a 400 naming the limit', async () => {

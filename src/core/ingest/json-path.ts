@@ -1,4 +1,5 @@
 import { SluiceError } from '../errors.ts';
+import { quoteLiteral } from '../../storage/duckdb/sql.ts';
 
 /**
  * JSONPaths as schemas write them: `$`, `$.a.b`, `$.['a.b']`, `$.arr[:]`, `$.arr[:].f`. A path is
@@ -49,6 +50,20 @@ export function isReadableKey(key: string): boolean {
  */
 export function toDuckDBJsonPath(path: JsonPath): string {
   return '$' + path.steps.map((step) => ('every' in step ? '[*]' : `."${step.key.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)).join('');
+}
+
+/**
+ * SQL reading a path with `[:]` from the JSON `row` (an SQL expression): a list of one item per
+ * element of the array, `extract` (`json_extract` for JSON, `json_extract_string` for text) reading
+ * the keys after `[:]` in each element. An element without them gives a null in its place: DuckDB's
+ * own `[*].f` leaves such elements out, which misaligns arrays read side by side.
+ */
+export function everyElement(row: string, path: JsonPath, extract: 'json_extract' | 'json_extract_string'): string {
+  const every = path.steps.findIndex((step) => 'every' in step);
+  const literal = (steps: JsonPath['steps']) => quoteLiteral(toDuckDBJsonPath({ text: path.text, steps }));
+  const member = path.steps.slice(every + 1);
+  if (member.length === 0) return `${extract}(${row}, ${literal(path.steps)})`;
+  return `list_transform(json_extract(${row}, ${literal(path.steps.slice(0, every + 1))}), sluice_element -> ${extract}(sluice_element, ${literal(member)}))`;
 }
 
 export function hasWildcard(path: JsonPath): boolean {

@@ -70,8 +70,15 @@ const DUCKDB_NAMES: KindTable<string> = {
   timestamp: ({ unit }) => TIMESTAMPS[unit],
   list: ({ element, size }) => `${toDuckDBType(element)}[${size ?? ''}]`,
   map: ({ key, value }) => `MAP(${toDuckDBType(key)}, ${toDuckDBType(value)})`,
-  struct: ({ fields }) =>
-    `STRUCT(${fields.map(({ name, type }) => `${quoteIdentifier(name)} ${toDuckDBType(type)}`).join(', ')})`,
+  struct: ({ fields }) => {
+    // DuckDB compares a struct's field names without regard to case, as it compares columns.
+    const clash = fields.find(({ name }, index) => fields.findIndex((other) => other.name.toLowerCase() === name.toLowerCase()) !== index);
+    if (clash) {
+      const earlier = fields.find((other) => other.name.toLowerCase() === clash.name.toLowerCase())!.name;
+      throw new TypeNameError('STRUCT', earlier === clash.name ? `struct field "${clash.name}" is named twice` : `struct field "${clash.name}" differs from field "${earlier}" only in case, which the storage engine cannot tell apart`);
+    }
+    return `STRUCT(${fields.map(({ name, type }) => `${quoteIdentifier(name)} ${toDuckDBType(type)}`).join(', ')})`;
+  },
   json: () => 'JSON',
   // DuckDB's own type of the NULL literal: a column of it holds only NULL and survives a checkpoint.
   null: () => '"NULL"',

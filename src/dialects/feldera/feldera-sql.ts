@@ -102,6 +102,8 @@ const CALLS: Record<string, Call> = {
   PARSE_TIMESTAMP: { arity: 2, build: ([format, text]) => `try_strptime(${text}, ${format})` },
   PARSE_DATE: { arity: 2, build: ([format, text]) => `CAST(try_strptime(${text}, ${format}) AS DATE)` },
   PARSE_JSON: { arity: 1, build: ([text]) => `CASE WHEN json_valid(${text}) THEN CAST(${text} AS JSON) END` },
+  // A VARIANT's JSON text, a VARCHAR as Feldera gives it (DuckDB's to_json gives JSON, which is a VARIANT here).
+  TO_JSON: { arity: 1, build: ([value]) => `CAST(to_json(${value}) AS VARCHAR)` },
   // NULL elements count as the smallest, first in ascending order.
   SORT_ARRAY: {
     arity: [1, 2],
@@ -142,6 +144,9 @@ const CALLS: Record<string, Call> = {
   ELEMENT: { arity: 1, build: ([array]) => `CASE len(${array}) WHEN 0 THEN NULL WHEN 1 THEN (${array})[1] ELSE error('ELEMENT of an array with more than one element') END` },
 };
 
+/** The operators of arithmetic, whose integer literal operands are INTEGERs (see `integerInArithmetic`). */
+const ARITHMETIC = new Set(['+', '-', '*', '/', '%']);
+
 /**
  * Rewrites, anywhere in a view's query (`tokens`, positions in `program`):
  * - `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset]))` into the rows of `t` (those with a
@@ -150,6 +155,7 @@ const CALLS: Record<string, Call> = {
  *   window of `size`, starting every `slide`, that holds it;
  * - `FLOOR(x TO UNIT)` into `date_trunc`, `CEIL(x TO UNIT)` into the next boundary unless x is one;
  * - `x RLIKE 'pattern'` into `x SIMILAR TO` the pattern anywhere;
+ * - an integer literal in arithmetic into an INTEGER, as Feldera types it (`ti + 1` is no TINYINT);
  * - `MAP[k, v, …]` into `MAP {k: v, …}`, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
  *   a cast to VARIANT into `to_json`, which wraps the value rather than parsing a string;
  * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
@@ -415,6 +421,18 @@ class Translator extends CalciteDays {
   }
 
   /** The rewrite of the construct starting at `index`, if one does (and the index after it). */
+  /**
+   * An integer literal that fits an INTEGER, an operand of arithmetic (`ti + 1`, `2 * si`): an
+   * INTEGER in Feldera, so that `TINYINT + 1` is an INTEGER; DuckDB gives such a literal the other
+   * operand's type, and `127 + 1` in a TINYINT column overflowed.
+   */
+  private integerInArithmetic(index: number): string | undefined {
+    const token = this.tokens[index]!;
+    if (token.kind !== 'number' || !/^[0-9]+$/.test(token.text) || Number(token.text) > 2 ** 31 - 1) return undefined;
+    const arithmetic = (at: number) => ARITHMETIC.has(this.tokens[at]?.kind === 'symbol' ? this.tokens[at]!.text : '');
+    return arithmetic(index - 1) || arithmetic(index + 1) ? token.text : undefined;
+  }
+
   private construct(index: number, limit: number): Rewrite | undefined {
     const word = this.word(index);
     // `a <=> b`: equal, or both NULL (DuckDB writes IS NOT DISTINCT FROM); `MINUS` is EXCEPT.
@@ -423,6 +441,8 @@ class Translator extends CalciteDays {
     }
     if (word === 'MINUS') return { build: () => 'EXCEPT', next: index + 1 };
     if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
+    const literal = this.integerInArithmetic(index);
+    if (literal !== undefined) return { build: () => `CAST(${literal} AS INTEGER)`, next: index + 1 };
     // `x RLIKE 'pattern'` finds the pattern anywhere in x; DuckDB's SIMILAR TO must match all of it.
     const pattern = this.tokens[index + 1];
     if (word === 'RLIKE' && pattern?.kind === 'string') {
@@ -493,12 +513,15 @@ class Translator extends CalciteDays {
     const to = (x: string) => `${name}(${x} AS ${type.sql})`;
     // A VARIANT (stored as JSON) whose value is not of the type casts to NULL, as in Feldera.
     const variant = (x: string) => `WHEN typeof(${x}) = 'JSON' THEN TRY_CAST(${x} AS ${type.sql})`;
-    // A fraction cast to an integer is cut, as Feldera casts (DuckDB's cast rounds: 2.9 would be 3).
+    // A fraction cast to an integer is cut, as Feldera casts (DuckDB's cast rounds: 2.9 would be 3),
+    // a VARIANT's too.
     if (type.type.kind === 'int') {
       return {
         build: () => {
           const x = value();
-          return `CASE ${name === 'CAST' ? `${variant(x)} ` : ''}WHEN typeof(${x}) IN ('FLOAT', 'DOUBLE') THEN ${to(`trunc(CAST(${x} AS DOUBLE))`)} ` +
+          const fromVariant = `WHEN typeof(${x}) = 'JSON' THEN CASE WHEN json_type(CAST(${x} AS JSON)) = 'DOUBLE' THEN TRY_CAST(trunc(TRY_CAST(${x} AS DOUBLE)) AS ${type.sql}) `
+            + `ELSE TRY_CAST(${x} AS ${type.sql}) END `;
+          return `CASE ${fromVariant}WHEN typeof(${x}) IN ('FLOAT', 'DOUBLE') THEN ${to(`trunc(CAST(${x} AS DOUBLE))`)} ` +
             `WHEN typeof(${x}) LIKE 'DECIMAL%' THEN ${to(`split_part(CAST(${x} AS VARCHAR), '.', 1)`)} ELSE ${to(x)} END`;
         },
         next,
@@ -514,15 +537,16 @@ class Translator extends CalciteDays {
         next,
       };
     }
-    // A VARIANT holding a string is cast to that string, not to its JSON text with the quotes (a
-    // VARIANT is stored as JSON; the rewrite has no types, so the value's own type decides).
+    // A VARIANT holding a string is cast to that string, not to its JSON text with the quotes, and
+    // one holding anything else to NULL, as for other types (TO_JSON gives its JSON text). A VARIANT
+    // is stored as JSON; the rewrite has no types, so the value's own type decides.
     if (type.type.kind === 'string') {
       return {
         build: () => {
           const x = value();
           const cast = `${name}(${x} AS ${type.sql})`;
           // A boolean is written TRUE or FALSE, as Feldera writes it.
-          return `CASE WHEN typeof(${x}) = 'JSON' AND json_type(${x}::JSON) = 'VARCHAR' THEN json_extract_string(${x}::JSON, '$')
+          return `CASE WHEN typeof(${x}) = 'JSON' THEN CASE WHEN json_type(CAST(${x} AS JSON)) = 'VARCHAR' THEN json_extract_string(CAST(${x} AS JSON), '$') END
             WHEN typeof(${x}) = 'BOOLEAN' THEN ${name}(upper(CAST(${x} AS VARCHAR)) AS ${type.sql}) ELSE ${cast} END`;
         },
         next,

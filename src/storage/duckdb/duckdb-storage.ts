@@ -1,3 +1,4 @@
+import { CommitGate, LARGE_COMMIT_ROWS } from './commit-gate.ts';
 import { setMaxListeners } from 'node:events';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -72,6 +73,8 @@ export class DuckDBStorage {
     /** Copies of relations that change feeds compare against (see RelationSnapshots). */
     readonly snapshots: RelationSnapshots,
     private readonly health: EngineHealth,
+    /** Keeps reads and large commits apart (see CommitGate). */
+    private readonly gate: CommitGate,
   ) {}
 
   /**
@@ -119,7 +122,8 @@ export class DuckDBStorage {
       setup.closeSync();
     }
     const health = new EngineHealth();
-    const snapshots = new RelationSnapshots(new ConnectionPool(instance, SNAPSHOT_CONNECTIONS, health));
+    const gate = new CommitGate();
+    const snapshots = new RelationSnapshots(new ConnectionPool(instance, SNAPSHOT_CONNECTIONS, health), gate);
     const queryConnections = options.queryConnections ?? DEFAULT_QUERY_CONNECTIONS;
     return new DuckDBStorage(
       instance,
@@ -134,12 +138,13 @@ export class DuckDBStorage {
       spoolDir,
       snapshots,
       health,
+      gate,
     );
   }
 
   /** Runs a statement outside any explicit transaction and returns its rows as plain JS values. */
   async query(sql: string, params?: SqlParams): Promise<Row[]> {
-    return this.readers.use((connection) => readRows(connection, sql, params));
+    return this.readers.use((connection) => this.gate.read(() => readRows(connection, sql, params)));
   }
 
   /**
@@ -185,7 +190,7 @@ export class DuckDBStorage {
       giveBack();
       throw stop.signal.aborted ? stopError(stop.signal.reason as StopReason, timeoutMs) : translateDuckDBError(error);
     }
-    const lease = new QueryLease(lent, timeoutMs, this.health, () => {
+    const lease = new QueryLease(lent, timeoutMs, this.health, this.gate, () => {
       forget();
       giveBack();
     });
@@ -217,7 +222,8 @@ export class DuckDBStorage {
         this.health.check();
         // One round trip for the statements left for the commit and the commit itself; a failing
         // statement stops the rest, and the transaction is rolled back below.
-        await run(connection, [...tx.takeStatementsAtCommit(), 'COMMIT'].join(';\n'));
+        const commit = () => run(connection, [...tx.takeStatementsAtCommit(), 'COMMIT'].join(';\n'));
+        await (tx.rowsChanged >= LARGE_COMMIT_ROWS ? this.gate.largeCommit(commit) : commit());
         tx.runAfterCommit();
         return result;
       } catch (error) {
@@ -262,6 +268,8 @@ const preparedStatements = new WeakMap<DuckDBConnection, Map<string, DuckDBPrepa
 /** One open transaction on a writer connection. */
 export class Transaction {
   private readonly appenders: DuckDBAppender[] = [];
+  /** The rows its statements inserted, updated or deleted (appenders write staging tables only). */
+  rowsChanged = 0;
   private readonly commitHooks: Array<() => void> = [];
   private readonly statementsAtCommit: string[] = [];
 
@@ -275,7 +283,7 @@ export class Transaction {
   async run(sql: string, params?: SqlParams): Promise<number> {
     try {
       const result = await this.connection.run(sql, params);
-      return Number(result.rowsChanged);
+      return this.changed(Number(result.rowsChanged));
     } catch (error) {
       throw this.health.translate(error);
     }
@@ -283,6 +291,11 @@ export class Transaction {
 
   async rows(sql: string, params?: SqlParams, types?: DuckDBType[]): Promise<Row[]> {
     return readRows(this.connection, sql, params, types);
+  }
+
+  private changed(rows: number): number {
+    this.rowsChanged += rows;
+    return rows;
   }
 
   /** The names of a query's result columns as the query gives them (duplicates kept), without running it. */
@@ -321,7 +334,7 @@ export class Transaction {
       cache.set(sql, prepared);
       prepared.bind(params, types);
       try {
-        return Number((await prepared.run()).rowsChanged);
+        return this.changed(Number((await prepared.run()).rowsChanged));
       } finally {
         // The bound values (a group's texts) are not kept alive until the statement's next use.
         prepared.clearBindings();

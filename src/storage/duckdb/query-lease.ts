@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SluiceError } from '../../core/errors.ts';
+import type { CommitGate } from './commit-gate.ts';
 import type { PooledConnection } from './connection-pool.ts';
 import type { EngineHealth } from './engine-health.ts';
 import { beginAnew, checkStreamEnded } from './stream-end.ts';
@@ -45,6 +46,7 @@ export class QueryLease {
     private readonly lent: PooledConnection,
     private readonly timeoutMs: number,
     private readonly health: EngineHealth,
+    private readonly gate: CommitGate,
     private readonly onEnd: () => void,
   ) {}
 
@@ -60,7 +62,7 @@ export class QueryLease {
         this.reading = true;
         await this.lent.connection.run('BEGIN TRANSACTION');
       }
-      const result = await step(this.lent.connection);
+      const result = await this.gate.read(() => step(this.lent.connection));
       if (this.reason) throw stopError(this.reason, this.timeoutMs);
       return result;
     } catch (error) {

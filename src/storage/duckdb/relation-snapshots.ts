@@ -1,4 +1,5 @@
 import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
+import type { CommitGate } from './commit-gate.ts';
 import type { ConnectionPool } from './connection-pool.ts';
 import { translateDuckDBError } from './duckdb-errors.ts';
 import { quoteIdentifier } from './sql.ts';
@@ -31,7 +32,11 @@ export class RelationSnapshots {
   private next = 0;
 
   /** `pool`'s connections are the snapshots' own, over an instance where ATTACH_SNAPSHOTS has run. */
-  constructor(private readonly pool: ConnectionPool) {}
+  constructor(
+    private readonly pool: ConnectionPool,
+    /** A copy reads the database's tables: not while a large commit holds the gate (see CommitGate). */
+    private readonly gate: CommitGate,
+  ) {}
 
   /**
    * Copies the relation's current rows into a new snapshot. `beforeCopy` runs just before the
@@ -39,7 +44,7 @@ export class RelationSnapshots {
    */
   async take(relationSql: string, beforeCopy: () => void = () => {}): Promise<RelationSnapshot> {
     this.next += 1;
-    const snapshot = new RelationSnapshot(this.pool, relationSql, `s${this.next}`);
+    const snapshot = new RelationSnapshot(this.pool, this.gate, relationSql, `s${this.next}`);
     await snapshot.copy(beforeCopy);
     return snapshot;
   }
@@ -56,6 +61,7 @@ export class RelationSnapshot {
 
   constructor(
     private readonly pool: ConnectionPool,
+    private readonly gate: CommitGate,
     private readonly relationSql: string,
     private readonly id: string,
   ) {}
@@ -67,7 +73,7 @@ export class RelationSnapshot {
 
   async copy(beforeCopy: () => void): Promise<void> {
     await this.inTransaction(beforeCopy, async (connection) => {
-      await connection.run(`CREATE OR REPLACE TABLE ${this.name('rows')} AS (${this.relationSql})`);
+      await this.copyRelation(connection, this.name('rows'));
       return { rows: await countRows(connection, this.name('rows')), added: 0, removed: 0 };
     });
   }
@@ -81,7 +87,7 @@ export class RelationSnapshot {
       const rows = this.name('rows');
       const next = this.name('next');
       // The relation (a view, perhaps costly) is evaluated once; the differences compare copies.
-      await connection.run(`CREATE OR REPLACE TABLE ${next} AS (${this.relationSql})`);
+      await this.copyRelation(connection, next);
       await connection.run(`CREATE OR REPLACE TABLE ${this.name('added')} AS FROM ${next} EXCEPT ALL FROM ${rows}`);
       await connection.run(`CREATE OR REPLACE TABLE ${this.name('removed')} AS FROM ${rows} EXCEPT ALL FROM ${next}`);
       await connection.run(`DROP TABLE ${rows}`);
@@ -128,6 +134,11 @@ export class RelationSnapshot {
     await this.pool.use(async (connection) => {
       for (const table of ['rows', 'added', 'removed', 'next'] as const) await connection.run(`DROP TABLE IF EXISTS ${this.name(table)}`);
     }).catch(() => undefined);
+  }
+
+  /** Copies the relation's rows into a table of the snapshot. */
+  private async copyRelation(connection: DuckDBConnection, table: string): Promise<void> {
+    await this.gate.read(() => connection.run(`CREATE OR REPLACE TABLE ${table} AS (${this.relationSql})`));
   }
 
   /** A table of the snapshot: one of its parts, or the copy a refresh takes before it becomes `rows`. */

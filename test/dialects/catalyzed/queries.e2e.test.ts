@@ -291,7 +291,7 @@ describe('Catalyzed queries', () => {
     assert.deepEqual((await arrowResult('SELECT NULL AS x', {})).fields, [['x', 'Null', true]]);
   });
 
-  test('refused queries: unbound names, unknown ids and fields, unknown ops, writes and SQL errors', async () => {
+  test('refused queries: unbound names, unknown ids and fields, unknown ops and binding keys, writes and SQL errors', async () => {
     const cases: Array<[string, Record<string, unknown>, number, string]> = [
       ['SELECT * FROM nowhere', {}, 400, 'VALIDATION_ERROR'],
       ['SELECT * FROM shop.orders', { orders }, 400, 'VALIDATION_ERROR'],
@@ -300,6 +300,8 @@ describe('Catalyzed queries', () => {
       ['SELECT * FROM t', { t: { tableId: orders, filters: [{ field: 'id', op: 'between', value: 1 }] } }, 400, 'VALIDATION_ERROR'],
       ['SELECT * FROM t', { t: { tableId: orders, filters: [{ field: 'id', op: 'in', value: [] }] } }, 400, 'VALIDATION_ERROR'],
       ['SELECT * FROM t', { t: { tableId: orders, filters: [{ field: 'id', op: 'like', value: '1%' }] } }, 400, 'VALIDATION_ERROR'],
+      // A misspelt key would be ignored and every row read.
+      ['SELECT * FROM t', { t: { tableId: orders, filter: [{ field: 'id', op: 'eq', value: 1 }] } }, 400, 'VALIDATION_ERROR'],
       ['DELETE FROM t', { t: orders }, 400, 'QUERY_ERROR'],
       ['SELECT * FROM read_csv(\'/etc/passwd\')', {}, 400, 'QUERY_ERROR'],
       ['SELEC 1', {}, 400, 'QUERY_ERROR'],

@@ -51,6 +51,9 @@ const PROGRAM = `
            REGEXP_REPLACE('Springsteen, Bruce', '([^,\\s]+),\\s+(\\S+)', '$2 $1') AS groups, LOG(8, 2) AS log_base_two, LOG(EXP(1)) AS natural_log,
            GREATEST(amount, NULL) AS greatest_null, LEAST(amount, 9, 1) AS least, CAST(PARSE_JSON('{"k": "val", "n": 7}')['k'] AS INT) AS variant_mismatch,
            CAST(PARSE_JSON('{"k": "val", "n": 7}')['n'] AS INT) AS variant_int,
+           CAST(PARSE_JSON('{"f": -2.9}')['f'] AS INT) AS variant_cut, TRY_CAST(PARSE_JSON('{"f": 1.7}')['f'] AS BIGINT) AS variant_try_cut,
+           CAST(PARSE_JSON('{"n": 7}') AS VARCHAR) AS variant_not_text, TO_JSON(PARSE_JSON('{"n": 7}')) AS variant_json,
+           CAST(127 AS TINYINT) + 1 AS tiny_plus_one, 2 * CAST(20000 AS SMALLINT) AS small_times_two,
            ARRAY_COMPACT(ARRAY[1, NULL, 2]) AS compact, ARRAY_MAX(ARRAY[9, 1, NULL]) AS array_max, ARRAY_MIN(ARRAY[9, 1, NULL]) AS array_min,
            ARRAYS_OVERLAP(ARRAY[1, 2], ARRAY[2, 3]) AS overlap, ARRAY_REPEAT('z', 3) AS repeated, ARRAY_REPEAT(1, -1) AS repeated_none,
            ARRAY_SIZE(ARRAY[1, 2, 3]) AS size, ARRAY_TO_STRING(ARRAY['a', NULL, 'b'], ',', '*') AS joined_nulls, ARRAY_JOIN(ARRAY['a', NULL, 'b'], '-') AS joined,
@@ -72,7 +75,7 @@ describe("Feldera's SQL in views", () => {
   });
   const rows = (sql: string) => suite.client.rows('windows', sql);
 
-  test("casts, REGEXP_REPLACE, SUBSTRING, SORT_ARRAY, SPLIT, LOG, GREATEST, array and map functions and PARSE_DATE at their edges, as Feldera documents them: a fraction cast to an integer is cut, a text that is no date NULL, a VARIANT of another type NULL, every match replaced with $n groups, a start before the first character counted in, NULLs sorted first and making GREATEST NULL", async () => {
+  test("casts, REGEXP_REPLACE, SUBSTRING, SORT_ARRAY, SPLIT, LOG, GREATEST, array and map functions and PARSE_DATE at their edges, as Feldera documents them: a fraction cast to an integer is cut, a text that is no date NULL, a VARIANT of another type NULL (a VARIANT number's fraction cut, TO_JSON its text), an integer literal in arithmetic an INTEGER (TINYINT 127 + 1 is 128), every match replaced with $n groups, a start before the first character counted in, NULLs sorted first and making GREATEST NULL", async () => {
     const [row] = await rows('SELECT * FROM edges');
     assert.equal(Math.round(Number(row!['natural_log']) * 1e9), 1e9);
     assert.equal(Number(row!['log_base_two']), 3);
@@ -80,7 +83,7 @@ describe("Feldera's SQL in views", () => {
       id: 3, cut: 2, cut_negative: -2, cut_double: 2, bad_date: null, bad_time: null, unparsed: null, replaced: 'bXnXnX', removed: 'bnn',
       from_negative: '', negative_count: '', commas: 'ell', rest: 'llo', nulls_first: [null, 1, 4, 7], descending: [7, 4, 1, null],
       split_empty: [], split_whole: ['foo bar'], split_default: ['a', 'b'], before_start: 'T', substr_from_end: 'as', groups: 'Bruce Springsteen',
-      greatest_null: null, least: 1, variant_mismatch: null, variant_int: 7, natural_log: undefined, log_base_two: undefined,
+      greatest_null: null, least: 1, variant_mismatch: null, variant_int: 7, variant_cut: -2, variant_try_cut: 1, variant_not_text: null, variant_json: '{"n":7}', tiny_plus_one: 128, small_times_two: 40000, natural_log: undefined, log_base_two: undefined,
       compact: [1, 2], array_max: 9, array_min: 1, overlap: true, repeated: ['z', 'z', 'z'], repeated_none: [], size: 3,
       joined_nulls: 'a,*,b', joined: 'a-b', has_key: true, true_text: 'TRUE', like_escaped: true, like_literal: false, like_custom: true, not_like: false, both_null: true, differ: false,
     });

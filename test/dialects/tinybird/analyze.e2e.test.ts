@@ -64,6 +64,23 @@ describe('Tinybird Analyze API', () => {
     assert.deepEqual(rows.data, [{ id: 1, user_name: 'a' }, { id: 2, user_name: 'b' }]);
   });
 
+  test('arrays read from the members of an array of objects keep one item per element, null where an element lacks the member, in the preview and in the data source', async () => {
+    const ndjson = '{"id": 1, "items": [{"sku": "A"}, {"sku": "B", "qty": 5}]}\n{"id": 2, "items": [{"sku": "C", "qty": 1}, {"sku": "D"}]}\n';
+    const analysis = await (await analyzeFile('ndjson', 'orders.ndjson', ndjson)).json();
+    assert.equal(analysis.analysis.schema, 'id Int16 `json:$.id`, items_sku Array(String) `json:$.items[:].sku`, items_qty Array(Nullable(Int16)) `json:$.items[:].qty`');
+    const expected = [{ id: 1, items_sku: ['A', 'B'], items_qty: [null, 5] }, { id: 2, items_sku: ['C', 'D'], items_qty: [1, null] }];
+    assert.deepEqual(analysis.preview.data, expected);
+    const form = new FormData();
+    form.append('ndjson', new Blob([ndjson]), 'orders.ndjson');
+    const created = await suite.server.fetch(`/v0/datasources?name=orders&format=ndjson&schema=${encodeURIComponent(analysis.analysis.schema)}`, { method: 'POST', body: form });
+    assert.equal(created.status, 200, await created.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT id, items_sku, items_qty FROM orders ORDER BY id'), expected);
+    // A member missing under a column whose elements are not Nullable quarantines the row, naming the column.
+    const gap = await suite.server.fetch('/v0/events?name=orders&wait=true', { method: 'POST', body: '{"id": 3, "items": [{"qty": 2}, {"sku": "E"}]}\n' });
+    assert.deepEqual(await gap.json(), { successful_rows: 0, quarantined_rows: 1 });
+    assert.deepEqual(await suite.tb.sql('SELECT c__error_column FROM orders_quarantine'), [{ c__error_column: ['items_sku'] }]);
+  });
+
   test('a CSV column of numbers and \\N (ClickHouse\'s NULL) is recommended as nullable numbers, \\N read as NULL as imports read it, in the preview too', async () => {
     const response = await analyzeFile('csv', 'nulls.csv', 'id,n,s\n1,\\N,\\N\n2,30,x\n3,\\N,y\n');
     const body = await response.json();

@@ -4,7 +4,7 @@ import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS, MAX_LINE_BYTES } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import { holdsType, type DataType, type DataTypeKind } from '../../types/data-type.ts';
-import { hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
+import { everyElement, hasWildcard, keyPath, parseJsonPath, toDuckDBJsonPath, type JsonPath } from '../json-path.ts';
 import type { DirectSource, QuerySource, StagedInput } from '../staged-input.ts';
 
 /** How each JSON value of a request turns into weighted rows. */
@@ -623,7 +623,8 @@ function extractColumn(column: Column, path: JsonPath, position: number, options
       // A wildcard over a missing array gives []: only an array that is there is a value. Over a
       // value that is no array (`"tags": "a"`), the value itself is given, which no array type takes.
       const container = quoteLiteral(toDuckDBJsonPath({ text: path.text, steps: path.steps.slice(0, path.steps.findIndex((step) => 'every' in step)) }));
-      return `CASE json_type(${row}, ${container}) WHEN 'ARRAY' THEN to_json(json_extract(${row}, ${literal}))::VARCHAR WHEN 'NULL' THEN NULL
+      const elements = everyElement(row, path, 'json_extract');
+      return `CASE json_type(${row}, ${container}) WHEN 'ARRAY' THEN to_json(${elements})::VARCHAR WHEN 'NULL' THEN NULL
         ELSE json_extract(${row}, ${container})::VARCHAR END`;
     }
     return nested ? `nullif(json_extract(${row}, ${literal})::VARCHAR, 'null')` : `json_extract_string(${row}, ${literal})`;

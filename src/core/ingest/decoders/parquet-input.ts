@@ -1,6 +1,7 @@
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import type { Column } from '../../catalog/model.ts';
+import { SluiceError } from '../../errors.ts';
 import { parseJsonPath } from '../json-path.ts';
 import type { StagedInput } from '../staged-input.ts';
 import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
@@ -19,15 +20,27 @@ const NESTED = /^(STRUCT|MAP)\(|\[\d*\]$/;
 export async function parquetInput(storage: DuckDBStorage, path: string, columns: Column[], options: ParquetOptions): Promise<StagedInput> {
   const reader = `read_parquet(${quoteLiteral(path)})`;
   let described: Array<Record<string, unknown>>;
+  let written: string[];
   try {
     described = await storage.query(`DESCRIBE SELECT * FROM ${reader}`);
+    written = await topLevelNames(storage, path);
   } catch (error) {
     throw asMalformed(error, 'Parquet', path);
   }
   const fileColumns = new Map(described.map((row) => [String(row['column_name']), String(row['column_type'])]));
+  // DuckDB renames a field whose name another has regardless of case (`colabc` after `COLABC` is
+  // `colabc_1`): fields are matched by the names the file gives them, and read by DuckDB's.
+  const duckdbNames = [...fileColumns.keys()];
+  const fileNames = written.length === duckdbNames.length ? written : duckdbNames;
   const findField = (name: string) => {
-    if (fileColumns.has(name)) return name;
-    return options.caseInsensitive ? [...fileColumns.keys()].find((candidate) => candidate.toLowerCase() === name.toLowerCase()) : undefined;
+    const exact = fileNames.flatMap((field, index) => (field === name ? [index] : []));
+    const matches = options.caseInsensitive ? fileNames.flatMap((field, index) => (field.toLowerCase() === name.toLowerCase() ? [index] : [])) : exact;
+    // As for a CSV header or an Arrow schema: fields naming one column in different cases are that column named twice.
+    if (matches.length > 1) {
+      const names = matches.map((index) => fileNames[index]!);
+      throw new SluiceError('INVALID_ARGUMENT', `Column "${name}" matches ${matches.length} fields of the Parquet file (${names.map((field) => `"${field}"`).join(', ')})`, { column: name, fields: names });
+    }
+    return matches.length === 1 ? duckdbNames[matches[0]!] : undefined;
   };
   const mapped = columns.flatMap((column) => {
     const steps = column.jsonPath ? parseJsonPath(column.jsonPath).steps : [{ key: column.name }];
@@ -50,8 +63,8 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
     return [{ column, field, expression: base, type, text: nested ? `to_json(${base})::VARCHAR` : `CAST(${base} AS VARCHAR)` }];
   });
   const taken = new Set(mapped.map(({ field }) => field));
-  const ignoredFields = [...fileColumns.keys()].filter((field) => !taken.has(field));
-  checkSomeFieldMatches('the Parquet file', [...fileColumns.keys()], columns, mapped.length);
+  const ignoredFields = fileNames.filter((_, index) => !taken.has(duckdbNames[index]!));
+  checkSomeFieldMatches('the Parquet file', fileNames, columns, mapped.length);
   return {
     columns: mapped.map(({ column }) => column.name),
     ...(ignoredFields.length > 0 && { ignoredFields }),
@@ -69,4 +82,22 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
       return { sql: `SELECT NULL::VARCHAR AS _error${columnsOf.map((column) => `, ${column}`).join('')} FROM ${reader}`, nativeTypes: mapped.map(({ type }) => type) };
     },
   };
+}
+
+/**
+ * The names of a Parquet file's columns as it writes them. Its schema is a tree listed depth
+ * first: the root, then each field followed by its own children.
+ */
+async function topLevelNames(storage: DuckDBStorage, path: string): Promise<string[]> {
+  const nodes = await storage.query(`SELECT name, num_children FROM parquet_schema(${quoteLiteral(path)})`);
+  const childrenOf = (index: number) => Number(nodes[index]?.['num_children'] ?? 0);
+  /** The index of the node after `index` and all its descendants. */
+  const after = (index: number): number => {
+    let next = index + 1;
+    for (let child = 0; child < childrenOf(index); child += 1) next = after(next);
+    return next;
+  };
+  const names: string[] = [];
+  for (let index = 1, field = 0; field < childrenOf(0) && index < nodes.length; field += 1, index = after(index)) names.push(String(nodes[index]!['name']));
+  return names;
 }

@@ -1,7 +1,7 @@
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import type { FieldType } from '../../types/data-type.ts';
 import { toDuckDBType } from '../../types/duckdb-types.ts';
-import { hasWildcard, parseJsonPath, toDuckDBJsonPath } from '../json-path.ts';
+import { everyElement, hasWildcard, parseJsonPath, toDuckDBJsonPath } from '../json-path.ts';
 import { nullStringsOption } from '../decoders/csv-input.ts';
 import type { CsvDialect } from './infer-csv.ts';
 import { ndjsonRecords } from './inference-input.ts';
@@ -61,7 +61,7 @@ export function previewSql(format: 'csv' | 'ndjson' | 'parquet', path: string, c
     // An element of scalar type is read as its text (a string without its quotes), nested ones as JSON.
     const type = column.field.type;
     const isNested = NESTED_KINDS.has((hasWildcard(jsonPath) && type.kind === 'list' ? type.element : type).kind);
-    if (hasWildcard(jsonPath)) return isNested ? `json_extract(json, ${duckdbPath})` : `json_extract_string(json, ${duckdbPath})`;
+    if (hasWildcard(jsonPath)) return everyElement('json', jsonPath, isNested ? 'json_extract' : 'json_extract_string');
     const paths = isNested ? nested : plain;
     paths.push(duckdbPath);
     return `${isNested ? '_nested' : '_plain'}[${paths.length}]`;

@@ -138,6 +138,9 @@ function parseBindings(value: unknown): Map<string, Binding> {
   for (const [name, bound] of Object.entries(value ?? {})) {
     if (typeof bound === 'string') bindings.set(name, { tableId: bound, filters: [] });
     else if (isObject(bound)) {
+      // A key it does not know (`filter`, `version`) would be ignored, and the query read more than asked for.
+      const unknown = Object.keys(bound).find((key) => key !== 'tableId' && key !== 'filters');
+      if (unknown !== undefined) throw invalid(`tables.${name} has an unknown key "${unknown}": a binding is {tableId, filters}`, { field: `tables.${name}.${unknown}` });
       const filters = bound['filters'] ?? [];
       if (!Array.isArray(filters)) throw invalid(`tables.${name}.filters must be an array`, { field: 'tables' });
       bindings.set(name, { tableId: member.requiredString(bound, 'tableId'), filters: filters.map(parseFilter) });
