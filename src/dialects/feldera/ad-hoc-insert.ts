@@ -57,7 +57,7 @@ function nameOf(token: Token | undefined): string {
 /**
  * SQL converting `value`, of type `given`, to `target`, as Feldera converts a ROW: by position, its
  * fields' names aside (a view's `ROW(a, b)` has fields `EXPR$0`, `EXPR$1`; DuckDB's cast matches
- * them by name), in lists too; anything else is a plain cast.
+ * them by name), in lists too; a fraction into an integer cut; anything else is a plain cast.
  */
 export function castByPosition(value: string, given: DataType, target: DataType): string {
   // A struct built without names (`ROW(5, 'w')`) is cast by position already.
@@ -70,5 +70,7 @@ export function castByPosition(value: string, given: DataType, target: DataType)
     const inner = castByPosition('element', given.element, target.element);
     if (inner !== `CAST(element AS ${toDuckDBType(target.element)})`) return `CAST(list_transform(${value}, element -> ${inner}) AS ${toDuckDBType(target)})`;
   }
+  // A fraction into an integer is cut, as Feldera's casts cut it (DuckDB's round: 1.9 would be 2).
+  if (target.kind === 'int' && (given.kind === 'float' || given.kind === 'decimal')) return `CAST(trunc(${value}) AS ${toDuckDBType(target)})`;
   return `CAST(${value} AS ${toDuckDBType(target)})`;
 }

@@ -149,7 +149,7 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     }
   });
 
-  test('JSON keys that name one column in different cases, none exactly, are refused naming them, as a CSV header naming a column twice is; an exact key wins, even holding null', async () => {
+  test('JSON keys that name one column in different cases, none exactly, or one key given twice, are refused naming them, as a CSV header naming a column twice is; an exact key wins over other cases, even holding null', async () => {
     const tableId = await seededTable();
     const refused = await suite.client.write(tableId, 'mode=append', '[{"id": 5, "name": "e"}, {"Id": 3, "ID": 4, "name": "c"}]', 'application/json');
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
@@ -158,6 +158,11 @@ describe('Catalyzed row writes: every mode from every body format', () => {
     assert.equal((await suite.client.rows(tableId)).length, 2);
     await suite.client.writeRows(tableId, 'mode=append', 'json', [{ id: 6, NAME: 'upper', name: null }]);
     assert.deepEqual((await suite.client.rows(tableId)).at(-1), { id: 6, name: null, amount: null });
+    // One key twice is refused alike: JSON parsers differ on which value counts.
+    const twice = await suite.client.write(tableId, 'mode=append', '[{"id": 7, "name": "first", "name": "second"}]', 'application/json');
+    assert.equal(twice.status, 400, JSON.stringify(twice.body));
+    assert.deepEqual(twice.body.details.errors.map((error: { messages: string[] }) => error.messages), [['column "name": key "name" is given 2 times; send it once']]);
+    assert.equal((await suite.client.rows(tableId)).length, 3);
   });
 
   test('Parquet columns that name one column in different cases are refused naming them, whichever comes first, as Arrow fields are; the exact one alone is read even when DuckDB renames it', async () => {

@@ -78,7 +78,7 @@ describe('Feldera ad-hoc queries', () => {
     await felderaError(await client.query('sensors', 'SELECT 1', 'xml'), 400, 'InvalidParam');
   });
 
-  test("INSERT writes a query's rows into a table as a push would, casting each value to its column, and answers their count; views follow", async () => {
+  test("INSERT writes a query's rows into a table as a push would, casting each value to its column (a fraction into an integer cut), and answers their count; views follow", async () => {
     await client.pipeline('inserts', `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, name VARCHAR, seen TIMESTAMP, tags VARCHAR ARRAY);
       CREATE TABLE copy (id INT, name VARCHAR);
       CREATE TABLE "Quoted" (id INT);
@@ -100,6 +100,9 @@ describe('Feldera ad-hoc queries', () => {
     assert.deepEqual(JSON.parse(await (await client.query('inserts', 'INSERT INTO "Quoted" VALUES (7)')).text()), { count: 1 });
     assert.deepEqual(await client.rows('inserts', 'SELECT * FROM "Quoted"'), [{ id: 7 }]);
     await felderaError(await client.query('inserts', 'INSERT INTO Quoted VALUES (8)'), 400, 'AdHocQueryError');
+    // A fraction into an integer column is cut, as Feldera casts it, not rounded.
+    assert.deepEqual(JSON.parse(await (await client.query('inserts', 'INSERT INTO "Quoted" VALUES (1.9), (-2.9), (CAST(3.7 AS DOUBLE))')).text()), { count: 3 });
+    assert.deepEqual(await client.rows('inserts', 'SELECT * FROM "Quoted" ORDER BY id'), [{ id: -2 }, { id: 1 }, { id: 3 }, { id: 7 }]);
   });
 
   test("INSERT … SELECT puts a view's ROW (fields EXPR$0, EXPR$1) into a table's ROW column by position, as Feldera does, in arrays too, and a NULL ROW stays NULL", async () => {

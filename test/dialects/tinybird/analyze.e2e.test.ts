@@ -32,12 +32,17 @@ describe('Tinybird Analyze API', () => {
     assert.equal(body.preview.rows, 1);
   });
 
-  test('an NDJSON file opening with a byte order mark is analyzed and previewed from its first record, strings in arrays without their quotes', async () => {
+  test('an NDJSON file opening with a byte order mark is analyzed and previewed from its first record, strings in arrays without their quotes; lines may end in \\r\\n and \\n, blank ones among them', async () => {
     const response = await analyzeFile('ndjson', 'bom.ndjson', '\ufeff{"id": 1, "tags": ["a"]}\r\n{"id": 2}\r\n');
     const body = await response.json();
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.analysis.schema, 'id Int16 `json:$.id`, tags Array(String) `json:$.tags[:]`');
     assert.deepEqual(body.preview.data, [{ id: 1, tags: ['a'] }, { id: 2, tags: [] }]);
+    const mixed = await (await analyzeFile('ndjson', 'mixed.ndjson', '{"id": 1}\r\n\n{"id": 2}\n')).json();
+    assert.deepEqual(mixed.preview?.data, [{ id: 1 }, { id: 2 }], JSON.stringify(mixed));
+    // The Events API infers a new data source the same way.
+    const created = await suite.server.fetch('/v0/events?name=mixed_endings&wait=true', { method: 'POST', body: '{"id": 1}\r\n\n{"id": 2}\n' });
+    assert.deepEqual(await created.json(), { successful_rows: 2, quarantined_rows: 0 });
   });
 
   test('a record of 3,000 keys is analyzed and previewed with every column holding its value', async () => {

@@ -365,7 +365,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   });
   const failures = [
     ...(mismatches.length === 0 ? [] : [`list_filter([${mismatches.join(', ')}], m -> m['e'] IS NOT NULL)`]),
-    ...(options.caseInsensitive ? [caseVariantKeys(columns)] : []),
+    ...(options.caseInsensitive ? [repeatedKeys(columns)] : []),
   ].filter((list) => list !== undefined);
   const mismatchList = failures.length === 0 ? 'NULL::STRUCT(c VARCHAR, e VARCHAR)[]' : `nullif(${failures.reduce((all, list) => `list_concat(${all}, ${list})`)}, []::STRUCT(c VARCHAR, e VARCHAR)[])`;
   const shapes = ['OBJECT', ...(options.positional ? ['ARRAY'] : [])];
@@ -556,15 +556,20 @@ function needsExactNumbers(type: DataType, integers: boolean): boolean {
 /**
  * SQL: for keys matched to columns regardless of case, the columns of a row (its keys `_keys`) that
  * two or more keys name in different cases and none exactly (`{"Id": 1, "ID": 2}` for a column
- * `id`), each with why: neither value is taken over the other without a word, as a CSV header or an
- * Arrow schema naming a column twice is refused. Checked only in a row whose keys collide so.
+ * `id`), or that its exact key names twice (`{"v": 1, "v": 2}`), each with why: neither value is
+ * taken over the other without a word, as a CSV header or an Arrow schema naming a column twice is
+ * refused. Checked only in a row whose keys collide so.
  */
-function caseVariantKeys(columns: Column[]): string | undefined {
+function repeatedKeys(columns: Column[]): string | undefined {
   const named = columns.filter((column) => column.jsonPath === undefined);
   if (named.length === 0) return undefined;
   const entries = named.map((column) => {
     const variants = keysNaming(column);
-    return `{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN NOT list_contains(_keys, ${quoteLiteral(column.name)}) AND len(${variants}) > 1
+    const exact = `len(list_filter(_keys, k -> k = ${quoteLiteral(column.name)}))`;
+    // The exact key twice is the column given twice too: JSON parsers differ on which one counts.
+    return `{'c': ${quoteLiteral(column.name)}, 'e': CASE WHEN ${exact} > 1
+      THEN ${quoteLiteral(`column "${column.name}": key "${column.name}" is given `)} || ${exact} || ' times; send it once'
+      WHEN ${exact} = 0 AND len(${variants}) > 1
       THEN ${quoteLiteral(`column "${column.name}": keys `)} || array_to_string(list_transform(${variants}, k -> '"' || k || '"'), ' and ')
         || ' all name it, in different cases; send it once' END}`;
   });
