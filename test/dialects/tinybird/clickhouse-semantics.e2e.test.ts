@@ -72,6 +72,18 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
       assert.deepEqual(labelled.data, [{ label: 'total', c: 3 }]);
     });
 
+    test('an alias in GROUP BY, ORDER BY or WHERE whose expression names other aliases of the list is read with theirs, as ClickHouse reads it; one reading a column of its own name keeps the column', async () => {
+      const daily = await query(`SELECT toStartOfDay(toDateTime(number * 43200)) AS day, formatDateTime(day, '%Y-%m-%d') AS label, count() AS c
+        FROM numbers(5) GROUP BY day, label ORDER BY label`);
+      assert.deepEqual(daily.data, [{ day: '1970-01-01 00:00:00', label: '1970-01-01', c: 2 }, { day: '1970-01-02 00:00:00', label: '1970-01-02', c: 2 }, { day: '1970-01-03 00:00:00', label: '1970-01-03', c: 1 }]);
+      const ratios = await query('SELECT number % 2 AS k, count() AS c, sum(number) AS total, c / total AS share FROM numbers(4) GROUP BY k HAVING share > 0.4 ORDER BY share');
+      assert.deepEqual(ratios.data, [{ k: 1, c: 2, total: 4, share: 0.5 }, { k: 0, c: 2, total: 2, share: 1 }]);
+      const filtered = await query('SELECT number + 1 AS a, a * 10 AS b FROM numbers(4) WHERE b > 25 ORDER BY b');
+      assert.deepEqual(filtered.data, [{ a: 3, b: 30 }, { a: 4, b: 40 }]);
+      const shadowed = await query('SELECT toString(number) AS number, toString(number * 2) AS twice FROM numbers(3) ORDER BY twice DESC');
+      assert.deepEqual(shadowed.data, [{ number: '2', twice: '4' }, { number: '1', twice: '2' }, { number: '0', twice: '0' }]);
+    });
+
     test('CAST to an integer drops the fraction as toInt32 does, in any spelling; CAST to String writes a Float64 as toString does', async () => {
       const result = await query(`SELECT CAST(f AS Int32) AS a, CAST(f, 'Int64') AS b, TRY_CAST(s AS Nullable(UInt8)) AS c, CAST(f * 2 AS String) AS e,
         CAST(ts AS UInt32) AS g FROM edges WHERE id IN (1, 2) ORDER BY id`);

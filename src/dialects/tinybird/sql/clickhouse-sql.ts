@@ -165,6 +165,8 @@ class ClickHouseRewriter extends SqlRewriter {
 
   /** Names that stand for an alias of their SELECT list (see `selectAliasUses`). */
   private readonly selectAliases = selectAliasUses(this);
+  /** The alias expressions being put in a clause now, innermost last (see `SelectAliasUses.inExpansions`). */
+  private readonly expanding: Span[] = [];
   /** Where a trailing `SETTINGS name = value, …` begins: ClickHouse's knobs, which mean nothing to DuckDB. */
   private readonly settings = this.trailingSettings();
 
@@ -243,13 +245,14 @@ class ClickHouseRewriter extends SqlRewriter {
       const column = span.to - span.from === 1 ? quoteIdentifier(last.text) : this.asWritten(span);
       return { build: () => `coalesce(${column}, ${zero})${named}`, next: span.to };
     }
-    const aliased = this.selectAliases.get(index);
+    const inExpansion = this.expanding.length > 0 ? this.selectAliases.inExpansions.get(index) : undefined;
+    const aliased = this.selectAliases.uses.get(index) ?? (inExpansion && !this.expanding.includes(inExpansion) ? inExpansion : undefined);
     if (aliased) {
       // A select item that is the name alone keeps it. A constant (`1 AS one`) stays a value where
       // DuckDB would read a bare one as a position (GROUP BY 1) or refuse it (ORDER BY 'total').
       const named = this.selectItemStarts.has(index) && this.selectItemEnds.has(index + 1) ? ` AS ${quoteIdentifier(this.tokens[index]!.text)}` : '';
       const constant = aliased.to === aliased.from + 1 && ['number', 'string'].includes(this.tokens[aliased.from]!.kind);
-      return { build: () => `${constant ? 'coalesce' : ''}(${this.render(aliased)})${named}`, next: index + 1 };
+      return { build: () => `${constant ? 'coalesce' : ''}(${this.expand(aliased)})${named}`, next: index + 1 };
     }
     const alias = this.withAliasAt(index);
     if (alias) {
@@ -531,6 +534,16 @@ class ClickHouseRewriter extends SqlRewriter {
    * The WITH alias the name at `index` stands for: the latest defined before it, unless the name is
    * one being defined (after AS), a qualified one's part, or a function's.
    */
+  /** An alias's expression as put in a clause, the other aliases it names put in too (never one already being put in: a cycle is left to DuckDB). */
+  private expand(expression: Span): string {
+    this.expanding.push(expression);
+    try {
+      return this.render(expression);
+    } finally {
+      this.expanding.pop();
+    }
+  }
+
   private withAliasAt(index: number): WithAlias | undefined {
     const token = this.tokens[index];
     if (!this.withs || (token?.kind !== 'word' && token?.kind !== 'quoted')) return undefined;

@@ -7,6 +7,18 @@ const LEVEL_ENDS = new Set(['UNION', 'EXCEPT', 'INTERSECT']);
 const ALIAS_CLAUSES = new Set(['WHERE', 'GROUP', 'HAVING', 'QUALIFY', 'ORDER']);
 const OTHER_CLAUSES = new Set(['FROM', 'JOIN', 'ON', 'USING', 'LIMIT', 'OFFSET', 'WINDOW', 'SETTINGS']);
 
+export interface SelectAliasUses {
+  /** Names in WHERE, GROUP BY, HAVING, QUALIFY and ORDER BY standing for an alias, with its expression. */
+  uses: Map<number, Span>;
+  /**
+   * Names inside an alias's expression standing for another alias of its list, with that one's
+   * expression: put in where the expression is put in a clause (`toStartOfDay(t) AS day,
+   * formatDateTime(day, '%F') AS label … GROUP BY label`), as DuckDB reads no alias there. In the
+   * SELECT list itself they are left to DuckDB, which reads an alias before it in the list.
+   */
+  inExpansions: Map<number, Span>;
+}
+
 /**
  * Where a name in a query's WHERE, GROUP BY, HAVING, QUALIFY or ORDER BY stands for an alias of its SELECT
  * list (`expression AS name`), by the token's index, with the aliased expression. ClickHouse reads
@@ -14,8 +26,9 @@ const OTHER_CLAUSES = new Set(['FROM', 'JOIN', 'ON', 'USING', 'LIMIT', 'OFFSET',
  * timestamp … GROUP BY timestamp` groups by the day); DuckDB reads it as the column, so the rewrite
  * puts the expression there. Names inside subqueries belong to their own level.
  */
-export function selectAliasUses(reader: TokenReader): Map<number, Span> {
+export function selectAliasUses(reader: TokenReader): SelectAliasUses {
   const uses = new Map<number, Span>();
+  const inExpansions = new Map<number, Span>();
   for (const list of selectLists(reader)) {
     const aliases = new Map<string, Span>();
     for (const item of list.items) {
@@ -28,6 +41,21 @@ export function selectAliasUses(reader: TokenReader): Map<number, Span> {
       aliases.set(last.text, expression);
     }
     if (aliases.size === 0) continue;
+    // In an alias's expression, another alias of the list is that alias (its own name is the
+    // column). Not one that reads a column of its own name (`toString(f) AS f`): there the name is
+    // left to DuckDB, which reads the column, as queries written for it expect (`toString(f * 2)`).
+    const shadowing = new Set([...aliases].filter(([name, expression]) => mentions(reader, expression, name)).map(([name]) => name));
+    for (const [name, expression] of aliases) {
+      for (let index = expression.from; index < expression.to; index += 1) {
+        if (reader.opens(index) && (reader.word(index + 1) === 'SELECT' || reader.word(index + 1) === 'WITH')) {
+          index = reader.closing(index, expression.to) ?? expression.to;
+          continue;
+        }
+        const token = reader.tokens[index]!;
+        const other = token.kind === 'word' || token.kind === 'quoted' ? aliases.get(token.text) : undefined;
+        if (other && token.text !== name && !shadowing.has(token.text) && namesAlias(reader, index)) inExpansions.set(index, other);
+      }
+    }
     let depth = 0;
     let inClause = false;
     for (let index = list.end; index < reader.tokens.length; index += 1) {
@@ -47,9 +75,23 @@ export function selectAliasUses(reader: TokenReader): Map<number, Span> {
       const token = reader.tokens[index]!;
       if (!inClause || (token.kind !== 'word' && token.kind !== 'quoted')) continue;
       const expression = aliases.get(token.text);
-      if (!expression || reader.word(index - 1) === 'AS' || reader.isSymbol(index - 1, '.') || reader.isSymbol(index + 1, '(') || reader.isSymbol(index + 1, '.')) continue;
+      if (!expression || !namesAlias(reader, index)) continue;
       uses.set(index, expression);
     }
   }
-  return uses;
+  return { uses, inExpansions };
+}
+
+/** Whether `name` is named in the expression (a column or an alias of that name, not a function or a qualified name's part). */
+function mentions(reader: TokenReader, expression: Span, name: string): boolean {
+  for (let index = expression.from; index < expression.to; index += 1) {
+    const token = reader.tokens[index]!;
+    if ((token.kind === 'word' || token.kind === 'quoted') && token.text === name && namesAlias(reader, index)) return true;
+  }
+  return false;
+}
+
+/** A name that may stand for an alias: not one being given (`AS name`), a qualified name's part or a function's name. */
+function namesAlias(reader: TokenReader, index: number): boolean {
+  return !(reader.word(index - 1) === 'AS' || reader.isSymbol(index - 1, '.') || reader.isSymbol(index + 1, '(') || reader.isSymbol(index + 1, '.'));
 }
