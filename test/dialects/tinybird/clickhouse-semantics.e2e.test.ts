@@ -84,6 +84,15 @@ describe("ClickHouse's semantics at the edges, in the Tinybird SQL API", () => {
       assert.deepEqual(shadowed.data, [{ number: '2', twice: '4' }, { number: '1', twice: '2' }, { number: '0', twice: '0' }]);
     });
 
+    test("a SELECT of a union keeps its own ORDER BY and LIMIT, as ClickHouse applies them, at any level of the query", async () => {
+      const last = await query('SELECT number FROM numbers(3) UNION ALL SELECT number FROM numbers(10) ORDER BY number DESC LIMIT 2');
+      assert.deepEqual(last.data.map((row) => row['number']).sort(), [0, 1, 2, 8, 9]);
+      const first = await query('SELECT number FROM numbers(5) ORDER BY number DESC LIMIT 2 UNION ALL SELECT number FROM numbers(3)');
+      assert.deepEqual(first.data.map((row) => row['number']).sort(), [0, 1, 2, 3, 4]);
+      const nested = await query('SELECT count() AS c FROM (SELECT number FROM numbers(3) UNION ALL SELECT number FROM numbers(10) LIMIT 2)');
+      assert.deepEqual(nested.data, [{ c: 5 }]);
+    });
+
     test('CAST to an integer drops the fraction as toInt32 does, in any spelling; CAST to String writes a Float64 as toString does', async () => {
       const result = await query(`SELECT CAST(f AS Int32) AS a, CAST(f, 'Int64') AS b, TRY_CAST(s AS Nullable(UInt8)) AS c, CAST(f * 2 AS String) AS e,
         CAST(ts AS UInt32) AS g FROM edges WHERE id IN (1, 2) ORDER BY id`);

@@ -626,7 +626,9 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       ['SELECT n FROM numbers WHERE n > 20 LIMIT 2', 2, 5],
       ['SELECT n % 3 AS k, count() AS c FROM numbers GROUP BY k ORDER BY k LIMIT 1', 1, 3],
       ['SELECT DISTINCT n % 4 AS k FROM numbers LIMIT 2', 2, 4],
-      ['SELECT n FROM numbers UNION ALL SELECT n FROM numbers ORDER BY 1 LIMIT 4', 4, 50],
+      ['SELECT * FROM (SELECT n FROM numbers UNION ALL SELECT n FROM numbers) ORDER BY 1 LIMIT 4', 4, 50],
+      // The LIMIT of a union's last SELECT is that SELECT's, as in ClickHouse: the query has none of its own.
+      ['SELECT n FROM numbers UNION ALL SELECT n FROM numbers ORDER BY 1 LIMIT 4', 29, 29],
       ['WITH small AS (SELECT n FROM numbers WHERE n <= 10) SELECT * FROM small ORDER BY n LIMIT 3', 3, 10],
       ['SELECT n FROM numbers LIMIT 20%', 5, 25],
       ['SELECT n FROM numbers ORDER BY n LIMIT 100', 25, 25],

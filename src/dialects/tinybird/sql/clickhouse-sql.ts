@@ -12,6 +12,7 @@ import { isDataSourceName, leftJoinDefaults, type ColumnsOf } from './left-join-
 import { joinedStars } from './joined-stars.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
+import { orderedUnionParts } from './union-parts.ts';
 import { withClause, type WithAlias } from './with-aliases.ts';
 import { withFill, type RenderedFill } from './with-fill.ts';
 import { withTotals, type RenderedTotals } from './with-totals.ts';
@@ -169,6 +170,8 @@ class ClickHouseRewriter extends SqlRewriter {
   private readonly expanding: Span[] = [];
   /** Where a trailing `SETTINGS name = value, …` begins: ClickHouse's knobs, which mean nothing to DuckDB. */
   private readonly settings = this.trailingSettings();
+  /** The SELECTs of a union with an ORDER BY or LIMIT of their own (see `orderedUnionParts`). */
+  private readonly orderedParts = orderedUnionParts(this);
 
   /** arrayJoin() items of grouping queries, taken into their FROM (see `selectedArrayJoins`). */
   private readonly selectedJoins = selectedArrayJoins(this, selectLists(this));
@@ -198,6 +201,10 @@ class ClickHouseRewriter extends SqlRewriter {
     if (index === 0 && this.limited && !this.wrapping.has('limit')) return this.wrap('limit', () => this.limitByQuery(this.limited!), this.tokens.length);
     if (index === this.settings) return { build: () => '', next: this.tokens.length };
     if (index === this.totals?.at) return { build: () => '', next: index + 2 };
+    const orderedPart = this.orderedParts.get(index);
+    if (orderedPart !== undefined && !this.wrapping.has(`part:${index}`)) {
+      return this.wrap(`part:${index}`, () => `(${this.render({ from: index, to: orderedPart })})`, orderedPart);
+    }
     // GLOBAL IN / GLOBAL JOIN send a subquery's result to a cluster's other shards: here there are none.
     if (this.word(index) === 'GLOBAL' && GLOBAL_BEFORE.has(this.word(index + 1) ?? '')) return { build: () => '', next: index + 1 };
     // FINAL after a data source merges a ReplacingMergeTree's rows of a key: its writes keep one per key already.
