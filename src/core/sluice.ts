@@ -288,10 +288,14 @@ export class Sluice {
 
   /**
    * Drops a table that a request created and then failed to fill (an import whose data was refused):
-   * the request leaves nothing behind, whatever the scopes it was allowed to create with.
+   * the request leaves nothing behind, whatever the scopes it was allowed to create with. Only
+   * while it is still provisional: once another request's write to it has committed (two first
+   * appends racing, see `TableSpec.provisional`), the table and those rows stay.
    */
   async undoCreate(table: Table): Promise<void> {
-    await this.writer.exclusive([table.id], () => this.catalog.dropTable(table.id));
+    await this.writer.exclusive([table.id], async () => {
+      if (this.catalog.findTableById(table.id)?.provisional) await this.catalog.dropTable(table.id);
+    });
   }
 
   /** Drops a table (with its quarantine companion) or a view, once the writes queued before it are done. */

@@ -255,7 +255,9 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
 
   let table = existing;
   /** The spooled CSV a new table was inferred from, loaded as it is (by position, with its header or not). */
-  let inferred: { path: string; hasHeader: boolean; delimiter: string; quote: string; escape: string; byPosition: boolean } | undefined;
+  let inferred: { path: string; hasHeader: boolean; delimiter: string; quote: string; escape: string } | undefined;
+  /** The spooled file of an append that found the table made meanwhile by another (see `createOrJoin`). */
+  let joined: IngestSource | undefined;
   /** Whether this import made the table (so that a failure undoes it). */
   let created = false;
   const cleanups: Array<() => Promise<void>> = [];
@@ -288,11 +290,12 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       table = made.table;
       created = made.created;
       const { hasHeader, delimiter, quote, escape } = inference.dialect;
-      // Into a table made from this file, its columns load by position; into the winner's, by the header's names.
-      inferred = { path: file.path, hasHeader, delimiter, quote, escape: escape ?? quote, byPosition: made.created };
+      // A table made from this file loads it as it was read; the winner's takes it as any append.
+      if (made.created) inferred = { path: file.path, hasHeader, delimiter, quote, escape: escape ?? quote };
+      else joined = { kind: 'file', path: file.path };
     }
     if (!request.source) return { datasource: await datasourceOf(core, principal, table) };
-    const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : request.source;
+    const source: IngestSource = inferred ? { kind: 'file', path: inferred.path } : joined ?? request.source;
     const result = await ingest(core, principal, {
       table, format: FORMATS[format], source, limits: { maxBytes: request.maxBytes },
       kind: writeKind(mode, table, params), onInvalid: 'quarantine', importId: request.importId,
@@ -301,7 +304,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: rewriteClickHouseSql(params.get('replace_condition')!, { conditionOn: table.columns.map((column) => column.name) }) }),
       csv: {
         header: inferred ? inferred.hasHeader : 'detect',
-        byPosition: inferred?.byPosition ?? false, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,
+        byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,
         // As ClickHouse reads CSV (and writes it with FORMAT CSV): `\N` is NULL, a quoted "" the empty string.
         // Outside String columns "" stays a missing value, as an empty field is (writers that quote every field write one so).
         nullText: CLICKHOUSE_CSV_NULL, quotedEmptyIsNull: 'outsideText',

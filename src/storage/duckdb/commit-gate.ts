@@ -9,7 +9,10 @@
  * So a large commit waits for the reads running to finish their step and holds new ones off until
  * it is done (it waits ahead of reads that arrive after it, so that a stream of reads cannot keep
  * it waiting); large commits take turns. Small commits, the many of the Events API, pass freely:
- * their rows are never written ahead.
+ * their rows are never written ahead. A read step may be long (a costly query, a snapshot of a
+ * costly view): the commit waits for the steps running at most READS_WAIT_MS, then goes ahead, so
+ * that one slow read never holds every other read off with it. Such a step, still running, may
+ * see the commit half-made: a risk left to the longest reads, until DuckDB mends it.
  */
 export class CommitGate {
   private reads = 0;
@@ -35,7 +38,14 @@ export class CommitGate {
     let done!: () => void;
     this.commit = new Promise<void>((resolve) => (done = resolve));
     try {
-      if (this.reads > 0) await new Promise<void>((resolve) => (this.readsDone = resolve));
+      if (this.reads > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((resolve) => {
+          this.readsDone = resolve;
+          timer = setTimeout(resolve, READS_WAIT_MS);
+        });
+        clearTimeout(timer);
+      }
       this.readsDone = undefined;
       return await work();
     } finally {
@@ -51,3 +61,6 @@ export class CommitGate {
  * safe, as they are what readers must not see half-removed.
  */
 export const LARGE_COMMIT_ROWS = 100_000;
+
+/** How long a large commit waits for the read steps running before it goes ahead all the same. */
+export const READS_WAIT_MS = 1000;

@@ -395,6 +395,27 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT id, name FROM raced_first ORDER BY id'), files.map((_, index) => ({ id: index, name: `n${index}` })));
   });
 
+  test('a first append mixing headed and headerless files lands whichever wins; appends answered 200 stay when the append that created the data source fails', async () => {
+    const mixed = ['v,id\nfirst,1\n', ...Array.from({ length: 5 }, (_, index) => `x${index},${100 + index}\n`)];
+    const responses = await Promise.all(mixed.map((file, index) => suite.tb.upload('mode=append&name=raced_mixed', 'csv', `m${index}.csv`, file)));
+    for (const response of responses) assert.equal(response.status, 200, await response.clone().text());
+    const ids = (await suite.tb.sql<Record<string, unknown>>('SELECT * FROM raced_mixed')).map((row) => Object.values(row).map(String).join(','));
+    for (let index = 0; index < 5; index += 1) assert.ok(ids.includes(`x${index},${100 + index}`), `x${index} in ${JSON.stringify(ids)}`);
+    // The creating append's file fails at its last line (its lines end differently), after others have joined.
+    let acknowledged = 0;
+    for (let round = 0; round < 3; round += 1) {
+      const name = `undone_${round}`;
+      const failing = suite.tb.upload(`mode=append&name=${name}`, 'csv', 'bad.csv', `id,tag\n${Array.from({ length: 40_000 }, (_, index) => `${index},bad`).join('\n')}\n40000,bad\r\n`);
+      for (let attempt = 0; attempt < 500 && (await suite.server.fetch(`/v0/datasources/${name}`)).status !== 200; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+      const joiners = await Promise.all(Array.from({ length: 4 }, (_, index) => suite.tb.upload(`mode=append&name=${name}`, 'csv', `g${index}.csv`, `id,tag\n${1_000_000 + index},good\n`)));
+      assert.equal((await failing).status, 400);
+      const kept = joiners.filter((response) => response.status === 200).length;
+      acknowledged += kept;
+      if (kept > 0) assert.equal((await suite.tb.sql(`SELECT count() AS c FROM ${name} WHERE tag = 'good'`))[0]!['c'], kept);
+    }
+    assert.ok(acknowledged > 0, 'no append joined the creating one');
+  });
+
   test('replace swaps all rows, or only those matching replace_condition (others in the file are ignored)', async () => {
     await suite.tb.form('/v0/datasources?name=data_source_name', { schema: 'my_partition_key Int32, v String' });
     await suite.tb.upload('mode=append&name=data_source_name', 'csv', 'a.csv', '100,old\n200,old\n300,old\n');
