@@ -243,6 +243,8 @@ class Translator extends CalciteDays {
   private readonly aliases = new Map<number, string>();
   /** Whether an alias is a placeholder awaiting the view's columns (see `TranslatedQuery.nameAfterColumns`). */
   readonly awaitsColumns: boolean;
+  /** Select items named by DuckDB after their text (unaliased expressions of nested selects): their text is kept as written. */
+  private readonly namedByText: Span[] = [];
 
   constructor(source: string, tokens: Token[], columns?: readonly string[]) {
     super(source, tokens);
@@ -300,6 +302,7 @@ class Translator extends CalciteDays {
             name = columns === undefined ? placeholder : at >= 0 ? `EXPR$${at}` : undefined;
           }
           if (name !== undefined) this.aliases.set(item.to, `"${name}"`);
+          else this.namedByText.push(item);
         }
         place += 1;
       });
@@ -424,12 +427,15 @@ class Translator extends CalciteDays {
   /**
    * An integer literal that fits an INTEGER, an operand of arithmetic (`ti + 1`, `2 * si`): an
    * INTEGER in Feldera, so that `TINYINT + 1` is an INTEGER; DuckDB gives such a literal the other
-   * operand's type, and `127 + 1` in a TINYINT column overflowed.
+   * operand's type, and `127 + 1` in a TINYINT column overflowed. Not in an unaliased expression
+   * of a nested select, which DuckDB names after its text (`(a + 1)`, as the README promises).
    */
   private integerInArithmetic(index: number): string | undefined {
     const token = this.tokens[index]!;
     if (token.kind !== 'number' || !/^[0-9]+$/.test(token.text) || Number(token.text) > 2 ** 31 - 1) return undefined;
     const arithmetic = (at: number) => ARITHMETIC.has(this.tokens[at]?.kind === 'symbol' ? this.tokens[at]!.text : '');
+    // In an item DuckDB names after its text, the literal stays as written, and so does the name.
+    if (this.namedByText.some((item) => item.from <= index && index < item.to)) return undefined;
     return arithmetic(index - 1) || arithmetic(index + 1) ? token.text : undefined;
   }
 

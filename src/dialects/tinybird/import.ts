@@ -320,6 +320,10 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
   } catch (error) {
     // A data source this import created goes with it, so that the request can simply be sent again.
     if (table && created) await core.undoCreate(table).catch(() => undefined);
+    // One it joined may have gone the same way, before this import's rows were written to it.
+    if (table && joined && !core.catalog.findTableById(table.id)) {
+      throw new SluiceError('TABLE_NOT_FOUND', `Data Source "${name}" was removed when the import that created it failed: send the file again`, { table: name }, { cause: error });
+    }
     throw error;
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
