@@ -493,6 +493,25 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
     ]);
   });
 
+  test("a RIGHT JOIN's unmatched sides before it and a FULL JOIN's both take their columns' defaults, as a LEFT JOIN's right side does", async () => {
+    await suite.tb.form('/v0/datasources?name=outer_visits', { schema: 'id Int32, user String' });
+    await suite.tb.form('/v0/datasources?name=outer_members', { schema: 'name String, age UInt8, note Nullable(String)' });
+    await suite.tb.upload('name=outer_visits&mode=append', 'csv', 'v.csv', '1,ann\n2,cy\n');
+    await suite.tb.upload('name=outer_members&mode=append', 'csv', 'm.csv', 'ann,30,x\nzed,50,y\n');
+    const rows = async (query: string) => {
+      const response = await sql(`${query} FORMAT JSON`);
+      const body = (await response.json()) as { data: unknown[] };
+      assert.equal(response.status, 200, JSON.stringify(body));
+      return body.data;
+    };
+    assert.deepEqual(await rows('SELECT v.id, v.user, m.name, m.age FROM outer_visits v RIGHT JOIN outer_members m ON v.user = m.name ORDER BY m.name'), [
+      { id: 1, user: 'ann', name: 'ann', age: 30 }, { id: 0, user: '', name: 'zed', age: 50 },
+    ]);
+    assert.deepEqual(await rows('SELECT id, user, name, age, note FROM outer_visits FULL OUTER JOIN outer_members ON user = name ORDER BY id, name'), [
+      { id: 0, user: '', name: 'zed', age: 50, note: 'y' }, { id: 1, user: 'ann', name: 'ann', age: 30, note: 'x' }, { id: 2, user: 'cy', name: '', age: 0, note: null },
+    ]);
+  });
+
   test("a LEFT JOIN whose right side has a column named like the left data source or an alias leaves those names alone and still gives the column its default", async () => {
     await suite.tb.form('/v0/datasources?name=tallies', { schema: 'id Int64, sales Int32, s String' });
     await suite.tb.upload('name=tallies&mode=append', 'csv', 't.csv', '1,5,x\n');

@@ -8,7 +8,7 @@ import {
 import { formatDateTimeSql } from './clickhouse-date-format.ts';
 import { resultNames, selectItems, selectLists } from './result-names.ts';
 import { arrayJoins, selectedArrayJoins, type ArrayJoin, type JoinedArray } from './array-join.ts';
-import { isDataSourceName, leftJoinDefaults, type ColumnsOf } from './left-join-defaults.ts';
+import { isDataSourceName, outerJoinDefaults, type ColumnsOf } from './left-join-defaults.ts';
 import { joinedStars } from './joined-stars.ts';
 import { limitBy, type LimitBy } from './limit-by.ts';
 import { selectAliasUses } from './select-aliases.ts';
@@ -128,7 +128,7 @@ function byName(aliases: WithAlias[]): Map<string, WithAlias[]> {
 }
 
 class ClickHouseRewriter extends SqlRewriter {
-  /** A LEFT JOIN's right-side columns that take their type's default where no row matched (see `leftJoinDefaults`). */
+  /** An outer join's unmatchable columns that take their type's default where no row matched (see `outerJoinDefaults`). */
   private readonly joinDefaults: Map<number, { span: Span; zero: string }>;
 
   /** `SELECT *` over joined data sources, as the list of columns ClickHouse gives (see `joinedStars`), by the `*`. */
@@ -139,7 +139,7 @@ class ClickHouseRewriter extends SqlRewriter {
 
   constructor(source: string, tokens: Token[], { columnsOf, conditionOn }: RewriteOptions) {
     super(source, tokens);
-    this.joinDefaults = columnsOf ? leftJoinDefaults(this, columnsOf) : new Map();
+    this.joinDefaults = columnsOf ? outerJoinDefaults(this, columnsOf) : new Map();
     this.stars = columnsOf ? joinedStars(this, columnsOf) : new Map();
     this.timeOperations = timeArithmetic(this, columnsOf ?? (() => undefined), this.items, this.withs?.aliases ?? []);
     this.keywordNames = keywordNames(this, columnsOf ?? (() => undefined), conditionOn);

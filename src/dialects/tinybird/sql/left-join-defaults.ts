@@ -29,7 +29,8 @@ const CONDITION_ENDS = new Set(['JOIN', 'LEFT', 'RIGHT', 'INNER', 'FULL', 'CROSS
 const ALIAS_FOLLOWERS = new Set([...CONDITION_ENDS, 'ON', 'USING', 'AS', 'FINAL', 'SAMPLE', 'OUTER', 'SEMI', 'ANTI', 'ASOF', 'GLOBAL', 'NATURAL', 'FORMAT', 'LIMIT', 'OFFSET']);
 
 /**
- * The right side's columns of a LEFT JOIN outside the join's own conditions: where no row matched,
+ * The columns of a data source an outer join may leave unmatched — a LEFT JOIN's right side, a
+ * RIGHT JOIN's sides before it, a FULL JOIN's both — outside the join's own conditions: where no row matched,
  * ClickHouse gives them their type's default ('' , 0, 1970-01-01; its `join_use_nulls` is off by
  * default) where DuckDB gives NULL. A column is found named through the side's alias or name
  * (`u.name`), or by its name alone when no other data source the query reads has a column so named
@@ -38,26 +39,32 @@ const ALIAS_FOLLOWERS = new Set([...CONDITION_ENDS, 'ON', 'USING', 'AS', 'FINAL'
  * nothing). Each such reference, by its first token's index, with its span and the SQL of the
  * default (none for a Nullable column).
  */
-export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map<number, { span: Span; zero: string }> {
+export function outerJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map<number, { span: Span; zero: string }> {
   const defaults = new Map<number, { span: Span; zero: string }>();
   const { tokens } = reader;
   const joined = new Map<string, Column[]>();
-  /** The token of each LEFT JOIN's right-side data source. */
-  const rightSides = new Set<number>();
+  /** The token of each data source whose rows an outer join may leave unmatched. */
+  const unmatchedSides = new Set<number>();
+  const unmatchable = (tableAt: number): void => {
+    const table = tokens[tableAt];
+    if (table?.kind !== 'word' && table?.kind !== 'quoted') return;
+    const columns = columnsOf(table.text);
+    if (!columns) return;
+    unmatchedSides.add(tableAt);
+    const aliasAt = reader.word(tableAt + 1) === 'AS' ? tableAt + 2 : tableAt + 1;
+    const alias = tokens[aliasAt];
+    const named = (alias?.kind === 'word' && !ALIAS_FOLLOWERS.has(reader.word(aliasAt)!)) || alias?.kind === 'quoted' ? alias.text : table.text;
+    joined.set(named, columns);
+  };
   for (let index = 0; index < tokens.length; index += 1) {
-    if (reader.word(index) !== 'LEFT') continue;
+    const kind = reader.word(index);
+    if (kind !== 'LEFT' && kind !== 'RIGHT' && kind !== 'FULL') continue;
     let at = index + 1;
     if (reader.word(at) === 'OUTER') at += 1;
     if (reader.word(at) !== 'JOIN') continue;
-    const table = tokens[at + 1];
-    if (table?.kind !== 'word' && table?.kind !== 'quoted') continue;
-    const columns = columnsOf(table.text);
-    if (!columns) continue;
-    rightSides.add(at + 1);
-    const aliasAt = reader.word(at + 2) === 'AS' ? at + 3 : at + 2;
-    const alias = tokens[aliasAt];
-    const named = (alias?.kind === 'word' && !['ON', 'USING'].includes(reader.word(aliasAt)!)) || alias?.kind === 'quoted' ? alias.text : table.text;
-    joined.set(named, columns);
+    // A LEFT JOIN may leave its right side unmatched, a RIGHT JOIN the sides before it, a FULL JOIN both.
+    if (kind !== 'RIGHT') unmatchable(at + 1);
+    if (kind !== 'LEFT') for (const side of sidesBefore(reader, index)) unmatchable(side);
   }
   if (joined.size === 0) return defaults;
   const conditions = onConditions(reader);
@@ -71,7 +78,7 @@ export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map
     if (!columns || !reader.isSymbol(index + 1, '.') || (name?.kind !== 'word' && name?.kind !== 'quoted') || reader.isSymbol(index - 1, '.')) continue;
     if (!inCondition(index)) withDefault(columns.find((candidate) => candidate.name === name.text), { from: index, to: index + 3 });
   }
-  const alone = rightSideOnlyColumns(reader, columnsOf, rightSides);
+  const alone = unmatchedOnlyColumns(reader, columnsOf, unmatchedSides);
   tokens.forEach((token, index) => {
     const column = (token.kind === 'word' || token.kind === 'quoted') ? alone.get(token.text) : undefined;
     // A data source's name after FROM or JOIN is not a column, whatever columns share it.
@@ -84,13 +91,28 @@ export function leftJoinDefaults(reader: TokenReader, columnsOf: ColumnsOf): Map
   return defaults;
 }
 
+/** The data sources (their tokens) named after FROM or JOIN before `index`, back to the FROM of its level. */
+function sidesBefore(reader: TokenReader, index: number): number[] {
+  const sides: number[] = [];
+  let depth = 0;
+  for (let at = index - 1; at > 0; at -= 1) {
+    if (reader.closes(at)) depth += 1;
+    else if (reader.opens(at) && (depth -= 1) < 0) break;
+    if (depth !== 0) continue;
+    const before = reader.word(at - 1);
+    if (before === 'FROM' || before === 'JOIN') sides.push(at);
+    if (before === 'FROM') break;
+  }
+  return sides;
+}
+
 /**
- * The columns of LEFT JOINs' right-side data sources, by name, that the query can only mean when
+ * The columns of outer joins' unmatchable data sources (see `outerJoinDefaults`), by name, that the query can only mean when
  * it names them alone: no other data source it reads (after FROM or another JOIN) has a column so
  * named, no other right side does, and no name given in the query (`AS name`, `WITH … AS name`,
  * a lambda's parameter) is the same.
  */
-function rightSideOnlyColumns(reader: TokenReader, columnsOf: ColumnsOf, rightSides: Set<number>): Map<string, Column> {
+function unmatchedOnlyColumns(reader: TokenReader, columnsOf: ColumnsOf, unmatchedSides: Set<number>): Map<string, Column> {
   const { tokens } = reader;
   const counts = new Map<string, number>();
   const found = new Map<string, Column>();
@@ -98,7 +120,7 @@ function rightSideOnlyColumns(reader: TokenReader, columnsOf: ColumnsOf, rightSi
     if ((token.kind !== 'word' && token.kind !== 'quoted') || !['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '')) return;
     for (const column of columnsOf(token.text) ?? []) {
       counts.set(column.name, (counts.get(column.name) ?? 0) + 1);
-      if (rightSides.has(index)) found.set(column.name, column);
+      if (unmatchedSides.has(index)) found.set(column.name, column);
     }
   });
   const readAt = (index: number) => ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '');
