@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
 import { RecordBatchReader } from 'apache-arrow';
-import type { RecordBatch as ArrowBatch, Field, Schema } from 'apache-arrow';
+import type { RecordBatch as ArrowBatch, Schema } from 'apache-arrow';
 import type { Column } from '../../catalog/model.ts';
 import { SluiceError, isSluiceError } from '../../errors.ts';
 import type { RecordBatch } from '../../write/write-command.ts';
 import { followArrowFraming } from './arrow-framing.ts';
 import { bindReader } from './arrow-values.ts';
 import type { BindReader, ValueReader } from './arrow-values.ts';
-import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
+import { asMalformed, checkSomeFieldMatches, fieldFor } from './malformed.ts';
 
 export interface ArrowIpcOptions {
   /** Match field names to columns regardless of case; an exact match still wins. */
@@ -27,31 +27,15 @@ interface FieldSource {
   bind: BindReader;
 }
 
-function findField(fields: readonly Field[], column: string, caseInsensitive: boolean): number | undefined {
-  const indicesWhere = (test: (name: string) => boolean): number[] =>
-    fields.flatMap((field, index) => (test(field.name) ? [index] : []));
-  // Regardless of case, every field that names the column counts (`id` and `ID` are one column
-  // named twice, as in a CSV header): an exact name is not taken over the other.
-  const lower = column.toLowerCase();
-  const matches = caseInsensitive ? indicesWhere((name) => name.toLowerCase() === lower) : indicesWhere((name) => name === column);
-  if (matches.length > 1) {
-    const names = matches.map((index) => fields[index]!.name);
-    throw new SluiceError('INVALID_ARGUMENT', `Column "${column}" matches ${matches.length} fields of the Arrow stream (${names.map((name) => `"${name}"`).join(', ')})`, {
-      column,
-      fields: names,
-    });
-  }
-  return matches[0];
-}
-
 /**
  * Which field feeds each target column. Fields that match no column are ignored (a client may send
  * whole rows where only some columns exist, as for deletes by key), but not all of them (see
  * `checkSomeFieldMatches`).
  */
 function planColumns(schema: Schema, columns: Column[], caseInsensitive: boolean): Array<FieldSource | undefined> {
+  const names = schema.fields.map((field) => field.name);
   const sources = columns.map((column) => {
-    const index = findField(schema.fields, column.name, caseInsensitive);
+    const index = fieldFor('the Arrow stream', names, column.name, caseInsensitive);
     if (index === undefined) return undefined;
     const field = schema.fields[index]!;
     return { field: field.name, index, bind: bindReader(field.type) };

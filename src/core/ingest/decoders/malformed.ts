@@ -24,3 +24,19 @@ export function checkSomeFieldMatches(source: string, fields: string[], columns:
     columns: columns.map((column) => column.name),
   });
 }
+
+/**
+ * Which of a file's fields (`source`, e.g. "the Arrow stream") feeds `column`: the one of its name,
+ * or regardless of case. Regardless of case, every field that names the column counts (`id` and
+ * `ID` are one column named twice, as in a CSV header): an exact name is not taken over the other,
+ * and two are a 400 naming them.
+ */
+export function fieldFor(source: string, fields: readonly string[], column: string, caseInsensitive: boolean): number | undefined {
+  const lower = column.toLowerCase();
+  const matches = fields.flatMap((name, index) => ((caseInsensitive ? name.toLowerCase() === lower : name === column) ? [index] : []));
+  if (matches.length > 1) {
+    const names = matches.map((index) => fields[index]!);
+    throw new SluiceError('INVALID_ARGUMENT', `Column "${column}" matches ${matches.length} fields of ${source} (${names.map((name) => `"${name}"`).join(', ')})`, { column, fields: names });
+  }
+  return matches[0];
+}

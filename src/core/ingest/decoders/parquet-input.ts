@@ -1,10 +1,9 @@
 import type { DuckDBStorage } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import type { Column } from '../../catalog/model.ts';
-import { SluiceError } from '../../errors.ts';
 import { parseJsonPath } from '../json-path.ts';
 import type { StagedInput } from '../staged-input.ts';
-import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
+import { asMalformed, checkSomeFieldMatches, fieldFor } from './malformed.ts';
 
 export interface ParquetOptions {
   caseInsensitive: boolean;
@@ -33,14 +32,9 @@ export async function parquetInput(storage: DuckDBStorage, path: string, columns
   const duckdbNames = [...fileColumns.keys()];
   const fileNames = written.length === duckdbNames.length ? written : duckdbNames;
   const findField = (name: string) => {
-    const exact = fileNames.flatMap((field, index) => (field === name ? [index] : []));
-    const matches = options.caseInsensitive ? fileNames.flatMap((field, index) => (field.toLowerCase() === name.toLowerCase() ? [index] : [])) : exact;
     // As for a CSV header or an Arrow schema: fields naming one column in different cases are that column named twice.
-    if (matches.length > 1) {
-      const names = matches.map((index) => fileNames[index]!);
-      throw new SluiceError('INVALID_ARGUMENT', `Column "${name}" matches ${matches.length} fields of the Parquet file (${names.map((field) => `"${field}"`).join(', ')})`, { column: name, fields: names });
-    }
-    return matches.length === 1 ? duckdbNames[matches[0]!] : undefined;
+    const index = fieldFor('the Parquet file', fileNames, name, options.caseInsensitive);
+    return index === undefined ? undefined : duckdbNames[index];
   };
   const mapped = columns.flatMap((column) => {
     const steps = column.jsonPath ? parseJsonPath(column.jsonPath).steps : [{ key: column.name }];

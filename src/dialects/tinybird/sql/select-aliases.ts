@@ -47,7 +47,7 @@ export function selectAliasUses(reader: TokenReader): SelectAliasUses {
     const shadowing = new Set([...aliases].filter(([name, expression]) => mentions(reader, expression, name)).map(([name]) => name));
     for (const [name, expression] of aliases) {
       for (let index = expression.from; index < expression.to; index += 1) {
-        if (reader.opens(index) && (reader.word(index + 1) === 'SELECT' || reader.word(index + 1) === 'WITH')) {
+        if (opensSubquery(reader, index)) {
           index = reader.closing(index, expression.to) ?? expression.to;
           continue;
         }
@@ -64,8 +64,7 @@ export function selectAliasUses(reader: TokenReader): SelectAliasUses {
       else if (word !== undefined && OTHER_CLAUSES.has(word)) inClause = false;
       if (reader.opens(index)) {
         // A subquery is a level of its own: skip it whole.
-        const nested = reader.word(index + 1) === 'SELECT' || reader.word(index + 1) === 'WITH';
-        if (nested) {
+        if (opensSubquery(reader, index)) {
           index = reader.closing(index, reader.tokens.length) ?? reader.tokens.length;
           continue;
         }
@@ -80,6 +79,11 @@ export function selectAliasUses(reader: TokenReader): SelectAliasUses {
     }
   }
   return { uses, inExpansions };
+}
+
+/** Whether a bracket opens a subquery, a level of its own. */
+function opensSubquery(reader: TokenReader, index: number): boolean {
+  return reader.opens(index) && (reader.word(index + 1) === 'SELECT' || reader.word(index + 1) === 'WITH');
 }
 
 /** Whether `name` is named in the expression (a column or an alias of that name, not a function or a qualified name's part). */
