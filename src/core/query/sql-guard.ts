@@ -37,6 +37,11 @@ export interface QuerySemantics {
    * SQL; between other numbers it divides exactly. DuckDB's `//` does just that.
    */
   integerDivision?: boolean;
+  /**
+   * `AVG(x)` is of x's type, as in Calcite's SQL: an integer's average is cut toward zero (the
+   * average of 1 and 2 is 1), a DECIMAL's rounded to its scale; DuckDB's is a DOUBLE.
+   */
+  averageOfInputType?: boolean;
 }
 
 export interface GuardedQuery {
@@ -273,7 +278,32 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
     if (name === '/' && walk.semantics.integerDivision) node['function_name'] = '//';
   }
   if (kind === 'WINDOW') functionName(node, 'SQL_NOT_ALLOWED');
+  if ((kind === 'FUNCTION' || node['type'] === 'WINDOW_AGGREGATE') && walk.semantics.averageOfInputType && identifierKey(String(node['function_name'])) === 'avg') {
+    averageOfInputType(node);
+  }
   visitFields(node, scope, walk);
+}
+
+/**
+ * Rewrites an `AVG(x)` call (an aggregate or a window's) in place into `cast_to_type(SUM(x) //
+ * COUNT(x), ANY_VALUE(x))`: the sum divided exactly, as integers when x is one, and cast to x's
+ * type, which ANY_VALUE gives without reading it. DISTINCT, FILTER and the window go to each call.
+ */
+function averageOfInputType(call: JsonObject): void {
+  const as = (name: string): JsonObject => ({ ...(parseJsonLosslessly(stringifyJsonLosslessly(call)) as JsonObject), function_name: name, alias: '' });
+  const valueOfType = { ...as('any_value'), distinct: false };
+  const quotient = operator('//', [as('sum'), as('count')], call);
+  const replacement = { ...operator('cast_to_type', [quotient, valueOfType], call), is_operator: false, alias: call['alias'] };
+  for (const key of Object.keys(call)) delete call[key];
+  Object.assign(call, replacement);
+}
+
+/** A call of a scalar function or operator, placed where `at` was (for error positions). */
+function operator(name: string, children: JsonObject[], at: JsonObject): JsonObject {
+  return {
+    class: 'FUNCTION', type: 'FUNCTION', alias: '', query_location: at['query_location'], function_name: name, schema: '', catalog: '',
+    children, filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: true, export_state: false,
+  };
 }
 
 /** The lower-cased name of a function call; refuses qualified names and denied functions. */

@@ -61,6 +61,10 @@ const PROGRAM = `
            'a_b' LIKE 'a\\_b' AS like_escaped, 'axb' LIKE 'a\\_b' AS like_literal, 'h%' LIKE 'h#%' ESCAPE '#' AS like_custom, 'axb' NOT LIKE 'a_b' AS not_like,
            NULL <=> NULL AS both_null, amount <=> 5 AS differ
     FROM clicks WHERE id = 3;
+  CREATE MATERIALIZED VIEW averaged AS
+    SELECT AVG(id) AS mean_id, AVG(-id) AS negative_mean, AVG(DISTINCT id % 2) AS distinct_mean, AVG(id) FILTER (WHERE id > 1) AS filtered,
+           AVG(id) FILTER (WHERE id > 9) AS of_none, AVG(amount) AS mean_amount, AVG(CAST(id AS DOUBLE)) AS exact FROM clicks;
+  CREATE MATERIALIZED VIEW running_average AS SELECT id, AVG(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS pair_mean FROM clicks;
   CREATE MATERIALIZED VIEW first_only AS SELECT id FROM clicks MINUS SELECT id FROM clicks WHERE id > 1;`;
 
 describe("Feldera's SQL in views", () => {
@@ -136,6 +140,19 @@ describe("Feldera's SQL in views", () => {
     const { program_info: info } = (await (await suite.client.get('windows')).json()) as { program_info: { schema: { outputs: Array<{ name: string; fields: Array<{ name: string; columntype: { type: string } }> }> } } };
     const divided = info.schema.outputs.find((view) => view.name === 'divided')!;
     assert.equal(divided.fields.find((field) => field.name === 'half')!.columntype.type, 'INTEGER');
+  });
+
+  test("AVG in a view is of its argument's type, as in Calcite: an integer average is cut toward zero (with DISTINCT, FILTER and OVER too), a DECIMAL's keeps its scale; an ad-hoc query's is a DOUBLE, as DataFusion's", async () => {
+    assert.deepEqual(await rows('SELECT * FROM averaged'), [
+      { mean_id: 2, negative_mean: -2, distinct_mean: 0, filtered: 3, of_none: null, mean_amount: 3.75, exact: 2.5 },
+    ]);
+    assert.deepEqual(await rows('SELECT * FROM running_average ORDER BY id'), [
+      { id: 1, pair_mean: 1 }, { id: 2, pair_mean: 1 }, { id: 3, pair_mean: 2 }, { id: 4, pair_mean: 3 },
+    ]);
+    const { program_info: info } = (await (await suite.client.get('windows')).json()) as { program_info: { schema: { outputs: Array<{ name: string; fields: Array<{ name: string; columntype: { type: string; scale?: number } }> }> } } };
+    const types = Object.fromEntries(info.schema.outputs.find((view) => view.name === 'averaged')!.fields.map((field) => [field.name, field.columntype]));
+    assert.deepEqual([types['mean_id']!.type, types['mean_amount']!.type, types['mean_amount']!.scale, types['exact']!.type], ['INTEGER', 'DECIMAL', 2, 'DOUBLE']);
+    assert.deepEqual(await rows('SELECT AVG(id) AS mean FROM clicks'), [{ mean: 2.5 }]);
   });
 
   test('in views EXTRACT(DOW …) and DAYOFWEEK count 1 for Sunday to 7 for Saturday, as Calcite does, and ISODOW 1 for Monday to 7 for Sunday; ad-hoc queries count DOW from 0, as DataFusion does', async () => {
