@@ -301,7 +301,7 @@ function averageOfInputType(call: JsonObject): void {
 /** A call of a scalar function or operator, placed where `at` was (for error positions). */
 function operator(name: string, children: JsonObject[], at: JsonObject): JsonObject {
   return {
-    class: 'FUNCTION', type: 'FUNCTION', alias: '', query_location: at['query_location'], function_name: name, schema: '', catalog: '',
+    class: 'FUNCTION', type: 'FUNCTION', alias: '', ...(at['query_location'] !== undefined && { query_location: at['query_location'] }), function_name: name, schema: '', catalog: '',
     children, filter: null, order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: false, is_operator: true, export_state: false,
   };
 }
