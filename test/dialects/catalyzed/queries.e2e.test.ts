@@ -68,25 +68,28 @@ describe('Catalyzed queries', () => {
     assert.deepEqual(body.rows, [{ n: 1, again: 1 }]);
   });
 
-  test('a filter value is read as the column\'s type: timestamps from ISO-8601 with offsets, fractions kept, bytes from base64, and a value that does not convert is a 400 naming it', async () => {
+  test('a filter value is read as the column\'s type: timestamps from ISO-8601 with offsets, fractions kept, bytes from base64, and a value that does not convert is a 400 naming it, even where the query reads no row', async () => {
     const datasetId = await suite.client.createDataset('typed_filters');
     const events = await suite.client.createTable(datasetId, 'events', [{ name: 'id', arrowType: 'int64' }, { name: 'at', arrowType: 'timestamp[ms]' }, { name: 'ok', arrowType: 'bool' }, { name: 'raw', arrowType: 'binary' }], ['id']);
     await suite.client.writeRows(events, 'mode=append', 'json', [{ id: 1, at: '2024-01-01T00:00:00Z', ok: true, raw: 'AAE=' }, { id: 2, at: '2024-06-01T00:00:00Z', ok: false, raw: '/w==' }]);
-    const ids = async (filter: Record<string, unknown>) => {
-      const { status, body } = await suite.client.query('SELECT id FROM e ORDER BY id', { e: { tableId: events, filters: [filter] } });
-      return status === 200 ? body.rows.map((row: { id: number }) => row.id) : [status, body.code, body.message];
+    const ids = async (filter: Record<string, unknown>, sql = 'SELECT id FROM e ORDER BY id') => {
+      const { status, body } = await suite.client.query(sql, { e: { tableId: events, filters: [filter] } });
+      return status === 200 ? body.rows.map((row: { id: number }) => row.id) : [status, body.code, body.message, body.details?.field];
     };
     assert.deepEqual(await ids({ field: 'at', op: 'gt', value: '2024-01-01T01:00:00+02:00' }), [1, 2]);
     assert.deepEqual(await ids({ field: 'at', op: 'lt', value: '2024-01-01T03:00:00+02:00' }), [1]);
     assert.deepEqual(await ids({ field: 'id', op: 'gt', value: 1.5 }), [2]);
     assert.deepEqual(await ids({ field: 'id', op: 'in', value: ['1', 2] }), [1, 2]);
     assert.deepEqual(await ids({ field: 'ok', op: 'eq', value: 'yes' }), [1]);
-    assert.deepEqual(await ids({ field: 'at', op: 'gt', value: 'yesterday' }), [400, 'QUERY_ERROR', 'Filter on "at": column "at": value "yesterday" is not a valid timestamp[ms]']);
-    assert.deepEqual(await ids({ field: 'id', op: 'eq', value: 'abc' }), [400, 'VALIDATION_ERROR', 'Filter on "id": "abc" is not a number']);
+    const notTime = [400, 'VALIDATION_ERROR', 'Filter on "at": column "at": value "yesterday" is not a valid timestamp[ms]', 'at'];
+    assert.deepEqual(await ids({ field: 'at', op: 'gt', value: 'yesterday' }), notTime);
+    assert.deepEqual(await ids({ field: 'at', op: 'gt', value: 'yesterday' }, 'SELECT id FROM e WHERE false'), notTime);
+    assert.deepEqual(await ids({ field: 'at', op: 'in', value: ['2024-01-01T00:00:00Z', 'yesterday'] }, 'SELECT id FROM e LIMIT 0'), notTime);
+    assert.deepEqual(await ids({ field: 'id', op: 'eq', value: 'abc' }), [400, 'VALIDATION_ERROR', 'Filter on "id": "abc" is not a number', 'id']);
     // Bytes are base64, as rows are written and read in JSON.
     assert.deepEqual(await ids({ field: 'raw', op: 'eq', value: '/w==' }), [2]);
     const notBase64 = await ids({ field: 'raw', op: 'eq', value: 'not base64!' });
-    assert.deepEqual(notBase64.slice(0, 2), [400, 'QUERY_ERROR']);
+    assert.deepEqual(notBase64.slice(0, 2), [400, 'VALIDATION_ERROR']);
     assert.match(String(notBase64[2]), /Filter on "raw"/);
   });
 

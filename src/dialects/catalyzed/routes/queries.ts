@@ -46,13 +46,20 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
 /**
+ * The SQL of each filter value that must convert to its column's type, giving NULL when it does
+ * and the reason otherwise: they are read before the query runs, so that a value that does not
+ * convert is a 400 naming it, whether or not the query reaches a row.
+ */
+type Conversions = Array<{ field: string; failure: string }>;
+
+/**
  * A filter's JSON value as SQL of the column's type. Numbers compare as numbers (a fraction is not
  * cut to compare with an integer column), with every digit sent (see `ExactNumber`); other values
- * are read by the rules rows are written by (an ISO-8601 text for a timestamp …), and one that does
- * not convert fails the query, saying so.
+ * are read by the rules rows are written by (an ISO-8601 text for a timestamp …), and whether one
+ * converts is added to `conversions` (it also fails the query, saying so, should it run unchecked).
  */
-function literal(column: Column, value: unknown, field: string): string {
-  if (column.type.kind === 'struct') return structLiteral(column.type, value, field);
+function literal(column: Column, value: unknown, field: string, conversions: Conversions): string {
+  if (column.type.kind === 'struct') return structLiteral(column.type, value, field, conversions);
   if (!(value instanceof ExactNumber) && typeof value !== 'string' && typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
     throw invalid(`Filter on "${field}": the value must be a string, a number or a boolean`, { field });
   }
@@ -64,7 +71,9 @@ function literal(column: Column, value: unknown, field: string): string {
   }
   // A binary value is base64, as in a row written in JSON.
   const coerced = coerceColumn({ name: column.name, type: column.type, nullable: true }, quoteLiteral(text), ({ type }) => printArrowType(type), JSON_VALUE_COERCION);
-  return `CASE WHEN ${coerced.error} IS NULL THEN ${coerced.value} ELSE error(${quoteLiteral(`Filter on "${field}": `)} || ${coerced.error}) END`;
+  const failure = `${quoteLiteral(`Filter on "${field}": `)} || ${coerced.error}`;
+  conversions.push({ field, failure });
+  return `CASE WHEN ${coerced.error} IS NULL THEN ${coerced.value} ELSE error(${failure}) END`;
 }
 
 /**
@@ -73,7 +82,7 @@ function literal(column: Column, value: unknown, field: string): string {
  * whole struct's text, repeat that text for every field at every depth, past what a query may
  * expand to. A field left out is NULL; a member that is no field is refused.
  */
-function structLiteral(type: DataTypeOf<'struct'>, value: unknown, field: string): string {
+function structLiteral(type: DataTypeOf<'struct'>, value: unknown, field: string, conversions: Conversions): string {
   let object = value;
   if (typeof value === 'string') {
     try {
@@ -91,30 +100,30 @@ function structLiteral(type: DataTypeOf<'struct'>, value: unknown, field: string
     const column: Column = { name: member.name, type: member.type, nullable: true };
     // A nested list or map is read from its JSON text, as in a row.
     const sql = given === null || given === undefined ? 'NULL'
-      : member.type.kind !== 'struct' && (Array.isArray(given) || isObject(given)) ? literal(column, stringifyExactJson(given), path)
-      : literal(column, given, path);
+      : member.type.kind !== 'struct' && (Array.isArray(given) || isObject(given)) ? literal(column, stringifyExactJson(given), path, conversions)
+      : literal(column, given, path, conversions);
     return `${quoteIdentifier(member.name)} := ${sql}`;
   });
   return `CAST(struct_pack(${members.join(', ')}) AS ${toDuckDBType(type)})`;
 }
 
-function list(column: Column, value: unknown, field: string): string {
+function list(column: Column, value: unknown, field: string, conversions: Conversions): string {
   if (!Array.isArray(value) || value.length === 0) throw invalid(`Filter on "${field}": the value must be a non-empty array`, { field });
-  return value.map((item) => literal(column, item, field)).join(', ');
+  return value.map((item) => literal(column, item, field, conversions)).join(', ');
 }
 
-type Operator = (sql: string, value: unknown, column: Column, field: string) => string;
+type Operator = (sql: string, value: unknown, column: Column, field: string, conversions: Conversions) => string;
 
 /** The filter operators, each a SQL condition over a quoted column and the filter's value. */
 const OPERATORS: Record<string, Operator> = {
-  eq: (sql, value, column, field) => (value === null ? `${sql} IS NULL` : `${sql} = ${literal(column, value, field)}`),
-  neq: (sql, value, column, field) => (value === null ? `${sql} IS NOT NULL` : `${sql} <> ${literal(column, value, field)}`),
-  gt: (sql, value, column, field) => `${sql} > ${literal(column, value, field)}`,
-  gte: (sql, value, column, field) => `${sql} >= ${literal(column, value, field)}`,
-  lt: (sql, value, column, field) => `${sql} < ${literal(column, value, field)}`,
-  lte: (sql, value, column, field) => `${sql} <= ${literal(column, value, field)}`,
-  in: (sql, value, column, field) => `${sql} IN (${list(column, value, field)})`,
-  not_in: (sql, value, column, field) => `${sql} NOT IN (${list(column, value, field)})`,
+  eq: (sql, value, column, field, conversions) => (value === null ? `${sql} IS NULL` : `${sql} = ${literal(column, value, field, conversions)}`),
+  neq: (sql, value, column, field, conversions) => (value === null ? `${sql} IS NOT NULL` : `${sql} <> ${literal(column, value, field, conversions)}`),
+  gt: (sql, value, column, field, conversions) => `${sql} > ${literal(column, value, field, conversions)}`,
+  gte: (sql, value, column, field, conversions) => `${sql} >= ${literal(column, value, field, conversions)}`,
+  lt: (sql, value, column, field, conversions) => `${sql} < ${literal(column, value, field, conversions)}`,
+  lte: (sql, value, column, field, conversions) => `${sql} <= ${literal(column, value, field, conversions)}`,
+  in: (sql, value, column, field, conversions) => `${sql} IN (${list(column, value, field, conversions)})`,
+  not_in: (sql, value, column, field, conversions) => `${sql} NOT IN (${list(column, value, field, conversions)})`,
   like: (sql, value, column, field) => {
     if (typeof value !== 'string') throw invalid(`Filter on "${field}": like needs a string pattern`, { field });
     if (column.type.kind !== 'string') throw invalid(`Filter on "${field}": like matches text, and the column is ${printArrowType(column.type)}`, { field, value });
@@ -150,23 +159,32 @@ function parseBindings(value: unknown): Map<string, Binding> {
 }
 
 /** The filters as one condition; fields name columns of the table (regardless of case). */
-function condition(table: Table, filters: Filter[]): string {
+function condition(table: Table, filters: Filter[], conversions: Conversions): string {
   return filters
     .map(({ field, op, value }) => {
       const column = table.columns.find((candidate) => candidate.name === field) ?? table.columns.find((candidate) => candidate.name.toLowerCase() === field.toLowerCase());
       if (!column) throw invalid(`Filter field "${field}" is not a column of table "${table.name}"`, { field, tableId: table.id });
-      return `(${OPERATORS[op]!(quoteIdentifier(column.name), value, column, field)})`;
+      return `(${OPERATORS[op]!(quoteIdentifier(column.name), value, column, field, conversions)})`;
     })
     .join(' AND ');
 }
 
-function bindTable(core: Sluice, principal: Principal, bindings: Map<string, Binding>, name: string, qualifier: string | null): Table | FilteredTable {
+function bindTable(core: Sluice, principal: Principal, bindings: Map<string, Binding>, conversions: Conversions, name: string, qualifier: string | null): Table | FilteredTable {
   if (qualifier !== null) throw invalid(`Table "${qualifier}.${name}": name tables by the names bound in "tables"`, { table: `${qualifier}.${name}` });
   const binding = bindings.get(name) ?? [...bindings].find(([bound]) => bound.toLowerCase() === name.toLowerCase())?.[1];
   if (!binding) throw invalid(`Table "${name}" is not bound: map it to a table id in "tables"`, { table: name });
   const table = core.catalog.findTableById(binding.tableId);
   if (!table) throw absentById(principal, new SluiceError('NOT_FOUND', `Table ${binding.tableId} not found`, { tableId: binding.tableId }));
-  return binding.filters.length === 0 ? table : { table, where: condition(table, binding.filters) };
+  return binding.filters.length === 0 ? table : { table, where: condition(table, binding.filters, conversions) };
+}
+
+/** Refuses the first filter value that does not convert to its column's type (see `Conversions`). */
+async function checkConversions(core: Sluice, conversions: Conversions): Promise<void> {
+  if (conversions.length === 0) return;
+  const [row] = await core.storage.query(`SELECT [${conversions.map(({ failure }) => failure).join(', ')}] AS failures`);
+  const failures = (row?.['failures'] ?? []) as Array<string | null>;
+  const index = failures.findIndex((failure) => failure !== null);
+  if (index >= 0) throw invalid(failures[index]!, { field: conversions[index]!.field });
 }
 
 export function queryRoutes(app: FastifyInstance, core: Sluice): void {
@@ -178,7 +196,9 @@ export function queryRoutes(app: FastifyInstance, core: Sluice): void {
     const maxRows = member.integer(body, 'maxRows', { min: 1, max: 10_000, fallback: 1000 });
     const includeStats = member.boolean(body, 'includeStats') ?? true;
     // A query binds tables of any dataset by id, so the principal must read in some dataset, not one in particular.
-    const guarded = await core.guardBoundQuery(principal, null, sql, (name, qualifier) => bindTable(core, principal, bindings, name, qualifier));
+    const conversions: Conversions = [];
+    const guarded = await core.guardBoundQuery(principal, null, sql, (name, qualifier) => bindTable(core, principal, bindings, conversions, name, qualifier));
+    await checkConversions(core, conversions);
     const queryId = newId();
 
     if (String(request.headers.accept ?? '').toLowerCase().includes(ARROW_STREAM)) {
