@@ -71,16 +71,26 @@ export const member = {
 
 function checkInteger(value: unknown, name: string, { min, max, fallback }: { min: number; max: number; fallback: number }): number {
   if (value === undefined || value === null || value === '') return fallback;
-  const number = typeof value === 'string' ? Number(value) : value;
+  // A text is decimal digits alone: Number() would also read `0x10`, `1e1` and ` 1`.
+  const number = typeof value === 'string' ? (/^\d+$/.test(value) ? Number(value) : Number.NaN) : value;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
     throw invalid(`"${name}" must be an integer from ${min} to ${max}`, { field: name });
   }
   return number;
 }
 
-/** The query string's parameters (the body of a row write is data and stays unread). */
+/**
+ * The query string's parameters (the body of a row write is data and stays unread). Each is given
+ * once: of `mode=append&mode=delete`, reading either would act on a guess.
+ */
 export function queryParams(request: FastifyRequest): URLSearchParams {
-  return new URL(request.url, 'http://localhost').searchParams;
+  const params = new URL(request.url, 'http://localhost').searchParams;
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) throw invalid(`"${name}" is given more than once`, { field: name });
+    seen.add(name);
+  }
+  return params;
 }
 
 export interface Page {

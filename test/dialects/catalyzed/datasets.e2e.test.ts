@@ -41,7 +41,7 @@ describe('Catalyzed datasets', () => {
     assert.equal((await suite.client.call('POST', '/datasets', { name: '😀'.repeat(256) })).status, 400);
   });
 
-  test('datasets are listed a page at a time', async () => {
+  test('datasets are listed a page at a time; a page or size that is out of range, not in decimal digits or given twice is a 400', async () => {
     for (const name of ['page-a', 'page-b', 'page-c']) await suite.client.createDataset(name);
     const all = (await suite.client.call('GET', '/datasets?pageSize=100')).body;
     const names = all.datasets.map((dataset: { name: string }) => dataset.name);
@@ -49,7 +49,7 @@ describe('Catalyzed datasets', () => {
     assert.deepEqual([second.page, second.pageSize, second.total, second.datasets.length], [2, 1, all.total, 1]);
     assert.equal(second.datasets[0].name, names[1]);
     assert.equal((await suite.client.call('GET', '/datasets')).body.pageSize, 20);
-    for (const query of ['pageSize=0', 'pageSize=101', 'page=0', 'page=x']) assert.equal((await suite.client.call('GET', `/datasets?${query}`)).status, 400, query);
+    for (const query of ['pageSize=0', 'pageSize=101', 'page=0', 'page=x', 'page=1&page=2', 'pageSize=0x10', 'pageSize=%201', 'pageSize=1e1']) assert.equal((await suite.client.call('GET', `/datasets?${query}`)).status, 400, query);
   });
 
   test('a dataset is renamed and described with PUT; members left out keep their values', async () => {

@@ -594,8 +594,8 @@ describe('Catalyzed row write errors', () => {
 
   const json = (rows: unknown) => JSON.stringify(rows);
 
-  test('mode is required, and must be one of the four', async () => {
-    for (const query of ['', 'mode=', 'mode=merge']) {
+  test('mode is required, given once, and must be one of the four', async () => {
+    for (const query of ['', 'mode=', 'mode=merge', 'mode=append&mode=delete']) {
       const response = await suite.client.write(keyed, query, json([{ id: 1 }]), 'application/json');
       assert.equal(response.status, 400, query);
       assert.equal(response.body.code, 'VALIDATION_ERROR');
@@ -746,7 +746,7 @@ describe('Catalyzed row write errors', () => {
       assert.deepEqual([refused.status, refused.body], [403, { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' }]);
     }
     // A missing or wrong mode or parameter is not told to a token that may write in no mode.
-    for (const query of ['', 'mode=bogus', 'mode=append&skip_validation=maybe', 'mode=append&idempotency_key=']) {
+    for (const query of ['', 'mode=bogus', 'mode=append&skip_validation=maybe', 'mode=append&idempotency_key=', 'mode=upsert&mode=append']) {
       assert.equal((await suite.client.write(keyed, query, json([{ id: 1 }]), 'application/json', secret)).status, 403, query);
     }
     // Nor a dataset's or table's missing name.
