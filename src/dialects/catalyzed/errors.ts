@@ -57,6 +57,14 @@ const CODES: Record<ErrorCode, CatalyzedCode> = {
 /** A row whose key is already in the table conflicts with the table's state (the core calls it a bad request). */
 const STATUS_OVERRIDES: Partial<Record<ErrorCode, number>> = { CONSTRAINT_VIOLATION: 409 };
 
+/** The core's messages that name its own concepts, in Catalyzed's words (a namespace is a dataset). */
+function catalyzedMessage(error: SluiceError): string {
+  const namespace = String(error.details?.['namespace'] ?? '');
+  if (error.code === 'NAMESPACE_EXISTS') return `Dataset "${namespace}" already exists`;
+  if (error.code === 'NAMESPACE_NOT_FOUND') return `Dataset "${namespace}" not found`;
+  return error.message;
+}
+
 /**
  * `{error, code, details, retryable, message}`; authentication and permission failures answer
  * with Catalyzed's fixed bodies.
@@ -64,8 +72,9 @@ const STATUS_OVERRIDES: Partial<Record<ErrorCode, number>> = { CONSTRAINT_VIOLAT
 export function renderCatalyzedError(error: SluiceError): RenderedError {
   if (error.code === 'UNAUTHENTICATED') return { status: 401, body: { error: 'UNAUTHORIZED', message: 'Invalid or expired token' } };
   if (error.code === 'FORBIDDEN') return { status: 403, body: { error: 'FORBIDDEN', message: 'Insufficient permissions for this resource' } };
+  const message = catalyzedMessage(error);
   return {
     status: STATUS_OVERRIDES[error.code] ?? error.status,
-    body: { error: error.message, code: CODES[error.code], details: error.details, retryable: error.retryable, message: error.message },
+    body: { error: message, code: CODES[error.code], details: error.details, retryable: error.retryable, message },
   };
 }

@@ -19,11 +19,11 @@ describe('Catalyzed datasets', () => {
     assert.deepEqual((await suite.client.call('GET', `/datasets/${body.datasetId}`)).body, body);
   });
 
-  test('a dataset name is unique: a second one is 409 CONFLICT', async () => {
+  test('a dataset name is unique: a second one is 409 CONFLICT, saying the dataset exists', async () => {
     await suite.client.createDataset('unique');
     const { status, body } = await suite.client.call('POST', '/datasets', { name: 'unique' });
     assert.equal(status, 409);
-    assert.deepEqual([body.code, body.retryable], ['CONFLICT', false]);
+    assert.deepEqual([body.code, body.retryable, body.error, body.message], ['CONFLICT', false, 'Dataset "unique" already exists', 'Dataset "unique" already exists']);
   });
 
   test('a dataset needs a name of 1 to 255 printable characters, said in Catalyzed\'s words', async () => {
