@@ -126,6 +126,11 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /v0/pipes': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes', body: form({ name: 'minted_pipe', sql: 'SELECT count() AS n FROM events' }), headers: FORM }] },
   'GET /v0/pipes': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes' }] },
   'GET /v0/pipes/:name': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes/kinds' }], missing: () => [{ path: '/v0/pipes/no_such_pipe' }] },
+  'POST /v0/pipes/:name': {
+    dialect: 'tinybird', access: 'read',
+    existing: () => [{ path: '/v0/pipes/kind_counts.json', body: form({ q: 'SELECT sum(n) AS total FROM _' }), headers: FORM }],
+    missing: () => [{ path: '/v0/pipes/no_such_pipe.json', body: form({ q: 'SELECT 1 FROM _' }), headers: FORM }],
+  },
   'DELETE /v0/pipes/:name': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/pipes/kinds' }], missing: () => [{ path: '/v0/pipes/no_such_pipe' }] },
   'GET /v0/jobs': { dialect: 'tinybird', access: 'create', existing: () => [{ path: '/v0/jobs' }] },
   'GET /v0/jobs/:id': {
@@ -424,6 +429,8 @@ describe('every route checks the token and its scopes', () => {
     await server.core.tokens.create('victim', [{ action: 'read', namespace: 'default', table: 'events' }]);
     // A pipe materializing the data source's kinds.
     await admin('POST', '/v0/pipes', JSON.stringify({ name: 'kinds', nodes: [{ sql: 'SELECT kind, count() AS n FROM events GROUP BY kind', type: 'materialized', datasource: 'kinds_target' }] }), JSON_TYPE);
+    // And an endpoint pipe counting them.
+    await admin('POST', '/v0/pipes', JSON.stringify({ name: 'kind_counts', nodes: [{ sql: 'SELECT kind, count() AS n FROM events GROUP BY kind' }] }), JSON_TYPE);
     // Feldera: a running pipeline with a row, and the completion token of its push.
     await admin('PUT', '/v0/pipelines/shop', JSON.stringify({ program_code: PROGRAM }), JSON_TYPE);
     await admin('POST', '/v0/pipelines/shop/start');

@@ -188,6 +188,20 @@ export class Pipes {
     return withCtes(sql, read.map((pipe) => ({ name: pipe.name, sql: endpointSqlOf(pipe.nodes) })));
   }
 
+  /**
+   * A query over a pipe, as Tinybird's SQL API runs one with `pipeline=name` and an endpoint with
+   * `q`: `_` is the pipe's result (its endpoint, or a materialized pipe's target) and each of its
+   * nodes is read by its name. Only the nodes the query needs are defined before it, so that one it
+   * does not read cannot fail it.
+   */
+  overPipe(pipe: Pipe, sql: string): string {
+    const names = tableNamesRead(sql);
+    const target = this.targetOf(pipe.nodes.at(-1)!);
+    const needed = names.has('_') && !target ? pipe.nodes.length : Math.max(-1, ...pipe.nodes.map((node, index) => (names.has(node.name) ? index : -1))) + 1;
+    const result = { name: '_', sql: target ? `SELECT * FROM ${quoteIdentifier(target.name)}` : `SELECT * FROM ${quoteIdentifier(pipe.nodes.at(-1)!.name)}` };
+    return withCtes(sql, [...pipe.nodes.slice(0, needed), ...(names.has('_') ? [result] : [])]);
+  }
+
   /** Deletes a pipe, and the data sources its nodes materialize into (refused while another pipe reads one). */
   async drop(principal: Principal, pipe: Pipe): Promise<void> {
     requireCreate(principal);

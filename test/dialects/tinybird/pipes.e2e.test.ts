@@ -184,7 +184,7 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.equal((await (await suite.server.fetch('/v0/datasources/counted_target')).json()).statistics.row_count, 3);
   });
 
-  test("writes to a target are 400s naming its pipe, URL imports and events included; a keyed data source is not a target; an endpoint needs a read scope and takes no q", async () => {
+  test("writes to a target are 400s naming its pipe, URL imports and events included; a keyed data source is not a target; an endpoint needs a read scope", async () => {
     await sales('written_source');
     await materialize('written', 'SELECT country, count() AS n FROM written_source GROUP BY country', 'written_target');
     const url = suite.files.serve('/written.csv', 'XX,1\n');
@@ -206,9 +206,6 @@ describe('Tinybird materialized views (pipes)', () => {
     for (const path of ['/v0/pipes/written_endpoint.json', '/v0/pipes/written.json', '/v0/pipes/nowhere.json']) {
       assert.equal((await suite.server.fetch(path, { token })).status, 403, path);
     }
-    const q = await suite.server.fetch(`/v0/pipes/written_endpoint.json?q=${encodeURIComponent('SELECT count() FROM _')}`);
-    assert.equal(q.status, 400);
-    assert.match((await q.json()).error, /q parameter .* is not supported/);
   });
 
   test("an earlier node may end in a comment or a semicolon and the last open with a comment; an endpoint's SQL is checked when the pipe is made; concurrent creates of one name make one pipe", async () => {
@@ -221,7 +218,7 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.deepEqual((await (await suite.server.fetch('/v0/pipes/noted.json')).json()).data, [{ n: 4 }]);
     for (const [sql, message] of [['SELEC garbage', /syntax error/], ['SELECT * FROM nothing_here', /nothing_here/]] as const) {
       const refused = await json('/v0/pipes', { name: 'unchecked', nodes: [{ sql }] });
-      assert.ok(refused.status === 400 || refused.status === 404, `${sql}: ${refused.status}`);
+      assert.equal(refused.status, 400, sql);
       assert.match((await refused.json()).error, message);
     }
     assert.equal((await suite.server.fetch('/v0/pipes/unchecked')).status, 404);
@@ -308,6 +305,38 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.deepEqual(await query('SELECT * FROM spanish_totals', token), [403, null]);
   });
 
+  test("an endpoint's q is a query over its result as _ and its nodes by name, by GET or POST (a form or JSON); the SQL API's pipeline= reads the same; a materialized pipe's _ is its target", async () => {
+    await sales('over_source');
+    assert.equal((await json('/v0/pipes', { name: 'over', nodes: [
+      { name: 'spain', sql: "SELECT * FROM over_source WHERE country = 'ES'" }, { name: 'totals', sql: 'SELECT country, sum(amount) AS total FROM spain GROUP BY country' },
+    ] })).status, 200);
+    const endpoint = async (q: string, init: RequestInit = {}) => {
+      const response = await suite.server.fetch(init.method === 'POST' ? '/v0/pipes/over.json' : `/v0/pipes/over.json?q=${encodeURIComponent(q)}`, init);
+      const body = await response.json();
+      return [response.status, body.data ?? body.error];
+    };
+    assert.deepEqual(await endpoint('SELECT count() AS n FROM _'), [200, [{ n: 1 }]]);
+    assert.deepEqual(await endpoint('SELECT id FROM spain ORDER BY id'), [200, [{ id: 1 }, { id: 3 }]]);
+    assert.deepEqual(await endpoint('SELECT total * 2 AS twice FROM _ JOIN spain USING (country) ORDER BY id'), [200, [{ twice: 7 }, { twice: 7 }]]);
+    assert.deepEqual(await endpoint('', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `q=${encodeURIComponent('SELECT total FROM _')}` }), [200, [{ total: 3.5 }]]);
+    assert.deepEqual(await endpoint('', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: 'SELECT max(id) AS top FROM spain' }) }), [200, [{ top: 3 }]]);
+    assert.deepEqual(await endpoint('', { method: 'POST' }), [200, [{ country: 'ES', total: 3.5 }]]);
+    const sql = async (q: string, pipeline: string) => {
+      const response = await suite.server.fetch(`/v0/sql?q=${encodeURIComponent(q)}&pipeline=${pipeline}`);
+      const body = await response.json();
+      return [response.status, body.data ?? body.error];
+    };
+    assert.deepEqual(await sql('SELECT total FROM _', 'over'), [200, [{ total: 3.5 }]]);
+    assert.deepEqual(await sql('SELECT count() AS n FROM spain', 'over'), [200, [{ n: 2 }]]);
+    assert.deepEqual(await sql('SELECT 1 FROM _', 'missing_pipe'), [404, 'Pipe "missing_pipe" does not exist']);
+    await materialize('over_mv', 'SELECT country, count() AS n FROM over_source GROUP BY country', 'over_target');
+    assert.deepEqual(await sql('SELECT n FROM _ ORDER BY country', 'over_mv'), [200, [{ n: 2 }, { n: 1 }]]);
+    // A node it does not name is not run, and a token must read what the query does.
+    const { token } = await (await suite.server.fetch('/v0/tokens?name=over_outsider&scope=DATASOURCES:READ:over_target', { method: 'POST' })).json();
+    assert.equal((await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT count() AS n FROM _ FORMAT JSON')}&pipeline=over`, { token })).status, 403);
+    assert.equal((await suite.server.fetch(`/v0/sql?q=${encodeURIComponent('SELECT n FROM _ FORMAT JSON')}&pipeline=over_mv`, { token })).status, 200);
+  });
+
   test('a pipe request that does not fit is a 400 naming the problem (a name taken by a pipe or data source too), and managing pipes needs DATASOURCES:CREATE', async () => {
     await sales('checked_source');
     const cases: Array<[unknown, number, RegExp]> = [
@@ -322,7 +351,8 @@ describe('Tinybird materialized views (pipes)', () => {
       [{ name: 'selfnamed', nodes: [{ sql: 'SELECT 1 AS a', type: 'materialized', datasource: 'selfnamed' }] }, 400, /of its own name/],
       [{ name: 'bad-name', nodes: [{ sql: 'SELECT 1' }] }, 400, /Invalid Pipe name/],
       [{ name: 'checked_source', nodes: [{ sql: 'SELECT 1' }] }, 400, /already a Data Source named "checked_source"/],
-      [{ name: 'unknown_source', nodes: [{ sql: 'SELECT * FROM nowhere', type: 'materialized', datasource: 'unknown_target' }] }, 404, /nowhere/],
+      [{ name: 'unknown_source', nodes: [{ sql: 'SELECT * FROM nowhere', type: 'materialized', datasource: 'unknown_target' }] }, 400, /Data Source "nowhere" does not exist/],
+      [{ name: 'unknown_endpoint', nodes: [{ sql: 'SELECT * FROM nowhere' }] }, 400, /Data Source "nowhere" does not exist/],
     ];
     for (const [body, status, message] of cases) {
       const response = await json('/v0/pipes', body);

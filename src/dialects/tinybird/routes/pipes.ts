@@ -1,13 +1,13 @@
-import type { FastifyInstance } from 'fastify';
-import { requireReadsIn, type Principal } from '../../../core/auth/scopes.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../../../core/errors.ts';
 import type { ResultFormat } from '../../../core/query/encode-query.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { mediaTypeOf, readJsonBody } from '../../../server/body.ts';
 import { Params } from '../params.ts';
-import { Pipes, renderPipe, type NodeSpec, type Pipe } from '../pipes.ts';
-import { mayCreate, requireCreate, WORKSPACE } from '../scopes.ts';
-import { checkClickHouseQuery, sendClickHouseQuery } from './sql.ts';
+import { Pipes, renderPipe, type NodeSpec } from '../pipes.ts';
+import { tinybirdMessage } from '../errors.ts';
+import { requireCreate } from '../scopes.ts';
+import { checkClickHouseQuery, queryRequest, readablePipe, sendClickHouseQuery, splitFormat } from './sql.ts';
 
 /** A pipe's endpoint: its name and the format its extension asks for (pipe names have no dots). */
 const ENDPOINT = /^(.+)\.(json|csv|ndjson|parquet)$/;
@@ -61,8 +61,14 @@ export function pipeRoutes(app: FastifyInstance, core: Sluice): void {
       const [type, datasource] = [params.get('type'), params.get('datasource')];
       nodes = [{ sql, ...(type !== undefined && { type }), ...(datasource !== undefined && { datasource }) }];
     }
-    const pipe = await pipes.create(principal, { name, ...(description !== undefined && { description }), nodes }, (sql) => checkClickHouseQuery(core, principal, sql));
-    return renderPipe(pipes, pipe);
+    try {
+      const pipe = await pipes.create(principal, { name, ...(description !== undefined && { description }), nodes }, (sql) => checkClickHouseQuery(core, principal, sql));
+      return renderPipe(pipes, pipe);
+    } catch (error) {
+      // A node reading a data source that does not exist makes the request wrong, not its address: a 400, not a 404.
+      if (error instanceof SluiceError && error.code === 'TABLE_NOT_FOUND') throw new SluiceError('INVALID_ARGUMENT', tinybirdMessage(error), error.details);
+      throw error;
+    }
   });
 
   app.get('/v0/pipes', async (request) => {
@@ -70,39 +76,25 @@ export function pipeRoutes(app: FastifyInstance, core: Sluice): void {
     return { pipes: pipes.list().map((pipe) => renderPipe(pipes, pipe)) };
   });
 
-  app.get<{ Params: { name: string } }>('/v0/pipes/:name', async (request, reply) => {
+  /**
+   * A pipe's endpoint (`/v0/pipes/top.json`): its last node's rows, for any token that may read
+   * what it reads; with `q`, that query over them as `_` (a POST may send `q` in its body).
+   */
+  const endpointHandler = async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
     const principal = await request.principal();
-    // A pipe's endpoint (`/v0/pipes/top.json`): its last node's rows, for any token that may read what it reads.
     const endpoint = ENDPOINT.exec(request.params.name);
-    if (endpoint) {
-      // A token that reads nothing in the workspace learns nothing of its pipes.
-      requireReadsIn(principal, WORKSPACE);
-      if (Params.ofQuery(request).get('q') !== undefined) throw new SluiceError('INVALID_ARGUMENT', "An endpoint's q parameter (SQL over its result as _) is not supported: query the data sources with /v0/sql");
-      const name = endpoint[1]!;
-      // Only a token that sees the pipes learns whether one exists and what it reads: to another, a
-      // pipe it may not read and no pipe at all are the same 403.
-      if (!mayCreate(principal) && !(await readsEndpoint(principal, pipes.find(name)))) {
-        throw new SluiceError('FORBIDDEN', `The token may not read pipe "${name}"`, { pipe: name });
-      }
-      return sendClickHouseQuery(core, principal, pipes.endpointSql(pipes.get(name)), ENDPOINT_FORMATS[endpoint[2]!]!, reply);
+    if (!endpoint) {
+      if (request.method === 'POST') throw new SluiceError('NOT_FOUND', `No route for POST /v0/pipes/${request.params.name}: a pipe's endpoint ends in .json, .csv, .ndjson or .parquet`);
+      requireCreate(principal);
+      return renderPipe(pipes, pipes.get(request.params.name));
     }
-    requireCreate(principal);
-    return renderPipe(pipes, pipes.get(request.params.name));
-  });
-
-  /** Whether the principal may read what the pipe gives: its endpoint's data sources, or its target. */
-  async function readsEndpoint(principal: Principal, pipe: Pipe | undefined): Promise<boolean> {
-    if (!pipe) return false;
-    const target = pipes.targetOf(pipe.nodes.at(-1)!);
-    if (target) return core.mayAct(principal, 'read', target);
-    try {
-      await checkClickHouseQuery(core, principal, pipes.endpointSql(pipe));
-      return true;
-    } catch (error) {
-      if (error instanceof SluiceError && error.code === 'FORBIDDEN') return false;
-      throw error;
-    }
-  }
+    const pipe = await readablePipe(core, pipes, principal, endpoint[1]!);
+    const { q } = await queryRequest(request);
+    const sql = q === undefined ? pipes.endpointSql(pipe) : pipes.overPipe(pipe, splitFormat(q).sql);
+    return sendClickHouseQuery(core, principal, sql, ENDPOINT_FORMATS[endpoint[2]!]!, reply);
+  };
+  app.get('/v0/pipes/:name', endpointHandler);
+  app.post('/v0/pipes/:name', endpointHandler);
 
   app.delete<{ Params: { name: string } }>('/v0/pipes/:name', async (request, reply) => {
     const principal = await request.principal();

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../../../core/auth/scopes.ts';
+import { requireReadsIn, type Principal } from '../../../core/auth/scopes.ts';
 import { SluiceError } from '../../../core/errors.ts';
 import type { ResultFormat } from '../../../core/query/encode-query.ts';
 import { tokensOrUndefined } from '../../../core/query/sql-tokens.ts';
@@ -9,11 +9,11 @@ import { printClickHouseType } from '../../../core/types/index.ts';
 import { mediaTypeOf, readBody } from '../../../server/body.ts';
 import { clientGone } from '../../../server/client-gone.ts';
 import { Params } from '../params.ts';
-import { Pipes } from '../pipes.ts';
+import { Pipes, type Pipe } from '../pipes.ts';
 import { rewriteClickHouseQuery } from '../sql/clickhouse-sql.ts';
 import { filledQuery } from '../sql/with-fill.ts';
 import { totalsQuery } from '../sql/with-totals.ts';
-import { WORKSPACE } from '../scopes.ts';
+import { mayCreate, WORKSPACE } from '../scopes.ts';
 
 /** ClickHouse's FORMAT names and the result encoding each stands for. */
 const FORMATS: Record<string, ResultFormat> = {
@@ -84,24 +84,69 @@ async function rewriteInWorkspace(core: Sluice, written: string) {
   return { namespace, rewritten: rewriteClickHouseQuery(sql, { columnsOf: (name) => core.catalog.findTable(namespace.id, name)?.columns }) };
 }
 
-async function queryText(request: FastifyRequest): Promise<string | undefined> {
+/**
+ * The pipe of this name, for a principal that may read what it gives. A token that reads nothing
+ * in the workspace learns nothing of its pipes; only one that sees the pipes (DATASOURCES:CREATE)
+ * learns whether one exists and what it reads: to another, a pipe it may not read and no pipe at
+ * all are the same 403.
+ */
+export async function readablePipe(core: Sluice, pipes: Pipes, principal: Principal, name: string): Promise<Pipe> {
+  requireReadsIn(principal, WORKSPACE);
+  if (!mayCreate(principal) && !(await readsResult(core, pipes, principal, pipes.find(name)))) {
+    throw new SluiceError('FORBIDDEN', `The token may not read pipe "${name}"`, { pipe: name });
+  }
+  return pipes.get(name);
+}
+
+/** Whether the principal may read what the pipe gives: its endpoint's data sources, or its target. */
+async function readsResult(core: Sluice, pipes: Pipes, principal: Principal, pipe: Pipe | undefined): Promise<boolean> {
+  if (!pipe) return false;
+  const target = pipes.targetOf(pipe.nodes.at(-1)!);
+  if (target) return core.mayAct(principal, 'read', target);
+  try {
+    await checkClickHouseQuery(core, principal, pipes.endpointSql(pipe));
+    return true;
+  } catch (error) {
+    if (error instanceof SluiceError && error.code === 'FORBIDDEN') return false;
+    throw error;
+  }
+}
+
+/** A query's text (`q`) and the pipe it reads as `_` (`pipeline`). */
+export interface QueryRequest {
+  q?: string;
+  pipeline?: string;
+}
+
+/**
+ * `q` and `pipeline` from the query string or, in a POST, the body: a form, a JSON object, or
+ * the query's text itself (a body of another type).
+ */
+export async function queryRequest(request: FastifyRequest): Promise<QueryRequest> {
   const params = Params.ofQuery(request);
-  const inQuery = params.get('q');
-  if (inQuery !== undefined || request.method === 'GET') return inQuery;
+  const given = { q: params.get('q'), pipeline: params.get('pipeline') };
+  if (given.q !== undefined || request.method === 'GET') return given;
   const body = (await readBody(request, 8 * 1024 * 1024)).toString('utf8');
   const mediaType = mediaTypeOf(request);
   if (mediaType === 'application/json') {
-    let q: unknown;
+    let object: Record<string, unknown> | null;
     try {
-      q = (JSON.parse(body) as { q?: unknown } | null)?.q;
+      object = JSON.parse(body) as Record<string, unknown> | null;
     } catch {
       throw new SluiceError('MALFORMED_BODY', 'The request body is not valid JSON');
     }
-    if (q !== undefined && typeof q !== 'string') throw new SluiceError('INVALID_ARGUMENT', 'The q member (the SQL query) must be a string');
-    return q;
+    const member = (name: 'q' | 'pipeline'): string | undefined => {
+      const value = object?.[name];
+      if (value !== undefined && value !== null && typeof value !== 'string') throw new SluiceError('INVALID_ARGUMENT', `The ${name} member must be a string`);
+      return value || undefined;
+    };
+    return { q: member('q'), pipeline: given.pipeline ?? member('pipeline') };
   }
-  if (mediaType === 'application/x-www-form-urlencoded') return new URLSearchParams(body).get('q') ?? undefined;
-  return body.trim() === '' ? undefined : body;
+  if (mediaType === 'application/x-www-form-urlencoded') {
+    const form = new URLSearchParams(body);
+    return { q: form.get('q') || undefined, pipeline: given.pipeline ?? (form.get('pipeline') || undefined) };
+  }
+  return { q: body.trim() === '' ? undefined : body, pipeline: given.pipeline };
 }
 
 /**
@@ -113,12 +158,14 @@ async function queryText(request: FastifyRequest): Promise<string | undefined> {
 export const CLICKHOUSE_OUTPUT = { printType: printClickHouseType, nested: 'clickhouse', intervals: 'seconds', timestampDigits: 'declared', nonFinite: 'null' } as const;
 
 export function sqlRoutes(app: FastifyInstance, core: Sluice): void {
+  const pipes = new Pipes(core);
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = await request.principal();
-    const text = await queryText(request);
-    if (!text) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
-    const { sql, format } = splitFormat(text);
-    return sendClickHouseQuery(core, principal, sql, format, reply);
+    const { q, pipeline } = await queryRequest(request);
+    if (!q) throw new SluiceError('INVALID_ARGUMENT', 'The q parameter (the SQL query) is required');
+    const { sql, format } = splitFormat(q);
+    const over = pipeline === undefined ? sql : pipes.overPipe(await readablePipe(core, pipes, principal, pipeline), sql);
+    return sendClickHouseQuery(core, principal, over, format, reply);
   };
   app.get('/v0/sql', handler);
   app.post('/v0/sql', handler);
