@@ -63,9 +63,21 @@ export function castNested(text: string, type: DataType, castLeaf: LeafCast, opt
   return {
     value: `CASE WHEN ${isJson} THEN ${json.convert(jsonText, type, 0)} ELSE ${literal.convert(text, type, 0)} END`,
     // A top-level NULL is the column's business (its nullability, its default), not the value's.
-    intact: (value) => `CASE WHEN ${isJson} THEN ${json.intact(jsonText, value, type, true, 0)} ELSE ${literal.intact(text, value, type, true, 0)} END`,
+    intact: (value) => bound(value, 'nested_value', (named) => `CASE WHEN ${isJson} THEN ${json.intact(jsonText, named, type, true, 0)} ELSE ${literal.intact(text, named, type, true, 0)} END`),
     ...(refusesMembers && { unknownMember: `CASE WHEN ${isJson} THEN ${json.unknownMember(jsonText, type, 0)} END` }),
   };
+}
+
+/**
+ * SQL for `body` with `name` standing for the value of `expression`, computed once. The SQL of a
+ * nested value names each part several times (whether it is given, of which shape, each field of
+ * it): pasted in whole at every level, a part's SQL would grow as the product of those counts
+ * over the levels (a ROW of 10 ROWs of 10 INTs took 13 MB of SQL, and the server's memory with it).
+ * Named, it grows with the type. A plain name is used as it is.
+ */
+function bound(expression: string, name: string, body: (named: string) => string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression)) return body(expression);
+  return `list_transform([${expression}], ${name} -> ${body(name)})[1]`;
 }
 
 /**
@@ -156,6 +168,8 @@ const LITERAL_SYNTAX: Syntax = {
   leaf: (part) => part,
 };
 
+const NESTED = new Set<DataType['kind']>(['list', 'map', 'struct']);
+
 class NestedSql {
   private readonly caseInsensitive: boolean;
   private readonly refuseUnknown: boolean;
@@ -186,6 +200,10 @@ class NestedSql {
   /** SQL naming the first member of a struct within `part` (at any depth) that is no field of its struct, else NULL. */
   unknownMember(part: string, type: DataType, depth: number): string {
     if (!holdsKind(type, 'struct')) return 'NULL';
+    return bound(part, `nested_p${depth}`, (named) => this.unknownMemberNamed(named, type, depth));
+  }
+
+  private unknownMemberNamed(part: string, type: DataType, depth: number): string {
     const x = `x${depth}`;
     const firstOf = (list: string, element: DataType) => `list_filter(list_transform(${list}, ${x} -> ${this.unknownMember(x, element, depth + 1)}), ${x} -> ${x} IS NOT NULL)[1]`;
     switch (type.kind) {
@@ -193,12 +211,12 @@ class NestedSql {
         return firstOf(this.syntax.elements(part), type.element);
       case 'map':
         return firstOf(this.syntax.values(part), type.value);
-      case 'struct': {
-        const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
-        const own = this.unknownMembers(fields, type, depth);
-        const within = type.fields.map((field) => this.unknownMember(this.syntax.field(fields, field.name, this.caseInsensitive), field.type, depth + 1));
-        return `COALESCE(${[...(own ? [`${own}[1]`] : []), ...within].join(', ')})`;
-      }
+      case 'struct':
+        return bound(this.syntax.fields(part, type.fields.map((field) => field.name)), `nested_s${depth}`, (fields) => {
+          const own = this.unknownMembers(fields, type, depth);
+          const within = type.fields.map((field) => this.unknownMember(this.syntax.field(fields, field.name, this.caseInsensitive), field.type, depth + 1));
+          return `COALESCE(${[...(own ? [`${own}[1]`] : []), ...within].join(', ')})`;
+        });
       default:
         return 'NULL';
     }
@@ -206,6 +224,11 @@ class NestedSql {
 
   /** SQL converting `part` to `type`; `depth` names the lambda variables of each level apart. */
   convert(part: string, type: DataType, depth: number): string {
+    if (!NESTED.has(type.kind)) return this.castLeaf(this.syntax.leaf(part, type), type);
+    return bound(part, `nested_p${depth}`, (named) => this.convertNamed(named, type, depth));
+  }
+
+  private convertNamed(part: string, type: DataType, depth: number): string {
     const x = `x${depth}`;
     switch (type.kind) {
       case 'list': {
@@ -214,11 +237,11 @@ class NestedSql {
         // value stays a list while it is computed (see toComputeType).
         return type.size === undefined ? list : `TRY_CAST(TRY_CAST(${list} AS ${toDuckDBType(type)}) AS ${toComputeType(type)})`;
       }
-      case 'struct': {
-        const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
-        const packed = type.fields.map((field) => `${quoteIdentifier(field.name)} := ${this.convert(this.syntax.field(fields, field.name, this.caseInsensitive), field.type, depth + 1)}`);
-        return `CASE WHEN ${fields} IS NOT NULL THEN struct_pack(${packed.join(', ')}) END`;
-      }
+      case 'struct':
+        return bound(this.syntax.fields(part, type.fields.map((field) => field.name)), `nested_s${depth}`, (fields) => {
+          const packed = type.fields.map((field) => `${quoteIdentifier(field.name)} := ${this.convert(this.syntax.field(fields, field.name, this.caseInsensitive), field.type, depth + 1)}`);
+          return `CASE WHEN ${fields} IS NOT NULL THEN struct_pack(${packed.join(', ')}) END`;
+        });
       case 'map': {
         // Keys are texts in either syntax. DuckDB's map() fails the whole query on a NULL or repeated
         // key, so keys are checked first: a key that does not convert, or two alike, make the map invalid.
@@ -234,6 +257,11 @@ class NestedSql {
 
   /** SQL that is true when `value`, converted from `part`, kept every element given. */
   intact(part: string, value: string, type: DataType, nullable: boolean, depth: number): string {
+    if (!NESTED.has(type.kind)) return this.intactNamed(part, value, type, nullable, depth);
+    return bound(part, `nested_p${depth}`, (named) => this.intactNamed(named, value, type, nullable, depth));
+  }
+
+  private intactNamed(part: string, value: string, type: DataType, nullable: boolean, depth: number): string {
     const [x, i] = [`x${depth}`, `i${depth}`];
     const every = (list: string, check: string) => `COALESCE(list_bool_and(list_transform(${list}, (${x}, ${i}) -> ${check})), true)`;
     let parts: string;
@@ -241,15 +269,15 @@ class NestedSql {
       case 'list':
         parts = every(this.syntax.elements(part), this.intact(x, `${value}[${i}]`, type.element, type.elementNullable, depth + 1));
         break;
-      case 'struct': {
-        const fields = this.syntax.fields(part, type.fields.map((field) => field.name));
-        const unknown = this.refuseUnknown ? this.unknownMembers(fields, type, depth) : undefined;
-        parts = [
-          ...(unknown ? [`len(${unknown}) = 0`] : []),
-          ...type.fields.map((field) => this.intact(this.syntax.field(fields, field.name, this.caseInsensitive), `struct_extract(${value}, ${quoteLiteral(field.name)})`, field.type, field.nullable, depth + 1)),
-        ].join(' AND ');
+      case 'struct':
+        parts = bound(this.syntax.fields(part, type.fields.map((field) => field.name)), `nested_s${depth}`, (fields) => {
+          const unknown = this.refuseUnknown ? this.unknownMembers(fields, type, depth) : undefined;
+          return [
+            ...(unknown ? [`len(${unknown}) = 0`] : []),
+            ...type.fields.map((field) => this.intact(this.syntax.field(fields, field.name, this.caseInsensitive), `struct_extract(${value}, ${quoteLiteral(field.name)})`, field.type, field.nullable, depth + 1)),
+          ].join(' AND ');
+        });
         break;
-      }
       case 'map':
         parts = every(this.syntax.values(part), this.intact(x, `map_values(${value})[${i}]`, type.value, type.valueNullable, depth + 1));
         break;

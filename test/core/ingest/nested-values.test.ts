@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CoercionOptions } from '../../../src/core/ingest/coercion.ts';
+import { coerceColumn, type CoercionOptions } from '../../../src/core/ingest/coercion.ts';
 import type { DataType } from '../../../src/core/types/data-type.ts';
 import { convertValues } from '../../helpers/convert-values.ts';
 import { TestCore } from '../../helpers/test-server.ts';
@@ -98,4 +98,25 @@ test("with ClickHouse's literals, as its text formats write nested values: quote
   assert.match(maps[2]!, /^invalid/);
   const nested: DataType = { kind: 'map', key: INT, value: listOf(TEXT), valueNullable: true };
   assert.deepEqual(await convert(nested, ["{1:['x'],2:[]}"], clickhouse), ['{"1":["x"],"2":[]}']);
+});
+
+test("a type's conversion SQL grows with the type, not with the product of its parts: structs six deep, and ten structs of ten fields, convert and are checked at every depth", async () => {
+  const struct = (fields: Array<[string, DataType]>, nullable = true): DataType => ({ kind: 'struct', fields: fields.map(([name, type]) => ({ name, type, nullable })) });
+  let deep: DataType = INT;
+  for (const name of ['f', 'e', 'd', 'c', 'b', 'a']) deep = struct([[name, deep], ['n', INT]], false);
+  const wide = struct(Array.from({ length: 10 }, (_, outer) => [`g${outer}`, struct(Array.from({ length: 10 }, (_, inner) => [`f${inner}`, INT]))]));
+  const row = JSON.stringify(Object.fromEntries(Array.from({ length: 10 }, (_, outer) => [`g${outer}`, Object.fromEntries(Array.from({ length: 10 }, (_, inner) => [`f${inner}`, outer * 10 + inner]))])));
+  // The SQL checking a value names each part once per level (600 KB for ten structs of ten fields, 13 MB when pasted in whole).
+  for (const [type, limit] of [[deep, 100_000], [wide, 1_000_000]] as const) {
+    const { value, error } = coerceColumn({ name: 'c', type, nullable: true }, 'text', () => 'the type', { structMembers: { fieldNames: 'caseInsensitive', unknownMembers: 'refuse' } });
+    assert.ok(value.length + error.length < limit, `${value.length + error.length} characters of SQL`);
+  }
+  const nested = (leaf: unknown) => JSON.stringify({ a: { b: { c: { d: { e: { f: leaf, n: 5 }, n: 4 }, n: 3 }, n: 2 }, n: 1 }, n: 0 });
+  const [ok, bad, missing] = await convert(deep, [nested(6), nested('x'), JSON.stringify({ a: { b: { c: { d: { e: { n: 5 }, n: 4 }, n: 3 }, n: 2 }, n: 1 }, n: 0 })]);
+  assert.equal(ok, nested(6).replaceAll(' ', ''));
+  assert.match(bad!, /^invalid: column "c": value .* is not a valid/);
+  assert.match(missing!, /^invalid/);
+  const [whole, spoilt] = await convert(wide, [row, row.replace('"f7":37', '"f7":"x"')]);
+  assert.deepEqual(JSON.parse(whole!), JSON.parse(row));
+  assert.match(spoilt!, /^invalid/);
 });
