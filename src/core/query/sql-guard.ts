@@ -42,6 +42,12 @@ export interface QuerySemantics {
    * average of 1 and 2 is 1), a DECIMAL's rounded to its scale; DuckDB's is a DOUBLE.
    */
   averageOfInputType?: boolean;
+  /**
+   * A date, time or timestamp plus or minus an interval is of the date's, time's or timestamp's
+   * type, as in Calcite's SQL (`DATE '2024-03-31' - INTERVAL '1' MONTH` is the DATE 2024-02-29);
+   * DuckDB's date plus an interval is a TIMESTAMP.
+   */
+  datetimeArithmeticKeepsType?: boolean;
 }
 
 export interface GuardedQuery {
@@ -110,7 +116,7 @@ export async function guardQuery(storage: DuckDBStorage, sql: string, resolveTab
   const statement = await parseStatement(storage, sql, 'SQL_SYNTAX', 'SQL_NOT_ALLOWED');
   // Before the walk: its size checks copy arguments, so a tree that expands too far grows there too.
   checkBindingCost(statement, 'SQL_NOT_ALLOWED');
-  const walk: QueryWalk = { resolveTable, semantics, tables: new Map(), filtered: [] };
+  const walk: QueryWalk = { resolveTable, semantics, tables: new Map(), filtered: [], rewritten: new WeakSet() };
   visit(statement, new Set(), walk);
   // Once its references name tables: a view's reference binds everything the view reads.
   const expandedReads = checkExpandedReads(statement, 'SQL_NOT_ALLOWED', (reference) => walk.tables.get(String(reference['table_name']))?.definition?.expandedReads ?? 1);
@@ -156,6 +162,11 @@ interface QueryWalk {
   tables: Map<string, Table>;
   /** Rewritten references whose table is read through a condition. */
   filtered: Array<{ node: JsonObject; table: Table; where: string }>;
+  /**
+   * Calls a semantics rewrite made, which keep their meaning: they are walked (their table
+   * references resolved like any) but not rewritten again.
+   */
+  rewritten: WeakSet<JsonObject>;
 }
 
 /**
@@ -276,6 +287,7 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
     const name = functionName(node, 'SQL_NOT_ALLOWED');
     boundBuiltValue(node, name);
     if (name === '/' && walk.semantics.integerDivision) node['function_name'] = '//';
+    if ((name === '+' || name === '-') && walk.semantics.datetimeArithmeticKeepsType && !walk.rewritten.has(node)) keepDatetimeType(node, name, walk.rewritten);
   }
   if (kind === 'WINDOW') functionName(node, 'SQL_NOT_ALLOWED');
   if ((kind === 'FUNCTION' || node['type'] === 'WINDOW_AGGREGATE') && walk.semantics.averageOfInputType && identifierKey(String(node['function_name'])) === 'avg') {
@@ -290,12 +302,55 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
  * type, which ANY_VALUE gives without reading it. DISTINCT, FILTER and the window go to each call.
  */
 function averageOfInputType(call: JsonObject): void {
-  const as = (name: string): JsonObject => ({ ...(parseJsonLosslessly(stringifyJsonLosslessly(call)) as JsonObject), function_name: name, alias: '' });
+  const as = (name: string): JsonObject => ({ ...copyOf(call), function_name: name, alias: '' });
   const valueOfType = { ...as('any_value'), distinct: false };
   const quotient = operator('//', [as('sum'), as('count')], call);
   const replacement = { ...operator('cast_to_type', [quotient, valueOfType], call), is_operator: false, alias: call['alias'] };
   for (const key of Object.keys(call)) delete call[key];
   Object.assign(call, replacement);
+}
+
+/** DuckDB's functions making an interval of a number of units (what `INTERVAL '2' DAY` parses into). */
+const INTERVAL_FUNCTIONS = new Set([
+  'to_millennia', 'to_centuries', 'to_decades', 'to_years', 'to_quarters', 'to_months', 'to_weeks', 'to_days', 'to_hours', 'to_minutes', 'to_seconds', 'to_milliseconds', 'to_microseconds',
+]);
+
+/** Whether an expression is an interval by its form: a literal, a cast to one, a multiple of one, a sum of them. */
+function isInterval(node: JsonValue | undefined): boolean {
+  if (!isJsonObject(node)) return false;
+  const typeId = (type: JsonValue | undefined) => (isJsonObject(type) ? type['id'] : undefined);
+  if (node['class'] === 'CONSTANT') return isJsonObject(node['value']) && typeId(node['value']['type']) === 'INTERVAL';
+  if (node['class'] === 'CAST') return typeId(node['cast_type']) === 'INTERVAL';
+  if (node['class'] !== 'FUNCTION' || !Array.isArray(node['children'])) return false;
+  const name = identifierKey(String(node['function_name'] ?? ''));
+  if (INTERVAL_FUNCTIONS.has(name)) return true;
+  if (name === '*' || name === '/') return isInterval(node['children'][0]) || (name === '*' && isInterval(node['children'][1]));
+  if (name === '+' || name === '-') return node['children'].every(isInterval);
+  return false;
+}
+
+/**
+ * Rewrites `t ± interval` (and `interval + t`) in place into `cast_to_type(t ± interval, t)`, so
+ * that it keeps t's type (see `datetimeArithmeticKeepsType`); a TIMESTAMP's or TIME's is kept already.
+ */
+function keepDatetimeType(call: JsonObject, name: string, rewritten: WeakSet<JsonObject>): void {
+  const [left, right] = Array.isArray(call['children']) && call['children'].length === 2 ? call['children'] : [];
+  if (!isJsonObject(left) || !isJsonObject(right) || isInterval(left) === isInterval(right)) return;
+  const datetime = isInterval(right) ? left : right;
+  if (name === '-' && datetime === right) return;
+  const arithmetic = { ...copyOf(call), alias: '' };
+  rewritten.add(arithmetic);
+  const replacement = { ...operator('cast_to_type', [arithmetic, copyOf(datetime)], call), is_operator: false, alias: call['alias'] ?? '' };
+  for (const key of Object.keys(call)) delete call[key];
+  Object.assign(call, replacement);
+}
+
+/**
+ * A copy of a tree not walked yet, its numbers kept exact. A rewrite copies before the walk reaches
+ * what it copies, so that each copy's table references are resolved (and filtered) as its own.
+ */
+function copyOf(node: JsonObject): JsonObject {
+  return parseJsonLosslessly(stringifyJsonLosslessly(node)) as JsonObject;
 }
 
 /** A call of a scalar function or operator, placed where `at` was (for error positions). */

@@ -21,8 +21,11 @@ export interface TranslatedQuery {
   nameAfterColumns?: (columns: readonly string[]) => TranslatedQuery;
 }
 
-/** Feldera's SQL is Calcite's: `/` between integers gives an integer (`7 / 2` is 3), in views and ad-hoc queries. */
-export const FELDERA_SEMANTICS: QuerySemantics = { integerDivision: true };
+/**
+ * Feldera's SQL is Calcite's: `/` between integers gives an integer (`7 / 2` is 3), and a date
+ * plus an interval a date, in views and ad-hoc queries.
+ */
+export const FELDERA_SEMANTICS: QuerySemantics = { integerDivision: true, datetimeArithmeticKeepsType: true };
 
 /**
  * How a program's views are made: Feldera's SQL, where AVG keeps its input's type as in Calcite

@@ -235,8 +235,13 @@ export class DuckDBStorage {
     });
   }
 
+  /**
+   * Writes the WAL into the database file, once the transactions still running have ended: a plain
+   * CHECKPOINT fails while another transaction is active (one finishing its commit as the server
+   * closes, say), where FORCE waits for the checkpoint lock (DuckDB 1.4 and later).
+   */
   async checkpoint(): Promise<void> {
-    await this.writers.use((connection) => run(connection, 'CHECKPOINT'));
+    await this.writers.use((connection) => run(connection, 'FORCE CHECKPOINT'));
   }
 
   async close(): Promise<void> {
