@@ -67,7 +67,8 @@ export interface DatasourceFacts {
   /** Null for a materialized view's target in a listing (see `datasourceOf`). */
   rowCount: number | null;
   quarantineRows: number;
-  usedBy: string[];
+  /** The pipes that read it. */
+  usedBy: Array<{ id: string; name: string }>;
 }
 
 /** The datasource object of Tinybird's responses. */
@@ -95,7 +96,7 @@ export function renderDatasource(table: Table, facts: DatasourceFacts, options: 
     },
     columns: table.columns.map(tinybirdColumn),
     statistics: { bytes: facts.bytes, row_count: facts.rowCount },
-    used_by: facts.usedBy.map((name) => ({ name })),
+    used_by: facts.usedBy,
     quarantine_rows: facts.quarantineRows,
     ...(options.withSchema && { schema: { columns: table.columns.map(tinybirdColumn), sql_schema: printSchema(table.columns) } }),
   };

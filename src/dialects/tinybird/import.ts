@@ -220,7 +220,7 @@ export async function datasourceOf(core: Sluice, principal: Principal, table: Ta
   // A token that may not read the quarantine (one reading through a row filter) is not told how many rows it holds.
   const quarantineRows = quarantine && core.mayAct(principal, 'read', quarantine) ? quarantine.rowCount : 0;
   const rowCount = options.listing && current.kind === 'view' ? null : await core.readableRowCount(principal, current);
-  const facts = { bytes: await core.tableBytes(current), rowCount, quarantineRows, usedBy: new Pipes(core).readersOf(current) };
+  const facts = { bytes: await core.tableBytes(current), rowCount, quarantineRows, usedBy: new Pipes(core).usersOf(current).map((pipe) => ({ id: `t_${pipe.id}`, name: pipe.name })) };
   return renderDatasource(current, facts, options);
 }
 

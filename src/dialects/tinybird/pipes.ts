@@ -82,10 +82,19 @@ export class Pipes {
     return pipes.find((candidate) => candidate.name === nameOrId) ?? pipes.find((candidate) => `t_${candidate.id}` === nameOrId);
   }
 
-  /** The names of the pipes whose materialized views read a data source, for its `used_by`. */
+  /** The names of the pipes whose materialized views read a data source (they keep it from being dropped). */
   readersOf(table: Table): string[] {
     const reads = (pipe: Pipe) => pipe.nodes.some((node) => node.materializedInto !== undefined && this.core.catalog.findTableById(node.materializedInto)?.definition?.reads.includes(table.id));
     return this.list().filter(reads).map((pipe) => pipe.name);
+  }
+
+  /**
+   * The pipes that read a data source, for its `used_by`: those whose materialized views read it,
+   * and the endpoints whose nodes name it (a CTE of that name aside).
+   */
+  usersOf(table: Table): Pipe[] {
+    const materializing = new Set(this.readersOf(table));
+    return this.list().filter((pipe) => materializing.has(pipe.name) || (!this.targetOf(pipe.nodes.at(-1)!) && tableNamesRead(endpointSqlOf(pipe.nodes)).has(table.name)));
   }
 
   /**

@@ -87,13 +87,17 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.deepEqual((await (await suite.server.fetch('/v0/datasources/wider')).json()).columns.length, 2);
   });
 
-  test("the target is listed with the data sources and its source's used_by names the pipe; it is not written to; a pipe's source and a target another pipe reads are not dropped (409)", async () => {
+  test("the target is listed with the data sources and its source's used_by names the pipe (and endpoints reading it); it is not written to; a pipe's source and a target another pipe reads are not dropped (409)", async () => {
     await sales('watched');
     await materialize('watch', 'SELECT country, count() AS n FROM watched GROUP BY country', 'watch_target');
     await materialize('watch_more', 'SELECT sum(n) AS n FROM watch_target', 'watch_total');
     const listed = (await (await suite.server.fetch('/v0/datasources')).json()).datasources.map((datasource: { name: string }) => datasource.name);
     assert.ok(listed.includes('watch_target') && listed.includes('watch_total'), listed.join());
-    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [{ name: 'watch' }]);
+    // An endpoint reading it is a user too (a CTE of its name is not), but does not keep it from being dropped, as in Tinybird.
+    assert.equal((await json('/v0/pipes', { name: 'watch_endpoint', nodes: [{ name: 'spain', sql: "SELECT * FROM watched WHERE country = 'ES'" }, { sql: 'SELECT count() AS n FROM spain' }] })).status, 200);
+    assert.equal((await json('/v0/pipes', { name: 'watch_shadow', nodes: [{ sql: 'WITH watched AS (SELECT 1 AS x) SELECT * FROM watched' }] })).status, 200);
+    const pipeIds = Object.fromEntries((await (await suite.server.fetch('/v0/pipes')).json()).pipes.map((pipe: { id: string; name: string }) => [pipe.name, pipe.id]));
+    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [{ id: pipeIds['watch'], name: 'watch' }, { id: pipeIds['watch_endpoint'], name: 'watch_endpoint' }]);
     const refusals = [
       await events('watch_target', [{ country: 'XX', n: 1 }]),
       await suite.tb.upload('name=watch_target&mode=append', 'csv', 't.csv', 'XX,1\n'),
@@ -113,6 +117,7 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.equal((await suite.server.fetch('/v0/pipes/watch_more', { method: 'DELETE' })).status, 204);
     assert.equal((await suite.server.fetch('/v0/pipes/watch', { method: 'DELETE' })).status, 204);
     assert.equal((await suite.server.fetch('/v0/datasources/watch_target')).status, 404);
+    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [{ id: pipeIds['watch_endpoint'], name: 'watch_endpoint' }]);
     assert.equal((await suite.server.fetch('/v0/datasources/watched', { method: 'DELETE' })).status, 204);
   });
 
