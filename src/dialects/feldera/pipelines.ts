@@ -257,10 +257,6 @@ export class Pipelines {
     return this.runs.stats(pipeline.namespace.id, pipeline.state.deployment_status as 'Running' | 'Paused', tables);
   }
 
-  /**
-   * Waits until the pipeline takes input: at once when running (or paused with `force`), until it
-   * resumes when paused, up to the configured time; never when stopped.
-   */
   /** A signal that aborts, with the error a push gets, when the pipeline next stops. */
   stopSignal(pipeline: Pipeline): AbortSignal {
     let deployment = this.deployments.get(pipeline.namespace.id);
@@ -275,6 +271,10 @@ export class Pipelines {
     throw new FelderaError('PipelineInteractionNotDeployed', `Pipeline '${name}' is not deployed: start it to ${what}`, { pipeline_name: name });
   }
 
+  /**
+   * Waits until the pipeline takes input: at once when running (or paused with `force`), until it
+   * resumes when paused, up to the configured time; never when stopped.
+   */
   async awaitInput(pipeline: Pipeline, force: boolean): Promise<void> {
     const deadline = Date.now() + this.core.config.pausedIngressTimeoutMs;
     const name = pipeline.namespace.name;

@@ -93,10 +93,14 @@ describe('Feldera behaviour the README documents', () => {
     assert.deepEqual(await suite.client.rows(pipeline, 'SELECT msg, n, count(*) AS c FROM log GROUP BY msg, n ORDER BY msg, n'), [{ msg: 'y', n: 2, c: 1 }, { msg: 'y', n: 3, c: 1 }]);
   });
 
-  test('force=true pushes to a paused pipeline only: a stopped one still refuses the push with 503 PipelineInteractionNotDeployed', async () => {
+  test('force=true pushes to a paused pipeline only: a stopped one still refuses the push with 503 PipelineInteractionNotDeployed, whatever the table, as does one whose program did not compile', async () => {
     const pipeline = await fresh(ITEMS);
     assert.equal((await suite.client.action(pipeline, 'stop')).status, 202);
     await felderaError(await suite.client.push(pipeline, 'items', '1,a,5\n', 'format=csv&force=true'), 503, 'PipelineInteractionNotDeployed');
+    await felderaError(await suite.client.push(pipeline, 'no_such_table', '1,a,5\n', 'format=csv'), 503, 'PipelineInteractionNotDeployed');
+    const broken = await suite.client.putPipeline('broken_program', { program_code: 'CREATE TABLE t (id INT);\nCREATE VIEW v AS SELECT nosuch FROM t;' });
+    assert.equal(((await broken.json()) as { program_status: string }).program_status, 'SqlError');
+    await felderaError(await suite.client.push('broken_program', 't', '1\n', 'format=csv'), 503, 'PipelineInteractionNotDeployed');
     assert.equal((await suite.client.action(pipeline, 'start')).status, 202);
     assert.deepEqual(await itemsOf(pipeline), []);
   });

@@ -49,6 +49,8 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
     const flavor = params.choice('json_flavor', JSON_FLAVORS, 'default');
     const force = params.flag('force', false);
     const pipeline = pipelines.get(request.params.pipeline, principal, null);
+    // A stopped pipeline takes no input, whatever the table (one whose program did not compile has none).
+    pipelines.requireDeployed(pipeline, 'push to it');
     const table = pipelines.inputTable(pipeline, request.params.table);
     const kind = writeKind(table, format, updateFormat);
     core.authorizeWrite(principal, kind, table);
