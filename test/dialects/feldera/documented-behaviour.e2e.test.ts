@@ -61,6 +61,16 @@ describe('Feldera behaviour the README documents', () => {
     assert.deepEqual(await itemsOf(pipeline), [{ id: 2, name: 'b, c', price: 9 }, { id: 3, name: 'c', price: 7 }]);
   });
 
+  test("a CSV record with text after a closing quote is a bad record naming it, where DuckDB's lenient reader cut the value; doubled quotes and quoted line breaks read, and the other records are kept", async () => {
+    const pipeline = await fresh(ITEMS);
+    const body = '1,"ab"cd,5\n2,"a"b,6\n3,"say ""hi""",7\n4,"two\nlines",8\r\n5,"x"\n';
+    const error = await felderaError(await suite.client.push(pipeline, 'items', body, 'format=csv'), 400, 'ParseErrors');
+    const errors = error.details!['errors'] as Array<{ event_number: number; description: string; invalid_text: string }>;
+    assert.deepEqual(errors.map((entry) => [entry.event_number, entry.invalid_text]), [[1, '1,"ab"cd,5'], [2, '2,"a"b,6']]);
+    assert.match(errors[0]!.description, /text follows the closing quote of a field/);
+    assert.deepEqual(await itemsOf(pipeline), [{ id: 3, name: 'say "hi"', price: 7 }, { id: 4, name: 'two\nlines', price: 8 }, { id: 5, name: 'x', price: null }]);
+  });
+
   test('a JSON row’s unknown keys are ignored, a null or absent value takes the column DEFAULT, and a null in a NOT NULL column without one is a bad record', async () => {
     const pipeline = await fresh(`CREATE TABLE t (id INT NOT NULL PRIMARY KEY, status VARCHAR NOT NULL DEFAULT 'new', qty INT NOT NULL, note VARCHAR, tag VARCHAR DEFAULT 'none');`);
     const body = [

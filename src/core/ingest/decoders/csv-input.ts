@@ -5,7 +5,7 @@ import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import type { Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
 import { undecodableInput, type StagedInput } from '../staged-input.ts';
-import { patchStrayReturns, STRAY_RETURN_REASON } from './csv-stray-returns.ts';
+import { findTextAfterQuotes, patchStrayReturns, STRAY_RETURN_REASON, TEXT_AFTER_QUOTE_REASON } from './csv-stray-returns.ts';
 import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
 
 export interface CsvDialect {
@@ -86,6 +86,12 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   // The strict reader fails a whole file on a carriage return outside quotes that does not end its line: such
   // records are found first, to be staged as undecodable lines (the lenient reader takes one for a line break).
   const strayReturns = !options.lenient && !options.noStrayReturns && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, header) : [];
+  // The lenient reader mangles a field with text after its closing quote, where the strict one rejects the record.
+  const textAfterQuotes = options.lenient ? await findTextAfterQuotes(path, dialect.quote, dialect.escape, dialect.delimiter, header) : [];
+  const unreadable = [
+    ...strayReturns.map((record) => ({ ...record, reason: STRAY_RETURN_REASON })),
+    ...textAfterQuotes.map((record) => ({ ...record, reason: TEXT_AFTER_QUOTE_REASON })),
+  ];
   // A lenient read's only NULLs are the missing fields it pads: no field is read as NULL (the
   // null string is one no file holds), and empty ones are made NULL below where they are.
   const nullStrings = options.lenient ? `nullstr = ${quoteLiteral(NO_NULL_TEXT)}` : nullStringsOption(options.nullText, [dialect.quote, dialect.escape]);
@@ -143,17 +149,18 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
         await tx.run(`DELETE FROM ${rawTable} WHERE _req = ${request}`);
         await stage(false);
       }
-      if (strayReturns.length > 0) {
-        // What was read from a record whose carriage returns were patched (see patchStrayReturns) is not what was sent: the record is an undecodable line instead.
-        const records = strayReturns.map(({ line, source }) => ({ line: offset + line - skipped, error: `line ${offset + line}: ${STRAY_RETURN_REASON}`, source }));
+      if (unreadable.length > 0) {
+        // What was read from a record whose carriage returns were patched (see patchStrayReturns), or
+        // whose quoted field was followed by text, is not what was sent: the record is an undecodable line instead.
+        const records = unreadable.map(({ line, source, reason }) => ({ line: offset + line - skipped, error: `line ${offset + line}: ${reason}`, source }));
         for (let from = 0; from < records.length; from += 1000) {
           await tx.run(`DELETE FROM ${rawTable} WHERE _req = ${request} AND _row IN (${records.slice(from, from + 1000).map(({ line }) => line).join(', ')})`);
         }
         await undecodableInput(mapped.map(({ column }) => column.name), records).load(tx, rawTable, request);
       }
     },
-    // Without a rejects table DuckDB's reader fails on a record it would have rejected; a patched record it would read as a row.
-    ...(strayReturns.length === 0 && {
+    // Without a rejects table DuckDB's reader fails on a record it would have rejected; a patched or mangled record it would read as a row.
+    ...(unreadable.length === 0 && {
       async direct() {
         return { sql: `SELECT NULL::VARCHAR AS _error${values.map((value, index) => `, ${value} AS v${index}`).join('')} FROM ${reader()}` };
       },

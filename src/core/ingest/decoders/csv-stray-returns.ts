@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { SluiceError } from '../../errors.ts';
 import { CsvQuoting } from './csv-quoting.ts';
 
 const CR = 0x0d;
@@ -16,6 +17,7 @@ export const MAX_STRAY_RETURN_RECORDS = 10_000;
 /** Why such a record could not be read, as its quarantine row says after its line. */
 export const STRAY_RETURN_REASON = 'a carriage return stands outside quotes inside the line (a value holding a line break must be quoted)';
 
+/** A record DuckDB's reader would read otherwise than it was sent, found by a scan of the file. */
 export interface StrayReturnRecord {
   /** The record's line, as DuckDB's rejects number it: the file's first record (a header too) is 1. */
   line: number;
@@ -41,7 +43,7 @@ export async function patchStrayReturns(path: string, quote: string, escape: str
   if (!/^[\x00-\x7f]$/.test(quote) || !/^[\x00-\x7f]$/.test(escape)) return [];
   const file = await open(path, 'r+');
   try {
-    if (!(await holdsCarriageReturn(file))) return [];
+    if (!(await holdsByte(file, CR))) return [];
     const records = await findStrayReturns(file, quote.charCodeAt(0), escape.charCodeAt(0), header);
     const found: StrayReturnRecord[] = [];
     for (const record of records) found.push({ line: record.line, source: await textBetween(file, record.start, record.end) });
@@ -53,15 +55,6 @@ export async function patchStrayReturns(path: string, quote: string, escape: str
   }
 }
 
-async function holdsCarriageReturn(file: FileHandle): Promise<boolean> {
-  const buffer = Buffer.alloc(BLOCK_BYTES);
-  for (let position = 0; ; ) {
-    const { bytesRead } = await file.read(buffer, 0, BLOCK_BYTES, position);
-    if (bytesRead === 0) return false;
-    if (buffer.subarray(0, bytesRead).includes(CR)) return true;
-    position += bytesRead;
-  }
-}
 
 interface FoundRecord {
   line: number;
@@ -109,6 +102,69 @@ async function findStrayReturns(file: FileHandle, quote: number, escape: number,
   }
   if (pendingReturn !== undefined) record.returns.push(pendingReturn);
   return endRecord(position) ? found : [];
+}
+
+/** Why such a record could not be read, as its error says after its line. */
+export const TEXT_AFTER_QUOTE_REASON = 'text follows the closing quote of a field (a quote inside a value is doubled, and the whole value quoted)';
+
+/**
+ * Finds the records of a CSV file with text right after a field's closing quote (`1,"ab"cd`), for
+ * a lenient read (strict_mode=false), which silently mangles such a field (DuckDB 1.5 reads
+ * `"ab"cd` as `abc`); the strict reader rejects the record itself. The records found are staged
+ * as undecodable lines in place of what was read from them (see `csvInput`). A file without a
+ * quote costs one search for it. Past MAX_STRAY_RETURN_RECORDS such records, the file is refused.
+ */
+export async function findTextAfterQuotes(path: string, quote: string, escape: string, delimiter: string, header: boolean): Promise<StrayReturnRecord[]> {
+  // The scan compares bytes: a quote, escape or delimiter beyond ASCII is left to DuckDB.
+  if (![quote, escape, delimiter].every((character) => /^[\x00-\x7f]$/.test(character))) return [];
+  const [QUOTE, DELIMITER] = [quote.charCodeAt(0), delimiter.charCodeAt(0)];
+  const file = await open(path, 'r');
+  try {
+    if (!(await holdsByte(file, QUOTE))) return [];
+    const quoting = new CsvQuoting(QUOTE, escape.charCodeAt(0));
+    const records: Array<{ line: number; start: number; end: number }> = [];
+    let [line, start, spoilt, justClosed] = [1, 0, false, false];
+    const buffer = Buffer.alloc(BLOCK_BYTES);
+    let position = 0;
+    const endRecord = (end: number) => {
+      // A header's fields name the columns: its text is the header's business.
+      if (spoilt && !(header && line === 1)) records.push({ line, start, end });
+      if (records.length > MAX_STRAY_RETURN_RECORDS) {
+        throw new SluiceError('MALFORMED_BODY', `More than ${MAX_STRAY_RETURN_RECORDS} CSV records have text after a closing quote: the file's quoting is not CSV's`);
+      }
+      [line, start, spoilt] = [line + 1, end + 1, false];
+    };
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, BLOCK_BYTES, position);
+      if (bytesRead === 0) break;
+      for (let index = 0; index < bytesRead; index += 1) {
+        const byte = buffer[index]!;
+        const wasQuoted = quoting.inQuotes;
+        const outside = quoting.outside(byte);
+        // After a closing quote comes the next field, the record's end, or a quote (a doubled one, inside the value).
+        if (justClosed && byte !== QUOTE && byte !== DELIMITER && byte !== CR && byte !== LF) spoilt = true;
+        justClosed = byte === QUOTE && wasQuoted && !quoting.inQuotes;
+        if (outside && byte === LF) endRecord(position + index);
+      }
+      position += bytesRead;
+    }
+    endRecord(position);
+    const found: StrayReturnRecord[] = [];
+    for (const record of records) found.push({ line: record.line, source: await textBetween(file, record.start, record.end) });
+    return found;
+  } finally {
+    await file.close();
+  }
+}
+
+async function holdsByte(file: FileHandle, byte: number): Promise<boolean> {
+  const buffer = Buffer.alloc(BLOCK_BYTES);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await file.read(buffer, 0, BLOCK_BYTES, position);
+    if (bytesRead === 0) return false;
+    if (buffer.subarray(0, bytesRead).includes(byte)) return true;
+    position += bytesRead;
+  }
 }
 
 async function textBetween(file: FileHandle, start: number, end: number): Promise<string> {
