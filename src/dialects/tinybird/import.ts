@@ -304,7 +304,8 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
       ...(mode === 'replace' && params.get('replace_condition') !== undefined && { predicate: rewriteClickHouseSql(params.get('replace_condition')!, { conditionOn: table.columns.map((column) => column.name) }) }),
       csv: {
         header: inferred ? inferred.hasHeader : 'detect',
-        byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: true,
+        // A non-Nullable String column takes an empty field or `\N` as '', or as its DEFAULT when it has one (input_format_csv_empty_as_default).
+        byPosition: inferred !== undefined, caseInsensitive: false, lenient: false, emptyTextIsEmptyString: 'withoutDefault',
         // As ClickHouse reads CSV (and writes it with FORMAT CSV): `\N` is NULL, a quoted "" the empty string.
         // Outside String columns "" stays a missing value, as an empty field is (writers that quote every field write one so).
         nullText: CLICKHOUSE_CSV_NULL, quotedEmptyIsNull: 'outsideText',

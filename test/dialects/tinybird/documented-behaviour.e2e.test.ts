@@ -139,6 +139,13 @@ describe('Tinybird dialect: what the docs promise', () => {
     assert.deepEqual(await suite.tb.sql('SELECT id, c__error_column FROM empty_fields_quarantine'), [{ id: '2', c__error_column: ['n'] }]);
   });
 
+  test("an empty CSV field or \\N of a non-Nullable String column with a DEFAULT takes the DEFAULT, as ClickHouse's input_format_csv_empty_as_default reads it; a quoted \"\" stays the empty string", async () => {
+    await suite.tb.form('/v0/datasources?name=defaulted_text', { schema: "id Int32, s String DEFAULT 'zz', n Int32 DEFAULT 7" });
+    const response = await suite.tb.upload('mode=append&name=defaulted_text', 'csv', 'd.csv', '1,,\n2,\\N,\\N\n3,"",1\n4,x,2\n');
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT id, s, n FROM defaulted_text ORDER BY id'), [{ id: 1, s: 'zz', n: 7 }, { id: 2, s: 'zz', n: 7 }, { id: 3, s: '', n: 1 }, { id: 4, s: 'x', n: 2 }]);
+  });
+
   test('a CSV header that names one column of the data source twice is a 400 and appends nothing', async () => {
     await suite.tb.form('/v0/datasources?name=twice_named', { schema: 'id Int32, v String' });
     await suite.tb.upload('mode=append&name=twice_named', 'csv', 'seed.csv', 'id,v\n1,a\n');

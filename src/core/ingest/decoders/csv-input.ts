@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import type { Transaction } from '../../../storage/duckdb/duckdb-storage.ts';
 import { quoteIdentifier, quoteLiteral } from '../../../storage/duckdb/sql.ts';
 import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
-import type { Column } from '../../catalog/model.ts';
+import { defaultSqlOf, type Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
 import { undecodableInput, type StagedInput } from '../staged-input.ts';
 import { findTextAfterQuotes, patchStrayReturns, STRAY_RETURN_REASON, TEXT_AFTER_QUOTE_REASON } from './csv-stray-returns.ts';
@@ -25,8 +25,12 @@ export interface CsvOptions {
   caseInsensitive: boolean;
   /** Map fields to columns by position even when there is a header (the file the table was inferred from). */
   byPosition?: boolean;
-  /** An empty field of a non-nullable text column is the empty string rather than a missing value. */
-  emptyTextIsEmptyString?: boolean;
+  /**
+   * An empty field of a non-nullable text column is the empty string rather than a missing value;
+   * with 'withoutDefault', only in a column without a DEFAULT, which a missing value takes (as
+   * ClickHouse's input_format_csv_empty_as_default reads one).
+   */
+  emptyTextIsEmptyString?: boolean | 'withoutDefault';
   /**
    * Missing trailing fields are NULL and extra fields ignored; otherwise such records are invalid.
    * A lenient read tells a missing field from an empty one: a non-nullable text column with
@@ -103,7 +107,8 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
         ${options.lenient ? ', strict_mode = false, null_padding = true' : ''}${!parallel || options.lenient ? ', parallel = false' : ''})`;
   const values = mapped.map(({ column, field }) => {
     const value = quoteIdentifier(`f${field}`);
-    const emptyIsText = options.emptyTextIsEmptyString && column.type.kind === 'string' && !column.nullable;
+    const emptyIsText = (options.emptyTextIsEmptyString === 'withoutDefault' ? defaultSqlOf(column) === undefined : options.emptyTextIsEmptyString === true)
+      && column.type.kind === 'string' && !column.nullable;
     if (options.lenient) return emptyIsText ? value : `nullif(${value}, '')`;
     if (column.type.kind !== 'string') return options.quotedEmptyIsNull === 'outsideText' ? `nullif(${value}, '')` : value;
     return emptyIsText ? `coalesce(${value}, '')` : value;
