@@ -727,7 +727,7 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.deepEqual(await suite.tb.sql('SELECT id FROM arrows ORDER BY id'), [{ id: 1 }, { id: 2 }]);
   });
 
-  test('alter adds columns, PUT renames, DELETE drops', async () => {
+  test('alter adds columns, PUT renames (onto a name taken, a 400 saying so), DELETE drops', async () => {
     await suite.tb.form('/v0/datasources?name=alterable', { schema: 'id Int32' });
     const altered = await (await suite.tb.form('/v0/datasources/alterable/alter', { schema: 'id Int32, extra Nullable(String)' })).json();
     assert.deepEqual(altered.operations, ['ADD COLUMN extra Nullable(String)']);
@@ -739,6 +739,9 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     const quarantineRename = await suite.server.fetch('/v0/datasources/alterable_quarantine?name=elsewhere', { method: 'PUT' });
     assert.equal(quarantineRename.status, 400);
     assert.match((await quarantineRename.json()).error, /renamed with the table it belongs to/);
+    await suite.tb.form('/v0/datasources?name=taken_name', { schema: 'id Int32' });
+    const collision = await suite.server.fetch('/v0/datasources/alterable?name=taken_name', { method: 'PUT' });
+    assert.deepEqual([collision.status, (await collision.json()).error], [400, 'Data Source "taken_name" already exists: rename "alterable" to another name']);
     const put = await suite.server.fetch('/v0/datasources/alterable?name=renamed', { method: 'PUT' });
     assert.equal(put.status, 200);
     assert.equal((await put.json()).name, 'renamed');

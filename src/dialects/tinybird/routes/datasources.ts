@@ -186,8 +186,14 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const newName = params.get('name');
     if (newName !== undefined) checkDatasourceName(newName);
     const description = params.get('description');
-    const altered = await core.alterTable(principal, table, { ...(newName !== undefined && { name: newName }), ...(description !== undefined && { properties: { description } }) });
-    return datasourceOf(core, principal, altered, { withSchema: true });
+    try {
+      const altered = await core.alterTable(principal, table, { ...(newName !== undefined && { name: newName }), ...(description !== undefined && { properties: { description } }) });
+      return datasourceOf(core, principal, altered, { withSchema: true });
+    } catch (error) {
+      // Said as a rename's refusal: the message of a create that collides ("…, use mode=append") does not fit.
+      if (error instanceof SluiceError && error.code === 'TABLE_EXISTS') throw new SluiceError('INVALID_ARGUMENT', `Data Source "${newName}" already exists: rename "${table.name}" to another name`, { table: newName });
+      throw error;
+    }
   });
 
   app.delete<{ Params: { name: string } }>('/v0/datasources/:name', async (request, reply) => {
