@@ -199,9 +199,14 @@ describe('Feldera egress', () => {
     const stream = await open(pipeline, 'items', 'format=json&backpressure=true');
     // One commit of far more rows than the sockets between server and client hold: the stream waits for the client mid-change.
     await client.pushOk(pipeline, 'items', Array.from({ length: 200_000 }, (_, index) => `${index},n,1\n`).join(''), 'format=csv');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal((await client.action(pipeline, 'stop')).status, 202);
+    // Once its first rows have come, the change is being passed on (a fixed wait was too short on a busy machine).
     const received: unknown[] = [];
+    while (received.length === 0) {
+      const chunk = await stream.chunk();
+      assert.ok(chunk !== null, 'the stream ended before the change came');
+      received.push(...(chunk.json_data ?? []));
+    }
+    assert.equal((await client.action(pipeline, 'stop')).status, 202);
     const reading = async () => {
       for (let chunk = await stream.chunk(); chunk !== null; chunk = await stream.chunk()) received.push(...(chunk.json_data ?? []));
     };
