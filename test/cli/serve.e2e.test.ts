@@ -116,6 +116,27 @@ test('a query that builds a value past the process memory cap fails with a 503 s
   }
 });
 
+test("a CSV load that runs out of DuckDB's memory is a retryable 503 saying so, not a 400 blaming the file, in Tinybird and Catalyzed alike", async () => {
+  const server = await ServerProcess.start({ SLUICE_LOG_LEVEL: 'error', SLUICE_PROCESS_MEMORY_LIMIT: 'off', SLUICE_MEMORY_LIMIT: '24MB' });
+  try {
+    // 20 MB of well-formed CSV, more than DuckDB may hold while it reads it.
+    const csv = `id,name,val\n${Array.from({ length: 600_000 }, (_, index) => `${index},name${index},${index / 7}`).join('\n')}\n`;
+    const form = new FormData();
+    form.append('csv', new Blob([csv]), 'big.csv');
+    const tinybird = await server.fetch('/v0/datasources?name=big_csv&format=csv', { method: 'POST', body: form });
+    assert.deepEqual([tinybird.status, (await tinybird.json()).error.startsWith('Out of memory')], [503, true]);
+    const json = { 'content-type': 'application/json' };
+    const { datasetId } = await (await server.fetch('/datasets', { method: 'POST', headers: json, body: JSON.stringify({ name: 'oom' }) })).json();
+    const fields = [{ name: 'id', arrowType: 'int64', nullable: false }, { name: 'name', arrowType: 'utf8' }, { name: 'val', arrowType: 'float64' }];
+    const { tableId } = await (await server.fetch('/dataset-tables', { method: 'POST', headers: json, body: JSON.stringify({ datasetId, tableName: 't', fields, primaryKeyColumns: ['id'] }) })).json();
+    const catalyzed = await server.fetch(`/dataset-tables/${tableId}/rows?mode=append`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+    const body = await catalyzed.json();
+    assert.deepEqual([catalyzed.status, body.code, body.retryable, body.message.startsWith('Out of memory')], [503, 'SERVICE_UNAVAILABLE', true, true]);
+  } finally {
+    await server.stop();
+  }
+});
+
 test("writes racing queries that use up DuckDB's memory get a 200 or a retryable 503, never a lasting failure; a server whose engine failed exits for a restart, which has every acknowledged row", async () => {
   const dataDir = await makeDataDir();
   try {

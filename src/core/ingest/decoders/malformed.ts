@@ -1,5 +1,8 @@
 import type { Column } from '../../catalog/model.ts';
-import { SluiceError } from '../../errors.ts';
+import { SluiceError, type ErrorCode } from '../../errors.ts';
+
+/** Failures of the server while it reads, which say nothing of the bytes read. */
+const SERVER_FAILURES = new Set<ErrorCode>(['RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'STORAGE_FAILED', 'TOO_MANY_REQUESTS']);
 
 /**
  * A reader's failure on a request's bytes: the client sent something that is not the format it
@@ -7,6 +10,8 @@ import { SluiceError } from '../../errors.ts';
  * client has no use for, which is replaced by `<body>`.
  */
 export function asMalformed(error: unknown, format: string, path?: string): SluiceError {
+  // The server's own trouble (memory, an interrupt, the engine) is not the bytes': it stays what it is, retryable.
+  if (error instanceof SluiceError && SERVER_FAILURES.has(error.code)) return error;
   const said = error instanceof Error ? error.message : String(error);
   const message = path === undefined ? said : said.replaceAll(`'${path}'`, '<body>').replaceAll(`"${path}"`, '<body>').replaceAll(path, '<body>');
   return new SluiceError('MALFORMED_BODY', `The ${format} data could not be read: ${message}`, null, { cause: error });
