@@ -204,3 +204,59 @@ describe('a query that fails part-way through its rows', () => {
     assert.equal((await response.text()).trim().split('\n').length, 100000);
   });
 });
+
+describe("an egress stream's copy of a view is stopped as a query is", () => {
+  /** A pipeline whose view `endless` takes for ever to evaluate, and whose view `cheap` does not, with a row in its table. */
+  const pipeline = async (server: TestServer, name: string) => {
+    const program = `CREATE TABLE t (id INT NOT NULL PRIMARY KEY);
+CREATE VIEW endless AS SELECT t.id, (SELECT count(*) FROM range(1000000000000000) a WHERE a.range % 7 = t.id) AS n FROM t;
+CREATE VIEW cheap AS SELECT id FROM t;`;
+    const put = await server.fetch(`/v0/pipelines/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ program_code: program }) });
+    assert.equal(put.status, 201, await put.text());
+    assert.equal((await server.fetch(`/v0/pipelines/${name}/start`, { method: 'POST' })).status, 202);
+    assert.equal((await server.fetch(`/v0/pipelines/${name}/ingress/t?format=csv`, { method: 'POST', body: '3\n' })).status, 200);
+  };
+  const egress = (server: TestServer, name: string, view: string, init: RequestInit = {}) =>
+    server.fetch(`/v0/pipelines/${name}/egress/${view}?format=json&send_snapshot=true`, { method: 'POST', ...init });
+
+  test('past SLUICE_QUERY_TIMEOUT_MS the stream is refused with a 503 naming the limit', async () => {
+    const server = await TestServer.start({ queryTimeoutMs: 300 });
+    try {
+      await pipeline(server, 'timed');
+      const response = await egress(server, 'timed', 'endless');
+      assert.equal(response.status, 503);
+      assert.match((await response.json()).message, /did not finish within the server's limit of 0\.3 s/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a client that goes before its copy is done stops the copy and frees its connection; a shutdown stops one running', { timeout: 60_000 }, async () => {
+    const server = await TestServer.start({ queryTimeoutMs: 600_000 });
+    let stopped = false;
+    try {
+      await pipeline(server, 'left');
+      // More abandoned copies than the snapshots' connections: one left running would hold the next stream off for ever.
+      for (let round = 0; round < 3; round += 1) {
+        const client = new AbortController();
+        const pending = egress(server, 'left', 'endless', { signal: client.signal }).catch((error: Error) => error);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        client.abort();
+        assert.ok((await pending) instanceof Error);
+      }
+      const cheap = new AbortController();
+      const response = await egress(server, 'left', 'cheap', { signal: cheap.signal });
+      assert.equal(response.status, 200);
+      cheap.abort();
+      // And one still copying when the server stops is stopped with it: the stop returns.
+      const running = egress(server, 'left', 'endless').then((answer) => answer.status, (error: Error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await server.stop();
+      stopped = true;
+      const answer = await running;
+      assert.ok(answer === 503 || answer instanceof Error, String(answer));
+    } finally {
+      if (!stopped) await server.stop();
+    }
+  });
+});

@@ -15,6 +15,8 @@ export interface ChangeBatch {
 export interface FeedOptions {
   /** Begin with the relation's current rows, as rows that entered it. */
   snapshot: boolean;
+  /** Aborts when the reader has gone before the feed is open: the first copy is stopped. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Rows read and passed on at a time: a page of a snapshot's part. */
@@ -113,6 +115,8 @@ export class ChangeFeed {
   private inHand: number | null = null;
   private wake: (() => void) | null = null;
   private closed = false;
+  /** Aborted when the feed closes, or its reader goes before it is open: a copy running then is stopped. */
+  private readonly stopped = new AbortController();
 
   constructor(
     readonly relation: Table,
@@ -121,7 +125,14 @@ export class ChangeFeed {
 
   /** Takes the first snapshot: its rows are the first pages when the reader asked for them. */
   async start(storage: DuckDBStorage, relationSql: string, options: FeedOptions): Promise<void> {
-    this.snapshot = await storage.snapshots.take(relationSql, () => (this.noted = null));
+    const gone = (): void => this.stopped.abort();
+    options.signal?.addEventListener('abort', gone, { once: true });
+    if (options.signal?.aborted) gone();
+    try {
+      this.snapshot = await storage.snapshots.take(relationSql, () => (this.noted = null), this.stopped.signal);
+    } finally {
+      options.signal?.removeEventListener('abort', gone);
+    }
     const { names, types } = await this.snapshot.describe();
     this.names = names;
     this.reader = new ChunkReader(types, storage.resultMemoryBytes);
@@ -188,6 +199,7 @@ export class ChangeFeed {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopped.abort();
     this.forget();
     this.wake?.();
     await this.snapshot?.drop();

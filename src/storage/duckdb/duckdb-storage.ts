@@ -123,7 +123,8 @@ export class DuckDBStorage {
     }
     const health = new EngineHealth();
     const gate = new CommitGate();
-    const snapshots = new RelationSnapshots(new ConnectionPool(instance, SNAPSHOT_CONNECTIONS, health), gate);
+    const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const snapshots = new RelationSnapshots(new ConnectionPool(instance, SNAPSHOT_CONNECTIONS, health), gate, queryTimeoutMs);
     const queryConnections = options.queryConnections ?? DEFAULT_QUERY_CONNECTIONS;
     return new DuckDBStorage(
       instance,
@@ -131,7 +132,7 @@ export class DuckDBStorage {
       new ConnectionPool(instance, options.writeConnections ?? 4, health),
       new ConnectionPool(instance, queryConnections, health),
       new OwnerSlots(options.queriesPerOwner ?? Math.max(1, queryConnections - 1)),
-      options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+      queryTimeoutMs,
       options.resultMemoryBytes ?? DEFAULT_RESULT_MEMORY_BYTES,
       options.maxExportBytes,
       databasePath,
@@ -202,6 +203,7 @@ export class DuckDBStorage {
   /** Stops every user query now: their clients get a retryable error instead of holding up shutdown. */
   stopQueries(): void {
     this.shutdown.abort();
+    this.snapshots.stopAll();
   }
 
   /**

@@ -126,6 +126,51 @@ export class QueryLease {
 
 const INTERRUPT_RETRY_MS = 50;
 
+/** What stops work done for a query outside a lease (see `runStopping`). */
+export interface StopSignals {
+  timeoutMs: number;
+  /** Aborts when the server shuts down. */
+  shutdown: AbortSignal;
+  /** Aborts when whoever asked has gone. */
+  cancel?: AbortSignal | undefined;
+}
+
+/**
+ * Runs `work` on a connection, stopped as a lease's query is (see QueryLease): when the time limit
+ * passes, the server shuts down or `cancel` aborts, DuckDB is interrupted, again and again until
+ * `work` returns, which then fails saying why. For the server's own reads done for a client (the
+ * copy of a view an egress stream compares against), which hold no lease.
+ */
+export async function runStopping<T>(connection: DuckDBConnection, stops: StopSignals, work: () => Promise<T>): Promise<T> {
+  let reason: StopReason | null = null;
+  let interrupting: NodeJS.Timeout | undefined;
+  const stop = (why: StopReason): void => {
+    if (reason) return;
+    reason = why;
+    connection.interrupt();
+    interrupting = setInterval(() => connection.interrupt(), INTERRUPT_RETRY_MS);
+  };
+  const onShutdown = (): void => stop('shutdown');
+  const onCancel = (): void => stop('cancelled');
+  if (stops.shutdown.aborted) throw stopError('shutdown', stops.timeoutMs);
+  if (stops.cancel?.aborted) throw stopError('cancelled', stops.timeoutMs);
+  const timer = setTimeout(() => stop('timeout'), stops.timeoutMs);
+  stops.shutdown.addEventListener('abort', onShutdown, { once: true });
+  stops.cancel?.addEventListener('abort', onCancel, { once: true });
+  try {
+    const result = await work();
+    if (reason) throw stopError(reason, stops.timeoutMs);
+    return result;
+  } catch (error) {
+    throw reason ? stopError(reason, stops.timeoutMs, error) : error;
+  } finally {
+    clearTimeout(timer);
+    clearInterval(interrupting);
+    stops.shutdown.removeEventListener('abort', onShutdown);
+    stops.cancel?.removeEventListener('abort', onCancel);
+  }
+}
+
 export function stopError(reason: StopReason, timeoutMs: number, cause?: unknown): SluiceError {
   switch (reason) {
     case 'timeout':

@@ -2,6 +2,7 @@ import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node
 import type { CommitGate } from './commit-gate.ts';
 import type { ConnectionPool } from './connection-pool.ts';
 import { translateDuckDBError } from './duckdb-errors.ts';
+import { runStopping, type StopSignals } from './query-lease.ts';
 import { quoteIdentifier } from './sql.ts';
 
 /**
@@ -30,23 +31,32 @@ export interface SnapshotCounts {
  */
 export class RelationSnapshots {
   private next = 0;
+  private readonly shutdown = new AbortController();
 
   /** `pool`'s connections are the snapshots' own, over an instance where ATTACH_SNAPSHOTS has run. */
   constructor(
     private readonly pool: ConnectionPool,
     /** A copy reads the database's tables: not while a large commit holds the gate (see CommitGate). */
     private readonly gate: CommitGate,
+    /** A copy evaluates the relation, a view perhaps costly: it is stopped after this long, as a query is. */
+    private readonly timeoutMs: number,
   ) {}
 
   /**
    * Copies the relation's current rows into a new snapshot. `beforeCopy` runs just before the
-   * copy's transaction starts: what had committed by then is in the copy.
+   * copy's transaction starts: what had committed by then is in the copy. The snapshot's copies
+   * are stopped, as queries are, past the time limit, at shutdown, or when `cancel` aborts.
    */
-  async take(relationSql: string, beforeCopy: () => void = () => {}): Promise<RelationSnapshot> {
+  async take(relationSql: string, beforeCopy: () => void = () => {}, cancel?: AbortSignal): Promise<RelationSnapshot> {
     this.next += 1;
-    const snapshot = new RelationSnapshot(this.pool, this.gate, relationSql, `s${this.next}`);
+    const snapshot = new RelationSnapshot(this.pool, this.gate, relationSql, `s${this.next}`, { timeoutMs: this.timeoutMs, shutdown: this.shutdown.signal, cancel });
     await snapshot.copy(beforeCopy);
     return snapshot;
+  }
+
+  /** Stops every copy running now and refuses new ones: the server is shutting down. */
+  stopAll(): void {
+    this.shutdown.abort();
   }
 
   close(): void {
@@ -64,6 +74,7 @@ export class RelationSnapshot {
     private readonly gate: CommitGate,
     private readonly relationSql: string,
     private readonly id: string,
+    private readonly stops: StopSignals,
   ) {}
 
   /** How many rows the part holds. */
@@ -154,11 +165,13 @@ export class RelationSnapshot {
     await this.pool.use(async (connection) => {
       before();
       try {
-        // Inside: a BEGIN that fails for want of memory may have begun the transaction all the same.
-        await connection.run('BEGIN TRANSACTION');
-        const counts = await work(connection);
-        await connection.run('COMMIT');
-        this.counts = counts;
+        await runStopping(connection, this.stops, async () => {
+          // Inside: a BEGIN that fails for want of memory may have begun the transaction all the same.
+          await connection.run('BEGIN TRANSACTION');
+          const counts = await work(connection);
+          await connection.run('COMMIT');
+          this.counts = counts;
+        });
       } catch (error) {
         await this.pool.health.rollBack(connection);
         throw translateDuckDBError(error);

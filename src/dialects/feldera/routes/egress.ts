@@ -4,6 +4,7 @@ import { PAGE_ROWS, type ChangeBatch } from '../../../core/changes/change-feeds.
 import { renderJsonRow, renderJsonValue, renderTextValue } from '../../../core/query/render-value.ts';
 import type { SqlValue } from '../../../core/query/sql-values.ts';
 import type { Sluice } from '../../../core/sluice.ts';
+import { clientGone } from '../../../server/client-gone.ts';
 import { FELDERA_JSON } from '../encodings.ts';
 import { QueryParams } from '../params.ts';
 import type { Pipelines } from '../pipelines.ts';
@@ -96,7 +97,8 @@ export function egressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipe
     const pipeline = pipelines.get(request.params.pipeline, principal, null);
     pipelines.requireDeployed(pipeline, 'follow its changes');
     const relation = pipelines.outputRelation(pipeline, request.params.relation);
-    const feed = await core.openChangeFeed(principal, relation, { snapshot });
+    // The first copy of a costly view is stopped if the client goes meanwhile (and at the query time limit, or shutdown).
+    const feed = await core.openChangeFeed(principal, relation, { snapshot, signal: clientGone(reply) });
     try {
       // A stop while the feed was opening ended the feeds open then, not this one.
       pipelines.requireDeployed(pipelines.get(request.params.pipeline, principal, null), 'follow its changes');
