@@ -133,7 +133,7 @@ export class Jobs {
     }
     // In the same turn as the status change, so that the job cannot start working in between.
     const persisted = this.update(id, { status: 'cancelling' });
-    this.controllers.get(id)?.abort();
+    this.controllers.get(id)?.abort(new SluiceError('UNAVAILABLE', 'The job was cancelled: what it had not committed was undone'));
     await persisted;
     return this.get(id);
   }

@@ -55,6 +55,12 @@ export interface WriteRequest {
   describeType?: (field: FieldType) => string;
   /** How text becomes typed values where the caller's clients read it differently from the engine. */
   coercion?: CoercionOptions;
+  /**
+   * Stops the write, while it waits or runs, when it aborts (a delete job cancelled): its statements
+   * are interrupted and nothing of it commits. Only writes that commit alone take it (not appends,
+   * which share their commits).
+   */
+  signal?: AbortSignal;
 }
 
 export interface RowError {

@@ -5,6 +5,7 @@ import { SluiceError, toSluiceError } from '../errors.ts';
 import type { WriteLog } from './write-log.ts';
 import { DirectWriteMissed, executeRun, type WriteEffect } from './write-executor.ts';
 import type { WriteRequest, WriteResult } from './write-command.ts';
+import { runStopping } from '../../storage/duckdb/query-lease.ts';
 
 interface Pending {
   request: WriteRequest;
@@ -166,8 +167,10 @@ export class WriteQueue {
   private async commit(group: Pending[], direct = true): Promise<Answer> {
     const sequences: number[] = [];
     const directIndexes = new Set<number>();
+    // A write that commits alone may be stopped while it runs (see WriteRequest.signal).
+    const stops = group.length === 1 ? { cancel: group[0]!.request.signal } : {};
     try {
-      const outcomes = await this.storage.transaction(async (tx) => {
+      const outcomes = await this.storage.transaction((tx) => runStopping(tx.connection, stops, async () => {
         const effects: WriteEffect[] = [];
         for (const run of runsOf(group.map((pending) => pending.request))) effects.push(...(await executeRun(tx, this.catalog, run, { direct })));
         effects.forEach((effect, index) => effect.direct && directIndexes.add(index));
@@ -209,7 +212,7 @@ export class WriteQueue {
         }
         await this.writeLog.record(tx, logged);
         return outcomes;
-      });
+      }));
       this.stats.commits += 1;
       if (direct) this.stats.directWrites += outcomes.filter((outcome, index) => !(outcome instanceof SluiceError) && directIndexes.has(index)).length;
       return () => {

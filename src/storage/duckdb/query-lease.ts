@@ -126,24 +126,28 @@ export class QueryLease {
 
 const INTERRUPT_RETRY_MS = 50;
 
-/** What stops work done for a query outside a lease (see `runStopping`). */
+/** What stops work done outside a lease (see `runStopping`); each is optional. */
 export interface StopSignals {
-  timeoutMs: number;
+  timeoutMs?: number | undefined;
   /** Aborts when the server shuts down. */
-  shutdown: AbortSignal;
-  /** Aborts when whoever asked has gone. */
+  shutdown?: AbortSignal | undefined;
+  /** Aborts when whoever asked has gone, or no longer wants it; a SluiceError as its reason is the error the work fails with. */
   cancel?: AbortSignal | undefined;
 }
 
 /**
  * Runs `work` on a connection, stopped as a lease's query is (see QueryLease): when the time limit
  * passes, the server shuts down or `cancel` aborts, DuckDB is interrupted, again and again until
- * `work` returns, which then fails saying why. For the server's own reads done for a client (the
- * copy of a view an egress stream compares against), which hold no lease.
+ * `work` returns, which then fails saying why. For the server's own statements done for a client
+ * outside a lease: the copy of a view an egress stream compares against, a delete job's condition.
  */
 export async function runStopping<T>(connection: DuckDBConnection, stops: StopSignals, work: () => Promise<T>): Promise<T> {
   let reason: StopReason | null = null;
   let interrupting: NodeJS.Timeout | undefined;
+  const failure = (why: StopReason, cause?: unknown): SluiceError => {
+    const given: unknown = why === 'cancelled' ? stops.cancel?.reason : undefined;
+    return given instanceof SluiceError ? given : stopError(why, stops.timeoutMs ?? 0, cause);
+  };
   const stop = (why: StopReason): void => {
     if (reason) return;
     reason = why;
@@ -152,21 +156,21 @@ export async function runStopping<T>(connection: DuckDBConnection, stops: StopSi
   };
   const onShutdown = (): void => stop('shutdown');
   const onCancel = (): void => stop('cancelled');
-  if (stops.shutdown.aborted) throw stopError('shutdown', stops.timeoutMs);
-  if (stops.cancel?.aborted) throw stopError('cancelled', stops.timeoutMs);
-  const timer = setTimeout(() => stop('timeout'), stops.timeoutMs);
-  stops.shutdown.addEventListener('abort', onShutdown, { once: true });
+  if (stops.shutdown?.aborted) throw failure('shutdown');
+  if (stops.cancel?.aborted) throw failure('cancelled');
+  const timer = stops.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), stops.timeoutMs);
+  stops.shutdown?.addEventListener('abort', onShutdown, { once: true });
   stops.cancel?.addEventListener('abort', onCancel, { once: true });
   try {
     const result = await work();
-    if (reason) throw stopError(reason, stops.timeoutMs);
+    if (reason) throw failure(reason);
     return result;
   } catch (error) {
-    throw reason ? stopError(reason, stops.timeoutMs, error) : error;
+    throw reason ? failure(reason, error) : error;
   } finally {
     clearTimeout(timer);
     clearInterval(interrupting);
-    stops.shutdown.removeEventListener('abort', onShutdown);
+    stops.shutdown?.removeEventListener('abort', onShutdown);
     stops.cancel?.removeEventListener('abort', onCancel);
   }
 }

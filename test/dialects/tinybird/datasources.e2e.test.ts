@@ -704,6 +704,22 @@ describe('Tinybird Data Sources API, replaying the seed', () => {
     assert.equal((await suite.tb.form('/v0/datasources/deletable/delete', { delete_condition: '1=1; DROP TABLE x' })).status, 400);
   });
 
+  test('a delete job cancelled while its condition runs is stopped: nothing is deleted, and the data source takes writes again at once', async () => {
+    await suite.tb.form('/v0/datasources?name=slow_delete', { schema: 'id Int32' });
+    await suite.tb.upload('mode=append&name=slow_delete', 'csv', 'a.csv', Array.from({ length: 200_000 }, (_, index) => `${index}\n`).join(''));
+    // A list of 100,000 numbers summed for each row: the condition would run for minutes.
+    const started = await (await suite.tb.form('/v0/datasources/slow_delete/delete', { delete_condition: 'list_sum(range(id % 3 + 100000)) < 0' })).json();
+    for (let attempt = 0; attempt < 200 && (await (await suite.server.fetch(`/v0/jobs/${started.id}`)).json()).status !== 'working'; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await suite.server.fetch(`/v0/jobs/${started.id}/cancel`, { method: 'POST' })).status, 200);
+    const job = await suite.tb.waitForJob(started.id);
+    assert.deepEqual([job['status'], job['error']], ['cancelled', 'The job was cancelled: what it had not committed was undone']);
+    assert.equal((await suite.tb.upload('mode=append&name=slow_delete', 'csv', 'b.csv', '-1\n')).status, 200);
+    assert.deepEqual(await suite.tb.sql('SELECT count() AS n FROM slow_delete'), [{ n: 200_001 }]);
+  });
+
   test('a denied function behind -> is refused in a delete condition, a replace condition, a DEFAULT and a row filter, while lambdas and JSON arrows on columns work', async () => {
     const created = await suite.tb.form('/v0/datasources?name=arrows', { schema: 'id Int32, payload String, arr Array(Int32) DEFAULT list_transform([1, 2], x -> x + 1)' });
     assert.equal(created.status, 200, await created.clone().text());

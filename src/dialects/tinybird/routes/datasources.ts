@@ -224,9 +224,10 @@ export function datasourceRoutes(app: FastifyInstance, core: Sluice): void {
     const predicate = await core.checkPredicate(table, rewriteClickHouseSql(condition, { conditionOn: table.columns.map((column) => column.name) }));
     if (params.flag('dry_run', false)) return { rows_to_be_deleted: await core.countWhere(principal, table, predicate) };
     const properties: TinybirdJobProperties = { datasource: { id: datasourceId(table), name: table.name }, deleteCondition: condition };
-    const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async ({ writeKey }) => {
+    const job = await core.jobs.start({ kind: 'delete_data', namespaceId: table.namespaceId, tableId: table.id, properties: properties as Record<string, unknown> }, async ({ writeKey, signal }) => {
+      // A cancel (or shutdown) stops the condition's run: nothing is deleted.
       const result = await core.write(principal, {
-        table: core.catalog.getTableById(table.id), kind: 'delete_where', predicate, onInvalid: 'reject', idempotency: { key: writeKey, requestHash: writeKey },
+        table: core.catalog.getTableById(table.id), kind: 'delete_where', predicate, onInvalid: 'reject', idempotency: { key: writeKey, requestHash: writeKey }, signal,
       });
       return { rows_deleted: result.rowsDeleted };
     });
