@@ -34,6 +34,17 @@ function parsePositiveInt(raw: string): number {
 
 const optional = (raw: string): string | undefined => (raw === '' ? undefined : raw);
 
+/**
+ * A size as DuckDB's settings take it (`2GB`, `512MiB`, `1.5 GB`), checked here: DuckDB refuses
+ * another with nothing but "Failed to set config".
+ */
+function parseDuckDBSize(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  const unit = '(b|bytes?|k|kb|kib|kilobytes?|m|mb|mib|megabytes?|g|gb|gib|gigabytes?|t|tb|tib|terabytes?)';
+  if (!new RegExp(`^\\s*\\d+(\\.\\d+)?\\s*${unit}\\s*$`, 'i').test(raw)) throw new Error(`invalid size "${raw}" (use a number with a unit: 2GB, 512MiB …)`);
+  return raw;
+}
+
 export const CONFIG_OPTIONS = {
   host: { description: 'Address to listen on', env: 'SLUICE_HOST', flag: '--host', default: '127.0.0.1', parse: String },
   port: { description: 'Port to listen on', env: 'SLUICE_PORT', flag: '--port', default: 8080, parse: parsePort },
@@ -42,7 +53,7 @@ export const CONFIG_OPTIONS = {
   logLevel: { description: 'Log level (fatal, error, warn, info, debug, trace, silent)', env: 'SLUICE_LOG_LEVEL', flag: '--log-level', default: 'info', parse: String },
   maxRequestBodyBytes: { description: 'Largest streamed request body or multipart file (413 above)', env: 'SLUICE_MAX_BODY_BYTES', default: 10 * 1024 ** 3, parse: parseBytes },
   maxRowWriteBytes: { description: 'Largest body of a Catalyzed row write (413 above); streamed Arrow IPC bodies are bounded by SLUICE_MAX_BODY_BYTES only', env: 'SLUICE_MAX_ROW_WRITE_BYTES', default: 100 * 1024 ** 2, parse: parseBytes },
-  memoryLimit: { description: "DuckDB's memory limit (e.g. 2GB); DuckDB's default when unset", env: 'SLUICE_MEMORY_LIMIT', default: undefined as string | undefined, parse: optional },
+  memoryLimit: { description: "DuckDB's memory limit (e.g. 2GB); DuckDB's default when unset", env: 'SLUICE_MEMORY_LIMIT', default: undefined as string | undefined, parse: parseDuckDBSize },
   processMemoryLimit: {
     description: "Memory the whole server process may allocate (e.g. 8GB, or off): past it a query or write fails with a 503 instead of the system killing the server; 90% of the machine's memory (or of the container's limit) when unset. Keep it above SLUICE_MEMORY_LIMIT",
     env: 'SLUICE_PROCESS_MEMORY_LIMIT', default: undefined as number | 'off' | undefined,
@@ -50,7 +61,7 @@ export const CONFIG_OPTIONS = {
   },
   checkpointThreshold: {
     description: "Write-ahead log size past which a commit checkpoints (e.g. 256MB): larger makes checkpoints rarer, so fewer writes wait for one, at the cost of a longer replay after a crash; DuckDB's 16MB when unset",
-    env: 'SLUICE_CHECKPOINT_THRESHOLD', default: undefined as string | undefined, parse: optional,
+    env: 'SLUICE_CHECKPOINT_THRESHOLD', default: undefined as string | undefined, parse: parseDuckDBSize,
   },
   threads: { description: 'DuckDB worker threads; the number of cores when unset', env: 'SLUICE_THREADS', default: undefined as number | undefined, parse: parsePositiveInt },
   queryTimeoutMs: {

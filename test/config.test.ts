@@ -23,6 +23,11 @@ test('an invalid environment value is refused naming the variable', () => {
   assert.throws(() => loadConfig({}, { SLUICE_PORT: 'eighty' }), /SLUICE_PORT: invalid port "eighty"/);
   assert.throws(() => loadConfig({}, { SLUICE_MAX_BODY_BYTES: 'lots' }), /SLUICE_MAX_BODY_BYTES/);
   assert.throws(() => loadConfig({}, { SLUICE_PROCESS_MEMORY_LIMIT: 'half' }), /SLUICE_PROCESS_MEMORY_LIMIT: invalid size "half"/);
+  // DuckDB's own sizes take a unit; DuckDB refuses another with "Failed to set config" alone.
+  for (const [name, value] of [['SLUICE_MEMORY_LIMIT', 'lots'], ['SLUICE_MEMORY_LIMIT', '80%'], ['SLUICE_MEMORY_LIMIT', '100000'], ['SLUICE_CHECKPOINT_THRESHOLD', 'zz']]) {
+    assert.throws(() => loadConfig({}, { [name!]: value! }), new RegExp(`${name}: invalid size "${value}"`));
+  }
+  assert.equal(loadConfig({}, { SLUICE_MEMORY_LIMIT: '1.5 GiB' }).memoryLimit, '1.5 GiB');
 });
 
 test('the process memory cap is a size or off, and unset until the server derives it from the machine', () => {
