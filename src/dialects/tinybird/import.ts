@@ -207,12 +207,10 @@ async function createTable(core: Sluice, principal: Principal, namespace: Namesp
 }
 
 /**
- * The data source as Tinybird shows it, with its statistics; its row count is of the rows the
- * principal may read (a token with a row filter does not learn how many it may not).
- */
-/**
- * A data source as Tinybird's responses give it. A materialized view's target is counted only
- * when asked for by itself (`listing` false): counting runs its pipe's query.
+ * A data source as Tinybird's responses give it, with its statistics. Its row count is of the rows
+ * the principal may read (a token with a row filter does not learn how many it may not); a
+ * materialized view's target is counted only when asked for by itself (`listing` false): counting
+ * runs its pipe's query.
  */
 export async function datasourceOf(core: Sluice, principal: Principal, table: Table, options: { withSchema?: boolean; listing?: boolean } = {}) {
   const current = core.catalog.getTableById(table.id);
