@@ -304,10 +304,7 @@ function visitExpression(node: JsonObject, scope: CteScope, walk: QueryWalk): vo
 function averageOfInputType(call: JsonObject): void {
   const as = (name: string): JsonObject => ({ ...copyOf(call), function_name: name, alias: '' });
   const valueOfType = { ...as('any_value'), distinct: false };
-  const quotient = operator('//', [as('sum'), as('count')], call);
-  const replacement = { ...operator('cast_to_type', [quotient, valueOfType], call), is_operator: false, alias: call['alias'] };
-  for (const key of Object.keys(call)) delete call[key];
-  Object.assign(call, replacement);
+  replaceWithTypedAs(call, operator('//', [as('sum'), as('count')], call), valueOfType);
 }
 
 /** DuckDB's functions making an interval of a number of units (what `INTERVAL '2' DAY` parses into). */
@@ -340,9 +337,14 @@ function keepDatetimeType(call: JsonObject, name: string, rewritten: WeakSet<Jso
   if (name === '-' && datetime === right) return;
   const arithmetic = { ...copyOf(call), alias: '' };
   rewritten.add(arithmetic);
-  const replacement = { ...operator('cast_to_type', [arithmetic, copyOf(datetime)], call), is_operator: false, alias: call['alias'] ?? '' };
-  for (const key of Object.keys(call)) delete call[key];
-  Object.assign(call, replacement);
+  replaceWithTypedAs(call, arithmetic, copyOf(datetime));
+}
+
+/** Replaces a node, in place and under its alias, with `cast_to_type(value, typed)`: `value` cast to the type of `typed`. */
+function replaceWithTypedAs(node: JsonObject, value: JsonObject, typed: JsonObject): void {
+  const replacement = { ...operator('cast_to_type', [value, typed], node), is_operator: false, alias: node['alias'] ?? '' };
+  for (const key of Object.keys(node)) delete node[key];
+  Object.assign(node, replacement);
 }
 
 /**
