@@ -114,17 +114,23 @@ export class QueryLease {
     this.health.rollBack(this.lent.connection).then(release, release);
   }
 
-  /**
-   * Interrupts the step running, again and again until it returns: an interrupt that arrives
-   * while DuckDB is still starting the statement is forgotten when the statement begins.
-   */
+  /** Interrupts the step running, again and again until it returns (see `keepInterrupting`). */
   private interrupt(): void {
-    this.lent.connection.interrupt();
-    this.interrupting ??= setInterval(() => this.lent.connection.interrupt(), INTERRUPT_RETRY_MS);
+    this.interrupting ??= keepInterrupting(this.lent.connection);
   }
 }
 
 const INTERRUPT_RETRY_MS = 50;
+
+/**
+ * Interrupts the statement running on a connection now and every INTERRUPT_RETRY_MS until the
+ * timer it gives is cleared: an interrupt that arrives while DuckDB is still starting a statement
+ * is forgotten when the statement begins.
+ */
+function keepInterrupting(connection: DuckDBConnection): NodeJS.Timeout {
+  connection.interrupt();
+  return setInterval(() => connection.interrupt(), INTERRUPT_RETRY_MS);
+}
 
 /** What stops work done outside a lease (see `runStopping`); each is optional. */
 export interface StopSignals {
@@ -151,8 +157,7 @@ export async function runStopping<T>(connection: DuckDBConnection, stops: StopSi
   const stop = (why: StopReason): void => {
     if (reason) return;
     reason = why;
-    connection.interrupt();
-    interrupting = setInterval(() => connection.interrupt(), INTERRUPT_RETRY_MS);
+    interrupting = keepInterrupting(connection);
   };
   const onShutdown = (): void => stop('shutdown');
   const onCancel = (): void => stop('cancelled');
