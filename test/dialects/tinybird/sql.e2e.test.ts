@@ -470,6 +470,16 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
       [{ order: 1, 'the `left`': 'ab', 'at "end"': '2024-01-01 10:00:30' }]);
   });
 
+  test('a data source named like a DuckDB keyword (semi, order) is read by its name after FROM or JOIN, as ClickHouse reads it', async () => {
+    for (const name of ['semi', 'order']) {
+      assert.equal((await suite.tb.form(`/v0/datasources?name=${name}`, { schema: 'id Int32' })).status, 200);
+      await suite.tb.upload(`name=${name}&mode=append`, 'csv', 'k.csv', '1\n2\n');
+    }
+    const rows = async (query: string) => (await queryJson(query)).data;
+    assert.deepEqual(await rows('SELECT count() AS n FROM semi'), [{ n: 2 }]);
+    assert.deepEqual(await rows('SELECT s.id FROM semi AS s JOIN order AS o ON o.id = s.id WHERE s.id > 1'), [{ id: 2 }]);
+  });
+
   test("a LEFT JOIN's unmatched columns, named through the side or alone, take their type's default, as in ClickHouse (its join_use_nulls is off), but a Nullable column stays NULL", async () => {
     await suite.tb.form('/v0/datasources?name=people', { schema: 'id Int32, name String, score Float64, seen DateTime, nick Nullable(String)' });
     await suite.tb.upload('name=people&mode=append', 'csv', 'p.csv', '1,ann,1.5,2024-01-01 00:00:00,a\n');

@@ -1,5 +1,5 @@
 import type { TokenReader } from '../../../core/query/sql-rewriter.ts';
-import { columnsRead, type ColumnsOf } from './left-join-defaults.ts';
+import { columnsRead, isDataSourceName, type ColumnsOf } from './left-join-defaults.ts';
 
 /**
  * The words DuckDB's parser does not take as a column's name unquoted (its reserved keywords and
@@ -23,7 +23,7 @@ const NAME_AFTER = new Set(['SELECT', 'DISTINCT', 'WHERE', 'PREWHERE', 'BY', 'AN
 const EXPRESSION_ENDS = new Set([')', ']', '}', '*']);
 
 /**
- * The tokens to quote as names: a column of the data sources the query reads (after FROM or JOIN),
+ * The tokens to quote as names: a data source the query reads named like a keyword, a column of the data sources it reads (after FROM or JOIN),
  * or a name given with AS, that DuckDB takes for a keyword (`SELECT start, end FROM sessions`,
  * `… AS at`), where a name stands: after a symbol that no expression ends with, or after a word
  * that a name follows (SELECT, WHERE, BY, AND, AS …), and not before a bracket (a call). The keyword
@@ -33,6 +33,10 @@ const EXPRESSION_ENDS = new Set([')', ']', '}', '*']);
 export function keywordNames(reader: TokenReader, columnsOf: ColumnsOf, conditionOn?: readonly string[]): Set<number> {
   const quoted = new Set<number>();
   const { tokens } = reader;
+  // A data source named like a keyword (`semi`, made from semi.csv), read after FROM or JOIN.
+  tokens.forEach((token, index) => {
+    if (token.kind === 'word' && isDataSourceName(reader, index) && DUCKDB_KEYWORDS.has(token.text.toUpperCase()) && columnsOf(token.text) !== undefined) quoted.add(index);
+  });
   const columns = [...columnsRead(reader, columnsOf).map((column) => column.name), ...(conditionOn ?? [])];
   const names = new Set(columns.filter((name) => DUCKDB_KEYWORDS.has(name.toUpperCase())));
   tokens.forEach((token, index) => {
