@@ -73,7 +73,9 @@ export function castNested(text: string, type: DataType, castLeaf: LeafCast, opt
  * nested value names each part several times (whether it is given, of which shape, each field of
  * it): pasted in whole at every level, a part's SQL would grow as the product of those counts
  * over the levels (a ROW of 10 ROWs of 10 INTs took 13 MB of SQL, and the server's memory with it).
- * Named, it grows with the type. A plain name is used as it is.
+ * A struct's fields are named so, once per level, which keeps the SQL growing with the type (each
+ * field's part is then small); each name is a lambda, whose binding cost doubles with every level
+ * it nests in, so no more are made than that (see MAX_TYPE_NESTING). A plain name is used as it is.
  */
 function bound(expression: string, name: string, body: (named: string) => string): string {
   if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(expression)) return body(expression);
@@ -168,8 +170,6 @@ const LITERAL_SYNTAX: Syntax = {
   leaf: (part) => part,
 };
 
-const NESTED = new Set<DataType['kind']>(['list', 'map', 'struct']);
-
 class NestedSql {
   private readonly caseInsensitive: boolean;
   private readonly refuseUnknown: boolean;
@@ -200,10 +200,6 @@ class NestedSql {
   /** SQL naming the first member of a struct within `part` (at any depth) that is no field of its struct, else NULL. */
   unknownMember(part: string, type: DataType, depth: number): string {
     if (!holdsKind(type, 'struct')) return 'NULL';
-    return bound(part, `nested_p${depth}`, (named) => this.unknownMemberNamed(named, type, depth));
-  }
-
-  private unknownMemberNamed(part: string, type: DataType, depth: number): string {
     const x = `x${depth}`;
     const firstOf = (list: string, element: DataType) => `list_filter(list_transform(${list}, ${x} -> ${this.unknownMember(x, element, depth + 1)}), ${x} -> ${x} IS NOT NULL)[1]`;
     switch (type.kind) {
@@ -224,11 +220,6 @@ class NestedSql {
 
   /** SQL converting `part` to `type`; `depth` names the lambda variables of each level apart. */
   convert(part: string, type: DataType, depth: number): string {
-    if (!NESTED.has(type.kind)) return this.castLeaf(this.syntax.leaf(part, type), type);
-    return bound(part, `nested_p${depth}`, (named) => this.convertNamed(named, type, depth));
-  }
-
-  private convertNamed(part: string, type: DataType, depth: number): string {
     const x = `x${depth}`;
     switch (type.kind) {
       case 'list': {
@@ -257,11 +248,6 @@ class NestedSql {
 
   /** SQL that is true when `value`, converted from `part`, kept every element given. */
   intact(part: string, value: string, type: DataType, nullable: boolean, depth: number): string {
-    if (!NESTED.has(type.kind)) return this.intactNamed(part, value, type, nullable, depth);
-    return bound(part, `nested_p${depth}`, (named) => this.intactNamed(named, value, type, nullable, depth));
-  }
-
-  private intactNamed(part: string, value: string, type: DataType, nullable: boolean, depth: number): string {
     const [x, i] = [`x${depth}`, `i${depth}`];
     const every = (list: string, check: string) => `COALESCE(list_bool_and(list_transform(${list}, (${x}, ${i}) -> ${check})), true)`;
     let parts: string;

@@ -178,14 +178,14 @@ describe('Catalyzed dataset tables', () => {
     assert.deepEqual(await suite.client.rows(tableId), [{ id: 1, small: -5, big: '18446744073709551615', half: 1.5, day: '2024-01-02', at: '2024-01-02T03:04:05.678Z', tags: ['a', 'b'], raw: 'aGk=' }]);
   });
 
-  test('a field type nested more than 32 levels deep is a 400 naming the bound and creates nothing', async () => {
+  test('a field type nested more than 8 levels deep is a 400 naming the bound and creates nothing', async () => {
     const lists = (depth: number) => `${'list<'.repeat(depth)}int32${'>'.repeat(depth)}`;
-    await suite.client.createTable(suite.datasetId, 'deep_ok', [{ name: 'a', arrowType: lists(32) }]);
-    for (const arrowType of [lists(33), lists(100_000), `${'struct<x: '.repeat(50)}int32${'>'.repeat(50)}`]) {
+    await suite.client.createTable(suite.datasetId, 'deep_ok', [{ name: 'a', arrowType: lists(8) }]);
+    for (const arrowType of [lists(9), lists(100_000), `${'struct<x: '.repeat(50)}int32${'>'.repeat(50)}`]) {
       const { status, body } = await suite.client.call('POST', '/dataset-tables', { datasetId: suite.datasetId, tableName: 'too_deep', fields: [{ name: 'a', arrowType }] });
       assert.equal(status, 400);
       assert.equal(body.code, 'VALIDATION_ERROR');
-      assert.match(body.error, /^Field "a": Invalid type ".*": lists, maps and structs may nest at most 32 levels deep/);
+      assert.match(body.error, /^Field "a": Invalid type ".*": lists, maps and structs may nest at most 8 levels deep/);
     }
     const tables = (await suite.client.call('GET', `/dataset-tables?datasetId=${suite.datasetId}`)).body;
     assert.ok(!JSON.stringify(tables).includes('too_deep'));
