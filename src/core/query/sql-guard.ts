@@ -43,9 +43,9 @@ export interface QuerySemantics {
    */
   averageOfInputType?: boolean;
   /**
-   * A date, time or timestamp plus or minus an interval is of the date's, time's or timestamp's
-   * type, as in Calcite's SQL (`DATE '2024-03-31' - INTERVAL '1' MONTH` is the DATE 2024-02-29);
-   * DuckDB's date plus an interval is a TIMESTAMP.
+   * A date plus or minus an interval of whole days or more is a DATE, as in Calcite's SQL
+   * (`DATE '2024-03-31' - INTERVAL '1' MONTH` is the DATE 2024-02-29, as is TIMESTAMPADD(DAY, 1, d));
+   * DuckDB's is a TIMESTAMP. One of hours or less gives a TIMESTAMP, as TIMESTAMPADD(HOUR, 1, d) does.
    */
   datetimeArithmeticKeepsType?: boolean;
 }
@@ -307,33 +307,32 @@ function averageOfInputType(call: JsonObject): void {
   replaceWithTypedAs(call, operator('//', [as('sum'), as('count')], call), valueOfType);
 }
 
-/** DuckDB's functions making an interval of a number of units (what `INTERVAL '2' DAY` parses into). */
-const INTERVAL_FUNCTIONS = new Set([
-  'to_millennia', 'to_centuries', 'to_decades', 'to_years', 'to_quarters', 'to_months', 'to_weeks', 'to_days', 'to_hours', 'to_minutes', 'to_seconds', 'to_milliseconds', 'to_microseconds',
-]);
+/** DuckDB's functions making an interval of a number of days or more (what `INTERVAL '2' DAY` parses into). */
+const DAYS_INTERVAL_FUNCTIONS = new Set(['to_millennia', 'to_centuries', 'to_decades', 'to_years', 'to_quarters', 'to_months', 'to_weeks', 'to_days']);
 
-/** Whether an expression is an interval by its form: a literal, a cast to one, a multiple of one, a sum of them. */
-function isInterval(node: JsonValue | undefined): boolean {
-  if (!isJsonObject(node)) return false;
-  const typeId = (type: JsonValue | undefined) => (isJsonObject(type) ? type['id'] : undefined);
-  if (node['class'] === 'CONSTANT') return isJsonObject(node['value']) && typeId(node['value']['type']) === 'INTERVAL';
-  if (node['class'] === 'CAST') return typeId(node['cast_type']) === 'INTERVAL';
-  if (node['class'] !== 'FUNCTION' || !Array.isArray(node['children'])) return false;
+/**
+ * Whether an expression is, by its form, an interval of whole days or more: a multiple of one, a
+ * sum of them. One of hours or less, or one whose units its form does not tell (a cast), is not:
+ * added to a DATE it makes a TIMESTAMP, as Calcite's TIMESTAMPADD(HOUR, n, d) does.
+ */
+function isDaysInterval(node: JsonValue | undefined): boolean {
+  if (!isJsonObject(node) || node['class'] !== 'FUNCTION' || !Array.isArray(node['children'])) return false;
   const name = identifierKey(String(node['function_name'] ?? ''));
-  if (INTERVAL_FUNCTIONS.has(name)) return true;
-  if (name === '*' || name === '/') return isInterval(node['children'][0]) || (name === '*' && isInterval(node['children'][1]));
-  if (name === '+' || name === '-') return node['children'].every(isInterval);
+  if (DAYS_INTERVAL_FUNCTIONS.has(name)) return true;
+  if (name === '*' || name === '/') return isDaysInterval(node['children'][0]) || (name === '*' && isDaysInterval(node['children'][1]));
+  if (name === '+' || name === '-') return node['children'].every(isDaysInterval);
   return false;
 }
 
 /**
- * Rewrites `t ± interval` (and `interval + t`) in place into `cast_to_type(t ± interval, t)`, so
- * that it keeps t's type (see `datetimeArithmeticKeepsType`); a TIMESTAMP's or TIME's is kept already.
+ * Rewrites `t ± interval` (and `interval + t`) of whole days or more in place into
+ * `cast_to_type(t ± interval, t)`, so that it keeps t's type (see `datetimeArithmeticKeepsType`);
+ * a TIMESTAMP's or TIME's is kept already.
  */
 function keepDatetimeType(call: JsonObject, name: string, rewritten: WeakSet<JsonObject>): void {
   const [left, right] = Array.isArray(call['children']) && call['children'].length === 2 ? call['children'] : [];
-  if (!isJsonObject(left) || !isJsonObject(right) || isInterval(left) === isInterval(right)) return;
-  const datetime = isInterval(right) ? left : right;
+  if (!isJsonObject(left) || !isJsonObject(right) || isDaysInterval(left) === isDaysInterval(right)) return;
+  const datetime = isDaysInterval(right) ? left : right;
   if (name === '-' && datetime === right) return;
   const arithmetic = { ...copyOf(call), alias: '' };
   rewritten.add(arithmetic);

@@ -21,18 +21,16 @@ export interface TranslatedQuery {
   nameAfterColumns?: (columns: readonly string[]) => TranslatedQuery;
 }
 
-/**
- * Feldera's SQL is Calcite's: `/` between integers gives an integer (`7 / 2` is 3), and a date
- * plus an interval a date, in views and ad-hoc queries.
- */
-export const FELDERA_SEMANTICS: QuerySemantics = { integerDivision: true, datetimeArithmeticKeepsType: true };
+/** Feldera's SQL is Calcite's: `/` between integers gives an integer (`7 / 2` is 3), in views and ad-hoc queries. */
+export const FELDERA_SEMANTICS: QuerySemantics = { integerDivision: true };
 
 /**
- * How a program's views are made: Feldera's SQL, where AVG keeps its input's type as in Calcite
- * (ad-hoc queries, which Feldera answers with DataFusion, average into a DOUBLE), and the fields
- * of `ROW(a, b)` named as Calcite names them (`EXPR$0`, `EXPR$1`).
+ * How a program's views are made: Feldera's SQL, where AVG keeps its input's type and a DATE plus
+ * days a DATE, as in Calcite (ad-hoc queries, which Feldera answers with DataFusion, keep their
+ * engine's types and column names), and the fields of `ROW(a, b)` named as Calcite names them
+ * (`EXPR$0`, `EXPR$1`).
  */
-export const FELDERA_VIEWS: ViewOptions = { semantics: { ...FELDERA_SEMANTICS, averageOfInputType: true }, fieldName: (index) => `EXPR$${index}` };
+export const FELDERA_VIEWS: ViewOptions = { semantics: { ...FELDERA_SEMANTICS, averageOfInputType: true, datetimeArithmeticKeepsType: true }, fieldName: (index) => `EXPR$${index}` };
 
 /** The units Feldera's `…_TRUNC(x, UNIT)`, `FLOOR(x TO UNIT)` and `CEIL(x TO UNIT)` take. */
 const UNITS = new Set(['MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND']);

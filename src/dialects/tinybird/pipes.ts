@@ -90,11 +90,14 @@ export class Pipes {
 
   /**
    * The pipes that read a data source, for its `used_by`: those whose materialized views read it,
-   * and the endpoints whose nodes name it (a CTE of that name aside).
+   * and the endpoints one of whose nodes names it where no earlier node of that name stands for it
+   * (nor a CTE of its own).
    */
   usersOf(table: Table): Pipe[] {
     const materializing = new Set(this.readersOf(table));
-    return this.list().filter((pipe) => materializing.has(pipe.name) || (!this.targetOf(pipe.nodes.at(-1)!) && tableNamesRead(endpointSqlOf(pipe.nodes)).has(table.name)));
+    const endpointReads = (pipe: Pipe) => !this.targetOf(pipe.nodes.at(-1)!)
+      && pipe.nodes.some((node, index) => tableNamesRead(node.sql).has(table.name) && !pipe.nodes.slice(0, index).some((earlier) => earlier.name === table.name));
+    return this.list().filter((pipe) => materializing.has(pipe.name) || endpointReads(pipe));
   }
 
   /**

@@ -71,6 +71,16 @@ describe('Feldera behaviour the README documents', () => {
     assert.deepEqual(await itemsOf(pipeline), [{ id: 3, name: 'say "hi"', price: 7 }, { id: 4, name: 'two\nlines', price: 8 }, { id: 5, name: 'x', price: null }]);
   });
 
+  test('every CSV record with text after a closing quote is a bad record, however many, the good ones kept; a CRLF line is reported without its carriage return', async () => {
+    const pipeline = await fresh(ITEMS);
+    const body = Array.from({ length: 24_000 }, (_, index) => (index % 2 ? `${index},"a"b,1\r\n` : `${index},good,1\r\n`)).join('');
+    const error = await felderaError(await suite.client.push(pipeline, 'items', body, 'format=csv'), 400, 'ParseErrors');
+    assert.equal(error.details!['num_errors'], 12_000);
+    const errors = error.details!['errors'] as Array<{ event_number: number; invalid_text: string }>;
+    assert.deepEqual([errors[0]!.event_number, errors[0]!.invalid_text], [2, '1,"a"b,1']);
+    assert.deepEqual(await suite.client.rows(pipeline, 'SELECT count(*) AS n, count(*) FILTER (WHERE id % 2 = 1) AS odd FROM items'), [{ n: 12_000, odd: 0 }]);
+  });
+
   test('a JSON row’s unknown keys are ignored, a null or absent value takes the column DEFAULT, and a null in a NOT NULL column without one is a bad record', async () => {
     const pipeline = await fresh(`CREATE TABLE t (id INT NOT NULL PRIMARY KEY, status VARCHAR NOT NULL DEFAULT 'new', qty INT NOT NULL, note VARCHAR, tag VARCHAR DEFAULT 'none');`);
     const body = [

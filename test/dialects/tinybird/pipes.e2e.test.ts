@@ -96,8 +96,13 @@ describe('Tinybird materialized views (pipes)', () => {
     // An endpoint reading it is a user too (a CTE of its name is not), but does not keep it from being dropped, as in Tinybird.
     assert.equal((await json('/v0/pipes', { name: 'watch_endpoint', nodes: [{ name: 'spain', sql: "SELECT * FROM watched WHERE country = 'ES'" }, { sql: 'SELECT count() AS n FROM spain' }] })).status, 200);
     assert.equal((await json('/v0/pipes', { name: 'watch_shadow', nodes: [{ sql: 'WITH watched AS (SELECT 1 AS x) SELECT * FROM watched' }] })).status, 200);
+    // A node named like it stands for it in the nodes after, not in those before, which read it.
+    assert.equal((await json('/v0/pipes', { name: 'watch_renamed', nodes: [{ name: 'first', sql: 'SELECT * FROM watched' }, { name: 'watched', sql: 'SELECT * FROM first' }, { sql: 'SELECT count() AS n FROM watched' }] })).status, 200);
+    assert.equal((await json('/v0/pipes', { name: 'watch_node', nodes: [{ name: 'watched', sql: 'SELECT 1 AS x' }, { sql: 'SELECT * FROM watched' }] })).status, 200);
     const pipeIds = Object.fromEntries((await (await suite.server.fetch('/v0/pipes')).json()).pipes.map((pipe: { id: string; name: string }) => [pipe.name, pipe.id]));
-    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [{ id: pipeIds['watch'], name: 'watch' }, { id: pipeIds['watch_endpoint'], name: 'watch_endpoint' }]);
+    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [
+      { id: pipeIds['watch'], name: 'watch' }, { id: pipeIds['watch_endpoint'], name: 'watch_endpoint' }, { id: pipeIds['watch_renamed'], name: 'watch_renamed' },
+    ]);
     const refusals = [
       await events('watch_target', [{ country: 'XX', n: 1 }]),
       await suite.tb.upload('name=watch_target&mode=append', 'csv', 't.csv', 'XX,1\n'),
@@ -117,7 +122,9 @@ describe('Tinybird materialized views (pipes)', () => {
     assert.equal((await suite.server.fetch('/v0/pipes/watch_more', { method: 'DELETE' })).status, 204);
     assert.equal((await suite.server.fetch('/v0/pipes/watch', { method: 'DELETE' })).status, 204);
     assert.equal((await suite.server.fetch('/v0/datasources/watch_target')).status, 404);
-    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [{ id: pipeIds['watch_endpoint'], name: 'watch_endpoint' }]);
+    assert.deepEqual((await (await suite.server.fetch('/v0/datasources/watched')).json()).used_by, [
+      { id: pipeIds['watch_endpoint'], name: 'watch_endpoint' }, { id: pipeIds['watch_renamed'], name: 'watch_renamed' },
+    ]);
     assert.equal((await suite.server.fetch('/v0/datasources/watched', { method: 'DELETE' })).status, 204);
   });
 

@@ -1,5 +1,4 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { SluiceError } from '../../errors.ts';
 import { CsvQuoting } from './csv-quoting.ts';
 
 const CR = 0x0d;
@@ -111,8 +110,9 @@ export const TEXT_AFTER_QUOTE_REASON = 'text follows the closing quote of a fiel
  * Finds the records of a CSV file with text right after a field's closing quote (`1,"ab"cd`), for
  * a lenient read (strict_mode=false), which silently mangles such a field (DuckDB 1.5 reads
  * `"ab"cd` as `abc`); the strict reader rejects the record itself. The records found are staged
- * as undecodable lines in place of what was read from them (see `csvInput`). A file without a
- * quote costs one search for it. Past MAX_STRAY_RETURN_RECORDS such records, the file is refused.
+ * as undecodable lines in place of what was read from them (see `csvInput`), however many: past
+ * MAX_STRAY_RETURN_RECORDS, without their text (reports list far fewer). A file without a quote
+ * costs one search for it.
  */
 export async function findTextAfterQuotes(path: string, quote: string, escape: string, delimiter: string, header: boolean): Promise<StrayReturnRecord[]> {
   // The scan compares bytes: a quote, escape or delimiter beyond ASCII is left to DuckDB.
@@ -126,12 +126,10 @@ export async function findTextAfterQuotes(path: string, quote: string, escape: s
     let [line, start, spoilt, justClosed] = [1, 0, false, false];
     const buffer = Buffer.alloc(BLOCK_BYTES);
     let position = 0;
+    let previous = -1;
     const endRecord = (end: number) => {
-      // A header's fields name the columns: its text is the header's business.
-      if (spoilt && !(header && line === 1)) records.push({ line, start, end });
-      if (records.length > MAX_STRAY_RETURN_RECORDS) {
-        throw new SluiceError('MALFORMED_BODY', `More than ${MAX_STRAY_RETURN_RECORDS} CSV records have text after a closing quote: the file's quoting is not CSV's`);
-      }
+      // A header's fields name the columns: its text is the header's business. A \r ending the line is not the record's.
+      if (spoilt && !(header && line === 1)) records.push({ line, start, end: previous === CR ? end - 1 : end });
       [line, start, spoilt] = [line + 1, end + 1, false];
     };
     for (;;) {
@@ -145,12 +143,15 @@ export async function findTextAfterQuotes(path: string, quote: string, escape: s
         if (justClosed && byte !== QUOTE && byte !== DELIMITER && byte !== CR && byte !== LF) spoilt = true;
         justClosed = byte === QUOTE && wasQuoted && !quoting.inQuotes;
         if (outside && byte === LF) endRecord(position + index);
+        previous = byte;
       }
       position += bytesRead;
     }
     endRecord(position);
     const found: StrayReturnRecord[] = [];
-    for (const record of records) found.push({ line: record.line, source: await textBetween(file, record.start, record.end) });
+    for (const [index, record] of records.entries()) {
+      found.push({ line: record.line, source: index < MAX_STRAY_RETURN_RECORDS ? await textBetween(file, record.start, record.end) : '' });
+    }
     return found;
   } finally {
     await file.close();
