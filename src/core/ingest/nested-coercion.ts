@@ -86,7 +86,7 @@ function bound(expression: string, name: string, body: (named: string) => string
  * A token of a ClickHouse literal: a quoted string, a bare word (a number, NULL, true, nan …), a
  * bracket, brace, parenthesis, comma or colon, or spaces.
  */
-const CLICKHOUSE_TOKEN = String.raw`'(?:[^'\\]|\\.)*'|[^'\s\[\]{}(),:]+|[\[\]{}(),:]|\s+`;
+const CLICKHOUSE_TOKEN = String.raw`'(?:[^'\\]|\\.|'')*'|[^'\s\[\]{}(),:]+|[\[\]{}(),:]|\s+`;
 const CLICKHOUSE_BARE_WORD = String.raw`[^'\s\[\]{}(),:]+`;
 
 /** ClickHouse's escapes that stand for another character; any other escaped character is itself (`\'`, `\\`). */
@@ -100,8 +100,9 @@ const CLICKHOUSE_ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0,
  */
 function clickHouseLiteralAsJson(text: string): string {
   const escapes = Object.entries(CLICKHOUSE_ESCAPES).map(([escape, code]) => `WHEN ${quoteLiteral(escape)} THEN chr(${code})`).join(' ');
-  const pieces = `regexp_extract_all(ch_token[2:-2], ${quoteLiteral(String.raw`(?s)\\.|[^\\]+`)})`;
-  const unescaped = `array_to_string(list_transform(${pieces}, ch_piece -> CASE WHEN ch_piece[1] <> '\\' THEN ch_piece ELSE CASE ch_piece[2] ${escapes} ELSE ch_piece[2] END END), '')`;
+  // A quote inside is doubled (`'it''s'`, as SQL writes it) or escaped (`'it\\'s'`).
+  const pieces = `regexp_extract_all(ch_token[2:-2], ${quoteLiteral(String.raw`(?s)\\.|''|[^\\']+`)})`;
+  const unescaped = `array_to_string(list_transform(${pieces}, ch_piece -> CASE WHEN ch_piece = '''''' THEN '''' WHEN ch_piece[1] <> '\\' THEN ch_piece ELSE CASE ch_piece[2] ${escapes} ELSE ch_piece[2] END END), '')`;
   const asJson = `CASE WHEN ch_token[1] = '''' THEN CAST(to_json(${unescaped}) AS VARCHAR)
     WHEN ch_token = 'NULL' THEN 'null'
     WHEN regexp_full_match(ch_token, ${quoteLiteral(CLICKHOUSE_BARE_WORD)}) THEN CAST(to_json(ch_token) AS VARCHAR)

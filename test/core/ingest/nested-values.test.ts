@@ -83,7 +83,7 @@ test('a missing nested value is not invalid in a nullable column', async () => {
   assert.deepEqual(await convert(listOf(INT), [null]), [null]);
 });
 
-test("with ClickHouse's literals, as its text formats write nested values: quoted strings with backslash escapes, NULL, maps with colons, at any depth", async () => {
+test("with ClickHouse's literals, as its text formats write nested values: quoted strings with backslash escapes or doubled quotes, NULL, maps with colons, at any depth", async () => {
   const clickhouse: CoercionOptions = { nestedLiterals: 'clickhouse' };
   const texts = await convert(listOf(TEXT), [String.raw`['it\'s','back\\slash','two\nlines','tab\there','q"d','NULL']`, String.raw`['open]`, '[a, b]', '["json"]'], clickhouse);
   assert.deepEqual(texts.slice(0, 1), [JSON.stringify(["it's", 'back\\slash', 'two\nlines', 'tab\there', 'q"d', 'NULL'])]);
@@ -98,6 +98,8 @@ test("with ClickHouse's literals, as its text formats write nested values: quote
   assert.match(maps[2]!, /^invalid/);
   const nested: DataType = { kind: 'map', key: INT, value: listOf(TEXT), valueNullable: true };
   assert.deepEqual(await convert(nested, ["{1:['x'],2:[]}"], clickhouse), ['{"1":["x"],"2":[]}']);
+  // A quote inside a string may also be doubled, as SQL writes it.
+  assert.deepEqual(await convert(listOf(TEXT), ["['it''s','''','',' '' ']"], clickhouse), [JSON.stringify(["it's", "'", '', " ' "])]);
 });
 
 test("a type's conversion SQL grows with the type, not with the product of its parts: structs six deep, and ten structs of ten fields, convert and are checked at every depth", async () => {
