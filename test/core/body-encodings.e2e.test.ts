@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
-import { MAX_STRAY_RETURN_RECORDS } from '../../src/core/ingest/decoders/csv-stray-returns.ts';
+import { MAX_STRAY_RETURN_RECORDS } from '../../src/core/ingest/decoders/csv-record-scans.ts';
 import { felderaError, useFelderaSuite, type FelderaSuite } from '../dialects/feldera/feldera-fixture.ts';
 import { useCatalyzedSuite, type CatalyzedSuite } from '../helpers/catalyzed-suite.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';

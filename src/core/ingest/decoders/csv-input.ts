@@ -5,7 +5,7 @@ import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import { defaultSqlOf, type Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
 import { undecodableInput, type StagedInput } from '../staged-input.ts';
-import { findTextAfterQuotes, patchStrayReturns, STRAY_RETURN_REASON, TEXT_AFTER_QUOTE_REASON } from './csv-stray-returns.ts';
+import { findTextAfterQuotes, patchStrayReturns, STRAY_RETURN_REASON, TEXT_AFTER_QUOTE_REASON } from './csv-record-scans.ts';
 import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
 
 export interface CsvDialect {

@@ -1,6 +1,12 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { CsvQuoting } from './csv-quoting.ts';
 
+/**
+ * Scans of a spooled CSV file for the records DuckDB's readers would not read as they were sent
+ * (see `csvInput`): a carriage return outside quotes, which fails a strict read whole, and text
+ * after a closing quote, which a lenient read mangles. The file is read a block at a time.
+ */
+
 const CR = 0x0d;
 const LF = 0x0a;
 const BLOCK_BYTES = 1024 * 1024;
@@ -17,7 +23,7 @@ export const MAX_STRAY_RETURN_RECORDS = 10_000;
 export const STRAY_RETURN_REASON = 'a carriage return stands outside quotes inside the line (a value holding a line break must be quoted)';
 
 /** A record DuckDB's reader would read otherwise than it was sent, found by a scan of the file. */
-export interface StrayReturnRecord {
+export interface ScannedRecord {
   /** The record's line, as DuckDB's rejects number it: the file's first record (a header too) is 1. */
   line: number;
   /** The record's text as it was sent, cut after a few kilobytes. */
@@ -37,14 +43,14 @@ export interface StrayReturnRecord {
  * return at all: for them this costs one search through the file. More than
  * MAX_STRAY_RETURN_RECORDS such records are left, unpatched, to fail the file.
  */
-export async function patchStrayReturns(path: string, quote: string, escape: string, header: boolean): Promise<StrayReturnRecord[]> {
+export async function patchStrayReturns(path: string, quote: string, escape: string, header: boolean): Promise<ScannedRecord[]> {
   // The scan compares bytes: a quote or escape character beyond ASCII is left to DuckDB.
   if (!/^[\x00-\x7f]$/.test(quote) || !/^[\x00-\x7f]$/.test(escape)) return [];
   const file = await open(path, 'r+');
   try {
     if (!(await holdsByte(file, CR))) return [];
     const records = await findStrayReturns(file, quote.charCodeAt(0), escape.charCodeAt(0), header);
-    const found: StrayReturnRecord[] = [];
+    const found: ScannedRecord[] = [];
     for (const record of records) found.push({ line: record.line, source: await textBetween(file, record.start, record.end) });
     const space = Buffer.from(' ');
     for (const record of records) for (const position of record.returns) await file.write(space, 0, 1, position);
@@ -81,13 +87,10 @@ async function findStrayReturns(file: FileHandle, quote: number, escape: number,
   const quoting = new CsvQuoting(quote, escape);
   // An unquoted carriage return whose next byte decides whether it ends the line.
   let pendingReturn: number | undefined;
-  const buffer = Buffer.alloc(BLOCK_BYTES);
-  let position = 0;
-  for (;;) {
-    const { bytesRead } = await file.read(buffer, 0, BLOCK_BYTES, position);
-    if (bytesRead === 0) break;
-    for (let index = 0; index < bytesRead; index += 1) {
-      const byte = buffer[index]!;
+  let end = 0;
+  for await (const { bytes, position } of blocksOf(file)) {
+    for (let index = 0; index < bytes.length; index += 1) {
+      const byte = bytes[index]!;
       if (pendingReturn !== undefined) {
         if (byte === LF) return [];
         record.returns.push(pendingReturn);
@@ -97,10 +100,10 @@ async function findStrayReturns(file: FileHandle, quote: number, escape: number,
       if (byte === CR) pendingReturn = position + index;
       else if (byte === LF && !endRecord(position + index)) return [];
     }
-    position += bytesRead;
+    end = position + bytes.length;
   }
   if (pendingReturn !== undefined) record.returns.push(pendingReturn);
-  return endRecord(position) ? found : [];
+  return endRecord(end) ? found : [];
 }
 
 /** Why such a record could not be read, as its error says after its line. */
@@ -114,7 +117,7 @@ export const TEXT_AFTER_QUOTE_REASON = 'text follows the closing quote of a fiel
  * MAX_STRAY_RETURN_RECORDS, without their text (reports list far fewer). A file without a quote
  * costs one search for it.
  */
-export async function findTextAfterQuotes(path: string, quote: string, escape: string, delimiter: string, header: boolean): Promise<StrayReturnRecord[]> {
+export async function findTextAfterQuotes(path: string, quote: string, escape: string, delimiter: string, header: boolean): Promise<ScannedRecord[]> {
   // The scan compares bytes: a quote, escape or delimiter beyond ASCII is left to DuckDB.
   if (![quote, escape, delimiter].every((character) => /^[\x00-\x7f]$/.test(character))) return [];
   const [QUOTE, DELIMITER] = [quote.charCodeAt(0), delimiter.charCodeAt(0)];
@@ -123,20 +126,16 @@ export async function findTextAfterQuotes(path: string, quote: string, escape: s
     if (!(await holdsByte(file, QUOTE))) return [];
     const quoting = new CsvQuoting(QUOTE, escape.charCodeAt(0));
     const records: Array<{ line: number; start: number; end: number }> = [];
-    let [line, start, spoilt, justClosed] = [1, 0, false, false];
-    const buffer = Buffer.alloc(BLOCK_BYTES);
-    let position = 0;
+    let [line, start, spoilt, justClosed, end] = [1, 0, false, false, 0];
     let previous = -1;
     const endRecord = (end: number) => {
       // A header's fields name the columns: its text is the header's business. A \r ending the line is not the record's.
       if (spoilt && !(header && line === 1)) records.push({ line, start, end: previous === CR ? end - 1 : end });
       [line, start, spoilt] = [line + 1, end + 1, false];
     };
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, BLOCK_BYTES, position);
-      if (bytesRead === 0) break;
-      for (let index = 0; index < bytesRead; index += 1) {
-        const byte = buffer[index]!;
+    for await (const { bytes, position } of blocksOf(file)) {
+      for (let index = 0; index < bytes.length; index += 1) {
+        const byte = bytes[index]!;
         const wasQuoted = quoting.inQuotes;
         const outside = quoting.outside(byte);
         // After a closing quote comes the next field, the record's end, or a quote (a doubled one, inside the value).
@@ -145,10 +144,10 @@ export async function findTextAfterQuotes(path: string, quote: string, escape: s
         if (outside && byte === LF) endRecord(position + index);
         previous = byte;
       }
-      position += bytesRead;
+      end = position + bytes.length;
     }
-    endRecord(position);
-    const found: StrayReturnRecord[] = [];
+    endRecord(end);
+    const found: ScannedRecord[] = [];
     for (const [index, record] of records.entries()) {
       found.push({ line: record.line, source: index < MAX_STRAY_RETURN_RECORDS ? await textBetween(file, record.start, record.end) : '' });
     }
@@ -158,14 +157,20 @@ export async function findTextAfterQuotes(path: string, quote: string, escape: s
   }
 }
 
-async function holdsByte(file: FileHandle, byte: number): Promise<boolean> {
+/** The file's bytes a block at a time, each with where it starts (the block's buffer is reused). */
+async function* blocksOf(file: FileHandle): AsyncGenerator<{ bytes: Buffer; position: number }> {
   const buffer = Buffer.alloc(BLOCK_BYTES);
   for (let position = 0; ; ) {
     const { bytesRead } = await file.read(buffer, 0, BLOCK_BYTES, position);
-    if (bytesRead === 0) return false;
-    if (buffer.subarray(0, bytesRead).includes(byte)) return true;
+    if (bytesRead === 0) return;
+    yield { bytes: buffer.subarray(0, bytesRead), position };
     position += bytesRead;
   }
+}
+
+async function holdsByte(file: FileHandle, byte: number): Promise<boolean> {
+  for await (const { bytes } of blocksOf(file)) if (bytes.includes(byte)) return true;
+  return false;
 }
 
 async function textBetween(file: FileHandle, start: number, end: number): Promise<string> {
