@@ -1,6 +1,7 @@
 import type { DuckDBStorage } from '../../storage/duckdb/duckdb-storage.ts';
 import type { RelationSnapshot, SnapshotPart } from '../../storage/duckdb/relation-snapshots.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import { linkedSignal } from '../linked-signal.ts';
 import type { Table } from '../catalog/model.ts';
 import { ChunkReader } from '../query/chunk-reader.ts';
 import type { SqlValue } from '../query/sql-values.ts';
@@ -15,7 +16,7 @@ export interface ChangeBatch {
 export interface FeedOptions {
   /** Begin with the relation's current rows, as rows that entered it. */
   snapshot: boolean;
-  /** Aborts when the reader has gone before the feed is open: the first copy is stopped. */
+  /** Aborts when the reader has gone: a copy running then (the first one too) is stopped. */
   signal?: AbortSignal | undefined;
 }
 
@@ -115,7 +116,7 @@ export class ChangeFeed {
   private inHand: number | null = null;
   private wake: (() => void) | null = null;
   private closed = false;
-  /** Aborted when the feed closes, or its reader goes before it is open: a copy running then is stopped. */
+  /** Aborted when the feed closes: a copy running then is stopped. */
   private readonly stopped = new AbortController();
 
   constructor(
@@ -125,14 +126,9 @@ export class ChangeFeed {
 
   /** Takes the first snapshot: its rows are the first pages when the reader asked for them. */
   async start(storage: DuckDBStorage, relationSql: string, options: FeedOptions): Promise<void> {
-    const gone = (): void => this.stopped.abort();
-    options.signal?.addEventListener('abort', gone, { once: true });
-    if (options.signal?.aborted) gone();
-    try {
-      this.snapshot = await storage.snapshots.take(relationSql, () => (this.noted = null), this.stopped.signal);
-    } finally {
-      options.signal?.removeEventListener('abort', gone);
-    }
+    // Both signals live as long as the feed or its request: nothing long-lived keeps the link.
+    const { signal } = linkedSignal(options.signal ? [this.stopped.signal, options.signal] : [this.stopped.signal]);
+    this.snapshot = await storage.snapshots.take(relationSql, () => (this.noted = null), signal);
     const { names, types } = await this.snapshot.describe();
     this.names = names;
     this.reader = new ChunkReader(types, storage.resultMemoryBytes);
