@@ -628,6 +628,14 @@ describe('Tinybird: request bodies of every ingest path', () => {
         await quarantinedLine(target as ReturnType<typeof tinybirdTarget>, /^line 2: /, import_id);
       });
 
+      test('a quote inside an unquoted value is text, as DuckDB reads it: a stray CR in a later line is still found and that line alone quarantined', async () => {
+        const p = tinybirdCsv(suite, how);
+        const target = await p.target();
+        const { import_id } = await importAnswer(await target.send(Buffer.from('1,say a"b\n2,b\rc\n3,"x, ""y"""\n')), { successful: 2, quarantined: 0, invalid: 1 });
+        assertRows(await target.rows(), [{ id: 1, s: 'say a"b' }, { id: 3, s: 'x, "y"' }], p.name);
+        await quarantinedLine(target as ReturnType<typeof tinybirdTarget>, /^line 2: /, import_id);
+      });
+
       test('a stray CR far into a large body (past its first chunks, which hold none): that line alone is quarantined', async () => {
         const p = tinybirdCsv(suite, how);
         const target = await p.target();

@@ -268,8 +268,9 @@ class CsvChunker implements Chunker {
     private readonly command: ChunkedCommand,
     private readonly writer: ChunkWriter,
   ) {
-    if (command.csv.header !== false) throw new SluiceError('INTERNAL', 'Chunked CSV has no header');
-    this.quoting = new CsvQuoting((command.csv.quote ?? '"').charCodeAt(0), (command.csv.escape ?? command.csv.quote ?? '"').charCodeAt(0));
+    const { header, delimiter, quote = '"', escape = quote } = command.csv;
+    if (header !== false || delimiter === undefined) throw new SluiceError('INTERNAL', 'Chunked CSV has no header and a given delimiter');
+    this.quoting = new CsvQuoting(quote.charCodeAt(0), escape.charCodeAt(0), delimiter.charCodeAt(0));
   }
 
   async write(bytes: Buffer): Promise<void> {

@@ -31,7 +31,7 @@ describe('change records with partial rows and groups, committed whole or in chu
       table: fixture.core.catalog.getTableById(table.id), kind: 'changes', onInvalid: 'report', format: options.format ?? 'json',
       source: { kind: 'stream', stream: Readable.from(pieces.map((piece) => Buffer.from(piece))) }, limits: { maxBytes: 1e9 },
       json: { updateFormat: options.updateFormat ?? 'insert_delete', arrays: options.arrays ?? false, atomicArrays: options.arrays ?? false, caseInsensitive: false, positional: false },
-      csv: { header: false, lenient: true, caseInsensitive: false },
+      csv: { header: false, lenient: true, caseInsensitive: false, delimiter: ',' },
       ...(options.chunks && { chunks: options.chunks }),
     });
   }

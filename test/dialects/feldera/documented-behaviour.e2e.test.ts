@@ -71,6 +71,17 @@ describe('Feldera behaviour the README documents', () => {
     assert.deepEqual(await itemsOf(pipeline), [{ id: 3, name: 'say "hi"', price: 7 }, { id: 4, name: 'two\nlines', price: 8 }, { id: 5, name: 'x', price: null }]);
   });
 
+  test('a quote inside an unquoted CSV field is text, as in Feldera, and the records after it are read; a field may start with spaces before its opening quote', async () => {
+    const pipeline = await fresh(ITEMS);
+    await suite.client.pushOk(pipeline, 'items', '1,a"b,5\n2,6" pipe,6\n3, "c, d",7\n4,e,8', 'format=csv');
+    assert.deepEqual(await itemsOf(pipeline), [
+      { id: 1, name: 'a"b', price: 5 },
+      { id: 2, name: '6" pipe', price: 6 },
+      { id: 3, name: 'c, d', price: 7 },
+      { id: 4, name: 'e', price: 8 },
+    ]);
+  });
+
   test('every CSV record with text after a closing quote is a bad record, however many, the good ones kept; a CRLF line is reported without its carriage return', async () => {
     const pipeline = await fresh(ITEMS);
     const body = Array.from({ length: 24_000 }, (_, index) => (index % 2 ? `${index},"a"b,1\r\n` : `${index},good,1\r\n`)).join('');

@@ -5,6 +5,7 @@ import { DUCKDB_LINE_LIMITS } from './line-limits.ts';
 import { defaultSqlOf, type Column } from '../../catalog/model.ts';
 import { SluiceError } from '../../errors.ts';
 import { undecodableInput, type StagedInput } from '../staged-input.ts';
+import { CsvQuoting } from './csv-quoting.ts';
 import { findTextAfterQuotes, patchStrayReturns, STRAY_RETURN_REASON, TEXT_AFTER_QUOTE_REASON } from './csv-record-scans.ts';
 import { asMalformed, checkSomeFieldMatches } from './malformed.ts';
 
@@ -89,7 +90,7 @@ export async function csvInput(path: string, columns: Column[], options: CsvOpti
   if (header && !options.byPosition) checkSomeFieldMatches('the CSV header', firstRecord, columns, mapped.length);
   // The strict reader fails a whole file on a carriage return outside quotes that does not end its line: such
   // records are found first, to be staged as undecodable lines (the lenient reader takes one for a line break).
-  const strayReturns = !options.lenient && !options.noStrayReturns && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, header) : [];
+  const strayReturns = !options.lenient && !options.noStrayReturns && dialect.newline === '\n' ? await patchStrayReturns(path, dialect.quote, dialect.escape, dialect.delimiter, header) : [];
   // The lenient reader mangles a field with text after its closing quote, where the strict one rejects the record.
   const textAfterQuotes = options.lenient ? await findTextAfterQuotes(path, dialect.quote, dialect.escape, dialect.delimiter, header) : [];
   const unreadable = [
@@ -246,18 +247,17 @@ async function detectDialect(path: string, options: CsvOptions): Promise<CsvDial
   const quote = options.quote ?? '"';
   const escape = options.escape ?? quote;
   const delimiter = options.delimiter ?? guessDelimiter(firstLine, quote);
-  return { delimiter, quote, escape, newline: firstLineEnding(head, quote, escape) };
+  return { delimiter, quote, escape, newline: firstLineEnding(head, quote, escape, delimiter) };
 }
 
 /** How the first record ends, outside quotes: \r\n, \n, or a lone \r (as old Mac files end their lines). */
-function firstLineEnding(head: string, quote: string, escape: string): CsvDialect['newline'] {
-  let quoted = false;
+function firstLineEnding(head: string, quote: string, escape: string, delimiter: string): CsvDialect['newline'] {
+  const quoting = new CsvQuoting(quote.charCodeAt(0), escape.charCodeAt(0), delimiter.charCodeAt(0));
   for (let index = 0; index < head.length; index += 1) {
     const char = head[index];
-    if (quoted && char === escape && escape !== quote && head[index + 1] === quote) index += 1;
-    else if (char === quote) quoted = !quoted;
-    else if (!quoted && char === '\n') return '\n';
-    else if (!quoted && char === '\r') return head[index + 1] === '\n' ? '\r\n' : '\r';
+    if (!quoting.outside(head.charCodeAt(index))) continue;
+    if (char === '\n') return '\n';
+    if (char === '\r') return head[index + 1] === '\n' ? '\r\n' : '\r';
   }
   return '\n';
 }
@@ -300,7 +300,7 @@ async function readHead(path: string, bytes: number): Promise<string> {
   }
 }
 
-/** The fields of the file's first record (RFC 4180 quoting), read from its first megabyte. */
+/** The fields of the file's first record (RFC 4180 quoting, told apart as CsvQuoting tells them), read from its first megabyte. */
 async function readFirstRecord(path: string, dialect: CsvDialect): Promise<string[]> {
   const text = await readHead(path, 1024 * 1024);
   const fields: string[] = [];
@@ -313,7 +313,10 @@ async function readFirstRecord(path: string, dialect: CsvDialect): Promise<strin
       else if (char === dialect.quote && text[index + 1] === dialect.quote) field += text[(index += 1)];
       else if (char === dialect.quote) quoted = false;
       else field += char;
-    } else if (char === dialect.quote) quoted = true;
+    } else if (char === dialect.quote && field.trim() === '') {
+      // A quote opens a field only where it starts, after spaces at most (which DuckDB drops); elsewhere it is text.
+      [field, quoted] = ['', true];
+    }
     else if (char === dialect.delimiter) {
       fields.push(field);
       field = '';

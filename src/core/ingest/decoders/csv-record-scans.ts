@@ -43,13 +43,12 @@ export interface ScannedRecord {
  * return at all: for them this costs one search through the file. More than
  * MAX_STRAY_RETURN_RECORDS such records are left, unpatched, to fail the file.
  */
-export async function patchStrayReturns(path: string, quote: string, escape: string, header: boolean): Promise<ScannedRecord[]> {
-  // The scan compares bytes: a quote or escape character beyond ASCII is left to DuckDB.
-  if (!/^[\x00-\x7f]$/.test(quote) || !/^[\x00-\x7f]$/.test(escape)) return [];
+export async function patchStrayReturns(path: string, quote: string, escape: string, delimiter: string, header: boolean): Promise<ScannedRecord[]> {
+  if (!allAscii(quote, escape, delimiter)) return [];
   const file = await open(path, 'r+');
   try {
     if (!(await holdsByte(file, CR))) return [];
-    const records = await findStrayReturns(file, quote.charCodeAt(0), escape.charCodeAt(0), header);
+    const records = await findStrayReturns(file, new CsvQuoting(quote.charCodeAt(0), escape.charCodeAt(0), delimiter.charCodeAt(0)), header);
     const found: ScannedRecord[] = [];
     for (const record of records) found.push({ line: record.line, source: await textBetween(file, record.start, record.end) });
     const space = Buffer.from(' ');
@@ -74,7 +73,7 @@ interface FoundRecord {
  * The records holding a carriage return outside quotes that does not end the line, quotes told
  * apart as the chunked reader tells them (see CsvQuoting); none when one stands before a line feed.
  */
-async function findStrayReturns(file: FileHandle, quote: number, escape: number, header: boolean): Promise<FoundRecord[]> {
+async function findStrayReturns(file: FileHandle, quoting: CsvQuoting, header: boolean): Promise<FoundRecord[]> {
   const found: FoundRecord[] = [];
   let record: FoundRecord = { line: 1, start: 0, end: 0, returns: [] };
   /** Ends the record at `end`; false when too many have been found. */
@@ -84,7 +83,6 @@ async function findStrayReturns(file: FileHandle, quote: number, escape: number,
     record = { line: record.line + 1, start: end + 1, end: 0, returns: [] };
     return found.length <= MAX_STRAY_RETURN_RECORDS;
   };
-  const quoting = new CsvQuoting(quote, escape);
   // An unquoted carriage return whose next byte decides whether it ends the line.
   let pendingReturn: number | undefined;
   let end = 0;
@@ -118,13 +116,12 @@ export const TEXT_AFTER_QUOTE_REASON = 'text follows the closing quote of a fiel
  * costs one search for it.
  */
 export async function findTextAfterQuotes(path: string, quote: string, escape: string, delimiter: string, header: boolean): Promise<ScannedRecord[]> {
-  // The scan compares bytes: a quote, escape or delimiter beyond ASCII is left to DuckDB.
-  if (![quote, escape, delimiter].every((character) => /^[\x00-\x7f]$/.test(character))) return [];
+  if (!allAscii(quote, escape, delimiter)) return [];
   const [QUOTE, DELIMITER] = [quote.charCodeAt(0), delimiter.charCodeAt(0)];
   const file = await open(path, 'r');
   try {
     if (!(await holdsByte(file, QUOTE))) return [];
-    const quoting = new CsvQuoting(QUOTE, escape.charCodeAt(0));
+    const quoting = new CsvQuoting(QUOTE, escape.charCodeAt(0), DELIMITER);
     const records: Array<{ line: number; start: number; end: number }> = [];
     let [line, start, spoilt, justClosed, end] = [1, 0, false, false, 0];
     let previous = -1;
@@ -155,6 +152,11 @@ export async function findTextAfterQuotes(path: string, quote: string, escape: s
   } finally {
     await file.close();
   }
+}
+
+/** The scans compare bytes: a quote, escape or delimiter beyond ASCII is left to DuckDB. */
+function allAscii(...characters: string[]): boolean {
+  return characters.every((character) => /^[\x00-\x7f]$/.test(character));
 }
 
 /** The file's bytes a block at a time, each with where it starts (the block's buffer is reused). */
