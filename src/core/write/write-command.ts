@@ -47,7 +47,10 @@ export interface WriteRequest {
   idempotency?: IdempotencyKey;
   /** Upsert: what two rows with the same key in one request mean. */
   duplicateKeys?: 'reject' | 'last_wins';
-  /** Overwrite and replace-where: whether an input without rows still deletes ('apply', the default) or leaves the table alone ('keep'). */
+  /**
+   * Overwrite and replace-where: whether an input without valid rows (none at all, or only rows
+   * quarantined or rejected) still deletes ('apply', the default) or leaves the table alone ('keep').
+   */
   emptyInput?: 'apply' | 'keep';
   /** An id naming this import in quarantine rows and results. */
   importId?: string;

@@ -271,14 +271,14 @@ const KIND_WRITERS: Record<Exclude<WriteKind, 'append' | 'delete_where'>, KindWr
   upsert: async (stage, request) => stage.upsert(request.duplicateKeys ?? 'reject'),
   delete: async (stage) => ({ rowsDeleted: await stage.deleteByKey() }),
   overwrite: async (stage, request) => {
-    if (request.emptyInput === 'keep' && (await stage.isEmpty())) return {};
+    if (request.emptyInput === 'keep' && (await stage.holdsNoValidRow())) return {};
     const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)}`);
     const rowsInserted = (await stage.appendValid([0], undefined, request.duplicateKeys ?? 'reject')).get(0) ?? 0;
     return { rowsDeleted, rowsInserted, replacedRowCount: rowsInserted };
   },
   replace_where: async (stage, request) => {
     const predicate = requirePredicate(request);
-    if (request.emptyInput === 'keep' && (await stage.isEmpty())) return {};
+    if (request.emptyInput === 'keep' && (await stage.holdsNoValidRow())) return {};
     const rowsDeleted = await stage.tx.run(`DELETE FROM ${physicalName(stage.table)} WHERE ${predicate}`);
     // Into a table whose later rows replace earlier ones of their key (a ReplacingMergeTree), a new
     // row may meet a row of its key that the condition left: it replaces that one too.
@@ -475,9 +475,10 @@ class Stage {
     return `CASE WHEN r._weight > 0${given} THEN ${error} END`;
   }
 
-  async isEmpty(): Promise<boolean> {
-    const [row] = await this.tx.rows(`SELECT count(*) AS n FROM ${this.typed}`);
-    return Number(row?.['n'] ?? 0) === 0;
+  /** Whether the request (of a write with one) holds no valid row: none at all, or only rows set aside as invalid. */
+  async holdsNoValidRow(): Promise<boolean> {
+    const [row] = await this.tx.rows(`SELECT NOT EXISTS ${this.validRows([0])} AS none`);
+    return row?.['none'] === true;
   }
 
   private validRows(requests: number[], predicate?: string): string {

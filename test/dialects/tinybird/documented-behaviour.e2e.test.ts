@@ -69,6 +69,21 @@ describe('Tinybird dialect: what the docs promise', () => {
     assert.equal(await countOf('emptied'), 0);
   });
 
+  test('a replace whose rows all go to quarantine keeps the data source as it was (the rows quarantined), unless replace_truncate_when_empty=true', async () => {
+    await suite.tb.form('/v0/datasources?name=all_bad', { schema: 'id Int32' });
+    await suite.tb.upload('name=all_bad&mode=append', 'csv', 'a.csv', '1\n2\n3\n');
+    const kept = await suite.tb.upload('name=all_bad&mode=replace', 'csv', 'bad.csv', 'x\ny\n');
+    const answer = (await kept.json()) as { successful_rows: number; quarantined_rows: number };
+    assert.deepEqual([answer.successful_rows, answer.quarantined_rows], [0, 2]);
+    assert.equal(await countOf('all_bad'), 3);
+    assert.equal(await countOf('all_bad_quarantine'), 2);
+    // One good row is a replace as any other.
+    await suite.tb.upload('name=all_bad&mode=replace', 'csv', 'mixed.csv', '7\nz\n');
+    assert.deepEqual(await suite.tb.sql('SELECT id FROM all_bad'), [{ id: 7 }]);
+    await suite.tb.upload('name=all_bad&mode=replace&replace_truncate_when_empty=true', 'csv', 'bad.csv', 'x\n');
+    assert.equal(await countOf('all_bad'), 0);
+  });
+
   test('schema is only taken with mode=create: an append carrying one is a 400 and appends nothing', async () => {
     await suite.tb.form('/v0/datasources?name=schema_once', { schema: 'id Int32' });
     await suite.tb.upload('name=schema_once&mode=append', 'csv', 'a.csv', '1\n');
