@@ -1,7 +1,7 @@
 import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
 import type { QuerySemantics } from '../../core/query/sql-guard.ts';
 import type { ViewOptions } from '../../core/catalog/schema-change.ts';
-import { tokensOrUndefined, type Token } from '../../core/query/sql-tokens.ts';
+import { SqlTextError, tokensOrUndefined, type Token } from '../../core/query/sql-tokens.ts';
 import { readSqlType, toDuckDBType, type DataType } from '../../core/types/index.ts';
 
 /**
@@ -452,6 +452,7 @@ class Translator extends CalciteDays {
     }
     if (word === 'MINUS') return { build: () => 'EXCEPT', next: index + 1 };
     if (word === 'MAP' && this.isSymbol(index + 1, '[')) return this.mapLiteral(index + 1, limit);
+    if (word === 'INTERVAL') return this.intervalLiteral(index);
     const literal = this.integerInArithmetic(index);
     if (literal !== undefined) return { build: () => `CAST(${literal} AS INTEGER)`, next: index + 1 };
     // `x RLIKE 'pattern'` finds the pattern anywhere in x; DuckDB's SIMILAR TO must match all of it.
@@ -639,6 +640,20 @@ class Translator extends CalciteDays {
     };
   }
 
+  /**
+   * `INTERVAL 'text' FIRST TO LAST` at `index` (see `intervalOfFields`); undefined for an interval
+   * of another form. A text not of the qualifier's shape is an error at it, as in Calcite.
+   */
+  private intervalLiteral(index: number): Rewrite | undefined {
+    const text = this.tokens[index + 1];
+    const [first, to, last] = [this.word(index + 2), this.word(index + 3), this.word(index + 4)];
+    const fields = first !== undefined && to === 'TO' && last !== undefined ? intervalQualifier(first, last) : undefined;
+    if (text?.kind !== 'string' || fields === undefined) return undefined;
+    const sql = intervalOfFields(text.text, fields);
+    if (sql === undefined) throw new SqlTextError(`Illegal interval literal format '${text.text}' for INTERVAL ${first} TO ${last}`, text.start, text.end - text.start);
+    return { build: () => sql, next: index + 5 };
+  }
+
   /** `TABLE(TUMBLE(…))` or `TABLE(HOP(…))`, the inner call spanning `from` to `close` (TABLE's closing parenthesis). */
   private window(from: number, close: number, next: number): Rewrite | undefined {
     const kind = this.word(from);
@@ -726,4 +741,51 @@ function holdsVariant(type: DataType): boolean {
     else if (next.kind === 'struct') pending.push(...next.fields.map((field) => field.type));
   }
   return false;
+}
+
+/** A field of Calcite's interval qualifiers: its unit, the separator before it in a literal's text, and its largest value (unbounded when it leads). */
+interface IntervalField {
+  unit: string;
+  before: string;
+  max?: number;
+}
+
+/** The fields of Calcite's interval qualifiers, in order. */
+const INTERVAL_FIELDS: IntervalField[][] = [
+  [{ unit: 'YEAR', before: '' }, { unit: 'MONTH', before: '-', max: 11 }],
+  [{ unit: 'DAY', before: '' }, { unit: 'HOUR', before: ' ', max: 23 }, { unit: 'MINUTE', before: ':', max: 59 }, { unit: 'SECOND', before: ':', max: 59 }],
+];
+
+/** DuckDB's function making an interval of a number of each field's unit. */
+const INTERVAL_FUNCTIONS: Record<string, string> = { YEAR: 'to_years', MONTH: 'to_months', DAY: 'to_days', HOUR: 'to_hours', MINUTE: 'to_minutes' };
+
+/** The fields of an interval qualifier `FIRST TO LAST` of two fields or more (`DAY TO SECOND`); undefined for another. */
+function intervalQualifier(first: string, last: string): IntervalField[] | undefined {
+  for (const fields of INTERVAL_FIELDS) {
+    const [from, to] = [fields.findIndex((field) => field.unit === first), fields.findIndex((field) => field.unit === last)];
+    if (from >= 0 && to > from) return fields.slice(from, to + 1);
+  }
+  return undefined;
+}
+
+/**
+ * An interval literal's text of a qualifier's fields (`'1-2'` of YEAR TO MONTH, `'3 04:05:06.5'` of
+ * DAY TO SECOND, which DuckDB does not read) as a sum of DuckDB's intervals of each field
+ * (`(to_years(1) + to_months(2))`), negated for a text starting with `-`; undefined for a text
+ * not of its shape, or with a field past its range (a month of 12).
+ */
+function intervalOfFields(text: string, fields: IntervalField[]): string | undefined {
+  const seconds = fields.at(-1)!.unit === 'SECOND';
+  const pattern = fields.map((field, index) => `${index === 0 ? '' : field.before}(\\d+)`).join('') + (seconds ? '(?:\\.(\\d{1,9}))?' : '');
+  const match = new RegExp(`^([+-]?)${pattern}$`).exec(text.trim());
+  if (!match) return undefined;
+  const numbers = fields.map((_, index) => Number(match[index + 2]));
+  if (fields.some((field, index) => index > 0 && field.max !== undefined && numbers[index]! > field.max)) return undefined;
+  const parts = fields.map((field, index) => {
+    if (field.unit !== 'SECOND') return `${INTERVAL_FUNCTIONS[field.unit]}(${numbers[index]})`;
+    // Seconds to microseconds, exactly: digits past the sixth of a fraction are cut.
+    const fraction = (match[fields.length + 2] ?? '').padEnd(6, '0').slice(0, 6);
+    return `to_microseconds(${numbers[index]! * 1_000_000 + Number(fraction)})`;
+  });
+  return `${match[1] === '-' ? '-' : ''}(${parts.join(' + ')})`;
 }

@@ -65,19 +65,19 @@ export function normalizeName(text: string): string {
   return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text.toLowerCase();
 }
 
-/** The program's tokens; a string, name or comment never closed is a ProgramError. */
-function tokenize(program: string): Token[] {
+/** What `read` gives; a problem at a place in the program text (a string never closed, say) is a ProgramError. */
+function readingProgram<T>(read: () => T): T {
   try {
-    return tokenizeSql(program);
+    return read();
   } catch (error) {
-    if (error instanceof SqlTextError) throw new ProgramError(error.message, error.offset, error.length);
+    if (error instanceof SqlTextError && !(error instanceof ProgramError)) throw new ProgramError(error.message, error.offset, error.length);
     throw error;
   }
 }
 
 /** Parses a program; throws ProgramError at the first problem. */
 export function parseProgram(program: string): Program {
-  const tokens = tokenize(program);
+  const tokens = readingProgram(() => tokenizeSql(program));
   const result: Program = { tables: [], views: [] };
   let start = 0;
   for (let index = 0; index <= tokens.length; index += 1) {
@@ -325,7 +325,7 @@ class StatementParser {
     if (this.acceptWord('WITH')) this.properties();
     this.expectWord('AS');
     if (!this.peek()) this.fail('Expected the view\'s query');
-    const query = translateViewQuery(this.program, this.tokens.slice(this.position));
+    const query = readingProgram(() => translateViewQuery(this.program, this.tokens.slice(this.position)));
     // A column list names the query's columns in order: their own names (EXPR$n too) give way.
     if (listed !== undefined) return { name, kind, sql: query.sql, programOffset: query.programOffset, columns: listed.map((column) => column.name), offset };
     return { name, kind, sql: query.sql, programOffset: query.programOffset, ...(query.nameAfterColumns && { nameAfterColumns: query.nameAfterColumns }), offset };

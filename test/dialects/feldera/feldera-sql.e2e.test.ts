@@ -71,7 +71,13 @@ const PROGRAM = `
            ts + INTERVAL '1' HOUR AS hour_later, CAST(ts AS TIME) - INTERVAL '30' MINUTE AS half_hour_before,
            (SELECT max(CAST(ts AS DATE)) FROM clicks) + INTERVAL '1' DAY AS after_last, TIMESTAMPADD(MINUTE, 90, CAST(ts AS DATE)) AS minutes_later
     FROM clicks WHERE id = 2;
-  CREATE MATERIALIZED VIEW first_only AS SELECT id FROM clicks MINUS SELECT id FROM clicks WHERE id > 1;`;
+  CREATE MATERIALIZED VIEW first_only AS SELECT id FROM clicks MINUS SELECT id FROM clicks WHERE id > 1;
+  CREATE MATERIALIZED VIEW interval_fields AS
+    SELECT CAST(ts AS DATE) + INTERVAL '1-2' YEAR TO MONTH AS year_month, CAST(ts AS DATE) - INTERVAL '-0-3' YEAR TO MONTH AS minus_negative,
+           ts + INTERVAL '1 02' DAY TO HOUR AS day_hour, ts + INTERVAL '+1 02:03' DAY TO MINUTE AS day_minute,
+           ts - INTERVAL '1 02:03:04.5' DAY TO SECOND AS day_second, ts + INTERVAL '25:30' HOUR TO MINUTE AS hour_minute,
+           ts + INTERVAL '0:00:01.000001' HOUR TO SECOND AS hour_second, ts + INTERVAL '90:15.25' MINUTE TO SECOND AS minute_second
+    FROM clicks WHERE id = 2;`;
 
 describe("Feldera's SQL in views", () => {
   const suite = useFelderaSuite(async (client) => {
@@ -159,6 +165,21 @@ describe("Feldera's SQL in views", () => {
     // Unaliased, an ad-hoc query's column keeps the name of what was written.
     const adHoc = await rows("SELECT DATE '2024-03-31' - INTERVAL '1' MONTH");
     assert.equal(Object.keys(adHoc[0] as object).some((name) => name.includes('cast_to_type')), false);
+  });
+
+  test('an interval literal of two fields (YEAR TO MONTH, DAY TO SECOND …) is read as Calcite reads it, a DATE plus years and months staying a DATE', async () => {
+    assert.deepEqual(await rows('SELECT * FROM interval_fields'), [{
+      year_month: '2025-07-01', minus_negative: '2024-08-01', day_hour: '2024-05-02 12:40:00', day_minute: '2024-05-02 12:43:00',
+      day_second: '2024-04-30 08:36:55.5', hour_minute: '2024-05-02 12:10:00', hour_second: '2024-05-01 10:40:01.000001',
+      minute_second: '2024-05-01 12:10:15.25',
+    }]);
+    // A text not of the qualifier's shape (a 13th month) is a SqlError, as in Feldera.
+    const response = await suite.client.putPipeline('bad_interval', { program_code: "CREATE TABLE t (d DATE); CREATE VIEW v AS SELECT d + INTERVAL '1-13' YEAR TO MONTH AS x FROM t;" });
+    const body = (await response.json()) as { program_status: string; program_error: { sql_compilation: { messages: Array<{ message: string; start_column: number }> } } };
+    assert.equal(body.program_status, 'SqlError');
+    assert.deepEqual(body.program_error.sql_compilation.messages.map(({ message, start_column }) => [message, start_column]), [
+      ["Illegal interval literal format '1-13' for INTERVAL YEAR TO MONTH", 63],
+    ]);
   });
 
   test("AVG in a view is of its argument's type, as in Calcite: an integer average is cut toward zero (with DISTINCT, FILTER and OVER too), a DECIMAL's keeps its scale; an ad-hoc query's is a DOUBLE, as DataFusion's", async () => {
