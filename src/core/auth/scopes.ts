@@ -5,7 +5,8 @@ import { SluiceError } from '../errors.ts';
  * in any namespace, without one) and may read, append to and drop the tables there; `read`,
  * `append` and `drop` apply to one table, or to every table of a namespace when no table is named.
  */
-export type Action = 'read' | 'append' | 'drop' | 'create';
+export const ACTIONS = ['read', 'append', 'drop', 'create'] as const;
+export type Action = (typeof ACTIONS)[number];
 
 /**
  * A `read` scope on one table may carry a `filter`: a SQL condition over the table's columns, and

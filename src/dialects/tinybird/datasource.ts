@@ -1,4 +1,6 @@
 import type { Catalog } from '../../core/catalog/catalog.ts';
+import { ACTIONS, type Principal } from '../../core/auth/scopes.ts';
+import type { Sluice } from '../../core/sluice.ts';
 import type { Column, Table } from '../../core/catalog/model.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { printClickHouseType } from '../../core/types/index.ts';
@@ -22,13 +24,16 @@ export function datasourceId(table: Table): string {
 
 /**
  * The table a request names by its name or by its id (`t_…`), as Tinybird's APIs take either (a
- * name wins); undefined when there is none in the namespace.
+ * name wins); undefined when there is none in the namespace. A table named by its id that the
+ * principal holds no scope on is refused here without its name, which a refusal naming it would tell.
  */
-export function findDatasource(catalog: Catalog, namespaceId: string, nameOrId: string): Table | undefined {
-  const named = catalog.findTable(namespaceId, nameOrId);
+export function findDatasource(core: Sluice, principal: Principal, namespaceId: string, nameOrId: string): Table | undefined {
+  const named = core.catalog.findTable(namespaceId, nameOrId);
   if (named || !nameOrId.startsWith('t_')) return named;
-  const byId = catalog.findTableById(nameOrId.slice(2));
-  return byId?.namespaceId === namespaceId ? byId : undefined;
+  const byId = core.catalog.findTableById(nameOrId.slice(2));
+  if (byId?.namespaceId !== namespaceId) return undefined;
+  if (!ACTIONS.some((action) => core.mayAct(principal, action, byId))) throw new SluiceError('FORBIDDEN', 'The token has no scope on this object');
+  return byId;
 }
 
 /**

@@ -247,7 +247,7 @@ export async function runImport(core: Sluice, principal: Principal, request: Imp
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
   const name = request.name;
   if (!name) throw new SluiceError('INVALID_ARGUMENT', 'The name parameter is required');
-  const existing = findDatasource(core.catalog, namespace.id, name);
+  const existing = findDatasource(core, principal, namespace.id, name);
   checkImportRequest(request, existing);
   const schemaText = params.get('schema');
 

@@ -41,6 +41,26 @@ describe('Tinybird tokens and scope checks', () => {
     assert.equal((await sql('SELECT * FROM nothing_here', ADMIN_TOKEN)).status, 404);
   });
 
+  test("a data source named by its id is refused without its name to a token with no scope on it; one with a scope reaches it by id", async () => {
+    const secrets = server.core.catalog.findTable(server.core.catalog.getNamespace('default').id, 'secrets')!;
+    const appender = await createToken('name=id_appender&scope=DATASOURCES:APPEND:events');
+    const byId = `t_${secrets.id}`;
+    const refusals = [
+      server.fetch(`/v0/datasources/${byId}`, { token: appender.token }),
+      server.fetch(`/v0/events?name=${byId}`, { method: 'POST', body: '{"id": 1}', token: appender.token }),
+      server.fetch(`/v0/datasources?name=${byId}&mode=append&format=csv`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1\n', token: appender.token }),
+    ];
+    for (const refused of await Promise.all(refusals)) {
+      const text = await refused.text();
+      assert.equal(refused.status, 403, text);
+      assert.doesNotMatch(text, /secrets/);
+    }
+    const reader = await createToken('name=id_reader&scope=DATASOURCES:READ:secrets');
+    const read = await server.fetch(`/v0/datasources/${byId}`, { token: reader.token });
+    assert.equal(read.status, 200);
+    assert.equal(((await read.json()) as { name: string }).name, 'secrets');
+  });
+
   test('a missing or unknown token gets 403 invalid authentication token', async () => {
     for (const token of [null, 'not-a-token']) {
       const response = await sql('SELECT 1', token);

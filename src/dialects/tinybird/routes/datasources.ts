@@ -28,7 +28,7 @@ const FILE_PARTS = new Set(['csv', 'ndjson', 'parquet', 'file']);
  */
 function tableOf(core: Sluice, principal: Principal, action: Action, name: string): Table {
   const namespace = core.catalog.getNamespace(WORKSPACE);
-  const table = findDatasource(core.catalog, namespace.id, name);
+  const table = findDatasource(core, principal, namespace.id, name);
   if (table?.kind === 'view' && action === 'create') Pipes.refuseWrite(core, principal, 'create', table);
   if (table) return table;
   core.authorizeName(principal, action, WORKSPACE, name);
@@ -47,7 +47,7 @@ async function handleImport(core: Sluice, request: FastifyRequest, reply: Fastif
   // Only a create names its data source after the file or URL; an append or replace must say which data source it writes.
   const name = params.get('name') ?? (mode === 'create' ? nameFromFile(url ?? fileName) : undefined);
   const namespace = await core.catalog.ensureNamespace(WORKSPACE);
-  const existing = name === undefined ? undefined : findDatasource(core.catalog, namespace.id, name);
+  const existing = name === undefined ? undefined : findDatasource(core, principal, namespace.id, name);
   if (existing?.kind === 'view') Pipes.refuseWrite(core, principal, 'append', existing);
   const format = parseFormat(params, { fileName: url ?? fileName, existing });
   const importRequest: ImportRequest = { mode, format, name, params, maxBytes, importId: newImportId(), ...(source && { source }) };

@@ -34,7 +34,7 @@ export function eventRoutes(app: FastifyInstance, core: Sluice): void {
     const namespace = await core.catalog.ensureNamespace(WORKSPACE);
     // No body at all (a request without a Content-Type) is an empty body: a request of no rows.
     let source = bodySource(request) ?? EMPTY_BODY;
-    let table = findDatasource(core.catalog, namespace.id, name);
+    let table = findDatasource(core, principal, namespace.id, name);
     if (table?.kind === 'view') Pipes.refuseWrite(core, principal, 'append', table);
     const cleanups: Array<() => Promise<void>> = [];
     try {
