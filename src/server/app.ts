@@ -78,6 +78,11 @@ export async function buildApp({ core, config, dialects = DIALECTS }: AppOptions
   // Set as the request arrives, in a callback hook: no promise per request, and error answers keep it.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-ID', request.id);
+    const badEscape = malformedQueryEscape(request.url);
+    if (badEscape !== undefined) {
+      // Decoded, such a value would hold U+FFFD in place of its bytes: two different values would read alike.
+      return sendError(reply, request, dialectOf(request), new SluiceError('INVALID_ARGUMENT', `The query string's %-escapes "${badEscape}" are not UTF-8`, { escapes: badEscape }));
+    }
     if (!core.closing) return done();
     // Closing: a new request (on a connection kept alive) is refused, retryable, and the connection closed.
     reply.header('connection', 'close');
@@ -160,6 +165,22 @@ function tokenOf(request: FastifyRequest, allowQueryToken: boolean): string | un
 function withoutSecrets(url: string): string {
   return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 }
+
+/** The first run of %-escapes in a URL's query string whose bytes are not UTF-8 (`%FF`); undefined when there is none. */
+function malformedQueryEscape(url: string): string | undefined {
+  const query = url.indexOf('?');
+  if (query < 0 || !url.includes('%', query)) return undefined;
+  for (const [run] of url.slice(query + 1).matchAll(/(?:%[0-9A-Fa-f]{2})+/g)) {
+    try {
+      STRICT_UTF8.decode(Buffer.from(run.replaceAll('%', ''), 'hex'));
+    } catch {
+      return run;
+    }
+  }
+  return undefined;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The longest path parameter routed: every legal name (MAX_NAME_LENGTH) with its quarantine's

@@ -2,6 +2,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { SluiceError } from '../core/errors.ts';
 import { mapStreamErrors } from '../core/ingest/sources/map-stream-errors.ts';
+import { openSource } from '../core/ingest/sources/open-source.ts';
 import type { IngestSource } from '../core/ingest/sources/source.ts';
 
 /**
@@ -125,20 +126,15 @@ function hasContent(chunk: Buffer, offset: number): boolean {
   return false;
 }
 
-/** Small control bodies (a JSON document, a form) are read whole, up to a limit. */
+/**
+ * Small control bodies (a JSON document, a form) are read whole, up to a limit (counted before and
+ * after decompression), gunzipped when gzip; another Content-Encoding is refused, as for ingested bodies.
+ */
 export async function readBody(request: FastifyRequest, limitBytes: number): Promise<Buffer> {
-  const stream = bodyStream(request);
-  if (!stream) return Buffer.alloc(0);
+  const source = bodySource(request);
+  if (!source) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) {
-      stream.destroy();
-      throw new SluiceError('PAYLOAD_TOO_LARGE', `The request body is larger than ${limitBytes} bytes`, { limitBytes });
-    }
-    chunks.push(chunk as Buffer);
-  }
+  for await (const chunk of await openSource(source, { maxBytes: limitBytes })) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config.ts';
 import { SluiceError } from '../../src/core/errors.ts';
 import type { EngineHealth } from '../../src/storage/duckdb/engine-health.ts';
@@ -52,6 +53,38 @@ describe('the HTTP server', () => {
     const catalyzed = await server.fetch(`/datasets/${long}`);
     assert.equal(catalyzed.status, 400);
     assert.deepEqual(await catalyzed.json(), { error: bound, code: 'VALIDATION_ERROR', details: { maxLength: 255 }, retryable: false, message: bound });
+  });
+
+  test("a query string whose %-escapes are not UTF-8 is a 400 in each dialect's shape (decoded, two such values would read alike); UTF-8 escapes and a bare % read as sent", async () => {
+    const error = 'The query string\'s %-escapes "%FF" are not UTF-8';
+    const catalyzed = await server.fetch('/datasets?idempotency_key=a%FF', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "escapes"}' });
+    assert.equal(catalyzed.status, 400);
+    assert.deepEqual(await catalyzed.json(), { error, code: 'VALIDATION_ERROR', details: { escapes: '%FF' }, retryable: false, message: error });
+    const tinybird = await server.fetch('/v0/sql?q=SELECT+1+AS+%FF');
+    assert.equal(tinybird.status, 400);
+    assert.deepEqual(await tinybird.json(), { error });
+    const feldera = await server.fetch('/v0/pipelines?name=%C3%28');
+    assert.equal(feldera.status, 400);
+    assert.equal(((await feldera.json()) as { error_code: string }).error_code, 'InvalidParam');
+    const readable = await server.fetch("/v0/sql?q=SELECT+'%E2%82%AC+100%'+AS+x+FORMAT+CSV");
+    assert.equal(await readable.text(), '"€ 100%"\n');
+  });
+
+  test('a JSON control body (a dataset, a query, a pipeline) is read gzip-compressed as it is plain; another Content-Encoding is refused, not read as text', async () => {
+    const gzipped = (value: unknown) => gzipSync(JSON.stringify(value));
+    const json = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
+    const dataset = await server.fetch('/datasets', { method: 'POST', headers: json, body: gzipped({ name: 'zipped' }) });
+    assert.equal(dataset.status, 201, await dataset.clone().text());
+    assert.equal(((await dataset.json()) as { name: string }).name, 'zipped');
+    const query = await server.fetch('/queries', { method: 'POST', headers: json, body: gzipped({ sql: 'SELECT 41 + 1 AS x', tables: {} }) });
+    assert.deepEqual(((await query.json()) as { rows: unknown[] }).rows, [{ x: 42 }]);
+    const pipeline = await server.fetch('/v0/pipelines/zipped_program', { method: 'PUT', headers: json, body: gzipped({ program_code: 'CREATE TABLE t (x INT);' }) });
+    assert.equal(pipeline.status, 201, await pipeline.clone().text());
+    const brotli = await server.fetch('/datasets', { method: 'POST', headers: { ...json, 'content-encoding': 'br' }, body: JSON.stringify({ name: 'not_brotli' }) });
+    assert.equal(brotli.status, 400);
+    assert.match(((await brotli.json()) as { error: string }).error, /Content-Encoding "br" is not supported/);
+    const bomb = await server.fetch('/queries', { method: 'POST', headers: json, body: gzipSync(' '.repeat(3 * 1024 * 1024)) });
+    assert.equal(bomb.status, 413);
   });
 
   test('a data source with the longest legal name, and its quarantine, are addressed by URL; a longer name or token name is refused on creation', async () => {
