@@ -350,8 +350,9 @@ describe('Catalyzed row writes: every mode from every body format', () => {
 describe('Catalyzed coercion of values to column types', () => {
   const suite = useCatalyzedSuite();
   let tableId: string;
+  let datasetId: string;
   before(async () => {
-    const datasetId = await suite.client.createDataset('coercion');
+    datasetId = await suite.client.createDataset('coercion');
     tableId = await suite.client.createTable(datasetId, 'values', [
       { name: 'id', arrowType: 'int32' },
       { name: 'i', arrowType: 'int64' },
@@ -481,6 +482,22 @@ describe('Catalyzed coercion of values to column types', () => {
     assert.equal(response.status, 200, JSON.stringify(response.body));
     const rows = (await suite.client.rows(tableId)).filter((row) => [40, 41].includes(row['id'] as number));
     assert.deepEqual(rows.map((row) => row['s']), ['', null]);
+  });
+
+  test('in CSV an unquoted empty field of a NOT NULL text column is missing and refused naming it, a blank line of a one-column CSV too (no row keyed ""); quoted, it is the empty string', async () => {
+    const keyed = await suite.client.createTable(datasetId, 'text_keys', [{ name: 'k', arrowType: 'utf8', nullable: false }, { name: 'n', arrowType: 'utf8', nullable: false }], ['k']);
+    const refused = await suite.client.write(keyed, 'mode=append', 'k,n\na,\n', 'text/csv');
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.deepEqual(refused.body.details.errors.map(({ row, columns }: any) => [row, columns]), [[1, ['n']]]);
+    const onlyKeys = await suite.client.createTable(datasetId, 'only_keys', [{ name: 'k', arrowType: 'utf8', nullable: false }], ['k']);
+    await suite.client.write(onlyKeys, 'mode=append', 'k\nkept\n', 'text/csv');
+    const blank = await suite.client.write(onlyKeys, 'mode=delete', 'k\n\n', 'text/csv');
+    assert.equal(blank.status, 400, JSON.stringify(blank.body));
+    assert.deepEqual(blank.body.details.errors.map(({ row, columns }: any) => [row, columns]), [[1, ['k']]]);
+    const quoted = await suite.client.write(keyed, 'mode=append', 'k,n\n"",""\n', 'text/csv');
+    assert.equal(quoted.status, 200, JSON.stringify(quoted.body));
+    assert.deepEqual(await suite.client.rows(keyed, 'k'), [{ k: '', n: '' }]);
+    assert.deepEqual(await suite.client.rows(onlyKeys, 'k'), [{ k: 'kept' }]);
   });
 
   test('a number too large for a float column is refused rather than stored as infinity', async () => {

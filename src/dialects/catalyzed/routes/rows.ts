@@ -140,7 +140,7 @@ export function rowRoutes(app: FastifyInstance, core: Sluice): void {
       describeType: ({ type }) => printArrowType(type),
       caseInsensitive: true,
       // A quoted empty field is the empty string, as "" is in JSON; an unquoted one is missing.
-      csv: { header: true, caseInsensitive: true, lenient: false, emptyTextIsEmptyString: true, quotedEmptyIsNull: false },
+      csv: { header: true, caseInsensitive: true, lenient: false, quotedEmptyIsNull: false },
       json: {
         updateFormat: 'raw', arrays: true, caseInsensitive: true, positional: false, reportUnknownKeys: true,
         // Deletes by a one-column key may list bare key values.
