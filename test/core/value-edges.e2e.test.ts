@@ -68,6 +68,8 @@ interface Bad {
   text: string;
   json?: string;
   jsonOnly?: boolean;
+  /** Why the value is refused, after it in the message, where it is not that it is no valid value of the type. */
+  reason?: string;
   /** Routes this value is not sent by (see Edge). */
   skip?: string[];
 }
@@ -92,6 +94,8 @@ const dec = (digits: string): Want => ({ dec: digits });
 const float = (value: number, bits?: 32): Want => (bits === undefined ? { float: value } : { float: value, bits });
 const text = (value: string): Want => ({ text: value });
 const NUL: Want = { nul: true };
+/** Values outside a type's range, quarantined saying so. */
+const outside = (typeAndRange: string, ...texts: string[]): Bad[] => texts.map((value) => ({ text: value, reason: `is outside the range of ${typeAndRange}` }));
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const isSafe = (digits: string): boolean => BigInt(digits) <= SAFE && BigInt(digits) >= -SAFE;
@@ -544,31 +548,38 @@ const TB_CASES: Case[] = [
     ],
     bad: [{ text: '10000000000000000000000000000', json: '10000000000000000000000000000' }],
   },
-  ...(['Date', 'Date32'] as const).map((type): Case => ({
-    name: `${type} keeps 0001-01-01, 1969-12-31, 1970-01-01, 2000-02-29 and 9999-12-31; 2023-02-29, 2024-02-30, a bare number and a short year (15-02-24, not the year 15) are quarantined`,
-    type, parquetType: 'DATE',
-    edges: ['0001-01-01', '1969-12-31', '1970-01-01', '2000-02-29', '9999-12-31'].map((day) => ({ text: day, sql: sqlText(day), want: text(day) })),
-    bad: [{ text: '2023-02-29' }, { text: '2024-02-30' }, { text: '20240501', json: '20240501' }, { text: '15-02-24' }, { text: '03/02/24' }],
-  })),
   {
-    name: 'DateTime keeps the epoch, the second before it and its last second (2106-02-07 06:28:15); applies offsets, reads epoch seconds and drops a fraction; 2023-02-29, a +24:00 offset and a short year (03-02-24) are quarantined',
+    name: 'Date keeps its range, 1970-01-01 to 2149-06-06, and 2000-02-29; a day outside it, 2023-02-29, 2024-02-30, a bare number and a short year (15-02-24, not the year 15) are quarantined',
+    type: 'Date', parquetType: 'DATE',
+    edges: ['1970-01-01', '2000-02-29', '2149-06-06'].map((day) => ({ text: day, sql: sqlText(day), want: text(day) })),
+    bad: [...outside('Date (1970-01-01 to 2149-06-06)', '1969-12-31', '2149-06-07', '0001-01-01'), { text: '2023-02-29' }, { text: '2024-02-30' }, { text: '20240501', json: '20240501' }, { text: '15-02-24' }, { text: '03/02/24' }],
+  },
+  {
+    name: 'Date32 keeps its range, 1900-01-01 to 2299-12-31, and 1969-12-31; a day outside it, 2023-02-29, a bare number and a short year are quarantined',
+    type: 'Date32', parquetType: 'DATE',
+    edges: ['1900-01-01', '1969-12-31', '2000-02-29', '2299-12-31'].map((day) => ({ text: day, sql: sqlText(day), want: text(day) })),
+    bad: [...outside('Date32 (1900-01-01 to 2299-12-31)', '1899-12-31', '2300-01-01', '9999-12-31'), { text: '2023-02-29' }, { text: '20240501', json: '20240501' }, { text: '15-02-24' }],
+  },
+  {
+    name: 'DateTime keeps the epoch and its last second (2106-02-07 06:28:15); applies offsets, reads epoch seconds and drops a fraction; the second before the epoch or after the last, 2023-02-29, a +24:00 offset and a short year (03-02-24) are quarantined',
     type: 'DateTime', parquetType: 'TIMESTAMP',
     edges: [
       { text: '1970-01-01 00:00:00', sql: sqlText('1970-01-01 00:00:00'), want: text('1970-01-01 00:00:00') },
-      { text: '1969-12-31 23:59:59', sql: sqlText('1969-12-31 23:59:59'), want: text('1969-12-31 23:59:59') },
       { text: '2106-02-07 06:28:15', sql: sqlText('2106-02-07 06:28:15'), want: text('2106-02-07 06:28:15') },
       { text: '2000-02-29T23:59:59Z', sql: sqlText('2000-02-29 23:59:59'), want: text('2000-02-29 23:59:59') },
       { text: '2024-05-01T10:00:00+02:00', sql: sqlText('2024-05-01 08:00:00'), want: text('2024-05-01 08:00:00') },
       { text: '2024-05-01T00:30:00-05:30', sql: sqlText('2024-05-01 06:00:00'), want: text('2024-05-01 06:00:00') },
       { text: '1714557600', json: '1714557600', sql: sqlText('2024-05-01 10:00:00'), want: text('2024-05-01 10:00:00') },
       { text: '1714557600123', json: '1714557600123', sql: sqlText('2024-05-01 10:00:00'), want: text('2024-05-01 10:00:00') },
-      { text: '-1', json: '-1', sql: sqlText('1969-12-31 23:59:59'), want: text('1969-12-31 23:59:59') },
       { text: '2024-05-01 10:00:00.999', sql: sqlText('2024-05-01 10:00:00.999'), want: text('2024-05-01 10:00:00') },
     ],
-    bad: [{ text: '2023-02-29 00:00:00' }, { text: '2024-05-01T10:00:00+24:00' }, { text: '2024-05-01 24:00:01' }, { text: '03-02-24 10:00:05' }],
+    bad: [
+      ...outside('DateTime (1970-01-01 00:00:00 to 2106-02-07 06:28:15)', '1969-12-31 23:59:59', '2106-02-07 06:28:16'),
+      { text: '-1', json: '-1', reason: 'is outside the range of DateTime (1970-01-01 00:00:00 to 2106-02-07 06:28:15)' },
+      { text: '2023-02-29 00:00:00' }, { text: '2024-05-01T10:00:00+24:00' }, { text: '2024-05-01 24:00:01' }, { text: '03-02-24 10:00:05' }],
   },
   {
-    name: 'DateTime64(3) keeps milliseconds, written with all three digits; drops a fourth digit; applies offsets; keeps 0001-01-01 and 9999-12-31 23:59:59.999',
+    name: 'DateTime64(3) keeps milliseconds, written with all three digits; drops a fourth digit; applies offsets; keeps its range, 1900-01-01 to 2299-12-31 23:59:59.999, and quarantines a time outside it',
     type: 'DateTime64(3)', parquetType: 'TIMESTAMP_MS',
     edges: [
       { text: '2024-05-01 10:00:00.123', sql: sqlText('2024-05-01 10:00:00.123'), want: text('2024-05-01 10:00:00.123') },
@@ -576,10 +587,10 @@ const TB_CASES: Case[] = [
       { text: '2024-05-01 10:00:00.1239', want: text('2024-05-01 10:00:00.123') },
       { text: '2024-05-01T10:00:00.123-05:30', sql: sqlText('2024-05-01 15:30:00.123'), want: text('2024-05-01 15:30:00.123') },
       { text: '1969-12-31 23:59:59.999', sql: sqlText('1969-12-31 23:59:59.999'), want: text('1969-12-31 23:59:59.999') },
-      { text: '0001-01-01 00:00:00', sql: sqlText('0001-01-01 00:00:00'), want: text('0001-01-01 00:00:00.000') },
-      { text: '9999-12-31 23:59:59.999', sql: sqlText('9999-12-31 23:59:59.999'), want: text('9999-12-31 23:59:59.999') },
+      { text: '1900-01-01 00:00:00', sql: sqlText('1900-01-01 00:00:00'), want: text('1900-01-01 00:00:00.000') },
+      { text: '2299-12-31 23:59:59.999', sql: sqlText('2299-12-31 23:59:59.999'), want: text('2299-12-31 23:59:59.999') },
     ],
-    bad: [{ text: '2023-02-29 00:00:00.000' }, { text: '2024-05-01 10:00:60.000' }],
+    bad: [...outside('DateTime64(3) (1900-01-01 00:00:00 to 2299-12-31 23:59:59)', '1899-12-31 23:59:59.999', '2300-01-01 00:00:00', '9999-12-31 23:59:59.999'), { text: '2023-02-29 00:00:00.000' }, { text: '2024-05-01 10:00:60.000' }],
   },
   {
     name: 'DateTime64(6) keeps microseconds, drops a seventh digit and applies offsets',
@@ -710,12 +721,12 @@ const TB_CASES: Case[] = [
     bad: [],
   },
   {
-    name: 'Array(Date) keeps 0001-01-01 and 9999-12-31 as elements; an element 2023-02-29 is quarantined',
+    name: 'Array(Date) keeps 1970-01-01 and 2149-06-06 as elements; an element 2023-02-29 or outside the range of Date is quarantined',
     type: 'Array(Date)', parquetType: 'DATE[]',
     edges: [
-      { text: '["0001-01-01","9999-12-31"]', json: '["0001-01-01", "9999-12-31"]', jsonOnly: true, sql: "['0001-01-01'::DATE, '9999-12-31'::DATE]", want: { nested: { json: '["0001-01-01","9999-12-31"]', text: "['0001-01-01','9999-12-31']", duck: '[0001-01-01, 9999-12-31]' } } },
+      { text: '["1970-01-01","2149-06-06"]', json: '["1970-01-01", "2149-06-06"]', jsonOnly: true, sql: "['1970-01-01'::DATE, '2149-06-06'::DATE]", want: { nested: { json: '["1970-01-01","2149-06-06"]', text: "['1970-01-01','2149-06-06']", duck: '[1970-01-01, 2149-06-06]' } } },
     ],
-    bad: [{ text: '["2023-02-29"]', json: '["2023-02-29"]', jsonOnly: true }],
+    bad: [{ text: '["2023-02-29"]', json: '["2023-02-29"]', jsonOnly: true }, { text: '["0001-01-01"]', json: '["0001-01-01"]', jsonOnly: true }],
   },
 ];
 
@@ -771,7 +782,7 @@ describe('Tinybird: edge values written through NDJSON, the Events API, CSV and 
       const name = `edge_${testCase.type.replace(/[^A-Za-z0-9]+/g, '_').toLowerCase()}`;
       await json(await tb.form(`/v0/datasources?name=${name}&format=ndjson`, { schema: `id Int32 \`json:$.id\`, v ${testCase.type} \`json:$.v\`` }));
       const bad = testCase.bad;
-      const expectedBad: Array<{ id: number; text: string }> = [];
+      const expectedBad: Array<{ id: number; text: string; reason?: string | undefined }> = [];
       const append = async (route: string, query: string, part: string, file: string, body: string | Buffer, valid: number, invalid: number) => {
         const result = await json(await tb.upload(query, part, file, body));
         assert.deepEqual([result.successful_rows, result.quarantine_rows], [valid, invalid], `${route}: ${JSON.stringify(result)}`);
@@ -783,7 +794,7 @@ describe('Tinybird: edge values written through NDJSON, the Events API, CSV and 
         const good = routeRows(route, testCase.edges);
         const wrong = routeRows(route, bad, 500);
         const lines = [...good, ...wrong].map(({ id, value }) => `{"id": ${id}, "v": ${jsonOf(value, form)}}`);
-        wrong.forEach(({ id, value }) => expectedBad.push({ id, text: form === 'string' || value.jsonOnly ? (value.jsonOnly && value.json === 'null' ? '' : value.text) : value.json! }));
+        wrong.forEach(({ id, value }) => expectedBad.push({ id, text: form === 'string' || value.jsonOnly ? (value.jsonOnly && value.json === 'null' ? '' : value.text) : value.json!, reason: value.reason }));
         if (lines.length > 0) await append(route, `name=${name}&mode=append&format=ndjson`, 'ndjson', 'edges.ndjson', lines.join('\n') + '\n', good.length, wrong.length);
       }
       // The Events API: literals where the value has one, else strings.
@@ -794,7 +805,7 @@ describe('Tinybird: edge values written through NDJSON, the Events API, CSV and 
       const csvGood = routeRows('CSV', testCase.edges).filter(({ value }) => !value.jsonOnly || value.json !== 'null');
       const csvNull = routeRows('CSV', testCase.edges).filter(({ value }) => value.jsonOnly && value.json === 'null');
       const csvBad = routeRows('CSV', bad.filter((value) => value.json !== 'null'), 500);
-      csvBad.forEach(({ id, value }) => expectedBad.push({ id, text: value.text }));
+      csvBad.forEach(({ id, value }) => expectedBad.push({ id, text: value.text, reason: value.reason }));
       const csvRows = [...csvGood.map(({ id, value }) => `${id},${csvField(value.text)}`), ...csvNull.map(({ id }) => `${id},`), ...csvBad.map(({ id, value }) => `${id},${csvField(value.text)}`)];
       await append('CSV', `name=${name}&mode=append`, 'csv', 'edges.csv', `id,v\n${csvRows.join('\n')}\n`, csvGood.length + csvNull.length, csvBad.length);
       // Parquet: typed values where the case has a type and the value its SQL, else text.
@@ -805,7 +816,7 @@ describe('Tinybird: edge values written through NDJSON, the Events API, CSV and 
         await append('Parquet (typed)', `name=${name}&mode=append&format=parquet`, 'parquet', 'typed.parquet', await scratch.parquet(typed.map(({ id, value }) => [id, value.sql!]), testCase.parquetType!), typed.length, 0);
       }
       const parquetBad = routeRows('Parquet', bad.filter((value) => value.json !== 'null'), 500);
-      parquetBad.forEach(({ id, value }) => expectedBad.push({ id, text: value.text }));
+      parquetBad.forEach(({ id, value }) => expectedBad.push({ id, text: value.text, reason: value.reason }));
       if (untyped.length + parquetBad.length > 0) {
         const rows: Array<[number, string]> = [...untyped, ...parquetBad].map(({ id, value }) => [id, sqlText(value.text)]);
         await append('Parquet (text)', `name=${name}&mode=append&format=parquet`, 'parquet', 'text.parquet', await scratch.parquet(rows, 'VARCHAR'), untyped.length, parquetBad.length);
@@ -827,9 +838,9 @@ describe('Tinybird: edge values written through NDJSON, the Events API, CSV and 
       // Each bad value is in the quarantine once, with its text, the column and the reason.
       const quarantined = await tb.sql<{ id: string; v: string | null; c__error_column: string[]; c__error: string[] }>(`SELECT id, v, c__error_column, c__error FROM ${name}_quarantine ORDER BY CAST(id AS INTEGER) FORMAT JSON`);
       const typeName = testCase.errorType ?? testCase.type.replace(/^LowCardinality\((.*)\)$/, '$1');
-      assert.deepEqual(quarantined, expectedBad.sort((a, b) => a.id - b.id).map(({ id, text: value }) => ({
+      assert.deepEqual(quarantined, expectedBad.sort((a, b) => a.id - b.id).map(({ id, text: value, reason }) => ({
         id: String(id), v: value === '' ? null : value, c__error_column: ['v'],
-        c__error: [value === '' ? 'column "v": value is missing and the column is not nullable' : `column "v": value "${value}" is not a valid ${typeName}`],
+        c__error: [value === '' ? 'column "v": value is missing and the column is not nullable' : `column "v": value "${value}" ${reason ?? `is not a valid ${typeName}`}`],
       })));
     });
   }

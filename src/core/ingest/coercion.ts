@@ -199,6 +199,45 @@ export interface CoercionOptions {
    * (see `StructMembers`): by default by their exact names, a member that is no field dropped.
    */
   structMembers?: StructMembers;
+  /**
+   * `clickhouse`: a date or time must lie in the range of ClickHouse's type (see `clickhouseRange`),
+   * else it is invalid; by default DuckDB's own ranges (years 290,000 BC to AD) bound them.
+   */
+  datetimeRanges?: 'clickhouse';
+}
+
+/**
+ * ClickHouse's range of a date or time type, as SQL literals: a Date counts 16-bit days from
+ * 1970, a DateTime 32-bit unsigned seconds, a Date32 and a DateTime64 span the years 1900 to 2299.
+ * (Printed back, a timestamp in seconds is a DateTime and a date not extended a Date: see CLICKHOUSE_NAMES.)
+ */
+function clickhouseRange(type: DataType): DatetimeRange | undefined {
+  if (type.kind === 'date' && type.extended === true) return { from: "DATE '1900-01-01'", to: "DATE '2299-12-31'", shown: '1900-01-01 to 2299-12-31' };
+  if (type.kind === 'date') return { from: "DATE '1970-01-01'", to: "DATE '2149-06-06'", shown: '1970-01-01 to 2149-06-06' };
+  if (type.kind !== 'timestamp') return undefined;
+  if (type.unit === 's') return { from: "TIMESTAMP '1970-01-01 00:00:00'", to: "TIMESTAMP '2106-02-07 06:28:15'", shown: '1970-01-01 00:00:00 to 2106-02-07 06:28:15' };
+  const shown = '1900-01-01 00:00:00 to 2299-12-31 23:59:59';
+  // Nanoseconds end in 2262, as DuckDB holds them: only the start bounds them (and a bound past 2262 would not convert).
+  if (type.unit === 'ns') return { from: "TIMESTAMP_NS '1900-01-01 00:00:00'", shown };
+  return { from: "TIMESTAMP '1900-01-01 00:00:00'", to: "TIMESTAMP '2299-12-31 23:59:59.999999'", shown };
+}
+
+interface DatetimeRange {
+  /** SQL literals of the first and last values allowed; without `to`, the type's own end bounds it. */
+  from: string;
+  to?: string;
+  /** The range as a message shows it. */
+  shown: string;
+}
+
+/** The range a value of `type` must lie in under the options, if they bound it. */
+function rangeOf(type: DataType, options: CoercionOptions): DatetimeRange | undefined {
+  return options.datetimeRanges === 'clickhouse' ? clickhouseRange(type) : undefined;
+}
+
+/** A value cast, NULL when it lies outside `range`. */
+function withinRange(value: string, range: DatetimeRange): string {
+  return `CASE WHEN ${value} ${range.to === undefined ? `>= ${range.from}` : `BETWEEN ${range.from} AND ${range.to}`} THEN ${value} END`;
 }
 
 /** A string or binary value within its declared length (padded when the options say so), else NULL. */
@@ -279,7 +318,7 @@ export function passesTyped(column: Column, inputType: string, options: Coercion
   const sameType = inputType === toDuckDBType(column.type) && declaredLength(column.type) === undefined;
   const kindPasses = PASSTHROUGH_KINDS.has(column.type.kind) || (column.type.kind === 'timestamp' && column.type.unit === 'us');
   const nullTextsUnprintable = (options.nullTexts ?? []).every((text) => ['', 'null'].includes(text.trim().toLowerCase()));
-  return sameType && kindPasses && nullTextsUnprintable;
+  return sameType && kindPasses && nullTextsUnprintable && rangeOf(column.type, options) === undefined;
 }
 
 export type TypeDescriber = (field: FieldType) => string;
@@ -325,6 +364,8 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     if (options.decimalFractions === 'truncate' && type.kind === 'decimal') return tryCastTrimmed(cutFraction(leafText, type.scale), type);
     const cast = options.binary === 'base64' && type.kind === 'binary' ? castBase64(leafText) : CASTS[type.kind as keyof typeof CASTS](leafText, type);
     const length = lengthChecked(type, options);
+    const range = rangeOf(type, options);
+    if (range !== undefined) return withinRange(cast, range);
     return length === undefined ? cast : withinLength(cast, type, length, options);
   };
   const nested = !typed && NESTED_KINDS.has(column.type.kind)
@@ -353,6 +394,12 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     const unit = lengthUnit(column.type, inBytes);
     const tooLong = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || '" is ' || ${sizeSql(unsized, column.type, inBytes)} || ${quoteLiteral(` ${unit}, longer than the ${declared} of ${typeName}`)}`;
     branches.unshift(`WHEN ${text} IS NOT NULL AND ${unsized} IS NOT NULL AND ${sizeSql(unsized, column.type, inBytes)} > ${declared} THEN ${tooLong}`);
+  }
+  const range = typed || nested ? undefined : rangeOf(column.type, options);
+  if (range !== undefined) {
+    const unbounded = CASTS[column.type.kind as 'date' | 'timestamp'](text, column.type);
+    const outside = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is outside the range of ${typeName} (${range.shown})`)}`;
+    branches.unshift(`WHEN ${text} IS NOT NULL AND ${unbounded} IS NOT NULL AND ${cast} IS NULL THEN ${outside}`);
   }
   const mustHaveValue = !column.nullable && fallback === null;
   if (mustHaveValue) {

@@ -10,11 +10,12 @@ import { printClickHouseType, readClickHouseType, TypeNameError, type DataType, 
  * a Tuple's JSON object may not have a key that is none of its elements' names (ClickHouse's
  * input_format_json_ignore_unknown_keys_in_named_tuple is off), rather than lose its value; a Bool
  * takes ClickHouse's words (`on`, `off`, `enable` … in any case), and a Decimal's digits past its
- * scale are cut, not rounded (`1.23456` is 1.2345 in a Decimal(18, 4)).
+ * scale are cut, not rounded (`1.23456` is 1.2345 in a Decimal(18, 4)); a date or time outside its
+ * ClickHouse type's range (a Date past 2149-06-06, a DateTime before 1970) is invalid, not stored.
  */
 export const TINYBIRD_COERCION: CoercionOptions = {
   fixedStrings: 'bytes', integerFractions: 'refuse', nestedLiterals: 'clickhouse', structMembers: { unknownMembers: 'refuse' },
-  booleans: 'clickhouse', decimalFractions: 'truncate',
+  booleans: 'clickhouse', decimalFractions: 'truncate', datetimeRanges: 'clickhouse',
 };
 
 /**

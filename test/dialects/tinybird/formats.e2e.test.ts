@@ -55,4 +55,22 @@ describe('every file format, plain and gzipped, through the Data Sources API', (
     const [row] = await suite.tb.sql<{ c__error: string[] }>('SELECT c__error FROM quoting_quarantine');
     assert.match(row!.c__error[0]!, /line 2: .*: 2,"broken/);
   });
+
+  test("a date or time outside its ClickHouse type's range is quarantined saying so, from a typed Parquet column and the Events API as from CSV", async () => {
+    const path = `${suite.server.core.storage.spoolDir}/ranges.parquet`;
+    await suite.server.core.storage.query(
+      `COPY (SELECT * FROM (VALUES (1, DATE '2024-03-01', TIMESTAMP '2024-03-01 10:00:00'), (2, DATE '2150-01-01', TIMESTAMP '1960-01-01 00:00:00')) t(id, day, seen)) TO '${path}' (FORMAT parquet)`,
+    );
+    const schema = 'id Int32 `json:$.id`, day Date `json:$.day`, seen DateTime `json:$.seen`';
+    await suite.tb.form('/v0/datasources?name=ranges&format=parquet', { schema });
+    const parquet = await (await suite.tb.upload('name=ranges&mode=append&format=parquet', 'parquet', 'ranges.parquet', await readFile(path))).json();
+    assert.deepEqual([parquet.successful_rows, parquet.quarantined_rows], [1, 1]);
+    const events = await suite.server.fetch('/v0/events?name=ranges&wait=true', { method: 'POST', body: '{"id": 3, "day": "2024-03-02", "seen": 99999999999}\n' });
+    assert.deepEqual(await events.json(), { successful_rows: 0, quarantined_rows: 1 });
+    assert.deepEqual(await suite.tb.sql('SELECT id, c__error FROM ranges_quarantine ORDER BY id'), [
+      { id: '2', c__error: ['column "day": value "2150-01-01" is outside the range of Date (1970-01-01 to 2149-06-06)', 'column "seen": value "1960-01-01 00:00:00" is outside the range of DateTime (1970-01-01 00:00:00 to 2106-02-07 06:28:15)'] },
+      { id: '3', c__error: ['column "seen": value "99999999999" is outside the range of DateTime (1970-01-01 00:00:00 to 2106-02-07 06:28:15)'] },
+    ]);
+    assert.deepEqual(await suite.tb.sql('SELECT id, day, seen FROM ranges'), [{ id: 1, day: '2024-03-01', seen: '2024-03-01 10:00:00' }]);
+  });
 });

@@ -151,7 +151,7 @@ describe('Tinybird SQL API formats and Jobs API cancellation', () => {
 
   test('now() and now64() compare with DateTime and DateTime64 columns, in queries and in a delete_condition', async () => {
     await suite.tb.form('/v0/datasources?name=times', { schema: 'id Int32, ts DateTime, precise DateTime64(3)' });
-    await suite.tb.upload('name=times&mode=append', 'csv', 't.csv', '1,2020-01-01 00:00:00,2020-01-01 00:00:00.250\n2,2999-01-01 00:00:00,2999-01-01 00:00:00.500\n');
+    await suite.tb.upload('name=times&mode=append', 'csv', 't.csv', '1,2020-01-01 00:00:00,2020-01-01 00:00:00.250\n2,2099-01-01 00:00:00,2099-01-01 00:00:00.500\n');
     const response = await sql(`SELECT countIf(ts < now() - INTERVAL 1 DAY) AS past, countIf(precise > now64()) AS future,
       countIf(ts BETWEEN '2019-01-01' AND now()) AS between, max(date_diff('year', ts, now())) AS years FROM times FORMAT JSON`);
     const body = (await response.json()) as { data: Array<Record<string, number>>; meta: Array<{ name: string; type: string }> };
