@@ -24,3 +24,9 @@ test('a query padded with a long run of spaces is split like any other', () => {
   assert.equal(format, 'tsv');
   assert.equal(sql.trim(), 'SELECT 1');
 });
+
+test('a SETTINGS clause may follow the FORMAT clause, as ClickHouse allows, and stays with the query', () => {
+  assert.deepEqual(splitFormat('SELECT 1 FORMAT CSV SETTINGS max_threads = 1'), { sql: 'SELECT 1 SETTINGS max_threads = 1', format: 'csv' });
+  assert.deepEqual(splitFormat('SELECT 1 SETTINGS max_threads = 1 FORMAT CSV;'), { sql: 'SELECT 1 SETTINGS max_threads = 1', format: 'csv' });
+  assert.throws(() => splitFormat('SELECT 1 FORMAT Avro SETTINGS max_threads = 1'), /Unknown format "Avro"/);
+});

@@ -31,21 +31,26 @@ const FORMATS: Record<string, ResultFormat> = {
 
 /**
  * Splits a trailing `FORMAT X` clause off the query (JSON when absent), found among its tokens, so
- * that one in a comment or a string is not taken and a comment may follow it. A query that does not
- * tokenize is left whole, for the rewrite to report.
+ * that one in a comment or a string is not taken and a comment may follow it; a `SETTINGS …`
+ * clause may follow it, as ClickHouse allows, and stays with the query (whose rewrite drops it). A
+ * query that does not tokenize is left whole, for the rewrite to report.
  */
 export function splitFormat(sql: string): { sql: string; format: ResultFormat } {
   const tokens = tokensOrUndefined(sql, { clickhouse: true });
   if (!tokens) return { sql: sql.trimEnd(), format: 'json' };
   let last = tokens.length - 1;
   if (tokens[last]?.kind === 'symbol' && tokens[last]!.text === ';') last -= 1;
-  const [clause, written] = [tokens[last - 1], tokens[last]];
-  if (clause?.kind !== 'word' || clause.text.toUpperCase() !== 'FORMAT' || written?.kind !== 'word') {
+  const isWord = (index: number, word: string) => tokens[index]?.kind === 'word' && tokens[index]!.text.toUpperCase() === word;
+  const settings = tokens.findIndex((token, index) => index > 1 && index <= last && isWord(index, 'SETTINGS') && isWord(index - 2, 'FORMAT'));
+  const clauseAt = settings > 0 ? settings - 2 : last - 1;
+  const [clause, written] = [tokens[clauseAt], tokens[clauseAt + 1]];
+  if (!isWord(clauseAt, 'FORMAT') || written?.kind !== 'word') {
     return { sql: sql.slice(0, tokens[last]?.end ?? 0), format: 'json' };
   }
   const name = Object.keys(FORMATS).find((candidate) => candidate.toLowerCase() === written.text.toLowerCase());
   if (!name) throw new SluiceError('INVALID_ARGUMENT', `Unknown format "${written.text}": supported formats are ${Object.keys(FORMATS).join(', ')}`);
-  return { sql: sql.slice(0, clause.start).trimEnd(), format: FORMATS[name]! };
+  const after = settings > 0 ? ` ${sql.slice(tokens[settings]!.start, tokens[last]!.end)}` : '';
+  return { sql: `${sql.slice(0, clause!.start).trimEnd()}${after}`, format: FORMATS[name]! };
 }
 
 /**
