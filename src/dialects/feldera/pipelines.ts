@@ -273,14 +273,16 @@ export class Pipelines {
 
   /**
    * Waits until the pipeline takes input: at once when running (or paused with `force`), until it
-   * resumes when paused, up to the configured time; never when stopped.
+   * resumes when paused, up to the configured time; never when stopped. A push whose client goes
+   * (`clientGone`) while it waits is not taken: its client, having had no answer, may send it again.
    */
-  async awaitInput(pipeline: Pipeline, force: boolean): Promise<void> {
+  async awaitInput(pipeline: Pipeline, force: boolean, clientGone?: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.core.config.pausedIngressTimeoutMs;
     const name = pipeline.namespace.name;
     for (;;) {
       // A server closing does not wait out the pause: the push is refused, to be retried.
       if (this.core.closing) throw new SluiceError('UNAVAILABLE', `The server is shutting down: the push to pipeline '${name}', paused, was not taken; retry once the server is back`);
+      if (clientGone?.aborted) throw new SluiceError('UNAVAILABLE', `The client went away while its push to pipeline '${name}', paused, waited: it was not taken`);
       const namespace = this.core.catalog.getNamespaceById(pipeline.namespace.id);
       const status = stateOf(namespace)?.deployment_status;
       if (status === 'Running' || (status === 'Paused' && force)) return;
@@ -289,7 +291,7 @@ export class Pipelines {
       if (remaining <= 0) {
         throw new FelderaError('PipelineInteractionUnreachable', `Pipeline '${name}' is paused and did not resume in time; resume it, or push with force=true`, { pipeline_name: name });
       }
-      await this.changeOf(namespace.id, remaining);
+      await this.changeOf(namespace.id, remaining, clientGone);
     }
   }
 
@@ -451,20 +453,21 @@ export class Pipelines {
     return { namespace, state };
   }
 
-  private changeOf(namespaceId: string, timeoutMs: number): Promise<void> {
+  /** Waits for a change of the namespace's pipeline, up to `timeoutMs`, the server's closing or `signal`. */
+  private changeOf(namespaceId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const waiters = this.waiting.get(namespaceId) ?? new Set();
       this.waiting.set(namespaceId, waiters);
-      const closing = this.core.closingSignal;
+      const signals = [this.core.closingSignal, ...(signal ? [signal] : [])];
       const wake = () => {
         clearTimeout(timer);
         waiters.delete(wake);
-        closing.removeEventListener('abort', wake);
+        for (const each of signals) each.removeEventListener('abort', wake);
         resolve();
       };
       const timer = setTimeout(wake, timeoutMs);
       waiters.add(wake);
-      closing.addEventListener('abort', wake, { once: true });
+      for (const each of signals) each.addEventListener('abort', wake, { once: true });
     });
   }
 

@@ -530,6 +530,23 @@ describe('Feldera ingress', () => {
     assert.deepEqual(await itemsOf(client, pipeline), [{ id: 1, name: 'waited', price: null }]);
   });
 
+  test('a push whose client gives up while the pipeline is paused is not taken when it resumes', async () => {
+    const pipeline = await fresh();
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 1, "name": "kept"}}');
+    assert.equal((await client.action(pipeline, 'pause')).status, 202);
+    const giveUp = new AbortController();
+    const abandoned = server.fetch(`/v0/pipelines/${pipeline}/ingress/items?format=json`, { method: 'POST', body: '{"delete": {"id": 1}}', signal: giveUp.signal });
+    abandoned.catch(() => {});
+    // The push is waiting when its client goes.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    giveUp.abort();
+    await assert.rejects(abandoned);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await client.action(pipeline, 'resume')).status, 202);
+    await client.pushOk(pipeline, 'items', '{"insert": {"id": 2, "name": "after"}}');
+    assert.deepEqual((await itemsOf(client, pipeline)).map((row) => row['name']), ['kept', 'after']);
+  });
+
   /**
    * Opens a streamed push of `first` to `items` and waits until its `committed` records are visible,
    * the body still open; `send` adds to the body and `close` ends it.

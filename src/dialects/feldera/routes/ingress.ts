@@ -6,6 +6,7 @@ import { ingest } from '../../../core/ingest/ingest.ts';
 import type { Sluice } from '../../../core/sluice.ts';
 import { printSqlType } from '../../../core/types/index.ts';
 import type { WriteKind, WriteResult } from '../../../core/write/write-command.ts';
+import { clientGone } from '../../../server/client-gone.ts';
 import { bodySource, EMPTY_BODY } from '../../../server/body.ts';
 import { decodeToken, encodeToken } from '../completion-token.ts';
 import { FELDERA_COERCION } from '../encodings.ts';
@@ -40,7 +41,7 @@ type PipelineRequest = FastifyRequest<{ Params: { pipeline: string; table: strin
 
 /** Pushes to a table, and whether what a completion token stands for has been processed. */
 export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipelines): void {
-  app.post('/v0/pipelines/:pipeline/ingress/:table', async (request: PipelineRequest) => {
+  app.post('/v0/pipelines/:pipeline/ingress/:table', async (request: PipelineRequest, reply) => {
     const principal = await request.principal();
     const params = new QueryParams(request);
     const format = params.choice('format', FORMATS, 'csv', 'UnknownInputFormat');
@@ -54,11 +55,13 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
     const table = pipelines.inputTable(pipeline, request.params.table);
     const kind = writeKind(table, format, updateFormat);
     core.authorizeWrite(principal, kind, table);
-    await pipelines.awaitInput(pipeline, force);
+    // A push whose client gives up while the pipeline is paused is not taken (see `awaitInput`).
+    const gone = clientGone(reply);
+    await pipelines.awaitInput(pipeline, force, gone);
     const result = await ingest(core, principal, {
       table, kind, format, onInvalid: 'report', describeType, coercion: FELDERA_COERCION,
       // A stream that outlives a pause waits with its next chunk; one that outlives a stop ends.
-      chunks: { ...INGRESS_CHUNKS, admit: () => pipelines.awaitInput(pipeline, force) },
+      chunks: { ...INGRESS_CHUNKS, admit: () => pipelines.awaitInput(pipeline, force, gone) },
       signal: pipelines.stopSignal(pipeline),
       source: bodySource(request) ?? EMPTY_BODY,
       limits: { maxBytes: core.config.maxRequestBodyBytes },
