@@ -477,6 +477,7 @@ class Translator extends CalciteDays {
     // The whole of a cast's parentheses: a type's own commas (`MAP<K, V>`) are no argument separators.
     if (word !== undefined && Object.hasOwn(CASTS, word)) return this.cast(CASTS[word]!, { from: index + 2, to: close }, close, next);
     if (word === 'SUBSTRING' || word === 'SUBSTR') return this.substring(args, next, word === 'SUBSTR');
+    if (word === 'OVERLAY' && args.length === 1) return this.overlay(args[0]!, next);
     const call = word !== undefined && Object.hasOwn(CALLS, word) ? CALLS[word]! : undefined;
     if (call && [call.arity].flat().includes(args.length)) {
       // A unit argument must be one (`date_trunc('hour', ts)`, DuckDB's own form, is left as it is).
@@ -599,6 +600,26 @@ class Translator extends CalciteDays {
         const first = `greatest(${start}, 1)`;
         return count === undefined ? `substring(${text}, ${first})`
           : `substring(${text}, ${first}, greatest(CASE WHEN ${start} < 1 THEN ${count} + ${start} - 1 ELSE ${count} END, 0))`;
+      },
+      next,
+    };
+  }
+
+  /**
+   * `OVERLAY(s PLACING r FROM start [FOR count])`, which DuckDB lacks: s with `count` characters from
+   * `start` (as many as r has, without FOR) replaced by r, as the SQL standard defines it.
+   */
+  private overlay(span: Span, next: number): Rewrite | undefined {
+    const placing = this.levelWordIn(span, 'PLACING');
+    const from = placing === undefined ? undefined : this.levelWordIn({ from: placing + 1, to: span.to }, 'FROM');
+    if (placing === undefined || from === undefined) return undefined;
+    const count = this.levelWordIn({ from: from + 1, to: span.to }, 'FOR');
+    const parts = [{ from: span.from, to: placing }, { from: placing + 1, to: from }, { from: from + 1, to: count ?? span.to }, ...(count === undefined ? [] : [{ from: count + 1, to: span.to }])];
+    if (parts.some((part) => part.to <= part.from)) return undefined;
+    return {
+      build: () => {
+        const [text, replacement, start, length = `length(${this.render(parts[1]!)})`] = parts.map((part) => this.render(part));
+        return `(substring(${text}, 1, (${start}) - 1) || ${replacement} || substring(${text}, (${start}) + (${length})))`;
       },
       next,
     };

@@ -72,6 +72,10 @@ const PROGRAM = `
            (SELECT max(CAST(ts AS DATE)) FROM clicks) + INTERVAL '1' DAY AS after_last, TIMESTAMPADD(MINUTE, 90, CAST(ts AS DATE)) AS minutes_later
     FROM clicks WHERE id = 2;
   CREATE MATERIALIZED VIEW first_only AS SELECT id FROM clicks MINUS SELECT id FROM clicks WHERE id > 1;
+  CREATE MATERIALIZED VIEW overlaid AS
+    SELECT OVERLAY('abcdef' PLACING 'ZZ' FROM 2 FOR 1) AS longer, OVERLAY('abcdef' PLACING 'ZZ' FROM 3) AS same_length,
+           OVERLAY('abc' PLACING 'x' FROM 1 FOR 0) AS inserted, OVERLAY(CAST(id AS VARCHAR) PLACING '#' FROM 1) AS of_column
+    FROM clicks WHERE id = 2;
   CREATE MATERIALIZED VIEW interval_fields AS
     SELECT CAST(ts AS DATE) + INTERVAL '1-2' YEAR TO MONTH AS year_month, CAST(ts AS DATE) - INTERVAL '-0-3' YEAR TO MONTH AS minus_negative,
            ts + INTERVAL '1 02' DAY TO HOUR AS day_hour, ts + INTERVAL '+1 02:03' DAY TO MINUTE AS day_minute,
@@ -165,6 +169,10 @@ describe("Feldera's SQL in views", () => {
     // Unaliased, an ad-hoc query's column keeps the name of what was written.
     const adHoc = await rows("SELECT DATE '2024-03-31' - INTERVAL '1' MONTH");
     assert.equal(Object.keys(adHoc[0] as object).some((name) => name.includes('cast_to_type')), false);
+  });
+
+  test('OVERLAY(s PLACING r FROM start [FOR count]) replaces count characters from start (as many as r has, without FOR), as the SQL standard defines it', async () => {
+    assert.deepEqual(await rows('SELECT * FROM overlaid'), [{ longer: 'aZZcdef', same_length: 'abZZef', inserted: 'xabc', of_column: '#' }]);
   });
 
   test('an interval literal of two fields (YEAR TO MONTH, DAY TO SECOND …) is read as Calcite reads it, a DATE plus years and months staying a DATE', async () => {
