@@ -1,6 +1,7 @@
 import { SqlRewriter, type Rewrite, type Span } from '../../core/query/sql-rewriter.ts';
 import type { QuerySemantics } from '../../core/query/sql-guard.ts';
 import type { ViewOptions } from '../../core/catalog/schema-change.ts';
+import { DUCKDB_KEYWORDS } from '../../core/query/duckdb-keywords.ts';
 import { SqlTextError, tokensOrUndefined, type Token } from '../../core/query/sql-tokens.ts';
 import { readSqlType, toDuckDBType, type DataType } from '../../core/types/index.ts';
 
@@ -172,13 +173,13 @@ const ARITHMETIC = new Set(['+', '-', '*', '/', '%']);
  * Anything else, including a construct of another shape, is kept as written (DuckDB then reports
  * what it cannot read), with its comments and spacing.
  */
-export function translateViewQuery(program: string, tokens: Token[], columns?: readonly string[]): TranslatedQuery {
-  const translator = new Translator(program, tokens, columns);
+export function translateViewQuery(program: string, tokens: Token[], relations: ReadonlySet<string>, columns?: readonly string[]): TranslatedQuery {
+  const translator = new Translator(program, tokens, relations, columns);
   const sql = translator.rewrite();
   return {
     sql,
     programOffset: (position) => translator.sourceOffset(position),
-    ...(translator.awaitsColumns && { nameAfterColumns: (created: readonly string[]) => translateViewQuery(program, tokens, created) }),
+    ...(translator.awaitsColumns && { nameAfterColumns: (created: readonly string[]) => translateViewQuery(program, tokens, relations, created) }),
   };
 }
 
@@ -189,9 +190,9 @@ export function translateViewQuery(program: string, tokens: Token[], columns?: r
  * day of the week from 0 for Sunday, as DuckDB does). A string, quoted name or comment never
  * closed is left for DuckDB to report, as any query it cannot read.
  */
-export function foldAdHocQuery(sql: string): string {
+export function foldAdHocQuery(sql: string, relations: ReadonlySet<string>): string {
   const tokens = tokensOrUndefined(sql);
-  return tokens ? new NameFolder(sql, tokens).rewrite() : sql;
+  return tokens ? new NameFolder(sql, tokens, relations).rewrite() : sql;
 }
 
 /**
@@ -202,10 +203,21 @@ export function foldAdHocQuery(sql: string): string {
  * type names mean the same in either case.
  */
 class NameFolder extends SqlRewriter {
+  /** `relations`: the names of the pipeline's tables and views (folded), which a query may read. */
+  constructor(source: string, tokens: Token[], private readonly relations: ReadonlySet<string>) {
+    super(source, tokens);
+  }
+
   protected rewriteAt(index: number, _limit: number): Rewrite | undefined {
     const token = this.tokens[index]!;
     if (token.kind !== 'word') return undefined;
     const folded = token.text.toLowerCase();
+    // A relation named like one of DuckDB's keywords (`semi`), read after FROM or JOIN or qualifying
+    // a column (`semi.k`): DuckDB reads it only quoted.
+    const asRelation = ['FROM', 'JOIN'].includes(this.word(index - 1) ?? '') || this.isSymbol(index + 1, '.');
+    if (asRelation && this.relations.has(folded) && DUCKDB_KEYWORDS.has(token.text.toUpperCase())) {
+      return { build: () => `"${folded}"`, next: index + 1 };
+    }
     // A word already in lower case is copied, as any other token.
     return folded === token.text ? undefined : { build: () => folded, next: index + 1 };
   }
@@ -251,8 +263,8 @@ class Translator extends CalciteDays {
   /** Select items named by DuckDB after their text (unaliased expressions of nested selects): their text is kept as written. */
   private readonly namedByText: Span[] = [];
 
-  constructor(source: string, tokens: Token[], columns?: readonly string[]) {
-    super(source, tokens);
+  constructor(source: string, tokens: Token[], relations: ReadonlySet<string>, columns?: readonly string[]) {
+    super(source, tokens, relations);
     this.awaitsColumns = this.nameExpressions(columns);
   }
 

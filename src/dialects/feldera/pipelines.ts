@@ -318,6 +318,11 @@ export class Pipelines {
     return table;
   }
 
+  /** The names of the pipeline's tables and views, as an ad-hoc query names them (see `foldAdHocQuery`). */
+  relationNames(pipeline: Pipeline): Set<string> {
+    return new Set(this.core.catalog.listTables(pipeline.namespace.id, { includeViews: true }).map((table) => table.name));
+  }
+
   /**
    * A table or materialized view an ad-hoc query names, exactly: the query's unquoted names are
    * already folded to lower case (see `foldAdHocQuery`), and a quoted name is exact. Feldera

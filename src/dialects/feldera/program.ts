@@ -89,7 +89,7 @@ export function parseProgram(program: string): Program {
     const parser = new StatementParser(program, statement, token?.start ?? program.length);
     parser.expectWord('CREATE');
     if (parser.acceptWord('TABLE')) result.tables.push(parser.table());
-    else result.views.push(parser.view());
+    else result.views.push(parser.view(new Set([...result.tables, ...result.views].map((relation) => relation.name))));
   }
   checkNames(result);
   return result;
@@ -309,8 +309,8 @@ class StatementParser {
     return properties;
   }
 
-  /** `CREATE [MATERIALIZED | LOCAL] VIEW name [(column, …)] AS <query>` */
-  view(): ProgramView {
+  /** `CREATE [MATERIALIZED | LOCAL] VIEW name [(column, …)] AS <query>`, over the `relations` declared before it. */
+  view(relations: ReadonlySet<string>): ProgramView {
     const offset = this.tokens[0]!.start;
     const kind: ViewKind = this.acceptWord('MATERIALIZED') ? 'materialized' : this.acceptWord('LOCAL') ? 'local' : 'view';
     if (!this.acceptWord('VIEW')) {
@@ -325,7 +325,7 @@ class StatementParser {
     if (this.acceptWord('WITH')) this.properties();
     this.expectWord('AS');
     if (!this.peek()) this.fail('Expected the view\'s query');
-    const query = readingProgram(() => translateViewQuery(this.program, this.tokens.slice(this.position)));
+    const query = readingProgram(() => translateViewQuery(this.program, this.tokens.slice(this.position), relations));
     // A column list names the query's columns in order: their own names (EXPR$n too) give way.
     if (listed !== undefined) return { name, kind, sql: query.sql, programOffset: query.programOffset, columns: listed.map((column) => column.name), offset };
     return { name, kind, sql: query.sql, programOffset: query.programOffset, ...(query.nameAfterColumns && { nameAfterColumns: query.nameAfterColumns }), offset };

@@ -147,6 +147,16 @@ describe('Feldera ad-hoc queries', () => {
     await felderaError(await server.fetch(`/v0/pipelines/kinds/query?format=json&sql=${encodeURIComponent('SELECT * FROM plain')}`, { token: secret }), 403, 'InsufficientPermissions');
   });
 
+  test('a table and views named like DuckDB keywords (semi, anti) are read by name after FROM or JOIN and qualify columns (semi.k), in views and ad-hoc queries alike', async () => {
+    await client.pipeline('keywords', `CREATE TABLE semi (k INT, v VARCHAR);
+      CREATE MATERIALIZED VIEW anti AS SELECT k, v FROM semi WHERE k > 1;
+      CREATE MATERIALIZED VIEW joined AS SELECT semi.k, anti.v FROM semi JOIN anti ON semi.k = anti.k;`);
+    await client.pushOk('keywords', 'semi', '1,a\n2,b\n', 'format=csv');
+    assert.deepEqual(await client.rows('keywords', 'SELECT * FROM anti'), [{ k: 2, v: 'b' }]);
+    assert.deepEqual(await client.rows('keywords', 'SELECT s.k FROM semi s JOIN joined ON s.k = joined.k'), [{ k: 2 }]);
+    assert.equal((await client.rows('keywords', 'SELECT count(*) AS n FROM SEMI'))[0]!['n'], 2);
+  });
+
   test('a view of a program reads only its own pipeline', async () => {
     const response = await client.putPipeline('peek', { program_code: 'CREATE TABLE mine (x INT);\nCREATE VIEW stolen AS SELECT * FROM elsewhere.secret;' });
     const body = (await response.json()) as { program_status: string; program_error: { sql_compilation: { messages: Array<{ message: string }> } } };

@@ -47,7 +47,7 @@ export function queryRoutes(app: FastifyInstance, core: Sluice, pipelines: Pipel
     try {
       const insert = parseAdHocInsert(text);
       // An INSERT answers the number of rows it wrote, as DataFusion's does (a `count` column).
-      const query = insert ? `SELECT ${await insertRows(core, pipelines, pipeline, principal, insert, guard)}::BIGINT AS count` : foldAdHocQuery(text);
+      const query = insert ? `SELECT ${await insertRows(core, pipelines, pipeline, principal, insert, guard)}::BIGINT AS count` : foldAdHocQuery(text, pipelines.relationNames(pipeline));
       encoded = await encodeQuery(core.storage, await guard(query), FORMATS[format], { ...(format === 'json' && FELDERA_JSON), signal: clientGone(reply) });
     } catch (error) {
       throw asQueryError(error);
@@ -74,7 +74,7 @@ async function insertRows(core: Sluice, pipelines: Pipelines, pipeline: Pipeline
   const kind = writeKind(table, 'json', 'raw');
   core.authorizeWrite(principal, kind, table);
   const names = columns.map((column) => quoteIdentifier(column.name));
-  const source = `(${foldAdHocQuery(insert.query)}) AS sluice_insert(${names.join(', ')})`;
+  const source = `(${foldAdHocQuery(insert.query, pipelines.relationNames(pipeline))}) AS sluice_insert(${names.join(', ')})`;
   const given = await core.storage.query(`DESCRIBE (${(await guard(`SELECT * FROM ${source}`)).sql})`);
   if (given.length !== columns.length) {
     throw new FelderaError('AdHocQueryError', `INSERT into '${table.name}' names ${columns.length} columns, but its query gives ${given.length}`);
