@@ -136,6 +136,16 @@ describe('Feldera ingress', () => {
     assert.deepEqual(rows, [1, 2, 3, 4].map((id) => ({ id, d: '0.12345678901234567891', p: '{"x":1.5,"y":[2.25]}' })));
   });
 
+  test('a VARIANT keeps every digit of its numbers, at any depth and in each update format, as Feldera reads them into DECIMALs; strings that look like numbers stay strings', async () => {
+    const pipeline = await fresh('CREATE TABLE v (id BIGINT NOT NULL PRIMARY KEY, p VARIANT);');
+    const value = '{"a":12345678901234567890.1234567891,"b":[0.12345678901234567891,"0.12345678901234567891"],"c":1.5,"d":-1.2345678901234567890e-30}';
+    await client.pushOk(pipeline, 'v', `{"insert": {"id": 1, "p": ${value}}}`, 'format=json&update_format=insert_delete');
+    await client.pushOk(pipeline, 'v', `{"id": 2, "p": ${value}}`, 'format=json&update_format=raw');
+    await client.pushOk(pipeline, 'v', '{"id": 3, "p": 98765432109876543210.5}', 'format=json&update_format=raw');
+    const rows = await client.rows(pipeline, 'SELECT id, CAST(p AS VARCHAR) AS p FROM v ORDER BY id');
+    assert.deepEqual(rows, [{ id: 1, p: value }, { id: 2, p: value }, { id: 3, p: '98765432109876543210.5' }]);
+  });
+
   test('a push sent as multipart/form-data is read as its bytes, as Feldera ignores the Content-Type: never a 200 that wrote nothing', async () => {
     const pipeline = await fresh();
     const multipart = (body: string, query: string) => server.fetch(`/v0/pipelines/${pipeline}/ingress/items?${query}`, {

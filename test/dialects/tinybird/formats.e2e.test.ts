@@ -73,4 +73,17 @@ describe('every file format, plain and gzipped, through the Data Sources API', (
     ]);
     assert.deepEqual(await suite.tb.sql('SELECT id, day, seen FROM ranges'), [{ id: 1, day: '2024-03-01', seen: '2024-03-01 10:00:00' }]);
   });
+
+  test('a JSON column keeps every digit of its numbers, from a large NDJSON file (read by DuckDB) and from the Events API alike', async () => {
+    await suite.tb.form('/v0/datasources?name=exact_json&format=ndjson', { schema: 'id Int32 `json:$.id`, j JSON `json:$.j`' });
+    const long = '{"n":12345678901234567890.1234567891,"m":[0.12345678901234567891]}';
+    const lines = Array.from({ length: 20_000 }, (_, id) => `{"id": ${id}, "j": ${id === 5 ? long : `{"n": ${id}.5}`}}`);
+    const file = await (await suite.tb.upload('name=exact_json&mode=append&format=ndjson', 'ndjson', 'exact.ndjson', `${lines.join('\n')}\n`)).json();
+    assert.deepEqual([file.successful_rows, file.quarantined_rows], [20_000, 0]);
+    const events = await suite.server.fetch('/v0/events?name=exact_json&wait=true', { method: 'POST', body: '{"id": 20000, "j": [98765432109876543210.0123456789]}\n' });
+    assert.equal(events.status, 200, await events.clone().text());
+    assert.deepEqual(await suite.tb.sql('SELECT id, toString(j) AS j FROM exact_json WHERE id IN (5, 6, 20000) ORDER BY id'), [
+      { id: 5, j: long }, { id: 6, j: '{"n":6.5}' }, { id: 20000, j: '[98765432109876543210.0123456789]' },
+    ]);
+  });
 });

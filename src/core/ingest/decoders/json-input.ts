@@ -346,7 +346,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   // Keys matched regardless of case are looked up in the row's keys, listed once.
   const keys = options.caseInsensitive ? "CASE WHEN json_type(row) = 'OBJECT' THEN json_keys(row) END AS _keys" : '';
   const lists = [shared.lists, sharedExact.lists, keys].filter(Boolean).join(', ');
-  const orExact = (index: number, asSent: string, exactly: string) => (exactColumns[index] ? `CASE WHEN _exact IS NULL THEN ${asSent} ELSE ${exactly} END` : asSent);
+  const orExact = (index: number, asSent: string, exactly: string) => (exactColumns[index] ? `CASE WHEN _exact IS NULL THEN ${asSent} ELSE ${fromExact(columns[index]!, exactly)} END` : asSent);
   const values = columns.map((column, index) => {
     const read = (row: string, element: string | undefined) => extractColumn(column, paths[index]!, index, options, row, element);
     return `${orExact(index, read('row', shared.element[index]), read('_exact', sharedExact.element[index]))} AS v${index}`;
@@ -390,7 +390,7 @@ function buildReadPlan(columns: Column[], options: JsonDecodeOptions): JsonReadP
   const lean = options.format === 'raw' && !options.caseInsensitive && !options.positional && options.scalarColumn === undefined && !options.typedValues &&
     shared.element.every((element) => element !== undefined);
   const leanOf = (textSql: string) => `SELECT _req, _row, NULL::VARCHAR AS _error, ${shared.element.map((element, index) => `${orExact(index, element!, sharedExact.element[index]!)} AS v${index}`).join(', ')}, NULL::VARCHAR[] AS _sets
-       FROM (SELECT _req, _row, _exact, ${lists} FROM (SELECT _req, _row, j AS row, ${exact('j')} AS _exact FROM (${textSql})))`;
+       FROM (SELECT _req, _row, _exact, ${lists} FROM (SELECT _req, _row, j AS row, ${exact('j', false)} AS _exact FROM (${textSql})))`;
   // Parameters come as one of two fixed queries: the SQL over each is built once.
   const parameterSql = new Map<string, string>();
   return {
@@ -494,8 +494,9 @@ const READER_EXPONENT_PRINT = `'-?[0-9]+(\\.[0-9]+)?e[+-][0-9]+'`;
  */
 function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], options: JsonDecodeOptions): string | undefined {
   if (options.format !== 'raw' || options.caseInsensitive || options.positional || options.scalarColumn !== undefined || options.timestampsInMillis) return undefined;
-  // The reader reads a number with a fraction as a double, which a decimal column would store rounded.
-  if (columns.some((column) => holdsType(column.type, (type) => needsExactNumbers(type, options.exactIntegers ?? false)))) return undefined;
+  // The reader reads a number with a fraction as a double, which a decimal column would store
+  // rounded; a JSON column's value with such a number is left to the stage (below).
+  if (columns.some((column) => holdsType(column.type, (type) => type.kind !== 'json' && needsExactNumbers(type, options.exactIntegers ?? false)))) return undefined;
   const keys = paths.map((path) => (path.steps.length === 1 && 'key' in path.steps[0]! ? path.steps[0].key : undefined));
   if (keys.some((key) => key === undefined)) return undefined;
   const types = new Map<string, string>();
@@ -511,6 +512,8 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
   const allMissing = columns.map((_, index) => `v${index} IS NULL`).join(' AND ');
   // A text column keeps the text it reads, which for a number must be the extraction's print of it.
   const printedOtherwise = columns.flatMap((column, index) => (KEPT_TEXT_KINDS.has(column.type.kind) && types.get(keys[index]!) === 'VARCHAR' ? [`regexp_full_match(v${index}, ${READER_EXPONENT_PRINT})`] : []));
+  // A JSON value the reader printed with a long number in it may have lost digits: the stage reads it exactly (see `exactNumbers`).
+  printedOtherwise.push(...columns.flatMap((column, index) => (holdsType(column.type, (type) => type.kind === 'json') ? [`regexp_matches(v${index}, '${LONG_INEXACT_NUMBER}')`] : [])));
   return `SELECT CASE WHEN ${allMissing} THEN 'a record without values, perhaps null'
       ${printedOtherwise.length > 0 ? `WHEN ${printedOtherwise.join(' OR ')} THEN 'a number the JSON reader prints otherwise'` : ''} END AS _error, *
     FROM (SELECT ${values.join(', ')}, NULL::VARCHAR[] AS _sets
@@ -518,21 +521,33 @@ function readNdjsonFile(path: string, columns: Column[], paths: JsonPath[], opti
 }
 
 /**
- * SQL: a record's JSON text with its numbers that have a fraction or an exponent as strings, when it
- * holds such a number with many digits; NULL for the others (nearly every record) and for a text that is not
- * JSON. DuckDB's JSON functions read such a number as a double, which keeps 15 to 17 significant
+ * SQL: a record's JSON text with its numbers that have a fraction or an exponent as strings marked
+ * with a leading U+0001 (`"\u0001…"`, which no JSON text holds unescaped), when it holds such a
+ * number with many digits; NULL for the others (nearly every record) and for a text that is not
+ * JSON (unless told not to `validate` it: the text of one that is not is then no JSON either). DuckDB's JSON functions read such a number as a double, which keeps 15 to 17 significant
  * digits: 0.1234567890123456789 would reach a Decimal(38, 19) column as 0.12345678901234568, and
- * 9007199254740993.0 an int64 column as 9007199254740992. As a string the number keeps its digits,
- * and a scalar column reads it as it reads the number (a value's text is what its column converts);
- * only the columns that may hold a decimal or a long integer read this
- * text, as it would turn a JSON column's numbers into strings. The text is cut into string literals
- * and what lies between them, and only numbers between strings are quoted.
+ * 9007199254740993.0 an int64 column as 9007199254740992. As a string the number keeps its digits;
+ * `fromExact` gives each column its value read from this text. Only the columns that may hold a
+ * decimal, a long integer or JSON read it. The text is cut into string literals and what lies
+ * between them, and only numbers between strings are quoted.
  */
-function exactNumbers(text: string): string {
+function exactNumbers(text: string, validate = true): string {
   const pieces = `regexp_extract_all(${text}, '"(?:[^"\\\\]|\\\\.)*"|[^"]+')`;
   const quoted = `array_to_string(list_transform(${pieces}, piece -> CASE WHEN starts_with(piece, '"') THEN piece
-    ELSE regexp_replace(piece, '(-?[0-9]+(?:\\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9]+\\.[0-9]+)', '"\\1"', 'g') END), '')`;
-  return `CASE WHEN regexp_matches(${text}, '${LONG_INEXACT_NUMBER}') AND json_valid(${text}) THEN ${quoted} END`;
+    ELSE regexp_replace(piece, '(-?[0-9]+(?:\\.[0-9]+)?[eE][+-]?[0-9]+|-?[0-9]+\\.[0-9]+)', '"\\\\u0001\\1"', 'g') END), '')`;
+  return `CASE WHEN regexp_matches(${text}, '${LONG_INEXACT_NUMBER}')${validate ? ` AND json_valid(${text})` : ''} THEN ${quoted} END`;
+}
+
+/**
+ * SQL: a column's value read from `exactNumbers`' text (`text`, as `extractColumn` reads it) with
+ * its marked numbers as the column takes them: a JSON column's as the numbers they were, with all
+ * their digits; a nested value's (a list of decimals) as strings, which its elements convert as they
+ * convert numbers; a scalar's as its digits.
+ */
+function fromExact(column: Column, text: string): string {
+  if (column.type.kind === 'json') return `regexp_replace(${text}, '"\\\\u0001([^"]*)"', '\\1', 'g')`;
+  if (NESTED_KINDS.has(column.type.kind)) return `replace(${text}, '"\\u0001', '"')`;
+  return `ltrim(${text}, chr(1))`;
 }
 
 /**
@@ -546,11 +561,11 @@ const LONG_INEXACT_NUMBER = ['[0-9.]{16}[eE]', ...Array.from({ length: 16 }, (_,
 
 /**
  * Whether a number written with a fraction or an exponent (`9007199254740993.0`) could lose digits
- * that a value of this type keeps, if read as a double: a decimal's, and with `integers` a long
- * integer's (where a shorter one keeps all its digits in a double).
+ * that a value of this type keeps, if read as a double: a decimal's, a JSON value's (its numbers
+ * are kept as written), and with `integers` a long integer's (where a shorter one keeps all its digits in a double).
  */
 function needsExactNumbers(type: DataType, integers: boolean): boolean {
-  return type.kind === 'decimal' || (integers && type.kind === 'int' && type.bits >= 64);
+  return type.kind === 'decimal' || type.kind === 'json' || (integers && type.kind === 'int' && type.bits >= 64);
 }
 
 /**
