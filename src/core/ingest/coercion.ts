@@ -199,6 +199,8 @@ export interface CoercionOptions {
    * (see `StructMembers`): by default by their exact names, a member that is no field dropped.
    */
   structMembers?: StructMembers;
+  /** A map's entries are stored in the order of their keys (see `NestedOptions.sortedMaps`); by default as given. */
+  sortedMaps?: boolean;
   /**
    * `clickhouse`: a date or time must lie in the range of ClickHouse's type (see `clickhouseRange`),
    * else it is invalid; by default DuckDB's own ranges (years 290,000 BC to AD) bound them.
@@ -369,7 +371,7 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     return length === undefined ? cast : withinLength(cast, type, length, options);
   };
   const nested = !typed && NESTED_KINDS.has(column.type.kind)
-    ? castNested(text, column.type, castLeaf, { ...options.structMembers, ...(options.nestedLiterals && { literals: options.nestedLiterals }) })
+    ? castNested(text, column.type, castLeaf, { ...options.structMembers, ...(options.nestedLiterals && { literals: options.nestedLiterals }), ...(options.sortedMaps && { sortedMaps: true }) })
     : null;
   const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
   const defaultSql = defaultSqlOf(column);

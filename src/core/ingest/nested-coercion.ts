@@ -51,6 +51,12 @@ export interface StructMembers {
 
 export interface NestedOptions extends StructMembers {
   literals?: NestedLiterals;
+  /**
+   * A map's entries are kept in the order of their keys (as Feldera's maps, which are sorted maps,
+   * keep them), so that two maps of the same entries are one value whatever order they came in;
+   * by default in the order given.
+   */
+  sortedMaps?: boolean;
 }
 
 export function castNested(text: string, type: DataType, castLeaf: LeafCast, options: NestedOptions = {}): NestedCast {
@@ -174,14 +180,22 @@ const LITERAL_SYNTAX: Syntax = {
 class NestedSql {
   private readonly caseInsensitive: boolean;
   private readonly refuseUnknown: boolean;
+  private readonly sortedMaps: boolean;
 
   constructor(
     private readonly syntax: Syntax,
     private readonly castLeaf: LeafCast,
-    members: StructMembers = {},
+    options: NestedOptions = {},
   ) {
-    this.caseInsensitive = members.fieldNames === 'caseInsensitive';
-    this.refuseUnknown = members.unknownMembers === 'refuse';
+    this.caseInsensitive = options.fieldNames === 'caseInsensitive';
+    this.refuseUnknown = options.unknownMembers === 'refuse';
+    this.sortedMaps = options.sortedMaps === true;
+  }
+
+  /** A map's keys converted to the key type, in the order given (texts in either syntax). */
+  private mapKeys(part: string, type: DataTypeOf<'map'>, depth: number): string {
+    const keyText = new NestedSql(LITERAL_SYNTAX, this.castLeaf);
+    return `list_transform(${this.syntax.keys(part)}, x${depth} -> ${keyText.convert(`x${depth}`, type.key, depth + 1)})`;
   }
 
   /**
@@ -235,12 +249,13 @@ class NestedSql {
           return `CASE WHEN ${fields} IS NOT NULL THEN struct_pack(${packed.join(', ')}) END`;
         });
       case 'map': {
-        // Keys are texts in either syntax. DuckDB's map() fails the whole query on a NULL or repeated
-        // key, so keys are checked first: a key that does not convert, or two alike, make the map invalid.
-        const keyText = new NestedSql(LITERAL_SYNTAX, this.castLeaf);
-        const keys = `list_transform(${this.syntax.keys(part)}, ${x} -> ${keyText.convert(x, type.key, depth + 1)})`;
+        // DuckDB's map() fails the whole query on a NULL or repeated key, so keys are checked first:
+        // a key that does not convert, or two alike, make the map invalid.
         const values = `list_transform(${this.syntax.values(part)}, ${x} -> ${this.convert(x, type.value, depth + 1)})`;
-        return `CASE WHEN len(list_distinct(${keys})) = len(${keys}) THEN map(${keys}, ${values}) END`;
+        const checked = (keys: string, map: string) => `CASE WHEN len(list_distinct(${keys})) = len(${keys}) THEN ${map} END`;
+        if (!this.sortedMaps) return checked(this.mapKeys(part, type, depth), `map(${this.mapKeys(part, type, depth)}, ${values})`);
+        // Sorted, the entries are ordered by key alone: keys are distinct.
+        return bound(this.mapKeys(part, type, depth), `nested_k${depth}`, (keys) => checked(keys, `map_from_entries(list_sort(list_zip(${keys}, ${values})))`));
       }
       default:
         return this.castLeaf(this.syntax.leaf(part, type), type);
@@ -266,7 +281,13 @@ class NestedSql {
         });
         break;
       case 'map':
-        parts = every(this.syntax.values(part), this.intact(x, `map_values(${value})[${i}]`, type.value, type.valueNullable, depth + 1));
+        if (this.sortedMaps) {
+          // The map's i-th value is that of its i-th key in order: the given values are taken in that order too.
+          const order = bound(this.mapKeys(part, type, depth), `nested_k${depth}`, (keys) => `list_transform(list_sort(list_zip(${keys}, range(1, len(${keys}) + 1))), e${depth} -> e${depth}[2])`);
+          parts = every(order, this.intact(`${this.syntax.values(part)}[${x}]`, `map_values(${value})[${i}]`, type.value, type.valueNullable, depth + 1));
+        } else {
+          parts = every(this.syntax.values(part), this.intact(x, `map_values(${value})[${i}]`, type.value, type.valueNullable, depth + 1));
+        }
         break;
       default:
         parts = 'true';

@@ -8,9 +8,11 @@ import type { RenderOptions } from '../../core/query/render-value.ts';
  * a longer string whole). A ROW's fields are matched to an object's keys in any case, as columns
  * are (an exact name first), and a key that names no field is ignored, as Feldera ignores one. A
  * boolean is `true` or `false` only (in CSV too: `t`, `1` or `TRUE` is an error, as Rust parses it).
+ * A MAP's entries are kept in key order, as Feldera's sorted maps keep them.
  */
 export const FELDERA_COERCION: CoercionOptions = {
   binary: 'bytes', integerFractions: 'refuse', declaredLengths: 'ignore', structMembers: { fieldNames: 'caseInsensitive' }, booleans: 'strict',
+  sortedMaps: true,
 };
 
 /**

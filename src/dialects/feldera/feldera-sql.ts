@@ -162,7 +162,7 @@ const ARITHMETIC = new Set(['+', '-', '*', '/', '%']);
  * - `FLOOR(x TO UNIT)` into `date_trunc`, `CEIL(x TO UNIT)` into the next boundary unless x is one;
  * - `x RLIKE 'pattern'` into `x SIMILAR TO` the pattern anywhere;
  * - an integer literal in arithmetic into an INTEGER, as Feldera types it (`ti + 1` is no TINYINT);
- * - `MAP[k, v, …]` into `MAP {k: v, …}`, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
+ * - `MAP[k, v, …]` into `MAP {k: v, …}` in key order, and Feldera's type names in casts (`CAST(x AS INT ARRAY)`) into DuckDB's;
  *   a cast to VARIANT into `to_json`, which wraps the value rather than parsing a string;
  * - the functions of RENAMED_FUNCTIONS and CALLS (`SAFE_CAST`, `TIMESTAMP_TRUNC(x, UNIT)`,
  *   `TIMESTAMPDIFF(UNIT, a, b)`, `PARSE_JSON` …) into DuckDB's;
@@ -668,7 +668,8 @@ class Translator extends CalciteDays {
       build: () => {
         const texts = items.map((span) => this.render(span));
         const pairs = Array.from({ length: texts.length / 2 }, (_, pair) => `${texts[2 * pair]}: ${texts[2 * pair + 1]}`);
-        return `MAP {${pairs.join(', ')}}`;
+        // In key order, as Feldera's maps are (and as pushed maps are kept): equal maps are one value.
+        return `map_from_entries(list_sort(map_entries(MAP {${pairs.join(', ')}})))`;
       },
     };
   }

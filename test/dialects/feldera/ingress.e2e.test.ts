@@ -136,6 +136,18 @@ describe('Feldera ingress', () => {
     assert.deepEqual(rows, [1, 2, 3, 4].map((id) => ({ id, d: '0.12345678901234567891', p: '{"x":1.5,"y":[2.25]}' })));
   });
 
+  test("a MAP's entries are kept in key order, as Feldera's sorted maps are: two maps of the same entries sent in other orders are one value (grouped and compared as one), MAP[…] in a view too", async () => {
+    const pipeline = await fresh(`CREATE TABLE m (id INT NOT NULL PRIMARY KEY, m MAP<VARCHAR, INT>, n MAP<INT, MAP<VARCHAR, INT>>);
+      CREATE MATERIALIZED VIEW groups AS SELECT m, COUNT(*) AS c, MAX(m = MAP['b', 2, 'a', 1]) AS literal_equal FROM m GROUP BY m;`);
+    await client.pushOk(pipeline, 'm', '{"id": 1, "m": {"a": 1, "b": 2}, "n": {"10": {"z": 1, "y": 2}, "9": {}}}\n{"id": 2, "m": {"b": 2, "a": 1}}', 'format=json&update_format=raw');
+    assert.deepEqual(await client.rows(pipeline, 'SELECT * FROM groups'), [{ m: { a: 1, b: 2 }, c: 2, literal_equal: true }]);
+    const [first] = await client.rows(pipeline, 'SELECT CAST(n AS VARCHAR) AS n FROM m WHERE id = 1');
+    assert.equal(first!['n'], '{9={}, 10={y=2, z=1}}');
+    // A value that does not convert is still found, in whichever place its key sorts.
+    const error = await felderaError(await client.push(pipeline, 'm', '{"id": 3, "m": {"z": 1, "a": "x"}}', 'format=json&update_format=raw'), 400, 'ParseErrors');
+    assert.match(JSON.stringify(error.details), /is not a valid MAP<VARCHAR, INTEGER>/);
+  });
+
   test('a VARIANT keeps every digit of its numbers, at any depth and in each update format, as Feldera reads them into DECIMALs; strings that look like numbers stay strings', async () => {
     const pipeline = await fresh('CREATE TABLE v (id BIGINT NOT NULL PRIMARY KEY, p VARIANT);');
     const value = '{"a":12345678901234567890.1234567891,"b":[0.12345678901234567891,"0.12345678901234567891"],"c":1.5,"d":-1.2345678901234567890e-30}';
