@@ -163,10 +163,22 @@ export class Pipelines {
     try {
       namespace = await this.core.catalog.createNamespace(name, { [STATE_KEY]: state });
     } catch (error) {
-      if (error instanceof SluiceError && error.code === 'NAMESPACE_EXISTS') throw new FelderaError('DuplicateName', `A pipeline named '${name}' already exists`, { name });
-      throw error;
+      throw this.asDuplicateName(error, name);
     }
     return this.compile(principal, { namespace, state });
+  }
+
+  /**
+   * A namespace's name taken, as Feldera says it: by a pipeline, or by another dialect's namespace
+   * (a Catalyzed dataset, the Tinybird workspace), which is no pipeline to read; any other error as it is.
+   */
+  private asDuplicateName(error: unknown, name: string): unknown {
+    if (!(error instanceof SluiceError && error.code === 'NAMESPACE_EXISTS')) return error;
+    const existing = this.core.catalog.findNamespace(name);
+    if (existing && !isPipeline(existing)) {
+      return new FelderaError('DuplicateName', `The name '${name}' is taken by another dialect's namespace (a Catalyzed dataset or the Tinybird workspace): a pipeline needs a name of its own`, { name });
+    }
+    return new FelderaError('DuplicateName', `A pipeline named '${name}' already exists`, { name });
   }
 
   /** Changes a pipeline's fields; the program, and the name, only while it is stopped. */
@@ -187,8 +199,7 @@ export class Pipelines {
       try {
         pipeline = { ...pipeline, namespace: await this.core.catalog.updateNamespace(pipeline.namespace.id, { name: newName }) };
       } catch (error) {
-        if (error instanceof SluiceError && error.code === 'NAMESPACE_EXISTS') throw new FelderaError('DuplicateName', `A pipeline named '${newName}' already exists`, { name: newName });
-        throw error;
+        throw this.asDuplicateName(error, newName);
       }
     }
     const { name: _name, ...fields } = descriptor;

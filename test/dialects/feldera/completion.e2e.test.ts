@@ -30,19 +30,28 @@ describe('Feldera completion tokens', () => {
     assert.deepEqual(await client.rows('p', 'SELECT * FROM upper_v'), [{ id: 1, v: 'A' }]);
   });
 
-  test('a token for a write not committed yet is in progress', async () => {
+  test('a token for a write not committed yet is in progress, and complete once it settles', async () => {
     const token = await client.pushOk('p', 't', '{"insert": {"id": 2, "v": "b"}}');
-    const ahead = encodeToken({ ...decodeToken(token), sequence: server.core.writer.log.lastSequence + 1 });
+    // A write's place taken in the commit order, its commit still to come.
+    const sequence = server.core.writer.log.allocateSequence();
+    const ahead = encodeToken({ ...decodeToken(token), sequence });
     assert.equal(await statusOf('p', ahead), 'inprogress');
+    server.core.writer.log.settle([sequence]);
+    assert.equal(await statusOf('p', ahead), 'complete');
   });
 
-  test('a malformed token, or one issued by another pipeline, is 400 InvalidParam', async () => {
+  test('a malformed token, one issued by another pipeline, or one never issued (a write yet to come), is 400 InvalidParam', async () => {
     for (const token of ['', 'not-a-token', Buffer.from('{"p": 1}').toString('base64url')]) {
       await felderaError(await server.fetch(`/v0/pipelines/p/completion_status?token=${encodeURIComponent(token)}`), 400, 'InvalidParam');
     }
     const token = await client.pushOk('other', 't', '{"insert": {"id": 1, "v": "x"}}');
     await felderaError(await server.fetch(`/v0/pipelines/p/completion_status?token=${token}`), 400, 'InvalidParam');
     await felderaError(await server.fetch(`/v0/pipelines/missing/completion_status?token=${token}`), 404, 'UnknownPipelineName');
+    // A token of this pipeline's id but a write yet to come was never issued: it would never complete.
+    const { id } = (await (await client.get('p')).json()) as { id: string };
+    const forged = encodeToken({ pipelineId: id, sequence: server.core.writer.log.lastSequence + 1_000_000 });
+    const refused = await felderaError(await server.fetch(`/v0/pipelines/p/completion_status?token=${forged}`), 400, 'InvalidParam');
+    assert.match(refused.message, /not issued/);
   });
 
   test('a stopped pipeline answers no completion status: 503 PipelineInteractionNotDeployed, as its queries', async () => {

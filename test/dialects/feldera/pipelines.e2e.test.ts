@@ -81,11 +81,13 @@ describe('Feldera pipelines', () => {
     });
   });
 
-  test('a name already taken is 409 DuplicateName, also by another dialect’s namespace; an unknown one is 404', async () => {
+  test('a name already taken is 409 DuplicateName, also by another dialect’s namespace, which the message names as such; an unknown one is 404', async () => {
     await client.pipeline('dup', PROGRAM, { start: false });
     const body = (name: string) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, program_code: '' }) });
-    await felderaError(await server.fetch('/v0/pipelines', body('dup')), 409, 'DuplicateName');
-    await felderaError(await server.fetch('/v0/pipelines', body('default')), 409, 'DuplicateName');
+    assert.equal((await felderaError(await server.fetch('/v0/pipelines', body('dup')), 409, 'DuplicateName')).message, "A pipeline named 'dup' already exists");
+    // The Tinybird workspace's name is no pipeline's, and the answer says so, as a GET of it is a 404.
+    const taken = await felderaError(await server.fetch('/v0/pipelines', body('default')), 409, 'DuplicateName');
+    assert.match(taken.message, /^The name 'default' is taken by another dialect's namespace/);
     await felderaError(await server.fetch('/v0/pipelines', body('bad name!')), 400, 'InvalidParam');
     await felderaError(await client.get('missing'), 404, 'UnknownPipelineName');
     await felderaError(await client.get('default'), 404, 'UnknownPipelineName');

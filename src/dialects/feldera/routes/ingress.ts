@@ -79,6 +79,8 @@ export function ingressRoutes(app: FastifyInstance, core: Sluice, pipelines: Pip
     const token = decodeToken(new QueryParams(request).get('token'));
     pipelines.requireDeployed(pipeline, 'ask it about a token');
     if (token.pipelineId !== pipeline.state.id) throw new FelderaError('InvalidParam', `The completion token was issued by another pipeline`, { pipeline_name: pipeline.namespace.name });
+    // A token past every write yet made was never issued: it would never complete.
+    if (token.sequence > core.writer.log.lastSequence) throw new FelderaError('InvalidParam', 'The completion token was not issued by this server', { pipeline_name: pipeline.namespace.name });
     // Writes commit in sequence order per table and views are evaluated when read, so once every
     // write up to the token's is committed, the token's records are in every table and view; and
     // once every open egress stream has passed their changes on (read them from its feed, and
