@@ -320,7 +320,7 @@ export function passesTyped(column: Column, inputType: string, options: Coercion
   const sameType = inputType === toDuckDBType(column.type) && declaredLength(column.type) === undefined;
   const kindPasses = PASSTHROUGH_KINDS.has(column.type.kind) || (column.type.kind === 'timestamp' && column.type.unit === 'us');
   const nullTextsUnprintable = (options.nullTexts ?? []).every((text) => ['', 'null'].includes(text.trim().toLowerCase()));
-  return sameType && kindPasses && nullTextsUnprintable && rangeOf(column.type, options) === undefined;
+  return sameType && kindPasses && nullTextsUnprintable;
 }
 
 export type TypeDescriber = (field: FieldType) => string;
@@ -373,7 +373,9 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
   const nested = !typed && NESTED_KINDS.has(column.type.kind)
     ? castNested(text, column.type, castLeaf, { ...options.structMembers, ...(options.nestedLiterals && { literals: options.nestedLiterals }), ...(options.sortedMaps && { sortedMaps: true }) })
     : null;
-  const cast = typed ? text : nested ? nested.value : castLeaf(text, column.type);
+  // A value already typed is held to its range as a text's is (a Parquet timestamp past it is invalid).
+  const typedRange = typed ? rangeOf(column.type, options) : undefined;
+  const cast = typed ? (typedRange ? withinRange(text, typedRange) : text) : nested ? nested.value : castLeaf(text, column.type);
   const defaultSql = defaultSqlOf(column);
   const declared = typed || nested ? undefined : lengthChecked(column.type, options);
   // A DEFAULT is stored as a given value is: a fixed-length string padded to its length.
@@ -397,9 +399,9 @@ export function coerceColumn(column: Column, input: string, describeType: TypeDe
     const tooLong = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || '" is ' || ${sizeSql(unsized, column.type, inBytes)} || ${quoteLiteral(` ${unit}, longer than the ${declared} of ${typeName}`)}`;
     branches.unshift(`WHEN ${text} IS NOT NULL AND ${unsized} IS NOT NULL AND ${sizeSql(unsized, column.type, inBytes)} > ${declared} THEN ${tooLong}`);
   }
-  const range = typed || nested ? undefined : rangeOf(column.type, options);
+  const range = nested ? undefined : rangeOf(column.type, options);
   if (range !== undefined) {
-    const unbounded = CASTS[column.type.kind as 'date' | 'timestamp'](text, column.type);
+    const unbounded = typed ? text : CASTS[column.type.kind as 'date' | 'timestamp'](text, column.type);
     const outside = `${quoteLiteral(`${label}: value "`)} || left(${text}, 200) || ${quoteLiteral(`" is outside the range of ${typeName} (${range.shown})`)}`;
     branches.unshift(`WHEN ${text} IS NOT NULL AND ${unbounded} IS NOT NULL AND ${cast} IS NULL THEN ${outside}`);
   }
