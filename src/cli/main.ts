@@ -5,6 +5,13 @@ import { startServer } from '../server/serve.ts';
 
 const program = new Command('sluice').description('Sluice: data ingestion and real-time analytics over HTTP');
 
+// Standard output may lose its reader (`sluice serve | head -1`): what is written to it then is
+// dropped, and the server goes on. Unhandled, the broken pipe ended the process, whose exit then
+// waited forever to flush the log lines still queued for it.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 program
   .command('serve')
   .description('start the HTTP server')

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -246,5 +248,35 @@ test('the process memory cap defaults to 90% of the memory available, with DuckD
     assert.equal(await dataLimit(uncapped.pid), await dataLimit(process.pid));
   } finally {
     await uncapped.stop();
+  }
+});
+
+test('a server whose standard output has lost its reader (sluice serve | head -1) keeps serving and stops on SIGTERM', async () => {
+  const dataDir = await makeDataDir();
+  // A port free now, for a server whose output, where it would say its port, no one reads.
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as AddressInfo;
+      probe.close(() => resolve(free));
+    });
+  });
+  const child = spawn(process.execPath, ['bin/sluice.js', 'serve', '--port', String(port), '--data', dataDir], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The reader goes after the first line, as `head -1` does: every later write to the pipe fails.
+  child.stdout!.once('data', () => child.stdout!.destroy());
+  try {
+    let health: Response | undefined;
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && health?.status !== 200; ) {
+      // A server whose event loop is stuck takes the connection and never answers: each try has its time.
+      health = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+      if (health?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(health?.status, 200, 'the server answered /health');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running 15 s after SIGTERM'), 15_000))]);
+    assert.equal(code, 0);
+  } finally {
+    child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

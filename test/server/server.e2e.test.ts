@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -85,6 +86,18 @@ describe('the HTTP server', () => {
     assert.match(((await brotli.json()) as { error: string }).error, /Content-Encoding "br" is not supported/);
     const bomb = await server.fetch('/queries', { method: 'POST', headers: json, body: gzipSync(' '.repeat(3 * 1024 * 1024)) });
     assert.equal(bomb.status, 413);
+  });
+
+  test('a second server on the data directory refuses to start, saying it is in use, and leaves the first one\'s spooled uploads alone', async () => {
+    const inFlight = join(server.dataDir, 'spool', 'an-upload-in-flight.csv');
+    await writeFile(inFlight, '1,a\n');
+    // Another process: DuckDB's lock is the process's, which a second instance in this one would share.
+    const second = spawnSync(process.execPath, ['bin/sluice.js', 'serve', '--port', '0', '--data', server.dataDir], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(second.status, 1, second.stderr);
+    assert.match(second.stderr, /The data directory .* is in use by another process \(a Sluice server already serving it\?\)/);
+    assert.equal(await readFile(inFlight, 'utf8'), '1,a\n');
+    assert.equal((await server.fetch('/health')).status, 200);
+    await rm(inFlight);
   });
 
   test('a data source with the longest legal name, and its quarantine, are addressed by URL; a longer name or token name is refused on creation', async () => {

@@ -62,3 +62,16 @@ export function translateDuckDBError(error: unknown): SluiceError {
 function firstParagraph(text: string): string {
   return text.split(/\n\s*\n|\n\s*Candidate functions:/)[0]!.trim();
 }
+
+/**
+ * Why the database could not be opened, in words an operator acts on: another process (a Sluice
+ * server already serving the directory) holds its lock, or DuckDB's own reason (a file it may not
+ * write, a file that is no database).
+ */
+export function openFailure(error: unknown, dataDir: string): SluiceError {
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  if (/Could not set lock on file/i.test(message)) {
+    return new SluiceError('UNAVAILABLE', `The data directory ${dataDir} is in use by another process (a Sluice server already serving it?): ${message}`, null, { cause: error });
+  }
+  return new SluiceError('STORAGE_FAILED', `The database in ${dataDir} could not be opened: ${message}`, null, { cause: error });
+}

@@ -1,4 +1,5 @@
 import { CommitGate, LARGE_COMMIT_ROWS } from './commit-gate.ts';
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { ConnectionPool } from './connection-pool.ts';
 import { EngineHealth } from './engine-health.ts';
-import { translateDuckDBError } from './duckdb-errors.ts';
+import { openFailure, translateDuckDBError } from './duckdb-errors.ts';
 import { OwnerSlots } from './owner-slots.ts';
 import { QueryLease, stopError, type QueryLimits, type StopReason } from './query-lease.ts';
 import { ATTACH_SNAPSHOTS, RelationSnapshots } from './relation-snapshots.ts';
@@ -88,10 +89,12 @@ export class DuckDBStorage {
   static async open(options: StorageOptions): Promise<DuckDBStorage> {
     const databasePath = join(options.dataDir, 'sluice.duckdb');
     const spoolDir = join(options.dataDir, 'spool');
-    const tempDir = join(options.dataDir, 'tmp');
+    const tempRoot = join(options.dataDir, 'tmp');
+    // This run's spill files go to a directory of their own, so that those a crashed run left can
+    // be removed once the database's lock is held, not before: another server may be running on
+    // the directory, whose files are not to be touched (it is told from DuckDB's lock).
+    const tempDir = join(tempRoot, randomUUID());
     await mkdir(options.dataDir, { recursive: true });
-    await clearDirectory(spoolDir);
-    await clearDirectory(tempDir);
 
     const settings: Record<string, string> = {
       autoinstall_known_extensions: 'false',
@@ -106,8 +109,11 @@ export class DuckDBStorage {
     try {
       instance = await DuckDBInstance.create(databasePath, settings);
     } catch (error) {
-      throw translateDuckDBError(error);
+      throw openFailure(error, options.dataDir);
     }
+    // The database is this process's now: what earlier runs left in the spool and temp directories is no one's.
+    await clearDirectory(spoolDir);
+    await clearDirectory(tempRoot, (entry) => join(tempRoot, entry) !== tempDir);
     const setup = await instance.connect();
     try {
       // Timestamps with offsets are normalized to UTC, whatever the machine's zone.
@@ -446,8 +452,8 @@ async function readRows(connection: DuckDBConnection, sql: string, params?: SqlP
   }
 }
 
-/** Spool and temp files belong to requests of a previous run; none of them can still be wanted. */
-async function clearDirectory(dir: string): Promise<void> {
+/** Spool and temp files belong to requests of a previous run; none of them can still be wanted (`keep` spares this run's own). */
+async function clearDirectory(dir: string, keep: (entry: string) => boolean = () => true): Promise<void> {
   await mkdir(dir, { recursive: true });
-  for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
+  for (const entry of await readdir(dir)) if (keep(entry)) await rm(join(dir, entry), { recursive: true, force: true });
 }
