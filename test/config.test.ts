@@ -30,6 +30,24 @@ test('an invalid environment value is refused naming the variable', () => {
   assert.equal(loadConfig({}, { SLUICE_MEMORY_LIMIT: '1.5 GiB' }).memoryLimit, '1.5 GiB');
 });
 
+test('a value the server could not work with is refused at start, naming the variable and the bound: timers past 24.8 days, thousands of threads, sizes too small, an unknown log level or flag, an empty port', () => {
+  const refusals: Array<[Record<string, string>, RegExp]> = [
+    [{ SLUICE_QUERY_TIMEOUT_MS: '3000000000' }, /SLUICE_QUERY_TIMEOUT_MS: 3000000000 is more than 2147483647/],
+    [{ SLUICE_PAUSED_INGRESS_TIMEOUT_MS: '2147483648' }, /SLUICE_PAUSED_INGRESS_TIMEOUT_MS: 2147483648 is more than 2147483647/],
+    [{ SLUICE_THREADS: '100000' }, /SLUICE_THREADS: 100000 is more than 1024/],
+    [{ SLUICE_IDEMPOTENCY_RETENTION_HOURS: '99999999999' }, /SLUICE_IDEMPOTENCY_RETENTION_HOURS: 99999999999 is more than 876000/],
+    [{ SLUICE_MAX_BODY_BYTES: '0' }, /SLUICE_MAX_BODY_BYTES: "0" is less than the least that works, 1 bytes/],
+    [{ SLUICE_PROCESS_MEMORY_LIMIT: '1MB' }, /SLUICE_PROCESS_MEMORY_LIMIT: "1MB" is less than the least that works/],
+    [{ SLUICE_MEMORY_LIMIT: '1KB' }, /SLUICE_MEMORY_LIMIT: "1KB" is less than the least DuckDB works with, 24MB/],
+    [{ SLUICE_LOG_LEVEL: 'verbose' }, /SLUICE_LOG_LEVEL: invalid log level "verbose"/],
+    [{ SLUICE_ALLOW_PRIVATE_URLS: 'maybe' }, /SLUICE_ALLOW_PRIVATE_URLS: invalid flag "maybe"/],
+    [{ SLUICE_PORT: ' ' }, /SLUICE_PORT: invalid port " "/],
+  ];
+  for (const [env, refusal] of refusals) assert.throws(() => loadConfig({}, env), refusal, JSON.stringify(env));
+  const edges = loadConfig({}, { SLUICE_QUERY_TIMEOUT_MS: '2147483647', SLUICE_THREADS: '1024', SLUICE_MEMORY_LIMIT: '24MB', SLUICE_ALLOW_PRIVATE_URLS: 'No', SLUICE_LOG_LEVEL: 'silent' });
+  assert.deepEqual([edges.queryTimeoutMs, edges.threads, edges.memoryLimit, edges.allowPrivateUrls, edges.logLevel], [2147483647, 1024, '24MB', false, 'silent']);
+});
+
 test('the process memory cap is a size or off, and unset until the server derives it from the machine', () => {
   assert.equal(loadConfig({}, { SLUICE_PROCESS_MEMORY_LIMIT: '8GB' }).processMemoryLimit, 8 * 1024 ** 3);
   assert.equal(loadConfig({}, { SLUICE_PROCESS_MEMORY_LIMIT: 'OFF' }).processMemoryLimit, 'off');
