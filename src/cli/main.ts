@@ -24,7 +24,11 @@ program
     }
   })
   .option(`${CONFIG_OPTIONS.dataDir.flag} <dir>`, `${CONFIG_OPTIONS.dataDir.description} (env ${CONFIG_OPTIONS.dataDir.env}, default ${CONFIG_OPTIONS.dataDir.default})`)
-  .option(`${CONFIG_OPTIONS.logLevel.flag} <level>`, `${CONFIG_OPTIONS.logLevel.description} (env ${CONFIG_OPTIONS.logLevel.env})`)
+  .option(`${CONFIG_OPTIONS.logLevel.flag} <level>`, `${CONFIG_OPTIONS.logLevel.description} (env ${CONFIG_OPTIONS.logLevel.env}, default ${CONFIG_OPTIONS.logLevel.default})`)
+  .addHelpText('after', () => {
+    const settings = Object.values(CONFIG_OPTIONS).filter((option) => !('flag' in option));
+    return `\nSettings taken from the environment only:\n${settings.map((option) => `  ${option.env.padEnd(36)}${option.description}`).join('\n')}\n`;
+  })
   .action(async (options: { host?: string; port?: number; data?: string; logLevel?: string }) => {
     const config = loadConfig({
       ...(options.host !== undefined && { host: options.host }),

@@ -72,7 +72,8 @@ export class Sluice {
   }
 
   static async open(config: Config): Promise<Sluice> {
-    await mkdir(config.dataDir, { recursive: true });
+    // A directory made here is its owner's alone: it holds every table's rows and the admin token.
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const admin = await resolveAdminToken(config.dataDir, config.adminToken);
     const storage = await DuckDBStorage.open({
       dataDir: config.dataDir,

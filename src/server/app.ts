@@ -161,9 +161,27 @@ function tokenOf(request: FastifyRequest, allowQueryToken: boolean): string | un
   return match?.[1]?.trim();
 }
 
-/** A request URL fit for the log: a token passed in the query string (the Tinybird dialect allows it) is blanked. */
+/**
+ * A request URL fit for the log: a token passed in the query string (the Tinybird dialect allows
+ * it) is blanked, its name read as the server reads it (`%74oken` is `token` too).
+ */
 function withoutSecrets(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const pairs = url.slice(query + 1).split('&').map((pair) => {
+    const equals = pair.indexOf('=');
+    const name = equals < 0 ? pair : pair.slice(0, equals);
+    return decodedName(name).toLowerCase() === 'token' ? `${name}=[redacted]` : pair;
+  });
+  return `${url.slice(0, query + 1)}${pairs.join('&')}`;
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
 }
 
 /** The first run of %-escapes in a URL's query string whose bytes are not UTF-8 (`%FF`); undefined when there is none. */

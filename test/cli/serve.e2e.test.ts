@@ -78,12 +78,13 @@ test('libraries only some requests need load on first use: Apache Arrow, undici 
   }
 });
 
-test('at the info level each request is logged once, when answered, with its method, status, duration and id, and no token', async () => {
+test('at the info level each request is logged once, when answered, with its method, status, duration and id, and no token, however its name is escaped', async () => {
   const server = await ServerProcess.start({ SLUICE_LOG_LEVEL: 'info' }, { keepOutput: true });
   try {
     const answered = await fetch(`${server.url}/v0/sql?q=${encodeURIComponent('SELECT 1 AS one')}&token=${BENCH_TOKEN}`, { headers: { 'x-request-id': 'log-ok' } });
     assert.equal(answered.status, 200);
-    const refused = await fetch(`${server.url}/v0/sql?q=1&token=wrong-secret`, { headers: { 'x-request-id': 'log-refused' } });
+    // The token's name %-escaped is the token still, blanked as such.
+    const refused = await fetch(`${server.url}/v0/sql?q=1&%74oken=wrong-secret`, { headers: { 'x-request-id': 'log-refused' } });
     assert.equal(refused.status, 403);
     // Log lines are written asynchronously: wait for both.
     const requestLines = () => server.outputLines().filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, any>).filter((line) => line.reqId?.startsWith('log-'));
@@ -92,6 +93,7 @@ test('at the info level each request is logged once, when answered, with its met
     assert.deepEqual(lines.map((line) => [line.reqId, line.msg, line.req.method, line.res.statusCode]), [['log-ok', 'request completed', 'GET', 200], ['log-refused', 'request completed', 'GET', 403]]);
     assert.ok(lines.every((line) => typeof line.responseTime === 'number' && line.level === 30));
     assert.match(lines[0]!.req.url, /^\/v0\/sql\?q=SELECT.*&token=\[redacted\]$/);
+    assert.equal(lines[1]!.req.url, '/v0/sql?q=1&%74oken=[redacted]');
     assert.ok(!server.outputLines().some((line) => line.includes(BENCH_TOKEN) || line.includes('wrong-secret')), 'no token appears in the log');
   } finally {
     await server.stop();

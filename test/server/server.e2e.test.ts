@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -115,10 +115,12 @@ describe('the HTTP server', () => {
 });
 
 describe('the admin token', () => {
-  test('is generated at first start, stored in the data directory and kept across restarts', async () => {
-    const dataDir = await makeDataDir();
+  test('is generated at first start, stored in the data directory (made readable by its owner alone) and kept across restarts', async () => {
+    const parent = await makeDataDir();
+    const dataDir = join(parent, 'fresh');
     const config = loadConfig({ dataDir, port: 0, logLevel: 'silent' }, {});
     const first = await startServer(config);
+    assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
     const generated = first.core.generatedAdminToken;
     await first.close();
     assert.ok(generated && generated.length >= 40);

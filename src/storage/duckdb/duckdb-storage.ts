@@ -94,7 +94,7 @@ export class DuckDBStorage {
     // be removed once the database's lock is held, not before: another server may be running on
     // the directory, whose files are not to be touched (it is told from DuckDB's lock).
     const tempDir = join(tempRoot, randomUUID());
-    await mkdir(options.dataDir, { recursive: true });
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
 
     const settings: Record<string, string> = {
       autoinstall_known_extensions: 'false',
