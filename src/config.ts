@@ -19,11 +19,15 @@ function parsePort(raw: string): number {
   return port;
 }
 
+/** The bytes in a size unit, told by its first letter (`b`, `KB`, `MiB`, `gigabytes` …), in powers of 1024. */
+function unitBytes(unit: string): number {
+  return 1024 ** 'bkmgt'.indexOf(unit[0]!.toLowerCase());
+}
+
 function parseBytes(raw: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g|tb|t)?$/i.exec(raw.trim());
   if (!match) throw new Error(`invalid size "${raw}" (use a number of bytes or 10MB, 8GB …)`);
-  const units: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4 };
-  return Math.floor(Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? 1));
+  return Math.floor(Number(match[1]) * unitBytes(match[2] ?? 'b'));
 }
 
 function parsePositiveInt(raw: string): number {
@@ -82,8 +86,7 @@ function parseMemoryLimit(raw: string): string | undefined {
   const size = parseDuckDBSize(raw);
   if (size === undefined) return undefined;
   const [, number, unit] = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)/i.exec(size)!;
-  const scale = /^t/i.test(unit!) ? 1024 ** 4 : /^g/i.test(unit!) ? 1024 ** 3 : /^m/i.test(unit!) ? 1024 ** 2 : /^k/i.test(unit!) ? 1024 : 1;
-  if (Number(number) * scale < 24 * 1000 ** 2) throw new Error(`"${raw}" is less than the least DuckDB works with, 24MB`);
+  if (Number(number) * unitBytes(unit!) < 24 * 1000 ** 2) throw new Error(`"${raw}" is less than the least DuckDB works with, 24MB`);
   return size;
 }
 

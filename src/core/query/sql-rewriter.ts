@@ -35,6 +35,11 @@ export class TokenReader {
     return token?.kind === 'symbol' && token.text === symbol;
   }
 
+  /** Whether the token at `index` stands where a table is named: right after FROM or JOIN. */
+  namesTable(index: number): boolean {
+    return ['FROM', 'JOIN'].includes(this.word(index - 1) ?? '');
+  }
+
   /** Whether the token at `index` opens a bracket (`(`, `[` or `{`: they nest alike). */
   opens(index: number): boolean {
     const token = this.tokens[index];

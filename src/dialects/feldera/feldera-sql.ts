@@ -214,7 +214,7 @@ class NameFolder extends SqlRewriter {
     const folded = token.text.toLowerCase();
     // A relation named like one of DuckDB's keywords (`semi`), read after FROM or JOIN or qualifying
     // a column (`semi.k`): DuckDB reads it only quoted.
-    const asRelation = ['FROM', 'JOIN'].includes(this.word(index - 1) ?? '') || this.isSymbol(index + 1, '.');
+    const asRelation = this.namesTable(index) || this.isSymbol(index + 1, '.');
     if (asRelation && this.relations.has(folded) && DUCKDB_KEYWORDS.has(token.text.toUpperCase())) {
       return { build: () => `"${folded}"`, next: index + 1 };
     }

@@ -9,7 +9,7 @@ export type ColumnsOf = (table: string) => Column[] | undefined;
 /** Whether the token at `index` names a data source the query reads: a name right after FROM or JOIN. */
 export function isDataSourceName(reader: TokenReader, index: number): boolean {
   const token = reader.tokens[index];
-  return (token?.kind === 'word' || token?.kind === 'quoted') && ['FROM', 'JOIN'].includes(reader.word(index - 1) ?? '');
+  return (token?.kind === 'word' || token?.kind === 'quoted') && reader.namesTable(index);
 }
 
 /** The columns of the data sources a query names after FROM or JOIN (a name twice if two have it). */
